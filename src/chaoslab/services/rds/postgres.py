@@ -1,0 +1,406 @@
+"""One real PostgreSQL postmaster: init, start, stop, kill, promote, clone as a streaming replica.
+
+PostgreSQL refuses to run as root, so when the lab is root every PG binary runs as the `postgres`
+OS user (else `nobody`) and the data lives under /var/tmp where that user can reach it (the
+lab's state dir may sit under /root, which other users cannot traverse).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+import psutil
+
+from chaoslab.errors import ChaoslabError
+from chaoslab.store import Store
+
+PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
+RESOURCE_KIND = "pg_dir"
+_READY_TIMEOUT = 60.0
+_STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+
+
+def find_bindir() -> Path:
+    """The newest system PostgreSQL, else `pg_config --bindir`, else the `pgserver` wheel."""
+    system = Path("/usr/lib/postgresql")
+    if system.is_dir():
+        versions = sorted((p for p in system.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+        for version in reversed(versions):
+            if (version / "bin" / "postgres").exists():
+                return version / "bin"
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
+        bindir = Path(out.stdout.strip())
+        if out.returncode == 0 and (bindir / "postgres").exists():
+            return bindir
+    try:
+        import pgserver  # type: ignore[import-not-found]
+
+        bindir = Path(pgserver.__file__).parent / "pginstall" / "bin"
+        if (bindir / "postgres").exists():
+            return bindir
+    except ImportError:
+        pass
+    raise ChaoslabError(
+        "no PostgreSQL server binaries found",
+        hint="install the system package (apt-get install postgresql) or `pip install pgserver`",
+    )
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The OS user PG binaries run as (None = ourselves, when we are not root)."""
+
+    uid: int | None
+    gid: int | None
+
+    @classmethod
+    def detect(cls) -> "RunAs":
+        if os.geteuid() != 0:
+            return cls(None, None)
+        for name in ("postgres", "nobody"):
+            try:
+                entry = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            return cls(entry.pw_uid, entry.pw_gid)
+        raise ChaoslabError("running as root but there is no `postgres` or `nobody` user to run PostgreSQL as",
+                            hint="create a `postgres` user or run the lab as an ordinary user")
+
+    def popen_kwargs(self) -> dict[str, Any]:
+        if self.uid is None:
+            return {}
+        return {"user": self.uid, "group": self.gid, "extra_groups": []}
+
+    def chown(self, path: Path) -> None:
+        if self.uid is not None:
+            os.chown(path, self.uid, self.gid if self.gid is not None else -1)
+
+
+def pg_root(state_dir: Path) -> Path:
+    """Where this lab's PG directories live: the state dir, or a /var/tmp dir when we are root."""
+    if os.geteuid() != 0:
+        return state_dir / "pg"
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
+    return PG_ROOT_BASE / digest
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class PostgresServer:
+    """A postmaster we start as our child, in its own session so a kill reaches all its backends.
+
+    Per-server settings (host, port, socket dir) go on the command line rather than in the config
+    files, so a data dir cloned by pg_basebackup or rewound by pg_rewind works as it is.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        state_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        fsync: bool = False,
+        store: Store | None = None,
+        lab_run: str = "",
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.port = port or free_port(host)
+        self.fsync = fsync
+        self.bindir = find_bindir()
+        self.run_as = RunAs.detect()
+        self.root = pg_root(state_dir)
+        self.base_dir = self.root / name
+        self.data_dir = self.base_dir / "data"
+        self.socket_dir = self.base_dir / "run"
+        self.log_path = self.base_dir / "postgres.log"
+        self.superuser = "postgres"
+        self.password = ""
+        self._store = store
+        self._lab_run = lab_run
+        self._proc: asyncio.subprocess.Process | None = None
+
+    # -- files ---------------------------------------------------------------------------------
+    def _prepare_dirs(self) -> None:
+        """Fresh, empty base dir owned by the PG user; recorded first so a crash still removes it."""
+        if self._store is not None:
+            self._store.own_resource(RESOURCE_KIND, str(self.base_dir), self._lab_run)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            os.chmod(self.root, 0o755)
+            os.chmod(self.root.parent, 0o755)
+        if self.base_dir.exists():
+            shutil.rmtree(self.base_dir)
+        self.base_dir.mkdir(mode=0o700)
+        self.socket_dir.mkdir(mode=0o700)
+        for path in (self.base_dir, self.socket_dir):
+            self.run_as.chown(path)
+
+    def remove(self) -> None:
+        """Delete everything this server wrote on disk (it must be stopped)."""
+        _release_shm(self.data_dir)
+        shutil.rmtree(self.base_dir, ignore_errors=True)
+        if self._store is not None:
+            self._store.disown_resource(RESOURCE_KIND, str(self.base_dir))
+
+    # -- running PG tools ----------------------------------------------------------------------
+    async def _tool(self, tool: str, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run a PG client/admin binary as the PG user; raise with its output when it fails."""
+        proc = await asyncio.create_subprocess_exec(
+            str(self.bindir / tool), *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=str(self.base_dir), env={**_base_env(), **(env or {})},
+            **self.run_as.popen_kwargs(),
+        )
+        out, _ = await proc.communicate()
+        text = out.decode(errors="replace")
+        if proc.returncode != 0:
+            raise ChaoslabError(f"{tool} failed for PostgreSQL {self.name!r} (exit {proc.returncode}): {text.strip()}")
+        return text
+
+    def _write_pg_file(self, path: Path, text: str) -> None:
+        path.write_text(text)
+        self.run_as.chown(path)
+        os.chmod(path, 0o600)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def init(self, superuser: str, password: str) -> None:
+        """initdb with password auth over TCP and the settings streaming replication needs."""
+        self.superuser, self.password = superuser, password
+        self._prepare_dirs()
+        pwfile = self.base_dir / "pwfile"
+        self._write_pg_file(pwfile, password + "\n")
+        try:
+            await self._tool(
+                "initdb", "-D", str(self.data_dir), "-U", superuser, f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C",
+                "--no-sync", "--no-instructions",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
+        with open(self.data_dir / "postgresql.conf", "a") as conf:
+            conf.write(self._settings())
+        self._write_pg_file(self.data_dir / "pg_hba.conf", _HBA)
+
+    def _settings(self) -> str:
+        fsync = "on" if self.fsync else "off"
+        return (
+            "\n# chaoslab\n"
+            "wal_level = replica\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
+            "hot_standby = on\nhot_standby_feedback = on\nwal_log_hints = on\n"
+            "wal_keep_size = '256MB'\nshared_buffers = '16MB'\nmax_connections = 100\n"
+            f"fsync = {fsync}\nsynchronous_commit = {'on' if self.fsync else 'off'}\n"
+            "full_page_writes = on\nwal_receiver_status_interval = '1s'\n"
+            "wal_retrieve_retry_interval = '200ms'\ncheckpoint_timeout = '5min'\n"
+            "log_min_messages = warning\nlog_connections = off\n"
+            "password_encryption = 'scram-sha-256'\n"
+        )
+
+    async def start(self) -> None:
+        """Start the postmaster and wait until it accepts connections."""
+        if self.running:
+            return
+        self._clear_stale_pid()
+        log = open(self.log_path, "ab")
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                str(self.bindir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.socket_dir}",
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(self.base_dir),
+                env=_base_env(), start_new_session=True, **self.run_as.popen_kwargs(),
+            )
+        finally:
+            log.close()
+        if self._store is not None:
+            self._store.own_process(self._proc.pid, psutil.Process(self._proc.pid).create_time(),
+                                    f"postgres {self.name}", self._lab_run)
+        await self._wait_ready()
+
+    def _clear_stale_pid(self) -> None:
+        """A SIGKILLed postmaster leaves postmaster.pid; PG copes, but only if that pid is not reused."""
+        pidfile = self.data_dir / "postmaster.pid"
+        if pidfile.exists():
+            lines = pidfile.read_text().splitlines()
+            if lines and lines[0].strip().isdigit() and not psutil.pid_exists(int(lines[0])):
+                _release_shm(self.data_dir)
+                pidfile.unlink()
+
+    async def _wait_ready(self) -> None:
+        """PG writes its status into postmaster.pid: 'ready' means it accepts connections."""
+        deadline = time.monotonic() + _READY_TIMEOUT
+        pidfile = self.data_dir / "postmaster.pid"
+        while time.monotonic() < deadline:
+            assert self._proc is not None
+            if self._proc.returncode is not None:
+                raise ChaoslabError(f"PostgreSQL {self.name!r} exited at start: {self._log_tail()}")
+            try:
+                lines = pidfile.read_text().splitlines()
+            except FileNotFoundError:
+                lines = []
+            if len(lines) >= 8 and lines[7].strip() == "ready":
+                return
+            await asyncio.sleep(0.02)
+        raise ChaoslabError(f"PostgreSQL {self.name!r} not ready after {_READY_TIMEOUT:.0f}s: {self._log_tail()}")
+
+    def _log_tail(self, n: int = 15) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.returncode is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self.running and self._proc else None
+
+    async def stop(self, mode: str = "fast", timeout: float = 30.0) -> None:
+        """Shut down (`fast`: roll back sessions, checkpoint; `immediate`: no checkpoint, like a crash)."""
+        if not self.running or self._proc is None:
+            return
+        proc = self._proc
+        try:
+            os.kill(proc.pid, _STOP_SIGNALS[mode])
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            await self.kill()
+            return
+        self._forget()
+
+    async def kill(self) -> None:
+        """SIGKILL the postmaster and every backend at once (a power cut, not a shutdown)."""
+        if self._proc is None:
+            return
+        proc = self._proc
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await proc.wait()
+        self._forget()
+
+    def _forget(self) -> None:
+        if self._proc is not None and self._store is not None:
+            self._store.disown_process(self._proc.pid)
+
+    # -- SQL helpers ---------------------------------------------------------------------------
+    def connect(self, database: str = "postgres", timeout: float = 5.0) -> pg8000.native.Connection:
+        """A blocking admin connection as the superuser (call it off the event loop)."""
+        return pg8000.native.Connection(self.superuser, password=self.password, host=self.host,
+                                        port=self.port, database=database, timeout=timeout)
+
+    async def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
+        def run() -> list[list[Any]]:
+            conn = self.connect(database)
+            try:
+                return conn.run(sql, **params) or []
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(run)
+
+    async def is_in_recovery(self) -> bool:
+        return bool((await self.query("SELECT pg_is_in_recovery()"))[0][0])
+
+    async def promote(self, timeout: int = 30) -> None:
+        """Turn this standby into a primary and wait until it accepts writes."""
+        rows = await self.query("SELECT pg_promote(true, :t)", t=timeout)
+        if not rows or not rows[0][0]:
+            raise ChaoslabError(f"PostgreSQL {self.name!r} did not finish promotion within {timeout}s")
+
+    # -- replication -----------------------------------------------------------------------------
+    def _conninfo(self, primary: "PostgresServer") -> str:
+        return (f"host={primary.host} port={primary.port} user={primary.superuser} "
+                f"password={primary.password} application_name={self.name}")
+
+    async def base_backup_from(self, primary: "PostgresServer") -> None:
+        """Clone `primary` into a fresh data dir configured as its streaming replica (not started)."""
+        self.superuser, self.password = primary.superuser, primary.password
+        self._prepare_dirs()
+        await self._tool(
+            "pg_basebackup", "-D", str(self.data_dir), "-d", self._conninfo(primary),
+            "-R", "-X", "stream", "-c", "fast", "--no-sync",
+        )
+
+    async def rewind_from(self, primary: "PostgresServer") -> str:
+        """Make this stopped ex-primary a replica of `primary`: pg_rewind, or a full re-clone if that
+        fails. Returns which one it took (`rewind` or `clone`)."""
+        self.superuser, self.password = primary.superuser, primary.password
+        try:
+            await self._tool("pg_rewind", "-D", str(self.data_dir), f"--source-server={self._conninfo(primary)}",
+                             "-R", "--no-sync")
+            return "rewind"
+        except ChaoslabError:
+            await self.base_backup_from(primary)
+            return "clone"
+
+
+_HBA = """# chaoslab: password auth over TCP, trust only on the private unix socket
+local   all           all                     trust
+host    all           all       0.0.0.0/0     scram-sha-256
+host    replication   all       0.0.0.0/0     scram-sha-256
+host    all           all       ::/0          scram-sha-256
+host    replication   all       ::/0          scram-sha-256
+"""
+
+
+def _base_env() -> dict[str, str]:
+    """A minimal environment: no PG* variables of the caller leak into our servers."""
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
+
+
+def _release_shm(data_dir: Path) -> None:
+    """Remove the SysV segment a SIGKILLed postmaster leaves behind (its id is in postmaster.pid)."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return
+    if len(lines) >= 7 and lines[0].strip().isdigit() and psutil.pid_exists(int(lines[0])):
+        return
+    parts = lines[6].split() if len(lines) >= 7 else []
+    if len(parts) == 2 and parts[1].isdigit() and shutil.which("ipcrm"):
+        subprocess.run(["ipcrm", "-m", parts[1]], capture_output=True, check=False)
+
+
+def cleanup_owned(store: Store) -> None:
+    """After a crash: kill postmasters we recorded (same pid AND start time) and remove their dirs."""
+    for pid, create_time, what in store.owned_processes():
+        if not what.startswith("postgres "):
+            continue
+        try:
+            proc = psutil.Process(pid)
+            if abs(proc.create_time() - create_time) < 1.0:
+                os.killpg(pid, signal.SIGKILL)
+                proc.wait(5)
+        except (psutil.NoSuchProcess, ProcessLookupError, psutil.TimeoutExpired):
+            pass
+        store.disown_process(pid)
+    for path in store.owned_resources(RESOURCE_KIND):
+        data_dir = Path(path) / "data"
+        _release_shm(data_dir)
+        shutil.rmtree(path, ignore_errors=True)
+        store.disown_resource(RESOURCE_KIND, path)
