@@ -1,0 +1,1 @@
+"""AWS Fault Injection Service: catalogue, template validation, API and the experiment engine."""
