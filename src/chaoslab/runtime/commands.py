@@ -1,0 +1,38 @@
+"""Run short host helper commands (`ip`, `iptables`) without blocking the lab's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Sequence
+
+
+class CommandError(RuntimeError):
+    """A helper command failed; carries its output so the caller can say why."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, output: str) -> None:
+        super().__init__(f"{' '.join(argv)} exited {returncode}: {output.strip()}")
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+
+
+async def run_command(argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> tuple[int, str]:
+    """Run `argv` to completion; returns (exit code, stdout+stderr). Raises CommandError when
+    `check` and the exit code is not 0; kills the command if it outlives `timeout`."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise CommandError(argv, -9, f"timed out after {timeout}s") from None
+    rc = proc.returncode if proc.returncode is not None else -1
+    text = out.decode(errors="replace")
+    if check and rc != 0:
+        raise CommandError(argv, rc, text)
+    return rc, text

@@ -1,0 +1,234 @@
+"""`VpcNetwork`: one VPC on this host — a Linux bridge the units' veths plug into (netns mode),
+or a block of loopback addresses (loopback mode, for non-root or non-Linux hosts).
+
+Every namespace, link, neighbour entry and route is recorded in the store *before* it is made,
+so `cleanup_leftovers` can remove exactly what a crashed lab left behind and nothing else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import subprocess
+import sys
+from typing import Literal, Mapping
+
+from chaoslab.errors import AwsError, ChaoslabError
+from chaoslab.runtime import addressing as plan
+from chaoslab.runtime.commands import CommandError, run_command
+from chaoslab.runtime.sandbox import NETNS_ETC, UNIT_IFNAME, Sandbox, kill_namespace_processes, remove_sandbox_resources
+from chaoslab.store import Store
+
+Mode = Literal["auto", "netns", "loopback"]
+
+
+def detect_mode(requested: Mode = "auto") -> Literal["netns", "loopback"]:
+    """netns when asked, or (auto) when we are root on Linux and `ip netns` works."""
+    if requested != "auto":
+        return requested
+    if not sys.platform.startswith("linux") or os.geteuid() != 0 or shutil.which("ip") is None:
+        return "loopback"
+    try:
+        ok = subprocess.run(["ip", "netns", "list"], capture_output=True, timeout=5).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    return "netns" if ok else "loopback"
+
+
+class VpcNetwork:
+    """One VPC: address pools per AZ plus, in netns mode, the bridge and host routes."""
+
+    def __init__(
+        self,
+        store: Store,
+        lab_run: str,
+        vpc_id: str,
+        cidr: str,
+        subnets: Mapping[str, str],
+        mode: Mode = "auto",
+    ) -> None:
+        self.vpc_id = vpc_id
+        self.cidr = str(ipaddress.IPv4Network(cidr))
+        self.subnets = dict(subnets)
+        self._store = store
+        self._lab_run = lab_run
+        self._mode = detect_mode(mode)
+        self._prefixlen = ipaddress.IPv4Network(cidr).prefixlen
+        if self._mode == "netns":
+            self.bridge: str | None = plan.bridge_name(lab_run, vpc_id)
+            self._pools = {az: plan.AddressPool.for_subnet(sn, self.cidr) for az, sn in self.subnets.items()}
+        else:
+            self.bridge = None
+            self._pools = {az: plan.AddressPool.for_loopback(i) for i, az in enumerate(self.subnets)}
+        self._sandboxes: set[Sandbox] = set()
+        self._created = False
+
+    @property
+    def mode(self) -> Literal["netns", "loopback"]:
+        return self._mode
+
+    @property
+    def service_ip(self) -> str:
+        """Where lab services (DB endpoints) listen so that units can reach them."""
+        return plan.service_address(self.cidr) if self._mode == "netns" else "127.0.0.1"
+
+    @property
+    def sandboxes(self) -> list[Sandbox]:
+        return list(self._sandboxes)
+
+    def _own(self, kind: str, name: str) -> None:
+        self._store.own_resource(kind, name, self._lab_run)
+
+    async def create(self) -> None:
+        """Claim the VPC range on the host and build the bridge. Fails cleanly (nothing left
+        behind) if another lab already routes this CIDR."""
+        if self._created:
+            return
+        self._created = True
+        if self._mode == "loopback":
+            return
+        route = f"unreachable {self.cidr}"
+        self._own("route", route)
+        rc, out = await run_command(["ip", "route", "add", *route.split()], check=False)
+        if rc != 0:
+            self._store.disown_resource("route", route)
+            self._created = False
+            raise ChaoslabError(
+                f"cannot claim VPC range {self.cidr} on this host: {out.strip()}",
+                hint="another lab (or something else) already routes it; stop it or use another CIDR",
+            )
+        try:
+            assert self.bridge is not None
+            self._own("link", self.bridge)
+            await run_command(["ip", "link", "add", "name", self.bridge, "type", "bridge"])
+            for subnet in self.subnets.values():
+                gateway = f"{plan.gateway_address(subnet)}/{ipaddress.IPv4Network(subnet).prefixlen}"
+                await run_command(["ip", "addr", "add", gateway, "dev", self.bridge])
+            await run_command(["ip", "addr", "add", f"{self.service_ip}/32", "dev", self.bridge])
+            await run_command(["ip", "link", "set", self.bridge, "up"])
+        except BaseException:
+            await self.destroy()
+            raise
+
+    async def allocate(self, az: str, hosts: Mapping[str, str] | None = None) -> Sandbox:
+        """A new unit identity in `az`'s subnet. `hosts` adds /etc/hosts entries inside it."""
+        if az not in self._pools:
+            raise AwsError("InvalidParameterValue", f"VPC {self.vpc_id} has no subnet in {az}", 400)
+        if not self._created:
+            await self.create()
+        pool = self._pools[az]
+        ip = pool.allocate()
+        if self._mode == "loopback":
+            sandbox = Sandbox(store=self._store, lab_run=self._lab_run, ip=ip, az=az, release=self._release)
+            self._sandboxes.add(sandbox)
+            return sandbox
+        netns, veth = plan.sandbox_names()
+        mac = plan.mac_for(ip)
+        neigh = f"{ip} dev {self.bridge}"
+        try:
+            await self._build_sandbox(netns, veth, ip, mac, neigh, hosts or {})
+        except BaseException:
+            await remove_sandbox_resources(self._store, netns, veth, neigh)
+            pool.release(ip)
+            raise
+        sandbox = Sandbox(
+            store=self._store,
+            lab_run=self._lab_run,
+            ip=ip,
+            az=az,
+            netns=netns,
+            veth=veth,
+            bridge=self.bridge,
+            mac=mac,
+            release=self._release,
+        )
+        self._sandboxes.add(sandbox)
+        return sandbox
+
+    async def _build_sandbox(
+        self, netns: str, veth: str, ip: str, mac: str, neigh: str, hosts: Mapping[str, str]
+    ) -> None:
+        assert self.bridge is not None
+        self._own("netns", netns)
+        await run_command(["ip", "netns", "add", netns])
+        _write_hosts(netns, ip, hosts)
+        await run_command(["ip", "-n", netns, "link", "set", "lo", "up"])
+        self._own("link", veth)
+        await run_command(
+            ["ip", "link", "add", veth, "type", "veth", "peer", "name", UNIT_IFNAME, "address", mac, "netns", netns]
+        )
+        await run_command(["ip", "link", "set", veth, "master", self.bridge, "up"])
+        await run_command(["ip", "-n", netns, "addr", "add", f"{ip}/{self._prefixlen}", "dev", UNIT_IFNAME])
+        await run_command(["ip", "-n", netns, "link", "set", UNIT_IFNAME, "up"])
+        # A permanent entry means the host never ARPs for the unit: when its link goes down,
+        # frames are silently dropped (connect timeout) instead of EHOSTUNREACH after ARP fails.
+        self._own("neigh", neigh)
+        await run_command(["ip", "neigh", "replace", ip, "lladdr", mac, "dev", self.bridge, "nud", "permanent"])
+
+    def _release(self, sandbox: Sandbox) -> None:
+        self._sandboxes.discard(sandbox)
+        pool = self._pools.get(sandbox.az)
+        if pool is not None:
+            pool.release(sandbox.ip)
+
+    async def destroy(self) -> None:
+        """Remove every sandbox, the bridge and the route. Safe to call twice."""
+        for sandbox in list(self._sandboxes):
+            await sandbox.destroy()
+        self._created = False
+        if self._mode == "loopback" or self.bridge is None:
+            return
+        await run_command(["ip", "link", "del", self.bridge], check=False)
+        self._store.disown_resource("link", self.bridge)
+        route = f"unreachable {self.cidr}"
+        if route in self._store.owned_resources("route"):
+            await run_command(["ip", "route", "del", *route.split()], check=False)
+            self._store.disown_resource("route", route)
+
+
+def _write_hosts(netns: str, ip: str, extra: Mapping[str, str]) -> None:
+    """`ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts: `localhost` is the
+    unit's own, its EC2-style name resolves to its IP, and DB hostnames resolve as given."""
+    short = "ip-" + ip.replace(".", "-")
+    lines = ["127.0.0.1 localhost", "::1 localhost", f"{ip} {short}.ec2.internal {short}"]
+    lines += [f"{addr} {name}" for name, addr in extra.items()]
+    directory = NETNS_ETC / netns
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "hosts").write_text("\n".join(lines) + "\n")
+
+
+async def cleanup_leftovers(store: Store) -> list[str]:
+    """Remove every namespace, neighbour entry, link and route recorded in `store` (by a lab
+    run that crashed) and disown them. Only names with our prefixes are touched: a record that
+    names anything else is dropped without acting on it. Returns what was removed."""
+    removed: list[str] = []
+    for netns in store.owned_resources("netns"):
+        if netns.startswith(plan.NETNS_PREFIX):
+            await kill_namespace_processes(netns)
+            await remove_sandbox_resources(store, netns, None, None)
+            removed.append(f"netns {netns}")
+        store.disown_resource("netns", netns)
+    for neigh in store.owned_resources("neigh"):
+        parts = neigh.split()
+        if len(parts) == 3 and parts[2].startswith(plan.BRIDGE_PREFIX):
+            await run_command(["ip", "neigh", "del", parts[0], "dev", parts[2]], check=False)
+        store.disown_resource("neigh", neigh)
+    # veths first: a bridge goes last so no port is left dangling while we work.
+    links = sorted(store.owned_resources("link"), key=lambda n: n.startswith(plan.BRIDGE_PREFIX))
+    for link in links:
+        if link.startswith((plan.VETH_PREFIX, plan.BRIDGE_PREFIX)):
+            rc, _ = await run_command(["ip", "link", "del", link], check=False)
+            if rc == 0:
+                removed.append(f"link {link}")
+        store.disown_resource("link", link)
+    for route in store.owned_resources("route"):
+        parts = route.split()
+        if len(parts) == 2 and parts[0] == "unreachable":
+            try:
+                await run_command(["ip", "route", "del", *parts])
+                removed.append(f"route {route}")
+            except CommandError:
+                pass  # already gone
+        store.disown_resource("route", route)
+    return removed

@@ -1,0 +1,218 @@
+"""`UnitProcess`: one compute unit's process group, as the lab sees it.
+
+A unit is the leader of its own session, so signals reach every worker it forks (gunicorn's
+workers included) and nothing the unit does can signal the lab. Output is read continuously so
+a chatty unit never blocks on a full pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal as _signal
+import time
+from typing import Callable, Mapping, Sequence
+
+import psutil
+
+from chaoslab.store import Store
+
+log = logging.getLogger(__name__)
+
+OutputCallback = Callable[[str, str], None]
+ExitCallback = Callable[["UnitProcess"], None]
+
+_CHUNK = 65536
+_MAX_LINE = 65536  # longer lines are passed on in pieces rather than buffered without bound
+_DRAIN_GRACE = 0.5  # seconds to let the last output lines arrive before exit callbacks run
+
+
+class UnitProcess:
+    """A running (or finished) unit process group. Create with `UnitProcess.start`."""
+
+    def __init__(
+        self, name: str, proc: asyncio.subprocess.Process, store: Store, on_output: OutputCallback | None
+    ) -> None:
+        self.name = name
+        self.pid: int = proc.pid
+        self._proc = proc
+        self._store = store
+        self._on_output = on_output
+        self._exit_callbacks: list[ExitCallback] = []
+        self._exited = asyncio.Event()
+        self._cpu_mark = (time.monotonic(), 0.0)
+        try:
+            self.create_time: float | None = psutil.Process(self.pid).create_time()
+        except psutil.Error:
+            self.create_time = None
+        self._readers = [
+            asyncio.ensure_future(self._pump("stdout", proc.stdout)),
+            asyncio.ensure_future(self._pump("stderr", proc.stderr)),
+        ]
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    @classmethod
+    async def start(
+        cls,
+        name: str,
+        argv: Sequence[str],
+        *,
+        store: Store,
+        lab_run: str,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        on_exit: ExitCallback | None = None,
+    ) -> UnitProcess:
+        """Start `argv` as a new session and record its pid in the store before anything else."""
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        unit = cls(name, proc, store, on_output)
+        if unit.create_time is not None:
+            store.own_process(unit.pid, unit.create_time, name, lab_run)
+        if on_exit is not None:
+            unit.on_exit(on_exit)
+        return unit
+
+    # lifecycle -------------------------------------------------------------------------------
+    @property
+    def returncode(self) -> int | None:
+        """Exit code once the leader has exited; negative for a signal, as in `subprocess`."""
+        return self._proc.returncode if self._exited.is_set() else None
+
+    @property
+    def running(self) -> bool:
+        return not self._exited.is_set()
+
+    def on_exit(self, callback: ExitCallback) -> None:
+        """Call `callback(self)` as soon as the leader has exited (at once if it already has)."""
+        if self._exited.is_set():
+            asyncio.get_running_loop().call_soon(self._safe_call, callback)
+        else:
+            self._exit_callbacks.append(callback)
+
+    async def wait(self) -> int:
+        await self._exited.wait()
+        return self._proc.returncode  # type: ignore[return-value]
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the whole process group; a group that is already gone is not an error."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def terminate(self, timeout: float = 10.0) -> int:
+        """SIGTERM the group (waking it if paused), SIGKILL it after `timeout`; returns the exit
+        code. Workers still alive after the leader exits are killed too: a unit dies whole."""
+        if self.running:
+            self.signal(_signal.SIGTERM)
+            self.signal(_signal.SIGCONT)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout)
+            except asyncio.TimeoutError:
+                self.signal(_signal.SIGKILL)
+        code = await self.wait()
+        self.signal(_signal.SIGKILL)
+        return code
+
+    async def kill(self) -> int:
+        """SIGKILL the group at once (a container runtime's hard stop)."""
+        self.signal(_signal.SIGKILL)
+        return await self.wait()
+
+    def pause(self) -> None:
+        self.signal(_signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.signal(_signal.SIGCONT)
+
+    # measurement -----------------------------------------------------------------------------
+    def tree(self) -> list[psutil.Process]:
+        """The leader and all its descendants that are alive now (empty once the leader is gone)."""
+        if not self.running:
+            return []
+        try:
+            leader = psutil.Process(self.pid)
+            return [leader, *leader.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def _cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self.tree():
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                # children_* holds reaped children, which have left the tree: no double count.
+                total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+    def cpu_percent(self) -> float:
+        """CPU used by the whole tree since the previous call (or the start), in percent of one
+        core, as `psutil` and CloudWatch's ECS CPUUtilization count it."""
+        now, cpu = time.monotonic(), self._cpu_seconds()
+        last_t, last_cpu = self._cpu_mark
+        self._cpu_mark = (now, cpu)
+        elapsed = now - last_t
+        if elapsed <= 0:
+            return 0.0
+        return max(0.0, (cpu - last_cpu) / elapsed * 100.0)
+
+    def memory_bytes(self) -> int:
+        """Resident memory of the whole tree."""
+        total = 0
+        for p in self.tree():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
+
+    # internals -------------------------------------------------------------------------------
+    async def _pump(self, stream: str, reader: asyncio.StreamReader | None) -> None:
+        if reader is None:
+            return
+        pending = b""
+        while True:
+            chunk = await reader.read(_CHUNK)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                self._emit(stream, line)
+            while len(pending) >= _MAX_LINE:
+                self._emit(stream, pending[:_MAX_LINE])
+                pending = pending[_MAX_LINE:]
+        if pending:
+            self._emit(stream, pending)
+
+    def _emit(self, stream: str, line: bytes) -> None:
+        if self._on_output is None:
+            return
+        try:
+            self._on_output(stream, line.rstrip(b"\r").decode(errors="replace"))
+        except Exception:  # a broken log shipper must not kill the unit's output pump
+            log.exception("on_output callback of %s failed", self.name)
+
+    async def _watch(self) -> None:
+        await self._proc.wait()
+        # Give the pumps a moment so the unit's last words are shipped before owners react;
+        # grandchildren may hold the pipes open, so do not wait for them to close.
+        await asyncio.wait(self._readers, timeout=_DRAIN_GRACE)
+        self._store.disown_process(self.pid)
+        self._exited.set()
+        for callback in self._exit_callbacks:
+            self._safe_call(callback)
+        self._exit_callbacks.clear()
+
+    def _safe_call(self, callback: ExitCallback) -> None:
+        try:
+            callback(self)
+        except Exception:
+            log.exception("on_exit callback of %s failed", self.name)

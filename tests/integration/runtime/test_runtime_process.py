@@ -1,0 +1,151 @@
+"""UnitProcess with real processes: signals reach the whole group, output is shipped line by
+line, owners hear of deaths, and measurements see the whole tree."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+
+import psutil
+import pytest
+from runtime_hostprobe import unit_env
+
+from chaoslab.runtime.process import UnitProcess
+
+PY = sys.executable
+
+# A parent that forks one child and then both sleep: lets us check group-wide signals.
+FORKER = "import os,time\nif os.fork()==0:\n    time.sleep(60)\nelse:\n    print('forked', flush=True); time.sleep(60)"
+
+
+async def _start(store, argv, **kw) -> UnitProcess:
+    return await UnitProcess.start("unit", argv, store=store, lab_run="r1", env=unit_env(), **kw)
+
+
+async def _until(pred, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+def test_output_lines_reach_on_output_and_on_exit_fires(store):
+    async def main():
+        lines: list[tuple[str, str]] = []
+        exits: list[int | None] = []
+        code = "import sys\nprint('hello')\nprint('oops', file=sys.stderr)\nprint('x'*200000)\nsys.exit(3)"
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: lines.append((s, l)))
+        unit.on_exit(lambda u: exits.append(u.returncode))
+        assert [r[0] for r in store.owned_processes()] == [unit.pid]
+        assert await unit.wait() == 3
+        await asyncio.sleep(0)
+        assert exits == [3]
+        assert ("stdout", "hello") in lines and ("stderr", "oops") in lines
+        long_parts = [l for s, l in lines if set(l) == {"x"}]
+        assert sum(map(len, long_parts)) == 200000 and len(long_parts) > 1  # split, not buffered whole
+        assert list(store.owned_processes()) == []  # disowned once reaped
+        late: list[int | None] = []
+        unit.on_exit(lambda u: late.append(u.returncode))  # registering after death still fires
+        await asyncio.sleep(0.01)
+        assert late == [3]
+
+    asyncio.run(main())
+
+
+def test_a_chatty_unit_never_blocks_on_a_full_pipe(store):
+    async def main():
+        count = 0
+
+        def on_output(stream: str, line: str) -> None:
+            nonlocal count
+            count += 1
+
+        code = "for i in range(200000): print(i)"
+        unit = await _start(store, [PY, "-c", code], on_output=on_output)
+        assert await asyncio.wait_for(unit.wait(), 20) == 0
+        assert count == 200000
+
+    asyncio.run(main())
+
+
+def test_terminate_kills_the_whole_group_and_escalates_to_sigkill(store):
+    async def main():
+        # Ignores SIGTERM, so terminate() must escalate; its forked child must die too.
+        code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + FORKER
+        seen: list[str] = []
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: seen.append(l))
+        await _until(lambda: "forked" in seen)
+        members = [p.pid for p in unit.tree()]
+        assert len(members) == 2
+        started = time.monotonic()
+        assert await unit.terminate(timeout=0.5) == -signal.SIGKILL
+        assert 0.4 < time.monotonic() - started < 3
+        await _until(lambda: not any(_alive(pid) for pid in members))
+
+    asyncio.run(main())
+
+
+def test_terminate_returns_at_once_when_sigterm_is_honoured(store):
+    async def main():
+        unit = await _start(store, ["sleep", "60"])
+        started = time.monotonic()
+        assert await unit.terminate(timeout=5) == -signal.SIGTERM
+        assert time.monotonic() - started < 2
+        assert unit.returncode == -signal.SIGTERM and not unit.running
+
+    asyncio.run(main())
+
+
+def test_kill_pause_resume(store):
+    async def main():
+        unit = await _start(store, [PY, "-c", "while True: pass"])
+        await asyncio.sleep(0.3)
+        unit.pause()
+        await _until(lambda: psutil.Process(unit.pid).status() == psutil.STATUS_STOPPED)
+        unit.cpu_percent()
+        await asyncio.sleep(0.3)
+        assert unit.cpu_percent() < 5  # stopped: no CPU at all
+        unit.resume()
+        await _until(lambda: psutil.Process(unit.pid).status() != psutil.STATUS_STOPPED)
+        await asyncio.sleep(0.5)
+        assert unit.cpu_percent() > 30  # a busy loop on one core
+        assert unit.memory_bytes() > 1_000_000
+        assert await unit.kill() == -signal.SIGKILL
+        assert unit.tree() == [] and unit.memory_bytes() == 0
+
+    asyncio.run(main())
+
+
+def test_terminate_wakes_a_paused_unit(store):
+    async def main():
+        unit = await _start(store, ["sleep", "60"])
+        unit.pause()
+        assert await unit.terminate(timeout=5) == -signal.SIGTERM
+
+    asyncio.run(main())
+
+
+def test_signal_after_exit_is_harmless(store):
+    async def main():
+        unit = await _start(store, ["true"])
+        assert await unit.wait() == 0
+        unit.signal(signal.SIGTERM)
+        unit.pause()
+        assert await unit.terminate(timeout=1) == 0
+
+    asyncio.run(main())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_children():
+    yield
+    assert [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE] == []
