@@ -1,0 +1,32 @@
+"""What a handler knows about the call it serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from chaoslab.aws.credentials import CredentialRegistry
+
+
+@dataclass
+class RequestContext:
+    """Per-request facts for handlers and request hooks (docs/ARCHITECTURE.md "API handlers").
+
+    `service` is the chaoslab service package (`ecs`, `elbv2`, `cloudwatch`, …), `operation` the
+    botocore operation name. `credentials` is the lab's key registry (STS adds keys to it).
+    """
+
+    lab: Any
+    service: str
+    operation: str
+    region: str
+    account_id: str
+    access_key: str
+    principal_arn: str
+    request_id: str
+    request: "web.Request"
+    credentials: "CredentialRegistry"
+    protocol: str = ""

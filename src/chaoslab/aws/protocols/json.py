@@ -1,0 +1,100 @@
+"""AWS JSON 1.0/1.1 (ECS, Logs, SSM, CloudWatch): the body is the input, `X-Amz-Target` names
+the operation. Also the JSON value conversions rest-json reuses."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from botocore.model import OperationModel, Shape
+
+from chaoslab.aws.models import Service
+from chaoslab.aws.protocols.base import WireRequest, WireResponse, error_status, format_timestamp, to_datetime, wire_code
+from chaoslab.errors import AwsError
+
+
+def read_json_body(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise AwsError("SerializationException", f"request body is not valid JSON: {exc}", 400) from exc
+    if not isinstance(data, dict):
+        raise AwsError("SerializationException", "request body must be a JSON object", 400)
+    return data
+
+
+def from_json(shape: Shape, value: Any) -> Any:
+    """JSON input -> handler params: modeled members only, timestamps as datetimes, blobs as bytes."""
+    if value is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            return None
+        out = {}
+        for name, member in shape.members.items():
+            key = member.serialization.get("name", name)
+            if key in value and value[key] is not None:
+                out[name] = from_json(member, value[key])
+        return out
+    if kind == "list":
+        return [from_json(shape.member, item) for item in value] if isinstance(value, list) else None
+    if kind == "map":
+        return {k: from_json(shape.value, v) for k, v in value.items()} if isinstance(value, dict) else None
+    if kind == "timestamp":
+        return to_datetime(value)
+    if kind == "blob":
+        return base64.b64decode(value)
+    return value
+
+
+def to_json(shape: Shape, value: Any) -> Any:
+    """Handler output -> JSON value: modeled members only, None omitted, epoch timestamps."""
+    kind = shape.type_name
+    if kind == "structure":
+        out = {}
+        for name, member in shape.members.items():
+            item = value.get(name)
+            if item is not None:
+                out[member.serialization.get("name", name)] = to_json(member, item)
+        return out
+    if kind == "list":
+        return [to_json(shape.member, item) for item in value]
+    if kind == "map":
+        return {k: to_json(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp":
+        return format_timestamp(value, shape, "unixTimestamp")
+    if kind == "blob":
+        return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
+    return value
+
+
+class JsonProtocol:
+    name = "json"
+
+    def operation(self, svc: Service, req: WireRequest) -> tuple[str, dict[str, str]] | None:
+        target = req.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        return (target, {}) if target else None
+
+    def _content_type(self, svc: Service) -> str:
+        return f"application/x-amz-json-{svc.model.metadata.get('jsonVersion', '1.1')}"
+
+    def parse(self, svc: Service, op: OperationModel, req: WireRequest, labels: dict[str, str]) -> dict[str, Any]:
+        data = read_json_body(req.body)
+        return from_json(op.input_shape, data) if op.input_shape is not None else {}
+
+    def serialize(self, svc: Service, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
+        body = to_json(op.output_shape, output) if op.output_shape is not None else {}
+        headers = {"Content-Type": self._content_type(svc), "x-amzn-RequestId": request_id}
+        return WireResponse(200, json.dumps(body).encode(), headers)
+
+    def error(self, svc: Service, err: AwsError, request_id: str) -> WireResponse:
+        headers = {"Content-Type": self._content_type(svc), "x-amzn-RequestId": request_id}
+        if svc.query_compatible:
+            query_code = wire_code(svc, err.code, "query")
+            headers["x-amzn-query-error"] = f"{query_code};{'Sender' if err.sender else 'Receiver'}"
+        body = {"__type": wire_code(svc, err.code, self.name), "message": err.message}
+        return WireResponse(error_status(svc, err), json.dumps(body).encode(), headers)

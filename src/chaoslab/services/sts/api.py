@@ -1,0 +1,86 @@
+"""STS: who am I, and temporary credentials for roles (what FIS experiment roles and SDK
+`AssumeRole` profiles need). Keys it mints live in the gateway's credential registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import string
+from typing import Any
+
+from chaoslab.aws.context import RequestContext
+from chaoslab.errors import AwsError
+
+_ID_CHARS = string.ascii_uppercase + string.digits
+_MIN_DURATION, _MAX_DURATION = 900, 43200
+
+
+def _expiration(seconds: int) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+
+
+def _duration(params: dict[str, Any], default: int) -> int:
+    seconds = int(params.get("DurationSeconds", default))
+    if not _MIN_DURATION <= seconds <= _MAX_DURATION:
+        raise AwsError("ValidationError", f"1 validation error detected: Value '{seconds}' at 'durationSeconds' "
+                       f"failed to satisfy constraint: Member must have value between {_MIN_DURATION} and "
+                       f"{_MAX_DURATION}", 400)
+    return seconds
+
+
+def _credentials_out(cred: Any) -> dict[str, Any]:
+    return {"AccessKeyId": cred.access_key, "SecretAccessKey": cred.secret, "SessionToken": cred.session_token,
+            "Expiration": dt.datetime.fromtimestamp(cred.expires, dt.timezone.utc)}
+
+
+def get_caller_identity(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    cred = ctx.credentials.lookup(ctx.access_key)
+    user_id = cred.user_id if cred else ctx.account_id
+    return {"UserId": user_id, "Account": ctx.account_id, "Arn": ctx.principal_arn}
+
+
+def _role_name(role_arn: str) -> str:
+    """`arn:aws:iam::123456789012:role/path/name` -> `name`."""
+    parts = role_arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or not parts[5].startswith("role/"):
+        raise AwsError("ValidationError", f"{role_arn} is invalid", 400)
+    return parts[5].rsplit("/", 1)[-1]
+
+
+def _role_exists(lab: Any, name: str) -> bool:
+    """Without an IAM backend every role is assumable; with one, the role must exist."""
+    iam = getattr(lab, "iam", None)
+    if iam is None:
+        return True
+    try:
+        return iam.get_role(name) is not None
+    except AwsError:
+        return False
+
+
+def assume_role(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    role_arn, session = params["RoleArn"], params["RoleSessionName"]
+    role = _role_name(role_arn)
+    if not _role_exists(ctx.lab, role):
+        raise AwsError("AccessDenied", f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
+                       f"resource: {role_arn} (the role does not exist)", 403)
+    account = role_arn.split(":")[4] or ctx.account_id
+    role_id = "AROA" + "".join(secrets.choice(_ID_CHARS) for _ in range(17))
+    principal = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
+    cred = ctx.credentials.issue(principal, f"{role_id}:{session}", _duration(params, 3600))
+    return {"Credentials": _credentials_out(cred),
+            "AssumedRoleUser": {"AssumedRoleId": f"{role_id}:{session}", "Arn": principal}}
+
+
+def get_session_token(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    caller = ctx.credentials.lookup(ctx.access_key)
+    user_id = caller.user_id if caller else ctx.account_id
+    cred = ctx.credentials.issue(ctx.principal_arn, user_id, _duration(params, 43200))
+    return {"Credentials": _credentials_out(cred)}
+
+
+OPERATIONS = {
+    "GetCallerIdentity": get_caller_identity,
+    "AssumeRole": assume_role,
+    "GetSessionToken": get_session_token,
+}
