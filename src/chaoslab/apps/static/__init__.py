@@ -1,0 +1,1 @@
+"""A database-free responder for load-balancer benchmarks."""
