@@ -63,6 +63,7 @@ class VpcNetwork:
             self._pools = {az: plan.AddressPool.for_loopback(i) for i, az in enumerate(self.subnets)}
         self._sandboxes: set[Sandbox] = set()
         self._created = False
+        self._owns_route = False
 
     @property
     def mode(self) -> Literal["netns", "loopback"]:
@@ -89,15 +90,18 @@ class VpcNetwork:
         if self._mode == "loopback":
             return
         route = f"unreachable {self.cidr}"
+        recorded_before = route in self._store.owned_resources("route")
         self._own("route", route)
         rc, out = await run_command(["ip", "route", "add", *route.split()], check=False)
         if rc != 0:
-            self._store.disown_resource("route", route)
+            if not recorded_before:  # a sibling VPC of this lab may own the record
+                self._store.disown_resource("route", route)
             self._created = False
             raise ChaoslabError(
                 f"cannot claim VPC range {self.cidr} on this host: {out.strip()}",
                 hint="another lab (or something else) already routes it; stop it or use another CIDR",
             )
+        self._owns_route = True
         try:
             assert self.bridge is not None
             self._own("link", self.bridge)
@@ -181,10 +185,11 @@ class VpcNetwork:
             return
         await run_command(["ip", "link", "del", self.bridge], check=False)
         self._store.disown_resource("link", self.bridge)
-        route = f"unreachable {self.cidr}"
-        if route in self._store.owned_resources("route"):
+        if self._owns_route:
+            route = f"unreachable {self.cidr}"
             await run_command(["ip", "route", "del", *route.split()], check=False)
             self._store.disown_resource("route", route)
+            self._owns_route = False
 
 
 def _write_hosts(netns: str, ip: str, extra: Mapping[str, str]) -> None:

@@ -53,10 +53,16 @@ def _overlaps(route_line: str, net: ipaddress.IPv4Network) -> bool:
 @pytest.fixture
 def no_leftovers():
     """Snapshot host networking; after the test, assert nothing new of ours is left."""
-    netns_before, links_before = host_netns(), host_links()
+    netns_before, links_before, routes_before = host_netns(), host_links(), _our_routes()
     yield
     new_ns = {n for n in host_netns() - netns_before if n.startswith("cl-")}
     new_links = {n for n in host_links() - links_before if n.startswith(("clb-", "clv-"))}
     assert not new_ns, f"namespaces left behind: {new_ns}"
     assert not new_links, f"links left behind: {new_links}"
+    new_routes = _our_routes() - routes_before
+    assert not new_routes, f"routes left behind: {new_routes}"
+
+
+def _our_routes() -> set[str]:
+    return {r.strip() for r in host_routes().splitlines() if r.startswith("unreachable") or "clb-" in r}
 
