@@ -53,10 +53,14 @@ def as_text(document: str | dict[str, Any]) -> str:
     return unquote(doc) if not doc.startswith("{") else doc
 
 
-def check_size(text: str, kind: str) -> None:
+def size(text: str) -> int:
+    """IAM's quotas count characters without whitespace."""
+    return len("".join(text.split()))
+
+
+def check_size(text: str, kind: str, already_used: int = 0) -> None:
     limit = SIZE_LIMITS[kind]
-    compact = "".join(text.split())
-    if len(compact) > limit:
+    if size(text) + already_used > limit:
         quota = "ACLSizePerRole" if kind == TRUST else "PolicySize"
         raise AwsError("LimitExceeded", f"Cannot exceed quota for {quota}: {limit}", 409)
 
