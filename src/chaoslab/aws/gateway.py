@@ -55,7 +55,7 @@ class Gateway:
     async def start(self) -> None:
         """Bind and serve. Lab routes must be added before this (aiohttp freezes the router)."""
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, auto_decompress=False)  # SigV4 covers the gzip bytes
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.lab.config.host, self.lab.config.api_port, reuse_address=True)
         await site.start()
