@@ -3,16 +3,13 @@ protocol). Each handler is a thin translation onto `lab.iam`; semantics live in 
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
+from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.iam.document import encode
 from chaoslab.services.iam.models import tag_list
-
-
-class Ctx(Protocol):
-    lab: Any
 
 
 Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
