@@ -1,0 +1,1 @@
+"""ELBv2 (Application Load Balancer): resources, semantics and API operations."""
