@@ -18,11 +18,12 @@ from chaoslab.config import LabConfig
 
 
 @contextmanager
-def serve(lab: Any, operations: dict[str, dict[str, Any]] | None = None) -> Iterator[Gateway]:
+def serve(lab: Any, operations: dict[str, dict[str, Any]] | None = None, routes: list[Any] = ()) -> Iterator[Gateway]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     gateway = Gateway(lab, operations=operations)
+    gateway.add_routes(routes)
     asyncio.run_coroutine_threadsafe(gateway.start(), loop).result(10)
     try:
         yield gateway
