@@ -7,6 +7,7 @@ so `cleanup_leftovers` can remove exactly what a crashed lab left behind and not
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import shutil
@@ -64,6 +65,7 @@ class VpcNetwork:
         self._sandboxes: set[Sandbox] = set()
         self._created = False
         self._owns_route = False
+        self._create_lock = asyncio.Lock()
 
     @property
     def mode(self) -> Literal["netns", "loopback"]:
@@ -84,11 +86,13 @@ class VpcNetwork:
     async def create(self) -> None:
         """Claim the VPC range on the host and build the bridge. Fails cleanly (nothing left
         behind) if another lab already routes this CIDR."""
-        if self._created:
-            return
-        self._created = True
-        if self._mode == "loopback":
-            return
+        async with self._create_lock:
+            if not self._created:
+                if self._mode == "netns":
+                    await self._create_bridge()
+                self._created = True
+
+    async def _create_bridge(self) -> None:
         route = f"unreachable {self.cidr}"
         recorded_before = route in self._store.owned_resources("route")
         self._own("route", route)
@@ -96,7 +100,6 @@ class VpcNetwork:
         if rc != 0:
             if not recorded_before:  # a sibling VPC of this lab may own the record
                 self._store.disown_resource("route", route)
-            self._created = False
             raise ChaoslabError(
                 f"cannot claim VPC range {self.cidr} on this host: {out.strip()}",
                 hint="another lab (or something else) already routes it; stop it or use another CIDR",
@@ -119,8 +122,7 @@ class VpcNetwork:
         """A new unit identity in `az`'s subnet. `hosts` adds /etc/hosts entries inside it."""
         if az not in self._pools:
             raise AwsError("InvalidParameterValue", f"VPC {self.vpc_id} has no subnet in {az}", 400)
-        if not self._created:
-            await self.create()
+        await self.create()
         pool = self._pools[az]
         ip = pool.allocate()
         if self._mode == "loopback":

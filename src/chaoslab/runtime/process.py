@@ -105,27 +105,34 @@ class UnitProcess:
         return self._proc.returncode  # type: ignore[return-value]
 
     def signal(self, sig: int) -> None:
-        """Send `sig` to the whole process group; a group that is already gone is not an error."""
+        """Send `sig` to the whole process group. Once the unit has exited this does nothing,
+        so a late signal can never reach a group that reused the pid."""
+        if self.running:
+            self._killpg(sig)
+
+    def _killpg(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 
     async def terminate(self, timeout: float = 10.0) -> int:
         """SIGTERM the group (waking it if paused), SIGKILL it after `timeout`; returns the exit
         code. Workers still alive after the leader exits are killed too: a unit dies whole."""
-        if self.running:
-            self.signal(_signal.SIGTERM)
-            self.signal(_signal.SIGCONT)
-            try:
-                await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout)
-            except asyncio.TimeoutError:
-                self.signal(_signal.SIGKILL)
+        if not self.running:
+            return await self.wait()
+        self._killpg(_signal.SIGTERM)
+        self._killpg(_signal.SIGCONT)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout)
+        except asyncio.TimeoutError:
+            self._killpg(_signal.SIGKILL)
         code = await self.wait()
-        self.signal(_signal.SIGKILL)
+        self._killpg(_signal.SIGKILL)  # stragglers; the group id stays ours while it has members
         return code
 
     async def kill(self) -> int:
         """SIGKILL the group at once (a container runtime's hard stop)."""
-        self.signal(_signal.SIGKILL)
+        if self.running:
+            self._killpg(_signal.SIGKILL)
         return await self.wait()
 
     def pause(self) -> None:

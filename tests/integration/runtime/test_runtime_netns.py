@@ -169,3 +169,25 @@ def _running(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
         return False
+
+
+def test_concurrent_allocations_share_one_bridge_and_get_distinct_addresses(store, lab_run, vpc, no_leftovers):
+    cidr, subnets = vpc
+
+    async def main():
+        net = VpcNetwork(store, lab_run, "vpc-1", cidr, subnets)
+        try:
+            units = await asyncio.gather(*(net.allocate(az) for az in ["us-east-1a", "us-east-1b"] * 3))
+            assert len({u.ip for u in units}) == 6 and len({u.netns for u in units}) == 6
+            assert len(store.owned_resources("netns")) == 6
+            rc, out = await units[0].run(["getent", "hosts", "localhost"])
+            assert rc == 0 and out.split()[0] in ("127.0.0.1", "::1")
+            short = "ip-" + units[0].ip.replace(".", "-")
+            rc, out = await units[1].run(["getent", "hosts", short])
+            assert rc != 0  # each unit knows only its own EC2-style name
+            rc, out = await units[0].run(["getent", "hosts", short])
+            assert rc == 0 and out.split()[0] == units[0].ip
+        finally:
+            await net.destroy()
+
+    asyncio.run(main())
