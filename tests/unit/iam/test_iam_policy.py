@@ -125,6 +125,14 @@ MULTI = {"aws:TagKeys": ["Project", "Owner"]}
         ("Null", "ec2:ResourceTag/Project", "true", {}, True),
         ("Null", "ec2:ResourceTag/Project", "true", TAGS, False),
         ("Null", "ec2:ResourceTag/Project", "false", TAGS, True),
+        # dates: ISO 8601 or epoch seconds
+        ("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, True),
+        ("DateGreaterThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, False),
+        ("DateEquals", "aws:EpochTime", "2026-11-22T00:00:00Z", {"aws:EpochTime": "1795305600"}, True),
+        ("DateNotEquals", "aws:EpochTime", "1795305600", {"aws:EpochTime": "1795305601"}, True),
+        ("DateLessThanEquals", "aws:CurrentTime", "2026-11-22", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, True),
+        ("DateGreaterThanEquals", "aws:CurrentTime", "garbage", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, False),
+        ("BinaryEquals", "s:b", "QmluYXJ5", {"s:b": "QmluYXJ5"}, True),
         # IP addresses
         ("IpAddress", "aws:SourceIp", "10.0.0.0/16", {"aws:SourceIp": "10.0.10.5"}, True),
         ("NotIpAddress", "aws:SourceIp", "10.0.0.0/16", {"aws:SourceIp": "192.168.1.1"}, True),

@@ -146,6 +146,17 @@ def test_context_keys_offered_to_conditions(iam):
     assert iam.authorize(role.arn, "ec2:StopInstances", west, {"Owner": "blue"}, override).allowed
 
 
+def test_time_window_condition(iam):
+    role = iam.create_role("windowed", json.dumps(FIS_TRUST))
+    iam.put_role_policy(role.name, "p", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*",
+         "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}},
+        {"Effect": "Deny", "Action": "ec2:TerminateInstances", "Resource": "*",
+         "Condition": {"NumericGreaterThan": {"aws:EpochTime": "1577836800"}}}]}))
+    assert iam.authorize(role.arn, "ec2:StopInstances", instance()).allowed
+    assert not iam.authorize(role.arn, "ec2:TerminateInstances", instance()).allowed
+
+
 def test_unknown_role_is_refused(iam):
     decision = iam.authorize("arn:aws:iam::123456789012:role/ghost", "ec2:StopInstances", instance())
     assert not decision.allowed and "ghost" in decision.reason

@@ -10,6 +10,8 @@ import json
 import re
 import secrets
 import string
+import time
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from chaoslab.config import LabConfig
@@ -292,6 +294,8 @@ class IamBackend:
             "aws:PrincipalAccount": self.account_id,
             "aws:PrincipalType": "AssumedRole",
             "aws:RequestedRegion": region,
+            "aws:CurrentTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:EpochTime": str(int(time.time())),
         }
         for key, value in role.tags.items():
             ctx[f"aws:PrincipalTag/{key}"] = value

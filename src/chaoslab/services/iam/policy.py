@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 Context = dict[str, "str | list[str]"]
@@ -22,6 +23,7 @@ _NEGATED = {
     "ArnNotEquals": "ArnEquals",
     "ArnNotLike": "ArnLike",
     "NumericNotEquals": "NumericEquals",
+    "DateNotEquals": "DateEquals",
     "NotIpAddress": "IpAddress",
 }
 _QUALIFIERS = ("ForAnyValue:", "ForAllValues:")
@@ -140,6 +142,26 @@ def _numeric(test: Callable[[float, float], bool]) -> Callable[[str, str, Contex
     return compare
 
 
+def _epoch(value: str) -> float | None:
+    """Dates in conditions are ISO 8601 or epoch seconds; naive ISO times are UTC."""
+    number = _number(value)
+    if number is not None:
+        return number
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def _date(test: Callable[[float, float], bool]) -> Callable[[str, str, Context], bool]:
+    def compare(policy_value: str, ctx_value: str, _ctx: Context) -> bool:
+        p, c = _epoch(policy_value), _epoch(ctx_value)
+        return p is not None and c is not None and test(c, p)
+
+    return compare
+
+
 def _string_equals(policy_value: str, ctx_value: str, ctx: Context) -> bool:
     p = _substitute(policy_value, ctx)
     return p is not None and _literal(p) == ctx_value
@@ -183,7 +205,13 @@ _COMPARATORS: dict[str, Callable[[str, str, Context], bool]] = {
     "NumericLessThanEquals": _numeric(lambda c, p: c <= p),
     "NumericGreaterThan": _numeric(lambda c, p: c > p),
     "NumericGreaterThanEquals": _numeric(lambda c, p: c >= p),
+    "DateEquals": _date(lambda c, p: c == p),
+    "DateLessThan": _date(lambda c, p: c < p),
+    "DateLessThanEquals": _date(lambda c, p: c <= p),
+    "DateGreaterThan": _date(lambda c, p: c > p),
+    "DateGreaterThanEquals": _date(lambda c, p: c >= p),
     "Bool": _bool,
+    "BinaryEquals": lambda p, c, _ctx: p == c,  # base64 text on both sides
     "IpAddress": _ip_address,
 }
 
