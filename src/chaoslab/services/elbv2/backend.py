@@ -323,7 +323,6 @@ class ElbV2Backend:
                 raise _error("InvalidTarget", f"The following targets are not registered: '{t['Id']}'")
             regs.append(reg)
         delay = int(tg.attributes["deregistration_delay.timeout_seconds"])
-        loop = asyncio.get_running_loop()
         for reg in regs:
             if reg.health.state == hc.DRAINING:
                 continue
@@ -333,7 +332,7 @@ class ElbV2Backend:
                 continue
             old, new = reg.health.set(hc.DRAINING, "Target.DeregistrationInProgress")
             self._notify(tg, reg, old, new)
-            reg.drain_timer = loop.call_later(delay, self._drained, tg, reg)
+            reg.drain_timer = asyncio.get_running_loop().call_later(delay, self._drained, tg, reg)
         self._route(tg)
         return {}
 
