@@ -333,6 +333,19 @@ class PostgresServer:
             raise ChaoslabError(f"PostgreSQL {self.name!r} did not finish promotion within {timeout}s")
 
     # -- replication -----------------------------------------------------------------------------
+    async def shutdown_lsn(self) -> str | None:
+        """The WAL position a clean shutdown ended at (None after a crash): a standby that has
+        replayed up to it holds every transaction this server ever committed."""
+        text = await self._tool("pg_controldata", "-D", str(self.data_dir))
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if fields.get("Database cluster state", "").strip() != "shut down":
+            return None
+        return fields.get("Latest checkpoint location", "").strip() or None
+
+    async def replayed_past(self, lsn: str) -> bool:
+        rows = await self.query("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)", lsn=lsn)
+        return bool(rows and rows[0][0])
+
     def _conninfo(self, primary: "PostgresServer") -> str:
         return (f"host={primary.host} port={primary.port} user={primary.superuser} "
                 f"password={primary.password} application_name={self.name}")
@@ -351,7 +364,10 @@ class PostgresServer:
         fails. Returns which one it took (`rewind` or `clone`)."""
         self.superuser, self.password = primary.superuser, primary.password
         try:
-            await self._tool("pg_rewind", "-D", str(self.data_dir), f"--source-server={self._conninfo(primary)}",
+            # pg_rewind reads the source's timeline from its control file, which a fresh promotion
+            # updates only at its next checkpoint.
+            await primary.query("CHECKPOINT")
+            await self._tool("pg_rewind", "-D", str(self.data_dir), f"--source-server={self._conninfo(primary)} dbname=postgres",
                              "-R", "--no-sync")
             return "rewind"
         except ChaoslabError:

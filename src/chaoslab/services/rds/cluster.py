@@ -1,0 +1,296 @@
+"""An Aurora-like cluster made of real postmasters: one writer, streaming-replication readers, and a
+writer (cluster) endpoint and reader endpoint that are TCP proxies — so a failover really drops
+connections, really refuses writes for a while, and really moves the endpoint to a new primary.
+
+Unlike Aurora the instances do not share storage: before promoting a reader we wait until it has
+replayed everything the fenced writer committed, so no acknowledged write is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pg8000.native
+
+from chaoslab.errors import AwsError, ChaoslabError
+from chaoslab.events import EventLog
+from chaoslab.net.tcpproxy import TcpProxy
+from chaoslab.services.rds.postgres import PostgresServer
+from chaoslab.store import Store
+
+log = logging.getLogger(__name__)
+Bind = tuple[str, int]
+_REPLAY_WAIT = 10.0
+
+
+@dataclass
+class Member:
+    """One DB instance of the cluster and the postmaster behind it."""
+
+    instance_id: str
+    az: str
+    promotion_tier: int
+    server: PostgresServer
+    status: str = "creating"
+
+
+class AuroraCluster:
+    """Writer + readers behind two endpoint proxies; every change of roles goes through one lock."""
+
+    def __init__(
+        self,
+        cluster_id: str,
+        state_dir: Path,
+        *,
+        master_username: str,
+        master_password: str,
+        database_name: str | None = None,
+        writer_binds: list[Bind],
+        reader_binds: list[Bind],
+        events: EventLog | None = None,
+        store: Store | None = None,
+        lab_run: str = "",
+        fsync: bool = False,
+        min_failover_downtime: float = 0.0,
+    ) -> None:
+        self.cluster_id = cluster_id
+        self.state_dir = state_dir
+        self.master_username = master_username
+        self.master_password = master_password
+        self.database_name = database_name
+        self.events = events
+        self.min_failover_downtime = min_failover_downtime
+        self.status = "creating"
+        self.members: dict[str, Member] = {}
+        self.writer_id: str | None = None
+        self.writer_proxies = [TcpProxy(h, p) for h, p in writer_binds]
+        self.reader_proxies = [TcpProxy(h, p) for h, p in reader_binds]
+        self.failovers: list[dict[str, Any]] = []
+        self._store = store
+        self._lab_run = lab_run
+        self._fsync = fsync
+        self._lock = asyncio.Lock()
+
+    # -- views ---------------------------------------------------------------------------------
+    @property
+    def writer(self) -> Member | None:
+        return self.members.get(self.writer_id) if self.writer_id else None
+
+    @property
+    def readers(self) -> list[Member]:
+        return [m for m in self.members.values() if m.instance_id != self.writer_id]
+
+    def is_writer(self, instance_id: str) -> bool:
+        return instance_id == self.writer_id
+
+    @property
+    def endpoint(self) -> Bind:
+        """The first writer-endpoint bind: the address apps are given."""
+        return self.writer_proxies[0].host, self.writer_proxies[0].port
+
+    @property
+    def reader_endpoint(self) -> Bind:
+        return self.reader_proxies[0].host, self.reader_proxies[0].port
+
+    def bind_of(self, proxies: list[TcpProxy], host: str) -> Bind | None:
+        """The endpoint address on `host` (e.g. the loopback one, for host-side tools)."""
+        return next(((p.host, p.port) for p in proxies if p.host == host), None)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Open the endpoints; they refuse connections until an instance exists."""
+        for proxy in self.writer_proxies + self.reader_proxies:
+            await proxy.start()
+        self.status = "available"
+
+    async def stop(self) -> None:
+        """Close endpoints, stop every postmaster and delete their data dirs."""
+        self.status = "deleting"
+        for proxy in self.writer_proxies + self.reader_proxies:
+            await proxy.stop()
+        async with self._lock:
+            await asyncio.gather(*(self._discard(m) for m in list(self.members.values())))
+            self.members.clear()
+            self.writer_id = None
+
+    async def _discard(self, member: Member) -> None:
+        await member.server.stop("fast", timeout=10)
+        member.server.remove()
+
+    async def add_instance(self, instance_id: str, az: str, promotion_tier: int = 1) -> Member:
+        """The first instance becomes the writer (initdb + database); later ones clone it as readers."""
+        async with self._lock:
+            server = PostgresServer(f"{self.cluster_id}-{instance_id}", self.state_dir, fsync=self._fsync,
+                                    store=self._store, lab_run=self._lab_run)
+            member = Member(instance_id, az, promotion_tier, server)
+            self.members[instance_id] = member
+            try:
+                if self.writer is None:
+                    await server.init(self.master_username, self.master_password)
+                    await server.start()
+                    if self.database_name:
+                        await server.query("CREATE DATABASE " + pg8000.native.identifier(self.database_name))
+                    self.writer_id = instance_id
+                else:
+                    await server.base_backup_from(self.writer.server)
+                    await server.start()
+            except BaseException:
+                del self.members[instance_id]
+                await server.kill()
+                server.remove()
+                raise
+            member.status = "available"
+            self._route()
+            return member
+
+    async def remove_instance(self, instance_id: str) -> None:
+        """Delete an instance; deleting the writer of a cluster with readers fails over first."""
+        if self.is_writer(instance_id) and self.readers:
+            await self.failover()
+        async with self._lock:
+            member = self.members.pop(instance_id)
+            member.status = "deleting"
+            if self.is_writer(instance_id):
+                self.writer_id = None
+            self._route()
+            for proxy in self.writer_proxies + self.reader_proxies:
+                for conn in proxy.connections:
+                    if conn.upstream == (member.server.host, member.server.port):
+                        conn.reset()
+            await self._discard(member)
+
+    # -- routing -------------------------------------------------------------------------------
+    def _route(self, reader: Member | None = None) -> None:
+        """Writer endpoint → the writer; reader endpoint → a healthy reader, else the writer (as Aurora)."""
+        writer = self.writer
+        for proxy in self.writer_proxies:
+            proxy.upstream = (writer.server.host, writer.server.port) if writer else None
+        if reader is None:
+            reader = next((m for m in self.readers if m.status == "available"), writer)
+        for proxy in self.reader_proxies:
+            proxy.upstream = (reader.server.host, reader.server.port) if reader else None
+
+    async def _cut(self, proxies: list[TcpProxy]) -> int:
+        """Refuse new connections and reset every live one; returns how many were dropped."""
+        for proxy in proxies:
+            proxy.pause("refuse")
+        return sum([await proxy.drop_all() for proxy in proxies])
+
+    @staticmethod
+    def _reopen(proxies: list[TcpProxy]) -> None:
+        for proxy in proxies:
+            proxy.resume()
+
+    # -- failover ------------------------------------------------------------------------------
+    def pick_target(self, target_instance: str | None = None) -> Member:
+        """The named reader, else the reader with the lowest PromotionTier (ties: first created)."""
+        if target_instance is not None:
+            member = self.members.get(target_instance)
+            if member is None or self.is_writer(target_instance):
+                raise AwsError("InvalidDBInstanceState",
+                               f"DBInstance {target_instance} is not a reader of DBCluster {self.cluster_id}.", 400)
+            return member
+        candidates = [m for m in self.readers if m.status == "available"]
+        if not candidates:
+            raise AwsError("InvalidDBClusterStateFault",
+                           f"DBCluster {self.cluster_id} has no available reader to fail over to.", 400)
+        return min(candidates, key=lambda m: m.promotion_tier)
+
+    async def failover(self, target_instance: str | None = None) -> dict[str, Any]:
+        """Fence the writer, promote a reader, move the writer endpoint, rejoin the old writer as reader.
+
+        Returns (and emits as `db.failover`) the timings; `write_unavailable_s` is how long the
+        writer endpoint refused connections.
+        """
+        async with self._lock:
+            new = self.pick_target(target_instance)
+            old = self.writer
+            assert old is not None
+            self.status = "failing-over"
+            t0 = time.monotonic()
+            timings: dict[str, Any] = {"cluster": self.cluster_id, "old_writer": old.instance_id,
+                                       "new_writer": new.instance_id, "started": time.time()}
+            try:
+                timings["dropped_connections"] = await self._cut(self.writer_proxies + self.reader_proxies)
+                old.status = "rebooting"
+                end_lsn = await self._fence(old.server)
+                timings["fenced_s"] = round(time.monotonic() - t0, 3)
+                await self._wait_replayed(new.server, end_lsn)
+                await new.server.promote()
+                self.writer_id = new.instance_id
+                timings["promoted_s"] = round(time.monotonic() - t0, 3)
+                remaining = self.min_failover_downtime - (time.monotonic() - t0)
+                if remaining > 0:
+                    await asyncio.sleep(remaining)
+                self._route(reader=new)
+                self._reopen(self.writer_proxies + self.reader_proxies)
+                timings["write_unavailable_s"] = round(time.monotonic() - t0, 3)
+                timings["rejoin"] = await self._rejoin(old, new)
+                self._route()
+                timings["rejoined_s"] = round(time.monotonic() - t0, 3)
+            finally:
+                self._reopen(self.writer_proxies + self.reader_proxies)
+                self.status = "available"
+            log.info("failover of %s: %s", self.cluster_id, timings)
+            self.failovers.append(timings)
+            if self.events is not None:
+                self.events.emit("db.failover", **timings)
+            return timings
+
+    async def _fence(self, server: PostgresServer) -> str | None:
+        """Stop the writer; a fast shutdown first streams all its WAL to the standbys."""
+        await server.stop("fast", timeout=5)
+        return await server.shutdown_lsn()
+
+    async def _wait_replayed(self, server: PostgresServer, lsn: str | None) -> None:
+        if lsn is None:
+            return
+        deadline = time.monotonic() + _REPLAY_WAIT
+        while not await server.replayed_past(lsn):
+            if time.monotonic() > deadline:
+                log.warning("%s had not replayed up to %s; promoting anyway", server.name, lsn)
+                return
+            await asyncio.sleep(0.01)
+
+    async def _rejoin(self, old: Member, new: Member) -> str:
+        """The old writer comes back as a reader of the new one; returns `rewind`/`clone`/`failed`."""
+        try:
+            how = await old.server.rewind_from(new.server)
+            await old.server.start()
+        except ChaoslabError as exc:
+            log.error("old writer %s could not rejoin: %s", old.instance_id, exc)
+            old.status = "failed"
+            return "failed"
+        old.status = "available"
+        return how
+
+    # -- reboot --------------------------------------------------------------------------------
+    async def reboot_instance(self, instance_id: str, force_failover: bool = False) -> dict[str, Any]:
+        """Restart one instance; the writer with `force_failover` fails over instead (if it can)."""
+        if force_failover and self.is_writer(instance_id) and self.readers:
+            return await self.failover()
+        async with self._lock:
+            member = self.members[instance_id]
+            t0 = time.monotonic()
+            member.status = "rebooting"
+            was_writer = self.is_writer(instance_id)
+            proxies = list(self.writer_proxies) if was_writer else []
+            proxies += [p for p in self.reader_proxies if p.upstream == (member.server.host, member.server.port)]
+            try:
+                dropped = await self._cut(proxies)
+                await member.server.stop("fast", timeout=10)
+                await member.server.start()
+            finally:
+                self._reopen(proxies)
+            member.status = "available"
+            self._route()
+            result = {"cluster": self.cluster_id, "instance": instance_id, "writer": was_writer,
+                      "dropped_connections": dropped, "unavailable_s": round(time.monotonic() - t0, 3)}
+            if self.events is not None:
+                self.events.emit("db.reboot", **result)
+            return result
