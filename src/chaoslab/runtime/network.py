@@ -18,7 +18,13 @@ from typing import Literal, Mapping
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.runtime import addressing as plan
 from chaoslab.runtime.commands import CommandError, run_command
-from chaoslab.runtime.sandbox import NETNS_ETC, UNIT_IFNAME, Sandbox, kill_namespace_processes, remove_sandbox_resources
+from chaoslab.runtime.sandbox import (
+    NETNS_ETC,
+    UNIT_IFNAME,
+    Sandbox,
+    kill_namespace_processes,
+    remove_sandbox_resources,
+)
 from chaoslab.store import Store
 
 Mode = Literal["auto", "netns", "loopback"]

@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
+import psutil
 import pytest
 from runtime_hostprobe import host_links, host_netns, host_routes, needs_netns, unit_env
 
@@ -36,8 +38,6 @@ async def _wait_port(ip: str, port: int, timeout: float = 5.0) -> None:
 
 
 def _http_status(ip: str) -> int:
-    import urllib.request
-
     return urllib.request.urlopen(f"http://{ip}/", timeout=3).status
 
 
@@ -64,7 +64,7 @@ def test_units_in_two_azs_reach_each_other_and_nothing_off_the_vpc(store, lab_ru
             assert await b.run([PY, "-c", FETCH, f"http://{a.ip}/"]) == (0, "200\n")
             # localhost inside a unit is its own server, not the host's
             assert await a.run([PY, "-c", FETCH, "http://localhost/"]) == (0, "200\n")
-            # the host has no port 80 on its loopback; a unit's localhost is its own
+            # DB hostnames given to allocate() resolve inside the unit
             rc, out = await a.run(["getent", "hosts", "db.cluster.local"])
             assert rc == 0 and out.split()[0] == net.service_ip
             # the service address on the bridge is reachable from a unit
@@ -163,8 +163,6 @@ def test_a_claimed_vpc_range_is_refused_cleanly(store, lab_run, vpc, no_leftover
 
 
 def _running(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.Error:
