@@ -11,6 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable, Iterator
 
 Context = dict[str, "str | list[str]"]
@@ -62,7 +63,9 @@ def _substitute(value: str, ctx: Context) -> str | None:
     return None if missing else out
 
 
+@lru_cache(maxsize=4096)
 def _glob_regex(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """Compiled once per pattern: FIS asks about every target of every action."""
     parts: list[str] = []
     i = 0
     while i < len(pattern):
