@@ -185,6 +185,15 @@ def test_policy_variables():
     assert not evaluate([literal], "s3:GetObject", "arn:aws:s3:::bucket/x", {}).allowed
 
 
+def test_policy_variables_are_literal_in_2008_documents():
+    old = {"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
+                                                   "Resource": "arn:aws:s3:::bucket/${aws:username}"}]}
+    ctx = {"aws:username": "alice"}
+    assert not evaluate([old], "s3:GetObject", "arn:aws:s3:::bucket/alice", ctx).allowed
+    assert evaluate([old], "s3:GetObject", "arn:aws:s3:::bucket/${aws:username}", ctx).allowed
+    assert evaluate([{**old, "Version": "2012-10-17"}], "s3:GetObject", "arn:aws:s3:::bucket/alice", ctx).allowed
+
+
 def test_trust_policy_principal_filter():
     trust = {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com", "fis.amazonaws.com"]},

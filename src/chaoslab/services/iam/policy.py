@@ -41,8 +41,11 @@ class Decision:
 
 
 # -- pattern matching --------------------------------------------------------------------------
-def _substitute(value: str, ctx: Context) -> str | None:
-    """Replace `${key}` policy variables from the context; None if one is missing (no match)."""
+def _substitute(value: str, ctx: Context | None) -> str | None:
+    """Replace `${key}` policy variables from the context; None if one is missing (no match).
+    `ctx` None means the document predates variables (Version 2008-10-17): text stays literal."""
+    if ctx is None:
+        return value
     missing = False
 
     def repl(m: re.Match[str]) -> str:
@@ -104,8 +107,8 @@ def action_matches(pattern: str, action: str) -> bool:
     return glob_match(pattern, action, ignore_case=True)
 
 
-def resource_matches(pattern: str, resource: str, ctx: Context) -> bool:
-    substituted = _substitute(pattern, ctx)
+def resource_matches(pattern: str, resource: str, variables: Context | None) -> bool:
+    substituted = _substitute(pattern, variables)
     if substituted is None:
         return False
     if substituted == "*":
@@ -137,8 +140,8 @@ def _number(value: str) -> float | None:
         return None
 
 
-def _numeric(test: Callable[[float, float], bool]) -> Callable[[str, str, Context], bool]:
-    def compare(policy_value: str, ctx_value: str, _ctx: Context) -> bool:
+def _numeric(test: Callable[[float, float], bool]) -> Callable[[str, str, Context | None], bool]:
+    def compare(policy_value: str, ctx_value: str, _ctx: Context | None) -> bool:
         p, c = _number(policy_value), _number(ctx_value)
         return p is not None and c is not None and test(c, p)
 
@@ -157,47 +160,47 @@ def _epoch(value: str) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
 
 
-def _date(test: Callable[[float, float], bool]) -> Callable[[str, str, Context], bool]:
-    def compare(policy_value: str, ctx_value: str, _ctx: Context) -> bool:
+def _date(test: Callable[[float, float], bool]) -> Callable[[str, str, Context | None], bool]:
+    def compare(policy_value: str, ctx_value: str, _ctx: Context | None) -> bool:
         p, c = _epoch(policy_value), _epoch(ctx_value)
         return p is not None and c is not None and test(c, p)
 
     return compare
 
 
-def _string_equals(policy_value: str, ctx_value: str, ctx: Context) -> bool:
+def _string_equals(policy_value: str, ctx_value: str, ctx: Context | None) -> bool:
     p = _substitute(policy_value, ctx)
     return p is not None and _literal(p) == ctx_value
 
 
-def _string_equals_ic(policy_value: str, ctx_value: str, ctx: Context) -> bool:
+def _string_equals_ic(policy_value: str, ctx_value: str, ctx: Context | None) -> bool:
     p = _substitute(policy_value, ctx)
     return p is not None and _literal(p).casefold() == ctx_value.casefold()
 
 
-def _string_like(policy_value: str, ctx_value: str, ctx: Context) -> bool:
+def _string_like(policy_value: str, ctx_value: str, ctx: Context | None) -> bool:
     p = _substitute(policy_value, ctx)
     return p is not None and glob_match(p, ctx_value)
 
 
-def _arn_like(policy_value: str, ctx_value: str, ctx: Context) -> bool:
+def _arn_like(policy_value: str, ctx_value: str, ctx: Context | None) -> bool:
     p = _substitute(policy_value, ctx)
     return p is not None and arn_match(p, ctx_value)
 
 
-def _bool(policy_value: str, ctx_value: str, _ctx: Context) -> bool:
+def _bool(policy_value: str, ctx_value: str, _ctx: Context | None) -> bool:
     return policy_value.lower() == ctx_value.lower()
 
 
-def _ip_address(policy_value: str, ctx_value: str, _ctx: Context) -> bool:
+def _ip_address(policy_value: str, ctx_value: str, _ctx: Context | None) -> bool:
     try:
         return ipaddress.ip_address(ctx_value) in ipaddress.ip_network(policy_value, strict=False)
     except ValueError:
         return False
 
 
-# Positive comparators: (policy value, context value, context) -> match.
-_COMPARATORS: dict[str, Callable[[str, str, Context], bool]] = {
+# Positive comparators: (policy value, context value, context for ${variables} or None) -> match.
+_COMPARATORS: dict[str, Callable[[str, str, Context | None], bool]] = {
     "StringEquals": _string_equals,
     "StringEqualsIgnoreCase": _string_equals_ic,
     "StringLike": _string_like,
@@ -241,7 +244,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def condition_key_holds(operator: str, key: str, policy_values: Any, ctx: Context) -> bool:
+def condition_key_holds(operator: str, key: str, policy_values: Any, ctx: Context, variables: bool = True) -> bool:
     """One key under one operator: values OR together; set qualifiers decide multi-valued keys."""
     parsed = parse_operator(operator)
     if parsed is None:
@@ -261,7 +264,7 @@ def condition_key_holds(operator: str, key: str, policy_values: Any, ctx: Contex
     compare = _COMPARATORS[_NEGATED.get(base, base)]
 
     def satisfied(value: str) -> bool:
-        hit = any(compare(w, value, ctx) for w in wanted)
+        hit = any(compare(w, value, ctx if variables else None) for w in wanted)
         return not hit if negated else hit
 
     values = as_list(found)
@@ -272,11 +275,11 @@ def condition_key_holds(operator: str, key: str, policy_values: Any, ctx: Contex
     return all(satisfied(v) for v in values)  # plain negated operator: no value may match
 
 
-def conditions_hold(condition: dict[str, Any] | None, ctx: Context) -> bool:
+def conditions_hold(condition: dict[str, Any] | None, ctx: Context, variables: bool = True) -> bool:
     """Every operator and every key must hold (AND)."""
     for operator, keys in (condition or {}).items():
         for key, values in keys.items():
-            if not condition_key_holds(operator, key, values, ctx):
+            if not condition_key_holds(operator, key, values, ctx, variables):
                 return False
     return True
 
@@ -287,8 +290,10 @@ def statements(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield from as_list(document.get("Statement", []))
 
 
-def statement_applies(stmt: dict[str, Any], action: str, resource: str, ctx: Context) -> bool:
-    """Does this statement speak about this request (action, resource and conditions all match)?"""
+def statement_applies(stmt: dict[str, Any], action: str, resource: str, ctx: Context, variables: bool = True) -> bool:
+    """Does this statement speak about this request (action, resource and conditions all match)?
+    `variables`: substitute `${…}` policy variables (only Version 2012-10-17 documents have them)."""
+    var_ctx = ctx if variables else None
     if "Action" in stmt:
         if not any(action_matches(p, action) for p in as_list(stmt["Action"])):
             return False
@@ -298,12 +303,12 @@ def statement_applies(stmt: dict[str, Any], action: str, resource: str, ctx: Con
     else:
         return False
     if "Resource" in stmt:
-        if not any(resource_matches(p, resource, ctx) for p in as_list(stmt["Resource"])):
+        if not any(resource_matches(p, resource, var_ctx) for p in as_list(stmt["Resource"])):
             return False
     elif "NotResource" in stmt:
-        if any(resource_matches(p, resource, ctx) for p in as_list(stmt["NotResource"])):
+        if any(resource_matches(p, resource, var_ctx) for p in as_list(stmt["NotResource"])):
             return False
-    return conditions_hold(stmt.get("Condition"), ctx)
+    return conditions_hold(stmt.get("Condition"), ctx, variables)
 
 
 def _label(stmt: dict[str, Any]) -> str:
@@ -315,8 +320,9 @@ def evaluate(policies: list[dict[str, Any]], action: str, resource: str, context
     ctx = context or {}
     allow: dict[str, Any] | None = None
     for document in policies:
+        variables = document.get("Version") == "2012-10-17"
         for stmt in statements(document):
-            if not statement_applies(stmt, action, resource, ctx):
+            if not statement_applies(stmt, action, resource, ctx, variables):
                 continue
             if stmt.get("Effect") == "Deny":
                 return Decision(False, f"{action} on {resource} is explicitly denied by {_label(stmt)}", stmt)
