@@ -154,6 +154,16 @@ def test_waits_for_database_then_reconnects_after_restart(private_pg, apps, tmp_
     assert shop.get("/products").status == 200
     assert shop.post("/orders", {"product_id": 1, "quantity": 1}).status == 201
 
+    for _ in range(6):
+        assert shop.get("/products").status == 200  # workers now hold open connections
+    # Restart with no request in between: every worker's connection is stale, and SELECT 1
+    # must notice that before the request uses it.
+    private_pg.stop("fast")
+    private_pg.start()
+    for _ in range(6):
+        resp = shop.get("/products")
+        assert resp.status == 200, resp.body
+
     private_pg.stop("fast")
     down = shop.get("/health/deep")
     assert down.status == 500 and down.json()["status"] == "unhealthy" and down.json()["error"]

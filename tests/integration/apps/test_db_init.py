@@ -1,0 +1,40 @@
+"""Schema init racing itself on one empty database, from many connections at the same instant."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chaoslab.apps.chaos_shop.schema import create_schema as shop_schema
+from chaoslab.apps.db import DbSettings, run_init
+from chaoslab.apps.pet_payment.schema import create_schema as pet_schema
+
+
+@pytest.mark.parametrize("create", [shop_schema, pet_schema], ids=["chaos-shop", "pet-payment"])
+def test_concurrent_init_all_succeed(pg, create) -> None:
+    database = pg.create_database()
+    # No retry budget: every initialiser must succeed on its first attempt.
+    settings = DbSettings.from_env({**pg.env(database), "DB_INIT_TIMEOUT": "0"})
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def init() -> None:
+        barrier.wait()
+        try:
+            run_init(settings, create)
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=init) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = pg.server.connect(database)
+    try:
+        table = "products" if create is shop_schema else "pets"
+        assert conn.run(f"SELECT count(*), min(id), max(id) FROM {table}") == [[10, 1, 10]]
+    finally:
+        conn.close()
