@@ -37,6 +37,10 @@ INPUTS = [
     ("ec2", "DescribeInstances", {"InstanceIds": ["i-1"], "Filters": [{"Name": "tag:a", "Values": ["x", "y"]}],
                                   "DryRun": False}),
     ("ec2", "StopInstances", {"InstanceIds": ["i-1", "i-2"], "Force": True}),
+    ("sts", "AssumeRole", {"RoleArn": "arn:aws:iam::1:role/r", "RoleSessionName": "s1", "DurationSeconds": 900,
+                           "Tags": [{"Key": "k", "Value": "v"}], "PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnly"}]}),
+    ("ec2", "DescribeSpotPriceHistory", {"StartTime": WHEN, "InstanceTypes": ["t3.micro"], "MaxResults": 5}),
+    ("elbv2", "SetSubnets", {"LoadBalancerArn": "a", "Subnets": []}),
     ("ecs", "RunTask", {"taskDefinition": "td", "count": 2, "overrides": {"containerOverrides": [
         {"name": "app", "environment": [{"name": "A", "value": "1"}]}]}, "tags": [{"key": "k", "value": "v"}]}),
     ("logs", "PutLogEvents", {"logGroupName": "g", "logStreamName": "s",
@@ -82,6 +86,8 @@ OUTPUTS = [
     ("elbv2", "DescribeTargetHealth", {"TargetHealthDescriptions": [
         {"Target": {"Id": "10.0.10.5", "Port": 8080}, "HealthCheckPort": "8080",
          "TargetHealth": {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "x < y"}}]}),
+    ("elbv2", "DescribeLoadBalancers", {"LoadBalancers": [], "NextMarker": "m"}),
+    ("iam", "GetAccountSummary", {"SummaryMap": {"Users": 1, "Roles": 7}}),
     ("elbv2", "DescribeTags", {"TagDescriptions": [{"ResourceArn": "a", "Tags": [{"Key": "k", "Value": "v"}]}]}),
     ("cloudwatch", "GetMetricData", {"MetricDataResults": [{"Id": "m1", "Timestamps": [WHEN], "Values": [1.0, 2.5],
                                                             "StatusCode": "Complete"}]}),
