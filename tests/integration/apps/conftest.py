@@ -73,6 +73,9 @@ class Pg:
     def destroy(self) -> None:
         self.loop.run(self.server.stop("immediate"))
         self.server.remove()
+        root = pg_root(self.state_dir)
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()  # the per-state-dir parent PostgresServer made for us
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +117,7 @@ def private_pg(loop_thread: LoopThread, tmp_path: Path) -> Iterator[Pg]:
 
 
 @pytest.fixture
-def apps(tmp_path: Path) -> Iterator[list[AppProcess]]:
+def apps() -> Iterator[list[AppProcess]]:
     """Collects started app processes and stops them all, asserting none is left behind."""
     started: list[AppProcess] = []
     yield started
