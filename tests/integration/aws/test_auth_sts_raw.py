@@ -221,3 +221,35 @@ def test_lab_routes_and_clean_shutdown(lab: Any) -> None:
             gw.add_routes([web.get("/elsewhere", ping)])
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_assume_role_against_the_real_iam_backend(tmp_path: Path) -> None:
+    """Roles created through the IAM API are the ones STS can assume, with their id and limits."""
+    import asyncio
+
+    from chaoslab.config import LabConfig
+    from chaoslab.events import EventLog
+    from chaoslab.services.iam.backend import IamBackend
+    from chaoslab.store import Store
+
+    lab = SimpleNamespace(config=LabConfig(home=tmp_path, api_port=0), store=Store(tmp_path / "state.db"),
+                          events=EventLog())
+    lab.iam = IamBackend(lab)
+    asyncio.run(lab.iam.start())
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    try:
+        with serve(lab) as gw:
+            role = make_client(gw, "iam").create_role(RoleName="FisRole", AssumeRolePolicyDocument=json.dumps(trust),
+                                                      MaxSessionDuration=3600)["Role"]
+            sts = make_client(gw, "sts")
+            out = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="run-1")
+            assert out["AssumedRoleUser"]["AssumedRoleId"] == f"{role['RoleId']}:run-1"
+            with pytest.raises(Exception) as err:
+                sts.assume_role(RoleArn=role["Arn"], RoleSessionName="run-1", DurationSeconds=7200)
+            assert err.value.response["Error"]["Code"] == "ValidationError"
+            with pytest.raises(Exception) as err:
+                sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/Nope", RoleSessionName="run-1")
+            assert err.value.response["Error"]["Code"] == "AccessDenied"
+    finally:
+        lab.store.close()

@@ -47,27 +47,35 @@ def _role_name(role_arn: str) -> str:
     return parts[5].rsplit("/", 1)[-1]
 
 
-def _role_exists(lab: Any, name: str) -> bool:
-    """Without an IAM backend every role is assumable; with one, the role must exist."""
-    iam = getattr(lab, "iam", None)
+def _find_role(ctx: RequestContext, name: str, role_arn: str) -> Any:
+    """The IAM role (None without an IAM backend, when every role is assumable); AccessDenied
+    when the lab has IAM and the role does not exist, as AWS answers for an unknown role."""
+    iam = getattr(ctx.lab, "iam", None)
     if iam is None:
-        return True
+        return None
     try:
-        return iam.get_role(name) is not None
+        role = iam.get_role(name)
     except AwsError:
-        return False
+        role = None
+    if role is None:
+        raise AwsError("AccessDenied", f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
+                       f"resource: {role_arn} (the role does not exist)", 403)
+    return role
 
 
 def assume_role(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     role_arn, session = params["RoleArn"], params["RoleSessionName"]
-    role = _role_name(role_arn)
-    if not _role_exists(ctx.lab, role):
-        raise AwsError("AccessDenied", f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
-                       f"resource: {role_arn} (the role does not exist)", 403)
+    name = _role_name(role_arn)
+    role = _find_role(ctx, name, role_arn)
+    duration = _duration(params, 3600)
+    max_duration = getattr(role, "max_session_duration", None)
+    if max_duration and duration > max_duration:
+        raise AwsError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for "
+                       "this role.", 400)
     account = role_arn.split(":")[4] or ctx.account_id
-    role_id = "AROA" + "".join(secrets.choice(_ID_CHARS) for _ in range(17))
-    principal = f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
-    cred = ctx.credentials.issue(principal, f"{role_id}:{session}", _duration(params, 3600))
+    role_id = getattr(role, "role_id", None) or "AROA" + "".join(secrets.choice(_ID_CHARS) for _ in range(17))
+    principal = f"arn:aws:sts::{account}:assumed-role/{name}/{session}"
+    cred = ctx.credentials.issue(principal, f"{role_id}:{session}", duration)
     return {"Credentials": _credentials_out(cred),
             "AssumedRoleUser": {"AssumedRoleId": f"{role_id}:{session}", "Arn": principal}}
 
