@@ -129,3 +129,18 @@ async def wait_for_state(lab: Any, tg_arn: str, target_id: str, state: str, time
                 return loop.time() - start
         await asyncio.sleep(0.05)
     raise AssertionError(f"{target_id} never became {state}")
+
+
+async def assert_nothing_left(lab: Any, url: str) -> None:
+    """After stop(): the listener socket is closed and no health checker or metric task runs."""
+    host, port = url.removeprefix("http://").split(":")
+    try:
+        _, writer = await asyncio.open_connection(host, int(port))
+    except OSError:
+        pass
+    else:
+        writer.close()
+        raise AssertionError("listener still accepts connections after stop()")
+    await asyncio.sleep(0)
+    names = {getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()} - {asyncio.current_task().get_coro().__qualname__}  # type: ignore[union-attr]
+    assert not [n for n in names if "ElbV2Backend" in n], names

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from pathlib import Path
 
 import aiohttp
 
-from .helpers import HttpTarget, make_alb, make_lab, wait_for_state
+from .helpers import HttpTarget, assert_nothing_left, make_alb, make_lab, wait_for_state
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -43,6 +44,7 @@ def test_round_robin_over_two_healthy_targets(tmp_path: Path) -> None:
         assert lab.cloudwatch.total("HTTPCode_Target_2XX_Count", lb_dim) == 20
         assert lab.cloudwatch.total("HTTPCode_ELB_5XX_Count", lb_dim) == 0
         await lab.elbv2.stop()
+        await assert_nothing_left(lab, alb["url"])
         await a.kill()
         await b.kill()
 
@@ -109,23 +111,29 @@ def test_killed_target_gives_502_until_marked_unhealthy(tmp_path: Path) -> None:
         await b.kill()
         loop = asyncio.get_running_loop()
         killed_at = loop.time()
-        statuses: list[int] = []
+        timeline: list[tuple[float, int]] = []
         async with aiohttp.ClientSession() as session:
             while loop.time() - killed_at < 4.0:
-                statuses.append((await _get(session, alb["url"] + "/"))[0])
+                timeline.append((time.time(), (await _get(session, alb["url"] + "/"))[0]))
                 await asyncio.sleep(0.02)
             health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"], Targets=[
                 {"Id": "127.0.0.3", "Port": b.port}])["TargetHealthDescriptions"][0]["TargetHealth"]
             assert health["State"] == "unhealthy"
             assert health["Reason"] == "Target.FailedHealthChecks"
             after = [(await _get(session, alb["url"] + "/"))[0] for _ in range(10)]
+        statuses = [s for _, s in timeline]
         assert 502 in statuses and 200 in statuses
-        first_200_run = statuses[statuses.index(502):]
-        assert all(s == 200 for s in first_200_run[-10:])  # once unhealthy, no more 502s
+        marked = [e["time"] for e in lab.events.since(kinds={"target.health"})
+                  if e["target"] == "127.0.0.3" and e["state"] == "unhealthy" and e["old"] == "healthy"]
+        assert len(marked) == 1
+        # The detection window: 502s only before the ALB marked the target unhealthy, none after.
+        assert all(t < marked[0] for t, s in timeline if s == 502)
+        assert all(s == 200 for t, s in timeline if t > marked[0])
         assert after == [200] * 10
         assert ("127.0.0.3", "unhealthy", "Target.FailedHealthChecks") in changes
-        events = lab.events.since(kinds={"target.health"})
-        assert any(e["target"] == "127.0.0.3" and e["state"] == "unhealthy" and e["old"] == "healthy" for e in events)
+        assert ("127.0.0.3", "healthy", None) in changes
+        await b.start(b.port)  # the process comes back: healthy again after 2 consecutive passes
+        assert await wait_for_state(lab, alb["tg"], "127.0.0.3", "healthy") >= 0.9
         errors = [r for r in lab.elbv2.recent_requests() if r["status"] == 502]
         assert errors and all(r["target"] == "127.0.0.3" and r["error"] == "connect_error" for r in errors)
         await asyncio.sleep(1.2)
@@ -133,7 +141,9 @@ def test_killed_target_gives_502_until_marked_unhealthy(tmp_path: Path) -> None:
         assert lab.cloudwatch.total("HTTPCode_ELB_502_Count", lb_dim) == statuses.count(502)
         assert lab.cloudwatch.total("TargetConnectionErrorCount", lb_dim) == statuses.count(502)
         await lab.elbv2.stop()
+        await assert_nothing_left(lab, alb["url"])
         await a.kill()
+        await b.kill()
 
     run(scenario())
 
@@ -288,5 +298,42 @@ def test_instance_targets_resolve_through_ec2(tmp_path: Path) -> None:
             assert (await _get(session, alb["url"] + "/"))[1] == "inst"
         await lab.elbv2.stop()
         await a.kill()
+
+    run(scenario())
+
+
+def test_504_when_target_cannot_be_reached_in_time(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A target whose SYNs are dropped (full accept queue, like a stopped host) -> 504 after the
+    connect timeout (10 s on AWS; shortened here so the test stays fast)."""
+    import socket
+
+    from chaoslab.net import alb as alb_module
+
+    monkeypatch.setattr(alb_module, "CONNECT_TIMEOUT", 0.5)
+
+    async def scenario() -> None:
+        lab = make_lab(tmp_path)
+        await lab.elbv2.start()
+        full = socket.socket()
+        full.bind(("127.0.0.5", 0))
+        full.listen(0)
+        port = full.getsockname()[1]
+        fillers = []
+        for _ in range(4):  # fill the accept queue; further SYNs are dropped
+            s = socket.socket()
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.5", port))
+            fillers.append(s)
+        await asyncio.sleep(0.2)
+        alb = await make_alb(lab, interval=30)
+        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.5", "Port": port}])
+        async with aiohttp.ClientSession() as session:
+            status, _, headers = await _get(session, alb["url"] + "/")
+        assert status == 504 and headers["Server"] == "awselb/2.0"
+        assert lab.elbv2.recent_requests()[-1]["error"] == "connect_timeout"
+        await lab.elbv2.stop()
+        for s in fillers:
+            s.close()
+        full.close()
 
     run(scenario())
