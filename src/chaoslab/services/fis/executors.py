@@ -1,0 +1,176 @@
+"""The lab's implementations of FIS actions, keyed by the catalogue's `executor` names.
+
+An executor is `async def run(ctx, targets, params)`: it checks the role's permission before
+every call it makes (`ctx.authorize`), records an undo entry BEFORE a reversible fault takes
+effect (`ctx.undo`), and sleeps its duration with `ctx.sleep`. The engine reverts the action's
+undo entries when it ends — normally, stopped or failed — and `REVERTERS` replays entries a
+crashed lab left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from chaoslab.services.fis.durations import parse_duration
+from chaoslab.services.fis.selection import Resource
+
+Targets = dict[str, list[Resource]]
+
+
+class ActionFailure(Exception):
+    """An action that cannot go on; `code` is the FIS error code the experiment reports."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+async def call(result: Any) -> Any:
+    """Await a backend method's result if it is a coroutine (backends may be sync or async)."""
+    return await result if inspect.isawaitable(result) else result
+
+
+@dataclass
+class ActionContext:
+    """What an executor may use: the lab, the experiment's role and its undo records."""
+
+    lab: Any
+    experiment_id: str
+    role_arn: str
+    action_name: str
+    action_id: str
+    time_scale: float = 1.0
+    undo_ids: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+
+    def authorize(self, permission: str, resource: Resource | None = None) -> None:
+        arn = resource.arn if resource else "*"
+        decision = self.lab.iam.authorize(self.role_arn, permission, arn, resource.tags if resource else {})
+        if not decision.allowed:
+            raise ActionFailure("AuthorizationFailure", decision.reason)
+
+    def undo(self, fault: str, record: dict[str, Any]) -> None:
+        """Persist how to revert a fault; call it before the fault takes effect."""
+        entry = self.lab.store.journal_add(owner=self.experiment_id, fault=fault, record=record)
+        self.undo_ids.append((entry, fault, record))
+
+    def applied(self, fault: str, target: str) -> None:
+        self.lab.events.emit("fault.applied", fault=fault, target=target, experiment=self.experiment_id,
+                             action=self.action_name)
+
+    async def sleep(self, iso_duration: str | None) -> None:
+        if iso_duration:
+            await asyncio.sleep(parse_duration(iso_duration) * self.time_scale)
+
+    async def revert_all(self) -> None:
+        """Revert this action's faults, newest first; each entry is marked done once reverted."""
+        while self.undo_ids:
+            entry, fault, record = self.undo_ids.pop()
+            await REVERTERS[fault](self.lab, record)
+            self.lab.store.journal_done(entry)
+            self.lab.events.emit("fault.reverted", fault=fault, target=record.get("target"),
+                                 experiment=self.experiment_id, action=self.action_name)
+
+
+Executor = Callable[[ActionContext, Targets, dict[str, str]], Awaitable[None]]
+
+
+def _id(resource: Resource, key: str) -> str:
+    return str(resource.record.get(key) or resource.arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1])
+
+
+async def fis_wait(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    await ctx.sleep(params["duration"])
+
+
+async def assert_alarm_state(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    allowed = params["alarmStates"].split(",")
+    for arn in params["alarmArns"].split(","):
+        ctx.authorize("cloudwatch:DescribeAlarms", Resource(arn, "aws:cloudwatch:alarm", {}))
+        state = ctx.lab.cloudwatch.get_alarm_state(arn)
+        if state not in allowed:
+            raise ActionFailure("ConfigurationFailure",
+                                f"Alarm {arn} is in state {state}; expected one of {', '.join(allowed)}.")
+
+
+async def ec2_stop_instances(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    instances = targets["Instances"]
+    restart = params.get("startInstancesAfterDuration")
+    for r in instances:
+        ctx.authorize("ec2:StopInstances", r)
+        if restart:  # checked up front: a stop we could not undo must not happen
+            ctx.authorize("ec2:StartInstances", r)
+    ids = [_id(r, "InstanceId") for r in instances]
+    if restart:
+        ctx.undo("ec2.start_instances", {"instance_ids": ids, "target": ",".join(ids), "role_arn": ctx.role_arn})
+    await call(ctx.lab.ec2.stop_instances(ids))
+    for i in ids:
+        ctx.applied("ec2.stop_instances", i)
+    await ctx.sleep(restart)
+
+
+async def ec2_reboot_instances(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    for r in targets["Instances"]:
+        ctx.authorize("ec2:RebootInstances", r)
+    ids = [_id(r, "InstanceId") for r in targets["Instances"]]
+    await call(ctx.lab.ec2.reboot_instances(ids))
+    for i in ids:
+        ctx.applied("ec2.reboot_instances", i)
+
+
+async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    for r in targets["Instances"]:
+        ctx.authorize("ec2:TerminateInstances", r)
+    ids = [_id(r, "InstanceId") for r in targets["Instances"]]
+    await call(ctx.lab.ec2.terminate_instances(ids))
+    for i in ids:
+        ctx.applied("ec2.terminate_instances", i)
+
+
+async def ecs_stop_task(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    for r in targets["Tasks"]:
+        ctx.authorize("ecs:StopTask", r)
+    for r in targets["Tasks"]:
+        await call(ctx.lab.ecs.stop_task(r.record.get("clusterArn"), r.arn,
+                                         f"Task stopped by AWS FIS experiment {ctx.experiment_id}"))
+        ctx.applied("ecs.stop_task", r.arn)
+
+
+async def rds_failover_db_cluster(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    for r in targets["Clusters"]:
+        ctx.authorize("rds:FailoverDBCluster", r)
+    for r in targets["Clusters"]:
+        await call(ctx.lab.rds.failover_db_cluster(_id(r, "DBClusterIdentifier")))
+        ctx.applied("rds.failover_db_cluster", r.arn)
+
+
+async def rds_reboot_db_instances(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    force = params.get("forceFailover", "false").lower() == "true"
+    for r in targets["DBInstances"]:
+        ctx.authorize("rds:RebootDBInstance", r)
+    for r in targets["DBInstances"]:
+        await call(ctx.lab.rds.reboot_db_instance(_id(r, "DBInstanceIdentifier"), force))
+        ctx.applied("rds.reboot_db_instances", r.arn)
+
+
+async def _start_instances(lab: Any, record: dict[str, Any]) -> None:
+    await call(lab.ec2.start_instances(record["instance_ids"]))
+
+
+REGISTRY: dict[str, Executor] = {
+    "fis.wait": fis_wait,
+    "cloudwatch.assert_alarm_state": assert_alarm_state,
+    "ec2.stop_instances": ec2_stop_instances,
+    "ec2.reboot_instances": ec2_reboot_instances,
+    "ec2.terminate_instances": ec2_terminate_instances,
+    "ecs.stop_task": ecs_stop_task,
+    "rds.failover_db_cluster": rds_failover_db_cluster,
+    "rds.reboot_db_instances": rds_reboot_db_instances,
+}
+
+REVERTERS: dict[str, Callable[[Any, dict[str, Any]], Awaitable[None]]] = {
+    "ec2.start_instances": _start_instances,
+}
