@@ -108,6 +108,20 @@ class AuroraCluster:
             await proxy.start()
         self.status = "available"
 
+    async def expose(self, host: str, writer_port: int, reader_port: int) -> tuple[Bind, Bind]:
+        """Serve both endpoints on one more address (e.g. a VPC service address made later)."""
+        writer, reader = TcpProxy(host, writer_port), TcpProxy(host, reader_port)
+        await writer.start()
+        try:
+            await reader.start()
+        except OSError:
+            await writer.stop()
+            raise
+        self.writer_proxies.append(writer)
+        self.reader_proxies.append(reader)
+        self._route()
+        return (host, writer.port), (host, reader.port)
+
     async def stop(self) -> None:
         """Close endpoints, stop every postmaster and delete their data dirs."""
         self.status = "deleting"
