@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MAX_KEY_LENGTH = 255
+INT_MAX = 2**31 - 1  # PostgreSQL INTEGER: larger values would fail in the DB as a 500
 
 
 class Invalid(ValueError):
@@ -14,18 +15,21 @@ class Invalid(ValueError):
 
 def as_int(value: Any, field: str) -> int:
     """An integer from JSON: ints and digit strings (the seed's int() accepts both); not bools."""
-    if isinstance(value, bool):
-        raise Invalid(f"{field} must be an integer")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
         try:
-            return int(value.strip())
+            number = int(value.strip())
         except ValueError:
             pass
-    raise Invalid(f"{field} must be an integer")
+    if number is None:
+        raise Invalid(f"{field} must be an integer")
+    if abs(number) > INT_MAX:
+        raise Invalid(f"{field} is out of range")
+    return number
 
 
 def as_amount(value: Any, field: str = "amount") -> Decimal:

@@ -84,6 +84,7 @@ def test_client_errors_are_json(pg, apps, tmp_path: Path) -> None:
         assert (resp.status, resp.json()) == (status, {"error": error}), body
     assert shop.post("/orders", "not an object").status == 400
     assert shop.get("/products/99").status == 404
+    assert shop.get("/products/99999999999").status == 404  # beyond INTEGER: not a DB error
     assert shop.get("/products/99").json() == {"error": "product not found"}
     assert (shop.get("/orders/42").status, shop.get("/orders/42").json()) == (404, {"error": "order not found"})
     assert shop.get("/nope").status == 404 and "error" in shop.get("/nope").json()

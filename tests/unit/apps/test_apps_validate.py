@@ -24,6 +24,8 @@ def test_order_request_accepts_what_the_seed_accepts() -> None:
     ({"product_id": 1, "quantity": 1.5}, "quantity must be an integer"),
     ({"product_id": 1, "quantity": "two"}, "quantity must be an integer"),
     ({"product_id": 1, "quantity": 0}, "quantity must be positive"),
+    ({"product_id": 2**31, "quantity": 1}, "product_id is out of range"),
+    ({"product_id": 1, "quantity": "99999999999"}, "quantity is out of range"),
 ])
 def test_order_request_refusals(body, message: str) -> None:
     with pytest.raises(Invalid, match=message):

@@ -64,7 +64,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
             "served_by": served_by,
         })
 
-    @app.get("/products/<int:product_id>")
+    @app.get("/products/<int(max=2147483647):product_id>")
     def get_product(product_id: int):
         cursor = db.get().cursor()
         cursor.execute("SELECT id, name, price, stock FROM products WHERE id = %s", (product_id,))
@@ -87,7 +87,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
         headers = {"Idempotent-Replayed": "true"} if status == 200 else {}
         return jsonify(body), status, headers
 
-    @app.get("/orders/<int:order_id>")
+    @app.get("/orders/<int(max=2147483647):order_id>")
     def get_order(order_id: int):
         cursor = db.get().cursor()
         cursor.execute(

@@ -80,7 +80,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
         headers = {"Idempotent-Replayed": "true"} if status == 200 else {}
         return jsonify(body), status, headers
 
-    @app.get("/payments/<int:payment_id>")
+    @app.get("/payments/<int(max=2147483647):payment_id>")
     def get_payment(payment_id: int):
         cursor = db.get().cursor()
         cursor.execute(f"SELECT {PAYMENT_COLUMNS} {PAYMENT_FROM} WHERE pm.id = %s", (payment_id,))
