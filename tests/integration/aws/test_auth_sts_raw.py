@@ -126,16 +126,26 @@ def test_aws_cli_unchanged(lab: Any, tmp_path: Path) -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
-    with serve(lab, {"ecs": ecs_echo()}) as gw:
+    tagged: list[dict[str, Any]] = []
+    ops = {"ecs": ecs_echo(),
+           "fis": {"TagResource": lambda ctx, params: tagged.append(params)},
+           "elbv2": {"DescribeLoadBalancers": lambda ctx, params: {
+               "LoadBalancers": [{"LoadBalancerName": n} for n in params["Names"]]}}}
+    with serve(lab, ops) as gw:
         def cli(*args: str) -> dict[str, Any]:
             done = subprocess.run([AWS_CLI, *args, "--endpoint-url", gw.endpoint_url, "--output", "json"],
                                   env=env, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
-            return json.loads(done.stdout)
+            return json.loads(done.stdout) if done.stdout.strip() else {}
 
         assert cli("sts", "get-caller-identity") == {"UserId": "123456789012", "Account": "123456789012",
                                                       "Arn": "arn:aws:iam::123456789012:root"}
         assert cli("ecs", "list-clusters")["clusterArns"] == ["arn:aws:iam::123456789012:root"]
+        arn = "arn:aws:fis:us-east-1:123456789012:experiment/EXPabc"
+        cli("fis", "tag-resource", "--resource-arn", arn, "--tags", "team=shop")
+        assert tagged == [{"resourceArn": arn, "tags": {"team": "shop"}}]
+        out = cli("elbv2", "describe-load-balancers", "--names", "a", "b")
+        assert [lb["LoadBalancerName"] for lb in out["LoadBalancers"]] == ["a", "b"]
         bad = subprocess.run([AWS_CLI, "ecs", "list-services", "--endpoint-url", gw.endpoint_url],
                              env=env, capture_output=True, text=True, timeout=60)
         assert bad.returncode != 0 and "UnknownOperationException" in bad.stderr
