@@ -106,3 +106,36 @@ def test_boto3_logs_paging(endpoint):
         logs.create_log_group(logGroupName="/ecs/shop")
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.get_log_events(logGroupName="/ecs/none", logStreamName="x")
+
+
+def test_aws_cli_seed_002_alarm_command(endpoint, tmp_path):
+    """The seed's `aws cloudwatch put-metric-alarm` command, verbatim, against the lab."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    url, lab = endpoint
+    aws = os.path.join(os.path.dirname(sys.executable), "aws")
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    seed = [
+        "cloudwatch", "put-metric-alarm", "--alarm-name", "AutomatedAppResilienceStopCondition",
+        "--alarm-description", "Triggers an immediate rollback of the active FIS chaos experiment if system error rates spike.",
+        "--metric-name", "HTTPCode_Target_5XX_Count", "--namespace", "AWS/ApplicationELB", "--statistic", "Sum",
+        "--period", "60", "--threshold", "5", "--comparison-operator", "GreaterThanThreshold",
+        "--evaluation-periods", "1", "--dimensions", "Name=TargetGroup,Value=targetgroup/prod-payment-tg/a1b2c3d4e5f6",
+        "--treat-missing-data", "notBreaching",
+    ]
+    run = lambda args: subprocess.run([aws, "--endpoint-url", url, *args], env=env, capture_output=True,
+                                      text=True, timeout=30)
+    done = run(seed)
+    assert done.returncode == 0, done.stderr
+    described = run(["cloudwatch", "describe-alarms", "--alarm-names", "AutomatedAppResilienceStopCondition"])
+    assert described.returncode == 0, described.stderr
+    alarm = json.loads(described.stdout)["MetricAlarms"][0]
+    assert alarm["StateValue"] == "INSUFFICIENT_DATA" and alarm["Threshold"] == 5.0
+    assert alarm["Dimensions"] == [{"Name": "TargetGroup", "Value": "targetgroup/prod-payment-tg/a1b2c3d4e5f6"}]
+    bad = run(["cloudwatch", "set-alarm-state", "--alarm-name", "ghost", "--state-value", "OK", "--state-reason", "x"])
+    assert bad.returncode != 0 and "ResourceNotFound" in bad.stderr

@@ -87,7 +87,9 @@ def test_set_alarm_state_is_temporary(cw, clock):
     cw.evaluate_due(clock.t)
     cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "testing")
     assert cw.get_alarm_state("AutomatedAppResilienceStopCondition") == "ALARM"
-    cw.evaluate_due(clock.t + 1)
+    cw.evaluate_due(clock.t + 30)  # not yet due: the forced state holds until the next evaluation
+    assert cw.get_alarm_state("AutomatedAppResilienceStopCondition") == "ALARM"
+    cw.evaluate_due(clock.t + 60)
     assert cw.get_alarm_state("AutomatedAppResilienceStopCondition") == "OK"
     with pytest.raises(AwsError) as e:
         cw.set_alarm_state("nope", "ALARM", "x")
@@ -190,3 +192,14 @@ def test_update_keeps_state(cw, clock):
     cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "x")
     a = seed_alarm(cw, Threshold=10.0)
     assert a.state == "ALARM" and a.threshold == 10.0
+
+
+def test_forced_state_confirmed_by_evaluation_is_not_reannounced(cw, clock, lab):
+    seed_alarm(cw)
+    cw.evaluate_due(clock.t)
+    cw.set_alarm_state("AutomatedAppResilienceStopCondition", "OK", "manual")
+    before = len(lab.events.since(0, {"alarm.state"}))
+    cw.evaluate_due(clock.t + 60)
+    alarm = cw.find_alarm("AutomatedAppResilienceStopCondition")
+    assert alarm.state == "OK" and alarm.reason != "manual"
+    assert len(lab.events.since(0, {"alarm.state"})) == before

@@ -342,8 +342,7 @@ class CloudWatchBackend:
             except ValueError:
                 raise AwsError("InvalidFormat", "StateReasonData must be valid JSON.", 400) from None
         if isinstance(alarm, MetricAlarm):
-            alarm.forced = True
-            alarm.next_evaluation = 0.0
+            alarm.forced = True  # holds until the alarm's next scheduled evaluation, as in AWS
         self._transition(alarm, value, reason, reason_data, self.clock(), always=True)
 
     def _transition(self, alarm: Alarm, new: str, reason: str, data: str | None, now: float,
@@ -355,15 +354,15 @@ class CloudWatchBackend:
                                   (new, reason, data)))
         alarm.state, alarm.reason, alarm.reason_data = new, reason, data
         alarm.state_updated = now
-        if old != new:
-            alarm.state_transitioned = now
+        if old == new:  # SetAlarmState to the current state: history only, nothing changed
+            return
+        alarm.state_transitioned = now
         self.lab.events.emit("alarm.state", alarm=alarm.name, arn=alarm.arn, old=old, new=new, reason=reason)
         for cb in list(self._listeners):
             cb(alarm.arn, old, new, reason)
-        if old != new:
-            for parent in list(self.alarms.values()):
-                if isinstance(parent, CompositeAlarm) and {alarm.name, alarm.arn} & set(children(parent.rule)):  # type: ignore[arg-type]
-                    self._evaluate_composite(parent, now, changed=alarm)
+        for parent in list(self.alarms.values()):
+            if isinstance(parent, CompositeAlarm) and {alarm.name, alarm.arn} & set(children(parent.rule)):  # type: ignore[arg-type]
+                self._evaluate_composite(parent, now, changed=alarm)
 
     def _record(self, item: HistoryItem) -> None:
         self.history.append(item)
@@ -404,7 +403,10 @@ class CloudWatchBackend:
                                 alarm.threshold, alarm.comparison, alarm.state)
         data = ev.reason_data(outcome, values, stamps, counts, now, period, alarm.statistic,
                               alarm.threshold, alarm.unit)
-        self._transition(alarm, outcome.state, reason, data, now, always=forced)
+        if outcome.state == alarm.state:  # a forced state confirmed: refresh the reason quietly
+            alarm.reason, alarm.reason_data, alarm.state_updated = reason, data, now
+        else:
+            self._transition(alarm, outcome.state, reason, data, now)
         return alarm.state
 
     @staticmethod
