@@ -50,6 +50,7 @@ class ExperimentRun:
         self._failed_action: str | None = None
         self._alarm_arns = [c["value"] for c in experiment["stopConditions"] if c.get("source") == "aws:cloudwatch:alarm"]
         self._unsubscribe: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     # state ------------------------------------------------------------------------------------
     def set_state(self, status: str, reason: str, error: dict[str, str] | None = None) -> None:
@@ -158,12 +159,14 @@ class ExperimentRun:
                 raise Halt("failed", f"Stop condition alarm {arn} does not exist.", "ConfigurationFailure",
                            "stopConditions")
         self._check_alarms()
+        self._loop = asyncio.get_running_loop()
         unsubscribe = self.lab.cloudwatch.add_alarm_listener(self._on_alarm_change)
-        watcher = asyncio.get_running_loop().create_task(self._poll_alarms())
+        watcher = self._loop.create_task(self._poll_alarms())
         self._unsubscribe = (unsubscribe, watcher)
 
     def _on_alarm_change(self, *args: Any, **kwargs: Any) -> None:
-        asyncio.get_running_loop().call_soon(self._check_alarms)
+        """Alarm listener: re-check on the run's loop (the change may come from another thread)."""
+        self._loop.call_soon_threadsafe(self._check_alarms)
 
     def _check_alarms(self) -> None:
         if self.done.is_set() or self.stop_reason is not None:
