@@ -22,7 +22,7 @@ from chaoslab.aws.context import RequestContext
 from chaoslab.aws.credentials import CredentialRegistry
 from chaoslab.aws.protocols import WireProtocol, WireRequest, WireResponse, protocol_for
 from chaoslab.aws.protocols.base import MissingMember, check_required, missing_member_error, unknown_operation, validation_error
-from chaoslab.aws.sigv4 import parse_authorization, verify
+from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
 
 log = logging.getLogger("chaoslab.aws.gateway")
@@ -120,25 +120,7 @@ class Gateway:
         svc = models.service(service)
         proto = protocol_for(svc, wire)
         try:
-            if auth is None:
-                raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-            cred = verify(auth, request.method, raw_path, raw_query, request.headers, raw_body,
-                          self.credentials, json_family=proto.name in ("json", "rest-json"))
-            found = proto.operation(svc, wire)
-            operation, labels = found if found else ("(unknown)", {})
-            op = svc.operation(operation)
-            handler = self.operations(service).get(operation)
-            if op is None or handler is None:
-                raise unknown_operation(proto.name, operation, service)
-            ctx = RequestContext(self.lab, service, operation, auth.region, cred.account_id, cred.access_key,
-                                 cred.principal_arn, request_id, request, self.credentials, proto.name)
-            params = _parse(svc, proto, op, wire, labels)
-            for hook in list(self._hooks):
-                injected = await _maybe_await(hook(ctx, service, operation))
-                if isinstance(injected, AwsError):
-                    raise injected
-            output = await _maybe_await(handler(ctx, params))
-            response = proto.serialize(svc, op, output or {}, request_id)
+            response = await self._dispatch(svc, proto, wire, auth, request, request_id)
         except AwsError as err:
             response = proto.error(svc, err, request_id)
         except Exception:
@@ -147,6 +129,30 @@ class Gateway:
             err = AwsError(code, "We encountered an internal error. Please try again.", 500, sender=False)
             response = proto.error(svc, err, request_id)
         return _to_aiohttp(response, request_id)
+
+
+    async def _dispatch(self, svc: models.Service, proto: WireProtocol, wire: WireRequest, auth: Authorization | None,
+                        request: web.Request, request_id: str) -> WireResponse:
+        """Authenticate, find the operation and its handler, parse, run hooks and the handler."""
+        if auth is None:
+            raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+        cred = verify(auth, wire.method, wire.raw_path, wire.raw_query, wire.headers, await request.read(),
+                      self.credentials, json_family=proto.name in ("json", "rest-json"))
+        found = proto.operation(svc, wire)
+        operation, labels = found if found else ("(unknown)", {})
+        op = svc.operation(operation)
+        handler = self.operations(svc.name).get(operation)
+        if op is None or handler is None:
+            raise unknown_operation(proto.name, operation, svc.name)
+        ctx = RequestContext(self.lab, svc.name, operation, auth.region, cred.account_id, cred.access_key,
+                             cred.principal_arn, request_id, request, self.credentials, proto.name)
+        params = _parse(svc, proto, op, wire, labels)
+        for hook in list(self._hooks):
+            injected = await _maybe_await(hook(ctx, svc.name, operation))
+            if isinstance(injected, AwsError):
+                raise injected
+        output = await _maybe_await(handler(ctx, params))
+        return proto.serialize(svc, op, output or {}, request_id)
 
 
 def _parse(svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest, labels: dict[str, str]) -> dict[str, Any]:
