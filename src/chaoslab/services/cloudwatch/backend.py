@@ -388,7 +388,8 @@ class CloudWatchBackend:
         end = math.floor(now / period) * period
         start = end - ev.evaluation_range(n) * period
         series = self.metrics.find(alarm.namespace, alarm.metric_name, alarm.dimensions)
-        rows = self.metrics.periods(series, start, end, period, alarm.unit)
+        rows = self.metrics.periods(series, start, end, period, alarm.unit,
+                                    raw=percentile_of(alarm.statistic) is not None)
         stamps = [t for t, _ in rows]
         values = [agg.statistic(alarm.statistic) for _, agg in rows]
         counts = [agg.count for _, agg in rows]

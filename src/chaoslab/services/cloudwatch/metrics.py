@@ -39,8 +39,9 @@ class Series:
             agg = by_slot[slot] = Aggregate()
         return agg
 
-    def window(self, start: float, end: float, unit: str | None = None) -> Aggregate:
-        """All samples with start <= timestamp < end (optionally of one unit only)."""
+    def window(self, start: float, end: float, unit: str | None = None, raw: bool = True) -> Aggregate:
+        """All samples with start <= timestamp < end (optionally of one unit only); raw=False
+        skips copying raw values when no percentile is wanted."""
         out = Aggregate()
         lo, hi = math.ceil(start), math.ceil(end)
         for u, by_slot in self.buckets.items():
@@ -50,11 +51,11 @@ class Series:
                 for slot in range(lo, hi):
                     agg = by_slot.get(slot)
                     if agg is not None:
-                        out.merge(agg)
+                        out.merge(agg, raw)
             else:
                 for slot, agg in by_slot.items():
                     if lo <= slot < hi:
-                        out.merge(agg)
+                        out.merge(agg, raw)
         return out
 
     def prune(self, before: int) -> None:
@@ -146,13 +147,14 @@ class MetricStore:
         end: float,
         period: int,
         unit: str | None = None,
+        raw: bool = True,
     ) -> list[tuple[float, Aggregate]]:
         """(period start, samples) for each period aligned to `period` that overlaps [start, end)."""
         first = math.floor(start / period) * period
         out: list[tuple[float, Aggregate]] = []
         t = first
         while t < end:
-            agg = series.window(t, t + period, unit) if series is not None else Aggregate()
+            agg = series.window(t, t + period, unit, raw) if series is not None else Aggregate()
             out.append((float(t), agg))
             t += period
         return out

@@ -73,11 +73,24 @@ class Aggregate:
         self.maximum = max(self.maximum, maximum)
         self.exact = False
 
-    def merge(self, other: "Aggregate") -> None:
-        if other.exact:
-            self.add_values(other.values, other.counts)
-        else:
-            self.add_summary(other.count, other.total, other.minimum, other.maximum)
+    def merge(self, other: "Aggregate", raw: bool = True) -> None:
+        """Fold `other` in; with raw=False only the summary figures (cheap, no percentiles)."""
+        if other.count <= 0 and not other.values:
+            return
+        self.count += other.count
+        self.total += other.total
+        if other.minimum < self.minimum:
+            self.minimum = other.minimum
+        if other.maximum > self.maximum:
+            self.maximum = other.maximum
+        if not raw or not other.exact:
+            self.exact = False
+            return
+        if other.counts is not None and self.counts is None:
+            self.counts = [1.0] * len(self.values)
+        self.values.extend(other.values)
+        if self.counts is not None:
+            self.counts.extend(other.counts if other.counts is not None else [1.0] * len(other.values))
 
     def statistic(self, name: str) -> float | None:
         """The named statistic, or None when it cannot be computed (no samples, or a
