@@ -122,11 +122,12 @@ class TargetConnection(asyncio.Protocol):
         self.loop = loop
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[tuple[int, bytes, list[tuple[bytes, bytes]], list[bytes]]] | None = None
+        self.waiter: asyncio.Future[tuple[int, bytes, list[tuple[bytes, bytes]], list[bytes], float]] | None = None
         self.reason = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.headers_at = 0.0
+        self.sent_at = 0.0
         self.head_request = False
         self.framed = False  # response says how long it is (Content-Length or chunked)
         self.activity = False
@@ -182,11 +183,13 @@ class TargetConnection(asyncio.Protocol):
 
     # request/response cycle
     def request(self, data: bytes, head: bool, idle_timeout: float) -> asyncio.Future:  # type: ignore[type-arg]
-        """Send one request; the future resolves to (status, reason, headers, body chunks)."""
+        """Send one request; the future resolves to (status, reason, headers, body chunks,
+        seconds from sending the request to the response headers = TargetResponseTime)."""
         self.waiter = self.loop.create_future()
         self.reason, self.headers, self.body = b"", [], []
         self.headers_at, self.head_request, self.framed, self.activity = 0.0, head, False, False
         self.idle_timeout = idle_timeout
+        self.sent_at = self.loop.time()
         self.timer = self.loop.call_later(idle_timeout, self._check_idle)
         self.transport.write(data)
         return self.waiter
@@ -207,7 +210,8 @@ class TargetConnection(asyncio.Protocol):
             return
         if self.timer is not None:
             self.timer.cancel()
-        waiter.set_result((self.parser.get_status_code(), self.reason, self.headers, self.body))
+        waiter.set_result((self.parser.get_status_code(), self.reason, self.headers, self.body,
+                           self.headers_at - self.sent_at))
         self.waiter = None
         if keep and not self.closed:
             self.upstream.idle.append(self)
@@ -446,7 +450,7 @@ class ListenerProxy:
             return keep
         upstream.inflight += 1
         try:
-            status, reason, headers, body = await self._exchange(upstream, request, front.client_ip)
+            status, reason, headers, body, response_time = await self._exchange(upstream, request, front.client_ip)
         except UpstreamError as err:
             status = _ERROR_STATUS[err.kind]
             if not front.closed:
@@ -455,7 +459,6 @@ class ListenerProxy:
             return keep
         finally:
             upstream.inflight -= 1
-        elapsed = loop.time() - start
         if not front.closed:
             out = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
             for name, value in headers:
@@ -471,7 +474,7 @@ class ListenerProxy:
             out.append(b"\r\n")
             out.extend(body)
             front.transport.write(b"".join(out))
-        self.stats.record(now, pool.dimension, upstream.target_id, status, elapsed, False, None)
+        self.stats.record(now, pool.dimension, upstream.target_id, status, response_time, False, None)
         return keep
 
     async def _exchange(self, upstream: Upstream, request: _Request, client_ip: bytes) -> tuple:  # type: ignore[type-arg]
