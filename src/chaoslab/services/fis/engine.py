@@ -117,8 +117,7 @@ class ExperimentRun:
             raise Halt("failed", f"Unable to deliver experiment logs: {exc}", "ConfigurationFailure",
                        "logConfiguration") from exc
         self._watch_stop_conditions()
-        if self.stop_reason is None:
-            resolved = await self._resolve_targets()
+        resolved = {} if self.stop_reason is not None else await self._resolve_targets()
         if self.stop_reason is not None:
             self._cancel_pending("The experiment was stopped before the action started.")
             self.set_state("stopped", self.stop_reason)

@@ -242,7 +242,7 @@ class _Checker:
                         self.add(f"{path}.resourceArns[{i}]", f'"{arn}" is not an ARN')
             for other in ("resourceTags", "filters"):
                 if target.get(other):
-                    self.add(f"{path}.{other}", f"cannot be combined with resourceArns",
+                    self.add(f"{path}.{other}", "cannot be combined with resourceArns",
                              f"identify the target either by resourceArns or by {other}")
         if "resourceTags" in target:
             self._tags(f"{path}.resourceTags", target["resourceTags"])
