@@ -203,3 +203,14 @@ def test_forced_state_confirmed_by_evaluation_is_not_reannounced(cw, clock, lab)
     alarm = cw.find_alarm("AutomatedAppResilienceStopCondition")
     assert alarm.state == "OK" and alarm.reason != "manual"
     assert len(lab.events.since(0, {"alarm.state"})) == before
+
+
+def test_composite_cycles_are_refused(cw):
+    seed_alarm(cw, AlarmName="a")
+    cw.put_composite_alarm({"AlarmName": "c1", "AlarmRule": "ALARM(a)"})
+    cw.put_composite_alarm({"AlarmName": "c2", "AlarmRule": "ALARM(c1)"})
+    with pytest.raises(AwsError) as e:
+        cw.put_composite_alarm({"AlarmName": "c1", "AlarmRule": "ALARM(c2) OR ALARM(a)"})
+    assert e.value.code == "ValidationError" and "cycle" in e.value.message
+    cw.set_alarm_state("a", "ALARM", "x")
+    assert cw.get_alarm_state("c2") == "ALARM"  # composites of composites follow too

@@ -16,8 +16,8 @@ from chaoslab.services.cloudwatch.evaluator import Evaluator, cadence
 from chaoslab.services.cloudwatch.history import HistoryItem, config_update, state_update
 from chaoslab.services.cloudwatch.metrics import MetricStore, Series
 from chaoslab.services.cloudwatch.models import Alarm, CompositeAlarm, MetricAlarm, utc
-from chaoslab.services.cloudwatch.rule import RuleError, StateIs, children, evaluate_rule, parse_rule
-from chaoslab.services.cloudwatch.statistics import Aggregate, percentile_of
+from chaoslab.services.cloudwatch.rule import RuleError, children, evaluate_rule, parse_rule, state_checks
+from chaoslab.services.cloudwatch.statistics import Aggregate, is_valid_statistic, percentile_of
 from chaoslab.services.cloudwatch.validation import (
     check_alarm_numbers, check_period, check_statistic, dimensions_dict, invalid, missing,
 )
@@ -164,10 +164,13 @@ class CloudWatchBackend:
         if len(kids) > 100:
             raise AwsError("LimitExceeded", "An AlarmRule can reference at most 100 alarms.", 400)
         for kid in kids:
-            if self.find_alarm(kid) is None:
-                raise AwsError("ValidationError", f"Could not find alarm {kid} referenced in AlarmRule.", 400)
             if kid in (name, self.alarm_arn(name)):
                 raise AwsError("ValidationError", "An alarm rule cannot reference the alarm itself.", 400)
+            child = self.find_alarm(kid)
+            if child is None:
+                raise AwsError("ValidationError", f"Could not find alarm {kid} referenced in AlarmRule.", 400)
+            if self._depends_on(child, name):
+                raise AwsError("ValidationError", f"AlarmRule would make a cycle through alarm {child.name}.", 400)
         now = self.clock()
         old = self.alarms.get(name)
         if old is not None and not isinstance(old, CompositeAlarm):
@@ -178,6 +181,20 @@ class CloudWatchBackend:
         self._install(alarm, old, params.get("Tags"), now)
         self._evaluate_composite(alarm, now, changed=None)
         return alarm
+
+    def _depends_on(self, alarm: Alarm, name: str) -> bool:
+        """Does `alarm`'s rule reach the alarm called `name`? (chaoslab refuses composite cycles.)"""
+        seen: set[str] = set()
+        stack = [alarm]
+        while stack:
+            a = stack.pop()
+            if a.name == name:
+                return True
+            if a.name in seen or not isinstance(a, CompositeAlarm):
+                continue
+            seen.add(a.name)
+            stack.extend(c for ref in children(a.rule) if (c := self.find_alarm(ref)) is not None)  # type: ignore[arg-type]
+        return False
 
     def _install(self, alarm: Alarm, old: Alarm | None, tags: list[dict[str, str]] | None, now: float) -> None:
         """New alarms start INSUFFICIENT_DATA; updating one keeps its state and tags."""
@@ -431,7 +448,8 @@ class CloudWatchBackend:
         if new == alarm.state:
             return
         triggering = [changed] if changed is not None else [
-            c for ref in _state_refs(alarm.rule) if (c := self.find_alarm(ref[1])) is not None and c.state == ref[0]
+            c for check in state_checks(alarm.rule)  # type: ignore[arg-type]
+            if (c := self.find_alarm(check.alarm)) is not None and c.state == check.state
         ]
         if triggering:
             t = triggering[0]
@@ -455,16 +473,11 @@ def _alarm_name(params: dict[str, Any]) -> str:
     return name
 
 
-def _state_refs(node: Any) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, StateIs):
-            out.append((n.state, n.alarm))
-        else:
-            stack.extend(getattr(n, "operands", ()) or ([n.operand] if hasattr(n, "operand") else []))
-    return out
+def _query_stat(stat: str | None) -> str:
+    if not stat or not is_valid_statistic(stat):
+        raise invalid(f"The parameter Metrics.MetricStat.Stat must be one of SampleCount, Average, Sum, Minimum, "
+                      f"Maximum or a percentile such as p99; got {stat!r}.")
+    return stat
 
 
 def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
@@ -486,7 +499,7 @@ def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
         return {
             "namespace": metric.get("Namespace", ""), "name": metric["MetricName"],
             "dimensions": dimensions_dict(metric.get("Dimensions"), "Metrics.MetricStat.Metric.Dimensions"),
-            "statistic": check_statistic(stat["Stat"], None) if percentile_of(stat["Stat"]) is None else stat["Stat"],
+            "statistic": _query_stat(stat.get("Stat")),
             "period": check_period(stat.get("Period"), "Metrics.MetricStat.Period"), "unit": stat.get("Unit"),
         }
     for key in ("MetricName", "Namespace", "Period"):

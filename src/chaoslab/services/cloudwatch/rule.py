@@ -125,20 +125,18 @@ def parse_rule(rule: str) -> Node:
 
 def children(node: Node) -> list[str]:
     """Every alarm name/ARN the rule mentions, in order of first appearance."""
-    out: list[str] = []
+    return list(dict.fromkeys(c.alarm for c in state_checks(node)))
 
-    def walk(n: Node) -> None:
-        if isinstance(n, StateIs):
-            if n.alarm not in out:
-                out.append(n.alarm)
-        elif isinstance(n, Not):
-            walk(n.operand)
-        elif isinstance(n, BoolOp):
-            for o in n.operands:
-                walk(o)
 
-    walk(node)
-    return out
+def state_checks(node: Node) -> list[StateIs]:
+    """Every `STATE(alarm)` test in the rule, in order."""
+    if isinstance(node, StateIs):
+        return [node]
+    if isinstance(node, Not):
+        return state_checks(node.operand)
+    if isinstance(node, BoolOp):
+        return [c for o in node.operands for c in state_checks(o)]
+    return []
 
 
 def evaluate_rule(node: Node, state_of: Callable[[str], str]) -> bool:
