@@ -33,8 +33,8 @@ BODY = b'{"products": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}'
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 
 
-def _run(coro_factory, ready) -> None:  # type: ignore[no-untyped-def]
-    if uvloop is not None:
+def _run(coro_factory, ready, use_uvloop: bool = True) -> None:  # type: ignore[no-untyped-def]
+    if uvloop is not None and use_uvloop:
         uvloop.install()
     asyncio.run(coro_factory(ready))
 
@@ -136,9 +136,9 @@ async def _load(port: int, host: str, connections: int, seconds: float) -> dict[
             "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 3)}
 
 
-def _spawn(main) -> tuple[multiprocessing.Process, int]:  # type: ignore[no-untyped-def]
+def _spawn(main, use_uvloop: bool = True) -> tuple[multiprocessing.Process, int]:  # type: ignore[no-untyped-def]
     parent, child = multiprocessing.Pipe()
-    proc = multiprocessing.Process(target=_run, args=(main, child), daemon=True)
+    proc = multiprocessing.Process(target=_run, args=(main, child, use_uvloop), daemon=True)
     proc.start()
     if not parent.poll(30):
         proc.kill()
@@ -150,9 +150,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--alb-loop", choices=("uvloop", "asyncio"), default="uvloop",
+                        help="event loop of the ALB process (the lab may run either)")
     args = parser.parse_args()
     target, target_port = _spawn(_target)
-    alb, alb_port = _spawn(_alb_main(target_port))
+    alb, alb_port = _spawn(_alb_main(target_port), args.alb_loop == "uvloop")
     if uvloop is not None:
         uvloop.install()
     try:
