@@ -214,3 +214,18 @@ def test_composite_cycles_are_refused(cw):
     assert e.value.code == "ValidationError" and "cycle" in e.value.message
     cw.set_alarm_state("a", "ALARM", "x")
     assert cw.get_alarm_state("c2") == "ALARM"  # composites of composites follow too
+
+
+def test_a_failing_listener_does_not_stop_the_others(cw, clock):
+    seen = []
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    cw.add_alarm_listener(broken)
+    remove = cw.add_alarm_listener(lambda arn, old, new, reason: seen.append(new))
+    seed_alarm(cw)
+    cw.evaluate_due(clock.t)
+    remove()
+    cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "x")
+    assert seen == ["OK"]

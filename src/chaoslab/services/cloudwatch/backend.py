@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import math
 import time
 from typing import Any, Callable, Iterable
@@ -23,6 +24,7 @@ from chaoslab.services.cloudwatch.validation import (
 )
 
 AlarmListener = Callable[[str, str, str, str], None]
+log = logging.getLogger(__name__)
 HISTORY_KEEP = 10_000
 
 
@@ -376,7 +378,10 @@ class CloudWatchBackend:
         alarm.state_transitioned = now
         self.lab.events.emit("alarm.state", alarm=alarm.name, arn=alarm.arn, old=old, new=new, reason=reason)
         for cb in list(self._listeners):
-            cb(alarm.arn, old, new, reason)
+            try:
+                cb(alarm.arn, old, new, reason)
+            except Exception:  # a failing listener must not hide the change from the others
+                log.exception("alarm listener failed for %s", alarm.name)
         for parent in list(self.alarms.values()):
             if isinstance(parent, CompositeAlarm) and {alarm.name, alarm.arn} & set(children(parent.rule)):  # type: ignore[arg-type]
                 self._evaluate_composite(parent, now, changed=alarm)
@@ -395,7 +400,10 @@ class CloudWatchBackend:
             if isinstance(alarm, MetricAlarm) and now >= alarm.next_evaluation:
                 step = cadence(alarm.period)
                 alarm.next_evaluation = (math.floor(now / step) + 1) * step
-                self.evaluate_alarm(alarm, now)
+                try:
+                    self.evaluate_alarm(alarm, now)
+                except Exception:  # one broken alarm must not stop the others' evaluation
+                    log.exception("evaluating alarm %s failed", alarm.name)
                 ran += 1
         return ran
 
