@@ -236,7 +236,7 @@ class _Checker:
             else:
                 if len(arns) > MAX_TARGET_ARNS:
                     self.add(f"{path}.resourceArns", f"{len(arns)} ARNs; at most {MAX_TARGET_ARNS} are allowed",
-                             "select by resourceTags or filters instead", code=QUOTA)
+                             "select by resourceTags or filters instead")
                 for i, arn in enumerate(arns):
                     if self._string(f"{path}.resourceArns[{i}]", arn, low=1) and not arn.startswith("arn:aws:"):
                         self.add(f"{path}.resourceArns[{i}]", f'"{arn}" is not an ARN')
