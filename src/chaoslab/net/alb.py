@@ -66,15 +66,15 @@ class UpstreamError(Exception):
 class Upstream:
     """One registered target (ip:port) with its pool of idle keep-alive connections."""
 
-    __slots__ = ("target_id", "host", "port", "idle", "inflight", "routable")
+    __slots__ = ("target_id", "host", "port", "idle", "busy", "inflight")
 
     def __init__(self, target_id: str, host: str, port: int) -> None:
         self.target_id = target_id
         self.host = host
         self.port = port
         self.idle: list[TargetConnection] = []
+        self.busy: set[TargetConnection] = set()  # connections with a request outstanding
         self.inflight = 0
-        self.routable = False
 
     def close_idle(self) -> None:
         """Drop pooled connections (target deregistered, or its address changed)."""
@@ -82,22 +82,26 @@ class Upstream:
             conn.transport.close()
         self.idle.clear()
 
+    def abort_in_flight(self) -> None:
+        """The deregistration delay ran out with requests still outstanding: ALB answers them 502."""
+        for conn in list(self.busy):
+            conn.transport.abort()
+
 
 class TargetPool:
     """A target group as the data plane sees it: the routing list and how to pick from it."""
 
-    __slots__ = ("dimension", "routable", "registered", "algorithm", "_cycle")
+    __slots__ = ("dimension", "routable", "algorithm", "_cycle")
 
     def __init__(self, dimension: str) -> None:
         self.dimension = dimension  # "targetgroup/<name>/<id>" for CloudWatch
         self.routable: list[Upstream] = []
-        self.registered = 0
         self.algorithm = "round_robin"
         self._cycle = itertools.count()
 
-    def set_routing(self, routable: list[Upstream], registered: int) -> None:
+    def set_routing(self, routable: list[Upstream]) -> None:
+        """Replace the list atomically (the backend rebuilds it on every health change)."""
         self.routable = routable
-        self.registered = registered
 
     def pick(self) -> Upstream | None:
         targets = self.routable
@@ -501,4 +505,8 @@ class ListenerProxy:
             parts.append(b"Content-Length: %d\r\n" % len(body))
         parts.append(b"\r\n")
         parts.append(body)
-        return await conn.request(b"".join(parts), request.method == b"HEAD", float(self.idle_timeout()))
+        upstream.busy.add(conn)
+        try:
+            return await conn.request(b"".join(parts), request.method == b"HEAD", float(self.idle_timeout()))
+        finally:
+            upstream.busy.discard(conn)

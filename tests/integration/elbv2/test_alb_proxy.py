@@ -337,3 +337,24 @@ def test_504_when_target_cannot_be_reached_in_time(tmp_path: Path, monkeypatch) 
         full.close()
 
     run(scenario())
+
+
+def test_request_still_in_flight_when_the_delay_ends_gets_502(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = make_lab(tmp_path)
+        await lab.elbv2.start()
+        a = await HttpTarget("127.0.0.2", "a", mode="hang").start()
+        alb = await make_alb(lab, delay=1, idle=30)
+        target = {"Id": "127.0.0.2", "Port": a.port}
+        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[target])
+        async with aiohttp.ClientSession() as session:
+            in_flight = asyncio.ensure_future(_get(session, alb["url"] + "/forever"))
+            await asyncio.sleep(0.2)
+            lab.elbv2.deregister_targets(TargetGroupArn=alb["tg"], Targets=[target])
+            status, _, headers = await in_flight
+        assert status == 502 and headers["Server"] == "awselb/2.0"
+        assert lab.elbv2.recent_requests()[-1]["error"] == "target_closed"
+        await lab.elbv2.stop()
+        await a.kill()
+
+    run(scenario())

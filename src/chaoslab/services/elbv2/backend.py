@@ -525,6 +525,7 @@ class ElbV2Backend:
 
     def _drained(self, tg: TargetGroup, reg: Registration) -> None:
         if tg.targets.get((reg.target_id, reg.port)) is reg:
+            reg.upstream.abort_in_flight()
             self._forget(tg, reg)
             self._notify(tg, reg, hc.DRAINING, hc.UNUSED, "Target.NotRegistered")
 
@@ -542,7 +543,7 @@ class ElbV2Backend:
         non-draining target (unhealthy and initial alike); 503 only when that is empty too."""
         live = [r for r in tg.targets.values() if r.health.state in (hc.HEALTHY, hc.UNHEALTHY, hc.INITIAL)]
         healthy = [r.upstream for r in live if r.health.state == hc.HEALTHY]
-        tg.pool.set_routing(healthy or [r.upstream for r in live], len(live))
+        tg.pool.set_routing(healthy or [r.upstream for r in live])
 
     def _notify(self, tg: TargetGroup, reg: Registration, old: str, new: str, reason: str | None = None) -> None:
         reason = reason or reg.health.reason
