@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import random
 import time
 from collections import deque
@@ -303,7 +304,7 @@ class RequestStats:
 
 
 class _Request:
-    __slots__ = ("method", "url", "headers", "body", "keep_alive", "xff", "version")
+    __slots__ = ("method", "url", "headers", "body", "keep_alive", "xff", "traced", "version")
 
     def __init__(self) -> None:
         self.method = b"GET"
@@ -312,6 +313,7 @@ class _Request:
         self.body: list[bytes] = []
         self.keep_alive = True
         self.xff: bytes | None = None
+        self.traced = False  # the client sent its own X-Amzn-Trace-Id (kept as is)
         self.version = "1.1"
 
 
@@ -378,6 +380,8 @@ class FrontConnection(asyncio.Protocol):
             return
         if lower == b"x-forwarded-proto" or lower == b"x-forwarded-port":
             return
+        if lower == b"x-amzn-trace-id":
+            self.current.traced = True
         self.current.headers.append(name + b": " + value + b"\r\n")
 
     def on_headers_complete(self) -> None:
@@ -501,6 +505,8 @@ class ListenerProxy:
         body = b"".join(request.body)
         parts = [request.method, b" ", request.url, b" HTTP/1.1\r\n", *request.headers,
                  b"X-Forwarded-For: ", xff, b"\r\n", self._port_header]
+        if not request.traced:
+            parts.append(b"X-Amzn-Trace-Id: Root=1-%08x-%s\r\n" % (int(time.time()), os.urandom(12).hex().encode()))
         if body or request.method in (b"POST", b"PUT", b"PATCH"):
             parts.append(b"Content-Length: %d\r\n" % len(body))
         parts.append(b"\r\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import time
 from pathlib import Path
 
@@ -70,6 +71,7 @@ def test_forwarded_headers_and_request_body(tmp_path: Path) -> None:
         assert seen["x-forwarded-proto"] == "http"
         assert seen["x-forwarded-port"] == port
         assert seen["content-length"] == "5"
+        assert re.fullmatch(r"Root=1-[0-9a-f]{8}-[0-9a-f]{24}", seen["x-amzn-trace-id"])
         await lab.elbv2.stop()
         await a.kill()
 
