@@ -16,10 +16,12 @@ class HttpTarget:
     """A tiny keep-alive HTTP/1.1 server on a loopback address.
 
     `mode`: "ok" answers 200 with its name (and the request headers it saw), "status" answers
-    `status`, "hang" reads the request and never answers, "close" closes mid-request."""
+    `status`, "hang" reads the request and never answers, "close" closes mid-request.
+    `health_status` is what GET /health answers in "ok" mode."""
 
-    def __init__(self, host: str, name: str, mode: str = "ok", status: int = 200) -> None:
+    def __init__(self, host: str, name: str, mode: str = "ok", status: int = 200, health_status: int = 200) -> None:
         self.host, self.name, self.mode, self.status = host, name, mode, status
+        self.health_status = health_status
         self.port = 0
         self.server: asyncio.base_events.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
@@ -55,7 +57,7 @@ class HttpTarget:
                 if self.mode == "close":
                     writer.transport.abort()
                     return
-                status = self.status if path != "/health" or self.mode == "status" else 200
+                status = self.status if path != "/health" or self.mode == "status" else self.health_status
                 body = self.name.encode()
                 writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
                              % (status, len(body), body))

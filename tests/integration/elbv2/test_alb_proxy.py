@@ -360,3 +360,29 @@ def test_request_still_in_flight_when_the_delay_ends_gets_502(tmp_path: Path) ->
         await a.kill()
 
     run(scenario())
+
+
+def test_initial_targets_get_traffic_only_when_nothing_else_can(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = make_lab(tmp_path)
+        await lab.elbv2.start()
+        a = await HttpTarget("127.0.0.2", "a").start()
+        b = await HttpTarget("127.0.0.3", "b", health_status=503).start()
+        alb = await make_alb(lab, interval=30, unhealthy=2, delay=0)
+        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[
+            {"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}])
+        await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
+        await asyncio.sleep(0.1)  # b's first probe failed: one failure, still initial
+        health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"], Targets=[
+            {"Id": "127.0.0.3", "Port": b.port}])["TargetHealthDescriptions"][0]["TargetHealth"]
+        assert health == {"State": "initial", "Reason": "Elb.InitialHealthChecking",
+                          "Description": "Initial health checks in progress"}
+        async with aiohttp.ClientSession() as session:
+            assert [(await _get(session, alb["url"] + "/"))[1] for _ in range(4)] == ["a"] * 4
+            lab.elbv2.deregister_targets(TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}])
+            assert [(await _get(session, alb["url"] + "/"))[1] for _ in range(2)] == ["b"] * 2
+        await lab.elbv2.stop()
+        await a.kill()
+        await b.kill()
+
+    run(scenario())
