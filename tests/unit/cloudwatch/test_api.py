@@ -89,8 +89,30 @@ def test_reserved_namespace_and_metric_math(call, clock):
     assert e.value.code == "InvalidParameterValue"
     with pytest.raises(AwsError) as e:
         call("GetMetricData", StartTime=when(clock, -60), EndTime=when(clock),
-             MetricDataQueries=[{"Id": "e1", "Expression": "SUM(METRICS())"}])
+             MetricDataQueries=[{"Id": "e1", "Expression": "ANOMALY_DETECTION_BAND(m1, 2)"}])
     assert e.value.code == "ValidationError" and "not supported" in e.value.message
+
+
+def test_get_metric_data_error_rate_expression(call, clock):
+    dims = [{"Name": "Api", "Value": "buy"}]
+    for sec, (req, err) in enumerate([(10, 0), (10, 5), (0, 0), (20, 2)]):
+        call("PutMetricData", Namespace="Shop", MetricData=[
+            {"MetricName": "Requests", "Dimensions": dims, "Timestamp": when(clock, -10 + sec), "Value": float(req),
+             "StorageResolution": 1},
+            {"MetricName": "Errors", "Dimensions": dims, "Timestamp": when(clock, -10 + sec), "Value": float(err),
+             "StorageResolution": 1},
+        ])
+    stat = lambda name: {"Metric": {"Namespace": "Shop", "MetricName": name, "Dimensions": dims}, "Period": 1, "Stat": "Sum"}
+    out = call("GetMetricData", StartTime=when(clock, -10), EndTime=when(clock), ScanBy="TimestampAscending",
+               MetricDataQueries=[
+                   {"Id": "errors", "MetricStat": stat("Errors"), "ReturnData": False},
+                   {"Id": "requests", "MetricStat": stat("Requests"), "ReturnData": False},
+                   {"Id": "rate", "Expression": "100 * errors / requests", "Label": "Error rate"},
+                   {"Id": "total", "Expression": "SUM(METRICS())"},
+               ])
+    rate, total = out["MetricDataResults"]
+    assert rate["Label"] == "Error rate" and rate["Values"] == [0.0, 50.0, 10.0]  # 0/0 gives no point
+    assert total["Values"] == [10.0, 15.0, 0.0, 22.0]
 
 
 def test_alarm_round_trip_through_handlers(call, cw, clock):

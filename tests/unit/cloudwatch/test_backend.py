@@ -229,3 +229,43 @@ def test_a_failing_listener_does_not_stop_the_others(cw, clock):
     remove()
     cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "x")
     assert seen == ["OK"]
+
+
+def test_metric_math_error_rate_alarm(cw, clock):
+    stat = lambda name: {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name,
+                                    "Dimensions": DIMS}, "Period": 1, "Stat": "Sum"}
+    alarm = cw.put_metric_alarm({
+        "AlarmName": "error-rate", "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Threshold": 10.0,
+        "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
+        "Metrics": [
+            {"Id": "e", "MetricStat": stat("HTTPCode_Target_5XX_Count"), "ReturnData": False},
+            {"Id": "r", "MetricStat": stat("RequestCount"), "ReturnData": False},
+            {"Id": "rate", "Expression": "100 * FILL(e, 0) / r", "ReturnData": True},
+        ],
+    })
+    dims = {DIMS[0]["Name"]: DIMS[0]["Value"]}
+    for sec in (-2, -1):
+        cw.put_metric("AWS/ApplicationELB", "RequestCount", dims, [1.0] * 10, "Count", clock.t + sec)
+        cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, [1.0] * 2, "Count", clock.t + sec)
+    cw.evaluate_due(clock.t)
+    assert alarm.state == "ALARM"
+    assert "[20.0 (22/11/26 00:09:59), 20.0 (22/11/26 00:09:58)]" in alarm.reason
+    assert "sampleCount" not in alarm.reason_data
+    assert cw.describe_alarms(names=["error-rate"])[0].describe()["Metrics"][2]["Expression"] == "100 * FILL(e, 0) / r"
+
+
+@pytest.mark.parametrize("metrics,code", [
+    ([{"Id": "x", "Expression": "NOPE(1)"}], "ValidationError"),
+    ([{"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"}},
+      {"Id": "n", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 1, "Stat": "Sum"}}],
+     "InvalidParameterValue"),
+    ([{"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"},
+       "ReturnData": False},
+      {"Id": "n", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 60, "Stat": "Sum"}}],
+     "InvalidParameterValue"),
+])
+def test_metric_math_alarm_validation(cw, metrics, code):
+    with pytest.raises(AwsError) as e:
+        cw.put_metric_alarm({"AlarmName": "m", "EvaluationPeriods": 1, "Threshold": 1.0,
+                             "ComparisonOperator": "GreaterThanThreshold", "Metrics": metrics})
+    assert e.value.code == code

@@ -198,7 +198,7 @@ def reason_data(
     outcome: Outcome,
     datapoints: list[float | None],
     timestamps: list[float],
-    sample_counts: list[float],
+    sample_counts: list[float | None],
     now: float,
     period: int,
     statistic: str,
@@ -213,13 +213,18 @@ def reason_data(
     }
     if unit:
         data["unit"] = unit
-    data["statistic"] = statistic
+    if statistic:
+        data["statistic"] = statistic
     data["period"] = period
     used_newest_first = list(reversed(outcome.used))
     data["recentDatapoints"] = [datapoints[i] for i in outcome.used]
     data["threshold"] = float(threshold)
-    data["evaluatedDatapoints"] = [
-        {"timestamp": iso_millis(timestamps[i]), "sampleCount": float(sample_counts[i]), "value": datapoints[i]}
-        for i in used_newest_first
-    ]
+    points = []
+    for i in used_newest_first:
+        point: dict = {"timestamp": iso_millis(timestamps[i])}
+        if sample_counts[i] is not None:
+            point["sampleCount"] = float(sample_counts[i])  # type: ignore[arg-type]
+        point["value"] = datapoints[i]
+        points.append(point)
+    data["evaluatedDatapoints"] = points
     return json.dumps(data, separators=(",", ":"))

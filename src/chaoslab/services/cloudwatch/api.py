@@ -8,6 +8,7 @@ from typing import Any, Callable
 from chaoslab.errors import AwsError
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
 from chaoslab.services.cloudwatch.models import utc
+from chaoslab.services.cloudwatch.queries import check_queries, run_queries
 from chaoslab.services.cloudwatch.statistics import SIMPLE_STATISTICS, is_valid_statistic
 from chaoslab.services.cloudwatch.validation import (
     check_value, combination, dimensions_dict, invalid, missing,
@@ -140,34 +141,25 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     queries = params.get("MetricDataQueries") or []
     if not queries:
         raise missing("MetricDataQueries")
+    if len(queries) > 500:
+        raise invalid("The collection MetricDataQueries must not have more than 500 members.")
+    check_queries(queries, _query_period)
     start, end = _epoch(params["StartTime"]), _epoch(params["EndTime"])
+    if end <= start:
+        raise invalid("The parameter StartTime must be earlier than EndTime.")
     descending = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
-    cw = _cw(ctx)
+    series = run_queries(queries, start, end, _cw(ctx).statistics)
     results = []
     for q in queries:
-        if q.get("Expression") is not None:
-            raise AwsError("ValidationError",
-                           f"Query {q.get('Id')}: metric math expressions are not supported by chaoslab; "
-                           "use MetricStat queries.", 400)
-        stat_q = q.get("MetricStat")
-        if stat_q is None:
-            raise missing(f"MetricDataQueries[{q.get('Id')}].MetricStat")
-        metric, stat = stat_q["Metric"], stat_q["Stat"]
-        if not is_valid_statistic(stat):
-            raise invalid(f"Query {q.get('Id')}: unsupported statistic {stat!r}; use "
-                          f"{', '.join(SIMPLE_STATISTICS)} or pNN.N.")
-        period = _query_period(stat_q.get("Period", q.get("Period")))
-        rows = cw.statistics(metric.get("Namespace", ""), metric["MetricName"],
-                             dimensions_dict(metric.get("Dimensions")), start, end, period, stat_q.get("Unit"))
-        points = [(t, v) for t, agg in rows if (v := agg.statistic(stat)) is not None]
-        if descending:
-            points.reverse()
-        if q.get("ReturnData", True):
-            results.append({
-                "Id": q["Id"], "Label": q.get("Label") or metric["MetricName"],
-                "Timestamps": [utc(t) for t, _ in points], "Values": [v for _, v in points],
-                "StatusCode": "Complete", "Messages": [],
-            })
+        if not q.get("ReturnData", True):
+            continue
+        points = sorted(series[q["Id"]].items(), reverse=descending)
+        default_label = q["MetricStat"]["Metric"]["MetricName"] if q.get("MetricStat") else q["Id"]
+        results.append({
+            "Id": q["Id"], "Label": q.get("Label") or default_label,
+            "Timestamps": [utc(t) for t, _ in points], "Values": [v for _, v in points],
+            "StatusCode": "Complete", "Messages": [],
+        })
     return {"MetricDataResults": results, "Messages": []}
 
 

@@ -18,7 +18,8 @@ from chaoslab.services.cloudwatch.history import HistoryItem, config_update, sta
 from chaoslab.services.cloudwatch.metrics import MetricStore, Series
 from chaoslab.services.cloudwatch.models import Alarm, CompositeAlarm, MetricAlarm, utc
 from chaoslab.services.cloudwatch.rule import RuleError, children, evaluate_rule, parse_rule, state_checks
-from chaoslab.services.cloudwatch.statistics import Aggregate, is_valid_statistic, percentile_of
+from chaoslab.services.cloudwatch.queries import check_queries, query_period, run_queries
+from chaoslab.services.cloudwatch.statistics import Aggregate, percentile_of
 from chaoslab.services.cloudwatch.validation import (
     check_alarm_numbers, check_period, check_statistic, dimensions_dict, invalid, missing,
 )
@@ -143,7 +144,7 @@ class CloudWatchBackend:
             namespace=spec["namespace"], metric_name=spec["name"], dimensions=spec["dimensions"],
             statistic=spec["statistic"], period=spec["period"], unit=spec["unit"],
             evaluation_periods=n, datapoints_to_alarm=m, threshold=float(params["Threshold"]),
-            comparison=op, treat_missing=treat,
+            comparison=op, treat_missing=treat, queries=spec["queries"], return_id=spec["return_id"],
         )
         if n * alarm.period > 7 * 86400 or (alarm.period < 3600 and n * alarm.period > 86400):
             raise invalid("Period * EvaluationPeriods must not exceed one day (Period < 1 h) or seven days.")
@@ -412,12 +413,7 @@ class CloudWatchBackend:
         period, n = alarm.period, alarm.evaluation_periods
         end = math.floor(now / period) * period
         start = end - ev.evaluation_range(n) * period
-        series = self.metrics.find(alarm.namespace, alarm.metric_name, alarm.dimensions)
-        rows = self.metrics.periods(series, start, end, period, alarm.unit,
-                                    raw=percentile_of(alarm.statistic) is not None)
-        stamps = [t for t, _ in rows]
-        values = [agg.statistic(alarm.statistic) for _, agg in rows]
-        counts = [agg.count for _, agg in rows]
+        stamps, values, counts = self._alarm_datapoints(alarm, start, end)
         if self._low_sample_count(alarm, values[-n:], counts[-n:]):
             return alarm.state
         outcome = ev.assess(values, n, alarm.datapoints_to_alarm, alarm.treat_missing, alarm.state,
@@ -435,15 +431,30 @@ class CloudWatchBackend:
             self._transition(alarm, outcome.state, reason, data, now)
         return alarm.state
 
+    def _alarm_datapoints(
+        self, alarm: MetricAlarm, start: float, end: float,
+    ) -> tuple[list[float], list[float | None], list[float | None]]:
+        """(period starts, values, sample counts) of the evaluation range; counts are None for
+        metric-math alarms, whose points have no single sample count."""
+        period = alarm.period
+        if alarm.queries:
+            series = run_queries(alarm.queries, start, end, self.statistics)[alarm.return_id]  # type: ignore[index]
+            stamps = [float(t) for t in range(int(start), int(end), period)]
+            return stamps, [series.get(t) for t in stamps], [None] * len(stamps)
+        found = self.metrics.find(alarm.namespace, alarm.metric_name, alarm.dimensions)
+        rows = self.metrics.periods(found, start, end, period, alarm.unit,
+                                    raw=percentile_of(alarm.statistic) is not None)
+        return [t for t, _ in rows], [agg.statistic(alarm.statistic) for _, agg in rows], [agg.count for _, agg in rows]
+
     @staticmethod
-    def _low_sample_count(alarm: MetricAlarm, values: list[float | None], counts: list[float]) -> bool:
+    def _low_sample_count(alarm: MetricAlarm, values: list[float | None], counts: list[float | None]) -> bool:
         """EvaluateLowSampleCountPercentile=ignore: keep the state while a percentile rests on fewer
         than 10/(1-p) samples (p in [0.5, 1))."""
         p = percentile_of(alarm.statistic)
         if p is None or alarm.config.get("EvaluateLowSampleCountPercentile") != "ignore" or not 50 <= p < 100:
             return False
         need = 10.0 / (1.0 - p / 100.0)
-        return any(v is not None and c < need for v, c in zip(values, counts))
+        return any(v is not None and c is not None and c < need for v, c in zip(values, counts))
 
     def _evaluate_composite(self, alarm: CompositeAlarm, now: float, changed: Alarm | None) -> None:
         """ALARM when the rule holds, else OK; the reason names the child that triggered it."""
@@ -481,34 +492,27 @@ def _alarm_name(params: dict[str, Any]) -> str:
     return name
 
 
-def _query_stat(stat: str | None) -> str:
-    if not stat or not is_valid_statistic(stat):
-        raise invalid(f"The parameter Metrics.MetricStat.Stat must be one of SampleCount, Average, Sum, Minimum, "
-                      f"Maximum or a percentile such as p99; got {stat!r}.")
-    return stat
-
-
 def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
     """The metric an alarm watches, from top-level fields or from a single MetricStat query."""
     queries = params.get("Metrics")
     if queries:
-        direct = [k for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit") if params.get(k) is not None]
+        direct = [k for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit")
+                  if params.get(k) is not None]
         if direct:
             raise AwsError("InvalidParameterCombination",
                            f"Metrics cannot be combined with {', '.join(direct)}.", 400)
+        check_queries(queries, lambda p: check_period(p, "Metrics.MetricStat.Period"))
         returning = [q for q in queries if q.get("ReturnData", True)]
         if len(returning) != 1:
             raise invalid("Exactly one element of the Metrics array must have ReturnData set to true.")
         q = returning[0]
-        if "MetricStat" not in q:
-            raise invalid("Metric math expressions in alarms are not supported by chaoslab; use a MetricStat query.")
-        stat = q["MetricStat"]
-        metric = stat["Metric"]
+        stat = q.get("MetricStat") or {}
+        metric = stat.get("Metric") or {}
         return {
-            "namespace": metric.get("Namespace", ""), "name": metric["MetricName"],
-            "dimensions": dimensions_dict(metric.get("Dimensions"), "Metrics.MetricStat.Metric.Dimensions"),
-            "statistic": _query_stat(stat.get("Stat")),
-            "period": check_period(stat.get("Period"), "Metrics.MetricStat.Period"), "unit": stat.get("Unit"),
+            "namespace": metric.get("Namespace", ""), "name": metric.get("MetricName", ""),
+            "dimensions": dimensions_dict(metric.get("Dimensions")), "statistic": stat.get("Stat", ""),
+            "period": query_period(queries), "unit": stat.get("Unit"),
+            "queries": copy.deepcopy(queries), "return_id": q["Id"],
         }
     for key in ("MetricName", "Namespace", "Period"):
         if params.get(key) is None:
@@ -517,5 +521,5 @@ def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
         "namespace": params["Namespace"], "name": params["MetricName"],
         "dimensions": dimensions_dict(params.get("Dimensions")),
         "statistic": check_statistic(params.get("Statistic"), params.get("ExtendedStatistic")),
-        "period": check_period(params["Period"]), "unit": params.get("Unit"),
+        "period": check_period(params["Period"]), "unit": params.get("Unit"), "queries": None, "return_id": None,
     }

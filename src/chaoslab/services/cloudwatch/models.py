@@ -74,6 +74,8 @@ class MetricAlarm(Alarm):
     threshold: float = 0.0
     comparison: str = "GreaterThanThreshold"
     treat_missing: str = "missing"
+    queries: list[dict[str, Any]] | None = None  # a Metrics (MetricDataQuery) alarm
+    return_id: str | None = None  # the query whose values the threshold is compared with
     forced: bool = False  # set by SetAlarmState: the next evaluation recomputes the state
     next_evaluation: float = 0.0
 
