@@ -48,7 +48,7 @@ def test_seed_002_style_alarm_trips_and_clears_within_a_period(tmp_path):
             await cw.stop()
 
     put_at, alarmed_at, cleared_at, changes, lab = asyncio.run(scenario())
-    assert alarmed_at - put_at <= 1.5  # the breach's period closes within 1 s, evaluated 0.2 s later
+    assert alarmed_at - put_at <= 2.0  # its period closes within 1 s and is evaluated 0.2 s later (+ load slack)
     assert cleared_at > alarmed_at
     assert [(o, n) for _, o, n in changes] == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
     assert [e["new"] for e in lab.events.since(0, {"alarm.state"})] == ["OK", "ALARM", "OK"]

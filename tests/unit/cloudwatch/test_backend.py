@@ -269,3 +269,20 @@ def test_metric_math_alarm_validation(cw, metrics, code):
         cw.put_metric_alarm({"AlarmName": "m", "EvaluationPeriods": 1, "Threshold": 1.0,
                              "ComparisonOperator": "GreaterThanThreshold", "Metrics": metrics})
     assert e.value.code == code
+
+
+@pytest.mark.parametrize("period,step", [(1, 1), (5, 1), (9, 1), (10, 10), (30, 10), (60, 60), (300, 60)])
+def test_cadence_follows_aws_with_local_short_periods(period, step):
+    from chaoslab.services.cloudwatch.evaluator import cadence
+    assert cadence(period) == step
+
+
+def test_ten_second_alarm_evaluates_every_ten_seconds_on_complete_periods(cw, clock):
+    a = seed_alarm(cw, Period=10, TreatMissingData="missing")
+    dims = {DIMS[0]["Name"]: DIMS[0]["Value"]}
+    cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, [9.0], "Count", clock.t + 3)
+    assert cw.evaluate_due(clock.t + 5.2) == 1  # first tick after creation; [t, t+10) is not complete yet
+    assert a.state == "INSUFFICIENT_DATA"
+    assert cw.evaluate_due(clock.t + 9.2) == 0
+    assert cw.evaluate_due(clock.t + 10.2) == 1
+    assert a.state == "ALARM"
