@@ -234,7 +234,8 @@ class TargetConnection(asyncio.Protocol):
 class RequestStats:
     """Per-load-balancer request records: a bounded ring plus per-second metric aggregates."""
 
-    # Counter slots per target group (and "" for LB-wide ELB codes).
+    # Counter slots, one row per target group; flush() sums rows for the LB-wide series and keeps
+    # the HTTPCode_ELB_* ones LB-wide only (the dimension sets AWS publishes them with).
     _COUNTERS = ("RequestCount", "HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count",
                  "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count",
                  "HTTPCode_ELB_502_Count", "HTTPCode_ELB_503_Count", "HTTPCode_ELB_504_Count",
