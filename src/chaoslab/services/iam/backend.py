@@ -131,6 +131,15 @@ class IamBackend:
             raise no_such_entity(f"The role with name {name} cannot be found.")
         return role
 
+    def update_assume_role_policy(self, role_name: str, policy_document: str | dict[str, Any]) -> None:
+        """UpdateAssumeRolePolicy: replace the role's trust policy."""
+        role = self.get_role(role_name)
+        text = document.as_text(policy_document)
+        document.validate(text, document.TRUST)
+        document.check_size(text, document.TRUST)
+        role.trust_policy = text
+        self._save(role)
+
     def role_by_arn(self, arn: str) -> Role | None:
         return next((r for r in self._roles.values() if r.arn == arn), None)
 

@@ -1,0 +1,97 @@
+"""The `chaoslab` command. Thin: parse, call the lab or the runner, render. Every user error is a
+ChaoslabError printed without a traceback; exit codes follow DESIGN.md §2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from chaoslab import __version__
+from chaoslab.errors import ChaoslabError
+
+DESCRIPTION = """\
+chaoslab runs AWS Fault Injection Service experiments for real on this machine: an ALB, compute
+units (ECS tasks, EC2 instances) as real processes, an Aurora-like PostgreSQL cluster, CloudWatch
+alarms that really evaluate, and the AWS APIs boto3 and the AWS CLI speak.
+
+quick start:
+  chaoslab demo                      seed 003's experiment end to end, then a report
+  chaoslab up --detach               start the default lab (ALB on http://127.0.0.1:8080,
+                                     AWS API on http://127.0.0.1:4566)
+  aws --endpoint-url http://127.0.0.1:4566 ecs list-clusters
+  chaoslab status                    units, target health, database, alarms
+  chaoslab down                      stop everything the lab started
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chaoslab", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"chaoslab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    up = sub.add_parser("up", help="start a lab from a stack file", formatter_class=argparse.RawDescriptionHelpFormatter,
+                        description="Start a lab: every resource of the stack, for real, plus the AWS API.\n\n"
+                                    "STACK is a bundled stack name (default: seed 003's Chaos Shop) or a YAML file.\n"
+                                    "Without --detach the lab runs in the foreground until Ctrl-C.")
+    up.add_argument("stack", nargs="?", help="bundled stack name or path to a stack YAML file (default: default)")
+    up.add_argument("--detach", "-d", action="store_true", help="run the lab in the background and return when it is ready")
+    up.add_argument("--fast", action="store_true", help="short health-check intervals and sweeps (CI)")
+    up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
+    up.add_argument("--network", choices=["auto", "netns", "loopback"], default="auto",
+                    help="unit networking: netns needs root on Linux; loopback works anywhere (default auto)")
+    up.add_argument("--list", action="store_true", help="list the bundled stacks and exit")
+
+    st = sub.add_parser("status", help="show the running lab", description="Show the running lab: endpoints, units, "
+                        "target health, database writer, alarms.")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("down", help="stop the running lab and everything it started",
+                   description="Stop the running lab: experiments are stopped and their faults reverted, then every "
+                               "unit, database and network the lab made is removed.")
+
+    val = sub.add_parser("validate", help="lint FIS templates and experiment files offline",
+                         description="Lint FIS experiment templates (JSON/YAML, bare or --cli-input-json style) and "
+                                     "chaoslab experiment files. Exit 0 when clean, 1 when any error is found.")
+    val.add_argument("files", nargs="+", metavar="FILE")
+
+    run = sub.add_parser("run", help="run an experiment file against the lab",
+                         description="Run an experiment: baseline (steady state must hold), injection (the FIS "
+                                     "experiment) and recovery, with a workload and a hypothesis.\n\nexit codes: 0 "
+                                     "hypothesis held, 1 deviated, 2 baseline not met or could not run, 3 aborted by "
+                                     "a stop condition", formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("experiment", help="experiment file (YAML or JSON)")
+    run.add_argument("--report", metavar="DIR", help="write the HTML report and JSON journal here")
+    run.add_argument("--junit", metavar="FILE", help="write a JUnit XML result here")
+    run.add_argument("--fast", action="store_true", help="short intervals (CI)")
+
+    demo = sub.add_parser("demo", help="seed 003's 'stop one instance' experiment, end to end",
+                          description="Bring up the Chaos Shop (ALB, two instances in two AZs, an Aurora-like "
+                                      "PostgreSQL cluster), place the article's orders, stop one instance through "
+                                      "FIS while probing the ALB, print the timeline and the verdict, write an HTML "
+                                      "report, tear everything down.")
+    demo.add_argument("--fast", action="store_true", help="short health-check intervals (about 30 s instead of ~2 min)")
+    demo.add_argument("--report", metavar="DIR", default=None, help="report directory (default ./chaoslab-report)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        from chaoslab import commands
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except ChaoslabError as exc:
+        print(f"chaoslab: error: {exc}", file=sys.stderr)
+        return 2 if args.command in ("run", "demo") else 1
+    except KeyboardInterrupt:
+        print("chaoslab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

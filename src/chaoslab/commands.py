@@ -1,0 +1,204 @@
+"""What each `chaoslab` command does. The lab itself runs in `chaoslab.daemon`; these functions
+start it, find it (lab.json in the state dir), ask it (GET /_chaoslab/status) and stop it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from chaoslab.config import LabConfig
+from chaoslab.errors import ChaoslabError
+from chaoslab.lab import LAB_FILE
+from chaoslab.stack import bundled_stacks, load_stack
+
+READY_TIMEOUT = 120.0
+DOWN_TIMEOUT = 90.0
+
+
+def running_lab(config: LabConfig) -> dict[str, Any] | None:
+    """The lab recorded in the state dir, if its process is alive."""
+    path = config.home / LAB_FILE
+    try:
+        info = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(int(info["pid"]), 0)
+    except (ProcessLookupError, PermissionError, KeyError, ValueError):
+        return None
+    return info
+
+
+def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(f"{info['api']}/_chaoslab/status", timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError) as exc:
+        raise ChaoslabError(f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}",
+                            hint="`chaoslab down` stops it and cleans up") from None
+
+
+def _config(args: argparse.Namespace) -> LabConfig:
+    config = LabConfig()
+    if getattr(args, "api_port", None):
+        config.api_port = args.api_port
+    return config
+
+
+# up ------------------------------------------------------------------------------------------
+def cmd_up(args: argparse.Namespace) -> int:
+    if args.list:
+        for name, path in sorted(bundled_stacks().items()):
+            print(f"{name:14} {load_stack(path).get('description', '')}")
+        return 0
+    config = _config(args)
+    existing = running_lab(config)
+    if existing:
+        raise ChaoslabError(f"a lab is already running (pid {existing['pid']}, stack {existing.get('stack')}, "
+                            f"API {existing['api']})", hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab")
+    load_stack(args.stack)  # validate before anything starts
+    argv = [sys.executable, "-m", "chaoslab.daemon", "--network", args.network]
+    if args.stack:
+        argv += ["--stack", args.stack]
+    if args.fast:
+        argv.append("--fast")
+    if args.api_port:
+        argv += ["--api-port", str(args.api_port)]
+    if not args.detach:
+        from chaoslab.daemon import run_foreground
+        return run_foreground(argv[3:])
+    config.ensure_home()
+    log_path = config.home / "lab.log"
+    with open(log_path, "wb") as log_file:
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                 start_new_session=True, env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+    return _wait_ready(config, child, log_path)
+
+
+def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Path) -> int:
+    start = time.monotonic()
+    shown = 0
+    print("starting lab", end="", flush=True)
+    while time.monotonic() - start < READY_TIMEOUT:
+        if child.poll() is not None:
+            print()
+            tail = log_path.read_text(errors="replace").splitlines()[-15:]
+            raise ChaoslabError("the lab exited while starting:\n    " + "\n    ".join(tail),
+                                hint=f"full log: {log_path}")
+        info = running_lab(config)
+        if info and info.get("pid") == child.pid and info.get("ready"):
+            print(f" ready in {time.monotonic() - start:.1f} s")
+            _print_summary(fetch_status(info))
+            return 0
+        dots = int(time.monotonic() - start)
+        if dots > shown:
+            print(".", end="", flush=True)
+            shown = dots
+        time.sleep(0.1)
+    print()
+    child.terminate()
+    raise ChaoslabError(f"the lab was not ready within {READY_TIMEOUT:.0f} s", hint=f"see {log_path}")
+
+
+def _print_summary(status: dict[str, Any]) -> None:
+    print(f"  AWS API      {status['api']}  (region {status['region']}, account {status['account_id']}, "
+          "credentials test/test)")
+    for lb in status["load_balancers"]:
+        for url in lb["listeners"]:
+            print(f"  ALB          {lb['name']}  {url}")
+    for db in status["databases"]:
+        print(f"  database     {db['cluster']}  writer {db['writer']}  ({db['status']})")
+    print(f"  network      {status['network_mode']}" + (
+        "  (each unit in its own network namespace)" if status["network_mode"] == "netns"
+        else "  (fallback: one loopback address per unit)" if status["network_mode"] else ""))
+    print("  next: `chaoslab status`, `curl <ALB>/`, `chaoslab down`")
+
+
+# status ----------------------------------------------------------------------------------
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    info = running_lab(config)
+    if info is None:
+        if args.json:
+            print(json.dumps({"running": False}))
+            return 0
+        print("no lab is running (start one with `chaoslab up --detach`)")
+        return 0
+    status = fetch_status(info)
+    if args.json:
+        print(json.dumps({"running": True, **status}, indent=2, default=str))
+        return 0
+    print(f"lab {status['run_id']} (pid {status['pid']}) stack {status['stack']}, up "
+          f"{time.time() - status['started_at']:.0f} s")
+    _print_summary(status)
+    for lb in status["load_balancers"]:
+        for tg in lb["target_groups"]:
+            print(f"\ntarget group {tg['name']}")
+            for t in tg["targets"]:
+                reason = f"  ({t['reason']})" if t.get("reason") else ""
+                print(f"  {t['id']:22} {t.get('port') or '':>5}  {t['state']}{reason}")
+    if status["instances"]:
+        print("\ninstances")
+        for i in status["instances"]:
+            print(f"  {i['id']:22} {i['state']:13} {i['az']:12} {i['ip'] or '':15} {i['group'] or ''}")
+    live_tasks = [t for t in status["tasks"] if t["state"] != "STOPPED"]
+    if live_tasks:
+        print("\ntasks")
+        for t in live_tasks:
+            print(f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} {t['health']}")
+    if status["alarms"]:
+        print("\nalarms")
+        for a in status["alarms"]:
+            print(f"  {a['name']:40} {a['state']}")
+    return 0
+
+
+# down ------------------------------------------------------------------------------------
+def cmd_down(args: argparse.Namespace) -> int:
+    config = _config(args)
+    info = running_lab(config)
+    if info is None:
+        from chaoslab.daemon import cleanup_after_crash
+        cleaned = cleanup_after_crash(config)
+        print("no lab is running" + (f"; cleaned up after a crashed one ({cleaned})" if cleaned else ""))
+        return 0
+    pid = int(info["pid"])
+    print(f"stopping lab (pid {pid})", end="", flush=True)
+    os.kill(pid, signal.SIGTERM)
+    start = time.monotonic()
+    while time.monotonic() - start < DOWN_TIMEOUT:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        print(".", end="", flush=True)
+        time.sleep(0.5)
+    else:
+        print(" not stopping; killing it")
+        os.kill(pid, signal.SIGKILL)
+        from chaoslab.daemon import cleanup_after_crash
+        cleanup_after_crash(config)
+    print(f" stopped in {time.monotonic() - start:.1f} s")
+    return 0
+
+
+# validate --------------------------------------------------------------------------------
+def cmd_validate(args: argparse.Namespace) -> int:
+    from chaoslab.validate import validate_paths
+
+    issues = validate_paths(args.files)
+    for issue in issues:
+        print(issue.format())
+    errors = [i for i in issues if getattr(i, "severity", "error") == "error"]
+    if not errors:
+        print(f"{len(args.files)} file(s) valid" + (f" ({len(issues)} warning(s))" if issues else ""))
+    return 1 if errors else 0

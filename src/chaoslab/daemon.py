@@ -1,0 +1,136 @@
+"""The lab process: build the lab, apply the stack, wait until its targets are healthy, record
+itself in lab.json, then serve until SIGTERM/SIGINT — and on the way out stop everything.
+`chaoslab up` runs this in the foreground or (`--detach`) as a child in its own session."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from typing import Sequence
+
+from chaoslab.config import LabConfig
+from chaoslab.errors import ChaoslabError
+from chaoslab.lab import LAB_FILE, Lab
+from chaoslab.stack import apply_stack, load_stack
+from chaoslab.store import Store
+
+log = logging.getLogger("chaoslab")
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="chaoslab.daemon")
+    p.add_argument("--stack", default=None)
+    p.add_argument("--fast", action="store_true")
+    p.add_argument("--api-port", type=int, default=None)
+    p.add_argument("--network", default="auto")
+    return p.parse_args(argv)
+
+
+async def wait_targets_healthy(lab: Lab, timeout: float, on_wait: object = None) -> bool:
+    """True once every registered target of every target group is healthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        states = [d["TargetHealth"]["State"]
+                  for tg in lab.elbv2.describe_target_groups()["TargetGroups"]
+                  for d in lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]]
+        if all(s == "healthy" for s in states):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def serve(args: argparse.Namespace, announce: bool) -> int:
+    config = LabConfig()
+    if args.api_port:
+        config.api_port = args.api_port
+    doc = load_stack(args.stack)
+    lab = Lab(config, network_mode=args.network)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    say = (lambda m: print(f"  {m}", flush=True)) if announce else (lambda m: log.info(m))
+    try:
+        await lab.start()
+        lab.write_lab_file()
+        building = asyncio.ensure_future(apply_stack(lab, doc, fast=args.fast, progress=say))
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({building, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not building.done():
+            building.cancel()
+            return 130
+        building.result()
+        if not await wait_targets_healthy(lab, 90):
+            say("warning: some targets are not healthy yet (see `chaoslab status`)")
+        _mark_ready(config)
+        if announce:
+            print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
+        await stop.wait()
+        return 0
+    finally:
+        if announce:
+            print("stopping lab...", flush=True)
+        await lab.stop()
+        lab.remove_lab_file()
+
+
+def _mark_ready(config: LabConfig) -> None:
+    path = config.home / LAB_FILE
+    info = json.loads(path.read_text())
+    info["ready"] = True
+    path.write_text(json.dumps(info))
+
+
+def run_foreground(argv: Sequence[str]) -> int:
+    args = _parse(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(serve(args, announce=True))
+    except ChaoslabError as exc:
+        print(f"chaoslab: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def cleanup_after_crash(config: LabConfig) -> str:
+    """Remove what a lab that died without `down` left: processes, namespaces, links, routes."""
+    from chaoslab.runtime.network import cleanup_leftovers
+    from chaoslab.runtime.recovery import kill_leftover_processes
+    from chaoslab.services.rds.postgres import cleanup_owned
+
+    db = config.home / "state.db"
+    if not db.exists():
+        return ""
+    store = Store(db)
+
+    async def clean() -> tuple[list[int], list[str]]:
+        return await kill_leftover_processes(store), await cleanup_leftovers(store)
+
+    killed, removed = asyncio.run(clean())
+    with contextlib.suppress(Exception):
+        cleanup_owned(store)
+    store.close()
+    with contextlib.suppress(FileNotFoundError):
+        (config.home / LAB_FILE).unlink()
+    parts = [f"{len(killed)} process(es) killed"] if killed else []
+    parts += [f"{len(removed)} network resource(s) removed"] if removed else []
+    return ", ".join(parts)
+
+
+def main() -> int:
+    args = _parse(sys.argv[1:])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return asyncio.run(serve(args, announce=False))
+    except ChaoslabError as exc:
+        print(f"chaoslab: error: {exc}", flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The Lab: one asyncio loop owning every emulated service. It builds the backends, starts them
+in dependency order, serves the AWS API, and on the way down stops experiments (reverting
+their faults) before it stops the units they act on. At start it first cleans up whatever a
+crashed earlier lab left behind: processes, namespaces, links, routes, pending fault reverts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from chaoslab.aws.gateway import Gateway
+from chaoslab.config import LabConfig
+from chaoslab.events import EventLog
+from chaoslab.ids import hex_id
+from chaoslab.runtime.network import cleanup_leftovers
+from chaoslab.runtime.recovery import kill_leftover_processes
+from chaoslab.services.autoscaling.backend import AutoScalingBackend
+from chaoslab.services.cloudwatch.backend import CloudWatchBackend
+from chaoslab.services.ec2.backend import Ec2Backend
+from chaoslab.services.ecs.backend import EcsBackend
+from chaoslab.services.elbv2.backend import ElbV2Backend
+from chaoslab.services.fis.backend import FisBackend
+from chaoslab.services.iam.backend import IamBackend
+from chaoslab.services.logs.backend import LogsBackend
+from chaoslab.services.rds.backend import RdsBackend
+from chaoslab.store import Store
+
+log = logging.getLogger(__name__)
+
+LAB_FILE = "lab.json"
+
+
+class Lab:
+    """Everything a running lab owns. Backends reach each other through it (`lab.ec2`, …)."""
+
+    def __init__(self, config: LabConfig | None = None, *, network_mode: str = "auto") -> None:
+        self.config = config or LabConfig()
+        self.config.ensure_home()
+        self.run_id = hex_id(8)
+        self.started_at = time.time()
+        self.stack_name: str | None = None
+        self.store = Store(self.config.home / "state.db")
+        run_dir = self.config.home / "runs" / self.run_id
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = run_dir
+        self.events = EventLog(run_dir / "events.jsonl")
+        self.iam = IamBackend(self)
+        self.cloudwatch = CloudWatchBackend(self)
+        self.logs = LogsBackend(self)
+        self.ec2 = Ec2Backend(self, network_mode)
+        self.elbv2 = ElbV2Backend(self)
+        self.rds = RdsBackend(self)
+        self.autoscaling = AutoScalingBackend(self)
+        self.ecs = EcsBackend(self)
+        self.fis = FisBackend(self)
+        self.gateway = Gateway(self)
+        self._started: list[Any] = []
+
+    # The order matters: a service starts after everything it calls.
+    def _backends(self) -> list[Any]:
+        return [self.iam, self.cloudwatch, self.logs, self.ec2, self.elbv2, self.rds,
+                self.autoscaling, self.ecs, self.fis]
+
+    async def start(self) -> None:
+        killed = await kill_leftover_processes(self.store)
+        removed = await cleanup_leftovers(self.store)
+        if killed or removed:
+            self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
+        self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route)])
+        for backend in self._backends():
+            await backend.start()
+            self._started.append(backend)
+        await self.gateway.start()
+        self.config.api_port = self.gateway.port or self.config.api_port
+        self.events.emit("lab.started", run_id=self.run_id, api=self.config.endpoint_url)
+
+    async def stop(self) -> None:
+        """Experiments first (their faults are reverted), then units, then the rest."""
+        self.events.emit("lab.stopping", run_id=self.run_id)
+        with contextlib.suppress(Exception):
+            await self.gateway.stop()
+        for backend in reversed(self._started):
+            try:
+                await asyncio.wait_for(backend.stop(), timeout=60)
+            except Exception:
+                log.exception("stopping %s failed", type(backend).__name__)
+        self._started.clear()
+        # Anything a backend failed to stop is still recorded in the store: finish the job.
+        await kill_leftover_processes(self.store)
+        await cleanup_leftovers(self.store)
+        self.events.emit("lab.stopped", run_id=self.run_id)
+        self.events.close()
+
+    # status ------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """What `chaoslab status` shows: endpoints, units, target health, database, alarms."""
+        vpcs = list(self.ec2.vpcs.values())
+        return {
+            "run_id": self.run_id, "pid": os.getpid(), "stack": self.stack_name,
+            "started_at": self.started_at, "api": self.config.endpoint_url,
+            "region": self.config.region, "account_id": self.config.account_id,
+            "network_mode": vpcs[0].network.mode if vpcs else None,
+            "load_balancers": self._lb_status(),
+            "instances": [
+                {"id": i.instance_id, "state": i.state, "az": i.az, "ip": i.private_ip,
+                 "group": i.tags.get("aws:autoscaling:groupName"), "image": i.image}
+                for i in self.ec2.instances.values()],
+            "tasks": [
+                {"id": t.task_id, "cluster": t.cluster.name, "service": t.service, "state": t.last_status,
+                 "desired": t.desired_status, "az": t.az, "ip": t.private_ip, "health": t.health_status,
+                 "stop_code": t.stop_code, "stopped_reason": t.stopped_reason}
+                for t in self.ecs.tasks.values()],
+            "databases": [
+                {"cluster": c["DBClusterIdentifier"], "status": c["Status"], "endpoint": c["Endpoint"],
+                 "port": c["Port"],
+                 "writer": next((m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", [])
+                                 if m.get("IsClusterWriter")), None)}
+                for c in self.rds.describe_db_clusters()["DBClusters"]],
+            "alarms": [{"name": a.name, "state": a.state}
+                       for a in self.cloudwatch.describe_alarms(types=["MetricAlarm", "CompositeAlarm"])],
+        }
+
+    def _lb_status(self) -> list[dict[str, Any]]:
+        out = []
+        for lb in self.elbv2.describe_load_balancers()["LoadBalancers"]:
+            listeners = self.elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+            groups = []
+            for tg in self.elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]:
+                health = self.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
+                groups.append({"name": tg["TargetGroupName"], "targets": [
+                    {"id": d["Target"]["Id"], "port": d["Target"].get("Port"),
+                     "state": d["TargetHealth"]["State"], "reason": d["TargetHealth"].get("Reason")}
+                    for d in health["TargetHealthDescriptions"]]})
+            out.append({"name": lb["LoadBalancerName"],
+                        "listeners": [f"http://{self.elbv2.listener_address(l['ListenerArn'])[0]}:"
+                                      f"{self.elbv2.listener_address(l['ListenerArn'])[1]}" for l in listeners],
+                        "target_groups": groups})
+        return out
+
+    async def _status_route(self, request: web.Request) -> web.Response:
+        return web.json_response(self.status(), dumps=lambda o: json.dumps(o, default=str))
+
+    def write_lab_file(self) -> Path:
+        """Where a detached lab can be found: pid, API endpoint, run id."""
+        path = self.config.home / LAB_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "run_id": self.run_id, "api": self.config.endpoint_url,
+                                   "api_port": self.config.api_port, "stack": self.stack_name,
+                                   "started_at": self.started_at}))
+        tmp.replace(path)
+        return path
+
+    def remove_lab_file(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.config.home / LAB_FILE).unlink()

@@ -1,0 +1,79 @@
+"""Auto Scaling operations (query/XML): groups, instances, capacity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslab.aws.context import RequestContext as Ctx
+from chaoslab.errors import AwsError
+from chaoslab.services.autoscaling.backend import AutoScalingBackend
+
+
+def _asg(ctx: Ctx) -> AutoScalingBackend:
+    return ctx.lab.autoscaling
+
+
+async def create_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    lt = p.get("LaunchTemplate") or {}
+    name = lt.get("LaunchTemplateName") or lt.get("LaunchTemplateId")
+    template = _asg(ctx).launch_templates.get(name or "")
+    if template is None:
+        raise AwsError("ValidationError", f"The launch template '{name}' does not exist; chaoslab stack files "
+                       "define launch templates (an app image, port and environment).")
+    subnets = [ctx.lab.ec2.subnet(s.strip()) for s in (p.get("VPCZoneIdentifier") or "").split(",") if s.strip()]
+    if not subnets:
+        subnets = [s for az in p.get("AvailabilityZones", []) for s in [ctx.lab.ec2.subnet(az)]]
+    await _asg(ctx).create_group(
+        p["AutoScalingGroupName"], template, subnets, min_size=int(p["MinSize"]), max_size=int(p["MaxSize"]),
+        desired=p.get("DesiredCapacity"), target_group_arns=p.get("TargetGroupARNs"),
+        health_check_type=p.get("HealthCheckType", "EC2"), grace=int(p.get("HealthCheckGracePeriod", 0)),
+        tags=p.get("Tags"), wait=False)
+    return {}
+
+
+def describe_auto_scaling_groups(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    names = p.get("AutoScalingGroupNames") or list(_asg(ctx).groups)
+    groups = [_asg(ctx).groups[n] for n in names if n in _asg(ctx).groups]
+    return {"AutoScalingGroups": [_asg(ctx).describe(g) for g in groups]}
+
+
+def describe_auto_scaling_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    ids = set(p.get("InstanceIds") or [])
+    out = [_asg(ctx).describe_member(g, m) for g in _asg(ctx).groups.values() for m in g.members.values()
+           if m.lifecycle != "Terminated" and (not ids or m.instance_id in ids)]
+    return {"AutoScalingInstances": out}
+
+
+def set_desired_capacity(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _asg(ctx).set_desired(p["AutoScalingGroupName"], int(p["DesiredCapacity"]))
+    return {}
+
+
+def update_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _asg(ctx).update_group(p["AutoScalingGroupName"], min_size=p.get("MinSize"), max_size=p.get("MaxSize"),
+                           desired=p.get("DesiredCapacity"), grace=p.get("HealthCheckGracePeriod"),
+                           health_check_type=p.get("HealthCheckType"))
+    return {}
+
+
+async def delete_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    await _asg(ctx).delete_group(p["AutoScalingGroupName"], bool(p.get("ForceDelete")))
+    return {}
+
+
+def describe_scaling_activities(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    name = p.get("AutoScalingGroupName")
+    groups = [_asg(ctx).get(name)] if name else list(_asg(ctx).groups.values())
+    acts = [a for g in groups for a in reversed(g.activities)]
+    return {"Activities": acts[: int(p.get("MaxRecords", 100))]}
+
+
+OPERATIONS = {
+    "CreateAutoScalingGroup": create_auto_scaling_group,
+    "DescribeAutoScalingGroups": describe_auto_scaling_groups,
+    "DescribeAutoScalingInstances": describe_auto_scaling_instances,
+    "SetDesiredCapacity": set_desired_capacity,
+    "UpdateAutoScalingGroup": update_auto_scaling_group,
+    "DeleteAutoScalingGroup": delete_auto_scaling_group,
+    "DescribeScalingActivities": describe_scaling_activities,
+}

@@ -1,0 +1,282 @@
+"""Auto Scaling semantics: keep `desired` instances InService, spread over the group's AZs;
+replace instances that stop running (always) or that the ALB finds unhealthy (health-check type
+ELB, after the grace period). Members register with the group's target groups at launch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from chaoslab.errors import AwsError
+from chaoslab.services.ec2.models import Instance, Subnet
+
+if TYPE_CHECKING:
+    from chaoslab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+# How often the group sweeps its members' health. AWS does not publish this; instance-state
+# changes are noticed within about a minute in practice. Stacks may shorten it (fast CI runs).
+DEFAULT_SWEEP_SECONDS = 30.0
+
+
+@dataclass
+class LaunchTemplate:
+    """What a member runs: a bundled app image, its port and environment."""
+
+    name: str
+    image: str
+    port: int = 80
+    environment: dict[str, str] = field(default_factory=dict)
+    instance_type: str = "t3.micro"
+
+
+@dataclass
+class Member:
+    instance_id: str
+    az: str
+    launched: float
+    lifecycle: str = "Pending"  # Pending | InService | Terminating | Terminated
+    health: str = "Healthy"
+
+
+@dataclass
+class Group:
+    name: str
+    template: LaunchTemplate
+    subnets: list[Subnet]
+    min_size: int
+    max_size: int
+    desired: int
+    target_group_arns: list[str]
+    health_check_type: str = "EC2"
+    grace: int = 300
+    tags: list[dict[str, Any]] = field(default_factory=list)
+    members: dict[str, Member] = field(default_factory=dict)
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+    sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    unhealthy_in_elb: set[str] = field(default_factory=set)
+
+    def arn(self, region: str, account: str) -> str:
+        return (f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:{uuid.uuid5(uuid.NAMESPACE_URL, self.name)}"
+                f":autoScalingGroupName/{self.name}")
+
+    def live(self) -> list[Member]:
+        return [m for m in self.members.values() if m.lifecycle in ("Pending", "InService")]
+
+
+class AutoScalingBackend:
+    """`lab.autoscaling`."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.groups: dict[str, Group] = {}
+        self.launch_templates: dict[str, LaunchTemplate] = {}
+        self._loops: dict[str, asyncio.Task[None]] = {}
+        self._kick: dict[str, asyncio.Event] = {}
+
+    async def start(self) -> None:
+        self.lab.elbv2.add_health_listener(self._target_health_changed)
+
+    async def stop(self) -> None:
+        for task in self._loops.values():
+            task.cancel()
+        await asyncio.gather(*self._loops.values(), return_exceptions=True)
+
+    # API-level operations ------------------------------------------------------------------
+    async def create_group(self, name: str, template: LaunchTemplate, subnets: list[Subnet], *,
+                           min_size: int, max_size: int, desired: int | None = None,
+                           target_group_arns: list[str] | None = None, health_check_type: str = "EC2",
+                           grace: int = 300, tags: list[dict[str, Any]] | None = None,
+                           sweep_seconds: float = DEFAULT_SWEEP_SECONDS, wait: bool = True) -> Group:
+        if name in self.groups:
+            raise AwsError("AlreadyExists", f"AutoScalingGroup by this name already exists - A group with the name {name} already exists")
+        desired = min_size if desired is None else desired
+        if not (0 <= min_size <= desired <= max_size):
+            raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{min_size} and max size:{max_size}")
+        if health_check_type not in ("EC2", "ELB"):
+            raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
+        if not subnets:
+            raise AwsError("ValidationError", "At least one subnet (VPCZoneIdentifier) is required")
+        group = Group(name, template, subnets, min_size, max_size, desired, list(target_group_arns or []),
+                      health_check_type, grace, list(tags or []), sweep_seconds=sweep_seconds)
+        self.groups[name] = group
+        self._kick[name] = asyncio.Event()
+        if wait:
+            await self._converge(group)
+        self._loops[name] = asyncio.create_task(self._run(group))
+        return group
+
+    def get(self, name: str) -> Group:
+        group = self.groups.get(name)
+        if group is None:
+            raise AwsError("ValidationError", f"AutoScalingGroup name not found - AutoScalingGroup '{name}' not found")
+        return group
+
+    def set_desired(self, name: str, desired: int) -> None:
+        group = self.get(name)
+        if not group.min_size <= desired <= group.max_size:
+            raise AwsError("ValidationError", f"New SetDesiredCapacity value {desired} is below min value {group.min_size} or above max value {group.max_size} for the AutoScalingGroup.")
+        group.desired = desired
+        self._kick[name].set()
+
+    def update_group(self, name: str, *, min_size: int | None = None, max_size: int | None = None,
+                     desired: int | None = None, grace: int | None = None, health_check_type: str | None = None) -> None:
+        group = self.get(name)
+        group.min_size = group.min_size if min_size is None else min_size
+        group.max_size = group.max_size if max_size is None else max_size
+        group.desired = max(group.min_size, min(group.max_size, group.desired if desired is None else desired))
+        group.grace = group.grace if grace is None else grace
+        group.health_check_type = health_check_type or group.health_check_type
+        self._kick[name].set()
+
+    async def delete_group(self, name: str, force: bool = False) -> None:
+        group = self.get(name)
+        if group.live() and not force:
+            raise AwsError("ResourceInUse", "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.", 400)
+        task = self._loops.pop(name, None)
+        if task:
+            task.cancel()
+        for member in group.live():
+            await self._retire(group, member, "group deleted")
+        del self.groups[name]
+
+    # the control loop ----------------------------------------------------------------------
+    async def _run(self, group: Group) -> None:
+        last_sweep = time.monotonic()
+        while True:
+            kick = self._kick[group.name]
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(kick.wait(), timeout=1.0)
+            kick.clear()
+            try:
+                if time.monotonic() - last_sweep >= group.sweep_seconds:
+                    last_sweep = time.monotonic()
+                    await self._sweep_health(group)
+                await self._converge(group)
+                self._publish_metrics(group)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("auto scaling group %s step failed", group.name)
+
+    async def _sweep_health(self, group: Group) -> None:
+        """Mark and replace members that are not running, or ELB-unhealthy past their grace."""
+        now = time.time()
+        for member in group.live():
+            inst = self.lab.ec2.instances.get(member.instance_id)
+            state = inst.state if inst else "terminated"
+            reason = None
+            if state not in ("pending", "running"):
+                reason = f"an EC2 health check indicating it has been {state}"
+            elif (group.health_check_type == "ELB" and member.instance_id in group.unhealthy_in_elb
+                  and now - member.launched >= group.grace):
+                reason = "an ELB health check failure"
+            if reason:
+                member.health = "Unhealthy"
+                await self._retire(group, member, f"an instance was taken out of service in response to {reason}")
+
+    async def _converge(self, group: Group) -> None:
+        live = group.live()
+        while len(live) < group.desired:
+            await self._launch(group)
+            live = group.live()
+        while len(live) > group.desired:
+            victim = max(live, key=lambda m: (self._az_count(group, m.az), m.launched))
+            await self._retire(group, victim, "a user request update of AutoScalingGroup constraints")
+            live = group.live()
+
+    def _az_count(self, group: Group, az: str) -> int:
+        return sum(1 for m in group.live() if m.az == az)
+
+    async def _launch(self, group: Group) -> Instance:
+        subnet = min(group.subnets, key=lambda s: (self._az_count(group, s.az), group.subnets.index(s)))
+        tags = {t["Key"]: t.get("Value", "") for t in group.tags if t.get("PropagateAtLaunch", True)}
+        tags["aws:autoscaling:groupName"] = group.name
+        tpl = group.template
+        inst = await self.lab.ec2.run_instance(tpl.image, subnet, env=tpl.environment, port=tpl.port,
+                                               tags=tags, instance_type=tpl.instance_type)
+        member = Member(inst.instance_id, inst.az, time.time(), lifecycle="InService")
+        group.members[inst.instance_id] = member
+        for tg in group.target_group_arns:
+            self.lab.elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": inst.instance_id, "Port": tpl.port}])
+        self._activity(group, f"Launching a new EC2 instance: {inst.instance_id}",
+                       "an instance was started in response to a difference between desired and actual capacity")
+        return inst
+
+    async def _retire(self, group: Group, member: Member, cause: str) -> None:
+        member.lifecycle = "Terminating"
+        for tg in group.target_group_arns:
+            with contextlib.suppress(AwsError):
+                self.lab.elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": member.instance_id, "Port": group.template.port}])
+        with contextlib.suppress(AwsError):
+            await self.lab.ec2.terminate_instances([member.instance_id])
+        member.lifecycle = "Terminated"
+        group.unhealthy_in_elb.discard(member.instance_id)
+        self._activity(group, f"Terminating EC2 instance: {member.instance_id}", cause)
+
+    def _activity(self, group: Group, description: str, cause: str) -> None:
+        now = datetime.now(timezone.utc)
+        group.activities.append({
+            "ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group.name, "Description": description,
+            "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.", "StartTime": now, "EndTime": now,
+            "StatusCode": "Successful", "Progress": 100})
+        self.lab.events.emit("asg.activity", group=group.name, description=description, cause=cause)
+
+    # signals from EC2 and the ALB ----------------------------------------------------------
+    def _target_health_changed(self, tg_arn: str, target_id: str, port: int, old: str, new: str,
+                               reason: str | None) -> None:
+        for group in self.groups.values():
+            if tg_arn in group.target_group_arns and target_id in group.members:
+                if new == "unhealthy":
+                    group.unhealthy_in_elb.add(target_id)
+                elif new == "healthy":
+                    group.unhealthy_in_elb.discard(target_id)
+
+    def _publish_metrics(self, group: Group) -> None:
+        cw = getattr(self.lab, "cloudwatch", None)
+        if cw is None:
+            return
+        dims = {"AutoScalingGroupName": group.name}
+        in_service = sum(1 for m in group.live() if m.lifecycle == "InService")
+        for name, value in (("GroupInServiceInstances", in_service), ("GroupDesiredCapacity", group.desired),
+                            ("GroupMinSize", group.min_size), ("GroupMaxSize", group.max_size),
+                            ("GroupTotalInstances", len(group.live()))):
+            with contextlib.suppress(Exception):
+                cw.put_metric("AWS/AutoScaling", name, dims, [float(value)], "None")
+
+    # describe ------------------------------------------------------------------------------
+    def describe(self, group: Group) -> dict[str, Any]:
+        region, account = self.lab.config.region, self.lab.config.account_id
+        return {
+            "AutoScalingGroupName": group.name,
+            "AutoScalingGroupARN": group.arn(region, account),
+            "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "$Latest"},
+            "MinSize": group.min_size, "MaxSize": group.max_size, "DesiredCapacity": group.desired,
+            "DefaultCooldown": 300,
+            "AvailabilityZones": sorted({s.az for s in group.subnets}),
+            "VPCZoneIdentifier": ",".join(s.subnet_id for s in group.subnets),
+            "TargetGroupARNs": group.target_group_arns,
+            "HealthCheckType": group.health_check_type,
+            "HealthCheckGracePeriod": group.grace,
+            "CreatedTime": datetime.fromtimestamp(group.created, timezone.utc),
+            "Instances": [self.describe_member(group, m) for m in group.members.values()
+                          if m.lifecycle != "Terminated"],
+            "Tags": [{"ResourceId": group.name, "ResourceType": "auto-scaling-group", "Key": t["Key"],
+                      "Value": t.get("Value", ""), "PropagateAtLaunch": t.get("PropagateAtLaunch", True)}
+                     for t in group.tags],
+            "TerminationPolicies": ["Default"],
+        }
+
+    def describe_member(self, group: Group, m: Member) -> dict[str, Any]:
+        return {"InstanceId": m.instance_id, "AvailabilityZone": m.az, "LifecycleState": m.lifecycle,
+                "HealthStatus": m.health, "InstanceType": group.template.instance_type,
+                "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "1"},
+                "ProtectedFromScaleIn": False, "AutoScalingGroupName": group.name}

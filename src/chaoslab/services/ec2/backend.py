@@ -1,0 +1,308 @@
+"""EC2 semantics: instances are real process units with the state machine EC2 has
+(pending → running → stopping → stopped, shutting-down → terminated), in VPC subnets whose
+addresses are real. Stopping an instance stops its app first (connections are refused: the ALB
+answers 502) and then unplugs it (connections time out, as to a powered-off machine)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Callable
+
+from chaoslab.apps.registry import known_images, resolve_image
+from chaoslab.errors import AwsError
+from chaoslab.ids import hex_id, instance_id as new_instance_id
+from chaoslab.runtime.network import VpcNetwork
+from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
+from chaoslab.services.units import ComputeUnit, ExitInfo, ProcessSpec
+
+if TYPE_CHECKING:
+    from chaoslab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+StateListener = Callable[[Instance, str, str], None]
+
+# How long an instance's OS takes to shut down after its app has stopped: the address still
+# answers (with resets) before the machine goes dark. Seed 003 saw ~4 s of 502s, then timeouts.
+SHUTDOWN_SECONDS = 4.0
+TERMINATED_VISIBLE_SECONDS = 3600.0
+BOOT_TIMEOUT_SECONDS = 60.0
+
+
+class Ec2Backend:
+    """`lab.ec2`: VPCs, subnets and instances."""
+
+    def __init__(self, lab: Lab, network_mode: str = "auto") -> None:
+        self.lab = lab
+        self.network_mode = network_mode
+        self.vpcs: dict[str, Vpc] = {}
+        self.instances: dict[str, Instance] = {}
+        self.extra_hosts: dict[str, str] = {}
+        self.shutdown_seconds = SHUTDOWN_SECONDS
+        self._listeners: list[StateListener] = []
+        self._metrics_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._metrics_task = asyncio.create_task(self._publish_metrics())
+
+    async def stop(self) -> None:
+        if self._metrics_task:
+            self._metrics_task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*(i.unit.destroy() for i in self.instances.values() if i.unit),
+                             return_exceptions=True)
+        for vpc in self.vpcs.values():
+            await vpc.network.destroy()
+
+    def add_state_listener(self, listener: StateListener) -> None:
+        self._listeners.append(listener)
+
+    # networks ------------------------------------------------------------------------------
+    async def create_vpc(self, cidr: str, subnets: dict[str, str], tags: dict[str, str] | None = None,
+                         vpc_id: str | None = None) -> Vpc:
+        """A VPC with one subnet per AZ (`{"us-east-1a": "10.0.10.0/24"}`); its network is real."""
+        net = ipaddress.ip_network(cidr)
+        for az, sn in subnets.items():
+            if not ipaddress.ip_network(sn).subnet_of(net):  # type: ignore[arg-type]
+                raise AwsError("InvalidSubnet.Range", f"subnet {sn} ({az}) is not inside the VPC range {cidr}")
+        vpc_id = vpc_id or "vpc-" + hex_id(17)
+        network = VpcNetwork(self.lab.store, self.lab.run_id, vpc_id, cidr, subnets, mode=self.network_mode)
+        await network.create()
+        subnet_objs = {}
+        for az, sn in subnets.items():
+            s = Subnet("subnet-" + hex_id(17), vpc_id, az, sn, {"Name": f"{az}"})
+            subnet_objs[s.subnet_id] = s
+        vpc = Vpc(vpc_id, cidr, network, subnet_objs, dict(tags or {}))
+        self.vpcs[vpc_id] = vpc
+        return vpc
+
+    def default_vpc(self) -> Vpc:
+        if not self.vpcs:
+            raise AwsError("VPCIdNotSpecified", "No VPC exists in the lab; the stack defines one")
+        return next(iter(self.vpcs.values()))
+
+    def subnet(self, subnet_id_or_az: str) -> Subnet:
+        for vpc in self.vpcs.values():
+            for s in vpc.subnets.values():
+                if subnet_id_or_az in (s.subnet_id, s.az, s.tags.get("Name")):
+                    return s
+        raise AwsError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id_or_az}' does not exist")
+
+    def network_of(self, subnet: Subnet) -> VpcNetwork:
+        return self.vpcs[subnet.vpc_id].network
+
+    # instances -----------------------------------------------------------------------------
+    async def run_instance(self, image: str, subnet: Subnet, *, env: dict[str, str] | None = None,
+                           port: int = 80, tags: dict[str, str] | None = None,
+                           instance_type: str = "t3.micro", spot: bool = False) -> Instance:
+        """Launch one instance: address from its subnet, then its app process (pending → running)."""
+        if resolve_image(image, {}) is None:
+            raise AwsError("InvalidAMIID.NotFound",
+                           f"The image '{image}' is not a chaoslab app; known: {', '.join(known_images())}")
+        inst = Instance(new_instance_id(), image, instance_type, subnet, dict(env or {}), port,
+                        dict(tags or {}), spot=spot)
+        self.instances[inst.instance_id] = inst
+        self._set_state(inst, "pending")
+        await self._boot(inst)
+        return inst
+
+    async def _boot(self, inst: Instance) -> None:
+        if inst.unit is None:
+            inst.unit = ComputeUnit(self.lab, self.network_of(inst.subnet), inst.az, inst.instance_id,
+                                    on_exit=lambda info, i=inst: self._app_exited(i, info))
+            inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
+        else:
+            await inst.unit.set_power(True)
+        await inst.unit.start([self._app_spec(inst)])
+        await self._wait_booted(inst)
+        self._set_state(inst, "running")
+
+    async def _wait_booted(self, inst: Instance) -> None:
+        """`pending` lasts until the app accepts connections (the lab's "boot"), so a new member
+        is registered with its target groups when it can pass its first health check."""
+        assert inst.unit is not None and inst.private_ip is not None
+        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and inst.unit.running:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(inst.private_ip, inst.port), 1.0)
+                writer.close()
+                return
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep(0.05)
+
+    def _app_spec(self, inst: Instance) -> ProcessSpec:
+        assert inst.private_ip is not None
+        loopback = self.network_of(inst.subnet).mode == "loopback"
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "INSTANCE_ID": inst.instance_id, "AZ": inst.az, "PRIVATE_IP": inst.private_ip,
+            "HOST": inst.private_ip if loopback else "0.0.0.0", "PORT": str(inst.port),
+            **inst.env,
+        }
+        argv = resolve_image(inst.image, env)
+        assert argv is not None
+        return ProcessSpec("app", argv, env, stop_timeout=10.0,
+                           log_group=f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}",
+                           log_stream=inst.instance_id)
+
+    def _app_exited(self, inst: Instance, info: ExitInfo) -> None:
+        """The app died on its own (OOM, kill-process fault): the instance keeps running, as EC2
+        would; the ALB health check is what notices."""
+        log.info("app on %s exited with %s", inst.instance_id, info.code)
+        self.lab.events.emit("unit.process_exit", unit_id=inst.instance_id, unit_kind="instance",
+                             process=info.name, code=info.code)
+
+    def get(self, instance_id: str) -> Instance:
+        inst = self.instances.get(instance_id)
+        if inst is None:
+            raise AwsError("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
+        return inst
+
+    def private_ip(self, instance_id: str) -> str | None:
+        inst = self.instances.get(instance_id)
+        return inst.private_ip if inst and inst.state not in ("terminated",) else None
+
+    def instance_arn(self, instance_id: str) -> str:
+        return self.get(instance_id).arn(self.lab.config.region, self.lab.config.account_id)
+
+    async def stop_instances(self, ids: list[str], force: bool = False) -> list[dict[str, Any]]:
+        """Returns StoppingInstances; the stop itself proceeds in the background, as on EC2."""
+        changes = []
+        for iid in ids:
+            inst = self.get(iid)
+            prev = inst.state
+            if prev in ("running", "pending"):
+                self._set_state(inst, "stopping", "Client.UserInitiatedShutdown")
+                self._spawn(self._stop(inst, force))
+            changes.append(_change(inst, prev))
+        return changes
+
+    async def _stop(self, inst: Instance, force: bool) -> None:
+        assert inst.unit is not None
+        if force:
+            await inst.unit.kill()
+        else:
+            await inst.unit.stop()
+            await asyncio.sleep(self.shutdown_seconds)
+        await inst.unit.set_power(False)
+        self._set_state(inst, "stopped", "Client.UserInitiatedShutdown")
+
+    async def start_instances(self, ids: list[str]) -> list[dict[str, Any]]:
+        changes = []
+        for iid in ids:
+            inst = self.get(iid)
+            prev = inst.state
+            if prev == "stopped":
+                self._set_state(inst, "pending")
+                inst.launch_time = time.time()
+                self._spawn(self._boot(inst))
+            elif prev == "stopping":
+                raise AwsError("IncorrectInstanceState",
+                               f"The instance '{iid}' is not in a state from which it can be started.")
+            changes.append(_change(inst, prev))
+        return changes
+
+    async def reboot_instances(self, ids: list[str]) -> None:
+        for iid in ids:
+            inst = self.get(iid)
+            if inst.state == "running":
+                self._spawn(self._reboot(inst))
+
+    async def _reboot(self, inst: Instance) -> None:
+        assert inst.unit is not None
+        self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="rebooting")
+        await inst.unit.stop()
+        await inst.unit.set_power(False)
+        await asyncio.sleep(self.shutdown_seconds)
+        await inst.unit.set_power(True)
+        await inst.unit.start([self._app_spec(inst)])
+        self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
+
+    async def terminate_instances(self, ids: list[str]) -> list[dict[str, Any]]:
+        changes = []
+        for iid in ids:
+            inst = self.get(iid)
+            prev = inst.state
+            if prev not in ("shutting-down", "terminated"):
+                self._set_state(inst, "shutting-down", "Client.UserInitiatedShutdown")
+                self._spawn(self._terminate(inst))
+            changes.append(_change(inst, prev))
+        return changes
+
+    async def _terminate(self, inst: Instance) -> None:
+        if inst.unit:
+            await inst.unit.destroy()
+        self._set_state(inst, "terminated", "Client.UserInitiatedShutdown")
+        asyncio.get_running_loop().call_later(
+            TERMINATED_VISIBLE_SECONDS, lambda: self.instances.pop(inst.instance_id, None))
+
+    def _set_state(self, inst: Instance, state: str, reason: str | None = None) -> None:
+        old, inst.state = inst.state, state
+        if reason is not None or state in ("running", "pending"):
+            inst.state_reason = reason
+        self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state=state,
+                             old=old, az=inst.az, ip=inst.private_ip, reason=reason)
+        for listener in list(self._listeners):
+            listener(inst, old, state)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_log_failure)
+
+    # describe (for the API and for FIS target resolution) ----------------------------------
+    def describe_instance_records(self) -> list[dict[str, Any]]:
+        return [i.to_record(self.lab.config.account_id) for i in self.instances.values()]
+
+    def describe_subnet_records(self) -> list[dict[str, Any]]:
+        region, account = self.lab.config.region, self.lab.config.account_id
+        return [s.to_record(region, account) for v in self.vpcs.values() for s in v.subnets.values()]
+
+    def availability_zones(self) -> list[str]:
+        return sorted({s.az for v in self.vpcs.values() for s in v.subnets.values()}) or [
+            f"{self.lab.config.region}a", f"{self.lab.config.region}b"]
+
+    def tag(self, resource_ids: list[str], tags: dict[str, str], remove: bool = False) -> None:
+        for rid in resource_ids:
+            target = self.instances.get(rid) or next(
+                (s for v in self.vpcs.values() for s in v.subnets.values() if s.subnet_id == rid), None)
+            if target is None:
+                raise AwsError("InvalidID", f"The ID '{rid}' is not valid")
+            for k, v in tags.items():
+                if remove:
+                    target.tags.pop(k, None)
+                else:
+                    target.tags[k] = v
+
+    # metrics -------------------------------------------------------------------------------
+    async def _publish_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            cw = getattr(self.lab, "cloudwatch", None)
+            if cw is None:
+                continue
+            now = time.time()
+            for inst in list(self.instances.values()):
+                if inst.state == "running" and inst.unit:
+                    with contextlib.suppress(Exception):
+                        cw.put_metric("AWS/EC2", "CPUUtilization", {"InstanceId": inst.instance_id},
+                                      [min(100.0, inst.unit.cpu_percent())], "Percent", now)
+
+
+def _change(inst: Instance, prev: str) -> dict[str, Any]:
+    return {"InstanceId": inst.instance_id,
+            "PreviousState": {"Code": STATE_CODES[prev], "Name": prev},
+            "CurrentState": {"Code": STATE_CODES[inst.state], "Name": inst.state}}
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception():
+        log.error("EC2 background step failed", exc_info=task.exception())

@@ -1,0 +1,1 @@
+"""ECS: clusters, task definitions, services with a scheduler, tasks as real process units."""

@@ -1,0 +1,179 @@
+"""ECS operations (JSON 1.1): clusters, task definitions, services, tasks, tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslab.aws.context import RequestContext as Ctx
+from chaoslab.errors import AwsError
+from chaoslab.services.ecs.backend import EcsBackend
+
+
+def _ecs(ctx: Ctx) -> EcsBackend:
+    return ctx.lab.ecs
+
+
+def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
+    return {t["key"]: t.get("value", "") for t in items or []}
+
+
+def create_cluster(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    c = _ecs(ctx).create_cluster(p.get("clusterName", "default"), _tags(p.get("tags")), p.get("settings"))
+    return {"cluster": _ecs(ctx).describe_cluster(c)}
+
+
+def describe_clusters(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    out, failures = [], []
+    for ref in p.get("clusters") or ["default"]:
+        try:
+            out.append(_ecs(ctx).describe_cluster(_ecs(ctx).cluster(ref)))
+        except AwsError:
+            failures.append({"arn": ref if ref.startswith("arn:") else
+                             f"arn:aws:ecs:{ctx.region}:{ctx.account_id}:cluster/{ref}", "reason": "MISSING"})
+    return {"clusters": out, "failures": failures}
+
+
+def list_clusters(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"clusterArns": [c.arn for c in _ecs(ctx).clusters.values() if c.status == "ACTIVE"]}
+
+
+def delete_cluster(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"cluster": _ecs(ctx).describe_cluster(_ecs(ctx).delete_cluster(p["cluster"]))}
+
+
+def register_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    td = _ecs(ctx).task_definitions.register(p)
+    return {"taskDefinition": td, "tags": p.get("tags", [])}
+
+
+def describe_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"taskDefinition": _ecs(ctx).task_definitions.get(p["taskDefinition"])}
+
+
+def list_task_definitions(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    arns = _ecs(ctx).task_definitions.arns(p.get("familyPrefix"), p.get("status", "ACTIVE"))
+    if p.get("sort") == "DESC":
+        arns.reverse()
+    return {"taskDefinitionArns": arns}
+
+
+def deregister_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"taskDefinition": _ecs(ctx).task_definitions.deregister(p["taskDefinition"])}
+
+
+def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    if "taskDefinition" not in p:
+        raise AwsError("InvalidParameterException", "TaskDefinition must be specified for a service that uses the ECS deployment controller.")
+    svc = _ecs(ctx).create_service(
+        p.get("cluster"), p["serviceName"], p["taskDefinition"], int(p.get("desiredCount", 0)),
+        launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
+        load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
+        grace=int(p.get("healthCheckGracePeriodSeconds", 0)),
+        deployment_configuration=p.get("deploymentConfiguration"), tags=_tags(p.get("tags")))
+    return {"service": _ecs(ctx).describe_service(svc)}
+
+
+def update_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    svc = _ecs(ctx).update_service(
+        p.get("cluster"), p["service"], desired_count=p.get("desiredCount"),
+        task_definition=p.get("taskDefinition"), force_new_deployment=bool(p.get("forceNewDeployment")),
+        grace=p.get("healthCheckGracePeriodSeconds"))
+    return {"service": _ecs(ctx).describe_service(svc)}
+
+
+def describe_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    out, failures = [], []
+    for ref in p["services"]:
+        try:
+            out.append(_ecs(ctx).describe_service(_ecs(ctx).service(p.get("cluster"), ref)))
+        except AwsError as e:
+            if e.code == "ClusterNotFoundException":
+                raise
+            failures.append({"arn": ref, "reason": "MISSING"})
+    return {"services": out, "failures": failures}
+
+
+def list_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    cluster = _ecs(ctx).cluster(p.get("cluster"))
+    return {"serviceArns": [s.arn for s in _ecs(ctx).services.values()
+                            if s.cluster is cluster and s.status != "INACTIVE"]}
+
+
+async def delete_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    svc = await _ecs(ctx).delete_service(p.get("cluster"), p["service"], bool(p.get("force")))
+    return {"service": _ecs(ctx).describe_service(svc)}
+
+
+async def run_task(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    provider = (p.get("capacityProviderStrategy") or [{}])[0].get("capacityProvider")
+    tasks = await _ecs(ctx).run_task(
+        p.get("cluster"), p["taskDefinition"], int(p.get("count", 1)), started_by=p.get("startedBy"),
+        group=p.get("group"), network_configuration=p.get("networkConfiguration"),
+        launch_type=p.get("launchType"), capacity_provider=provider, tags=_tags(p.get("tags")),
+        overrides=p.get("overrides"))
+    return {"tasks": [t.describe() for t in tasks], "failures": []}
+
+
+async def stop_task(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    task = await _ecs(ctx).stop_task(p.get("cluster"), p["task"], p.get("reason"))
+    return {"task": task.describe()}
+
+
+def list_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"taskArns": _ecs(ctx).list_tasks(
+        p.get("cluster"), service=p.get("serviceName"), family=p.get("family"),
+        desired_status=p.get("desiredStatus", "RUNNING"), started_by=p.get("startedBy"))}
+
+
+def describe_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    out, failures = [], []
+    for ref in p["tasks"]:
+        try:
+            out.append(_ecs(ctx).get_task(p.get("cluster"), ref).describe())
+        except AwsError as e:
+            if e.code == "ClusterNotFoundException":
+                raise
+            failures.append({"arn": ref, "reason": "MISSING"})
+    return {"tasks": out, "failures": failures}
+
+
+def _taggable(ctx: Ctx, arn: str) -> Any:
+    ecs = _ecs(ctx)
+    for c in ecs.clusters.values():
+        if c.arn == arn:
+            return c
+    for s in ecs.services.values():
+        if s.arn == arn:
+            return s
+    task = ecs.task_by_arn(arn) if ":task/" in arn else None
+    if task is not None:
+        return task
+    raise AwsError("InvalidParameterException", f"The specified resource {arn} was not found.")
+
+
+def tag_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _taggable(ctx, p["resourceArn"]).tags.update(_tags(p["tags"]))
+    return {}
+
+
+def untag_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    resource = _taggable(ctx, p["resourceArn"])
+    for k in p["tagKeys"]:
+        resource.tags.pop(k, None)
+    return {}
+
+
+def list_tags_for_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return {"tags": [{"key": k, "value": v} for k, v in _taggable(ctx, p["resourceArn"]).tags.items()]}
+
+
+OPERATIONS = {
+    "CreateCluster": create_cluster, "DescribeClusters": describe_clusters, "ListClusters": list_clusters,
+    "DeleteCluster": delete_cluster, "RegisterTaskDefinition": register_task_definition,
+    "DescribeTaskDefinition": describe_task_definition, "ListTaskDefinitions": list_task_definitions,
+    "DeregisterTaskDefinition": deregister_task_definition, "CreateService": create_service,
+    "UpdateService": update_service, "DescribeServices": describe_services, "ListServices": list_services,
+    "DeleteService": delete_service, "RunTask": run_task, "StopTask": stop_task, "ListTasks": list_tasks,
+    "DescribeTasks": describe_tasks, "TagResource": tag_resource, "UntagResource": untag_resource,
+    "ListTagsForResource": list_tags_for_resource,
+}

@@ -1,0 +1,563 @@
+"""ECS semantics on real processes: the task lifecycle (PROVISIONING … RUNNING … STOPPED) with
+stop codes, container health checks, and a service scheduler that keeps `desiredCount` tasks
+running, spread over AZs, registered with the service's target groups, replacing any that stop
+or fail their health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shlex
+import time
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from chaoslab.apps.registry import known_images, resolve_image
+from chaoslab.errors import AwsError
+from chaoslab.ids import task_id as new_task_id
+from chaoslab.runtime.commands import run_command
+from chaoslab.services.ec2.models import Subnet
+from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
+from chaoslab.services.ecs.taskdef import TaskDefinitions, health_settings
+from chaoslab.services.units import ComputeUnit, ExitInfo, ProcessSpec
+
+if TYPE_CHECKING:
+    from chaoslab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
+
+
+class EcsBackend:
+    """`lab.ecs`."""
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.clusters: dict[str, Cluster] = {}
+        self.task_definitions = TaskDefinitions(lab.config.region, lab.config.account_id)
+        self.services: dict[tuple[str, str], Service] = {}
+        self.tasks: dict[str, Task] = {}
+        self._scheduler: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        self._scheduler = asyncio.create_task(self._schedule_forever())
+        self.lab.elbv2.add_health_listener(self._target_health_changed)
+
+    async def stop(self) -> None:
+        if self._scheduler:
+            self._scheduler.cancel()
+            await asyncio.gather(self._scheduler, return_exceptions=True)
+        for t in list(self._background):
+            t.cancel()
+        await asyncio.gather(*(t.unit.destroy() for t in self.tasks.values() if t.unit), return_exceptions=True)
+
+    # clusters ------------------------------------------------------------------------------
+    def create_cluster(self, name: str = "default", tags: dict[str, str] | None = None,
+                       settings: list[dict[str, Any]] | None = None) -> Cluster:
+        if name in self.clusters and self.clusters[name].status == "ACTIVE":
+            return self.clusters[name]
+        arn = f"arn:aws:ecs:{self.lab.config.region}:{self.lab.config.account_id}:cluster/{name}"
+        cluster = Cluster(name, arn, dict(tags or {}), list(settings or []))
+        self.clusters[name] = cluster
+        return cluster
+
+    def cluster(self, ref: str | None) -> Cluster:
+        name = (ref or "default").rsplit("/", 1)[-1]
+        cluster = self.clusters.get(name)
+        if cluster is None or cluster.status != "ACTIVE":
+            raise AwsError("ClusterNotFoundException", "Cluster not found.")
+        return cluster
+
+    def delete_cluster(self, ref: str) -> Cluster:
+        cluster = self.cluster(ref)
+        if any(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()):
+            raise AwsError("ClusterContainsServicesException",
+                           "The Cluster cannot be deleted while Services are active.")
+        if any(t.cluster is cluster and t.last_status != "STOPPED" for t in self.tasks.values()):
+            raise AwsError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
+        cluster.status = "INACTIVE"
+        return cluster
+
+    def describe_cluster(self, cluster: Cluster) -> dict[str, Any]:
+        tasks = [t for t in self.tasks.values() if t.cluster is cluster]
+        return {"clusterArn": cluster.arn, "clusterName": cluster.name, "status": cluster.status,
+                "runningTasksCount": sum(t.last_status == "RUNNING" for t in tasks),
+                "pendingTasksCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
+                "activeServicesCount": sum(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()),
+                "registeredContainerInstancesCount": 0, "settings": cluster.settings,
+                "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+                "tags": [{"key": k, "value": v} for k, v in cluster.tags.items()]}
+
+    # services ------------------------------------------------------------------------------
+    def create_service(self, cluster_ref: str | None, name: str, task_definition: str, desired_count: int, *,
+                       launch_type: str | None = None, capacity_provider_strategy: list[dict[str, Any]] | None = None,
+                       load_balancers: list[dict[str, Any]] | None = None,
+                       network_configuration: dict[str, Any] | None = None, grace: int = 0,
+                       deployment_configuration: dict[str, Any] | None = None,
+                       tags: dict[str, str] | None = None) -> Service:
+        cluster = self.cluster(cluster_ref)
+        existing = self.services.get((cluster.name, name))
+        if existing and existing.status == "ACTIVE":
+            raise AwsError("InvalidParameterException", "Creation of service was not idempotent.")
+        td = self.task_definitions.get(task_definition)
+        if desired_count < 0:
+            raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
+        lbs = list(load_balancers or [])
+        for lb in lbs:
+            self._check_load_balancer(td, lb)
+        if lbs and td.get("networkMode") == "awsvpc":
+            for lb in lbs:
+                tg = self.lab.elbv2.target_groups.get(lb["targetGroupArn"])
+                if tg is not None and getattr(tg, "target_type", "ip") != "ip":
+                    raise AwsError("InvalidParameterException",
+                                   f"The provided target group {lb['targetGroupArn']} has target type instance, "
+                                   "which is incompatible with the awsvpc network mode specified in the task definition.")
+        subnets = self._subnets(network_configuration)
+        svc = Service(name, cluster, td, desired_count, launch_type or ("FARGATE" if not capacity_provider_strategy else ""),
+                      list(capacity_provider_strategy or []), lbs, subnets, dict(network_configuration or {}),
+                      grace, dict(deployment_configuration or {}), dict(tags or {}))
+        self.services[(cluster.name, name)] = svc
+        self._event(svc, f"(service {name}) was created.")
+        self._kick.set()
+        return svc
+
+    def _check_load_balancer(self, td: dict[str, Any], lb: dict[str, Any]) -> None:
+        if "targetGroupArn" not in lb:
+            raise AwsError("InvalidParameterException", "loadBalancers[].targetGroupArn is required for an Application Load Balancer.")
+        self.lab.elbv2.describe_target_groups(TargetGroupArns=[lb["targetGroupArn"]])
+        container = next((c for c in td["containerDefinitions"] if c["name"] == lb.get("containerName")), None)
+        if container is None:
+            raise AwsError("InvalidParameterException",
+                           f"The container {lb.get('containerName')} does not exist in the task definition.")
+        ports = [pm["containerPort"] for pm in container.get("portMappings", [])]
+        if lb.get("containerPort") not in ports:
+            raise AwsError("InvalidParameterException",
+                           f"The container {container['name']} did not have a container port {lb.get('containerPort')} "
+                           f"defined (ports: {ports}).")
+
+    def _subnets(self, network_configuration: dict[str, Any] | None) -> list[Subnet]:
+        ids = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
+        if ids:
+            return [self.lab.ec2.subnet(s) for s in ids]
+        return list(self.lab.ec2.default_vpc().subnets.values())
+
+    def service(self, cluster_ref: str | None, name: str) -> Service:
+        cluster = self.cluster(cluster_ref)
+        svc = self.services.get((cluster.name, name.rsplit("/", 1)[-1]))
+        if svc is None or svc.status == "INACTIVE":
+            raise AwsError("ServiceNotFoundException", "Service not found.")
+        return svc
+
+    def update_service(self, cluster_ref: str | None, name: str, *, desired_count: int | None = None,
+                       task_definition: str | None = None, force_new_deployment: bool = False,
+                       grace: int | None = None) -> Service:
+        svc = self.service(cluster_ref, name)
+        if svc.status != "ACTIVE":
+            raise AwsError("ServiceNotActiveException", "Service was not ACTIVE.")
+        if desired_count is not None:
+            if desired_count < 0:
+                raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
+            svc.desired_count = desired_count
+        if task_definition is not None or force_new_deployment:
+            if task_definition is not None:
+                svc.task_definition = self.task_definitions.get(task_definition)
+            svc.deployment_id = "ecs-svc/" + str(time.time_ns())[:19]
+            svc.deployment_created = time.time()
+            self._event(svc, f"(service {svc.name}) has started a new deployment ({svc.deployment_id}).")
+        if grace is not None:
+            svc.grace = grace
+        svc.deployment_updated = time.time()
+        svc.steady = False
+        self._kick.set()
+        return svc
+
+    async def delete_service(self, cluster_ref: str | None, name: str, force: bool = False) -> Service:
+        svc = self.service(cluster_ref, name)
+        if svc.desired_count > 0 and not force:
+            raise AwsError("InvalidParameterException",
+                           "The service cannot be stopped while it is scaled above 0.")
+        svc.status = "DRAINING"
+        svc.desired_count = 0
+        for task in self._service_tasks(svc):
+            self.stop_task_soon(task, "ServiceSchedulerInitiated", "Service deleted")
+        self._spawn(self._finish_delete(svc))
+        return svc
+
+    async def _finish_delete(self, svc: Service) -> None:
+        while self._service_tasks(svc):
+            await asyncio.sleep(0.2)
+        svc.status = "INACTIVE"
+
+    def _service_tasks(self, svc: Service) -> list[Task]:
+        return [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster
+                and t.desired_status != "STOPPED"]
+
+    def describe_service(self, svc: Service) -> dict[str, Any]:
+        tasks = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
+        running = sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in tasks)
+        pending = sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
+        ts = lambda t: datetime.fromtimestamp(t, timezone.utc)  # noqa: E731
+        deployment = {"id": svc.deployment_id, "status": "PRIMARY",
+                      "taskDefinition": svc.task_definition["taskDefinitionArn"],
+                      "desiredCount": svc.desired_count, "pendingCount": pending, "runningCount": running,
+                      "failedTasks": 0, "createdAt": ts(svc.deployment_created), "updatedAt": ts(svc.deployment_updated),
+                      "launchType": svc.launch_type or None,
+                      "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
+                      "rolloutStateReason": ("ECS deployment completed." if svc.steady
+                                             else "ECS deployment in progress."),
+                      "networkConfiguration": svc.network_configuration or None}
+        out = {
+            "serviceArn": svc.arn, "serviceName": svc.name, "clusterArn": svc.cluster.arn,
+            "loadBalancers": svc.load_balancers, "status": svc.status, "desiredCount": svc.desired_count,
+            "runningCount": running, "pendingCount": pending, "launchType": svc.launch_type or None,
+            "capacityProviderStrategy": svc.capacity_provider_strategy or None,
+            "taskDefinition": svc.task_definition["taskDefinitionArn"],
+            "deploymentConfiguration": {"maximumPercent": 200, "minimumHealthyPercent": 100,
+                                        "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+                                        **svc.deployment_configuration},
+            "deployments": [{k: v for k, v in deployment.items() if v is not None}],
+            "events": list(reversed(svc.events[-100:])), "createdAt": ts(svc.created_at),
+            "healthCheckGracePeriodSeconds": svc.grace, "schedulingStrategy": "REPLICA",
+            "networkConfiguration": svc.network_configuration or None,
+            "tags": [{"key": k, "value": v} for k, v in svc.tags.items()],
+            "deploymentController": {"type": "ECS"}, "enableExecuteCommand": False,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _event(self, svc: Service, message: str) -> None:
+        svc.events.append({"id": str(time.time_ns()), "createdAt": datetime.now(timezone.utc), "message": message})
+        self.lab.events.emit("ecs.service_event", service=svc.name, cluster=svc.cluster.name, message=message)
+
+    # tasks ---------------------------------------------------------------------------------
+    async def run_task(self, cluster_ref: str | None, task_definition: str, count: int = 1, *,
+                       started_by: str | None = None, group: str | None = None,
+                       network_configuration: dict[str, Any] | None = None, launch_type: str | None = None,
+                       capacity_provider: str | None = None, tags: dict[str, str] | None = None,
+                       overrides: dict[str, Any] | None = None) -> list[Task]:
+        cluster = self.cluster(cluster_ref)
+        td = self.task_definitions.get(task_definition)
+        if not 1 <= count <= 10:
+            raise AwsError("InvalidParameterException", "count must be between 1 and 10.")
+        subnets = self._subnets(network_configuration)
+        tasks = []
+        for i in range(count):
+            subnet = subnets[i % len(subnets)]
+            task = self._new_task(cluster, td, group or f"family:{td['family']}", started_by, subnet,
+                                  None, launch_type or "FARGATE", capacity_provider, tags)
+            tasks.append(task)
+            self._spawn(self._launch(task, None, overrides or {}))
+        return tasks
+
+    def _new_task(self, cluster: Cluster, td: dict[str, Any], group: str, started_by: str | None,
+                  subnet: Subnet, service: str | None, launch_type: str, capacity_provider: str | None,
+                  tags: dict[str, str] | None) -> Task:
+        task = Task(new_task_id(), cluster, td, group, started_by, subnet, launch_type,
+                    capacity_provider or ("FARGATE" if launch_type == "FARGATE" else None), service, dict(tags or {}))
+        task.containers = [ContainerState(c["name"], c["image"], c.get("essential", True))
+                           for c in td["containerDefinitions"]]
+        self.tasks[task.task_id] = task
+        self._state(task, "PROVISIONING")
+        return task
+
+    async def _launch(self, task: Task, svc: Service | None, overrides: dict[str, Any]) -> None:
+        """PROVISIONING → PENDING → ACTIVATING → RUNNING, or STOPPED with TaskFailedToStart."""
+        try:
+            network = self.lab.ec2.network_of(task.subnet)
+            task.unit = ComputeUnit(self.lab, network, task.az, task.task_id,
+                                    on_exit=lambda info: self._container_exited(task, info))
+            task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            if task.desired_status == "STOPPED":
+                return await self._teardown(task)
+            self._state(task, "PENDING")
+            task.pull_started_at = time.time()
+            specs = [self._container_spec(task, c, overrides) for c in task.task_definition["containerDefinitions"]]
+            task.pull_stopped_at = time.time()
+            self._state(task, "ACTIVATING")
+            await task.unit.start(specs)
+            for c in task.containers:
+                c.last_status = "RUNNING"
+                c.health_started = time.time()
+            if svc is not None:
+                self._register(task, svc)
+            task.started_at = time.time()
+            self._state(task, "RUNNING")
+            if any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"]):
+                self._spawn(self._health_loop(task))
+        except _StartFailure as failure:
+            task.stop_code, task.stopped_reason = "TaskFailedToStart", str(failure)
+            for c in task.containers:
+                c.last_status, c.reason = "STOPPED", str(failure)
+            task.desired_status = "STOPPED"
+            await self._teardown(task)
+        except Exception as exc:  # a lab bug must not leave a half-started task behind
+            log.exception("task %s failed to start", task.task_id)
+            task.stop_code, task.stopped_reason = "TaskFailedToStart", f"ResourceInitializationError: {exc}"
+            task.desired_status = "STOPPED"
+            await self._teardown(task)
+        finally:
+            self._kick.set()
+
+    def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ProcessSpec:
+        override = next((o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {})
+        ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
+        loopback = self.lab.ec2.network_of(task.subnet).mode == "loopback"
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin",
+               "ECS_CONTAINER_METADATA_URI_V4": "", "AWS_REGION": self.lab.config.region,
+               "INSTANCE_ID": task.task_id, "AZ": task.az, "PRIVATE_IP": task.private_ip or "",
+               "HOST": (task.private_ip or "") if loopback else "0.0.0.0",
+               "PORT": str(ports[0]) if ports else "80"}
+        for pair in [*c.get("environment", []), *override.get("environment", [])]:
+            env[pair["name"]] = str(pair.get("value", ""))
+        command = override.get("command") or c.get("command")
+        entry = c.get("entryPoint")
+        if entry or command:
+            argv = [*(entry or []), *(command or [])]
+            if len(argv) == 1 and " " in argv[0]:
+                argv = shlex.split(argv[0])
+        else:
+            argv = resolve_image(c["image"], env)  # type: ignore[assignment]
+            if argv is None:
+                raise _StartFailure(
+                    f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                    f"{c['image']} is not a chaoslab app and the container has no command; "
+                    f"known images: {', '.join(known_images())}")
+        log_opts = (c.get("logConfiguration") or {})
+        group = stream = None
+        if log_opts.get("logDriver") == "awslogs":
+            opts = log_opts.get("options", {})
+            group = opts.get("awslogs-group")
+            prefix = opts.get("awslogs-stream-prefix")
+            stream = f"{prefix}/{c['name']}/{task.task_id}" if prefix else task.task_id
+        return ProcessSpec(c["name"], argv, env, essential=c.get("essential", True),
+                           stop_timeout=float(c.get("stopTimeout", 30)), log_group=group, log_stream=stream)
+
+    def _register(self, task: Task, svc: Service) -> None:
+        for lb in svc.load_balancers:
+            port = int(lb["containerPort"])
+            with contextlib.suppress(AwsError):
+                self.lab.elbv2.register_targets(TargetGroupArn=lb["targetGroupArn"],
+                                                Targets=[{"Id": task.private_ip, "Port": port}])
+                task.registrations.append((lb["targetGroupArn"], port))
+
+    def _container_exited(self, task: Task, info: ExitInfo) -> None:
+        container = next(c for c in task.containers if c.name == info.name)
+        container.last_status, container.exit_code = "STOPPED", info.code
+        if info.essential and task.desired_status == "RUNNING":
+            self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
+
+    async def _health_loop(self, task: Task) -> None:
+        """Docker-style container health checks run inside the task's network identity."""
+        defs = {c["name"]: c["healthCheck"] for c in task.task_definition["containerDefinitions"] if c.get("healthCheck")}
+        last_run: dict[str, float] = {}
+        while task.last_status == "RUNNING" and task.desired_status == "RUNNING":
+            await asyncio.sleep(0.5)
+            now = time.time()
+            for name, hc in defs.items():
+                cfg = health_settings(hc)
+                if now - last_run.get(name, 0.0) < cfg["interval"]:
+                    continue
+                last_run[name] = now
+                ok = await self._probe(task, hc, cfg["timeout"])
+                state = next(c for c in task.containers if c.name == name)
+                in_start = now - state.health_started < cfg["startPeriod"]
+                if ok:
+                    state.health, state.health_failures = "HEALTHY", 0
+                elif not in_start:
+                    state.health_failures += 1
+                    if state.health_failures >= cfg["retries"]:
+                        state.health = "UNHEALTHY"
+            if task.service and task.health_status == "UNHEALTHY":
+                self.stop_task_soon(task, "ServiceSchedulerInitiated", "Task failed container health checks")
+
+    async def _probe(self, task: Task, hc: dict[str, Any], timeout: int) -> bool:
+        cmd = hc["command"]
+        argv = ["sh", "-c", cmd[1]] if cmd[0] == "CMD-SHELL" else list(cmd[1:])
+        try:
+            if task.unit and task.unit.sandbox and task.unit.sandbox.netns:
+                code, _ = await task.unit.sandbox.run(argv, timeout=timeout)
+            else:
+                code, _ = await run_command(argv, check=False, timeout=timeout)
+            return code == 0
+        except Exception:
+            return False
+
+    def stop_task_soon(self, task: Task, stop_code: str, reason: str) -> None:
+        if task.desired_status == "STOPPED":
+            return
+        task.desired_status = "STOPPED"
+        task.stop_code, task.stopped_reason = stop_code, reason
+        task.stopping_at = time.time()
+        self._spawn(self._stop_sequence(task))
+
+    async def stop_task(self, cluster_ref: str | None, task_ref: str, reason: str | None = None) -> Task:
+        """StopTask: the task deregisters, gets SIGTERM, then SIGKILL after stopTimeout."""
+        task = self.get_task(cluster_ref, task_ref)
+        self.stop_task_soon(task, "UserInitiated", reason or "Task stopped by user")
+        return task
+
+    async def _stop_sequence(self, task: Task) -> None:
+        if task.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") and task.unit is None:
+            return  # _launch notices desired STOPPED and tears down
+        while task.last_status in ("PROVISIONING", "PENDING", "ACTIVATING"):
+            await asyncio.sleep(0.05)
+        if task.last_status == "STOPPED":
+            return
+        self._state(task, "DEACTIVATING")
+        for tg, port in task.registrations:
+            with contextlib.suppress(AwsError):
+                self.lab.elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": task.private_ip, "Port": port}])
+        self._state(task, "STOPPING")
+        if task.unit:
+            await task.unit.stop()
+        await self._teardown(task)
+
+    async def _teardown(self, task: Task) -> None:
+        self._state(task, "DEPROVISIONING")
+        if task.unit:
+            await task.unit.destroy()
+        for c in task.containers:
+            if c.last_status != "STOPPED":
+                c.last_status = "STOPPED"
+                if c.exit_code is None:
+                    c.exit_code = 137 if task.stop_code != "EssentialContainerExited" else None
+        task.stopped_at = time.time()
+        task.desired_status = "STOPPED"
+        self._state(task, "STOPPED")
+        self._kick.set()
+        asyncio.get_running_loop().call_later(STOPPED_VISIBLE_SECONDS, lambda: self.tasks.pop(task.task_id, None))
+
+    def _state(self, task: Task, status: str) -> None:
+        old, task.last_status = task.last_status, status
+        self.lab.events.emit("unit.state", unit_id=task.task_id, unit_kind="task", state=status, old=old,
+                             az=task.az, ip=task.private_ip, service=task.service, cluster=task.cluster.name,
+                             stop_code=task.stop_code, reason=task.stopped_reason)
+
+    def get_task(self, cluster_ref: str | None, task_ref: str) -> Task:
+        self.cluster(cluster_ref)
+        task = self.tasks.get(task_ref.rsplit("/", 1)[-1])
+        if task is None:
+            raise AwsError("InvalidParameterException", "The referenced task was not found.")
+        return task
+
+    def list_tasks(self, cluster_ref: str | None, *, service: str | None = None, family: str | None = None,
+                   desired_status: str = "RUNNING", started_by: str | None = None) -> list[str]:
+        cluster = self.cluster(cluster_ref)
+        return [t.arn for t in self.tasks.values() if t.cluster is cluster and t.desired_status == desired_status
+                and (service is None or t.service == service.rsplit("/", 1)[-1])
+                and (family is None or t.task_definition["family"] == family)
+                and (started_by is None or t.started_by == started_by)]
+
+    def describe_task_records(self, cluster: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
+        """Task shapes for FIS target resolution (aws:ecs:task with cluster/service parameters)."""
+        out = []
+        for t in self.tasks.values():
+            if cluster and cluster not in (t.cluster.name, t.cluster.arn):
+                continue
+            if service and t.service != service.rsplit("/", 1)[-1]:
+                continue
+            out.append(t.describe())
+        return out
+
+    def task_by_arn(self, arn: str) -> Task | None:
+        return self.tasks.get(arn.rsplit("/", 1)[-1])
+
+    # the scheduler -------------------------------------------------------------------------
+    async def _schedule_forever(self) -> None:
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), timeout=1.0)
+            self._kick.clear()
+            try:
+                for svc in list(self.services.values()):
+                    if svc.status == "ACTIVE":
+                        self._reconcile(svc)
+                self._publish_metrics()
+            except Exception:
+                log.exception("ECS scheduler step failed")
+
+    def _reconcile(self, svc: Service) -> None:
+        live = self._service_tasks(svc)
+        current = [t for t in live if t.task_definition is svc.task_definition]
+        outdated = [t for t in live if t.task_definition is not svc.task_definition]
+        now = time.time()
+        for t in live:  # ELB health: replace after the grace period
+            if (t.elb_unhealthy_since is not None and t.started_at and now - t.started_at >= svc.grace):
+                tgs = ", ".join(tg for tg, _ in t.registrations)
+                self._event(svc, f"(service {svc.name}) (task {t.task_id}) failed ELB health checks in (target-group {tgs})")
+                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Task failed ELB health checks in (target-group {tgs})")
+        live = self._service_tasks(svc)
+        current = [t for t in live if t.task_definition is svc.task_definition]
+        missing = svc.desired_count - len(current)
+        if missing > 0:
+            started = [self._start_service_task(svc) for _ in range(missing)]
+            self._event(svc, f"(service {svc.name}) has started {len(started)} tasks: "
+                        + " ".join(f"(task {t.task_id})" for t in started) + ".")
+            svc.steady = False
+        running_current = [t for t in current if t.last_status == "RUNNING"]
+        if outdated and len(running_current) >= svc.desired_count:
+            for t in outdated:
+                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})")
+        elif missing < 0:
+            for t in sorted(current, key=lambda t: t.created_at, reverse=True)[:-missing]:
+                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})")
+            self._event(svc, f"(service {svc.name}) has stopped {-missing} running tasks.")
+        steady = (not outdated and len(running_current) == svc.desired_count == len(current))
+        if steady and not svc.steady:
+            self._event(svc, f"(service {svc.name}) has reached a steady state.")
+        svc.steady = steady
+
+    def _start_service_task(self, svc: Service) -> Task:
+        counts = {s.az: 0 for s in svc.subnets}
+        for t in self._service_tasks(svc):
+            counts[t.az] = counts.get(t.az, 0) + 1
+        subnet = min(svc.subnets, key=lambda s: (counts.get(s.az, 0), svc.subnets.index(s)))
+        provider = None
+        if svc.capacity_provider_strategy:
+            provider = max(svc.capacity_provider_strategy, key=lambda s: (s.get("base", 0), s.get("weight", 0)))["capacityProvider"]
+        launch_type = svc.launch_type or "FARGATE"
+        task = self._new_task(svc.cluster, svc.task_definition, f"service:{svc.name}", svc.deployment_id, subnet,
+                              svc.name, launch_type, provider, svc.tags)
+        self._spawn(self._launch(task, svc, {}))
+        return task
+
+    def _target_health_changed(self, tg_arn: str, target_id: str, port: int, old: str, new: str,
+                               reason: str | None) -> None:
+        for t in self.tasks.values():
+            if t.private_ip == target_id and (tg_arn, port) in t.registrations and t.desired_status == "RUNNING":
+                if new == "unhealthy":
+                    t.elb_unhealthy_since = t.elb_unhealthy_since or time.time()
+                    self._kick.set()
+                elif new == "healthy":
+                    t.elb_unhealthy_since = None
+
+    def _publish_metrics(self) -> None:
+        cw = getattr(self.lab, "cloudwatch", None)
+        if cw is None:
+            return
+        now = time.time()
+        for svc in self.services.values():
+            tasks = [t for t in self._service_tasks(svc) if t.last_status == "RUNNING" and t.unit]
+            if not tasks:
+                continue
+            td = svc.task_definition
+            cpu_reserved = float(td.get("cpu", 256)) / 1024 * 100 * len(tasks)
+            mem_reserved = float(td.get("memory", 512)) * 1024 * 1024 * len(tasks)
+            cpu = sum(t.unit.cpu_percent() for t in tasks if t.unit)
+            mem = sum(t.unit.memory_bytes() for t in tasks if t.unit)
+            for dims in ({"ClusterName": svc.cluster.name, "ServiceName": svc.name}, {"ClusterName": svc.cluster.name}):
+                with contextlib.suppress(Exception):
+                    cw.put_metric("AWS/ECS", "CPUUtilization", dims, [100.0 * cpu / cpu_reserved], "Percent", now)
+                    cw.put_metric("AWS/ECS", "MemoryUtilization", dims, [100.0 * mem / mem_reserved], "Percent", now)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+class _StartFailure(Exception):
+    """A task that cannot start (unknown image, bad command): it stops with TaskFailedToStart."""

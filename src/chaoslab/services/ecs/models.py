@@ -1,0 +1,169 @@
+"""ECS resources as the lab keeps them, with `describe()` giving the boto3 shapes."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chaoslab.services.ec2.models import Subnet
+    from chaoslab.services.units import ComputeUnit
+
+# The lifecycle ECS reports, in order (archived task-lifecycle guide).
+LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
+             "DEPROVISIONING", "STOPPED"]
+
+
+def _ts(t: float | None) -> datetime | None:
+    return datetime.fromtimestamp(t, timezone.utc) if t else None
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": k, "value": v} for k, v in tags.items()]
+
+
+@dataclass
+class Cluster:
+    name: str
+    arn: str
+    tags: dict[str, str] = field(default_factory=dict)
+    settings: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "ACTIVE"
+
+
+@dataclass
+class ContainerState:
+    name: str
+    image: str
+    essential: bool
+    last_status: str = "PENDING"
+    exit_code: int | None = None
+    reason: str | None = None
+    health: str = "UNKNOWN"
+    health_failures: int = 0
+    health_started: float = 0.0
+
+
+@dataclass
+class Task:
+    task_id: str
+    cluster: Cluster
+    task_definition: dict[str, Any]
+    group: str
+    started_by: str | None
+    subnet: Subnet
+    launch_type: str = "FARGATE"
+    capacity_provider: str | None = "FARGATE"
+    service: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    last_status: str = "PROVISIONING"
+    desired_status: str = "RUNNING"
+    stop_code: str | None = None
+    stopped_reason: str | None = None
+    created_at: float = field(default_factory=time.time)
+    started_at: float | None = None
+    stopping_at: float | None = None
+    stopped_at: float | None = None
+    pull_started_at: float | None = None
+    pull_stopped_at: float | None = None
+    private_ip: str | None = None
+    containers: list[ContainerState] = field(default_factory=list)
+    unit: ComputeUnit | None = None
+    registrations: list[tuple[str, int]] = field(default_factory=list)  # (target group ARN, port)
+    elb_unhealthy_since: float | None = None
+    eni_id: str = field(default_factory=lambda: "eni-" + uuid.uuid4().hex[:17])
+
+    @property
+    def arn(self) -> str:
+        region_account = self.cluster.arn.split(":cluster/")[0].replace(":ecs:", ":ecs:", 1)
+        return f"{region_account}:task/{self.cluster.name}/{self.task_id}"
+
+    @property
+    def az(self) -> str:
+        return self.subnet.az
+
+    @property
+    def health_status(self) -> str:
+        """Task health: UNHEALTHY if an essential container is, UNKNOWN if any is, else HEALTHY."""
+        checked = [c for c in self.containers if c.essential and self._has_check(c.name)]
+        if any(c.health == "UNHEALTHY" for c in checked):
+            return "UNHEALTHY"
+        if not checked or any(c.health == "UNKNOWN" for c in checked):
+            return "UNKNOWN"
+        return "HEALTHY"
+
+    def _has_check(self, name: str) -> bool:
+        return any(c["name"] == name and c.get("healthCheck") for c in self.task_definition["containerDefinitions"])
+
+    def describe(self) -> dict[str, Any]:
+        td = self.task_definition
+        out: dict[str, Any] = {
+            "taskArn": self.arn, "clusterArn": self.cluster.arn,
+            "taskDefinitionArn": td["taskDefinitionArn"], "group": self.group,
+            "lastStatus": self.last_status, "desiredStatus": self.desired_status,
+            "launchType": self.launch_type, "availabilityZone": self.az,
+            "cpu": str(td.get("cpu", "256")), "memory": str(td.get("memory", "512")),
+            "createdAt": _ts(self.created_at), "startedAt": _ts(self.started_at),
+            "stoppingAt": _ts(self.stopping_at), "stoppedAt": _ts(self.stopped_at),
+            "pullStartedAt": _ts(self.pull_started_at), "pullStoppedAt": _ts(self.pull_stopped_at),
+            "connectivity": "CONNECTED" if self.private_ip else None,
+            "healthStatus": self.health_status, "version": LIFECYCLE.index(self.last_status) + 1,
+            "platformVersion": "1.4.0" if self.launch_type == "FARGATE" else None,
+            "platformFamily": "Linux" if self.launch_type == "FARGATE" else None,
+            "startedBy": self.started_by, "stopCode": self.stop_code, "stoppedReason": self.stopped_reason,
+            "capacityProviderName": self.capacity_provider, "tags": tag_list(self.tags),
+            "enableExecuteCommand": False,
+            "attachments": [{
+                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)), "type": "ElasticNetworkInterface",
+                "status": "ATTACHED" if self.last_status not in ("STOPPED", "PROVISIONING") else "DELETED",
+                "details": [{"name": "subnetId", "value": self.subnet.subnet_id},
+                            {"name": "networkInterfaceId", "value": self.eni_id},
+                            {"name": "privateIPv4Address", "value": self.private_ip or ""}]}],
+            "containers": [self._describe_container(c) for c in self.containers],
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _describe_container(self, c: ContainerState) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "containerArn": f"{self.arn.replace(':task/', ':container/')}/{c.name}",
+            "taskArn": self.arn, "name": c.name, "image": c.image, "lastStatus": c.last_status,
+            "healthStatus": c.health if self._has_check(c.name) else "UNKNOWN",
+            "networkInterfaces": [{"attachmentId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
+                                   "privateIpv4Address": self.private_ip}] if self.private_ip else [],
+        }
+        if c.exit_code is not None:
+            out["exitCode"] = c.exit_code
+        if c.reason:
+            out["reason"] = c.reason
+        return out
+
+
+@dataclass
+class Service:
+    name: str
+    cluster: Cluster
+    task_definition: dict[str, Any]
+    desired_count: int
+    launch_type: str = "FARGATE"
+    capacity_provider_strategy: list[dict[str, Any]] = field(default_factory=list)
+    load_balancers: list[dict[str, Any]] = field(default_factory=list)
+    subnets: list[Subnet] = field(default_factory=list)
+    network_configuration: dict[str, Any] = field(default_factory=dict)
+    grace: int = 0
+    deployment_configuration: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str = "ACTIVE"
+    created_at: float = field(default_factory=time.time)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    deployment_id: str = field(default_factory=lambda: "ecs-svc/" + str(uuid.uuid4().int)[:19])
+    deployment_created: float = field(default_factory=time.time)
+    deployment_updated: float = field(default_factory=time.time)
+    steady: bool = False
+
+    @property
+    def arn(self) -> str:
+        base = self.cluster.arn.split(":cluster/")[0]
+        return f"{base}:service/{self.cluster.name}/{self.name}"

@@ -1,0 +1,145 @@
+"""`ComputeUnit`: what an ECS task and an EC2 instance have in common — one network identity
+(a sandbox from the VPC's network) running one or more real processes whose output is shipped
+to CloudWatch Logs. Services add AWS semantics on top; this module only runs and stops things."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable
+
+from chaoslab.runtime.network import VpcNetwork
+from chaoslab.runtime.process import UnitProcess
+from chaoslab.runtime.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from chaoslab.lab import Lab
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessSpec:
+    """One process of a unit (an ECS container, or an instance's app)."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    essential: bool = True
+    stop_timeout: float = 30.0
+    log_group: str | None = None
+    log_stream: str | None = None
+
+
+@dataclass
+class ExitInfo:
+    name: str
+    code: int
+    essential: bool
+    at: float = field(default_factory=time.time)
+
+
+class ComputeUnit:
+    """A sandbox plus its processes. `on_exit(info)` is called for every process that ends on its
+    own (not when we stop it), so owners can apply their service's rules."""
+
+    def __init__(self, lab: Lab, network: VpcNetwork, az: str, unit_id: str,
+                 on_exit: Callable[[ExitInfo], None] | None = None) -> None:
+        self.lab = lab
+        self.network = network
+        self.az = az
+        self.unit_id = unit_id
+        self.sandbox: Sandbox | None = None
+        self.processes: dict[str, UnitProcess] = {}
+        self.specs: dict[str, ProcessSpec] = {}
+        self.exits: list[ExitInfo] = []
+        self._on_exit = on_exit
+        self._stopping = False
+        self.workdir = lab.config.home / "units" / unit_id
+
+    @property
+    def ip(self) -> str | None:
+        return self.sandbox.ip if self.sandbox else None
+
+    async def provision(self, hosts: dict[str, str] | None = None) -> str:
+        """Get the unit its address (the ENI attach step); returns the private IP."""
+        self.sandbox = await self.network.allocate(self.az, hosts=hosts)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.workdir, 0o777)  # apps may run as another user; the unit owns its scratch space
+        return self.sandbox.ip
+
+    async def start(self, specs: list[ProcessSpec]) -> None:
+        assert self.sandbox is not None, "provision() first"
+        self._stopping = False
+        for spec in specs:
+            self.specs[spec.name] = spec
+            proc = await self.sandbox.spawn(
+                f"{self.unit_id}/{spec.name}", spec.argv, env=spec.env, cwd=str(self.workdir),
+                on_output=self._shipper(spec), on_exit=self._exited(spec),
+            )
+            self.processes[spec.name] = proc
+
+    def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
+        logs = getattr(self.lab, "logs", None)
+        if logs is None or not spec.log_group or not spec.log_stream:
+            return lambda stream, line: None
+        group, stream_name = spec.log_group, spec.log_stream
+
+        def ship(_stream: str, line: str) -> None:
+            with contextlib.suppress(Exception):
+                logs.append(group, stream_name, line.rstrip("\n"), time.time())
+        return ship
+
+    def _exited(self, spec: ProcessSpec) -> Callable[[UnitProcess], None]:
+        def exited(proc: UnitProcess) -> None:
+            if self.processes.get(spec.name) is proc:
+                del self.processes[spec.name]
+            info = ExitInfo(spec.name, proc.returncode if proc.returncode is not None else -1, spec.essential)
+            self.exits.append(info)
+            if not self._stopping and self._on_exit:
+                self._on_exit(info)
+        return exited
+
+    @property
+    def running(self) -> bool:
+        return any(p.running for p in self.processes.values())
+
+    async def stop(self) -> None:
+        """SIGTERM every process, SIGKILL after its stop timeout (docker stop semantics)."""
+        self._stopping = True
+        procs = [(self.specs[n].stop_timeout, p) for n, p in list(self.processes.items())]
+        await asyncio.gather(*(p.terminate(timeout=t) for t, p in procs), return_exceptions=True)
+
+    async def kill(self) -> None:
+        self._stopping = True
+        await asyncio.gather(*(p.kill() for p in list(self.processes.values())), return_exceptions=True)
+
+    async def set_power(self, on: bool) -> None:
+        """Unplug/replug the network: a powered-off machine's address stops answering at all."""
+        if self.sandbox:
+            await self.sandbox.set_link(on)
+
+    async def destroy(self) -> None:
+        await self.stop()
+        if self.sandbox:
+            await self.sandbox.destroy()
+
+    def cpu_percent(self) -> float:
+        return sum(p.cpu_percent() for p in self.processes.values())
+
+    def memory_bytes(self) -> int:
+        return sum(p.memory_bytes() for p in self.processes.values())
+
+    def find_process(self, name: str) -> list[int]:
+        """Pids in this unit whose process name or command line mentions `name` (kill-process)."""
+        found: list[int] = []
+        for proc in self.processes.values():
+            for member in proc.tree():
+                with contextlib.suppress(Exception):
+                    if member.name() == name or name in " ".join(member.cmdline()):
+                        found.append(member.pid)
+        return found
