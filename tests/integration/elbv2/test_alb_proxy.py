@@ -386,3 +386,24 @@ def test_initial_targets_get_traffic_only_when_nothing_else_can(tmp_path: Path) 
         await b.kill()
 
     run(scenario())
+
+
+def test_health_check_port_other_than_traffic_port(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = make_lab(tmp_path)
+        await lab.elbv2.start()
+        app = await HttpTarget("127.0.0.2", "app").start()
+        health = await HttpTarget("127.0.0.2", "health").start()
+        alb = await make_alb(lab)
+        lab.elbv2.modify_target_group(TargetGroupArn=alb["tg"], HealthCheckPort=str(health.port))
+        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": app.port}])
+        await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
+        described = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"][0]
+        assert described["HealthCheckPort"] == str(health.port)
+        assert [r["path"] for r in health.requests] and not [r for r in app.requests if r["path"] == "/health"]
+        await health.kill()  # the app still serves, but its health endpoint is gone
+        await wait_for_state(lab, alb["tg"], "127.0.0.2", "unhealthy")
+        await lab.elbv2.stop()
+        await app.kill()
+
+    run(scenario())
