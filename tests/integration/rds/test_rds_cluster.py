@@ -125,6 +125,7 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
                 await asyncio.to_thread(idle.run, "SELECT 1")
             assert cluster.is_writer("db-b") and not cluster.is_writer("db-a")
             assert timings["new_writer"] == "db-b" and timings["dropped_connections"] >= 2
+            assert timings["caught_up"], "the new writer replayed everything the old one committed"
             assert writer.failures, "the failover must really interrupt writes"
             assert writer.successes[-1] > writer.failures[-1], "writes resume through the same endpoint"
             rows = {r[0] for r in await _sql(cluster.endpoint, "SELECT id FROM orders")}
@@ -158,7 +159,7 @@ def test_reboot_with_force_failover_and_plain_reboot(state_dir: Path, events: Ev
         try:
             await _sql(cluster.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
             result = await cluster.reboot_instance("db-a", force_failover=True)
-            assert result["new_writer"] == "db-b" and cluster.is_writer("db-b")
+            assert result["new_writer"] == "db-b" and cluster.is_writer("db-b") and result["caught_up"]
             old_pid = cluster.members["db-b"].server.pid
             result = await cluster.reboot_instance("db-b")
             assert result["writer"] is True and cluster.is_writer("db-b")

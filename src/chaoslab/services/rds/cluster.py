@@ -232,9 +232,9 @@ class AuroraCluster:
             try:
                 timings["dropped_connections"] = await self._cut(self.writer_proxies + self.reader_proxies)
                 old.status = "rebooting"
-                end_lsn = await self._fence(old.server)
+                end_lsn = await self._fence(old.server, new.server)
                 timings["fenced_s"] = round(time.monotonic() - t0, 3)
-                await self._wait_replayed(new.server, end_lsn)
+                timings["caught_up"] = await self._wait_replayed(new.server, end_lsn)
                 await new.server.promote()
                 self.writer_id = new.instance_id
                 timings["promoted_s"] = round(time.monotonic() - t0, 3)
@@ -256,20 +256,32 @@ class AuroraCluster:
                 self.events.emit("db.failover", **timings)
             return timings
 
-    async def _fence(self, server: PostgresServer) -> str | None:
-        """Stop the writer; a fast shutdown first streams all its WAL to the standbys."""
+    async def _fence(self, server: PostgresServer, target: PostgresServer) -> str | None:
+        """Stop the writer. A fast shutdown streams all its WAL to the standbys connected at that
+        moment, so first make sure the target is one of them (it may be reconnecting)."""
+        deadline = time.monotonic() + _REPLAY_WAIT
+        while server.running and time.monotonic() < deadline:
+            try:
+                if await server.streams_to(target):
+                    break
+            except Exception:  # noqa: BLE001 - a writer that cannot answer is fenced all the same
+                break
+            await asyncio.sleep(0.02)
         await server.stop("fast", timeout=5)
         return await server.shutdown_lsn()
 
-    async def _wait_replayed(self, server: PostgresServer, lsn: str | None) -> None:
+    async def _wait_replayed(self, server: PostgresServer, lsn: str | None) -> bool:
+        """Wait until the target holds every write of the fenced writer; False if it never does
+        (the writer crashed, or the target fell behind) — then we promote anyway, as AWS would."""
         if lsn is None:
-            return
+            return False
         deadline = time.monotonic() + _REPLAY_WAIT
         while not await server.replayed_past(lsn):
             if time.monotonic() > deadline:
                 log.warning("%s had not replayed up to %s; promoting anyway", server.name, lsn)
-                return
+                return False
             await asyncio.sleep(0.01)
+        return True
 
     async def _rejoin(self, old: Member, new: Member) -> str:
         """The old writer comes back as a reader of the new one; returns `rewind`/`clone`/`failed`."""

@@ -342,6 +342,12 @@ class PostgresServer:
             return None
         return fields.get("Latest checkpoint location", "").strip() or None
 
+    async def streams_to(self, replica: "PostgresServer") -> bool:
+        """Whether `replica`'s WAL receiver is connected to us and streaming."""
+        rows = await self.query("SELECT count(*) FROM pg_stat_replication WHERE application_name = :n "
+                                "AND state = 'streaming'", n=replica.name)
+        return bool(rows and rows[0][0])
+
     async def replayed_past(self, lsn: str) -> bool:
         rows = await self.query("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)", lsn=lsn)
         return bool(rows and rows[0][0])
