@@ -66,45 +66,60 @@ def cmd_up(args: argparse.Namespace) -> int:
         raise ChaoslabError(f"a lab is already running (pid {existing['pid']}, stack {existing.get('stack')}, "
                             f"API {existing['api']})", hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab")
     load_stack(args.stack)  # validate before anything starts
-    argv = [sys.executable, "-m", "chaoslab.daemon", "--network", args.network]
-    if args.stack:
-        argv += ["--stack", args.stack]
-    if args.fast:
-        argv.append("--fast")
-    if args.api_port:
-        argv += ["--api-port", str(args.api_port)]
     if not args.detach:
         from chaoslab.daemon import run_foreground
-        return run_foreground(argv[3:])
+        return run_foreground(_daemon_args(args.stack, args.fast, args.api_port, args.network))
+    info = start_detached(config, args.stack, fast=args.fast, network=args.network)
+    _print_summary(fetch_status(info))
+    return 0
+
+
+def _daemon_args(stack: str | None, fast: bool, api_port: int | None, network: str) -> list[str]:
+    argv = ["--network", network]
+    if stack:
+        argv += ["--stack", stack]
+    if fast:
+        argv.append("--fast")
+    if api_port:
+        argv += ["--api-port", str(api_port)]
+    return argv
+
+
+def start_detached(config: LabConfig, stack: str | None, *, fast: bool = False, network: str = "auto",
+                   quiet: bool = False) -> dict[str, Any]:
+    """Start a lab in the background (its own session) and return its lab.json once it is ready.
+    The runner and `chaoslab demo` use this too."""
     config.ensure_home()
+    argv = [sys.executable, "-m", "chaoslab.daemon",
+            *_daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network)]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:
         child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
                                  start_new_session=True, env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
-    return _wait_ready(config, child, log_path)
+    return _wait_ready(config, child, log_path, quiet)
 
 
-def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Path) -> int:
+def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Path, quiet: bool) -> dict[str, Any]:
     start = time.monotonic()
     shown = 0
-    print("starting lab", end="", flush=True)
+    out = sys.stderr if quiet else sys.stdout
+    print("starting lab", end="", flush=True, file=out)
     while time.monotonic() - start < READY_TIMEOUT:
         if child.poll() is not None:
-            print()
+            print(file=out)
             tail = log_path.read_text(errors="replace").splitlines()[-15:]
             raise ChaoslabError("the lab exited while starting:\n    " + "\n    ".join(tail),
                                 hint=f"full log: {log_path}")
         info = running_lab(config)
         if info and info.get("pid") == child.pid and info.get("ready"):
-            print(f" ready in {time.monotonic() - start:.1f} s")
-            _print_summary(fetch_status(info))
-            return 0
+            print(f" ready in {time.monotonic() - start:.1f} s", file=out, flush=True)
+            return info
         dots = int(time.monotonic() - start)
         if dots > shown:
-            print(".", end="", flush=True)
+            print(".", end="", flush=True, file=out)
             shown = dots
         time.sleep(0.1)
-    print()
+    print(file=out)
     child.terminate()
     raise ChaoslabError(f"the lab was not ready within {READY_TIMEOUT:.0f} s", hint=f"see {log_path}")
 
@@ -165,14 +180,24 @@ def cmd_status(args: argparse.Namespace) -> int:
 # down ------------------------------------------------------------------------------------
 def cmd_down(args: argparse.Namespace) -> int:
     config = _config(args)
-    info = running_lab(config)
-    if info is None:
+    if running_lab(config) is None:
         from chaoslab.daemon import cleanup_after_crash
         cleaned = cleanup_after_crash(config)
         print("no lab is running" + (f"; cleaned up after a crashed one ({cleaned})" if cleaned else ""))
         return 0
+    stop_lab(config)
+    return 0
+
+
+def stop_lab(config: LabConfig, quiet: bool = False) -> None:
+    """SIGTERM the lab and wait: it reverts faults and stops every unit before it exits. A lab
+    that will not stop is killed and cleaned up from its state store."""
+    info = running_lab(config)
+    if info is None:
+        return
+    out = sys.stderr if quiet else sys.stdout
     pid = int(info["pid"])
-    print(f"stopping lab (pid {pid})", end="", flush=True)
+    print(f"stopping lab (pid {pid})", end="", flush=True, file=out)
     os.kill(pid, signal.SIGTERM)
     start = time.monotonic()
     while time.monotonic() - start < DOWN_TIMEOUT:
@@ -180,15 +205,14 @@ def cmd_down(args: argparse.Namespace) -> int:
             os.kill(pid, 0)
         except ProcessLookupError:
             break
-        print(".", end="", flush=True)
+        print(".", end="", flush=True, file=out)
         time.sleep(0.5)
     else:
-        print(" not stopping; killing it")
+        print(" not stopping; killing it", file=out)
         os.kill(pid, signal.SIGKILL)
         from chaoslab.daemon import cleanup_after_crash
         cleanup_after_crash(config)
-    print(f" stopped in {time.monotonic() - start:.1f} s")
-    return 0
+    print(f" stopped in {time.monotonic() - start:.1f} s", file=out)
 
 
 # validate --------------------------------------------------------------------------------

@@ -74,7 +74,8 @@ class Lab:
         removed = await cleanup_leftovers(self.store)
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
-        self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route)])
+        self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route),
+                                 web.get("/_chaoslab/events", self._events_route)])
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)
@@ -147,6 +148,17 @@ class Lab:
 
     async def _status_route(self, request: web.Request) -> web.Response:
         return web.json_response(self.status(), dumps=lambda o: json.dumps(o, default=str))
+
+    async def _events_route(self, request: web.Request) -> web.Response:
+        """Lab events after `since` (a sequence number): runners and reports follow the lab with it."""
+        try:
+            since = int(request.query.get("since", "0"))
+        except ValueError:
+            return web.json_response({"message": "since must be an integer sequence number"}, status=400)
+        kinds = set(request.query["kinds"].split(",")) if request.query.get("kinds") else None
+        events = self.events.since(since, kinds)
+        return web.json_response({"events": events, "last": events[-1]["seq"] if events else since},
+                                 dumps=lambda o: json.dumps(o, default=str))
 
     def write_lab_file(self) -> Path:
         """Where a detached lab can be found: pid, API endpoint, run id."""

@@ -140,6 +140,8 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
+_DB_TASK = "chaoslab-stack-database"
+
 _HINTS = {
     "additionalProperties": "remove the key or check its spelling against docs/stacks.md",
     "required": "add the missing key (docs/stacks.md lists what each section needs)",
@@ -253,7 +255,15 @@ async def apply_stack(lab: Lab, doc: dict[str, Any], *, fast: bool = False,
     try:
         await _apply(lab, doc, settings, say)
     except AwsError as exc:
+        await _cancel_background(lab)
         raise ChaoslabError(f"building stack {doc['name']!r} failed: {exc.code}: {exc.message}") from None
+
+
+async def _cancel_background(lab: Lab) -> None:
+    """A failed build must not leave its database start running unobserved."""
+    for task in [t for t in asyncio.all_tasks() if t.get_name() == _DB_TASK]:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def _make_fast(doc: dict[str, Any], settings: dict[str, Any]) -> None:
@@ -363,6 +373,7 @@ def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> tuple[dict[str, s
                                              AvailabilityZone=inst["az"], Engine="aurora-postgresql")
 
     task = asyncio.ensure_future(build())
+    task.set_name(_DB_TASK)
     ip = vpc.network.service_ip if vpc is not None else "127.0.0.1"
     env = {"DB_ENDPOINT": ip, "DB_PORT": str(db.get("port", 5432)), "DB_NAME": db["database"],
            "DB_USERNAME": db["username"], "DB_PASSWORD": db["password"]}

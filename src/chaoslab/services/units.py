@@ -57,6 +57,7 @@ class ComputeUnit:
         self.processes: dict[str, UnitProcess] = {}
         self.specs: dict[str, ProcessSpec] = {}
         self.exits: list[ExitInfo] = []
+        self.extras: dict[str, UnitProcess] = {}  # fault helpers (stress workers, proxies) living in the unit
         self._on_exit = on_exit
         self._stopping = False
         self.workdir = lab.config.home / "units" / unit_id
@@ -82,6 +83,20 @@ class ComputeUnit:
                 on_output=self._shipper(spec), on_exit=self._exited(spec),
             )
             self.processes[spec.name] = proc
+
+    async def spawn_extra(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> UnitProcess:
+        """Run a helper process inside the unit (a stress worker, a fault proxy): it shares the
+        unit's network identity, counts in its CPU/memory metrics and dies with it."""
+        assert self.sandbox is not None, "provision() first"
+        proc = await self.sandbox.spawn(f"{self.unit_id}/{name}", argv, env=env, cwd=str(self.workdir))
+        self.extras[name] = proc
+        proc.on_exit(lambda p, n=name: self.extras.pop(n, None) if self.extras.get(n) is p else None)
+        return proc
+
+    async def stop_extra(self, name: str, timeout: float = 5.0) -> None:
+        proc = self.extras.pop(name, None)
+        if proc is not None:
+            await proc.terminate(timeout=timeout)
 
     def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
         logs = getattr(self.lab, "logs", None)
@@ -112,11 +127,13 @@ class ComputeUnit:
         """SIGTERM every process, SIGKILL after its stop timeout (docker stop semantics)."""
         self._stopping = True
         procs = [(self.specs[n].stop_timeout, p) for n, p in list(self.processes.items())]
+        procs += [(2.0, p) for p in list(self.extras.values())]
         await asyncio.gather(*(p.terminate(timeout=t) for t, p in procs), return_exceptions=True)
 
     async def kill(self) -> None:
         self._stopping = True
-        await asyncio.gather(*(p.kill() for p in list(self.processes.values())), return_exceptions=True)
+        everything = [*self.processes.values(), *self.extras.values()]
+        await asyncio.gather(*(p.kill() for p in everything), return_exceptions=True)
 
     async def set_power(self, on: bool) -> None:
         """Unplug/replug the network: a powered-off machine's address stops answering at all."""
@@ -129,10 +146,10 @@ class ComputeUnit:
             await self.sandbox.destroy()
 
     def cpu_percent(self) -> float:
-        return sum(p.cpu_percent() for p in self.processes.values())
+        return sum(p.cpu_percent() for p in [*self.processes.values(), *self.extras.values()])
 
     def memory_bytes(self) -> int:
-        return sum(p.memory_bytes() for p in self.processes.values())
+        return sum(p.memory_bytes() for p in [*self.processes.values(), *self.extras.values()])
 
     def find_process(self, name: str) -> list[int]:
         """Pids in this unit whose process name or command line mentions `name` (kill-process)."""
