@@ -173,3 +173,30 @@ def test_reboot_with_force_failover_and_plain_reboot(state_dir: Path, events: Ev
             await cluster.stop()
 
     asyncio.run(scenario())
+
+
+def test_failover_after_writer_crash_with_minimum_downtime(state_dir: Path, events: EventLog) -> None:
+    async def scenario() -> None:
+        cluster = AuroraCluster("aurora-crash", state_dir, master_username=USER, master_password=PASSWORD,
+                                database_name=DB, writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)],
+                                events=events, min_failover_downtime=1.0)
+        await cluster.start()
+        try:
+            await cluster.add_instance("db-a", "us-east-1a")
+            await cluster.add_instance("db-b", "us-east-1b")
+            await _sql(cluster.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
+            await _sql(cluster.endpoint, "INSERT INTO orders VALUES (1)")
+            assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
+            await cluster.members["db-a"].server.kill()  # power cut: no shutdown checkpoint, no last WAL
+            timings = await cluster.failover()
+            assert timings["caught_up"] is False and timings["write_unavailable_s"] >= 1.0
+            assert cluster.is_writer("db-b")
+            await _sql(cluster.endpoint, "INSERT INTO orders VALUES (2)")
+            assert timings["rejoin"] in ("rewind", "clone")
+            assert cluster.members["db-a"].status == "available"
+            want = [[2]]
+            assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", want) == want
+        finally:
+            await cluster.stop()
+
+    asyncio.run(scenario())
