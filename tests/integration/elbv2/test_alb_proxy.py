@@ -198,6 +198,9 @@ def test_504_when_target_never_answers(tmp_path: Path) -> None:
         assert status == 504 and headers["Server"] == "awselb/2.0" and "504 Gateway Time-out" in body
         assert 0.9 <= took < 2.5
         assert lab.elbv2.recent_requests()[-1]["error"] == "idle_timeout"
+        await wait_for_state(lab, alb["tg"], "127.0.0.2", "unhealthy")  # its probes time out too
+        health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"][0]
+        assert health["TargetHealth"] == {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
         await lab.elbv2.stop()
         await a.kill()
 
