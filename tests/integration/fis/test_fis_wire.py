@@ -24,6 +24,7 @@ from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
+from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.fis.backend import FisBackend
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.logs.backend import LogsBackend
@@ -40,6 +41,7 @@ def make_lab(home: Path) -> SimpleNamespace:
     lab = SimpleNamespace(config=LabConfig(home=home, api_port=0, account_id=ACCOUNT), store=Store(home / "s.db"),
                           events=EventLog())
     lab.iam, lab.cloudwatch, lab.logs = IamBackend(lab), CloudWatchBackend(lab), LogsBackend(lab)
+    lab.ec2 = Ec2Backend(lab, "loopback")  # no instances: DescribeInstances answers empty
     lab.fis = FisBackend(lab, time_scale=0.01, stop_condition_interval=0.05)
     lab.iam.create_role("fis", json.dumps(TRUST))
     lab.iam.put_role_policy("fis", "all", json.dumps(
@@ -53,6 +55,7 @@ def serve(lab: Any) -> Iterator[Gateway]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     gateway = Gateway(lab)
+    lab.gateway = gateway  # inject-api faults hook into it
     asyncio.run_coroutine_threadsafe(gateway.start(), loop).result(10)
     try:
         yield gateway
@@ -227,3 +230,35 @@ def test_aws_cli_creates_templates_from_example_files(env: tuple[SimpleNamespace
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["experimentTemplate"]["id"].startswith("EXT")
     assert len(client.list_experiment_templates()["experimentTemplates"]) == 2
+
+
+def test_inject_api_internal_error_hits_only_the_target_role(env: tuple[SimpleNamespace, Any, Gateway]) -> None:
+    lab, client, gateway = env
+    lab.iam.create_role("app", json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}))
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+    creds = session.client("sts", endpoint_url=gateway.endpoint_url).assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/app", RoleSessionName="app-session")["Credentials"]
+    config = Config(retries={"max_attempts": 1, "mode": "standard"})
+    app_ec2 = boto3.session.Session(
+        region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"]).client("ec2", endpoint_url=gateway.endpoint_url, config=config)
+    fault = body(
+        targets={"App": {"resourceType": "aws:iam:role", "selectionMode": "ALL",
+                         "resourceArns": [f"arn:aws:iam::{ACCOUNT}:role/app"]}},
+        actions={"Break": {"actionId": "aws:fis:inject-api-internal-error", "targets": {"Roles": "App"},
+                           "parameters": {"service": "ec2", "operations": "DescribeInstances,RunInstances",
+                                          "percentage": "100", "duration": "PT2M"}}})
+    tid = client.create_experiment_template(**fault)["experimentTemplate"]["id"]
+    exp = client.start_experiment(experimentTemplateId=tid)["experiment"]
+    wait_for(client, exp["id"], ("running",))
+    deadline = time.time() + 5
+    while lab.events.since(0, {"fault.applied"}) == [] and time.time() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(ClientError) as exc:
+        app_ec2.describe_instances()
+    assert code(exc) == ("InternalError", 500)
+    other = session.client("ec2", endpoint_url=gateway.endpoint_url, config=config)
+    assert other.describe_instances()["Reservations"] == []  # not the target role: untouched
+    assert wait_for(client, exp["id"], ("completed", "failed"))["state"]["status"] == "completed"
+    assert app_ec2.describe_instances()["Reservations"] == []  # the fault ended with the action

@@ -83,7 +83,7 @@ def test_actions_catalogue_through_the_handlers(lab: MiniLab) -> None:
 
 def test_every_catalogued_action_has_known_targets_and_an_existing_executor() -> None:
     from chaoslab.services.fis.catalogue import TARGET_TYPES
-    from chaoslab.services.fis.executors import REGISTRY
+    from chaoslab.services.fis.registry import REGISTRY
 
     for spec in ACTIONS.values():
         assert set(spec.targets.values()) <= set(TARGET_TYPES), spec.id

@@ -66,6 +66,7 @@ def _inject_api(kind: str, permission: str) -> ActionSpec:
         },
         targets={"Roles": "aws:iam:role"},
         permissions=(permission,),
+        executor=f"fis.inject_api_{kind}_error",
         duration_param="duration",
     )
 

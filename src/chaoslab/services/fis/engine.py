@@ -15,9 +15,10 @@ from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.fis.catalogue import ACTIONS
-from chaoslab.services.fis.executors import REGISTRY, ActionContext, ActionFailure
+from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.graph import ready
 from chaoslab.services.fis.logs import ExperimentLog, iso
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.resources import candidates
 from chaoslab.services.fis.selection import ResolutionError, Resource, resolve
 

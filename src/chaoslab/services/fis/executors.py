@@ -1,4 +1,4 @@
-"""The lab's implementations of FIS actions, keyed by the catalogue's `executor` names.
+"""The lab's implementations of FIS actions (registered by key in `registry.py`).
 
 An executor is `async def run(ctx, targets, params)`: it checks the role's permission before
 every call it makes (`ctx.authorize`), records an undo entry BEFORE a reversible fault takes
@@ -159,17 +159,6 @@ async def rds_reboot_db_instances(ctx: ActionContext, targets: Targets, params: 
 async def _start_instances(lab: Any, record: dict[str, Any]) -> None:
     await call(lab.ec2.start_instances(record["instance_ids"]))
 
-
-REGISTRY: dict[str, Executor] = {
-    "fis.wait": fis_wait,
-    "cloudwatch.assert_alarm_state": assert_alarm_state,
-    "ec2.stop_instances": ec2_stop_instances,
-    "ec2.reboot_instances": ec2_reboot_instances,
-    "ec2.terminate_instances": ec2_terminate_instances,
-    "ecs.stop_task": ecs_stop_task,
-    "rds.failover_db_cluster": rds_failover_db_cluster,
-    "rds.reboot_db_instances": rds_reboot_db_instances,
-}
 
 REVERTERS: dict[str, Callable[[Any, dict[str, Any]], Awaitable[None]]] = {
     "ec2.start_instances": _start_instances,

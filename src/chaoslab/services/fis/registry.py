@@ -1,0 +1,20 @@
+"""Executor keys (the catalogue's `executor` field) → implementations."""
+
+from __future__ import annotations
+
+from chaoslab.services.fis import executors as ex
+from chaoslab.services.fis.api_faults import inject_api_error
+
+REGISTRY: dict[str, ex.Executor] = {
+    "fis.wait": ex.fis_wait,
+    "fis.inject_api_internal_error": inject_api_error("internal"),
+    "fis.inject_api_throttle_error": inject_api_error("throttle"),
+    "fis.inject_api_unavailable_error": inject_api_error("unavailable"),
+    "cloudwatch.assert_alarm_state": ex.assert_alarm_state,
+    "ec2.stop_instances": ex.ec2_stop_instances,
+    "ec2.reboot_instances": ex.ec2_reboot_instances,
+    "ec2.terminate_instances": ex.ec2_terminate_instances,
+    "ecs.stop_task": ex.ecs_stop_task,
+    "rds.failover_db_cluster": ex.rds_failover_db_cluster,
+    "rds.reboot_db_instances": ex.rds_reboot_db_instances,
+}
