@@ -175,11 +175,11 @@ def test_reboot_with_force_failover_and_plain_reboot(state_dir: Path, events: Ev
     asyncio.run(scenario())
 
 
-def test_failover_after_writer_crash_with_minimum_downtime(state_dir: Path, events: EventLog) -> None:
+def test_writer_crash_fails_over_by_itself_and_a_dead_reader_restarts(state_dir: Path, events: EventLog) -> None:
     async def scenario() -> None:
         cluster = AuroraCluster("aurora-crash", state_dir, master_username=USER, master_password=PASSWORD,
                                 database_name=DB, writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)],
-                                events=events, min_failover_downtime=1.0)
+                                events=events, min_failover_downtime=1.0, watch_interval=0.1)
         await cluster.start()
         try:
             await cluster.add_instance("db-a", "us-east-1a")
@@ -188,14 +188,25 @@ def test_failover_after_writer_crash_with_minimum_downtime(state_dir: Path, even
             await _sql(cluster.endpoint, "INSERT INTO orders VALUES (1)")
             assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
             await cluster.members["db-a"].server.kill()  # power cut: no shutdown checkpoint, no last WAL
-            timings = await cluster.failover()
-            assert timings["caught_up"] is False and timings["write_unavailable_s"] >= 1.0
+            deadline = time.monotonic() + 20
+            while not cluster.failovers or cluster.status != "available":
+                assert time.monotonic() < deadline, "no automatic failover"
+                await asyncio.sleep(0.05)
+            [timings] = cluster.failovers
+            assert timings["reason"] == "writer crashed" and timings["caught_up"] is False
+            assert timings["write_unavailable_s"] >= 1.0
             assert cluster.is_writer("db-b")
             await _sql(cluster.endpoint, "INSERT INTO orders VALUES (2)")
             assert timings["rejoin"] in ("rewind", "clone")
-            assert cluster.members["db-a"].status == "available"
-            want = [[2]]
-            assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", want) == want
+            assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[2]]) == [[2]]
+
+            await cluster.members["db-a"].server.kill()  # now a reader: it is restarted in place
+            while not events.since(kinds={"db.recovered"}):
+                assert time.monotonic() < deadline + 20, "the reader was not restarted"
+                await asyncio.sleep(0.05)
+            assert cluster.members["db-a"].server.running and await cluster.members["db-a"].server.is_in_recovery()
+            await _sql(cluster.endpoint, "INSERT INTO orders VALUES (3)")
+            assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[3]]) == [[3]]
         finally:
             await cluster.stop()
 

@@ -28,7 +28,7 @@ def _cluster(tmp_path: Path) -> DBCluster:
     runtime = AuroraCluster("c1", tmp_path, master_username="u", master_password="password1",
                             writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)])
     for name, tier in (("w", 1), ("r1", 2), ("r2", 0), ("r3", 0)):
-        runtime.members[name] = Member(name, "us-east-1a", tier, FakeServer(host="127.0.0.1", port=1), "available")
+        runtime.members[name] = Member(name, "us-east-1a", tier, FakeServer(host="127.0.0.1", port=1, running=True), "available")
     runtime.writer_id = "w"
     return DBCluster(identifier="c1", arn="arn:aws:rds:us-east-1:123456789012:cluster:c1", engine="aurora-postgresql",
                      engine_version="15.8", port=5432, master_username="u", database_name="shop",

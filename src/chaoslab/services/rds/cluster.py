@@ -57,6 +57,7 @@ class AuroraCluster:
         lab_run: str = "",
         fsync: bool = False,
         min_failover_downtime: float = 0.0,
+        watch_interval: float = 0.5,
     ) -> None:
         self.cluster_id = cluster_id
         self.state_dir = state_dir
@@ -65,6 +66,7 @@ class AuroraCluster:
         self.database_name = database_name
         self.events = events
         self.min_failover_downtime = min_failover_downtime
+        self.watch_interval = watch_interval
         self.status = "creating"
         self.members: dict[str, Member] = {}
         self.writer_id: str | None = None
@@ -75,6 +77,7 @@ class AuroraCluster:
         self._lab_run = lab_run
         self._fsync = fsync
         self._lock = asyncio.Lock()
+        self._watcher: asyncio.Task[None] | None = None
 
     # -- views ---------------------------------------------------------------------------------
     @property
@@ -107,6 +110,7 @@ class AuroraCluster:
         for proxy in self.writer_proxies + self.reader_proxies:
             await proxy.start()
         self.status = "available"
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
 
     async def expose(self, host: str, writer_port: int, reader_port: int) -> tuple[Bind, Bind]:
         """Serve both endpoints on one more address (e.g. a VPC service address made later)."""
@@ -125,6 +129,10 @@ class AuroraCluster:
     async def stop(self) -> None:
         """Close endpoints, stop every postmaster and delete their data dirs."""
         self.status = "deleting"
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
+            self._watcher = None
         for proxy in self.writer_proxies + self.reader_proxies:
             await proxy.stop()
         async with self._lock:
@@ -209,13 +217,13 @@ class AuroraCluster:
                 raise AwsError("InvalidDBInstanceState",
                                f"DBInstance {target_instance} is not a reader of DBCluster {self.cluster_id}.", 400)
             return member
-        candidates = [m for m in self.readers if m.status == "available"]
+        candidates = [m for m in self.readers if m.status == "available" and m.server.running]
         if not candidates:
             raise AwsError("InvalidDBClusterStateFault",
                            f"DBCluster {self.cluster_id} has no available reader to fail over to.", 400)
         return min(candidates, key=lambda m: m.promotion_tier)
 
-    async def failover(self, target_instance: str | None = None) -> dict[str, Any]:
+    async def failover(self, target_instance: str | None = None, reason: str = "requested") -> dict[str, Any]:
         """Fence the writer, promote a reader, move the writer endpoint, rejoin the old writer as reader.
 
         Returns (and emits as `db.failover`) the timings; `write_unavailable_s` is how long the
@@ -228,15 +236,14 @@ class AuroraCluster:
             self.status = "failing-over"
             t0 = time.monotonic()
             timings: dict[str, Any] = {"cluster": self.cluster_id, "old_writer": old.instance_id,
-                                       "new_writer": new.instance_id, "started": time.time()}
+                                       "new_writer": new.instance_id, "reason": reason, "started": time.time()}
             try:
                 timings["dropped_connections"] = await self._cut(self.writer_proxies + self.reader_proxies)
                 old.status = "rebooting"
                 end_lsn = await self._fence(old.server, new.server)
                 timings["fenced_s"] = round(time.monotonic() - t0, 3)
                 timings["caught_up"] = await self._wait_replayed(new.server, end_lsn)
-                await new.server.promote()
-                self.writer_id = new.instance_id
+                await self._promote(old, new)
                 timings["promoted_s"] = round(time.monotonic() - t0, 3)
                 remaining = self.min_failover_downtime - (time.monotonic() - t0)
                 if remaining > 0:
@@ -255,6 +262,18 @@ class AuroraCluster:
             if self.events is not None:
                 self.events.emit("db.failover", **timings)
             return timings
+
+    async def _promote(self, old: Member, new: Member) -> None:
+        """Promote the target; if it cannot be promoted, bring the fenced writer back instead."""
+        try:
+            await new.server.promote()
+        except Exception:
+            log.exception("promoting %s failed; restarting writer %s", new.instance_id, old.instance_id)
+            await old.server.start()
+            old.status = "available"
+            self._route()
+            raise
+        self.writer_id = new.instance_id
 
     async def _fence(self, server: PostgresServer, target: PostgresServer) -> str | None:
         """Stop the writer. A fast shutdown streams all its WAL to the standbys connected at that
@@ -294,6 +313,39 @@ class AuroraCluster:
             return "failed"
         old.status = "available"
         return how
+
+    # -- self-healing --------------------------------------------------------------------------
+    async def _watch(self) -> None:
+        """Aurora's own recovery: a writer that dies fails over to a live reader (or restarts when
+        there is none); a reader that dies restarts. Deliberate stops hold the lock, so are skipped."""
+        while True:
+            await asyncio.sleep(self.watch_interval)
+            if self._lock.locked() or self.status != "available":
+                continue
+            dead = next((m for m in self.members.values() if m.status == "available" and not m.server.running), None)
+            if dead is None:
+                continue
+            try:
+                await self._recover(dead)
+            except Exception:  # noqa: BLE001 - try again on the next round
+                log.exception("recovering %s of %s failed", dead.instance_id, self.cluster_id)
+
+    async def _recover(self, member: Member) -> None:
+        if self.is_writer(member.instance_id) and any(m.status == "available" and m.server.running
+                                                      for m in self.readers):
+            await self.failover(reason="writer crashed")
+            return
+        async with self._lock:
+            t0 = time.monotonic()
+            member.status = "rebooting"
+            try:
+                await member.server.start()
+            finally:
+                member.status = "available"
+                self._route()
+        if self.events is not None:
+            self.events.emit("db.recovered", cluster=self.cluster_id, instance=member.instance_id,
+                             writer=self.is_writer(member.instance_id), restart_s=round(time.monotonic() - t0, 3))
 
     # -- reboot --------------------------------------------------------------------------------
     async def reboot_instance(self, instance_id: str, force_failover: bool = False) -> dict[str, Any]:
