@@ -31,9 +31,11 @@ class RecordingEc2:
         self.calls: list[tuple[str, list[str]]] = []
         self.instances: dict[str, dict[str, Any]] = {}
 
-    def add(self, iid: str, tags: dict[str, str], az: str = "us-east-1a") -> None:
+    def add(self, iid: str, tags: dict[str, str], az: str = "us-east-1a", spot: bool = False) -> None:
         self.instances[iid] = {"InstanceId": iid, "State": {"Name": "running"}, "Placement": {"AvailabilityZone": az},
                                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        if spot:
+            self.instances[iid]["InstanceLifecycle"] = "spot"
 
     def describe_instance_records(self) -> list[dict[str, Any]]:
         return [json.loads(json.dumps(i)) for i in self.instances.values()]

@@ -289,3 +289,18 @@ def test_role_arn_in_experiment_matches_template(lab: MiniLab) -> None:
     assert exp["roleArn"] == ROLE
     assert exp["arn"] == f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/{exp['id']}"
     assert exp["id"].startswith("EXP") and len(exp["id"]) == 17
+
+
+def test_spot_interruption_notice_then_termination(lab: MiniLab) -> None:
+    lab.ec2.add("i-spot", {"Project": "shop"}, spot=True)
+    lab.ec2.add("i-od", {"Project": "shop"})
+    targets = {"Spot": {"resourceType": "aws:ec2:spot-instance", "selectionMode": "ALL",
+                        "resourceTags": {"Project": "shop"}}}
+    action = {"actionId": "aws:ec2:send-spot-instance-interruptions", "targets": {"SpotInstances": "Spot"},
+              "parameters": {"durationBeforeInterruption": "PT2M"}}
+    exp = run(lab, template({"Interrupt": action}, targets))
+    assert exp["state"]["status"] == "completed"
+    assert lab.ec2.calls == [("terminate", ["i-spot"])]
+    notice, done = (e for e in lab.kinds("fault.applied") if e["target"] == "i-spot")
+    assert notice["fault"] == "ec2.spot_interruption_notice" and done["fault"] == "ec2.spot_interruption"
+    assert done["time"] - notice["time"] >= 1.2 * 0.95  # PT2M at time scale 0.01

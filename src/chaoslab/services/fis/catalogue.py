@@ -203,6 +203,8 @@ _ACTIONS: list[ActionSpec] = [
             "Time between the notice and the interruption (PT2M-PT15M).", True, None, duration("PT2M", "PT15M"))},
         targets={"SpotInstances": "aws:ec2:spot-instance"},
         permissions=("ec2:SendSpotInstanceInterruptions", "ec2:DescribeInstances"),
+        executor="ec2.send_spot_instance_interruptions",
+        duration_param="durationBeforeInterruption",
     ),
     ActionSpec(
         id="aws:ec2:api-insufficient-instance-capacity-error",

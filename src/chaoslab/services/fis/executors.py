@@ -130,6 +130,20 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
         ctx.applied("ec2.terminate_instances", i)
 
 
+async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    """The interruption notice now, the interruption (termination) after durationBeforeInterruption;
+    stopping the action during the notice spares the instances."""
+    for r in targets["SpotInstances"]:
+        ctx.authorize("ec2:SendSpotInstanceInterruptions", r)
+    ids = [_id(r, "InstanceId") for r in targets["SpotInstances"]]
+    for i in ids:
+        ctx.applied("ec2.spot_interruption_notice", i)
+    await ctx.sleep(params["durationBeforeInterruption"])
+    await call(ctx.lab.ec2.terminate_instances(ids))
+    for i in ids:
+        ctx.applied("ec2.spot_interruption", i)
+
+
 async def ecs_stop_task(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     for r in targets["Tasks"]:
         ctx.authorize("ecs:StopTask", r)

@@ -14,6 +14,7 @@ REGISTRY: dict[str, ex.Executor] = {
     "ec2.stop_instances": ex.ec2_stop_instances,
     "ec2.reboot_instances": ex.ec2_reboot_instances,
     "ec2.terminate_instances": ex.ec2_terminate_instances,
+    "ec2.send_spot_instance_interruptions": ex.ec2_send_spot_instance_interruptions,
     "ecs.stop_task": ex.ecs_stop_task,
     "rds.failover_db_cluster": ex.rds_failover_db_cluster,
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
