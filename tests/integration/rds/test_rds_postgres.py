@@ -9,6 +9,7 @@ from pathlib import Path
 import pg8000.native
 import pytest
 
+from chaoslab.errors import ChaoslabError
 from chaoslab.services.rds.postgres import PostgresServer, cleanup_owned, pg_root
 from chaoslab.store import Store
 
@@ -101,3 +102,23 @@ def test_cleanup_owned_kills_a_crashed_labs_postmaster(state_dir: Path) -> None:
     assert not server.base_dir.exists()
     assert list(store.owned_processes()) == [] and store.owned_resources("pg_dir") == []
     store.close()
+
+
+def test_start_failure_reports_the_servers_own_words(state_dir: Path) -> None:
+    async def scenario() -> None:
+        first = PostgresServer("one", state_dir)
+        second = PostgresServer("two", state_dir, port=first.port)
+        try:
+            await first.init("master", "pw")
+            await first.start()
+            await second.init("master", "pw")
+            with pytest.raises(ChaoslabError) as err:
+                await second.start()  # the port is taken
+            assert "exited at start" in err.value.message and "already in use" in err.value.message
+        finally:
+            await first.stop()
+            await second.stop()
+            first.remove()
+            second.remove()
+
+    asyncio.run(scenario())

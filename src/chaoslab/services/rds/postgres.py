@@ -138,6 +138,7 @@ class PostgresServer:
         self._store = store
         self._lab_run = lab_run
         self._proc: asyncio.subprocess.Process | None = None
+        self._owned_pid: int | None = None
 
     # -- files ---------------------------------------------------------------------------------
     def _prepare_dirs(self) -> None:
@@ -219,6 +220,7 @@ class PostgresServer:
         """Start the postmaster and wait until it accepts connections."""
         if self.running:
             return
+        self._forget()  # a postmaster that died on its own is no longer ours to clean up
         self._clear_stale_pid()
         log = open(self.log_path, "ab")
         try:
@@ -231,8 +233,13 @@ class PostgresServer:
         finally:
             log.close()
         if self._store is not None:
-            self._store.own_process(self._proc.pid, psutil.Process(self._proc.pid).create_time(),
-                                    f"postgres {self.name}", self._lab_run)
+            try:
+                started = psutil.Process(self._proc.pid).create_time()
+            except psutil.NoSuchProcess:
+                started = None  # it died at once; _wait_ready reports why
+            if started is not None:
+                self._store.own_process(self._proc.pid, started, f"postgres {self.name}", self._lab_run)
+                self._owned_pid = self._proc.pid
         await self._wait_ready()
 
     def _clear_stale_pid(self) -> None:
@@ -278,6 +285,7 @@ class PostgresServer:
     async def stop(self, mode: str = "fast", timeout: float = 30.0) -> None:
         """Shut down (`fast`: roll back sessions, checkpoint; `immediate`: no checkpoint, like a crash)."""
         if not self.running or self._proc is None:
+            self._forget()
             return
         proc = self._proc
         try:
@@ -304,8 +312,10 @@ class PostgresServer:
         self._forget()
 
     def _forget(self) -> None:
-        if self._proc is not None and self._store is not None:
-            self._store.disown_process(self._proc.pid)
+        """Drop the store record once (a pid disowned twice could by then be someone else's)."""
+        if self._owned_pid is not None and self._store is not None:
+            self._store.disown_process(self._owned_pid)
+        self._owned_pid = None
 
     # -- SQL helpers ---------------------------------------------------------------------------
     def connect(self, database: str = "postgres", timeout: float = 5.0) -> pg8000.native.Connection:
