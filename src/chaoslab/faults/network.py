@@ -1,0 +1,148 @@
+"""Network faults on compute units: find a unit's namespace, resolve FIS `sources`, apply and
+revert rule sets and the delay proxy from undo records alone.
+
+A record is written to the undo journal before anything changes and holds everything the
+revert needs (namespace, chains, proxy tag), so `revert_rules` / `revert_latency` work in the
+running lab and at the next start after a crash — and do nothing the second time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+import psutil
+
+from chaoslab.faults import network_rules as rules
+from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove
+from chaoslab.ids import hex_id
+from chaoslab.runtime.commands import run_command
+from chaoslab.services.units import ComputeUnit
+
+EGRESS_PROXY_PORT = 15101
+INGRESS_PROXY_PORT = 15102
+PROXY_MODULE = "chaoslab.faults.network_delayproxy"
+NETNS_ONLY = ("needs the lab's netns network mode (root on Linux), where each unit has its own network "
+              "namespace; this lab runs units on loopback addresses")
+
+
+class NetworkFaultError(Exception):
+    """A network fault that cannot be applied as asked (FIS reports ConfigurationFailure)."""
+
+
+def new_tag() -> str:
+    return hex_id(8)
+
+
+def unit_netns(unit: ComputeUnit | None, what: str) -> str:
+    """The unit's namespace, or a NetworkFaultError saying why there is none."""
+    if unit is None or unit.sandbox is None:
+        raise NetworkFaultError(f"{what} has no running unit")
+    if unit.sandbox.netns is None:
+        raise NetworkFaultError(f"{what}: network faults {NETNS_ONLY}")
+    return unit.sandbox.netns
+
+
+def find_unit(lab: Any, unit_id: str) -> ComputeUnit | None:
+    inst = lab.ec2.instances.get(unit_id)
+    if inst is not None:
+        return inst.unit
+    task = lab.ecs.tasks.get(unit_id)
+    return task.unit if task is not None else None
+
+
+def resolve_sources(lab: Any, sources: str | None) -> list[str] | None:
+    """FIS `sources` → CIDRs (None = ALL). AZ names/ids become the lab's subnet CIDRs in that AZ;
+    domain names must be names the lab resolves for units (DB endpoints)."""
+    items = [s.strip() for s in (sources or "ALL").split(",") if s.strip()]
+    if not items or "ALL" in items:
+        return None
+    subnets = lab.ec2.describe_subnet_records()
+    out: list[str] = []
+    for item in items:
+        try:
+            out.append(str(ipaddress.ip_network(item, strict=False)))
+            continue
+        except ValueError:
+            pass
+        in_az = [s["CidrBlock"] for s in subnets if item in (s["AvailabilityZone"], s["AvailabilityZoneId"])]
+        if in_az:
+            out.extend(in_az)
+        elif item in lab.ec2.extra_hosts:
+            out.append(lab.ec2.extra_hosts[item] + "/32")
+        elif item in ("DYNAMODB", "S3"):
+            raise NetworkFaultError(f"source {item}: the lab has no {item} endpoint")
+        else:
+            raise NetworkFaultError(f"source {item!r} is not an IPv4 address, CIDR, Availability Zone or a name "
+                                    f"the lab resolves ({', '.join(sorted(lab.ec2.extra_hosts)) or 'none'})")
+    return out
+
+
+# iptables-only faults (blackhole, packet loss, disrupt-connectivity) --------------------------
+def rules_record(target: str, rule_set: RuleSet, **extra: Any) -> dict[str, Any]:
+    return {"target": target, "rules": rule_set.to_record(), **extra}
+
+
+async def apply_rules(record: dict[str, Any]) -> None:
+    await install(RuleSet.from_record(record["rules"]))
+
+
+async def revert_rules(lab: Any, record: dict[str, Any]) -> None:
+    await remove(RuleSet.from_record(record["rules"]))
+
+
+# latency: iptables REDIRECT + the delay proxy --------------------------------------------------
+def latency_record(target: str, unit_id: str, netns: str, *, delay_ms: int, jitter_ms: int, flows_percent: int,
+                   sources: list[str] | None, ingress_ports: list[int]) -> dict[str, Any]:
+    tag = new_tag()
+    rule_set = rules.latency_redirect(netns, tag, flows_percent, sources, ingress_ports,
+                                      EGRESS_PROXY_PORT, INGRESS_PROXY_PORT)
+    argv = [sys.executable, "-m", PROXY_MODULE, "--egress-port", str(EGRESS_PROXY_PORT),
+            "--ingress-port", str(INGRESS_PROXY_PORT), "--mark", rules.PROXY_MARK,
+            "--delay-ms", str(delay_ms), "--jitter-ms", str(jitter_ms), "--tag", tag]
+    return {"target": target, "unit_id": unit_id, "netns": netns, "tag": tag, "proxy": f"delayproxy-{tag}",
+            "argv": argv, "rules": rule_set.to_record()}
+
+
+async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
+    """Start the proxy in the unit, wait until it listens, then redirect flows to it."""
+    await unit.spawn_extra(record["proxy"], record["argv"])
+    assert unit.ip is not None
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT), 1.0)
+            writer.close()
+            break
+        except (OSError, asyncio.TimeoutError):
+            if time.monotonic() > deadline or record["proxy"] not in unit.extras:
+                raise NetworkFaultError(f"the delay proxy in {record['target']} did not start")
+            await asyncio.sleep(0.05)
+    await install(RuleSet.from_record(record["rules"]))
+
+
+async def revert_latency(lab: Any, record: dict[str, Any]) -> None:
+    """Stop redirecting first (new flows go direct), then end the proxy."""
+    await remove(RuleSet.from_record(record["rules"]))
+    unit = find_unit(lab, record["unit_id"])
+    if unit is not None and record["proxy"] in unit.extras:
+        await unit.stop_extra(record["proxy"], timeout=2.0)
+    await kill_tagged(record["netns"], record["tag"])
+
+
+async def kill_tagged(netns: str, tag: str) -> None:
+    """After a crash the unit object is gone: find the proxy by its tag among the namespace's pids."""
+    if not netns_exists(netns):
+        return
+    rc, out = await run_command(["ip", "netns", "pids", netns], check=False)
+    for pid in (int(p) for p in out.split() if p.isdigit()) if rc == 0 else ():
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            cmd = psutil.Process(pid).cmdline()
+            if PROXY_MODULE in cmd and tag in cmd:
+                os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,102 @@
+"""The iptables rule sets of the network faults, as pure functions of their parameters.
+
+Each builder returns a `RuleSet` for one unit namespace; `network_iptables.install` applies it.
+Chain names carry a per-fault tag, so two faults in one namespace never share a chain.
+
+Conventions (see docs/faults.md):
+* `sources` is a list of IPv4 addresses/CIDRs, or None for ALL.
+* loss and latency act on the unit's `eth0` only (loopback traffic inside the unit is untouched,
+  as netem on eth0 would leave it); blackhole matches the port on every interface, like the
+  AWSFIS-Run-Network-Blackhole-Port document's plain INPUT/OUTPUT rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from chaoslab.faults.network_iptables import Chain, RuleSet
+
+LOSS_CONNMARK = "0x100000/0x100000"  # "this flow was picked for loss" (flowsPercent < 100)
+PROXY_MARK = "0x2c1"  # SO_MARK of the delay proxy's own upstream sockets: never redirected again
+
+
+def _probability(percent: float) -> str:
+    return f"{max(0.0, min(100.0, percent)) / 100:.6f}"
+
+
+def _chance(percent: float) -> list[str]:
+    """A random match for `percent` %, or nothing at 100 % (always)."""
+    return [] if percent >= 100 else ["-m", "statistic", "--mode", "random", "--probability", _probability(percent)]
+
+
+def blackhole(netns: str, tag: str, port: int, protocol: str, traffic_type: str) -> RuleSet:
+    """ingress: drop packets arriving for `port`; egress: drop packets the unit sends to `port`."""
+    hook = "INPUT" if traffic_type == "ingress" else "OUTPUT"
+    return RuleSet(netns, [Chain("filter", hook, f"CLBH-{tag}", [["-p", protocol, "--dport", str(port), "-j", "DROP"]])])
+
+
+def packet_loss(netns: str, tag: str, loss_percent: float, flows_percent: float, sources: list[str] | None) -> RuleSet:
+    """Drop `loss_percent` % of packets, both directions, of the flows to/from `sources`.
+
+    flowsPercent: a new flow (conntrack NEW, either direction) is picked with that probability
+    and its connection mark set; only marked flows then lose packets. A dropped first packet
+    leaves no conntrack entry, so its retransmission is picked afresh (slightly favours picking).
+    """
+    decide = f"CLPL-{tag}"
+    rules: list[list[str]] = []
+    if flows_percent < 100:
+        rules.append(["-m", "conntrack", "--ctstate", "NEW", *_chance(flows_percent),
+                      "-j", "CONNMARK", "--set-xmark", LOSS_CONNMARK])
+        rules.append(["-m", "connmark", "!", "--mark", LOSS_CONNMARK, "-j", "RETURN"])
+    rules.append([*_chance(loss_percent), "-j", "DROP"])
+    peers = sources or [None]
+    return RuleSet(netns, [
+        Chain("filter", "", decide, rules),
+        Chain("filter", "INPUT", f"CLPL-{tag}-I", [[*(["-s", p] if p else []), "-j", decide] for p in peers],
+              ["-i", "eth0"]),
+        Chain("filter", "OUTPUT", f"CLPL-{tag}-O", [[*(["-d", p] if p else []), "-j", decide] for p in peers],
+              ["-o", "eth0"]),
+    ])
+
+
+def latency_redirect(netns: str, tag: str, flows_percent: float, sources: list[str] | None, ingress_ports: list[int],
+                     egress_proxy_port: int, ingress_proxy_port: int) -> RuleSet:
+    """Send the affected TCP flows through the unit's delay proxy.
+
+    egress: new connections the unit opens towards `sources` go to the proxy (nat OUTPUT),
+    except the proxy's own (SO_MARK PROXY_MARK); ingress: new connections arriving on eth0 for
+    `ingress_ports` go to it too (nat PREROUTING). NAT decides on a flow's first packet only, so
+    a `statistic` match here picks flowsPercent of the flows, in the kernel.
+    """
+    peers = sources or [None]
+    chance = _chance(flows_percent)
+    egress = [["-p", "tcp", *(["-d", p] if p else []), *chance, "-j", "REDIRECT", "--to-ports", str(egress_proxy_port)]
+              for p in peers]
+    ingress = [["-p", "tcp", "--dport", str(port), *(["-s", p] if p else []), *chance,
+                "-j", "REDIRECT", "--to-ports", str(ingress_proxy_port)] for port in ingress_ports for p in peers]
+    chains = [Chain("nat", "OUTPUT", f"CLLT-{tag}-O", egress,
+                    ["-p", "tcp", "!", "-o", "lo", "-m", "mark", "!", "--mark", PROXY_MARK])]
+    if ingress:
+        chains.append(Chain("nat", "PREROUTING", f"CLLT-{tag}-I", ingress, ["-i", "eth0", "-p", "tcp"]))
+    return RuleSet(netns, chains)
+
+
+def disrupt(netns: str, tag: str, scope: str, subnet_cidr: str, other_az_cidrs: list[str]) -> RuleSet:
+    """What a deny-all NACL on the unit's subnet does, from inside the unit.
+
+    all: everything in and out is dropped except loopback and traffic with other addresses of the
+    same subnet (NACLs sit at the subnet edge). The host's address in the subnet (the bridge,
+    through which the ALB and health checks come) is outside for this purpose.
+    availability-zone: only traffic with the subnets of the VPC's other AZs is dropped.
+    """
+    if scope == "all":
+        gateway = str(ipaddress.ip_network(subnet_cidr).network_address + 1)
+        inbound = [["-s", gateway, "-j", "DROP"], ["-s", subnet_cidr, "-j", "RETURN"], ["-j", "DROP"]]
+        outbound = [["-d", gateway, "-j", "DROP"], ["-d", subnet_cidr, "-j", "RETURN"], ["-j", "DROP"]]
+    elif scope == "availability-zone":
+        inbound = [["-s", c, "-j", "DROP"] for c in other_az_cidrs]
+        outbound = [["-d", c, "-j", "DROP"] for c in other_az_cidrs]
+    else:
+        raise ValueError(f"scope {scope} is not emulated")
+    return RuleSet(netns, [Chain("filter", "INPUT", f"CLDC-{tag}-I", inbound, ["!", "-i", "lo"]),
+                           Chain("filter", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"])])
