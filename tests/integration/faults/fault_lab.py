@@ -1,0 +1,87 @@
+"""A small in-process lab for fault tests: a VPC in a random free 10.x range, real units in
+network namespaces, and a check that every process, namespace, link and route it made is gone."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import random
+import subprocess
+from pathlib import Path
+from typing import AsyncIterator
+
+import psutil
+import pytest
+
+from chaoslab.config import LabConfig
+from chaoslab.lab import Lab
+from chaoslab.runtime.network import detect_mode
+
+needs_netns = pytest.mark.skipif(detect_mode("auto") != "netns",
+                                 reason="network namespaces need root on Linux with iproute2")
+
+
+def free_vpc() -> tuple[str, dict[str, str]]:
+    """A /16 in 10.128.0.0/9 that no host route covers (other labs may be running)."""
+    routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True).stdout
+    taken = []
+    for line in routes.splitlines():
+        with contextlib.suppress(ValueError, IndexError):
+            taken.append(ipaddress.IPv4Network(line.split()[1 if line.startswith("unreachable") else 0], strict=False))
+    for _ in range(50):
+        second = random.randint(128, 254)
+        net = ipaddress.IPv4Network(f"10.{second}.0.0/16")
+        if not any(net.overlaps(t) for t in taken):
+            return str(net), {"us-east-1a": f"10.{second}.10.0/24", "us-east-1b": f"10.{second}.11.0/24"}
+    pytest.skip("no free 10.x.0.0/16 on this host")
+
+
+def host_netns() -> set[str]:
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def host_links() -> set[str]:
+    out = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    return {line.split(": ")[1].split("@")[0] for line in out.splitlines()}
+
+
+def snapshot(lab: Lab) -> dict[str, set]:
+    """What this lab owns on the host right now (names recorded in its store)."""
+    return {kind: set(lab.store.owned_resources(kind)) for kind in ("netns", "link", "route")}
+
+
+def assert_clean(owned: dict[str, set], pids: set[int]) -> None:
+    left_ns = owned["netns"] & host_netns()
+    left_links = owned["link"] & host_links()
+    alive = {p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+    assert not left_ns and not left_links and not alive, (left_ns, left_links, alive)
+
+
+@contextlib.asynccontextmanager
+async def fault_lab(home: Path, *, ssm: bool = False) -> AsyncIterator[Lab]:
+    """A started lab with one VPC; SSM is attached when asked (the integrator wires it into Lab)."""
+    lab = Lab(LabConfig(home=home, api_port=0), network_mode="netns")
+    await lab.start()
+    if ssm and not hasattr(lab, "ssm"):
+        from chaoslab.services.ssm.backend import SsmBackend
+        lab.ssm = SsmBackend(lab)
+        await lab.ssm.start()
+    owned: dict[str, set] = {}
+    pids: set[int] = set()
+    try:
+        cidr, subnets = free_vpc()
+        await lab.ec2.create_vpc(cidr, subnets)
+        yield lab
+    finally:
+        owned.update(snapshot(lab))
+        pids.update(pid for pid, _, _ in lab.store.owned_processes())
+        if ssm and getattr(lab, "ssm", None) is not None and lab.ssm not in getattr(lab, "_started", []):
+            await lab.ssm.stop()
+        await lab.stop()
+    assert_clean(owned, pids)
+
+
+async def running_instance(lab: Lab, az: str = "us-east-1a"):
+    """An EC2 instance of the static app, running (its app answers)."""
+    return await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az), tags={"Project": "chaos-lab"})
