@@ -9,6 +9,8 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
+from chaoslab.errors import AwsError
+
 from chaoslab.services.fis.backend import RECOVERED_REASON, FisBackend
 from chaoslab.services.fis.models import build_experiment, build_template
 from fis_harness import ACCOUNT, ROLE, TAGGED, MiniLab, stop_nodes, template, wait
@@ -304,3 +306,19 @@ def test_spot_interruption_notice_then_termination(lab: MiniLab) -> None:
     notice, done = (e for e in lab.kinds("fault.applied") if e["target"] == "i-spot")
     assert notice["fault"] == "ec2.spot_interruption_notice" and done["fault"] == "ec2.spot_interruption"
     assert done["time"] - notice["time"] >= 1.2 * 0.95  # PT2M at time scale 0.01
+
+
+def test_a_fault_that_will_not_revert_fails_the_experiment_and_stays_journaled(lab: MiniLab) -> None:
+    lab.ec2.add("i-1", {"Project": "shop"})
+
+    async def broken_start(ids: list[str]) -> None:
+        raise AwsError("IncorrectInstanceState", "The instance 'i-1' is not in a state from which it can be started.")
+
+    lab.ec2.start_instances = broken_start
+    exp = run(lab, template({"Stop": stop_nodes("PT1M"), "Next": wait(after=["Stop"])}, TAGGED))
+    assert exp["state"]["status"] == "failed"
+    assert exp["state"]["error"]["code"] == "InternalFailure"
+    assert "Could not revert: ec2.start_instances on i-1" in exp["state"]["reason"]
+    assert exp["actions"]["Stop"]["state"]["status"] == "failed"
+    assert exp["actions"]["Next"]["state"]["status"] == "cancelled"
+    assert [e["fault"] for e in lab.store.journal_pending()] == ["ec2.start_instances"]

@@ -26,6 +26,16 @@ MAX_PARALLEL_ACTIONS = 10
 HALTED_BY_ALARM = "Experiment halted by stop condition."
 
 
+def as_failure(exc: Exception) -> ActionFailure:
+    """The FIS error an executor's exception amounts to."""
+    if isinstance(exc, ActionFailure):
+        return exc
+    if isinstance(exc, AwsError):
+        code = "InvalidTarget" if "NotFound" in exc.code else "DependentServiceFailure"
+        return ActionFailure(code, f"{exc.code}: {exc.message}")
+    return ActionFailure("InternalFailure", f"Internal failure: {exc}")
+
+
 class Halt(Exception):
     """The set-up ended the experiment early (failed or cancelled) with this state."""
 
@@ -292,26 +302,34 @@ class ExperimentRun:
             if spec.executor is None:
                 raise ActionFailure("ConfigurationFailure", f"chaoslab does not implement {spec.id} yet.")
             self.set_action(name, "running", "Action is running.")
-            try:
-                await REGISTRY[spec.executor](ctx, targets, params)
-            except AwsError as exc:
-                code = "InvalidTarget" if "NotFound" in exc.code else "DependentServiceFailure"
-                raise ActionFailure(code, f"{exc.code}: {exc.message}") from exc
+            await REGISTRY[spec.executor](ctx, targets, params)
         except asyncio.CancelledError:
             self.set_action(name, "stopping", "Action is stopping.")
-            await asyncio.shield(ctx.revert_all())
+            problem = await self._revert(ctx)
             self._end_action(name, "stopped", "Action was stopped.")
-            raise
-        except ActionFailure as failure:
-            await ctx.revert_all()
-            self._fail_action(name, failure)
+            if problem is not None and self._failure is None:
+                self._failure, self._failed_action = problem, name
             raise
         except Exception as exc:
-            await ctx.revert_all()
-            self._fail_action(name, ActionFailure("InternalFailure", f"Internal failure: {exc}"))
-            raise
-        await ctx.revert_all()
+            failure = as_failure(exc)
+            await self._revert(ctx)  # the action's own failure is the one to report
+            self._fail_action(name, failure)
+            raise failure from exc
+        problem = await self._revert(ctx)
+        if problem is not None:
+            self._fail_action(name, problem)
+            raise problem
         self._end_action(name, "completed", "Action was completed.")
+
+    @staticmethod
+    async def _revert(ctx: ActionContext) -> ActionFailure | None:
+        """Revert the action's faults (not interruptible); a fault that would not revert stays in
+        the journal for the next start and fails the action."""
+        try:
+            await asyncio.shield(ctx.revert_all())
+        except Exception as exc:  # noqa: BLE001 - any revert error must surface as the action's failure
+            return as_failure(exc)
+        return None
 
     def _fail_action(self, name: str, failure: ActionFailure) -> None:
         self.log.write("action-error", {"action_name": name, "action_id": self.exp["actions"][name]["actionId"],

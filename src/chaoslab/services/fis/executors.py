@@ -66,13 +66,21 @@ class ActionContext:
             await asyncio.sleep(parse_duration(iso_duration) * self.time_scale)
 
     async def revert_all(self) -> None:
-        """Revert this action's faults, newest first; each entry is marked done once reverted."""
+        """Revert this action's faults, newest first; each entry is marked done once reverted, and one
+        that fails stays pending (the next lab start retries it)."""
+        errors = []
         while self.undo_ids:
             entry, fault, record = self.undo_ids.pop()
-            await REVERTERS[fault](self.lab, record)
+            try:
+                await REVERTERS[fault](self.lab, record)
+            except Exception as exc:  # noqa: BLE001 - keep reverting the others; the entry stays pending
+                errors.append(f"{fault} on {record.get('target')}: {exc}")
+                continue
             self.lab.store.journal_done(entry)
             self.lab.events.emit("fault.reverted", fault=fault, target=record.get("target"),
                                  experiment=self.experiment_id, action=self.action_name)
+        if errors:
+            raise ActionFailure("InternalFailure", "Could not revert: " + "; ".join(errors))
 
 
 Executor = Callable[[ActionContext, Targets, dict[str, str]], Awaitable[None]]
@@ -105,7 +113,7 @@ async def ec2_stop_instances(ctx: ActionContext, targets: Targets, params: dict[
             ctx.authorize("ec2:StartInstances", r)
     ids = [_id(r, "InstanceId") for r in instances]
     if restart:
-        ctx.undo("ec2.start_instances", {"instance_ids": ids, "target": ",".join(ids), "role_arn": ctx.role_arn})
+        ctx.undo("ec2.start_instances", {"instance_ids": ids, "target": ",".join(ids)})
     await call(ctx.lab.ec2.stop_instances(ids))
     for i in ids:
         ctx.applied("ec2.stop_instances", i)
