@@ -4,6 +4,7 @@ start it, find it (lab.json in the state dir), ask it (GET /_chaoslab/status) an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
@@ -32,10 +35,22 @@ def running_lab(config: LabConfig) -> dict[str, Any] | None:
     except (FileNotFoundError, ValueError):
         return None
     try:
-        os.kill(int(info["pid"]), 0)
-    except (ProcessLookupError, PermissionError, KeyError, ValueError):
+        return info if _alive(int(info["pid"])) else None
+    except (KeyError, ValueError):
         return None
-    return info
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie: a lab started by this process (tests, the runner) lingers as
+    one until it is reaped, so reap it here."""
+    try:
+        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            return True
+    except psutil.NoSuchProcess:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+    return False
 
 
 def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
@@ -201,9 +216,7 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
     os.kill(pid, signal.SIGTERM)
     start = time.monotonic()
     while time.monotonic() - start < DOWN_TIMEOUT:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             break
         print(".", end="", flush=True, file=out)
         time.sleep(0.5)

@@ -51,6 +51,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         config.api_port = args.api_port
     doc = load_stack(args.stack)
     lab = Lab(config, network_mode=args.network)
+    lab.stack_name = doc["name"]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
