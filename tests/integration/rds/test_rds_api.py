@@ -63,7 +63,7 @@ def lab_thread(state_dir: Path) -> Iterator[LabThread]:
     finally:
         lt.close()
     assert_no_postgres_left(pg_root(state_dir))
-    assert not any(pg_root(state_dir).iterdir())
+    assert not pg_root(state_dir).exists()
 
 
 @pytest.fixture

@@ -150,7 +150,7 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
           f"{result['write_unavailable_s']:.2f}s (client-observed {result['client_outage_s']:.2f}s); "
           f"rejoin by {result['rejoin']} at {result['rejoined_s']:.2f}s")
     assert_no_postgres_left(pg_root(state_dir))
-    assert not any(pg_root(state_dir).iterdir())
+    assert not pg_root(state_dir).exists()
 
 
 def test_reboot_with_force_failover_and_plain_reboot(state_dir: Path, events: EventLog) -> None:

@@ -160,6 +160,7 @@ class PostgresServer:
         """Delete everything this server wrote on disk (it must be stopped)."""
         _release_shm(self.data_dir)
         shutil.rmtree(self.base_dir, ignore_errors=True)
+        _remove_if_empty(self.root)
         if self._store is not None:
             self._store.disown_resource(RESOURCE_KIND, str(self.base_dir))
 
@@ -418,6 +419,14 @@ def _release_shm(data_dir: Path) -> None:
         subprocess.run(["ipcrm", "-m", parts[1]], capture_output=True, check=False)
 
 
+def _remove_if_empty(path: Path) -> None:
+    """The per-lab PG root goes with its last server (a lab sharing it keeps it)."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass
+
+
 def cleanup_owned(store: Store) -> None:
     """After a crash: kill postmasters we recorded (same pid AND start time) and remove their dirs."""
     for pid, create_time, what in store.owned_processes():
@@ -435,4 +444,5 @@ def cleanup_owned(store: Store) -> None:
         data_dir = Path(path) / "data"
         _release_shm(data_dir)
         shutil.rmtree(path, ignore_errors=True)
+        _remove_if_empty(Path(path).parent)
         store.disown_resource(RESOURCE_KIND, path)
