@@ -32,14 +32,16 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-async def wait_targets_healthy(lab: Lab, timeout: float, on_wait: object = None) -> bool:
-    """True once every registered target of every target group is healthy."""
+async def wait_ready(lab: Lab, timeout: float) -> bool:
+    """True once every ECS service runs its desired count and every registered target is healthy:
+    from then on a request to the ALB is served."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        services_steady = all(s.steady for s in lab.ecs.services.values() if s.status == "ACTIVE")
         states = [d["TargetHealth"]["State"]
                   for tg in lab.elbv2.describe_target_groups()["TargetGroups"]
                   for d in lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]]
-        if all(s == "healthy" for s in states):
+        if services_steady and all(s == "healthy" for s in states):
             return True
         await asyncio.sleep(0.1)
     return False
@@ -67,7 +69,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             building.cancel()
             return 130
         building.result()
-        if not await wait_targets_healthy(lab, 90):
+        if not await wait_ready(lab, 90):
             say("warning: some targets are not healthy yet (see `chaoslab status`)")
         _mark_ready(config)
         if announce:

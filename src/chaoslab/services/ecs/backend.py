@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
+LISTEN_WAIT_SECONDS = 60.0
 
 
 class EcsBackend:
@@ -282,6 +283,7 @@ class EcsBackend:
                 c.last_status = "RUNNING"
                 c.health_started = time.time()
             if svc is not None:
+                await self._wait_listening(task, svc)
                 self._register(task, svc)
             task.started_at = time.time()
             self._state(task, "RUNNING")
@@ -334,6 +336,21 @@ class EcsBackend:
             stream = f"{prefix}/{c['name']}/{task.task_id}" if prefix else task.task_id
         return ProcessSpec(c["name"], argv, env, essential=c.get("essential", True),
                            stop_timeout=float(c.get("stopTimeout", 30)), log_group=group, log_stream=stream)
+
+    async def _wait_listening(self, task: Task, svc: Service) -> None:
+        """Register once the container's port accepts connections (its app has started), so the
+        first ALB health check can pass; a task that never listens is registered anyway after the
+        wait and fails its checks, as on ECS."""
+        deadline = time.monotonic() + LISTEN_WAIT_SECONDS
+        for lb in svc.load_balancers:
+            while time.monotonic() < deadline and task.unit and task.unit.running:
+                try:
+                    _, writer = await asyncio.wait_for(
+                        asyncio.open_connection(task.private_ip, int(lb["containerPort"])), 1.0)
+                    writer.close()
+                    break
+                except (OSError, asyncio.TimeoutError):
+                    await asyncio.sleep(0.05)
 
     def _register(self, task: Task, svc: Service) -> None:
         for lb in svc.load_balancers:
