@@ -1,0 +1,386 @@
+"""`chaoslab run`: seed 002's lifecycle with a tool behind it.
+
+setup (snapshot data, place setup orders) → baseline (load on; the steady state must hold, else
+exit 2 and inject nothing) → injection (the FIS experiment through the lab's API) → recovery
+(until the steady state holds again, or a timeout) → analysis (integrity, windows, clauses,
+verdict). Throughout, lab events are followed and healthy hosts/alarms sampled once a second;
+the result is the journal of docs/journal.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from chaoslab.experiment import hypothesis, integrity, windows
+from chaoslab.experiment.integrity import Ledger
+from chaoslab.experiment.labclient import LabClient
+from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
+
+TERMINAL = ("completed", "stopped", "failed", "cancelled")
+EXIT = {"held": 0, "deviated": 1, "baseline-not-met": 2, "error": 2, "aborted": 3}
+
+
+def _epoch(value: Any) -> float | None:
+    if value is None:
+        return None
+    return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+class Run:
+    """One execution of an experiment against a running lab."""
+
+    def __init__(self, exp: dict[str, Any], lab: LabClient, view: Any, *, stack: str) -> None:
+        self.exp = exp
+        self.lab = lab
+        self.view = view
+        self.stack = stack
+        self.records: list[Record] = []
+        self.events: list[dict[str, Any]] = []
+        self.ledger = Ledger()
+        self.phase = "setup"
+        self.phases: list[dict[str, Any]] = []
+        self.healthy: list[list[Any]] = []
+        self.unhealthy: list[list[Any]] = []
+        self.alarm_series: dict[str, list[list[Any]]] = {}
+        self.targets: dict[str, str] = {}
+        self.alarms: dict[str, str] = {}
+        self.dead: set[str] = set()
+        self.fis: dict[str, Any] | None = None
+        self.notes: list[str] = []
+        self._seq = 0
+        self._phase_started = time.monotonic()
+        self._phase_total: float | None = None
+
+    # records and samples ----------------------------------------------------------------
+    def _on_record(self, record: Record) -> None:
+        self.records.append(record)
+        self.view.request(record)
+
+    def _on_write(self, spec: RequestSpec, body: Any, key: str | None, attempts: list[Attempt]) -> None:
+        if spec.path == "/orders" and isinstance(body, dict) and "product_id" in body and "quantity" in body:
+            self.ledger.add(body["product_id"], body["quantity"], key, attempts)
+
+    def healthy_now(self) -> int:
+        """Healthy targets that are not the fault's victims: a stopped instance the ALB has not
+        noticed yet must not count towards recovery."""
+        return sum(1 for t, s in self.targets.items() if s == "healthy" and t not in self.dead)
+
+    async def _sample_loop(self, tg_arns: list[str]) -> None:
+        while True:
+            try:
+                self.targets, self.alarms = await asyncio.to_thread(self.lab.sample, tg_arns)
+                now = time.time()
+                states = list(self.targets.values())
+                self.healthy.append([now, states.count("healthy")])
+                self.unhealthy.append([now, sum(1 for s in states if s in ("unhealthy", "draining"))])
+                for name, state in self.alarms.items():
+                    self.alarm_series.setdefault(name, []).append([now, state])
+            except Exception as exc:  # a sample missed is a gap in a chart, not a failed run
+                self.notes.append(f"sample failed: {exc}")
+            self._tick()
+            await asyncio.sleep(1.0)
+
+    async def _follow_events(self, session: aiohttp.ClientSession) -> None:
+        while True:
+            await self._fetch_events(session)
+            await asyncio.sleep(0.5)
+
+    async def _fetch_events(self, session: aiohttp.ClientSession) -> None:
+        with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+            events, self._seq = await self.lab.events(session, self._seq)
+            for e in events:
+                self.events.append(e)
+                if e["kind"] == "fault.applied":
+                    self.dead.add(e["target"])
+                    self.view.note(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault "
+                                   f"{e['fault']} on {e['target']}")
+
+    def _tick(self) -> None:
+        recent = [r for r in self.records if r["t"] >= time.time() - 5]
+        errors = sum(1 for r in self.records if is_failure(r))
+        self.view.tick({"phase": self.phase, "elapsed": time.monotonic() - self._phase_started,
+                        "total": self._phase_total, "requests": len(self.records), "errors": errors,
+                        "error_rate": (sum(1 for r in recent if is_failure(r)) / len(recent)) if recent else 0.0})
+
+    # phases -------------------------------------------------------------------------------
+    def _begin(self, name: str, detail: str, total: float | None) -> dict[str, Any]:
+        self.phase = name
+        self._phase_started = time.monotonic()
+        self._phase_total = total
+        entry = {"name": name, "start": time.time(), "end": None, "result": None}
+        self.phases.append(entry)
+        self.view.phase(name, detail)
+        return entry
+
+    def steady(self) -> list[dict[str, Any]]:
+        return hypothesis.steady_state(self.exp["steady_state"], self.records, now=time.time(),
+                                       healthy_hosts=self.healthy_now() if self.targets else None,
+                                       alarms=self.alarms)
+
+    async def execute(self) -> dict[str, Any]:
+        started = time.time()
+        status = await asyncio.to_thread(self.lab.status)
+        alb_name, alb_url = self.lab.alb(status)
+        base = self.exp["workload"].get("target") or alb_url
+        tgs = await asyncio.to_thread(self.lab.target_groups, alb_name)
+        health_check = self.lab.health_check(tgs[0]) if tgs else None
+        timing = self.exp["timing"]
+        outcome, summary = "error", ""
+        fis_status = None
+        recovery_time = None
+        integ = integrity.unchecked("the run ended before the integrity check")
+        async with aiohttp.ClientSession() as session:
+            background = [asyncio.create_task(self._follow_events(session)),
+                          asyncio.create_task(self._sample_loop([t["TargetGroupArn"] for t in tgs]))]
+            workload = probe = None
+            load: list[asyncio.Task[None]] = []
+            try:
+                await self._wait_ready(timing["ready_timeout_s"])
+                initial = await self._snapshot(session, base)
+                await self._setup_orders(session, base)
+                workload = Workload(base, [RequestSpec.from_doc(d) for d in self.exp["workload"]["requests"]],
+                                    on_record=self._on_record, phase=lambda: self.phase, on_write=self._on_write,
+                                    timeout_s=self.exp["workload"].get("timeout_s", 5.0),
+                                    connect_timeout_s=self.exp["workload"].get("connect_timeout_s", 3.0))
+                load.append(asyncio.create_task(workload.run()))
+                pcfg = self.exp["probe"]
+                if pcfg["enabled"]:
+                    probe = Probe(base, path=pcfg["path"], interval_s=pcfg["interval_s"],
+                                  connect_timeout_s=pcfg["connect_timeout_s"], max_time_s=pcfg["max_time_s"],
+                                  on_record=self._on_record, phase=lambda: self.phase)
+                    load.append(asyncio.create_task(probe.run()))
+                if not await self._baseline(timing["baseline_s"]):
+                    outcome, summary = "baseline-not-met", "the steady state did not hold in the baseline; nothing was injected"
+                else:
+                    fis_status = await self._inject(timing["max_injection_s"])
+                    if fis_status == "stopped":
+                        outcome = "aborted"
+                        summary = f"FIS stopped the experiment: {self.fis['state'].get('reason', '')}"
+                    elif fis_status == "failed":
+                        outcome = "error"
+                        summary = f"the FIS experiment failed: {self.fis['state'].get('reason', '')}"
+                    recovery_time = await self._recover(timing["recovery_timeout_s"], timing["min_recovery_s"])
+            finally:
+                for part in (workload, probe):
+                    if part is not None:
+                        part.stop()
+                if load:
+                    await asyncio.gather(*load, return_exceptions=True)
+                for task in background:
+                    task.cancel()
+                await asyncio.gather(*background, return_exceptions=True)
+                await self._stop_fis_if_running()
+            await self._fetch_events(session)
+            if outcome != "baseline-not-met" and self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop":
+                integ = await self._integrity(session, base, initial)
+            elif outcome == "baseline-not-met":
+                integ = integrity.unchecked("nothing was injected")
+            else:
+                integ = integrity.unchecked("integrity checks are off for this experiment")
+        faults = self._faults()
+        wins = windows.measure(self.records, faults, self.events, health_check, recovery_time)
+        evidence = hypothesis.Evidence(
+            records=self.records, healthy_hosts=[tuple(x) for x in self.healthy],
+            alarms={k: [tuple(x) for x in v] for k, v in self.alarm_series.items()},
+            phases={p["name"]: (p["start"], p["end"]) for p in self.phases},
+            integrity=integ, recovery_time_s=recovery_time)
+        clauses = [] if outcome == "baseline-not-met" else [
+            hypothesis.evaluate(c, i, evidence) for i, c in enumerate(self.exp["hypothesis"]["clauses"])]
+        if outcome == "error" and fis_status == "completed":
+            outcome = "held" if all(c["passed"] for c in clauses) else "deviated"
+            failed = [c["text"] for c in clauses if not c["passed"]]
+            summary = ("hypothesis held" if outcome == "held"
+                       else "hypothesis refuted: " + "; ".join(failed))
+        return self._journal(started, status, alb_url, health_check, faults, clauses, integ, wins, outcome, summary)
+
+    async def _wait_ready(self, timeout: float) -> None:
+        """A just-started lab needs its targets healthy before a baseline makes sense."""
+        need = max([c["min"] for c in self.exp["steady_state"] if c["type"] == "healthy_hosts"] or [1])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.targets and self.healthy_now() >= need:
+                return
+            await asyncio.sleep(0.3)
+
+    async def _snapshot(self, session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
+        """Stock and order ids before any write of ours: the integrity check's starting point."""
+        if self.exp["integrity"].get("app", "chaos-shop") != "chaos-shop":
+            return {}
+        return {"stock": await _stock(session, base), "orders": {o["order_id"] for o in await _orders(session, base)}}
+
+    async def _setup_orders(self, session: aiohttp.ClientSession, base: str) -> None:
+        for order in self.exp.get("setup", {}).get("orders", []):
+            async with session.post(f"{base}/orders", json=order, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                data = await resp.json(content_type=None)
+                self.ledger.add(order["product_id"], order["quantity"], None, [(resp.status, None, data)])
+            if resp.status == 201:
+                self.view.note(f"order {data['order_id']}: {data['quantity']} x {data['product_name']} = "
+                               f"{data['total']:.2f} ({data['status']}, served by {data.get('served_by')})")
+            else:
+                self.view.note(f"setup order {order} answered {resp.status}: {data}")
+
+    async def _baseline(self, seconds: float) -> bool:
+        entry = self._begin("baseline", f"{seconds:g} s of load; the steady state must hold", seconds)
+        await asyncio.sleep(seconds)
+        checks = self.steady()
+        entry["end"] = time.time()
+        held = all(c["passed"] for c in checks)
+        entry["result"] = "held" if held else "not-held"
+        for c in checks:
+            self.view.note(f"  steady state: {c['text']}: {c['measured']} {'ok' if c['passed'] else 'NOT MET'}")
+        if not held:
+            for name in ("injection", "recovery"):
+                self.phases.append({"name": name, "start": time.time(), "end": time.time(), "result": "skipped"})
+        return held
+
+    async def _inject(self, max_seconds: float) -> str:
+        entry = self._begin("injection", "starting the FIS experiment", max_seconds)
+        fis = self.lab.client("fis")
+        template_id = self.exp.get("template_id")
+        if not template_id:
+            body = {k: v for k, v in self.exp["template"].items() if k != "clientToken"}
+            created = await asyncio.to_thread(fis.create_experiment_template, clientToken=str(uuid.uuid4()), **body)
+            template_id = created["experimentTemplate"]["id"]
+        started = await asyncio.to_thread(fis.start_experiment, clientToken=str(uuid.uuid4()),
+                                          experimentTemplateId=template_id)
+        exp_id = started["experiment"]["id"]
+        self.fis = {"template_id": template_id, "experiment_id": exp_id, "state": started["experiment"]["state"],
+                    "actions": {}, "resolved_targets": []}
+        self.view.note(f"FIS experiment {exp_id} started (template {template_id})")
+        deadline = time.monotonic() + max_seconds
+        while True:
+            got = (await asyncio.to_thread(fis.get_experiment, id=exp_id))["experiment"]
+            self._record_fis(got)
+            if got["state"]["status"] in TERMINAL:
+                break
+            if time.monotonic() > deadline:
+                self.view.note(f"injection exceeded {max_seconds:g} s: stopping the FIS experiment")
+                await asyncio.to_thread(fis.stop_experiment, id=exp_id)
+                max_seconds = float("inf")
+                deadline = time.monotonic() + 30
+                self.fis["stopped_by_runner"] = True
+            await asyncio.sleep(0.5)
+        with contextlib.suppress(Exception):
+            resolved = await asyncio.to_thread(fis.list_experiment_resolved_targets, experimentId=exp_id)
+            self.fis["resolved_targets"] = [{"targetName": t.get("targetName"), "resourceType": t.get("resourceType"),
+                                             "arn": t.get("targetInformation", {}).get("arn") or str(t)}
+                                            for t in resolved.get("resolvedTargets", [])]
+        status = got["state"]["status"]
+        entry["end"] = time.time()
+        entry["result"] = status
+        self.view.note(f"FIS experiment {exp_id}: {status} ({got['state'].get('reason', '')})")
+        if status == "stopped" and self.fis.get("stopped_by_runner"):
+            return "completed"
+        return status
+
+    def _record_fis(self, got: dict[str, Any]) -> None:
+        assert self.fis is not None
+        self.fis["state"] = {"status": got["state"]["status"], "reason": got["state"].get("reason", "")}
+        self.fis["actions"] = {
+            name: {"actionId": a["actionId"], "state": {"status": a["state"]["status"],
+                                                       "reason": a["state"].get("reason", "")},
+                   "startTime": _epoch(a.get("startTime")), "endTime": _epoch(a.get("endTime"))}
+            for name, a in got.get("actions", {}).items()}
+
+    async def _recover(self, timeout: float, minimum: float) -> float | None:
+        entry = self._begin("recovery", "until the steady state holds again", timeout)
+        fault_start = min((e["time"] for e in self.events if e["kind"] == "fault.applied"),
+                          default=self.phases[-2]["start"])
+        deadline = time.monotonic() + timeout
+        streak = 0
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            if time.monotonic() - self._phase_started < minimum:
+                continue
+            streak = streak + 1 if all(c["passed"] for c in self.steady()) else 0
+            if streak >= 2:  # two evaluations a second apart: not a lucky instant
+                entry["end"] = time.time()
+                entry["result"] = "held"
+                took = entry["end"] - fault_start
+                self.view.note(f"steady state holds again, {took:.1f} s after the fault")
+                return round(took, 3)
+        entry["end"] = time.time()
+        entry["result"] = "not-held"
+        self.view.note(f"the steady state did not return within {timeout:g} s")
+        return None
+
+    async def _stop_fis_if_running(self) -> None:
+        """Ctrl-C or an error mid-injection: FIS must revert its faults now, not later."""
+        if self.fis and self.fis["state"]["status"] not in TERMINAL:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.lab.client("fis").stop_experiment, id=self.fis["experiment_id"])
+
+    async def _integrity(self, session: aiohttp.ClientSession, base: str, initial: dict[str, Any]) -> dict[str, Any]:
+        try:
+            final_orders = await _orders(session, base)
+            final_stock = await _stock(session, base)
+        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+            return integrity.unchecked(f"could not read the data back: {exc}")
+        return integrity.check(self.ledger, initial.get("orders", set()), final_orders,
+                               initial.get("stock"), final_stock)
+
+    def _faults(self) -> list[dict[str, Any]]:
+        """Fault windows from fault.applied/reverted events, one per FIS action."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for e in self.events:
+            if e["kind"] not in ("fault.applied", "fault.reverted"):
+                continue
+            key = (e.get("experiment", ""), e.get("action") or e.get("fault", ""))
+            w = out.setdefault(key, {"action": e.get("fault", ""), "action_id": "", "start": e["time"],
+                                     "end": None, "targets": []})
+            if e["kind"] == "fault.applied":
+                w["start"] = min(w["start"], e["time"])
+                if e["target"] not in w["targets"]:
+                    w["targets"].append(e["target"])
+            else:
+                w["end"] = max(w["end"] or 0, e["time"])
+        for (_exp, name), w in out.items():
+            action = (self.fis or {}).get("actions", {}).get(name)
+            if action:
+                w["action"], w["action_id"] = name, action["actionId"]
+        return list(out.values())
+
+    def _journal(self, started: float, status: dict[str, Any], alb_url: str, health_check: dict[str, int] | None,
+                 faults: list[dict[str, Any]], clauses: list[dict[str, Any]], integ: dict[str, Any],
+                 wins: dict[str, Any], outcome: str, summary: str) -> dict[str, Any]:
+        hyp = self.exp["hypothesis"]
+        return {
+            "version": 1,
+            "experiment": {"title": self.exp["title"], "file": self.exp.get("file"),
+                           "description": self.exp.get("description", ""),
+                           "hypothesis": {"if": hyp["if"], "then": hyp["then"]}},
+            "lab": {"api": self.lab.api, "alb": alb_url, "stack": status.get("stack") or self.stack,
+                    "network_mode": status.get("network_mode"), "health_check": health_check},
+            "started": started, "ended": time.time(),
+            "phases": self.phases,
+            "requests": sorted(self.records, key=lambda r: r["t"]),
+            "fis": self.fis,
+            "faults": faults,
+            "events": [{k: v for k, v in e.items() if k != "seq"} for e in self.events],
+            "series": {"healthy_hosts": self.healthy, "unhealthy_hosts": self.unhealthy,
+                       "alarms": self.alarm_series},
+            "clauses": clauses,
+            "integrity": integ,
+            "windows": wins,
+            "verdict": {"outcome": outcome, "exit_code": EXIT[outcome], "summary": summary},
+            "notes": self.notes,
+        }
+
+
+async def _orders(session: aiohttp.ClientSession, base: str) -> list[dict[str, Any]]:
+    async with session.get(f"{base}/orders", timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        resp.raise_for_status()
+        return (await resp.json(content_type=None))["orders"]
+
+
+async def _stock(session: aiohttp.ClientSession, base: str) -> dict[int, int]:
+    async with session.get(f"{base}/products", timeout=aiohttp.ClientTimeout(total=10)) as resp:
+        resp.raise_for_status()
+        return {p["id"]: p["stock"] for p in (await resp.json(content_type=None))["products"]}

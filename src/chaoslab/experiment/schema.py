@@ -1,0 +1,210 @@
+"""Experiment files (YAML or JSON): the FIS template plus what FIS lacks — workload, probe,
+steady state, hypothesis clauses, integrity checks and phase timing. `load_experiment` validates
+with a JSON Schema so every error names its JSON path and a fix; `chaoslab validate` calls
+`validate_experiment_file`. The format is documented in docs/experiments.md."""
+
+from __future__ import annotations
+
+import copy
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from chaoslab.errors import ChaoslabError
+from chaoslab.services.fis.validation import Issue, validate_template
+
+_NUM = {"type": "number", "minimum": 0}
+_POS = {"type": "number", "exclusiveMinimum": 0}
+_PHASE = {"enum": ["baseline", "injection", "recovery", "after-baseline", "all"]}
+
+_REQUEST = {
+    "type": "object", "additionalProperties": False, "required": ["path", "rate"],
+    "properties": {
+        "name": {"type": "string"},
+        "method": {"enum": ["GET", "POST", "PUT", "DELETE", "HEAD"]},
+        "path": {"type": "string", "pattern": "^/"},
+        "rate": {**_POS, "maximum": 2000},
+        "body": {"type": "object"},
+        "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+        "retries": {
+            "type": "object", "additionalProperties": False,
+            "properties": {"attempts": {"type": "integer", "minimum": 1, "maximum": 10},
+                           "backoff_s": _NUM, "attempt_timeout_s": _POS,
+                           "idempotency_key": {"type": "boolean"}}},
+    },
+}
+
+_CLAUSE = {
+    "type": "object", "required": ["type"],
+    "properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "recovery_time",
+                                     "alarm", "no_lost_writes", "healthy_hosts"]},
+                   "phase": _PHASE, "endpoint": {"type": "string"}, "window_s": _POS,
+                   "include_probe": {"type": "boolean"}},
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "error_rate"}}},
+         "then": {"required": ["max_percent"], "properties": {"max_percent": {**_NUM, "maximum": 100}}}},
+        {"if": {"properties": {"type": {"const": "latency"}}},
+         "then": {"required": ["percentile", "max_ms"],
+                  "properties": {"percentile": {**_POS, "maximum": 100}, "max_ms": _POS}}},
+        {"if": {"properties": {"type": {"const": "consecutive_failures"}}},
+         "then": {"required": ["max"], "properties": {"max": {"type": "integer", "minimum": 0}}}},
+        {"if": {"properties": {"type": {"const": "recovery_time"}}},
+         "then": {"required": ["max_s"], "properties": {"max_s": _POS}}},
+        {"if": {"properties": {"type": {"const": "alarm"}}},
+         "then": {"required": ["name", "state"],
+                  "properties": {"name": {"type": "string"}, "mode": {"enum": ["is", "never_was"]},
+                                 "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]}}}},
+        {"if": {"properties": {"type": {"const": "healthy_hosts"}}},
+         "then": {"required": ["min"], "properties": {"min": {"type": "integer", "minimum": 0}}}},
+    ],
+}
+
+_TIMING = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"baseline_s": _POS, "max_injection_s": _POS, "recovery_timeout_s": _POS,
+                   "ready_timeout_s": _POS, "min_recovery_s": _NUM},
+}
+_PROBE = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"enabled": {"type": "boolean"}, "path": {"type": "string", "pattern": "^/"},
+                   "interval_s": _POS, "connect_timeout_s": _POS, "max_time_s": _POS},
+}
+
+SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["title", "hypothesis"],
+    "oneOf": [{"required": ["template"]}, {"required": ["template_file"]}, {"required": ["template_id"]}],
+    "properties": {
+        "title": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "stack": {"type": "string"},
+        "template": {"type": "object"},
+        "template_file": {"type": "string"},
+        "template_id": {"type": "string", "pattern": "^EXT"},
+        "setup": {"type": "object", "additionalProperties": False, "properties": {
+            "orders": {"type": "array", "items": {
+                "type": "object", "additionalProperties": False, "required": ["product_id", "quantity"],
+                "properties": {"product_id": {"type": "integer", "minimum": 1},
+                               "quantity": {"type": "integer", "minimum": 1}}}}}},
+        "workload": {"type": "object", "additionalProperties": False, "properties": {
+            "target": {"type": "string", "pattern": "^https?://"},
+            "timeout_s": _POS, "connect_timeout_s": _POS,
+            "requests": {"type": "array", "items": _REQUEST}}},
+        "probe": _PROBE,
+        "steady_state": {"type": "array", "items": _CLAUSE},
+        "hypothesis": {"type": "object", "additionalProperties": False, "required": ["if", "then", "clauses"],
+                       "properties": {"if": {"type": "string"}, "then": {"type": "string"},
+                                      "clauses": {"type": "array", "minItems": 1, "items": _CLAUSE}}},
+        "integrity": {"type": "object", "additionalProperties": False, "properties": {
+            "app": {"enum": ["chaos-shop", "none"]}}},
+        "timing": _TIMING,
+        "fast": {"type": "object", "additionalProperties": False, "description": "overrides under --fast",
+                 "properties": {"timing": _TIMING, "probe": _PROBE}},
+    },
+}
+
+DEFAULT_TIMING = {"baseline_s": 10.0, "max_injection_s": 120.0, "recovery_timeout_s": 120.0,
+                  "ready_timeout_s": 60.0, "min_recovery_s": 0.0}
+DEFAULT_PROBE = {"enabled": False, "path": "/products", "interval_s": 2.0, "connect_timeout_s": 3.0,
+                 "max_time_s": 5.0}
+DEFAULT_STEADY_STATE = [{"type": "error_rate", "max_percent": 1, "window_s": 5},
+                        {"type": "healthy_hosts", "min": 2}]
+
+_HINTS = {
+    "required": "add the missing key",
+    "additionalProperties": "remove it or fix its spelling (see docs/experiments.md)",
+    "enum": "use one of the allowed values",
+    "oneOf": "give exactly one of template, template_file or template_id",
+    "type": "change the value's type",
+    "pattern": "match the expected form",
+}
+
+
+def _path(parts: list[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(file)"
+
+
+def validate_experiment_document(doc: Any) -> list[Issue]:
+    """Schema issues, then the inline FIS template's issues under `template.`."""
+    if not isinstance(doc, dict):
+        return [Issue("(file)", "an experiment file is a mapping", "start with `title:` and `template:`")]
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    issues = []
+    for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
+        # oneOf/allOf failures carry the precise sub-errors: the deepest one names the real spot.
+        leaf = max(err.context, key=lambda e: len(e.absolute_path)) if err.context else err
+        issues.append(Issue(_path(list(leaf.absolute_path)), leaf.message, _HINTS.get(leaf.validator)))
+    if isinstance(doc.get("template"), dict):
+        issues += [Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
+                   for i in validate_template(doc["template"])]
+    return issues
+
+
+def read_document(path: str | Path) -> Any:
+    """YAML or JSON by content (JSON is YAML, but JSON errors read better from json)."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ChaoslabError(f"{path}: not valid YAML/JSON: {exc}") from None
+
+
+def validate_experiment_file(path: str | Path) -> list[Issue]:
+    """`chaoslab validate`'s hook: every issue in one experiment file, tagged with its name."""
+    try:
+        doc = read_document(path)
+    except (OSError, ChaoslabError) as exc:
+        return [Issue("(file)", str(exc), "check the path and the YAML/JSON syntax", file=str(path))]
+    return [Issue(i.path, i.message, i.hint, i.severity, i.code, file=str(path))
+            for i in validate_experiment_document(doc)]
+
+
+def bundled_experiments() -> dict[str, Path]:
+    """Experiment files shipped in the package, by name (`seed003-stop-instance`, …)."""
+    root = importlib.resources.files("chaoslab") / "experiments"
+    return {Path(str(p)).stem: Path(str(p)) for p in root.iterdir() if str(p).endswith((".yaml", ".json"))}
+
+
+def resolve_experiment_path(ref: str | Path) -> Path:
+    path = Path(ref)
+    if path.exists():
+        return path
+    bundled = bundled_experiments()
+    if str(ref) in bundled:
+        return bundled[str(ref)]
+    raise ChaoslabError(f"experiment file {ref} does not exist",
+                        hint=f"bundled experiments: {', '.join(sorted(bundled))}")
+
+
+def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
+    """A validated experiment with defaults filled in (and `fast:` overrides applied)."""
+    path = resolve_experiment_path(ref)
+    doc = read_document(path)
+    errors = [i for i in validate_experiment_document(doc) if i.severity == "error"]
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more; `chaoslab validate {path}` lists them)" if len(errors) > 1 else ""
+        raise ChaoslabError(f"{first.message}{more}", hint=first.hint, path=f"{path}: {first.path}")
+    exp = copy.deepcopy(doc)
+    exp["file"] = str(path)
+    if "template_file" in exp:
+        tpath = (path.parent / exp["template_file"]) if not Path(exp["template_file"]).is_absolute() \
+            else Path(exp["template_file"])
+        exp["template"] = read_document(tpath)
+    exp["timing"] = {**DEFAULT_TIMING, **exp.get("timing", {})}
+    exp["probe"] = {**DEFAULT_PROBE, **exp.get("probe", {})}
+    if fast:
+        exp["timing"].update(exp.get("fast", {}).get("timing", {}))
+        exp["probe"].update(exp.get("fast", {}).get("probe", {}))
+    exp.setdefault("steady_state", copy.deepcopy(DEFAULT_STEADY_STATE))
+    exp.setdefault("workload", {})
+    exp["workload"].setdefault("requests", [])
+    exp.setdefault("integrity", {"app": "chaos-shop"})
+    exp.setdefault("description", "")
+    return exp

@@ -1,0 +1,84 @@
+"""A run from the user's side: find or start the lab, run, write the outputs, stop what we started.
+
+A lab already running in CHAOSLAB_HOME is used as it is; otherwise one is started with the
+experiment's stack and stopped again at the end — always, on Ctrl-C and on errors too, so a
+failed run never leaves processes or namespaces behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from chaoslab.config import LabConfig
+from chaoslab.errors import ChaoslabError
+from chaoslab.experiment.labclient import LabClient
+from chaoslab.experiment.runner import Run
+from chaoslab.experiment.schema import load_experiment
+
+
+def default_report_dir() -> Path:
+    return Path("chaoslab-report") / time.strftime("%Y%m%d-%H%M%S")
+
+
+def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False, report_dir: str | Path | None = None,
+                   junit: str | Path | None = None, stack: str | None = None, out: TextIO = sys.stdout,
+                   network: str = "auto") -> dict[str, Any]:
+    """Run an experiment (already loaded) end to end and return its journal; outputs are written."""
+    from chaoslab.commands import running_lab, start_detached, stop_lab
+    from chaoslab.report import LiveView, render_summary, write_journal, write_junit
+
+    info = running_lab(config)
+    started_here = info is None
+    stack_ref = stack or exp.get("stack") or "default"
+    view = LiveView(stream=out)
+    try:
+        if started_here:
+            view.note(f"no lab running in {config.home}: starting stack {stack_ref}" + (" (--fast)" if fast else ""))
+            info = start_detached(config, stack_ref, fast=fast, network=network, quiet=True)
+        lab = LabClient(info["api"], config)
+        view.note(f"lab: {info['api']} (stack {info.get('stack')})")
+        journal = asyncio.run(Run(exp, lab, view, stack=str(info.get("stack") or stack_ref)).execute())
+    finally:
+        view.close()
+        if started_here:
+            stop_lab(config, quiet=True)
+    target = Path(report_dir) if report_dir else default_report_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    write_journal(journal, target / "journal.json")
+    html = _write_html(journal, target / "report.html")
+    if junit:
+        write_junit(journal, junit)
+    out.write(render_summary(journal, color=out.isatty(), report_path=str(html or target / "journal.json")))
+    out.flush()
+    return journal
+
+
+def _write_html(journal: dict[str, Any], path: Path) -> Path | None:
+    try:
+        from chaoslab.report import write_html  # type: ignore[attr-defined]
+    except ImportError:  # the HTML renderer ships separately; the journal alone can rebuild it
+        return None
+    write_html(journal, path)
+    return path
+
+
+def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
+    """`chaoslab run`: the exit code of DESIGN.md §2 (2 when the run could not happen at all)."""
+    out: TextIO = kwargs.get("out", sys.stdout)
+    exp = load_experiment(ref, fast=kwargs.get("fast", False))
+    try:
+        journal = run_experiment(exp, config, **kwargs)
+    except ChaoslabError:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # the run could not happen: say why, exit 2 as the contract says
+        out.write(f"the experiment could not run: {exc}\n")
+        traceback.print_exc(file=sys.stderr)
+        return 2
+    return int(journal["verdict"]["exit_code"])

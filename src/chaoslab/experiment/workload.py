@@ -1,0 +1,227 @@
+"""The load: an open-loop generator and seed 003's probe loop.
+
+Open loop means each request is sent at its scheduled time whether or not earlier ones have
+answered — a closed loop slows down exactly when the system does and hides the outage (the
+coordinated-omission trap). Latency is therefore measured from the *scheduled* time. The probe,
+by contrast, copies the article's `curl … ; sleep 2` loop, which is closed on purpose: its
+timeline is what the seed printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import json
+import random
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import aiohttp
+
+Record = dict[str, Any]
+# (status or None, error kind or None, JSON body or None) for one attempt of one request.
+Attempt = tuple[int | None, str | None, Any]
+WriteObserver = Callable[["RequestSpec", dict[str, Any], str | None, list[Attempt]], None]
+
+_PLACEHOLDER = re.compile(r"^\{\{\s*(\w+)((?:\s+-?\d+)*)\s*\}\}$")
+
+
+def render_body(template: Any, rng: random.Random) -> Any:
+    """Fill `{{randint A B}}` / `{{uuid}}` placeholders; a whole-string placeholder becomes a number."""
+    if isinstance(template, dict):
+        return {k: render_body(v, rng) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_body(v, rng) for v in template]
+    if isinstance(template, str):
+        m = _PLACEHOLDER.match(template)
+        if m:
+            args = [int(a) for a in m.group(2).split()]
+            if m.group(1) == "randint" and len(args) == 2:
+                return rng.randint(args[0], args[1])
+            if m.group(1) == "uuid":
+                return str(uuid.UUID(int=rng.getrandbits(128)))
+    return template
+
+
+def classify(exc: BaseException) -> str:
+    """curl's failure families: refused, reset, timeout, anything else."""
+    if isinstance(exc, (asyncio.TimeoutError, aiohttp.ServerTimeoutError)):
+        return "timeout"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        os_err = getattr(exc, "os_error", None)
+        if isinstance(os_err, ConnectionRefusedError) or getattr(os_err, "errno", None) == errno.ECONNREFUSED:
+            return "refused"
+        if isinstance(os_err, (asyncio.TimeoutError, TimeoutError)):
+            return "timeout"
+        return "other"
+    if isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError)):
+        return "reset"
+    if isinstance(exc, aiohttp.ClientOSError) and exc.errno in (errno.ECONNRESET, errno.EPIPE):
+        return "reset"
+    return "other"
+
+
+def is_failure(record: Record) -> bool:
+    """A user-visible failure: no HTTP answer or a 5xx."""
+    return record["error"] is not None or (record["status"] or 0) >= 500
+
+
+@dataclass
+class RequestSpec:
+    path: str
+    rate: float
+    method: str = "GET"
+    name: str | None = None
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    attempts: int = 1
+    backoff_s: float = 0.2
+    attempt_timeout_s: float | None = None
+    idempotency_key: bool = False
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> RequestSpec:
+        retries = doc.get("retries", {})
+        return cls(path=doc["path"], rate=float(doc["rate"]), method=doc.get("method", "GET"),
+                   name=doc.get("name"), body=doc.get("body"), headers=dict(doc.get("headers", {})),
+                   attempts=retries.get("attempts", 1), backoff_s=retries.get("backoff_s", 0.2),
+                   attempt_timeout_s=retries.get("attempt_timeout_s"),
+                   idempotency_key=retries.get("idempotency_key", False))
+
+
+async def _one(session: aiohttp.ClientSession, method: str, url: str, body: Any, headers: dict[str, str],
+               timeout: aiohttp.ClientTimeout) -> tuple[int | None, str | None, Any, str | None]:
+    """One HTTP exchange: status, error kind, JSON body, served_by."""
+    try:
+        async with session.request(method, url, json=body, headers=headers, timeout=timeout) as resp:
+            raw = await resp.read()
+            data = None
+            if raw[:1] in (b"{", b"["):
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+            served = None
+            if isinstance(data, dict):
+                served = data.get("served_by") or data.get("instance_id")
+            served = served or resp.headers.get("X-Served-By")
+            return resp.status, None, data, served
+    except Exception as exc:  # every failure is data here, never a crash of the generator
+        return None, classify(exc), None, None
+
+
+class Workload:
+    """Sends each spec's requests on its own fixed schedule until stopped; one record each."""
+
+    def __init__(self, base_url: str, specs: list[RequestSpec], *, on_record: Callable[[Record], None],
+                 phase: Callable[[], str], timeout_s: float = 5.0, connect_timeout_s: float = 3.0,
+                 on_write: WriteObserver | None = None, seed: int | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.specs = specs
+        self.on_record = on_record
+        self.phase = phase
+        self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
+        self.connect_timeout_s = connect_timeout_s
+        self.on_write = on_write
+        self.rng = random.Random(seed)
+        self._stop = asyncio.Event()
+        self._inflight: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Schedule until `stop()`, then wait for requests still in flight."""
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+            await asyncio.gather(*(self._schedule(session, s) for s in self.specs if s.rate > 0))
+            if self._inflight:
+                await asyncio.gather(*list(self._inflight), return_exceptions=True)
+
+    async def _schedule(self, session: aiohttp.ClientSession, spec: RequestSpec) -> None:
+        loop = asyncio.get_running_loop()
+        mono0, wall0 = loop.time(), time.time()
+        k = 0
+        while not self._stop.is_set():
+            due = mono0 + k / spec.rate
+            delay = due - loop.time()
+            if delay > 0:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                    return
+                except asyncio.TimeoutError:
+                    pass
+            task = asyncio.create_task(self._send(session, spec, wall0 + (due - mono0)))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            k += 1
+
+    async def _send(self, session: aiohttp.ClientSession, spec: RequestSpec, scheduled: float) -> None:
+        phase = self.phase()
+        body = render_body(spec.body, self.rng) if spec.body is not None else None
+        headers = dict(spec.headers)
+        key = None
+        if spec.idempotency_key:
+            key = str(uuid.UUID(int=self.rng.getrandbits(128)))
+            headers["Idempotency-Key"] = key
+        timeout = self.timeout
+        if spec.attempt_timeout_s:
+            timeout = aiohttp.ClientTimeout(total=spec.attempt_timeout_s, sock_connect=min(
+                self.connect_timeout_s, spec.attempt_timeout_s))
+        sent = time.time()
+        attempts: list[Attempt] = []
+        for n in range(spec.attempts):
+            status, error, data, served = await _one(session, spec.method, self.base_url + spec.path, body,
+                                                     headers, timeout)
+            attempts.append((status, error, data))
+            if error is None and status is not None and status < 500:
+                break
+            if n + 1 < spec.attempts:
+                await asyncio.sleep(spec.backoff_s * (2 ** n))
+        done = time.time()
+        self.on_record({"t": scheduled, "sent": sent, "done": done, "endpoint": spec.endpoint,
+                        "status": status, "error": error, "latency_ms": round((done - scheduled) * 1000, 2),
+                        "served_by": served, "phase": phase, "probe": False, "attempts": len(attempts)})
+        if self.on_write is not None and spec.method == "POST":
+            self.on_write(spec, body, key, attempts)
+
+
+class Probe:
+    """Seed 003's loop: `curl --connect-timeout 3 --max-time 5 $ALB/products; sleep 2`, a new
+    connection each time, as curl makes."""
+
+    def __init__(self, base_url: str, *, path: str, interval_s: float, connect_timeout_s: float,
+                 max_time_s: float, on_record: Callable[[Record], None], phase: Callable[[], str]) -> None:
+        self.url = base_url.rstrip("/") + path
+        self.endpoint = f"GET {path}"
+        self.interval_s = interval_s
+        self.timeout = aiohttp.ClientTimeout(total=max_time_s, sock_connect=connect_timeout_s)
+        self.on_record = on_record
+        self.phase = phase
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        connector = aiohttp.TCPConnector(force_close=True, limit=0)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            while not self._stop.is_set():
+                phase = self.phase()
+                sent = time.time()
+                status, error, _data, served = await _one(session, "GET", self.url, None, {}, self.timeout)
+                done = time.time()
+                self.on_record({"t": sent, "sent": sent, "done": done, "endpoint": self.endpoint,
+                                "status": status, "error": error, "latency_ms": round((done - sent) * 1000, 2),
+                                "served_by": served, "phase": phase, "probe": True})
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.interval_s)
+                except asyncio.TimeoutError:
+                    pass
