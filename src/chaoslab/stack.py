@@ -289,7 +289,7 @@ async def _apply(lab: Lab, doc: dict[str, Any], settings: dict[str, Any], say: A
     db_env: dict[str, str] = {}
     db_task = None
     if doc.get("database"):
-        db_env, db_task = _start_database(lab, doc["database"], vpc)
+        db_task = _start_database(lab, doc["database"], vpc)
         say(f"database: {doc['database']['cluster']} (writer + reader, real PostgreSQL)")
     tg_arns = {}
     for tg in doc.get("target_groups", []):
@@ -322,6 +322,7 @@ async def _apply(lab: Lab, doc: dict[str, Any], settings: dict[str, Any], say: A
             say(f"load balancer: {lb['name']} listening on port {ln['port']}")
     if db_task is not None:
         await db_task
+        db_env = _database_env(lab, doc["database"], vpc)
     for alarm in doc.get("alarms", []):
         lab.cloudwatch.put_metric_alarm(_resolve_alarm(lab, alarm, tg_arns))
     compute = []
@@ -354,7 +355,7 @@ def _ensure_role(lab: Lab, role: dict[str, Any]) -> None:
         lab.iam.attach_role_policy(role["name"], arn)
 
 
-def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> tuple[dict[str, str], Any]:
+def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> asyncio.Future[None]:
     """Open the cluster endpoints where units can reach them; start the postmasters in the
     background (returned task) while the rest of the stack is built."""
     hosts = ["127.0.0.1"]
@@ -374,10 +375,20 @@ def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> tuple[dict[str, s
 
     task = asyncio.ensure_future(build())
     task.set_name(_DB_TASK)
-    ip = vpc.network.service_ip if vpc is not None else "127.0.0.1"
-    env = {"DB_ENDPOINT": ip, "DB_PORT": str(db.get("port", 5432)), "DB_NAME": db["database"],
-           "DB_USERNAME": db["username"], "DB_PASSWORD": db["password"]}
-    return env, task
+    return task
+
+
+def _database_env(lab: Lab, db: dict[str, Any], vpc: Any) -> dict[str, str]:
+    """Seed 003's DB_* variables. In netns mode DB_ENDPOINT is the cluster's DNS name, which
+    resolves inside every unit (its /etc/hosts) to the address the writer endpoint listens on."""
+    cluster = lab.rds.clusters[db["cluster"].lower()]
+    endpoint = cluster.endpoint_ip
+    if vpc is not None and vpc.network.mode == "netns":
+        lab.ec2.extra_hosts[cluster.endpoint_host] = cluster.endpoint_ip
+        lab.ec2.extra_hosts[cluster.reader_endpoint_host] = cluster.reader_endpoint_ip
+        endpoint = cluster.endpoint_host
+    return {"DB_ENDPOINT": endpoint, "DB_PORT": str(cluster.endpoint_port), "DB_NAME": db["database"],
+            "DB_USERNAME": db["username"], "DB_PASSWORD": db["password"]}
 
 
 def _resolve_alarm(lab: Lab, alarm: dict[str, Any], tg_arns: dict[str, str]) -> dict[str, Any]:
