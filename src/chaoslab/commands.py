@@ -239,3 +239,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not errors:
         print(f"{len(args.files)} file(s) valid" + (f" ({len(issues)} warning(s))" if issues else ""))
     return 1 if errors else 0
+
+
+# run / demo --------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from chaoslab.experiment.session import run_file
+
+    return run_file(args.experiment, _config(args), fast=args.fast, report_dir=args.report, junit=args.junit)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from chaoslab.experiment.demo import run_demo
+
+    code, _journal = run_demo(_config(args), fast=args.fast, report_dir=args.report)
+    return code
