@@ -16,6 +16,13 @@ from typing import Any
 from chaoslab.runtime.commands import CommandError, run_command
 
 NETNS_RUN = Path("/run/netns")
+# Egress drops: a DROP in OUTPUT makes a UDP sender's sendto() fail with EPERM, which no real
+# network does. Faults instead mark such packets (mangle OUTPUT, which re-routes marked
+# packets) and a policy rule routes marks to the "sink", a veth whose peer is down: the packet
+# vanishes silently, like one lost on the wire. One sink per namespace, shared by faults.
+SINK_MARK = "0x400000/0x400000"
+SINK_LINK = "cl-sink"
+SINK_TABLE = "4040"
 
 
 @dataclass
@@ -39,6 +46,10 @@ class RuleSet:
 
     netns: str
     chains: list[Chain]
+
+    @property
+    def uses_sink(self) -> bool:
+        return any(SINK_MARK in rule for c in self.chains for rule in c.rules)
 
     def to_record(self) -> dict[str, Any]:
         return {"netns": self.netns, "chains": [
@@ -64,6 +75,8 @@ async def install(rules: RuleSet) -> None:
     """Create the chains and their rules, then jump into them (the jump makes it take effect).
     A failure part-way removes what was made, so nothing half-applied stays behind."""
     try:
+        if rules.uses_sink:
+            await ensure_sink(rules.netns)
         for chain in rules.chains:
             await iptables(rules.netns, chain.table, ["-N", chain.name])
             for rule in chain.rules:
@@ -85,15 +98,47 @@ async def remove(rules: RuleSet) -> None:
             rc, _ = await iptables(rules.netns, chain.table, ["-D", chain.hook, *chain.jump()], check=False)
             if rc != 0:
                 break
-    for chain in rules.chains:
+    for chain in rules.chains:  # flush all first: a chain still referenced cannot be deleted
         await iptables(rules.netns, chain.table, ["-F", chain.name], check=False)
+    for chain in rules.chains:
         await iptables(rules.netns, chain.table, ["-X", chain.name], check=False)
+    if rules.uses_sink:
+        _, mangle = await iptables(rules.netns, "mangle", ["-S"], check=False)
+        if SINK_MARK.split("/")[0] not in mangle:  # no other fault still sends packets there
+            await remove_sink(rules.netns)
+
+
+async def _ip(netns: str, args: list[str], check: bool = True) -> tuple[int, str]:
+    return await run_command(["ip", "-n", netns, *args], check=check)
+
+
+async def ensure_sink(netns: str) -> None:
+    """The namespace's packet sink: a veth with its peer down, and marked packets routed to it."""
+    rc, _ = await _ip(netns, ["link", "show", SINK_LINK], check=False)
+    if rc == 0:
+        return
+    await _ip(netns, ["link", "add", SINK_LINK, "type", "veth", "peer", "name", SINK_LINK + "-p"])
+    await _ip(netns, ["link", "set", SINK_LINK, "arp", "off", "up"])
+    await _ip(netns, ["route", "add", "default", "dev", SINK_LINK, "table", SINK_TABLE])
+    await _ip(netns, ["rule", "add", "fwmark", SINK_MARK, "lookup", SINK_TABLE, "priority", SINK_TABLE])
+
+
+async def remove_sink(netns: str) -> None:
+    for _ in range(8):
+        rc, _ = await _ip(netns, ["rule", "del", "priority", SINK_TABLE], check=False)
+        if rc != 0:
+            break
+    await _ip(netns, ["link", "del", SINK_LINK], check=False)
 
 
 async def listing(netns: str) -> str:
-    """`iptables -S` of the filter, nat and mangle tables: what tests compare before and after."""
+    """`iptables -S` of the filter, nat and mangle tables plus links and policy rules: what
+    tests compare before and after a fault."""
     out = []
     for table in ("filter", "nat", "mangle"):
         _, text = await iptables(netns, table, ["-S"])
         out.append(f"# {table}\n{text}")
+    for what in (["-o", "link", "show"], ["rule", "show"]):
+        _, text = await _ip(netns, what)
+        out.append(f"# ip {' '.join(what)}\n" + "\n".join(line.split(" link/")[0] for line in text.splitlines()))
     return "".join(out)

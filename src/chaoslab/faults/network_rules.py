@@ -5,6 +5,8 @@ Chain names carry a per-fault tag, so two faults in one namespace never share a 
 
 Conventions (see docs/faults.md):
 * `sources` is a list of IPv4 addresses/CIDRs, or None for ALL.
+* packets arriving are dropped in filter INPUT; packets leaving are marked in mangle OUTPUT and
+  routed into the namespace's sink (see network_iptables), so senders see a silent loss.
 * loss and latency act on the unit's `eth0` only (loopback traffic inside the unit is untouched,
   as netem on eth0 would leave it); blackhole matches the port on every interface, like the
   AWSFIS-Run-Network-Blackhole-Port document's plain INPUT/OUTPUT rules.
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 import ipaddress
 
-from chaoslab.faults.network_iptables import Chain, RuleSet
+from chaoslab.faults.network_iptables import SINK_MARK, Chain, RuleSet
 
 LOSS_CONNMARK = "0x100000/0x100000"  # "this flow was picked for loss" (flowsPercent < 100)
 PROXY_MARK = "0x2c1"  # SO_MARK of the delay proxy's own upstream sockets: never redirected again
+DROP = ["-j", "DROP"]  # arriving packets (filter INPUT)
+SINK = ["-j", "MARK", "--set-xmark", SINK_MARK]  # leaving packets (mangle OUTPUT): lost silently
 
 
 def _probability(percent: float) -> str:
@@ -31,8 +35,10 @@ def _chance(percent: float) -> list[str]:
 
 def blackhole(netns: str, tag: str, port: int, protocol: str, traffic_type: str) -> RuleSet:
     """ingress: drop packets arriving for `port`; egress: drop packets the unit sends to `port`."""
-    hook = "INPUT" if traffic_type == "ingress" else "OUTPUT"
-    return RuleSet(netns, [Chain("filter", hook, f"CLBH-{tag}", [["-p", protocol, "--dport", str(port), "-j", "DROP"]])])
+    match = ["-p", protocol, "--dport", str(port)]
+    if traffic_type == "ingress":
+        return RuleSet(netns, [Chain("filter", "INPUT", f"CLBH-{tag}", [[*match, *DROP]])])
+    return RuleSet(netns, [Chain("mangle", "OUTPUT", f"CLBH-{tag}", [[*match, *SINK]])])
 
 
 def packet_loss(netns: str, tag: str, loss_percent: float, flows_percent: float, sources: list[str] | None) -> RuleSet:
@@ -42,20 +48,23 @@ def packet_loss(netns: str, tag: str, loss_percent: float, flows_percent: float,
     and its connection mark set; only marked flows then lose packets. A dropped first packet
     leaves no conntrack entry, so its retransmission is picked afresh (slightly favours picking).
     """
-    decide = f"CLPL-{tag}"
-    rules: list[list[str]] = []
-    if flows_percent < 100:
-        rules.append(["-m", "conntrack", "--ctstate", "NEW", *_chance(flows_percent),
-                      "-j", "CONNMARK", "--set-xmark", LOSS_CONNMARK])
-        rules.append(["-m", "connmark", "!", "--mark", LOSS_CONNMARK, "-j", "RETURN"])
-    rules.append([*_chance(loss_percent), "-j", "DROP"])
+    def decide(drop: list[str]) -> list[list[str]]:
+        rules: list[list[str]] = []
+        if flows_percent < 100:
+            rules.append(["-m", "conntrack", "--ctstate", "NEW", *_chance(flows_percent),
+                          "-j", "CONNMARK", "--set-xmark", LOSS_CONNMARK])
+            rules.append(["-m", "connmark", "!", "--mark", LOSS_CONNMARK, "-j", "RETURN"])
+        rules.append([*_chance(loss_percent), *drop])
+        return rules
+
     peers = sources or [None]
     return RuleSet(netns, [
-        Chain("filter", "", decide, rules),
-        Chain("filter", "INPUT", f"CLPL-{tag}-I", [[*(["-s", p] if p else []), "-j", decide] for p in peers],
+        Chain("filter", "", f"CLPL-{tag}-in", decide(DROP)),
+        Chain("mangle", "", f"CLPL-{tag}-out", decide(SINK)),
+        Chain("filter", "INPUT", f"CLPL-{tag}-I", [[*(["-s", p] if p else []), "-j", f"CLPL-{tag}-in"] for p in peers],
               ["-i", "eth0"]),
-        Chain("filter", "OUTPUT", f"CLPL-{tag}-O", [[*(["-d", p] if p else []), "-j", decide] for p in peers],
-              ["-o", "eth0"]),
+        Chain("mangle", "OUTPUT", f"CLPL-{tag}-O", [[*(["-d", p] if p else []), "-j", f"CLPL-{tag}-out"]
+                                                   for p in peers], ["-o", "eth0"]),
     ])
 
 
@@ -91,12 +100,12 @@ def disrupt(netns: str, tag: str, scope: str, subnet_cidr: str, other_az_cidrs: 
     """
     if scope == "all":
         gateway = str(ipaddress.ip_network(subnet_cidr).network_address + 1)
-        inbound = [["-s", gateway, "-j", "DROP"], ["-s", subnet_cidr, "-j", "RETURN"], ["-j", "DROP"]]
-        outbound = [["-d", gateway, "-j", "DROP"], ["-d", subnet_cidr, "-j", "RETURN"], ["-j", "DROP"]]
+        inbound = [["-s", gateway, *DROP], ["-s", subnet_cidr, "-j", "RETURN"], DROP]
+        outbound = [["-d", gateway, *SINK], ["-d", subnet_cidr, "-j", "RETURN"], SINK]
     elif scope == "availability-zone":
-        inbound = [["-s", c, "-j", "DROP"] for c in other_az_cidrs]
-        outbound = [["-d", c, "-j", "DROP"] for c in other_az_cidrs]
+        inbound = [["-s", c, *DROP] for c in other_az_cidrs]
+        outbound = [["-d", c, *SINK] for c in other_az_cidrs]
     else:
         raise ValueError(f"scope {scope} is not emulated")
     return RuleSet(netns, [Chain("filter", "INPUT", f"CLDC-{tag}-I", inbound, ["!", "-i", "lo"]),
-                           Chain("filter", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"])])
+                           Chain("mangle", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"])])
