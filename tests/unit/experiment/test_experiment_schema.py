@@ -1,0 +1,72 @@
+"""Experiment files: the bundled ones are valid; mistakes are reported with their JSON path."""
+
+import pytest
+import yaml
+
+from chaoslab.errors import ChaoslabError
+from chaoslab.experiment.schema import (bundled_experiments, load_experiment, validate_experiment_document,
+                                        validate_experiment_file)
+
+
+def _doc(**over):
+    doc = yaml.safe_load(bundled_experiments()["seed003-stop-instance"].read_text())
+    doc.update(over)
+    return doc
+
+
+def test_bundled_experiments_are_valid():
+    assert {"seed003-stop-instance", "seed003-idempotent-retries"} <= set(bundled_experiments())
+    for path in bundled_experiments().values():
+        assert validate_experiment_file(path) == []
+
+
+def test_bad_rate_names_its_path():
+    doc = _doc(workload={"requests": [{"method": "GET", "path": "/products", "rate": -1}]})
+    issues = validate_experiment_document(doc)
+    assert [i.path for i in issues] == ["workload.requests[0].rate"]
+
+
+def test_clause_missing_its_bound_is_reported():
+    doc = _doc(hypothesis={"if": "x", "then": "y", "clauses": [{"type": "latency", "percentile": 99}]})
+    issues = validate_experiment_document(doc)
+    assert any(i.path == "hypothesis.clauses[0]" and "max_ms" in i.message for i in issues)
+
+
+def test_unknown_key_has_a_hint():
+    issues = validate_experiment_document(_doc(workloads={}))
+    assert issues and issues[0].hint and "spelling" in issues[0].hint
+
+
+def test_two_template_sources_are_refused():
+    issues = validate_experiment_document(_doc(template_id="EXT123"))
+    assert any("template" in i.hint for i in issues if i.hint)
+
+
+def test_inline_template_is_checked_by_fis_rules():
+    doc = _doc()
+    doc["template"]["actions"]["stop-instance"]["actionId"] = "aws:ec2:explode"
+    issues = validate_experiment_document(doc)
+    assert any(i.path.startswith("template.actions") for i in issues)
+
+
+def test_fast_overrides_apply(tmp_path):
+    slow = load_experiment("seed003-stop-instance")
+    fast = load_experiment("seed003-stop-instance", fast=True)
+    assert slow["probe"]["interval_s"] == 2 and fast["probe"]["interval_s"] == 0.5
+    assert fast["timing"]["baseline_s"] < slow["timing"]["baseline_s"]
+
+
+def test_template_file_is_read_relative(tmp_path):
+    doc = _doc()
+    (tmp_path / "t.json").write_text(__import__("json").dumps(doc.pop("template")))
+    doc["template_file"] = "t.json"
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc))
+    exp = load_experiment(tmp_path / "e.yaml")
+    assert exp["template"]["actions"]["stop-instance"]["actionId"] == "aws:ec2:stop-instances"
+
+
+def test_invalid_file_raises_with_path(tmp_path):
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(_doc(timing={"baseline_s": "ten"})))
+    with pytest.raises(ChaoslabError) as err:
+        load_experiment(tmp_path / "e.yaml")
+    assert "timing.baseline_s" in str(err.value)
