@@ -20,9 +20,11 @@ def _field(record: dict[str, Any], path: str) -> list[str]:
     if path.startswith("tag:"):
         key = path[4:]
         return [t["Value"] for t in record.get("Tags", []) if t["Key"] == key]
+    state = record.get("State")
     simple = {
         "instance-id": record.get("InstanceId"),
-        "instance-state-name": record.get("State", {}).get("Name"),
+        "instance-state-name": state.get("Name") if isinstance(state, dict) else None,
+        "state": state if isinstance(state, str) else None,
         "availability-zone": record.get("Placement", {}).get("AvailabilityZone") or record.get("AvailabilityZone"),
         "subnet-id": record.get("SubnetId"),
         "vpc-id": record.get("VpcId"),

@@ -82,14 +82,16 @@ def update_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """A deleted service still describes as INACTIVE (AWS keeps it for a while), which is what
+    `aws ecs wait services-inactive` waits for; only a never-created one is MISSING."""
+    cluster = _ecs(ctx).cluster(p.get("cluster"))
     out, failures = [], []
     for ref in p["services"]:
-        try:
-            out.append(_ecs(ctx).describe_service(_ecs(ctx).service(p.get("cluster"), ref)))
-        except AwsError as e:
-            if e.code == "ClusterNotFoundException":
-                raise
+        svc = _ecs(ctx).services.get((cluster.name, ref.rsplit("/", 1)[-1]))
+        if svc is None:
             failures.append({"arn": ref, "reason": "MISSING"})
+        else:
+            out.append(_ecs(ctx).describe_service(svc))
     return {"services": out, "failures": failures}
 
 
