@@ -70,7 +70,7 @@ def worker_env() -> dict[str, str]:
 
 async def _arm(unit: ComputeUnit, kind: str, count: int, duration: float, target: str | None,
                **options: float | int) -> Armed:
-    if unit.sandbox is None or not unit.running:
+    if unit.sandbox is None or not unit.sandbox.link_up:  # its app may have died; the machine has not
         raise FaultError(f"unit {unit.unit_id} is not running")
     fault_id = uuid.uuid4().hex[:12]
     workdir = unit.workdir / f"{FAULT_DIR_PREFIX}{fault_id}"

@@ -1,0 +1,92 @@
+"""SSM operations (json 1.1): Run Command and the managed-instance listing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaoslab.aws.context import RequestContext
+from chaoslab.errors import AwsError
+
+
+def _backend(ctx: RequestContext) -> Any:
+    ssm = getattr(ctx.lab, "ssm", None)
+    if ssm is None:
+        raise AwsError("InternalServerError", "This lab runs without SSM.", 500)
+    return ssm
+
+
+def _page(items: list[Any], params: dict[str, Any], limit: int = 50) -> tuple[list[Any], str | None]:
+    """Offset paging: NextToken is the index of the next item."""
+    token = params.get("NextToken")
+    try:
+        start = int(token) if token else 0
+    except ValueError:
+        raise AwsError("InvalidNextToken", "The specified token isn't valid.") from None
+    size = int(params.get("MaxResults") or limit)
+    end = start + size
+    return items[start:end], (str(end) if end < len(items) else None)
+
+
+async def send_command(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("Targets") and not params.get("InstanceIds"):
+        raise AwsError("InvalidParameters", "chaoslab runs commands on InstanceIds only, not on Targets.")
+    cmd = await _backend(ctx).send_command(params["DocumentName"], list(params.get("InstanceIds") or []),
+                                           dict(params.get("Parameters") or {}), comment=params.get("Comment", ""),
+                                           timeout_seconds=int(params.get("TimeoutSeconds") or 3600))
+    return {"Command": cmd.to_api()}
+
+
+def list_commands(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    found = _backend(ctx).list_commands(params.get("CommandId"), params.get("InstanceId"), params.get("Filters"))
+    page, token = _page(found, params)
+    return {"Commands": [c.to_api() for c in page], **({"NextToken": token} if token else {})}
+
+
+def list_command_invocations(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    ssm = _backend(ctx)
+    commands = ssm.list_commands(params.get("CommandId"), params.get("InstanceId"), params.get("Filters"))
+    rows = [(c, inv) for c in commands for inv in c.invocations.values()
+            if not params.get("InstanceId") or inv.instance_id == params["InstanceId"]]
+    page, token = _page(rows, params)
+    details = bool(params.get("Details"))
+    return {"CommandInvocations": [c.invocation_to_api(inv, details) for c, inv in page],
+            **({"NextToken": token} if token else {})}
+
+
+def get_command_invocation(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    cmd, inv = _backend(ctx).invocation(params["CommandId"], params["InstanceId"])
+    if params.get("PluginName") not in (None, "", "aws:runShellScript"):
+        raise AwsError("InvalidPluginName", f"Plugin {params['PluginName']} is not a step of {cmd.document_name}.")
+    return cmd.get_invocation_api(inv)
+
+
+async def cancel_command(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    await _backend(ctx).cancel_command(params["CommandId"], list(params.get("InstanceIds") or []) or None)
+    return {}
+
+
+def describe_instance_information(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    wanted: set[str] = set()
+    for f in params.get("InstanceInformationFilterList") or []:
+        if f["key"] != "InstanceIds":
+            raise AwsError("InvalidInstanceInformationFilterValue", f"Filter key {f['key']} is not supported.")
+        wanted.update(f["valueSet"])
+    for f in params.get("Filters") or []:
+        if f["Key"] not in ("InstanceIds", "PingStatus"):
+            raise AwsError("InvalidFilterKey", f"Filter key {f['Key']} is not supported.")
+    rows = [r for r in _backend(ctx).instance_information() if not wanted or r["InstanceId"] in wanted]
+    for f in params.get("Filters") or []:
+        field = "InstanceId" if f["Key"] == "InstanceIds" else "PingStatus"
+        rows = [r for r in rows if r[field] in f["Values"]]
+    page, token = _page(rows, params, 50)
+    return {"InstanceInformationList": page, **({"NextToken": token} if token else {})}
+
+
+OPERATIONS = {
+    "SendCommand": send_command,
+    "ListCommands": list_commands,
+    "ListCommandInvocations": list_command_invocations,
+    "GetCommandInvocation": get_command_invocation,
+    "CancelCommand": cancel_command,
+    "DescribeInstanceInformation": describe_instance_information,
+}

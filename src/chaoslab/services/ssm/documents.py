@@ -1,0 +1,217 @@
+"""The AWSFIS-Run-* documents the lab runs, with AWS's parameter names and defaults.
+
+A document run gets the instance's unit and its parameters and does its work through
+`chaoslab.faults`; every reversible fault is handed to `run.journal(fault, record)` before it
+takes effect, so cancelling the command (or a lab crash) can undo it. The run returns its
+standard output. A run ends after DurationSeconds, as the AWS documents do (their rollback
+scripts undo the fault then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from chaoslab.errors import AwsError
+from chaoslab.faults import FaultError, process, stress
+from chaoslab.services.units import ComputeUnit
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+# Memory of the instance types the lab's stacks use; Memory-Stress's Percent is of this budget
+# (and of at most CHAOSLAB_MEMORY_STRESS_MAX_BYTES, the lab's cap). Unknown types count 1 GiB.
+INSTANCE_MEMORY = {"t3.nano": GiB // 2, "t3.micro": GiB, "t3.small": 2 * GiB, "t3.medium": 4 * GiB,
+                   "t3.large": 8 * GiB, "m5.large": 8 * GiB, "c5.large": 4 * GiB}
+
+
+@dataclass
+class DocumentRun:
+    """One document on one instance: what a run may use."""
+
+    lab: Any
+    instance: Any
+    unit: ComputeUnit
+    params: dict[str, str]
+    journal: Callable[[str, dict[str, Any]], None]
+    lines: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+
+    def int(self, name: str) -> int:
+        try:
+            return int(self.params[name])
+        except ValueError:
+            raise FaultError(f"{name} must be an integer, not {self.params[name]!r}") from None
+
+
+Runner = Callable[[DocumentRun], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str
+    defaults: dict[str, str | None]  # None = required
+    run: Runner
+
+    def parameters(self, given: dict[str, list[str]]) -> dict[str, str]:
+        """The run's parameters: AWS defaults filled in; unknown or missing ones refused as SSM does."""
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            raise AwsError("InvalidParameters", f"Parameter(s) {', '.join(unknown)} are not defined in the document "
+                                                f"{self.name}.")
+        out: dict[str, str] = {}
+        for name, default in self.defaults.items():
+            values = given.get(name)
+            if values:
+                out[name] = ",".join(values)
+            elif default is None:
+                raise AwsError("InvalidParameters", f"Parameter {name} is required by the document {self.name}.")
+            else:
+                out[name] = default
+        return out
+
+
+async def _stress(run: DocumentRun, armed: stress.Armed) -> None:
+    run.journal("stress.workers", armed.record)
+    await armed.go()
+    await armed.wait()
+
+
+async def cpu_stress(run: DocumentRun) -> None:
+    seconds, workers, percent = run.int("DurationSeconds"), run.int("CPU"), run.int("LoadPercent")
+    armed = await stress.cpu(run.unit, percent=percent, workers=workers, duration=seconds)
+    run.say(f"stress-ng: info: dispatching hogs: {len(armed.record['workers'])} cpu at {percent}% load")
+    await _stress(run, armed)
+    run.say(f"stress-ng: info: successful run completed in {seconds}s")
+
+
+async def memory_stress(run: DocumentRun) -> None:
+    seconds, percent, workers = run.int("DurationSeconds"), run.int("Percent"), run.int("Workers")
+    budget = INSTANCE_MEMORY.get(getattr(run.instance, "instance_type", ""), GiB)
+    armed = await stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
+    held = sum(int(armed.record["bytes"]) for _ in armed.record["workers"])
+    run.say(f"stress-ng: info: dispatching hogs: {workers} vm, {held // MiB} MiB of a {budget // MiB} MiB budget "
+            f"({percent}%, lab cap {stress.lab_limit(stress.MEMORY_MAX_BYTES_ENV) // MiB} MiB)")
+    await _stress(run, armed)
+    run.say(f"stress-ng: info: successful run completed in {seconds}s")
+
+
+async def io_stress(run: DocumentRun) -> None:
+    seconds, percent, workers = run.int("DurationSeconds"), run.int("Percent"), run.int("Workers")
+    armed = await stress.io(run.unit, percent=percent, workers=workers, duration=seconds)
+    run.say(f"stress-ng: info: dispatching hogs: {workers} hdd, {int(armed.record['bytes']) // MiB} MiB each")
+    await _stress(run, armed)
+    totals = stress.io_stats(armed.record)
+    run.say(f"stress-ng: info: wrote {sum(t['bytes'] for t in totals) // MiB} MiB with "
+            f"{sum(t['fsyncs'] for t in totals)} fsyncs in {seconds}s")
+
+
+async def disk_fill(run: DocumentRun) -> None:
+    seconds, percent = run.int("DurationSeconds"), run.int("Percent")
+    armed = await stress.disk_fill(run.unit, percent=percent, duration=seconds)
+    run.say(f"fallocate: filling {int(armed.record['bytes']) // MiB} MiB towards {percent}% "
+            f"(lab cap {stress.lab_limit(stress.DISK_FILL_MAX_BYTES_ENV) // MiB} MiB)")
+    await _stress(run, armed)
+    run.say("Disk fill rolled back: file removed.")
+
+
+async def kill_process(run: DocumentRun) -> None:
+    pids = process.kill_process(run.unit, run.params["ProcessName"], run.params["Signal"])
+    run.say(f"Sent {run.params['Signal']} to {run.params['ProcessName']} (pids {' '.join(map(str, pids))})")
+
+
+def _net() -> Any:
+    """The network fault module, owned by the network faults; imported late so stress documents
+    keep working in a tree where it is missing or broken."""
+    try:
+        from chaoslab.faults import network, network_rules
+    except ImportError as exc:
+        raise FaultError(f"network faults are not available in this lab: {exc}") from None
+    return network, network_rules
+
+
+async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
+    network, _ = _net()
+    record = network.rules_record(run.unit.unit_id, rule_set)
+    run.journal("network.rules", record)
+    await network.apply_rules(record)
+    await asyncio.sleep(run.int("DurationSeconds"))
+
+
+def _netns(run: DocumentRun) -> str:
+    network, _ = _net()
+    try:
+        return network.unit_netns(run.unit, f"instance {run.unit.unit_id}")
+    except network.NetworkFaultError as exc:
+        raise FaultError(str(exc)) from None
+
+
+def _sources(run: DocumentRun) -> list[str] | None:
+    network, _ = _net()
+    try:
+        return network.resolve_sources(run.lab, run.params.get("Sources"))
+    except network.NetworkFaultError as exc:
+        raise FaultError(str(exc)) from None
+
+
+async def blackhole_port(run: DocumentRun) -> None:
+    network, rules = _net()
+    rule_set = rules.blackhole(_netns(run), network.new_tag(), run.int("Port"), run.params["Protocol"],
+                               run.params["TrafficType"])
+    run.say(f"Blackholing {run.params['TrafficType']} {run.params['Protocol']} port {run.params['Port']}")
+    await _hold_rules(run, rule_set)
+
+
+async def packet_loss(run: DocumentRun) -> None:
+    network, rules = _net()
+    flows = float(run.params.get("FlowsPercent", "100"))
+    rule_set = rules.packet_loss(_netns(run), network.new_tag(), float(run.params["LossPercent"]), flows,
+                                 _sources(run))
+    run.say(f"Dropping {run.params['LossPercent']}% of packets")
+    await _hold_rules(run, rule_set)
+
+
+async def latency(run: DocumentRun) -> None:
+    network, _ = _net()
+    delay, jitter = run.int("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
+    record = network.latency_record(run.unit.unit_id, run.unit.unit_id, _netns(run), delay_ms=delay,
+                                    jitter_ms=jitter, flows_percent=int(run.params.get("FlowsPercent", "100")),
+                                    sources=_sources(run), ingress_ports=[int(getattr(run.instance, "port", 80))])
+    run.journal("network.latency", record)
+    try:
+        await network.apply_latency(run.unit, record)
+    except network.NetworkFaultError as exc:
+        raise FaultError(str(exc)) from None
+    run.say(f"Adding {delay} ms (jitter {jitter} ms) of latency")
+    await asyncio.sleep(run.int("DurationSeconds"))
+
+
+_COMMON = {"DurationSeconds": None, "InstallDependencies": "True"}
+_SOURCES = {"Interface": "DEFAULT", "FlowsPercent": "100", "Sources": None, "TrafficType": "ingress"}
+
+DOCUMENTS: dict[str, Document] = {d.name: d for d in [
+    Document("AWSFIS-Run-CPU-Stress", {**_COMMON, "CPU": "0", "LoadPercent": "100"}, cpu_stress),
+    Document("AWSFIS-Run-Memory-Stress", {**_COMMON, "Percent": None, "Workers": "1"}, memory_stress),
+    Document("AWSFIS-Run-IO-Stress", {**_COMMON, "Workers": "1", "Percent": "80"}, io_stress),
+    Document("AWSFIS-Run-Disk-Fill", {**_COMMON, "Percent": "95"}, disk_fill),
+    Document("AWSFIS-Run-Kill-Process", {"ProcessName": None, "Signal": "SIGTERM", "InstallDependencies": "True"},
+             kill_process),
+    Document("AWSFIS-Run-Network-Blackhole-Port",
+             {**_COMMON, "Protocol": None, "Port": None, "TrafficType": "ingress"}, blackhole_port),
+    Document("AWSFIS-Run-Network-Latency", {**_COMMON, "Interface": "eth0", "DelayMilliseconds": "200"}, latency),
+    Document("AWSFIS-Run-Network-Latency-Sources",
+             {**_COMMON, **_SOURCES, "DelayMilliseconds": "200", "JitterMilliseconds": "10"}, latency),
+    Document("AWSFIS-Run-Network-Packet-Loss", {**_COMMON, "Interface": "eth0", "LossPercent": "7"}, packet_loss),
+    Document("AWSFIS-Run-Network-Packet-Loss-Sources", {**_COMMON, **_SOURCES, "LossPercent": "7"}, packet_loss),
+]}
+
+
+def document(name: str) -> Document:
+    """The document by name or by its ARN (arn:aws:ssm:<region>::document/<name>)."""
+    short = name.rsplit("document/", 1)[-1]
+    if short not in DOCUMENTS:
+        raise AwsError("InvalidDocument", f"Document {short} does not exist or is not supported by chaoslab "
+                                          f"(supported: {', '.join(DOCUMENTS)}).")
+    return DOCUMENTS[short]
