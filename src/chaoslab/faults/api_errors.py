@@ -9,7 +9,7 @@ names the hook, and reverting a name that is no longer installed does nothing.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from chaoslab.errors import AwsError
@@ -57,6 +57,7 @@ class ApiFault:
     percentage: float
     roles: frozenset[str]  # role names
     account_id: str
+    rng: random.Random = field(default_factory=random.Random, compare=False)
 
     def matches(self, principal_arn: str, service: str, operation: str) -> bool:
         if service != self.service or operation not in self.operations:
@@ -66,7 +67,7 @@ class ApiFault:
         return principal_arn.split(":")[4] == self.account_id and role_name(principal_arn) in self.roles
 
     def hook(self, ctx: Any, service: str, operation: str) -> AwsError | None:
-        if self.matches(ctx.principal_arn, service, operation) and random.random() * 100 < self.percentage:
+        if self.matches(ctx.principal_arn, service, operation) and self.rng.random() * 100 < self.percentage:
             return error_for(self.kind, ctx.protocol)
         return None
 
