@@ -103,23 +103,25 @@ async def run_for(ctx: ActionContext, executor: str, targets: dict[str, list[Res
     return task
 
 
-async def static_task(lab: Lab, az: str = "us-east-1a", capacity_provider: str | None = None) -> Any:
-    """A running ECS task of the static app (port 80) in `az`."""
-    if "net" not in {c.name for c in lab.ecs.clusters.values()}:
-        lab.ecs.create_cluster("net")
-        lab.ecs.task_definitions.register({
-            "family": "net-static", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256", "memory": "512",
-            "containerDefinitions": [{"name": "app", "image": "chaoslab/static", "essential": True,
-                                      "portMappings": [{"containerPort": 80, "protocol": "tcp"}]}]})
-    (task,) = await lab.ecs.run_task("net", "net-static", 1, capacity_provider=capacity_provider,
+async def static_task(lab: Lab, az: str = "us-east-1a", capacity_provider: str | None = None,
+                      port: int = 80) -> Any:
+    """A running ECS task of the static app in `az` (loopback labs share 127.0.x.y addresses with
+    other labs on the host: give them an unusual port)."""
+    family = f"net-static-{port}"
+    lab.ecs.create_cluster("net")
+    lab.ecs.task_definitions.register({
+        "family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": "256", "memory": "512",
+        "containerDefinitions": [{"name": "app", "image": "chaoslab/static", "essential": True,
+                                  "portMappings": [{"containerPort": port, "protocol": "tcp"}]}]})
+    (task,) = await lab.ecs.run_task("net", family, 1, capacity_provider=capacity_provider,
                                      network_configuration={"awsvpcConfiguration": {
                                          "subnets": [lab.ec2.subnet(az).subnet_id]}})
     deadline = time.monotonic() + 30
     while task.last_status != "RUNNING":
         assert time.monotonic() < deadline, f"task stayed {task.last_status}"
         await asyncio.sleep(0.05)
-    await wait_port(task.private_ip, 80)
+    await wait_port(task.private_ip, port)
     return task
 
 

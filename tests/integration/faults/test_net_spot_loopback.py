@@ -1,0 +1,116 @@
+"""Spot interruptions (EC2 Spot instance; the lab-only Fargate Spot action) and the refusal of
+namespace-only network faults in loopback mode — neither needs root, so they run on a loopback lab."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource
+
+from chaoslab.config import LabConfig
+from chaoslab.lab import Lab
+from chaoslab.services.fis import exec_network
+from chaoslab.services.fis.executors import ActionFailure
+from chaoslab.services.fis.selection import Resource
+
+
+PORT = random.randint(20000, 40000)  # loopback units share 127.0.x.y with other labs on this host
+
+
+async def loopback_lab(home: Path) -> Lab:
+    lab = Lab(LabConfig(home=home, api_port=0), network_mode="loopback")
+    await lab.start()
+    await lab.ec2.create_vpc("10.0.0.0/16", {"us-east-1a": "10.0.10.0/24", "us-east-1b": "10.0.11.0/24"})
+    lab.iam.create_role("net-fis-role", json.dumps(TRUST))
+    lab.iam.put_role_policy("net-fis-role", "all", json.dumps(ALLOW_ALL))
+    return lab
+
+
+async def until(check: Any, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition never held"
+        await asyncio.sleep(0.05)
+
+
+async def spot_scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    lab = await loopback_lab(home)
+    try:
+        spot = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), spot=True, port=PORT)
+        plain = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), port=PORT)
+        ctx = context(lab, monkeypatch, "aws:ec2:send-spot-instance-interruptions")
+        res = Resource(spot.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
+                       spot.to_record(lab.config.account_id))
+        started = time.monotonic()
+        run = asyncio.create_task(exec_network.EXECUTORS["ec2.send_spot_instance_interruptions"](
+            ctx, {"SpotInstances": [res]}, {"durationBeforeInterruption": "PT2M"}))  # 2 s at this time scale
+        await until(lambda: lab.events.since(0, {"ec2.spot_interruption_warning"}))
+        warned_state = spot.state
+        await run
+        await until(lambda: spot.state == "terminated")
+        out: dict[str, Any] = {"warned_state": warned_state, "interrupted_after": time.monotonic() - started,
+                               "plain": plain.state}
+
+        plain_res = Resource(plain.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
+                             plain.to_record(lab.config.account_id))
+        with pytest.raises(ActionFailure) as refused:
+            await exec_network.EXECUTORS["ec2.send_spot_instance_interruptions"](
+                ctx, {"SpotInstances": [plain_res]}, {"durationBeforeInterruption": "PT2M"})
+        out["on_demand_refused"] = refused.value.code
+
+        spot_task = await static_task(lab, capacity_provider="FARGATE_SPOT", port=PORT)
+        task = await static_task(lab, port=PORT)
+        ctx = context(lab, monkeypatch, "chaoslab:ecs:fargate-spot-interruption")
+        run = asyncio.create_task(exec_network.EXECUTORS["ecs.fargate_spot_interruption"](
+            ctx, {"Tasks": [task_resource(spot_task), task_resource(task)]}, {"durationBeforeInterruption": "PT2M"}))
+        await until(lambda: lab.events.since(0, {"ecs.task_event"}))
+        out["task_during_warning"] = spot_task.last_status
+        await run
+        await until(lambda: spot_task.last_status == "STOPPED")
+        out["task_stop"] = (spot_task.stop_code, spot_task.stopped_reason)
+        out["on_demand_task"] = task.last_status
+        out["warning"] = lab.events.since(0, {"ecs.task_event"})[0]["message"]
+        return out
+    finally:
+        await lab.stop()
+
+
+def test_spot_interruptions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    got = asyncio.run(spot_scenario(tmp_path, monkeypatch))
+    print(got)
+    assert got["warned_state"] == "running" and got["plain"] == "running", got
+    assert 1.9 <= got["interrupted_after"] < 10, got
+    assert got["on_demand_refused"] == "InvalidTarget", got
+    assert got["task_during_warning"] == "RUNNING" and got["warning"] == "Spot interruption warning", got
+    assert got["task_stop"] == ("SpotInterruption", "Your Spot Task was interrupted."), got
+    assert got["on_demand_task"] == "RUNNING", got
+
+
+async def loopback_refusal(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    lab = await loopback_lab(home)
+    try:
+        task = await static_task(lab, port=PORT)
+        out = []
+        for executor, params in (
+                ("ecs.network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
+                ("ecs.network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
+                ("ecs.network_latency", {"delayMilliseconds": "100", "duration": "PT1M"})):
+            ctx = context(lab, monkeypatch, executor)
+            with pytest.raises(ActionFailure) as refused:
+                await exec_network.EXECUTORS[executor](ctx, {"Tasks": [task_resource(task)]}, params)
+            out.append((refused.value.code, refused.value.reason))
+            assert not ctx.undo_ids  # refused before anything was recorded or changed
+        return out
+    finally:
+        await lab.stop()
+
+
+def test_network_faults_refused_in_loopback_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for code, reason in asyncio.run(loopback_refusal(tmp_path, monkeypatch)):
+        assert code == "ConfigurationFailure" and "root on Linux" in reason and "netns" in reason, reason
