@@ -1,0 +1,91 @@
+"""ECS with unmodified boto3 against a real lab: standalone tasks are real processes (run, list,
+describe, stop), tags round-trip, and errors arrive as botocore's modeled exceptions."""
+
+from __future__ import annotations
+
+import pytest
+from api_lab import LabHandle, wait_for
+
+from chaoslab.runtime.network import detect_mode
+
+pytestmark = [pytest.mark.root, pytest.mark.timeout(120),
+              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+
+TASK_DEF = {"family": "worker", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256", "memory": "512",
+            "containerDefinitions": [{"name": "web", "image": "chaoslab/static", "essential": True,
+                                      "portMappings": [{"containerPort": 8081}]}]}
+
+
+@pytest.fixture(scope="module")
+def ecs(lab: LabHandle):
+    client = lab.client("ecs")
+    client.create_cluster(clusterName="batch", tags=[{"key": "team", "value": "sre"}])
+    client.register_task_definition(**TASK_DEF)
+    return client
+
+
+def test_tasks_run_as_real_units_and_stop(lab: LabHandle, ecs) -> None:
+    subnets = [s["SubnetId"] for s in lab.client("ec2").describe_subnets()["Subnets"]]
+    run = ecs.run_task(cluster="batch", taskDefinition="worker", count=2, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}, startedBy="pytest")
+    assert run["failures"] == [] and len(run["tasks"]) == 2
+    arns = [t["taskArn"] for t in run["tasks"]]
+
+    def running() -> list[dict]:
+        tasks = ecs.describe_tasks(cluster="batch", tasks=arns)["tasks"]
+        return tasks if all(t["lastStatus"] == "RUNNING" for t in tasks) else []
+    tasks = wait_for(running, 30, "tasks RUNNING")
+    assert {t["taskDefinitionArn"].rsplit("/", 1)[1] for t in tasks} == {"worker:1"}
+    assert {t["startedBy"] for t in tasks} == {"pytest"}
+    assert sorted(ecs.list_tasks(cluster="batch", startedBy="pytest")["taskArns"]) == sorted(arns)
+    assert sorted(ecs.list_tasks(cluster="batch", family="worker")["taskArns"]) == sorted(arns)
+    live = {t["id"] for t in lab.status()["tasks"] if t["state"] == "RUNNING"}
+    assert {a.rsplit("/", 1)[1] for a in arns} <= live
+
+    stopped = ecs.stop_task(cluster="batch", task=arns[0], reason="pytest says stop")["task"]
+    assert stopped["desiredStatus"] == "STOPPED"
+    ecs.get_waiter("tasks_stopped").wait(cluster="batch", tasks=[arns[0]], WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    final = ecs.describe_tasks(cluster="batch", tasks=[arns[0]])["tasks"][0]
+    assert final["stopCode"] == "UserInitiated" and final["stoppedReason"] == "pytest says stop"
+    assert ecs.list_tasks(cluster="batch", desiredStatus="STOPPED")["taskArns"] == [arns[0]]
+    ecs.stop_task(cluster="batch", task=arns[1])
+
+
+def test_clusters_task_definitions_and_tags(ecs) -> None:
+    cluster = ecs.describe_clusters(clusters=["batch"], include=["TAGS"])["clusters"][0]
+    assert cluster["status"] == "ACTIVE" and cluster["tags"] == [{"key": "team", "value": "sre"}]
+    assert cluster["clusterArn"] in ecs.list_clusters()["clusterArns"]
+    ecs.tag_resource(resourceArn=cluster["clusterArn"], tags=[{"key": "tier", "value": "1"}])
+    ecs.untag_resource(resourceArn=cluster["clusterArn"], tagKeys=["team"])
+    assert ecs.list_tags_for_resource(resourceArn=cluster["clusterArn"])["tags"] == [{"key": "tier", "value": "1"}]
+
+    second = ecs.register_task_definition(**TASK_DEF)["taskDefinition"]
+    assert second["revision"] >= 2
+    assert ecs.describe_task_definition(taskDefinition="worker")["taskDefinition"]["revision"] == second["revision"]
+    gone = ecs.deregister_task_definition(taskDefinition=f"worker:{second['revision']}")["taskDefinition"]
+    assert gone["status"] == "INACTIVE"
+    assert second["taskDefinitionArn"] not in ecs.list_task_definitions(familyPrefix="worker")["taskDefinitionArns"]
+
+    ecs.create_cluster(clusterName="short-lived")
+    assert ecs.delete_cluster(cluster="short-lived")["cluster"]["status"] == "INACTIVE"
+
+
+def test_errors_are_modeled_exceptions(ecs) -> None:
+    with pytest.raises(ecs.exceptions.ClusterNotFoundException):
+        ecs.list_services(cluster="no-such-cluster")
+    with pytest.raises(ecs.exceptions.ClusterNotFoundException):
+        ecs.describe_services(cluster="no-such-cluster", services=["x"])
+    with pytest.raises(ecs.exceptions.ServiceNotFoundException):
+        ecs.update_service(cluster="batch", service="no-such-service", desiredCount=1)
+    with pytest.raises(ecs.exceptions.InvalidParameterException):
+        ecs.run_task(cluster="batch", taskDefinition="worker", count=11)
+    with pytest.raises(ecs.exceptions.ClientException):
+        ecs.describe_task_definition(taskDefinition="no-such-family")
+    bad = dict(TASK_DEF, containerDefinitions=[dict(TASK_DEF["containerDefinitions"][0],
+                                                    healthCheck={"command": ["curl localhost"]})])
+    with pytest.raises(ecs.exceptions.ClientException) as err:
+        ecs.register_task_definition(**bad)
+    assert "healthCheck" in str(err.value)
+    missing = ecs.describe_services(cluster="batch", services=["never-made"])
+    assert missing["services"] == [] and missing["failures"][0]["reason"] == "MISSING"
