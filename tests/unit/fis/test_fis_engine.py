@@ -221,15 +221,22 @@ def test_skip_all_resolves_targets_but_runs_nothing(lab: MiniLab) -> None:
 
 
 def test_unimplemented_action_fails_with_configuration_failure(lab: MiniLab) -> None:
-    targets = {"Subnets": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
-                           "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/subnet-1"]}}
-    lab.ec2.describe_subnet_records = lambda: [{"SubnetId": "subnet-1", "AvailabilityZone": "us-east-1a"}]
-    body = template({"Cut": {"actionId": "aws:network:disrupt-connectivity", "parameters": {"duration": "PT1M"},
-                             "targets": {"Subnets": "Subnets"}}}, targets)
+    targets = {"Roles": {"resourceType": "aws:iam:role", "selectionMode": "ALL", "resourceArns": [ROLE]}}
+    body = template({"Ice": {"actionId": "aws:ec2:api-insufficient-instance-capacity-error",
+                             "parameters": {"duration": "PT1M", "availabilityZoneIdentifiers": "us-east-1a"},
+                             "targets": {"Roles": "Roles"}}}, targets)
     exp = run(lab, body)
     assert exp["state"]["status"] == "failed"
     assert exp["state"]["error"]["code"] == "ConfigurationFailure"
-    assert exp["state"]["reason"] == "chaoslab does not implement aws:network:disrupt-connectivity yet."
+    assert exp["state"]["reason"] == "chaoslab does not implement aws:ec2:api-insufficient-instance-capacity-error yet."
+
+
+def test_target_type_the_lab_cannot_resolve_is_a_configuration_failure(lab: MiniLab) -> None:
+    targets = {"C": {"resourceType": "aws:ecs:cluster", "selectionMode": "ALL", "resourceTags": {"a": "b"}}}
+    body = template({"Drain": {"actionId": "aws:ecs:drain-container-instances", "targets": {"Clusters": "C"},
+                               "parameters": {"drainagePercentage": "50", "duration": "PT1M"}}}, targets)
+    exp = run(lab, body)
+    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "C"}
 
 
 def test_assert_alarm_state(lab: MiniLab) -> None:

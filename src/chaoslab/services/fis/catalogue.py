@@ -78,6 +78,7 @@ def _ecs_task_action(suffix: str, description: str, params: dict[str, Param], ex
         parameters=params,
         targets={"Tasks": "aws:ecs:task"},
         permissions=("ecs:DescribeTasks", "ssm:SendCommand", "ssm:ListCommands", "ssm:CancelCommand") + extra,
+        executor="ecs.task_" + suffix.replace("-", "_"),
         duration_param="duration" if "duration" in params else None,
     )
 
@@ -271,6 +272,7 @@ _ACTIONS: list[ActionSpec] = [
         permissions=("ec2:CreateNetworkAcl", "ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl",
                      "ec2:DescribeNetworkAcls", "ec2:DescribeSubnets", "ec2:ReplaceNetworkAclAssociation",
                      "ec2:CreateTags", "ec2:DescribeVpcs"),
+        executor="network.disrupt_connectivity",
         duration_param="duration",
     ),
 ]

@@ -18,7 +18,7 @@ from chaoslab.services.fis.catalogue import ACTIONS
 from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.graph import ready
 from chaoslab.services.fis.logs import ExperimentLog, iso
-from chaoslab.services.fis.registry import REGISTRY
+from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.resources import candidates
 from chaoslab.services.fis.selection import ResolutionError, Resource, resolve
 
@@ -297,7 +297,8 @@ class ExperimentRun:
         self.log.write("action-start", {"action_name": name, "action_id": spec.id, "action_start_time": iso(time.time()),
                                         "action_targets": refs, **({"parameters": action["parameters"]}
                                                                    if action.get("parameters") else {})})
-        ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale)
+        ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale,
+                            REVERTERS)
         try:
             if spec.executor is None:
                 raise ActionFailure("ConfigurationFailure", f"chaoslab does not implement {spec.id} yet.")

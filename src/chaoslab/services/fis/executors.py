@@ -3,8 +3,8 @@
 An executor is `async def run(ctx, targets, params)`: it checks the role's permission before
 every call it makes (`ctx.authorize`), records an undo entry BEFORE a reversible fault takes
 effect (`ctx.undo`), and sleeps its duration with `ctx.sleep`. The engine reverts the action's
-undo entries when it ends — normally, stopped or failed — and `REVERTERS` replays entries a
-crashed lab left behind.
+undo entries when it ends — normally, stopped or failed — with `registry.REVERTERS`, which
+also replays the entries a crashed lab left behind.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from chaoslab.services.fis.durations import parse_duration
 from chaoslab.services.fis.selection import Resource
 
 Targets = dict[str, list[Resource]]
+Reverter = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 
 class ActionFailure(Exception):
@@ -44,6 +45,8 @@ class ActionContext:
     action_name: str
     action_id: str
     time_scale: float = 1.0
+    # undo-record fault name -> revert(lab, record); the engine passes registry.REVERTERS
+    reverters: dict[str, Reverter] = field(default_factory=dict)
     undo_ids: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
     def authorize(self, permission: str, resource: Resource | None = None) -> None:
@@ -72,7 +75,7 @@ class ActionContext:
         while self.undo_ids:
             entry, fault, record = self.undo_ids.pop()
             try:
-                await REVERTERS[fault](self.lab, record)
+                await self.reverters[fault](self.lab, record)
             except Exception as exc:  # noqa: BLE001 - keep reverting the others; the entry stays pending
                 errors.append(f"{fault} on {record.get('target')}: {exc}")
                 continue
@@ -182,6 +185,6 @@ async def _start_instances(lab: Any, record: dict[str, Any]) -> None:
     await call(lab.ec2.start_instances(record["instance_ids"]))
 
 
-REVERTERS: dict[str, Callable[[Any, dict[str, Any]], Awaitable[None]]] = {
+REVERTERS: dict[str, Reverter] = {
     "ec2.start_instances": _start_instances,
 }
