@@ -75,7 +75,8 @@ class Lab:
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
         self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route),
-                                 web.get("/_chaoslab/events", self._events_route)])
+                                 web.get("/_chaoslab/events", self._events_route),
+                                 web.get("/_chaoslab/alb-requests", self._alb_requests_route)])
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)
@@ -158,6 +159,16 @@ class Lab:
         kinds = set(request.query["kinds"].split(",")) if request.query.get("kinds") else None
         events = self.events.since(since, kinds)
         return web.json_response({"events": events, "last": events[-1]["seq"] if events else since},
+                                 dumps=lambda o: json.dumps(o, default=str))
+
+    async def _alb_requests_route(self, request: web.Request) -> web.Response:
+        """What the ALBs saw per request (target chosen, status, ELB- or target-generated, error
+        kind) after `since` (epoch seconds): lets a runner attribute failures to a target."""
+        try:
+            since = float(request.query.get("since", "0"))
+        except ValueError:
+            return web.json_response({"message": "since must be epoch seconds"}, status=400)
+        return web.json_response({"requests": self.elbv2.recent_requests(since)},
                                  dumps=lambda o: json.dumps(o, default=str))
 
     def write_lab_file(self) -> Path:
