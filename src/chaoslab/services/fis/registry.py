@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis import unit_faults as uf
+from chaoslab.services.fis import api_faults
 from chaoslab.services.fis.api_faults import inject_api_error
 
 REGISTRY: dict[str, ex.Executor] = {
@@ -29,4 +30,4 @@ REGISTRY: dict[str, ex.Executor] = {
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
 }
 
-REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **uf.REVERTERS}
+REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **uf.REVERTERS, **api_faults.REVERTERS}
