@@ -166,12 +166,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def start_lab(home: Path, doc: dict[str, Any]) -> LabHandle:
+def start_lab(home: Path, doc: dict[str, Any], fast: bool = True) -> LabHandle:
     home.mkdir(parents=True, exist_ok=True)
     path = home / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
     config = LabConfig(home=home, api_port=free_port())
-    info = start_detached(config, str(path), fast=True, quiet=True)
+    info = start_detached(config, str(path), fast=fast, quiet=True)
     return LabHandle(config, info, doc["vpc"]["cidr"])
 
 
