@@ -1,0 +1,45 @@
+"""kill-process on a real unit: SIGTERM reaches every process of that name (gunicorn's arbiter
+and workers), other processes of the unit live on, and an unknown name is an error."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+from fault_lab import fault_lab, needs_netns, running_instance
+
+from chaoslab.faults import FaultError
+from chaoslab.faults.process import kill_process
+
+pytestmark = needs_netns
+
+
+def alive(pid: int) -> bool:
+    return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+
+
+def test_sigterm_kills_the_named_processes_only(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with fault_lab(tmp_path) as lab:
+            inst = await running_instance(lab)
+            unit = inst.unit
+            bystander = await unit.spawn_extra("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
+            pids = unit.find_process("gunicorn")
+            assert len(pids) >= 2  # arbiter + workers
+            assert sorted(kill_process(unit, "gunicorn", "SIGTERM")) == sorted(pids)
+            for _ in range(200):
+                if not any(alive(p) for p in pids):
+                    break
+                await asyncio.sleep(0.05)
+            assert not any(alive(p) for p in pids)
+            assert alive(bystander.pid)
+            with pytest.raises(FaultError, match="no process found"):
+                kill_process(unit, "gunicorn", "SIGKILL")
+            with pytest.raises(FaultError, match="signal must be"):
+                kill_process(unit, "python", "SIGHUP")
+            await unit.stop_extra("sleeper")
+
+    asyncio.run(scenario())
