@@ -230,6 +230,7 @@ _ACTIONS: list[ActionSpec] = [
         },
         targets={"Instances": "aws:ec2:instance"},
         permissions=("ssm:SendCommand", "ssm:ListCommands", "ssm:CancelCommand"),
+        executor="ssm.send_command",
         duration_param="duration",
     ),
     ActionSpec(

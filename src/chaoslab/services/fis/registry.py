@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis import unit_faults as uf
-from chaoslab.services.fis import api_faults
+from chaoslab.services.fis import api_faults, ssm_command
 from chaoslab.services.fis.api_faults import inject_api_error
 
 REGISTRY: dict[str, ex.Executor] = {
@@ -26,8 +26,10 @@ REGISTRY: dict[str, ex.Executor] = {
     "ecs.task_network_latency": uf.network_action("latency"),
     "ecs.task_network_packet_loss": uf.network_action("packet-loss"),
     "network.disrupt_connectivity": uf.disrupt_connectivity,
+    "ssm.send_command": ssm_command.send_command,
     "rds.failover_db_cluster": ex.rds_failover_db_cluster,
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
 }
 
-REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **uf.REVERTERS, **api_faults.REVERTERS}
+REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **uf.REVERTERS, **api_faults.REVERTERS,
+                                     **ssm_command.REVERTERS}
