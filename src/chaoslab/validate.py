@@ -2,7 +2,8 @@
 
 A file is JSON or YAML and holds a bare template, a `--cli-input-json` body (the template plus
 `clientToken`), a GetExperimentTemplate answer (`{"experimentTemplate": …}`), or an experiment
-file whose `template:` key holds the template.
+file (`chaoslab run`'s format, checked by `chaoslab.experiment.schema`) whose `template:` key
+holds the template.
 """
 
 from __future__ import annotations
@@ -53,9 +54,10 @@ def validate_document(document: Any) -> list[Issue]:
 
 
 def validate_experiment_file(document: dict[str, Any]) -> list[Issue]:
-    """Hook for experiment files: today only their FIS template is checked, under `template.`."""
-    return [Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
-            for i in validate_template(document["template"])]
+    """Experiment files: the runner's schema, then the FIS template under `template.`."""
+    from chaoslab.experiment.schema import validate_experiment_document  # the runner owns that format
+
+    return validate_experiment_document(document)
 
 
 def _parse(name: str, text: str) -> Any:
