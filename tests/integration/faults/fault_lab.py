@@ -85,3 +85,23 @@ async def fault_lab(home: Path, *, ssm: bool = False) -> AsyncIterator[Lab]:
 async def running_instance(lab: Lab, az: str = "us-east-1a"):
     """An EC2 instance of the static app, running (its app answers)."""
     return await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az), tags={"Project": "chaos-lab"})
+
+
+def _cpu_seconds(unit) -> float:
+    total = 0.0
+    for proc in [*unit.processes.values(), *unit.extras.values()]:
+        for member in proc.tree():
+            with contextlib.suppress(psutil.Error):
+                t = member.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+async def unit_cpu(unit, seconds: float) -> float:
+    """CPU of all the unit's processes over `seconds`, in percent of one core. Measured here
+    rather than with `unit.cpu_percent()`, whose window the lab's metrics publisher resets."""
+    import asyncio
+    import time
+    c0, t0 = _cpu_seconds(unit), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (_cpu_seconds(unit) - c0) / (time.monotonic() - t0) * 100

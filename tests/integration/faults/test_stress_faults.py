@@ -9,19 +9,12 @@ import time
 from pathlib import Path
 
 import psutil
-from fault_lab import fault_lab, needs_netns, running_instance
+from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 
 from chaoslab.faults import stress
 
 MiB = 1024 * 1024
 pytestmark = needs_netns
-
-
-async def unit_cpu(unit, seconds: float) -> float:
-    """CPU of all the unit's processes over `seconds`, in percent of one core."""
-    unit.cpu_percent()
-    await asyncio.sleep(seconds)
-    return unit.cpu_percent()
 
 
 def proc_io(pid: int) -> dict[str, int]:
@@ -60,7 +53,7 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
           f"loaded {m['loaded']:.1f}% (worker {m['worker']:.1f}%), after revert {m['after']:.1f}%")
     assert m["armed_idle"] < 10  # armed workers do nothing until go
     assert 35 <= m["worker"] <= 65
-    assert 35 <= m["loaded"] <= 75  # the unit's own app may add a little
+    assert 35 <= m["loaded"] <= 70  # the unit's own app may add a little
     assert m["after"] < 5
 
 

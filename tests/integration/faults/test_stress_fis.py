@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import psutil
-from fault_lab import fault_lab, needs_netns, running_instance
+from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 
 from chaoslab.faults import stress
 from chaoslab.services.fis.exec_stress import EXECUTORS, REVERTERS
@@ -71,9 +71,7 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
                 ctx, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "40", "workers": "1"}))
             await asyncio.sleep(0.8)
             pids = [w["pid"] for _, _, rec in ctx.undo_ids for w in rec["workers"]]
-            task.unit.cpu_percent()
-            await asyncio.sleep(1.5)
-            loaded = task.unit.cpu_percent()
+            loaded = await unit_cpu(task.unit, 1.5)
             await run  # PT1M at time scale 0.05 = 3 s
             await revert(lab, ctx)
             assert pids and not any(alive(p) for p in pids)
@@ -139,9 +137,7 @@ def test_ssm_send_command_action_is_cancelled_at_its_duration(tmp_path: Path) ->
             t0 = time.monotonic()
             run = asyncio.ensure_future(EXECUTORS["ssm.send_command"](ctx, {"Instances": [resource]}, params))
             await asyncio.sleep(1.0)
-            inst.unit.cpu_percent()
-            await asyncio.sleep(1.5)
-            loaded = inst.unit.cpu_percent()
+            loaded = await unit_cpu(inst.unit, 1.5)
             pids = [p.pid for p in inst.unit.extras.values()]
             await run
             took = time.monotonic() - t0
