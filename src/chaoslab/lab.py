@@ -31,6 +31,7 @@ from chaoslab.services.fis.backend import FisBackend
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.logs.backend import LogsBackend
 from chaoslab.services.rds.backend import RdsBackend
+from chaoslab.services.ssm.backend import SsmBackend
 from chaoslab.store import Store
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Lab:
         self.rds = RdsBackend(self)
         self.autoscaling = AutoScalingBackend(self)
         self.ecs = EcsBackend(self)
+        self.ssm = SsmBackend(self)
         self.fis = FisBackend(self)
         self.gateway = Gateway(self)
         self._started: list[Any] = []
@@ -67,7 +69,7 @@ class Lab:
     # The order matters: a service starts after everything it calls.
     def _backends(self) -> list[Any]:
         return [self.iam, self.cloudwatch, self.logs, self.ec2, self.elbv2, self.rds,
-                self.autoscaling, self.ecs, self.fis]
+                self.autoscaling, self.ecs, self.ssm, self.fis]
 
     async def start(self) -> None:
         killed = await kill_leftover_processes(self.store)
