@@ -127,3 +127,28 @@ def test_kill_process_document_kills_the_app_and_failures_are_reported(tmp_path:
             assert failed["Status"] == "Failed" and "no process found" in inv["StandardErrorContent"]
 
     asyncio.run(scenario())
+
+
+def test_memory_stress_document_holds_a_share_of_the_instance_memory(tmp_path: Path) -> None:
+    async def scenario() -> dict:
+        async with fault_lab(tmp_path, ssm=True) as lab:
+            inst = await running_instance(lab)  # t3.micro: a 1 GiB budget
+            ssm = client(lab)
+            await asyncio.sleep(1.0)
+            base = inst.unit.memory_bytes()
+            cid = (await call(ssm.send_command, DocumentName="AWSFIS-Run-Memory-Stress",
+                              InstanceIds=[inst.instance_id],
+                              Parameters={"DurationSeconds": ["3"], "Percent": ["10"]}))["Command"]["CommandId"]
+            await wait_status(ssm, cid, "InProgress")
+            await asyncio.sleep(1.5)
+            loaded = inst.unit.memory_bytes()
+            done = await wait_status(ssm, cid, "Success")
+            return {"base": base, "loaded": loaded, "after": inst.unit.memory_bytes(), "status": done["Status"]}
+
+    m = asyncio.run(scenario())
+    mib = 2**20
+    print(f"\nSSM Memory-Stress 10% of t3.micro: unit RSS {m['base'] / mib:.0f} -> {m['loaded'] / mib:.0f} -> "
+          f"{m['after'] / mib:.0f} MiB")
+    assert m["status"] == "Success"
+    assert m["loaded"] - m["base"] >= 95 * mib  # 10 % of 1 GiB = 102 MiB
+    assert m["loaded"] - m["after"] >= 95 * mib

@@ -79,8 +79,7 @@ class SsmBackend:
         self.commands[cmd.command_id] = cmd
         self._save(cmd)
         for iid, inst in targets:
-            run = DocumentRun(self.lab, inst, inst.unit, params, lambda fault, record: None)
-            task = asyncio.get_running_loop().create_task(self._invoke(cmd, cmd.invocations[iid], doc, run))
+            task = asyncio.get_running_loop().create_task(self._invoke(cmd, cmd.invocations[iid], doc, inst, params))
             self._runs[(cmd.command_id, iid)] = task
         return cmd
 
@@ -92,12 +91,13 @@ class SsmBackend:
                                                 f"{self.lab.config.account_id}")
         return inst
 
-    async def _invoke(self, cmd: Command, inv: Invocation, doc: Any, run: DocumentRun) -> None:
+    async def _invoke(self, cmd: Command, inv: Invocation, doc: Any, inst: Any, params: dict[str, str]) -> None:
+        """Run the document on one instance; whatever happens, undo what it journaled."""
         entries: list[tuple[int, str, dict[str, Any]]] = []
 
         def journal(fault: str, record: dict[str, Any]) -> None:
             entries.append((self.lab.store.journal_add(cmd.owner, fault, record), fault, record))
-        run.journal = journal
+        run = DocumentRun(self.lab, inst, inst.unit, params, journal)
         inv.status, inv.started = "InProgress", time.time()
         self._changed(cmd)
         try:

@@ -39,7 +39,7 @@ class DocumentRun:
     def say(self, line: str) -> None:
         self.lines.append(line)
 
-    def int(self, name: str) -> int:
+    def number(self, name: str) -> int:
         try:
             return int(self.params[name])
         except ValueError:
@@ -80,7 +80,7 @@ async def _stress(run: DocumentRun, armed: stress.Armed) -> None:
 
 
 async def cpu_stress(run: DocumentRun) -> None:
-    seconds, workers, percent = run.int("DurationSeconds"), run.int("CPU"), run.int("LoadPercent")
+    seconds, workers, percent = run.number("DurationSeconds"), run.number("CPU"), run.number("LoadPercent")
     armed = await stress.cpu(run.unit, percent=percent, workers=workers, duration=seconds)
     run.say(f"stress-ng: info: dispatching hogs: {len(armed.record['workers'])} cpu at {percent}% load")
     await _stress(run, armed)
@@ -88,7 +88,7 @@ async def cpu_stress(run: DocumentRun) -> None:
 
 
 async def memory_stress(run: DocumentRun) -> None:
-    seconds, percent, workers = run.int("DurationSeconds"), run.int("Percent"), run.int("Workers")
+    seconds, percent, workers = run.number("DurationSeconds"), run.number("Percent"), run.number("Workers")
     budget = INSTANCE_MEMORY.get(getattr(run.instance, "instance_type", ""), GiB)
     armed = await stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
     held = sum(int(armed.record["bytes"]) for _ in armed.record["workers"])
@@ -99,7 +99,7 @@ async def memory_stress(run: DocumentRun) -> None:
 
 
 async def io_stress(run: DocumentRun) -> None:
-    seconds, percent, workers = run.int("DurationSeconds"), run.int("Percent"), run.int("Workers")
+    seconds, percent, workers = run.number("DurationSeconds"), run.number("Percent"), run.number("Workers")
     armed = await stress.io(run.unit, percent=percent, workers=workers, duration=seconds)
     run.say(f"stress-ng: info: dispatching hogs: {workers} hdd, {int(armed.record['bytes']) // MiB} MiB each")
     await _stress(run, armed)
@@ -109,7 +109,7 @@ async def io_stress(run: DocumentRun) -> None:
 
 
 async def disk_fill(run: DocumentRun) -> None:
-    seconds, percent = run.int("DurationSeconds"), run.int("Percent")
+    seconds, percent = run.number("DurationSeconds"), run.number("Percent")
     armed = await stress.disk_fill(run.unit, percent=percent, duration=seconds)
     run.say(f"fallocate: filling {int(armed.record['bytes']) // MiB} MiB towards {percent}% "
             f"(lab cap {stress.lab_limit(stress.DISK_FILL_MAX_BYTES_ENV) // MiB} MiB)")
@@ -137,7 +137,7 @@ async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
     record = network.rules_record(run.unit.unit_id, rule_set)
     run.journal("network.rules", record)
     await network.apply_rules(record)
-    await asyncio.sleep(run.int("DurationSeconds"))
+    await asyncio.sleep(run.number("DurationSeconds"))
 
 
 def _netns(run: DocumentRun) -> str:
@@ -158,7 +158,7 @@ def _sources(run: DocumentRun) -> list[str] | None:
 
 async def blackhole_port(run: DocumentRun) -> None:
     network, rules = _net()
-    rule_set = rules.blackhole(_netns(run), network.new_tag(), run.int("Port"), run.params["Protocol"],
+    rule_set = rules.blackhole(_netns(run), network.new_tag(), run.number("Port"), run.params["Protocol"],
                                run.params["TrafficType"])
     run.say(f"Blackholing {run.params['TrafficType']} {run.params['Protocol']} port {run.params['Port']}")
     await _hold_rules(run, rule_set)
@@ -175,7 +175,7 @@ async def packet_loss(run: DocumentRun) -> None:
 
 async def latency(run: DocumentRun) -> None:
     network, _ = _net()
-    delay, jitter = run.int("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
+    delay, jitter = run.number("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
     record = network.latency_record(run.unit.unit_id, run.unit.unit_id, _netns(run), delay_ms=delay,
                                     jitter_ms=jitter, flows_percent=int(run.params.get("FlowsPercent", "100")),
                                     sources=_sources(run), ingress_ports=[int(getattr(run.instance, "port", 80))])
@@ -185,7 +185,7 @@ async def latency(run: DocumentRun) -> None:
     except network.NetworkFaultError as exc:
         raise FaultError(str(exc)) from None
     run.say(f"Adding {delay} ms (jitter {jitter} ms) of latency")
-    await asyncio.sleep(run.int("DurationSeconds"))
+    await asyncio.sleep(run.number("DurationSeconds"))
 
 
 _COMMON = {"DurationSeconds": None, "InstallDependencies": "True"}
