@@ -4,7 +4,6 @@ memory, allocated disk — and each effect gone after revert."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
