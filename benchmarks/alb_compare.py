@@ -1,0 +1,263 @@
+"""Section 1: the lab's ALB data plane against HAProxy and nginx fronting the same backends.
+
+Each proxy gets one core's worth of process (the lab ALB is one Python process, HAProxy runs
+`nbthread 1`, nginx one worker), so the ratio compares proxies, not core counts. Latency is
+measured with one connection (what the proxy adds per request, over going direct); throughput
+with many keep-alive connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import httptools
+
+from common import Row, fmt, free_port, kill, load, load_tool, spawn
+
+BODY = b'{"products": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}'
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
+HAPROXY, NGINX = shutil.which("haproxy"), shutil.which("nginx")
+
+
+class _Static(asyncio.Protocol):
+    """The static backend: the same small JSON document for every request, so proxies are measured."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.parser = httptools.HttpRequestParser(self)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.transport.close()
+
+    def on_message_complete(self) -> None:
+        self.transport.write(RESPONSE)  # type: ignore[attr-defined]
+
+
+async def static_target(conn: Any) -> None:
+    server = await asyncio.get_running_loop().create_server(_Static, "127.0.0.2", 0, backlog=2048)
+    conn.send(server.sockets[0].getsockname()[1])
+    await asyncio.Event().wait()
+
+
+async def lab_alb(conn: Any) -> None:
+    """The lab's ALB (the ELBv2 backend's data plane and health checker) alone, one target."""
+    target_port = conn.recv()
+    from chaoslab.config import LabConfig
+    from chaoslab.events import EventLog
+    from chaoslab.services.elbv2.backend import ElbV2Backend
+
+    with tempfile.TemporaryDirectory() as home:
+        lab = SimpleNamespace(config=LabConfig(home=Path(home)), events=EventLog())
+        elb = lab.elbv2 = ElbV2Backend(lab)
+        await elb.start()
+        lb = elb.create_load_balancer(Name="bench", Subnets=["subnet-a"])["LoadBalancers"][0]
+        tg = elb.create_target_group(Name="bench", Protocol="HTTP", Port=target_port, VpcId="vpc-1",
+                                     TargetType="ip", HealthCheckIntervalSeconds=5)["TargetGroups"][0]
+        elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.2"}])
+        listener = (await elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Port=0, DefaultActions=[
+            {"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}]))["Listeners"][0]
+        health = elb.describe_target_health
+        while health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"][0][
+                "TargetHealth"]["State"] != "healthy":
+            await asyncio.sleep(0.05)
+        conn.send(listener["Port"])
+        await asyncio.Event().wait()
+
+
+# reference proxies -------------------------------------------------------------------------
+def _haproxy_conf(port: int, backends: list[tuple[str, int]]) -> str:
+    servers = "\n".join(f"  server s{i} {h}:{p}" for i, (h, p) in enumerate(backends))
+    return f"""global
+  maxconn 8192
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:{port}
+  default_backend be
+backend be
+  balance roundrobin
+{servers}
+"""
+
+
+def _nginx_conf(port: int, backends: list[tuple[str, int]], prefix: Path) -> str:
+    servers = "\n".join(f"    server {h}:{p};" for h, p in backends)
+    return f"""daemon off;
+master_process off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  upstream be {{
+{servers}
+    keepalive 128;
+  }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://be;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reference proxy exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("reference proxy did not listen")
+
+
+@contextlib.contextmanager
+def reference_proxy(kind: str, backends: list[tuple[str, int]]) -> Iterator[int]:
+    """HAProxy or nginx on a free port in front of `backends`; yields the port, stops it after."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        prefix = Path(tmp)
+        conf = prefix / f"{kind}.conf"
+        if kind == "haproxy":
+            conf.write_text(_haproxy_conf(port, backends))
+            argv = [HAPROXY, "-db", "-f", str(conf)]
+        else:
+            conf.write_text(_nginx_conf(port, backends, prefix))
+            argv = [NGINX, "-p", str(prefix), "-c", str(conf)]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_port(port, proc)
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# measuring --------------------------------------------------------------------------------
+def _measure(url: str, connections: int, seconds: float) -> dict[str, dict[str, float]]:
+    return {"one": load(url, connections=1, seconds=seconds),
+            "many": load(url, connections=connections, seconds=seconds)}
+
+
+def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str, *, seconds: float,
+            connections: int, rps_target: float | None, p50_target: float | None) -> list[Row]:
+    """Direct, lab ALB, HAProxy, nginx against the same backends; rows with ratios lab/reference."""
+    sec = f"1 ALB ({label})"
+    direct = _measure(f"http://{backends[0][0]}:{backends[0][1]}{path}", connections, seconds)
+    lab = _measure(lab_url + path, connections, seconds)
+    refs: dict[str, dict[str, dict[str, float]] | None] = {}
+    for kind, binary in (("haproxy", HAPROXY), ("nginx", NGINX)):
+        if binary is None:
+            refs[kind] = None
+            continue
+        with reference_proxy(kind, backends) as port:
+            refs[kind] = _measure(f"http://127.0.0.1:{port}{path}", connections, seconds)
+
+    def added(m: dict[str, dict[str, float]], q: str) -> float:
+        return max(0.0, m["one"][q] - direct["one"][q])
+
+    def refs_text(get: Any, unit: str) -> tuple[str, str]:
+        texts, ratios = [], []
+        for kind, m in refs.items():
+            if m is None:
+                texts.append(f"{kind}: not installed (skipped)")
+                continue
+            value = get(m)
+            texts.append(f"{kind} {fmt(value)} {unit}")
+            ratios.append(f"{get(lab) / value:.2f}× {kind}" if value else f"n/a vs {kind}")
+        return "; ".join(texts), "; ".join(ratios)
+
+    rows = []
+    ref, ratio = refs_text(lambda m: m["many"]["rps"], "req/s")
+    rows.append(Row(sec, f"throughput, {connections} conns ({load_tool()})", lab["many"]["rps"], "req/s", ref,
+                    ratio, rps_target, True, f"direct to backend {fmt(direct['many']['rps'])} req/s"))
+    for q, target in (("p50_ms", p50_target), ("p99_ms", None)):
+        ref, ratio = refs_text(lambda m, q=q: added(m, q), "ms")
+        rows.append(Row(sec, f"added latency {q[:3]}, 1 conn", added(lab, q), "ms", ref, ratio, target, False,
+                        f"direct {q[:3]} {fmt(direct['one'][q])} ms, via lab ALB {fmt(lab['one'][q])} ms"))
+    ref, ratio = refs_text(lambda m: m["many"]["p99_ms"], "ms")
+    rows.append(Row(sec, f"p99 under load, {connections} conns", lab["many"]["p99_ms"], "ms", ref, ratio))
+    return rows
+
+
+def static_rows(*, seconds: float, connections: int) -> list[Row]:
+    """The lab ALB in its own process in front of the static backend, vs HAProxy and nginx."""
+    target, target_port = spawn(static_target)
+    try:
+        alb, alb_port = _spawn_alb(target_port)
+        try:
+            return compare("static backend", [("127.0.0.2", target_port)], f"http://127.0.0.1:{alb_port}", "/",
+                           seconds=seconds, connections=connections, rps_target=5000, p50_target=1.0)
+        finally:
+            kill(alb)
+    finally:
+        kill(target)
+
+
+def _spawn_alb(target_port: int) -> tuple[Any, int]:
+    import multiprocessing
+
+    from common import _run_child
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_run_child, args=(lab_alb, child, True), daemon=True)
+    proc.start()
+    parent.send(target_port)
+    if not parent.poll(30):
+        kill(proc)
+        raise RuntimeError("lab ALB process did not start")
+    return proc, parent.recv()
+
+
+def shop_rows(status: dict[str, Any], *, seconds: float, connections: int) -> list[Row]:
+    """A running lab's ALB in front of the Chaos Shop instances (GET /products, PostgreSQL behind)."""
+    lb = status["load_balancers"][0]
+    backends = [(t["id_ip"], t["port"]) for t in _targets(status, lb)]
+    return compare("Chaos Shop GET /products", backends, lb["listeners"][0], "/products",
+                   seconds=seconds, connections=connections, rps_target=None, p50_target=None)
+
+
+def _targets(status: dict[str, Any], lb: dict[str, Any]) -> list[dict[str, Any]]:
+    """The healthy targets of the first group with their IPs (instance targets name an instance)."""
+    ips = {i["id"]: i["ip"] for i in status["instances"]}
+    out = []
+    for t in lb["target_groups"][0]["targets"]:
+        if t["state"] == "healthy":
+            out.append({"id_ip": ips.get(t["id"], t["id"]), "port": t["port"] or 80})
+    return out
