@@ -48,5 +48,8 @@ def test_bad_credentials_are_refused(lab: LabHandle) -> None:
     assert err.value.response["Error"]["Code"] == "UnrecognizedClientException"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
     with pytest.raises(ClientError) as err:
+        _client(lab, "iam", "AKIANOSUCHKEY", "x").list_roles()
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"  # the query services' word for it
+    with pytest.raises(ClientError) as err:
         lab.client("sts").get_session_token(DurationSeconds=129601)
     assert err.value.response["Error"]["Code"] == "ValidationError"
