@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from chaoslab import dashboard
 from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
@@ -79,6 +80,7 @@ class Lab:
         self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route),
                                  web.get("/_chaoslab/events", self._events_route),
                                  web.get("/_chaoslab/alb-requests", self._alb_requests_route)])
+        self.gateway.add_routes(dashboard.routes(self))
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)
