@@ -83,3 +83,21 @@ def test_errors_carry_cloudwatch_codes(cw) -> None:
     with pytest.raises(ClientError) as err:
         cw.put_composite_alarm(AlarmName="cycle", AlarmRule='ALARM("cycle")')
     assert err.value.response["Error"]["Code"] in ("InvalidParameterValue", "ValidationError")
+
+
+def test_large_put_metric_data_arrives_gzipped_and_whole(cw) -> None:
+    """botocore gzips PutMetricData bodies over 10 KiB; every value must still land."""
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    values = [float(i % 7) for i in range(150)]  # the per-datum maximum; six datums per batch
+    sent = []
+    cw.meta.events.register("before-send.cloudwatch.PutMetricData",
+                            lambda request, **_: sent.append(request.headers.get("Content-Encoding")))
+    cw.put_metric_data(Namespace="Bulk", MetricData=[{
+        "MetricName": "Items", "Timestamp": now - dt.timedelta(seconds=2), "Values": values,
+        "Counts": [1.0] * len(values), "Dimensions": [{"Name": "Batch", "Value": f"b{i % 3}"}]} for i in range(18)])
+    assert sent == [b"gzip"] or sent == ["gzip"], sent
+    for i in range(3):
+        stats = cw.get_metric_statistics(Namespace="Bulk", MetricName="Items", Dimensions=[{"Name": "Batch", "Value": f"b{i}"}],
+                                         StartTime=now - dt.timedelta(minutes=2), EndTime=now + dt.timedelta(minutes=1),
+                                         Period=60, Statistics=["Sum", "SampleCount"])["Datapoints"]
+        assert sum(p["SampleCount"] for p in stats) == 900 and sum(p["Sum"] for p in stats) == 6 * sum(values)
