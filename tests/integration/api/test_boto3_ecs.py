@@ -87,5 +87,11 @@ def test_errors_are_modeled_exceptions(ecs) -> None:
     with pytest.raises(ecs.exceptions.ClientException) as err:
         ecs.register_task_definition(**bad)
     assert "healthCheck" in str(err.value)
+    with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
+        ecs.create_service(cluster="batch", serviceName="lb", taskDefinition="worker", desiredCount=1,
+                           loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                                           "targetgroup/nope/0123456789abcdef", "containerName": "web",
+                                           "containerPort": 8081}])
+    assert "nope" in str(err.value)
     missing = ecs.describe_services(cluster="batch", services=["never-made"])
     assert missing["services"] == [] and missing["failures"][0]["reason"] == "MISSING"

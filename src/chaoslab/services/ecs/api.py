@@ -64,12 +64,18 @@ def deregister_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     if "taskDefinition" not in p:
         raise AwsError("InvalidParameterException", "TaskDefinition must be specified for a service that uses the ECS deployment controller.")
-    svc = _ecs(ctx).create_service(
-        p.get("cluster"), p["serviceName"], p["taskDefinition"], int(p.get("desiredCount", 0)),
-        launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
-        load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
-        grace=int(p.get("healthCheckGracePeriodSeconds", 0)),
-        deployment_configuration=p.get("deploymentConfiguration"), tags=_tags(p.get("tags")))
+    try:
+        svc = _ecs(ctx).create_service(
+            p.get("cluster"), p["serviceName"], p["taskDefinition"], int(p.get("desiredCount", 0)),
+            launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
+            load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
+            grace=int(p.get("healthCheckGracePeriodSeconds", 0)),
+            deployment_configuration=p.get("deploymentConfiguration"), tags=_tags(p.get("tags")))
+    except AwsError as e:
+        if e.code != "TargetGroupNotFound":
+            raise
+        # ELBv2's code means nothing to an ECS client; ECS answers a bad targetGroupArn this way.
+        raise AwsError("InvalidParameterException", f"Unable to validate the specified target group: {e.message}") from None
     return {"service": _ecs(ctx).describe_service(svc)}
 
 
