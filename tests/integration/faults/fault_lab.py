@@ -59,14 +59,10 @@ def assert_clean(owned: dict[str, set], pids: set[int]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def fault_lab(home: Path, *, ssm: bool = False) -> AsyncIterator[Lab]:
-    """A started lab with one VPC; SSM is attached when asked (the integrator wires it into Lab)."""
+async def fault_lab(home: Path) -> AsyncIterator[Lab]:
+    """A started lab (SSM included) with one VPC."""
     lab = Lab(LabConfig(home=home, api_port=0), network_mode="netns")
     await lab.start()
-    if ssm and not hasattr(lab, "ssm"):
-        from chaoslab.services.ssm.backend import SsmBackend
-        lab.ssm = SsmBackend(lab)
-        await lab.ssm.start()
     owned: dict[str, set] = {}
     pids: set[int] = set()
     try:
@@ -76,8 +72,6 @@ async def fault_lab(home: Path, *, ssm: bool = False) -> AsyncIterator[Lab]:
     finally:
         owned.update(snapshot(lab))
         pids.update(pid for pid, _, _ in lab.store.owned_processes())
-        if ssm and getattr(lab, "ssm", None) is not None and lab.ssm not in getattr(lab, "_started", []):
-            await lab.ssm.stop()
         await lab.stop()
     assert_clean(owned, pids)
 

@@ -40,7 +40,7 @@ def alive(pid: int) -> bool:
 
 def test_send_command_experiment_runs_and_cleans_up(tmp_path: Path, wired: None) -> None:
     async def scenario() -> dict:
-        async with fault_lab(tmp_path, ssm=True) as lab:
+        async with fault_lab(tmp_path) as lab:
             lab.fis.time_scale = 0.05
             inst = await running_instance(lab)
             role = lab.iam.create_role("fis-ec2", json.dumps(TRUST))

@@ -48,7 +48,7 @@ async def p50(url: str, n: int = 15) -> float:
 
 def test_blackhole_and_latency_documents(tmp_path: Path) -> None:
     async def scenario() -> dict:
-        async with fault_lab(tmp_path, ssm=True) as lab:
+        async with fault_lab(tmp_path) as lab:
             inst = await running_instance(lab)
             ip = inst.private_ip
             await inst.unit.spawn_extra("second-port", [sys.executable, "-m", "http.server", "8081",

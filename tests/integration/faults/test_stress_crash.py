@@ -19,7 +19,6 @@ from fault_lab import assert_clean, needs_netns
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 from chaoslab.services.fis.exec_stress import REVERTERS
-from chaoslab.services.ssm.backend import SsmBackend
 from chaoslab.services.ssm.models import COMMAND_KIND
 from chaoslab.store import Store
 
@@ -34,13 +33,10 @@ from fault_lab import free_vpc
 from chaoslab.config import LabConfig
 from chaoslab.faults import stress
 from chaoslab.lab import Lab
-from chaoslab.services.ssm.backend import SsmBackend
 
 async def main():
     lab = Lab(LabConfig(home=Path({home!r}), api_port=0), network_mode="netns")
     await lab.start()
-    lab.ssm = SsmBackend(lab)
-    await lab.ssm.start()
     cidr, subnets = free_vpc()
     await lab.ec2.create_vpc(cidr, subnets)
     inst = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"))
@@ -95,13 +91,10 @@ def test_journal_records_undo_stress_after_the_lab_is_killed(tmp_path: Path) -> 
     async def restart() -> dict:
         lab = Lab(LabConfig(home=tmp_path, api_port=0), network_mode="netns")
         await lab.start()
-        lab.ssm = SsmBackend(lab)
-        await lab.ssm.start()
         try:
             return {"pending": [e for e in lab.store.journal_pending() if e["owner"].startswith("ssm:")],
                     "status": lab.store.get(COMMAND_KIND, command_id)["status"]}
         finally:
-            await lab.ssm.stop()
             await lab.stop()
 
     after = asyncio.run(restart())

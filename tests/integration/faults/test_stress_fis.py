@@ -126,7 +126,7 @@ def test_ecs_kill_process_action(tmp_path: Path) -> None:
 
 def test_ssm_send_command_action_is_cancelled_at_its_duration(tmp_path: Path) -> None:
     async def scenario() -> dict:
-        async with fault_lab(tmp_path, ssm=True) as lab:
+        async with fault_lab(tmp_path) as lab:
             inst = await running_instance(lab)
             (resource,) = await candidates(lab, "aws:ec2:instance", {})
             arn = role(lab, "fis-ec2", "AWSFaultInjectionSimulatorEC2Access")
