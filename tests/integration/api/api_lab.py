@@ -27,6 +27,7 @@ from botocore.config import Config
 
 from chaoslab.commands import start_detached, stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.services.rds.postgres import pg_root
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
 
@@ -140,6 +141,10 @@ class LabHandle:
     def leftovers(self) -> list[str]:
         """Everything of this lab still on the host after it stopped."""
         left = [f"process {pid}" for pid in self.seen_pids if _alive(pid)]
+        marks = (str(self.config.home), str(pg_root(self.config.home)))
+        for proc in psutil.process_iter(["pid", "cmdline"]):  # anything still naming our state dirs
+            if any(m in arg for arg in proc.info["cmdline"] or [] for m in marks) and _alive(proc.info["pid"]):
+                left.append(f"process {proc.info['pid']} {' '.join(proc.info['cmdline'])[:80]}")
         netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         names = {line.split()[0] for line in netns.splitlines() if line.strip()}
         left += [f"netns {n}" for n in self.seen_units & names]
