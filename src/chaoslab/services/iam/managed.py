@@ -25,6 +25,13 @@ _SSM_COMMANDS = [
 ]
 
 POLICIES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    # Not a FIS policy, but seed 004 attaches it to its task execution role.
+    "AmazonECSTaskExecutionRolePolicy": (
+        "Provides access to other AWS service resources that are required to run Amazon ECS tasks.",
+        [_allow("TaskExecution", ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
+                                  "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "logs:CreateLogStream",
+                                  "logs:PutLogEvents"])],
+    ),
     "AWSFaultInjectionSimulatorEC2Access": (
         "Grants FIS permission to stop, start, reboot and terminate EC2 instances and run SSM commands on them.",
         [
