@@ -118,3 +118,64 @@ def test_idempotent_retries_show_no_errors_and_no_duplicates(lab, tmp_path):
     integ = journal["integrity"]
     assert integ["duplicates"] == 0 and integ["lost"] == [] and integ["phantom"] == []
     assert integ["stock_consistent"] is True and integ["acknowledged"] > 0
+
+
+def test_stop_condition_aborts_with_exit_3(lab, tmp_path):
+    """An alarm going to ALARM mid-injection makes FIS stop the experiment: exit 3."""
+    config, info = lab
+    session = botocore.session.get_session()
+    kw = dict(region_name="us-east-1", endpoint_url=info["api"], aws_access_key_id="test", aws_secret_access_key="test")
+    cloudwatch = session.create_client("cloudwatch", **kw)
+    alarm_arn = cloudwatch.describe_alarms(AlarmNames=["chaos-lab-target-5xx"])["MetricAlarms"][0]["AlarmArn"]
+    doc = yaml.safe_load(bundled_experiments()["seed003-stop-instance"].read_text())
+    doc["template"] = {"description": "wait, guarded by an alarm", "roleArn": doc["template"]["roleArn"],
+                       "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
+                       "targets": {}, "actions": {"wait": {"actionId": "aws:fis:wait",
+                                                           "parameters": {"duration": "PT1M"}}}}
+    doc.pop("setup")
+    doc["timing"] = {"baseline_s": 2}
+    path = tmp_path / "guarded.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    fis = _fis(info)
+
+    def trip():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            running = [e for e in fis.list_experiments()["experiments"] if e["state"]["status"] == "running"]
+            if running:
+                cloudwatch.set_alarm_state(AlarmName="chaos-lab-target-5xx", StateValue="ALARM",
+                                           StateReason="test: trip the stop condition")
+                return
+            time.sleep(0.2)
+
+    import threading
+    tripper = threading.Thread(target=trip)
+    tripper.start()
+    out = io.StringIO()
+    code = run_file(str(path), config, report_dir=tmp_path / "r", out=out)
+    tripper.join()
+    assert code == 3, out.getvalue()
+    journal = json.loads((tmp_path / "r" / "journal.json").read_text())
+    assert journal["verdict"]["outcome"] == "aborted"
+    assert journal["fis"]["state"]["status"] == "stopped"
+    assert [p["name"] for p in journal["phases"]] == ["baseline", "injection", "recovery"]
+
+
+def test_cli_run_uses_the_running_lab(lab, tmp_path):
+    """`chaoslab run NAME --fast --report DIR --junit FILE` as a user types it, against the lab in
+    CHAOSLAB_HOME (which it must leave running)."""
+    import os
+    import subprocess
+    import sys
+
+    config, info = lab
+    env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
+    proc = subprocess.run([sys.executable, "-m", "chaoslab", "run", "seed003-idempotent-retries", "--fast",
+                           "--report", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Hypothesis held" in proc.stdout or "held" in proc.stdout
+    assert (tmp_path / "r" / "journal.json").exists() and (tmp_path / "r" / "report.html").exists()
+    assert "<testsuite" in (tmp_path / "j.xml").read_text()
+    from chaoslab.commands import running_lab
+    assert running_lab(config) is not None
