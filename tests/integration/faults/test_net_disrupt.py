@@ -57,22 +57,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
             "host_to_b1": await connects(b1.private_ip, 80, 1.0),
             "a1_reaches": await in_unit(a1.unit, reach(peers)),
         }
-        # a unit launched into the subnet during the action is cut off within a poll or two
-        launch = asyncio.create_task(lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a")))
-        late = None
-        started = time.monotonic()
-        while time.monotonic() - started < 10:
-            late = next((i for i in lab.ec2.instances.values() if i not in (a1, a2, b1) and i.unit
-                         and i.unit.sandbox), None)
-            if late and "CLDC-" in await listing(late.unit.sandbox.netns):
-                break
-            await asyncio.sleep(0.1)
-        out["late_cut_after_s"] = time.monotonic() - started
-        out["host_to_late"] = await connects(late.private_ip, 80, 1.0)
         await stop(running)
         await ctx.revert_all()
-        await launch
-        out["after"] = [await connects(i.private_ip, 80, 2.0) for i in (a1, late)]
         out["a1_after"] = await in_unit(a1.unit, reach(peers))
         out["restored"] = all([before[i.instance_id] == await rules_of(i.unit) for i in (a1, a2, b1)])
 
@@ -84,6 +70,29 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         await stop(running)
         await ctx.revert_all()
         out["az_restored"] = before[a1.instance_id] == await rules_of(a1.unit)
+
+        # Last, because a new unit on the bridge can change the bridge's MAC under the others'
+        # neighbour caches (see the report): a unit launched into the subnet during the action
+        # is cut off within a poll or two, and reachable once the action ends.
+        ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
+        running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
+                                {"duration": "PT10M", "scope": "all"})
+        launch = asyncio.create_task(lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a")))
+        late = None
+        started = time.monotonic()
+        while time.monotonic() - started < 10:
+            late = next((i for i in lab.ec2.instances.values() if i not in (a1, a2, b1) and i.unit
+                         and i.unit.sandbox), None)
+            if late and "-A INPUT ! -i lo -j CLDC-" in await listing(late.unit.sandbox.netns):  # the jump is last
+                break
+            await asyncio.sleep(0.1)
+        out["late_cut_after_s"] = time.monotonic() - started
+        assert late is not None
+        out["host_to_late"] = await connects(late.private_ip, 80, 1.0)
+        await stop(running)
+        await ctx.revert_all()
+        await launch
+        out["after"] = [await connects(i.private_ip, 80, 2.0) for i in (a1, late)]
 
         ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
         with pytest.raises(ActionFailure) as refused:
