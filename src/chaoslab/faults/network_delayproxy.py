@@ -22,6 +22,7 @@ import signal
 import socket
 import struct
 import time
+from typing import Any
 
 SO_ORIGINAL_DST = 80
 CHUNK = 65536
@@ -90,9 +91,11 @@ async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, 
     except (OSError, asyncio.TimeoutError):
         client_w.close()
         return
-    try:
+    try:  # each direction ends at its EOF (half-close is normal); a reset ends both
         await asyncio.gather(pump(client_r, up_w, delay if egress else None),
-                             pump(up_r, client_w, None if egress else delay), return_exceptions=True)
+                             pump(up_r, client_w, None if egress else delay))
+    except OSError:
+        pass
     finally:
         for w in (up_w, client_w):
             w.close()
@@ -101,8 +104,9 @@ async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, 
 async def serve(args: argparse.Namespace) -> None:
     servers = []
     for port, egress in ((args.egress_port, True), (args.ingress_port, False)):
-        servers.append(await asyncio.start_server(
-            lambda r, w, e=egress: relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e), "0.0.0.0", port, reuse_address=True))
+        def accepted(r: asyncio.StreamReader, w: asyncio.StreamWriter, e: bool = egress) -> Any:
+            return relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e)
+        servers.append(await asyncio.start_server(accepted, "0.0.0.0", port, reuse_address=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -42,8 +42,9 @@ async def scenario(home: Path) -> None:
                                      sources=None, ingress_ports=[80])
         loss = net.rules_record(task.arn, rules.packet_loss(netns, net.new_tag(), 5, 50, None))
         blackhole = net.rules_record(task.arn, rules.blackhole(netns, net.new_tag(), 81, "udp", "egress"))
-        records = [("network.latency", json.loads(json.dumps(latency))),  # as stored in the journal
-                   ("network.rules", json.loads(json.dumps(loss))), ("network.rules", json.loads(json.dumps(blackhole)))]
+        records = [(fault, json.loads(json.dumps(record)))  # as stored in the journal
+                   for fault, record in (("network.latency", latency), ("network.rules", loss),
+                                         ("network.rules", blackhole))]
         await net.apply_latency(task.unit, latency)
         await net.apply_rules(loss)
         await net.apply_rules(blackhole)
