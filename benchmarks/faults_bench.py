@@ -308,8 +308,9 @@ def stop_condition_rows(lab: BenchLab) -> list[Row]:
         if time.time() > deadline:
             raise TimeoutError("the stop alarm never reached OK")
         time.sleep(0.1)
+    # By ARN: selecting by service also picks the task stop-task left STOPPED (lab issue, reported).
     tasks = {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                       "parameters": {"cluster": "bench", "service": "bench-static"}}}
+                       "resourceArns": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/bench/{task['id']}"]}}
     tid = fis.template(tasks, {
         "cpu": {"actionId": "aws:ecs:task-cpu-stress", "targets": {"Tasks": "Tasks"},
                 "parameters": {"duration": "PT5M", "percent": "30", "workers": "1"}},
