@@ -23,7 +23,7 @@ def run_demo(config: LabConfig, *, fast: bool = False, report_dir: str | Path | 
     hyp = exp["hypothesis"]
     out.write(f"chaoslab demo: {exp['title']}\n\n{exp['description']}\n\n"
               f"Hypothesis: if {hyp['if']}, then {hyp['then']}.\n\n")
-    journal = run_experiment(exp, config, fast=fast, report_dir=report_dir or Path("chaoslab-report"),
+    journal = run_experiment(exp, config, fast=fast, report_dir=report_dir,
                              stack=stack, out=out, network=network)
     ran = journal["verdict"]["outcome"] in ("held", "deviated")
     return (0 if ran else 2), journal

@@ -94,6 +94,8 @@ def clause_text(clause: dict[str, Any]) -> str:
         return f"alarm {clause['name']} {verb} {clause['state']}"
     if kind == "healthy_hosts":
         return f"healthy hosts >= {clause['min']}"
+    if kind == "data_intact":
+        return "data intact (no lost, changed, phantom or duplicate writes; stock consistent)"
     return "no lost acknowledged writes"
 
 
@@ -129,6 +131,12 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
     integ = ev.integrity or {}
     if not integ.get("checked"):
         return _result(clause, index, "0 lost", "not checked", False)
+    if kind == "data_intact":
+        counts = {k: len(integ.get(k, [])) for k in ("lost", "changed", "phantom")}
+        counts["duplicates"] = integ.get("duplicates", 0)
+        stock_ok = integ.get("stock_consistent") is not False
+        measured = ", ".join(f"{v} {k}" for k, v in counts.items()) + ("" if stock_ok else ", stock inconsistent")
+        return _result(clause, index, "all 0, stock consistent", measured, not any(counts.values()) and stock_ok)
     bad = len(integ.get("lost", [])) + len(integ.get("changed", []))
     return _result(clause, index, "0 lost", f"{len(integ['lost'])} lost, {len(integ['changed'])} changed "
                    f"of {integ['acknowledged']} acknowledged", bad == 0)

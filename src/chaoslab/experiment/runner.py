@@ -135,7 +135,6 @@ class Run:
         outcome, summary = "error", ""
         fis_status = None
         recovery_time = None
-        integ = integrity.unchecked("the run ended before the integrity check")
         async with aiohttp.ClientSession() as session:
             background = [asyncio.create_task(self._follow_events(session)),
                           asyncio.create_task(self._sample_loop([t["TargetGroupArn"] for t in tgs]))]

@@ -41,7 +41,7 @@ _REQUEST = {
 _CLAUSE = {
     "type": "object", "required": ["type"],
     "properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "recovery_time",
-                                     "alarm", "no_lost_writes", "healthy_hosts"]},
+                                     "alarm", "no_lost_writes", "data_intact", "healthy_hosts"]},
                    "phase": _PHASE, "endpoint": {"type": "string"}, "window_s": _POS,
                    "include_probe": {"type": "boolean"}},
     "allOf": [

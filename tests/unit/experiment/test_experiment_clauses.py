@@ -112,3 +112,14 @@ def test_body_template_picks_random_products():
     ids = {b["product_id"] for b in bodies}
     assert ids <= set(range(1, 11)) and len(ids) > 3
     assert all(b["quantity"] == 1 and b["note"] == "x" for b in bodies)
+
+
+def test_data_intact_needs_every_count_zero_and_consistent_stock():
+    clean = {"checked": True, "lost": [], "changed": [], "phantom": [], "duplicates": 0, "stock_consistent": True,
+             "acknowledged": 3}
+    assert h.evaluate({"type": "data_intact"}, 0, ev([], integrity=clean))["passed"]
+    dup = {**clean, "duplicates": 1}
+    phantom = {**clean, "phantom": [9]}
+    drift = {**clean, "stock_consistent": False}
+    for bad in (dup, phantom, drift):
+        assert not h.evaluate({"type": "data_intact"}, 0, ev([], integrity=bad))["passed"]
