@@ -54,6 +54,7 @@ class Run:
         self.dead: set[str] = set()
         self.fis: dict[str, Any] | None = None
         self.notes: list[str] = []
+        self.broken: dict[str, float] = {}  # clause id -> when it first failed, while running
         self._seq = 0
         self._phase_started = time.monotonic()
         self._phase_total: float | None = None
@@ -85,6 +86,7 @@ class Run:
             except Exception as exc:  # a sample missed is a gap in a chart, not a failed run
                 self.notes.append(f"sample failed: {exc}")
             self._tick()
+            self._watch_clauses()
             await asyncio.sleep(1.0)
 
     async def _follow_events(self, session: aiohttp.ClientSession) -> None:
@@ -101,6 +103,22 @@ class Run:
                     self.dead.add(e["target"])
                     self.view.note(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault "
                                    f"{e['fault']} on {e['target']}")
+
+    def _watch_clauses(self) -> None:
+        """Judge the hypothesis while it runs, so the moment a clause breaks is on record (and on
+        screen), not only the end result."""
+        if self.phase not in hypothesis.AFTER_BASELINE:
+            return
+        evidence = hypothesis.Evidence(records=self.records, phases={p["name"]: (p["start"], p["end"])
+                                                                     for p in self.phases})
+        for i, clause in enumerate(self.exp["hypothesis"]["clauses"]):
+            if clause["type"] not in ("error_rate", "latency", "consecutive_failures"):
+                continue
+            result = hypothesis.evaluate(clause, i, evidence)
+            if not result["passed"] and result["measured"] != "no requests" and result["id"] not in self.broken:
+                self.broken[result["id"]] = time.time()
+                self.view.note(f"{time.strftime('%H:%M:%S')}   hypothesis broken: {result['text']} "
+                               f"(measured {result['measured']})")
 
     def _tick(self) -> None:
         recent = [r for r in self.records if r["t"] >= time.time() - 5]
@@ -192,6 +210,8 @@ class Run:
             integrity=integ, recovery_time_s=recovery_time)
         clauses = [] if outcome == "baseline-not-met" else [
             hypothesis.evaluate(c, i, evidence) for i, c in enumerate(self.exp["hypothesis"]["clauses"])]
+        for clause in clauses:
+            clause["first_failed_at"] = self.broken.get(clause["id"])
         if outcome == "error" and fis_status == "completed":
             outcome = "held" if all(c["passed"] for c in clauses) else "deviated"
             failed = [c["text"] for c in clauses if not c["passed"]]

@@ -34,7 +34,11 @@ def test_demo_fast_end_to_end(tmp_path):
     # the seed timeline and a refuted "no user-visible errors"
     assert " - 200" in text
     assert journal["verdict"]["outcome"] == "deviated" and journal["verdict"]["exit_code"] == 1
-    assert any(not c["passed"] for c in journal["clauses"] if c["id"].startswith("error_rate"))
+    rate = next(c for c in journal["clauses"] if c["id"].startswith("error_rate"))
+    assert not rate["passed"]
+    # judged while running: the break was noticed (and printed) during the run, after the fault
+    assert rate["first_failed_at"] is not None and rate["first_failed_at"] >= journal["faults"][0]["start"]
+    assert "hypothesis broken: error rate <= 0 %" in text
     failures = [r for r in journal["requests"] if r["error"] or (r["status"] or 0) >= 500]
     assert failures, "stopping a target behind the ALB produced no failure at all"
     fault_start = journal["faults"][0]["start"]
