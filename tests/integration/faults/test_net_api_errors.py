@@ -6,7 +6,6 @@ role's calls all succeed; after the experiment every call succeeds again."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -16,10 +15,10 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from test_net_lab import wire_engine
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.services.fis import catalogue, exec_network, executors
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root", "Service": "fis.amazonaws.com"},
@@ -27,22 +26,6 @@ TRUST = {"Version": "2012-10-17", "Statement": [
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 CALLS = 300
 PERCENT = 30
-
-
-def wire(monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the integrator does: the catalogue names our executors; the engine finds them
-    (in `registry` once the executor table moved there, else in `executors`)."""
-    try:
-        from chaoslab.services.fis import registry as table
-    except ImportError:
-        table = executors  # type: ignore[assignment]
-    for kind in api_kinds():
-        key = f"fis.inject_api_{kind}_error"
-        action = f"aws:fis:inject-api-{kind}-error"
-        monkeypatch.setitem(catalogue.ACTIONS, action, dataclasses.replace(catalogue.ACTIONS[action], executor=key))
-        monkeypatch.setitem(table.REGISTRY, key, exec_network.EXECUTORS[key])
-    for key, fn in exec_network.REVERTERS.items():
-        monkeypatch.setitem(table.REVERTERS, key, fn)
 
 
 def api_kinds() -> tuple[str, ...]:
@@ -117,7 +100,7 @@ EXPECTED = {"internal": "InternalError/500", "throttle": "RequestLimitExceeded/5
 
 @pytest.mark.parametrize("kind", api_kinds())
 def test_api_errors_for_the_targeted_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    wire(monkeypatch)
+    wire_engine(monkeypatch, {f"aws:fis:inject-api-{k}-error": f"fis.inject_api_{k}_error" for k in api_kinds()})
     got = asyncio.run(scenario(tmp_path, kind))
     print(kind, got)
     failed = got["app"].get(EXPECTED[kind], 0)

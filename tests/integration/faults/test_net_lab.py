@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import ipaddress
 import json
 import random
@@ -22,7 +23,7 @@ from chaoslab.config import LabConfig
 from chaoslab.faults.network_iptables import listing
 from chaoslab.lab import Lab
 from chaoslab.runtime.network import detect_mode
-from chaoslab.services.fis import exec_network, executors
+from chaoslab.services.fis import catalogue, exec_network, executors
 from chaoslab.services.fis.executors import ActionContext
 from chaoslab.services.fis.selection import Resource
 
@@ -87,6 +88,20 @@ def context(lab: Lab, monkeypatch: pytest.MonkeyPatch, action_id: str) -> Action
         for key, fn in exec_network.REVERTERS.items():
             monkeypatch.setitem(executors.REVERTERS, key, fn)
     return ctx
+
+
+def wire_engine(monkeypatch: pytest.MonkeyPatch, actions: dict[str, str]) -> None:
+    """The integrator's wiring, for whole-experiment tests: catalogue entries name our executors
+    ({actionId: executor key}) and the engine's tables (`registry`, formerly `executors`) hold them."""
+    try:
+        from chaoslab.services.fis import registry as table
+    except ImportError:
+        table = executors  # type: ignore[assignment]
+    for action, key in actions.items():
+        monkeypatch.setitem(catalogue.ACTIONS, action, dataclasses.replace(catalogue.ACTIONS[action], executor=key))
+        monkeypatch.setitem(table.REGISTRY, key, exec_network.EXECUTORS[key])
+    for key, fn in exec_network.REVERTERS.items():
+        monkeypatch.setitem(table.REVERTERS, key, fn)
 
 
 async def run_for(ctx: ActionContext, executor: str, targets: dict[str, list[Resource]],
