@@ -23,7 +23,7 @@ from chaoslab.faults.network_iptables import netns_exists
 from chaoslab.ids import hex_id
 from chaoslab.runtime.commands import CommandError
 from chaoslab.services.fis.durations import parse_duration
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, call
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, call
 from chaoslab.services.fis.selection import Resource
 from chaoslab.services.units import ComputeUnit
 
@@ -264,7 +264,7 @@ EXECUTORS: dict[str, Executor] = {
     "ecs.fargate_spot_interruption": ecs_fargate_spot_interruption,
 }
 
-REVERTERS = {
+REVERTERS: dict[str, Reverter] = {
     "network.rules": net.revert_rules,
     "network.latency": net.revert_latency,
     "api.errors": _revert_api_errors,
