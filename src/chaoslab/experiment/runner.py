@@ -149,56 +149,30 @@ class Run:
         base = self.exp["workload"].get("target") or alb_url
         tgs = await asyncio.to_thread(self.lab.target_groups, alb_name)
         health_check = self.lab.health_check(tgs[0]) if tgs else None
-        timing = self.exp["timing"]
-        outcome, summary = "error", ""
-        fis_status = None
-        recovery_time = None
+        checks_data = self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop"
         async with aiohttp.ClientSession() as session:
             background = [asyncio.create_task(self._follow_events(session)),
                           asyncio.create_task(self._sample_loop([t["TargetGroupArn"] for t in tgs]))]
-            workload = probe = None
-            load: list[asyncio.Task[None]] = []
+            load: list[tuple[Any, asyncio.Task[None]]] = []
             try:
-                await self._wait_ready(timing["ready_timeout_s"])
-                initial = await self._snapshot(session, base)
+                await self._wait_ready(self.exp["timing"]["ready_timeout_s"])
+                initial = await self._snapshot(session, base) if checks_data else {}
                 await self._setup_orders(session, base)
-                workload = Workload(base, [RequestSpec.from_doc(d) for d in self.exp["workload"]["requests"]],
-                                    on_record=self._on_record, phase=lambda: self.phase, on_write=self._on_write,
-                                    timeout_s=self.exp["workload"].get("timeout_s", 5.0),
-                                    connect_timeout_s=self.exp["workload"].get("connect_timeout_s", 3.0))
-                load.append(asyncio.create_task(workload.run()))
-                pcfg = self.exp["probe"]
-                if pcfg["enabled"]:
-                    probe = Probe(base, path=pcfg["path"], interval_s=pcfg["interval_s"],
-                                  connect_timeout_s=pcfg["connect_timeout_s"], max_time_s=pcfg["max_time_s"],
-                                  on_record=self._on_record, phase=lambda: self.phase)
-                    load.append(asyncio.create_task(probe.run()))
-                if not await self._baseline(timing["baseline_s"]):
-                    outcome, summary = "baseline-not-met", "the steady state did not hold in the baseline; nothing was injected"
-                else:
-                    fis_status = await self._inject(timing["max_injection_s"])
-                    if fis_status == "stopped":
-                        outcome = "aborted"
-                        summary = f"FIS stopped the experiment: {self.fis['state'].get('reason', '')}"
-                    elif fis_status == "failed":
-                        outcome = "error"
-                        summary = f"the FIS experiment failed: {self.fis['state'].get('reason', '')}"
-                    recovery_time = await self._recover(timing["recovery_timeout_s"], timing["min_recovery_s"])
+                load = self._start_load(base)
+                outcome, summary, fis_status, recovery_time = await self._run_phases()
             finally:
-                for part in (workload, probe):
-                    if part is not None:
-                        part.stop()
-                if load:
-                    await asyncio.gather(*load, return_exceptions=True)
+                for part, _task in load:
+                    part.stop()
+                await asyncio.gather(*(task for _part, task in load), return_exceptions=True)
                 for task in background:
                     task.cancel()
                 await asyncio.gather(*background, return_exceptions=True)
                 await self._stop_fis_if_running()
             await self._fetch_events(session)
-            if outcome != "baseline-not-met" and self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop":
-                integ = await self._integrity(session, base, initial)
-            elif outcome == "baseline-not-met":
+            if outcome == "baseline-not-met":
                 integ = integrity.unchecked("nothing was injected")
+            elif checks_data:
+                integ = await self._integrity(session, base, initial)
             else:
                 integ = integrity.unchecked("integrity checks are off for this experiment")
         faults = self._faults()
@@ -212,12 +186,41 @@ class Run:
             hypothesis.evaluate(c, i, evidence) for i, c in enumerate(self.exp["hypothesis"]["clauses"])]
         for clause in clauses:
             clause["first_failed_at"] = self.broken.get(clause["id"])
-        if outcome == "error" and fis_status == "completed":
-            outcome = "held" if all(c["passed"] for c in clauses) else "deviated"
+        if fis_status == "completed" and outcome == "error":
             failed = [c["text"] for c in clauses if not c["passed"]]
-            summary = ("hypothesis held" if outcome == "held"
-                       else "hypothesis refuted: " + "; ".join(failed))
+            outcome = "deviated" if failed else "held"
+            summary = "hypothesis refuted: " + "; ".join(failed) if failed else "hypothesis held"
         return self._journal(started, status, alb_url, health_check, faults, clauses, integ, wins, outcome, summary)
+
+    def _start_load(self, base: str) -> list[tuple[Any, asyncio.Task[None]]]:
+        """The workload and, when enabled, the probe: (part, task) pairs to stop at the end."""
+        wl = self.exp["workload"]
+        parts: list[Any] = [Workload(base, [RequestSpec.from_doc(d) for d in wl["requests"]],
+                                     on_record=self._on_record, phase=lambda: self.phase, on_write=self._on_write,
+                                     timeout_s=wl.get("timeout_s", 5.0),
+                                     connect_timeout_s=wl.get("connect_timeout_s", 3.0))]
+        probe = self.exp["probe"]
+        if probe["enabled"]:
+            parts.append(Probe(base, path=probe["path"], interval_s=probe["interval_s"],
+                               connect_timeout_s=probe["connect_timeout_s"], max_time_s=probe["max_time_s"],
+                               on_record=self._on_record, phase=lambda: self.phase))
+        return [(part, asyncio.create_task(part.run())) for part in parts]
+
+    async def _run_phases(self) -> tuple[str, str, str | None, float | None]:
+        """baseline → injection → recovery: (outcome so far, summary, FIS status, recovery time).
+        The outcome stays "error" for a completed injection until the clauses are judged."""
+        timing = self.exp["timing"]
+        if not await self._baseline(timing["baseline_s"]):
+            return "baseline-not-met", "the steady state did not hold in the baseline; nothing was injected", None, None
+        fis_status = await self._inject(timing["max_injection_s"])
+        reason = (self.fis or {}).get("state", {}).get("reason", "")
+        outcome, summary = "error", ""
+        if fis_status == "stopped":
+            outcome, summary = "aborted", f"FIS stopped the experiment: {reason}"
+        elif fis_status != "completed":
+            summary = f"the FIS experiment ended {fis_status}: {reason}"
+        recovery_time = await self._recover(timing["recovery_timeout_s"], timing["min_recovery_s"])
+        return outcome, summary, fis_status, recovery_time
 
     async def _wait_ready(self, timeout: float) -> None:
         """A just-started lab needs its targets healthy before a baseline makes sense."""
@@ -230,8 +233,6 @@ class Run:
 
     async def _snapshot(self, session: aiohttp.ClientSession, base: str) -> dict[str, Any]:
         """Stock and order ids before any write of ours: the integrity check's starting point."""
-        if self.exp["integrity"].get("app", "chaos-shop") != "chaos-shop":
-            return {}
         return {"stock": await _stock(session, base), "orders": {o["order_id"] for o in await _orders(session, base)}}
 
     async def _setup_orders(self, session: aiohttp.ClientSession, base: str) -> None:
