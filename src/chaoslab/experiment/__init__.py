@@ -1,0 +1,4 @@
+"""Beyond FIS: experiment files, workload and probe, steady state and hypothesis, the integrity
+ledger, measured windows and the run itself (docs/experiments.md). Entry points:
+`schema.load_experiment` / `schema.validate_experiment_file`, `session.run_file` (`chaoslab run`)
+and `demo.run_demo` (`chaoslab demo`)."""

@@ -73,9 +73,7 @@ def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
     exp = load_experiment(ref, fast=kwargs.get("fast", False))
     try:
         journal = run_experiment(exp, config, **kwargs)
-    except ChaoslabError:
-        raise
-    except KeyboardInterrupt:
+    except (ChaoslabError, KeyboardInterrupt):
         raise
     except Exception as exc:  # the run could not happen: say why, exit 2 as the contract says
         out.write(f"the experiment could not run: {exc}\n")
