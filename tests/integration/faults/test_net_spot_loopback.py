@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource
+from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wire_engine
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.services.fis import exec_network
+from chaoslab.services.fis import catalogue, exec_network
 from chaoslab.services.fis.executors import ActionFailure
+from chaoslab.services.fis.lab_actions import LAB_ACTIONS
 from chaoslab.services.fis.selection import Resource
 
 
@@ -114,3 +115,33 @@ async def loopback_refusal(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[
 def test_network_faults_refused_in_loopback_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for code, reason in asyncio.run(loopback_refusal(tmp_path, monkeypatch)):
         assert code == "ConfigurationFailure" and "root on Linux" in reason and "netns" in reason, reason
+
+
+async def fargate_spot_experiment(home: Path) -> dict[str, Any]:
+    lab = await loopback_lab(home)
+    try:
+        lab.fis.time_scale = 0.02  # PT2M lasts 2.4 s
+        spot_task = await static_task(lab, capacity_provider="FARGATE_SPOT", port=PORT)
+        template = lab.fis.create_experiment_template({
+            "description": "Fargate Spot interruption (lab-only action)", "roleArn": lab.iam.get_role("net-fis-role").arn,
+            "stopConditions": [{"source": "none"}],
+            "targets": {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
+                                  "parameters": {"cluster": "net"},
+                                  "filters": [{"path": "CapacityProviderName", "values": ["FARGATE_SPOT"]}]}},
+            "actions": {"interrupt": {"actionId": "chaoslab:ecs:fargate-spot-interruption",
+                                      "targets": {"Tasks": "Tasks"}}}})
+        exp = await lab.fis.start_experiment(template["id"])
+        done = await lab.fis.wait_experiment(exp["id"], 30)
+        await until(lambda: spot_task.last_status == "STOPPED")
+        return {"status": done["state"]["status"], "stop_code": spot_task.stop_code,
+                "warnings": len(lab.events.since(0, {"ecs.task_event"}))}
+    finally:
+        await lab.stop()
+
+
+def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for action_id, spec in LAB_ACTIONS.items():  # the integrator merges LAB_ACTIONS into the catalogue
+        monkeypatch.setitem(catalogue.ACTIONS, action_id, spec)
+    wire_engine(monkeypatch, {"chaoslab:ecs:fargate-spot-interruption": "ecs.fargate_spot_interruption"})
+    got = asyncio.run(fargate_spot_experiment(tmp_path))
+    assert got == {"status": "completed", "stop_code": "SpotInterruption", "warnings": 1}, got
