@@ -55,6 +55,12 @@ def test_demo_fast_end_to_end(tmp_path):
     assert integ["stock_consistent"] is True
     assert [p["name"] for p in journal["phases"]] == ["baseline", "injection", "recovery"]
     assert journal["fis"]["state"]["status"] == "completed"
+    assert journal["fis"]["actions"]["stop-instance"]["actionId"] == "aws:ec2:stop-instances"
+    series = journal["series"]
+    assert series["healthy_hosts"] and max(n for _t, n in series["healthy_hosts"]) >= 2
+    assert "chaos-lab-target-5xx" in series["alarms"]
+    kinds = {e["kind"] for e in journal["events"]}
+    assert {"unit.state", "target.health", "fault.applied"} <= kinds
     for name in ("journal.json", "report.html"):
         assert (tmp_path / "report" / name).stat().st_size > 0
     assert json.loads((tmp_path / "report" / "journal.json").read_text())["version"] == 1
@@ -183,3 +189,18 @@ def test_cli_run_uses_the_running_lab(lab, tmp_path):
     assert "<testsuite" in (tmp_path / "j.xml").read_text()
     from chaoslab.commands import running_lab
     assert running_lab(config) is not None
+
+
+@pytest.mark.slow
+def test_demo_with_the_seed_settings_fits_in_two_minutes(tmp_path):
+    """The product contract: interval 10 s, threshold 3 — the whole demo in <= 2 minutes."""
+    config, octet = config_for(tmp_path), 173
+    began = time.monotonic()
+    code, journal = run_demo(config, fast=False, report_dir=tmp_path / "report",
+                             stack=str(private_stack(tmp_path, octet)), out=io.StringIO())
+    took = time.monotonic() - began
+    assert code == 0 and took <= 120, f"{took:.0f} s"
+    assert_nothing_left(config, octet)
+    assert journal["windows"]["detection_bound_s"] == 35.0
+    _xfail_on_bridge_mac_change(journal)
+    assert journal["windows"]["detection_window_s"] <= 35.0
