@@ -120,6 +120,11 @@ _HINTS = {
     "oneOf": "give exactly one of template, template_file or template_id",
     "type": "change the value's type",
     "pattern": "match the expected form",
+    "minimum": "use a larger value",
+    "exclusiveMinimum": "use a value above the minimum",
+    "maximum": "use a smaller value",
+    "minItems": "add at least one entry",
+    "minLength": "give a non-empty value",
 }
 
 

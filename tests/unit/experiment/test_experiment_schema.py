@@ -70,3 +70,9 @@ def test_invalid_file_raises_with_path(tmp_path):
     with pytest.raises(ChaoslabError) as err:
         load_experiment(tmp_path / "e.yaml")
     assert "timing.baseline_s" in str(err.value)
+
+
+def test_every_schema_error_has_a_hint():
+    doc = _doc(title="", timing={"baseline_s": 0}, hypothesis={"if": "x", "then": "y", "clauses": []})
+    issues = validate_experiment_document(doc)
+    assert len(issues) >= 3 and all(i.hint for i in issues)
