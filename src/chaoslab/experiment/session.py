@@ -8,6 +8,7 @@ failed run never leaves processes or namespaces behind.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 import traceback
@@ -42,7 +43,10 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
             info = start_detached(config, stack_ref, fast=fast, network=network, quiet=True)
         lab = LabClient(info["api"], config)
         view.note(f"lab: {info['api']} (stack {info.get('stack')})")
-        journal = asyncio.run(Run(exp, lab, view, stack=str(info.get("stack") or stack_ref)).execute())
+        try:
+            journal = asyncio.run(_until_terminated(Run(exp, lab, view, stack=str(info.get("stack") or stack_ref))))
+        except asyncio.CancelledError:
+            raise KeyboardInterrupt from None  # SIGTERM: the same clean stop as Ctrl-C
     finally:
         view.close()
         if started_here:
@@ -56,6 +60,19 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
     out.write(render_summary(journal, color=out.isatty(), report_path=str(html or target / "journal.json")))
     out.flush()
     return journal
+
+
+async def _until_terminated(run: Run) -> dict[str, Any]:
+    """Run, but let SIGTERM cancel the run like Ctrl-C does, so its clean-up (stop the load, stop
+    the FIS experiment, stop the lab we started) happens instead of dying mid-fault."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await run.execute()
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _write_html(journal: dict[str, Any], path: Path) -> Path | None:

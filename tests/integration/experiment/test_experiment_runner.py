@@ -205,3 +205,24 @@ def test_demo_with_the_seed_settings_fits_in_two_minutes(tmp_path):
     assert journal["windows"]["detection_bound_s"] == 35.0
     _xfail_on_bridge_mac_change(journal)
     assert journal["windows"]["detection_window_s"] <= 35.0
+
+
+def test_terminated_run_stops_the_lab_it_started(tmp_path):
+    """SIGTERM mid-baseline: the run stops like Ctrl-C, and the lab it started goes with it."""
+    config, octet = config_for(tmp_path), 174
+    stack = private_stack(tmp_path, octet)
+    script = ("import sys; from pathlib import Path; from chaoslab.config import LabConfig; "
+              "from chaoslab.experiment.session import run_file; "
+              f"sys.exit(run_file('seed003-stop-instance', LabConfig(home=Path({str(config.home)!r}), "
+              f"api_port={config.api_port}), fast=True, stack={str(stack)!r}, report_dir={str(tmp_path / 'r')!r}))")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    seen = ""
+    while "== baseline" not in seen and time.monotonic() < deadline:
+        seen += proc.stdout.readline()
+    proc.send_signal(15)
+    out, _ = proc.communicate(timeout=60)
+    assert "== baseline" in seen
+    assert proc.returncode != 0
+    assert "== injection" not in out
+    assert_nothing_left(config, octet)
