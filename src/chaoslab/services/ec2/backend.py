@@ -225,21 +225,23 @@ class Ec2Backend:
         await inst.unit.start([self._app_spec(inst)])
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
 
-    async def terminate_instances(self, ids: list[str]) -> list[dict[str, Any]]:
+    async def terminate_instances(self, ids: list[str],
+                                  reason: str = "Client.UserInitiatedShutdown") -> list[dict[str, Any]]:
+        """`reason` is the StateReason code: a Spot interruption passes Server.SpotInstanceTermination."""
         changes = []
         for iid in ids:
             inst = self.get(iid)
             prev = inst.state
             if prev not in ("shutting-down", "terminated"):
-                self._set_state(inst, "shutting-down", "Client.UserInitiatedShutdown")
-                self._spawn(self._terminate(inst))
+                self._set_state(inst, "shutting-down", reason)
+                self._spawn(self._terminate(inst, reason))
             changes.append(_change(inst, prev))
         return changes
 
-    async def _terminate(self, inst: Instance) -> None:
+    async def _terminate(self, inst: Instance, reason: str) -> None:
         if inst.unit:
             await inst.unit.destroy()
-        self._set_state(inst, "terminated", "Client.UserInitiatedShutdown")
+        self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(
             TERMINATED_VISIBLE_SECONDS, lambda: self.instances.pop(inst.instance_id, None))
 

@@ -229,6 +229,11 @@ class EcsBackend:
         }
         return {k: v for k, v in out.items() if v is not None}
 
+    def service_event(self, svc: Service, message: str) -> None:
+        """Add an event to the service (DescribeServices shows it) from outside ECS, e.g. a
+        Fargate Spot interruption warning sent by a FIS lab action."""
+        self._event(svc, message)
+
     def _event(self, svc: Service, message: str) -> None:
         svc.events.append({"id": str(time.time_ns()), "createdAt": datetime.now(timezone.utc), "message": message})
         self.lab.events.emit("ecs.service_event", service=svc.name, cluster=svc.cluster.name, message=message)
