@@ -1,5 +1,5 @@
-"""Labs for runner tests: own state dir, API port, VPC range and a free ALB port, so they run
-beside other engineers' labs; each test checks that its lab left nothing behind."""
+"""Helpers for runner tests: labs with their own state dir, API port, VPC range and a free ALB
+port, so they run beside other engineers' labs; each test checks that its lab left nothing behind."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import time
 import botocore.session
 import pytest
 import yaml
-from conftest import assert_nothing_left, config_for, private_stack
+from experiment_helpers import assert_nothing_left, config_for, private_stack
 
 from chaoslab.commands import running_lab, start_detached, stop_lab
 from chaoslab.experiment.demo import run_demo
