@@ -95,7 +95,7 @@ def clause_text(clause: dict[str, Any]) -> str:
     if kind == "healthy_hosts":
         return f"healthy hosts >= {clause['min']}"
     if kind == "data_intact":
-        return "data intact (no lost, changed, phantom or duplicate writes; stock consistent)"
+        return "data intact"
     return "no lost acknowledged writes"
 
 
@@ -135,8 +135,8 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
         counts = {k: len(integ.get(k, [])) for k in ("lost", "changed", "phantom")}
         counts["duplicates"] = integ.get("duplicates", 0)
         stock_ok = integ.get("stock_consistent") is not False
-        measured = ", ".join(f"{v} {k}" for k, v in counts.items()) + ("" if stock_ok else ", stock inconsistent")
-        return _result(clause, index, "all 0, stock consistent", measured, not any(counts.values()) and stock_ok)
+        measured = "/".join(str(v) for v in counts.values()) + (", stock consistent" if stock_ok else ", stock WRONG")
+        return _result(clause, index, "0 lost/changed/phantom/dup", measured, not any(counts.values()) and stock_ok)
     bad = len(integ.get("lost", [])) + len(integ.get("changed", []))
     return _result(clause, index, "0 lost", f"{len(integ['lost'])} lost, {len(integ['changed'])} changed "
                    f"of {integ['acknowledged']} acknowledged", bad == 0)
