@@ -15,7 +15,6 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from test_net_lab import wire_engine
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
@@ -99,8 +98,7 @@ EXPECTED = {"internal": "InternalError/500", "throttle": "RequestLimitExceeded/5
 
 
 @pytest.mark.parametrize("kind", api_kinds())
-def test_api_errors_for_the_targeted_role(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    wire_engine(monkeypatch, {f"aws:fis:inject-api-{k}-error": f"fis.inject_api_{k}_error" for k in api_kinds()})
+def test_api_errors_for_the_targeted_role(tmp_path: Path, kind: str) -> None:
     got = asyncio.run(scenario(tmp_path, kind))
     print(kind, got)
     failed = got["app"].get(EXPECTED[kind], 0)

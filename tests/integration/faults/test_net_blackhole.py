@@ -14,7 +14,7 @@ from test_net_lab import (connects, context, in_unit, needs_netns, net_lab, rule
 pytestmark = [needs_netns, pytest.mark.root]
 
 
-async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def scenario(home: Path) -> None:
     async with net_lab(home) as lab:
         task = await static_task(lab)
         unit = task.unit
@@ -22,8 +22,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         await wait_port(task.private_ip, 8081)
         before = await rules_of(unit)
 
-        ctx = context(lab, monkeypatch, "aws:ecs:task-network-blackhole-port")
-        running = await run_for(ctx, "ecs.network_blackhole_port", {"Tasks": [task_resource(task)]},
+        ctx = context(lab, "aws:ecs:task-network-blackhole-port")
+        running = await run_for(ctx, "ecs.task_network_blackhole_port", {"Tasks": [task_resource(task)]},
                                 {"duration": "PT1M", "port": "80", "trafficType": "ingress", "protocol": "tcp"})
         assert not await connects(task.private_ip, 80, 1.0), "the blackholed port still answers"
         assert await connects(task.private_ip, 8081, 1.0), "another port of the task must keep working"
@@ -40,8 +40,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         probe = (f"import socket,json\nout=[]\nfor p in {ports}:\n"
                  f"    s=socket.socket(); s.settimeout(1.0)\n"
                  f"    out.append(s.connect_ex(('{service_ip}', p)) == 0)\nprint(json.dumps(out))")
-        ctx = context(lab, monkeypatch, "aws:ecs:task-network-blackhole-port")
-        running = await run_for(ctx, "ecs.network_blackhole_port", {"Tasks": [task_resource(task)]},
+        ctx = context(lab, "aws:ecs:task-network-blackhole-port")
+        running = await run_for(ctx, "ecs.task_network_blackhole_port", {"Tasks": [task_resource(task)]},
                                 {"duration": "PT1M", "port": str(ports[0]), "trafficType": "egress"})
         assert await in_unit(unit, probe) == [False, True]
         await running
@@ -52,5 +52,5 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             s.close()
 
 
-def test_blackhole_port_ingress_and_egress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    asyncio.run(scenario(tmp_path, monkeypatch))
+def test_blackhole_port_ingress_and_egress(tmp_path: Path) -> None:
+    asyncio.run(scenario(tmp_path))

@@ -38,7 +38,7 @@ async def stop(running: asyncio.Task[None]) -> None:
         await running
 
 
-async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+async def scenario(home: Path) -> dict[str, Any]:
     async with net_lab(home) as lab:
         a1, a2, b1 = [await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az))
                       for az in ("us-east-1a", "us-east-1a", "us-east-1b")]
@@ -49,7 +49,7 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         before = {i.instance_id: await rules_of(i.unit) for i in (a1, a2, b1)}
         assert await in_unit(a1.unit, reach(peers)) == [True, True, True]
 
-        ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
+        ctx = context(lab, "aws:network:disrupt-connectivity")
         running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
                                 {"duration": "PT10M", "scope": "all"})
         out: dict[str, Any] = {
@@ -62,7 +62,7 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         out["a1_after"] = await in_unit(a1.unit, reach(peers))
         out["restored"] = all([before[i.instance_id] == await rules_of(i.unit) for i in (a1, a2, b1)])
 
-        ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
+        ctx = context(lab, "aws:network:disrupt-connectivity")
         running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
                                 {"duration": "PT10M", "scope": "availability-zone"})
         out["az_host_to_a1"] = await connects(a1.private_ip, 80, 1.0)
@@ -74,7 +74,7 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         # Last, because a new unit on the bridge can change the bridge's MAC under the others'
         # neighbour caches (see the report): a unit launched into the subnet during the action
         # is cut off within a poll or two, and reachable once the action ends.
-        ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
+        ctx = context(lab, "aws:network:disrupt-connectivity")
         running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
                                 {"duration": "PT10M", "scope": "all"})
         launch = asyncio.create_task(lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a")))
@@ -94,7 +94,7 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
         await launch
         out["after"] = [await connects(i.private_ip, 80, 2.0) for i in (a1, late)]
 
-        ctx = context(lab, monkeypatch, "aws:network:disrupt-connectivity")
+        ctx = context(lab, "aws:network:disrupt-connectivity")
         with pytest.raises(ActionFailure) as refused:
             await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
                           {"duration": "PT10M", "scope": "vpc"})
@@ -103,8 +103,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any
     return out
 
 
-def test_disrupt_connectivity_subnet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = asyncio.run(scenario(tmp_path, monkeypatch))
+def test_disrupt_connectivity_subnet(tmp_path: Path) -> None:
+    got = asyncio.run(scenario(tmp_path))
     print(got)
     assert got["host_to_a1"] is False and got["host_to_b1"] is True, got
     assert got["a1_reaches"] == [True, False, False], got  # same subnet only

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_net_lab import connects, needs_netns, net_lab, rules_of, wire_engine
+from test_net_lab import connects, needs_netns, net_lab, rules_of
 
 pytestmark = [needs_netns, pytest.mark.root]
 
@@ -41,8 +41,7 @@ async def scenario(home: Path) -> dict[str, object]:
                 "restored": await rules_of(a.unit) == before, "pending": lab.store.journal_pending()}
 
 
-def test_disrupt_connectivity_experiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    wire_engine(monkeypatch, {ACTION: "network.disrupt_connectivity"})
+def test_disrupt_connectivity_experiment(tmp_path: Path) -> None:
     got = asyncio.run(scenario(tmp_path))
     assert got["during"] == (False, True), got
     assert got["status"] == "completed" and got["after"] and got["restored"] and got["pending"] == [], got

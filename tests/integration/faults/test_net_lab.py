@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import ipaddress
 import json
 import random
@@ -23,8 +22,8 @@ from chaoslab.config import LabConfig
 from chaoslab.faults.network_iptables import listing
 from chaoslab.lab import Lab
 from chaoslab.runtime.network import detect_mode
-from chaoslab.services.fis import catalogue, exec_network, executors
 from chaoslab.services.fis.executors import ActionContext
+from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
 
 needs_netns = pytest.mark.skipif(detect_mode("auto") != "netns",
@@ -77,37 +76,17 @@ async def net_lab(home: Path) -> AsyncIterator[Lab]:
     assert not owned["netns"] & netns and not owned["link"] & links and not alive
 
 
-def context(lab: Lab, monkeypatch: pytest.MonkeyPatch, action_id: str) -> ActionContext:
-    """What the engine hands an executor; our reverters are wired in as the integrator will."""
+def context(lab: Lab, action_id: str) -> ActionContext:
+    """What the engine hands an executor, with the registry's reverters."""
     role = lab.iam.get_role("net-fis-role")
-    ctx = ActionContext(lab, "EXPnettest" + str(random.randint(1000, 9999)), role.arn, "act", action_id,
-                        time_scale=1 / 60)  # PT1M lasts one second
-    if hasattr(ctx, "reverters"):  # the engine hands the context its reverters
-        ctx.reverters = dict(exec_network.REVERTERS)
-    else:
-        for key, fn in exec_network.REVERTERS.items():
-            monkeypatch.setitem(executors.REVERTERS, key, fn)
-    return ctx
-
-
-def wire_engine(monkeypatch: pytest.MonkeyPatch, actions: dict[str, str]) -> None:
-    """The integrator's wiring, for whole-experiment tests: catalogue entries name our executors
-    ({actionId: executor key}) and the engine's tables (`registry`, formerly `executors`) hold them."""
-    try:
-        from chaoslab.services.fis import registry as table
-    except ImportError:
-        table = executors  # type: ignore[assignment]
-    for action, key in actions.items():
-        monkeypatch.setitem(catalogue.ACTIONS, action, dataclasses.replace(catalogue.ACTIONS[action], executor=key))
-        monkeypatch.setitem(table.REGISTRY, key, exec_network.EXECUTORS[key])
-    for key, fn in exec_network.REVERTERS.items():
-        monkeypatch.setitem(table.REVERTERS, key, fn)
+    return ActionContext(lab, "EXPnettest" + str(random.randint(1000, 9999)), role.arn, "act", action_id,
+                         time_scale=1 / 60, reverters=dict(REVERTERS))  # PT1M lasts one second
 
 
 async def run_for(ctx: ActionContext, executor: str, targets: dict[str, list[Resource]],
                   params: dict[str, str]) -> asyncio.Task[None]:
-    """Start an executor in the background; returns once its effect is in place."""
-    task = asyncio.create_task(exec_network.EXECUTORS[executor](ctx, targets, params))
+    """Start a registered executor in the background; returns once its effect is in place."""
+    task = asyncio.create_task(REGISTRY[executor](ctx, targets, params))
     for _ in range(200):
         if ctx.undo_ids or task.done():
             break

@@ -34,7 +34,7 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
     writer.close()
 
 
-async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+async def scenario(home: Path) -> dict[str, float]:
     async with net_lab(home) as lab:
         task = await static_task(lab)
         unit = task.unit
@@ -45,8 +45,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, flo
         base_in = p50([await http_get_ms(task.private_ip) for _ in range(REQUESTS)])
         base_out = p50(await in_unit(unit, round_trips(service_ip, port, REQUESTS)))
 
-        ctx = context(lab, monkeypatch, "aws:ecs:task-network-latency")
-        running = await run_for(ctx, "ecs.network_latency", {"Tasks": [task_resource(task)]},
+        ctx = context(lab, "aws:ecs:task-network-latency")
+        running = await run_for(ctx, "ecs.task_network_latency", {"Tasks": [task_resource(task)]},
                                 {"duration": "PT10M", "delayMilliseconds": str(DELAY_MS), "jitterMilliseconds": "10",
                                  "flowsPercent": "100", "sources": "ALL"})
         added_in = p50([await http_get_ms(task.private_ip) for _ in range(REQUESTS)]) - base_in
@@ -65,8 +65,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, flo
     return {"added_in": added_in, "added_out": added_out, "after_in": after_in}
 
 
-def test_latency_ingress_and_egress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = asyncio.run(scenario(tmp_path, monkeypatch))
+def test_latency_ingress_and_egress(tmp_path: Path) -> None:
+    got = asyncio.run(scenario(tmp_path))
     print(f"added latency p50: ingress {got['added_in']:.1f} ms, egress {got['added_out']:.1f} ms "
           f"(parameter {DELAY_MS} ms); after revert {got['after_in']:.1f} ms")
     assert abs(got["added_in"] - DELAY_MS) <= 0.2 * DELAY_MS, got

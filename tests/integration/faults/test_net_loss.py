@@ -64,7 +64,7 @@ def within(measured: float, expected: float, n: int) -> bool:
     return abs(measured - expected) <= 4 * math.sqrt(expected * (1 - expected) / n) + 1e-9
 
 
-async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, float]:
+async def scenario(home: Path) -> dict[str, float]:
     async with net_lab(home) as lab:
         task = await static_task(lab)
         await task.unit.spawn_extra("udp-echo", [sys.executable, "-c", ECHO])
@@ -74,8 +74,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, flo
         before = await rules_of(task.unit)
         out: dict[str, float] = {"base": await asyncio.to_thread(echo_rate, task.private_ip, 200)}
 
-        ctx = context(lab, monkeypatch, "aws:ecs:task-network-packet-loss")
-        running = await run_for(ctx, "ecs.network_packet_loss", {"Tasks": [task_resource(task)]},
+        ctx = context(lab, "aws:ecs:task-network-packet-loss")
+        running = await run_for(ctx, "ecs.task_network_packet_loss", {"Tasks": [task_resource(task)]},
                                 {"duration": "PT10M", "lossPercent": "30", "flowsPercent": "100", "sources": "ALL"})
         out["echo_30"] = await asyncio.to_thread(echo_rate, task.private_ip, 1000)
         running.cancel()
@@ -84,8 +84,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, flo
         await ctx.revert_all()
         assert await rules_of(task.unit) == before
 
-        ctx = context(lab, monkeypatch, "aws:ecs:task-network-packet-loss")
-        running = await run_for(ctx, "ecs.network_packet_loss", {"Tasks": [task_resource(task)]},
+        ctx = context(lab, "aws:ecs:task-network-packet-loss")
+        running = await run_for(ctx, "ecs.task_network_packet_loss", {"Tasks": [task_resource(task)]},
                                 {"duration": "PT10M", "lossPercent": "100", "flowsPercent": "50",
                                  "sources": "us-east-1a"})
         out["flows_50"] = await asyncio.to_thread(flow_rate, task.private_ip, 300)
@@ -98,8 +98,8 @@ async def scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, flo
     return out
 
 
-def test_packet_loss_rate_and_flows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = asyncio.run(scenario(tmp_path, monkeypatch))
+def test_packet_loss_rate_and_flows(tmp_path: Path) -> None:
+    got = asyncio.run(scenario(tmp_path))
     loss = 1 - math.sqrt(got["echo_30"])
     print(f"echo rate {got['echo_30']:.3f} at lossPercent 30 (expected 0.490) -> per-direction loss {loss:.3f}; "
           f"flows alive {got['flows_50']:.3f} at flowsPercent 50/lossPercent 100; "

@@ -16,7 +16,7 @@ from test_net_lab import needs_netns, net_lab, rules_of, static_task
 
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
-from chaoslab.services.fis import exec_network
+from chaoslab.services.fis.registry import REVERTERS
 
 pytestmark = [needs_netns, pytest.mark.root]
 
@@ -52,12 +52,12 @@ async def scenario(home: Path) -> None:
 
         crashed = SimpleNamespace(ec2=SimpleNamespace(instances={}), ecs=SimpleNamespace(tasks={}))
         for fault, record in reversed(records):
-            await exec_network.REVERTERS[fault](crashed, record)
+            await REVERTERS[fault](crashed, record)
         await asyncio.sleep(0.2)
         assert not proxies_in(netns)
         assert await rules_of(task.unit) == before
         for fault, record in records:  # idempotent
-            await exec_network.REVERTERS[fault](crashed, record)
+            await REVERTERS[fault](crashed, record)
         assert await rules_of(task.unit) == before
 
         await lab.ecs.stop_task("net", task.arn)
@@ -67,7 +67,7 @@ async def scenario(home: Path) -> None:
             await asyncio.sleep(0.05)
         assert not Path(f"/run/netns/{netns}").exists()
         for fault, record in records:  # the namespace is gone: nothing to do, no error
-            await exec_network.REVERTERS[fault](crashed, record)
+            await REVERTERS[fault](crashed, record)
 
 
 def test_revert_from_record_alone(tmp_path: Path) -> None:

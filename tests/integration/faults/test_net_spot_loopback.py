@@ -11,13 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wire_engine
+from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wait_port
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.services.fis import catalogue, exec_network
 from chaoslab.services.fis.executors import ActionFailure
-from chaoslab.services.fis.lab_actions import LAB_ACTIONS
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.selection import Resource
 
 
@@ -40,35 +39,36 @@ async def until(check: Any, timeout: float = 15) -> None:
         await asyncio.sleep(0.05)
 
 
-async def spot_scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+async def spot_scenario(home: Path) -> dict[str, Any]:
     lab = await loopback_lab(home)
     try:
         spot = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), spot=True, port=PORT)
         plain = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), port=PORT)
-        ctx = context(lab, monkeypatch, "aws:ec2:send-spot-instance-interruptions")
+        ctx = context(lab, "aws:ec2:send-spot-instance-interruptions")
         res = Resource(spot.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
                        spot.to_record(lab.config.account_id))
         started = time.monotonic()
-        run = asyncio.create_task(exec_network.EXECUTORS["ec2.send_spot_instance_interruptions"](
+        run = asyncio.create_task(REGISTRY["ec2.send_spot_instance_interruptions"](
             ctx, {"SpotInstances": [res]}, {"durationBeforeInterruption": "PT2M"}))  # 2 s at this time scale
         await until(lambda: lab.events.since(0, {"ec2.spot_interruption_warning"}))
         warned_state = spot.state
         await run
         await until(lambda: spot.state == "terminated")
         out: dict[str, Any] = {"warned_state": warned_state, "interrupted_after": time.monotonic() - started,
-                               "plain": plain.state}
+                               "plain": plain.state,
+                               "reason": spot.to_record(lab.config.account_id)["StateReason"]["Code"]}
 
         plain_res = Resource(plain.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
                              plain.to_record(lab.config.account_id))
         with pytest.raises(ActionFailure) as refused:
-            await exec_network.EXECUTORS["ec2.send_spot_instance_interruptions"](
+            await REGISTRY["ec2.send_spot_instance_interruptions"](
                 ctx, {"SpotInstances": [plain_res]}, {"durationBeforeInterruption": "PT2M"})
         out["on_demand_refused"] = refused.value.code
 
         spot_task = await static_task(lab, capacity_provider="FARGATE_SPOT", port=PORT)
         task = await static_task(lab, port=PORT)
-        ctx = context(lab, monkeypatch, "chaoslab:ecs:fargate-spot-interruption")
-        run = asyncio.create_task(exec_network.EXECUTORS["ecs.fargate_spot_interruption"](
+        ctx = context(lab, "chaoslab:ecs:fargate-spot-interruption")
+        run = asyncio.create_task(REGISTRY["ecs.fargate_spot_interruption"](
             ctx, {"Tasks": [task_resource(spot_task), task_resource(task)]}, {"durationBeforeInterruption": "PT2M"}))
         await until(lambda: lab.events.since(0, {"ecs.task_event"}))
         out["task_during_warning"] = spot_task.last_status
@@ -82,29 +82,30 @@ async def spot_scenario(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str
         await lab.stop()
 
 
-def test_spot_interruptions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    got = asyncio.run(spot_scenario(tmp_path, monkeypatch))
+def test_spot_interruptions(tmp_path: Path) -> None:
+    got = asyncio.run(spot_scenario(tmp_path))
     print(got)
     assert got["warned_state"] == "running" and got["plain"] == "running", got
     assert 1.9 <= got["interrupted_after"] < 10, got
+    assert got["reason"] == "Server.SpotInstanceTermination", got
     assert got["on_demand_refused"] == "InvalidTarget", got
     assert got["task_during_warning"] == "RUNNING" and got["warning"] == "Spot interruption warning", got
     assert got["task_stop"] == ("SpotInterruption", "Your Spot Task was interrupted."), got
     assert got["on_demand_task"] == "RUNNING", got
 
 
-async def loopback_refusal(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+async def loopback_refusal(home: Path) -> list[tuple[str, str]]:
     lab = await loopback_lab(home)
     try:
         task = await static_task(lab, port=PORT)
         out = []
         for executor, params in (
-                ("ecs.network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
-                ("ecs.network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
-                ("ecs.network_latency", {"delayMilliseconds": "100", "duration": "PT1M"})):
-            ctx = context(lab, monkeypatch, executor)
+                ("ecs.task_network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
+                ("ecs.task_network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
+                ("ecs.task_network_latency", {"delayMilliseconds": "100", "duration": "PT1M"})):
+            ctx = context(lab, executor)
             with pytest.raises(ActionFailure) as refused:
-                await exec_network.EXECUTORS[executor](ctx, {"Tasks": [task_resource(task)]}, params)
+                await REGISTRY[executor](ctx, {"Tasks": [task_resource(task)]}, params)
             out.append((refused.value.code, refused.value.reason))
             assert not ctx.undo_ids  # refused before anything was recorded or changed
         return out
@@ -112,8 +113,8 @@ async def loopback_refusal(home: Path, monkeypatch: pytest.MonkeyPatch) -> list[
         await lab.stop()
 
 
-def test_network_faults_refused_in_loopback_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for code, reason in asyncio.run(loopback_refusal(tmp_path, monkeypatch)):
+def test_network_faults_refused_in_loopback_mode(tmp_path: Path) -> None:
+    for code, reason in asyncio.run(loopback_refusal(tmp_path)):
         assert code == "ConfigurationFailure" and "root on Linux" in reason and "netns" in reason, reason
 
 
@@ -121,27 +122,37 @@ async def fargate_spot_experiment(home: Path) -> dict[str, Any]:
     lab = await loopback_lab(home)
     try:
         lab.fis.time_scale = 0.02  # PT2M lasts 2.4 s
-        spot_task = await static_task(lab, capacity_provider="FARGATE_SPOT", port=PORT)
+        first = await static_task(lab, port=PORT)  # registers the task definition; not Spot, so spared
+        lab.ecs.create_service("net", "spot", first.task_definition["family"], 1,
+                               capacity_provider_strategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+                               network_configuration={"awsvpcConfiguration": {
+                                   "subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}})
+        service = lab.ecs.services[("net", "spot")]
+        await until(lambda: any(t.last_status == "RUNNING" for t in lab.ecs.tasks.values() if t.service == "spot"))
+        (spot_task,) = [t for t in lab.ecs.tasks.values() if t.service == "spot"]
+        await wait_port(spot_task.private_ip, PORT)
         template = lab.fis.create_experiment_template({
             "description": "Fargate Spot interruption (lab-only action)", "roleArn": lab.iam.get_role("net-fis-role").arn,
             "stopConditions": [{"source": "none"}],
             "targets": {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                                  "parameters": {"cluster": "net"},
-                                  "filters": [{"path": "CapacityProviderName", "values": ["FARGATE_SPOT"]}]}},
+                                  "parameters": {"cluster": "net"}}},
             "actions": {"interrupt": {"actionId": "chaoslab:ecs:fargate-spot-interruption",
                                       "targets": {"Tasks": "Tasks"}}}})
         exp = await lab.fis.start_experiment(template["id"])
         done = await lab.fis.wait_experiment(exp["id"], 30)
         await until(lambda: spot_task.last_status == "STOPPED")
-        return {"status": done["state"]["status"], "stop_code": spot_task.stop_code,
-                "warnings": len(lab.events.since(0, {"ecs.task_event"}))}
+        described = [e["message"] for e in lab.ecs.describe_service(service)["events"]]
+        return {"status": done["state"]["status"], "stop_code": spot_task.stop_code, "spared": first.last_status,
+                "warnings": len(lab.events.since(0, {"ecs.task_event"})),
+                "service_events": [m for m in described if "Spot interruption warning" in m]}
     finally:
         await lab.stop()
 
 
-def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for action_id, spec in LAB_ACTIONS.items():  # the integrator merges LAB_ACTIONS into the catalogue
-        monkeypatch.setitem(catalogue.ACTIONS, action_id, spec)
-    wire_engine(monkeypatch, {"chaoslab:ecs:fargate-spot-interruption": "ecs.fargate_spot_interruption"})
+def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path) -> None:
+    """The lab-only action from the catalogue, through the engine: only the FARGATE_SPOT task gets
+    the warning (also as a service event DescribeServices shows) and stops with SpotInterruption."""
     got = asyncio.run(fargate_spot_experiment(tmp_path))
-    assert got == {"status": "completed", "stop_code": "SpotInterruption", "warnings": 1}, got
+    assert (got["status"], got["stop_code"], got["spared"], got["warnings"]) == \
+        ("completed", "SpotInterruption", "RUNNING", 1), got
+    assert len(got["service_events"]) == 1, got

@@ -1,44 +1,25 @@
-"""A whole FIS experiment with aws:ssm:send-command through the real engine: the executors are
-registered as the integrator wires them (registry + catalogue keys), the stress is measured
-while the experiment runs, and nothing is left when it completes."""
+"""A whole FIS experiment with aws:ssm:send-command through the real engine and the registry's
+executor: the stress is measured while the experiment runs, and nothing is left when it completes."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 from pathlib import Path
 
 import psutil
-import pytest
 from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
-
-from chaoslab.services.fis import catalogue, engine, executors
-from chaoslab.services.fis.exec_stress import EXECUTORS, REVERTERS
 
 pytestmark = needs_netns
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-KEYS = {"aws:ssm:send-command": "ssm.send_command"}
-
-
-@pytest.fixture
-def wired(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Register exec_stress the way the integrator does, whatever the tree has wired already."""
-    for key, fn in EXECUTORS.items():
-        monkeypatch.setitem(engine.REGISTRY, key, fn)
-    for table in {id(t): t for t in (executors.REVERTERS, getattr(engine, "REVERTERS", None)) if t is not None}.values():
-        for fault, fn in REVERTERS.items():
-            monkeypatch.setitem(table, fault, fn)
-    for action_id, key in KEYS.items():
-        monkeypatch.setitem(catalogue.ACTIONS, action_id, dataclasses.replace(catalogue.ACTIONS[action_id], executor=key))
 
 
 def alive(pid: int) -> bool:
     return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
 
 
-def test_send_command_experiment_runs_and_cleans_up(tmp_path: Path, wired: None) -> None:
+def test_send_command_experiment_runs_and_cleans_up(tmp_path: Path) -> None:
     async def scenario() -> dict:
         async with fault_lab(tmp_path) as lab:
             lab.fis.time_scale = 0.05

@@ -18,7 +18,7 @@ from fault_lab import assert_clean, needs_netns
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.services.fis.exec_stress import REVERTERS
+from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.ssm.models import COMMAND_KIND
 from chaoslab.store import Store
 

@@ -1,4 +1,4 @@
-"""The FIS executors of exec_stress.py against real units, with the role's real policy:
+"""The registered FIS executors for stress, kill and SSM actions against real units, with the role's real policy:
 ECS task CPU/IO stress and kill-process, and aws:ssm:send-command cancelled at its duration."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import psutil
 from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 
 from chaoslab.faults import stress
-from chaoslab.services.fis.exec_stress import EXECUTORS, REVERTERS
+from chaoslab.services.fis.registry import REGISTRY as EXECUTORS
+from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.resources import candidates
 

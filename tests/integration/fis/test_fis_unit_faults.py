@@ -114,6 +114,6 @@ def test_task_faults_in_namespaces(tmp_path: Path) -> None:
     assert seen["blackholed"] and seen["cut"] and seen["after"]
     order = seen["reverted_first"]  # both first actions' faults were reverted before the cut began
     assert order.index("network.disrupt_connectivity") > max(
-        i for i, f in enumerate(order) if f in ("network.rules", "stress"))
+        i for i, f in enumerate(order) if f in ("network.rules", "stress.workers"))
     assert seen["workers_after"] == [] and seen["pending"] == []
     assert seen["netns"] and seen["netns"] not in seen["namespaces_after"].split()

@@ -54,8 +54,10 @@ class RecordingEc2:
     async def reboot_instances(self, ids: list[str]) -> None:
         self._set("reboot", ids, "running")
 
-    async def terminate_instances(self, ids: list[str]) -> None:
+    async def terminate_instances(self, ids: list[str], reason: str = "Client.UserInitiatedShutdown") -> None:
         self._set("terminate", ids, "terminated")
+        for i in ids:
+            self.instances[i]["StateReason"] = {"Code": reason, "Message": reason}
 
 
 class MiniLab:

@@ -77,6 +77,9 @@ def test_actions_catalogue_through_the_handlers(lab: MiniLab) -> None:
     assert wait_action["parameters"]["duration"]["required"] is True
     assert wait_action["arn"] == "arn:aws:fis:us-east-1:123456789012:action/aws:fis:wait"
     raises("ResourceNotFoundException", api.OPERATIONS["GetAction"], ctx, {"id": "aws:nope"})
+    lab_only = api.OPERATIONS["GetAction"](ctx, {"id": "chaoslab:ecs:fargate-spot-interruption"})["action"]
+    assert lab_only["description"].startswith("(chaoslab only)")
+    assert lab_only["targets"] == {"Tasks": {"resourceType": "aws:ecs:task"}}
     raises("ResourceNotFoundException", api.OPERATIONS["GetTargetResourceType"], ctx, {"resourceType": "aws:x:y"})
     assert len(api.OPERATIONS) == 26
 
@@ -89,6 +92,7 @@ def test_every_catalogued_action_has_known_targets_and_an_existing_executor() ->
         assert set(spec.targets.values()) <= set(TARGET_TYPES), spec.id
         assert spec.executor is None or spec.executor in REGISTRY, spec.id
         assert spec.duration_param is None or spec.duration_param in spec.parameters, spec.id
+    assert set(REGISTRY) == {s.executor for s in ACTIONS.values() if s.executor}  # nothing registered unused
 
 
 def test_tags_on_templates_and_unknown_resources(lab: MiniLab) -> None:

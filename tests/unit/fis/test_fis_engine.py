@@ -310,9 +310,14 @@ def test_spot_interruption_notice_then_termination(lab: MiniLab) -> None:
     exp = run(lab, template({"Interrupt": action}, targets))
     assert exp["state"]["status"] == "completed"
     assert lab.ec2.calls == [("terminate", ["i-spot"])]
-    notice, done = (e for e in lab.kinds("fault.applied") if e["target"] == "i-spot")
-    assert notice["fault"] == "ec2.spot_interruption_notice" and done["fault"] == "ec2.spot_interruption"
-    assert done["time"] - notice["time"] >= 1.2 * 0.95  # PT2M at time scale 0.01
+    assert lab.ec2.instances["i-spot"]["StateReason"]["Code"] == "Server.SpotInstanceTermination"
+    (warning,) = lab.kinds("ec2.spot_interruption_warning")
+    assert warning["instance_id"] == "i-spot" and warning["instance_action"] == "terminate"
+    (notice,) = lab.kinds("fault.applied", target="i-spot")
+    assert notice["fault"] == "ec2.send_spot_instance_interruptions"
+    ended = exp["actions"]["Interrupt"]["endTime"]
+    ended = ended.timestamp() if hasattr(ended, "timestamp") else ended
+    assert ended - notice["time"] >= 1.2 * 0.95  # PT2M at time scale 0.01
 
 
 def test_a_fault_that_will_not_revert_fails_the_experiment_and_stays_journaled(lab: MiniLab) -> None:

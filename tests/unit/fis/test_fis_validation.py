@@ -156,6 +156,16 @@ def test_unknown_action_answers_resource_not_found() -> None:
     assert err.message == "Action with ID aws:ssm:start-automation not found."
 
 
+def test_lab_only_fargate_spot_action_validates() -> None:
+    t = copy.deepcopy(BASE)
+    t["targets"] = {"Spot": {"resourceType": "aws:ecs:task", "selectionMode": "ALL", "parameters": {"cluster": "shop"}}}
+    t["actions"] = {"Interrupt": {"actionId": "chaoslab:ecs:fargate-spot-interruption", "targets": {"Tasks": "Spot"},
+                                  "parameters": {"durationBeforeInterruption": "PT2M"}}}
+    assert errors(t) == {}
+    t["actions"]["Interrupt"]["parameters"]["durationBeforeInterruption"] = "PT20M"
+    assert "actions.Interrupt.parameters.durationBeforeInterruption" in errors(t)
+
+
 def test_unused_target_is_only_a_warning() -> None:
     t = mutate("targets.Spare", {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
                                  "parameters": {"cluster": "shop"}})

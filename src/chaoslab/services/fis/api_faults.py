@@ -1,6 +1,7 @@
 """`aws:fis:inject-api-{internal,throttle,unavailable}-error`: calls the target roles make to one
-service's operations fail for the action's duration, through `chaoslab.faults.api_errors` (a
-gateway request hook). The hook lives only in the lab process; its undo record just names it.
+service's operations fail for the action's duration, with the error code and HTTP status that
+service's protocol uses, through `chaoslab.faults.api_errors` (a gateway request hook). The hook
+lives only in the lab process, so its undo record (fault `api.errors`) just names it.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chaoslab.faults import api_errors
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets
 
 _PERMISSIONS = {"internal": "fis:InjectApiInternalError", "throttle": "fis:InjectApiThrottleError",
                 "unavailable": "fis:InjectApiUnavailableError"}
@@ -21,14 +22,14 @@ def inject_api_error(kind: str) -> Executor:
         roles = targets["Roles"]
         for role in roles:
             ctx.authorize(_PERMISSIONS[kind], role)
-        names = frozenset(api_errors.role_name(r.arn) for r in roles)
-        fault = api_errors.ApiFault(kind, params["service"], frozenset(params["operations"].split(",")),
-                                    float(params["percentage"]), names, ctx.lab.config.account_id)
+        operations = frozenset(o.strip() for o in params["operations"].split(",") if o.strip())
+        fault = api_errors.ApiFault(kind, params["service"], operations, float(params["percentage"]),
+                                    frozenset(api_errors.role_name(r.arn) for r in roles), ctx.lab.config.account_id)
         hook_id = f"{ctx.experiment_id}/{ctx.action_name}"
-        ctx.undo("api_errors", {"hook_id": hook_id, "target": ",".join(sorted(names))})
+        ctx.undo("api.errors", {"hook_id": hook_id, "target": ",".join(r.arn for r in roles)})
         api_errors.install(ctx.lab, hook_id, fault)
-        for name in sorted(names):
-            ctx.applied(f"fis.inject_api_{kind}_error", name)
+        for role in roles:
+            ctx.applied(f"fis.inject_api_{kind}_error", role.arn)
         await ctx.sleep(params["duration"])
 
     return run
@@ -38,4 +39,4 @@ async def revert(lab: Any, record: dict[str, Any]) -> None:
     api_errors.remove(record["hook_id"])
 
 
-REVERTERS = {"api_errors": revert}
+REVERTERS: dict[str, Reverter] = {"api.errors": revert}

@@ -2,7 +2,8 @@
 
 Validation, the ListActions/GetAction/…TargetResourceType operations and the engine all read
 these entries, so a new action is added here once and is then listed, validated and (when
-`executor` names an implementation) run.
+`executor` names an implementation) run. Lab-only actions (`chaoslab:` ids) sit in the same
+table, so ListActions shows them and templates may use them.
 """
 
 from __future__ import annotations
@@ -287,7 +288,24 @@ SSM_DOCUMENTS = (
 )
 """Pre-configured SSM documents `aws:ssm:send-command` may name (arn:aws:ssm:<region>::document/<name>)."""
 
-ACTIONS: dict[str, ActionSpec] = {a.id: a for a in _ACTIONS}
+_LAB_ACTIONS: list[ActionSpec] = [
+    # Lab-only: what a chaos practitioner needs and FIS has no action for. The `chaoslab:` prefix
+    # keeps a template that uses one from passing for a template AWS would accept.
+    ActionSpec(
+        id="chaoslab:ecs:fargate-spot-interruption",
+        description="(chaoslab only) Interrupt Fargate Spot tasks: a Spot interruption warning, then the "
+                    "task stops with stopCode SpotInterruption after durationBeforeInterruption.",
+        parameters={"durationBeforeInterruption": Param(
+            "Time between the warning and the stop (AWS gives two minutes).", False, "PT2M",
+            duration("PT0S", "PT15M"))},
+        targets={"Tasks": "aws:ecs:task"},
+        permissions=("ecs:DescribeTasks", "ecs:StopTask"),
+        executor="ecs.fargate_spot_interruption",
+        duration_param="durationBeforeInterruption",
+    ),
+]
+
+ACTIONS: dict[str, ActionSpec] = {a.id: a for a in _ACTIONS + _LAB_ACTIONS}
 
 
 def _p(description: str, required: bool = False) -> Param:

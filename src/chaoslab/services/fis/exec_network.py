@@ -1,49 +1,44 @@
-"""FIS executors for network, API-error and Spot-interruption actions (see executors.py for
-the contract: authorize, journal the undo record BEFORE the effect, sleep the duration).
+"""FIS executors for network faults inside units: the ECS task network actions and
+aws:network:disrupt-connectivity (see executors.py for the contract: authorize, journal the
+undo record BEFORE the effect, sleep the duration). They need netns mode (root on Linux).
 
-Keys of `EXECUTORS` are the catalogue's `executor` names:
-  ecs.network_blackhole_port, ecs.network_packet_loss, ecs.network_latency,
-  network.disrupt_connectivity, fis.inject_api_internal_error, fis.inject_api_throttle_error,
-  fis.inject_api_unavailable_error, ec2.send_spot_instance_interruptions,
-  ecs.fargate_spot_interruption (the lab-only action in lab_actions.py).
-`REVERTERS` replay undo records (also after a crash): network.rules, network.latency, api.errors.
+Keys of `EXECUTORS` are the catalogue's `executor` names: ecs.task_network_blackhole_port,
+ecs.task_network_packet_loss, ecs.task_network_latency, network.disrupt_connectivity.
+`REVERTERS` replay undo records (also after a crash): network.rules, network.latency.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from datetime import datetime, timezone
 from typing import Any
 
-from chaoslab.faults import api_errors
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
 from chaoslab.faults.network_iptables import netns_exists
-from chaoslab.ids import hex_id
 from chaoslab.runtime.commands import CommandError
-from chaoslab.services.fis.durations import parse_duration
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, call
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, task_units
 from chaoslab.services.fis.selection import Resource
 from chaoslab.services.units import ComputeUnit
 
 DISRUPT_POLL_SECONDS = 0.5  # how soon a unit launched into a disrupted subnet is cut off too
-_TASK_PERMISSIONS = ("ecs:DescribeTasks", "ssm:SendCommand")
+# The SSM document AWS runs for each action: (iptables/tc variant, ECS fault-injection endpoint variant)
+_DOCUMENTS = {
+    "blackhole": ("AWSFIS-Run-Network-Blackhole-Port", "AWSFIS-Run-Network-Blackhole-Port-ECS"),
+    "loss": ("AWSFIS-Run-Network-Packet-Loss-Sources", "AWSFIS-Run-Network-Packet-Loss-ECS"),
+    "latency": ("AWSFIS-Run-Network-Latency-Sources", "AWSFIS-Run-Network-Latency-ECS"),
+}
 
 
 def _configuration(reason: str) -> ActionFailure:
     return ActionFailure("ConfigurationFailure", reason)
 
 
-def _task_units(ctx: ActionContext, targets: Targets) -> list[tuple[Resource, Any, ComputeUnit, str]]:
+def _task_units(ctx: ActionContext, targets: Targets, kind: str,
+                params: dict[str, str]) -> list[tuple[Resource, Any, ComputeUnit, str]]:
     """(resource, task, unit, netns) of every target task; refuses before anything is changed."""
+    endpoints = params.get("useEcsFaultInjectionEndpoints", "false").lower() == "true"
     out = []
-    for r in targets["Tasks"]:
-        for permission in _TASK_PERMISSIONS:
-            ctx.authorize(permission, r)
-        task = ctx.lab.ecs.task_by_arn(r.arn)
-        if task is None or task.last_status != "RUNNING":
-            raise ActionFailure("InvalidTarget", f"Task {r.arn} is not running.")
+    for r, task in task_units(ctx, targets, _DOCUMENTS[kind][endpoints], reversible=True):
         try:
             netns = net.unit_netns(task.unit, f"task {task.task_id}")
         except net.NetworkFaultError as exc:
@@ -66,21 +61,21 @@ async def _apply_rules(ctx: ActionContext, fault: str, target: str, rule_set: An
     ctx.applied(fault, target)
 
 
-async def ecs_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    for r, task, _, netns in _task_units(ctx, targets):
+async def ecs_task_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    for r, task, _, netns in _task_units(ctx, targets, "blackhole", params):
         rule_set = rules.blackhole(netns, net.new_tag(), int(params["port"]), params.get("protocol", "tcp"),
                                    params["trafficType"])
-        await _apply_rules(ctx, "ecs.network_blackhole_port", r.arn, rule_set)
+        await _apply_rules(ctx, "ecs.task_network_blackhole_port", r.arn, rule_set)
     await ctx.sleep(params["duration"])
 
 
-async def ecs_network_packet_loss(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = _task_units(ctx, targets)
+async def ecs_task_network_packet_loss(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    units = _task_units(ctx, targets, "loss", params)
     sources = _sources(ctx, params)
     for r, _, _, netns in units:
         rule_set = rules.packet_loss(netns, net.new_tag(), float(params.get("lossPercent", "7")),
                                      float(params.get("flowsPercent", "100")), sources)
-        await _apply_rules(ctx, "ecs.network_packet_loss", r.arn, rule_set)
+        await _apply_rules(ctx, "ecs.task_network_packet_loss", r.arn, rule_set)
     await ctx.sleep(params["duration"])
 
 
@@ -89,8 +84,8 @@ def _container_ports(task: Any) -> list[int]:
                    for pm in c.get("portMappings", []) if pm.get("protocol", "tcp") == "tcp"})
 
 
-async def ecs_network_latency(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = _task_units(ctx, targets)
+async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    units = _task_units(ctx, targets, "latency", params)
     sources = _sources(ctx, params)
     delay, jitter = int(params.get("delayMilliseconds", "200")), int(params.get("jitterMilliseconds", "10"))
     if delay == 0 and jitter == 0:
@@ -104,7 +99,7 @@ async def ecs_network_latency(ctx: ActionContext, targets: Targets, params: dict
             await net.apply_latency(unit, record)
         except net.NetworkFaultError as exc:
             raise ActionFailure("InternalFailure", str(exc)) from None
-        ctx.applied("ecs.network_latency", r.arn)
+        ctx.applied("ecs.task_network_latency", r.arn)
     await ctx.sleep(params["duration"])
 
 
@@ -174,98 +169,14 @@ async def network_disrupt_connectivity(ctx: ActionContext, targets: Targets, par
         await asyncio.gather(sleeper, follower, return_exceptions=True)
 
 
-# aws:fis:inject-api-*-error ----------------------------------------------------------------------
-def _inject_api(kind: str) -> Executor:
-    permission = {"internal": "fis:InjectApiInternalError", "throttle": "fis:InjectApiThrottleError",
-                  "unavailable": "fis:InjectApiUnavailableError"}[kind]
-
-    async def run(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-        for r in targets["Roles"]:
-            ctx.authorize(permission, r)
-        fault = api_errors.ApiFault(
-            kind, params["service"], frozenset(o.strip() for o in params["operations"].split(",") if o.strip()),
-            float(params["percentage"]), frozenset(api_errors.role_name(r.arn) for r in targets["Roles"]),
-            ctx.lab.config.account_id)
-        hook_id = hex_id(12)
-        ctx.undo("api.errors", {"target": ",".join(r.arn for r in targets["Roles"]), "hook_id": hook_id})
-        api_errors.install(ctx.lab, hook_id, fault)
-        for r in targets["Roles"]:
-            ctx.applied(f"fis.inject_api_{kind}_error", r.arn)
-        await ctx.sleep(params["duration"])
-    return run
-
-
-# Spot interruptions ------------------------------------------------------------------------------
-def _notice_time(ctx: ActionContext, duration: str) -> str:
-    at = time.time() + parse_duration(duration) * ctx.time_scale
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    """The two-minute-style notice (an `ec2.spot_interruption_warning` lab event, the shape of
-    EventBridge's "EC2 Spot Instance Interruption Warning"), then termination."""
-    wait = params["durationBeforeInterruption"]
-    ids = []
-    for r in targets["SpotInstances"]:
-        ctx.authorize("ec2:SendSpotInstanceInterruptions", r)
-        iid = r.arn.rsplit("/", 1)[-1]
-        if not ctx.lab.ec2.get(iid).spot:
-            raise ActionFailure("InvalidTarget", f"Instance {iid} is not a Spot Instance.")
-        ids.append(iid)
-    at = _notice_time(ctx, wait)
-    for iid in ids:
-        ctx.lab.events.emit("ec2.spot_interruption_warning", instance_id=iid, instance_action="terminate",
-                            time=at, experiment=ctx.experiment_id)
-        ctx.applied("ec2.send_spot_instance_interruptions", iid)
-    await ctx.sleep(wait)
-    await call(ctx.lab.ec2.terminate_instances(ids))
-
-
-async def ecs_fargate_spot_interruption(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    """Lab-only (FIS has no such action): a Spot interruption warning for each Fargate Spot task,
-    then, after durationBeforeInterruption, the stop ECS makes (stopCode SpotInterruption)."""
-    wait = params.get("durationBeforeInterruption", "PT2M")
-    tasks = []
-    for r in targets["Tasks"]:
-        ctx.authorize("ecs:StopTask", r)
-        task = ctx.lab.ecs.task_by_arn(r.arn)
-        if task is not None and task.capacity_provider == "FARGATE_SPOT" and task.desired_status == "RUNNING":
-            tasks.append(task)
-    if not tasks:
-        raise _configuration("None of the target tasks runs on the FARGATE_SPOT capacity provider.")
-    at = _notice_time(ctx, wait)
-    for task in tasks:
-        ctx.lab.events.emit("ecs.task_event", task=task.arn, service=task.service, cluster=task.cluster.name,
-                            message="Spot interruption warning", stop_at=at, experiment=ctx.experiment_id)
-        if task.service:
-            ctx.lab.events.emit("ecs.service_event", service=task.service, cluster=task.cluster.name,
-                                message=f"(service {task.service}) task {task.task_id} received a Spot "
-                                        f"interruption warning; it stops at {at}.")
-        ctx.applied("ecs.fargate_spot_interruption", task.arn)
-    await ctx.sleep(wait)
-    for task in tasks:
-        ctx.lab.ecs.stop_task_soon(task, "SpotInterruption", "Your Spot Task was interrupted.")
-
-
-# reverters -------------------------------------------------------------------------------------
-async def _revert_api_errors(lab: Any, record: dict[str, Any]) -> None:
-    api_errors.remove(record["hook_id"])
-
-
 EXECUTORS: dict[str, Executor] = {
-    "ecs.network_blackhole_port": ecs_network_blackhole_port,
-    "ecs.network_packet_loss": ecs_network_packet_loss,
-    "ecs.network_latency": ecs_network_latency,
+    "ecs.task_network_blackhole_port": ecs_task_network_blackhole_port,
+    "ecs.task_network_packet_loss": ecs_task_network_packet_loss,
+    "ecs.task_network_latency": ecs_task_network_latency,
     "network.disrupt_connectivity": network_disrupt_connectivity,
-    "fis.inject_api_internal_error": _inject_api("internal"),
-    "fis.inject_api_throttle_error": _inject_api("throttle"),
-    "fis.inject_api_unavailable_error": _inject_api("unavailable"),
-    "ec2.send_spot_instance_interruptions": ec2_send_spot_instance_interruptions,
-    "ecs.fargate_spot_interruption": ecs_fargate_spot_interruption,
 }
 
 REVERTERS: dict[str, Reverter] = {
     "network.rules": net.revert_rules,
     "network.latency": net.revert_latency,
-    "api.errors": _revert_api_errors,
 }

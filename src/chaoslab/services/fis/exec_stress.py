@@ -1,5 +1,6 @@
-"""FIS executors for stress, process and SSM actions (see executors.py for the contract:
-authorize, journal the undo record BEFORE the effect, sleep the duration).
+"""FIS executors that run processes in units: ECS task stress and kill-process, and
+aws:ssm:send-command (see executors.py for the contract: authorize, journal the undo record
+BEFORE the effect, sleep the duration).
 
 Keys of `EXECUTORS` are the catalogue's `executor` names:
   ecs.task_cpu_stress, ecs.task_io_stress, ecs.task_kill_process, ssm.send_command.
@@ -8,7 +9,8 @@ workers and delete its files), ssm.cancel_command (cancel the lab SSM command an
 its documents did).
 
 On AWS the ECS task actions run an AWSFIS-Run-* document through the task's SSM-agent sidecar;
-the lab applies the same fault to the task's unit directly, with the same permissions checked.
+the lab applies the same fault to the task's unit directly, with the same permissions checked
+(`executors.task_units`).
 """
 
 from __future__ import annotations
@@ -20,34 +22,12 @@ from typing import Any
 
 from chaoslab.faults import FaultError, process, stress
 from chaoslab.services.fis.durations import parse_duration
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, task_units
 from chaoslab.services.fis.selection import Resource
 from chaoslab.services.units import ComputeUnit
 
 STRESS_FAULT = "stress.workers"
 SSM_FAULT = "ssm.cancel_command"
-
-
-def document_arn(ctx: ActionContext, name: str) -> str:
-    return f"arn:aws:ssm:{ctx.lab.config.region}::document/{name}"
-
-
-def _task_units(ctx: ActionContext, targets: Targets, document: str,
-                reversible: bool) -> list[tuple[Resource, ComputeUnit]]:
-    """(resource, unit) of every target task, all permissions checked before anything changes."""
-    doc = Resource(document_arn(ctx, document), "aws:ssm:document", {})
-    out = []
-    for r in targets["Tasks"]:
-        ctx.authorize("ecs:DescribeTasks", r)
-        ctx.authorize("ssm:SendCommand", doc)
-        ctx.authorize("ssm:ListCommands")
-        if reversible:
-            ctx.authorize("ssm:CancelCommand")
-        task = ctx.lab.ecs.task_by_arn(r.arn)
-        if task is None or task.last_status != "RUNNING" or task.unit is None:
-            raise ActionFailure("InvalidTarget", f"Task {r.arn} is not running.")
-        out.append((r, task.unit))
-    return out
 
 
 async def _stress_all(ctx: ActionContext, fault: str, units: list[tuple[Resource, ComputeUnit]],
@@ -69,7 +49,7 @@ def _seconds(ctx: ActionContext, duration: str) -> float:
 
 
 async def ecs_task_cpu_stress(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = _task_units(ctx, targets, "AWSFIS-Run-CPU-Stress", reversible=True)
+    units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-CPU-Stress", reversible=True)]
     seconds = _seconds(ctx, params["duration"])
     percent, workers = int(params.get("percent", "100")), int(params.get("workers", "0"))
 
@@ -79,7 +59,7 @@ async def ecs_task_cpu_stress(ctx: ActionContext, targets: Targets, params: dict
 
 
 async def ecs_task_io_stress(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = _task_units(ctx, targets, "AWSFIS-Run-IO-Stress", reversible=True)
+    units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-IO-Stress", reversible=True)]
     seconds = _seconds(ctx, params["duration"])
     percent, workers = int(params.get("percent", "80")), int(params.get("workers", "1"))
 
@@ -90,7 +70,7 @@ async def ecs_task_io_stress(ctx: ActionContext, targets: Targets, params: dict[
 
 async def ecs_task_kill_process(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     """Irreversible, like killall: no undo record."""
-    units = _task_units(ctx, targets, "AWSFIS-Run-Kill-Process", reversible=False)
+    units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-Kill-Process", reversible=False)]
     for r, unit in units:
         try:
             process.kill_process(unit, params["processName"], params.get("signal", "SIGTERM"))

@@ -1,4 +1,7 @@
-"""The lab's implementations of FIS actions (registered by key in `registry.py`).
+"""The executor contract, and the FIS actions that are control-plane calls on lab resources
+(wait, alarm assertion, EC2/ECS/RDS stop-reboot-terminate-failover, both Spot interruptions).
+Faults inside units live in `exec_stress.py` and `exec_network.py`, API errors in
+`api_faults.py`; `registry.py` maps executor keys to all of them.
 
 An executor is `async def run(ctx, targets, params)`: it checks the role's permission before
 every call it makes (`ctx.authorize`), records an undo entry BEFORE a reversible fault takes
@@ -11,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
 from chaoslab.services.fis.durations import parse_duration
@@ -89,6 +94,29 @@ class ActionContext:
 Executor = Callable[[ActionContext, Targets, dict[str, str]], Awaitable[None]]
 
 
+def document_arn(ctx: ActionContext, name: str) -> str:
+    return f"arn:aws:ssm:{ctx.lab.config.region}::document/{name}"
+
+
+def task_units(ctx: ActionContext, targets: Targets, document: str, reversible: bool) -> list[tuple[Resource, Any]]:
+    """(resource, task) of every running target task, all permissions checked before anything
+    changes. On AWS the ECS task actions run `document` through the task's SSM-agent sidecar, so
+    the role needs what that takes; the lab then applies the fault to the task's unit directly."""
+    doc = Resource(document_arn(ctx, document), "aws:ssm:document", {})
+    out = []
+    for r in targets["Tasks"]:
+        ctx.authorize("ecs:DescribeTasks", r)
+        ctx.authorize("ssm:SendCommand", doc)
+        ctx.authorize("ssm:ListCommands")
+        if reversible:
+            ctx.authorize("ssm:CancelCommand")
+        task = ctx.lab.ecs.task_by_arn(r.arn)
+        if task is None or task.last_status != "RUNNING" or task.unit is None:
+            raise ActionFailure("InvalidTarget", f"Task {r.arn} is not running.")
+        out.append((r, task))
+    return out
+
+
 def _id(resource: Resource, key: str) -> str:
     return str(resource.record.get(key) or resource.arn.rsplit("/", 1)[-1].rsplit(":", 1)[-1])
 
@@ -141,19 +169,58 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
         ctx.applied("ec2.terminate_instances", i)
 
 
+def _notice_time(ctx: ActionContext, duration: str) -> str:
+    """When an interruption notice says the interruption comes (EventBridge's time format)."""
+    at = time.time() + parse_duration(duration) * ctx.time_scale
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    """The interruption notice now, the interruption (termination) after durationBeforeInterruption;
-    stopping the action during the notice spares the instances."""
+    """The two-minute-style notice (an `ec2.spot_interruption_warning` lab event, the shape of
+    EventBridge's "EC2 Spot Instance Interruption Warning"), then termination with state reason
+    Server.SpotInstanceTermination; stopping the action during the notice spares the instances."""
+    wait = params["durationBeforeInterruption"]
+    ids = []
     for r in targets["SpotInstances"]:
         ctx.authorize("ec2:SendSpotInstanceInterruptions", r)
-    ids = [_id(r, "InstanceId") for r in targets["SpotInstances"]]
-    for i in ids:
-        ctx.applied("ec2.spot_interruption_notice", i)
-    await ctx.sleep(params["durationBeforeInterruption"])
-    await call(ctx.lab.ec2.terminate_instances(ids))
-    for i in ids:
-        ctx.applied("ec2.spot_interruption", i)
+        iid = _id(r, "InstanceId")
+        if r.record.get("InstanceLifecycle") != "spot":
+            raise ActionFailure("InvalidTarget", f"Instance {iid} is not a Spot Instance.")
+        ids.append(iid)
+    at = _notice_time(ctx, wait)
+    for iid in ids:
+        ctx.lab.events.emit("ec2.spot_interruption_warning", instance_id=iid, instance_action="terminate",
+                            time=at, experiment=ctx.experiment_id)
+        ctx.applied("ec2.send_spot_instance_interruptions", iid)
+    await ctx.sleep(wait)
+    await call(ctx.lab.ec2.terminate_instances(ids, reason="Server.SpotInstanceTermination"))
 
+
+async def ecs_fargate_spot_interruption(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    """Lab-only (FIS has no such action): a Spot interruption warning for each Fargate Spot task
+    (a task event, and a service event DescribeServices shows), then, after
+    durationBeforeInterruption, the stop ECS makes (stopCode SpotInterruption)."""
+    wait = params.get("durationBeforeInterruption", "PT2M")
+    tasks = []
+    for r in targets["Tasks"]:
+        ctx.authorize("ecs:StopTask", r)
+        task = ctx.lab.ecs.task_by_arn(r.arn)
+        if task is not None and task.capacity_provider == "FARGATE_SPOT" and task.desired_status == "RUNNING":
+            tasks.append(task)
+    if not tasks:
+        raise ActionFailure("ConfigurationFailure", "None of the target tasks runs on the FARGATE_SPOT capacity provider.")
+    at = _notice_time(ctx, wait)
+    for task in tasks:
+        ctx.lab.events.emit("ecs.task_event", task=task.arn, service=task.service, cluster=task.cluster.name,
+                            message="Spot interruption warning", stop_at=at, experiment=ctx.experiment_id)
+        service = ctx.lab.ecs.services.get((task.cluster.name, task.service)) if task.service else None
+        if service is not None:
+            ctx.lab.ecs.service_event(service, f"(service {task.service}) (task {task.task_id}) received a Spot "
+                                               f"interruption warning; it stops at {at}.")
+        ctx.applied("ecs.fargate_spot_interruption", task.arn)
+    await ctx.sleep(wait)
+    for task in tasks:
+        ctx.lab.ecs.stop_task_soon(task, "SpotInterruption", "Your Spot Task was interrupted.")
 
 async def ecs_stop_task(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     for r in targets["Tasks"]:

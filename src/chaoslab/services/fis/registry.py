@@ -1,11 +1,11 @@
 """Executor keys (the catalogue's `executor` field) → implementations, and undo-record fault
-names → reverts (used when an action ends and when a restarted lab replays the journal)."""
+names → reverts (used when an action ends and when a restarted lab replays the journal).
+One implementation per action; every fault name a kept executor journals has its reverter."""
 
 from __future__ import annotations
 
+from chaoslab.services.fis import api_faults, exec_network, exec_stress
 from chaoslab.services.fis import executors as ex
-from chaoslab.services.fis import unit_faults as uf
-from chaoslab.services.fis import api_faults, ssm_command
 from chaoslab.services.fis.api_faults import inject_api_error
 
 REGISTRY: dict[str, ex.Executor] = {
@@ -19,17 +19,12 @@ REGISTRY: dict[str, ex.Executor] = {
     "ec2.terminate_instances": ex.ec2_terminate_instances,
     "ec2.send_spot_instance_interruptions": ex.ec2_send_spot_instance_interruptions,
     "ecs.stop_task": ex.ecs_stop_task,
-    "ecs.task_cpu_stress": uf.stress_action("cpu"),
-    "ecs.task_io_stress": uf.stress_action("io"),
-    "ecs.task_kill_process": uf.kill_process_action,
-    "ecs.task_network_blackhole_port": uf.network_action("blackhole-port"),
-    "ecs.task_network_latency": uf.network_action("latency"),
-    "ecs.task_network_packet_loss": uf.network_action("packet-loss"),
-    "network.disrupt_connectivity": uf.disrupt_connectivity,
-    "ssm.send_command": ssm_command.send_command,
+    "ecs.fargate_spot_interruption": ex.ecs_fargate_spot_interruption,
     "rds.failover_db_cluster": ex.rds_failover_db_cluster,
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
+    **exec_stress.EXECUTORS,
+    **exec_network.EXECUTORS,
 }
 
-REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **uf.REVERTERS, **api_faults.REVERTERS,
-                                     **ssm_command.REVERTERS}
+REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **exec_stress.REVERTERS, **exec_network.REVERTERS,
+                                     **api_faults.REVERTERS}
