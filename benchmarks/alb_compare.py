@@ -1,7 +1,8 @@
 """Section 1: the lab's ALB data plane against HAProxy and nginx fronting the same backends.
 
-Each proxy gets one core's worth of process (the lab ALB is one Python process, HAProxy runs
-`nbthread 1`, nginx one worker), so the ratio compares proxies, not core counts. Latency is
+Each proxy gets one core's worth of process (the lab ALB is one Python process on plain asyncio,
+as the daemon runs it; HAProxy runs `nbthread 1`, nginx one worker), so the ratio compares
+proxies, not core counts. Latency is
 measured with one connection (what the proxy adds per request, over going direct); throughput
 with many keep-alive connections.
 """
@@ -21,7 +22,7 @@ from typing import Any
 
 import httptools
 
-from common import Row, fmt, free_port, kill, load, load_tool, spawn
+from common import Row, fmt, free_port, kill, load, load_tool, median, spawn
 
 BODY = b'{"products": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}'
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
@@ -174,29 +175,38 @@ def _measure(url: str, connections: int, seconds: float) -> dict[str, dict[str, 
             "many": load(url, connections=connections, seconds=seconds)}
 
 
-def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str, *, seconds: float,
-            connections: int, rps_target: float | None, p50_target: float | None) -> list[Row]:
-    """Direct, lab ALB, HAProxy, nginx against the same backends; rows with ratios lab/reference."""
-    sec = f"1 ALB ({label})"
-    direct = _measure(f"http://{backends[0][0]}:{backends[0][1]}{path}", connections, seconds)
-    lab = _measure(lab_url + path, connections, seconds)
-    refs: dict[str, dict[str, dict[str, float]] | None] = {}
-    for kind, binary in (("haproxy", HAPROXY), ("nginx", NGINX)):
-        if binary is None:
-            refs[kind] = None
-            continue
-        with reference_proxy(kind, backends) as port:
-            refs[kind] = _measure(f"http://127.0.0.1:{port}{path}", connections, seconds)
+def _median_of(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per figure, the median over the rounds (the box is shared: one round can be unlucky)."""
+    return {mode: {key: median([r[mode][key] for r in runs]) for key in ("rps", "p50_ms", "p99_ms")}
+            for mode in ("one", "many")}
 
-    def added(m: dict[str, dict[str, float]], q: str) -> float:
-        return max(0.0, m["one"][q] - direct["one"][q])
+
+def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str, *, seconds: float,
+            connections: int, rounds: int, rps_target: float | None, p50_target: float | None) -> list[Row]:
+    """Direct, lab ALB, HAProxy, nginx against the same backends, interleaved over `rounds`;
+    rows with ratios lab/reference."""
+    sec = f"1 ALB ({label})"
+    urls = {"direct": f"http://{backends[0][0]}:{backends[0][1]}{path}", "lab": lab_url + path}
+    missing = [kind for kind, binary in (("haproxy", HAPROXY), ("nginx", NGINX)) if binary is None]
+    runs: dict[str, list[dict[str, dict[str, float]]]] = {}
+    with contextlib.ExitStack() as stack:
+        for kind, binary in (("haproxy", HAPROXY), ("nginx", NGINX)):
+            if binary is not None:
+                urls[kind] = f"http://127.0.0.1:{stack.enter_context(reference_proxy(kind, backends))}{path}"
+        for _ in range(rounds):
+            for name, url in urls.items():
+                runs.setdefault(name, []).append(_measure(url, connections, seconds))
+    got = {name: _median_of(r) for name, r in runs.items()}
+    direct, lab = got["direct"], got["lab"]
+    refs = {kind: got[kind] for kind in ("haproxy", "nginx") if kind in got}
+
+    def added(m: dict[str, dict[str, float]]) -> float:
+        return max(0.0, m["one"]["p50_ms"] - direct["one"]["p50_ms"])
 
     def refs_text(get: Any, unit: str) -> tuple[str, str]:
-        texts, ratios = [], []
+        texts = [f"{kind}: not installed (skipped)" for kind in missing]
+        ratios = []
         for kind, m in refs.items():
-            if m is None:
-                texts.append(f"{kind}: not installed (skipped)")
-                continue
             value = get(m)
             texts.append(f"{kind} {fmt(value)} {unit}")
             ratios.append(f"{get(lab) / value:.2f}× {kind}" if value else f"n/a vs {kind}")
@@ -206,23 +216,27 @@ def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str
     ref, ratio = refs_text(lambda m: m["many"]["rps"], "req/s")
     rows.append(Row(sec, f"throughput, {connections} conns ({load_tool()})", lab["many"]["rps"], "req/s", ref,
                     ratio, rps_target, True, f"direct to backend {fmt(direct['many']['rps'])} req/s"))
-    for q, target in (("p50_ms", p50_target), ("p99_ms", None)):
-        ref, ratio = refs_text(lambda m, q=q: added(m, q), "ms")
-        rows.append(Row(sec, f"added latency {q[:3]}, 1 conn", added(lab, q), "ms", ref, ratio, target, False,
-                        f"direct {q[:3]} {fmt(direct['one'][q])} ms, via lab ALB {fmt(lab['one'][q])} ms"))
+    ref, ratio = refs_text(added, "ms")
+    rows.append(Row(sec, "added latency p50, 1 conn", added(lab), "ms", ref, ratio, p50_target, False,
+                    f"p50 direct {fmt(direct['one']['p50_ms'])} ms, via lab ALB {fmt(lab['one']['p50_ms'])} ms"))
+    ref, ratio = refs_text(lambda m: m["one"]["p99_ms"], "ms")
+    rows.append(Row(sec, "latency p99, 1 conn", lab["one"]["p99_ms"], "ms", ref, ratio,
+                    note=f"p99 direct {fmt(direct['one']['p99_ms'])} ms"))
     ref, ratio = refs_text(lambda m: m["many"]["p99_ms"], "ms")
-    rows.append(Row(sec, f"p99 under load, {connections} conns", lab["many"]["p99_ms"], "ms", ref, ratio))
+    rows.append(Row(sec, f"latency p99, {connections} conns", lab["many"]["p99_ms"], "ms", ref, ratio,
+                    note=f"p99 direct {fmt(direct['many']['p99_ms'])} ms; medians of {rounds} interleaved rounds"))
     return rows
 
 
-def static_rows(*, seconds: float, connections: int) -> list[Row]:
+def static_rows(*, seconds: float, connections: int, rounds: int) -> list[Row]:
     """The lab ALB in its own process in front of the static backend, vs HAProxy and nginx."""
     target, target_port = spawn(static_target)
     try:
         alb, alb_port = _spawn_alb(target_port)
         try:
             return compare("static backend", [("127.0.0.2", target_port)], f"http://127.0.0.1:{alb_port}", "/",
-                           seconds=seconds, connections=connections, rps_target=5000, p50_target=1.0)
+                           seconds=seconds, connections=connections, rounds=rounds, rps_target=5000,
+                           p50_target=1.0)
         finally:
             kill(alb)
     finally:
@@ -236,7 +250,8 @@ def _spawn_alb(target_port: int) -> tuple[Any, int]:
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_run_child, args=(lab_alb, child, True), daemon=True)
+    # Plain asyncio: the loop `chaoslab.daemon` runs the lab on.
+    proc = ctx.Process(target=_run_child, args=(lab_alb, child, False), daemon=True)
     proc.start()
     parent.send(target_port)
     if not parent.poll(30):
@@ -245,12 +260,12 @@ def _spawn_alb(target_port: int) -> tuple[Any, int]:
     return proc, parent.recv()
 
 
-def shop_rows(status: dict[str, Any], *, seconds: float, connections: int) -> list[Row]:
+def shop_rows(status: dict[str, Any], *, seconds: float, connections: int, rounds: int) -> list[Row]:
     """A running lab's ALB in front of the Chaos Shop instances (GET /products, PostgreSQL behind)."""
     lb = status["load_balancers"][0]
     backends = [(t["id_ip"], t["port"]) for t in _targets(status, lb)]
     return compare("Chaos Shop GET /products", backends, lb["listeners"][0], "/products",
-                   seconds=seconds, connections=connections, rps_target=None, p50_target=None)
+                   seconds=seconds, connections=connections, rounds=rounds, rps_target=None, p50_target=None)
 
 
 def _targets(status: dict[str, Any], lb: dict[str, Any]) -> list[dict[str, Any]]:

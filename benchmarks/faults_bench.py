@@ -343,7 +343,9 @@ def stop_condition_rows(lab: BenchLab) -> list[Row]:
             note="1 s period: the datapoint's period must close before it is evaluated"),
         Row(sec, "alarm ALARM → experiment stopping", (stopping - alarm) * 1000 if stopping else None, "ms"),
         Row(sec, f"alarm ALARM → every fault reverted ({len(reverted)} faults)",
-            (max(reverted) - alarm) if reverted else None, "s", target=2.0,
+            (max(reverted) - alarm) * 1000 if reverted else None, "ms", target=2000.0,
             note=f"experiment {status}; stress workers gone: {task_gone}"),
+        Row(sec, "PutMetricData → every fault reverted (end to end)",
+            (max(reverted) - t_put) * 1000 if reverted else None, "ms"),
     ]
     return rows

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/run.py [--quick] [--only NAME[,NAME]]
 
 Prints one table and writes benchmarks/RESULTS.md (machine, date, command, table). Sections:
-alb (ALB vs HAProxy/nginx), up (lab start), faults (onset/revert per fault family), stop
-(stop-condition reaction), workload (open-loop generator vs wrk), api (boto3 call latency),
-demo (`chaoslab demo --fast`). Not part of `make test`.
+up (lab start), workload (open-loop generator vs wrk), alb (ALB vs HAProxy/nginx), faults
+(onset/revert per fault family), stop (stop-condition reaction), api (boto3 call latency), demo
+(`chaoslab demo --fast`). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pathlib import Path
 
 from common import ROOT, Row, busy_processes, fmt, load_tool, machine
 
-SECTIONS = ("alb", "up", "faults", "stop", "workload", "api", "demo")
+# Sections without the shared lab first, then those using it, then demo (its own lab) once the
+# shared one is down, so no lab idles in the background of another section's figures.
+SECTIONS = ("up", "workload", "alb", "faults", "stop", "api", "demo")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
@@ -54,8 +56,10 @@ def section_rows(name: str, quick: bool, shared: Shared) -> list[Row]:
     if name == "alb":
         import alb_compare
 
-        rows = alb_compare.static_rows(seconds=seconds, connections=connections)
-        return rows + alb_compare.shop_rows(shared.get().status(), seconds=seconds, connections=connections)
+        rounds = 1 if quick else 3
+        rows = alb_compare.static_rows(seconds=seconds, connections=connections, rounds=rounds)
+        return rows + alb_compare.shop_rows(shared.get().status(), seconds=seconds, connections=connections,
+                                            rounds=rounds)
     if name == "up":
         import startup_api
 
@@ -67,6 +71,7 @@ def section_rows(name: str, quick: bool, shared: Shared) -> list[Row]:
     if name == "demo":
         import startup_api
 
+        shared.close()
         return startup_api.demo_rows(shared.tmp)
     if name == "faults":
         import faults_bench
@@ -133,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave RESULTS.md alone")
     args = parser.parse_args(argv)
-    names = [n for n in args.only.split(",") if n] or list(SECTIONS)
-    unknown = [n for n in names if n not in SECTIONS]
+    asked = [n for n in args.only.split(",") if n] or list(SECTIONS)
+    unknown = [n for n in asked if n not in SECTIONS]
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    names = [n for n in SECTIONS if n in asked]
     info, busy = machine(), busy_processes()
     rows: list[Row] = []
     failures: list[str] = []
