@@ -15,8 +15,8 @@ from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, 
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.services.fis.executors import ActionFailure
-from chaoslab.services.fis.registry import REGISTRY
+from chaoslab.services.fis.executors import ActionContext, ActionFailure
+from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
 
 
@@ -94,28 +94,39 @@ def test_spot_interruptions(tmp_path: Path) -> None:
     assert got["on_demand_task"] == "RUNNING", got
 
 
-async def loopback_refusal(home: Path) -> list[tuple[str, str]]:
+async def loopback_refusal(home: Path) -> dict[str, list[tuple[str, str]]]:
     lab = await loopback_lab(home)
     try:
         task = await static_task(lab, port=PORT)
-        out = []
+        # AWS's managed ECS policy is enough to get past the permission checks (to the netns
+        # refusal); a role without ssm:SendCommand on the AWSFIS document is refused first.
+        lab.iam.create_role("ecs-fis-role", json.dumps(TRUST))
+        lab.iam.attach_role_policy("ecs-fis-role",
+                                   "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorECSAccess")
+        lab.iam.create_role("bare-role", json.dumps(TRUST))
+        out: dict[str, list[tuple[str, str]]] = {"net-fis-role": [], "ecs-fis-role": [], "bare-role": []}
         for executor, params in (
                 ("ecs.task_network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
                 ("ecs.task_network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
                 ("ecs.task_network_latency", {"delayMilliseconds": "100", "duration": "PT1M"})):
-            ctx = context(lab, executor)
-            with pytest.raises(ActionFailure) as refused:
-                await REGISTRY[executor](ctx, {"Tasks": [task_resource(task)]}, params)
-            out.append((refused.value.code, refused.value.reason))
-            assert not ctx.undo_ids  # refused before anything was recorded or changed
+            for role in out:
+                ctx = ActionContext(lab, "EXPrefusal", lab.iam.get_role(role).arn, "act", executor,
+                                    reverters=dict(REVERTERS))
+                with pytest.raises(ActionFailure) as refused:
+                    await REGISTRY[executor](ctx, {"Tasks": [task_resource(task)]}, params)
+                out[role].append((refused.value.code, refused.value.reason))
+                assert not ctx.undo_ids  # refused before anything was recorded or changed
         return out
     finally:
         await lab.stop()
 
 
 def test_network_faults_refused_in_loopback_mode(tmp_path: Path) -> None:
-    for code, reason in asyncio.run(loopback_refusal(tmp_path)):
+    got = asyncio.run(loopback_refusal(tmp_path))
+    for code, reason in got["net-fis-role"] + got["ecs-fis-role"]:
         assert code == "ConfigurationFailure" and "root on Linux" in reason and "netns" in reason, reason
+    for code, reason in got["bare-role"]:
+        assert code == "AuthorizationFailure" and "ecs:DescribeTasks" in reason, reason
 
 
 async def fargate_spot_experiment(home: Path) -> dict[str, Any]:

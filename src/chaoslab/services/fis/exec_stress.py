@@ -20,6 +20,7 @@ import json
 import uuid
 from typing import Any
 
+from chaoslab.errors import AwsError
 from chaoslab.faults import FaultError, process, stress
 from chaoslab.services.fis.durations import parse_duration
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, task_units
@@ -32,14 +33,18 @@ SSM_FAULT = "ssm.cancel_command"
 
 async def _stress_all(ctx: ActionContext, fault: str, units: list[tuple[Resource, ComputeUnit]],
                       arm: Any, duration: str) -> None:
-    """Arm each unit's workers, journal them, then start them; hold for the action's duration."""
+    """Arm every unit's workers and journal them, then start them all (a task that cannot be
+    stressed fails the action before any load starts); hold for the action's duration."""
+    armed = []
     for r, unit in units:
         try:
-            armed = await arm(unit, r.arn)
+            fault_workers = await arm(unit, r.arn)
         except FaultError as exc:
             raise ActionFailure("InvalidTarget", f"Task {r.arn}: {exc}") from None
-        ctx.undo(STRESS_FAULT, armed.record)
-        await armed.go()
+        ctx.undo(STRESS_FAULT, fault_workers.record)
+        armed.append((r, fault_workers))
+    for r, fault_workers in armed:
+        await fault_workers.go()
         ctx.applied(fault, r.arn)
     await ctx.sleep(duration)
 
@@ -112,8 +117,8 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
     try:
         command = await ssm.send_command(_document_name(params["documentArn"]), ids, parameters,
                                          comment=f"FIS experiment {ctx.experiment_id}", command_id=command_id)
-    except Exception as exc:  # an AwsError from SSM: the document or a parameter is wrong
-        raise ActionFailure("ConfigurationFailure", str(exc)) from None
+    except AwsError as exc:  # the document or a parameter is wrong
+        raise ActionFailure("ConfigurationFailure", f"{exc.code}: {exc.message}") from None
     for i in ids:
         ctx.applied("ssm.send_command", i)
     duration = parse_duration(params["duration"]) * ctx.time_scale if params.get("duration") else None
