@@ -202,6 +202,8 @@ def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
         tpath = (path.parent / exp["template_file"]) if not Path(exp["template_file"]).is_absolute() \
             else Path(exp["template_file"])
         exp["template"] = read_document(tpath)
+    if Path(exp.get("stack", "")).suffix in (".yaml", ".yml", ".json") and not Path(exp["stack"]).is_absolute():
+        exp["stack"] = str(path.parent / exp["stack"])  # like template_file: relative to this file, not the cwd
     exp["timing"] = {**DEFAULT_TIMING, **exp.get("timing", {})}
     exp["probe"] = {**DEFAULT_PROBE, **exp.get("probe", {})}
     if fast:
