@@ -1,11 +1,13 @@
 """Pet payment HTTP API (seed 000): pets, adoptions and idempotent payments with an fsync'd audit.
 
 Served as `gunicorn 'chaoslab.apps.pet_payment.app:create_app()'`, configured by the same env
-variables as Chaos Shop plus AUDIT_LOG (default `payments-audit.log` in the working directory).
+variables as Chaos Shop plus AUDIT_LOG (default `payments-audit.log` in the working directory)
+and SHELTER_PETS (extra pets at a fixed fee, for sustained payment workloads; default 0).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping
@@ -25,7 +27,7 @@ from chaoslab.apps.web import Identity, add_common_routes, elapsed_ms
 def create_app(env: Mapping[str, str] = os.environ) -> Flask:
     """Initialise the database (waiting for it if needed) and build the app."""
     settings = DbSettings.from_env(env)
-    run_init(settings, create_schema)
+    run_init(settings, functools.partial(create_schema, shelter_pets=int(env.get("SHELTER_PETS", "0"))))
     identity = Identity.from_env(env)
     audit = AuditLog(os.path.abspath(env.get("AUDIT_LOG", "payments-audit.log")))
     db = WorkerConnection(settings)

@@ -49,8 +49,15 @@ TABLES = [
 ]
 
 
-def create_schema(conn: pg8000.Connection) -> None:
-    """Create tables and seed pets; idempotent, runs inside the caller's transaction."""
+SHELTER_FEE = "50.00"  # every generated shelter pet costs this, so a workload can pay for any of them
+
+
+def create_schema(conn: pg8000.Connection, shelter_pets: int = 0) -> None:
+    """Create tables and seed pets; idempotent, runs inside the caller's transaction.
+
+    `shelter_pets` adds pets 11..10+n ("Shelter pet <id>", fee SHELTER_FEE) so a sustained
+    payment load (POST /payments with a random pet_id among them) has pets left to pay for.
+    """
     cursor = conn.cursor()
     for ddl in TABLES:
         cursor.execute(ddl)
@@ -59,6 +66,13 @@ def create_schema(conn: pg8000.Connection) -> None:
             "INSERT INTO pets (id, name, species, adoption_fee) "
             "VALUES (%s, %s, %s, CAST(%s AS NUMERIC)) ON CONFLICT (id) DO NOTHING",
             (pid, name, species, fee),
+        )
+    if shelter_pets > 0:
+        cursor.execute(
+            "INSERT INTO pets (id, name, species, adoption_fee) "
+            "SELECT n, 'Shelter pet ' || n, 'dog', CAST(%s AS NUMERIC) FROM generate_series(11, %s) AS n "
+            "ON CONFLICT (id) DO NOTHING",
+            (SHELTER_FEE, 10 + shelter_pets),
         )
     cursor.execute("SELECT setval('pets_id_seq', GREATEST((SELECT MAX(id) FROM pets), 10))")
     cursor.close()
