@@ -41,6 +41,10 @@ def validate_paths(paths: Iterable[str | Path]) -> list[Issue]:
     return issues
 
 
+# An experiment file names its template in one of these ways (template_file: the JSON beside it).
+_EXPERIMENT_KEYS = {"template", "template_file", "template_id", "hypothesis"}
+
+
 def validate_document(document: Any) -> list[Issue]:
     """Issues of one parsed file, paths relative to the template it contains."""
     if isinstance(document, dict) and "experimentTemplate" in document:
@@ -48,7 +52,7 @@ def validate_document(document: Any) -> list[Issue]:
         for key in _READ_ONLY:
             template.pop(key, None)
         return validate_template(template)
-    if isinstance(document, dict) and "template" in document:
+    if isinstance(document, dict) and _EXPERIMENT_KEYS & document.keys():
         return validate_experiment_file(document)
     return validate_template(document)
 

@@ -1,0 +1,91 @@
+"""Run one `examples/<scenario>` through the real CLI as CI does: `chaoslab up --detach --fast`
+with the example's stack moved to a private VPC range and a free listener port, `chaoslab run
+--fast --report`, `chaoslab down`; returns the exit code and the journal, and checks nothing is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from chaoslab.commands import running_lab
+from chaoslab.config import LabConfig
+from chaoslab.experiment.schema import load_experiment
+from chaoslab.stack import resolve_stack_path
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+CLI = [sys.executable, "-m", "chaoslab.cli"]
+
+
+@dataclass
+class Result:
+    code: int
+    journal: dict[str, Any]
+    output: str
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_octet(preferred: int) -> int:
+    """The first 10.<n>.0.0/16 from `preferred` up that no lab on this host routes now."""
+    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    routes = " " + routes.replace("\n", " ")
+    return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)
+
+
+def private_stack(scenario: str, tmp: Path, octet: int) -> Path:
+    """The example's stack on 10.<octet>.0.0/16 (subnets keep their third octet), listeners on port 0."""
+    exp = load_experiment(EXAMPLES / scenario / "experiment.yaml")
+    doc = yaml.safe_load(resolve_stack_path(exp.get("stack")).read_text())
+    old = doc["vpc"]["cidr"].split(".")[1]
+    doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
+    doc["vpc"]["subnets"] = {az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1)
+                             for az, cidr in doc["vpc"]["subnets"].items()}
+    for lb in doc.get("load_balancers", []):
+        for listener in lb["listeners"]:
+            listener["port"] = 0
+    path = tmp / "stack.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def run_example(scenario: str, tmp: Path, octet: int, timeout: float = 150) -> Result:
+    octet = free_octet(octet)
+    config = LabConfig(home=tmp / "home", api_port=free_port())
+    env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
+    stack = private_stack(scenario, tmp, octet)
+    up = subprocess.run([*CLI, "up", "--detach", "--fast", "--api-port", str(config.api_port), str(stack)],
+                        env=env, capture_output=True, text=True, timeout=120)
+    assert up.returncode == 0, up.stdout + up.stderr
+    try:
+        run = subprocess.run([*CLI, "run", str(EXAMPLES / scenario / "experiment.yaml"), "--fast",
+                              "--report", str(tmp / "report")],
+                             env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        subprocess.run([*CLI, "down"], env=env, capture_output=True, text=True, timeout=120)
+    assert_nothing_left(config, octet)
+    journal_path = tmp / "report" / "journal.json"
+    assert journal_path.exists(), run.stdout + run.stderr
+    return Result(run.returncode, json.loads(journal_path.read_text()), run.stdout + run.stderr)
+
+
+def assert_nothing_left(config: LabConfig, octet: int) -> None:
+    assert running_lab(config) is None
+    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
+    assert f"10.{octet}." not in routes
+    links = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    assert f"10.{octet}." not in links
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(config.home) not in ps
