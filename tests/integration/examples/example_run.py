@@ -45,9 +45,9 @@ def free_octet(preferred: int) -> int:
     return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)
 
 
-def private_stack(scenario: str, tmp: Path, octet: int) -> Path:
-    """The example's stack on 10.<octet>.0.0/16 (subnets keep their third octet), listeners on port 0."""
-    exp = load_experiment(EXAMPLES / scenario / "experiment.yaml")
+def private_stack(experiment: Path, tmp: Path, octet: int) -> Path:
+    """The experiment's stack on 10.<octet>.0.0/16 (subnets keep their third octet), listeners on port 0."""
+    exp = load_experiment(experiment)
     doc = yaml.safe_load(resolve_stack_path(exp.get("stack")).read_text())
     old = doc["vpc"]["cidr"].split(".")[1]
     doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
@@ -61,16 +61,18 @@ def private_stack(scenario: str, tmp: Path, octet: int) -> Path:
     return path
 
 
-def run_example(scenario: str, tmp: Path, octet: int, timeout: float = 150) -> Result:
+def run_example(scenario: str, tmp: Path, octet: int, experiment: str = "experiment.yaml",
+                timeout: float = 150) -> Result:
     octet = free_octet(octet)
+    exp_path = EXAMPLES / scenario / experiment
     config = LabConfig(home=tmp / "home", api_port=free_port())
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
-    stack = private_stack(scenario, tmp, octet)
+    stack = private_stack(exp_path, tmp, octet)
     up = subprocess.run([*CLI, "up", "--detach", "--fast", "--api-port", str(config.api_port), str(stack)],
                         env=env, capture_output=True, text=True, timeout=120)
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        run = subprocess.run([*CLI, "run", str(EXAMPLES / scenario / "experiment.yaml"), "--fast",
+        run = subprocess.run([*CLI, "run", str(exp_path), "--fast",
                               "--report", str(tmp / "report")],
                              env=env, capture_output=True, text=True, timeout=timeout)
     finally:
