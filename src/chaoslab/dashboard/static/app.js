@@ -225,12 +225,19 @@ function renderTraffic(t) {
 // ---- timeline --------------------------------------------------------------------------
 const SKIP = new Set(["seq", "time", "kind"]);
 
+// "arn:…:targetgroup/chaos-lab-tg/ab8e…" → "chaos-lab-tg": the name is what people read.
+function shortArn(value) {
+  const m = /:(?:targetgroup|loadbalancer\/app)\/([^/]+)/.exec(String(value || ""));
+  return m ? m[1] : value;
+}
+
 function describe(ev) {
   switch (ev.kind) {
-    case "target.health": return `${ev.target}${ev.port ? ":" + ev.port : ""} in ${ev.target_group}: ${ev.old || "–"} → ${ev.state}${ev.reason ? " (" + ev.reason + ")" : ""}`;
+    case "target.health": return `${ev.target}${ev.port ? ":" + ev.port : ""} in ${shortArn(ev.target_group)}: ${ev.old || "–"} → ${ev.state}${ev.reason ? " (" + ev.reason + ")" : ""}`;
     case "unit.state": return `${ev.unit_kind || "unit"} ${ev.unit_id} ${ev.old || "–"} → ${ev.state}${ev.az ? " · " + ev.az : ""}${ev.ip ? " · " + ev.ip : ""}${ev.reason ? " (" + ev.reason + ")" : ""}`;
     case "alarm.state": return `${ev.alarm}: ${ev.old} → ${ev.new}${ev.reason ? " — " + ev.reason : ""}`;
     case "fault.applied": case "fault.reverted": return `${ev.fault} on ${ev.target}${ev.experiment ? " · " + ev.experiment : ""}${ev.action ? "/" + ev.action : ""}`;
+    case "action.state": return `${ev.experiment}/${ev.action} ${ev.old || "–"} → ${ev.new}`;
     case "experiment.state": return `${ev.experiment} ${ev.old || "–"} → ${ev.new}${ev.reason ? " (" + ev.reason + ")" : ""}`;
     default:
       return Object.entries(ev).filter(([k]) => !SKIP.has(k))

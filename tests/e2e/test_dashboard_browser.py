@@ -1,0 +1,140 @@
+"""The dashboard in a real headless Chromium against a real detached lab (`chaoslab up --detach`
+the way users start it): the page renders the targets with their health, the database, the
+running experiment and live traffic, and a screenshot is taken for people to look at."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import pytest
+import yaml
+
+from chaoslab.commands import start_detached, stop_lab
+from chaoslab.config import LabConfig
+from chaoslab.stack import resolve_stack_path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="chromium is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stack_file(tmp: Path) -> Path:
+    octet = random.randint(150, 249)
+    doc = yaml.safe_load(resolve_stack_path("default").read_text())
+    doc["vpc"] = {"cidr": f"10.{octet}.0.0/16",
+                  "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"}}
+    doc["load_balancers"][0]["listeners"][0]["port"] = 0
+    path = tmp / "stack.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("dashboard")
+    config = LabConfig(home=tmp / "home", api_port=free_port())
+    info = start_detached(config, str(stack_file(tmp)), fast=True, quiet=True)
+    try:
+        yield {**info, "tmp": tmp}
+    finally:
+        stop_lab(config, quiet=True)
+
+
+class Traffic(threading.Thread):
+    """A steady client through the ALB, so the sparkline has something to draw."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop_flag, self.sent = url, threading.Event(), 0
+
+    def run(self) -> None:
+        while not self.stop_flag.wait(0.02):
+            with urllib.request.urlopen(self.url, timeout=5) as resp:
+                resp.read()
+            self.sent += 1
+
+
+class Targets(HTMLParser):
+    """The target cards and experiment rows Chromium rendered (attributes set by app.js)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: dict[str, str] = {}
+        self.experiments: list[str] = []
+        self.databases: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if a.get("data-target-id"):
+            self.targets[a["data-target-id"] or ""] = a.get("data-state") or ""
+        if a.get("data-experiment"):
+            self.experiments.append(a["data-experiment"] or "")
+        if a.get("data-db"):
+            self.databases.append(a["data-db"] or "")
+
+
+def chromium(*args: str) -> str:
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--window-size=1440,1000", "--virtual-time-budget=5000", *args],
+        capture_output=True, text=True, timeout=90)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+def test_dashboard_renders_the_live_lab(lab: dict[str, Any]) -> None:
+    api = lab["api"]
+    status = get_json(f"{api}/_chaoslab/status")
+    listener = status["load_balancers"][0]["listeners"][0]
+    instances = {i["id"]: i for i in status["instances"]}
+    fis = boto3.client("fis", endpoint_url=api, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    template = fis.create_experiment_template(
+        description="dashboard e2e: hold", roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
+        stopConditions=[{"source": "none"}], targets={},
+        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}})["experimentTemplate"]
+    experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
+    traffic = Traffic(f"{listener}/health")
+    traffic.start()
+    try:
+        dom = chromium("--dump-dom", f"{api}/_chaoslab/")
+        shot = Path(os.environ.get("CHAOSLAB_SCREENSHOT_DIR", lab["tmp"])) / "dashboard.png"
+        chromium(f"--screenshot={shot}", f"{api}/_chaoslab/")
+    finally:
+        traffic.stop_flag.set()
+        traffic.join()
+        fis.stop_experiment(id=experiment["id"])
+    page = Targets()
+    page.feed(dom)
+    assert page.targets == {iid: "healthy" for iid in instances}, page.targets
+    for inst in instances.values():  # each card names its AZ and address
+        card = re.search(rf'data-target-id="{inst["id"]}".*?</div></div>', dom, re.S)
+        assert card and inst["az"] in card.group(0) and inst["ip"] in card.group(0)
+    assert page.databases == ["chaos-lab-aurora"]
+    assert page.experiments == [experiment["id"]]
+    assert "chaos-lab-alb" in dom and "chaos-lab-target-5xx" in dom
+    assert 'data-kind="target.health"' in dom  # the timeline
+    assert traffic.sent > 0 and "req/s" in dom
+    assert shot.stat().st_size > 10_000
