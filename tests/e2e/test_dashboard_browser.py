@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
@@ -138,3 +139,29 @@ def test_dashboard_renders_the_live_lab(lab: dict[str, Any]) -> None:
     assert 'data-kind="target.health"' in dom  # the timeline
     assert traffic.sent > 0 and "req/s" in dom
     assert shot.stat().st_size > 10_000
+
+
+def test_a_stopped_instance_shows_up_unhealthy(lab: dict[str, Any]) -> None:
+    """Stop one instance for real: the page shows its target leave `healthy` and says why."""
+    api = lab["api"]
+    victim = get_json(f"{api}/_chaoslab/status")["instances"][0]["id"]
+    ec2 = boto3.client("ec2", endpoint_url=api, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    ec2.stop_instances(InstanceIds=[victim])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        targets = {t["id"]: t["state"] for lb in get_json(f"{api}/_chaoslab/api/overview")["load_balancers"]
+                   for tg in lb["target_groups"] for t in tg["targets"]}
+        if targets.get(victim, "gone") != "healthy":
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(f"{victim} stayed healthy")
+    shot = Path(os.environ.get("CHAOSLAB_SCREENSHOT_DIR", lab["tmp"])) / "dashboard-fault.png"
+    chromium(f"--screenshot={shot}", f"{api}/_chaoslab/")
+    dom = chromium("--dump-dom", f"{api}/_chaoslab/")
+    page = Targets()
+    page.feed(dom)
+    assert page.targets.get(victim, "gone") != "healthy", page.targets
+    assert re.search(rf"{victim}:\d+ in chaos-lab-tg: healthy → (unhealthy|draining)", dom), "timeline lacks the change"
+    assert re.search(rf"instance {victim} (running|stopping) → stopp", dom)

@@ -238,6 +238,7 @@ function describe(ev) {
     case "alarm.state": return `${ev.alarm}: ${ev.old} → ${ev.new}${ev.reason ? " — " + ev.reason : ""}`;
     case "fault.applied": case "fault.reverted": return `${ev.fault} on ${ev.target}${ev.experiment ? " · " + ev.experiment : ""}${ev.action ? "/" + ev.action : ""}`;
     case "action.state": return `${ev.experiment}/${ev.action} ${ev.old || "–"} → ${ev.new}`;
+    case "asg.activity": return `${ev.group}: ${ev.description || ev.cause || ""}`;
     case "experiment.state": return `${ev.experiment} ${ev.old || "–"} → ${ev.new}${ev.reason ? " (" + ev.reason + ")" : ""}`;
     default:
       return Object.entries(ev).filter(([k]) => !SKIP.has(k))
