@@ -196,8 +196,13 @@ def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str
         for _ in range(rounds):
             for name, url in urls.items():
                 runs.setdefault(name, []).append(_measure(url, connections, seconds))
+        # With several backends the proxies spread requests over all of them, so the one-connection
+        # baseline is the mean over every backend, not the first one alone.
+        singles = [load(f"http://{h}:{p}{path}", connections=1, seconds=seconds) for h, p in backends[1:]]
     got = {name: _median_of(r) for name, r in runs.items()}
     direct, lab = got["direct"], got["lab"]
+    for q in ("p50_ms", "p99_ms"):
+        direct["one"][q] = (direct["one"][q] + sum(m[q] for m in singles)) / (1 + len(singles))
     refs = {kind: got[kind] for kind in ("haproxy", "nginx") if kind in got}
 
     def added(m: dict[str, dict[str, float]]) -> float:
@@ -212,16 +217,19 @@ def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str
             ratios.append(f"{get(lab) / value:.2f}× {kind}" if value else f"n/a vs {kind}")
         return "; ".join(texts), "; ".join(ratios)
 
+    span = f" (mean over {len(backends)} backends)" if singles else ""
     rows = []
     ref, ratio = refs_text(lambda m: m["many"]["rps"], "req/s")
     rows.append(Row(sec, f"throughput, {connections} conns ({load_tool()})", lab["many"]["rps"], "req/s", ref,
-                    ratio, rps_target, True, f"direct to backend {fmt(direct['many']['rps'])} req/s"))
+                    ratio, rps_target, True, f"direct to backend {fmt(direct['many']['rps'])} req/s"
+                    + (f" (direct = one of {len(backends)} backends; proxies balance over all)"
+                       if len(backends) > 1 else "")))
     ref, ratio = refs_text(added, "ms")
     rows.append(Row(sec, "added latency p50, 1 conn", added(lab), "ms", ref, ratio, p50_target, False,
-                    f"p50 direct {fmt(direct['one']['p50_ms'])} ms, via lab ALB {fmt(lab['one']['p50_ms'])} ms"))
+                    f"p50 direct {fmt(direct['one']['p50_ms'])} ms{span}, via lab ALB {fmt(lab['one']['p50_ms'])} ms"))
     ref, ratio = refs_text(lambda m: m["one"]["p99_ms"], "ms")
     rows.append(Row(sec, "latency p99, 1 conn", lab["one"]["p99_ms"], "ms", ref, ratio,
-                    note=f"p99 direct {fmt(direct['one']['p99_ms'])} ms"))
+                    note=f"p99 direct {fmt(direct['one']['p99_ms'])} ms{span}"))
     ref, ratio = refs_text(lambda m: m["many"]["p99_ms"], "ms")
     rows.append(Row(sec, f"latency p99, {connections} conns", lab["many"]["p99_ms"], "ms", ref, ratio,
                     note=f"p99 direct {fmt(direct['many']['p99_ms'])} ms; medians of {rounds} interleaved rounds"))

@@ -11,6 +11,7 @@ up (lab start), workload (open-loop generator vs wrk), alb (ALB vs HAProxy/nginx
 from __future__ import annotations
 
 import argparse
+import os
 import contextlib
 import datetime
 import sys
@@ -108,13 +109,13 @@ def write_results(rows: list[Row], command: str, info: dict[str, str], busy: lis
         f"- date: {date} (run took {elapsed:.0f} s)",
         f"- command: `{command}`",
         f"- machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}, Python {info['python']}",
-        f"- load average before the run: {info['load']}" + (
-            "; other work was running on the machine (other engineers' test suites), so figures are "
-            "lower bounds of what an idle box gives" if busy else ""),
+        f"- load average before the run: {info['load']}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        + ("; other work was running on the machine (see below), so figures are lower bounds of what an "
+           "idle box gives" if busy else ""),
         f"- load generator: {load_tool()}",
     ]
     if busy:
-        text.append("- busiest other processes at the start: " + "; ".join(f"`{b}`" for b in busy))
+        text.append("- busiest other processes: " + "; ".join(f"`{b}`" for b in busy))
     text += ["", render(rows), ""]
     if failures:
         text += ["## Sections that failed in this run", ""] + [f"- {f}" for f in failures] + [""]
@@ -156,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                 traceback.print_exc()
                 failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
     elapsed = time.perf_counter() - start
+    busy += [f"(at the end) {b}" for b in busy_processes()]  # our own work has stopped by now
     print(render(rows))
     for f in failures:
         print(f"FAILED {f}")
