@@ -35,6 +35,7 @@ def _static(name: str) -> web.Response:
 
 def routes(lab: Any) -> list[web.RouteDef]:
     """Routes to mount on the lab's gateway before it starts."""
+    traffic_cache: dict[int, tuple[int, dict[str, Any]]] = {}
 
     async def index(request: web.Request) -> web.Response:
         return _static("index.html")
@@ -58,8 +59,14 @@ def routes(lab: Any) -> list[web.RouteDef]:
             return _error("ValidationException", "window must be whole seconds")
         window = max(10, min(window, MAX_WINDOW))
         now = time.time()
-        names = [lb["LoadBalancerName"] for lb in lab.elbv2.describe_load_balancers()["LoadBalancers"]]
-        return _json(per_second(lab.elbv2.recent_requests(now - window - 1), now, window, names))
+        # The series only changes when a second closes: compute it once per second and window,
+        # however many pages poll (bucketing a busy minute costs tens of milliseconds).
+        cached = traffic_cache.get(window)
+        if cached is None or cached[0] != int(now):
+            names = [lb["LoadBalancerName"] for lb in lab.elbv2.describe_load_balancers()["LoadBalancers"]]
+            cached = traffic_cache[window] = (int(now), per_second(
+                lab.elbv2.recent_requests(now - window - 1), now, window, names))
+        return _json(cached[1])
 
     async def api_timeline(request: web.Request) -> web.Response:
         """Events after `since`, newest first, at most `limit` (the page asks for what is new)."""
