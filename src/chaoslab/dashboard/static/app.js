@@ -99,9 +99,11 @@ async function submitLever(ev) {
   ev.preventDefault();
   const reason = document.getElementById("lever-reason").value.trim();
   const status = state.lever && state.lever.status === "disengaged" ? "engaged" : "disengaged";
+  const confirm = document.getElementById("lever-confirm");
+  confirm.disabled = true;  // engaging waits until every running experiment has stopped
   const resp = await fetch(API + "/safety-lever", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ status, reason }),
-  });
+  }).finally(() => { confirm.disabled = false; });
   if (!resp.ok) {
     const err = await resp.json().catch(() => ({ message: `HTTP ${resp.status}` }));
     document.getElementById("lever-error").textContent = `${err.code || "Error"}: ${err.message}`;
@@ -198,7 +200,7 @@ function sparkline(series, window) {
       el.append(svg("rect", { class: "err", x: i * bw, y: H - eh, width: Math.max(1, bw - 1), height: eh }));
     }
   });
-  const lat = series.p50_ms.map((v) => (v === null ? null : v));
+  const lat = series.p50_ms;
   const latPeak = Math.max(1, ...lat.filter((v) => v !== null));
   const pts = lat.map((v, i) => (v === null ? null : `${(i + 0.5) * bw},${H - 2 - (v / latPeak) * (H - 6)}`)).filter(Boolean);
   if (pts.length > 1) el.append(svg("polyline", { class: "lat", points: pts.join(" ") }));
