@@ -7,8 +7,10 @@ import os
 import shutil
 import struct
 import subprocess
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from chaoslab.report import write_html
@@ -31,10 +33,26 @@ def _fixture_journal() -> dict:
 def _chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Run headless Chromium with its profile in tmp_path, so nothing is left behind."""
     env = dict(os.environ, HOME=str(tmp_path))
-    return subprocess.run(
+    profile = tmp_path / "profile"
+    done = subprocess.run(
         [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         f"--user-data-dir={tmp_path / 'profile'}", *args],
+         f"--user-data-dir={profile}", *args],
         capture_output=True, text=True, timeout=90, env=env, check=True)
+    deadline = time.monotonic() + 5.0  # helpers may take a moment to follow the browser out
+    while _browsers_using(profile) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _browsers_using(profile), "chromium left processes behind"
+    return done
+
+
+def _browsers_using(profile: Path) -> list[int]:
+    """Live (not zombie) processes whose command line names our profile directory."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        cmd = " ".join(proc.info["cmdline"] or [])
+        if str(profile) in cmd and proc.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(proc.info["pid"])
+    return found
 
 
 @pytest.fixture

@@ -182,11 +182,11 @@ def seconds_text(value: float | None) -> str:
 
 
 WINDOW_ROWS = (
-    ("detection_window_s", "detection window", "first..last failure from the dead target"),
-    ("time_to_unhealthy_s", "time to unhealthy", "fault start -> ALB marks the target unhealthy"),
+    ("detection_window_s", "detection window", "first to last failure from the dead target"),
+    ("time_to_unhealthy_s", "time to unhealthy", "fault start → ALB marks the target unhealthy"),
     ("time_to_replacement_healthy_s", "replacement healthy",
-     "fault start -> a replacement target is healthy"),
-    ("recovery_time_s", "recovery time", "fault start -> steady state holds again"),
+     "fault start → a replacement target is healthy"),
+    ("recovery_time_s", "recovery time", "fault start → steady state holds again"),
 )
 
 

@@ -137,14 +137,16 @@ def _integrity(journal: Journal) -> dict[str, Any]:
 
 def _windows(journal: Journal) -> list[dict[str, Any]]:
     rows = []
-    for label, measured, bound, meaning in window_rows(journal):
+    table = window_rows(journal)
+    longest = max([v for _, m, b, _ in table for v in (m, b) if v is not None] + [0.0])
+    for label, measured, bound, meaning in table:
         cls = "neutral"
         if measured is not None and bound is not None:
             cls = "pass" if measured <= bound else "fail"
         rows.append({"label": label, "meaning": meaning, "cls": cls,
                      "measured": "—" if measured is None else f"{measured:.1f} s",
                      "bound": "—" if bound is None else f"≤ {bound:.1f} s",
-                     "bar": Markup(svg.window_bar(measured, bound))})
+                     "bar": Markup(svg.window_bar(measured, bound, longest))})
     return rows
 
 

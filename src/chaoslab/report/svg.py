@@ -77,14 +77,15 @@ class Plot:
     def add(self, svg: str) -> None:
         self.parts.append(svg)
 
-    def shade(self, windows: Sequence[Window]) -> None:
+    def shade(self, windows: Sequence[Window], labels: bool = True) -> None:
         for w in windows:
             x0, x1 = self.x(w.start), self.x(w.end)
             self.add(f'<rect class="fault" x="{_f(x0)}" y="{TOP}" width="{_f(max(x1 - x0, 2))}" '
                      f'height="{_f(self.bottom - TOP)}"><title>fault {escape(w.label)}</title>'
                      "</rect>")
-            self.add(f'<text class="fault-label" x="{_f(x0 + 4)}" y="{TOP + 11}">'
-                     f"{escape(w.label)}</text>")
+            if labels:
+                self.add(f'<text class="fault-label" x="{_f(x0 + 4)}" y="{TOP + 11}">'
+                         f"{escape(w.label)}</text>")
 
     def boundaries(self, lines: Sequence[Boundary], labels: bool) -> None:
         for b in lines:
@@ -158,7 +159,7 @@ def latency_chart(series: dict[float, list[tuple[int, float]]], duration: float,
     hi = 10 ** math.ceil(math.log10(max(max(values, default=10.0), 10.0)))
     lo = 10 ** math.floor(math.log10(max(min(values, default=1.0), 0.1)))
     p = Plot(duration, 220, hi, log=True, y_min=lo, title="Latency percentiles per second")
-    p.shade(windows)
+    p.shade(windows, labels=False)
     decades = [10 ** k for k in range(round(math.log10(lo)), round(math.log10(hi)) + 1)]
     p.y_axis(decades, unit=" ms")
     for q, pts in series.items():
@@ -186,7 +187,7 @@ def hosts_chart(healthy: Sequence[tuple[float, int]], unhealthy: Sequence[tuple[
     """Healthy (and unhealthy) target count over time as step lines."""
     peak = max([v for _, v in healthy] + [v for _, v in unhealthy] + [1])
     p = Plot(duration, 170, peak + 0.5, title="Healthy hosts")
-    p.shade(windows)
+    p.shade(windows, labels=False)
     p.y_axis([float(i) for i in range(peak + 1)], fmt="{:.0f}")
     for cls, pts in (("healthy", healthy), ("unhealthy", unhealthy)):
         if pts:
@@ -197,35 +198,51 @@ def hosts_chart(healthy: Sequence[tuple[float, int]], unhealthy: Sequence[tuple[
     return p.render()
 
 
+def state_segments(states: Sequence[tuple[float, str]], end: float
+                   ) -> list[tuple[float, float, str]]:
+    """Merge per-second samples into (start, end, state) runs, so a lane is a few clean bars."""
+    segments: list[tuple[float, float, str]] = []
+    for i, (sec, state) in enumerate(states):
+        nxt = states[i + 1][0] if i + 1 < len(states) else end
+        if nxt <= sec:
+            continue
+        if segments and segments[-1][2] == state and segments[-1][1] >= sec:
+            segments[-1] = (segments[-1][0], nxt, state)
+        else:
+            segments.append((sec, nxt, state))
+    return segments
+
+
 def alarm_chart(alarms: dict[str, Sequence[tuple[float, str]]], duration: float,
                 windows: Sequence[Window], phases: Sequence[Boundary]) -> str:
     """One lane per alarm, colored by state (OK / ALARM / INSUFFICIENT_DATA)."""
-    lane, gap = 22, 10
-    height = TOP + len(alarms) * (lane + gap) + 28
-    p = Plot(duration, height, 1.0, title="Alarm states")
-    p.shade(windows)
+    label, lane, gap = 16, 18, 8
+    row_h = label + lane + gap
+    p = Plot(duration, TOP + len(alarms) * row_h + 28, 1.0, title="Alarm states")
+    p.shade(windows, labels=False)
     for row, (name, states) in enumerate(sorted(alarms.items())):
-        y = TOP + gap / 2 + row * (lane + gap)
-        p.add(f'<text class="lane-label" x="{LEFT + 6}" y="{_f(y - 2)}">{escape(name)}</text>')
-        for i, (sec, state) in enumerate(states):
-            nxt = states[i + 1][0] if i + 1 < len(states) else duration
-            if nxt <= sec:
-                continue
-            x0, x1 = p.x(sec), p.x(nxt)
-            p.add(f'<rect x="{_f(x0)}" y="{_f(y + 2)}" width="{_f(max(x1 - x0, 0.5))}" '
-                  f'height="{lane - 6}" fill="{ALARM_COLORS.get(state, "#999")}">'
-                  f"<title>{escape(name)}: {escape(state)} at {_f(sec)} s</title></rect>")
+        y = TOP + row * row_h + label
+        p.add(f'<text class="lane-label" x="{LEFT}" y="{_f(y - 4)}">{escape(name)}</text>')
+        for start, end, state in state_segments(states, duration):
+            x0, x1 = p.x(start), p.x(end)
+            p.add(f'<rect x="{_f(x0)}" y="{_f(y)}" width="{_f(max(x1 - x0, 0.5))}" '
+                  f'height="{lane}" fill="{ALARM_COLORS.get(state, "#999")}">'
+                  f"<title>{escape(name)}: {escape(state)} {_f(start)}-{_f(end)} s</title></rect>")
     p.boundaries(phases, labels=False)
     p.x_axis()
     return p.render()
 
 
-def window_bar(measured: float | None, bound: float | None) -> str:
-    """A small bar: the measured window against a tick at its bound."""
+def window_bar(measured: float | None, bound: float | None, longest: float) -> str:
+    """A small bar: the measured window against a tick at its bound.
+
+    All bars share one scale (`longest`, the largest window or bound shown) so the windows
+    compare with each other too, not only with their own bound.
+    """
     if measured is None:
         return ""
-    w, h = 240, 14
-    scale = max(measured, bound or 0.0) * 1.1 or 1.0
+    w, h = 150, 14
+    scale = max(longest, measured, bound or 0.0) * 1.05 or 1.0
     over = bound is not None and measured > bound
     parts = [f'<rect class="track" x="0" y="3" width="{w}" height="{h - 6}" rx="4"/>',
              f'<rect class="{"over" if over else "within"}" x="0" y="3" '
