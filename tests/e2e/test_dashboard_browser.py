@@ -4,6 +4,7 @@ running experiment and live traffic, and a screenshot is taken for people to loo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -18,7 +19,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Iterator
 
+import aiohttp
 import boto3
+import psutil
 import pytest
 import yaml
 
@@ -165,3 +168,83 @@ def test_a_stopped_instance_shows_up_unhealthy(lab: dict[str, Any]) -> None:
     assert page.targets.get(victim, "gone") != "healthy", page.targets
     assert re.search(rf"{victim}:\d+ in chaos-lab-tg: healthy → (unhealthy|draining)", dom), "timeline lacks the change"
     assert re.search(rf"instance {victim} (running|stopping) → stopp", dom)
+
+
+class DevTools:
+    """Just enough of the Chrome DevTools protocol to click through the page like a person."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws, self.next_id = ws, 0
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        await self.ws.send_json({"id": self.next_id, "method": method, "params": params})
+        while True:
+            msg = await self.ws.receive_json(timeout=30)
+            if msg.get("id") == self.next_id:
+                assert "error" not in msg, msg
+                return msg["result"]
+
+    async def js(self, expression: str) -> Any:
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
+        return result["result"].get("value")
+
+    async def until(self, expression: str, timeout: float = 15) -> None:
+        deadline = time.monotonic() + timeout
+        while not await self.js(expression):
+            assert time.monotonic() < deadline, f"never true: {expression}"
+            await asyncio.sleep(0.1)
+
+
+async def pull_the_lever(url: str, profile: Path, reason: str) -> None:
+    browser = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1440,1000", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        for _ in range(300):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"http://127.0.0.1:{port}/json/list") as resp:
+                page = next(p for p in await resp.json() if p["type"] == "page")
+            async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+                tools = DevTools(ws)
+                await tools.call("Page.navigate", url=url)
+                await tools.until("!!document.querySelector('#lever-button:not([disabled])')")
+                await tools.js("document.getElementById('lever-button').click()")
+                assert await tools.js("document.getElementById('lever-dialog').open")
+                await tools.js(f"document.getElementById('lever-reason').value = {json.dumps(reason)}")
+                await tools.js("document.getElementById('lever-confirm').click()")
+                await tools.until("!document.getElementById('lever-dialog').open")
+    finally:
+        browser.terminate()
+        browser.wait(10)
+
+
+def test_the_lever_button_stops_a_running_experiment(lab: dict[str, Any]) -> None:
+    """Engage through the page's button and confirmation: the running experiment stops; the
+    same button then disengages it."""
+    api = lab["api"]
+    fis = boto3.client("fis", endpoint_url=api, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    template = fis.create_experiment_template(
+        description="dashboard e2e: lever", roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
+        stopConditions=[{"source": "none"}], targets={},
+        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}})["experimentTemplate"]
+    experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
+    asyncio.run(pull_the_lever(f"{api}/_chaoslab/", lab["tmp"] / "profile-engage", "game day over"))
+    lever = fis.get_safety_lever(id="default")["safetyLever"]["state"]
+    assert (lever["status"], lever["reason"]) == ("engaged", "game day over")
+    assert fis.get_experiment(id=experiment["id"])["experiment"]["state"]["status"] == "stopped"
+    asyncio.run(pull_the_lever(f"{api}/_chaoslab/", lab["tmp"] / "profile-disengage", "back to work"))
+    assert fis.get_safety_lever(id="default")["safetyLever"]["state"]["status"] == "disengaged"
+    profiles = (str(lab["tmp"] / "profile-engage"), str(lab["tmp"] / "profile-disengage"))
+    deadline = time.monotonic() + 5  # helper processes follow the browser out within moments
+    while left := [p.pid for p in psutil.process_iter(["cmdline"])
+                   if any(arg.endswith(profiles) for arg in p.info["cmdline"] or [])]:
+        assert time.monotonic() < deadline, f"browser processes left: {left}"
+        time.sleep(0.1)
