@@ -50,8 +50,8 @@ def _phases(journal: Journal) -> list[dict[str, Any]]:
     rows = []
     for p in journal.get("phases", []):
         end = p.get("end")
-        rows.append({"name": p["name"], "start": f"+{p['start'] - start:.1f} s",
-                     "end": "—" if end is None else f"+{end - start:.1f} s",
+        rows.append({"name": p["name"], "start": f"{p['start'] - start:+.1f} s",
+                     "end": "—" if end is None else f"{end - start:+.1f} s",
                      "duration": "—" if end is None else f"{end - p['start']:.1f} s",
                      "result": p.get("result") or "—",
                      "cls": {"held": "pass", "not-held": "fail"}.get(p.get("result") or "",
@@ -150,23 +150,35 @@ def _windows(journal: Journal) -> list[dict[str, Any]]:
     return rows
 
 
+def _short(value: Any) -> str:
+    """An ARN shown by its resource name (`targetgroup/chaos-lab-tg/5344...` -> `chaos-lab-tg`):
+    the table is for reading; the journal keeps the full ARN."""
+    text = str(value)
+    if not text.startswith("arn:"):
+        return text
+    resource = text.split(":", 5)[-1]
+    parts = resource.replace(":", "/").split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "targetgroup" else parts[-1]
+
+
 def _events(journal: Journal) -> list[dict[str, str]]:
     start = journal["started"]
     rows = []
     for e in sorted(journal.get("events", []), key=lambda e: e.get("time", 0.0)):
         kind = e.get("kind", "")
         subject_key, state_key = _EVENT_FIELDS.get(kind, ("", ""))
+        state_key = next((k for k in (state_key, "new", "state") if e.get(k)), state_key)
         rest = {k: v for k, v in e.items()
-                if k not in ("time", "kind", subject_key, state_key) and v not in (None, "")}
+                if k not in ("time", "kind", "old", "arn", subject_key, state_key)
+                and v not in (None, "")}
         detail = rest.pop("reason", "") or rest.pop("cause", "")
-        extra = ", ".join(f"{k}={v}" for k, v in rest.items())
+        extra = ", ".join(f"{k}={_short(v)}" for k, v in rest.items())
         state = str(e.get(state_key, ""))
-        if kind == "alarm.state" and e.get("old"):
+        if e.get("old") and e["old"] != state:
             state = f"{e['old']} → {state}"
-            extra = ", ".join(f"{k}={v}" for k, v in rest.items() if k != "old")
         rows.append({"clock": clock(e.get("time", start)),
-                     "offset": f"+{e.get('time', start) - start:.1f} s", "kind": kind,
-                     "subject": str(e.get(subject_key, "")), "state": state,
+                     "offset": f"{e.get('time', start) - start:+.1f} s", "kind": kind,
+                     "subject": _short(e.get(subject_key, "")), "state": state,
                      "detail": "; ".join(x for x in (str(detail), extra) if x)})
     return rows
 
@@ -178,7 +190,7 @@ def _fis(journal: Journal) -> dict[str, Any] | None:
     start = journal["started"]
 
     def at(t: float | None) -> str:
-        return "—" if t is None else f"{clock(t)} (+{t - start:.1f} s)"
+        return "—" if t is None else f"{clock(t)} ({t - start:+.1f} s)"
 
     actions = [{"name": name, "action_id": a.get("actionId", ""),
                 "status": (a.get("state") or {}).get("status", ""),

@@ -88,13 +88,21 @@ class Plot:
                          f"{escape(w.label)}</text>")
 
     def boundaries(self, lines: Sequence[Boundary], labels: bool) -> None:
+        """Dotted lines at phase starts; labels of phases that start within a few pixels of
+        each other (a zero-length injection) share one label instead of overprinting."""
+        groups: list[tuple[float, list[str]]] = []
         for b in lines:
             x = self.x(b.at)
             self.add(f'<line class="phase" x1="{_f(x)}" x2="{_f(x)}" y1="{TOP - 6}" '
                      f'y2="{_f(self.bottom)}"/>')
-            if labels:
+            if groups and x - groups[-1][0] < 8 * len(" · ".join(groups[-1][1])):
+                groups[-1][1].append(b.label)
+            else:
+                groups.append((x, [b.label]))
+        if labels:
+            for x, names in groups:
                 self.add(f'<text class="phase-label" x="{_f(x + 4)}" y="{TOP - 9}">'
-                         f"{escape(b.label)}</text>")
+                         f"{escape(' · '.join(names))}</text>")
 
     def x_axis(self) -> None:
         step = nice_step(self.duration, 12)

@@ -77,3 +77,27 @@ def test_minimal_journal_renders() -> None:
     html = render_html(j)
     assert "Experiment could not run" in html and "No requests were recorded" in html
     assert "<svg class=\"chart\"" not in html
+
+
+def test_events_read_well_from_lab_shaped_fields() -> None:
+    """Events as the lab emits them: old/new states, ARNs, times before the run started."""
+    j = make_journal()
+    tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/chaos-lab-tg/5344"
+    j["events"] = [
+        {"time": j["started"] - 0.5, "kind": "target.health", "target_group": tg,
+         "target": "i-1", "port": 80, "state": "healthy", "old": "initial", "reason": None},
+        {"time": j["started"] + 10, "kind": "experiment.state", "experiment": "EXP1",
+         "old": "initiating", "new": "running", "reason": "Experiment is running."},
+    ]
+    html = render_html(j)
+    assert "-0.5 s" in html and "initial → healthy" in html and "initiating → running" in html
+    assert "target_group=chaos-lab-tg" in html and tg not in html
+
+
+def test_phase_labels_of_adjacent_phases_share_one_label() -> None:
+    j = make_journal()
+    s = j["started"]
+    j["phases"][1].update(start=s + 15.0, end=s + 15.05)
+    j["phases"][2].update(start=s + 15.05)
+    html = render_html(j)
+    assert "injection · recovery" in html
