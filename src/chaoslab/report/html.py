@@ -69,6 +69,10 @@ def _charts(journal: Journal) -> dict[str, Markup | None]:
     rel_bad = [(t - start, v) for t, v in series.get("unhealthy_hosts") or []]
     alarms = {name: [(t - start, s) for t, s in pts]
               for name, pts in (series.get("alarms") or {}).items() if pts}
+    units: dict[str, list[tuple[float, str]]] = {}
+    for e in sorted(journal.get("events", []), key=lambda e: e.get("time", 0.0)):
+        if e.get("kind") == "unit.state" and e.get("unit_id") and e.get("state"):
+            units.setdefault(str(e["unit_id"]), []).append((e["time"] - start, str(e["state"])))
     has_requests = bool(journal.get("requests"))
     return {
         "outcomes": Markup(svg.outcome_chart([b.counts for b in buckets], length, windows,
@@ -76,7 +80,10 @@ def _charts(journal: Journal) -> dict[str, Markup | None]:
         "latency": Markup(svg.latency_chart(latency_series(buckets), length, windows, bounds))
         if has_requests else None,
         "hosts": Markup(svg.hosts_chart(rel, rel_bad, length, windows, bounds)) if rel else None,
-        "alarms": Markup(svg.alarm_chart(alarms, length, windows, bounds)) if alarms else None,
+        "alarms": Markup(svg.lanes_chart(dict(sorted(alarms.items())), svg.ALARM_COLORS, length,
+                                         windows, bounds, "Alarm states")) if alarms else None,
+        "units": Markup(svg.lanes_chart(units, svg.UNIT_COLORS, length, windows, bounds,
+                                        "Unit lifecycle")) if units else None,
     }
 
 
@@ -231,7 +238,7 @@ def render_html(journal: Journal) -> str:
                     "cls": _VERDICT_CLASS.get(verdict.get("outcome", "error"), "neutral")},
         "figures": _figures(journal), "phases": _phases(journal), "charts": _charts(journal),
         "outcome_colors": svg.OUTCOME_COLORS, "latency_colors": svg.LATENCY_COLORS,
-        "alarm_colors": svg.ALARM_COLORS, "clauses": journal.get("clauses", []),
+        "alarm_colors": svg.ALARM_COLORS, "unit_colors": svg.UNIT_COLORS, "clauses": journal.get("clauses", []),
         "integrity": _integrity(journal), "windows": _windows(journal),
         "events": _events(journal), "fis": _fis(journal), "probes": _probes(journal),
         "endpoints": per_endpoint,

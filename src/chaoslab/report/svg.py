@@ -18,6 +18,8 @@ OUTCOME_COLORS = {"2xx": "#3f9a68", "4xx": "#e0a82e", "5xx": "#d64545",
                   "timeout": "#6d43a6", "no answer": "#4a4f57"}
 LATENCY_COLORS = {50: "#2f6db5", 90: "#e08a2b", 99: "#c23b3b"}
 ALARM_COLORS = {"OK": "#3f9a68", "ALARM": "#d64545", "INSUFFICIENT_DATA": "#b8bec7"}
+UNIT_COLORS = {"pending": "#e0a82e", "running": "#3f9a68", "stopping": "#e07b39",
+               "stopped": "#d64545", "shutting-down": "#a94a4a", "terminated": "#8a93a6"}
 
 
 @dataclass(frozen=True)
@@ -221,21 +223,27 @@ def state_segments(states: Sequence[tuple[float, str]], end: float
     return segments
 
 
-def alarm_chart(alarms: dict[str, Sequence[tuple[float, str]]], duration: float,
-                windows: Sequence[Window], phases: Sequence[Boundary]) -> str:
-    """One lane per alarm, colored by state (OK / ALARM / INSUFFICIENT_DATA)."""
+def lanes_chart(lanes: dict[str, Sequence[tuple[float, str]]], colors: dict[str, str],
+                duration: float, windows: Sequence[Window], phases: Sequence[Boundary],
+                title: str) -> str:
+    """One lane per subject (an alarm, a unit), colored by its state over time."""
     label, lane, gap = 16, 18, 8
     row_h = label + lane + gap
-    p = Plot(duration, TOP + len(alarms) * row_h + 28, 1.0, title="Alarm states")
+    p = Plot(duration, TOP + len(lanes) * row_h + 28, 1.0, title=title)
     p.shade(windows, labels=False)
-    for row, (name, states) in enumerate(sorted(alarms.items())):
+    for row, (name, states) in enumerate(lanes.items()):
         y = TOP + row * row_h + label
         p.add(f'<text class="lane-label" x="{LEFT}" y="{_f(y - 4)}">{escape(name)}</text>')
         for start, end, state in state_segments(states, duration):
             x0, x1 = p.x(start), p.x(end)
-            p.add(f'<rect x="{_f(x0)}" y="{_f(y)}" width="{_f(max(x1 - x0, 0.5))}" '
-                  f'height="{lane}" fill="{ALARM_COLORS.get(state, "#999")}">'
+            if x1 - x0 <= 0:
+                continue
+            p.add(f'<rect x="{_f(x0)}" y="{_f(y)}" width="{_f(max(x1 - x0, 1.5))}" '
+                  f'height="{lane}" fill="{colors.get(state, "#999")}">'
                   f"<title>{escape(name)}: {escape(state)} {_f(start)}-{_f(end)} s</title></rect>")
+            if x1 - x0 > 8 * len(state) + 8:
+                p.add(f'<text class="lane-state" x="{_f(x0 + 5)}" y="{_f(y + 13)}">'
+                      f"{escape(state)}</text>")
     p.boundaries(phases, labels=False)
     p.x_axis()
     return p.render()

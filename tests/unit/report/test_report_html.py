@@ -11,7 +11,7 @@ from report_journal_fixture import make_journal, with_changes
 from chaoslab.report import render_html, write_html
 
 SECTIONS = ["verdict", "hypothesis", "clauses", "traffic", "chart-outcomes", "chart-latency",
-            "health", "chart-hosts", "chart-alarms", "windows", "integrity", "probe-timeline",
+            "health", "chart-hosts", "chart-alarms", "chart-units", "windows", "integrity", "probe-timeline",
             "events", "fis"]
 
 
@@ -48,7 +48,7 @@ def test_sections_and_self_contained(journal: dict, tmp_path: Path) -> None:
     assert "script" not in refs.tags and "link" not in refs.tags
     assert "@import" not in html and "url(" not in html
     assert "Hypothesis REFUTED" in html and "exit code 1" in html
-    assert html.count("<svg class=\"chart\"") == 4
+    assert html.count("<svg class=\"chart\"") == 5
 
 
 def test_probe_timeline_and_content(journal: dict) -> None:
