@@ -63,6 +63,14 @@ def _traffic(journal: Journal) -> list[str]:
     if span:
         lines.append(f"Failures  {clock(span[0])} .. {clock(span[1])} "
                      f"({span[1] - span[0]:.1f} s between first and last)")
+    probes = [r for r in records if r.get("probe")]
+    if probes:
+        p = totals(probes)
+        line = f"Probes    {p.requests} sent, {p.failures} failed"
+        pspan = failure_span(probes)
+        if pspan:
+            line += f", {clock(pspan[0])} .. {clock(pspan[1])}"
+        lines.append(line)
     return lines
 
 

@@ -15,6 +15,9 @@ def test_refuted_summary_has_every_part(journal: dict) -> None:
     assert "stock         consistent" in text
     assert "detection window     16.0 s    <= 35.0 s" in text
     assert "Report  out/report.html" in text
+    probes = [r for r in journal["requests"] if r["probe"]]
+    failed = [r for r in probes if r["status"] is None or r["status"] >= 500]
+    assert f"Probes    {len(probes)} sent, {len(failed)} failed" in text
     assert "\x1b" not in text
 
 
