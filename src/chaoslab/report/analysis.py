@@ -34,14 +34,14 @@ def probe_line(record: Record) -> str:
     return f"{clock(record['t'])} - {status_text(record)}"
 
 
-def probe_lines(journal: Journal) -> list[str]:
-    return [probe_line(r) for r in journal.get("requests", []) if r.get("probe")]
-
-
 def outcome(record: Record) -> str:
-    """Which stacked series a request belongs to (3xx counts with 2xx: the user got an answer)."""
+    """Which stacked series a request belongs to (3xx counts with 2xx: the user got an answer).
+
+    An error kind wins over a status, as in the runner's `is_failure`: a body cut off after
+    the status line is no answer to the user.
+    """
     status = record.get("status")
-    if status is None:
+    if status is None or record.get("error") is not None:
         return "timeout" if record.get("error") == "timeout" else "no answer"
     if status >= 500:
         return "5xx"

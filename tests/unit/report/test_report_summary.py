@@ -53,3 +53,17 @@ def test_baseline_not_met_and_unchecked_integrity() -> None:
     text = render_summary(j)
     assert "Baseline not met" in text and "exit 2" in text
     assert "Integrity  not checked" in text and "Windows  none measured" in text
+
+
+def test_failure_classes_match_the_runner() -> None:
+    """5xx and every error kind are failures; 4xx are not; an error wins over a status."""
+    from chaoslab.report.analysis import is_failure, outcome
+    base = {"t": 0.0, "latency_ms": 1.0}
+    assert outcome({**base, "status": 200, "error": None}) == "2xx"
+    assert outcome({**base, "status": 404, "error": None}) == "4xx"
+    assert outcome({**base, "status": 502, "error": None}) == "5xx"
+    assert outcome({**base, "status": None, "error": "timeout"}) == "timeout"
+    assert outcome({**base, "status": None, "error": "refused"}) == "no answer"
+    assert outcome({**base, "status": 200, "error": "reset"}) == "no answer"
+    assert not is_failure({**base, "status": 409, "error": None})
+    assert is_failure({**base, "status": 200, "error": "reset"})
