@@ -101,3 +101,18 @@ def test_phase_labels_of_adjacent_phases_share_one_label() -> None:
     j["phases"][2].update(start=s + 15.05)
     html = render_html(j)
     assert "injection · recovery" in html
+
+
+def test_journal_of_a_run_cut_short() -> None:
+    """An interrupted run: no end time, no phases, an alarm that never sampled, a fault still
+    in effect; every report still renders from what is there."""
+    from chaoslab.report import render_summary
+    from chaoslab.report.junit import build_junit
+    j = make_journal()
+    j.update(ended=None, phases=[], lab={}, windows=None, integrity={})
+    j["series"]["alarms"]["never-sampled"] = []
+    html = render_html(j)
+    assert "never-sampled" not in html and "chaos-lab-5xx" in html
+    assert "still in effect at the end" in html
+    assert "Windows  none measured" in render_summary(j)
+    assert build_junit(j).find("testsuite").get("tests") == str(len(j["clauses"]) + 2)
