@@ -56,7 +56,7 @@ def test_seed001_network_faults_apply_and_revert(tmp_path: Path, experiment: str
     assert len(faults) == 1 and faults[0]["end"] is not None
     assert len(faults[0]["targets"]) == (1 if experiment == "blackhole.yaml" else 2)
     tail = [x for x in r.journal["requests"] if x["t"] > r.journal["phases"][-1]["end"] - 3]
-    assert tail and all(x["status"] == 200 for x in tail)  # reverted: the last seconds are all answered
+    assert tail and all(x["status"] and x["status"] < 500 for x in tail)  # reverted: the last seconds are answered
 
 
 def test_seed002_compute_stops_exactly_20_percent(tmp_path: Path) -> None:
