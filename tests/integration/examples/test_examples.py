@@ -81,9 +81,16 @@ def test_seed002_aurora_failover_loses_no_acknowledged_order(tmp_path: Path) -> 
 
 def test_az_power_interruption_serves_from_the_other_az(tmp_path: Path) -> None:
     r = run_example("az-power-interruption", tmp_path, 174)
-    assert r.code == 0, r.output
+    # The error share depends on whether the group's replacements land in the dark AZ before the
+    # disruption reaches them (README), so the verdict may go either way; these may not.
+    assert r.code in (0, 1), r.output
     actions = {f["action_id"] for f in r.journal["faults"]}
     assert {"aws:ec2:stop-instances", "aws:network:disrupt-connectivity"} <= actions
     stopped = next(f for f in r.journal["faults"] if f["action_id"] == "aws:ec2:stop-instances")
     assert len(stopped["targets"]) == 2
-    assert _clause(r.journal, "healthy_hosts")["passed"]
+    for clause in ("healthy_hosts", "no_lost_writes", "data_intact", "recovery_time"):
+        assert _clause(r.journal, clause)["passed"], clause
+    az = {e["unit_id"]: e["az"] for e in r.journal["events"] if e["kind"] == "unit.state"}
+    served = [az.get(x["served_by"]) for x in r.journal["requests"]
+              if x["phase"] == "injection" and x["status"] == 200]
+    assert served.count("us-east-1b") >= 0.9 * len(served) > 0
