@@ -96,6 +96,8 @@ def clause_text(clause: dict[str, Any]) -> str:
         return f"healthy hosts >= {clause['min']}"
     if kind == "data_intact":
         return "data intact"
+    if kind == "successes":
+        return f"successes >= {clause['min_per_s']:g}/s{where}"
     return "no lost acknowledged writes"
 
 
@@ -123,6 +125,8 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
                            not hit and bool(states))
         last = states[-1] if states else None
         return _result(clause, index, clause["state"], last or "no samples", last == clause["state"])
+    if kind == "successes":
+        return _successes(clause, index, select(ev.records, clause, phases=names), ev, names)
     if kind == "healthy_hosts":
         counts = [n for t, n in ev.healthy_hosts if _in_phases(t, ev, names)]
         low = min(counts) if counts else None
@@ -140,6 +144,23 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
     bad = len(integ.get("lost", [])) + len(integ.get("changed", []))
     return _result(clause, index, "0 lost", f"{len(integ['lost'])} lost, {len(integ['changed'])} changed "
                    f"of {integ['acknowledged']} acknowledged", bad == 0)
+
+
+def _successes(clause: dict[str, Any], index: int, records: list[Record], ev: Evidence,
+               names: tuple[str, ...]) -> dict[str, Any]:
+    """2xx answers per second of the clause's phases: "payments keep being processed" is a rate of
+    successes, which an error rate alone does not show (a stalled service fails nothing)."""
+    last = max((r["t"] for r in records), default=None)
+    seconds = 0.0
+    for name in names:
+        span = ev.phases.get(name)
+        end = span[1] if span and span[1] is not None else last
+        if span and end is not None:
+            seconds += max(0.0, end - span[0])
+    ok = sum(1 for r in records if r.get("status") is not None and 200 <= r["status"] < 300)
+    rate = ok / seconds if seconds > 0 else 0.0
+    return _result(clause, index, f"{clause['min_per_s']:g}/s", f"{rate:.2f}/s ({ok} in {seconds:.1f} s)",
+                   seconds > 0 and rate >= clause["min_per_s"])
 
 
 def _request_clause(clause: dict[str, Any], index: int, records: list[Record]) -> dict[str, Any]:

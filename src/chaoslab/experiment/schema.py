@@ -41,7 +41,7 @@ _REQUEST = {
 _CLAUSE = {
     "type": "object", "required": ["type"],
     "properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "recovery_time",
-                                     "alarm", "no_lost_writes", "data_intact", "healthy_hosts"]},
+                                     "alarm", "no_lost_writes", "data_intact", "healthy_hosts", "successes"]},
                    "phase": _PHASE, "endpoint": {"type": "string"}, "window_s": _POS,
                    "include_probe": {"type": "boolean"}},
     "allOf": [
@@ -58,6 +58,8 @@ _CLAUSE = {
          "then": {"required": ["name", "state"],
                   "properties": {"name": {"type": "string"}, "mode": {"enum": ["is", "never_was"]},
                                  "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]}}}},
+        {"if": {"properties": {"type": {"const": "successes"}}},
+         "then": {"required": ["min_per_s"], "properties": {"min_per_s": _NUM}}},
         {"if": {"properties": {"type": {"const": "healthy_hosts"}}},
          "then": {"required": ["min"], "properties": {"min": {"type": "integer", "minimum": 0}}}},
     ],
