@@ -37,8 +37,9 @@ async def candidates(lab: Any, resource_type: str, parameters: dict[str, str]) -
     if resource_type == "aws:ecs:task":
         answer = await call(lab.ecs.describe_task_records(cluster=parameters.get("cluster"),
                                                          service=parameters.get("service")))
+        # Tasks come from ListTasks, whose default is desiredStatus RUNNING: a stopped task is no target.
         return [Resource(r["taskArn"], resource_type, r, _tags(r.get("tags"), "key", "value"))
-                for r in _records(answer, "tasks")]
+                for r in _records(answer, "tasks") if r.get("desiredStatus") == "RUNNING"]
     if resource_type == "aws:rds:db":
         return [Resource(r["DBInstanceArn"], resource_type, r, _tags(r.get("TagList")))
                 for r in _records(await call(lab.rds.describe_db_instances()), "DBInstances")]
