@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML result here")
     run.add_argument("--fast", action="store_true", help="short intervals (CI)")
 
+    rep = sub.add_parser("report", help="rebuild the HTML/JUnit reports of a run from its journal.json",
+                         description="Rebuild a run's reports from its journal alone (the journal holds everything).")
+    rep.add_argument("journal", help="a journal.json written by `chaoslab run` or `chaoslab demo`")
+    rep.add_argument("--out", metavar="DIR", help="where to write report.html (default: beside the journal)")
+    rep.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+
     demo = sub.add_parser("demo", help="seed 003's 'stop one instance' experiment, end to end",
                           description="Bring up the Chaos Shop (ALB, two instances in two AZs, an Aurora-like "
                                       "PostgreSQL cluster), place the article's orders, stop one instance through "

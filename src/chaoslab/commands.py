@@ -253,3 +253,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     code, _journal = run_demo(_config(args), fast=args.fast, report_dir=args.report)
     return code
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild the reports of a run from its journal alone."""
+    from chaoslab.report import read_journal, render_summary, write_html, write_junit
+
+    journal = read_journal(args.journal)
+    out_dir = Path(args.out) if args.out else Path(args.journal).resolve().parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = out_dir / "report.html"
+    write_html(journal, html)
+    if args.junit:
+        write_junit(journal, args.junit)
+    print(render_summary(journal, color=sys.stdout.isatty(), report_path=str(html)))
+    return 0

@@ -31,7 +31,7 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
                    network: str = "auto") -> dict[str, Any]:
     """Run an experiment (already loaded) end to end and return its journal; outputs are written."""
     from chaoslab.commands import running_lab, start_detached, stop_lab
-    from chaoslab.report import LiveView, render_summary, write_journal, write_junit
+    from chaoslab.report import LiveView, render_summary, write_html, write_journal, write_junit
 
     info = running_lab(config)
     started_here = info is None
@@ -54,10 +54,11 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
     target = Path(report_dir) if report_dir else default_report_dir()
     target.mkdir(parents=True, exist_ok=True)
     write_journal(journal, target / "journal.json")
-    html = _write_html(journal, target / "report.html")
+    html = target / "report.html"
+    write_html(journal, html)
     if junit:
         write_junit(journal, junit)
-    out.write(render_summary(journal, color=out.isatty(), report_path=str(html or target / "journal.json")))
+    out.write(render_summary(journal, color=out.isatty(), report_path=str(html)))
     out.flush()
     return journal
 
@@ -75,15 +76,6 @@ async def _until_terminated(run: Run) -> dict[str, Any]:
         loop.remove_signal_handler(signal.SIGTERM)
 
 
-def _write_html(journal: dict[str, Any], path: Path) -> Path | None:
-    try:
-        from chaoslab.report import write_html  # type: ignore[attr-defined]
-    except ImportError:  # the HTML renderer ships separately; the journal alone can rebuild it
-        return None
-    write_html(journal, path)
-    return path
-
-
 def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
     """`chaoslab run`: the exit code of DESIGN.md §2 (2 when the run could not happen at all)."""
     out: TextIO = kwargs.get("out", sys.stdout)
@@ -93,7 +85,9 @@ def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
     except (ChaoslabError, KeyboardInterrupt):
         raise
     except Exception as exc:  # the run could not happen: say why, exit 2 as the contract says
-        out.write(f"the experiment could not run: {exc}\n")
-        traceback.print_exc(file=sys.stderr)
+        config.ensure_home()
+        trace = config.home / "last-error.log"
+        trace.write_text(traceback.format_exc())
+        out.write(f"the experiment could not run: {exc}\n(details for a bug report: {trace})\n")
         return 2
     return int(journal["verdict"]["exit_code"])
