@@ -5,7 +5,6 @@ process, namespace, link and route it made is gone."""
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import os
@@ -13,7 +12,6 @@ import random
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -159,11 +157,6 @@ class LabHandle:
         return left
 
 
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
 def _alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -182,12 +175,7 @@ def start_lab(home: Path, doc: dict[str, Any], fast: bool = True) -> LabHandle:
 
 def stop_and_check(lab: LabHandle) -> None:
     lab.remember_units()
-    # The lab is this process's child: reap it as it exits, or stop_lab's kill(pid, 0) keeps
-    # seeing the zombie and waits out its whole timeout.
-    reaper = threading.Thread(target=_reap, args=(int(lab.info["pid"]),), daemon=True)
-    reaper.start()
-    stop_lab(lab.config, quiet=True)
-    reaper.join(5)
+    stop_lab(lab.config, quiet=True)  # it reaps the lab, which is this process's child
     left = lab.leftovers()
     assert not left, f"the lab left behind: {left}"
 

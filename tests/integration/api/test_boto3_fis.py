@@ -4,7 +4,6 @@ the caller, and FIS's modeled exceptions."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest

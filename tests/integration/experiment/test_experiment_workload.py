@@ -5,7 +5,6 @@ import asyncio
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 

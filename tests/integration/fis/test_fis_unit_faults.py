@@ -54,7 +54,7 @@ async def scenario(home: Path) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     try:
         lab.fis.time_scale = 0.05  # PT1M -> 3 s
-        vpc = await lab.ec2.create_vpc("10.77.0.0/16", {"us-east-1a": "10.77.10.0/24", "us-east-1b": "10.77.11.0/24"})
+        await lab.ec2.create_vpc("10.77.0.0/16", {"us-east-1a": "10.77.10.0/24", "us-east-1b": "10.77.11.0/24"})
         subnet = lab.ec2.subnet("us-east-1a")
         lab.ecs.create_cluster("shop")
         lab.ecs.task_definitions.register({"family": "web", "containerDefinitions": [

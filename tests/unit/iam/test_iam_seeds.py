@@ -87,7 +87,7 @@ def test_trust_with_recommended_source_conditions(iam):
                  "ArnLike": {"aws:SourceArn": f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/*"}}}]}
     role = iam.create_role("fis-conditional", json.dumps(trust))
     assert iam.trusts_service(role.arn, source_arn=f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/EXP123")
-    assert not iam.trusts_service(role.arn, source_arn=f"arn:aws:fis:us-east-1:999999999999:experiment/EXP123")
+    assert not iam.trusts_service(role.arn, source_arn="arn:aws:fis:us-east-1:999999999999:experiment/EXP123")
     assert not iam.trusts_service(role.arn)  # no experiment: the SourceArn key is missing
 
 
