@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -90,10 +89,6 @@ sys.exit(code)
 
 def demo_rows(tmp: Path) -> list[Row]:
     """`chaoslab demo --fast` as the CLI runs it (run_demo), on a private port and stack."""
-    try:
-        from chaoslab.experiment.demo import run_demo  # noqa: F401
-    except ImportError:
-        return [Row("6 demo", "`chaoslab demo --fast` wall time", None, "s", note="not yet available")]
     from common import free_port
 
     home = tmp / "demo-home"
