@@ -38,8 +38,10 @@ _REQUEST = {
     },
 }
 
+# unevaluatedProperties (not additionalProperties) so each type's own keys, declared in allOf,
+# count as known: a misspelt `endpiont:` or `phaes:` must not silently widen what a clause judges.
 _CLAUSE = {
-    "type": "object", "required": ["type"],
+    "type": "object", "required": ["type"], "unevaluatedProperties": False,
     "properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "recovery_time",
                                      "alarm", "no_lost_writes", "data_intact", "healthy_hosts", "successes"]},
                    "phase": _PHASE, "endpoint": {"type": "string"}, "window_s": _POS,
@@ -118,6 +120,7 @@ DEFAULT_STEADY_STATE = [{"type": "error_rate", "max_percent": 1, "window_s": 5},
 _HINTS = {
     "required": "add the missing key",
     "additionalProperties": "remove it or fix its spelling (see docs/experiments.md)",
+    "unevaluatedProperties": "remove it or fix its spelling; clause keys depend on its type (see docs/experiments.md)",
     "enum": "use one of the allowed values",
     "oneOf": "give exactly one of template, template_file or template_id",
     "type": "change the value's type",

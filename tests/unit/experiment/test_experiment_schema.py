@@ -76,3 +76,28 @@ def test_every_schema_error_has_a_hint():
     doc = _doc(title="", timing={"baseline_s": 0}, hypothesis={"if": "x", "then": "y", "clauses": []})
     issues = validate_experiment_document(doc)
     assert len(issues) >= 3 and all(i.hint for i in issues)
+
+
+def test_misspelt_clause_key_is_reported():
+    """A typo in `endpoint` used to be ignored, so the clause judged every endpoint instead."""
+    clause = {"type": "error_rate", "max_percent": 1, "endpiont": "POST /orders"}
+    issues = validate_experiment_document(_doc(hypothesis={"if": "x", "then": "y", "clauses": [clause]}))
+    assert [i.path for i in issues] == ["hypothesis.clauses[0]"]
+    assert "endpiont" in issues[0].message and "spelling" in issues[0].hint
+
+
+def test_clause_key_of_another_type_is_reported():
+    clause = {"type": "error_rate", "max_percent": 1, "max_ms": 200}
+    issues = validate_experiment_document(_doc(steady_state=[clause]))
+    assert [i.path for i in issues] == ["steady_state[0]"] and "max_ms" in issues[0].message
+
+
+def test_every_clause_type_with_its_keys_is_valid():
+    clauses = [{"type": "error_rate", "max_percent": 0, "endpoint": "GET /products", "phase": "all",
+                "include_probe": False, "window_s": 5},
+               {"type": "latency", "percentile": 99, "max_ms": 500},
+               {"type": "consecutive_failures", "max": 0}, {"type": "recovery_time", "max_s": 60},
+               {"type": "alarm", "name": "a", "state": "ALARM", "mode": "never_was"},
+               {"type": "healthy_hosts", "min": 1}, {"type": "successes", "min_per_s": 5},
+               {"type": "no_lost_writes"}, {"type": "data_intact"}]
+    assert validate_experiment_document(_doc(hypothesis={"if": "x", "then": "y", "clauses": clauses})) == []
