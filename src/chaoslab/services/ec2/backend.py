@@ -165,6 +165,11 @@ class Ec2Backend:
             raise AwsError("InvalidInstanceID.NotFound", f"The instance ID '{instance_id}' does not exist")
         return inst
 
+    def _all(self, ids: list[str]) -> list[Instance]:
+        """Every named instance, or InvalidInstanceID.NotFound before any is touched: EC2 acts
+        on a multi-instance request as a whole, never on the IDs before a bad one."""
+        return [self.get(iid) for iid in ids]
+
     def private_ip(self, instance_id: str) -> str | None:
         inst = self.instances.get(instance_id)
         return inst.private_ip if inst and inst.state not in ("terminated",) else None
@@ -175,8 +180,7 @@ class Ec2Backend:
     async def stop_instances(self, ids: list[str], force: bool = False) -> list[dict[str, Any]]:
         """Returns StoppingInstances; the stop itself proceeds in the background, as on EC2."""
         changes = []
-        for iid in ids:
-            inst = self.get(iid)
+        for inst in self._all(ids):
             prev = inst.state
             if prev in ("running", "pending"):
                 self._set_state(inst, "stopping", "Client.UserInitiatedShutdown")
@@ -195,23 +199,23 @@ class Ec2Backend:
         self._set_state(inst, "stopped", "Client.UserInitiatedShutdown")
 
     async def start_instances(self, ids: list[str]) -> list[dict[str, Any]]:
+        instances = self._all(ids)
+        for inst in instances:
+            if inst.state == "stopping":
+                raise AwsError("IncorrectInstanceState",
+                               f"The instance '{inst.instance_id}' is not in a state from which it can be started.")
         changes = []
-        for iid in ids:
-            inst = self.get(iid)
+        for inst in instances:
             prev = inst.state
             if prev == "stopped":
                 self._set_state(inst, "pending")
                 inst.launch_time = time.time()
                 self._spawn(self._boot(inst))
-            elif prev == "stopping":
-                raise AwsError("IncorrectInstanceState",
-                               f"The instance '{iid}' is not in a state from which it can be started.")
             changes.append(_change(inst, prev))
         return changes
 
     async def reboot_instances(self, ids: list[str]) -> None:
-        for iid in ids:
-            inst = self.get(iid)
+        for inst in self._all(ids):
             if inst.state == "running":
                 self._spawn(self._reboot(inst))
 
@@ -229,8 +233,7 @@ class Ec2Backend:
                                   reason: str = "Client.UserInitiatedShutdown") -> list[dict[str, Any]]:
         """`reason` is the StateReason code: a Spot interruption passes Server.SpotInstanceTermination."""
         changes = []
-        for iid in ids:
-            inst = self.get(iid)
+        for inst in self._all(ids):
             prev = inst.state
             if prev not in ("shutting-down", "terminated"):
                 self._set_state(inst, "shutting-down", reason)
