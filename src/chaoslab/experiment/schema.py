@@ -192,6 +192,21 @@ def resolve_experiment_path(ref: str | Path) -> Path:
                         hint=f"bundled experiments: {', '.join(sorted(bundled))}")
 
 
+def _read_template_file(exp_path: Path, ref: str) -> Any:
+    """The template beside the experiment, held to the FIS rules an inline one meets, so a missing
+    file or a bad template stops the run before a lab is started, with the file and path named."""
+    tpath = Path(ref) if Path(ref).is_absolute() else exp_path.parent / ref
+    try:
+        template = read_document(tpath)
+    except OSError as exc:
+        raise ChaoslabError(f"template_file {ref}: {exc.strerror or exc}", path=str(exp_path),
+                            hint="the path is relative to the experiment file") from None
+    errors = [i for i in validate_template(template) if i.severity == "error"]
+    if errors:
+        raise ChaoslabError(errors[0].message, hint=errors[0].hint, path=f"{tpath}: {errors[0].path}")
+    return template
+
+
 def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
     """A validated experiment with defaults filled in (and `fast:` overrides applied)."""
     path = resolve_experiment_path(ref)
@@ -204,9 +219,7 @@ def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
     exp = copy.deepcopy(doc)
     exp["file"] = str(path)
     if "template_file" in exp:
-        tpath = (path.parent / exp["template_file"]) if not Path(exp["template_file"]).is_absolute() \
-            else Path(exp["template_file"])
-        exp["template"] = read_document(tpath)
+        exp["template"] = _read_template_file(path, exp["template_file"])
     if Path(exp.get("stack", "")).suffix in (".yaml", ".yml", ".json") and not Path(exp["stack"]).is_absolute():
         exp["stack"] = str(path.parent / exp["stack"])  # like template_file: relative to this file, not the cwd
     exp["timing"] = {**DEFAULT_TIMING, **exp.get("timing", {})}

@@ -101,3 +101,27 @@ def test_every_clause_type_with_its_keys_is_valid():
                {"type": "healthy_hosts", "min": 1}, {"type": "successes", "min_per_s": 5},
                {"type": "no_lost_writes"}, {"type": "data_intact"}]
     assert validate_experiment_document(_doc(hypothesis={"if": "x", "then": "y", "clauses": clauses})) == []
+
+
+def test_missing_template_file_is_a_user_error(tmp_path):
+    """It used to escape as FileNotFoundError: a traceback from `chaoslab run`."""
+    doc = _doc()
+    doc.pop("template")
+    doc["template_file"] = "nowhere.json"
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(ChaoslabError) as err:
+        load_experiment(tmp_path / "e.yaml")
+    assert "nowhere.json" in str(err.value) and "relative to the experiment" in err.value.hint
+
+
+def test_template_file_is_checked_by_fis_rules(tmp_path):
+    """An inline template is linted before the run; one in template_file used to reach the lab unchecked."""
+    doc = _doc()
+    template = doc.pop("template")
+    template["actions"]["stop-instance"]["actionId"] = "aws:ec2:explode"
+    (tmp_path / "t.json").write_text(__import__("json").dumps({**template, "clientToken": "x"}))
+    doc["template_file"] = "t.json"
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc))
+    with pytest.raises(ChaoslabError) as err:
+        load_experiment(tmp_path / "e.yaml")
+    assert "t.json: actions.stop-instance" in str(err.value)
