@@ -199,7 +199,9 @@ def steady_state(checks: list[dict[str, Any]], records: list[Record], *, now: fl
                                else str(healthy_hosts), healthy_hosts is not None and healthy_hosts >= check["min"]))
         elif kind == "alarm":
             state = alarms.get(check["name"])
-            ok = state != check["state"] if check.get("mode") == "never_was" else state == check["state"]
+            # No sample (an alarm that does not exist) holds nothing, as in `evaluate`.
+            ok = state is not None and (state != check["state"] if check.get("mode") == "never_was"
+                                        else state == check["state"])
             out.append(_result(check, i, check["state"], state or "no samples", ok))
         else:
             out.append(_result(check, i, "-", "not a steady-state check", False))

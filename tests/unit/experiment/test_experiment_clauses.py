@@ -123,3 +123,12 @@ def test_data_intact_needs_every_count_zero_and_consistent_stock():
     drift = {**clean, "stock_consistent": False}
     for bad in (dup, phantom, drift):
         assert not h.evaluate({"type": "data_intact"}, 0, ev([], integrity=bad))["passed"]
+
+
+def test_steady_state_alarm_without_samples_does_not_hold():
+    """A misspelt alarm name used to pass a never_was steady-state check: no state is never ALARM."""
+    check = {"type": "alarm", "name": "5xx-typo", "state": "ALARM", "mode": "never_was"}
+    missing = h.steady_state([check], [], now=10.0, healthy_hosts=2, alarms={"5xx": "OK"})
+    assert not missing[0]["passed"] and missing[0]["measured"] == "no samples"
+    fine = h.steady_state([{**check, "name": "5xx"}], [], now=10.0, healthy_hosts=2, alarms={"5xx": "OK"})
+    assert fine[0]["passed"]
