@@ -180,3 +180,16 @@ def test_listener_binds_a_real_port_and_tags(lab: Any) -> None:
     call(lab, "DeleteTargetGroup", TargetGroupArn=tg["TargetGroupArn"])
     call(lab, "DeleteLoadBalancer", LoadBalancerArn=lb["LoadBalancerArn"])
     assert call(lab, "DescribeLoadBalancers")["LoadBalancers"] == []
+
+
+def test_a_rejected_modify_or_register_changes_nothing(lab: Any) -> None:
+    arn = call(lab, "CreateTargetGroup", Name="web", Protocol="HTTP", Port=80, VpcId="vpc-1",
+               TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+    with pytest.raises(AwsError):
+        call(lab, "ModifyTargetGroup", TargetGroupArn=arn, HealthCheckPath="/changed", Matcher={"HttpCode": "600"})
+    assert call(lab, "DescribeTargetGroups", TargetGroupArns=[arn])["TargetGroups"][0]["HealthCheckPath"] == "/"
+    with pytest.raises(AwsError) as err:
+        call(lab, "RegisterTargets", TargetGroupArn=arn,
+             Targets=[{"Id": "127.0.0.1", "Port": 8000}, {"Id": "127.0.0.2", "Port": 70000}])
+    assert err.value.code == "ValidationError"
+    assert call(lab, "DescribeTargetHealth", TargetGroupArn=arn)["TargetHealthDescriptions"] == []

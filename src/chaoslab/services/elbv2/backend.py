@@ -171,8 +171,9 @@ class ElbV2Backend:
     def modify_target_group(self, TargetGroupArn: str, Matcher: dict[str, str] | None = None,
                             **params: Any) -> dict[str, Any]:
         tg = self._tg(TargetGroupArn)
-        tg.health_check = health_settings(dict(tg.health_check), params)
-        tg.matcher = matcher_code(Matcher, tg.matcher)
+        health = health_settings(dict(tg.health_check), params)
+        tg.matcher = matcher_code(Matcher, tg.matcher)  # validated before anything changes
+        tg.health_check = health
         return {"TargetGroups": [tg.describe()]}
 
     def delete_target_group(self, TargetGroupArn: str, **_: Any) -> dict[str, Any]:
@@ -272,9 +273,10 @@ class ElbV2Backend:
         tg = self._tg(TargetGroupArn)
         resolved = [(t["Id"], int(t.get("Port") or tg.port or 0), self._resolve(tg, t["Id"]), t.get("AvailabilityZone"))
                     for t in Targets]
-        for target_id, port, host, zone in resolved:
+        for target_id, port, _, _ in resolved:  # all checked before any is admitted
             if not 1 <= port <= 65535:
                 raise error("ValidationError", f"A port must be specified for target '{target_id}'")
+        for target_id, port, host, zone in resolved:
             old = tg.targets.get((target_id, port))
             if old is not None and old.health.state != hc.DRAINING:
                 continue  # registering a registered target is a no-op
