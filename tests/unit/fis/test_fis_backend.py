@@ -147,3 +147,23 @@ def test_active_experiment_quota_and_bad_actions_mode(lab: MiniLab) -> None:
             await lab.fis.stop_experiment(started[0]["id"])
 
     asyncio.run(go())
+
+
+def test_start_client_token_is_idempotent_and_conflicts_on_a_different_request(lab: MiniLab) -> None:
+    async def go() -> None:
+        a = lab.fis.create_experiment_template(template({"W": wait("PT30M")}))
+        b = lab.fis.create_experiment_template(template({"W": wait("PT30M")}))
+        first = await lab.fis.start_experiment(a["id"], "tok")
+        await asyncio.sleep(0.05)
+        again = await lab.fis.start_experiment(a["id"], "tok")
+        assert again["id"] == first["id"]
+        assert again["state"] == lab.fis.get_experiment(first["id"])["state"]  # the live run, not a stale copy
+        with pytest.raises(AwsError) as exc:
+            await lab.fis.start_experiment(b["id"], "tok")
+        assert exc.value.code == "ConflictException" and exc.value.status == 409
+        with pytest.raises(AwsError, match="ConflictException"):
+            await lab.fis.start_experiment(a["id"], "tok", {"k": "v"})
+        assert len(lab.fis.list_experiments()[0]) == 1
+        await lab.fis.stop()
+
+    asyncio.run(go())

@@ -173,10 +173,13 @@ class FisBackend:
     async def start_experiment(self, template_id: str, client_token: str | None = None,
                                tags: dict[str, str] | None = None, actions_mode: str = "run-all") -> dict[str, Any]:
         """Create the experiment and run it as a task on this loop; returns it as StartExperiment does."""
+        request = {"experimentTemplateId": template_id, "tags": tags or {}, "actionsMode": actions_mode}
         if client_token:
             for e in self.lab.store.list(EXPERIMENT_KIND):
                 if e.get("_clientToken") == client_token:
-                    return public(e)
+                    if e.get("_request", request) != request:
+                        raise _conflict("The clientToken was already used with a different request.")
+                    return public(self._experiment(e["id"]))
         if actions_mode not in ("run-all", "skip-all"):
             raise _validation(f"actionsMode {actions_mode!r} is not one of run-all, skip-all.")
         if tags and len(tags) > 50:
@@ -188,6 +191,7 @@ class FisBackend:
         id = fis_id("EXP")
         experiment = models.build_experiment(template, id, self.arn("experiment", id), tags or {}, actions_mode)
         experiment["_clientToken"] = client_token
+        experiment["_request"] = request
         self.save_experiment(experiment)
         self.lab.events.emit("experiment.state", experiment=id, template=template_id, old=None, new="initiating",
                              reason=experiment["state"]["reason"])
