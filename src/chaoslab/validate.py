@@ -38,6 +38,10 @@ def validate_paths(paths: Iterable[str | Path]) -> list[Issue]:
             issues.append(Issue("(file)", str(exc), "check the JSON/YAML syntax", file=name))
             continue
         issues.extend(_tag(validate_document(document), name))
+        if _is_experiment(document):
+            from chaoslab.experiment.schema import template_file_issues
+
+            issues.extend(_tag(template_file_issues(document, path), name))
     return issues
 
 
@@ -52,9 +56,14 @@ def validate_document(document: Any) -> list[Issue]:
         for key in _READ_ONLY:
             template.pop(key, None)
         return validate_template(template)
-    if isinstance(document, dict) and _EXPERIMENT_KEYS & document.keys():
+    if _is_experiment(document):
         return validate_experiment_file(document)
     return validate_template(document)
+
+
+def _is_experiment(document: Any) -> bool:
+    return isinstance(document, dict) and "experimentTemplate" not in document \
+        and bool(_EXPERIMENT_KEYS & document.keys())
 
 
 def validate_experiment_file(document: dict[str, Any]) -> list[Issue]:

@@ -1,7 +1,8 @@
 """Experiment files (YAML or JSON): the FIS template plus what FIS lacks — workload, probe,
 steady state, hypothesis clauses, integrity checks and phase timing. `load_experiment` validates
-with a JSON Schema so every error names its JSON path and a fix; `chaoslab validate` calls
-`validate_experiment_file`. The format is documented in docs/experiments.md."""
+with a JSON Schema so every error names its JSON path and a fix; `chaoslab validate` checks
+experiment files with `validate_experiment_document` and `template_file_issues`. The format is
+documented in docs/experiments.md."""
 
 from __future__ import annotations
 
@@ -165,14 +166,26 @@ def read_document(path: str | Path) -> Any:
         raise ChaoslabError(f"{path}: not valid YAML/JSON: {exc}") from None
 
 
+def template_file_issues(doc: Any, path: str | Path) -> list[Issue]:
+    """The issues of the template a `template_file:` names (read relative to `path`), so an
+    offline check sees what the run would send."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("template_file"), str):
+        return []
+    try:
+        _read_template_file(Path(path), doc["template_file"])
+    except ChaoslabError as exc:
+        return [Issue("template_file", str(exc).split("\n")[0], exc.hint)]
+    return []
+
+
 def validate_experiment_file(path: str | Path) -> list[Issue]:
-    """`chaoslab validate`'s hook: every issue in one experiment file, tagged with its name."""
+    """Every issue in one experiment file (its template_file's too), tagged with its name."""
     try:
         doc = read_document(path)
     except (OSError, ChaoslabError) as exc:
         return [Issue("(file)", str(exc), "check the path and the YAML/JSON syntax", file=str(path))]
     return [Issue(i.path, i.message, i.hint, i.severity, i.code, file=str(path))
-            for i in validate_experiment_document(doc)]
+            for i in validate_experiment_document(doc) + template_file_issues(doc, path)]
 
 
 def bundled_experiments() -> dict[str, Path]:

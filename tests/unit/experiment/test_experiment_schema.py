@@ -125,3 +125,22 @@ def test_template_file_is_checked_by_fis_rules(tmp_path):
     with pytest.raises(ChaoslabError) as err:
         load_experiment(tmp_path / "e.yaml")
     assert "t.json: actions.stop-instance" in str(err.value)
+
+
+def test_chaoslab_validate_checks_the_template_file(tmp_path):
+    """`chaoslab validate` used to pass an experiment whose template_file was missing or broken."""
+    from chaoslab.validate import validate_paths
+
+    doc = _doc()
+    template = doc.pop("template")
+    doc["template_file"] = "t.json"
+    (tmp_path / "e.yaml").write_text(yaml.safe_dump(doc))
+    missing = validate_paths([tmp_path / "e.yaml"])
+    assert [i.path for i in missing] == ["template_file"] and "t.json" in missing[0].message
+    template["actions"]["stop-instance"]["actionId"] = "aws:ec2:explode"
+    (tmp_path / "t.json").write_text(__import__("json").dumps(template))
+    bad = validate_paths([tmp_path / "e.yaml"])
+    assert [i.path for i in bad] == ["template_file"] and "actions.stop-instance" in bad[0].message
+    (tmp_path / "t.json").write_text(__import__("json").dumps(_doc()["template"]))
+    assert validate_paths([tmp_path / "e.yaml"]) == []
+    assert validate_experiment_file(tmp_path / "e.yaml") == []
