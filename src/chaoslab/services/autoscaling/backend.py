@@ -129,10 +129,19 @@ class AutoScalingBackend:
 
     def update_group(self, name: str, *, min_size: int | None = None, max_size: int | None = None,
                      desired: int | None = None, grace: int | None = None, health_check_type: str | None = None) -> None:
+        """Checked as a whole before any change; a new min/max without a desired capacity pulls the
+        desired capacity into range, as AWS does, but an explicit desired capacity must fit."""
         group = self.get(name)
-        group.min_size = group.min_size if min_size is None else min_size
-        group.max_size = group.max_size if max_size is None else max_size
-        group.desired = max(group.min_size, min(group.max_size, group.desired if desired is None else desired))
+        low = group.min_size if min_size is None else min_size
+        high = group.max_size if max_size is None else max_size
+        if low > high:
+            raise AwsError("ValidationError", f"The max size:{high} must be greater than or equal to the min size:{low}")
+        if desired is not None and not low <= desired <= high:
+            raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{low} and max size:{high}")
+        if health_check_type not in (None, "EC2", "ELB"):
+            raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
+        group.min_size, group.max_size = low, high
+        group.desired = max(low, min(high, group.desired if desired is None else desired))
         group.grace = group.grace if grace is None else grace
         group.health_check_type = health_check_type or group.health_check_type
         self._kick[name].set()
