@@ -263,3 +263,15 @@ def test_assume_role_against_the_real_iam_backend(tmp_path: Path) -> None:
             assert err.value.response["Error"]["Code"] == "AccessDenied"
     finally:
         lab.store.close()
+
+
+def test_assume_role_rejects_a_session_name_that_cannot_sit_in_an_arn(lab: Any) -> None:
+    with serve(lab) as gw:
+        sts = make_client(gw, "sts")
+        for bad in ("two words", "a/b", "résumé"):
+            with pytest.raises(Exception) as err:
+                sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/FISRole", RoleSessionName=bad)
+            assert err.value.response["Error"]["Code"] == "ValidationError", bad
+            assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        ok = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/FISRole", RoleSessionName="a+b=c,d.e@f-g_1")
+        assert ok["AssumedRoleUser"]["Arn"].endswith("/FISRole/a+b=c,d.e@f-g_1")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 import string
 from typing import Any
@@ -13,10 +14,7 @@ from chaoslab.errors import AwsError
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 _MIN_DURATION, _MAX_DURATION = 900, 43200
-
-
-def _expiration(seconds: int) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)  # the model's pattern; the name ends up inside an ARN
 
 
 def _duration(params: dict[str, Any], default: int) -> int:
@@ -63,8 +61,16 @@ def _find_role(ctx: RequestContext, name: str, role_arn: str) -> Any:
     return role
 
 
+def _session_name(session: str) -> str:
+    if not _SESSION_NAME.fullmatch(session):
+        raise AwsError("ValidationError", f"1 validation error detected: Value '{session}' at 'roleSessionName' "
+                       "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                       "[\\w+=,.@-]*", 400)
+    return session
+
+
 def assume_role(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    role_arn, session = params["RoleArn"], params["RoleSessionName"]
+    role_arn, session = params["RoleArn"], _session_name(params["RoleSessionName"])
     name = _role_name(role_arn)
     role = _find_role(ctx, name, role_arn)
     duration = _duration(params, 3600)
