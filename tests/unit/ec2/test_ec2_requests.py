@@ -11,6 +11,7 @@ import pytest
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
+from chaoslab.services.ec2.api import OPERATIONS
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import Instance, Subnet
 
@@ -40,3 +41,19 @@ def test_start_with_a_stopping_instance_starts_none(tmp_path: Path) -> None:
         asyncio.run(ec2.start_instances(["i-stopped", "i-stopping"]))
     assert err.value.code == "IncorrectInstanceState"
     assert ec2.instances["i-stopped"].state == "stopped"
+
+
+def test_delete_tags_follows_ec2_value_rules(tmp_path: Path) -> None:
+    ec2 = backend(tmp_path, **{"i-a": "running"})
+    ctx = SimpleNamespace(lab=SimpleNamespace(ec2=ec2))
+    inst = ec2.instances["i-a"]
+    inst.tags = {"Role": "web", "Team": "shop", "Env": "", "aws:autoscaling:groupName": "g"}
+    OPERATIONS["DeleteTags"](ctx, {"Resources": ["i-a"], "Tags": [{"Key": "Role", "Value": "db"}]})
+    assert inst.tags["Role"] == "web"  # a Value that does not match keeps the tag
+    OPERATIONS["DeleteTags"](ctx, {"Resources": ["i-a"], "Tags": [{"Key": "Role", "Value": "web"}, {"Key": "Team"}]})
+    assert inst.tags == {"Env": "", "aws:autoscaling:groupName": "g"}
+    with pytest.raises(AwsError):
+        OPERATIONS["DeleteTags"](ctx, {"Resources": ["i-a", "i-missing"]})
+    assert "Env" in inst.tags  # a bad ID changes nothing
+    OPERATIONS["DeleteTags"](ctx, {"Resources": ["i-a"]})  # no tag list: every user tag
+    assert inst.tags == {"aws:autoscaling:groupName": "g"}

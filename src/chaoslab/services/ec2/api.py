@@ -108,7 +108,7 @@ def create_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    _ec2(ctx).tag(p["Resources"], {t["Key"]: "" for t in p.get("Tags", [])}, remove=True)
+    _ec2(ctx).untag(p["Resources"], p.get("Tags"))
     return {}
 
 

@@ -275,17 +275,32 @@ class Ec2Backend:
         return sorted({s.az for v in self.vpcs.values() for s in v.subnets.values()}) or [
             f"{self.lab.config.region}a", f"{self.lab.config.region}b"]
 
-    def tag(self, resource_ids: list[str], tags: dict[str, str], remove: bool = False) -> None:
+    def tag(self, resource_ids: list[str], tags: dict[str, str]) -> None:
+        for target in self._taggable(resource_ids):
+            target.tags.update(tags)
+
+    def untag(self, resource_ids: list[str], tags: list[dict[str, str]] | None) -> None:
+        """DeleteTags: no tag list deletes every user tag (not `aws:` ones); a key without a Value
+        deletes it whatever its value; a key with a Value deletes it only if the value matches."""
+        for target in self._taggable(resource_ids):
+            if tags is None:
+                for key in [k for k in target.tags if not k.startswith("aws:")]:
+                    del target.tags[key]
+                continue
+            for tag in tags:
+                if "Value" not in tag or target.tags.get(tag["Key"]) == tag["Value"]:
+                    target.tags.pop(tag["Key"], None)
+
+    def _taggable(self, resource_ids: list[str]) -> list[Instance | Subnet]:
+        """Every named instance or subnet, or InvalidID before any tag changes."""
+        subnets = {s.subnet_id: s for v in self.vpcs.values() for s in v.subnets.values()}
+        targets: list[Instance | Subnet] = []
         for rid in resource_ids:
-            target = self.instances.get(rid) or next(
-                (s for v in self.vpcs.values() for s in v.subnets.values() if s.subnet_id == rid), None)
+            target = self.instances.get(rid) or subnets.get(rid)
             if target is None:
                 raise AwsError("InvalidID", f"The ID '{rid}' is not valid")
-            for k, v in tags.items():
-                if remove:
-                    target.tags.pop(k, None)
-                else:
-                    target.tags[k] = v
+            targets.append(target)
+        return targets
 
     # metrics -------------------------------------------------------------------------------
     async def _publish_metrics(self) -> None:
