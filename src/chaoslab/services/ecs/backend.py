@@ -159,13 +159,14 @@ class EcsBackend:
         svc = self.service(cluster_ref, name)
         if svc.status != "ACTIVE":
             raise AwsError("ServiceNotActiveException", "Service was not ACTIVE.")
+        if desired_count is not None and desired_count < 0:
+            raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
+        td = None if task_definition is None else self.task_definitions.get(task_definition)  # before any change
         if desired_count is not None:
-            if desired_count < 0:
-                raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
             svc.desired_count = desired_count
-        if task_definition is not None or force_new_deployment:
-            if task_definition is not None:
-                svc.task_definition = self.task_definitions.get(task_definition)
+        if td is not None or force_new_deployment:
+            if td is not None:
+                svc.task_definition = td
             svc.deployment_id = "ecs-svc/" + str(time.time_ns())[:19]
             svc.deployment_created = time.time()
             self._event(svc, f"(service {svc.name}) has started a new deployment ({svc.deployment_id}).")
