@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterator
 
 import boto3
 import pg8000.native
+import psutil
 import pytest
 from botocore.config import Config
 from rds_helpers import assert_no_postgres_left
@@ -184,3 +185,25 @@ def test_errors_and_tags(lab_thread: LabThread, rds: Any) -> None:
         rds.list_tags_for_resource(ResourceName="arn:aws:rds:us-east-1:123456789012:cluster:nope")
     rds.delete_db_instance(DBInstanceIdentifier="solo-1", SkipFinalSnapshot=True)
     rds.delete_db_cluster(DBClusterIdentifier="solo", SkipFinalSnapshot=True)
+
+
+def _listening_ports() -> set[int]:
+    return {c.laddr.port for c in psutil.Process().net_connections("tcp") if c.status == psutil.CONN_LISTEN}
+
+
+def test_concurrent_creates_of_one_name_start_one_cluster(lab_thread: LabThread) -> None:
+    before = _listening_ports()
+    backend = lab_thread.lab.rds
+
+    async def create() -> Any:
+        return await backend.create_db_cluster(DBClusterIdentifier="twice", Engine="aurora-postgresql",
+                                               MasterUsername="u", MasterUserPassword="password1")
+
+    async def both() -> list[Any]:
+        return await asyncio.gather(create(), create(), return_exceptions=True)
+
+    results = lab_thread.run(both())
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert len(errors) == 1 and getattr(errors[0], "code", None) == "DBClusterAlreadyExistsFault", results
+    lab_thread.run(backend.delete_db_cluster(DBClusterIdentifier="twice"))
+    assert _listening_ports() == before  # no endpoint of a second, forgotten runtime is left open

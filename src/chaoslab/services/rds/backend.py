@@ -76,6 +76,7 @@ class RdsBackend:
         self.fsync = False
         self.clusters: dict[str, DBCluster] = {}
         self.instances: dict[str, DBInstance] = {}
+        self._creating: set[str] = set()
         self._label = dns_label()
         self._samplers: dict[str, TreeSampler] = {}
         self._operations: set[asyncio.Task[Any]] = set()
@@ -148,7 +149,7 @@ class RdsBackend:
         ident = DBClusterIdentifier.lower()
         if not _IDENT.match(ident) or len(ident) > 63:
             raise _invalid(f"The parameter DBClusterIdentifier is not a valid identifier: {DBClusterIdentifier}")
-        if ident in self.clusters:
+        if ident in self.clusters or ident in self._creating:
             raise AwsError("DBClusterAlreadyExistsFault", f"DB Cluster already exists: {ident}", 400)
         if Engine not in ENGINES:
             raise _invalid(f"Invalid DB engine: {Engine}. chaoslab runs {', '.join(ENGINES)}.")
@@ -177,7 +178,14 @@ class RdsBackend:
             endpoint_host=f"{ident}.cluster-{suffix}", reader_endpoint_host=f"{ident}.cluster-ro-{suffix}",
             runtime=runtime, deletion_protection=bool(DeletionProtection), tags=list(Tags or []),
         )
-        await runtime.start()
+        self._creating.add(ident)  # a concurrent create of the same name must not start a second runtime
+        try:
+            await runtime.start()
+        except BaseException:
+            await runtime.stop()  # endpoints that did bind before the failure
+            raise
+        finally:
+            self._creating.discard(ident)
         self.clusters[ident] = cluster
         return {"DBCluster": cluster.describe()}
 
