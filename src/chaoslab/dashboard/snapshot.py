@@ -106,7 +106,10 @@ def alarms(lab: Any) -> list[dict[str, Any]]:
 
 def experiments(lab: Any, limit: int = RECENT_EXPERIMENTS) -> list[dict[str, Any]]:
     """The newest experiments with their actions, running ones first."""
-    summaries, _ = lab.fis.list_experiments()
+    summaries, token = lab.fis.list_experiments()
+    while token:  # pages run oldest first: the newest are on the last page
+        page, token = lab.fis.list_experiments(next_token=token)
+        summaries += page
     summaries.sort(key=lambda e: (e["state"]["status"] not in ("pending", "initiating", "running", "stopping"),
                                   -_epoch(e["creationTime"])))
     out = []
