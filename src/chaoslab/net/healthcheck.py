@@ -140,7 +140,7 @@ async def probe(host: str, port: int, path: str, timeout: float, ranges: list[tu
             line = await reader.readline()
     except TimeoutError:
         return ProbeResult(False, "Target.Timeout", REASONS["Target.Timeout"])
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a status line longer than the reader's limit
         return classify(None, ranges)
     finally:
         if writer is not None:
