@@ -171,6 +171,9 @@ def test_pattern_parser():
     assert p.required == ["ERROR", 'a "quoted" phrase'] and p.excluded == ["noise"] and p.any_of == ["x", "y"]
     with pytest.raises(PatternError):
         parse_pattern('"unbalanced')
+    for unsupported in ("{ $.level = ERROR }", "[ip, user]", "%hel+o%"):
+        with pytest.raises(PatternError, match="not supported"):  # a literal "%hel+o%" would match nothing
+            parse_pattern(unsupported)
     assert parse_pattern("").matches("anything")
 
 

@@ -2,8 +2,9 @@
 
 Supported: plain terms (all must appear: `ERROR db`), quoted phrases (`"connection reset"`),
 `-term` (must not appear) and `?term` (at least one of the `?` terms must appear). Matching is
-case-sensitive substring matching. JSON (`{ $.x = 1 }`) and space-delimited (`[a, b]`) patterns
-are refused with a clear error rather than silently matching everything.
+case-sensitive substring matching. JSON (`{ $.x = 1 }`), space-delimited (`[a, b]`) and regular
+expression (`%ERROR|WARN%`) patterns are refused with a clear error rather than silently matching
+everything (or, taken as a literal term, nothing).
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ def parse_pattern(text: str | None) -> Pattern:
     text = (text or "").strip()
     if not text:
         return pattern
-    if text[0] in "{[":
-        raise PatternError("JSON and space-delimited filter patterns are not supported by chaoslab; "
+    if text[0] in "{[%":
+        raise PatternError("JSON, space-delimited and %regex% filter patterns are not supported by chaoslab; "
                            "use terms, \"quoted phrases\", -exclusions or ?alternatives.")
     if text.count('"') % 2:
         raise PatternError("Invalid filter pattern: unbalanced double quote.")
