@@ -111,7 +111,14 @@ def latency_record(target: str, unit_id: str, netns: str, *, delay_ms: int, jitt
 
 
 async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
-    """Start the proxy in the unit, wait until it listens, then redirect flows to it."""
+    """Start the proxy in the unit, wait until it listens, then redirect flows to it.
+
+    One latency fault per unit at a time (FIS does not run network actions in parallel on the
+    same task): a second proxy could not bind the unit's proxy port, the readiness probe would
+    reach the first one, and when the first ended the second's redirect would point at nothing."""
+    if any(name.startswith("delayproxy-") for name in unit.extras):
+        raise NetworkFaultError(f"{record['target']} already has a network latency fault; "
+                                "network latency cannot run in parallel on the same target")
     await unit.spawn_extra(record["proxy"], record["argv"])
     assert unit.ip is not None
     deadline = time.monotonic() + 10

@@ -72,3 +72,29 @@ async def scenario(home: Path) -> None:
 
 def test_revert_from_record_alone(tmp_path: Path) -> None:
     asyncio.run(scenario(tmp_path))
+
+
+async def overlapping_latency(home: Path) -> None:
+    async with net_lab(home) as lab:
+        task = await static_task(lab)
+        netns = task.unit.sandbox.netns
+        before = await rules_of(task.unit)
+
+        def record() -> dict:
+            return net.latency_record(task.arn, task.task_id, netns, delay_ms=50, jitter_ms=0, flows_percent=100,
+                                      sources=None, ingress_ports=[80])
+
+        first, second = record(), record()
+        await net.apply_latency(task.unit, first)
+        with_first = await rules_of(task.unit)
+        with pytest.raises(net.NetworkFaultError, match="parallel"):
+            await net.apply_latency(task.unit, second)
+        await REVERTERS["network.latency"](lab, second)  # the failed action's revert leaves the first alone
+        assert len(proxies_in(netns)) == 1 and await rules_of(task.unit) == with_first
+        await REVERTERS["network.latency"](lab, first)
+        await asyncio.sleep(0.2)
+        assert not proxies_in(netns) and await rules_of(task.unit) == before
+
+
+def test_a_second_latency_fault_on_a_unit_is_refused(tmp_path: Path) -> None:
+    asyncio.run(overlapping_latency(tmp_path))
