@@ -22,6 +22,8 @@ from chaoslab.store import Store
 
 log = logging.getLogger("chaoslab")
 
+READY_WAIT_SECONDS = 90.0  # how long a starting lab waits for its targets before it reports ready anyway
+
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="chaoslab.daemon")
@@ -62,14 +64,17 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     try:
         await lab.start()
         lab.write_lab_file()
-        building = asyncio.ensure_future(apply_stack(lab, doc, fast=args.fast, progress=say))
         stopper = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({building, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if not building.done():
-            building.cancel()
+        # A stop signal ends the build and the readiness wait at once: `chaoslab down` on a lab whose
+        # targets never get healthy must not wait out READY_WAIT_SECONDS (nor be killed for it).
+        building = asyncio.ensure_future(apply_stack(lab, doc, fast=args.fast, progress=say))
+        if not await _unless_stopped(building, stopper):
             return 130
         building.result()
-        if not await wait_ready(lab, 90):
+        ready = asyncio.ensure_future(wait_ready(lab, READY_WAIT_SECONDS))
+        if not await _unless_stopped(ready, stopper):
+            return 130
+        if not ready.result():
             say("warning: some targets are not healthy yet (see `chaoslab status`)")
         _mark_ready(config)
         if announce:
@@ -81,6 +86,16 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             print("stopping lab...", flush=True)
         await lab.stop()
         lab.remove_lab_file()
+
+
+async def _unless_stopped(work: asyncio.Future, stopper: asyncio.Future) -> bool:  # type: ignore[type-arg]
+    """Wait for `work` or a stop signal; on a stop, cancel `work` and say False."""
+    await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if work.done():
+        return True
+    work.cancel()
+    await asyncio.gather(work, return_exceptions=True)
+    return False
 
 
 def _mark_ready(config: LabConfig) -> None:

@@ -1,0 +1,80 @@
+"""A lab stopped while it waits for its targets to become healthy stops at once (it used to wait
+out the whole readiness timeout, 90 s, before it even looked at the signal)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import yaml
+
+from chaoslab.commands import running_lab
+from chaoslab.config import LabConfig
+from chaoslab.daemon import READY_WAIT_SECONDS, cleanup_after_crash
+from chaoslab.store import Store
+
+from lab_helpers import free_port, status
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+
+
+def never_healthy_stack(tmp: Path, octet: int) -> Path:
+    """One static instance behind an ALB whose health check asks for a path the app 404s."""
+    doc = {
+        "name": "never-healthy",
+        "vpc": {"cidr": f"10.{octet}.0.0/16", "subnets": {"us-east-1a": f"10.{octet}.10.0/24"}},
+        "target_groups": [{"name": "tg", "port": 80, "target_type": "instance",
+                           "health_check": {"path": "/missing", "matcher": "200"}}],
+        "load_balancers": [{"name": "alb", "listeners": [{"port": 0, "target_group": "tg"}]}],
+        "auto_scaling_groups": [{"name": "asg", "image": "chaoslab/static", "port": 80, "min": 1, "max": 1,
+                                 "desired": 1, "azs": ["us-east-1a"], "target_groups": ["tg"]}],
+    }
+    path = tmp / "stack.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
+def test_sigterm_while_waiting_for_healthy_targets_stops_promptly(tmp_path: Path) -> None:
+    config = LabConfig(home=tmp_path / "home", api_port=free_port())
+    config.ensure_home()
+    octet = random.randint(200, 250)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "chaoslab.daemon", "--stack", str(never_healthy_stack(tmp_path, octet)), "--fast",
+         "--api-port", str(config.api_port)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+    owned: list[int] = []
+    try:
+        deadline = time.monotonic() + 60
+        targets: list = []
+        while time.monotonic() < deadline and not targets:  # built: the target is registered, not healthy
+            time.sleep(0.2)
+            info = running_lab(config)
+            if info:
+                try:
+                    targets = status(info)["load_balancers"][0]["target_groups"][0]["targets"]
+                except (OSError, IndexError, KeyError):
+                    targets = []
+        assert targets and targets[0]["state"] != "healthy"
+        assert not running_lab(config).get("ready")
+        owned = [pid for pid, _, _ in Store(config.home / "state.db").owned_processes()]
+        assert owned, "the instance is a real process the lab recorded"
+        sent = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=READY_WAIT_SECONDS / 2) == 130
+        assert time.monotonic() - sent < 30
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+            cleanup_after_crash(config)  # what a killed lab left: its instance, namespaces, routes
+    assert running_lab(config) is None
+    assert [p for p in owned if psutil.pid_exists(p)] == []
+    assert "10.%d." % octet not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
