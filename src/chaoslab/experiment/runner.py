@@ -97,12 +97,22 @@ class Run:
     async def _fetch_events(self, session: aiohttp.ClientSession) -> None:
         with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
             events, self._seq = await self.lab.events(session, self._seq)
-            for e in events:
-                self.events.append(e)
-                if e["kind"] == "fault.applied":
-                    self.dead.add(e["target"])
-                    self.view.note(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault "
-                                   f"{e['fault']} on {e['target']}")
+            self.events += events
+            self._claim_faults(events)
+
+    def _is_ours(self, event: dict[str, Any]) -> bool:
+        """A fault event of this run's FIS experiment. Events are read from the lab's start, so a
+        reused lab also reports earlier experiments' faults, whose targets are not this run's
+        victims (they would never count as healthy again, and their windows are not ours)."""
+        return (event["kind"] in ("fault.applied", "fault.reverted") and self.fis is not None
+                and event.get("experiment") == self.fis["experiment_id"])
+
+    def _claim_faults(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            if e["kind"] == "fault.applied" and self._is_ours(e):
+                self.dead.add(e["target"])
+                self.view.note(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault "
+                               f"{e['fault']} on {e['target']}")
 
     def _watch_clauses(self) -> None:
         """Judge the hypothesis while it runs, so the moment a clause breaks is on record (and on
@@ -273,6 +283,7 @@ class Run:
         exp_id = started["experiment"]["id"]
         self.fis = {"template_id": template_id, "experiment_id": exp_id, "state": started["experiment"]["state"],
                     "actions": {}, "resolved_targets": []}
+        self._claim_faults(self.events)  # the ones fetched while start_experiment was answering
         self.view.note(f"FIS experiment {exp_id} started (template {template_id})")
         deadline = time.monotonic() + max_seconds
         while True:
@@ -311,7 +322,7 @@ class Run:
 
     async def _recover(self, timeout: float, minimum: float) -> float | None:
         entry = self._begin("recovery", "until the steady state holds again", timeout)
-        fault_start = min((e["time"] for e in self.events if e["kind"] == "fault.applied"),
+        fault_start = min((e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e)),
                           default=self.phases[-2]["start"])
         deadline = time.monotonic() + timeout
         streak = 0
@@ -350,7 +361,7 @@ class Run:
         """Fault windows from fault.applied/reverted events, one per FIS action."""
         out: dict[tuple[str, str], dict[str, Any]] = {}
         for e in self.events:
-            if e["kind"] not in ("fault.applied", "fault.reverted"):
+            if not self._is_ours(e):
                 continue
             key = (e.get("experiment", ""), e.get("action") or e.get("fault", ""))
             w = out.setdefault(key, {"action": e.get("fault", ""), "action_id": "", "start": e["time"],
