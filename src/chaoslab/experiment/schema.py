@@ -159,7 +159,12 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
 
 def read_document(path: str | Path) -> Any:
     """YAML or JSON by content (JSON is YAML, but JSON errors read better from json)."""
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:  # `chaoslab run some.tar.gz` is a user's slip, not a bug
+        raise ChaoslabError(f"{path}: not a text file ({exc.reason})") from None
+    except IsADirectoryError:
+        raise ChaoslabError(f"{path} is a directory", hint="name the experiment file in it") from None
     try:
         return json.loads(text) if str(path).endswith(".json") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

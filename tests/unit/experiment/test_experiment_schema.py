@@ -144,3 +144,12 @@ def test_chaoslab_validate_checks_the_template_file(tmp_path):
     (tmp_path / "t.json").write_text(__import__("json").dumps(_doc()["template"]))
     assert validate_paths([tmp_path / "e.yaml"]) == []
     assert validate_experiment_file(tmp_path / "e.yaml") == []
+
+
+def test_a_directory_or_binary_file_is_a_user_error(tmp_path):
+    """Both used to escape load_experiment as IsADirectoryError / UnicodeDecodeError tracebacks."""
+    with pytest.raises(ChaoslabError, match="is a directory"):
+        load_experiment(tmp_path)
+    (tmp_path / "e.yaml").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
+    with pytest.raises(ChaoslabError, match="not a text file"):
+        load_experiment(tmp_path / "e.yaml")
