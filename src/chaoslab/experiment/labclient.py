@@ -40,6 +40,7 @@ class LabClient:
     async def events(self, session: aiohttp.ClientSession, since: int) -> tuple[list[dict[str, Any]], int]:
         url = f"{self.api}/_chaoslab/events?since={since}&kinds={','.join(EVENT_KINDS)}"
         async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
+            resp.raise_for_status()  # an error body has no `events`: a ClientError the caller retries
             data = await resp.json()
         return data["events"], int(data["last"])
 
