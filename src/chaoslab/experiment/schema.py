@@ -68,6 +68,10 @@ _CLAUSE = {
     ],
 }
 
+# The kinds `hypothesis.steady_state` can judge at an instant; any other failed every baseline.
+_STEADY_CHECK = {"allOf": [_CLAUSE, {"properties": {"type": {
+    "enum": ["error_rate", "latency", "consecutive_failures", "healthy_hosts", "alarm"]}}}]}
+
 _TIMING = {
     "type": "object", "additionalProperties": False,
     "properties": {"baseline_s": _POS, "max_injection_s": _POS, "recovery_timeout_s": _POS,
@@ -99,7 +103,7 @@ SCHEMA: dict[str, Any] = {
             "timeout_s": _POS, "connect_timeout_s": _POS,
             "requests": {"type": "array", "items": _REQUEST}}},
         "probe": _PROBE,
-        "steady_state": {"type": "array", "items": _CLAUSE},
+        "steady_state": {"type": "array", "items": _STEADY_CHECK},
         "hypothesis": {"type": "object", "additionalProperties": False, "required": ["if", "then", "clauses"],
                        "properties": {"if": {"type": "string"}, "then": {"type": "string"},
                                       "clauses": {"type": "array", "minItems": 1, "items": _CLAUSE}}},

@@ -153,3 +153,13 @@ def test_a_directory_or_binary_file_is_a_user_error(tmp_path):
     (tmp_path / "e.yaml").write_bytes(b"\x1f\x8b\x08\x00\xff\xfe")
     with pytest.raises(ChaoslabError, match="not a text file"):
         load_experiment(tmp_path / "e.yaml")
+
+
+def test_a_check_the_steady_state_cannot_judge_is_refused():
+    """recovery_time (or successes, data_intact, …) in steady_state used to pass validation and
+    then fail every baseline as "not a steady-state check"."""
+    issues = validate_experiment_document(_doc(steady_state=[{"type": "recovery_time", "max_s": 30}]))
+    assert [i.path for i in issues] == ["steady_state[0].type"] and issues[0].hint
+    ok = [{"type": "latency", "percentile": 99, "max_ms": 300, "window_s": 5},
+          {"type": "alarm", "name": "a", "state": "OK"}, {"type": "consecutive_failures", "max": 0}]
+    assert validate_experiment_document(_doc(steady_state=ok)) == []
