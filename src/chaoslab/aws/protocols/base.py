@@ -115,6 +115,8 @@ def scalar_from_text(text: str, shape: Shape) -> Any:
     if kind in ("float", "double"):
         return float(text)
     if kind == "boolean":
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"{text!r} is not a boolean (true or false)")
         return text.lower() == "true"
     if kind == "timestamp":
         return to_datetime(text)

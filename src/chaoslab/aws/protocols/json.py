@@ -26,24 +26,33 @@ def read_json_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def from_json(shape: Shape, value: Any) -> Any:
-    """JSON input -> handler params: modeled members only, timestamps as datetimes, blobs as bytes."""
+_JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,),
+                                            "double": (int, float), "float": (int, float), "blob": (str,)}
+
+
+def from_json(shape: Shape, value: Any, path: str = "") -> Any:
+    """JSON input -> handler params: modeled members only, timestamps as datetimes, blobs as bytes.
+
+    A value of the wrong JSON type is a TypeError naming its member (the gateway answers the
+    service's validation error): dropping it would silently change what the caller asked for."""
     if value is None:
         return None
     kind = shape.type_name
+    expected = {"structure": (dict,), "map": (dict,), "list": (list,)}.get(kind) or _JSON_TYPES.get(kind)
+    wrong_bool = isinstance(value, bool) and kind not in ("boolean", "timestamp")
+    if expected is not None and (not isinstance(value, expected) or wrong_bool):
+        raise TypeError(f"{path or 'the body'} must be a JSON {kind}, not {type(value).__name__}")
     if kind == "structure":
-        if not isinstance(value, dict):
-            return None
         out = {}
         for name, member in shape.members.items():
             key = member.serialization.get("name", name)
             if key in value and value[key] is not None:
-                out[name] = from_json(member, value[key])
+                out[name] = from_json(member, value[key], f"{path}.{key}" if path else key)
         return out
     if kind == "list":
-        return [from_json(shape.member, item) for item in value] if isinstance(value, list) else None
+        return [from_json(shape.member, item, f"{path}[{i}]") for i, item in enumerate(value)]
     if kind == "map":
-        return {k: from_json(shape.value, v) for k, v in value.items()} if isinstance(value, dict) else None
+        return {k: from_json(shape.value, v, f"{path}.{k}") for k, v in value.items()}
     if kind == "timestamp":
         return to_datetime(value)
     if kind == "blob":

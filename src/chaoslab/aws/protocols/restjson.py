@@ -73,7 +73,7 @@ class RestJsonProtocol:
             for name, member in body_members.items():
                 key = member.serialization.get("name", name)
                 if body_data.get(key) is not None:
-                    params[name] = from_json(member, body_data[key])
+                    params[name] = from_json(member, body_data[key], key)
         return params
 
     def serialize(self, svc: Service, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
