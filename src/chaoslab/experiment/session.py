@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -66,6 +67,8 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
 async def _until_terminated(run: Run) -> dict[str, Any]:
     """Run, but let SIGTERM cancel the run like Ctrl-C does, so its clean-up (stop the load, stop
     the FIS experiment, stop the lab we started) happens instead of dying mid-fault."""
+    if threading.current_thread() is not threading.main_thread():
+        return await run.execute()  # signal handlers are the main thread's: its owner handles SIGTERM
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None

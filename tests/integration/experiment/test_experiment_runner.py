@@ -116,6 +116,24 @@ def test_baseline_not_met_injects_nothing(lab, tmp_path):
     assert len(_fis(info).list_experiment_templates()["experimentTemplates"]) == 0
 
 
+def test_a_run_from_a_worker_thread(lab, tmp_path):
+    """run_file off the main thread (a CI harness, a notebook) used to fail before the baseline:
+    SIGTERM's handler can only be installed from the main thread."""
+    config, _info = lab
+    doc = yaml.safe_load(bundled_experiments()["seed003-stop-instance"].read_text())
+    doc["steady_state"] = [{"type": "healthy_hosts", "min": 5}]
+    doc["timing"] = {"baseline_s": 1, "ready_timeout_s": 1}
+    path = tmp_path / "threaded.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    out, codes = io.StringIO(), []
+    worker = threading.Thread(target=lambda: codes.append(run_file(str(path), config, report_dir=tmp_path / "r",
+                                                                   out=out)))
+    worker.start()
+    worker.join(60)
+    assert codes == [2] and "could not run:" not in out.getvalue(), out.getvalue()
+    assert json.loads((tmp_path / "r" / "journal.json").read_text())["verdict"]["outcome"] == "baseline-not-met"
+
+
 def test_idempotent_retries_show_no_errors_and_no_duplicates(lab, tmp_path):
     config, info = lab
     exp = load_experiment("seed003-idempotent-retries", fast=True)
