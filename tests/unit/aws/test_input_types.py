@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.aws import models
-from chaoslab.aws.protocols.base import scalar_from_text
+from chaoslab.aws.protocols.base import scalar_from_text, validation_error
 from chaoslab.aws.protocols.json import from_json
 
 
@@ -42,3 +42,15 @@ def test_query_booleans_are_true_or_false() -> None:
     assert scalar_from_text("True", shape) is True and scalar_from_text("false", shape) is False
     with pytest.raises(ValueError):
         scalar_from_text("maybe", shape)  # was silently False
+
+
+@pytest.mark.parametrize(("service", "protocol", "code"), [
+    ("cloudwatch", "query", "ValidationException"),  # was MissingRequiredParameterException (MissingParameter)
+    ("logs", "json", "ValidationException"),
+    ("ecs", "json", "InvalidParameterException"),
+    ("fis", "rest-json", "ValidationException"),
+    ("rds", "query", "ValidationError"),
+])
+def test_a_malformed_member_is_not_reported_as_missing(service: str, protocol: str, code: str) -> None:
+    err = validation_error(models.service(service), protocol, "could not parse")
+    assert err.code == code and err.status == 400

@@ -167,16 +167,17 @@ class MissingMember(Exception):
         self.path = path
 
 
-# Error shapes services model for bad input, most specific first.
-_VALIDATION_SHAPES = ("MissingRequiredParameterException", "ValidationException", "InvalidParameterException")
+# Error shapes services model for bad input, most specific first: a missing member, a malformed one.
+_MISSING_SHAPES = ("MissingRequiredParameterException", "ValidationException", "InvalidParameterException")
+_MALFORMED_SHAPES = ("ValidationException", "InvalidParameterException")
 _PROTOCOL_DEFAULT = {"ec2": "MissingParameter", "query": "ValidationError", "json": "ValidationException",
                      "rest-json": "ValidationException"}
 
 
-def validation_error(svc: Service, protocol: str, message: str) -> AwsError:
-    """The error this service answers malformed input with (its modeled shape, else the
-    protocol's common code)."""
-    modeled = [name for name in _VALIDATION_SHAPES if name in svc.errors_by_shape]
+def validation_error(svc: Service, protocol: str, message: str, missing: bool = False) -> AwsError:
+    """The error this service answers bad input with (its modeled shape, else the protocol's
+    common code). CloudWatch says MissingParameter only for an absent member, not a malformed one."""
+    modeled = [name for name in (_MISSING_SHAPES if missing else _MALFORMED_SHAPES) if name in svc.errors_by_shape]
     return AwsError(modeled[0] if modeled else _PROTOCOL_DEFAULT[protocol], message, 400)
 
 
@@ -184,7 +185,7 @@ def missing_member_error(svc: Service, protocol: str, missing: MissingMember) ->
     """A missing required member, worded as AWS words it."""
     member = ".".join(lower_first(p) for p in missing.path.split("."))
     return validation_error(svc, protocol, f"1 validation error detected: Value null at '{member}' failed to "
-                                           "satisfy constraint: Member must not be null")
+                                           "satisfy constraint: Member must not be null", missing=True)
 
 
 def error_status(svc: Service, err: AwsError) -> int:
