@@ -30,6 +30,8 @@ def _page(items: list, token: str | None, size: int) -> tuple[list, str | None]:
     """Offset pagination; the token is opaque to callers."""
     try:
         start = int(token) if token else 0
+        if start < 0:
+            raise ValueError(token)
     except ValueError:
         raise AwsError("InvalidNextToken", "The service returned an invalid NextToken.", 400) from None
     end = start + size

@@ -118,6 +118,8 @@ def paginate(items: list[Any], max_results: int | None, next_token: str | None) 
         raise AwsError("ValidationException", "maxResults must be between 1 and 100.", 400)
     try:
         start = int(next_token) if next_token else 0
+        if start < 0:
+            raise ValueError(next_token)
     except ValueError:
         raise AwsError("ValidationException", "The nextToken is not valid.", 400) from None
     size = int(max_results) if max_results else 100

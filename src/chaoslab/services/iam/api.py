@@ -25,6 +25,8 @@ def _page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
     if params.get("Marker"):
         try:
             start = int(params["Marker"])
+            if start < 0:
+                raise ValueError(start)
         except ValueError:
             raise AwsError("ValidationError", "Invalid Marker.", 400) from None
     size = int(params.get("MaxItems") or 100)

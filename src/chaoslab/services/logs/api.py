@@ -33,6 +33,8 @@ def _group_name(params: dict[str, Any]) -> str:
 def _page(items: list, token: str | None, limit: int) -> tuple[list, str | None]:
     try:
         start = int(token) if token else 0
+        if start < 0:
+            raise ValueError(token)
     except ValueError:
         raise bad(f"The specified nextToken is invalid: {token!r}.") from None
     end = start + limit

@@ -20,6 +20,8 @@ def _page(items: list[Any], params: dict[str, Any], limit: int = 50) -> tuple[li
     token = params.get("NextToken")
     try:
         start = int(token) if token else 0
+        if start < 0:
+            raise ValueError(token)
     except ValueError:
         raise AwsError("InvalidNextToken", "The specified token isn't valid.") from None
     size = int(params.get("MaxResults") or limit)
