@@ -208,6 +208,11 @@ class UnitProcess:
             log.exception("on_output callback of %s failed", self.name)
 
     async def _watch(self) -> None:
+        await self._leader_gone()
+        # A unit dies whole, as a container does when its main process ends. Workers the leader
+        # left behind would otherwise keep serving and hold the output pipes open, and
+        # `Process.wait()` only returns once those pipes close: the death would go unnoticed.
+        self._killpg(_signal.SIGKILL)
         await self._proc.wait()
         # Give the pumps a moment so the unit's last words are shipped before owners react;
         # grandchildren may hold the pipes open, so do not wait for them to close.
@@ -217,6 +222,22 @@ class UnitProcess:
         for callback in self._exit_callbacks:
             self._safe_call(callback)
         self._exit_callbacks.clear()
+
+    async def _leader_gone(self) -> None:
+        """Return when the leader itself has exited, whoever still holds its pipes (a pidfd
+        becomes readable at exit, before and independent of reaping)."""
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return  # already exited and reaped
+        loop = asyncio.get_running_loop()
+        gone = loop.create_future()
+        loop.add_reader(pidfd, lambda: gone.done() or gone.set_result(None))
+        try:
+            await gone
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
 
     def _safe_call(self, callback: ExitCallback) -> None:
         try:

@@ -149,3 +149,19 @@ def _alive(pid: int) -> bool:
 def _no_stray_children():
     yield
     assert [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE] == []
+
+
+def test_workers_die_with_a_leader_that_exits_on_its_own(store):
+    async def main():
+        # The leader forks a worker into its group, then exits by itself (a crashed app).
+        code = "import os,sys,time\nif os.fork()==0:\n    time.sleep(60)\nelse:\n    print('forked', flush=True); time.sleep(0.2); sys.exit(1)"
+        seen: list[str] = []
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: seen.append(l))
+        await _until(lambda: "forked" in seen)
+        worker = [p.pid for p in unit.tree()][1]
+        # Noticed at once, though the worker holds the output pipes (it used to take its 60 s).
+        assert await asyncio.wait_for(unit.wait(), 5) == 1
+        await _until(lambda: not _alive(worker))
+        assert list(store.owned_processes()) == []
+
+    asyncio.run(main())
