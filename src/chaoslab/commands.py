@@ -36,7 +36,7 @@ def running_lab(config: LabConfig) -> dict[str, Any] | None:
         return None
     try:
         return info if _alive(int(info["pid"])) else None
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, TypeError):  # a damaged lab.json means no lab, not a traceback
         return None
 
 

@@ -77,3 +77,13 @@ def test_unknown_stack_is_refused_with_the_bundled_names(tmp_path: Path) -> None
     assert out.returncode == 1
     assert "unknown stack 'no-such-stack'" in out.stderr and "default" in out.stderr and "pet-payment" in out.stderr
     assert not (tmp_path / "lab.json").exists()
+
+
+@pytest.mark.parametrize("content", ['{"pid": null}', '[1, 2]', '{"pid": "x"}', '{"pid'])
+def test_damaged_lab_file_means_no_lab_not_a_traceback(tmp_path: Path, content: str) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "lab.json").write_text(content)
+    done = chaoslab("status", home=home)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "no lab is running" in done.stdout
