@@ -157,3 +157,17 @@ def test_statistics_limits(call, clock):
         call("GetMetricStatistics", Namespace="Shop", MetricName="m", StartTime=when(clock, -60),
              EndTime=when(clock), Period=60)
     assert e.value.code == "MissingParameter"
+
+
+@pytest.mark.parametrize("op,params", [
+    ("DescribeAlarms", {"StateValue": "Alarm"}),
+    ("DescribeAlarms", {"AlarmTypes": ["MetricAlarm", "Composite"]}),
+    ("DescribeAlarmHistory", {"HistoryItemType": "StateUpdates"}),
+    ("DescribeAlarmHistory", {"ScanBy": "Ascending"}),
+])
+def test_enum_filters_refuse_a_typo_instead_of_matching_nothing(call, op, params):
+    with pytest.raises(AwsError) as e:
+        call(op, **params)
+    assert e.value.code == "InvalidParameterValue" and f"parameter {next(iter(params))} must be one of" in e.value.message
+    call(op, **{"DescribeAlarms": {"StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
+                "DescribeAlarmHistory": {"HistoryItemType": "StateUpdate", "ScanBy": "TimestampAscending"}}[op])

@@ -190,10 +190,24 @@ def put_composite_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+_ALARM_TYPES = ("CompositeAlarm", "MetricAlarm", "LogAlarm")
+_STATE_VALUES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+
+
+def _one_of(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    """Enum filters: a typo must not silently filter everything out."""
+    values = params.get(name)
+    for value in values if isinstance(values, list) else [] if values is None else [values]:
+        if value not in allowed:
+            raise invalid(f"The parameter {name} must be one of {', '.join(allowed)}; got {value!r}.")
+
+
 def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     size = params.get("MaxRecords", 50)
     if not 1 <= size <= 100:
         raise invalid(f"The parameter MaxRecords must be from 1 to 100; got {size}.")
+    _one_of(params, "StateValue", _STATE_VALUES)
+    _one_of(params, "AlarmTypes", _ALARM_TYPES)
     found = _cw(ctx).describe_alarms(
         names=params.get("AlarmNames"), prefix=params.get("AlarmNamePrefix"), state=params.get("StateValue"),
         types=params.get("AlarmTypes"), children_of=params.get("ChildrenOfAlarmName"),
@@ -225,6 +239,10 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     size = params.get("MaxRecords", 100)
     if not 1 <= size <= 100:
         raise invalid(f"The parameter MaxRecords must be from 1 to 100; got {size}.")
+    _one_of(params, "AlarmTypes", _ALARM_TYPES)
+    _one_of(params, "HistoryItemType", ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate",
+                                        "AlarmContributorAction"))
+    _one_of(params, "ScanBy", ("TimestampDescending", "TimestampAscending"))
     items = _cw(ctx).alarm_history(
         name=params.get("AlarmName"), types=params.get("AlarmTypes"), item_type=params.get("HistoryItemType"),
         start=_epoch(params["StartDate"]) if params.get("StartDate") else None,
