@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from chaoslab.errors import ChaoslabError
+from chaoslab.experiment.workload import placeholder_problem
 from chaoslab.services.fis.validation import Issue, validate_template
 
 _NUM = {"type": "number", "minimum": 0}
@@ -155,9 +156,32 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
         # oneOf/allOf failures carry the precise sub-errors: the deepest one names the real spot.
         leaf = max(err.context, key=lambda e: len(e.absolute_path)) if err.context else err
         issues.append(Issue(_path(list(leaf.absolute_path)), leaf.message, _HINTS.get(leaf.validator)))
+    issues += _placeholder_issues(doc)
     if isinstance(doc.get("template"), dict):
         issues += [Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
                    for i in validate_template(doc["template"])]
+    return issues
+
+
+def _placeholder_issues(doc: dict[str, Any]) -> list[Issue]:
+    """Request bodies' `{{…}}` strings that the workload would not fill."""
+    workload = doc.get("workload")
+    requests = workload.get("requests") if isinstance(workload, dict) else None
+    issues = []
+
+    def walk(value: Any, path: str) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, f"{path}.{k}")
+        elif isinstance(value, list):
+            for n, v in enumerate(value):
+                walk(v, f"{path}[{n}]")
+        elif isinstance(value, str) and (problem := placeholder_problem(value)):
+            issues.append(Issue(path, problem, "use {{randint A B}} with A <= B, or {{uuid}}"))
+
+    for i, req in enumerate(requests if isinstance(requests, list) else []):
+        if isinstance(req, dict):
+            walk(req.get("body"), f"workload.requests[{i}].body")
     return issues
 
 

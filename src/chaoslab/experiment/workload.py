@@ -32,6 +32,20 @@ _PLACEHOLDER = re.compile(r"^\{\{\s*(\w+)((?:\s+-?\d+)*)\s*\}\}$")
 _SPIN_S = 0.002
 
 
+def placeholder_problem(text: str) -> str | None:
+    """Why a `{{…}}` string is not a placeholder `render_body` fills, or None: a typo would
+    otherwise be sent as a literal string, and `randint` with A > B kills every send."""
+    if not text.lstrip().startswith("{{"):
+        return None
+    m = _PLACEHOLDER.match(text)
+    args = [int(a) for a in m.group(2).split()] if m else []
+    if m and m.group(1) == "uuid" and not args:
+        return None
+    if m and m.group(1) == "randint" and len(args) == 2 and args[0] <= args[1]:
+        return None
+    return f"{text!r} is not {{{{randint A B}}}} (A <= B) or {{{{uuid}}}}"
+
+
 def render_body(template: Any, rng: random.Random) -> Any:
     """Fill `{{randint A B}}` / `{{uuid}}` placeholders; a whole-string placeholder becomes a number."""
     if isinstance(template, dict):

@@ -163,3 +163,16 @@ def test_a_check_the_steady_state_cannot_judge_is_refused():
     ok = [{"type": "latency", "percentile": 99, "max_ms": 300, "window_s": 5},
           {"type": "alarm", "name": "a", "state": "OK"}, {"type": "consecutive_failures", "max": 0}]
     assert validate_experiment_document(_doc(steady_state=ok)) == []
+
+
+def test_body_placeholders_the_workload_cannot_fill_are_reported():
+    """`{{randint 10 1}}` made every send raise (no request, no record); `{{randint 1}}` or
+    `{{uuid4}}` went out as literal strings."""
+    body = {"product_id": "{{randint 10 1}}", "quantity": "{{randint 1}}",
+            "tags": ["{{uuid4}}", "{{uuid}}"], "note": "plain", "ok": "{{ randint 1 10 }}"}
+    doc = _doc(workload={"requests": [{"method": "POST", "path": "/orders", "rate": 1, "body": body}]})
+    issues = validate_experiment_document(doc)
+    assert sorted(i.path for i in issues) == ["workload.requests[0].body.product_id",
+                                              "workload.requests[0].body.quantity",
+                                              "workload.requests[0].body.tags[0]"]
+    assert all(i.hint for i in issues)
