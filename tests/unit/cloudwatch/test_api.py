@@ -76,6 +76,7 @@ def test_put_and_read_back_all_input_forms(call, clock):
     ({"MetricName": "m", "Value": float("nan")}, "InvalidParameterValue"),
     ({"MetricName": "m", "Value": 1.0, "StorageResolution": 5}, "InvalidParameterValue"),
     ({"MetricName": "m", "StatisticValues": {"SampleCount": 1, "Sum": 1, "Minimum": 1}}, "MissingParameter"),
+    ({"MetricName": "m", "Value": 1.0, "Unit": "ms"}, "InvalidParameterValue"),  # stored as a unit no query asks for
 ])
 def test_put_metric_data_errors(call, datum, code):
     with pytest.raises(AwsError) as e:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any, Callable
 
+from chaoslab.aws import models
 from chaoslab.errors import AwsError
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
 from chaoslab.services.cloudwatch.models import utc
@@ -47,6 +49,13 @@ def _query_period(period: Any) -> int:
 
 # -- metrics -----------------------------------------------------------------------------------
 
+@cache
+def _units() -> frozenset[str]:
+    """CloudWatch's StandardUnit values, from the model the gateway parses with."""
+    datum = models.service("cloudwatch").operation("PutMetricData").input_shape.members["MetricData"].member
+    return frozenset(datum.members["Unit"].enum)
+
+
 def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     namespace = params.get("Namespace")
     if not namespace:
@@ -65,6 +74,8 @@ def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
             raise missing(f"{where}.MetricName")
         dims = dimensions_dict(d.get("Dimensions"), f"{where}.Dimensions")
         unit = d.get("Unit", "None")
+        if unit not in _units():
+            raise invalid(f"The parameter {where}.Unit must be one of {', '.join(sorted(_units()))}; got {unit!r}.")
         ts = _epoch(d["Timestamp"]) if d.get("Timestamp") is not None else None
         res = d.get("StorageResolution", 60)
         if res not in (1, 60):
