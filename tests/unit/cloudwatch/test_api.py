@@ -160,15 +160,24 @@ def test_statistics_limits(call, clock):
     assert e.value.code == "MissingParameter"
 
 
+_QUERY = {"MetricDataQueries": [{"Id": "m", "MetricStat": {"Metric": {"Namespace": "Shop", "MetricName": "m"}, "Period": 60, "Stat": "Sum"}}],
+          "StartTime": 0, "EndTime": 60}
+
+
 @pytest.mark.parametrize("op,params", [
     ("DescribeAlarms", {"StateValue": "Alarm"}),
     ("DescribeAlarms", {"AlarmTypes": ["MetricAlarm", "Composite"]}),
     ("DescribeAlarmHistory", {"HistoryItemType": "StateUpdates"}),
     ("DescribeAlarmHistory", {"ScanBy": "Ascending"}),
+    ("GetMetricData", {"ScanBy": "Ascending"}),
 ])
 def test_enum_filters_refuse_a_typo_instead_of_matching_nothing(call, op, params):
+    name = next(iter(params))
+    if op == "GetMetricData":
+        params = {**_QUERY, **params}
     with pytest.raises(AwsError) as e:
         call(op, **params)
-    assert e.value.code == "InvalidParameterValue" and f"parameter {next(iter(params))} must be one of" in e.value.message
+    assert e.value.code == "InvalidParameterValue" and f"parameter {name} must be one of" in e.value.message
     call(op, **{"DescribeAlarms": {"StateValue": "ALARM", "AlarmTypes": ["MetricAlarm", "CompositeAlarm"]},
-                "DescribeAlarmHistory": {"HistoryItemType": "StateUpdate", "ScanBy": "TimestampAscending"}}[op])
+                "DescribeAlarmHistory": {"HistoryItemType": "StateUpdate", "ScanBy": "TimestampAscending"},
+                "GetMetricData": {**_QUERY, "ScanBy": "TimestampAscending"}}[op])

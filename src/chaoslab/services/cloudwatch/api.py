@@ -47,6 +47,21 @@ def _query_period(period: Any) -> int:
     return period
 
 
+_ALARM_TYPES = ("CompositeAlarm", "MetricAlarm", "LogAlarm")
+_STATE_VALUES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+_SCAN_BY = ("TimestampDescending", "TimestampAscending")
+
+
+def _one_of(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
+    """Enum filters: a typo must not silently filter everything out."""
+    values = params.get(name)
+    if values is None:
+        return
+    for value in values if isinstance(values, list) else [values]:
+        if value not in allowed:
+            raise invalid(f"The parameter {name} must be one of {', '.join(allowed)}; got {value!r}.")
+
+
 # -- metrics -----------------------------------------------------------------------------------
 
 @cache
@@ -160,6 +175,7 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     start, end = _epoch(params["StartTime"]), _epoch(params["EndTime"])
     if end <= start:
         raise invalid("The parameter StartTime must be earlier than EndTime.")
+    _one_of(params, "ScanBy", _SCAN_BY)
     descending = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
     series = run_queries(queries, start, end, _cw(ctx).statistics)
     results = []
@@ -199,18 +215,6 @@ def put_metric_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 def put_composite_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _cw(ctx).put_composite_alarm(params)
     return {}
-
-
-_ALARM_TYPES = ("CompositeAlarm", "MetricAlarm", "LogAlarm")
-_STATE_VALUES = ("OK", "ALARM", "INSUFFICIENT_DATA")
-
-
-def _one_of(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None:
-    """Enum filters: a typo must not silently filter everything out."""
-    values = params.get(name)
-    for value in values if isinstance(values, list) else [] if values is None else [values]:
-        if value not in allowed:
-            raise invalid(f"The parameter {name} must be one of {', '.join(allowed)}; got {value!r}.")
 
 
 def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +257,7 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _one_of(params, "AlarmTypes", _ALARM_TYPES)
     _one_of(params, "HistoryItemType", ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate",
                                         "AlarmContributorAction"))
-    _one_of(params, "ScanBy", ("TimestampDescending", "TimestampAscending"))
+    _one_of(params, "ScanBy", _SCAN_BY)
     items = _cw(ctx).alarm_history(
         name=params.get("AlarmName"), types=params.get("AlarmTypes"), item_type=params.get("HistoryItemType"),
         start=_epoch(params["StartDate"]) if params.get("StartDate") else None,
