@@ -167,3 +167,16 @@ def test_start_client_token_is_idempotent_and_conflicts_on_a_different_request(l
         await lab.fis.stop()
 
     asyncio.run(go())
+
+
+def test_a_lever_left_engaging_by_a_crash_is_engaged_at_the_next_start(lab: MiniLab) -> None:
+    from chaoslab.services.fis.backend import LEVER_KIND, FisBackend
+
+    lever = lab.fis.get_safety_lever("default")
+    lever["state"] = {"status": "engaging", "reason": "incident"}
+    lab.store.put(LEVER_KIND, "default", lever)  # what a lab that died while engaging leaves behind
+    restarted = FisBackend(lab)
+    asyncio.run(restarted.start())
+    assert restarted.get_safety_lever("default")["state"] == {"status": "engaged", "reason": "incident"}
+    lever = asyncio.run(restarted.update_safety_lever_state("default", "disengaged", "over"))
+    assert lever["state"]["status"] == "disengaged"

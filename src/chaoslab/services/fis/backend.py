@@ -59,7 +59,13 @@ class FisBackend:
 
     # lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Revert faults of experiments a crashed lab left running and mark them failed."""
+        """Revert faults of experiments a crashed lab left running and mark them failed; finish
+        engaging a safety lever the crash interrupted (else it stays `engaging`, and every
+        UpdateSafetyLeverState is a conflict, for good)."""
+        lever = self.lab.store.get(LEVER_KIND, "default")
+        if lever is not None and lever["state"]["status"] == "engaging":
+            lever["state"] = {**lever["state"], "status": "engaged"}
+            self.lab.store.put(LEVER_KIND, "default", lever)
         experiments = {e["id"]: e for e in self.lab.store.list(EXPERIMENT_KIND)}
         problems: dict[str, list[str]] = {}
         for entry in self.lab.store.journal_pending():
