@@ -10,7 +10,6 @@ Commands are kept in the store so ListCommands still shows them after a restart.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -18,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.faults import FaultError, stress
+from chaoslab.faults import FaultError, network, stress
 from chaoslab.services.ssm.documents import DocumentRun, document
 from chaoslab.services.ssm.models import COMMAND_KIND, TERMINAL, Command, Invocation
 
@@ -26,13 +25,9 @@ log = logging.getLogger(__name__)
 OWNER_PREFIX = "ssm:"
 
 
-def _fault_reverters() -> dict[str, Any]:
-    """Journal fault name → revert(lab, record), for every fault a document may apply."""
-    reverters: dict[str, Any] = {"stress.workers": stress.revert}
-    with contextlib.suppress(ImportError):
-        from chaoslab.faults import network
-        reverters.update({"network.rules": network.revert_rules, "network.latency": network.revert_latency})
-    return reverters
+# Journal fault name → revert(lab, record), for every fault a document may apply.
+_FAULT_REVERTERS: dict[str, Any] = {"stress.workers": stress.revert, "network.rules": network.revert_rules,
+                                    "network.latency": network.revert_latency}
 
 
 class SsmBackend:
@@ -119,7 +114,7 @@ class SsmBackend:
             self._changed(cmd)
 
     async def _revert_entry(self, entry_id: int, fault: str, record: dict[str, Any]) -> None:
-        revert = _fault_reverters().get(fault)
+        revert = _FAULT_REVERTERS.get(fault)
         if revert is None:
             log.error("no reverter for SSM fault %s; journal entry %s stays pending", fault, entry_id)
             return
