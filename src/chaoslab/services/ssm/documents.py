@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from chaoslab.errors import AwsError
-from chaoslab.faults import FaultError, process, stress
+from chaoslab.faults import FaultError, network, process, stress
+from chaoslab.faults import network_rules as rules
 from chaoslab.services.units import ComputeUnit
 
 MiB = 1024 * 1024
@@ -122,18 +123,7 @@ async def kill_process(run: DocumentRun) -> None:
     run.say(f"Sent {run.params['Signal']} to {run.params['ProcessName']} (pids {' '.join(map(str, pids))})")
 
 
-def _net() -> Any:
-    """The network fault module, owned by the network faults; imported late so stress documents
-    keep working in a tree where it is missing or broken."""
-    try:
-        from chaoslab.faults import network, network_rules
-    except ImportError as exc:
-        raise FaultError(f"network faults are not available in this lab: {exc}") from None
-    return network, network_rules
-
-
 async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
-    network, _ = _net()
     record = network.rules_record(run.unit.unit_id, rule_set)
     run.journal("network.rules", record)
     await network.apply_rules(record)
@@ -141,7 +131,6 @@ async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
 
 
 def _netns(run: DocumentRun) -> str:
-    network, _ = _net()
     try:
         return network.unit_netns(run.unit, f"instance {run.unit.unit_id}")
     except network.NetworkFaultError as exc:
@@ -149,7 +138,6 @@ def _netns(run: DocumentRun) -> str:
 
 
 def _sources(run: DocumentRun) -> list[str] | None:
-    network, _ = _net()
     try:
         return network.resolve_sources(run.lab, run.params.get("Sources"))
     except network.NetworkFaultError as exc:
@@ -157,7 +145,6 @@ def _sources(run: DocumentRun) -> list[str] | None:
 
 
 async def blackhole_port(run: DocumentRun) -> None:
-    network, rules = _net()
     rule_set = rules.blackhole(_netns(run), network.new_tag(), run.number("Port"), run.params["Protocol"],
                                run.params["TrafficType"])
     run.say(f"Blackholing {run.params['TrafficType']} {run.params['Protocol']} port {run.params['Port']}")
@@ -165,7 +152,6 @@ async def blackhole_port(run: DocumentRun) -> None:
 
 
 async def packet_loss(run: DocumentRun) -> None:
-    network, rules = _net()
     flows = float(run.params.get("FlowsPercent", "100"))
     rule_set = rules.packet_loss(_netns(run), network.new_tag(), float(run.params["LossPercent"]), flows,
                                  _sources(run))
@@ -174,7 +160,6 @@ async def packet_loss(run: DocumentRun) -> None:
 
 
 async def latency(run: DocumentRun) -> None:
-    network, _ = _net()
     delay, jitter = run.number("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
     record = network.latency_record(run.unit.unit_id, run.unit.unit_id, _netns(run), delay_ms=delay,
                                     jitter_ms=jitter, flows_percent=int(run.params.get("FlowsPercent", "100")),
