@@ -109,6 +109,10 @@ def test_target_group_health_check_defaults_and_attributes(lab: Any) -> None:
     ({"HealthyThresholdCount": 1}, "ValidationError"),
     ({"HealthCheckIntervalSeconds": 5, "HealthCheckTimeoutSeconds": 6}, "ValidationError"),
     ({"HealthCheckPath": "health"}, "ValidationError"),
+    ({"HealthCheckPath": "/x HTTP/1.1\r\nX-Injected: 1"}, "ValidationError"),  # would split the probe request
+    ({"HealthCheckPath": "/\u2713"}, "ValidationError"),  # not encodable in a request line
+    ({"HealthCheckPath": "/health\n"}, "ValidationError"),  # a line break ends the request line early
+    ({"HealthCheckPath": "/" + "a" * 1024}, "ValidationError"),
 ])
 def test_target_group_validation(lab: Any, params: dict[str, Any], code: str) -> None:
     with pytest.raises(AwsError) as err:

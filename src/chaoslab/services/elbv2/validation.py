@@ -14,6 +14,7 @@ _HC_INT_LIMITS = {  # the lab allows 1 s intervals/timeouts so CI experiments ar
     "HealthCheckIntervalSeconds": (1, 300), "HealthCheckTimeoutSeconds": (1, 120),
     "HealthyThresholdCount": (2, 10), "UnhealthyThresholdCount": (2, 10),
 }
+_PATH = re.compile(r"[\x21-\x7e]+")
 ALGORITHMS = ("round_robin", "least_outstanding_requests", "weighted_random")
 
 
@@ -36,8 +37,12 @@ def health_settings(current: dict[str, Any], params: dict[str, Any]) -> dict[str
     if port != "traffic-port" and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise error("ValidationError", f"Health check port '{port}' is not valid")
     current["HealthCheckPort"] = port
-    if not str(current["HealthCheckPath"]).startswith("/"):
+    path = str(current["HealthCheckPath"])
+    if not path.startswith("/"):
         raise error("ValidationError", "Health check path must begin with a '/'")
+    if len(path) > 1024 or not _PATH.fullmatch(path):  # it goes verbatim into the probe's request line
+        raise error("ValidationError", f"Health check path '{path}' is not valid: at most 1024 printable "
+                    "ASCII characters without spaces")
     if current["HealthCheckEnabled"] is False:
         raise error("ValidationError", "Health checks cannot be disabled for instance and ip target groups")
     return current
