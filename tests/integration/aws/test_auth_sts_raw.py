@@ -103,25 +103,6 @@ def test_assume_role_then_call_with_session_credentials(lab: Any) -> None:
         assert ecs2.list_clusters()["clusterArns"] == ["arn:aws:iam::123456789012:root"]
 
 
-def test_assume_role_needs_the_role_when_iam_exists(tmp_path: Path) -> None:
-    from chaoslab.config import LabConfig
-
-    class Iam:
-        def get_role(self, name: str) -> dict[str, str]:
-            if name != "Known":
-                raise AwsError("NoSuchEntity", f"The role with name {name} cannot be found.", 404)
-            return {"RoleName": name}
-
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path, api_port=0), iam=Iam())
-    with serve(lab) as gw:
-        sts = make_client(gw, "sts")
-        with pytest.raises(Exception) as err:
-            sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/Missing", RoleSessionName="s1")
-        assert err.value.response["Error"]["Code"] == "AccessDenied"
-        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        assert sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/Known", RoleSessionName="s1")["Credentials"]
-
-
 def test_aws_cli_unchanged(lab: Any, tmp_path: Path) -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
            "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
@@ -258,9 +239,11 @@ def test_assume_role_against_the_real_iam_backend(tmp_path: Path) -> None:
             with pytest.raises(Exception) as err:
                 sts.assume_role(RoleArn=role["Arn"], RoleSessionName="run-1", DurationSeconds=7200)
             assert err.value.response["Error"]["Code"] == "ValidationError"
-            with pytest.raises(Exception) as err:
-                sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/Nope", RoleSessionName="run-1")
-            assert err.value.response["Error"]["Code"] == "AccessDenied"
+            for wrong in ("arn:aws:iam::123456789012:role/Nope", "arn:aws:iam::999999999999:role/FisRole",
+                          "arn:aws:iam::123456789012:role/ops/FisRole"):  # the name alone used to be enough
+                with pytest.raises(Exception) as err:
+                    sts.assume_role(RoleArn=wrong, RoleSessionName="run-1")
+                assert err.value.response["Error"]["Code"] == "AccessDenied", wrong
     finally:
         lab.store.close()
 

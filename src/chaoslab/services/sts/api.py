@@ -47,7 +47,7 @@ def _role_name(role_arn: str) -> str:
 
 def _find_role(ctx: RequestContext, name: str, role_arn: str) -> Any:
     """The IAM role (None without an IAM backend, when every role is assumable); AccessDenied
-    when the lab has IAM and the role does not exist, as AWS answers for an unknown role."""
+    when the lab has IAM and no role has this ARN, as AWS answers for an unknown role."""
     iam = getattr(ctx.lab, "iam", None)
     if iam is None:
         return None
@@ -55,7 +55,7 @@ def _find_role(ctx: RequestContext, name: str, role_arn: str) -> Any:
         role = iam.get_role(name)
     except AwsError:
         role = None
-    if role is None:
+    if role is None or role.arn.lower() != role_arn.lower():  # another account or path is another role
         raise AwsError("AccessDenied", f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
                        f"resource: {role_arn} (the role does not exist)", 403)
     return role
