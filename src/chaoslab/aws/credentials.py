@@ -37,14 +37,20 @@ class CredentialRegistry:
             key: Credential(key, secret, f"arn:aws:iam::{config.account_id}:root", config.account_id, config.account_id)
             for key, secret in config.credentials.items()
         }
+        self._expired: set[str] = set()  # forgotten temporary keys, so callers hear "expired", not "unknown"
 
     def lookup(self, access_key: str) -> Credential | None:
         """The live credential for a key; expired temporary keys are forgotten."""
         cred = self._keys.get(access_key)
         if cred is not None and cred.expired():
             del self._keys[access_key]
+            self._expired.add(access_key)
             return None
         return cred
+
+    def has_expired(self, access_key: str) -> bool:
+        """Was this a temporary key that has run out (rather than one never issued)?"""
+        return access_key in self._expired
 
     def issue(self, principal_arn: str, user_id: str, duration_seconds: int, prefix: str = "ASIA") -> Credential:
         """Mint a temporary key (as STS does: `ASIA…` id, a secret and a session token)."""

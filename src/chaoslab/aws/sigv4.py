@@ -93,9 +93,13 @@ def verify(auth: Authorization, method: str, raw_path: str, raw_query: str, head
     """The caller's credential if the signature holds; else the AwsError AWS answers with.
 
     Unknown keys are `InvalidClientTokenId` for query services and `UnrecognizedClientException`
-    for JSON/rest-json services, as AWS answers them.
+    for JSON/rest-json services, as AWS answers them; expired temporary keys `ExpiredToken` /
+    `ExpiredTokenException`, which SDKs treat as "refresh the credentials".
     """
     cred = registry.lookup(auth.access_key)
+    if cred is None and registry.has_expired(auth.access_key):
+        code = "ExpiredTokenException" if json_family else "ExpiredToken"
+        raise AwsError(code, "The security token included in the request is expired", 400)
     if cred is None:
         code = "UnrecognizedClientException" if json_family else "InvalidClientTokenId"
         raise AwsError(code, "The security token included in the request is invalid.", 403)

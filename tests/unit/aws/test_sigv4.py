@@ -24,10 +24,11 @@ CASES = [
 ]
 
 
-def signed(method: str, url: str, body: bytes, service: str, secret: str = "test") -> tuple[str, str, CIMultiDict]:
+def signed(method: str, url: str, body: bytes, service: str, secret: str = "test",
+           key: str = "test") -> tuple[str, str, CIMultiDict]:
     request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/x-amz-json-1.1",
                                                                      "X-Amz-Target": "  a   b  "})
-    SigV4Auth(Credentials("test", secret), service, "eu-west-1").add_auth(request)
+    SigV4Auth(Credentials(key, secret), service, "eu-west-1").add_auth(request)
     prepared = request.prepare()
     parts = urlsplit(prepared.url)
     headers = CIMultiDict(prepared.headers)
@@ -85,3 +86,14 @@ def test_canonical_path_matches_botocore_normalisation() -> None:
     assert canonical_path("") == "/"
     assert canonical_path("/a/./b/../c/") == "/a/c/"
     assert canonical_path("/tags/arn%3Aa%2Fb") == "/tags/arn%253Aa%252Fb"
+
+
+def test_an_expired_temporary_key_is_reported_expired_not_unknown() -> None:
+    registry = CredentialRegistry(LabConfig())
+    cred = registry.issue("arn:aws:sts::123456789012:assumed-role/r/s", "AROA:s", duration_seconds=-1)
+    path, query, headers = signed("POST", "http://h/", b"", "sts", key=cred.access_key, secret=cred.secret)
+    auth = parse_authorization(headers["Authorization"])
+    for json_family, code in [(True, "ExpiredTokenException"), (False, "ExpiredToken")]:
+        with pytest.raises(AwsError) as err:
+            verify(auth, "POST", path, query, headers, b"", registry, json_family=json_family)
+        assert (err.value.code, err.value.status) == (code, 400)
