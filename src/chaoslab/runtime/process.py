@@ -230,6 +230,9 @@ class UnitProcess:
             pidfd = os.pidfd_open(self.pid)
         except ProcessLookupError:
             return  # already exited and reaped
+        except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): poll
+            await self._poll_gone()
+            return
         loop = asyncio.get_running_loop()
         gone = loop.create_future()
         loop.add_reader(pidfd, lambda: gone.done() or gone.set_result(None))
@@ -238,6 +241,15 @@ class UnitProcess:
         finally:
             loop.remove_reader(pidfd)
             os.close(pidfd)
+
+    async def _poll_gone(self) -> None:
+        while True:
+            try:
+                if psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE:
+                    return
+            except psutil.NoSuchProcess:
+                return
+            await asyncio.sleep(0.1)
 
     def _safe_call(self, callback: ExitCallback) -> None:
         try:

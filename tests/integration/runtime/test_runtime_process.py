@@ -165,3 +165,19 @@ def test_workers_die_with_a_leader_that_exits_on_its_own(store):
         assert list(store.owned_processes()) == []
 
     asyncio.run(main())
+
+
+def test_exit_is_noticed_without_pidfd(store, monkeypatch):
+    """Off Linux (or on a kernel before 5.3) there is no pidfd: the leader's exit is polled."""
+    import os
+
+    def no_pidfd(pid: int) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+
+    async def run() -> int:
+        unit = await _start(store, [sys.executable, "-c", "import time; time.sleep(0.3)"])
+        return await asyncio.wait_for(unit.wait(), 5)
+
+    assert asyncio.run(run()) == 0
