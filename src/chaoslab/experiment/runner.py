@@ -17,13 +17,16 @@ from datetime import datetime
 from typing import Any
 
 import aiohttp
+from botocore.exceptions import ClientError
 
+from chaoslab.errors import ChaoslabError
 from chaoslab.experiment import hypothesis, integrity, windows
 from chaoslab.experiment.integrity import Ledger
 from chaoslab.experiment.labclient import LabClient
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
 
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
+STOP_GRACE_S = 30.0  # after StopExperiment, how long FIS may take to revert before the run gives up
 EXIT = {"held": 0, "deviated": 1, "baseline-not-met": 2, "error": 2, "aborted": 3}
 
 
@@ -292,10 +295,13 @@ class Run:
             if got["state"]["status"] in TERMINAL:
                 break
             if time.monotonic() > deadline:
+                if self.fis.get("stopped_by_runner"):
+                    raise ChaoslabError(f"FIS experiment {exp_id} did not stop within {STOP_GRACE_S:g} s of "
+                                        "StopExperiment", hint="see `chaoslab status` and the lab log")
                 self.view.note(f"injection exceeded {max_seconds:g} s: stopping the FIS experiment")
-                await asyncio.to_thread(fis.stop_experiment, id=exp_id)
-                max_seconds = float("inf")
-                deadline = time.monotonic() + 30
+                with contextlib.suppress(ClientError):  # it may have ended since the last poll
+                    await asyncio.to_thread(fis.stop_experiment, id=exp_id)
+                deadline = time.monotonic() + STOP_GRACE_S
                 self.fis["stopped_by_runner"] = True
             await asyncio.sleep(0.5)
         with contextlib.suppress(Exception):
