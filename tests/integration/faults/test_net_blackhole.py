@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_net_lab import (connects, context, in_unit, needs_netns, net_lab, rules_of, run_for, static_task,
+from net_lab import (connects, context, in_unit, needs_netns, net_lab, rules_of, run_for, static_task,
                           task_resource, wait_port)
 
 pytestmark = [needs_netns, pytest.mark.root]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_net_lab import connects, context, in_unit, needs_netns, net_lab, rules_of, run_for
+from net_lab import connects, context, in_unit, needs_netns, net_lab, rules_of, run_for
 
 from chaoslab.faults.network_iptables import listing
 from chaoslab.services.fis.executors import ActionFailure

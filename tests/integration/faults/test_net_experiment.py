@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_net_lab import connects, needs_netns, net_lab, rules_of
+from net_lab import connects, needs_netns, net_lab, rules_of
 
 pytestmark = [needs_netns, pytest.mark.root]
 

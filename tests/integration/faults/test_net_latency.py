@@ -10,7 +10,7 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from test_net_lab import (context, http_get_ms, in_unit, needs_netns, net_lab, p50, rules_of, run_for, static_task,
+from net_lab import (context, http_get_ms, in_unit, needs_netns, net_lab, p50, rules_of, run_for, static_task,
                           task_resource)
 
 pytestmark = [needs_netns, pytest.mark.root]

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_net_lab import context, needs_netns, net_lab, rules_of, run_for, static_task, task_resource
+from net_lab import context, needs_netns, net_lab, rules_of, run_for, static_task, task_resource
 
 pytestmark = [needs_netns, pytest.mark.root]
 

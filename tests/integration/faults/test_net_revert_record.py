@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import psutil
 import pytest
-from test_net_lab import needs_netns, net_lab, rules_of, static_task
+from net_lab import needs_netns, net_lab, rules_of, static_task
 
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules

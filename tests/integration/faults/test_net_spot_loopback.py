@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wait_port
+from net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wait_port
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab

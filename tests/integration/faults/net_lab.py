@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import random
 import subprocess
@@ -16,37 +15,20 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import psutil
-import pytest
+
+from fault_lab import free_vpc, needs_netns  # noqa: F401  (needs_netns: re-exported to the test_net_* modules)
 
 from chaoslab.config import LabConfig
 from chaoslab.faults.network_iptables import listing
 from chaoslab.lab import Lab
-from chaoslab.runtime.network import detect_mode
 from chaoslab.services.fis.executors import ActionContext
 from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
 
-needs_netns = pytest.mark.skipif(detect_mode("auto") != "netns",
-                                 reason="network namespaces need root on Linux with iproute2")
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-
-
-def free_vpc() -> tuple[str, dict[str, str]]:
-    """A /16 in 10.128.0.0/9 that no host route covers (other engineers' labs may be running)."""
-    routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True).stdout
-    taken = []
-    for line in routes.splitlines():
-        with contextlib.suppress(ValueError, IndexError):
-            taken.append(ipaddress.IPv4Network(line.split()[1 if line.startswith("unreachable") else 0], strict=False))
-    for _ in range(50):
-        second = random.randint(128, 254)
-        net = ipaddress.IPv4Network(f"10.{second}.0.0/16")
-        if not any(net.overlaps(t) for t in taken):
-            return str(net), {"us-east-1a": f"10.{second}.10.0/24", "us-east-1b": f"10.{second}.11.0/24"}
-    pytest.skip("no free 10.x.0.0/16 on this host")
 
 
 def _host(cmd: list[str]) -> str:
