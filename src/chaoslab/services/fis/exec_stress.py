@@ -53,24 +53,24 @@ def _seconds(ctx: ActionContext, duration: str) -> float:
     return parse_duration(duration) * ctx.time_scale
 
 
-async def ecs_task_cpu_stress(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-CPU-Stress", reversible=True)]
-    seconds = _seconds(ctx, params["duration"])
-    percent, workers = int(params.get("percent", "100")), int(params.get("workers", "0"))
+def _task_stress(kind: str, document: str, percent: str, workers: str) -> Executor:
+    """aws:ecs:task-cpu-stress / -io-stress: the same steps, with the fault and FIS's defaults."""
+    start = {"cpu": stress.cpu, "io": stress.io}[kind]
+    fault = f"ecs.task_{kind}_stress"
 
-    async def arm(unit: ComputeUnit, arn: str) -> stress.Armed:
-        return await stress.cpu(unit, percent=percent, workers=workers, duration=seconds, target=arn)
-    await _stress_all(ctx, "ecs.task_cpu_stress", units, arm, params["duration"])
+    async def run(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+        units = [(r, task.unit) for r, task in task_units(ctx, targets, document, reversible=True)]
+        seconds = _seconds(ctx, params["duration"])
+        share, count = int(params.get("percent", percent)), int(params.get("workers", workers))
+
+        async def arm(unit: ComputeUnit, arn: str) -> stress.Armed:
+            return await start(unit, percent=share, workers=count, duration=seconds, target=arn)
+        await _stress_all(ctx, fault, units, arm, params["duration"])
+    return run
 
 
-async def ecs_task_io_stress(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-IO-Stress", reversible=True)]
-    seconds = _seconds(ctx, params["duration"])
-    percent, workers = int(params.get("percent", "80")), int(params.get("workers", "1"))
-
-    async def arm(unit: ComputeUnit, arn: str) -> stress.Armed:
-        return await stress.io(unit, percent=percent, workers=workers, duration=seconds, target=arn)
-    await _stress_all(ctx, "ecs.task_io_stress", units, arm, params["duration"])
+ecs_task_cpu_stress = _task_stress("cpu", "AWSFIS-Run-CPU-Stress", percent="100", workers="0")
+ecs_task_io_stress = _task_stress("io", "AWSFIS-Run-IO-Stress", percent="80", workers="1")
 
 
 async def ecs_task_kill_process(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
