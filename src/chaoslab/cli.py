@@ -1,5 +1,6 @@
 """The `chaoslab` command. Thin: parse, call the lab or the runner, render. Every user error is a
-ChaoslabError printed without a traceback; exit codes follow DESIGN.md §2."""
+ChaoslabError printed without a traceback; exit codes are the stable ones listed in
+docs/ARCHITECTURE.md ("The stable interface")."""
 
 from __future__ import annotations
 
@@ -39,8 +40,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--detach", "-d", action="store_true", help="run the lab in the background and return when it is ready")
     up.add_argument("--fast", action="store_true", help="short health-check intervals and sweeps (CI)")
     up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
-    up.add_argument("--network", choices=["auto", "netns", "loopback"], default="auto",
-                    help="unit networking: netns needs root on Linux; loopback works anywhere (default auto)")
+    up.add_argument("--network", choices=["auto", "netns", "userns", "loopback"], default="auto",
+                    help="unit networking: netns (root) and userns (an ordinary user, in a user namespace the "
+                         "lab creates) give each unit its own network namespace; loopback works anywhere but "
+                         "without network faults. auto picks the first this host allows (default)")
     up.add_argument("--list", action="store_true", help="list the bundled stacks and exit")
 
     st = sub.add_parser("status", help="show the running lab", description="Show the running lab: endpoints, units, "

@@ -24,6 +24,11 @@ from chaoslab.lab import LAB_FILE
 from chaoslab.stack import bundled_stacks, load_stack
 
 READY_TIMEOUT = 120.0
+NETWORK_MODES = {
+    "netns": "(each unit in its own network namespace)",
+    "userns": "(each unit in its own network namespace, inside the lab's user namespace: no root needed)",
+    "loopback": "(fallback: one loopback address per unit; network faults unavailable)",
+}
 DOWN_TIMEOUT = 90.0
 
 
@@ -126,7 +131,7 @@ def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Pat
             raise ChaoslabError("the lab exited while starting:\n    " + "\n    ".join(tail),
                                 hint=f"full log: {log_path}")
         info = running_lab(config)
-        if info and info.get("pid") == child.pid and info.get("ready"):
+        if info and child.pid in (info.get("pid"), info.get("launcher")) and info.get("ready"):
             print(f" ready in {time.monotonic() - start:.1f} s", file=out, flush=True)
             return info
         dots = int(time.monotonic() - start)
@@ -147,9 +152,8 @@ def _print_summary(status: dict[str, Any]) -> None:
             print(f"  ALB          {lb['name']}  {url}")
     for db in status["databases"]:
         print(f"  database     {db['cluster']}  writer {db['writer']}  ({db['status']})")
-    print(f"  network      {status['network_mode']}" + (
-        "  (each unit in its own network namespace)" if status["network_mode"] == "netns"
-        else "  (fallback: one loopback address per unit)" if status["network_mode"] else ""))
+    mode = status["network_mode"]
+    print(f"  network      {mode}  {NETWORK_MODES.get(mode, '')}".rstrip())
     print("  next: `chaoslab status`, `curl <ALB>/`, `chaoslab down`")
 
 

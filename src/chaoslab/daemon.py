@@ -17,6 +17,8 @@ from typing import Sequence
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
+from chaoslab.runtime.hostcaps import probe
+from chaoslab.runtime.userns import enter_inside, python_argv, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.store import Store
 
@@ -30,8 +32,30 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--stack", default=None)
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
-    p.add_argument("--network", default="auto")
+    p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
+    p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     return p.parse_args(argv)
+
+
+def resolve_network(requested: str) -> str:
+    """auto → the realistic mode the host allows (root: netns, else a user namespace), else loopback."""
+    if requested != "auto":
+        return requested
+    return probe().mode or "loopback"
+
+
+def _outer_lab(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
+    """In `userns` mode, run the lab in its own user namespace (and serve it host sockets from
+    here); None when this process is the lab itself."""
+    if args.broker_fd is not None:
+        enter_inside(LabConfig().home, args.broker_fd)
+        args.network = "netns"  # inside, the lab is root over its own namespaces
+        return None
+    args.network = resolve_network(args.network)
+    if args.network != "userns":
+        return None
+    inner = [*python_argv(), *argv, "--network", "userns"]
+    return run_outside(inner, LabConfig().ensure_home())
 
 
 async def wait_ready(lab: Lab, timeout: float) -> bool:
@@ -109,6 +133,9 @@ def run_foreground(argv: Sequence[str]) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        outer = _outer_lab(args, argv)
+        if outer is not None:
+            return outer
         return asyncio.run(serve(args, announce=True))
     except ChaoslabError as exc:
         print(f"chaoslab: error: {exc}", file=sys.stderr)
@@ -144,6 +171,9 @@ def main() -> int:
     args = _parse(sys.argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
+        outer = _outer_lab(args, sys.argv[1:])
+        if outer is not None:
+            return outer
         return asyncio.run(serve(args, announce=False))
     except ChaoslabError as exc:
         print(f"chaoslab: error: {exc}", flush=True)

@@ -21,6 +21,7 @@ from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.ids import hex_id
+from chaoslab.runtime.hostcaps import single_uid_namespace
 from chaoslab.runtime.network import cleanup_leftovers
 from chaoslab.runtime.recovery import kill_leftover_processes
 from chaoslab.services.autoscaling.backend import AutoScalingBackend
@@ -113,7 +114,7 @@ class Lab:
             "run_id": self.run_id, "pid": os.getpid(), "stack": self.stack_name,
             "started_at": self.started_at, "api": self.config.endpoint_url,
             "region": self.config.region, "account_id": self.config.account_id,
-            "network_mode": vpcs[0].network.mode if vpcs else None,
+            "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
             "load_balancers": self._lb_status(),
             "instances": [
                 {"id": i.instance_id, "state": i.state, "az": i.az, "ip": i.private_ip,
@@ -176,10 +177,13 @@ class Lab:
                                  dumps=lambda o: json.dumps(o, default=str))
 
     def write_lab_file(self) -> Path:
-        """Where a detached lab can be found: pid, API endpoint, run id."""
+        """Where a detached lab can be found: pid, API endpoint, run id. `launcher` is the process
+        that started it: itself, or in userns mode the host-side broker that is its parent."""
         path = self.config.home / LAB_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "run_id": self.run_id, "api": self.config.endpoint_url,
+        launcher = os.getppid() if single_uid_namespace() else os.getpid()
+        tmp.write_text(json.dumps({"pid": os.getpid(), "launcher": launcher, "run_id": self.run_id,
+                                   "api": self.config.endpoint_url,
                                    "api_port": self.config.api_port, "stack": self.stack_name,
                                    "started_at": self.started_at}))
         tmp.replace(path)
@@ -188,3 +192,9 @@ class Lab:
     def remove_lab_file(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.config.home / LAB_FILE).unlink()
+
+
+def _network_mode(vpc_mode: str) -> str:
+    """What `status` calls the mode: namespaces built as root inside the lab's own user
+    namespace are the `userns` mode."""
+    return "userns" if vpc_mode == "netns" and single_uid_namespace() else vpc_mode

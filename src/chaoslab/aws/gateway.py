@@ -24,6 +24,7 @@ from chaoslab.aws.protocols import WireProtocol, WireRequest, WireResponse, prot
 from chaoslab.aws.protocols.base import MissingMember, check_required, missing_member_error, unknown_operation, validation_error
 from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
+from chaoslab.net.hostsock import bind_listener
 
 log = logging.getLogger("chaoslab.aws.gateway")
 
@@ -57,7 +58,8 @@ class Gateway:
         self.app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(self.app, access_log=None, auto_decompress=False)  # SigV4 covers the gzip bytes
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.lab.config.host, self.lab.config.api_port, reuse_address=True)
+        sock = bind_listener(self.lab.config.host, self.lab.config.api_port)
+        site = web.SockSite(self._runner, sock)
         await site.start()
         self.port = self._runner.addresses[0][1]
 
@@ -169,7 +171,7 @@ def _parse(svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest,
 
 
 def _service_name(signing_name: str | None, wire: WireRequest) -> str | None:
-    """Signed requests route by credential scope; unsigned ones by their shape (emulation.md §1.3)."""
+    """Signed requests route by credential scope; unsigned ones by their shape (docs/aws-api.md, "Routing")."""
     version = wire.form.get("Version") if "x-amz-json" not in wire.headers.get("Content-Type", "") else None
     if signing_name is not None:
         name = models.SIGNING_NAMES.get(signing_name)

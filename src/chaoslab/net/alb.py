@@ -20,6 +20,8 @@ from typing import Any, Protocol
 
 import httptools
 
+from chaoslab.net.hostsock import bind_listener
+
 CONNECT_TIMEOUT = 10.0  # ALB gives up connecting to a target after 10 s -> 504
 _REASONS = {502: b"Bad Gateway", 503: b"Service Temporarily Unavailable", 504: b"Gateway Time-out"}
 # Request headers the proxy owns (hop-by-hop or re-framed because bodies are buffered).
@@ -431,8 +433,8 @@ class ListenerProxy:
     async def start(self) -> int:
         """Bind and listen; returns the real port (useful when asked for port 0)."""
         self.loop = asyncio.get_running_loop()
-        self.server = await self.loop.create_server(lambda: FrontConnection(self), self.host, self.port,
-                                                    reuse_address=True, backlog=1024)
+        sock = bind_listener(self.host, self.port, backlog=1024)
+        self.server = await self.loop.create_server(lambda: FrontConnection(self), sock=sock, backlog=1024)
         self.port = self.server.sockets[0].getsockname()[1]
         self._port_header = b"X-Forwarded-Proto: http\r\nX-Forwarded-Port: %d\r\n" % self.port
         return self.port

@@ -13,6 +13,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Literal
 
+from chaoslab.net.hostsock import bind_listener
+
 Direction = Literal["upstream", "downstream"]
 # Called with each chunk read on one direction of a connection; returns the bytes to forward
 # (b"" forwards nothing). Awaiting inside it delays that direction only.
@@ -54,7 +56,7 @@ class TcpProxy:
         self._next_id = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port, reuse_address=True)
+        self._server = await asyncio.start_server(self._handle, sock=bind_listener(self.host, self.port))
         if self.port == 0:
             self.port = self._server.sockets[0].getsockname()[1]
 

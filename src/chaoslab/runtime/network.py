@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
-import shutil
-import subprocess
-import sys
 from typing import Literal, Mapping
 
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.runtime import addressing as plan
 from chaoslab.runtime.commands import CommandError, run_command
+from chaoslab.runtime.hostcaps import probe
 from chaoslab.runtime.sandbox import (
     NETNS_ETC,
     UNIT_IFNAME,
@@ -31,16 +28,12 @@ Mode = Literal["auto", "netns", "loopback"]
 
 
 def detect_mode(requested: Mode = "auto") -> Literal["netns", "loopback"]:
-    """netns when asked, or (auto) when we are root on Linux and `ip netns` works."""
+    """netns when asked, or (auto) when this process can build namespaces itself (the probe in
+    `hostcaps` really makes one); otherwise loopback. An ordinary user's lab gets netns by
+    running inside a user namespace of its own (`runtime.userns`), where it is root."""
     if requested != "auto":
         return requested
-    if not sys.platform.startswith("linux") or os.geteuid() != 0 or shutil.which("ip") is None:
-        return "loopback"
-    try:
-        ok = subprocess.run(["ip", "netns", "list"], capture_output=True, timeout=5).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    return "netns" if ok else "loopback"
+    return "netns" if probe().mode == "netns" else "loopback"
 
 
 class VpcNetwork:

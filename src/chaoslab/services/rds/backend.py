@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import subprocess
 from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn
+from chaoslab.net.hostsock import bind_listener, port_free
 from chaoslab.services.rds.cluster import AuroraCluster
 from chaoslab.services.rds.metrics import TreeSampler
 from chaoslab.services.rds.models import DBCluster, DBInstance, dns_label
-from chaoslab.services.rds.postgres import cleanup_owned, find_bindir, free_port
+from chaoslab.services.rds.postgres import cleanup_owned, find_bindir
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +48,12 @@ def _strip_arn(ident: str, kind: str) -> str:
 
 
 def _port_on(host: str, preferred: int) -> int:
-    """`preferred` if it can be bound on `host` now, else any free port there."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, preferred))
-            return preferred
-        except OSError:
-            return free_port(host)
+    """`preferred` if it can be bound on `host` now, else any free port there (on the host's
+    loopback even when the lab lives in a namespace of its own)."""
+    if port_free(host, preferred):
+        return preferred
+    with bind_listener(host, 0, backlog=1) as sock:
+        return int(sock.getsockname()[1])
 
 
 def _merge_tags(tags: list[dict[str, str]], new: list[dict[str, str]]) -> list[dict[str, str]]:
