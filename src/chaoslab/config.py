@@ -12,7 +12,7 @@ DEFAULT_ACCOUNT = "123456789012"
 
 
 def default_home() -> Path:
-    """State dir: CHAOSLAB_HOME, else the XDG state dir, as DESIGN.md §2 promises."""
+    """State dir: CHAOSLAB_HOME, else the XDG state dir (docs/ARCHITECTURE.md, "The stable interface")."""
     if os.environ.get("CHAOSLAB_HOME"):
         return Path(os.environ["CHAOSLAB_HOME"]).expanduser()
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")

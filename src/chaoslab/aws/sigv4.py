@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 verification (emulation.md §1.5), done the way botocore signs.
+"""AWS Signature Version 4 verification (docs/aws-api.md, "SigV4"), done the way botocore signs.
 
 Only header auth (`Authorization: AWS4-HMAC-SHA256 …`) is accepted; presigned URLs and
 clock-skew checks are not implemented (a lab's clients share its clock).

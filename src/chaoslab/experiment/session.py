@@ -80,7 +80,7 @@ async def _until_terminated(run: Run) -> dict[str, Any]:
 
 
 def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
-    """`chaoslab run`: the exit code of DESIGN.md §2 (2 when the run could not happen at all)."""
+    """`chaoslab run`: the exit code docs/ARCHITECTURE.md promises (2 when the run could not happen at all)."""
     out: TextIO = kwargs.get("out", sys.stdout)
     exp = load_experiment(ref, fast=kwargs.get("fast", False))
     try:

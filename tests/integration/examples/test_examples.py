@@ -1,4 +1,4 @@
-"""Every scenario in examples/ through the real CLI in its fast variant (issue 8): its own lab
+"""Every scenario in examples/ through the real CLI in its fast variant (docs/examples.md, "CI"): its own lab
 (own CHAOSLAB_HOME, API port, VPC range, listener port 0), `chaoslab run --fast --report`, and the
 outcome and key journal figures asserted. Needs root (network namespaces)."""
 

@@ -1,4 +1,4 @@
-"""Issue 3's promise on a real lab: seed 002's alarm (HTTPCode_Target_5XX_Count, Sum > 5,
+"""CloudWatch alarms on real traffic (docs/cloudwatch.md), on a real lab: seed 002's alarm (HTTPCode_Target_5XX_Count, Sum > 5,
 missing data not breaching, a 2 s local period) goes to ALARM within about a period of the app
 answering 500 and back to OK after it recovers; HealthyHostCount drops when a unit dies."""
 

@@ -1,4 +1,4 @@
-"""Issue 4's crash promise, end to end: SIGKILL the lab in the middle of an experiment that is
+"""Crash recovery (docs/faults.md), end to end: SIGKILL the lab in the middle of an experiment that is
 stressing tasks; the next start kills what the dead lab left, reverts the journal, and the
 experiment reads `failed` with the reason."""
 

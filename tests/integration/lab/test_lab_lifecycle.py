@@ -1,4 +1,4 @@
-"""Issue 2's must-shows, checked as a user would: up, round robin over two AZs, seed 003's
+"""The lab's lifecycle, checked as a user would: up, round robin over two AZs, seed 003's
 walk-through, a unit killed and replaced, down leaving nothing behind."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every row of the reference tables in emulation.md §4.2 (AWS's "data is missing" tables)."""
+"""Every row of AWS's worked "data is missing" tables, as docs/cloudwatch.md lists them."""
 
 import pytest
 

@@ -17,7 +17,7 @@ PROTOCOLS: dict[str, WireProtocol] = {
 
 
 def request_protocol(req: WireRequest) -> str:
-    """The protocol a request is written in, judged from its shape (emulation.md §1.3 step 2)."""
+    """The protocol a request is written in, judged from its shape (docs/aws-api.md, "Routing" step 3)."""
     content_type = req.headers.get("Content-Type", "").lower()
     if content_type.startswith("application/x-amz-json"):
         return "json"
