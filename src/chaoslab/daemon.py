@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import time
+import traceback
 from typing import Sequence
 
 from chaoslab.config import LabConfig
@@ -24,6 +25,7 @@ from chaoslab.store import Store
 
 log = logging.getLogger("chaoslab")
 
+TRACE_FILE = "lab-crash.txt"
 READY_WAIT_SECONDS = 90.0  # how long a starting lab waits for its targets before it reports ready anyway
 
 
@@ -48,14 +50,14 @@ def _outer_lab(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
     """In `userns` mode, run the lab in its own user namespace (and serve it host sockets from
     here); None when this process is the lab itself."""
     if args.broker_fd is not None:
-        enter_inside(LabConfig().home, args.broker_fd)
+        enter_inside(args.broker_fd)
         args.network = "netns"  # inside, the lab is root over its own namespaces
         return None
     args.network = resolve_network(args.network)
     if args.network != "userns":
         return None
     inner = [*python_argv(), *argv, "--network", "userns"]
-    return run_outside(inner, LabConfig().ensure_home())
+    return run_outside(inner)
 
 
 async def wait_ready(lab: Lab, timeout: float) -> bool:
@@ -140,6 +142,9 @@ def run_foreground(argv: Sequence[str]) -> int:
     except ChaoslabError as exc:
         print(f"chaoslab: error: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback kept for the report
+        print(f"chaoslab: error: {_internal_error(exc)}", file=sys.stderr)
+        return 1
 
 
 def cleanup_after_crash(config: LabConfig) -> str:
@@ -178,6 +183,16 @@ def main() -> int:
     except ChaoslabError as exc:
         print(f"chaoslab: error: {exc}", flush=True)
         return 1
+    except Exception as exc:  # a bug: one line for the user, the traceback kept for the report
+        print(f"chaoslab: error: {_internal_error(exc)}", flush=True)
+        return 1
+
+
+def _internal_error(exc: Exception) -> str:
+    """Keep the traceback in the state dir and say where it is."""
+    path = LabConfig().ensure_home() / TRACE_FILE
+    path.write_text("".join(traceback.format_exception(exc)))
+    return f"the lab failed: {type(exc).__name__}: {exc} (this is a bug; traceback in {path})"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ The realistic mode puts every unit in its own network namespace behind a bridge.
 directly (`netns`). An ordinary user gets it inside an unprivileged user namespace that the lab
 creates for itself (`userns`), where it holds the capabilities it needs over namespaces it made.
 Neither is assumed from `geteuid()` or from `ip netns list`: the probe really creates a throwaway
-namespace with a bridge and a veth pair (and, for `userns`, the private mounts the lab needs), and
+namespace with a bridge and a veth pair (and, for `userns`, the private /run the lab needs), and
 whatever it could not do is the reason given.
 """
 
@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,9 +23,8 @@ RealisticMode = Literal["netns", "userns"]
 
 # Inside the probe namespace: a bridge and a veth pair are what every VPC and unit needs.
 _LINKS = "ip link add clprobe0 type bridge && ip link add clprobe1 type veth peer name clprobe2"
-# In a user namespace the lab also needs writable views of /run and /etc (for `ip netns`).
-_MOUNTS = ('mount -t tmpfs none "$1" && mkdir "$1/u" "$1/w" && '
-           'mount -t overlay overlay -o "lowerdir=/etc,upperdir=$1/u,workdir=$1/w" /etc')
+# In a user namespace the lab also needs a private /run (for `ip netns`).
+_MOUNTS = "mount -t tmpfs none /run && mkdir /run/netns && ip netns add clprobe && ip netns del clprobe"
 _PROBE_TIMEOUT = 10.0
 
 
@@ -63,9 +61,8 @@ def _probe_root() -> str:
 
 
 def _probe_userns() -> str:
-    with tempfile.TemporaryDirectory(prefix="chaoslab-probe-") as scratch:
-        return _try(["unshare", "--user", "--map-root-user", "--net", "--mount", "--propagation", "private",
-                     "sh", "-c", f"{_MOUNTS} && {_LINKS}", "probe", scratch])
+    return _try(["unshare", "--user", "--map-root-user", "--net", "--mount", "--propagation", "private",
+                 "sh", "-c", f"{_MOUNTS} && {_LINKS}"])
 
 
 @functools.lru_cache(maxsize=1)

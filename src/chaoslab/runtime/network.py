@@ -16,9 +16,9 @@ from chaoslab.runtime import addressing as plan
 from chaoslab.runtime.commands import CommandError, run_command
 from chaoslab.runtime.hostcaps import probe
 from chaoslab.runtime.sandbox import (
-    NETNS_ETC,
     UNIT_IFNAME,
     Sandbox,
+    hosts_file,
     kill_namespace_processes,
     remove_sandbox_resources,
 )
@@ -197,14 +197,14 @@ class VpcNetwork:
 
 
 def _write_hosts(netns: str, ip: str, extra: Mapping[str, str]) -> None:
-    """`ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts: `localhost` is the
-    unit's own, its EC2-style name resolves to its IP, and DB hostnames resolve as given."""
+    """The unit's /etc/hosts (bound over the real one when its programs start): `localhost` is
+    the unit's own, its EC2-style name resolves to its IP, and DB hostnames resolve as given."""
     short = "ip-" + ip.replace(".", "-")
     lines = ["127.0.0.1 localhost", "::1 localhost", f"{ip} {short}.ec2.internal {short}"]
     lines += [f"{addr} {name}" for name, addr in extra.items()]
-    directory = NETNS_ETC / netns
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "hosts").write_text("\n".join(lines) + "\n")
+    path = hosts_file(netns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
 
 
 async def cleanup_leftovers(store: Store) -> list[str]:

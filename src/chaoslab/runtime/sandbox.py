@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -22,7 +21,11 @@ from chaoslab.runtime.commands import run_command
 from chaoslab.runtime.process import ExitCallback, OutputCallback, UnitProcess
 from chaoslab.store import Store
 
-NETNS_ETC = Path("/etc/netns")
+# Each unit's /etc/hosts, bound over /etc/hosts in the private mount namespace `ip netns exec`
+# gives every command it starts. Under /run (the lab's own tmpfs in userns mode), never in /etc:
+# the host's /etc is not ours to write, and in a user namespace it cannot be.
+HOSTS_DIR = Path("/run/chaoslab/hosts")
+_BIND_HOSTS = 'mount --bind "$0" /etc/hosts && exec "$@"'
 UNIT_IFNAME = "eth0"
 
 
@@ -63,8 +66,12 @@ class Sandbox:
     def processes(self) -> list[UnitProcess]:
         return list(self._processes)
 
-    def _prefix(self) -> list[str]:
-        return ["ip", "netns", "exec", self.netns] if self.netns else []
+    def _unit_prefix(self) -> list[str]:
+        """What runs a unit's program inside: its namespace, and its own /etc/hosts (the shell
+        execs in place, so the pid is still the program's)."""
+        if not self.netns:
+            return []
+        return ["ip", "netns", "exec", self.netns, "sh", "-c", _BIND_HOSTS, str(hosts_file(self.netns))]
 
     async def spawn(
         self,
@@ -76,13 +83,13 @@ class Sandbox:
         on_exit: ExitCallback | None = None,
     ) -> UnitProcess:
         """Start `argv` inside this identity as its own process group. `env` is the complete
-        environment (None inherits the lab's). `ip netns exec` execs the command in place, so
-        the pid is the command's own."""
+        environment (None inherits the lab's). `ip netns exec` and the hosts-binding shell exec
+        the command in place, so the pid is the command's own."""
         if self._destroyed:
             raise ChaoslabError(f"sandbox {self.ip} is destroyed")
         unit = await UnitProcess.start(
             name,
-            [*self._prefix(), *argv],
+            [*self._unit_prefix(), *argv],
             store=self._store,
             lab_run=self._lab_run,
             env=env,
@@ -112,7 +119,7 @@ class Sandbox:
         Refused in loopback mode: there the command would hit the host, not the unit."""
         if self.netns is None:
             raise ChaoslabError("no network namespace in loopback mode; cannot run a command inside the unit")
-        return await run_command([*self._prefix(), *argv], check=False, timeout=timeout)
+        return await run_command([*self._unit_prefix(), *argv], check=False, timeout=timeout)
 
     async def destroy(self) -> None:
         """Kill whatever still runs in here and remove namespace, veth and neighbour entry.
@@ -175,5 +182,9 @@ async def remove_sandbox_resources(store: Store, netns: str, veth: str | None, n
         await run_command(["ip", "link", "del", veth], check=False)
         store.disown_resource("link", veth)
     await run_command(["ip", "netns", "del", netns], check=False)
-    shutil.rmtree(NETNS_ETC / netns, ignore_errors=True)
+    hosts_file(netns).unlink(missing_ok=True)
     store.disown_resource("netns", netns)
+
+
+def hosts_file(netns: str) -> Path:
+    return HOSTS_DIR / netns

@@ -8,9 +8,10 @@ does on the host — but in a private network namespace that stands in for the h
 and all of it vanishes with the lab's processes.
 
 Two things make that namespace livable:
-* `/run` and `/etc` get private writable overlays (on a tmpfs), because `ip netns` keeps its
-  namespace handles in /run/netns and per-unit hosts files in /etc/netns, and the host's copies of
-  those directories belong to the real root.
+* `/run` is a private tmpfs, because `ip netns` keeps its namespace handles in /run/netns and
+  the host's /run belongs to the real root. (An overlay of the host's /run would keep its
+  contents visible, but the kernel refuses one in a user namespace whenever /run has submounts,
+  as it does on most systemd machines.) Units' hosts files never need /etc (`runtime.sandbox`).
 * The process that started the lab stays on the host as a *socket broker*
   (`chaoslab.net.hostsock`): the lab's client-facing listeners (API, ALB, DB endpoints on
   127.0.0.1) are bound there and passed in, so users reach the lab on the host's loopback as always.
@@ -28,7 +29,6 @@ import socket
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import Sequence
 
 from chaoslab.errors import ChaoslabError
@@ -36,17 +36,15 @@ from chaoslab.net.hostsock import serve_broker, use_broker
 
 _PR_SET_PDEATHSIG = 1
 _FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-MOUNT_DIR = "userns"  # under the lab's home: the tmpfs that holds the overlays' upper layers
 
 
 def unshare_argv(inner: Sequence[str]) -> list[str]:
     return ["unshare", "--user", "--map-root-user", "--net", "--mount", "--propagation", "private", "--", *inner]
 
 
-def run_outside(inner: Sequence[str], home: Path) -> int:
+def run_outside(inner: Sequence[str]) -> int:
     """Start `inner` (a `python -m chaoslab.daemon ...` argv, to which `--broker-fd N` is added)
     in a new user namespace, serve it host sockets, forward stop signals, and return its exit code."""
-    (home / MOUNT_DIR).mkdir(parents=True, exist_ok=True)
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     argv = unshare_argv([*inner, "--broker-fd", str(theirs.fileno())])
     try:
@@ -76,20 +74,14 @@ def run_outside(inner: Sequence[str], home: Path) -> int:
     return code if code >= 0 else 128 - code
 
 
-def enter_inside(home: Path, broker_fd: int) -> None:
+def enter_inside(broker_fd: int) -> None:
     """First thing the lab does inside its namespace: die with its parent, give `ip netns` a
-    writable /run and /etc, bring up loopback, and take host listeners from the broker."""
+    private /run, bring up loopback, and take host listeners from the broker."""
     _die_with_parent()
-    mount_dir = home / MOUNT_DIR
-    mount_dir.mkdir(parents=True, exist_ok=True)
-    _run(["mount", "-t", "tmpfs", "-o", "mode=0755", "chaoslab-userns", str(mount_dir)])
-    for target in ("/run", "/etc"):
-        name = target.strip("/")
-        upper, work = mount_dir / f"{name}-upper", mount_dir / f"{name}-work"
-        upper.mkdir()
-        work.mkdir()
-        _run(["mount", "-t", "overlay", "overlay", "-o",
-              f"lowerdir={target},upperdir={upper},workdir={work}", target])
+    _run(["mount", "-t", "tmpfs", "-o", "mode=0755", "chaoslab-run", "/run"])
+    for directory in ("/run/netns", "/run/lock"):
+        os.mkdir(directory)
+    os.symlink("/dev/shm", "/run/shm")
     _run(["ip", "link", "set", "lo", "up"])
     use_broker(broker_fd)
 

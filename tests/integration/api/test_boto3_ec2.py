@@ -8,10 +8,8 @@ import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 from botocore.exceptions import ClientError
 
-from chaoslab.runtime.network import detect_mode
 
-pytestmark = [pytest.mark.root, pytest.mark.timeout(120),
-              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,8 @@ from __future__ import annotations
 import pytest
 from api_lab import LabHandle, wait_for
 
-from chaoslab.runtime.network import detect_mode
 
-pytestmark = [pytest.mark.root, pytest.mark.timeout(120),
-              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 TASK_DEF = {"family": "worker", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
             "cpu": "256", "memory": "512",

@@ -11,10 +11,8 @@ import urllib.request
 import pytest
 from api_lab import LabHandle, free_port, wait_for
 
-from chaoslab.runtime.network import detect_mode
 
-pytestmark = [pytest.mark.root, pytest.mark.timeout(120),
-              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 
-from chaoslab.runtime.network import detect_mode
 
 pytest.importorskip("chaosaws", reason="chaostoolkit-aws is not installed (pip install chaostoolkit chaostoolkit-aws)")
 pytest.importorskip("jsonpath2", reason="JSON-path tolerances need chaostoolkit-lib[jsonpath]")
-pytestmark = [pytest.mark.root, pytest.mark.timeout(180),
-              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(180)]
 
 CHAOS = shutil.which("chaos", path=str(Path(sys.executable).parent))
 ROLE_ARN = "arn:aws:iam::123456789012:role/ctk-fis"

@@ -15,10 +15,8 @@ import pytest
 
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
-from chaoslab.runtime.network import detect_mode
 
-needs_netns = pytest.mark.skipif(detect_mode("auto") != "netns",
-                                 reason="network namespaces need root on Linux with iproute2")
+needs_netns = pytest.mark.netns_here  # skipped or failed by the one rule in tests/conftest.py
 
 
 def free_vpc() -> tuple[str, dict[str, str]]:

@@ -11,7 +11,7 @@ import pytest
 from net_lab import (connects, context, in_unit, needs_netns, net_lab, rules_of, run_for, static_task,
                           task_resource, wait_port)
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 
 async def scenario(home: Path) -> None:

@@ -17,7 +17,7 @@ from chaoslab.faults.network_iptables import listing
 from chaoslab.services.fis.executors import ActionFailure
 from chaoslab.services.fis.selection import Resource
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 
 def subnet_resource(lab: Any, az: str) -> Resource:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from net_lab import connects, needs_netns, net_lab, rules_of
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 ACTION = "aws:network:disrupt-connectivity"
 

@@ -13,7 +13,7 @@ import pytest
 from net_lab import (context, http_get_ms, in_unit, needs_netns, net_lab, p50, rules_of, run_for, static_task,
                           task_resource)
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 DELAY_MS = 100
 REQUESTS = 50

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from net_lab import context, needs_netns, net_lab, rules_of, run_for, static_task, task_resource
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 ECHO_PORT = 9999
 ECHO = ("import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9999))\n"

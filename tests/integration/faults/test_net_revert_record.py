@@ -18,7 +18,7 @@ from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
 from chaoslab.services.fis.registry import REVERTERS
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 
 def proxies_in(netns: str) -> list[int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fault_lab import fault_lab, needs_netns, running_instance
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 
 async def connects(ip: str, port: int, timeout: float) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 
-pytestmark = pytest.mark.root
+pytestmark = pytest.mark.netns_here
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -107,8 +106,6 @@ async def scenario(home: Path) -> dict[str, Any]:
 
 
 def test_task_faults_in_namespaces(tmp_path: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
     seen = asyncio.run(scenario(tmp_path))
     assert seen["exp"]["state"]["status"] == "completed", seen["exp"]["state"]
     assert seen["blackholed"] and seen["cut"] and seen["after"]

@@ -5,7 +5,6 @@ answering 500 and back to OK after it recovers; HealthyHostCount drops when a un
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import time
 
@@ -16,7 +15,7 @@ from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 from chaoslab.stack import apply_stack, load_stack
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+pytestmark = pytest.mark.netns_here
 
 PERIOD = 2
 

@@ -20,7 +20,7 @@ from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 from chaoslab.store import Store
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+pytestmark = pytest.mark.realistic
 
 TEMPLATE = {
     "description": "CPU stress on every pet-payment task",

@@ -17,7 +17,7 @@ from chaoslab.commands import start_detached
 from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+pytestmark = pytest.mark.netns_here
 
 
 @pytest.fixture(scope="module")

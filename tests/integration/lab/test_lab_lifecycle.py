@@ -22,7 +22,7 @@ from chaoslab.store import Store
 
 from lab_helpers import free_port, lab_stack
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+pytestmark = pytest.mark.netns_here
 
 
 def http(method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:

@@ -22,7 +22,7 @@ from chaoslab.store import Store
 
 from lab_helpers import free_port, status
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab's netns units need root")
+pytestmark = pytest.mark.netns_here
 
 
 def never_healthy_stack(tmp: Path, octet: int) -> Path:

@@ -18,7 +18,7 @@ from runtime_hostprobe import host_links, host_netns, host_routes, needs_netns, 
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime import VpcNetwork
 
-pytestmark = [needs_netns, pytest.mark.root]
+pytestmark = needs_netns
 
 PY = sys.executable
 SERVER = [PY, "-m", "http.server", "80", "--bind", "0.0.0.0"]

@@ -75,7 +75,6 @@ def _wait_dead(pids: list[int], timeout: float = 5.0) -> None:
 
 
 @needs_netns
-@pytest.mark.root
 def test_next_start_removes_everything_a_crashed_netns_lab_left(tmp_path, vpc, no_leftovers):
     cidr, subnets = vpc
     db = tmp_path / "state.db"

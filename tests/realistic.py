@@ -1,0 +1,14 @@
+"""The marks for tests that need something of the host, decided by one rule each
+(`chaoslab.runtime.hostcaps.probe` for namespaces). `tests/conftest.py` skips such a test where
+the host lacks the thing, and fails it instead when the run must be complete (CI)."""
+
+from __future__ import annotations
+
+import pytest
+
+# The lab (a daemon started like `chaoslab up`) can run its realistic mode: netns or userns.
+needs_realistic_mode = pytest.mark.realistic
+# This test process itself builds or inspects network namespaces: root's netns mode.
+needs_netns_here = pytest.mark.netns_here
+# Headless Chromium renders pages (reports, the dashboard).
+needs_chromium = pytest.mark.chromium
