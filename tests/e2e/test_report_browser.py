@@ -16,8 +16,7 @@ import pytest
 from chaoslab.report import write_html
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None,
-                                reason="chromium is not installed (apt-get install chromium)")
+pytestmark = pytest.mark.chromium  # skipped or failed by the rule in tests/conftest.py
 
 
 def _fixture_journal() -> dict:
