@@ -236,11 +236,16 @@ class Run:
         return outcome, summary, fis_status, recovery_time
 
     async def _wait_ready(self, timeout: float) -> None:
-        """A just-started lab needs its targets healthy before a baseline makes sense."""
+        """A just-started lab needs its targets healthy, and the alarms the steady state reads
+        evaluated once (a new alarm is INSUFFICIENT_DATA until its first evaluation, up to a
+        cadence after creation), before a baseline makes sense."""
         need = max([c["min"] for c in self.exp["steady_state"] if c["type"] == "healthy_hosts"] or [1])
+        alarms = [c["name"] for c in self.exp["steady_state"] if c["type"] == "alarm"
+                  and c.get("mode") != "never_was" and c["state"] != "INSUFFICIENT_DATA"]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.targets and self.healthy_now() >= need:
+            unevaluated = [a for a in alarms if self.alarms.get(a) == "INSUFFICIENT_DATA"]
+            if self.targets and self.healthy_now() >= need and not unevaluated:
                 return
             await asyncio.sleep(0.3)
 

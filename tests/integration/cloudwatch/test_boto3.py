@@ -45,6 +45,14 @@ def endpoint(tmp_path):
     assert not thread.is_alive()
 
 
+def assert_fresh(alarm):
+    """What AWS guarantees right after PutMetricAlarm: the alarm starts INSUFFICIENT_DATA, unchecked.
+    When its first evaluation comes is not promised, so an alarm with no data treated as not
+    breaching may already be OK."""
+    if alarm["StateValue"] != "OK":
+        assert (alarm["StateValue"], alarm["StateReason"]) == ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation")
+
+
 def client(url, service):
     return boto3.session.Session().client(
         service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
@@ -57,8 +65,7 @@ def test_boto3_alarm_trips_on_put_metric_data(endpoint):
     cw.put_metric_alarm(AlarmName="errors-high", Namespace="Shop", MetricName="Errors", Statistic="Sum",
                         Period=1, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
                         TreatMissingData="notBreaching", Tags=[{"Key": "team", "Value": "shop"}])
-    first = cw.describe_alarms(AlarmNames=["errors-high"])["MetricAlarms"][0]
-    assert first["StateReason"] == "Unchecked: Initial alarm creation"
+    assert_fresh(cw.describe_alarms(AlarmNames=["errors-high"])["MetricAlarms"][0])
     cw.put_metric_data(Namespace="Shop", MetricData=[
         {"MetricName": "Errors", "Values": [1.0, 2.0], "Counts": [2, 3], "StorageResolution": 1}])
     deadline = time.monotonic() + 4
@@ -135,7 +142,12 @@ def test_aws_cli_seed_002_alarm_command(endpoint, tmp_path):
     described = run(["cloudwatch", "describe-alarms", "--alarm-names", "AutomatedAppResilienceStopCondition"])
     assert described.returncode == 0, described.stderr
     alarm = json.loads(described.stdout)["MetricAlarms"][0]
-    assert alarm["StateValue"] == "INSUFFICIENT_DATA" and alarm["Threshold"] == 5.0
+    assert_fresh(alarm)
+    assert alarm["Threshold"] == 5.0
+    history = run(["cloudwatch", "describe-alarm-history", "--alarm-name", "AutomatedAppResilienceStopCondition"])
+    items = json.loads(history.stdout)["AlarmHistoryItems"]
+    assert [h["HistorySummary"] for h in items if h["HistoryItemType"] == "StateUpdate"] in (
+        [], ["Alarm updated from INSUFFICIENT_DATA to OK"])
     assert alarm["Dimensions"] == [{"Name": "TargetGroup", "Value": "targetgroup/prod-payment-tg/a1b2c3d4e5f6"}]
     bad = run(["cloudwatch", "set-alarm-state", "--alarm-name", "ghost", "--state-value", "OK", "--state-reason", "x"])
     assert bad.returncode != 0 and "ResourceNotFound" in bad.stderr

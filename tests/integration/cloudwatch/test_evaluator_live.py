@@ -37,8 +37,8 @@ def test_seed_002_style_alarm_trips_and_clears_within_a_period(tmp_path):
                 "Period": 1, "EvaluationPeriods": 1, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
                 "TreatMissingData": "notBreaching",
             })
-            assert cw.get_alarm_state("stop") == "INSUFFICIENT_DATA"
-            await wait_for_state(cw, "stop", "OK", 2.5)
+            assert cw.get_alarm_state("stop") == "INSUFFICIENT_DATA"  # nothing ran between: same loop, no await
+            await wait_for_state(cw, "stop", "OK", 3.5)  # first evaluated 1-2 s after creation
             put_at = time.monotonic()
             cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", DIMS, [1.0] * 6, "Count")
             alarmed_at = await wait_for_state(cw, "stop", "ALARM", 2.5)
@@ -65,7 +65,7 @@ def test_five_breaches_do_not_trip_and_stop_cancels_the_task(tmp_path):
             "TreatMissingData": "notBreaching",
         })
         cw.put_metric("N", "errors", {}, [1.0] * 5, "Count")
-        await asyncio.sleep(2.3)
+        await asyncio.sleep(3.3)  # the first evaluation comes 1-2 s after creation
         state = cw.get_alarm_state("s")
         await cw.stop()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

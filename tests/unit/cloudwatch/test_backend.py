@@ -38,7 +38,9 @@ def test_seed_002_alarm_lifecycle(cw, clock, lab):
     seen = []
     cw.add_alarm_listener(lambda arn, old, new, reason: seen.append((old, new)))
     seed_alarm(cw)
-    cw.evaluate_due(clock.t + 1)
+    cw.evaluate_due(clock.t + 1)  # not due: a new alarm is first evaluated one cadence (60 s) later
+    assert cw.get_alarm_state("AutomatedAppResilienceStopCondition") == "INSUFFICIENT_DATA"
+    cw.evaluate_due(clock.t + 60)
     assert cw.get_alarm_state("AutomatedAppResilienceStopCondition") == "OK"
     put_5xx(cw, 6, clock.t + 70)  # the minute 00:11:00-00:12:00
     clock.t += 125
@@ -77,9 +79,22 @@ def test_seed_002_alarm_lifecycle(cw, clock, lab):
 
 def test_cadence_every_minute_for_60s_periods(cw, clock):
     seed_alarm(cw, TreatMissingData="missing")
-    assert cw.evaluate_due(clock.t + 0.2) == 1
-    assert cw.evaluate_due(clock.t + 30) == 0
+    assert cw.evaluate_due(clock.t + 0.2) == 0
     assert cw.evaluate_due(clock.t + 60.2) == 1
+    assert cw.evaluate_due(clock.t + 90) == 0
+    assert cw.evaluate_due(clock.t + 120.2) == 1
+
+
+@pytest.mark.parametrize("period,step", [(1, 1), (10, 10), (30, 10), (60, 60), (300, 60)])
+def test_a_new_alarm_is_first_evaluated_one_cadence_after_creation(cw, clock, period, step):
+    """Created just before a cadence boundary, it is not evaluated at that boundary's tick."""
+    clock.t += step - 0.1
+    a = seed_alarm(cw, Period=period)  # notBreaching, no data: OK once evaluated
+    assert cw.evaluate_due(clock.t + 0.3) == 0
+    assert cw.evaluate_due(clock.t + step - 0.01) == 0
+    assert a.state == "INSUFFICIENT_DATA" and a.reason == "Unchecked: Initial alarm creation"
+    assert cw.evaluate_due(clock.t + step) == 1
+    assert a.state == "OK"
 
 
 def test_set_alarm_state_is_temporary(cw, clock):
@@ -104,8 +119,8 @@ def test_percentile_alarm_and_low_sample_count(cw, clock):
                   Dimensions=[], Period=1, TreatMissingData="missing")
     seed_alarm(cw, AlarmName="eval", **common)
     seed_alarm(cw, AlarmName="ignore", EvaluateLowSampleCountPercentile="ignore", **common)
-    cw.put_metric("AWS/ApplicationELB", "TargetResponseTime", {}, [0.01] * 98 + [0.9, 0.9], "Seconds", clock.t - 0.5)
-    cw.evaluate_due(clock.t)
+    cw.put_metric("AWS/ApplicationELB", "TargetResponseTime", {}, [0.01] * 98 + [0.9, 0.9], "Seconds", clock.t + 0.5)
+    cw.evaluate_due(clock.t + 1)
     assert cw.get_alarm_state("eval") == "ALARM"  # nearest-rank p99 of 100 samples is the 99th = 0.9
     assert cw.get_alarm_state("ignore") == "INSUFFICIENT_DATA"  # 100 < 10/(1-0.99) samples
 
@@ -192,6 +207,8 @@ def test_update_keeps_state(cw, clock):
     cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "x")
     a = seed_alarm(cw, Threshold=10.0)
     assert a.state == "ALARM" and a.threshold == 10.0
+    assert cw.evaluate_due(clock.t + 59) == 0  # and its schedule: still first due 60 s after creation
+    assert cw.evaluate_due(clock.t + 60) == 1
 
 
 def test_forced_state_confirmed_by_evaluation_is_not_reannounced(cw, clock, lab):
@@ -225,7 +242,7 @@ def test_a_failing_listener_does_not_stop_the_others(cw, clock):
     cw.add_alarm_listener(broken)
     remove = cw.add_alarm_listener(lambda arn, old, new, reason: seen.append(new))
     seed_alarm(cw)
-    cw.evaluate_due(clock.t)
+    cw.evaluate_due(clock.t + 60)
     remove()
     cw.set_alarm_state("AutomatedAppResilienceStopCondition", "ALARM", "x")
     assert seen == ["OK"]
@@ -244,12 +261,12 @@ def test_metric_math_error_rate_alarm(cw, clock):
         ],
     })
     dims = {DIMS[0]["Name"]: DIMS[0]["Value"]}
-    for sec in (-2, -1):
+    for sec in (-1, 0):
         cw.put_metric("AWS/ApplicationELB", "RequestCount", dims, [1.0] * 10, "Count", clock.t + sec)
         cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, [1.0] * 2, "Count", clock.t + sec)
-    cw.evaluate_due(clock.t)
+    cw.evaluate_due(clock.t + 1)
     assert alarm.state == "ALARM"
-    assert "[20.0 (22/11/26 00:09:59), 20.0 (22/11/26 00:09:58)]" in alarm.reason
+    assert "[20.0 (22/11/26 00:10:00), 20.0 (22/11/26 00:09:59)]" in alarm.reason
     assert "sampleCount" not in alarm.reason_data
     assert cw.describe_alarms(names=["error-rate"])[0].describe()["Metrics"][2]["Expression"] == "100 * FILL(e, 0) / r"
 
@@ -281,8 +298,10 @@ def test_ten_second_alarm_evaluates_every_ten_seconds_on_complete_periods(cw, cl
     a = seed_alarm(cw, Period=10, TreatMissingData="missing")
     dims = {DIMS[0]["Name"]: DIMS[0]["Value"]}
     cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", dims, [9.0], "Count", clock.t + 3)
-    assert cw.evaluate_due(clock.t + 5.2) == 1  # first tick after creation; [t, t+10) is not complete yet
+    assert cw.evaluate_due(clock.t + 5.2) == 0  # first evaluated one cadence (10 s) after creation
+    assert cw.evaluate_due(clock.t + 9.2) == 0  # [t, t+10) is not complete yet either
     assert a.state == "INSUFFICIENT_DATA"
-    assert cw.evaluate_due(clock.t + 9.2) == 0
     assert cw.evaluate_due(clock.t + 10.2) == 1
     assert a.state == "ALARM"
+    assert cw.evaluate_due(clock.t + 19.2) == 0
+    assert cw.evaluate_due(clock.t + 20.2) == 1

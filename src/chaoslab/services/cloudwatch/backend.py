@@ -148,6 +148,7 @@ class CloudWatchBackend:
         )
         if n * alarm.period > 7 * 86400 or (alarm.period < 3600 and n * alarm.period > 86400):
             raise invalid("Period * EvaluationPeriods must not exceed one day (Period < 1 h) or seven days.")
+        alarm.next_evaluation = old.next_evaluation if isinstance(old, MetricAlarm) else now + cadence(alarm.period)
         self._install(alarm, old, params.get("Tags"), now)
         return alarm
 
@@ -395,7 +396,10 @@ class CloudWatchBackend:
     # -- evaluation --------------------------------------------------------------------------
 
     def evaluate_due(self, now: float) -> int:
-        """Evaluate every metric alarm whose cadence has come round; returns how many ran."""
+        """Evaluate every metric alarm whose cadence has come round; returns how many ran.
+
+        A new alarm is first due one cadence after its creation (PutMetricAlarm never evaluates,
+        so it reads INSUFFICIENT_DATA at first, as on AWS); after that, on the cadence boundaries."""
         ran = 0
         for alarm in list(self.alarms.values()):
             if isinstance(alarm, MetricAlarm) and now >= alarm.next_evaluation:

@@ -3,6 +3,8 @@
 AWS evaluates alarms with Period >= 60 s every minute and 10/20/30 s alarms every 10 s; as a
 documented local extension, alarms with periods under 10 s are evaluated every second. Ticks
 land a little after each second boundary so a batch put for the second that just ended is seen.
+Which alarms are due at a tick (a new one only a full cadence after its creation) is the
+backend's `evaluate_due`.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ class MetricAlarm(Alarm):
     queries: list[dict[str, Any]] | None = None  # a Metrics (MetricDataQuery) alarm
     return_id: str | None = None  # the query whose values the threshold is compared with
     forced: bool = False  # set by SetAlarmState: the next evaluation recomputes the state
-    next_evaluation: float = 0.0
+    next_evaluation: float = 0.0  # when the evaluator next looks at it (epoch seconds)
 
     kind = "MetricAlarm"
 
