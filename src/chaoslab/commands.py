@@ -154,6 +154,11 @@ def _print_summary(status: dict[str, Any]) -> None:
         print(f"  database     {db['cluster']}  writer {db['writer']}  ({db['status']})")
     mode = status["network_mode"]
     print(f"  network      {mode}  {NETWORK_MODES.get(mode, '')}".rstrip())
+    if status.get("unit_port_offset"):
+        print(f"  ports        units serve ports below 1024 at port + {status['unit_port_offset']} "
+              "(an ordinary user cannot bind them on loopback)")
+    for note in status.get("notes", []):
+        print(f"  note         {note}")
     print("  next: `chaoslab status`, `curl <ALB>/`, `chaoslab down`")
 
 

@@ -13,14 +13,15 @@ import signal
 import sys
 import time
 import traceback
-from typing import Sequence
+from typing import Any, Sequence
 
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
-from chaoslab.runtime.hostcaps import probe
+from chaoslab.runtime.hostcaps import limitations, probe
 from chaoslab.runtime.userns import enter_inside, python_argv, run_outside
 from chaoslab.stack import apply_stack, load_stack
+from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
 
 log = logging.getLogger("chaoslab")
@@ -87,19 +88,24 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     say = (lambda m: print(f"  {m}", flush=True)) if announce else (lambda m: log.info(m))
+    for note in limitations(args.network):
+        say(f"note: {note}")
     try:
         await lab.start()
         lab.write_lab_file()
         stopper = asyncio.ensure_future(stop.wait())
         # A stop signal ends the build and the readiness wait at once: `chaoslab down` on a lab whose
         # targets never get healthy must not wait out READY_WAIT_SECONDS (nor be killed for it).
+        # Apps that keep dying at start end it at once, with their own output.
+        crash_loop = CrashLoopWatch(lab.events)
         building = asyncio.ensure_future(apply_stack(lab, doc, fast=args.fast, progress=say))
-        if not await _unless_stopped(building, stopper):
+        if not await _unless_stopped(building, stopper, crash_loop.failed):
             return 130
         building.result()
         ready = asyncio.ensure_future(wait_ready(lab, READY_WAIT_SECONDS))
-        if not await _unless_stopped(ready, stopper):
+        if not await _unless_stopped(ready, stopper, crash_loop.failed):
             return 130
+        crash_loop.close()
         if not ready.result():
             say("warning: some targets are not healthy yet (see `chaoslab status`)")
         _mark_ready(config)
@@ -114,13 +120,17 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         lab.remove_lab_file()
 
 
-async def _unless_stopped(work: asyncio.Future, stopper: asyncio.Future) -> bool:  # type: ignore[type-arg]
-    """Wait for `work` or a stop signal; on a stop, cancel `work` and say False."""
-    await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+async def _unless_stopped(work: asyncio.Future[Any], stopper: asyncio.Future[Any],
+                          failed: asyncio.Future[ChaoslabError]) -> bool:
+    """Wait for `work`, a stop signal or a start that cannot succeed: False on a stop, the
+    failure raised, `work` cancelled in both cases."""
+    await asyncio.wait({work, stopper, failed}, return_when=asyncio.FIRST_COMPLETED)
     if work.done():
         return True
     work.cancel()
     await asyncio.gather(work, return_exceptions=True)
+    if failed.done():
+        raise failed.result()
     return False
 
 

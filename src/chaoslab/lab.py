@@ -21,8 +21,9 @@ from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.ids import hex_id
-from chaoslab.runtime.hostcaps import single_uid_namespace
+from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
 from chaoslab.runtime.network import cleanup_leftovers
+from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
 from chaoslab.services.autoscaling.backend import AutoScalingBackend
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -115,6 +116,9 @@ class Lab:
             "started_at": self.started_at, "api": self.config.endpoint_url,
             "region": self.config.region, "account_id": self.config.account_id,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
+            "notes": limitations(vpcs[0].network.mode) if vpcs else [],
+            "unit_port_offset": LOOPBACK_PORT_OFFSET if vpcs and vpcs[0].network.mode == "loopback" and remapped()
+            else None,
             "load_balancers": self._lb_status(),
             "instances": [
                 {"id": i.instance_id, "state": i.state, "az": i.az, "ip": i.private_ip,

@@ -109,3 +109,16 @@ def outer_uid() -> int:
     except (OSError, ValueError):
         pass
     return os.geteuid()
+
+
+def limitations(mode: str) -> list[str]:
+    """One line for each thing the lab cannot do in `mode` on this host, said once at start."""
+    notes = []
+    if mode == "loopback":
+        why = probe().reason or "asked for with --network loopback"
+        notes.append(f"loopback mode ({why}): units share the host's network, so the network fault "
+                     "actions (latency, packet loss, blackhole, disrupt-connectivity) fail with a clear error")
+    elif shutil.which("iptables") is None:
+        notes.append("iptables is not installed: packet-loss, blackhole and disrupt-connectivity faults "
+                     "will fail (apt-get install iptables)")
+    return notes

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
@@ -35,12 +36,16 @@ class ProcessSpec:
     log_stream: str | None = None
 
 
+OUTPUT_TAIL_LINES = 20  # what an exit keeps of a process's output, to say why it died
+
+
 @dataclass
 class ExitInfo:
     name: str
     code: int
     essential: bool
     at: float = field(default_factory=time.time)
+    output: list[str] = field(default_factory=list)  # its last lines (stdout and stderr)
 
 
 class ComputeUnit:
@@ -59,6 +64,7 @@ class ComputeUnit:
         self.exits: list[ExitInfo] = []
         self.extras: dict[str, UnitProcess] = {}  # fault helpers (stress workers, proxies) living in the unit
         self._on_exit = on_exit
+        self._tails: dict[str, deque[str]] = {}
         self._stopping = False
         self.workdir = lab.config.home / "units" / unit_id
 
@@ -80,7 +86,7 @@ class ComputeUnit:
             self.specs[spec.name] = spec
             proc = await self.sandbox.spawn(
                 f"{self.unit_id}/{spec.name}", spec.argv, env=spec.env, cwd=str(self.workdir),
-                on_output=self._shipper(spec), on_exit=self._exited(spec),
+                on_output=self._recorder(spec), on_exit=self._exited(spec),
             )
             self.processes[spec.name] = proc
 
@@ -98,6 +104,16 @@ class ComputeUnit:
         if proc is not None:
             await proc.terminate(timeout=timeout)
 
+    def _recorder(self, spec: ProcessSpec) -> Callable[[str, str], None]:
+        """Keep the last lines of the process's output and ship every line to its log stream."""
+        tail = self._tails[spec.name] = deque(maxlen=OUTPUT_TAIL_LINES)
+        ship = self._shipper(spec)
+
+        def record(stream: str, line: str) -> None:
+            tail.append(line.rstrip("\n"))
+            ship(stream, line)
+        return record
+
     def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
         logs = getattr(self.lab, "logs", None)
         if logs is None or not spec.log_group or not spec.log_stream:
@@ -113,7 +129,8 @@ class ComputeUnit:
         def exited(proc: UnitProcess) -> None:
             if self.processes.get(spec.name) is proc:
                 del self.processes[spec.name]
-            info = ExitInfo(spec.name, proc.returncode if proc.returncode is not None else -1, spec.essential)
+            info = ExitInfo(spec.name, proc.returncode if proc.returncode is not None else -1, spec.essential,
+                            output=list(self._tails.get(spec.name, ())))
             self.exits.append(info)
             if not self._stopping and self._on_exit:
                 self._on_exit(info)

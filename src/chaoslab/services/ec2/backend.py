@@ -16,6 +16,7 @@ from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
 from chaoslab.ids import hex_id, instance_id as new_instance_id
 from chaoslab.runtime.network import VpcNetwork
+from chaoslab.runtime.ports import unit_port
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.services.units import ComputeUnit, ExitInfo, ProcessSpec
 
@@ -131,7 +132,7 @@ class Ec2Backend:
         deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
         while time.monotonic() < deadline and inst.unit.running:
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(inst.private_ip, inst.port), 1.0)
+                _, writer = await asyncio.wait_for(asyncio.open_connection(inst.private_ip, unit_port(inst.private_ip, inst.port)), 1.0)
                 writer.close()
                 return
             except (OSError, asyncio.TimeoutError):
@@ -143,7 +144,7 @@ class Ec2Backend:
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "INSTANCE_ID": inst.instance_id, "AZ": inst.az, "PRIVATE_IP": inst.private_ip,
-            "HOST": inst.private_ip if loopback else "0.0.0.0", "PORT": str(inst.port),
+            "HOST": inst.private_ip if loopback else "0.0.0.0", "PORT": str(unit_port(inst.private_ip, inst.port)),
             **inst.env,
         }
         argv = resolve_image(inst.image, env)
@@ -157,7 +158,7 @@ class Ec2Backend:
         would; the ALB health check is what notices."""
         log.info("app on %s exited with %s", inst.instance_id, info.code)
         self.lab.events.emit("unit.process_exit", unit_id=inst.instance_id, unit_kind="instance",
-                             process=info.name, code=info.code)
+                             process=info.name, code=info.code, output=info.output)
 
     def get(self, instance_id: str) -> Instance:
         inst = self.instances.get(instance_id)

@@ -17,6 +17,7 @@ from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
 from chaoslab.ids import task_id as new_task_id
 from chaoslab.runtime.commands import run_command
+from chaoslab.runtime.ports import unit_port
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
 from chaoslab.services.ecs.taskdef import TaskDefinitions, health_settings
@@ -317,7 +318,7 @@ class EcsBackend:
                "ECS_CONTAINER_METADATA_URI_V4": "", "AWS_REGION": self.lab.config.region,
                "INSTANCE_ID": task.task_id, "AZ": task.az, "PRIVATE_IP": task.private_ip or "",
                "HOST": (task.private_ip or "") if loopback else "0.0.0.0",
-               "PORT": str(ports[0]) if ports else "80"}
+               "PORT": str(unit_port(task.private_ip or "", ports[0] if ports else 80))}
         for pair in [*c.get("environment", []), *override.get("environment", [])]:
             env[pair["name"]] = str(pair.get("value", ""))
         command = override.get("command") or c.get("command")
@@ -352,7 +353,7 @@ class EcsBackend:
             while time.monotonic() < deadline and task.unit and task.unit.running:
                 try:
                     _, writer = await asyncio.wait_for(
-                        asyncio.open_connection(task.private_ip, int(lb["containerPort"])), 1.0)
+                        asyncio.open_connection(task.private_ip, unit_port(task.private_ip or "", int(lb["containerPort"]))), 1.0)
                     writer.close()
                     break
                 except (OSError, asyncio.TimeoutError):
@@ -369,6 +370,8 @@ class EcsBackend:
     def _container_exited(self, task: Task, info: ExitInfo) -> None:
         container = next(c for c in task.containers if c.name == info.name)
         container.last_status, container.exit_code = "STOPPED", info.code
+        self.lab.events.emit("unit.process_exit", unit_id=task.task_id, unit_kind="task",
+                             process=info.name, code=info.code, output=info.output)
         if info.essential and task.desired_status == "RUNNING":
             self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from chaoslab.ids import arn, hex_id
 from chaoslab.net import healthcheck as hc
 from chaoslab.net.alb import ListenerProxy, MetricSink, RequestStats, TargetPool, Upstream
+from chaoslab.runtime.ports import unit_port
 from chaoslab.services.elbv2.health import HealthListener, TargetSupervisor
 from chaoslab.services.elbv2.models import (
     HEALTH_CHECK_DEFAULTS, LB_ATTRIBUTE_DEFAULTS, TG_ATTRIBUTE_DEFAULTS, Listener, LoadBalancer,
@@ -282,7 +283,7 @@ class ElbV2Backend:
                 continue  # registering a registered target is a no-op
             if old is not None:
                 self.targets.forget(tg, old)  # re-registering a draining target starts afresh
-            self.targets.admit(tg, Registration(target_id, port, zone, Upstream(target_id, host, port)))
+            self.targets.admit(tg, Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port))))
         return {}
 
     def deregister_targets(self, TargetGroupArn: str, Targets: list[dict[str, Any]], **_: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from chaoslab.errors import AwsError
 from chaoslab.net import healthcheck as hc
+from chaoslab.runtime.ports import unit_port
 from chaoslab.services.elbv2.models import Registration, TargetGroup
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class TargetSupervisor:
             port = reg.port if settings["HealthCheckPort"] == "traffic-port" else int(settings["HealthCheckPort"])
             if tg.target_type == "instance":
                 self._refresh_address(tg, reg)
-            result = await hc.probe(reg.upstream.host, port, settings["HealthCheckPath"],
+            result = await hc.probe(reg.upstream.host, unit_port(reg.upstream.host, port), settings["HealthCheckPath"],
                                     settings["HealthCheckTimeoutSeconds"], hc.parse_matcher(tg.matcher))
             change = reg.health.observe(result, settings["HealthyThresholdCount"], settings["UnhealthyThresholdCount"])
             if change is not None:
