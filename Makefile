@@ -2,24 +2,33 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# System tools the lab uses where it can: iptables (network faults in unit namespaces) and, for
-# the tests, Chromium (the HTML report is rendered headless). Installed with apt when we are root.
-SYSTEM_TOOLS := iptables chromium
+# System tools the lab uses where it can, as command:Debian-package pairs: ip and unshare build the
+# realistic mode's namespaces, iptables does the network faults inside them, and Chromium renders
+# the HTML report and dashboard in the browser tests. Installed with apt when we are root; an
+# ordinary user is told once what is missing (and the lab says at start what that costs).
+SYSTEM_TOOLS := ip:iproute2 unshare:util-linux iptables:iptables chromium:chromium
 
 .PHONY: demo test install system-tools clean
 
 $(STAMP): pyproject.toml
+	@python3 -c "import ensurepip, venv" >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; } \
+	  || { echo "python3 cannot make a venv: apt-get install python3-venv (as root)"; exit 1; }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
 system-tools:
-	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
-	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || [ -x /usr/sbin/$${pair%%:*} ] || missing="$$missing $${pair#*:}"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "installing$$missing (apt)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
 	    || echo "warning: could not install$$missing; the tests that need them will say so"; \
+	else \
+	  echo "note: not installed:$$missing (as root: apt-get install$$missing); the lab and tests say what that costs"; \
 	fi
 
 install: $(STAMP) system-tools

@@ -20,10 +20,8 @@ from chaoslab.store import Store
 
 from lab_helpers import free_port, lab_stack, status
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="mount namespaces and the lab's netns units need root"),
-    pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux unshare"),
-]
+# A private mount namespace needs root; the rule in tests/conftest.py skips or fails it.
+pytestmark = pytest.mark.netns_here
 
 SYSTEM_PG = Path("/usr/lib/postgresql")
 
