@@ -1,7 +1,8 @@
 """Seed 004's ECS walkthrough, command for command, with the real AWS CLI against a lab that has
 only a VPC: cluster, ALB + ip target group + listener, task definition from file://, service,
 `wait services-stable`, then the service really serves HTTP through the ALB, scales to 3,
-writes its container output to CloudWatch Logs, and is deleted."""
+writes its container output to CloudWatch Logs (the group made by `awslogs-create-group`), and is
+deleted. A task definition whose log group does not exist fails to start, as on ECS."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ TASK_DEFINITION = {
         "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
         "environment": [{"name": "APP_ENV", "value": "production"}, {"name": "LOG_LEVEL", "value": "info"}],
         "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": f"/ecs/{FAMILY}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "api"}},
+            "awslogs-group": f"/ecs/{FAMILY}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "api",
+            "awslogs-create-group": "true"}},
         "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"],
                         "interval": 5, "timeout": 2, "retries": 3, "startPeriod": 10},
         "linuxParameters": {"initProcessEnabled": True},
@@ -92,6 +94,7 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
         td["taskDefinition"]["taskDefinitionArn"]]
     described = aws("ecs", "describe-task-definition", "--task-definition", FAMILY)["taskDefinition"]
     assert described["containerDefinitions"][0]["healthCheck"]["command"][0] == "CMD-SHELL"
+    assert aws("logs", "describe-log-groups", "--log-group-name-prefix", f"/ecs/{FAMILY}")["logGroups"] == []
 
     service = aws("ecs", "create-service", "--cluster", "production", "--service-name", FAMILY,
                   "--task-definition", f"{FAMILY}:1", "--desired-count", "2", "--launch-type", "FARGATE",
@@ -140,7 +143,10 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     wait_for(lambda: {_get(f"http://127.0.0.1:{port}/")["instance_id"] for _ in range(9)} == task_ids,
              20, "all three tasks answering through the ALB")
 
-    # awslogs: /ecs/<family>, stream <prefix>/<container>/<task-id>, holding the container's output.
+    # awslogs: the tasks made /ecs/<family> (awslogs-create-group), one stream each,
+    # <prefix>/<container>/<task-id>, holding the container's output.
+    groups = aws("logs", "describe-log-groups", "--log-group-name-prefix", f"/ecs/{FAMILY}")["logGroups"]
+    assert [g["logGroupName"] for g in groups] == [f"/ecs/{FAMILY}"]
     streams = aws("logs", "describe-log-streams", "--log-group-name", f"/ecs/{FAMILY}")["logStreams"]
     assert {s["logStreamName"] for s in streams} >= {f"api/api/{tid}" for tid in task_ids}
     some_task = sorted(task_ids)[0]
@@ -148,6 +154,9 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
                  "--log-stream-name", f"api/api/{some_task}")["events"]
     text = "\n".join(e["message"] for e in events)
     assert "Listening at: http://0.0.0.0:8080" in text, text
+    found = aws("logs", "filter-log-events", "--log-group-name", f"/ecs/{FAMILY}",
+                "--filter-pattern", '"Listening at"')["events"]
+    assert {e["logStreamName"] for e in found} == {f"api/api/{tid}" for tid in task_ids}, found
 
     lab.remember_units()
     refused = aws("ecs", "delete-service", "--cluster", "production", "--service", FAMILY, check=False)
@@ -164,3 +173,50 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     with pytest.raises(urllib.error.HTTPError) as empty:
         _get(f"http://127.0.0.1:{port}/")
     assert empty.value.code == 503
+
+
+def test_seed004_missing_log_group_fails_the_task_to_start(lab: LabHandle, tmp_path: Path) -> None:
+    """Without `awslogs-create-group` the group must exist: the task stops with TaskFailedToStart
+    and the agent's ResourceInitializationError, the service says it cannot start tasks and backs
+    off; once the group is created the next attempt runs."""
+    aws = lab.aws
+    family, group = "no-log-group", "/ecs/no-log-group"
+    aws("ecs", "create-cluster", "--cluster-name", "logs-check")
+    vpc_id = aws("ec2", "describe-vpcs", "--query", "Vpcs[0].VpcId")
+    subnets = aws("ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId")
+    container = {"name": "app", "image": TASK_DEFINITION["containerDefinitions"][0]["image"], "essential": True,
+                 "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                 "logConfiguration": {"logDriver": "awslogs", "options": {
+                     "awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app"}}}
+    (tmp_path / "td.json").write_text(json.dumps({**TASK_DEFINITION, "family": family,
+                                                  "containerDefinitions": [container]}))
+    aws("ecs", "register-task-definition", "--cli-input-json", "file://td.json", cwd=tmp_path)
+    aws("ecs", "create-service", "--cluster", "logs-check", "--service-name", family, "--task-definition", family,
+        "--desired-count", "1", "--launch-type", "FARGATE",
+        "--network-configuration", json.dumps({"awsvpcConfiguration": {"subnets": subnets}}))
+
+    stopped = wait_for(lambda: aws("ecs", "list-tasks", "--cluster", "logs-check",
+                                   "--desired-status", "STOPPED")["taskArns"], 60, "the task to fail")
+    task = aws("ecs", "describe-tasks", "--cluster", "logs-check", "--tasks", stopped[0])["tasks"][0]
+    assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "TaskFailedToStart")
+    assert task["stoppedReason"] == (
+        "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
+        "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. "
+        f": exit status 1 (awslogs-group {group})")
+    assert aws("logs", "describe-log-groups", "--log-group-name-prefix", group)["logGroups"] == []
+
+    def service() -> dict:
+        return aws("ecs", "describe-services", "--cluster", "logs-check", "--services", family)["services"][0]
+    messages = [e["message"] for e in service()["events"]]
+    assert (f"(service {family}) is unable to consistently start tasks successfully. For more information, "
+            "see the Troubleshooting section of the Amazon ECS Developer Guide.") in messages, messages
+    assert service()["deployments"][0]["failedTasks"] >= 1
+
+    aws("logs", "create-log-group", "--log-group-name", group)
+    wait_for(lambda: service()["runningCount"] == 1, 60, "the next attempt, after the back-off, to run")
+    running = aws("ecs", "list-tasks", "--cluster", "logs-check", "--service-name", family)["taskArns"]
+    streams = aws("logs", "describe-log-streams", "--log-group-name", group)["logStreams"]
+    assert [s["logStreamName"] for s in streams] == [f"app/app/{running[0].rsplit('/', 1)[1]}"]
+    assert service()["deployments"][0]["failedTasks"] == 0
+    aws("ecs", "delete-service", "--cluster", "logs-check", "--service", family, "--force")
+    aws("ecs", "wait", "services-inactive", "--cluster", "logs-check", "--services", family)

@@ -11,7 +11,7 @@ import logging
 import shlex
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
@@ -30,6 +30,33 @@ log = logging.getLogger(__name__)
 
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
 LISTEN_WAIT_SECONDS = 60.0
+START_BACKOFF_FIRST, START_BACKOFF_MAX = 5.0, 900.0  # after a failed start; AWS's throttle caps at 15 min
+START_IMPAIRED = ("(service {name}) is unable to consistently start tasks successfully. For more information, "
+                  "see the Troubleshooting section of the Amazon ECS Developer Guide.")
+# The agent's words when the awslogs driver cannot create its stream, plus the group it looked for.
+LOG_GROUP_MISSING = ("ResourceInitializationError: failed to validate logger args: create stream has been retried "
+                     "1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log "
+                     "group does not exist. : exit status 1 (awslogs-group {group})")
+
+
+class AwsLogs(NamedTuple):
+    """Where the awslogs driver sends a container's output, and whether it may create the group."""
+
+    group: str
+    stream: str
+    create_group: bool
+
+
+def awslogs_of(container: dict[str, Any], task_id: str) -> AwsLogs | None:
+    """The container's awslogs destination (stream `<prefix>/<container>/<task-id>`, as the agent
+    names it), or None when it uses another driver or names no group."""
+    config = container.get("logConfiguration") or {}
+    opts = config.get("options") or {}
+    if config.get("logDriver") != "awslogs" or not opts.get("awslogs-group"):
+        return None
+    prefix = opts.get("awslogs-stream-prefix")
+    stream = f"{prefix}/{container['name']}/{task_id}" if prefix else task_id
+    return AwsLogs(opts["awslogs-group"], stream, str(opts.get("awslogs-create-group", "")).lower() == "true")
 
 
 class EcsBackend:
@@ -170,6 +197,7 @@ class EcsBackend:
                 svc.task_definition = td
             svc.deployment_id = "ecs-svc/" + str(time.time_ns())[:19]
             svc.deployment_created = time.time()
+            self._reset_start_backoff(svc)  # as on ECS: a new deployment ends the throttle
             self._event(svc, f"(service {svc.name}) has started a new deployment ({svc.deployment_id}).")
         if grace is not None:
             svc.grace = grace
@@ -207,7 +235,7 @@ class EcsBackend:
         deployment = {"id": svc.deployment_id, "status": "PRIMARY",
                       "taskDefinition": svc.task_definition["taskDefinitionArn"],
                       "desiredCount": svc.desired_count, "pendingCount": pending, "runningCount": running,
-                      "failedTasks": 0, "createdAt": ts(svc.deployment_created), "updatedAt": ts(svc.deployment_updated),
+                      "failedTasks": svc.start_failures, "createdAt": ts(svc.deployment_created), "updatedAt": ts(svc.deployment_updated),
                       "launchType": svc.launch_type or None,
                       "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
                       "rolloutStateReason": ("ECS deployment completed." if svc.steady
@@ -283,6 +311,7 @@ class EcsBackend:
             self._state(task, "PENDING")
             task.pull_started_at = time.time()
             specs = [self._container_spec(task, c, overrides) for c in task.task_definition["containerDefinitions"]]
+            self._open_log_streams(task)
             task.pull_stopped_at = time.time()
             self._state(task, "ACTIVATING")
             await task.unit.start(specs)
@@ -294,6 +323,8 @@ class EcsBackend:
                 self._register(task, svc)
             task.started_at = time.time()
             self._state(task, "RUNNING")
+            if svc is not None:
+                self._reset_start_backoff(svc)
             if any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"]):
                 self._spawn(self._health_loop(task))
         except _StartFailure as failure:
@@ -302,11 +333,13 @@ class EcsBackend:
                 c.last_status, c.reason = "STOPPED", str(failure)
             task.desired_status = "STOPPED"
             await self._teardown(task)
+            self._start_failed(svc)
         except Exception as exc:  # a lab bug must not leave a half-started task behind
             log.exception("task %s failed to start", task.task_id)
             task.stop_code, task.stopped_reason = "TaskFailedToStart", f"ResourceInitializationError: {exc}"
             task.desired_status = "STOPPED"
             await self._teardown(task)
+            self._start_failed(svc)
         finally:
             self._kick.set()
 
@@ -334,15 +367,31 @@ class EcsBackend:
                     f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
                     f"{c['image']} is not a chaoslab app and the container has no command; "
                     f"known images: {', '.join(known_images())}")
-        log_opts = (c.get("logConfiguration") or {})
-        group = stream = None
-        if log_opts.get("logDriver") == "awslogs":
-            opts = log_opts.get("options", {})
-            group = opts.get("awslogs-group")
-            prefix = opts.get("awslogs-stream-prefix")
-            stream = f"{prefix}/{c['name']}/{task.task_id}" if prefix else task.task_id
+        logs = awslogs_of(c, task.task_id)
         return ProcessSpec(c["name"], argv, env, essential=c.get("essential", True),
-                           stop_timeout=float(c.get("stopTimeout", 30)), log_group=group, log_stream=stream)
+                           stop_timeout=float(c.get("stopTimeout", 30)),
+                           log_group=logs.group if logs else None, log_stream=logs.stream if logs else None)
+
+    def _open_log_streams(self, task: Task) -> None:
+        """What the awslogs driver does before a container starts: the group must exist, or is
+        created with `awslogs-create-group: "true"`; then the container's stream is created."""
+        logs = getattr(self.lab, "logs", None)
+        if logs is None:
+            return
+        for c in task.task_definition["containerDefinitions"]:
+            target = awslogs_of(c, task.task_id)
+            if target is None:
+                continue
+            if target.group not in logs.groups and not target.create_group:
+                raise _StartFailure(LOG_GROUP_MISSING.format(group=target.group))
+            try:
+                if target.group not in logs.groups:
+                    logs.create_log_group(target.group)
+                if target.stream not in logs.groups[target.group].streams:
+                    logs.create_log_stream(target.group, target.stream)
+            except AwsError as e:
+                raise _StartFailure(f"ResourceInitializationError: failed to validate logger args: {e.code}: "
+                                    f"{e.message} : exit status 1") from None
 
     async def _wait_listening(self, task: Task, svc: Service) -> None:
         """Register once the container's port accepts connections (its app has started), so the
@@ -518,7 +567,7 @@ class EcsBackend:
         live = self._service_tasks(svc)
         current = [t for t in live if t.task_definition is svc.task_definition]
         missing = svc.desired_count - len(current)
-        if missing > 0:
+        if missing > 0 and now >= svc.launch_after:
             started = [self._start_service_task(svc) for _ in range(missing)]
             self._event(svc, f"(service {svc.name}) has started {len(started)} tasks: "
                         + " ".join(f"(task {t.task_id})" for t in started) + ".")
@@ -535,6 +584,22 @@ class EcsBackend:
         if steady and not svc.steady:
             self._event(svc, f"(service {svc.name}) has reached a steady state.")
         svc.steady = steady
+
+    def _start_failed(self, svc: Service | None) -> None:
+        """A service task never reached RUNNING: back off before the next launch (doubling up to
+        AWS's 15 minutes, so a broken task definition does not spin) and say so once, as ECS does."""
+        if svc is None:
+            return
+        svc.start_failures += 1
+        delay = START_BACKOFF_FIRST * 2 ** min(svc.start_failures - 1, 10)
+        svc.launch_after = time.time() + min(START_BACKOFF_MAX, delay)
+        if not svc.start_impaired:
+            svc.start_impaired = True
+            self._event(svc, START_IMPAIRED.format(name=svc.name))
+
+    @staticmethod
+    def _reset_start_backoff(svc: Service) -> None:
+        svc.start_failures, svc.launch_after, svc.start_impaired = 0, 0.0, False
 
     def _start_service_task(self, svc: Service) -> Task:
         counts = {s.az: 0 for s in svc.subnets}

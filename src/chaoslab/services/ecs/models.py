@@ -162,6 +162,9 @@ class Service:
     deployment_created: float = field(default_factory=time.time)
     deployment_updated: float = field(default_factory=time.time)
     steady: bool = False
+    start_failures: int = 0  # tasks in a row that never reached RUNNING (the deployment's failedTasks)
+    launch_after: float = 0.0  # the scheduler's start throttle: no new task before this (epoch seconds)
+    start_impaired: bool = False  # "unable to consistently start tasks" was said for this failure run
 
     @property
     def arn(self) -> str:
