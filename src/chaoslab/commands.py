@@ -221,14 +221,18 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
         return
     out = sys.stderr if quiet else sys.stdout
     pid = int(info["pid"])
+    # In userns mode the launcher (the host-side socket broker) exits right after the lab.
+    pids = {pid, int(info.get("launcher") or pid)}
     print(f"stopping lab (pid {pid})", end="", flush=True, file=out)
     os.kill(pid, signal.SIGTERM)
-    start = time.monotonic()
+    start = shown = time.monotonic()
     while time.monotonic() - start < DOWN_TIMEOUT:
-        if not _alive(pid):
+        if not any(_alive(p) for p in pids):
             break
-        print(".", end="", flush=True, file=out)
-        time.sleep(0.5)
+        if time.monotonic() - shown >= 0.5:
+            print(".", end="", flush=True, file=out)
+            shown = time.monotonic()
+        time.sleep(0.05)
     else:
         print(" not stopping; killing it", file=out)
         os.kill(pid, signal.SIGKILL)

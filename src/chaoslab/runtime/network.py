@@ -14,7 +14,7 @@ from typing import Literal, Mapping
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.runtime import addressing as plan
 from chaoslab.runtime.commands import CommandError, run_command
-from chaoslab.runtime.hostcaps import probe
+from chaoslab.runtime.hostcaps import probe, single_uid_namespace
 from chaoslab.runtime.sandbox import (
     UNIT_IFNAME,
     Sandbox,
@@ -88,6 +88,7 @@ class VpcNetwork:
         async with self._create_lock:
             if not self._created:
                 if self._mode == "netns":
+                    _record_scope(self._store)
                     await self._create_bridge()
                 self._created = True
 
@@ -196,6 +197,22 @@ class VpcNetwork:
             self._owns_route = False
 
 
+_SCOPE_KIND, _SCOPE_ID = "runtime", "network-scope"
+_NETWORK_KINDS = ("netns", "neigh", "link", "route")
+
+
+def _record_scope(store: Store) -> None:
+    """Say where this lab's namespaces, links and routes live: on the host, or inside the lab's
+    own user namespace (`userns` mode), where a crash recovery from outside must not touch them."""
+    store.put(_SCOPE_KIND, _SCOPE_ID, {"scope": "userns" if single_uid_namespace() else "host"})
+
+
+def _forget_network_records(store: Store) -> None:
+    for kind in _NETWORK_KINDS:
+        for name in store.owned_resources(kind):
+            store.disown_resource(kind, name)
+
+
 def _write_hosts(netns: str, ip: str, extra: Mapping[str, str]) -> None:
     """The unit's /etc/hosts (bound over the real one when its programs start): `localhost` is
     the unit's own, its EC2-style name resolves to its IP, and DB hostnames resolve as given."""
@@ -212,6 +229,11 @@ async def cleanup_leftovers(store: Store) -> list[str]:
     run that crashed) and disown them. Only names with our prefixes are touched: a record that
     names anything else is dropped without acting on it. Returns what was removed."""
     removed: list[str] = []
+    if store.get(_SCOPE_KIND, _SCOPE_ID) == {"scope": "userns"}:
+        # They lived in that lab's private namespaces, which died with its processes: none of the
+        # names means anything here, and a route of the same CIDR here would be someone else's.
+        _forget_network_records(store)
+        return removed
     for netns in store.owned_resources("netns"):
         if netns.startswith(plan.NETNS_PREFIX):
             await kill_namespace_processes(netns)

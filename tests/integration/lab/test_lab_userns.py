@@ -7,8 +7,10 @@ namespace as a non-root uid, and the host's own routes and links are never touch
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
+import sys
 import time
 import urllib.request
 from typing import Any, Iterator
@@ -129,3 +131,21 @@ def test_down_leaves_no_process(tmp_path) -> None:
     assert running_lab(config) is None
     alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"processes of the lab survived down: {alive}"
+
+
+def test_a_killed_userns_lab_is_cleaned_up_from_the_host(tmp_path) -> None:
+    """SIGKILL of the lab: its launcher exits with it, and `down` (run on the host, outside the
+    dead lab's namespace) kills what was left; the VPC never appeared on the host."""
+    config = LabConfig(home=tmp_path / "home", api_port=free_port())
+    info = start_detached(config, str(lab_stack(tmp_path, CIDR_OCTET + 2)), fast=True, network="userns", quiet=True)
+    lab = psutil.Process(info["pid"])
+    tree = [p.pid for p in lab.children(recursive=True)]
+    lab.kill()
+    lab.wait(5)
+    psutil.Process(info["launcher"]).wait(5)
+    out = subprocess.run([sys.executable, "-m", "chaoslab", "down"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+    assert out.returncode == 0, out.stderr
+    alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], f"processes of the killed lab survived down: {alive}"
+    assert f"10.{CIDR_OCTET + 2}." not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
