@@ -73,7 +73,9 @@ def probe() -> Probe:
     missing = _missing_tools()
     if missing:
         return Probe(None, f"missing {', '.join(missing)} (install iproute2 / util-linux)")
-    if os.geteuid() == 0:
+    # Root inside someone else's single-uid user namespace (a rootless container) may create
+    # namespaces but not change the one it is in: it needs the userns mode like anyone else.
+    if os.geteuid() == 0 and not single_uid_namespace():
         why = _probe_root()
         if not why:
             return Probe("netns")
