@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from chaoslab.faults import network_rules as rules
-from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove
+from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove, remove_jumps
 from chaoslab.ids import hex_id
 from chaoslab.runtime.commands import run_command
 from chaoslab.services.units import ComputeUnit
@@ -28,6 +28,7 @@ from chaoslab.services.units import ComputeUnit
 EGRESS_PROXY_PORT = 15101
 INGRESS_PROXY_PORT = 15102
 PROXY_MODULE = "chaoslab.faults.network_delayproxy"
+PROXY_DRAIN_S = 2.0  # at a revert, how long the proxy may finish the flows in flight
 NETNS_ONLY = ("needs the lab's netns network mode (root on Linux), where each unit has its own network "
               "namespace; this lab runs units on loopback addresses")
 
@@ -105,7 +106,8 @@ def latency_record(target: str, unit_id: str, netns: str, *, delay_ms: int, jitt
                                       EGRESS_PROXY_PORT, INGRESS_PROXY_PORT)
     argv = [sys.executable, "-m", PROXY_MODULE, "--egress-port", str(EGRESS_PROXY_PORT),
             "--ingress-port", str(INGRESS_PROXY_PORT), "--mark", rules.PROXY_MARK,
-            "--delay-ms", str(delay_ms), "--jitter-ms", str(jitter_ms), "--tag", tag]
+            "--delay-ms", str(delay_ms), "--jitter-ms", str(jitter_ms), "--drain-s", str(PROXY_DRAIN_S),
+            "--tag", tag]
     return {"target": target, "unit_id": unit_id, "netns": netns, "tag": tag, "proxy": f"delayproxy-{tag}",
             "argv": argv, "rules": rule_set.to_record()}
 
@@ -135,12 +137,18 @@ async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
 
 
 async def revert_latency(lab: Any, record: dict[str, Any]) -> None:
-    """Stop redirecting first (new flows go direct), then end the proxy."""
-    await remove(RuleSet.from_record(record["rules"]))
+    """Stop redirecting new flows, let the proxy finish the flows it carries, then delete the rules.
+
+    The REDIRECT rules must outlive the proxy: they hold the namespace's connection tracking, and
+    a redirected flow that loses its NAT binding sends the proxy's last bytes and its FIN from the
+    proxy's own port, which the peer ignores — a request in flight would hang instead of ending."""
+    rule_set = RuleSet.from_record(record["rules"])
+    await remove_jumps(rule_set)
     unit = find_unit(lab, record["unit_id"])
     if unit is not None and record["proxy"] in unit.extras:
-        await unit.stop_extra(record["proxy"], timeout=2.0)
+        await unit.stop_extra(record["proxy"], timeout=PROXY_DRAIN_S + 1.0)
     await kill_tagged(record["netns"], record["tag"])
+    await remove(rule_set)
 
 
 async def kill_tagged(netns: str, tag: str) -> None:

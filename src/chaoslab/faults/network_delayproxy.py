@@ -8,8 +8,12 @@ delays what *leaves* the unit: on egress flows the unit's bytes towards the peer
 flows the unit's answers. Each chunk is held `delay ± jitter` ms (uniform jitter) after it was
 read; chunks never overtake each other, as a TCP stream must stay in order.
 
+On SIGTERM (the lab has already stopped redirecting new flows) it lets the flows in flight end by
+themselves for up to `--drain-s` seconds, as removing netem would leave them alone, and closes
+what is still open then (pooled connections).
+
 Run: python -m chaoslab.faults.network_delayproxy --egress-port P --ingress-port Q --mark M
-      --delay-ms D --jitter-ms J --tag T
+      --delay-ms D --jitter-ms J --drain-s S --tag T
 """
 
 from __future__ import annotations
@@ -22,10 +26,11 @@ import signal
 import socket
 import struct
 import time
-from typing import Any
+from typing import Any, Awaitable
 
 SO_ORIGINAL_DST = 80
 CHUNK = 65536
+ACCEPT_GRACE_S = 0.05  # lets the loop accept a connection the kernel queued before SIGTERM
 
 
 def original_destination(sock: socket.socket) -> tuple[str, int]:
@@ -101,17 +106,38 @@ async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, 
             w.close()
 
 
+async def tracked(relays: set[asyncio.Task[Any]], flow: Awaitable[None]) -> None:
+    """Run one relay while it is counted in `relays`, so a drain can wait for it."""
+    task = asyncio.current_task()
+    assert task is not None
+    relays.add(task)
+    try:
+        await flow
+    finally:
+        relays.discard(task)
+
+
+async def drain(relays: set[asyncio.Task[Any]], seconds: float) -> None:
+    """Wait up to `seconds` for the flows in flight to end by themselves."""
+    deadline = time.monotonic() + seconds
+    await asyncio.sleep(min(ACCEPT_GRACE_S, seconds))  # a flow redirected just before the rule went
+    while relays and (left := deadline - time.monotonic()) > 0:
+        await asyncio.wait(set(relays), timeout=left)
+
+
 async def serve(args: argparse.Namespace) -> None:
     servers = []
+    relays: set[asyncio.Task[Any]] = set()
     for port, egress in ((args.egress_port, True), (args.ingress_port, False)):
         def accepted(r: asyncio.StreamReader, w: asyncio.StreamWriter, e: bool = egress) -> Any:
-            return relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e)
+            return tracked(relays, relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e))
         servers.append(await asyncio.start_server(accepted, "0.0.0.0", port, reuse_address=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    await drain(relays, args.drain_s)
     for s in servers:
         s.close()
 
@@ -123,6 +149,8 @@ def main() -> None:
     parser.add_argument("--mark", type=lambda v: int(v, 0), required=True)
     parser.add_argument("--delay-ms", type=float, required=True)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
+    parser.add_argument("--drain-s", type=float, required=True,
+                        help="on SIGTERM, wait this long at most for the flows in flight to end")
     parser.add_argument("--tag", default="", help="fault tag; lets a reverter find this process after a crash")
     asyncio.run(serve(parser.parse_args()))
 

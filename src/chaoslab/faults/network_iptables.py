@@ -89,8 +89,9 @@ async def install(rules: RuleSet) -> None:
         raise
 
 
-async def remove(rules: RuleSet) -> None:
-    """Delete jumps, then flush and delete the chains. Safe to repeat and after a crash."""
+async def remove_jumps(rules: RuleSet) -> None:
+    """Delete the jumps only: the fault no longer sees new packets, but its chains (and what
+    their rules hold, such as the NAT of flows already redirected) stay until `remove`."""
     if not netns_exists(rules.netns):
         return
     for chain in (c for c in rules.chains if c.hook):
@@ -98,6 +99,13 @@ async def remove(rules: RuleSet) -> None:
             rc, _ = await iptables(rules.netns, chain.table, ["-D", chain.hook, *chain.jump()], check=False)
             if rc != 0:
                 break
+
+
+async def remove(rules: RuleSet) -> None:
+    """Delete jumps, then flush and delete the chains. Safe to repeat and after a crash."""
+    await remove_jumps(rules)
+    if not netns_exists(rules.netns):
+        return
     for chain in rules.chains:  # flush all first: a chain still referenced cannot be deleted
         await iptables(rules.netns, chain.table, ["-F", chain.name], check=False)
     for chain in rules.chains:

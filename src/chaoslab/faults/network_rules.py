@@ -75,13 +75,16 @@ def latency_redirect(netns: str, tag: str, flows_percent: float, sources: list[s
     egress: new connections the unit opens towards `sources` go to the proxy (nat OUTPUT),
     except the proxy's own (SO_MARK PROXY_MARK); ingress: new connections arriving on eth0 for
     `ingress_ports` go to it too (nat PREROUTING). NAT decides on a flow's first packet only, so
-    a `statistic` match here picks flowsPercent of the flows, in the kernel.
+    a `statistic` match here picks flowsPercent of the flows, in the kernel. Only a SYN is
+    redirected: a flow already open when these rules switch connection tracking on is picked up
+    mid-stream as new, and redirecting it would hand the proxy packets of a connection it never
+    accepted — the flow would hang.
     """
     peers = sources or [None]
     chance = _chance(flows_percent)
-    egress = [["-p", "tcp", *(["-d", p] if p else []), *chance, "-j", "REDIRECT", "--to-ports", str(egress_proxy_port)]
-              for p in peers]
-    ingress = [["-p", "tcp", "--dport", str(port), *(["-s", p] if p else []), *chance,
+    egress = [["-p", "tcp", "--syn", *(["-d", p] if p else []), *chance,
+               "-j", "REDIRECT", "--to-ports", str(egress_proxy_port)] for p in peers]
+    ingress = [["-p", "tcp", "--dport", str(port), "--syn", *(["-s", p] if p else []), *chance,
                 "-j", "REDIRECT", "--to-ports", str(ingress_proxy_port)] for port in ingress_ports for p in peers]
     chains = [Chain("nat", "OUTPUT", f"CLLT-{tag}-O", egress,
                     ["-p", "tcp", "!", "-o", "lo", "-m", "mark", "!", "--mark", PROXY_MARK])]

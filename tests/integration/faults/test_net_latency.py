@@ -1,12 +1,14 @@
 """aws:ecs:task-network-latency on a real task: p50 of the added latency over 50 requests is
 within ±20 % of delayMilliseconds, on ingress (HTTP from the host to the task) and on egress
 (round trips from inside the task to a server on the VPC's service address, the DB endpoint's
-place); the delay proxy is gone and iptables are as before after the revert."""
+place); the delay proxy is gone and iptables are as before after the revert. A request in flight
+when the fault starts or ends is answered: neither the onset nor the revert cuts it off."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +74,47 @@ def test_latency_ingress_and_egress(tmp_path: Path) -> None:
     assert abs(got["added_in"] - DELAY_MS) <= 0.2 * DELAY_MS, got
     assert abs(got["added_out"] - DELAY_MS) <= 0.2 * DELAY_MS, got
     assert got["after_in"] < 0.2 * DELAY_MS, got
+
+
+async def half_request(ip: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A GET sent but for its last CRLF: the app holds the connection open, waiting for it."""
+    reader, writer = await asyncio.open_connection(ip, 80)
+    writer.write(f"GET / HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n".encode())
+    await writer.drain()
+    return reader, writer
+
+
+async def finish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[bytes, float]:
+    """Send the rest of a half request; the answer and the seconds it took."""
+    start = time.monotonic()
+    writer.write(b"\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return answer, time.monotonic() - start
+
+
+async def in_flight(home: Path) -> dict[str, tuple[bytes, float]]:
+    async with net_lab(home) as lab:
+        task = await static_task(lab)
+        opened_before = await half_request(task.private_ip)
+        ctx = context(lab, "aws:ecs:task-network-latency")
+        running = await run_for(ctx, "ecs.task_network_latency", {"Tasks": [task_resource(task)]},
+                                {"duration": "PT10M", "delayMilliseconds": str(DELAY_MS), "sources": "ALL"})
+        across_onset = await finish(*opened_before)
+        through_proxy = await half_request(task.private_ip)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        revert = asyncio.create_task(ctx.revert_all())
+        await asyncio.sleep(0.3)  # the redirect is gone; the proxy is draining
+        across_revert = await finish(*through_proxy)
+        await revert
+    return {"onset": across_onset, "revert": across_revert}
+
+
+def test_a_request_in_flight_survives_the_onset_and_the_revert(tmp_path: Path) -> None:
+    got = asyncio.run(in_flight(tmp_path))
+    assert got["onset"][0].startswith(b"HTTP/1.1 200"), got  # not hijacked into the proxy mid-stream
+    answer, took = got["revert"]
+    assert answer.startswith(b"HTTP/1.1 200"), got  # the proxy's answer reached the client
+    assert took >= 0.8 * DELAY_MS / 1000, got  # ... and it was the delayed, proxied flow

@@ -46,9 +46,11 @@ def test_packet_loss_picks_flows_once_and_filters_sources() -> None:
 
 def test_latency_redirect_excludes_the_proxy_and_picks_flows_in_nat() -> None:
     lines = flat(rules.latency_redirect("ns", "t", 50, ["10.0.0.2/32"], [80, 8080], 15101, 15102))
-    assert (f"nat OUTPUT CLLT-t-O -p tcp ! -o lo -m mark ! --mark {rules.PROXY_MARK} | -p tcp -d 10.0.0.2/32 "
+    assert (f"nat OUTPUT CLLT-t-O -p tcp ! -o lo -m mark ! --mark {rules.PROXY_MARK} | -p tcp --syn -d 10.0.0.2/32 "
             "-m statistic --mode random --probability 0.500000 -j REDIRECT --to-ports 15101") in lines
     assert sum("REDIRECT --to-ports 15102" in l and "-s 10.0.0.2/32" in l for l in lines) == 2
+    # a flow open before the fault, picked up mid-stream by conntrack, is never redirected
+    assert all("--syn" in l for l in lines if "REDIRECT" in l)
     no_ingress = rules.latency_redirect("ns", "t", 100, None, [], 15101, 15102)
     assert [c.hook for c in no_ingress.chains] == ["OUTPUT"]
 
