@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from chaoslab.apps.chaos_shop.schema import create_schema as shop_schema
-from chaoslab.apps.db import DbSettings, run_init
+from chaoslab.apps.db import DbSettings, connect, run_init
 from chaoslab.apps.pet_payment.schema import create_schema as pet_schema
 
 
@@ -38,3 +38,20 @@ def test_concurrent_init_all_succeed(pg, create) -> None:
         assert conn.run(f"SELECT count(*), min(id), max(id) FROM {table}") == [[10, 1, 10]]
     finally:
         conn.close()
+
+
+def test_a_boot_left_open_does_not_lock_out_orders(pg) -> None:
+    """An instance cut off mid-boot keeps its init transaction open; orders must not wait for it."""
+    database = pg.create_database()
+    settings = DbSettings.from_env({**pg.env(database), "DB_INIT_TIMEOUT": "0"})
+    run_init(settings, shop_schema)
+    booting, live = connect(settings), pg.server.connect(database)
+    try:
+        booting.autocommit = False
+        shop_schema(booting)  # and then the instance's network goes away: no COMMIT
+        live.run("SET lock_timeout = '1s'")
+        live.run("INSERT INTO orders (product_id, quantity, total) VALUES (1, 1, 49.99)")
+        assert live.run("SELECT count(*) FROM orders") == [[1]]
+    finally:
+        booting.close()
+        live.close()

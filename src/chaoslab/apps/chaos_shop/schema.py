@@ -42,10 +42,17 @@ TABLES = [
 
 
 def create_schema(conn: pg8000.Connection) -> None:
-    """Create tables and seed products; idempotent, runs inside the caller's transaction."""
+    """Create tables and seed products; idempotent, runs inside the caller's transaction.
+
+    No DDL runs once the schema is there: even a no-op ALTER TABLE … IF NOT EXISTS takes an ACCESS
+    EXCLUSIVE lock on `orders` until the boot transaction ends, so an instance booting under live
+    traffic deadlocked with orders in flight, and one cut off mid-boot (its subnet losing the
+    network) held the lock and stalled every order in the cluster until its connection died.
+    """
     cursor = conn.cursor()
-    for ddl in TABLES:
-        cursor.execute(ddl)
+    if not _schema_present(cursor):
+        for ddl in TABLES:
+            cursor.execute(ddl)
     for pid, name, price, stock in PRODUCTS:
         cursor.execute(
             "INSERT INTO products (id, name, price, stock) VALUES (%s, %s, CAST(%s AS NUMERIC), %s) "
@@ -54,3 +61,10 @@ def create_schema(conn: pg8000.Connection) -> None:
         )
     cursor.execute("SELECT setval('products_id_seq', GREATEST((SELECT MAX(id) FROM products), 10))")
     cursor.close()
+
+
+def _schema_present(cursor: pg8000.Cursor) -> bool:
+    """Whether the last DDL step already ran (it comes after both tables); reads only the catalog."""
+    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+                   "AND table_name = 'orders' AND column_name = 'idempotency_key'")
+    return cursor.fetchone()[0] == 1
