@@ -21,6 +21,7 @@ from chaoslab.lab import LAB_FILE, Lab
 from chaoslab.runtime.hostcaps import limitations, probe
 from chaoslab.runtime.userns import enter_inside, python_argv, run_outside
 from chaoslab.stack import apply_stack, load_stack
+from chaoslab import watchdog
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
 
@@ -90,8 +91,10 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     say = (lambda m: print(f"  {m}", flush=True)) if announce else (lambda m: log.info(m))
     for note in limitations(args.network):
         say(f"note: {note}")
+    dog = None
     try:
         await lab.start()
+        dog = watchdog.start(config.home, lab.store)  # from here on, a crash reverts itself
         lab.write_lab_file()
         stopper = asyncio.ensure_future(stop.wait())
         # A stop signal ends the build and the readiness wait at once: `chaoslab down` on a lab whose
@@ -117,6 +120,8 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         if announce:
             print("stopping lab...", flush=True)
         await lab.stop()
+        if dog is not None:
+            watchdog.stop(dog, lab.store)
         lab.remove_lab_file()
 
 
@@ -169,6 +174,7 @@ def cleanup_after_crash(config: LabConfig) -> str:
     store = Store(db)
 
     async def clean() -> tuple[list[int], list[str]]:
+        await watchdog.wait_for_previous(store)  # it may be cleaning up this very lab right now
         return await kill_leftover_processes(store), await cleanup_leftovers(store)
 
     killed, removed = asyncio.run(clean())

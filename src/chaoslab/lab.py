@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslab import dashboard
+from chaoslab import dashboard, watchdog
 from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
@@ -75,6 +75,7 @@ class Lab:
                 self.autoscaling, self.ecs, self.ssm, self.fis]
 
     async def start(self) -> None:
+        await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first
         killed = await kill_leftover_processes(self.store)
         removed = await cleanup_leftovers(self.store)
         if killed or removed:

@@ -23,7 +23,7 @@ from chaoslab.faults import network_rules as rules
 from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove, remove_jumps
 from chaoslab.ids import hex_id
 from chaoslab.runtime.commands import run_command
-from chaoslab.services.units import ComputeUnit
+from chaoslab.services.units import ComputeUnit, live_unit
 
 EGRESS_PROXY_PORT = 15101
 INGRESS_PROXY_PORT = 15102
@@ -50,12 +50,6 @@ def unit_netns(unit: ComputeUnit | None, what: str) -> str:
     return unit.sandbox.netns
 
 
-def find_unit(lab: Any, unit_id: str) -> ComputeUnit | None:
-    inst = lab.ec2.instances.get(unit_id)
-    if inst is not None:
-        return inst.unit
-    task = lab.ecs.tasks.get(unit_id)
-    return task.unit if task is not None else None
 
 
 def resolve_sources(lab: Any, sources: str | None) -> list[str] | None:
@@ -144,7 +138,7 @@ async def revert_latency(lab: Any, record: dict[str, Any]) -> None:
     proxy's own port, which the peer ignores — a request in flight would hang instead of ending."""
     rule_set = RuleSet.from_record(record["rules"])
     await remove_jumps(rule_set)
-    unit = find_unit(lab, record["unit_id"])
+    unit = live_unit(lab, record["unit_id"])
     if unit is not None and record["proxy"] in unit.extras:
         await unit.stop_extra(record["proxy"], timeout=PROXY_DRAIN_S + 1.0)
     await kill_tagged(record["netns"], record["tag"])

@@ -26,7 +26,7 @@ import psutil
 
 from chaoslab.faults import FaultError
 from chaoslab.faults.worker import GO_FILE
-from chaoslab.services.units import ComputeUnit
+from chaoslab.services.units import ComputeUnit, live_unit
 
 MiB = 1024 * 1024
 # Lab limits, so a fault never endangers the host: bytes per I/O worker, per disk fill and per
@@ -147,15 +147,6 @@ def io_stats(record: dict[str, Any]) -> list[dict[str, float]]:
     return out
 
 
-def find_unit(lab: Any, unit_id: str) -> ComputeUnit | None:
-    """The live unit of an ECS task or EC2 instance id, if the lab still has it."""
-    for owner in (getattr(lab, "ecs", None) and lab.ecs.tasks, getattr(lab, "ec2", None) and lab.ec2.instances):
-        item = (owner or {}).get(unit_id)
-        if item is not None and item.unit is not None:
-            return item.unit
-    return None
-
-
 def _process(worker: dict[str, Any]) -> psutil.Process | None:
     """The worker's process if it is still the one we started (pid reuse is checked)."""
     try:
@@ -173,7 +164,7 @@ def _alive(worker: dict[str, Any]) -> bool:
 
 async def revert(lab: Any, record: dict[str, Any]) -> None:
     """Stop every worker of the fault and delete its files. Safe to run twice or after a crash."""
-    unit = find_unit(lab, record["unit_id"])
+    unit = live_unit(lab, record["unit_id"])
     if unit is not None:
         await asyncio.gather(*(unit.stop_extra(w["name"], timeout=2.0) for w in record["workers"]),
                              return_exceptions=True)

@@ -11,7 +11,7 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.process import UnitProcess
@@ -177,3 +177,13 @@ class ComputeUnit:
                     if member.name() == name or name in " ".join(member.cmdline()):
                         found.append(member.pid)
         return found
+
+
+def live_unit(lab: Lab | Any, unit_id: str) -> ComputeUnit | None:
+    """The live unit of an ECS task or EC2 instance id, if the lab (still) has it: reverters run
+    after a crash too, with no lab services at all."""
+    for owner in (getattr(lab, "ecs", None) and lab.ecs.tasks, getattr(lab, "ec2", None) and lab.ec2.instances):
+        item = (owner or {}).get(unit_id)
+        if item is not None and item.unit is not None:
+            return item.unit
+    return None
