@@ -55,9 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
                                "unit, database and network the lab made is removed.")
 
     val = sub.add_parser("validate", help="lint FIS templates and experiment files offline",
-                         description="Lint FIS experiment templates (JSON/YAML, bare or --cli-input-json style) and "
-                                     "chaoslab experiment files. Exit 0 when clean, 1 when any error is found.")
+                         description="Lint FIS experiment templates offline: API bodies (bare or --cli-input-json), "
+                                     "get-experiment-template answers, CloudFormation AWS::FIS::ExperimentTemplate "
+                                     "(JSON/YAML), chaoslab experiment and stack files. Each file is invalid (AWS "
+                                     "would reject it), valid but not runnable in the lab (what and why), or "
+                                     "runnable. Exit 1 when any file is invalid, else 0.")
     val.add_argument("files", nargs="+", metavar="FILE")
+    val.add_argument("--format", choices=("text", "json", "github"), default="text",
+                     help="text (default), json, or github (GitHub Actions annotations)")
 
     run = sub.add_parser("run", help="run an experiment file against the lab",
                          description="Run an experiment: baseline (steady state must hold), injection (the FIS "

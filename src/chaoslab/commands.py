@@ -243,15 +243,12 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
 
 # validate --------------------------------------------------------------------------------
 def cmd_validate(args: argparse.Namespace) -> int:
-    from chaoslab.validate import validate_paths
+    from chaoslab.lint.output import render
+    from chaoslab.validate import check_file
 
-    issues = validate_paths(args.files)
-    for issue in issues:
-        print(issue.format())
-    errors = [i for i in issues if getattr(i, "severity", "error") == "error"]
-    if not errors:
-        print(f"{len(args.files)} file(s) valid" + (f" ({len(issues)} warning(s))" if issues else ""))
-    return 1 if errors else 0
+    reports = [check_file(f) for f in args.files]
+    print(render(reports, args.format))
+    return 1 if any(r.verdict == "invalid" for r in reports) else 0
 
 
 # run / demo --------------------------------------------------------------------------------

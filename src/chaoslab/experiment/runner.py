@@ -24,6 +24,7 @@ from chaoslab.experiment import hypothesis, integrity, windows
 from chaoslab.experiment.integrity import Ledger
 from chaoslab.experiment.labclient import LabClient
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
+from chaoslab.services.fis.runnable import SKIP_TAG
 
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
 STOP_GRACE_S = 30.0  # after StopExperiment, how long FIS may take to revert before the run gives up
@@ -286,8 +287,9 @@ class Run:
             body = {k: v for k, v in self.exp["template"].items() if k != "clientToken"}
             created = await asyncio.to_thread(fis.create_experiment_template, clientToken=str(uuid.uuid4()), **body)
             template_id = created["experimentTemplate"]["id"]
+        skip = self.exp.get("fis", {}).get("skip_unsupported_actions")
         started = await asyncio.to_thread(fis.start_experiment, clientToken=str(uuid.uuid4()),
-                                          experimentTemplateId=template_id)
+                                          experimentTemplateId=template_id, tags={SKIP_TAG: "true"} if skip else {})
         exp_id = started["experiment"]["id"]
         self.fis = {"template_id": template_id, "experiment_id": exp_id, "state": started["experiment"]["state"],
                     "actions": {}, "resolved_targets": []}

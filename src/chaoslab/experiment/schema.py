@@ -17,6 +17,7 @@ import yaml
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.experiment.workload import placeholder_problem
+from chaoslab.services.fis.runnable import gaps
 from chaoslab.services.fis.validation import Issue, validate_template
 
 _NUM = {"type": "number", "minimum": 0}
@@ -111,6 +112,8 @@ SCHEMA: dict[str, Any] = {
         "integrity": {"type": "object", "additionalProperties": False, "properties": {
             "app": {"enum": ["chaos-shop", "none"]}}},
         "timing": _TIMING,
+        "fis": {"type": "object", "additionalProperties": False, "description": "how the lab runs the template",
+                "properties": {"skip_unsupported_actions": {"type": "boolean"}}},
         "fast": {"type": "object", "additionalProperties": False, "description": "overrides under --fast",
                  "properties": {"timing": _TIMING, "probe": _PROBE}},
     },
@@ -211,6 +214,20 @@ def template_file_issues(doc: Any, path: str | Path) -> list[Issue]:
     return []
 
 
+def experiment_template(doc: dict[str, Any], path: Path) -> tuple[Any, str]:
+    """(the FIS template the run would send, the key naming it): the inline one, or the
+    template_file's (None when it cannot be read; template_id's lives in the lab)."""
+    if "template" in doc:
+        return doc["template"], "template"
+    if isinstance(doc.get("template_file"), str):
+        tpath = Path(doc["template_file"]) if Path(doc["template_file"]).is_absolute() else path.parent / doc["template_file"]
+        try:
+            return read_document(tpath), "template_file"
+        except (OSError, ChaoslabError):
+            return None, "template_file"
+    return None, "template_id"
+
+
 def validate_experiment_file(path: str | Path) -> list[Issue]:
     """Every issue in one experiment file (its template_file's too), tagged with its name."""
     try:
@@ -253,6 +270,19 @@ def _read_template_file(exp_path: Path, ref: str) -> Any:
     return template
 
 
+def _check_runnable(exp: dict[str, Any], path: Path) -> None:
+    """Stop before a lab is started when the template asks for what the lab cannot run, unless the
+    file says to skip it (`fis: {skip_unsupported_actions: true}`)."""
+    if "template" not in exp or exp.get("fis", {}).get("skip_unsupported_actions"):
+        return
+    found = gaps(exp["template"])
+    if found:
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        where = "template." + found[0].path if "template_file" not in exp else "template_file"
+        raise ChaoslabError(found[0].failure_reason() + more, path=f"{path}: {where}",
+                            hint="add `fis: {skip_unsupported_actions: true}` to run the rest and mark these skipped")
+
+
 def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
     """A validated experiment with defaults filled in (and `fast:` overrides applied)."""
     path = resolve_experiment_path(ref)
@@ -266,6 +296,7 @@ def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
     exp["file"] = str(path)
     if "template_file" in exp:
         exp["template"] = _read_template_file(path, exp["template_file"])
+    _check_runnable(exp, path)
     if Path(exp.get("stack", "")).suffix in (".yaml", ".yml", ".json") and not Path(exp["stack"]).is_absolute():
         exp["stack"] = str(path.parent / exp["stack"])  # like template_file: relative to this file, not the cwd
     exp["timing"] = {**DEFAULT_TIMING, **exp.get("timing", {})}

@@ -96,6 +96,27 @@ def test_experiment_stopped_by_the_caller(fis) -> None:
         fis.get_experiment_template(id=template["id"])
 
 
+def test_an_action_the_lab_cannot_run_fails_the_experiment_unless_the_start_asks_to_skip_it(fis) -> None:
+    template = fis.create_experiment_template(**_template(
+        {"actionId": "aws:lambda:invocation-error", "parameters": {"duration": "PT1M"},
+         "targets": {"Functions": "fns"}},
+        {"fns": {"resourceType": "aws:lambda:function", "resourceTags": {"app": "shop"}, "selectionMode": "ALL"}},
+    ))["experimentTemplate"]
+    assert fis.get_action(id="aws:lambda:invocation-error")["action"]["targets"] == {
+        "Functions": {"resourceType": "aws:lambda:function"}}
+    eid = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]["id"]
+    failed = wait_for(lambda: _finished(fis, eid), 30, "the experiment to fail", interval=0.5)
+    assert failed["state"]["status"] == "failed"
+    assert failed["state"]["reason"] == ("Action a1 (aws:lambda:invocation-error) cannot run in chaoslab: the lab has "
+                                         "no Lambda functions. (1 more part(s) of the template cannot run either.)")
+    assert failed["state"]["error"]["code"] == "ConfigurationFailure"
+    eid = fis.start_experiment(experimentTemplateId=template["id"],
+                               tags={"chaoslab:skip-unsupported-actions": "true"})["experiment"]["id"]
+    done = wait_for(lambda: _finished(fis, eid), 30, "the experiment to complete", interval=0.5)
+    assert done["state"]["status"] == "completed"
+    assert done["actions"]["a1"]["state"]["status"] == "skipped"
+
+
 def test_errors_are_modeled_exceptions(fis) -> None:
     with pytest.raises(fis.exceptions.ResourceNotFoundException):
         fis.get_experiment_template(id="EXTnotthere1234")

@@ -220,23 +220,50 @@ def test_skip_all_resolves_targets_but_runs_nothing(lab: MiniLab) -> None:
     assert len(lab.fis.list_experiment_resolved_targets(exp["id"])[0]) == 1
 
 
-def test_unimplemented_action_fails_with_configuration_failure(lab: MiniLab) -> None:
-    targets = {"Roles": {"resourceType": "aws:iam:role", "selectionMode": "ALL", "resourceArns": [ROLE]}}
+def test_an_action_the_lab_cannot_run_fails_the_experiment_before_anything_runs(lab: MiniLab) -> None:
+    lab.ec2.add("i-1", {"Project": "shop"})
+    targets = {"Roles": {"resourceType": "aws:iam:role", "selectionMode": "ALL", "resourceArns": [ROLE]}, **TAGGED}
     body = template({"Ice": {"actionId": "aws:ec2:api-insufficient-instance-capacity-error",
                              "parameters": {"duration": "PT1M", "availabilityZoneIdentifiers": "us-east-1a"},
-                             "targets": {"Roles": "Roles"}}}, targets)
+                             "targets": {"Roles": "Roles"}},
+                     "Stop": stop_nodes()}, targets)
     exp = run(lab, body)
     assert exp["state"]["status"] == "failed"
-    assert exp["state"]["error"]["code"] == "ConfigurationFailure"
-    assert exp["state"]["reason"] == "chaoslab does not implement aws:ec2:api-insufficient-instance-capacity-error yet."
+    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Ice"}
+    assert exp["state"]["reason"].startswith(
+        "Action Ice (aws:ec2:api-insufficient-instance-capacity-error) cannot run in chaoslab: the lab does not "
+        "inject InsufficientInstanceCapacity errors")
+    assert {a["state"]["status"] for a in exp["actions"].values()} == {"cancelled"}
+    assert lab.ec2.calls == []  # nothing was injected, not even by the runnable action
+    assert lab.fis.list_experiment_resolved_targets(exp["id"])[0] == []
 
 
-def test_target_type_the_lab_cannot_resolve_is_a_configuration_failure(lab: MiniLab) -> None:
-    targets = {"C": {"resourceType": "aws:ecs:cluster", "selectionMode": "ALL", "resourceTags": {"a": "b"}}}
+def test_skip_tag_skips_what_the_lab_cannot_run_and_runs_the_rest(lab: MiniLab) -> None:
+    lab.ec2.add("i-1", {"Project": "shop"})
+    targets = {"C": {"resourceType": "aws:ecs:cluster", "selectionMode": "ALL", "resourceTags": {"a": "b"}}, **TAGGED}
     body = template({"Drain": {"actionId": "aws:ecs:drain-container-instances", "targets": {"Clusters": "C"},
-                               "parameters": {"drainagePercentage": "50", "duration": "PT1M"}}}, targets)
+                               "parameters": {"drainagePercentage": "50", "duration": "PT1M"}},
+                     "Stop": stop_nodes(restart=None)}, targets)
+    exp = run(lab, body, tags={"chaoslab:skip-unsupported-actions": "true"})
+    assert exp["state"]["status"] == "completed"
+    drain = exp["actions"]["Drain"]["state"]
+    assert drain["status"] == "skipped"
+    assert drain["reason"] == ("Action was skipped: chaoslab cannot run aws:ecs:drain-container-instances: the lab's "
+                               "ECS runs tasks without EC2 container instances, so there is nothing to drain.")
+    assert exp["actions"]["Stop"]["state"]["status"] == "completed"
+    assert [name for name, _ in lab.ec2.calls] == ["stop"]
+    resolved = lab.fis.list_experiment_resolved_targets(exp["id"])[0]
+    assert {r["targetName"] for r in resolved} == {"Nodes"}  # the cluster target was never resolved
+
+
+def test_parameter_value_the_lab_does_not_emulate_is_a_gap(lab: MiniLab) -> None:
+    subnets = {"S": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
+                     "parameters": {"availabilityZoneIdentifier": "us-east-1a"}}}
+    body = template({"Cut": {"actionId": "aws:network:disrupt-connectivity", "targets": {"Subnets": "S"},
+                             "parameters": {"duration": "PT1M", "scope": "s3"}}}, subnets)
     exp = run(lab, body)
-    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "C"}
+    assert exp["state"]["reason"] == ("Action Cut (aws:network:disrupt-connectivity) cannot run in chaoslab: the lab "
+                                      "emulates scope all and availability-zone only, not s3.")
 
 
 def test_assert_alarm_state(lab: MiniLab) -> None:

@@ -214,7 +214,8 @@ def test_seed002_compute_template_reports_every_mistake() -> None:
     assert "service part" in value.message and "non-ASCII" in value.message
     assert value.hint == "use arn:aws:cloudwatch:us-east-1:112233445566:alarm:AutomatedAppResilienceStopCondition"
     line = value.format()
-    assert line.startswith(f"{DATA / 'seed002_compute.json'}: stopConditions[0].value: ") and "(hint: use arn" in line
+    assert line.startswith(f"{DATA / 'seed002_compute.json'}:35:7: error: stopConditions[0].value: ")
+    assert "(hint: use arn" in line
 
 
 def test_seed002_db_failover_template_reports_every_mistake() -> None:

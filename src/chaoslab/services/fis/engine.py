@@ -20,6 +20,7 @@ from chaoslab.services.fis.graph import ready
 from chaoslab.services.fis.logs import ExperimentLog, iso
 from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.resources import candidates
+from chaoslab.services.fis.runnable import Gap, gaps, skips_unsupported
 from chaoslab.services.fis.selection import ResolutionError, Resource, resolve
 
 MAX_PARALLEL_ACTIONS = 10
@@ -62,6 +63,7 @@ class ExperimentRun:
         self._alarm_arns = [c["value"] for c in experiment["stopConditions"] if c.get("source") == "aws:cloudwatch:alarm"]
         self._unsubscribe: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._skipped: dict[str, Gap] = {}  # "action:<name>" / "target:<name>" the lab skips
 
     # state ------------------------------------------------------------------------------------
     def set_state(self, status: str, reason: str, error: dict[str, str] | None = None) -> None:
@@ -120,6 +122,7 @@ class ExperimentRun:
     async def _run(self) -> None:
         if self.backend.lever_engaged():
             raise Halt("cancelled", "Experiment cancelled: the safety lever is engaged.")
+        self._skipped = self._check_runnable()
         self._check_role()
         try:
             self.log.write("experiment-start", {"experiment_template_id": self.exp["experimentTemplateId"],
@@ -143,6 +146,16 @@ class ExperimentRun:
             self.set_state("stopped", self.stop_reason)
         else:
             self.set_state("completed", "Experiment completed")
+
+    def _check_runnable(self) -> dict[str, Gap]:
+        """Fail before anything is injected when the lab cannot run part of the template, unless the
+        experiment was started with the skip tag: then those parts are returned, to be skipped."""
+        found = gaps(self.exp)
+        if found and not skips_unsupported(self.exp.get("tags")):
+            first = found[0]
+            more = f" ({len(found) - 1} more part(s) of the template cannot run either.)" if len(found) > 1 else ""
+            raise Halt("failed", (first.failure_reason() + more)[:512], "ConfigurationFailure", first.name)
+        return {f"{g.kind}:{g.name}": g for g in found}
 
     def _check_role(self) -> None:
         role = self.exp["roleArn"]
@@ -209,6 +222,8 @@ class ExperimentRun:
         resolved: dict[str, list[Resource]] = {}
         skip_empty = self.exp["experimentOptions"].get("emptyTargetResolutionMode") == "skip"
         for name, target in self.exp["targets"].items():
+            if f"target:{name}" in self._skipped:
+                continue  # only skipped actions use it
             rtype = target["resourceType"]
             self.log.write("target-resolution-start", {"target_resolution_start_time": iso(time.time()),
                                                        "target_name": name})
@@ -288,6 +303,10 @@ class ExperimentRun:
         if self.exp["experimentOptions"].get("actionsMode") == "skip-all":
             self.set_action(name, "skipped", "Action was skipped: the experiment runs with actionsMode skip-all.")
             return
+        gap = self._skipped.get(f"action:{name}")
+        if gap is not None:
+            self.set_action(name, "skipped", f"Action was skipped: chaoslab cannot run {gap.what}: {gap.reason}.")
+            return
         if any(not resources for resources in targets.values()):
             self.set_action(name, "skipped", "Action was skipped: its targets resolved to no resources.")
             return
@@ -300,10 +319,8 @@ class ExperimentRun:
         ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale,
                             REVERTERS)
         try:
-            if spec.executor is None:
-                raise ActionFailure("ConfigurationFailure", f"chaoslab does not implement {spec.id} yet.")
             self.set_action(name, "running", "Action is running.")
-            await REGISTRY[spec.executor](ctx, targets, params)
+            await REGISTRY[spec.executor or ""](ctx, targets, params)  # gaps() stopped any action without one
         except asyncio.CancelledError:
             self.set_action(name, "stopping", "Action is stopping.")
             problem = await self._revert(ctx)

@@ -16,10 +16,12 @@ from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
 from chaoslab.faults.network_iptables import netns_exists
 from chaoslab.runtime.commands import CommandError
+from chaoslab.services.fis.catalogue import ACTIONS
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, task_units
 from chaoslab.services.fis.selection import Resource
 from chaoslab.services.units import ComputeUnit
 
+_SCOPES = ACTIONS["aws:network:disrupt-connectivity"].lab_values["scope"]
 DISRUPT_POLL_SECONDS = 0.5  # how soon a unit launched into a disrupted subnet is cut off too
 # The SSM document AWS runs for each action: (iptables/tc variant, ECS fault-injection endpoint variant)
 _DOCUMENTS = {
@@ -130,8 +132,8 @@ def _units_in_subnet(lab: Any, subnet_id: str) -> list[tuple[str, str]]:
 
 async def network_disrupt_connectivity(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     scope = params.get("scope", "all")
-    if scope not in ("all", "availability-zone"):
-        raise _configuration(f"chaoslab emulates scope all and availability-zone only, not {scope}.")
+    if scope not in _SCOPES:  # the engine stops such a run first; a direct call is refused here
+        raise _configuration(f"chaoslab emulates scope {' and '.join(_SCOPES)} only, not {scope}.")
     for r in targets["Subnets"]:
         for permission in ("ec2:DescribeSubnets", "ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation"):
             ctx.authorize(permission, r)

@@ -7,12 +7,17 @@ or None when the value is fine, so one table drives validation, GetAction and th
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from chaoslab.services.fis.durations import DurationError, parse_duration
 
 Check = Callable[[str], "str | None"]
+
+# Every AWS partition: a template for GovCloud or China is as valid as one for the main partition.
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
+PARTITION = "(?:" + "|".join(re.escape(p) for p in sorted(PARTITIONS, key=len, reverse=True)) + ")"
 
 
 @dataclass(frozen=True)
@@ -23,6 +28,12 @@ class Param:
     required: bool = False
     default: str | None = None
     check: Check | None = None
+
+
+def is_arn(value: str, service: str | None = None) -> bool:
+    """`arn:<partition>:<service>:…` in any partition (any service when `service` is None)."""
+    svc = re.escape(service) if service else "[a-z0-9-]+"
+    return re.match(rf"^arn:{PARTITION}:{svc}:", value) is not None
 
 
 def duration(low: str, high: str) -> Check:
@@ -54,6 +65,21 @@ def int_range(low: int, high: int) -> Check:
     return check
 
 
+def float_range(low: float, high: float) -> Check:
+    """A decimal number within [low, high] (EBS latency takes 0.1 % steps)."""
+
+    def check(value: str) -> str | None:
+        try:
+            number = float(value)
+        except ValueError:
+            return f'"{value}" is not a number'
+        if not low <= number <= high:
+            return f"{value} is outside {low:g}..{high:g}"
+        return None
+
+    return check
+
+
 def enum(*allowed: str, case_sensitive: bool = True) -> Check:
     def check(value: str) -> str | None:
         ok = value in allowed if case_sensitive else value.lower() in {a.lower() for a in allowed}
@@ -65,13 +91,17 @@ def enum(*allowed: str, case_sensitive: bool = True) -> Check:
 BOOLEAN = enum("true", "false", case_sensitive=False)
 
 
-def comma_list(item: Check | None = None, max_items: int | None = None) -> Check:
-    """Comma-separated values without spaces, each checked by `item`."""
+def comma_list(item: Check | None = None, max_items: int | None = None, *, spaces: bool = False) -> Check:
+    """Comma-separated values, each checked by `item`. Spaces around the commas are refused
+    unless `spaces` (the reference writes some lists, e.g. AZ identifiers, as "a, b")."""
 
     def check(value: str) -> str | None:
         items = value.split(",")
+        if spaces:
+            items = [i.strip() for i in items]
         if any(not i or i != i.strip() for i in items):
-            return f'"{value}" must be a comma-separated list without spaces or empty items'
+            what = "empty items" if spaces else "spaces or empty items"
+            return f'"{value}" must be a comma-separated list without {what}'
         if max_items is not None and len(items) > max_items:
             return f"at most {max_items} items are allowed, got {len(items)}"
         for i in items:
@@ -84,6 +114,7 @@ def comma_list(item: Check | None = None, max_items: int | None = None) -> Check
 
 
 def json_object(value: str) -> str | None:
+    """A JSON text holding an object: how FIS reads `documentParameters` and `kubernetesSpec`."""
     try:
         parsed = json.loads(value)
     except ValueError as exc:
@@ -93,6 +124,12 @@ def json_object(value: str) -> str | None:
 
 def arn_of(service: str) -> Check:
     def check(value: str) -> str | None:
-        return None if value.startswith(f"arn:aws:{service}:") else f'"{value}" is not an {service} ARN'
+        return None if is_arn(value, service) else f'"{value}" is not an {service} ARN'
 
     return check
+
+
+def region(value: str) -> str | None:
+    """A Region code such as eu-west-1."""
+    ok = re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", value)
+    return None if ok else f'"{value}" is not a Region code such as eu-west-1'

@@ -7,14 +7,34 @@ the others); `chaoslab validate` prints every one, so a user fixes a file in one
 from __future__ import annotations
 
 import difflib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.services.fis.catalogue import ACTIONS, SSM_DOCUMENTS, TARGET_TYPES, ActionSpec
+from chaoslab.services.fis.arns import (
+    ALARM_ARN_FORM,
+    check_alarm_arn,
+    check_log_group_arn,
+    check_role_arn,
+    placeholder_hint,
+)
+from chaoslab.services.fis.catalogue import (
+    ACTIONS,
+    AS_OF,
+    SSM_DOCUMENTS,
+    TARGET_TYPES,
+    ActionSpec,
+    TargetTypeSpec,
+    canonical_type,
+)
 from chaoslab.services.fis.durations import DurationError, parse_duration
 from chaoslab.services.fis.graph import find_cycle
+from chaoslab.services.fis.params import is_arn
+
+__all__ = ["Issue", "Unresolved", "check_alarm_arn", "to_aws_error", "validate_template"]
 
 VALIDATION = "ValidationException"
 NOT_FOUND = "ResourceNotFoundException"
@@ -32,10 +52,17 @@ ACTION_KEYS = ("actionId", "description", "parameters", "targets", "startAfter")
 STOP_SOURCES = ("aws:cloudwatch:alarm", "none")
 
 _SELECTION = re.compile(r"^(ALL|COUNT\((\d+)\)|PERCENT\((\d+)\))$")
-_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _TARGET_PARAM_VALUE = re.compile(r"^[\w\s.:/=+\-@]+$")
-_ALARM_ARN_FORM = "arn:aws:cloudwatch:<region>:<12-digit account>:alarm:<name>"
+_SELECTION_RULES = {
+    "arns": ("resourceArns", "names its resources by ARN only: no resourceTags, filters or parameters"),
+    "single-arn": ("resourceArns", "names exactly one resource by ARN: no resourceTags, filters or parameters"),
+    "tags": ("resourceTags", "selects its resources by resourceTags only"),
+}
+
+
+class Unresolved(str):
+    """A value the linter cannot know (a CloudFormation `!Ref`, `!Sub`, `Fn::If` …): every check
+    of it is skipped, so a template is judged only on what it states."""
 
 
 @dataclass(frozen=True)
@@ -48,12 +75,14 @@ class Issue:
     severity: str = "error"  # "error" | "warning"
     code: str = VALIDATION  # the AWS error code the API answers with
     file: str | None = None
+    line: int | None = None  # where `path` is in the file, when the file was read from text
+    column: int | None = None
 
     def format(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        level = "" if self.severity == "error" else f"{self.severity}: "
+        """`file:line:col: error: path: message (hint: fix)`, compiler-style."""
+        where = (self.file or "") + (f":{self.line}:{self.column}" if self.line else "")
         hint = f" (hint: {self.hint})" if self.hint else ""
-        return f"{where}{self.path}: {level}{self.message}{hint}"
+        return f"{where + ': ' if where else ''}{self.severity}: {self.path}: {self.message}{hint}"
 
 
 def to_aws_error(issues: Iterable[Issue]) -> AwsError | None:
@@ -75,39 +104,34 @@ def validate_template(template: Any) -> list[Issue]:
     return _Checker().template(template)
 
 
-def check_alarm_arn(value: str) -> tuple[str, str] | None:
-    """(message, hint) when `value` is not a CloudWatch alarm ARN; names the bad part."""
-    parts = value.split(":", 6)
-    names = ("prefix", "partition", "service", "region", "account", "resource type", "alarm name")
-    expected = {0: "arn", 1: "aws", 2: "cloudwatch", 5: "alarm"}
-    if len(parts) < 7:
-        return (f'"{value}" is not an alarm ARN: it has {len(parts)} colon-separated parts, an alarm ARN has 7',
-                f"write it as {_ALARM_ARN_FORM}")
-    problems = []
-    for i, part in enumerate(parts):
-        if not part.isascii():
-            bad = "".join(c for c in part if not c.isascii())
-            problems.append(f'the {names[i]} part "{part}" contains non-ASCII characters ({bad!r})')
-        elif i in expected and part != expected[i]:
-            problems.append(f'the {names[i]} part is "{part}", expected "{expected[i]}"')
-        elif i == 3 and not _REGION.match(part):
-            problems.append(f'the region part "{part}" is not a region such as us-east-1')
-        elif i == 4 and not re.fullmatch(r"\d{12}", part):
-            problems.append(f'the account part "{part}" is not 12 digits')
-        elif i == 6 and not part:
-            problems.append("the alarm name is empty")
-    if not problems:
-        return None
-    fixed = list(parts)
-    for i, want in expected.items():
-        fixed[i] = want
-    suggestion = ":".join(fixed) if all(p.isascii() for p in fixed) else _ALARM_ARN_FORM
-    return f'"{value}" is not a CloudWatch alarm ARN: ' + "; ".join(problems), f"use {suggestion}"
-
-
 def _close(word: str, options: Iterable[str]) -> str | None:
     match = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+def _service(identifier: str) -> str:
+    """`aws:ec2` of `aws:ec2:stop-instances` (or of the resource type `aws:ec2:instance`)."""
+    return ":".join(identifier.split(":")[:2])
+
+
+def _similar_action(action_id: str, resource_types: set[str]) -> str | None:
+    """A catalogued id of the same service (and, when known, the same resource type) spelt nearly like
+    `action_id`: never an action of another service, nor another fault (task-memory-stress is not a
+    misspelt task-io-stress)."""
+    service = _service(action_id)
+    options = {a.id[len(service):]: a.id for a in ACTIONS.values() if _service(a.id) == service
+               and (not resource_types or resource_types & {canonical_type(t) for t in a.targets.values()})}
+    match = difflib.get_close_matches(action_id[len(service):], list(options), n=1, cutoff=0.85)
+    return options[match[0]] if match else None
+
+
+def _json_hint(value: Any) -> str | None:
+    """How a YAML mapping or list given where FIS takes a JSON string is written as one."""
+    if isinstance(value, (dict, list)):
+        return f"FIS takes this as a JSON string: write it as '{json.dumps(value, separators=(',', ':'))}'"
+    if isinstance(value, (int, float, bool)):
+        return f'write it as "{json.dumps(value)}"' if isinstance(value, bool) else f'write it as "{value}"'
+    return None
 
 
 class _Checker:
@@ -124,13 +148,16 @@ class _Checker:
     def _mapping(self, path: str, value: Any) -> bool:
         if isinstance(value, dict):
             return True
-        self.add(path, f"must be an object, got {type(value).__name__}")
+        if not isinstance(value, Unresolved):
+            self.add(path, f"must be an object, got {type(value).__name__}")
         return False
 
     def _string(self, path: str, value: Any, *, low: int = 0, high: int | None = None) -> bool:
+        """True when `value` is a string to check further; an Unresolved one is never checked."""
+        if isinstance(value, Unresolved):
+            return False
         if not isinstance(value, str):
-            self.add(path, f"must be a string, got {type(value).__name__}",
-                     f'write it as "{value}"' if isinstance(value, (int, float, bool)) else None)
+            self.add(path, f"must be a string, got {type(value).__name__}", _json_hint(value))
             return False
         if len(value) < low:
             self.add(path, "must not be empty" if low == 1 else f"must be at least {low} characters")
@@ -198,8 +225,8 @@ class _Checker:
     def role_arn(self, path: str, value: Any) -> None:
         if value is None:
             self.add(path, "is required", "the IAM role FIS assumes, arn:aws:iam::<account>:role/<name>")
-        elif self._string(path, value, low=20, high=2048) and not _ROLE_ARN.match(value):
-            self.add(path, f'"{value}" is not an IAM role ARN', "write it as arn:aws:iam::<12-digit account>:role/<name>")
+        elif self._string(path, value, low=20, high=2048) and (bad := check_role_arn(value)):
+            self.add(path, *bad)
 
     def target(self, path: str, name: str, target: Any) -> None:
         if len(name) > 64:
@@ -214,7 +241,7 @@ class _Checker:
         elif self._string(f"{path}.resourceType", rtype, high=128):
             type_spec = TARGET_TYPES.get(rtype)
             if type_spec is None:
-                near = _close(rtype, TARGET_TYPES)
+                near = _close(rtype, [t for t in TARGET_TYPES if _service(t) == _service(rtype)] or TARGET_TYPES)
                 self.add(f"{path}.resourceType", f'unknown resource type "{rtype}"',
                          f'did you mean "{near}"?' if near else "see ListTargetResourceTypes")
         mode = target.get("selectionMode")
@@ -230,7 +257,7 @@ class _Checker:
             elif match.group(3) is not None and not 1 <= int(match.group(3)) <= 100:
                 self.add(f"{path}.selectionMode", "PERCENT(n) needs n in 1..100")
         arns = target.get("resourceArns")
-        if arns is not None:
+        if arns is not None and not isinstance(arns, Unresolved):
             if not isinstance(arns, list):
                 self.add(f"{path}.resourceArns", "must be a list of ARNs")
             else:
@@ -238,8 +265,9 @@ class _Checker:
                     self.add(f"{path}.resourceArns", f"{len(arns)} ARNs; at most {MAX_TARGET_ARNS} are allowed",
                              "select by resourceTags or filters instead")
                 for i, arn in enumerate(arns):
-                    if self._string(f"{path}.resourceArns[{i}]", arn, low=1) and not arn.startswith("arn:aws:"):
-                        self.add(f"{path}.resourceArns[{i}]", f'"{arn}" is not an ARN')
+                    if self._string(f"{path}.resourceArns[{i}]", arn, low=1) and not is_arn(arn):
+                        self.add(f"{path}.resourceArns[{i}]", f'"{arn}" is not an ARN',
+                                 placeholder_hint(arn) or "arn:<partition>:<service>:<region>:<account>:<resource>")
             for other in ("resourceTags", "filters"):
                 if target.get(other):
                     self.add(f"{path}.{other}", "cannot be combined with resourceArns",
@@ -248,25 +276,38 @@ class _Checker:
             self._tags(f"{path}.resourceTags", target["resourceTags"])
         if "filters" in target:
             self.filters(f"{path}.filters", target["filters"])
-        params = target.get("parameters")
-        if params is not None and self._mapping(f"{path}.parameters", params) and type_spec is not None:
-            for key, value in params.items():
-                if key not in type_spec.parameters:
-                    allowed = ", ".join(type_spec.parameters) or "none"
-                    self.add(f"{path}.parameters.{key}", f'"{key}" is not a parameter of {rtype} targets',
-                             f"parameters of {rtype}: {allowed}")
-                elif self._string(f"{path}.parameters.{key}", value, low=1, high=1024) \
-                        and not _TARGET_PARAM_VALUE.match(value):
-                    self.add(f"{path}.parameters.{key}", f'"{value}" has characters FIS does not allow',
-                             "use letters, digits, spaces and _.:/=+-@ only")
-            for key, spec in type_spec.parameters.items():
-                if spec.required and key not in params:
-                    self.add(f"{path}.parameters.{key}", f"is required for {rtype} targets", spec.description)
+        if type_spec is not None:
+            self.target_parameters(f"{path}.parameters", target.get("parameters"), type_spec)
         if not any(target.get(k) for k in ("resourceArns", "resourceTags", "filters", "parameters")):
             self.add(path, "selects no resources: it has no resourceArns, resourceTags, filters or parameters",
                      "name the resources by ARN, or select them by tags/filters")
 
+    def target_parameters(self, path: str, params: Any, type_spec: TargetTypeSpec) -> None:
+        rtype = type_spec.resource_type
+        if params is None:
+            params = {}
+        if not self._mapping(path, params):
+            return
+        for key, value in params.items():
+            spec = type_spec.parameters.get(key)
+            if spec is None:
+                allowed = ", ".join(type_spec.parameters) or "none"
+                self.add(f"{path}.{key}", f'"{key}" is not a parameter of {rtype} targets',
+                         f"parameters of {rtype}: {allowed}")
+            elif self._string(f"{path}.{key}", value, low=1, high=1024):
+                problem = spec.check(value) if spec.check else None
+                if not _TARGET_PARAM_VALUE.match(value):
+                    self.add(f"{path}.{key}", f'"{value}" has characters FIS does not allow',
+                             placeholder_hint(value) or "use letters, digits, spaces and _.:/=+-@ only")
+                elif problem:
+                    self.add(f"{path}.{key}", problem, spec.description)
+        for key, spec in type_spec.parameters.items():
+            if spec.required and key not in params:
+                self.add(f"{path}.{key}", f"is required for {rtype} targets", spec.description)
+
     def filters(self, path: str, filters: Any) -> None:
+        if isinstance(filters, Unresolved):
+            return
         if not isinstance(filters, list):
             self.add(path, "must be a list of {path, values}")
             return
@@ -303,7 +344,7 @@ class _Checker:
             if not self._mapping(path, action):
                 continue
             self._unknown_keys(path, action, ACTION_KEYS)
-            spec = self.action_id(f"{path}.actionId", action.get("actionId"))
+            spec = self.action_id(f"{path}.actionId", action.get("actionId"), _referenced_types(action, targets))
             if "description" in action:
                 self._string(f"{path}.description", action["description"], high=512)
             self.action_parameters(f"{path}.parameters", action.get("parameters"), spec)
@@ -318,7 +359,7 @@ class _Checker:
                 self.add(f"targets.{name}", "is not used by any action", "remove it or reference it from an action",
                          severity="warning")
 
-    def action_id(self, path: str, action_id: Any) -> ActionSpec | None:
+    def action_id(self, path: str, action_id: Any, resource_types: set[str]) -> ActionSpec | None:
         if action_id is None:
             self.add(path, "is required", "e.g. aws:ec2:stop-instances")
             return None
@@ -326,9 +367,15 @@ class _Checker:
             return None
         spec = ACTIONS.get(action_id)
         if spec is None:
-            near = _close(action_id, ACTIONS)
-            self.add(path, f"Action with ID {action_id} not found.",
-                     f'did you mean "{near}"?' if near else "see ListActions", code=NOT_FOUND)
+            near = _similar_action(action_id, resource_types)
+            siblings = sorted(a for a in ACTIONS if _service(a) == _service(action_id))
+            hint = (f'did you mean "{near}"?' if near
+                    else f"{_service(action_id)} actions: {', '.join(siblings)}" if siblings
+                    else f"not among the actions FIS documents as of {AS_OF}; see ListActions")
+            self.add(path, f"Action with ID {action_id} not found.", hint, code=NOT_FOUND)
+        elif spec.replaced_by:
+            self.add(path, f"{action_id} is the older id of {spec.replaced_by}; FIS still accepts it",
+                     f"use {spec.replaced_by}", severity="warning")
         return spec
 
     def action_parameters(self, path: str, params: Any, spec: ActionSpec | None) -> None:
@@ -344,6 +391,9 @@ class _Checker:
                 continue
             if not self._string(ppath, value, high=1024):
                 continue
+            if not value.strip():
+                self.add(ppath, "must not be empty", f"remove {key} or give it a value")
+                continue
             problem = pspec.check(value) if pspec.check else None
             if problem:
                 self.add(ppath, problem, pspec.description)
@@ -356,6 +406,10 @@ class _Checker:
         for key, pspec in spec.parameters.items():
             if pspec.required and key not in params:
                 self.add(f"{path}.{key}", f"is required by {spec.id}", pspec.description)
+        if params.get("scope") == "prefix-list" and "prefixListIdentifier" in spec.parameters \
+                and "prefixListIdentifier" not in params:
+            self.add(f"{path}.prefixListIdentifier", "scope prefix-list needs the prefix list to deny",
+                     "add prefixListIdentifier (a prefix list name, ID or ARN)", severity="warning")
 
     @staticmethod
     def _parameter_hint(key: str, spec: ActionSpec) -> str:
@@ -393,16 +447,31 @@ class _Checker:
                          f'did you mean "{near}"?' if near else "add it under targets")
                 continue
             want = spec.targets.get(key) if spec else None
-            have = targets[name].get("resourceType") if isinstance(targets[name], dict) else None
-            if want and have and have != want:
+            target = targets[name] if isinstance(targets[name], dict) else {}
+            have = target.get("resourceType")
+            if spec is not None and want and isinstance(have, str) and not isinstance(have, Unresolved) \
+                    and canonical_type(have) != canonical_type(want):
                 self.add(f"{path}.{key}", f'target "{name}" has resource type {have}; {spec.id} {key} needs {want}',
                          f"set targets.{name}.resourceType to {want}")
+            if spec is not None and spec.selection and target:
+                self.selection_rule(f"{path}.{key}", name, target, spec)
         if spec is not None and not unexpected:
             for key in spec.targets:
                 if key not in refs:
                     self.add(f"{path}.{key}", f"{spec.id} needs a {key} target",
                              f'add "targets": {{"{key}": "<target name>"}}')
         return used
+
+    def selection_rule(self, path: str, name: str, target: dict[str, Any], spec: ActionSpec) -> None:
+        """The reference's "this action's targets are identified only by …" rules."""
+        assert spec.selection is not None
+        keep, rule = _SELECTION_RULES[spec.selection]
+        extra = [k for k in ("resourceArns", "resourceTags", "filters", "parameters") if k != keep and target.get(k)]
+        arns = target.get("resourceArns")
+        one_arn = not isinstance(arns, list) or len(arns) == 1
+        if extra or not target.get(keep) or (spec.selection == "single-arn" and not one_arn):
+            found = f"; targets.{name} uses {', '.join(extra)}" if extra else ""
+            self.add(path, f"{spec.id} {rule}{found}", f"identify targets.{name} by {keep} alone")
 
     def start_after(self, path: str, name: str, after: Any, actions: dict[str, Any]) -> list[str]:
         if after is None:
@@ -422,6 +491,8 @@ class _Checker:
         return valid
 
     def stop_conditions(self, conditions: Any) -> None:
+        if isinstance(conditions, Unresolved):
+            return
         if not isinstance(conditions, list):
             self.add("stopConditions", "must be a list")
             return
@@ -450,11 +521,9 @@ class _Checker:
                              'remove value, or set source to "aws:cloudwatch:alarm"')
                 continue
             if value is None:
-                self.add(f"{path}.value", "is required: the ARN of the CloudWatch alarm to watch", _ALARM_ARN_FORM)
-            elif self._string(f"{path}.value", value, low=20, high=2048):
-                bad = check_alarm_arn(value)
-                if bad:
-                    self.add(f"{path}.value", *bad)
+                self.add(f"{path}.value", "is required: the ARN of the CloudWatch alarm to watch", ALARM_ARN_FORM)
+            elif self._string(f"{path}.value", value, low=20, high=2048) and (bad := check_alarm_arn(value)):
+                self.add(f"{path}.value", *bad)
 
     def log_configuration(self, config: Any) -> None:
         path = "logConfiguration"
@@ -475,9 +544,8 @@ class _Checker:
             apath = f"{path}.cloudWatchLogsConfiguration.logGroupArn"
             if arn is None:
                 self.add(apath, "is required", "arn:aws:logs:<region>:<account>:log-group:<name>")
-            elif self._string(apath, arn, low=20, high=2048) and not re.match(
-                    r"^arn:aws:logs:[a-z0-9-]+:\d{12}:log-group:[^:*]+(:\*)?$", arn):
-                self.add(apath, f'"{arn}" is not a log group ARN', "arn:aws:logs:<region>:<account>:log-group:<name>")
+            elif self._string(apath, arn, low=20, high=2048) and (bad := check_log_group_arn(arn)):
+                self.add(apath, *bad)
         if s3 is not None and self._mapping(f"{path}.s3Configuration", s3):
             if "bucketName" not in s3:
                 self.add(f"{path}.s3Configuration.bucketName", "is required")
@@ -497,7 +565,7 @@ class _Checker:
                            ("accountTargeting", "emptyTargetResolutionMode"))
         for key, allowed in (("accountTargeting", ("single-account", "multi-account")),
                              ("emptyTargetResolutionMode", ("fail", "skip"))):
-            if key in options and options[key] not in allowed:
+            if key in options and not isinstance(options[key], Unresolved) and options[key] not in allowed:
                 self.add(f"{path}.{key}", f"{options[key]!r} is not one of {', '.join(allowed)}")
 
     def report_configuration(self, config: Any) -> None:
@@ -511,6 +579,15 @@ class _Checker:
                     parse_duration(config[key])
                 except DurationError as exc:
                     self.add(f"{path}.{key}", str(exc))
+
+
+def _referenced_types(action: dict[str, Any], targets: dict[str, Any]) -> set[str]:
+    """The (current names of the) resource types of the targets an action names."""
+    refs = action.get("targets")
+    names = refs.values() if isinstance(refs, dict) else []
+    found = {targets[n].get("resourceType") for n in names
+             if isinstance(n, str) and isinstance(targets.get(n), dict)}
+    return {canonical_type(t) for t in found if isinstance(t, str)}
 
 
 def _join(path: str, key: str) -> str:
