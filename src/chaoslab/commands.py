@@ -1,70 +1,25 @@
-"""What each `chaoslab` command does. The lab itself runs in `chaoslab.daemon`; these functions
-start it, find it (lab.json in the state dir), ask it (GET /_chaoslab/status) and stop it."""
+"""What each `chaoslab` command does. The lab itself runs in `chaoslab.daemon`; starting,
+finding and stopping it is `chaoslab.labctl`'s (shared with the experiment runner)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.lab import LAB_FILE
+from chaoslab.labctl import daemon_args, fetch_status, running_lab, start_detached, stop_lab
 from chaoslab.stack import bundled_stacks, load_stack
 
-READY_TIMEOUT = 120.0
 NETWORK_MODES = {
     "netns": "(each unit in its own network namespace)",
     "userns": "(each unit in its own network namespace, inside the lab's user namespace: no root needed)",
     "loopback": "(fallback: one loopback address per unit; network faults unavailable)",
 }
-DOWN_TIMEOUT = 90.0
-
-
-def running_lab(config: LabConfig) -> dict[str, Any] | None:
-    """The lab recorded in the state dir, if its process is alive."""
-    path = config.home / LAB_FILE
-    try:
-        info = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        return info if _alive(int(info["pid"])) else None
-    except (KeyError, ValueError, TypeError):  # a damaged lab.json means no lab, not a traceback
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie: a lab started by this process (tests, the runner) lingers as
-    one until it is reaped, so reap it here."""
-    try:
-        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-            return True
-    except psutil.NoSuchProcess:
-        return False
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    return False
-
-
-def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
-    try:
-        with urllib.request.urlopen(f"{info['api']}/_chaoslab/status", timeout=timeout) as resp:
-            return json.loads(resp.read())
-    except (urllib.error.URLError, OSError) as exc:
-        raise ChaoslabError(f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}",
-                            hint="`chaoslab down` stops it and cleans up") from None
 
 
 def _config(args: argparse.Namespace) -> LabConfig:
@@ -88,60 +43,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     load_stack(args.stack)  # validate before anything starts
     if not args.detach:
         from chaoslab.daemon import run_foreground
-        return run_foreground(_daemon_args(args.stack, args.fast, args.api_port, args.network))
+        return run_foreground(daemon_args(args.stack, args.fast, args.api_port, args.network))
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
     return 0
-
-
-def _daemon_args(stack: str | None, fast: bool, api_port: int | None, network: str) -> list[str]:
-    argv = ["--network", network]
-    if stack:
-        argv += ["--stack", stack]
-    if fast:
-        argv.append("--fast")
-    if api_port:
-        argv += ["--api-port", str(api_port)]
-    return argv
-
-
-def start_detached(config: LabConfig, stack: str | None, *, fast: bool = False, network: str = "auto",
-                   quiet: bool = False) -> dict[str, Any]:
-    """Start a lab in the background (its own session) and return its lab.json once it is ready.
-    The runner and `chaoslab demo` use this too."""
-    config.ensure_home()
-    argv = [sys.executable, "-m", "chaoslab.daemon",
-            *_daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network)]
-    log_path = config.home / "lab.log"
-    with open(log_path, "wb") as log_file:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                 start_new_session=True, env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
-    return _wait_ready(config, child, log_path, quiet)
-
-
-def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Path, quiet: bool) -> dict[str, Any]:
-    start = time.monotonic()
-    shown = 0
-    out = sys.stderr if quiet else sys.stdout
-    print("starting lab", end="", flush=True, file=out)
-    while time.monotonic() - start < READY_TIMEOUT:
-        if child.poll() is not None:
-            print(file=out)
-            tail = log_path.read_text(errors="replace").splitlines()[-15:]
-            raise ChaoslabError("the lab exited while starting:\n    " + "\n    ".join(tail),
-                                hint=f"full log: {log_path}")
-        info = running_lab(config)
-        if info and child.pid in (info.get("pid"), info.get("launcher")) and info.get("ready"):
-            print(f" ready in {time.monotonic() - start:.1f} s", file=out, flush=True)
-            return info
-        dots = int(time.monotonic() - start)
-        if dots > shown:
-            print(".", end="", flush=True, file=out)
-            shown = dots
-        time.sleep(0.1)
-    print(file=out)
-    child.terminate()
-    raise ChaoslabError(f"the lab was not ready within {READY_TIMEOUT:.0f} s", hint=f"see {log_path}")
 
 
 def _print_summary(status: dict[str, Any]) -> None:
@@ -211,34 +116,6 @@ def cmd_down(args: argparse.Namespace) -> int:
         return 0
     stop_lab(config)
     return 0
-
-
-def stop_lab(config: LabConfig, quiet: bool = False) -> None:
-    """SIGTERM the lab and wait: it reverts faults and stops every unit before it exits. A lab
-    that will not stop is killed and cleaned up from its state store."""
-    info = running_lab(config)
-    if info is None:
-        return
-    out = sys.stderr if quiet else sys.stdout
-    pid = int(info["pid"])
-    # In userns mode the launcher (the host-side socket broker) exits right after the lab.
-    pids = {pid, int(info.get("launcher") or pid)}
-    print(f"stopping lab (pid {pid})", end="", flush=True, file=out)
-    os.kill(pid, signal.SIGTERM)
-    start = shown = time.monotonic()
-    while time.monotonic() - start < DOWN_TIMEOUT:
-        if not any(_alive(p) for p in pids):
-            break
-        if time.monotonic() - shown >= 0.5:
-            print(".", end="", flush=True, file=out)
-            shown = time.monotonic()
-        time.sleep(0.05)
-    else:
-        print(" not stopping; killing it", file=out)
-        os.kill(pid, signal.SIGKILL)
-        from chaoslab.daemon import cleanup_after_crash
-        cleanup_after_crash(config)
-    print(f" stopped in {time.monotonic() - start:.1f} s", file=out)
 
 
 # validate --------------------------------------------------------------------------------

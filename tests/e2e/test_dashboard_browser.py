@@ -25,7 +25,7 @@ import psutil
 import pytest
 import yaml
 
-from chaoslab.commands import start_detached, stop_lab
+from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 

@@ -31,7 +31,7 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
                    junit: str | Path | None = None, stack: str | None = None, out: TextIO = sys.stdout,
                    network: str = "auto") -> dict[str, Any]:
     """Run an experiment (already loaded) end to end and return its journal; outputs are written."""
-    from chaoslab.commands import running_lab, start_detached, stop_lab
+    from chaoslab.labctl import running_lab, start_detached, stop_lab
     from chaoslab.report import LiveView, render_summary, write_html, write_journal, write_junit
 
     info = running_lab(config)

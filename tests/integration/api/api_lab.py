@@ -23,7 +23,7 @@ import psutil
 import yaml
 from botocore.config import Config
 
-from chaoslab.commands import start_detached, stop_lab
+from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.config import LabConfig
 from chaoslab.services.rds.postgres import pg_root
 

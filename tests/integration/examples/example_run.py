@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from chaoslab.commands import running_lab
+from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
 from chaoslab.experiment.schema import load_experiment
 from chaoslab.stack import resolve_stack_path

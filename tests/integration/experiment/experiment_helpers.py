@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from chaoslab.commands import running_lab
+from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 

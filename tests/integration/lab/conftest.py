@@ -8,7 +8,7 @@ from typing import Iterator
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.commands import start_detached
+from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
 
 

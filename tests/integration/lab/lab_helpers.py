@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from chaoslab.commands import stop_lab
+from chaoslab.labctl import stop_lab
 from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from lab_helpers import RunningLab, free_port
 
-from chaoslab.commands import start_detached
+from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
 from chaoslab.stack import resolve_stack_path
 

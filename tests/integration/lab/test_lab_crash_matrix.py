@@ -18,7 +18,7 @@ import psutil
 import pytest
 from lab_helpers import free_port, lab_stack
 
-from chaoslab.commands import _daemon_args, start_detached
+from chaoslab.labctl import daemon_args, start_detached
 from chaoslab.config import LabConfig
 from chaoslab.store import Store
 from realistic import needs_netns_here
@@ -110,7 +110,7 @@ def test_sigkill_with_a_fault_active_leaves_nothing(tmp_path: Path, family: str)
 
 def _start_daemon(config: LabConfig, stack: Path) -> subprocess.Popen[bytes]:
     """The lab process exactly as `chaoslab up --detach` starts it, without waiting for ready."""
-    argv = [sys.executable, "-m", "chaoslab.daemon", *_daemon_args(str(stack), True, config.api_port, "auto")]
+    argv = [sys.executable, "-m", "chaoslab.daemon", *daemon_args(str(stack), True, config.api_port, "auto")]
     return subprocess.Popen(argv, env={**os.environ, "CHAOSLAB_HOME": str(config.home)}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 
-from chaoslab.commands import running_lab, start_detached, stop_lab
+from chaoslab.labctl import running_lab, start_detached, stop_lab
 from chaoslab.config import LabConfig
 from chaoslab.store import Store
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.commands import start_detached
+from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
 from realistic import needs_realistic_mode
 

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import yaml
 
-from chaoslab.commands import running_lab
+from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
 from chaoslab.daemon import READY_WAIT_SECONDS, cleanup_after_crash
 from chaoslab.store import Store

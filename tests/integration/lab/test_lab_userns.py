@@ -21,7 +21,7 @@ import psutil
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.commands import running_lab, start_detached
+from chaoslab.labctl import running_lab, start_detached
 from chaoslab.config import LabConfig
 from chaoslab.store import Store
 from realistic import needs_realistic_mode

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from chaoslab.commands import running_lab, stop_lab
+from chaoslab.labctl import running_lab, stop_lab
 from chaoslab.config import LabConfig
 from chaoslab.services.rds.postgres import BINDIR_ENV, pg_root
 from chaoslab.store import Store
