@@ -9,15 +9,13 @@ import asyncio
 import copy
 import importlib.resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jsonschema
 import yaml
 
 from chaoslab.errors import AwsError, ChaoslabError
-
-if TYPE_CHECKING:
-    from chaoslab.lab import Lab
+from chaoslab.types import LabLike
 
 _HEALTH_CHECK = {
     "type": "object", "additionalProperties": False,
@@ -241,7 +239,7 @@ def _check_references(doc: dict[str, Any], source: str) -> None:
         fail("$.vpc", "compute needs a VPC", "add vpc: {cidr: 10.0.0.0/16, subnets: {us-east-1a: 10.0.10.0/24}}")
 
 
-async def apply_stack(lab: Lab, doc: dict[str, Any], *, fast: bool = False,
+async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False,
                       progress: Any = None) -> None:
     """Build the stack through the backends. `fast` shortens health checks and sweeps for CI."""
     say = progress or (lambda message: None)
@@ -259,7 +257,7 @@ async def apply_stack(lab: Lab, doc: dict[str, Any], *, fast: bool = False,
         raise ChaoslabError(f"building stack {doc['name']!r} failed: {exc.code}: {exc.message}") from None
 
 
-async def _cancel_background(lab: Lab) -> None:
+async def _cancel_background(lab: LabLike) -> None:
     """A failed build must not leave its database start running unobserved."""
     for task in [t for t in asyncio.all_tasks() if t.get_name() == _DB_TASK]:
         task.cancel()
@@ -279,7 +277,7 @@ def _make_fast(doc: dict[str, Any], settings: dict[str, Any]) -> None:
     lab_settings.update(settings)
 
 
-async def _apply(lab: Lab, doc: dict[str, Any], settings: dict[str, Any], say: Any) -> None:
+async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], say: Any) -> None:
     vpc = None
     if doc.get("vpc"):
         say(f"network: VPC {doc['vpc']['cidr']}")
@@ -340,7 +338,7 @@ async def _apply(lab: Lab, doc: dict[str, Any], settings: dict[str, Any], say: A
         await asyncio.gather(*compute)
 
 
-def _ensure_role(lab: Lab, role: dict[str, Any]) -> None:
+def _ensure_role(lab: LabLike, role: dict[str, Any]) -> None:
     """IAM outlives a lab run (it is the account's): create the role or bring it up to date."""
     try:
         lab.iam.get_role(role["name"])
@@ -355,7 +353,7 @@ def _ensure_role(lab: Lab, role: dict[str, Any]) -> None:
         lab.iam.attach_role_policy(role["name"], arn)
 
 
-def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> asyncio.Future[None]:
+def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any) -> asyncio.Future[None]:
     """Open the cluster endpoints where units can reach them; start the postmasters in the
     background (returned task) while the rest of the stack is built."""
     hosts = ["127.0.0.1"]
@@ -378,7 +376,7 @@ def _start_database(lab: Lab, db: dict[str, Any], vpc: Any) -> asyncio.Future[No
     return task
 
 
-def _database_env(lab: Lab, db: dict[str, Any], vpc: Any) -> dict[str, str]:
+def _database_env(lab: LabLike, db: dict[str, Any], vpc: Any) -> dict[str, str]:
     """Seed 003's DB_* variables. In netns mode DB_ENDPOINT is the cluster's DNS name, which
     resolves inside every unit (its /etc/hosts) to the address the writer endpoint listens on."""
     cluster = lab.rds.clusters[db["cluster"].lower()]
@@ -391,7 +389,7 @@ def _database_env(lab: Lab, db: dict[str, Any], vpc: Any) -> dict[str, str]:
             "DB_USERNAME": db["username"], "DB_PASSWORD": db["password"]}
 
 
-def _resolve_alarm(lab: Lab, alarm: dict[str, Any], tg_arns: dict[str, str]) -> dict[str, Any]:
+def _resolve_alarm(lab: LabLike, alarm: dict[str, Any], tg_arns: dict[str, str]) -> dict[str, Any]:
     """Dimension values may name stack resources: `TargetGroup: chaos-lab-tg` becomes the ARN suffix."""
     alarm = copy.deepcopy(alarm)
     for dim in alarm.get("Dimensions", []):
@@ -404,7 +402,7 @@ def _resolve_alarm(lab: Lab, alarm: dict[str, Any], tg_arns: dict[str, str]) -> 
     return alarm
 
 
-async def _create_group(lab: Lab, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str],
+async def _create_group(lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str],
                         db_env: dict[str, str], settings: dict[str, Any]) -> None:
     from chaoslab.services.autoscaling.backend import DEFAULT_SWEEP_SECONDS, LaunchTemplate
 
@@ -423,7 +421,7 @@ async def _create_group(lab: Lab, g: dict[str, Any], vpc: Any, tg_arns: dict[str
         sweep_seconds=float(settings.get("asg_health_sweep_seconds", DEFAULT_SWEEP_SECONDS)))
 
 
-def _create_service(lab: Lab, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str]) -> None:
+def _create_service(lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str]) -> None:
     if svc.get("database"):
         td = lab.ecs.task_definitions.get(svc["task_definition"])
         for c in td["containerDefinitions"]:

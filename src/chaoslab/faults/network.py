@@ -20,10 +20,11 @@ from typing import Any
 import psutil
 
 from chaoslab.faults import network_rules as rules
+from chaoslab.faults.lookup import live_unit
 from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove, remove_jumps
 from chaoslab.ids import hex_id
 from chaoslab.runtime.commands import run_command
-from chaoslab.services.units import ComputeUnit, live_unit
+from chaoslab.runtime.unit import ComputeUnit
 
 EGRESS_PROXY_PORT = 15101
 INGRESS_PROXY_PORT = 15102

@@ -8,7 +8,7 @@ import os
 import signal as _signal
 
 from chaoslab.faults import FaultError
-from chaoslab.services.units import ComputeUnit
+from chaoslab.runtime.unit import ComputeUnit
 
 SIGNALS = {"SIGTERM": _signal.SIGTERM, "SIGKILL": _signal.SIGKILL}
 

@@ -25,8 +25,9 @@ from typing import Any
 import psutil
 
 from chaoslab.faults import FaultError
+from chaoslab.faults.lookup import live_unit
 from chaoslab.faults.worker import GO_FILE
-from chaoslab.services.units import ComputeUnit, live_unit
+from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
 # Lab limits, so a fault never endangers the host: bytes per I/O worker, per disk fill and per

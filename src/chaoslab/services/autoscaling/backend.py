@@ -11,13 +11,11 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2.models import Instance, Subnet
-
-if TYPE_CHECKING:
-    from chaoslab.lab import Lab
+from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +73,7 @@ class Group:
 class AutoScalingBackend:
     """`lab.autoscaling`."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabLike) -> None:
         self.lab = lab
         self.groups: dict[str, Group] = {}
         self.launch_templates: dict[str, LaunchTemplate] = {}

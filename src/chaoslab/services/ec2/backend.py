@@ -10,18 +10,18 @@ import contextlib
 import ipaddress
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
-from chaoslab.ids import hex_id, instance_id as new_instance_id
+from chaoslab.ids import hex_id
+from chaoslab.ids import instance_id as new_instance_id
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.ports import unit_port
+from chaoslab.runtime.unit import ExitInfo, ProcessSpec
+from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
-from chaoslab.services.units import ComputeUnit, ExitInfo, ProcessSpec
-
-if TYPE_CHECKING:
-    from chaoslab.lab import Lab
+from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ BOOT_TIMEOUT_SECONDS = 60.0
 class Ec2Backend:
     """`lab.ec2`: VPCs, subnets and instances."""
 
-    def __init__(self, lab: Lab, network_mode: str = "auto") -> None:
+    def __init__(self, lab: LabLike, network_mode: str = "auto") -> None:
         self.lab = lab
         self.network_mode = network_mode
         self.vpcs: dict[str, Vpc] = {}
@@ -116,8 +116,8 @@ class Ec2Backend:
 
     async def _boot(self, inst: Instance) -> None:
         if inst.unit is None:
-            inst.unit = ComputeUnit(self.lab, self.network_of(inst.subnet), inst.az, inst.instance_id,
-                                    on_exit=lambda info, i=inst: self._app_exited(i, info))
+            inst.unit = new_unit(self.lab, self.network_of(inst.subnet), inst.az, inst.instance_id,
+                                 on_exit=lambda info, i=inst: self._app_exited(i, info))
             inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
         else:
             await inst.unit.set_power(True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from chaoslab.runtime.network import VpcNetwork
 
 if TYPE_CHECKING:
-    from chaoslab.services.units import ComputeUnit
+    from chaoslab.runtime.unit import ComputeUnit
 
 # EC2 instance state codes, as DescribeInstances reports them.
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}

@@ -11,20 +11,19 @@ import logging
 import shlex
 import time
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
 from chaoslab.ids import task_id as new_task_id
 from chaoslab.runtime.commands import run_command
 from chaoslab.runtime.ports import unit_port
+from chaoslab.runtime.unit import ExitInfo, ProcessSpec
+from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
 from chaoslab.services.ecs.taskdef import TaskDefinitions, health_settings
-from chaoslab.services.units import ComputeUnit, ExitInfo, ProcessSpec
-
-if TYPE_CHECKING:
-    from chaoslab.lab import Lab
+from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,7 @@ def awslogs_of(container: dict[str, Any], task_id: str) -> AwsLogs | None:
 class EcsBackend:
     """`lab.ecs`."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: LabLike) -> None:
         self.lab = lab
         self.clusters: dict[str, Cluster] = {}
         self.task_definitions = TaskDefinitions(lab.config.region, lab.config.account_id)
@@ -303,8 +302,8 @@ class EcsBackend:
         """PROVISIONING → PENDING → ACTIVATING → RUNNING, or STOPPED with TaskFailedToStart."""
         try:
             network = self.lab.ec2.network_of(task.subnet)
-            task.unit = ComputeUnit(self.lab, network, task.az, task.task_id,
-                                    on_exit=lambda info: self._container_exited(task, info))
+            task.unit = new_unit(self.lab, network, task.az, task.task_id,
+                                 on_exit=lambda info: self._container_exited(task, info))
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)

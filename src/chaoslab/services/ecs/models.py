@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from chaoslab.runtime.unit import ComputeUnit
     from chaoslab.services.ec2.models import Subnet
-    from chaoslab.services.units import ComputeUnit
 
 # The lifecycle ECS reports, in order (archived task-lifecycle guide).
 LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",

@@ -16,10 +16,10 @@ from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
 from chaoslab.faults.network_iptables import netns_exists
 from chaoslab.runtime.commands import CommandError
+from chaoslab.runtime.unit import ComputeUnit
 from chaoslab.services.fis.catalogue import ACTIONS
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, task_units
 from chaoslab.services.fis.selection import Resource
-from chaoslab.services.units import ComputeUnit
 
 _SCOPES = ACTIONS["aws:network:disrupt-connectivity"].lab_values["scope"]
 DISRUPT_POLL_SECONDS = 0.5  # how soon a unit launched into a disrupted subnet is cut off too

@@ -22,10 +22,10 @@ from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.faults import FaultError, process, stress
+from chaoslab.runtime.unit import ComputeUnit
 from chaoslab.services.fis.durations import parse_duration
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, task_units
 from chaoslab.services.fis.selection import Resource
-from chaoslab.services.units import ComputeUnit
 
 STRESS_FAULT = "stress.workers"
 SSM_FAULT = "ssm.cancel_command"

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable
 from chaoslab.errors import AwsError
 from chaoslab.faults import FaultError, network, process, stress
 from chaoslab.faults import network_rules as rules
-from chaoslab.services.units import ComputeUnit
+from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
