@@ -1,6 +1,7 @@
 """`ComputeUnit`: what an ECS task and an EC2 instance have in common — one network identity
-(a sandbox from the VPC's network) running one or more real processes whose output is shipped
-to CloudWatch Logs. Services add AWS semantics on top; this module only runs and stops things."""
+(a sandbox from the VPC's network) running one or more real processes whose output goes to a
+log shipper. Services add AWS semantics on top; this module only runs and stops things, and
+knows nothing of the lab: its working directory and where log lines go are passed in."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from pathlib import Path
+from typing import Callable
 
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.process import UnitProcess
 from chaoslab.runtime.sandbox import Sandbox
-
-if TYPE_CHECKING:
-    from chaoslab.lab import Lab
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,8 @@ class ProcessSpec:
     log_stream: str | None = None
 
 
+# Where a unit's output lines go: ship(log_group, log_stream, line, epoch seconds).
+LogShipper = Callable[[str, str, str, float], None]
 OUTPUT_TAIL_LINES = 20  # what an exit keeps of a process's output, to say why it died
 
 
@@ -52,9 +53,8 @@ class ComputeUnit:
     """A sandbox plus its processes. `on_exit(info)` is called for every process that ends on its
     own (not when we stop it), so owners can apply their service's rules."""
 
-    def __init__(self, lab: Lab, network: VpcNetwork, az: str, unit_id: str,
-                 on_exit: Callable[[ExitInfo], None] | None = None) -> None:
-        self.lab = lab
+    def __init__(self, network: VpcNetwork, az: str, unit_id: str, *, workdir: Path,
+                 ship_log: LogShipper | None = None, on_exit: Callable[[ExitInfo], None] | None = None) -> None:
         self.network = network
         self.az = az
         self.unit_id = unit_id
@@ -66,7 +66,8 @@ class ComputeUnit:
         self._on_exit = on_exit
         self._tails: dict[str, deque[str]] = {}
         self._stopping = False
-        self.workdir = lab.config.home / "units" / unit_id
+        self._ship_log = ship_log
+        self.workdir = workdir
 
     @property
     def ip(self) -> str | None:
@@ -115,14 +116,14 @@ class ComputeUnit:
         return record
 
     def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
-        logs = getattr(self.lab, "logs", None)
-        if logs is None or not spec.log_group or not spec.log_stream:
+        ship_log = self._ship_log
+        if ship_log is None or not spec.log_group or not spec.log_stream:
             return lambda stream, line: None
         group, stream_name = spec.log_group, spec.log_stream
 
         def ship(_stream: str, line: str) -> None:
             with contextlib.suppress(Exception):
-                logs.append(group, stream_name, line.rstrip("\n"), time.time())
+                ship_log(group, stream_name, line.rstrip("\n"), time.time())
         return ship
 
     def _exited(self, spec: ProcessSpec) -> Callable[[UnitProcess], None]:
@@ -178,12 +179,3 @@ class ComputeUnit:
                         found.append(member.pid)
         return found
 
-
-def live_unit(lab: Lab | Any, unit_id: str) -> ComputeUnit | None:
-    """The live unit of an ECS task or EC2 instance id, if the lab (still) has it: reverters run
-    after a crash too, with no lab services at all."""
-    for owner in (getattr(lab, "ecs", None) and lab.ecs.tasks, getattr(lab, "ec2", None) and lab.ec2.instances):
-        item = (owner or {}).get(unit_id)
-        if item is not None and item.unit is not None:
-            return item.unit
-    return None

@@ -1,0 +1,17 @@
+"""A compute unit for an ECS task or an EC2 instance, wired to the lab: its scratch directory in
+the lab's state dir and its output shipped to CloudWatch Logs (the runtime knows neither)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from chaoslab.runtime.network import VpcNetwork
+from chaoslab.runtime.unit import ComputeUnit, ExitInfo
+from chaoslab.types import LabLike
+
+
+def new_unit(lab: LabLike, network: VpcNetwork, az: str, unit_id: str,
+             on_exit: Callable[[ExitInfo], None] | None = None) -> ComputeUnit:
+    logs = getattr(lab, "logs", None)
+    return ComputeUnit(network, az, unit_id, workdir=lab.config.home / "units" / unit_id,
+                       ship_log=logs.append if logs is not None else None, on_exit=on_exit)
