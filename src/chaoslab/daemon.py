@@ -15,13 +15,13 @@ import time
 import traceback
 from typing import Any, Sequence
 
+from chaoslab import watchdog
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
 from chaoslab.runtime.hostcaps import limitations, probe
 from chaoslab.runtime.userns import enter_inside, python_argv, run_outside
 from chaoslab.stack import apply_stack, load_stack
-from chaoslab import watchdog
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
 

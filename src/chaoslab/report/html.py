@@ -16,8 +16,20 @@ from markupsafe import Markup
 
 from chaoslab.report import svg
 from chaoslab.report.analysis import (
-    Journal, clock, duration, exit_meaning, failure_span, fault_windows, integrity_ok,
-    latency_series, probe_line, seconds, totals, verdict_title, window_rows, is_failure,
+    Journal,
+    clock,
+    duration,
+    exit_meaning,
+    failure_span,
+    fault_windows,
+    integrity_ok,
+    is_failure,
+    latency_series,
+    probe_line,
+    seconds,
+    totals,
+    verdict_title,
+    window_rows,
 )
 from chaoslab.report.journal_file import write_text_atomic
 

@@ -9,8 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 from chaoslab.report.analysis import (
-    Journal, exit_meaning, failure_span, clock, integrity_ok, seconds_text, totals,
-    verdict_title, window_rows,
+    Journal,
+    clock,
+    exit_meaning,
+    failure_span,
+    integrity_ok,
+    seconds_text,
+    totals,
+    verdict_title,
+    window_rows,
 )
 
 PASS, FAIL, INFO = "✓", "✗", "·"

@@ -18,7 +18,12 @@ from chaoslab.apps import validate
 from chaoslab.apps.db import DbSettings, WorkerConnection, in_transaction, run_init
 from chaoslab.apps.pet_payment.audit import AuditLog
 from chaoslab.apps.pet_payment.payments import (
-    PAYMENT_COLUMNS, PAYMENT_FROM, parse_payment, payment_json, reserve_pet, take_payment,
+    PAYMENT_COLUMNS,
+    PAYMENT_FROM,
+    parse_payment,
+    payment_json,
+    reserve_pet,
+    take_payment,
 )
 from chaoslab.apps.pet_payment.schema import create_schema
 from chaoslab.apps.web import Identity, add_common_routes, elapsed_ms

@@ -16,8 +16,8 @@ from chaoslab.ids import fis_id
 from chaoslab.services.fis import models
 from chaoslab.services.fis.catalogue import ACTIONS, TARGET_TYPES
 from chaoslab.services.fis.engine import ExperimentRun
-from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.models import EXPERIMENT_KIND, LEVER_KIND, TEMPLATE_KIND, not_found, public
+from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.validation import to_aws_error, validate_template
 
 MAX_TEMPLATES = 500

@@ -11,7 +11,6 @@ from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.iam.document import encode
 from chaoslab.services.iam.models import tag_list
 
-
 Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
 
 

@@ -28,7 +28,7 @@ import pg8000.native
 import psutil
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.runtime.hostcaps import single_uid_namespace, outer_uid
+from chaoslab.runtime.hostcaps import outer_uid, single_uid_namespace
 from chaoslab.store import Store
 
 PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
