@@ -22,7 +22,7 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.ids import hex_id
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
-from chaoslab.runtime.network import cleanup_leftovers
+from chaoslab.runtime.network import Mode, cleanup_leftovers
 from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
 from chaoslab.services.autoscaling.backend import AutoScalingBackend
@@ -45,7 +45,7 @@ LAB_FILE = "lab.json"
 class Lab:
     """Everything a running lab owns. Backends reach each other through it (`lab.ec2`, …)."""
 
-    def __init__(self, config: LabConfig | None = None, *, network_mode: str = "auto") -> None:
+    def __init__(self, config: LabConfig | None = None, *, network_mode: Mode = "auto") -> None:
         self.config = config or LabConfig()
         self.config.ensure_home()
         self.run_id = hex_id(8)

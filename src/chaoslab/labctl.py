@@ -55,7 +55,8 @@ def _alive(pid: int) -> bool:
 def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(f"{info['api']}/_chaoslab/status", timeout=timeout) as resp:
-            return json.loads(resp.read())
+            status: dict[str, Any] = json.loads(resp.read())
+            return status
     except (urllib.error.URLError, OSError) as exc:
         raise ChaoslabError(f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}",
                             hint="`chaoslab down` stops it and cleans up") from None

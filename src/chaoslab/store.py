@@ -4,6 +4,7 @@ the thing they describe happens."""
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 import time
@@ -60,12 +61,13 @@ class Store:
             "INSERT INTO undo_journal (owner, fault, record, created) VALUES (?, ?, ?, ?)",
             (owner, fault, json.dumps(record, default=str), time.time()),
         )
+        assert cur.lastrowid is not None  # an INSERT into a table with an INTEGER PRIMARY KEY
         return int(cur.lastrowid)
 
     def journal_done(self, entry_id: int) -> None:
         self._db.execute("UPDATE undo_journal SET reverted=? WHERE id=?", (time.time(), entry_id))
 
-    def journal_pending(self, owner: str | None = None) -> list[dict[str, Any]]:
+    def journal_pending(self, owner: str | None = None) -> builtins.list[dict[str, Any]]:
         sql = "SELECT id, owner, fault, record, created FROM undo_journal WHERE reverted IS NULL"
         args: tuple[Any, ...] = ()
         if owner is not None:
@@ -98,7 +100,7 @@ class Store:
     def disown_resource(self, kind: str, name: str) -> None:
         self._db.execute("DELETE FROM resources WHERE kind=? AND name=?", (kind, name))
 
-    def owned_resources(self, kind: str) -> list[str]:
+    def owned_resources(self, kind: str) -> builtins.list[str]:
         return [r[0] for r in self._db.execute("SELECT name FROM resources WHERE kind=?", (kind,))]
 
     def close(self) -> None:

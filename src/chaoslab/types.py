@@ -20,6 +20,7 @@ class LabLike(Protocol):
     store: Store
     events: EventLog
     run_id: str
+    stack_name: str | None
     iam: Any
     cloudwatch: Any
     logs: Any

@@ -111,7 +111,7 @@ def experiments(lab: Any, limit: int = RECENT_EXPERIMENTS) -> list[dict[str, Any
         page, token = lab.fis.list_experiments(next_token=token)
         summaries += page
     summaries.sort(key=lambda e: (e["state"]["status"] not in ("pending", "initiating", "running", "stopping"),
-                                  -_epoch(e["creationTime"])))
+                                  -(_epoch(e["creationTime"]) or 0.0)))
     out = []
     for s in summaries[:limit]:
         e = lab.fis.get_experiment(s["id"])

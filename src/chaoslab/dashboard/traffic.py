@@ -20,7 +20,7 @@ def per_second(records: Iterable[dict[str, Any]], now: float, window: int = DEFA
     apart because they mean no healthy target answered."""
     end = math.floor(now)
     start = end - window
-    series: dict[str, dict[str, list[float]]] = {name: _empty(window) for name in load_balancers}
+    series: dict[str, dict[str, list[float | None]]] = {name: _empty(window) for name in load_balancers}
     latencies: dict[str, list[list[float]]] = {}
     for r in records:
         slot = math.floor(r["time"]) - start

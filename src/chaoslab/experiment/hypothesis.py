@@ -136,11 +136,11 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
     if not integ.get("checked"):
         return _result(clause, index, "0 lost", "not checked", False)
     if kind == "data_intact":
-        counts = {k: len(integ.get(k, [])) for k in ("lost", "changed", "phantom")}
-        counts["duplicates"] = integ.get("duplicates", 0)
+        tallies = {k: len(integ.get(k, [])) for k in ("lost", "changed", "phantom")}
+        tallies["duplicates"] = integ.get("duplicates", 0)
         stock_ok = integ.get("stock_consistent") is not False
-        measured = "/".join(str(v) for v in counts.values()) + (", stock consistent" if stock_ok else ", stock WRONG")
-        return _result(clause, index, "0 lost/changed/phantom/dup", measured, not any(counts.values()) and stock_ok)
+        measured = "/".join(str(v) for v in tallies.values()) + (", stock consistent" if stock_ok else ", stock WRONG")
+        return _result(clause, index, "0 lost/changed/phantom/dup", measured, not any(tallies.values()) and stock_ok)
     bad = len(integ.get("lost", [])) + len(integ.get("changed", []))
     return _result(clause, index, "0 lost", f"{len(integ['lost'])} lost, {len(integ['changed'])} changed "
                    f"of {integ['acknowledged']} acknowledged", bad == 0)

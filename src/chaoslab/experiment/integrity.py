@@ -82,7 +82,8 @@ def check(ledger: Ledger, initial_orders: set[int], final_orders: list[dict[str,
     claimed: set[int] = set()
     for oid in sorted(set(by_id) - set(acked_ids) - initial_orders):
         row = by_id[oid]
-        owner = by_key.get(row.get("idempotency_key")) if row.get("idempotency_key") else None
+        row_key = row.get("idempotency_key")
+        owner = by_key.get(row_key) if row_key else None
         if owner is None:
             owner = next((w for w in ledger.writes if budget[id(w)] > 0 and w.product_id == int(row["product_id"])
                           and w.quantity == int(row["quantity"]) and not w.key), None)

@@ -42,6 +42,7 @@ def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False
         if started_here:
             view.note(f"no lab running in {config.home}: starting stack {stack_ref}" + (" (--fast)" if fast else ""))
             info = start_detached(config, stack_ref, fast=fast, network=network, quiet=True)
+        assert info is not None
         lab = LabClient(info["api"], config)
         view.note(f"lab: {info['api']} (stack {info.get('stack')})")
         try:
@@ -81,7 +82,7 @@ async def _until_terminated(run: Run) -> dict[str, Any]:
 
 def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
     """`chaoslab run`: the exit code docs/ARCHITECTURE.md promises (2 when the run could not happen at all)."""
-    out: TextIO = kwargs.get("out", sys.stdout)
+    out: TextIO = kwargs.get("out") or sys.stdout
     exp = load_experiment(ref, fast=kwargs.get("fast", False))
     try:
         journal = run_experiment(exp, config, **kwargs)

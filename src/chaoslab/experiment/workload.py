@@ -210,7 +210,7 @@ class Workload:
                         "status": status, "error": error, "latency_ms": round((done - scheduled) * 1000, 2),
                         "served_by": served, "phase": phase, "probe": False, "attempts": len(attempts)})
         if self.on_write is not None and spec.method == "POST":
-            self.on_write(spec, body, key, attempts)
+            self.on_write(spec, body or {}, key, attempts)
 
 
 class Probe:

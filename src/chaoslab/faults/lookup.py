@@ -12,6 +12,7 @@ def live_unit(lab: Any, unit_id: str) -> ComputeUnit | None:
     after a crash too (the watchdog's), with no lab services at all."""
     for owner in (getattr(lab, "ecs", None) and lab.ecs.tasks, getattr(lab, "ec2", None) and lab.ec2.instances):
         item = (owner or {}).get(unit_id)
-        if item is not None and item.unit is not None:
-            return item.unit
+        unit = getattr(item, "unit", None)
+        if isinstance(unit, ComputeUnit):
+            return unit
     return None

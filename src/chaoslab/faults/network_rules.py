@@ -57,7 +57,7 @@ def packet_loss(netns: str, tag: str, loss_percent: float, flows_percent: float,
         rules.append([*_chance(loss_percent), *drop])
         return rules
 
-    peers = sources or [None]
+    peers: list[str | None] = [*sources] if sources else [None]
     return RuleSet(netns, [
         Chain("filter", "", f"CLPL-{tag}-in", decide(DROP)),
         Chain("mangle", "", f"CLPL-{tag}-out", decide(SINK)),
@@ -80,7 +80,7 @@ def latency_redirect(netns: str, tag: str, flows_percent: float, sources: list[s
     mid-stream as new, and redirecting it would hand the proxy packets of a connection it never
     accepted — the flow would hang.
     """
-    peers = sources or [None]
+    peers: list[str | None] = [*sources] if sources else [None]
     chance = _chance(flows_percent)
     egress = [["-p", "tcp", "--syn", *(["-d", p] if p else []), *chance,
                "-j", "REDIRECT", "--to-ports", str(egress_proxy_port)] for p in peers]

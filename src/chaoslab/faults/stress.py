@@ -88,7 +88,7 @@ async def _arm(unit: ComputeUnit, kind: str, count: int, duration: float, target
             proc = await unit.spawn_extra(name, argv, worker_env())
             record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
     except BaseException:
-        await revert(unit.lab, record)
+        await _undo(unit, record)
         raise
     return Armed(record)
 
@@ -165,7 +165,10 @@ def _alive(worker: dict[str, Any]) -> bool:
 
 async def revert(lab: Any, record: dict[str, Any]) -> None:
     """Stop every worker of the fault and delete its files. Safe to run twice or after a crash."""
-    unit = live_unit(lab, record["unit_id"])
+    await _undo(live_unit(lab, record["unit_id"]), record)
+
+
+async def _undo(unit: ComputeUnit | None, record: dict[str, Any]) -> None:
     if unit is not None:
         await asyncio.gather(*(unit.stop_extra(w["name"], timeout=2.0) for w in record["workers"]),
                              return_exceptions=True)

@@ -189,7 +189,7 @@ class TargetConnection(asyncio.Protocol):
         self._finish(keep=self.parser.should_keep_alive())
 
     # request/response cycle
-    def request(self, data: bytes, head: bool, idle_timeout: float) -> asyncio.Future:  # type: ignore[type-arg]
+    def request(self, data: bytes, head: bool, idle_timeout: float) -> asyncio.Future[Any]:
         """Send one request; the future resolves to (status, reason, headers, body chunks,
         seconds from sending the request to the response headers = TargetResponseTime)."""
         self.waiter = self.loop.create_future()
@@ -488,7 +488,7 @@ class ListenerProxy:
         self.stats.record(now, pool.dimension, upstream.target_id, status, response_time, False, None)
         return keep
 
-    async def _exchange(self, upstream: Upstream, request: _Request, client_ip: bytes) -> tuple:  # type: ignore[type-arg]
+    async def _exchange(self, upstream: Upstream, request: _Request, client_ip: bytes) -> tuple[Any, ...]:
         conn = None
         while upstream.idle:
             candidate = upstream.idle.pop()

@@ -120,8 +120,9 @@ def build_junit(journal: Journal) -> ET.Element:
               "skipped": sum(1 for c in cases if c.find("skipped") is not None)}
     for key, value in counts.items():
         suite.set(key, str(value))
-    root = ET.Element("testsuites", name="chaoslab", time=suite.get("time", "0"),
-                      **{k: str(v) for k, v in counts.items() if k != "skipped"})
+    attributes = {"name": "chaoslab", "time": suite.get("time", "0"),
+                  **{k: str(v) for k, v in counts.items() if k != "skipped"}}
+    root = ET.Element("testsuites", attributes)
     root.append(suite)
     return root
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from html import escape
-from typing import Sequence
+from typing import Mapping, Sequence
 
 WIDTH = 1120
 LEFT, RIGHT, TOP = 64, 20, 22
 OUTCOME_COLORS = {"2xx": "#3f9a68", "4xx": "#e0a82e", "5xx": "#d64545",
                   "timeout": "#6d43a6", "no answer": "#4a4f57"}
-LATENCY_COLORS = {50: "#2f6db5", 90: "#e08a2b", 99: "#c23b3b"}
+LATENCY_COLORS: dict[float, str] = {50: "#2f6db5", 90: "#e08a2b", 99: "#c23b3b"}
 ALARM_COLORS = {"OK": "#3f9a68", "ALARM": "#d64545", "INSUFFICIENT_DATA": "#b8bec7"}
 UNIT_COLORS = {"pending": "#e0a82e", "running": "#3f9a68", "stopping": "#e07b39",
                "stopped": "#d64545", "shutting-down": "#a94a4a", "terminated": "#8a93a6"}
@@ -223,7 +223,7 @@ def state_segments(states: Sequence[tuple[float, str]], end: float
     return segments
 
 
-def lanes_chart(lanes: dict[str, Sequence[tuple[float, str]]], colors: dict[str, str],
+def lanes_chart(lanes: Mapping[str, Sequence[tuple[float, str]]], colors: dict[str, str],
                 duration: float, windows: Sequence[Window], phases: Sequence[Boundary],
                 title: str) -> str:
     """One lane per subject (an alarm, a unit), colored by its state over time."""

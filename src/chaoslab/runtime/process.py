@@ -234,8 +234,12 @@ class UnitProcess:
             await self._poll_gone()
             return
         loop = asyncio.get_running_loop()
-        gone = loop.create_future()
-        loop.add_reader(pidfd, lambda: gone.done() or gone.set_result(None))
+        gone: asyncio.Future[None] = loop.create_future()
+
+        def readable() -> None:
+            if not gone.done():
+                gone.set_result(None)
+        loop.add_reader(pidfd, readable)
         try:
             await gone
         finally:

@@ -97,7 +97,11 @@ class ComputeUnit:
         assert self.sandbox is not None, "provision() first"
         proc = await self.sandbox.spawn(f"{self.unit_id}/{name}", argv, env=env, cwd=str(self.workdir))
         self.extras[name] = proc
-        proc.on_exit(lambda p, n=name: self.extras.pop(n, None) if self.extras.get(n) is p else None)
+
+        def forget(ended: UnitProcess) -> None:
+            if self.extras.get(name) is ended:
+                del self.extras[name]
+        proc.on_exit(forget)
         return proc
 
     async def stop_extra(self, name: str, timeout: float = 5.0) -> None:

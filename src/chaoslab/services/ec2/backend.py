@@ -6,6 +6,7 @@ answers 502) and then unplugs it (connections time out, as to a powered-off mach
 from __future__ import annotations
 
 import asyncio
+import functools
 import contextlib
 import ipaddress
 import logging
@@ -16,7 +17,7 @@ from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
 from chaoslab.ids import hex_id
 from chaoslab.ids import instance_id as new_instance_id
-from chaoslab.runtime.network import VpcNetwork
+from chaoslab.runtime.network import Mode, VpcNetwork
 from chaoslab.runtime.ports import unit_port
 from chaoslab.runtime.unit import ExitInfo, ProcessSpec
 from chaoslab.services.compute import new_unit
@@ -37,7 +38,7 @@ BOOT_TIMEOUT_SECONDS = 60.0
 class Ec2Backend:
     """`lab.ec2`: VPCs, subnets and instances."""
 
-    def __init__(self, lab: LabLike, network_mode: str = "auto") -> None:
+    def __init__(self, lab: LabLike, network_mode: Mode = "auto") -> None:
         self.lab = lab
         self.network_mode = network_mode
         self.vpcs: dict[str, Vpc] = {}
@@ -117,7 +118,7 @@ class Ec2Backend:
     async def _boot(self, inst: Instance) -> None:
         if inst.unit is None:
             inst.unit = new_unit(self.lab, self.network_of(inst.subnet), inst.az, inst.instance_id,
-                                 on_exit=lambda info, i=inst: self._app_exited(i, info))
+                                 on_exit=functools.partial(self._app_exited, inst))
             inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
         else:
             await inst.unit.set_power(True)

@@ -343,7 +343,8 @@ class EcsBackend:
             self._kick.set()
 
     def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ProcessSpec:
-        override = next((o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {})
+        override: dict[str, Any] = next(
+            (o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {})
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
         loopback = self.lab.ec2.network_of(task.subnet).mode == "loopback"
         env = {"PATH": "/usr/local/bin:/usr/bin:/bin",

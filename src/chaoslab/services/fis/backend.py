@@ -143,7 +143,7 @@ class FisBackend:
         options = changes.get("experimentOptions")
         if options is not None and set(options) - {"emptyTargetResolutionMode"}:
             raise _validation("Only emptyTargetResolutionMode can be updated in experimentOptions.")
-        body = {k: template[k] for k in ("description", "targets", "actions", "stopConditions", "roleArn",
+        body: dict[str, Any] = {k: template[k] for k in ("description", "targets", "actions", "stopConditions", "roleArn",
                                          "logConfiguration", "experimentReportConfiguration") if k in template}
         body["experimentOptions"] = template["experimentOptions"]
         for key in ("description", "targets", "actions", "stopConditions", "roleArn", "logConfiguration",

@@ -189,7 +189,8 @@ class ExperimentRun:
 
     def _on_alarm_change(self, *args: Any, **kwargs: Any) -> None:
         """Alarm listener: re-check on the run's loop (the change may come from another thread)."""
-        self._loop.call_soon_threadsafe(self._check_alarms)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._check_alarms)
 
     def _check_alarms(self) -> None:
         if self.done.is_set() or self.stop_reason is not None:
@@ -261,7 +262,7 @@ class ExperimentRun:
         after = {n: list(a.get("startAfter") or []) for n, a in self.exp["actions"].items()}
         finished: set[str] = set()
         started: set[str] = set()
-        stop_wait = asyncio.get_running_loop().create_task(self._stop_event.wait())
+        stop_wait: asyncio.Task[Any] = asyncio.get_running_loop().create_task(self._stop_event.wait())
         try:
             while self.stop_reason is None and self._failure is None:
                 for name in ready(after, finished, started):
