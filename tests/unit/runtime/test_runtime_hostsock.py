@@ -51,3 +51,12 @@ def test_the_broker_binds_loopback_only(host: str) -> None:
 def test_a_malformed_request_is_refused() -> None:
     answer, fds = hostsock._answer(b"not json")
     assert answer["ok"] is False and fds == []
+
+
+def test_listeners_say_tcp_so_asyncio_turns_nagle_off() -> None:
+    """asyncio sets TCP_NODELAY only where sock.proto is IPPROTO_TCP; accepted sockets inherit it."""
+    listener = hostsock.bind_listener("127.0.0.1", 0, 8)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+    finally:
+        listener.close()
