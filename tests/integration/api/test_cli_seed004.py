@@ -14,10 +14,8 @@ from pathlib import Path
 import pytest
 from api_lab import LabHandle, free_port, stack_doc, start_lab, stop_and_check, wait_for
 
-from chaoslab.runtime.network import detect_mode
 
-pytestmark = [pytest.mark.root, pytest.mark.timeout(240),
-              pytest.mark.skipif(detect_mode("auto") != "netns", reason="units need network namespaces (root)")]
+pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(240)]
 
 FAMILY = "api-service"
 TASK_DEFINITION = {

@@ -4,7 +4,6 @@ outcome and key journal figures asserted. Needs root (network namespaces)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from example_run import EXAMPLES, Result, run_example
 
 from chaoslab.validate import validate_paths
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="examples run units in network namespaces (root)")
+pytestmark = pytest.mark.realistic
 
 
 def _clause(journal: dict, prefix: str) -> dict:
