@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from chaoslab import __version__
 from chaoslab.errors import ChaoslabError

@@ -13,7 +13,8 @@ import signal
 import sys
 import time
 import traceback
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from chaoslab import watchdog
 from chaoslab.config import LabConfig

@@ -7,8 +7,9 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 Listener = Callable[[dict[str, Any]], None]
 

@@ -152,8 +152,8 @@ class Lab:
                      "state": d["TargetHealth"]["State"], "reason": d["TargetHealth"].get("Reason")}
                     for d in health["TargetHealthDescriptions"]]})
             out.append({"name": lb["LoadBalancerName"],
-                        "listeners": [f"http://{self.elbv2.listener_address(l['ListenerArn'])[0]}:"
-                                      f"{self.elbv2.listener_address(l['ListenerArn'])[1]}" for l in listeners],
+                        "listeners": [f"http://{self.elbv2.listener_address(listener['ListenerArn'])[0]}:"
+                                      f"{self.elbv2.listener_address(listener['ListenerArn'])[1]}" for listener in listeners],
                         "target_groups": groups})
         return out
 

@@ -366,7 +366,7 @@ def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any) -> asyncio.Futur
             DBClusterIdentifier=db["cluster"], Engine=db.get("engine", "aurora-postgresql"),
             MasterUsername=db["username"], MasterUserPassword=db["password"], DatabaseName=db["database"],
             Port=db.get("port", 5432), Tags=[{"Key": k, "Value": v} for k, v in db.get("tags", {}).items()])
-        instances = db.get("instances") or [{"id": f"{db['cluster']}-1", "az": next(iter((vpc.subnets.values()))).az if vpc else "us-east-1a"}]
+        instances = db.get("instances") or [{"id": f"{db['cluster']}-1", "az": next(iter(vpc.subnets.values())).az if vpc else "us-east-1a"}]
         for inst in instances:
             await lab.rds.create_db_instance(DBInstanceIdentifier=inst["id"], DBClusterIdentifier=db["cluster"],
                                              AvailabilityZone=inst["az"], Engine="aurora-postgresql")

@@ -25,8 +25,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import psutil
 
@@ -39,7 +40,7 @@ _PREVIOUS_WAIT_SECONDS = 30.0
 
 def start(home: Path, store: Store) -> subprocess.Popen[bytes]:
     """Start the watchdog of this process (the lab) and record it in the store."""
-    log_file = open(home / "watchdog.log", "ab")  # noqa: SIM115 - handed to the child
+    log_file = open(home / "watchdog.log", "ab")
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chaoslab.watchdog", "--home", str(home), "--lab-pid", str(os.getpid())],
@@ -111,7 +112,7 @@ async def recover(store: Store) -> dict[str, Any]:
             continue
         try:
             await reverter(_DeadLab(), entry["record"])
-        except Exception as exc:  # noqa: BLE001 - the next start retries what needs a live lab
+        except Exception as exc:
             failed.append(f"{entry['fault']}: {exc}")
             continue
         store.journal_done(entry["id"])

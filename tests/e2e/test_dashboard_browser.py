@@ -15,9 +15,10 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 import boto3
@@ -25,8 +26,8 @@ import psutil
 import pytest
 import yaml
 
-from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.stack import resolve_stack_path
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -4,7 +4,8 @@ requests/s, error rate and latency sparklines without shipping every request to 
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 DEFAULT_WINDOW = 60
 MAX_WINDOW = 600

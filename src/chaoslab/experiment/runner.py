@@ -365,7 +365,7 @@ class Run:
         try:
             final_orders = await _orders(session, base)
             final_stock = await _stock(session, base)
-        except (aiohttp.ClientError, asyncio.TimeoutError, KeyError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
             return integrity.unchecked(f"could not read the data back: {exc}")
         return integrity.check(self.ledger, initial.get("orders", set()), final_orders,
                                initial.get("stock"), final_stock)

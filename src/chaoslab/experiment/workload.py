@@ -16,8 +16,9 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import aiohttp
 
@@ -173,7 +174,7 @@ class Workload:
                 try:
                     await asyncio.wait_for(self._stop.wait(), delay - _SPIN_S)
                     return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             while loop.time() < due:  # asyncio's timers round up to ~1 ms: spin the last stretch
                 pass
@@ -243,5 +244,5 @@ class Probe:
                                 "served_by": served, "phase": phase, "probe": True})
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.interval_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass

@@ -9,8 +9,9 @@ names the hook, and reverting a name that is no longer installed does nothing.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from chaoslab.errors import AwsError
 

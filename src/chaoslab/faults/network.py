@@ -124,9 +124,9 @@ async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
             _, writer = await asyncio.wait_for(asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT), 1.0)
             writer.close()
             break
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             if time.monotonic() > deadline or record["proxy"] not in unit.extras:
-                raise NetworkFaultError(f"the delay proxy in {record['target']} did not start")
+                raise NetworkFaultError(f"the delay proxy in {record['target']} did not start") from None
             await asyncio.sleep(0.05)
     await install(RuleSet.from_record(record["rules"]))
 

@@ -26,7 +26,8 @@ import signal
 import socket
 import struct
 import time
-from typing import Any, Awaitable
+from collections.abc import Awaitable
+from typing import Any
 
 SO_ORIGINAL_DST = 80
 CHUNK = 65536
@@ -93,7 +94,7 @@ async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, 
         upstream.setblocking(False)
         await asyncio.wait_for(asyncio.get_running_loop().sock_connect(upstream, (host, port)), 30)
         up_r, up_w = await asyncio.open_connection(sock=upstream)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         client_w.close()
         return
     try:  # each direction ends at its EOF (half-close is normal); a reset ends both

@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 _MAX_MESSAGE = 4096
-_broker: "BrokerClient | None" = None
+_broker: BrokerClient | None = None
 
 
 def is_host_address(host: str) -> bool:

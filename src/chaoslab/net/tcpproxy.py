@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Literal
+from typing import Literal
 
 from chaoslab.net.hostsock import bind_listener
 
@@ -128,7 +129,7 @@ class TcpProxy:
                 self._pipe(conn, "upstream", reader, up_writer),
                 self._pipe(conn, "downstream", up_reader, writer),
             )
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             conn.reset()
         finally:
             self._conns.pop(conn, None)

@@ -150,7 +150,7 @@ def _integrity(journal: Journal) -> dict[str, Any]:
          {True: "pass", False: "fail", None: "neutral"}[stock]),
     ]
     return {"checked": bool(i.get("checked")), "ok": integrity_ok(i),
-            "rows": [dict(zip(("name", "value", "meaning", "cls"), r)) for r in rows],
+            "rows": [dict(zip(("name", "value", "meaning", "cls"), r, strict=False)) for r in rows],
             "mismatches": i.get("stock_mismatches") or [], "notes": i.get("notes") or []}
 
 

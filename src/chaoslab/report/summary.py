@@ -43,7 +43,7 @@ class _Painter:
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     """Left-aligned columns sized to their widest cell; the last column is not padded."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths)) + "  " + r[-1]
+    return [indent + "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1]
             for r in rows]
 
 
@@ -91,7 +91,7 @@ def _clauses(journal: Journal, p: _Painter) -> list[str]:
              for c in clauses]
     lines = _table(rows)
     out = ["Clauses", lines[0].rstrip()]
-    for row, line in zip(rows[1:], lines[1:]):
+    for row, line in zip(rows[1:], lines[1:], strict=False):
         out.append(line.replace(row[0], p.mark(row[0]), 1))
     return out
 
@@ -130,7 +130,7 @@ def _integrity(journal: Journal, p: _Painter) -> list[str]:
         rows.append([PASS if stock else FAIL, "stock", detail])
     mark = PASS if integrity_ok(i) else FAIL
     out = [f"Integrity  {p.mark(mark)} {'intact' if mark == PASS else 'VIOLATED'}"]
-    for row, line in zip(rows, _table(rows)):
+    for row, line in zip(rows, _table(rows), strict=False):
         out.append(line.replace(row[0], p.mark(row[0]), 1))
     out += [f"  note: {n}" for n in i.get("notes") or []]
     return out
@@ -158,7 +158,7 @@ def _windows(journal: Journal, p: _Painter) -> list[str]:
                  f"{hc.get('unhealthy')}, timeout {hc.get('timeout')} s)")
     lines = _table(rows)
     out = [head, lines[0].rstrip()]
-    for mark, line in zip(marks[1:], lines[1:]):
+    for mark, line in zip(marks[1:], lines[1:], strict=False):
         out.append(line.replace(mark, p.mark(mark), 1))
     return out
 

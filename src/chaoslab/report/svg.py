@@ -8,9 +8,9 @@ hosts that explains it. Fault windows are shaded and phase boundaries marked on 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Mapping, Sequence
 
 WIDTH = 1120
 LEFT, RIGHT, TOP = 64, 20, 22

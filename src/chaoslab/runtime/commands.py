@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class CommandError(RuntimeError):
@@ -27,7 +27,7 @@ async def run_command(argv: Sequence[str], *, check: bool = True, timeout: float
     )
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         proc.kill()
         await proc.wait()
         raise CommandError(argv, -9, f"timed out after {timeout}s") from None

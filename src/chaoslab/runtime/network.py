@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Literal, Mapping
+from collections.abc import Mapping
+from typing import Literal
 
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.runtime import addressing as plan

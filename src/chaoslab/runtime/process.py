@@ -13,7 +13,7 @@ import logging
 import os
 import signal as _signal
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import psutil
 
@@ -123,7 +123,7 @@ class UnitProcess:
         self._killpg(_signal.SIGCONT)
         try:
             await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self._killpg(_signal.SIGKILL)
         code = await self.wait()
         self._killpg(_signal.SIGKILL)  # stragglers; the group id stays ours while it has members

@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 import psutil
 

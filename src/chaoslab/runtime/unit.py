@@ -11,9 +11,9 @@ import logging
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.process import UnitProcess

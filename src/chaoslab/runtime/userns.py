@@ -29,7 +29,7 @@ import socket
 import subprocess
 import sys
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.net.hostsock import serve_broker, use_broker

@@ -3,7 +3,7 @@ the lab's state dir and its output shipped to CloudWatch Logs (the runtime knows
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.unit import ComputeUnit, ExitInfo

@@ -14,17 +14,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import boto3
 import psutil
 import yaml
 from botocore.config import Config
 
-from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.services.rds.postgres import pg_root
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))

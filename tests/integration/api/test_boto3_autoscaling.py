@@ -8,7 +8,6 @@ import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 from botocore.exceptions import ClientError
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 

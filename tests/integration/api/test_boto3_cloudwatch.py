@@ -19,7 +19,7 @@ def cw(lab: LabHandle):
 
 
 def test_metric_data_statistics_and_list(cw) -> None:
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     dims = [{"Name": "Service", "Value": "checkout"}]
     cw.put_metric_data(Namespace="Shop", MetricData=[
         {"MetricName": "Latency", "Dimensions": dims, "Timestamp": now - dt.timedelta(seconds=s), "Value": v,
@@ -91,7 +91,7 @@ def test_errors_carry_cloudwatch_codes(cw) -> None:
 
 def test_large_put_metric_data_arrives_gzipped_and_whole(cw) -> None:
     """botocore gzips PutMetricData bodies over 10 KiB; every value must still land."""
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     values = [float(i % 7) for i in range(150)]  # the per-datum maximum; six datums per batch
     sent = []
     cw.meta.events.register("before-send.cloudwatch.PutMetricData",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from api_lab import LabHandle, wait_for
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 TASK_DEF = {"family": "worker", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],

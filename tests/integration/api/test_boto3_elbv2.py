@@ -11,7 +11,6 @@ import urllib.request
 import pytest
 from api_lab import LabHandle, free_port, wait_for
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 

@@ -9,7 +9,6 @@ import uuid
 import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/fis-ec2"

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(240)]
 
 TRUST = {"Version": "2012-10-17", "Statement": [{

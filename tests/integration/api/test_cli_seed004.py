@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from api_lab import LabHandle, free_port, stack_doc, start_lab, stop_and_check, wait_for
 
-
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(240)]
 
 FAMILY = "api-service"

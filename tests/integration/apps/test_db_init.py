@@ -23,7 +23,7 @@ def test_concurrent_init_all_succeed(pg, create) -> None:
         barrier.wait()
         try:
             run_init(settings, create)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=init) for _ in range(6)]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 
-
 pytest.importorskip("chaosaws", reason="chaostoolkit-aws is not installed (pip install chaostoolkit chaostoolkit-aws)")
 pytest.importorskip("jsonpath2", reason="JSON-path tolerances need chaostoolkit-lib[jsonpath]")
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(180)]

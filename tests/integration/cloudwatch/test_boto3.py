@@ -76,7 +76,7 @@ def test_boto3_alarm_trips_on_put_metric_data(endpoint):
         time.sleep(0.1)
     assert alarm["StateValue"] == "ALARM", alarm
     assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [8.0 (")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     stats = cw.get_metric_statistics(Namespace="Shop", MetricName="Errors", StartTime=now - dt.timedelta(minutes=2),
                                      EndTime=now + dt.timedelta(minutes=1), Period=60, Statistics=["Sum", "SampleCount"],
                                      ExtendedStatistics=["p50"])

@@ -27,7 +27,7 @@ class HttpTarget:
         self.writers: set[asyncio.StreamWriter] = set()
         self.requests: list[dict[str, str]] = []
 
-    async def start(self, port: int = 0) -> "HttpTarget":
+    async def start(self, port: int = 0) -> HttpTarget:
         self.server = await asyncio.start_server(self._serve, self.host, port or self.port, reuse_address=True)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
@@ -48,7 +48,7 @@ class HttpTarget:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+                headers = {k.strip().lower(): v.strip() for k, _, v in (item.partition(":") for item in lines[1:] if item)}
                 if "content-length" in headers:
                     await reader.readexactly(int(headers["content-length"]))
                 self.requests.append({"method": method, "path": path, **headers})

@@ -4,8 +4,8 @@ close-delimited bodies, malformed responses, pipelining and HTTP/1.0 clients."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Awaitable, Callable
 
 from .helpers import make_alb, make_lab, wait_for_state
 

@@ -36,7 +36,7 @@ def endpoint(tmp_path):  # type: ignore[no-untyped-def]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     gateway = Gateway(lab)
-    run = lambda coro: asyncio.run_coroutine_threadsafe(coro, loop).result(10)  # noqa: E731
+    run = lambda coro: asyncio.run_coroutine_threadsafe(coro, loop).result(10)
     run(gateway.start())
     run(lab.cloudwatch.start())
     run(lab.elbv2.start())
@@ -104,7 +104,7 @@ def test_boto3_builds_a_working_alb(endpoint) -> None:  # type: ignore[no-untype
     total = 0.0
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline and total < 5:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         points = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="RequestCount", Dimensions=dims,
                                           StartTime=now - dt.timedelta(minutes=2), EndTime=now + dt.timedelta(minutes=1),
                                           Period=60, Statistics=["Sum"])["Datapoints"]

@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
 from chaoslab.experiment.schema import load_experiment
+from chaoslab.labctl import running_lab
 from chaoslab.stack import resolve_stack_path
 
 ROOT = Path(__file__).resolve().parents[3]

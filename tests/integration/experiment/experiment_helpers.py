@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab
 from chaoslab.stack import resolve_stack_path
 
 

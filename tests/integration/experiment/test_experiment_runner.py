@@ -16,10 +16,10 @@ import pytest
 import yaml
 from experiment_helpers import assert_nothing_left, config_for, private_stack
 
-from chaoslab.labctl import running_lab, start_detached, stop_lab
 from chaoslab.experiment.demo import run_demo
 from chaoslab.experiment.schema import bundled_experiments, load_experiment
 from chaoslab.experiment.session import run_experiment, run_file
+from chaoslab.labctl import running_lab, start_detached, stop_lab
 
 
 def test_demo_fast_end_to_end(tmp_path):

@@ -7,8 +7,8 @@ import contextlib
 import ipaddress
 import random
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import AsyncIterator
 
 import psutil
 import pytest

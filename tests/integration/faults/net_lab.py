@@ -11,11 +11,11 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import psutil
-
 from fault_lab import free_vpc, needs_netns  # noqa: F401  (needs_netns: re-exported to the test_net_* modules)
 
 from chaoslab.config import LabConfig
@@ -24,7 +24,6 @@ from chaoslab.lab import Lab
 from chaoslab.services.fis.executors import ActionContext
 from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
-
 
 TRUST = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
@@ -117,7 +116,7 @@ async def wait_port(ip: str, port: int, timeout: float = 20) -> None:
 async def connects(ip: str, port: int, timeout: float) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     return True

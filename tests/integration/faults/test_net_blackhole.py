@@ -7,9 +7,18 @@ import asyncio
 import sys
 from pathlib import Path
 
-import pytest
-from net_lab import (connects, context, in_unit, needs_netns, net_lab, rules_of, run_for, static_task,
-                          task_resource, wait_port)
+from net_lab import (
+    connects,
+    context,
+    in_unit,
+    needs_netns,
+    net_lab,
+    rules_of,
+    run_for,
+    static_task,
+    task_resource,
+    wait_port,
+)
 
 pytestmark = needs_netns
 

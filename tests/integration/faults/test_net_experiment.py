@@ -8,7 +8,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import pytest
 from net_lab import connects, needs_netns, net_lab, rules_of
 
 pytestmark = needs_netns

@@ -11,9 +11,18 @@ import contextlib
 import time
 from pathlib import Path
 
-import pytest
-from net_lab import (context, http_get_ms, in_unit, needs_netns, net_lab, p50, rules_of, run_for, static_task,
-                          task_resource)
+from net_lab import (
+    context,
+    http_get_ms,
+    in_unit,
+    needs_netns,
+    net_lab,
+    p50,
+    rules_of,
+    run_for,
+    static_task,
+    task_resource,
+)
 
 pytestmark = needs_netns
 

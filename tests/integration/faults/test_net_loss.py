@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from net_lab import context, needs_netns, net_lab, rules_of, run_for, static_task, task_resource
 
 pytestmark = needs_netns

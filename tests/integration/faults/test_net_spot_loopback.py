@@ -19,7 +19,6 @@ from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
 
-
 PORT = random.randint(20000, 40000)  # loopback units share 127.0.x.y with other labs on this host
 
 

@@ -11,7 +11,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from fault_lab import fault_lab, needs_netns, running_instance
 
 pytestmark = needs_netns
@@ -20,7 +19,7 @@ pytestmark = needs_netns
 async def connects(ip: str, port: int, timeout: float) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     return True

@@ -13,9 +13,9 @@ import psutil
 from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 
 from chaoslab.faults import stress
+from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.registry import REGISTRY as EXECUTORS
 from chaoslab.services.fis.registry import REVERTERS
-from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.resources import candidates
 
 pytestmark = needs_netns

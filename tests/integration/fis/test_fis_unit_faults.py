@@ -26,7 +26,7 @@ ALLOW = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*
 async def answers(ip: str, port: int) -> bool:
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 0.3)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     return True

@@ -3,13 +3,13 @@ state dir, API port, VPC range and a free ALB port, so it can run beside other l
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
+from chaoslab.labctl import start_detached
 
 
 @pytest.fixture(scope="module")

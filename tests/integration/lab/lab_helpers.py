@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from chaoslab.labctl import stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import stop_lab
 from chaoslab.stack import resolve_stack_path
 
 

@@ -26,7 +26,7 @@ async def _traffic(url: str, stop: asyncio.Event) -> None:
             try:
                 async with session.get(url + "/products", timeout=aiohttp.ClientTimeout(total=3)) as resp:
                     await resp.read()
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             await asyncio.sleep(0.05)
 

@@ -15,8 +15,8 @@ import pytest
 import yaml
 from lab_helpers import free_port
 
-from chaoslab.labctl import running_lab, start_detached, stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab, start_detached, stop_lab
 from chaoslab.stack import resolve_stack_path
 from chaoslab.store import Store
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import os
 import time
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
 import yaml
 from lab_helpers import RunningLab, free_port
 
-from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
+from chaoslab.labctl import start_detached
 from chaoslab.stack import resolve_stack_path
 
 pytestmark = pytest.mark.netns_here

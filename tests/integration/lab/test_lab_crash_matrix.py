@@ -18,8 +18,8 @@ import psutil
 import pytest
 from lab_helpers import free_port, lab_stack
 
-from chaoslab.labctl import daemon_args, start_detached
 from chaoslab.config import LabConfig
+from chaoslab.labctl import daemon_args, start_detached
 from chaoslab.store import Store
 from realistic import needs_netns_here
 

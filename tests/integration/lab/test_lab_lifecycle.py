@@ -15,12 +15,11 @@ from typing import Any
 
 import psutil
 import pytest
-
-from chaoslab.labctl import running_lab, start_detached, stop_lab
-from chaoslab.config import LabConfig
-from chaoslab.store import Store
-
 from lab_helpers import free_port, lab_stack
+
+from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab, start_detached, stop_lab
+from chaoslab.store import Store
 
 pytestmark = pytest.mark.netns_here
 

@@ -17,8 +17,8 @@ import psutil
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.labctl import start_detached
 from chaoslab.config import LabConfig
+from chaoslab.labctl import start_detached
 from realistic import needs_realistic_mode
 
 pytestmark = [pytest.mark.slow, needs_realistic_mode, pytest.mark.timeout(0)]

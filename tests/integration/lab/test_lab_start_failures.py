@@ -12,8 +12,8 @@ from pathlib import Path
 import yaml
 from lab_helpers import free_port
 
-from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab
 from chaoslab.stack import resolve_stack_path
 from realistic import needs_realistic_mode
 

@@ -14,13 +14,12 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
+from lab_helpers import free_port, status
 
-from chaoslab.labctl import running_lab
 from chaoslab.config import LabConfig
 from chaoslab.daemon import READY_WAIT_SECONDS, cleanup_after_crash
+from chaoslab.labctl import running_lab
 from chaoslab.store import Store
-
-from lab_helpers import free_port, status
 
 pytestmark = pytest.mark.netns_here
 
@@ -77,4 +76,4 @@ def test_sigterm_while_waiting_for_healthy_targets_stops_promptly(tmp_path: Path
             cleanup_after_crash(config)  # what a killed lab left: its instance, namespaces, routes
     assert running_lab(config) is None
     assert [p for p in owned if psutil.pid_exists(p)] == []
-    assert "10.%d." % octet not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+    assert f"10.{octet}." not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout

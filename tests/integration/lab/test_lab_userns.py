@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pg8000.native
@@ -21,8 +22,8 @@ import psutil
 import pytest
 from lab_helpers import RunningLab, free_port, lab_stack
 
-from chaoslab.labctl import running_lab, start_detached
 from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab, start_detached
 from chaoslab.store import Store
 from realistic import needs_realistic_mode
 

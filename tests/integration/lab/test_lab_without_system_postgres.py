@@ -12,13 +12,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from lab_helpers import free_port, lab_stack, status
 
-from chaoslab.labctl import running_lab, stop_lab
 from chaoslab.config import LabConfig
+from chaoslab.labctl import running_lab, stop_lab
 from chaoslab.services.rds.postgres import BINDIR_ENV, pg_root
 from chaoslab.store import Store
-
-from lab_helpers import free_port, lab_stack, status
 
 # A private mount namespace needs root; the rule in tests/conftest.py skips or fails it.
 pytestmark = pytest.mark.netns_here

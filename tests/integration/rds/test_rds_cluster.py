@@ -42,7 +42,7 @@ async def _eventually(bind: tuple[str, int], sql: str, want: Any, timeout: float
             got = await _sql(bind, sql)
             if got == want:
                 return got
-        except Exception as exc:  # noqa: BLE001 - the endpoint may still be switching
+        except Exception as exc:
             got = exc
         await asyncio.sleep(0.05)
     return got
@@ -68,7 +68,7 @@ class Writer:
                 conn.run("INSERT INTO orders (id) VALUES (:n)", n=n)
                 self.acked.append(n)
                 self.successes.append(time.monotonic())
-            except Exception:  # noqa: BLE001 - failures are what we measure
+            except Exception:
                 self.failures.append(time.monotonic())
                 conn = None
                 time.sleep(0.01)
@@ -79,7 +79,7 @@ class Writer:
     def outage(self) -> float:
         """Longest gap between two successful writes that had failures inside it."""
         worst = 0.0
-        for a, b in zip(self.successes, self.successes[1:]):
+        for a, b in zip(self.successes, self.successes[1:], strict=False):
             if any(a < f < b for f in self.failures):
                 worst = max(worst, b - a)
         return worst
@@ -121,7 +121,7 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
             writer.stop()
             await loop_task
 
-            with pytest.raises(Exception):
+            with pytest.raises((pg8000.exceptions.InterfaceError, pg8000.exceptions.DatabaseError, OSError)):
                 await asyncio.to_thread(idle.run, "SELECT 1")
             assert cluster.is_writer("db-b") and not cluster.is_writer("db-a")
             assert timings["new_writer"] == "db-b" and timings["dropped_connections"] >= 2

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pg8000.native
 import pytest
+from rds_helpers import assert_no_postgres_left, live_postgres
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.services.rds.postgres import PostgresServer, cleanup_owned, pg_root
 from chaoslab.store import Store
-
-from rds_helpers import assert_no_postgres_left, live_postgres
 
 
 async def _wait_rows(server: PostgresServer, sql: str, want: list, timeout: float = 5.0) -> list:

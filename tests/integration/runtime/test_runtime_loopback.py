@@ -41,7 +41,7 @@ def test_loopback_units_bind_their_own_address(store, lab_run):
             "web",
             [PY, "-m", "http.server", str(port), "--bind", a.ip],
             env=unit_env(),
-            on_output=lambda s, l: lines.append(l),
+            on_output=lambda s, item: lines.append(item),
         )
         for _ in range(100):
             try:

@@ -32,7 +32,7 @@ async def _wait_port(ip: str, port: int, timeout: float = 5.0) -> None:
             _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 1)
             writer.close()
             return
-        except (OSError, asyncio.TimeoutError):
+        except (TimeoutError, OSError):
             assert time.monotonic() < deadline, f"{ip}:{port} never came up"
             await asyncio.sleep(0.05)
 

@@ -36,14 +36,14 @@ def test_output_lines_reach_on_output_and_on_exit_fires(store):
         lines: list[tuple[str, str]] = []
         exits: list[int | None] = []
         code = "import sys\nprint('hello')\nprint('oops', file=sys.stderr)\nprint('x'*200000)\nsys.exit(3)"
-        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: lines.append((s, l)))
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, item: lines.append((s, item)))
         unit.on_exit(lambda u: exits.append(u.returncode))
         assert [r[0] for r in store.owned_processes()] == [unit.pid]
         assert await unit.wait() == 3
         await asyncio.sleep(0)
         assert exits == [3]
         assert ("stdout", "hello") in lines and ("stderr", "oops") in lines
-        long_parts = [l for s, l in lines if set(l) == {"x"}]
+        long_parts = [item for s, item in lines if set(item) == {"x"}]
         assert sum(map(len, long_parts)) == 200000 and len(long_parts) > 1  # split, not buffered whole
         assert list(store.owned_processes()) == []  # disowned once reaped
         late: list[int | None] = []
@@ -75,7 +75,7 @@ def test_terminate_kills_the_whole_group_and_escalates_to_sigkill(store):
         # Ignores SIGTERM, so terminate() must escalate; its forked child must die too.
         code = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" + FORKER
         seen: list[str] = []
-        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: seen.append(l))
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, item: seen.append(item))
         await _until(lambda: "forked" in seen)
         members = [p.pid for p in unit.tree()]
         assert len(members) == 2
@@ -156,7 +156,7 @@ def test_workers_die_with_a_leader_that_exits_on_its_own(store):
         # The leader forks a worker into its group, then exits by itself (a crashed app).
         code = "import os,sys,time\nif os.fork()==0:\n    time.sleep(60)\nelse:\n    print('forked', flush=True); time.sleep(0.2); sys.exit(1)"
         seen: list[str] = []
-        unit = await _start(store, [PY, "-c", code], on_output=lambda s, l: seen.append(l))
+        unit = await _start(store, [PY, "-c", code], on_output=lambda s, item: seen.append(item))
         await _until(lambda: "forked" in seen)
         worker = [p.pid for p in unit.tree()][1]
         # Noticed at once, though the worker holds the output pipes (it used to take its 60 s).

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 from runtime_hostprobe import host_links, host_netns, host_routes, needs_netns
 
 from chaoslab.runtime import cleanup_leftovers, kill_leftover_processes

@@ -3,7 +3,13 @@
 import pytest
 
 from chaoslab.services.cloudwatch.alarms import (
-    ALARM, INSUFFICIENT_DATA, OK, assess, evaluate, evaluation_range, reason_text,
+    ALARM,
+    INSUFFICIENT_DATA,
+    OK,
+    assess,
+    evaluate,
+    evaluation_range,
+    reason_text,
 )
 
 RETAIN = "retain"

@@ -30,7 +30,7 @@ def call(cw, lab):
 
 
 def when(clock, offset=0.0):
-    return dt.datetime.fromtimestamp(clock.t + offset, dt.timezone.utc)
+    return dt.datetime.fromtimestamp(clock.t + offset, dt.UTC)
 
 
 def test_every_operation_in_the_brief_is_served():

@@ -1,7 +1,14 @@
 import pytest
 
 from chaoslab.services.cloudwatch.rule import (
-    BoolOp, Const, Not, RuleError, StateIs, children, evaluate_rule, parse_rule,
+    BoolOp,
+    Const,
+    Not,
+    RuleError,
+    StateIs,
+    children,
+    evaluate_rule,
+    parse_rule,
 )
 
 ARN = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:db-cpu"

@@ -4,8 +4,12 @@ import pytest
 import yaml
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.experiment.schema import (bundled_experiments, load_experiment, validate_experiment_document,
-                                        validate_experiment_file)
+from chaoslab.experiment.schema import (
+    bundled_experiments,
+    load_experiment,
+    validate_experiment_document,
+    validate_experiment_file,
+)
 
 
 def _doc(**over):

@@ -37,8 +37,8 @@ def test_packet_loss_all_flows_has_no_flow_picking() -> None:
 def test_packet_loss_picks_flows_once_and_filters_sources() -> None:
     rule_set = rules.packet_loss("ns", "t", 100, 25, ["10.0.0.2/32", "10.0.11.0/24"])
     lines = flat(rule_set)
-    assert sum("--ctstate NEW -m statistic --mode random --probability 0.250000 -j CONNMARK" in l for l in lines) == 2
-    assert any(l.endswith(f"-j MARK --set-xmark {SINK_MARK}") and "statistic" not in l for l in lines)  # 100 %
+    assert sum("--ctstate NEW -m statistic --mode random --probability 0.250000 -j CONNMARK" in item for item in lines) == 2
+    assert any(item.endswith(f"-j MARK --set-xmark {SINK_MARK}") and "statistic" not in item for item in lines)  # 100 %
     assert "filter INPUT CLPL-t-I -i eth0 | -s 10.0.11.0/24 -j CLPL-t-in" in lines
     assert "mangle OUTPUT CLPL-t-O -o eth0 | -d 10.0.0.2/32 -j CLPL-t-out" in lines
     assert RuleSet.from_record(json.loads(json.dumps(rule_set.to_record()))) == rule_set
@@ -48,9 +48,9 @@ def test_latency_redirect_excludes_the_proxy_and_picks_flows_in_nat() -> None:
     lines = flat(rules.latency_redirect("ns", "t", 50, ["10.0.0.2/32"], [80, 8080], 15101, 15102))
     assert (f"nat OUTPUT CLLT-t-O -p tcp ! -o lo -m mark ! --mark {rules.PROXY_MARK} | -p tcp --syn -d 10.0.0.2/32 "
             "-m statistic --mode random --probability 0.500000 -j REDIRECT --to-ports 15101") in lines
-    assert sum("REDIRECT --to-ports 15102" in l and "-s 10.0.0.2/32" in l for l in lines) == 2
+    assert sum("REDIRECT --to-ports 15102" in item and "-s 10.0.0.2/32" in item for item in lines) == 2
     # a flow open before the fault, picked up mid-stream by conntrack, is never redirected
-    assert all("--syn" in l for l in lines if "REDIRECT" in l)
+    assert all("--syn" in item for item in lines if "REDIRECT" in item)
     no_ingress = rules.latency_redirect("ns", "t", 100, None, [], 15101, 15102)
     assert [c.hook for c in no_ingress.chains] == ["OUTPUT"]
 

@@ -7,11 +7,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from fis_harness import MiniLab, template, wait
 
 from chaoslab.errors import AwsError
 from chaoslab.services.fis import api
 from chaoslab.services.fis.catalogue import ACTIONS
-from fis_harness import MiniLab, template, wait
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
+from fis_harness import ACCOUNT, ROLE, TAGGED, MiniLab, stop_nodes, template, wait
 
 from chaoslab.errors import AwsError
-
 from chaoslab.services.fis.backend import RECOVERED_REASON, FisBackend
 from chaoslab.services.fis.models import build_experiment, build_template
-from fis_harness import ACCOUNT, ROLE, TAGGED, MiniLab, stop_nodes, template, wait
 
 
 def run(lab: MiniLab, body: dict[str, Any], during: Callable[[MiniLab, str], Awaitable[None]] | None = None,

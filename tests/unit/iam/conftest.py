@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from iam_helpers import make_lab
 
+
 @pytest.fixture
 def lab(tmp_path):
     lab = make_lab(tmp_path)

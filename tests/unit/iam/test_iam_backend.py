@@ -10,11 +10,10 @@ from urllib.parse import quote, unquote
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
+from iam_helpers import make_lab
 
 from chaoslab.errors import AwsError
 from chaoslab.services.iam.api import OPERATIONS
-
-from iam_helpers import make_lab
 
 MODEL = botocore.session.get_session().get_service_model("iam")
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [

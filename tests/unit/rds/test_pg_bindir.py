@@ -8,15 +8,14 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.services.rds import postgres
-from chaoslab.services.rds.postgres import (BINDIR_ENV, RunAs, find_bindir, reachable_bindir, wheel_bindir,
-                                            wheel_copy)
+from chaoslab.services.rds.postgres import BINDIR_ENV, RunAs, find_bindir, reachable_bindir, wheel_bindir, wheel_copy
 
 FAKE_POSTGRES = "#!/bin/sh\necho 'postgres (PostgreSQL) 18.6'\n"
 

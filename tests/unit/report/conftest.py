@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from report_journal_fixture import make_journal
 
 

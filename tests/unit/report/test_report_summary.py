@@ -26,7 +26,7 @@ def test_clause_columns_align(journal: dict) -> None:
     start = lines.index("Clauses")
     rows = lines[start + 1:start + 7]
     col = rows[0].index("bound")
-    for row, clause in zip(rows[1:], journal["clauses"]):
+    for row, clause in zip(rows[1:], journal["clauses"], strict=False):
         assert row[col:].startswith(clause["bound"]), row
 
 

@@ -6,12 +6,13 @@ answers 502) and then unplugs it (connections time out, as to a powered-off mach
 from __future__ import annotations
 
 import asyncio
-import functools
 import contextlib
+import functools
 import ipaddress
 import logging
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.apps.registry import known_images, resolve_image
 from chaoslab.errors import AwsError
@@ -136,7 +137,7 @@ class Ec2Backend:
                 _, writer = await asyncio.wait_for(asyncio.open_connection(inst.private_ip, unit_port(inst.private_ip, inst.port)), 1.0)
                 writer.close()
                 return
-            except (OSError, asyncio.TimeoutError):
+            except (TimeoutError, OSError):
                 await asyncio.sleep(0.05)
 
     def _app_spec(self, inst: Instance) -> ProcessSpec:

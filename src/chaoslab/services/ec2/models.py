@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chaoslab.runtime.network import VpcNetwork
@@ -74,7 +74,7 @@ class Instance:
             "InstanceId": self.instance_id,
             "ImageId": self.image,
             "InstanceType": self.instance_type,
-            "LaunchTime": datetime.fromtimestamp(self.launch_time, timezone.utc),
+            "LaunchTime": datetime.fromtimestamp(self.launch_time, UTC),
             "State": {"Code": STATE_CODES[self.state], "Name": self.state},
             "Placement": {"AvailabilityZone": self.az, "Tenancy": "default"},
             "SubnetId": self.subnet.subnet_id,

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import shlex
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from chaoslab.apps.registry import known_images, resolve_image
@@ -230,7 +230,7 @@ class EcsBackend:
         tasks = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
         running = sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in tasks)
         pending = sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
-        ts = lambda t: datetime.fromtimestamp(t, timezone.utc)  # noqa: E731
+        ts = lambda t: datetime.fromtimestamp(t, UTC)  # noqa: E731
         deployment = {"id": svc.deployment_id, "status": "PRIMARY",
                       "taskDefinition": svc.task_definition["taskDefinitionArn"],
                       "desiredCount": svc.desired_count, "pendingCount": pending, "runningCount": running,
@@ -264,7 +264,7 @@ class EcsBackend:
         self._event(svc, message)
 
     def _event(self, svc: Service, message: str) -> None:
-        svc.events.append({"id": str(time.time_ns()), "createdAt": datetime.now(timezone.utc), "message": message})
+        svc.events.append({"id": str(time.time_ns()), "createdAt": datetime.now(UTC), "message": message})
         self.lab.events.emit("ecs.service_event", service=svc.name, cluster=svc.cluster.name, message=message)
 
     # tasks ---------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ class EcsBackend:
                         asyncio.open_connection(task.private_ip, unit_port(task.private_ip or "", int(lb["containerPort"]))), 1.0)
                     writer.close()
                     break
-                except (OSError, asyncio.TimeoutError):
+                except (TimeoutError, OSError):
                     await asyncio.sleep(0.05)
 
     def _register(self, task: Task, svc: Service) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING",
 
 
 def _ts(t: float | None) -> datetime | None:
-    return datetime.fromtimestamp(t, timezone.utc) if t else None
+    return datetime.fromtimestamp(t, UTC) if t else None
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

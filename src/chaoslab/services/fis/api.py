@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 Handler = Callable[[Any, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 

@@ -346,7 +346,7 @@ class ExperimentRun:
         the journal for the next start and fails the action."""
         try:
             await asyncio.shield(ctx.revert_all())
-        except Exception as exc:  # noqa: BLE001 - any revert error must surface as the action's failure
+        except Exception as exc:
             return as_failure(exc)
         return None
 

@@ -64,7 +64,7 @@ async def _apply_rules(ctx: ActionContext, fault: str, target: str, rule_set: An
 
 
 async def ecs_task_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    for r, task, _, netns in _task_units(ctx, targets, "blackhole", params):
+    for r, _task, _, netns in _task_units(ctx, targets, "blackhole", params):
         rule_set = rules.blackhole(netns, net.new_tag(), int(params["port"]), params.get("protocol", "tcp"),
                                    params["trafficType"])
         await _apply_rules(ctx, "ecs.task_network_blackhole_port", r.arn, rule_set)

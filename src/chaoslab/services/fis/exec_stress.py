@@ -124,7 +124,7 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
     duration = parse_duration(params["duration"]) * ctx.time_scale if params.get("duration") else None
     try:
         await asyncio.wait_for(command.finished.wait(), duration)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return  # the engine's revert cancels the command
     if command.status != "Success":
         raise ActionFailure("DependentServiceFailure",

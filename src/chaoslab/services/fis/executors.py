@@ -15,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from chaoslab.services.fis.durations import parse_duration
 from chaoslab.services.fis.selection import Resource
@@ -81,7 +82,7 @@ class ActionContext:
             entry, fault, record = self.undo_ids.pop()
             try:
                 await self.reverters[fault](self.lab, record)
-            except Exception as exc:  # noqa: BLE001 - keep reverting the others; the entry stays pending
+            except Exception as exc:
                 errors.append(f"{fault} on {record.get('target')}: {exc}")
                 continue
             self.lab.store.journal_done(entry)
@@ -172,7 +173,7 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
 def _notice_time(ctx: ActionContext, duration: str) -> str:
     """When an interruption notice says the interruption comes (EventBridge's time format)."""
     at = time.time() + parse_duration(duration) * ctx.time_scale
-    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:

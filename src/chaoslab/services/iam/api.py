@@ -3,7 +3,8 @@ protocol). Each handler is a thin translation onto `lab.iam`; semantics live in 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError

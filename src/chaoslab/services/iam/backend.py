@@ -11,7 +11,7 @@ import re
 import secrets
 import string
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from chaoslab.config import LabConfig
@@ -303,7 +303,7 @@ class IamBackend:
             "aws:PrincipalAccount": self.account_id,
             "aws:PrincipalType": "AssumedRole",
             "aws:RequestedRegion": region,
-            "aws:CurrentTime": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "aws:CurrentTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "aws:EpochTime": str(int(time.time())),
         }
         for key, value in role.tags.items():

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.services.iam.document import encode
 
 
 def _when(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -41,7 +41,7 @@ class Role:
         return asdict(self)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "Role":
+    def from_doc(cls, doc: dict[str, Any]) -> Role:
         return cls(**doc)
 
     def documents(self) -> list[dict[str, Any]]:
@@ -94,7 +94,7 @@ class ManagedPolicy:
         return asdict(self)
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> "ManagedPolicy":
+    def from_doc(cls, doc: dict[str, Any]) -> ManagedPolicy:
         versions = [PolicyVersion(**v) for v in doc["versions"]]
         return cls(**{**doc, "versions": versions})
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any
 
 Context = dict[str, "str | list[str]"]
 
@@ -99,7 +100,7 @@ def arn_match(pattern: str, arn: str) -> bool:
     p_parts, a_parts = pattern.split(":", 5), arn.split(":", 5)
     if len(p_parts) != 6 or len(a_parts) != 6:
         return glob_match(pattern, arn)
-    return all(glob_match(p, a) for p, a in zip(p_parts, a_parts))
+    return all(glob_match(p, a) for p, a in zip(p_parts, a_parts, strict=False))
 
 
 def action_matches(pattern: str, action: str) -> bool:
@@ -157,7 +158,7 @@ def _epoch(value: str) -> float | None:
         parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def _date(test: Callable[[float, float], bool]) -> Callable[[str, str, Context | None], bool]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn as make_arn
@@ -147,7 +148,7 @@ class LogsBackend:
         if size > MAX_BATCH_BYTES:
             raise bad(f"A batch may hold at most {MAX_BATCH_BYTES} bytes (message bytes + 26 per event).")
         stamps = [int(e["timestamp"]) for e in events]
-        if any(b < a for a, b in zip(stamps, stamps[1:])):
+        if any(b < a for a, b in zip(stamps, stamps[1:], strict=False)):
             raise bad("Log events in a single PutLogEvents request must be in chronological order.")
         if stamps[-1] - stamps[0] > DAY_MS:
             raise bad("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")

@@ -352,7 +352,7 @@ class RdsBackend:
             await asyncio.sleep(_METRIC_PERIOD)
             try:
                 self.publish_metrics()
-            except Exception:  # noqa: BLE001 - one bad sample must not stop the metrics
+            except Exception:
                 log.exception("publishing RDS metrics failed")
 
     def publish_metrics(self) -> None:

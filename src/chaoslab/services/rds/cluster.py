@@ -283,7 +283,7 @@ class AuroraCluster:
             try:
                 if await server.streams_to(target):
                     break
-            except Exception:  # noqa: BLE001 - a writer that cannot answer is fenced all the same
+            except Exception:
                 break
             await asyncio.sleep(0.02)
         await server.stop("fast", timeout=5)
@@ -327,7 +327,7 @@ class AuroraCluster:
                 continue
             try:
                 await self._recover(dead)
-            except Exception:  # noqa: BLE001 - try again on the next round
+            except Exception:
                 log.exception("recovering %s of %s failed", dead.instance_id, self.cluster_id)
 
     async def _recover(self, member: Member) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.services.rds.cluster import AuroraCluster
@@ -28,7 +28,7 @@ def resource_id(prefix: str) -> str:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -105,7 +105,7 @@ class RunAs:
     prefix: tuple[str, ...] = ()
 
     @classmethod
-    def detect(cls) -> "RunAs":
+    def detect(cls) -> RunAs:
         if os.geteuid() != 0:
             return cls(None, None)
         if single_uid_namespace():
@@ -321,7 +321,7 @@ class PostgresServer:
             )
         finally:
             pwfile.unlink(missing_ok=True)
-        with open(self.data_dir / "postgresql.conf", "a") as conf:
+        with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(self._settings())
         self._write_pg_file(self.data_dir / "pg_hba.conf", _HBA)
 
@@ -345,7 +345,7 @@ class PostgresServer:
             return
         self._forget()  # a postmaster that died on its own is no longer ours to clean up
         self._clear_stale_pid()
-        log = open(self.log_path, "ab")
+        log = self.log_path.open("ab")  # the postmaster's stdout/stderr
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.run_as.argv(self.bindir / "postgres", "-D", str(self.data_dir), "-p", str(self.port),
@@ -420,7 +420,7 @@ class PostgresServer:
             pass
         try:
             await asyncio.wait_for(proc.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self.kill()
             return
         self._forget()
@@ -478,7 +478,7 @@ class PostgresServer:
             return None
         return fields.get("Latest checkpoint location", "").strip() or None
 
-    async def streams_to(self, replica: "PostgresServer") -> bool:
+    async def streams_to(self, replica: PostgresServer) -> bool:
         """Whether `replica`'s WAL receiver is connected to us and streaming."""
         rows = await self.query("SELECT count(*) FROM pg_stat_replication WHERE application_name = :n "
                                 "AND state = 'streaming'", n=replica.name)
@@ -488,11 +488,11 @@ class PostgresServer:
         rows = await self.query("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)", lsn=lsn)
         return bool(rows and rows[0][0])
 
-    def _conninfo(self, primary: "PostgresServer") -> str:
+    def _conninfo(self, primary: PostgresServer) -> str:
         return (f"host={primary.host} port={primary.port} user={primary.superuser} "
                 f"password={primary.password} application_name={self.name}")
 
-    async def base_backup_from(self, primary: "PostgresServer") -> None:
+    async def base_backup_from(self, primary: PostgresServer) -> None:
         """Clone `primary` into a fresh data dir configured as its streaming replica (not started)."""
         self.superuser, self.password = primary.superuser, primary.password
         self._prepare_dirs()
@@ -501,7 +501,7 @@ class PostgresServer:
             "-R", "-X", "stream", "-c", "fast", "--no-sync",
         )
 
-    async def rewind_from(self, primary: "PostgresServer") -> str:
+    async def rewind_from(self, primary: PostgresServer) -> str:
         """Make this stopped ex-primary a replica of `primary`: pg_rewind, or a full re-clone if that
         fails. Returns which one it took (`rewind` or `clone`)."""
         self.superuser, self.password = primary.superuser, primary.password

@@ -10,8 +10,9 @@ scripts undo the fault then).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.faults import FaultError, network, process, stress

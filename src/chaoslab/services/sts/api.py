@@ -28,7 +28,7 @@ def _duration(params: dict[str, Any], default: int) -> int:
 
 def _credentials_out(cred: Any) -> dict[str, Any]:
     return {"AccessKeyId": cred.access_key, "SecretAccessKey": cred.secret, "SessionToken": cred.session_token,
-            "Expiration": dt.datetime.fromtimestamp(cred.expires, dt.timezone.utc)}
+            "Expiration": dt.datetime.fromtimestamp(cred.expires, dt.UTC)}
 
 
 def get_caller_identity(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
