@@ -1,27 +1,41 @@
 """The lab's one AWS endpoint: every boto3/CLI call arrives here, is verified (SigV4), routed by
-the credential scope's service, parsed per botocore's model and handed to a plain handler.
+the credential scope's service, parsed per botocore's model, validated against its constraints
+and handed to a plain handler.
 
-`/_chaoslab/...` belongs to the lab and dashboard (`add_routes`); everything else is AWS.
+`/_chaoslab/...` belongs to the lab and dashboard (`add_routes`); everything else is AWS. The
+endpoint shares the lab's event loop with the ALB data plane, so every step is bounded
+(aws/limits.py) and big bodies and responses are handled on worker threads (aws/offload.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import binascii
-import gzip
+import hashlib
 import importlib
 import inspect
 import logging
 import uuid
-import zlib
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from aiohttp import web
 
-from chaoslab.aws import models
+from chaoslab.aws import limits, models, routing, validation
+from chaoslab.aws.body import inflate, is_gzip, read_body
 from chaoslab.aws.context import RequestContext
 from chaoslab.aws.credentials import CredentialRegistry
+from chaoslab.aws.offload import Offloader, is_heavy_output
 from chaoslab.aws.protocols import WireProtocol, WireRequest, WireResponse, protocol_for
-from chaoslab.aws.protocols.base import MissingMember, check_required, missing_member_error, unknown_operation, validation_error
+from chaoslab.aws.protocols.base import (
+    MissingMember,
+    check_required,
+    generic_error,
+    missing_member_error,
+    unknown_operation,
+    validation_error,
+)
+from chaoslab.aws.server import HANDLER_SETTINGS, LAB_PREFIX, ApiSite, handler_factory
 from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
 from chaoslab.net.hostsock import bind_listener
@@ -30,9 +44,6 @@ log = logging.getLogger("chaoslab.aws.gateway")
 
 Handler = Callable[[RequestContext, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
 RequestHook = Callable[[RequestContext, str, str], "AwsError | None | Awaitable[AwsError | None]"]
-
-LAB_PREFIX = "/_chaoslab"
-_MAX_BODY = 32 * 1024 * 1024
 
 
 class Gateway:
@@ -45,28 +56,35 @@ class Gateway:
     def __init__(self, lab: Any, operations: dict[str, dict[str, Handler]] | None = None) -> None:
         self.lab = lab
         self.credentials = CredentialRegistry(lab.config)
-        self.app = web.Application(client_max_size=_MAX_BODY)
+        self.app = web.Application(client_max_size=limits.MAX_BODY)
         self.port: int | None = None
         self._overrides = dict(operations or {})
         self._loaded: dict[str, dict[str, Handler]] = {}
         self._hooks: list[RequestHook] = []
         self._runner: web.AppRunner | None = None
+        self._offload = Offloader()
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind and serve. Lab routes must be added before this (aiohttp freezes the router)."""
-        self.app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(self.app, access_log=None, auto_decompress=False)  # SigV4 covers the gzip bytes
+        self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)  # any path, CR/LF-encoded ones too
+        self._runner = web.AppRunner(self.app, **HANDLER_SETTINGS)
         await self._runner.setup()
+        assert self._runner.server is not None
         sock = bind_listener(self.lab.config.host, self.lab.config.api_port)
-        site = web.SockSite(self._runner, sock)
+        site = ApiSite(self._runner, sock, handler_factory(self._runner.server, asyncio.get_running_loop()))
         await site.start()
         self.port = self._runner.addresses[0][1]
+
+    async def warm(self) -> None:
+        """Load every emulated service's model on a worker thread (models.warm)."""
+        await self._offload.run(True, models.warm)
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        self._offload.close()
 
     @property
     def endpoint_url(self) -> str:
@@ -108,21 +126,26 @@ class Gateway:
         raw_path, _, raw_query = request.raw_path.partition("?")
         if raw_path.startswith(LAB_PREFIX):
             raise web.HTTPNotFound()
-        raw_body = await request.read()
         request_id = str(uuid.uuid4())
         auth = parse_authorization(request.headers.get("Authorization"))
+        service = routing.signed_service(auth.service) if auth else None
         try:
-            body = _decompress(raw_body, request.headers.get("Content-Encoding", ""))
-        except (OSError, EOFError, zlib.error):
-            return web.Response(status=400, text="request body is not valid gzip")
-        wire = WireRequest(request.method, raw_path, raw_query, request.headers, body)
-        service = _service_name(auth.service if auth else None, wire)
-        if service is None:
-            return web.Response(status=404, text=f"chaoslab does not emulate this service ({auth and auth.service})")
+            raw_body = await read_body(request)
+            if auth is None:
+                service = routing.unsigned_service(request.method, raw_path, raw_query, request.headers, raw_body)
+                raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
+            if service is None:
+                raise AwsError("UnknownService", f"chaoslab does not emulate this service ({auth.service})", 404)
+        except AwsError as err:
+            if service is None:
+                return _to_aiohttp(generic_error(err, request_id, routing.is_json_family(request.headers)), request_id)
+            svc = models.service(service)
+            wire = WireRequest(request.method, raw_path, raw_query, request.headers, b"")
+            return _to_aiohttp(protocol_for(svc, wire).error(svc, err, request_id), request_id)
         svc = models.service(service)
-        proto = protocol_for(svc, wire)
+        proto = protocol_for(svc, WireRequest(request.method, raw_path, raw_query, request.headers, b""))
         try:
-            response = await self._dispatch(svc, proto, wire, auth, request, request_id)
+            response = await self._dispatch(svc, proto, auth, raw_body, request, request_id)
         except AwsError as err:
             response = proto.error(svc, err, request_id)
         except Exception:
@@ -132,15 +155,23 @@ class Gateway:
             response = proto.error(svc, err, request_id)
         return _to_aiohttp(response, request_id)
 
-
-    async def _dispatch(self, svc: models.Service, proto: WireProtocol, wire: WireRequest, auth: Authorization | None,
+    async def _dispatch(self, svc: models.Service, proto: WireProtocol, auth: Authorization, raw_body: bytes,
                         request: web.Request, request_id: str) -> WireResponse:
-        """Authenticate, find the operation and its handler, parse, run hooks and the handler."""
-        if auth is None:
-            raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
-        cred = verify(auth, wire.method, wire.raw_path, wire.raw_query, wire.headers, await request.read(),
-                      self.credentials, json_family=proto.name in ("json", "rest-json"))
-        found = proto.operation(svc, wire)
+        """Authenticate, inflate, find the operation and its handler, parse and validate, run hooks
+        and the handler, serialise. Heavy steps run on a worker thread."""
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        heavy = len(raw_body) > limits.HEAVY_BODY
+        digest = await self._offload.run(heavy, _sha256, raw_body)
+        cred = verify(auth, request.method, raw_path, raw_query, request.headers, raw_body, self.credentials,
+                      json_family=proto.name in ("json", "rest-json"), body_sha256=digest)
+        wire = await self._offload.run(heavy or is_gzip(request.headers.get("Content-Encoding", "")), _wire_request,
+                                       svc, proto, request.method, raw_path, raw_query, request.headers, raw_body)
+        if svc.name == "elbv2" and proto.name == "query" and wire.form.get("Version") == routing.CLASSIC_ELB_VERSION:
+            raise AwsError("UnknownService", "chaoslab emulates Elastic Load Balancing v2 only (Version=2015-12-01)", 404)
+        try:
+            found = proto.operation(svc, wire)
+        except ValueError as exc:  # a query string past the form limits
+            raise validation_error(svc, proto.name, str(exc)) from None
         operation, labels = found if found else ("(unknown)", {})
         op = svc.operation(operation)
         handler = self.operations(svc.name).get(operation)
@@ -148,18 +179,41 @@ class Gateway:
             raise unknown_operation(proto.name, operation, svc.name)
         ctx = RequestContext(self.lab, svc.name, operation, auth.region, cred.account_id, cred.access_key,
                              cred.principal_arn, request_id, request, self.credentials, proto.name)
-        params = _parse(svc, proto, op, wire, labels)
+        params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
         for hook in list(self._hooks):
             injected = await _maybe_await(hook(ctx, svc.name, operation))
             if isinstance(injected, AwsError):
                 raise injected
-        output = await _maybe_await(handler(ctx, params))
-        return proto.serialize(svc, op, output or {}, request_id)
+        output = await _maybe_await(handler(ctx, params)) or {}
+        if not is_heavy_output(output):
+            return proto.serialize(svc, op, output, request_id)
+        try:
+            return await self._offload.run(True, proto.serialize, svc, op, output, request_id)
+        except RuntimeError:  # the loop changed a live dict in the output meanwhile: serialise here
+            return proto.serialize(svc, op, output, request_id)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _wire_request(svc: models.Service, proto: WireProtocol, method: str, raw_path: str, raw_query: str,
+                  headers: Any, raw_body: bytes) -> WireRequest:
+    """The request with its body inflated (at most MAX_INFLATED bytes) and, for the query
+    protocols, its form parsed within the form limits; bad bodies are the service's validation error."""
+    try:
+        body = inflate(raw_body) if is_gzip(headers.get("Content-Encoding", "")) else raw_body
+        wire = WireRequest(method, raw_path, raw_query, headers, body)
+        if proto.name in ("query", "ec2"):
+            wire.form  # noqa: B018 - parse now, on this thread, so later reads are free
+    except ValueError as exc:
+        raise validation_error(svc, proto.name, str(exc)) from None
+    return wire
 
 
 def _parse(svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest, labels: dict[str, str]) -> dict[str, Any]:
-    """Input per the model; malformed values and missing required members become the service's
-    validation error, never a 500."""
+    """Input per the model; malformed values, missing required members and values that break the
+    model's constraints become the service's validation error, never a 500."""
     try:
         params = proto.parse(svc, op, wire, labels)
         check_required(op.input_shape, params)
@@ -167,29 +221,8 @@ def _parse(svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest,
         raise missing_member_error(svc, proto.name, missing) from None
     except (ValueError, TypeError, binascii.Error) as exc:
         raise validation_error(svc, proto.name, f"could not parse the {op.name} request: {exc}") from None
+    validation.check(svc, op.input_shape, params)
     return params
-
-
-def _service_name(signing_name: str | None, wire: WireRequest) -> str | None:
-    """Signed requests route by credential scope; unsigned ones by their shape (docs/aws-api.md, "Routing")."""
-    version = wire.form.get("Version") if "x-amz-json" not in wire.headers.get("Content-Type", "") else None
-    if signing_name is not None:
-        name = models.SIGNING_NAMES.get(signing_name)
-        if name == "elbv2" and version == "2012-06-01":
-            return None  # classic ELB shares the signing name; chaoslab emulates only v2
-        return name
-    target = wire.headers.get("X-Amz-Target")
-    if target:
-        return models.json_targets().get(target.partition(".")[0])
-    if version:
-        return models.query_service_for_version(version)
-    fis = models.service("fis")
-    return "fis" if fis.route(wire.method, wire.raw_path, {}) else None
-
-
-def _decompress(body: bytes, encoding: str) -> bytes:
-    """Bodies botocore compressed (PutMetricData >= 10 KB); the signature covers the raw bytes."""
-    return gzip.decompress(body) if "gzip" in encoding.lower() else body
 
 
 async def _maybe_await(value: Any) -> Any:
@@ -197,5 +230,10 @@ async def _maybe_await(value: Any) -> Any:
 
 
 def _to_aiohttp(response: WireResponse, request_id: str) -> web.Response:
-    headers = {"x-amzn-RequestId": request_id, **response.headers}
+    headers = {"x-amzn-RequestId": request_id, **{k: _header_value(v) for k, v in response.headers.items()}}
     return web.Response(status=response.status, body=response.body, headers=headers)
+
+
+def _header_value(value: str) -> str:
+    """Header values can carry no line breaks or controls; a value echoing input loses them."""
+    return "".join(c if c >= " " and c != "\x7f" else " " for c in value) if not value.isprintable() else value

@@ -152,6 +152,28 @@ def query_service_for_version(version: str) -> str | None:
     return _QUERY_VERSIONS_CACHE.get(version)
 
 
+def warm() -> None:
+    """Load every emulated service's model and walk each operation's shapes, so that no request
+    pays for botocore's lazy loading and the whole model can be frozen out of the GC's way."""
+    for name in SIGNING_NAMES.values():
+        svc = service(name)
+        seen: set[str] = set()
+        for op in svc.model.operation_names:
+            model = svc.model.operation_model(op)
+            stack = [s for s in (model.input_shape, model.output_shape) if s is not None]
+            while stack:
+                shape = stack.pop()
+                if shape.name in seen:
+                    continue
+                seen.add(shape.name)
+                if shape.type_name == "structure":
+                    stack.extend(shape.members.values())
+                elif shape.type_name == "list":
+                    stack.append(shape.member)
+                elif shape.type_name == "map":
+                    stack.extend((shape.key, shape.value))
+
+
 def lower_first(name: str) -> str:
     """`DBClusterIdentifier` -> `dBClusterIdentifier`, the way AWS validation messages name members."""
     return name[:1].lower() + name[1:]

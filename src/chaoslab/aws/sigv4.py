@@ -89,8 +89,9 @@ def signature(secret: str, auth: Authorization, amz_date: str, creq: str) -> str
 
 
 def verify(auth: Authorization, method: str, raw_path: str, raw_query: str, headers: Any, raw_body: bytes,
-           registry: CredentialRegistry, json_family: bool) -> Credential:
+           registry: CredentialRegistry, json_family: bool, body_sha256: str | None = None) -> Credential:
     """The caller's credential if the signature holds; else the AwsError AWS answers with.
+    `body_sha256`, when given, is the hex digest of `raw_body` (hashed off the event loop).
 
     Unknown keys are `InvalidClientTokenId` for query services and `UnrecognizedClientException`
     for JSON/rest-json services, as AWS answers them; expired temporary keys `ExpiredToken` /
@@ -107,7 +108,7 @@ def verify(auth: Authorization, method: str, raw_path: str, raw_query: str, head
         code = "UnrecognizedClientException" if json_family else "InvalidClientTokenId"
         raise AwsError(code, "The security token included in the request is invalid.", 403)
     declared = headers.get("X-Amz-Content-SHA256")
-    payload_hash = declared if declared == "UNSIGNED-PAYLOAD" else hashlib.sha256(raw_body).hexdigest()
+    payload_hash = declared if declared == "UNSIGNED-PAYLOAD" else body_sha256 or hashlib.sha256(raw_body).hexdigest()
     amz_date = headers.get("X-Amz-Date", "")
     creq = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash)
     expected = signature(cred.secret, auth, amz_date, creq)

@@ -204,8 +204,8 @@ def fis_ops(rec: Recorder) -> dict[str, Any]:
 def test_fis_rest_json_routes_path_params_query_and_errors(lab: Any, rec: Recorder) -> None:
     with serve(lab, {"fis": fis_ops(rec)}) as gw:
         fis = make_client(gw, "fis")
-        out = fis.list_experiment_templates(maxResults=5, nextToken="a b/c")
-        assert rec.last("ListExperimentTemplates")[1] == {"maxResults": 5, "nextToken": "a b/c"}
+        out = fis.list_experiment_templates(maxResults=5, nextToken="a+b/c=&d")
+        assert rec.last("ListExperimentTemplates")[1] == {"maxResults": 5, "nextToken": "a+b/c=&d"}
         assert out["experimentTemplates"][0]["creationTime"] == dt.datetime(2026, 1, 1, tzinfo=UTC)
         assert out["nextToken"] == "t2"
 

@@ -50,16 +50,16 @@ def test_unsigned_routing_tables() -> None:
     ("ec2", "ec2", "MissingParameter"),
 ])
 def test_missing_member_codes_per_service(service: str, protocol: str, code: str) -> None:
-    err = missing_member_error(models.service(service), protocol, MissingMember("Filters.1.Name"))
+    err = missing_member_error(models.service(service), protocol, MissingMember("Filters.1.member.Name"))
     assert err.code == code and err.status == 400
-    assert "Value null at 'filters.1.name'" in err.message and "Member must not be null" in err.message
+    assert "Value null at 'filters.1.member.name'" in err.message and "Member must not be null" in err.message
 
 
 def test_nested_required_members_are_checked() -> None:
     shape = models.service("elbv2").model.operation_model("AddTags").input_shape
     with pytest.raises(MissingMember) as missing:
         check_required(shape, {"ResourceArns": ["a"], "Tags": [{"Value": "v"}]})
-    assert missing.value.path == "Tags.1.Key"
+    assert missing.value.path == "Tags.1.member.Key"
 
 
 def test_unknown_operation_codes_and_iso_timestamps() -> None:

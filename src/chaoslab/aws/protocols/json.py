@@ -9,16 +9,27 @@ from typing import Any
 
 from botocore.model import OperationModel, Shape
 
+from chaoslab.aws import safejson
 from chaoslab.aws.models import Service
-from chaoslab.aws.protocols.base import WireRequest, WireResponse, error_status, format_timestamp, to_datetime, wire_code
+from chaoslab.aws.protocols.base import (
+    WireRequest,
+    WireResponse,
+    check_integer,
+    error_status,
+    format_timestamp,
+    to_datetime,
+    wire_code,
+)
 from chaoslab.errors import AwsError
 
 
 def read_json_body(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object; SerializationException for anything else, including input
+    nested deeper than MAX_JSON_DEPTH or holding NaN/Infinity (aws/safejson.py)."""
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
+        data = safejson.loads(body)
     except ValueError as exc:
         raise AwsError("SerializationException", f"request body is not valid JSON: {exc}", 400) from exc
     if not isinstance(data, dict):
@@ -57,6 +68,8 @@ def from_json(shape: Shape, value: Any, path: str = "") -> Any:
         return to_datetime(value)
     if kind == "blob":
         return base64.b64decode(value)
+    if kind in ("integer", "long"):
+        return check_integer(value, shape)
     return value
 
 

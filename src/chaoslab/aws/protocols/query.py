@@ -8,12 +8,19 @@ botocore's QueryParser/EC2QueryParser read back.
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, Shape
 
 from chaoslab.aws.models import Service
-from chaoslab.aws.protocols.base import WireRequest, WireResponse, error_status, scalar_from_text, scalar_to_text, wire_code
+from chaoslab.aws.protocols.base import (
+    WireRequest,
+    WireResponse,
+    error_status,
+    scalar_from_text,
+    scalar_to_text,
+    wire_code,
+)
+from chaoslab.aws.protocols.xmltext import xml_text
 from chaoslab.errors import AwsError
 
 _XML = {"Content-Type": "text/xml"}
@@ -33,10 +40,12 @@ class QueryProtocol:
             return {}
         params = req.form
         prefixes = set()
-        for key in params:
-            parts = key.split(".")
-            for i in range(1, len(parts) + 1):
-                prefixes.add(".".join(parts[:i]))
+        for key in params:  # each key's dotted prefixes; keys are at most MAX_KEY_PARTS deep (parse_form)
+            end = key.find(".")
+            while end != -1:
+                prefixes.add(key[:end])
+                end = key.find(".", end + 1)
+            prefixes.add(key)
         return _InputReader(params, prefixes, self.ec2).structure(op.input_shape, "") or {}
 
     # -- output ------------------------------------------------------------------------------
@@ -53,8 +62,8 @@ class QueryProtocol:
         return WireResponse(200, xml.encode(), dict(_XML))
 
     def error(self, svc: Service, err: AwsError, request_id: str) -> WireResponse:
-        code = escape(wire_code(svc, err.code, self.name))
-        message = escape(err.message)
+        code = xml_text(wire_code(svc, err.code, self.name))
+        message = xml_text(err.message)
         if self.ec2:
             xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
                    f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
@@ -179,4 +188,5 @@ def _xml(shape: Shape, value: Any, tag: str) -> str:
         if shape.serialization.get("flattened"):
             return "".join(f"<{tag}>{pair}</{tag}>" for pair in pairs)
         return f"<{tag}>{''.join(f'<entry>{pair}</entry>' for pair in pairs)}</{tag}>"
-    return f"<{tag}>{escape(scalar_to_text(value, shape))}</{tag}>"
+    return f"<{tag}>{xml_text(scalar_to_text(value, shape))}</{tag}>"
+
