@@ -78,8 +78,15 @@ def test_load_balancer_arn_dns_and_attribute_defaults(lab: Any) -> None:
     assert attrs["idle_timeout.timeout_seconds"] == "60"
     assert call(lab, "CreateLoadBalancer", Name="shop", Subnets=["subnet-1", "subnet-2"])["LoadBalancers"][0] == lb
     with pytest.raises(AwsError) as err:
-        call(lab, "CreateLoadBalancer", Name="shop", Subnets=["subnet-9"])
+        call(lab, "CreateLoadBalancer", Name="shop", Subnets=["subnet-8", "subnet-9"])
     assert err.value.code == "DuplicateLoadBalancerName"
+
+
+def test_an_alb_needs_subnets_in_two_zones(lab: Any) -> None:
+    for subnets in ([], ["subnet-1"], ["subnet-1", "subnet-1"]):
+        with pytest.raises(AwsError) as err:
+            call(lab, "CreateLoadBalancer", Name="one-zone", Subnets=subnets)
+        assert err.value.code == "ValidationError" and "two different Availability Zones" in err.value.message
 
 
 def test_target_group_health_check_defaults_and_attributes(lab: Any) -> None:
@@ -160,7 +167,7 @@ def test_targets_of_unused_group_and_invalid_targets(lab: Any) -> None:
 
 
 def test_listener_binds_a_real_port_and_tags(lab: Any) -> None:
-    lb = call(lab, "CreateLoadBalancer", Name="shop", Subnets=["subnet-1"])["LoadBalancers"][0]
+    lb = call(lab, "CreateLoadBalancer", Name="shop", Subnets=["subnet-1", "subnet-2"])["LoadBalancers"][0]
     tg = call(lab, "CreateTargetGroup", Name="web", Protocol="HTTP", Port=80, VpcId="vpc-1")["TargetGroups"][0]
     action = [{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}]
     listener = lab.elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Port=0, Protocol="HTTP", DefaultActions=action)

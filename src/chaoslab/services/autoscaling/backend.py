@@ -101,6 +101,7 @@ class AutoScalingBackend:
             raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{min_size} and max size:{max_size}")
         if health_check_type not in ("EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
+        _check_grace(grace)
         if not subnets:
             raise AwsError("ValidationError", "At least one subnet (VPCZoneIdentifier) is required")
         group = Group(name, template, subnets, min_size, max_size, desired, list(target_group_arns or []),
@@ -132,12 +133,16 @@ class AutoScalingBackend:
         group = self.get(name)
         low = group.min_size if min_size is None else min_size
         high = group.max_size if max_size is None else max_size
+        if low < 0:
+            raise AwsError("ValidationError", f"The min size:{low} must be greater than or equal to 0")
         if low > high:
             raise AwsError("ValidationError", f"The max size:{high} must be greater than or equal to the min size:{low}")
         if desired is not None and not low <= desired <= high:
             raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{low} and max size:{high}")
         if health_check_type not in (None, "EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
+        if grace is not None:
+            _check_grace(grace)
         group.min_size, group.max_size = low, high
         group.desired = max(low, min(high, group.desired if desired is None else desired))
         group.grace = group.grace if grace is None else grace
@@ -287,3 +292,9 @@ class AutoScalingBackend:
                 "HealthStatus": m.health, "InstanceType": group.template.instance_type,
                 "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "1"},
                 "ProtectedFromScaleIn": False, "AutoScalingGroupName": group.name}
+
+
+def _check_grace(grace: int) -> None:
+    """AWS: the health check grace period is 0 or more seconds."""
+    if grace < 0:
+        raise AwsError("ValidationError", f"Value {grace} for HealthCheckGracePeriod must be greater than or equal to 0")

@@ -10,6 +10,7 @@ import math
 import time
 from typing import Any, Callable, Iterable
 
+from chaoslab.aws import safejson
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn as make_arn
 from chaoslab.services.cloudwatch import alarms as ev
@@ -17,11 +18,16 @@ from chaoslab.services.cloudwatch.evaluator import Evaluator, cadence
 from chaoslab.services.cloudwatch.history import HistoryItem, config_update, state_update
 from chaoslab.services.cloudwatch.metrics import MetricStore, Series
 from chaoslab.services.cloudwatch.models import Alarm, CompositeAlarm, MetricAlarm, utc
-from chaoslab.services.cloudwatch.rule import RuleError, children, evaluate_rule, parse_rule, state_checks
 from chaoslab.services.cloudwatch.queries import check_queries, query_period, run_queries
+from chaoslab.services.cloudwatch.rule import RuleError, children, evaluate_rule, parse_rule, state_checks
 from chaoslab.services.cloudwatch.statistics import Aggregate, percentile_of
 from chaoslab.services.cloudwatch.validation import (
-    check_alarm_numbers, check_period, check_statistic, dimensions_dict, invalid, missing,
+    check_alarm_numbers,
+    check_period,
+    check_statistic,
+    dimensions_dict,
+    invalid,
+    missing,
 )
 
 AlarmListener = Callable[[str, str, str, str], None]
@@ -359,7 +365,7 @@ class CloudWatchBackend:
             raise invalid(f"The parameter StateValue must be one of {', '.join(ev.STATES)}; got {value!r}.")
         if reason_data is not None:
             try:
-                json.loads(reason_data)
+                safejson.loads(reason_data)
             except ValueError:
                 raise AwsError("InvalidFormat", "StateReasonData must be valid JSON.", 400) from None
         if isinstance(alarm, MetricAlarm):

@@ -23,6 +23,7 @@ class MathError(ValueError):
     """The expression is malformed or uses something this subset does not implement."""
 
 
+MAX_NESTING = 50  # parentheses, brackets and function calls inside one another (deeper: MathError, not a stack overflow)
 _TOKEN = re.compile(r'\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|("[^"]*")|(.))')
 _FUNCS = ("ABS", "FILL", "SUM", "AVG", "MIN", "MAX", "METRICS")
 
@@ -63,6 +64,7 @@ class _Evaluator:
         self.i = 0
         self.lookup = lookup
         self.metric_ids = metric_ids
+        self.depth = 0
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -81,10 +83,14 @@ class _Evaluator:
         return value
 
     def expr(self) -> Value:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise MathError(f"the expression nests more than {MAX_NESTING} levels deep")
         value = self.term()
         while self.peek().text in ("+", "-"):
             op = self.take().text
             value = _binary(op, value, self.term())
+        self.depth -= 1
         return value
 
     def term(self) -> Value:
@@ -95,15 +101,20 @@ class _Evaluator:
         return value
 
     def unary(self) -> Value:
-        if self.peek().text == "-":
+        negations = 0
+        while self.peek().text == "-":  # a loop, not recursion: `------1` cannot exhaust the stack
             self.take()
-            return _binary("*", -1.0, self.unary())
-        return self.atom()
+            negations += 1
+        value = self.atom()
+        return _binary("*", -1.0, value) if negations % 2 else value
 
     def atom(self) -> Value:
         tok = self.take()
         if tok.kind == "num":
-            return float(tok.text)
+            number = float(tok.text)
+            if number in (float("inf"), float("-inf")):
+                raise MathError(f"the number {tok.text} is too large")
+            return number
         if tok.text == "(":
             value = self.expr()
             self.take(")")

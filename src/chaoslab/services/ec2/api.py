@@ -45,6 +45,8 @@ def _field(record: dict[str, Any], path: str) -> list[str]:
 
 def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
     for f in filters:
+        if not f.get("Name"):
+            raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
         values = _field(record, f["Name"])
         if not any(fnmatch.fnmatchcase(v, pattern) for v in values for pattern in f.get("Values", [])):
             return False
@@ -102,13 +104,29 @@ def describe_availability_zones(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         for az in _ec2(ctx).availability_zones()]}
 
 
+def _checked_tags(tags: list[dict[str, Any]], values: bool) -> list[dict[str, Any]]:
+    """EC2's tag restrictions: a key of 1-128 characters not starting with `aws:`, a value of at
+    most 256 (control characters are refused by the wire layer for every XML service)."""
+    for tag in tags:
+        key = tag.get("Key")
+        if not key or len(key) > 128:
+            raise AwsError("InvalidParameterValue", "Tag keys must be 1 to 128 characters long.")
+        if values and key.lower().startswith("aws:"):
+            raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use.")
+        if len(tag.get("Value") or "") > 256:
+            raise AwsError("InvalidParameterValue", f"Tag value for key '{key}' must be at most 256 characters long.")
+    return tags
+
+
 def create_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    _ec2(ctx).tag(p["Resources"], {t["Key"]: t.get("Value", "") for t in p.get("Tags", [])})
+    tags = _checked_tags(p.get("Tags") or [], values=True)
+    _ec2(ctx).tag(p["Resources"], {t["Key"]: t.get("Value", "") for t in tags})
     return {}
 
 
 def delete_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    _ec2(ctx).untag(p["Resources"], p.get("Tags"))
+    tags = p.get("Tags")
+    _ec2(ctx).untag(p["Resources"], None if tags is None else _checked_tags(tags, values=False))
     return {}
 
 

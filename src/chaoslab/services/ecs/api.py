@@ -14,6 +14,8 @@ def _ecs(ctx: Ctx) -> EcsBackend:
 
 
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
+    if any(not t.get("key") for t in items or []):
+        raise AwsError("InvalidParameterException", "Tag keys must not be empty.")
     return {t["key"]: t.get("value", "") for t in items or []}
 
 
@@ -61,6 +63,14 @@ def deregister_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"taskDefinition": _ecs(ctx).task_definitions.deregister(p["taskDefinition"])}
 
 
+def _grace(p: dict[str, Any]) -> int | None:
+    """ECS: the health check grace period is 0 or more seconds."""
+    grace = p.get("healthCheckGracePeriodSeconds")
+    if grace is not None and grace < 0:
+        raise AwsError("InvalidParameterException", "healthCheckGracePeriodSeconds must be greater than or equal to 0.")
+    return grace
+
+
 def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     if "taskDefinition" not in p:
         raise AwsError("InvalidParameterException", "TaskDefinition must be specified for a service that uses the ECS deployment controller.")
@@ -69,7 +79,7 @@ def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             p.get("cluster"), p["serviceName"], p["taskDefinition"], int(p.get("desiredCount", 0)),
             launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
             load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
-            grace=int(p.get("healthCheckGracePeriodSeconds", 0)),
+            grace=_grace(p) or 0,
             deployment_configuration=p.get("deploymentConfiguration"), tags=_tags(p.get("tags")))
     except AwsError as e:
         if e.code != "TargetGroupNotFound":
@@ -83,7 +93,7 @@ def update_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     svc = _ecs(ctx).update_service(
         p.get("cluster"), p["service"], desired_count=p.get("desiredCount"),
         task_definition=p.get("taskDefinition"), force_new_deployment=bool(p.get("forceNewDeployment")),
-        grace=p.get("healthCheckGracePeriodSeconds"))
+        grace=_grace(p))
     return {"service": _ecs(ctx).describe_service(svc)}
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from chaoslab.errors import AwsError
 from chaoslab.services.elbv2.backend import ElbV2Backend
 
 Handler = Callable[[Any, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
@@ -49,4 +51,26 @@ def _handler(method: str) -> Handler:
     return handle
 
 
+def _two_zones(ctx: Any, params: dict[str, Any]) -> None:
+    """AWS: an Application Load Balancer needs subnets in at least two Availability Zones. (A
+    stack file may still put one in a single-AZ VPC: the stack loader calls the backend directly.)"""
+    ids = list(params.get("Subnets") or []) + [m.get("SubnetId") for m in params.get("SubnetMappings") or []]
+    lookup = getattr(getattr(ctx.lab, "ec2", None), "subnet", None)
+    zones = set()
+    for subnet_id in ids:
+        try:
+            zones.add(lookup(subnet_id).az if lookup is not None and subnet_id else subnet_id)
+        except AwsError:
+            raise AwsError("SubnetNotFound", f"The subnet ID '{subnet_id}' is not valid", 400) from None
+    if len(zones) < 2:
+        raise AwsError("ValidationError", "At least two subnets in two different Availability Zones must be specified", 400)
+
+
+def create_load_balancer(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("Type", "application") == "application":
+        _two_zones(ctx, params)
+    return ctx.lab.elbv2.create_load_balancer(**params)
+
+
 OPERATIONS: dict[str, Handler] = {op: _handler(method) for op, method in _OPERATIONS.items()}
+OPERATIONS["CreateLoadBalancer"] = create_load_balancer

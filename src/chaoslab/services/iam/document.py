@@ -8,6 +8,7 @@ import json
 from typing import Any
 from urllib.parse import quote, unquote
 
+from chaoslab.aws import safejson
 from chaoslab.errors import AwsError
 from chaoslab.services.iam.policy import as_list, parse_operator
 
@@ -29,15 +30,17 @@ def decode(text: str | dict[str, Any]) -> dict[str, Any]:
     """Parse a document given as a dict, a JSON string or a URL-encoded JSON string."""
     if isinstance(text, dict):
         return text
+    problem = ""
     for candidate in (text, unquote(text)):
         try:
-            doc = json.loads(candidate)
-        except ValueError:
+            doc = safejson.loads(candidate)
+        except ValueError as exc:
+            problem = problem or f" ({exc})"
             continue
         if not isinstance(doc, dict):
             raise malformed("Syntax errors in policy: the document must be a JSON object.")
         return doc
-    raise malformed("Syntax errors in policy: the document is not valid JSON.")
+    raise malformed(f"Syntax errors in policy: the document is not valid JSON{problem}.")
 
 
 def encode(text: str) -> str:
