@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import signal
@@ -93,8 +94,10 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     for note in limitations(args.network):
         say(f"note: {note}")
     dog = None
+    warming: asyncio.Future[None] | None = None
     try:
         await lab.start()
+        warming = asyncio.ensure_future(lab.gateway.warm())  # on a worker thread while the stack builds
         dog = watchdog.start(config.home, lab.store)  # from here on, a crash reverts itself
         lab.write_lab_file()
         stopper = asyncio.ensure_future(stop.wait())
@@ -112,6 +115,8 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         crash_loop.close()
         if not ready.result():
             say("warning: some targets are not healthy yet (see `chaoslab status`)")
+        await warming
+        freeze_heap()
         _mark_ready(config)
         if announce:
             print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
@@ -120,10 +125,21 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     finally:
         if announce:
             print("stopping lab...", flush=True)
+        if warming is not None:
+            warming.cancel()
         await lab.stop()
         if dog is not None:
             watchdog.stop(dog, lab.store)
         lab.remove_lab_file()
+
+
+def freeze_heap() -> None:
+    """Move everything alive once the lab is built (AWS models loaded) into the GC's permanent
+    generation: a full collection of that heap (150,000 objects, most of them botocore's models)
+    stalled the one event loop, ALB included, for ~100 ms whenever API traffic triggered one
+    (docs/reliability.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _unless_stopped(work: asyncio.Future[Any], stopper: asyncio.Future[Any],
