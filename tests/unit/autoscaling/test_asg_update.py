@@ -33,6 +33,8 @@ def sizes(asg: AutoScalingBackend) -> tuple[int, int, int, str]:
     {"desired": 5},  # an explicit desired outside min..max
     {"min_size": 2, "desired": 1},
     {"health_check_type": "ELBX"},
+    {"grace": -1},  # AWS: the grace period is 0 or more seconds
+    {"min_size": -1},
 ])
 def test_invalid_update_is_rejected_and_changes_nothing(asg: AutoScalingBackend, change: dict) -> None:
     with pytest.raises(AwsError) as err:

@@ -43,10 +43,16 @@ def _field(record: dict[str, Any], path: str) -> list[str]:
     return [value] if value is not None else []
 
 
+def _filters(p: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's filters, each with a Name (checked even when nothing would be matched)."""
+    filters = p.get("Filters") or []
+    if any(not f.get("Name") for f in filters):
+        raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
+    return filters
+
+
 def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
     for f in filters:
-        if not f.get("Name"):
-            raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
         values = _field(record, f["Name"])
         if not any(fnmatch.fnmatchcase(v, pattern) for v in values for pattern in f.get("Values", [])):
             return False
@@ -55,12 +61,13 @@ def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
 
 def describe_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     ids = p.get("InstanceIds") or []
+    filters = _filters(p)
     records = _ec2(ctx).describe_instance_records()
     for iid in ids:
         _ec2(ctx).get(iid)
     if ids:
         records = [r for r in records if r["InstanceId"] in ids]
-    records = [r for r in records if _matches(r, p.get("Filters") or [])]
+    records = [r for r in records if _matches(r, filters)]
     account = ctx.account_id
     return {"Reservations": [
         {"ReservationId": "r-" + r["InstanceId"][2:], "OwnerId": account, "Instances": [r]} for r in records]}
@@ -84,10 +91,11 @@ async def reboot_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_subnets(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    filters = _filters(p)
     records = _ec2(ctx).describe_subnet_records()
     if p.get("SubnetIds"):
         records = [r for r in records if r["SubnetId"] in p["SubnetIds"]]
-    return {"Subnets": [r for r in records if _matches(r, p.get("Filters") or [])]}
+    return {"Subnets": [r for r in records if _matches(r, filters)]}
 
 
 def describe_vpcs(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:

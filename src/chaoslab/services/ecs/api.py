@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
@@ -19,8 +20,20 @@ def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["key"]: t.get("value", "") for t in items or []}
 
 
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
+
+
+def _name(value: str, what: str) -> str:
+    """ECS cluster and service names: up to 255 letters, numbers, hyphens and underscores."""
+    if not _NAME.fullmatch(value):
+        raise AwsError("InvalidParameterException", f"{what} name can have up to 255 characters: letters (uppercase "
+                       "and lowercase), numbers, underscores and hyphens.")
+    return value
+
+
 def create_cluster(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    c = _ecs(ctx).create_cluster(p.get("clusterName", "default"), _tags(p.get("tags")), p.get("settings"))
+    name = _name(p.get("clusterName", "default"), "Cluster")
+    c = _ecs(ctx).create_cluster(name, _tags(p.get("tags")), p.get("settings"))
     return {"cluster": _ecs(ctx).describe_cluster(c)}
 
 
@@ -76,7 +89,7 @@ def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         raise AwsError("InvalidParameterException", "TaskDefinition must be specified for a service that uses the ECS deployment controller.")
     try:
         svc = _ecs(ctx).create_service(
-            p.get("cluster"), p["serviceName"], p["taskDefinition"], int(p.get("desiredCount", 0)),
+            p.get("cluster"), _name(p["serviceName"], "Service"), p["taskDefinition"], int(p.get("desiredCount", 0)),
             launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
             load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
             grace=_grace(p) or 0,

@@ -34,6 +34,9 @@ def validate_task_definition(td: dict[str, Any]) -> None:
         where = f"containerDefinitions[{i}]"
         if not c.get("name"):
             raise _invalid(f"{where}.name is required.")
+        if not _FAMILY.match(str(c["name"])):
+            raise _invalid(f"{where}.name: up to 255 letters (uppercase and lowercase), numbers, hyphens, and "
+                           "underscores are allowed.")
         if c["name"] in names:
             raise _invalid(f"Container names must be unique within a task definition: {c['name']!r} repeats.")
         names.add(c["name"])
