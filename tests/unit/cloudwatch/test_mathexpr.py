@@ -33,3 +33,14 @@ def test_errors(bad):
 
 def test_references():
     assert references("100 * errors / FILL(requests, 0)") == {"errors", "requests"}
+
+
+def test_nesting_and_overflow_are_bounded():
+    """5,000 nested parentheses or 2,000 minus signs used to exhaust the recursion limit (a 500)."""
+    with pytest.raises(MathError, match="nests more than"):
+        ev("(" * 600 + "a" + ")" * 600)
+    assert ev("-" * 2001 + "a") == {0.0: -1.0, 1.0: -2.0, 2.0: -3.0}
+    assert ev("-" * 2000 + "a") == SERIES["a"]
+    assert ev("a * 1e300 * 1e300") == {}  # overflowed points are left out, never Infinity
+    with pytest.raises(MathError):
+        ev("1e400 * a")

@@ -5,12 +5,13 @@ Supported: numbers, query ids, + - * / and unary minus, parentheses, and the fun
 ABS(x), FILL(x, value), SUM/AVG/MIN/MAX(x) where x is a series or an array
 (`[m1, m2]` or `METRICS()` / `METRICS("prefix")`). A series is {period start: value}; a
 binary operation between two series keeps the timestamps both have (a missing operand makes
-the result missing, as CloudWatch does), and a division by zero yields no point.
+the result missing, as CloudWatch does), and a division by zero or an overflow yields no point.
 Anything else raises MathError, which callers turn into a clear ValidationError.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Callable, Union
@@ -171,13 +172,16 @@ def _map(v: Value, fn: Callable[[float], float]) -> Value:
 
 
 def _apply(op: str, a: float, b: float) -> float | None:
+    """One point of a binary operation; None (no point) for a division by zero or an overflow."""
     if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return None if b == 0 else a / b
+        value = a + b
+    elif op == "-":
+        value = a - b
+    elif op == "*":
+        value = a * b
+    else:
+        value = a / b if b != 0 else math.inf
+    return value if math.isfinite(value) else None
 
 
 def _binary(op: str, left: Value, right: Value) -> Value:
@@ -190,7 +194,7 @@ def _binary(op: str, left: Value, right: Value) -> Value:
     if isinstance(left, float) and isinstance(right, float):
         r = _apply(op, left, right)
         if r is None:
-            raise MathError("division by zero")
+            raise MathError("division by zero or a result too large")
         return r
     if isinstance(left, float):
         return {t: r for t, x in right.items() if (r := _apply(op, left, x)) is not None}  # type: ignore[union-attr]
