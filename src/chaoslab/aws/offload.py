@@ -9,6 +9,7 @@ switch interval, so the loop keeps serving while it runs.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -47,3 +48,18 @@ def is_heavy_output(value: Any, budget: int = limits.HEAVY_OUTPUT) -> bool:
                 return True
             stack.extend(item.values() if isinstance(item, dict) else item)
     return False
+
+
+class LoopSlices:
+    """For handlers whose work grows with a (bounded) input but must stay on the loop, because it
+    changes backend state: `await slices.pause()` between items yields to the loop once `budget`
+    seconds of work have passed, so the ALB is never held up longer than that."""
+
+    def __init__(self, budget: float = 0.005) -> None:
+        self.budget = budget
+        self._since = time.perf_counter()
+
+    async def pause(self) -> None:
+        if time.perf_counter() - self._since >= self.budget:
+            await asyncio.sleep(0)
+            self._since = time.perf_counter()

@@ -27,6 +27,7 @@ FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 def elbv2_ops() -> dict[str, Any]:
     return {"elbv2": {"DescribeLoadBalancers": lambda ctx, params: {"LoadBalancers": []}},
+            "cloudwatch": {"PutMetricData": lambda ctx, params: {}},
             "ecs": {"DescribeClusters": lambda ctx, params: {"clusters": []}},
             "fis": {"GetExperiment": lambda ctx, params: {"experiment": {"id": params["id"]}}}}
 
@@ -90,7 +91,13 @@ class LoopLag:
 def test_heavy_requests_do_not_stall_the_loop(lab: Any) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024)) * 16  # 1 GiB of zeros
     many_keys = "&".join(f"Names.member.{i}=n{i}" for i in range(1, limits.MAX_QUERY_KEYS - 10))
-    big_json = json.dumps({"clusters": ["c" * 60] * 25_000}).encode()
+    big_json = json.dumps({"Namespace": "n", "MetricData": [  # 240,000 numbers to parse and validate
+        {"MetricName": "m", "Values": [1.5] * 150, "Counts": [1.0] * 150} for _ in range(800)]}).encode()
+    with serve(lab, elbv2_ops()) as gw, LoopLag(gw) as baseline:
+        light = signed(gw, "elasticloadbalancing", "POST", "/", {"Content-Type": FORM},
+                       b"Action=DescribeLoadBalancers&Version=2015-12-01")
+        for _ in range(20):
+            assert exchange(gw, light)[0] == 200
     with serve(lab, elbv2_ops()) as gw, LoopLag(gw) as lag:
         status, _, body, seconds = exchange(gw, signed(gw, "monitoring", "POST", "/", {
             "Content-Type": FORM, "Content-Encoding": "gzip"}, bomb))
@@ -98,11 +105,14 @@ def test_heavy_requests_do_not_stall_the_loop(lab: Any) -> None:
         status, _, body, _ = exchange(gw, signed(gw, "elasticloadbalancing", "POST", "/", {"Content-Type": FORM},
                                                  f"Action=DescribeLoadBalancers&Version=2015-12-01&{many_keys}".encode()))
         assert status == 400 and xml_code(body) == "ValidationError"  # more Names than the model allows
-        status, _, body, _ = exchange(gw, signed(gw, "ecs", "POST", "/", {
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters"}, big_json))
-        assert status == 400 and json.loads(body)["__type"] == "InvalidParameterException"
-    assert lag.worst < 0.06, f"the event loop stalled {lag.worst * 1000:.0f} ms"  # inline parsing: 80-150 ms
+        status, _, body, _ = exchange(gw, signed(gw, "monitoring", "POST", "/", {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"}, big_json))
+        assert status == 200, body
+    # Inline, this work stalled the loop 200-400 ms; off the loop 5-30 ms. A loaded box raises the
+    # light requests' lag too, so the bound follows it.
+    bound = max(0.06, 3 * baseline.worst)
+    assert lag.worst < bound, f"the event loop stalled {lag.worst * 1000:.0f} ms (light requests: {baseline.worst * 1000:.0f} ms)"
 
 
 def test_unsigned_bombs_are_refused_before_any_inflating(lab: Any) -> None:

@@ -1,6 +1,8 @@
 """API handlers: boto3-shaped input, outputs that validate against botocore's output shapes."""
 
+import asyncio
 import datetime as dt
+import inspect
 import types
 
 import botocore.session
@@ -20,6 +22,8 @@ def call(cw, lab):
 
     def invoke(op, **params):
         out = OPERATIONS[op](ctx, params)
+        if inspect.iscoroutine(out):  # handlers that yield to the loop while they work (PutMetricData)
+            out = asyncio.run(out)
         shape = MODEL.operation_model(op).output_shape
         if shape is not None:
             report = ParamValidator().validate(out, shape)
