@@ -157,6 +157,8 @@ def test_az_power_interruption_serves_from_the_other_az(tmp_path: Path) -> None:
     served = [az.get(x["served_by"]) for x in r.journal["requests"]
               if x["status"] == 200 and dark["start"] + 1 < x["t"] < (dark["end"] or float("inf"))]
     assert served and served.count("us-east-1b") >= 0.95 * len(served), served
-    # Failures only in the first seconds: the stopped pair's last answers and the writer's failover.
-    late = [x for x in r.journal["requests"] if _failed(x) and x["t"] > dark["start"] + 3]
+    # Failures only while the ALB has not yet noticed the stopped pair (its detection bound: 3 s with
+    # --fast) and the writer fails over; 1.5 s more for health checks running late on a busy box.
+    until = dark["start"] + r.journal["windows"]["detection_bound_s"] + 1.5
+    late = [x for x in r.journal["requests"] if _failed(x) and x["t"] > until]
     assert late == [], late
