@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import inspect
 import logging
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -67,6 +68,7 @@ class Gateway:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind and serve. Lab routes must be added before this (aiohttp freezes the router)."""
+        sys.setswitchinterval(min(sys.getswitchinterval(), limits.GIL_SWITCH))  # the loop and the workers share the GIL
         self.app.router.add_route("*", r"/{tail:[\s\S]*}", self._handle)  # any path, CR/LF-encoded ones too
         self._runner = web.AppRunner(self.app, **HANDLER_SETTINGS)
         await self._runner.setup()

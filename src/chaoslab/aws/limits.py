@@ -35,3 +35,5 @@ MAX_ERRORS = 10  # validation errors listed in one message
 # -- work after the handler -------------------------------------------------------------------------
 HEAVY_OUTPUT = 500  # output values beyond which the response is serialised on a worker thread
 WORKERS = 2  # worker threads for heavy parsing and serialising (the box may have 2 cores)
+GIL_SWITCH = 0.001  # s a thread may hold the GIL while another waits (Python's default, 5 ms, made every
+# ALB request wait 4-8 times that while a worker parsed: each return from epoll needs the GIL back)
