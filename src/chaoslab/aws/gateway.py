@@ -153,8 +153,8 @@ class Gateway:
         except Exception:
             log.exception("handler failed: %s %s %s", service, request.method, raw_path)
             code = "InternalError" if proto.name == "ec2" else "InternalFailure"
-            err = AwsError(code, "We encountered an internal error. Please try again.", 500, sender=False)
-            response = proto.error(svc, err, request_id)
+            internal = AwsError(code, "We encountered an internal error. Please try again.", 500, sender=False)
+            response = proto.error(svc, internal, request_id)
         return _to_aiohttp(response, request_id)
 
     async def _dispatch(self, svc: models.Service, proto: WireProtocol, auth: Authorization, raw_body: bytes,
