@@ -41,8 +41,8 @@ class RestJsonProtocol:
         payload = shape.serialization.get("payload")
         body_data = read_json_body(req.body) if req.body else {}
         query: dict[str, list[str]] = {}
-        for key, value in req.query_pairs():
-            query.setdefault(key, []).append(value)
+        for key, text in req.query_pairs():
+            query.setdefault(key, []).append(text)
         params: dict[str, Any] = {}
         body_members = {}
         for name, member in shape.members.items():
