@@ -37,7 +37,8 @@ from common import ROOT, free_port, machine
 from chaoslab.experiment.schema import load_experiment
 from chaoslab.report.analysis import integrity_ok, is_failure, percentile, verdict_title, window_rows
 from chaoslab.report.journal_file import read_journal
-from chaoslab.stack import resolve_stack_path
+from chaoslab.runtime.network import unused_vpc_octet
+from chaoslab.stack import relocated, resolve_stack_path
 
 EXAMPLES = ROOT / "examples"
 CLI = [sys.executable, "-m", "chaoslab"]
@@ -56,23 +57,9 @@ class Run:
 
 
 # the lab ----------------------------------------------------------------------------------------
-def free_octet(preferred: int = 64) -> int:
-    """The first 10.<n>.0.0/16 from `preferred` up that no route on this host uses (another lab's)."""
-    routes = " " + subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True,
-                                  text=True).stdout.replace("\n", " ")
-    return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)
-
-
 def private_stack(experiment: Path, dest: Path, octet: int) -> Path:
     """The experiment's stack on 10.<octet>.0.0/16 (subnets keep their third octet), listeners on port 0."""
-    doc = yaml.safe_load(resolve_stack_path(load_experiment(experiment).get("stack")).read_text())
-    old = doc["vpc"]["cidr"].split(".")[1]
-    doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
-    doc["vpc"]["subnets"] = {az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1)
-                             for az, cidr in doc["vpc"]["subnets"].items()}
-    for lb in doc.get("load_balancers", []):
-        for listener in lb["listeners"]:
-            listener["port"] = 0
+    doc = relocated(yaml.safe_load(resolve_stack_path(load_experiment(experiment).get("stack")).read_text()), octet)
     path = dest / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -85,7 +72,7 @@ def chaoslab(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 def measure(experiment: Path, args: argparse.Namespace, scratch: Path) -> Run:
     """up, run, down in a private lab; down also after a failed run or Ctrl-C."""
-    octet = free_octet()
+    octet = unused_vpc_octet(64)
     stack = private_stack(experiment, scratch, octet)
     report = args.report
     env = {**os.environ, "CHAOSLAB_HOME": str(args.home or scratch / "home")}

@@ -442,3 +442,17 @@ def _create_service(lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[s
         capacity_provider_strategy=[{"capacityProvider": provider, "weight": 1}] if provider else None,
         load_balancers=lbs, network_configuration=network, grace=svc.get("health_check_grace_period", 0),
         tags=svc.get("tags"))
+
+
+def relocated(doc: dict[str, Any], octet: int) -> dict[str, Any]:
+    """A copy of a stack on 10.<octet>.0.0/16 (subnets keep their third octet) with its listeners
+    on port 0: the same architecture, runnable beside another lab."""
+    doc = copy.deepcopy(doc)
+    old = doc["vpc"]["cidr"].split(".")[1]
+    doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
+    doc["vpc"]["subnets"] = {az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1)
+                             for az, cidr in doc["vpc"]["subnets"].items()}
+    for lb in doc.get("load_balancers", []):
+        for listener in lb["listeners"]:
+            listener["port"] = 0
+    return doc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import subprocess
 from collections.abc import Mapping
 from typing import Literal
 
@@ -264,3 +265,11 @@ async def cleanup_leftovers(store: Store) -> list[str]:
                 pass  # already gone
         store.disown_resource("route", route)
     return removed
+
+
+def unused_vpc_octet(preferred: int) -> int:
+    """The first 10.<n>.0.0/16 from `preferred` up that no route on this host uses (another lab's),
+    so a second lab can run beside the first."""
+    done = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True, check=False)
+    routes = " " + done.stdout.replace("\n", " ")
+    return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)

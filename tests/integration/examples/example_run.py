@@ -18,7 +18,8 @@ import yaml
 from chaoslab.config import LabConfig
 from chaoslab.experiment.schema import load_experiment
 from chaoslab.labctl import running_lab
-from chaoslab.stack import resolve_stack_path
+from chaoslab.runtime.network import unused_vpc_octet
+from chaoslab.stack import relocated, resolve_stack_path
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
@@ -38,24 +39,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def free_octet(preferred: int) -> int:
-    """The first 10.<n>.0.0/16 from `preferred` up that no lab on this host routes now."""
-    routes = subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    routes = " " + routes.replace("\n", " ")
-    return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)
-
-
 def private_stack(experiment: Path, tmp: Path, octet: int) -> Path:
     """The experiment's stack on 10.<octet>.0.0/16 (subnets keep their third octet), listeners on port 0."""
     exp = load_experiment(experiment)
-    doc = yaml.safe_load(resolve_stack_path(exp.get("stack")).read_text())
-    old = doc["vpc"]["cidr"].split(".")[1]
-    doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
-    doc["vpc"]["subnets"] = {az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1)
-                             for az, cidr in doc["vpc"]["subnets"].items()}
-    for lb in doc.get("load_balancers", []):
-        for listener in lb["listeners"]:
-            listener["port"] = 0
+    doc = relocated(yaml.safe_load(resolve_stack_path(exp.get("stack")).read_text()), octet)
     path = tmp / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path
@@ -63,7 +50,7 @@ def private_stack(experiment: Path, tmp: Path, octet: int) -> Path:
 
 def run_example(scenario: str, tmp: Path, octet: int, experiment: str = "experiment.yaml",
                 timeout: float = 150) -> Result:
-    octet = free_octet(octet)
+    octet = unused_vpc_octet(octet)
     exp_path = EXAMPLES / scenario / experiment
     config = LabConfig(home=tmp / "home", api_port=free_port())
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def free_octet(preferred: int) -> int:
-    """The first 10.<n>.0.0/16 from `preferred` up that no route on this host uses (another lab's)."""
-    routes = " " + subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True,
-                                  text=True).stdout.replace("\n", " ")
-    return next(n for n in range(preferred, 250) if f" 10.{n}." not in routes)
 
 
 def lab_stack(tmp: Path, cidr_octet: int, **overrides: Any) -> Path:

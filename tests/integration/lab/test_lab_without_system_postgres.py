@@ -16,6 +16,7 @@ from lab_helpers import free_port, lab_stack, status
 
 from chaoslab.config import LabConfig
 from chaoslab.labctl import running_lab, stop_lab
+from chaoslab.runtime.network import unused_vpc_octet
 from chaoslab.services.rds.postgres import BINDIR_ENV, pg_root
 from chaoslab.store import Store
 
@@ -23,13 +24,6 @@ from chaoslab.store import Store
 pytestmark = pytest.mark.netns_here
 
 SYSTEM_PG = Path("/usr/lib/postgresql")
-
-
-def free_octet(first: int = 97) -> int:
-    """The first 10.<n>.0.0/16 from `first` up that nothing on this host routes now."""
-    routes = " " + subprocess.run(["ip", "route", "show", "table", "all"], capture_output=True,
-                                  text=True).stdout.replace("\n", " ")
-    return next(n for n in range(first, 130) if f" 10.{n}." not in routes)
 
 
 def hide_system_postgres() -> str:
@@ -63,7 +57,7 @@ def test_default_stack_up_and_down_with_no_system_postgres(tmp_path: Path) -> No
     up = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide_system_postgres(), "sh",
          sys.executable, "-m", "chaoslab", "up", "--detach", "--fast", "--api-port", str(config.api_port),
-         str(lab_stack(tmp_path, free_octet()))],
+         str(lab_stack(tmp_path, unused_vpc_octet(97)))],
         env=env, capture_output=True, text=True, timeout=180)
     info = running_lab(config)
     try:

@@ -18,10 +18,11 @@ from typing import Any
 import boto3
 import psutil
 import pytest
-from lab_helpers import RunningLab, free_octet, free_port, lab_stack
+from lab_helpers import RunningLab, free_port, lab_stack
 
 from chaoslab.config import LabConfig
 from chaoslab.labctl import start_detached
+from chaoslab.runtime.network import unused_vpc_octet
 from chaoslab.store import Store
 
 pytestmark = pytest.mark.netns_here
@@ -40,7 +41,7 @@ READ_ALARMS = {"Version": "2012-10-17", "Statement": [
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     tmp = tmp_path_factory.mktemp("stopcond")
     config = LabConfig(home=tmp / "home", api_port=free_port())
-    running = RunningLab(config, start_detached(config, str(lab_stack(tmp, free_octet(96))), fast=True, quiet=True))
+    running = RunningLab(config, start_detached(config, str(lab_stack(tmp, unused_vpc_octet(96))), fast=True, quiet=True))
     yield running
     running.stop()
 
