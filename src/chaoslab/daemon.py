@@ -22,7 +22,7 @@ from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
 from chaoslab.runtime.hostcaps import limitations, probe
-from chaoslab.runtime.userns import enter_inside, python_argv, run_outside
+from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
@@ -60,7 +60,7 @@ def _outer_lab(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
     args.network = resolve_network(args.network)
     if args.network != "userns":
         return None
-    inner = [*python_argv(), *argv, "--network", "userns"]
+    inner = [sys.executable, "-m", "chaoslab.daemon", *argv, "--network", "userns"]
     return run_outside(inner)
 
 

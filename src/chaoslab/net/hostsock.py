@@ -105,8 +105,6 @@ def serve_broker(sock: socket.socket) -> None:
     while True:
         try:
             message = sock.recv(_MAX_MESSAGE)
-        except InterruptedError:
-            continue
         except OSError:
             return
         if not message:
