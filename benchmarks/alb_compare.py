@@ -21,7 +21,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import httptools
-
 from common import Row, fmt, free_port, kill, load, load_tool, median, spawn
 
 BODY = b'{"products": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}'

@@ -14,11 +14,11 @@ import json
 import socket
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import psutil
 from botocore.exceptions import ClientError
-
 from common import Row, fmt
 from egress_probe import EgressProbe
 from labctl import ACCOUNT, BenchLab
@@ -77,7 +77,7 @@ def until(check: Callable[[], bool], timeout: float = 30) -> float:
         if first is None or started < first:
             thread.join()
     if not hits:
-        raise TimeoutError("effect not observed within %.0f s" % timeout)
+        raise TimeoutError(f"effect not observed within {timeout:.0f} s")
     return min(hits)
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from common import free_port
 
 REGION, ACCOUNT = "us-east-1", "123456789012"

@@ -11,9 +11,9 @@ up (lab start), workload (open-loop generator vs wrk), alb (ALB vs HAProxy/nginx
 from __future__ import annotations
 
 import argparse
-import os
 import contextlib
 import datetime
+import os
 import sys
 import tempfile
 import time
@@ -103,7 +103,7 @@ def render(rows: list[Row]) -> str:
 
 def write_results(rows: list[Row], command: str, info: dict[str, str], busy: list[str], elapsed: float,
                   failures: list[str]) -> None:
-    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = [
         "# chaoslab benchmark results", "",
         f"- date: {date} (run took {elapsed:.0f} s)",

@@ -9,7 +9,7 @@ import asyncio
 from typing import Any
 
 from alb_compare import static_target
-from common import Row, WRK, fmt, kill, load, load_tool, pct, spawn
+from common import WRK, Row, fmt, kill, load, load_tool, pct, spawn
 
 LATE_S = 0.001
 MAX_LATE_SHARE = 0.01

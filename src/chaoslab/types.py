@@ -4,6 +4,7 @@ would close an import cycle through each of them)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from chaoslab.config import LabConfig
@@ -32,3 +33,7 @@ class LabLike(Protocol):
     ssm: Any
     fis: Any
     gateway: Any
+
+
+ApiHandler = Callable[[Any, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
+"""One AWS operation: (request context, parsed parameters) -> response members; may be a coroutine."""

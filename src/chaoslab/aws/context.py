@@ -27,6 +27,6 @@ class RequestContext:
     access_key: str
     principal_arn: str
     request_id: str
-    request: "web.Request"
-    credentials: "CredentialRegistry"
+    request: web.Request
+    credentials: CredentialRegistry
     protocol: str = ""

@@ -7,7 +7,7 @@ output shapes, HTTP route, error codes) comes from the same `service-2.json` fil
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -114,7 +114,7 @@ def _routes(model: ServiceModel) -> list[Route]:
     return routes
 
 
-@lru_cache(maxsize=None)
+@cache
 def service(name: str) -> Service:
     """Load (once) the botocore model for a chaoslab service package name."""
     model = _session.get_service_model(name)
@@ -128,7 +128,7 @@ def service(name: str) -> Service:
     return svc
 
 
-@lru_cache(maxsize=None)
+@cache
 def json_targets() -> dict[str, str]:
     """`X-Amz-Target` prefix -> service name, for routing unsigned JSON requests."""
     out = {}

@@ -24,7 +24,6 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from chaoslab.errors import AwsError
-
 from conftest import make_client, serve
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 
 from chaoslab.errors import AwsError
-
 from conftest import make_client, serve
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ARN = "arn:aws:fis:us-east-1:123456789012:experiment-template/EXT123abc"
 
 

@@ -10,15 +10,15 @@ from urllib.parse import urlencode, urlsplit
 
 import botocore.parsers
 import botocore.serialize
-from botocore.awsrequest import HeadersDict
 import pytest
+from botocore.awsrequest import HeadersDict
 from multidict import CIMultiDict
 
 from chaoslab.aws import models
 from chaoslab.aws.protocols import PROTOCOLS, protocol_for
 from chaoslab.aws.protocols.base import WireRequest
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 WHEN = dt.datetime(2026, 11, 22, 0, 1, 2, tzinfo=UTC)
 
 INPUTS = [

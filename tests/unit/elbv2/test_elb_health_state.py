@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.net.healthcheck import (
-    PASS, ProbeResult, TargetHealthState, classify, matches, parse_matcher,
+    PASS,
+    ProbeResult,
+    TargetHealthState,
+    classify,
+    matches,
+    parse_matcher,
 )
 
 FAIL_503 = classify(503, parse_matcher("200"))

@@ -21,7 +21,7 @@ from chaoslab.aws.models import Service, lower_first
 from chaoslab.aws.protocols.xmltext import xml_text
 from chaoslab.errors import AwsError
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 @dataclass

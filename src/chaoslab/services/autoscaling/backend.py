@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
@@ -235,7 +235,7 @@ class AutoScalingBackend:
         self._activity(group, f"Terminating EC2 instance: {member.instance_id}", cause)
 
     def _activity(self, group: Group, description: str, cause: str) -> None:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         group.activities.append({
             "ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group.name, "Description": description,
             "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.", "StartTime": now, "EndTime": now,
@@ -278,7 +278,7 @@ class AutoScalingBackend:
             "TargetGroupARNs": group.target_group_arns,
             "HealthCheckType": group.health_check_type,
             "HealthCheckGracePeriod": group.grace,
-            "CreatedTime": datetime.fromtimestamp(group.created, timezone.utc),
+            "CreatedTime": datetime.fromtimestamp(group.created, UTC),
             "Instances": [self.describe_member(group, m) for m in group.members.values()
                           if m.lifecycle != "Terminated"],
             "Tags": [{"ResourceId": group.name, "ResourceType": "auto-scaling-group", "Key": t["Key"],

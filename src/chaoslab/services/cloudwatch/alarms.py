@@ -10,9 +10,9 @@ decide; else the most recent N real points decide; else gaps are filled per Trea
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable
+from datetime import UTC, datetime
 
 OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
 STATES = (OK, ALARM, INSUFFICIENT_DATA)
@@ -63,7 +63,7 @@ def assess(
     last_n = list(range(max(0, len(datapoints) - n), len(datapoints)))
 
     def decide(used: list[int], filled: int = 0, filled_breach: bool = False) -> Outcome:
-        count = sum(1 for i in used if breaches(datapoints[i], threshold))  # type: ignore[arg-type]
+        count = sum(1 for i in used if (v := datapoints[i]) is not None and breaches(v, threshold))
         count += filled if filled_breach else 0
         return Outcome(ALARM if count >= m else OK, used, filled, count)
 
@@ -130,12 +130,12 @@ def evaluate(
 
 def _short_time(ts: float) -> str:
     """CloudWatch's reason timestamp: `(22/11/26 00:10:00)` — day/month/year, UTC."""
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%d/%m/%y %H:%M:%S")
+    return datetime.fromtimestamp(ts, UTC).strftime("%d/%m/%y %H:%M:%S")
 
 
 def iso_millis(ts: float) -> str:
     """StateReasonData timestamps: `2026-11-22T00:10:00.000+0000`."""
-    dt = datetime.fromtimestamp(ts, timezone.utc)
+    dt = datetime.fromtimestamp(ts, UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import cache
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import cache, partial
+from typing import Any
 
 from chaoslab.aws import models
 from chaoslab.aws.offload import LoopSlices
@@ -20,6 +21,7 @@ from chaoslab.services.cloudwatch.validation import (
     invalid,
     missing,
 )
+from chaoslab.types import ApiHandler
 
 MAX_DATAPOINTS_PER_STATISTICS_CALL = 1440
 MAX_VALUES_PER_DATUM = 150
@@ -72,7 +74,10 @@ def _one_of(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None
 @cache
 def _units() -> frozenset[str]:
     """CloudWatch's StandardUnit values, from the model the gateway parses with."""
-    datum = models.service("cloudwatch").operation("PutMetricData").input_shape.members["MetricData"].member
+    operation = models.service("cloudwatch").operation("PutMetricData")
+    shape = operation.input_shape if operation is not None else None
+    assert shape is not None  # PutMetricData has input in every model version
+    datum = shape.members["MetricData"].member
     return frozenset(datum.members["Unit"].enum)
 
 
@@ -113,8 +118,8 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
                 if sv.get(key) is None:
                     raise missing(f"{where}.StatisticValues.{key}")
                 check_value(sv[key], f"{where}.StatisticValues.{key}")
-            staged.append(lambda n=name, dm=dims, sv=sv, u=unit, t=ts, r=res: cw.metrics.put_statistics(
-                namespace, n, dm, sv["SampleCount"], sv["Sum"], sv["Minimum"], sv["Maximum"], u, t, r))
+            staged.append(partial(cw.metrics.put_statistics, namespace, name, dims, sv["SampleCount"], sv["Sum"],
+                                  sv["Minimum"], sv["Maximum"], unit, ts, res))
             continue
         values = [d["Value"]] if "Value" in given else list(d["Values"])
         if len(values) > MAX_VALUES_PER_DATUM:
@@ -125,8 +130,7 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
             if "Value" in given or len(counts) != len(values):
                 raise combination(f"{where}.Counts must have exactly one entry per {where}.Values entry.")
             counts = [check_value(c, f"{where}.Counts") for c in counts]
-        staged.append(lambda n=name, dm=dims, v=values, c=counts, u=unit, t=ts, r=res: cw.metrics.put(
-            namespace, n, dm, v, u, t, r, c))
+        staged.append(partial(cw.metrics.put, namespace, name, dims, values, unit, ts, res, counts))
     for store in staged:
         await slices.pause()
         store()
@@ -320,7 +324,7 @@ def list_tags_for_resource(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
 
-OPERATIONS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "PutMetricData": put_metric_data,
     "GetMetricStatistics": get_metric_statistics,
     "GetMetricData": get_metric_data,

@@ -8,7 +8,8 @@ import json
 import logging
 import math
 import time
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from chaoslab.aws import safejson
 from chaoslab.errors import AwsError
@@ -234,9 +235,9 @@ class CloudWatchBackend:
                 if parents:
                     raise invalid(f"Alarm {name} is referenced by composite alarm(s) {', '.join(parents)}.")
         for name in names:
-            alarm = self.alarms.pop(name, None)
-            if alarm is not None:
-                self._record(config_update(name, alarm.kind, self.clock(), "Delete", alarm.config))
+            removed = self.alarms.pop(name, None)
+            if removed is not None:
+                self._record(config_update(name, removed.kind, self.clock(), "Delete", removed.config))
         if unknown:
             raise not_found(f"Alarm(s) {', '.join(unknown)} do not exist.")
 
@@ -464,7 +465,7 @@ class CloudWatchBackend:
         if p is None or alarm.config.get("EvaluateLowSampleCountPercentile") != "ignore" or not 50 <= p < 100:
             return False
         need = 10.0 / (1.0 - p / 100.0)
-        return any(v is not None and c is not None and c < need for v, c in zip(values, counts))
+        return any(v is not None and c is not None and c < need for v, c in zip(values, counts, strict=True))
 
     def _evaluate_composite(self, alarm: CompositeAlarm, now: float, changed: Alarm | None) -> None:
         """ALARM when the rule holds, else OK; the reason names the child that triggered it."""

@@ -11,13 +11,14 @@ Anything else raises MathError, which callers turn into a clear ValidationError.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 Series = dict[float, float]
-Value = Union[float, Series, list]
+Value = float | Series | list
 
 
 class MathError(ValueError):
@@ -56,7 +57,7 @@ def _tokens(text: str) -> list[_Tok]:
 def references(expression: str) -> set[str]:
     """Query ids the expression names (METRICS() is resolved by the caller)."""
     toks = _tokens(expression)
-    return {t.text for t, nxt in zip(toks, toks[1:]) if t.kind == "name" and nxt.text != "("}
+    return {t.text for t, nxt in itertools.pairwise(toks) if t.kind == "name" and nxt.text != "("}
 
 
 class _Evaluator:
@@ -217,7 +218,8 @@ def _reduce(name: str, v: Value) -> Value:
     if isinstance(v, dict):  # a single series reduces to itself per timestamp
         return dict(v)
     stamps = sorted({t for s in v if isinstance(s, dict) for t in s})
-    fn = {"SUM": sum, "MIN": min, "MAX": max, "AVG": lambda xs: sum(xs) / len(xs)}[name]
+    reducers: dict[str, Callable[[list[float]], float]] = {"SUM": sum, "MIN": min, "MAX": max, "AVG": lambda xs: sum(xs) / len(xs)}
+    fn = reducers[name]
     out: Series = {}
     for t in stamps:
         xs = [s[t] if isinstance(s, dict) else s for s in v if not isinstance(s, dict) or t in s]

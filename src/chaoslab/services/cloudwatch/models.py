@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.services.cloudwatch.alarms import INSUFFICIENT_DATA
@@ -13,7 +13,7 @@ INITIAL_REASON = "Unchecked: Initial alarm creation"
 
 
 def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 @dataclass

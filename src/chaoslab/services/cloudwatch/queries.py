@@ -3,7 +3,8 @@ store, Expression queries combine them with `mathexpr`. Each query yields {perio
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.cloudwatch import mathexpr

@@ -9,8 +9,8 @@ ALARM, OK or INSUFFICIENT_DATA and name is an alarm name or ARN, optionally in d
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Union
 
 STATE_FUNCS = ("ALARM", "OK", "INSUFFICIENT_DATA")
 
@@ -32,16 +32,16 @@ class StateIs:
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True)
 class BoolOp:
     op: str  # AND | OR
-    operands: tuple["Node", ...]
+    operands: tuple[Node, ...]
 
 
-Node = Union[Const, StateIs, Not, BoolOp]
+Node = Const | StateIs | Not | BoolOp
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|("(?:[^"\\]|\\.)*")|([^\s()"]+))')
 
 

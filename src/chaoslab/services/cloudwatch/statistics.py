@@ -58,7 +58,7 @@ class Aggregate:
             self.values.extend(values)
             self.counts.extend(counts)
             self.count += math.fsum(counts)
-            self.total += math.fsum(v * c for v, c in zip(values, counts))
+            self.total += math.fsum(v * c for v, c in zip(values, counts, strict=True))
         if values:
             lo, hi = min(values), max(values)
             if lo < self.minimum:
@@ -73,7 +73,7 @@ class Aggregate:
         self.maximum = max(self.maximum, maximum)
         self.exact = False
 
-    def merge(self, other: "Aggregate", raw: bool = True) -> None:
+    def merge(self, other: Aggregate, raw: bool = True) -> None:
         """Fold `other` in; with raw=False only the summary figures (cheap, no percentiles)."""
         if other.count <= 0 and not other.values:
             return
@@ -119,7 +119,7 @@ def nearest_rank(values: list[float], counts: list[float] | None, p: float) -> f
         ordered = sorted(values)
         rank = max(1, math.ceil(p / 100.0 * len(ordered)))
         return ordered[rank - 1]
-    pairs = sorted(zip(values, counts))
+    pairs = sorted(zip(values, counts, strict=True))
     target = p / 100.0 * math.fsum(counts)
     seen = 0.0
     for value, count in pairs:

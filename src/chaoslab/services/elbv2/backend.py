@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.ids import arn, hex_id
 from chaoslab.net import healthcheck as hc
@@ -18,11 +19,25 @@ from chaoslab.net.alb import ListenerProxy, MetricSink, RequestStats, TargetPool
 from chaoslab.runtime.ports import unit_port
 from chaoslab.services.elbv2.health import HealthListener, TargetSupervisor
 from chaoslab.services.elbv2.models import (
-    HEALTH_CHECK_DEFAULTS, LB_ATTRIBUTE_DEFAULTS, TG_ATTRIBUTE_DEFAULTS, Listener, LoadBalancer,
-    Registration, TargetGroup, arn_suffix,
+    HEALTH_CHECK_DEFAULTS,
+    LB_ATTRIBUTE_DEFAULTS,
+    TG_ATTRIBUTE_DEFAULTS,
+    Listener,
+    LoadBalancer,
+    Registration,
+    TargetGroup,
+    arn_suffix,
 )
 from chaoslab.services.elbv2.validation import (
-    ALGORITHMS, NAME, attr_list, error, health_settings, int_in, matcher_code, tag_dict, validated_attrs,
+    ALGORITHMS,
+    NAME,
+    attr_list,
+    error,
+    health_settings,
+    int_in,
+    matcher_code,
+    tag_dict,
+    validated_attrs,
 )
 
 
@@ -274,7 +289,7 @@ class ElbV2Backend:
         tg = self._tg(TargetGroupArn)
         resolved = [(t["Id"], int(t.get("Port") or tg.port or 0), self._resolve(tg, t["Id"]), t.get("AvailabilityZone"))
                     for t in Targets]
-        for target_id, port, _, _ in resolved:  # all checked before any is admitted
+        for target_id, port, _host, _zone in resolved:  # all checked before any is admitted
             if not 1 <= port <= 65535:
                 raise error("ValidationError", f"A port must be specified for target '{target_id}'")
         for target_id, port, host, zone in resolved:
@@ -392,7 +407,7 @@ class ElbV2Backend:
         if ec2 is not None and target_id.startswith("i-"):
             try:
                 address = ec2.private_ip(target_id)
-            except Exception:  # noqa: BLE001 - any lookup failure means "not a valid instance"
+            except Exception:
                 address = None
         if not address:
             raise error("InvalidTarget", f"The following targets are not valid instances: '{target_id}'")

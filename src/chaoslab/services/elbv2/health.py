@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.net import healthcheck as hc
@@ -153,7 +154,7 @@ class TargetSupervisor:
         for callback in list(self._listeners):
             try:
                 callback(tg.arn, reg.target_id, reg.port, old, new, reason)
-            except Exception:  # noqa: BLE001 - one broken subscriber must not stop health checking
+            except Exception:
                 log.exception("target health listener failed")
 
 

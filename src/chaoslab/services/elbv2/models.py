@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.net.alb import ListenerProxy, RequestStats, TargetPool, Upstream
@@ -53,7 +53,7 @@ HEALTH_CHECK_DEFAULTS: dict[str, Any] = {
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def arn_suffix(arn: str) -> str:
