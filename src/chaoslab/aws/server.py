@@ -33,16 +33,22 @@ HANDLER_SETTINGS: dict[str, Any] = {
     "max_field_size": limits.MAX_FIELD,
     "max_headers": limits.MAX_HEADERS,
 }
-_CODES = {400: "MalformedHttpRequest", 413: "RequestEntityTooLarge", 431: "RequestHeaderFieldsTooLarge",
-          500: "InternalFailure", 504: "RequestTimeout"}
+_CODES = {
+    400: "MalformedHttpRequest",
+    413: "RequestEntityTooLarge",
+    431: "RequestHeaderFieldsTooLarge",
+    500: "InternalFailure",
+    504: "RequestTimeout",
+}
 
 
 class AwsRequestHandler(RequestHandler):
     """aiohttp's connection handler, answering its own errors the way AWS does (XML error
     document, `x-amzn-ErrorType`, request id) except on the lab's `/_chaoslab/` routes."""
 
-    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
-                     message: str | None = None) -> web.StreamResponse:
+    def handle_error(
+        self, request: Any, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
         path = getattr(request, "path", "") or ""
         if path.startswith(LAB_PREFIX):
             return super().handle_error(request, status, exc, message)
@@ -75,11 +81,23 @@ class _Refuse(asyncio.Protocol):
     """Answers 503 SlowDown (botocore retries it with back-off) and closes."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        wire = generic_error(AwsError("SlowDown", f"Too many open connections (limit {limits.MAX_CONNECTIONS}); "
-                                      "retry later.", 503, sender=False), str(uuid.uuid4()), json_family=False)
+        assert isinstance(transport, asyncio.WriteTransport)  # a TCP server's transports can write
+        wire = generic_error(
+            AwsError(
+                "SlowDown",
+                f"Too many open connections (limit {limits.MAX_CONNECTIONS}); retry later.",
+                503,
+                sender=False,
+            ),
+            str(uuid.uuid4()),
+            json_family=False,
+        )
         head = "".join(f"{k}: {v}\r\n" for k, v in wire.headers.items())
-        transport.write(f"HTTP/1.1 503 Service Unavailable\r\n{head}Content-Length: {len(wire.body)}\r\n"  # type: ignore[attr-defined]
-                        "Connection: close\r\n\r\n".encode() + wire.body)
+        transport.write(
+            f"HTTP/1.1 503 Service Unavailable\r\n{head}Content-Length: {len(wire.body)}\r\n"
+            "Connection: close\r\n\r\n".encode()
+            + wire.body
+        )
         transport.close()
 
 
