@@ -63,14 +63,27 @@ async def lab_alb(conn: Any) -> None:
         elb = lab.elbv2 = ElbV2Backend(lab)
         await elb.start()
         lb = elb.create_load_balancer(Name="bench", Subnets=["subnet-a"])["LoadBalancers"][0]
-        tg = elb.create_target_group(Name="bench", Protocol="HTTP", Port=target_port, VpcId="vpc-1",
-                                     TargetType="ip", HealthCheckIntervalSeconds=5)["TargetGroups"][0]
+        tg = elb.create_target_group(
+            Name="bench",
+            Protocol="HTTP",
+            Port=target_port,
+            VpcId="vpc-1",
+            TargetType="ip",
+            HealthCheckIntervalSeconds=5,
+        )["TargetGroups"][0]
         elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.2"}])
-        listener = (await elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Port=0, DefaultActions=[
-            {"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}]))["Listeners"][0]
+        listener = (
+            await elb.create_listener(
+                LoadBalancerArn=lb["LoadBalancerArn"],
+                Port=0,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+            )
+        )["Listeners"][0]
         health = elb.describe_target_health
-        while health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"][0][
-                "TargetHealth"]["State"] != "healthy":
+        while (
+            health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"][0]["TargetHealth"]["State"]
+            != "healthy"
+        ):
             await asyncio.sleep(0.05)
         conn.send(listener["Port"])
         await asyncio.Event().wait()
@@ -170,18 +183,32 @@ def reference_proxy(kind: str, backends: list[tuple[str, int]]) -> Iterator[int]
 
 # measuring --------------------------------------------------------------------------------
 def _measure(url: str, connections: int, seconds: float) -> dict[str, dict[str, float]]:
-    return {"one": load(url, connections=1, seconds=seconds),
-            "many": load(url, connections=connections, seconds=seconds)}
+    return {
+        "one": load(url, connections=1, seconds=seconds),
+        "many": load(url, connections=connections, seconds=seconds),
+    }
 
 
 def _median_of(runs: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     """Per figure, the median over the rounds (the box is shared: one round can be unlucky)."""
-    return {mode: {key: median([r[mode][key] for r in runs]) for key in ("rps", "p50_ms", "p99_ms")}
-            for mode in ("one", "many")}
+    return {
+        mode: {key: median([r[mode][key] for r in runs]) for key in ("rps", "p50_ms", "p99_ms")}
+        for mode in ("one", "many")
+    }
 
 
-def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str, *, seconds: float,
-            connections: int, rounds: int, rps_target: float | None, p50_target: float | None) -> list[Row]:
+def compare(
+    label: str,
+    backends: list[tuple[str, int]],
+    lab_url: str,
+    path: str,
+    *,
+    seconds: float,
+    connections: int,
+    rounds: int,
+    rps_target: float | None,
+    p50_target: float | None,
+) -> list[Row]:
     """Direct, lab ALB, HAProxy, nginx against the same backends, interleaved over `rounds`;
     rows with ratios lab/reference."""
     sec = f"1 ALB ({label})"
@@ -219,19 +246,58 @@ def compare(label: str, backends: list[tuple[str, int]], lab_url: str, path: str
     span = f" (mean over {len(backends)} backends)" if singles else ""
     rows = []
     ref, ratio = refs_text(lambda m: m["many"]["rps"], "req/s")
-    rows.append(Row(sec, f"throughput, {connections} conns ({load_tool()})", lab["many"]["rps"], "req/s", ref,
-                    ratio, rps_target, True, f"direct to backend {fmt(direct['many']['rps'])} req/s"
-                    + (f" (direct = one of {len(backends)} backends; proxies balance over all)"
-                       if len(backends) > 1 else "")))
+    rows.append(
+        Row(
+            sec,
+            f"throughput, {connections} conns ({load_tool()})",
+            lab["many"]["rps"],
+            "req/s",
+            ref,
+            ratio,
+            rps_target,
+            True,
+            f"direct to backend {fmt(direct['many']['rps'])} req/s"
+            + (f" (direct = one of {len(backends)} backends; proxies balance over all)" if len(backends) > 1 else ""),
+        )
+    )
     ref, ratio = refs_text(added, "ms")
-    rows.append(Row(sec, "added latency p50, 1 conn", added(lab), "ms", ref, ratio, p50_target, False,
-                    f"p50 direct {fmt(direct['one']['p50_ms'])} ms{span}, via lab ALB {fmt(lab['one']['p50_ms'])} ms"))
+    rows.append(
+        Row(
+            sec,
+            "added latency p50, 1 conn",
+            added(lab),
+            "ms",
+            ref,
+            ratio,
+            p50_target,
+            False,
+            f"p50 direct {fmt(direct['one']['p50_ms'])} ms{span}, via lab ALB {fmt(lab['one']['p50_ms'])} ms",
+        )
+    )
     ref, ratio = refs_text(lambda m: m["one"]["p99_ms"], "ms")
-    rows.append(Row(sec, "latency p99, 1 conn", lab["one"]["p99_ms"], "ms", ref, ratio,
-                    note=f"p99 direct {fmt(direct['one']['p99_ms'])} ms{span}"))
+    rows.append(
+        Row(
+            sec,
+            "latency p99, 1 conn",
+            lab["one"]["p99_ms"],
+            "ms",
+            ref,
+            ratio,
+            note=f"p99 direct {fmt(direct['one']['p99_ms'])} ms{span}",
+        )
+    )
     ref, ratio = refs_text(lambda m: m["many"]["p99_ms"], "ms")
-    rows.append(Row(sec, f"latency p99, {connections} conns", lab["many"]["p99_ms"], "ms", ref, ratio,
-                    note=f"p99 direct {fmt(direct['many']['p99_ms'])} ms; medians of {rounds} interleaved rounds"))
+    rows.append(
+        Row(
+            sec,
+            f"latency p99, {connections} conns",
+            lab["many"]["p99_ms"],
+            "ms",
+            ref,
+            ratio,
+            note=f"p99 direct {fmt(direct['many']['p99_ms'])} ms; medians of {rounds} interleaved rounds",
+        )
+    )
     return rows
 
 
@@ -241,9 +307,17 @@ def static_rows(*, seconds: float, connections: int, rounds: int) -> list[Row]:
     try:
         alb, alb_port = _spawn_alb(target_port)
         try:
-            return compare("static backend", [("127.0.0.2", target_port)], f"http://127.0.0.1:{alb_port}", "/",
-                           seconds=seconds, connections=connections, rounds=rounds, rps_target=5000,
-                           p50_target=1.0)
+            return compare(
+                "static backend",
+                [("127.0.0.2", target_port)],
+                f"http://127.0.0.1:{alb_port}",
+                "/",
+                seconds=seconds,
+                connections=connections,
+                rounds=rounds,
+                rps_target=5000,
+                p50_target=1.0,
+            )
         finally:
             kill(alb)
     finally:
@@ -271,8 +345,17 @@ def shop_rows(status: dict[str, Any], *, seconds: float, connections: int, round
     """A running lab's ALB in front of the Chaos Shop instances (GET /products, PostgreSQL behind)."""
     lb = status["load_balancers"][0]
     backends = [(t["id_ip"], t["port"]) for t in _targets(status, lb)]
-    return compare("Chaos Shop GET /products", backends, lb["listeners"][0], "/products",
-                   seconds=seconds, connections=connections, rounds=rounds, rps_target=None, p50_target=None)
+    return compare(
+        "Chaos Shop GET /products",
+        backends,
+        lb["listeners"][0],
+        "/products",
+        seconds=seconds,
+        connections=connections,
+        rounds=rounds,
+        rps_target=None,
+        p50_target=None,
+    )
 
 
 def _targets(status: dict[str, Any], lb: dict[str, Any]) -> list[dict[str, Any]]:

@@ -48,13 +48,20 @@ def main() -> None:
 
     for i in range(100):
         dims = tgs[i % len(tgs)]
-        cw.put_metric_alarm({
-            "AlarmName": f"a{i}", "Namespace": NS, "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
-            "MetricName": "TargetResponseTime" if i % 2 else "HTTPCode_Target_5XX_Count",
-            **({"ExtendedStatistic": "p99"} if i % 2 else {"Statistic": "Sum"}),
-            "Period": [1, 10, 60][i % 3], "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "Threshold": 5.0,
-            "ComparisonOperator": "GreaterThanThreshold",
-        })
+        cw.put_metric_alarm(
+            {
+                "AlarmName": f"a{i}",
+                "Namespace": NS,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+                "MetricName": "TargetResponseTime" if i % 2 else "HTTPCode_Target_5XX_Count",
+                **({"ExtendedStatistic": "p99"} if i % 2 else {"Statistic": "Sum"}),
+                "Period": [1, 10, 60][i % 3],
+                "EvaluationPeriods": 3,
+                "DatapointsToAlarm": 2,
+                "Threshold": 5.0,
+                "ComparisonOperator": "GreaterThanThreshold",
+            }
+        )
     alarms = list(cw.alarms.values())
     t_round = timed(lambda: [cw.evaluate_alarm(a, now) for a in alarms], repeat=20)
     s = cw.metrics.find(NS, "TargetResponseTime", tgs[0])

@@ -51,8 +51,11 @@ class Row:
         ok = self.value >= self.target if self.higher_is_better else self.value <= self.target
         if ok:
             return "PASS"
-        off = (self.target - self.value) / self.target if self.higher_is_better else (
-            self.value - self.target) / self.target
+        off = (
+            (self.target - self.value) / self.target
+            if self.higher_is_better
+            else (self.value - self.target) / self.target
+        )
         return f"MISS by {fmt(abs(self.value - self.target))} {self.unit} ({off:.0%})"
 
     def target_text(self) -> str:
@@ -96,8 +99,13 @@ def machine() -> dict[str, str]:
                 model = line.split(":", 1)[1].strip()
                 break
     load = os.getloadavg()
-    return {"cpu": model, "cores": str(os.cpu_count()), "kernel": platform.release(),
-            "python": platform.python_version(), "load": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"}
+    return {
+        "cpu": model,
+        "cores": str(os.cpu_count()),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}",
+    }
 
 
 def busy_processes(limit: int = 5) -> list[str]:
@@ -127,15 +135,23 @@ WRK = shutil.which("wrk")
 
 def wrk(url: str, *, connections: int, seconds: float, threads: int = 1) -> dict[str, float]:
     """Closed-loop load with wrk (pinned threads/connections, fixed duration): rps, p50, p99 in ms."""
-    out = subprocess.run([WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
-                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    out = subprocess.run(
+        [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50_ms": _wrk_ms(lat["50"]), "p99_ms": _wrk_ms(lat["99"]),
-            "errors": float(errors.group(1)) if errors else 0.0,
-            "socket_errors": socket_errors.group(1) if socket_errors else ""}
+    return {
+        "rps": rps,
+        "p50_ms": _wrk_ms(lat["50"]),
+        "p99_ms": _wrk_ms(lat["99"]),
+        "errors": float(errors.group(1)) if errors else 0.0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
 
 
 def _wrk_ms(text: str) -> float:
@@ -189,8 +205,13 @@ async def _aload(host: str, port: int, path: str, connections: int, seconds: flo
         waits.append(done)
     await asyncio.gather(*waits)
     elapsed = time.perf_counter() - start
-    return {"rps": len(latencies) / elapsed, "p50_ms": pct(latencies, 0.5) * 1000,
-            "p99_ms": pct(latencies, 0.99) * 1000, "errors": 0.0, "socket_errors": ""}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": pct(latencies, 0.5) * 1000,
+        "p99_ms": pct(latencies, 0.99) * 1000,
+        "errors": 0.0,
+        "socket_errors": "",
+    }
 
 
 def load(url: str, *, connections: int, seconds: float) -> dict[str, float]:
@@ -215,7 +236,9 @@ def _run_child(main: Callable[[Any], Any], conn: Any, use_uvloop: bool) -> None:
     asyncio.run(main(conn))
 
 
-def spawn(main: Callable[[Any], Any], use_uvloop: bool = True, timeout: float = 30) -> tuple[multiprocessing.Process, Any]:
+def spawn(
+    main: Callable[[Any], Any], use_uvloop: bool = True, timeout: float = 30
+) -> tuple[multiprocessing.Process, Any]:
     """Run `main(conn)` on its own event loop in a child process; return it and what it sends first."""
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()

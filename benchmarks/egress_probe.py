@@ -47,8 +47,9 @@ def netns_of(ip: str) -> str:
     """The network namespace holding `ip` (the lab names them; we only read)."""
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     for name in (line.split()[0] for line in names.splitlines() if line.strip()):
-        addrs = subprocess.run(["ip", "netns", "exec", name, "ip", "-4", "-o", "addr"], capture_output=True,
-                               text=True).stdout
+        addrs = subprocess.run(
+            ["ip", "netns", "exec", name, "ip", "-4", "-o", "addr"], capture_output=True, text=True
+        ).stdout
         if f" {ip}/" in addrs:
             return name
     raise LookupError(f"no network namespace has {ip}")
@@ -65,8 +66,11 @@ class EgressProbe:
         self.server = _Server((self.service_ip, 0), _Echo)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         port = self.server.server_address[1]
-        self.proc = subprocess.Popen(["ip", "netns", "exec", netns_of(self.unit_ip), sys.executable, "-c", PROBE,
-                                      self.service_ip, str(port)], stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", netns_of(self.unit_ip), sys.executable, "-c", PROBE, self.service_ip, str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         threading.Thread(target=self._read, daemon=True).start()
         self.first(0, lambda ms: ms >= 0, timeout=10)
         return self

@@ -78,9 +78,12 @@ def measure(experiment: Path, args: argparse.Namespace, scratch: Path) -> Run:
     env = {**os.environ, "CHAOSLAB_HOME": str(args.home or scratch / "home")}
     fast = ["--fast"] if args.fast else []
     shown = experiment.relative_to(ROOT)
-    commands = [f"chaoslab up --detach{' --fast' if args.fast else ''} --api-port {args.api_port} "
-                f"<the stack of {shown} on 10.{octet}.0.0/16, listener port 0>",
-                f"chaoslab run {shown}{' --fast' if args.fast else ''} --report <dir>", "chaoslab down"]
+    commands = [
+        f"chaoslab up --detach{' --fast' if args.fast else ''} --api-port {args.api_port} "
+        f"<the stack of {shown} on 10.{octet}.0.0/16, listener port 0>",
+        f"chaoslab run {shown}{' --fast' if args.fast else ''} --report <dir>",
+        "chaoslab down",
+    ]
     before = load_average()
     up = chaoslab(env, "up", "--detach", *fast, "--api-port", str(args.api_port), str(stack))
     if up.returncode != 0:
@@ -109,14 +112,25 @@ def header(run: Run, args: argparse.Namespace, experiment: Path) -> list[str]:
     box = machine()
     hc = run.journal.get("lab", {}).get("health_check") or {}
     timing = "the --fast (CI) variant" if args.fast else "full timing (not --fast)"
-    checks = (f"; health checks every {hc['interval']} s, unhealthy after {hc['unhealthy']}, timeout "
-              f"{hc['timeout']} s" if hc else "")
+    checks = (
+        f"; health checks every {hc['interval']} s, unhealthy after {hc['unhealthy']}, timeout {hc['timeout']} s"
+        if hc
+        else ""
+    )
     date = datetime.datetime.fromtimestamp(run.journal["started"], datetime.UTC)
-    return [f"{date:%Y-%m-%d %H:%M:%S} UTC on {box['cpu']} ({box['cores']} cores), Linux {box['kernel']}, "
-            f"Python {box['python']}; load average {run.load_before} before / {run.load_after} after; "
-            f"{timing}{checks}.", "",
-            f"Produced by `{COMMAND} {experiment.parent.name} {experiment.name}"
-            f"{' --fast' if args.fast else ''}`, which ran:", "", "```", *run.commands, "```", ""]
+    return [
+        f"{date:%Y-%m-%d %H:%M:%S} UTC on {box['cpu']} ({box['cores']} cores), Linux {box['kernel']}, "
+        f"Python {box['python']}; load average {run.load_before} before / {run.load_after} after; "
+        f"{timing}{checks}.",
+        "",
+        f"Produced by `{COMMAND} {experiment.parent.name} {experiment.name}"
+        f"{' --fast' if args.fast else ''}`, which ran:",
+        "",
+        "```",
+        *run.commands,
+        "```",
+        "",
+    ]
 
 
 def verdict(journal: dict[str, Any]) -> list[str]:
@@ -127,8 +141,10 @@ def verdict(journal: dict[str, Any]) -> list[str]:
 
 def clauses(journal: dict[str, Any]) -> list[str]:
     rows = ["| clause | bound | measured | phase | |", "|---|---|---|---|---|"]
-    rows += [f"| {c['text']} | {c['bound']} | {c['measured']} | {c['phase']} | {'✓' if c['passed'] else '✗'} |"
-             for c in journal.get("clauses", [])]
+    rows += [
+        f"| {c['text']} | {c['bound']} | {c['measured']} | {c['phase']} | {'✓' if c['passed'] else '✗'} |"
+        for c in journal.get("clauses", [])
+    ]
     return [*rows, ""] if len(rows) > 2 else []
 
 
@@ -148,8 +164,9 @@ def windows_of(journal: dict[str, Any]) -> list[tuple[str, float, float]]:
     """Baseline, each stretch of overlapping faults (a one-shot fault is an instant), after them."""
     base = next(p for p in journal["phases"] if p["name"] == "baseline")
     out = [(f"baseline ({base['end'] - base['start']:.0f} s)", base["start"], base["end"])]
-    spans = sorted((f["start"], f["start"] if f["end"] is None else f["end"], f["action"])
-                   for f in journal.get("faults", []))
+    spans = sorted(
+        (f["start"], f["start"] if f["end"] is None else f["end"], f["action"]) for f in journal.get("faults", [])
+    )
     groups: list[list[Any]] = []
     for start, end, label in spans:
         if groups and start <= groups[-1][1]:
@@ -179,8 +196,7 @@ def row(endpoint: str, window: str, requests: list[dict[str, Any]]) -> list[str]
         return []
     answered = [r["latency_ms"] for r in requests if not is_failure(r)]
     figures = [ms(percentile(answered, q)) if answered else "—" for q in (50, 90, 99)]
-    return [f"| {endpoint} | {window} | {len(requests)} | {sum(map(is_failure, requests))} | "
-            f"{' | '.join(figures)} |"]
+    return [f"| {endpoint} | {window} | {len(requests)} | {sum(map(is_failure, requests))} | {' | '.join(figures)} |"]
 
 
 def integrity(journal: dict[str, Any]) -> list[str]:
@@ -188,22 +204,31 @@ def integrity(journal: dict[str, Any]) -> list[str]:
     if not i.get("checked"):
         return []
     stock = {True: "consistent", False: "INCONSISTENT", None: "not checked"}[i.get("stock_consistent")]
-    return [f"Integrity {'intact' if integrity_ok(i) else 'BROKEN'}: {i['acknowledged']} writes acknowledged, "
-            f"{len(i['lost'])} lost, {len(i['changed'])} changed, {len(i['phantom'])} phantom, {i['duplicates']} "
-            f"duplicated, {i['ambiguous']} ambiguous; stock {stock}.", ""]
+    return [
+        f"Integrity {'intact' if integrity_ok(i) else 'BROKEN'}: {i['acknowledged']} writes acknowledged, "
+        f"{len(i['lost'])} lost, {len(i['changed'])} changed, {len(i['phantom'])} phantom, {i['duplicates']} "
+        f"duplicated, {i['ambiguous']} ambiguous; stock {stock}.",
+        "",
+    ]
 
 
 def measured_windows(journal: dict[str, Any]) -> list[str]:
-    parts = [f"{label} {value:.1f} s" + (f" (bound {bound:.1f} s)" if bound is not None else "")
-             for label, value, bound, _ in window_rows(journal) if value is not None]
+    parts = [
+        f"{label} {value:.1f} s" + (f" (bound {bound:.1f} s)" if bound is not None else "")
+        for label, value, bound, _ in window_rows(journal)
+        if value is not None
+    ]
     return [f"Windows: {'; '.join(parts)}.", ""] if parts else []
 
 
 def failovers(journal: dict[str, Any]) -> list[str]:
-    lines = [f"Database failover ({e['cluster']}, {e['old_writer']} → {e['new_writer']}): writes unavailable "
-             f"{e['write_unavailable_s']:.2f} s (fenced {e['fenced_s']:.2f} s, promoted {e['promoted_s']:.2f} s, "
-             f"old writer rejoined {e['rejoined_s']:.2f} s), {e['dropped_connections']} connections dropped."
-             for e in journal["events"] if e["kind"] == "db.failover"]
+    lines = [
+        f"Database failover ({e['cluster']}, {e['old_writer']} → {e['new_writer']}): writes unavailable "
+        f"{e['write_unavailable_s']:.2f} s (fenced {e['fenced_s']:.2f} s, promoted {e['promoted_s']:.2f} s, "
+        f"old writer rejoined {e['rejoined_s']:.2f} s), {e['dropped_connections']} connections dropped."
+        for e in journal["events"]
+        if e["kind"] == "db.failover"
+    ]
     return [*lines, ""] if lines else []
 
 
@@ -218,9 +243,16 @@ def alarms(journal: dict[str, Any]) -> list[str]:
 
 def render(run: Run, args: argparse.Namespace, experiment: Path) -> str:
     sections: Iterable[list[str]] = (
-        header(run, args, experiment), verdict(run.journal), clauses(run.journal), faults(run.journal),
-        latency(run.journal), integrity(run.journal), measured_windows(run.journal), failovers(run.journal),
-        alarms(run.journal))
+        header(run, args, experiment),
+        verdict(run.journal),
+        clauses(run.journal),
+        faults(run.journal),
+        latency(run.journal),
+        integrity(run.journal),
+        measured_windows(run.journal),
+        failovers(run.journal),
+        alarms(run.journal),
+    )
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"
 
 
@@ -240,8 +272,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("experiment", nargs="?", default="experiment.yaml", help="a file in it")
     parser.add_argument("--api-port", type=int, default=None, help="the lab's API port (default: a free one)")
     parser.add_argument("--home", type=Path, default=None, help="the lab's CHAOSLAB_HOME (default: a new temp dir)")
-    parser.add_argument("--report", type=Path, default=None,
-                        help="where chaoslab run writes its report (default: a new temporary directory, kept)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=None,
+        help="where chaoslab run writes its report (default: a new temporary directory, kept)",
+    )
     parser.add_argument("--readme", type=Path, default=None, help="the README to rewrite (default: the scenario's)")
     parser.add_argument("--fast", action="store_true", help="the CI variant, to try the script; use with --readme")
     args = parser.parse_args(argv)

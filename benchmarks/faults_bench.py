@@ -24,9 +24,13 @@ from egress_probe import EgressProbe
 from labctl import ACCOUNT, BenchLab
 
 POLL_S = 0.01
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"},
-    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"},
+    ],
+}
 ALLOW = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -96,10 +100,16 @@ class Fis:
         iam.put_role_policy(RoleName="bench-fis", PolicyName="all", PolicyDocument=json.dumps(ALLOW))
         self.role_arn = f"arn:aws:iam::{ACCOUNT}:role/bench-fis"
 
-    def template(self, targets: dict[str, Any], actions: dict[str, Any], stop: list[dict[str, str]] | None = None) -> str:
+    def template(
+        self, targets: dict[str, Any], actions: dict[str, Any], stop: list[dict[str, str]] | None = None
+    ) -> str:
         return self.fis.create_experiment_template(
-            description="chaoslab benchmark", roleArn=self.role_arn, targets=targets, actions=actions,
-            stopConditions=stop or [{"source": "none"}])["experimentTemplate"]["id"]
+            description="chaoslab benchmark",
+            roleArn=self.role_arn,
+            targets=targets,
+            actions=actions,
+            stopConditions=stop or [{"source": "none"}],
+        )["experimentTemplate"]["id"]
 
     def start(self, template_id: str) -> tuple[str, float]:
         t0 = time.time()
@@ -136,8 +146,15 @@ def _applied_delay(lab: BenchLab, seq: int, t0: float) -> str:
     return f"fault.applied event at +{fmt((applied[0] - t0) * 1000)} ms" if applied else ""
 
 
-def measure(lab: BenchLab, fis: Fis, family: str, targets: dict[str, Any], action: dict[str, Any],
-            effect: Callable[[], bool], gone: Callable[[], bool] | None) -> list[Row]:
+def measure(
+    lab: BenchLab,
+    fis: Fis,
+    family: str,
+    targets: dict[str, Any],
+    action: dict[str, Any],
+    effect: Callable[[], bool],
+    gone: Callable[[], bool] | None,
+) -> list[Row]:
     """Start → effect seen; then (if the fault has a revert) StopExperiment → effect gone."""
     tid = fis.template(targets, {"a": action})
     seq = lab.last_seq()
@@ -166,23 +183,57 @@ def fault_rows(lab: BenchLab) -> list[Row]:
     rows: list[Row] = []
     task = bench_task(lab)
     ip, task_id = task["ip"], task["id"]
-    tasks = {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                       "parameters": {"cluster": "bench", "service": "bench-static"}}}
+    tasks = {
+        "Tasks": {
+            "resourceType": "aws:ecs:task",
+            "selectionMode": "ALL",
+            "parameters": {"cluster": "bench", "service": "bench-static"},
+        }
+    }
     on = {"targets": {"Tasks": "Tasks"}}
     up = lambda: connect_ms(ip, 8080) is not None  # noqa: E731
     down = lambda: connect_ms(ip, 8080, 0.2) is None  # noqa: E731
 
-    rows += measure(lab, fis, "ECS task CPU stress (worker running)", tasks,
-                    {**on, "actionId": "aws:ecs:task-cpu-stress",
-                     "parameters": {"duration": "PT5M", "percent": "50", "workers": "1"}},
-                    lambda: bool(_task_workers(task_id)), lambda: not _task_workers(task_id))
-    rows += measure(lab, fis, "ECS task network blackhole port (ingress 8080)", tasks,
-                    {**on, "actionId": "aws:ecs:task-network-blackhole-port",
-                     "parameters": {"duration": "PT5M", "port": "8080", "trafficType": "ingress"}}, down, up)
+    rows += measure(
+        lab,
+        fis,
+        "ECS task CPU stress (worker running)",
+        tasks,
+        {
+            **on,
+            "actionId": "aws:ecs:task-cpu-stress",
+            "parameters": {"duration": "PT5M", "percent": "50", "workers": "1"},
+        },
+        lambda: bool(_task_workers(task_id)),
+        lambda: not _task_workers(task_id),
+    )
+    rows += measure(
+        lab,
+        fis,
+        "ECS task network blackhole port (ingress 8080)",
+        tasks,
+        {
+            **on,
+            "actionId": "aws:ecs:task-network-blackhole-port",
+            "parameters": {"duration": "PT5M", "port": "8080", "trafficType": "ingress"},
+        },
+        down,
+        up,
+    )
     rows += _latency(lab, fis, tasks, on, ip)
-    rows += measure(lab, fis, "ECS task network packet loss (100 %)", tasks,
-                    {**on, "actionId": "aws:ecs:task-network-packet-loss",
-                     "parameters": {"duration": "PT5M", "lossPercent": "100"}}, down, up)
+    rows += measure(
+        lab,
+        fis,
+        "ECS task network packet loss (100 %)",
+        tasks,
+        {
+            **on,
+            "actionId": "aws:ecs:task-network-packet-loss",
+            "parameters": {"duration": "PT5M", "lossPercent": "100"},
+        },
+        down,
+        up,
+    )
     rows += _disrupt(lab, fis, ip, down, up)
     rows += _api_errors(lab, fis)
     rows += _stop_task(lab, fis, tasks, on, down)
@@ -196,9 +247,16 @@ def _latency(lab: BenchLab, fis: Fis, tasks: dict[str, Any], on: dict[str, Any],
     from chaoslab.runtime.addressing import service_address
 
     cidr = lab.client("ec2").describe_vpcs()["Vpcs"][0]["CidrBlock"]
-    tid = fis.template(tasks, {"a": {**on, "actionId": "aws:ecs:task-network-latency",
-                                     "parameters": {"duration": "PT5M", "delayMilliseconds": "200",
-                                                    "jitterMilliseconds": "0"}}})
+    tid = fis.template(
+        tasks,
+        {
+            "a": {
+                **on,
+                "actionId": "aws:ecs:task-network-latency",
+                "parameters": {"duration": "PT5M", "delayMilliseconds": "200", "jitterMilliseconds": "0"},
+            }
+        },
+    )
     family = "ECS task network latency (+200 ms, egress round trip)"
     with EgressProbe(ip, service_address(cidr)) as probe:
         seq = lab.last_seq()
@@ -214,12 +272,28 @@ def _latency(lab: BenchLab, fis: Fis, tasks: dict[str, Any], on: dict[str, Any],
 
 def _disrupt(lab: BenchLab, fis: Fis, ip: str, down: Callable[[], bool], up: Callable[[], bool]) -> list[Row]:
     subnet = lab.client("ec2").describe_subnets(Filters=[{"Name": "availability-zone", "Values": ["us-east-1a"]}])[
-        "Subnets"][0]["SubnetId"]
-    targets = {"Subnet": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
-                          "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/{subnet}"]}}
-    return measure(lab, fis, "network disrupt-connectivity (subnet, scope all)", targets,
-                   {"actionId": "aws:network:disrupt-connectivity", "targets": {"Subnets": "Subnet"},
-                    "parameters": {"duration": "PT5M", "scope": "all"}}, down, up)
+        "Subnets"
+    ][0]["SubnetId"]
+    targets = {
+        "Subnet": {
+            "resourceType": "aws:ec2:subnet",
+            "selectionMode": "ALL",
+            "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/{subnet}"],
+        }
+    }
+    return measure(
+        lab,
+        fis,
+        "network disrupt-connectivity (subnet, scope all)",
+        targets,
+        {
+            "actionId": "aws:network:disrupt-connectivity",
+            "targets": {"Subnets": "Subnet"},
+            "parameters": {"duration": "PT5M", "scope": "all"},
+        },
+        down,
+        up,
+    )
 
 
 def _api_errors(lab: BenchLab, fis: Fis) -> list[Row]:
@@ -230,8 +304,9 @@ def _api_errors(lab: BenchLab, fis: Fis) -> list[Row]:
         if exc.response["Error"]["Code"] != "EntityAlreadyExists":
             raise
     iam.put_role_policy(RoleName="bench-app", PolicyName="all", PolicyDocument=json.dumps(ALLOW))
-    creds = lab.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-app",
-                                          RoleSessionName="bench")["Credentials"]
+    creds = lab.client("sts").assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-app", RoleSessionName="bench")[
+        "Credentials"
+    ]
     ec2 = lab.client("ec2", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"])
 
     def failing() -> bool:
@@ -241,22 +316,51 @@ def _api_errors(lab: BenchLab, fis: Fis) -> list[Row]:
         except ClientError as exc:
             return exc.response["Error"]["Code"] == "InternalError"
 
-    targets = {"App": {"resourceType": "aws:iam:role", "selectionMode": "ALL",
-                       "resourceArns": [f"arn:aws:iam::{ACCOUNT}:role/bench-app"]}}
-    return measure(lab, fis, "API internal errors (ec2 DescribeInstances, 100 %)", targets,
-                   {"actionId": "aws:fis:inject-api-internal-error", "targets": {"Roles": "App"},
-                    "parameters": {"service": "ec2", "operations": "DescribeInstances", "percentage": "100",
-                                   "duration": "PT5M"}}, failing, lambda: not failing())
+    targets = {
+        "App": {
+            "resourceType": "aws:iam:role",
+            "selectionMode": "ALL",
+            "resourceArns": [f"arn:aws:iam::{ACCOUNT}:role/bench-app"],
+        }
+    }
+    return measure(
+        lab,
+        fis,
+        "API internal errors (ec2 DescribeInstances, 100 %)",
+        targets,
+        {
+            "actionId": "aws:fis:inject-api-internal-error",
+            "targets": {"Roles": "App"},
+            "parameters": {
+                "service": "ec2",
+                "operations": "DescribeInstances",
+                "percentage": "100",
+                "duration": "PT5M",
+            },
+        },
+        failing,
+        lambda: not failing(),
+    )
 
 
-def _stop_task(lab: BenchLab, fis: Fis, tasks: dict[str, Any], on: dict[str, Any], down: Callable[[], bool]) -> list[Row]:
+def _stop_task(
+    lab: BenchLab, fis: Fis, tasks: dict[str, Any], on: dict[str, Any], down: Callable[[], bool]
+) -> list[Row]:
     """ECS stop-task has no revert: the service starts a replacement; its time to answer is reported."""
-    rows = measure(lab, fis, "ECS stop-task (port stops answering)", tasks, {**on, "actionId": "aws:ecs:stop-task"},
-                   down, None)
+    rows = measure(
+        lab, fis, "ECS stop-task (port stops answering)", tasks, {**on, "actionId": "aws:ecs:stop-task"}, down, None
+    )
     t0 = time.time()
     bench_task(lab)
-    rows.append(Row("3 faults", "ECS stop-task: service replacement answering", (time.time() - t0), "s",
-                    note="no revert in FIS; the service scheduler replaces the task"))
+    rows.append(
+        Row(
+            "3 faults",
+            "ECS stop-task: service replacement answering",
+            (time.time() - t0),
+            "s",
+            note="no revert in FIS; the service scheduler replaces the task",
+        )
+    )
     return rows
 
 
@@ -270,16 +374,22 @@ def _failover(lab: BenchLab, fis: Fis) -> list[Row]:
     before = _writer(rds)
     cluster = rds.describe_db_clusters()["DBClusters"][0]["DBClusterArn"]
     seq = lab.last_seq()
-    rows = measure(lab, fis, "RDS failover-db-cluster (API shows the new writer)",
-                   {"Db": {"resourceType": "aws:rds:cluster", "selectionMode": "ALL", "resourceArns": [cluster]}},
-                   {"actionId": "aws:rds:failover-db-cluster", "targets": {"Clusters": "Db"}},
-                   lambda: _writer(rds) != before, None)
+    rows = measure(
+        lab,
+        fis,
+        "RDS failover-db-cluster (API shows the new writer)",
+        {"Db": {"resourceType": "aws:rds:cluster", "selectionMode": "ALL", "resourceArns": [cluster]}},
+        {"actionId": "aws:rds:failover-db-cluster", "targets": {"Clusters": "Db"}},
+        lambda: _writer(rds) != before,
+        None,
+    )
     deadline = time.time() + 15
     while not (failover := lab.events(seq, "db.failover")) and time.time() < deadline:
         time.sleep(0.1)
     if failover:
         rows[-1].note = "db.failover timings: " + ", ".join(
-            f"{k} {v}" for k, v in failover[0].items() if k.endswith("_s"))
+            f"{k} {v}" for k, v in failover[0].items() if k.endswith("_s")
+        )
     return rows
 
 
@@ -287,10 +397,15 @@ def _stop_instance(lab: BenchLab, fis: Fis) -> list[Row]:
     """EC2 stop-instances on one Chaos Shop instance: its app stops answering on port 80."""
     inst = next(i for i in lab.status()["instances"] if i["state"] == "running")
     arn = f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/{inst['id']}"
-    return measure(lab, fis, "EC2 stop-instances (app stops answering)",
-                   {"I": {"resourceType": "aws:ec2:instance", "selectionMode": "ALL", "resourceArns": [arn]}},
-                   {"actionId": "aws:ec2:stop-instances", "targets": {"Instances": "I"}},
-                   lambda: connect_ms(inst["ip"], 80, 0.2) is None, None)
+    return measure(
+        lab,
+        fis,
+        "EC2 stop-instances (app stops answering)",
+        {"I": {"resourceType": "aws:ec2:instance", "selectionMode": "ALL", "resourceArns": [arn]}},
+        {"actionId": "aws:ec2:stop-instances", "targets": {"Instances": "I"}},
+        lambda: connect_ms(inst["ip"], 80, 0.2) is None,
+        None,
+    )
 
 
 # section 4 ---------------------------------------------------------------------------------
@@ -299,9 +414,17 @@ def stop_condition_rows(lab: BenchLab) -> list[Row]:
     fis = Fis(lab)
     task = bench_task(lab)
     cw = lab.client("cloudwatch")
-    cw.put_metric_alarm(AlarmName="bench-stop", Namespace="Bench", MetricName="Breach", Statistic="Maximum",
-                        Period=1, EvaluationPeriods=1, Threshold=0.5, ComparisonOperator="GreaterThanThreshold",
-                        TreatMissingData="notBreaching")
+    cw.put_metric_alarm(
+        AlarmName="bench-stop",
+        Namespace="Bench",
+        MetricName="Breach",
+        Statistic="Maximum",
+        Period=1,
+        EvaluationPeriods=1,
+        Threshold=0.5,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
     alarm_arn = cw.describe_alarms(AlarmNames=["bench-stop"])["MetricAlarms"][0]["AlarmArn"]
     deadline = time.time() + 15
     while cw.describe_alarms(AlarmNames=["bench-stop"])["MetricAlarms"][0]["StateValue"] != "OK":
@@ -309,43 +432,83 @@ def stop_condition_rows(lab: BenchLab) -> list[Row]:
             raise TimeoutError("the stop alarm never reached OK")
         time.sleep(0.1)
     # By ARN: selecting by service also picks the task stop-task left STOPPED (lab issue, reported).
-    tasks = {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                       "resourceArns": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/bench/{task['id']}"]}}
-    tid = fis.template(tasks, {
-        "cpu": {"actionId": "aws:ecs:task-cpu-stress", "targets": {"Tasks": "Tasks"},
-                "parameters": {"duration": "PT5M", "percent": "30", "workers": "1"}},
-        "slow": {"actionId": "aws:ecs:task-network-latency", "targets": {"Tasks": "Tasks"},
-                 "parameters": {"duration": "PT5M", "delayMilliseconds": "100", "jitterMilliseconds": "0"}},
-    }, stop=[{"source": "aws:cloudwatch:alarm", "value": alarm_arn}])
+    tasks = {
+        "Tasks": {
+            "resourceType": "aws:ecs:task",
+            "selectionMode": "ALL",
+            "resourceArns": [f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/bench/{task['id']}"],
+        }
+    }
+    tid = fis.template(
+        tasks,
+        {
+            "cpu": {
+                "actionId": "aws:ecs:task-cpu-stress",
+                "targets": {"Tasks": "Tasks"},
+                "parameters": {"duration": "PT5M", "percent": "30", "workers": "1"},
+            },
+            "slow": {
+                "actionId": "aws:ecs:task-network-latency",
+                "targets": {"Tasks": "Tasks"},
+                "parameters": {"duration": "PT5M", "delayMilliseconds": "100", "jitterMilliseconds": "0"},
+            },
+        },
+        stop=[{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
+    )
     seq = lab.last_seq()
     exp_id, _ = fis.start(tid)
     try:
         until(lambda: len(lab.events(seq, "fault.applied")) >= 2, timeout=15)
     except TimeoutError:
         state = fis.fis.get_experiment(id=exp_id)["experiment"]
-        raise RuntimeError(f"the stop-condition experiment never applied both faults: {state['state']} "
-                           f"{ {k: v['state'] for k, v in state['actions'].items()} }") from None
+        raise RuntimeError(
+            f"the stop-condition experiment never applied both faults: {state['state']} "
+            f"{ {k: v['state'] for k, v in state['actions'].items()} }"
+        ) from None
     time.sleep(0.5)
     seq = lab.last_seq()
     t_put = time.time()
     cw.put_metric_data(Namespace="Bench", MetricData=[{"MetricName": "Breach", "Value": 1.0, "StorageResolution": 1}])
     status = fis.wait_end(exp_id, 30)
     events = lab.events(seq, "alarm.state,fault.reverted,experiment.state")
-    alarm = next(e["time"] for e in events if e["kind"] == "alarm.state" and e["alarm"] == "bench-stop"
-                 and e["new"] == "ALARM")
+    alarm = next(
+        e["time"] for e in events if e["kind"] == "alarm.state" and e["alarm"] == "bench-stop" and e["new"] == "ALARM"
+    )
     reverted = [e["time"] for e in events if e["kind"] == "fault.reverted" and e.get("experiment") == exp_id]
-    stopping = next((e["time"] for e in events if e["kind"] == "experiment.state" and e.get("experiment") == exp_id
-                     and e.get("new") in ("stopping", "stopped")), None)
+    stopping = next(
+        (
+            e["time"]
+            for e in events
+            if e["kind"] == "experiment.state"
+            and e.get("experiment") == exp_id
+            and e.get("new") in ("stopping", "stopped")
+        ),
+        None,
+    )
     task_gone = not _task_workers(task["id"])
     sec = "4 stop condition"
     rows = [
-        Row(sec, "PutMetricData (breaching) → alarm ALARM", (alarm - t_put) * 1000, "ms",
-            note="1 s period: the datapoint's period must close before it is evaluated"),
+        Row(
+            sec,
+            "PutMetricData (breaching) → alarm ALARM",
+            (alarm - t_put) * 1000,
+            "ms",
+            note="1 s period: the datapoint's period must close before it is evaluated",
+        ),
         Row(sec, "alarm ALARM → experiment stopping", (stopping - alarm) * 1000 if stopping else None, "ms"),
-        Row(sec, f"alarm ALARM → every fault reverted ({len(reverted)} faults)",
-            (max(reverted) - alarm) * 1000 if reverted else None, "ms", target=2000.0,
-            note=f"experiment {status}; stress workers gone: {task_gone}"),
-        Row(sec, "PutMetricData → every fault reverted (end to end)",
-            (max(reverted) - t_put) * 1000 if reverted else None, "ms"),
+        Row(
+            sec,
+            f"alarm ALARM → every fault reverted ({len(reverted)} faults)",
+            (max(reverted) - alarm) * 1000 if reverted else None,
+            "ms",
+            target=2000.0,
+            note=f"experiment {status}; stress workers gone: {task_gone}",
+        ),
+        Row(
+            sec,
+            "PutMetricData → every fault reverted (end to end)",
+            (max(reverted) - t_put) * 1000 if reverted else None,
+            "ms",
+        ),
     ]
     return rows

@@ -59,8 +59,9 @@ def section_rows(name: str, quick: bool, shared: Shared) -> list[Row]:
 
         rounds = 1 if quick else 3
         rows = alb_compare.static_rows(seconds=seconds, connections=connections, rounds=rounds)
-        return rows + alb_compare.shop_rows(shared.get().status(), seconds=seconds, connections=connections,
-                                            rounds=rounds)
+        return rows + alb_compare.shop_rows(
+            shared.get().status(), seconds=seconds, connections=connections, rounds=rounds
+        )
     if name == "up":
         import startup_api
 
@@ -96,22 +97,29 @@ def render(rows: list[Row]) -> str:
     for r in rows:
         figure = f"{fmt(r.value)} {r.unit}" if r.value is not None else (r.note or "n/a")
         note = r.note if r.value is not None else ""
-        lines.append(f"| {r.section} | {r.name} | {figure} | {r.reference} | {r.ratio} | {r.target_text()} | "
-                     f"{r.verdict()} | {note} |")
+        lines.append(
+            f"| {r.section} | {r.name} | {figure} | {r.reference} | {r.ratio} | {r.target_text()} | "
+            f"{r.verdict()} | {note} |"
+        )
     return "\n".join(lines)
 
 
-def write_results(rows: list[Row], command: str, info: dict[str, str], busy: list[str], elapsed: float,
-                  failures: list[str]) -> None:
+def write_results(
+    rows: list[Row], command: str, info: dict[str, str], busy: list[str], elapsed: float, failures: list[str]
+) -> None:
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = [
-        "# chaoslab benchmark results", "",
+        "# chaoslab benchmark results",
+        "",
         f"- date: {date} (run took {elapsed:.0f} s)",
         f"- command: `{command}`",
         f"- machine: {info['cpu']}, {info['cores']} cores, Linux {info['kernel']}, Python {info['python']}",
         f"- load average before the run: {info['load']}; after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-        + ("; other work was running on the machine (see below), so figures are lower bounds of what an "
-           "idle box gives" if busy else ""),
+        + (
+            "; other work was running on the machine (see below), so figures are lower bounds of what an idle box gives"
+            if busy
+            else ""
+        ),
         f"- load generator: {load_tool()}",
     ]
     if busy:

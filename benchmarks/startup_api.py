@@ -42,10 +42,21 @@ def up_rows(tmp: Path, runs: int) -> list[Row]:
             downs.append(lab.down())
     sec = "2 lab start"
     return [
-        Row(sec, f"`chaoslab up --detach` to ready, median of {runs}", median(ups), "s", target=10.0,
-            note="runs: " + ", ".join(fmt(u) for u in ups)),
-        Row(sec, "one instance: unit pending → target healthy", median(unit) if unit else None, "s",
-            note="per instance: " + ", ".join(fmt(u) for u in unit) + " (default stack: 10 s health-check interval)"),
+        Row(
+            sec,
+            f"`chaoslab up --detach` to ready, median of {runs}",
+            median(ups),
+            "s",
+            target=10.0,
+            note="runs: " + ", ".join(fmt(u) for u in ups),
+        ),
+        Row(
+            sec,
+            "one instance: unit pending → target healthy",
+            median(unit) if unit else None,
+            "s",
+            note="per instance: " + ", ".join(fmt(u) for u in unit) + " (default stack: 10 s health-check interval)",
+        ),
         Row(sec, "`chaoslab down`, median", median(downs), "s"),
     ]
 
@@ -72,8 +83,15 @@ def api_rows(lab: BenchLab, n: int) -> list[Row]:
     rows = []
     for protocol, name, call in calls:
         ms = _timed(call, n)
-        rows.append(Row("6 AWS API", f"{name} ({protocol}) p50", pct(ms, 0.5), "ms",
-                        note=f"p99 {fmt(pct(ms, 0.99))} ms over {n} calls"))
+        rows.append(
+            Row(
+                "6 AWS API",
+                f"{name} ({protocol}) p50",
+                pct(ms, 0.5),
+                "ms",
+                note=f"p99 {fmt(pct(ms, 0.99))} ms over {n} calls",
+            )
+        )
     return rows
 
 
@@ -95,11 +113,22 @@ def demo_rows(tmp: Path) -> list[Row]:
     home = tmp / "demo-home"
     stack = bench_stack(tmp, octet=61)
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", DEMO, str(home), str(free_port()), str(stack)], capture_output=True,
-                         text=True, timeout=600, env={**os.environ, "CHAOSLAB_HOME": str(home)})
+    out = subprocess.run(
+        [sys.executable, "-c", DEMO, str(home), str(free_port()), str(stack)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CHAOSLAB_HOME": str(home)},
+    )
     elapsed = time.perf_counter() - start
-    verdict = next((line.strip() for line in out.stdout.splitlines() if "hypothesis" in line.lower()
-                    and ("held" in line.lower() or "refuted" in line.lower())), "")
+    verdict = next(
+        (
+            line.strip()
+            for line in out.stdout.splitlines()
+            if "hypothesis" in line.lower() and ("held" in line.lower() or "refuted" in line.lower())
+        ),
+        "",
+    )
     note = f"exit {out.returncode}" + (f"; {verdict[:90]}" if verdict else "")
     if out.returncode not in (0, 1):
         note += "; " + (out.stderr.strip().splitlines() or ["?"])[-1][:120]

@@ -28,8 +28,13 @@ async def _run(url: str, rate: float, seconds: float, late_s: float) -> dict[str
     lateness = sorted(r["sent"] - r["t"] for r in records) or [0.0]
     late = sum(1 for x in lateness if x > late_s)
     errors = sum(1 for r in records if r["status"] != 200)
-    return {"sent": len(records), "late_share": late / len(lateness), "errors": errors,
-            "p50_late_ms": pct(lateness, 0.5) * 1000, "p99_late_ms": pct(lateness, 0.99) * 1000}
+    return {
+        "sent": len(records),
+        "late_share": late / len(lateness),
+        "errors": errors,
+        "p50_late_ms": pct(lateness, 0.5) * 1000,
+        "p99_late_ms": pct(lateness, 0.99) * 1000,
+    }
 
 
 def holds(url: str, rate: float, seconds: float, late_s: float) -> tuple[bool, dict[str, Any]]:
@@ -76,15 +81,34 @@ def workload_rows(*, quick: bool) -> list[Row]:
     return [_row(late, *found[late], seconds, ref) for late in found]
 
 
-def _row(late_s: float, best: float, best_got: Any, failed_at: float | None, failed_got: Any, seconds: float,
-         ref: dict[str, float]) -> Row:
-    note = (f"held at {fmt(best)}/s: {fmt(best_got['late_share'] * 100)} % late, send delay p99 "
-            f"{fmt(best_got['p99_late_ms'])} ms" if best_got else "held at no rate tried (≥ 10/s)")
+def _row(
+    late_s: float,
+    best: float,
+    best_got: Any,
+    failed_at: float | None,
+    failed_got: Any,
+    seconds: float,
+    ref: dict[str, float],
+) -> Row:
+    note = (
+        f"held at {fmt(best)}/s: {fmt(best_got['late_share'] * 100)} % late, send delay p99 "
+        f"{fmt(best_got['p99_late_ms'])} ms"
+        if best_got
+        else "held at no rate tried (≥ 10/s)"
+    )
     if failed_at is not None and failed_got is not None:
-        note += (f"; missed at {fmt(failed_at)}/s: {fmt(failed_got['late_share'] * 100)} % late, send delay p50 "
-                 f"{fmt(failed_got['p50_late_ms'])} ms, p99 {fmt(failed_got['p99_late_ms'])} ms, "
-                 f"{failed_got['errors']} errors, {failed_got['sent']} of {int(failed_at * seconds)} sent")
+        note += (
+            f"; missed at {fmt(failed_at)}/s: {fmt(failed_got['late_share'] * 100)} % late, send delay p50 "
+            f"{fmt(failed_got['p50_late_ms'])} ms, p99 {fmt(failed_got['p99_late_ms'])} ms, "
+            f"{failed_got['errors']} errors, {failed_got['sent']} of {int(failed_at * seconds)} sent"
+        )
     tool = load_tool() if WRK else "bundled client"
-    return Row("5 workload", f"open-loop rate held (< 1 % sent > {late_s * 1000:g} ms late)", best, "req/s",
-               f"{tool} closed loop, 64 conns: {fmt(ref['rps'])} req/s", f"{best / ref['rps']:.3f}× {tool}",
-               note=note)
+    return Row(
+        "5 workload",
+        f"open-loop rate held (< 1 % sent > {late_s * 1000:g} ms late)",
+        best,
+        "req/s",
+        f"{tool} closed loop, 64 conns: {fmt(ref['rps'])} req/s",
+        f"{best / ref['rps']:.3f}× {tool}",
+        note=note,
+    )

@@ -25,8 +25,10 @@ def _missing(item: pytest.Item) -> str | None:
     if item.get_closest_marker("realistic") and not probe().available:
         return f"the lab's realistic mode is unavailable here: {probe().reason}"
     if item.get_closest_marker("netns_here") and probe().mode != "netns":
-        return ("this test builds network namespaces in its own process, which needs root on Linux "
-                f"({probe().reason or 'here the lab would use a user namespace instead'})")
+        return (
+            "this test builds network namespaces in its own process, which needs root on Linux "
+            f"({probe().reason or 'here the lab would use a user namespace instead'})"
+        )
     if item.get_closest_marker("chromium") and chromium_path() is None:
         return "chromium is not installed (make test installs it with apt when run as root)"
     return None

@@ -27,64 +27,98 @@ quick start:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chaoslab", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="chaoslab", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"chaoslab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    up = sub.add_parser("up", help="start a lab from a stack file", formatter_class=argparse.RawDescriptionHelpFormatter,
-                        description="Start a lab: every resource of the stack, for real, plus the AWS API.\n\n"
-                                    "STACK is a bundled stack name (default: seed 003's Chaos Shop) or a YAML file.\n"
-                                    "Without --detach the lab runs in the foreground until Ctrl-C.")
+    up = sub.add_parser(
+        "up",
+        help="start a lab from a stack file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Start a lab: every resource of the stack, for real, plus the AWS API.\n\n"
+        "STACK is a bundled stack name (default: seed 003's Chaos Shop) or a YAML file.\n"
+        "Without --detach the lab runs in the foreground until Ctrl-C.",
+    )
     up.add_argument("stack", nargs="?", help="bundled stack name or path to a stack YAML file (default: default)")
-    up.add_argument("--detach", "-d", action="store_true", help="run the lab in the background and return when it is ready")
+    up.add_argument(
+        "--detach", "-d", action="store_true", help="run the lab in the background and return when it is ready"
+    )
     up.add_argument("--fast", action="store_true", help="short health-check intervals and sweeps (CI)")
     up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
-    up.add_argument("--network", choices=["auto", "netns", "userns", "loopback"], default="auto",
-                    help="unit networking: netns (root) and userns (an ordinary user, in a user namespace the "
-                         "lab creates) give each unit its own network namespace; loopback works anywhere but "
-                         "without network faults. auto picks the first this host allows (default)")
+    up.add_argument(
+        "--network",
+        choices=["auto", "netns", "userns", "loopback"],
+        default="auto",
+        help="unit networking: netns (root) and userns (an ordinary user, in a user namespace the "
+        "lab creates) give each unit its own network namespace; loopback works anywhere but "
+        "without network faults. auto picks the first this host allows (default)",
+    )
     up.add_argument("--list", action="store_true", help="list the bundled stacks and exit")
 
-    st = sub.add_parser("status", help="show the running lab", description="Show the running lab: endpoints, units, "
-                        "target health, database writer, alarms.")
+    st = sub.add_parser(
+        "status",
+        help="show the running lab",
+        description="Show the running lab: endpoints, units, target health, database writer, alarms.",
+    )
     st.add_argument("--json", action="store_true", help="machine-readable output")
 
-    sub.add_parser("down", help="stop the running lab and everything it started",
-                   description="Stop the running lab: experiments are stopped and their faults reverted, then every "
-                               "unit, database and network the lab made is removed.")
+    sub.add_parser(
+        "down",
+        help="stop the running lab and everything it started",
+        description="Stop the running lab: experiments are stopped and their faults reverted, then every "
+        "unit, database and network the lab made is removed.",
+    )
 
-    val = sub.add_parser("validate", help="lint FIS templates and experiment files offline",
-                         description="Lint FIS experiment templates offline: API bodies (bare or --cli-input-json), "
-                                     "get-experiment-template answers, CloudFormation AWS::FIS::ExperimentTemplate "
-                                     "(JSON/YAML), chaoslab experiment and stack files. Each file is invalid (AWS "
-                                     "would reject it), valid but not runnable in the lab (what and why), or "
-                                     "runnable. Exit 1 when any file is invalid, else 0.")
+    val = sub.add_parser(
+        "validate",
+        help="lint FIS templates and experiment files offline",
+        description="Lint FIS experiment templates offline: API bodies (bare or --cli-input-json), "
+        "get-experiment-template answers, CloudFormation AWS::FIS::ExperimentTemplate "
+        "(JSON/YAML), chaoslab experiment and stack files. Each file is invalid (AWS "
+        "would reject it), valid but not runnable in the lab (what and why), or "
+        "runnable. Exit 1 when any file is invalid, else 0.",
+    )
     val.add_argument("files", nargs="+", metavar="FILE")
-    val.add_argument("--format", choices=("text", "json", "github"), default="text",
-                     help="text (default), json, or github (GitHub Actions annotations)")
+    val.add_argument(
+        "--format",
+        choices=("text", "json", "github"),
+        default="text",
+        help="text (default), json, or github (GitHub Actions annotations)",
+    )
 
-    run = sub.add_parser("run", help="run an experiment file against the lab",
-                         description="Run an experiment: baseline (steady state must hold), injection (the FIS "
-                                     "experiment) and recovery, with a workload and a hypothesis.\n\nexit codes: 0 "
-                                     "hypothesis held, 1 deviated, 2 baseline not met or could not run, 3 aborted by "
-                                     "a stop condition", formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run an experiment file against the lab",
+        description="Run an experiment: baseline (steady state must hold), injection (the FIS "
+        "experiment) and recovery, with a workload and a hypothesis.\n\nexit codes: 0 "
+        "hypothesis held, 1 deviated, 2 baseline not met or could not run, 3 aborted by "
+        "a stop condition",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("experiment", help="experiment file (YAML or JSON)")
     run.add_argument("--report", metavar="DIR", help="write the HTML report and JSON journal here")
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML result here")
     run.add_argument("--fast", action="store_true", help="short intervals (CI)")
 
-    rep = sub.add_parser("report", help="rebuild the HTML/JUnit reports of a run from its journal.json",
-                         description="Rebuild a run's reports from its journal alone (the journal holds everything).")
+    rep = sub.add_parser(
+        "report",
+        help="rebuild the HTML/JUnit reports of a run from its journal.json",
+        description="Rebuild a run's reports from its journal alone (the journal holds everything).",
+    )
     rep.add_argument("journal", help="a journal.json written by `chaoslab run` or `chaoslab demo`")
     rep.add_argument("--out", metavar="DIR", help="where to write report.html (default: beside the journal)")
     rep.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
 
-    demo = sub.add_parser("demo", help="seed 003's 'stop one instance' experiment, end to end",
-                          description="Bring up the Chaos Shop (ALB, two instances in two AZs, an Aurora-like "
-                                      "PostgreSQL cluster), place the article's orders, stop one instance through "
-                                      "FIS while probing the ALB, print the timeline and the verdict, write an HTML "
-                                      "report, tear everything down.")
+    demo = sub.add_parser(
+        "demo",
+        help="seed 003's 'stop one instance' experiment, end to end",
+        description="Bring up the Chaos Shop (ALB, two instances in two AZs, an Aurora-like "
+        "PostgreSQL cluster), place the article's orders, stop one instance through "
+        "FIS while probing the ALB, print the timeline and the verdict, write an HTML "
+        "report, tear everything down.",
+    )
     demo.add_argument("--fast", action="store_true", help="short health-check intervals (about 30 s instead of ~2 min)")
     demo.add_argument("--report", metavar="DIR", default=None, help="report directory (default ./chaoslab-report)")
     return parser
@@ -98,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         from chaoslab import commands
+
         return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
     except ChaoslabError as exc:
         print(f"chaoslab: error: {exc}", file=sys.stderr)

@@ -38,11 +38,14 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = _config(args)
     existing = running_lab(config)
     if existing:
-        raise ChaoslabError(f"a lab is already running (pid {existing['pid']}, stack {existing.get('stack')}, "
-                            f"API {existing['api']})", hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab")
+        raise ChaoslabError(
+            f"a lab is already running (pid {existing['pid']}, stack {existing.get('stack')}, API {existing['api']})",
+            hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab",
+        )
     load_stack(args.stack)  # validate before anything starts
     if not args.detach:
         from chaoslab.daemon import run_foreground
+
         return run_foreground(daemon_args(args.stack, args.fast, args.api_port, args.network))
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
@@ -50,8 +53,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _print_summary(status: dict[str, Any]) -> None:
-    print(f"  AWS API      {status['api']}  (region {status['region']}, account {status['account_id']}, "
-          "credentials test/test)")
+    print(
+        f"  AWS API      {status['api']}  (region {status['region']}, account {status['account_id']}, "
+        "credentials test/test)"
+    )
     for lb in status["load_balancers"]:
         for url in lb["listeners"]:
             print(f"  ALB          {lb['name']}  {url}")
@@ -60,8 +65,10 @@ def _print_summary(status: dict[str, Any]) -> None:
     mode = status["network_mode"]
     print(f"  network      {mode}  {NETWORK_MODES.get(mode, '')}".rstrip())
     if status.get("unit_port_offset"):
-        print(f"  ports        units serve ports below 1024 at port + {status['unit_port_offset']} "
-              "(an ordinary user cannot bind them on loopback)")
+        print(
+            f"  ports        units serve ports below 1024 at port + {status['unit_port_offset']} "
+            "(an ordinary user cannot bind them on loopback)"
+        )
     for note in status.get("notes", []):
         print(f"  note         {note}")
     print("  next: `chaoslab status`, `curl <ALB>/`, `chaoslab down`")
@@ -81,8 +88,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"running": True, **status}, indent=2, default=str))
         return 0
-    print(f"lab {status['run_id']} (pid {status['pid']}) stack {status['stack']}, up "
-          f"{time.time() - status['started_at']:.0f} s")
+    print(
+        f"lab {status['run_id']} (pid {status['pid']}) stack {status['stack']}, up "
+        f"{time.time() - status['started_at']:.0f} s"
+    )
     _print_summary(status)
     for lb in status["load_balancers"]:
         for tg in lb["target_groups"]:
@@ -98,7 +107,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if live_tasks:
         print("\ntasks")
         for t in live_tasks:
-            print(f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} {t['health']}")
+            print(
+                f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} {t['health']}"
+            )
     if status["alarms"]:
         print("\nalarms")
         for a in status["alarms"]:
@@ -111,6 +122,7 @@ def cmd_down(args: argparse.Namespace) -> int:
     config = _config(args)
     if running_lab(config) is None:
         from chaoslab.daemon import cleanup_after_crash
+
         cleaned = cleanup_after_crash(config)
         print("no lab is running" + (f"; cleaned up after a crashed one ({cleaned})" if cleaned else ""))
         return 0

@@ -70,9 +70,11 @@ async def wait_ready(lab: Lab, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         services_steady = all(s.steady for s in lab.ecs.services.values() if s.status == "ACTIVE")
-        states = [d["TargetHealth"]["State"]
-                  for tg in lab.elbv2.describe_target_groups()["TargetGroups"]
-                  for d in lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]]
+        states = [
+            d["TargetHealth"]["State"]
+            for tg in lab.elbv2.describe_target_groups()["TargetGroups"]
+            for d in lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
+        ]
         if services_steady and all(s == "healthy" for s in states):
             return True
         await asyncio.sleep(0.1)
@@ -142,8 +144,9 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-async def _unless_stopped(work: asyncio.Future[Any], stopper: asyncio.Future[Any],
-                          failed: asyncio.Future[ChaoslabError]) -> bool:
+async def _unless_stopped(
+    work: asyncio.Future[Any], stopper: asyncio.Future[Any], failed: asyncio.Future[ChaoslabError]
+) -> bool:
     """Wait for `work`, a stop signal or a start that cannot succeed: False on a stop, the
     failure raised, `work` cancelled in both cases."""
     await asyncio.wait({work, stopper, failed}, return_when=asyncio.FIRST_COMPLETED)

@@ -71,8 +71,18 @@ class Lab:
 
     # The order matters: a service starts after everything it calls.
     def _backends(self) -> list[Any]:
-        return [self.iam, self.cloudwatch, self.logs, self.ec2, self.elbv2, self.rds,
-                self.autoscaling, self.ecs, self.ssm, self.fis]
+        return [
+            self.iam,
+            self.cloudwatch,
+            self.logs,
+            self.ec2,
+            self.elbv2,
+            self.rds,
+            self.autoscaling,
+            self.ecs,
+            self.ssm,
+            self.fis,
+        ]
 
     async def start(self) -> None:
         await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first
@@ -80,9 +90,13 @@ class Lab:
         removed = await cleanup_leftovers(self.store)
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
-        self.gateway.add_routes([web.get("/_chaoslab/status", self._status_route),
-                                 web.get("/_chaoslab/events", self._events_route),
-                                 web.get("/_chaoslab/alb-requests", self._alb_requests_route)])
+        self.gateway.add_routes(
+            [
+                web.get("/_chaoslab/status", self._status_route),
+                web.get("/_chaoslab/events", self._events_route),
+                web.get("/_chaoslab/alb-requests", self._alb_requests_route),
+            ]
+        )
         self.gateway.add_routes(dashboard.routes(self))
         for backend in self._backends():
             await backend.start()
@@ -113,31 +127,62 @@ class Lab:
         """What `chaoslab status` shows: endpoints, units, target health, database, alarms."""
         vpcs = list(self.ec2.vpcs.values())
         return {
-            "run_id": self.run_id, "pid": os.getpid(), "stack": self.stack_name,
-            "started_at": self.started_at, "api": self.config.endpoint_url,
-            "region": self.config.region, "account_id": self.config.account_id,
+            "run_id": self.run_id,
+            "pid": os.getpid(),
+            "stack": self.stack_name,
+            "started_at": self.started_at,
+            "api": self.config.endpoint_url,
+            "region": self.config.region,
+            "account_id": self.config.account_id,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
             "notes": limitations(vpcs[0].network.mode) if vpcs else [],
-            "unit_port_offset": LOOPBACK_PORT_OFFSET if vpcs and vpcs[0].network.mode == "loopback" and remapped()
+            "unit_port_offset": LOOPBACK_PORT_OFFSET
+            if vpcs and vpcs[0].network.mode == "loopback" and remapped()
             else None,
             "load_balancers": self._lb_status(),
             "instances": [
-                {"id": i.instance_id, "state": i.state, "az": i.az, "ip": i.private_ip,
-                 "group": i.tags.get("aws:autoscaling:groupName"), "image": i.image}
-                for i in self.ec2.instances.values()],
+                {
+                    "id": i.instance_id,
+                    "state": i.state,
+                    "az": i.az,
+                    "ip": i.private_ip,
+                    "group": i.tags.get("aws:autoscaling:groupName"),
+                    "image": i.image,
+                }
+                for i in self.ec2.instances.values()
+            ],
             "tasks": [
-                {"id": t.task_id, "cluster": t.cluster.name, "service": t.service, "state": t.last_status,
-                 "desired": t.desired_status, "az": t.az, "ip": t.private_ip, "health": t.health_status,
-                 "stop_code": t.stop_code, "stopped_reason": t.stopped_reason}
-                for t in self.ecs.tasks.values()],
+                {
+                    "id": t.task_id,
+                    "cluster": t.cluster.name,
+                    "service": t.service,
+                    "state": t.last_status,
+                    "desired": t.desired_status,
+                    "az": t.az,
+                    "ip": t.private_ip,
+                    "health": t.health_status,
+                    "stop_code": t.stop_code,
+                    "stopped_reason": t.stopped_reason,
+                }
+                for t in self.ecs.tasks.values()
+            ],
             "databases": [
-                {"cluster": c["DBClusterIdentifier"], "status": c["Status"], "endpoint": c["Endpoint"],
-                 "port": c["Port"],
-                 "writer": next((m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", [])
-                                 if m.get("IsClusterWriter")), None)}
-                for c in self.rds.describe_db_clusters()["DBClusters"]],
-            "alarms": [{"name": a.name, "state": a.state}
-                       for a in self.cloudwatch.describe_alarms(types=["MetricAlarm", "CompositeAlarm"])],
+                {
+                    "cluster": c["DBClusterIdentifier"],
+                    "status": c["Status"],
+                    "endpoint": c["Endpoint"],
+                    "port": c["Port"],
+                    "writer": next(
+                        (m["DBInstanceIdentifier"] for m in c.get("DBClusterMembers", []) if m.get("IsClusterWriter")),
+                        None,
+                    ),
+                }
+                for c in self.rds.describe_db_clusters()["DBClusters"]
+            ],
+            "alarms": [
+                {"name": a.name, "state": a.state}
+                for a in self.cloudwatch.describe_alarms(types=["MetricAlarm", "CompositeAlarm"])
+            ],
         }
 
     def _lb_status(self) -> list[dict[str, Any]]:
@@ -147,14 +192,31 @@ class Lab:
             groups = []
             for tg in self.elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]:
                 health = self.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
-                groups.append({"name": tg["TargetGroupName"], "targets": [
-                    {"id": d["Target"]["Id"], "port": d["Target"].get("Port"),
-                     "state": d["TargetHealth"]["State"], "reason": d["TargetHealth"].get("Reason")}
-                    for d in health["TargetHealthDescriptions"]]})
-            out.append({"name": lb["LoadBalancerName"],
-                        "listeners": [f"http://{self.elbv2.listener_address(listener['ListenerArn'])[0]}:"
-                                      f"{self.elbv2.listener_address(listener['ListenerArn'])[1]}" for listener in listeners],
-                        "target_groups": groups})
+                groups.append(
+                    {
+                        "name": tg["TargetGroupName"],
+                        "targets": [
+                            {
+                                "id": d["Target"]["Id"],
+                                "port": d["Target"].get("Port"),
+                                "state": d["TargetHealth"]["State"],
+                                "reason": d["TargetHealth"].get("Reason"),
+                            }
+                            for d in health["TargetHealthDescriptions"]
+                        ],
+                    }
+                )
+            out.append(
+                {
+                    "name": lb["LoadBalancerName"],
+                    "listeners": [
+                        f"http://{self.elbv2.listener_address(listener['ListenerArn'])[0]}:"
+                        f"{self.elbv2.listener_address(listener['ListenerArn'])[1]}"
+                        for listener in listeners
+                    ],
+                    "target_groups": groups,
+                }
+            )
         return out
 
     async def _status_route(self, request: web.Request) -> web.Response:
@@ -168,8 +230,10 @@ class Lab:
             return web.json_response({"message": "since must be an integer sequence number"}, status=400)
         kinds = set(request.query["kinds"].split(",")) if request.query.get("kinds") else None
         events = self.events.since(since, kinds)
-        return web.json_response({"events": events, "last": events[-1]["seq"] if events else since},
-                                 dumps=lambda o: json.dumps(o, default=str))
+        return web.json_response(
+            {"events": events, "last": events[-1]["seq"] if events else since},
+            dumps=lambda o: json.dumps(o, default=str),
+        )
 
     async def _alb_requests_route(self, request: web.Request) -> web.Response:
         """What the ALBs saw per request (target chosen, status, ELB- or target-generated, error
@@ -178,8 +242,9 @@ class Lab:
             since = float(request.query.get("since", "0"))
         except ValueError:
             return web.json_response({"message": "since must be epoch seconds"}, status=400)
-        return web.json_response({"requests": self.elbv2.recent_requests(since)},
-                                 dumps=lambda o: json.dumps(o, default=str))
+        return web.json_response(
+            {"requests": self.elbv2.recent_requests(since)}, dumps=lambda o: json.dumps(o, default=str)
+        )
 
     def write_lab_file(self) -> Path:
         """Where a detached lab can be found: pid, API endpoint, run id. `launcher` is the process
@@ -187,10 +252,19 @@ class Lab:
         path = self.config.home / LAB_FILE
         tmp = path.with_suffix(".tmp")
         launcher = os.getppid() if single_uid_namespace() else os.getpid()
-        tmp.write_text(json.dumps({"pid": os.getpid(), "launcher": launcher, "run_id": self.run_id,
-                                   "api": self.config.endpoint_url,
-                                   "api_port": self.config.api_port, "stack": self.stack_name,
-                                   "started_at": self.started_at}))
+        tmp.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "launcher": launcher,
+                    "run_id": self.run_id,
+                    "api": self.config.endpoint_url,
+                    "api_port": self.config.api_port,
+                    "stack": self.stack_name,
+                    "started_at": self.started_at,
+                }
+            )
+        )
         tmp.replace(path)
         return path
 

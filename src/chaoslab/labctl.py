@@ -58,8 +58,10 @@ def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
             status: dict[str, Any] = json.loads(resp.read())
             return status
     except (urllib.error.URLError, OSError) as exc:
-        raise ChaoslabError(f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}",
-                            hint="`chaoslab down` stops it and cleans up") from None
+        raise ChaoslabError(
+            f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}",
+            hint="`chaoslab down` stops it and cleans up",
+        ) from None
 
 
 def daemon_args(stack: str | None, fast: bool, api_port: int | None, network: str) -> list[str]:
@@ -73,17 +75,28 @@ def daemon_args(stack: str | None, fast: bool, api_port: int | None, network: st
     return argv
 
 
-def start_detached(config: LabConfig, stack: str | None, *, fast: bool = False, network: str = "auto",
-                   quiet: bool = False) -> dict[str, Any]:
+def start_detached(
+    config: LabConfig, stack: str | None, *, fast: bool = False, network: str = "auto", quiet: bool = False
+) -> dict[str, Any]:
     """Start a lab in the background (its own session) and return its lab.json once it is ready.
     The runner and `chaoslab demo` use this too."""
     config.ensure_home()
-    argv = [sys.executable, "-m", "chaoslab.daemon",
-            *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network)]
+    argv = [
+        sys.executable,
+        "-m",
+        "chaoslab.daemon",
+        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network),
+    ]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-                                 start_new_session=True, env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+        child = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+        )
     return _wait_ready(config, child, log_path, quiet)
 
 
@@ -96,8 +109,9 @@ def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Pat
         if child.poll() is not None:
             print(file=out)
             tail = log_path.read_text(errors="replace").splitlines()[-15:]
-            raise ChaoslabError("the lab exited while starting:\n    " + "\n    ".join(tail),
-                                hint=f"full log: {log_path}")
+            raise ChaoslabError(
+                "the lab exited while starting:\n    " + "\n    ".join(tail), hint=f"full log: {log_path}"
+            )
         info = running_lab(config)
         if info and child.pid in (info.get("pid"), info.get("launcher")) and info.get("ready"):
             print(f" ready in {time.monotonic() - start:.1f} s", file=out, flush=True)
@@ -136,5 +150,6 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
         print(" not stopping; killing it", file=out)
         os.kill(pid, signal.SIGKILL)
         from chaoslab.daemon import cleanup_after_crash
+
         cleanup_after_crash(config)
     print(f" stopped in {time.monotonic() - start:.1f} s", file=out)

@@ -18,7 +18,8 @@ from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.types import LabLike
 
 _HEALTH_CHECK = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "properties": {
         "path": {"type": "string", "pattern": "^/"},
         "port": {"type": ["string", "integer"]},
@@ -34,12 +35,15 @@ _ENV = {"type": "object", "additionalProperties": {"type": ["string", "number", 
 _NAME = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"}
 
 SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["name"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
     "properties": {
         "name": _NAME,
         "description": {"type": "string"},
         "settings": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "asg_health_sweep_seconds": {"type": "number", "minimum": 0.5},
                 "instance_shutdown_seconds": {"type": "number", "minimum": 0},
@@ -47,93 +51,161 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "vpc": {
-            "type": "object", "additionalProperties": False, "required": ["cidr", "subnets"],
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["cidr", "subnets"],
             "properties": {
                 "cidr": {"type": "string"},
-                "subnets": {"type": "object", "minProperties": 1,
-                            "additionalProperties": {"type": "string"}},
+                "subnets": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
             },
         },
         "database": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "required": ["cluster", "database", "username", "password"],
             "properties": {
-                "cluster": _NAME, "engine": {"enum": ["aurora-postgresql"]},
-                "database": {"type": "string"}, "username": {"type": "string"},
-                "password": {"type": "string", "minLength": 8}, "port": {"type": "integer"},
-                "instances": {"type": "array", "minItems": 1, "maxItems": 2, "items": {
-                    "type": "object", "additionalProperties": False, "required": ["id", "az"],
-                    "properties": {"id": _NAME, "az": {"type": "string"}}}},
+                "cluster": _NAME,
+                "engine": {"enum": ["aurora-postgresql"]},
+                "database": {"type": "string"},
+                "username": {"type": "string"},
+                "password": {"type": "string", "minLength": 8},
+                "port": {"type": "integer"},
+                "instances": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 2,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["id", "az"],
+                        "properties": {"id": _NAME, "az": {"type": "string"}},
+                    },
+                },
                 "tags": _TAGS,
             },
         },
-        "target_groups": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["name", "port"],
-            "properties": {
-                "name": _NAME, "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-                "target_type": {"enum": ["instance", "ip"]},
-                "health_check": _HEALTH_CHECK,
-                "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
-                "tags": _TAGS,
-            }}},
-        "load_balancers": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["name", "listeners"],
-            "properties": {
-                "name": _NAME,
-                "listeners": {"type": "array", "minItems": 1, "items": {
-                    "type": "object", "additionalProperties": False, "required": ["port", "target_group"],
-                    "properties": {"port": {"type": "integer", "minimum": 0, "maximum": 65535},
-                                   "target_group": {"type": "string"}}}},
-                "idle_timeout": {"type": "integer", "minimum": 1, "maximum": 4000},
-                "tags": _TAGS,
-            }}},
-        "auto_scaling_groups": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False,
-            "required": ["name", "image", "min", "max"],
-            "properties": {
-                "name": _NAME, "image": {"type": "string"}, "port": {"type": "integer"},
-                "environment": _ENV, "database": {"type": "string"},
-                "min": {"type": "integer", "minimum": 0}, "max": {"type": "integer", "minimum": 1},
-                "desired": {"type": "integer", "minimum": 0},
-                "azs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "target_groups": {"type": "array", "items": {"type": "string"}},
-                "health_check_type": {"enum": ["EC2", "ELB"]},
-                "health_check_grace_period": {"type": "integer", "minimum": 0},
-                "instance_type": {"type": "string"},
-                "tags": _TAGS,
-            }}},
+        "target_groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "port"],
+                "properties": {
+                    "name": _NAME,
+                    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+                    "target_type": {"enum": ["instance", "ip"]},
+                    "health_check": _HEALTH_CHECK,
+                    "attributes": {"type": "object", "additionalProperties": {"type": ["string", "number"]}},
+                    "tags": _TAGS,
+                },
+            },
+        },
+        "load_balancers": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "listeners"],
+                "properties": {
+                    "name": _NAME,
+                    "listeners": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["port", "target_group"],
+                            "properties": {
+                                "port": {"type": "integer", "minimum": 0, "maximum": 65535},
+                                "target_group": {"type": "string"},
+                            },
+                        },
+                    },
+                    "idle_timeout": {"type": "integer", "minimum": 1, "maximum": 4000},
+                    "tags": _TAGS,
+                },
+            },
+        },
+        "auto_scaling_groups": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "image", "min", "max"],
+                "properties": {
+                    "name": _NAME,
+                    "image": {"type": "string"},
+                    "port": {"type": "integer"},
+                    "environment": _ENV,
+                    "database": {"type": "string"},
+                    "min": {"type": "integer", "minimum": 0},
+                    "max": {"type": "integer", "minimum": 1},
+                    "desired": {"type": "integer", "minimum": 0},
+                    "azs": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "target_groups": {"type": "array", "items": {"type": "string"}},
+                    "health_check_type": {"enum": ["EC2", "ELB"]},
+                    "health_check_grace_period": {"type": "integer", "minimum": 0},
+                    "instance_type": {"type": "string"},
+                    "tags": _TAGS,
+                },
+            },
+        },
         "ecs": {
-            "type": "object", "additionalProperties": False,
+            "type": "object",
+            "additionalProperties": False,
             "properties": {
                 "clusters": {"type": "array", "items": {"type": "string"}},
-                "task_definitions": {"type": "array", "items": {"type": "object", "required": ["family", "containerDefinitions"]}},
-                "services": {"type": "array", "items": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["name", "cluster", "task_definition", "desired_count"],
-                    "properties": {
-                        "name": {"type": "string"}, "cluster": {"type": "string"},
-                        "task_definition": {"type": "string"},
-                        "desired_count": {"type": "integer", "minimum": 0},
-                        "launch_type": {"enum": ["FARGATE", "EC2"]},
-                        "capacity_provider": {"enum": ["FARGATE", "FARGATE_SPOT"]},
-                        "azs": {"type": "array", "items": {"type": "string"}},
-                        "database": {"type": "string"},
-                        "load_balancer": {"type": "object", "additionalProperties": False,
-                                          "required": ["target_group", "container_name", "container_port"],
-                                          "properties": {"target_group": {"type": "string"},
-                                                         "container_name": {"type": "string"},
-                                                         "container_port": {"type": "integer"}}},
-                        "health_check_grace_period": {"type": "integer", "minimum": 0},
-                        "tags": _TAGS,
-                    }}},
+                "task_definitions": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["family", "containerDefinitions"]},
+                },
+                "services": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["name", "cluster", "task_definition", "desired_count"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "cluster": {"type": "string"},
+                            "task_definition": {"type": "string"},
+                            "desired_count": {"type": "integer", "minimum": 0},
+                            "launch_type": {"enum": ["FARGATE", "EC2"]},
+                            "capacity_provider": {"enum": ["FARGATE", "FARGATE_SPOT"]},
+                            "azs": {"type": "array", "items": {"type": "string"}},
+                            "database": {"type": "string"},
+                            "load_balancer": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["target_group", "container_name", "container_port"],
+                                "properties": {
+                                    "target_group": {"type": "string"},
+                                    "container_name": {"type": "string"},
+                                    "container_port": {"type": "integer"},
+                                },
+                            },
+                            "health_check_grace_period": {"type": "integer", "minimum": 0},
+                            "tags": _TAGS,
+                        },
+                    },
+                },
             },
         },
-        "roles": {"type": "array", "items": {
-            "type": "object", "additionalProperties": False, "required": ["name", "trust"],
-            "properties": {"name": {"type": "string"}, "trust": {"type": ["object", "string"]},
-                           "policies": {"type": "object", "additionalProperties": {"type": ["object", "string"]}},
-                           "managed_policies": {"type": "array", "items": {"type": "string"}},
-                           "tags": _TAGS}}},
+        "roles": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "trust"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "trust": {"type": ["object", "string"]},
+                    "policies": {"type": "object", "additionalProperties": {"type": ["object", "string"]}},
+                    "managed_policies": {"type": "array", "items": {"type": "string"}},
+                    "tags": _TAGS,
+                },
+            },
+        },
         "alarms": {"type": "array", "items": {"type": "object", "required": ["AlarmName"]}},
     },
 }
@@ -160,12 +232,15 @@ def resolve_stack_path(ref: str | None) -> Path:
     path = Path(ref)
     if path.suffix in (".yaml", ".yml", ".json") or path.exists():
         if not path.exists():
-            raise ChaoslabError(f"stack file {ref} does not exist",
-                                hint=f"bundled stacks: {', '.join(sorted(bundled_stacks()))}")
+            raise ChaoslabError(
+                f"stack file {ref} does not exist", hint=f"bundled stacks: {', '.join(sorted(bundled_stacks()))}"
+            )
         return path
     stacks = bundled_stacks()
     if ref not in stacks:
-        raise ChaoslabError(f"unknown stack {ref!r}", hint=f"bundled stacks: {', '.join(sorted(stacks))}, or a path to a .yaml file")
+        raise ChaoslabError(
+            f"unknown stack {ref!r}", hint=f"bundled stacks: {', '.join(sorted(stacks))}, or a path to a .yaml file"
+        )
     return stacks[ref]
 
 
@@ -207,40 +282,66 @@ def _check_references(doc: dict[str, Any], source: str) -> None:
     for i, lb in enumerate(doc.get("load_balancers", [])):
         for j, ln in enumerate(lb["listeners"]):
             if ln["target_group"] not in tgs:
-                fail(f"$.load_balancers[{i}].listeners[{j}].target_group", f"unknown target group {ln['target_group']!r}",
-                     f"defined target groups: {', '.join(sorted(tgs)) or 'none'}")
+                fail(
+                    f"$.load_balancers[{i}].listeners[{j}].target_group",
+                    f"unknown target group {ln['target_group']!r}",
+                    f"defined target groups: {', '.join(sorted(tgs)) or 'none'}",
+                )
     for i, g in enumerate(doc.get("auto_scaling_groups", [])):
         for az in g.get("azs", []):
             if az not in azs:
-                fail(f"$.auto_scaling_groups[{i}].azs", f"no subnet in {az}", f"the VPC has subnets in: {', '.join(sorted(azs))}")
+                fail(
+                    f"$.auto_scaling_groups[{i}].azs",
+                    f"no subnet in {az}",
+                    f"the VPC has subnets in: {', '.join(sorted(azs))}",
+                )
         for tg in g.get("target_groups", []):
             if tg not in tgs:
-                fail(f"$.auto_scaling_groups[{i}].target_groups", f"unknown target group {tg!r}",
-                     f"defined target groups: {', '.join(sorted(tgs)) or 'none'}")
+                fail(
+                    f"$.auto_scaling_groups[{i}].target_groups",
+                    f"unknown target group {tg!r}",
+                    f"defined target groups: {', '.join(sorted(tgs)) or 'none'}",
+                )
         if g.get("database") and g["database"] != db:
-            fail(f"$.auto_scaling_groups[{i}].database", f"unknown database {g['database']!r}", f"the stack's database is {db!r}")
+            fail(
+                f"$.auto_scaling_groups[{i}].database",
+                f"unknown database {g['database']!r}",
+                f"the stack's database is {db!r}",
+            )
         desired = g.get("desired", g["min"])
         if not g["min"] <= desired <= g["max"]:
-            fail(f"$.auto_scaling_groups[{i}]", f"desired ({desired}) must be between min ({g['min']}) and max ({g['max']})",
-                 "adjust min, max or desired")
+            fail(
+                f"$.auto_scaling_groups[{i}]",
+                f"desired ({desired}) must be between min ({g['min']}) and max ({g['max']})",
+                "adjust min, max or desired",
+            )
     for i, svc in enumerate((doc.get("ecs") or {}).get("services", [])):
         if svc["task_definition"].split(":")[0] not in families:
-            fail(f"$.ecs.services[{i}].task_definition", f"unknown task definition {svc['task_definition']!r}",
-                 f"defined families: {', '.join(sorted(families)) or 'none'}")
+            fail(
+                f"$.ecs.services[{i}].task_definition",
+                f"unknown task definition {svc['task_definition']!r}",
+                f"defined families: {', '.join(sorted(families)) or 'none'}",
+            )
         if svc["cluster"] not in clusters:
             fail(f"$.ecs.services[{i}].cluster", f"unknown cluster {svc['cluster']!r}", "list it under ecs.clusters")
         lb = svc.get("load_balancer")
         if lb and lb["target_group"] not in tgs:
-            fail(f"$.ecs.services[{i}].load_balancer.target_group", f"unknown target group {lb['target_group']!r}",
-                 f"defined target groups: {', '.join(sorted(tgs)) or 'none'}")
+            fail(
+                f"$.ecs.services[{i}].load_balancer.target_group",
+                f"unknown target group {lb['target_group']!r}",
+                f"defined target groups: {', '.join(sorted(tgs)) or 'none'}",
+            )
         if svc.get("database") and svc["database"] != db:
-            fail(f"$.ecs.services[{i}].database", f"unknown database {svc['database']!r}", f"the stack's database is {db!r}")
+            fail(
+                f"$.ecs.services[{i}].database",
+                f"unknown database {svc['database']!r}",
+                f"the stack's database is {db!r}",
+            )
     if (doc.get("auto_scaling_groups") or (doc.get("ecs") or {}).get("services")) and not doc.get("vpc"):
         fail("$.vpc", "compute needs a VPC", "add vpc: {cidr: 10.0.0.0/16, subnets: {us-east-1a: 10.0.10.0/24}}")
 
 
-async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False,
-                      progress: Any = None) -> None:
+async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False, progress: Any = None) -> None:
     """Build the stack through the backends. `fast` shortens health checks and sweeps for CI."""
     say = progress or (lambda message: None)
     doc = copy.deepcopy(doc)
@@ -292,31 +393,48 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     tg_arns = {}
     for tg in doc.get("target_groups", []):
         hc = tg.get("health_check", {})
-        params = {"Name": tg["name"], "Protocol": "HTTP", "Port": tg["port"], "VpcId": vpc.vpc_id if vpc else None,
-                  "TargetType": tg.get("target_type", "instance"),
-                  "HealthCheckPath": hc.get("path", "/"), "HealthCheckPort": str(hc.get("port", "traffic-port")),
-                  "HealthCheckIntervalSeconds": hc.get("interval", 30), "HealthCheckTimeoutSeconds": hc.get("timeout", 5),
-                  "HealthyThresholdCount": hc.get("healthy_threshold", 5),
-                  "UnhealthyThresholdCount": hc.get("unhealthy_threshold", 2),
-                  "Matcher": {"HttpCode": hc.get("matcher", "200")},
-                  "Tags": [{"Key": k, "Value": v} for k, v in tg.get("tags", {}).items()]}
-        arn = lab.elbv2.create_target_group(**{k: v for k, v in params.items() if v is not None})["TargetGroups"][0]["TargetGroupArn"]
+        params = {
+            "Name": tg["name"],
+            "Protocol": "HTTP",
+            "Port": tg["port"],
+            "VpcId": vpc.vpc_id if vpc else None,
+            "TargetType": tg.get("target_type", "instance"),
+            "HealthCheckPath": hc.get("path", "/"),
+            "HealthCheckPort": str(hc.get("port", "traffic-port")),
+            "HealthCheckIntervalSeconds": hc.get("interval", 30),
+            "HealthCheckTimeoutSeconds": hc.get("timeout", 5),
+            "HealthyThresholdCount": hc.get("healthy_threshold", 5),
+            "UnhealthyThresholdCount": hc.get("unhealthy_threshold", 2),
+            "Matcher": {"HttpCode": hc.get("matcher", "200")},
+            "Tags": [{"Key": k, "Value": v} for k, v in tg.get("tags", {}).items()],
+        }
+        arn = lab.elbv2.create_target_group(**{k: v for k, v in params.items() if v is not None})["TargetGroups"][0][
+            "TargetGroupArn"
+        ]
         if tg.get("attributes"):
             lab.elbv2.modify_target_group_attributes(
-                TargetGroupArn=arn, Attributes=[{"Key": k, "Value": str(v)} for k, v in tg["attributes"].items()])
+                TargetGroupArn=arn, Attributes=[{"Key": k, "Value": str(v)} for k, v in tg["attributes"].items()]
+            )
         tg_arns[tg["name"]] = arn
     for lb in doc.get("load_balancers", []):
         subnets = [s.subnet_id for s in vpc.subnets.values()] if vpc else []
         lb_arn = lab.elbv2.create_load_balancer(
-            Name=lb["name"], Subnets=subnets, Tags=[{"Key": k, "Value": v} for k, v in lb.get("tags", {}).items()],
+            Name=lb["name"],
+            Subnets=subnets,
+            Tags=[{"Key": k, "Value": v} for k, v in lb.get("tags", {}).items()],
         )["LoadBalancers"][0]["LoadBalancerArn"]
         if lb.get("idle_timeout"):
             lab.elbv2.modify_load_balancer_attributes(
-                LoadBalancerArn=lb_arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(lb["idle_timeout"])}])
+                LoadBalancerArn=lb_arn,
+                Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(lb["idle_timeout"])}],
+            )
         for ln in lb["listeners"]:
             await lab.elbv2.create_listener(
-                LoadBalancerArn=lb_arn, Protocol="HTTP", Port=ln["port"],
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns[ln["target_group"]]}])
+                LoadBalancerArn=lb_arn,
+                Protocol="HTTP",
+                Port=ln["port"],
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns[ln["target_group"]]}],
+            )
             say(f"load balancer: {lb['name']} listening on port {ln['port']}")
     if db_task is not None:
         await db_task
@@ -363,13 +481,24 @@ def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any) -> asyncio.Futur
 
     async def build() -> None:
         await lab.rds.create_db_cluster(
-            DBClusterIdentifier=db["cluster"], Engine=db.get("engine", "aurora-postgresql"),
-            MasterUsername=db["username"], MasterUserPassword=db["password"], DatabaseName=db["database"],
-            Port=db.get("port", 5432), Tags=[{"Key": k, "Value": v} for k, v in db.get("tags", {}).items()])
-        instances = db.get("instances") or [{"id": f"{db['cluster']}-1", "az": next(iter(vpc.subnets.values())).az if vpc else "us-east-1a"}]
+            DBClusterIdentifier=db["cluster"],
+            Engine=db.get("engine", "aurora-postgresql"),
+            MasterUsername=db["username"],
+            MasterUserPassword=db["password"],
+            DatabaseName=db["database"],
+            Port=db.get("port", 5432),
+            Tags=[{"Key": k, "Value": v} for k, v in db.get("tags", {}).items()],
+        )
+        instances = db.get("instances") or [
+            {"id": f"{db['cluster']}-1", "az": next(iter(vpc.subnets.values())).az if vpc else "us-east-1a"}
+        ]
         for inst in instances:
-            await lab.rds.create_db_instance(DBInstanceIdentifier=inst["id"], DBClusterIdentifier=db["cluster"],
-                                             AvailabilityZone=inst["az"], Engine="aurora-postgresql")
+            await lab.rds.create_db_instance(
+                DBInstanceIdentifier=inst["id"],
+                DBClusterIdentifier=db["cluster"],
+                AvailabilityZone=inst["az"],
+                Engine="aurora-postgresql",
+            )
 
     task = asyncio.ensure_future(build())
     task.set_name(_DB_TASK)
@@ -385,8 +514,13 @@ def _database_env(lab: LabLike, db: dict[str, Any], vpc: Any) -> dict[str, str]:
         lab.ec2.extra_hosts[cluster.endpoint_host] = cluster.endpoint_ip
         lab.ec2.extra_hosts[cluster.reader_endpoint_host] = cluster.reader_endpoint_ip
         endpoint = cluster.endpoint_host
-    return {"DB_ENDPOINT": endpoint, "DB_PORT": str(cluster.endpoint_port), "DB_NAME": db["database"],
-            "DB_USERNAME": db["username"], "DB_PASSWORD": db["password"]}
+    return {
+        "DB_ENDPOINT": endpoint,
+        "DB_PORT": str(cluster.endpoint_port),
+        "DB_NAME": db["database"],
+        "DB_USERNAME": db["username"],
+        "DB_PASSWORD": db["password"],
+    }
 
 
 def _resolve_alarm(lab: LabLike, alarm: dict[str, Any], tg_arns: dict[str, str]) -> dict[str, Any]:
@@ -402,8 +536,9 @@ def _resolve_alarm(lab: LabLike, alarm: dict[str, Any], tg_arns: dict[str, str])
     return alarm
 
 
-async def _create_group(lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str],
-                        db_env: dict[str, str], settings: dict[str, Any]) -> None:
+async def _create_group(
+    lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str], settings: dict[str, Any]
+) -> None:
     from chaoslab.services.autoscaling.backend import DEFAULT_SWEEP_SECONDS, LaunchTemplate
 
     env = {k: str(v) for k, v in g.get("environment", {}).items()}
@@ -414,14 +549,23 @@ async def _create_group(lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict
     azs = g.get("azs") or [s.az for s in vpc.subnets.values()]
     subnets = [vpc.subnet_in(az) for az in azs]
     await lab.autoscaling.create_group(
-        g["name"], template, subnets, min_size=g["min"], max_size=g["max"], desired=g.get("desired"),
+        g["name"],
+        template,
+        subnets,
+        min_size=g["min"],
+        max_size=g["max"],
+        desired=g.get("desired"),
         target_group_arns=[tg_arns[t] for t in g.get("target_groups", [])],
-        health_check_type=g.get("health_check_type", "EC2"), grace=g.get("health_check_grace_period", 300),
+        health_check_type=g.get("health_check_type", "EC2"),
+        grace=g.get("health_check_grace_period", 300),
         tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in g.get("tags", {}).items()],
-        sweep_seconds=float(settings.get("asg_health_sweep_seconds", DEFAULT_SWEEP_SECONDS)))
+        sweep_seconds=float(settings.get("asg_health_sweep_seconds", DEFAULT_SWEEP_SECONDS)),
+    )
 
 
-def _create_service(lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str]) -> None:
+def _create_service(
+    lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str]
+) -> None:
     if svc.get("database"):
         td = lab.ecs.task_definitions.get(svc["task_definition"])
         for c in td["containerDefinitions"]:
@@ -430,18 +574,30 @@ def _create_service(lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[s
     lbs = []
     if svc.get("load_balancer"):
         lb = svc["load_balancer"]
-        lbs.append({"targetGroupArn": tg_arns[lb["target_group"]], "containerName": lb["container_name"],
-                    "containerPort": lb["container_port"]})
+        lbs.append(
+            {
+                "targetGroupArn": tg_arns[lb["target_group"]],
+                "containerName": lb["container_name"],
+                "containerPort": lb["container_port"],
+            }
+        )
     azs = svc.get("azs") or [s.az for s in vpc.subnets.values()]
-    network = {"awsvpcConfiguration": {"subnets": [vpc.subnet_in(az).subnet_id for az in azs],
-                                       "assignPublicIp": "DISABLED"}}
+    network = {
+        "awsvpcConfiguration": {"subnets": [vpc.subnet_in(az).subnet_id for az in azs], "assignPublicIp": "DISABLED"}
+    }
     provider = svc.get("capacity_provider")
     lab.ecs.create_service(
-        svc["cluster"], svc["name"], svc["task_definition"], svc["desired_count"],
+        svc["cluster"],
+        svc["name"],
+        svc["task_definition"],
+        svc["desired_count"],
         launch_type=None if provider else svc.get("launch_type", "FARGATE"),
         capacity_provider_strategy=[{"capacityProvider": provider, "weight": 1}] if provider else None,
-        load_balancers=lbs, network_configuration=network, grace=svc.get("health_check_grace_period", 0),
-        tags=svc.get("tags"))
+        load_balancers=lbs,
+        network_configuration=network,
+        grace=svc.get("health_check_grace_period", 0),
+        tags=svc.get("tags"),
+    )
 
 
 def relocated(doc: dict[str, Any], octet: int) -> dict[str, Any]:
@@ -450,8 +606,9 @@ def relocated(doc: dict[str, Any], octet: int) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     old = doc["vpc"]["cidr"].split(".")[1]
     doc["vpc"]["cidr"] = f"10.{octet}.0.0/16"
-    doc["vpc"]["subnets"] = {az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1)
-                             for az, cidr in doc["vpc"]["subnets"].items()}
+    doc["vpc"]["subnets"] = {
+        az: cidr.replace(f"10.{old}.", f"10.{octet}.", 1) for az, cidr in doc["vpc"]["subnets"].items()
+    }
     for lb in doc.get("load_balancers", []):
         for listener in lb["listeners"]:
             listener["port"] = 0

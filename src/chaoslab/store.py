@@ -75,10 +75,7 @@ class Store:
             sql += " AND owner=?"
             args = (owner,)
         rows = self._db.execute(sql + " ORDER BY id DESC", args).fetchall()
-        return [
-            {"id": r[0], "owner": r[1], "fault": r[2], "record": json.loads(r[3]), "created": r[4]}
-            for r in rows
-        ]
+        return [{"id": r[0], "owner": r[1], "fault": r[2], "record": json.loads(r[3]), "created": r[4]} for r in rows]
 
     # processes and host resources we own (for cleanup after a crash) -------------------------
     def own_process(self, pid: int, create_time: float, what: str, lab_run: str) -> None:

@@ -95,7 +95,9 @@ def check_file(path: str | Path) -> FileReport:
 def _check(reading: Reading, document: Any, path: str | Path) -> tuple[list[Issue], list[Gap]]:
     """(issues, gaps) of one reading, their paths in the file's terms."""
     if reading.kind == "template":
-        issues = reading.issues + [replace(i, path=_in_file(reading, i.path)) for i in validate_template(reading.template)]
+        issues = reading.issues + [
+            replace(i, path=_in_file(reading, i.path)) for i in validate_template(reading.template)
+        ]
         if _has_errors(issues):
             return issues, []
         return issues, [replace(g, path=_in_file(reading, g.path)) for g in gaps(reading.template)]
@@ -103,9 +105,14 @@ def _check(reading: Reading, document: Any, path: str | Path) -> tuple[list[Issu
         return _experiment(document, path)
     if reading.kind == "stack":
         return _stack(document), []
-    return [Issue("(file)", f"this is {reading.label}; nothing here is an FIS experiment template",
-                  "give a CreateExperimentTemplate body, a GetExperimentTemplate answer or a CloudFormation "
-                  "template with an AWS::FIS::ExperimentTemplate")], []
+    return [
+        Issue(
+            "(file)",
+            f"this is {reading.label}; nothing here is an FIS experiment template",
+            "give a CreateExperimentTemplate body, a GetExperimentTemplate answer or a CloudFormation "
+            "template with an AWS::FIS::ExperimentTemplate",
+        )
+    ], []
 
 
 def _experiment(document: dict[str, Any], path: str | Path) -> tuple[list[Issue], list[Gap]]:
@@ -141,4 +148,3 @@ def _has_errors(issues: list[Issue]) -> bool:
 
 def _in_file(reading: Reading, path: str) -> str:
     return reading.source_path("" if path == "(template)" else path) or "(template)"
-

@@ -44,7 +44,10 @@ def start(home: Path, store: Store) -> subprocess.Popen[bytes]:
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chaoslab.watchdog", "--home", str(home), "--lab-pid", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     finally:
         log_file.close()

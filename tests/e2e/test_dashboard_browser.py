@@ -44,8 +44,10 @@ def free_port() -> int:
 def stack_file(tmp: Path) -> Path:
     octet = random.randint(150, 249)
     doc = yaml.safe_load(resolve_stack_path("default").read_text())
-    doc["vpc"] = {"cidr": f"10.{octet}.0.0/16",
-                  "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"}}
+    doc["vpc"] = {
+        "cidr": f"10.{octet}.0.0/16",
+        "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"},
+    }
     doc["load_balancers"][0]["listeners"][0]["port"] = 0
     path = tmp / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -103,9 +105,20 @@ class Targets(HTMLParser):
 
 def chromium(*args: str) -> str:
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--window-size=1440,1000", "--virtual-time-budget=5000", *args],
-        capture_output=True, text=True, timeout=90)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--window-size=1440,1000",
+            "--virtual-time-budget=5000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -115,12 +128,16 @@ def test_dashboard_renders_the_live_lab(lab: dict[str, Any]) -> None:
     status = get_json(f"{api}/_chaoslab/status")
     listener = status["load_balancers"][0]["listeners"][0]
     instances = {i["id"]: i for i in status["instances"]}
-    fis = boto3.client("fis", endpoint_url=api, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    fis = boto3.client(
+        "fis", endpoint_url=api, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     template = fis.create_experiment_template(
-        description="dashboard e2e: hold", roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
-        stopConditions=[{"source": "none"}], targets={},
-        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}})["experimentTemplate"]
+        description="dashboard e2e: hold",
+        roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
+        stopConditions=[{"source": "none"}],
+        targets={},
+        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}},
+    )["experimentTemplate"]
     experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
     traffic = Traffic(f"{listener}/health")
     traffic.start()
@@ -150,13 +167,18 @@ def test_a_stopped_instance_shows_up_unhealthy(lab: dict[str, Any]) -> None:
     """Stop one instance for real: the page shows its target leave `healthy` and says why."""
     api = lab["api"]
     victim = get_json(f"{api}/_chaoslab/status")["instances"][0]["id"]
-    ec2 = boto3.client("ec2", endpoint_url=api, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    ec2 = boto3.client(
+        "ec2", endpoint_url=api, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     ec2.stop_instances(InstanceIds=[victim])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        targets = {t["id"]: t["state"] for lb in get_json(f"{api}/_chaoslab/api/overview")["load_balancers"]
-                   for tg in lb["target_groups"] for t in tg["targets"]}
+        targets = {
+            t["id"]: t["state"]
+            for lb in get_json(f"{api}/_chaoslab/api/overview")["load_balancers"]
+            for tg in lb["target_groups"]
+            for t in tg["targets"]
+        }
         if targets.get(victim, "gone") != "healthy":
             break
         time.sleep(0.1)
@@ -200,9 +222,20 @@ class DevTools:
 
 async def pull_the_lever(url: str, profile: Path, reason: str) -> None:
     browser = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--remote-debugging-port=0", f"--user-data-dir={profile}", "--window-size=1440,1000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "--window-size=1440,1000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         for _ in range(300):
@@ -231,12 +264,16 @@ def test_the_lever_button_stops_a_running_experiment(lab: dict[str, Any]) -> Non
     """Engage through the page's button and confirmation: the running experiment stops; the
     same button then disengages it."""
     api = lab["api"]
-    fis = boto3.client("fis", endpoint_url=api, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    fis = boto3.client(
+        "fis", endpoint_url=api, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     template = fis.create_experiment_template(
-        description="dashboard e2e: lever", roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
-        stopConditions=[{"source": "none"}], targets={},
-        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}})["experimentTemplate"]
+        description="dashboard e2e: lever",
+        roleArn="arn:aws:iam::123456789012:role/chaos-lab-fis-role",
+        stopConditions=[{"source": "none"}],
+        targets={},
+        actions={"hold": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT10M"}}},
+    )["experimentTemplate"]
     experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
     asyncio.run(pull_the_lever(f"{api}/_chaoslab/", lab["tmp"] / "profile-engage", "game day over"))
     lever = fis.get_safety_lever(id="default")["safetyLever"]["state"]
@@ -246,7 +283,10 @@ def test_the_lever_button_stops_a_running_experiment(lab: dict[str, Any]) -> Non
     assert fis.get_safety_lever(id="default")["safetyLever"]["state"]["status"] == "disengaged"
     profiles = (str(lab["tmp"] / "profile-engage"), str(lab["tmp"] / "profile-disengage"))
     deadline = time.monotonic() + 5  # helper processes follow the browser out within moments
-    while left := [p.pid for p in psutil.process_iter(["cmdline"])
-                   if any(arg.endswith(profiles) for arg in p.info["cmdline"] or [])]:
+    while left := [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if any(arg.endswith(profiles) for arg in p.info["cmdline"] or [])
+    ]:
         assert time.monotonic() < deadline, f"browser processes left: {left}"
         time.sleep(0.1)

@@ -76,8 +76,13 @@ def test_patterns_catch_what_they_are_for() -> None:
     ]
     for line in cited:
         assert outside_citations(line), line
-    fine = ["seed 003's probe loop", "examples/seed003-stop-instance/README.md", "../docs/examples.md",
-            "canonical_path('/a/./b/../c/')", "docs/cloudwatch.md"]
+    fine = [
+        "seed 003's probe loop",
+        "examples/seed003-stop-instance/README.md",
+        "../docs/examples.md",
+        "canonical_path('/a/./b/../c/')",
+        "docs/cloudwatch.md",
+    ]
     for line in fine:
         assert not outside_citations(line), line
 

@@ -114,8 +114,7 @@ def in_transaction(db: WorkerConnection, work: Callable[[Any], T]) -> T:
         conn.autocommit = True
 
 
-def run_init(settings: DbSettings, create: Callable[[pg8000.Connection], None],
-             sleep: float = 0.5) -> None:
+def run_init(settings: DbSettings, create: Callable[[pg8000.Connection], None], sleep: float = 0.5) -> None:
     """Run `create` once the database answers, under a cluster-wide advisory lock.
 
     Instances boot before (or while) the database does, so connection failures are retried until

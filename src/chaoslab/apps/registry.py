@@ -50,11 +50,17 @@ def resolve_image(image: str, env: Mapping[str, str] | None = None) -> list[str]
         return None
     env = os.environ if env is None else env
     command = [
-        sys.executable, "-m", "gunicorn",
-        "--workers", env.get("WORKERS", str(DEFAULT_WORKERS)),
-        "--bind", f"{env.get('HOST', '0.0.0.0')}:{env.get('PORT', '80')}",
-        "--graceful-timeout", str(GRACEFUL_TIMEOUT),
-        "--timeout", str(WORKER_TIMEOUT),
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        env.get("WORKERS", str(DEFAULT_WORKERS)),
+        "--bind",
+        f"{env.get('HOST', '0.0.0.0')}:{env.get('PORT', '80')}",
+        "--graceful-timeout",
+        str(GRACEFUL_TIMEOUT),
+        "--timeout",
+        str(WORKER_TIMEOUT),
         "--preload",
     ]
     if os.path.isdir("/dev/shm"):

@@ -44,13 +44,15 @@ def add_common_routes(app: Flask, service: str, identity: Identity, db: WorkerCo
 
     @app.get("/")
     def index():
-        return jsonify({
-            "service": service,
-            "instance_id": identity.instance_id,
-            "availability_zone": identity.availability_zone,
-            "private_ip": identity.private_ip,
-            "status": "running",
-        })
+        return jsonify(
+            {
+                "service": service,
+                "instance_id": identity.instance_id,
+                "availability_zone": identity.availability_zone,
+                "private_ip": identity.private_ip,
+                "status": "running",
+            }
+        )
 
     @app.get("/health")
     def health():

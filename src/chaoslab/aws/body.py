@@ -35,8 +35,9 @@ async def read_body(request: web.BaseRequest) -> bytes:
                     raise too_large("request body", limit)
                 chunks.append(chunk)
     except TimeoutError:
-        raise AwsError("RequestTimeout", f"The request body was not received within {deadline:.0f} seconds.",
-                       408) from None
+        raise AwsError(
+            "RequestTimeout", f"The request body was not received within {deadline:.0f} seconds.", 408
+        ) from None
     return b"".join(chunks)
 
 

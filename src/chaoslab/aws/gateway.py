@@ -157,19 +157,46 @@ class Gateway:
             response = proto.error(svc, internal, request_id)
         return _to_aiohttp(response, request_id)
 
-    async def _dispatch(self, svc: models.Service, proto: WireProtocol, auth: Authorization, raw_body: bytes,
-                        request: web.Request, request_id: str) -> WireResponse:
+    async def _dispatch(
+        self,
+        svc: models.Service,
+        proto: WireProtocol,
+        auth: Authorization,
+        raw_body: bytes,
+        request: web.Request,
+        request_id: str,
+    ) -> WireResponse:
         """Authenticate, inflate, find the operation and its handler, parse and validate, run hooks
         and the handler, serialise. Heavy steps run on a worker thread."""
         raw_path, _, raw_query = request.raw_path.partition("?")
         heavy = len(raw_body) > limits.HEAVY_BODY
         digest = await self._offload.run(heavy, _sha256, raw_body)
-        cred = verify(auth, request.method, raw_path, raw_query, request.headers, raw_body, self.credentials,
-                      json_family=proto.name in ("json", "rest-json"), body_sha256=digest)
-        wire = await self._offload.run(heavy or is_gzip(request.headers.get("Content-Encoding", "")), _wire_request,
-                                       svc, proto, request.method, raw_path, raw_query, request.headers, raw_body)
+        cred = verify(
+            auth,
+            request.method,
+            raw_path,
+            raw_query,
+            request.headers,
+            raw_body,
+            self.credentials,
+            json_family=proto.name in ("json", "rest-json"),
+            body_sha256=digest,
+        )
+        wire = await self._offload.run(
+            heavy or is_gzip(request.headers.get("Content-Encoding", "")),
+            _wire_request,
+            svc,
+            proto,
+            request.method,
+            raw_path,
+            raw_query,
+            request.headers,
+            raw_body,
+        )
         if svc.name == "elbv2" and proto.name == "query" and wire.form.get("Version") == routing.CLASSIC_ELB_VERSION:
-            raise AwsError("UnknownService", "chaoslab emulates Elastic Load Balancing v2 only (Version=2015-12-01)", 404)
+            raise AwsError(
+                "UnknownService", "chaoslab emulates Elastic Load Balancing v2 only (Version=2015-12-01)", 404
+            )
         try:
             found = proto.operation(svc, wire)
         except ValueError as exc:  # a query string past the form limits
@@ -179,8 +206,19 @@ class Gateway:
         handler = self.operations(svc.name).get(operation)
         if op is None or handler is None:
             raise unknown_operation(proto.name, operation, svc.name)
-        ctx = RequestContext(self.lab, svc.name, operation, auth.region, cred.account_id, cred.access_key,
-                             cred.principal_arn, request_id, request, self.credentials, proto.name)
+        ctx = RequestContext(
+            self.lab,
+            svc.name,
+            operation,
+            auth.region,
+            cred.account_id,
+            cred.access_key,
+            cred.principal_arn,
+            request_id,
+            request,
+            self.credentials,
+            proto.name,
+        )
         params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
         for hook in list(self._hooks):
             injected = await _maybe_await(hook(ctx, svc.name, operation))
@@ -199,8 +237,9 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _wire_request(svc: models.Service, proto: WireProtocol, method: str, raw_path: str, raw_query: str,
-                  headers: Any, raw_body: bytes) -> WireRequest:
+def _wire_request(
+    svc: models.Service, proto: WireProtocol, method: str, raw_path: str, raw_query: str, headers: Any, raw_body: bytes
+) -> WireRequest:
     """The request with its body inflated (at most MAX_INFLATED bytes) and, for the query
     protocols, its form parsed within the form limits; bad bodies are the service's validation error."""
     try:
@@ -213,7 +252,9 @@ def _wire_request(svc: models.Service, proto: WireProtocol, method: str, raw_pat
     return wire
 
 
-def _parse(svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest, labels: dict[str, str]) -> dict[str, Any]:
+def _parse(
+    svc: models.Service, proto: WireProtocol, op: Any, wire: WireRequest, labels: dict[str, str]
+) -> dict[str, Any]:
     """Input per the model; malformed values, missing required members and values that break the
     model's constraints become the service's validation error, never a 500."""
     try:

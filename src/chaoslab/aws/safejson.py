@@ -37,8 +37,9 @@ def loads(text: str | bytes, max_depth: int = limits.MAX_JSON_DEPTH) -> Any:
     keeps the GIL for ~50 ms, however short the switch interval (the API parses on a worker thread
     while the loop serves the ALB)."""
     try:
-        value = json.loads(text, parse_float=_finite, parse_int=_integer, parse_constant=_no_constant,
-                           object_pairs_hook=_object)
+        value = json.loads(
+            text, parse_float=_finite, parse_int=_integer, parse_constant=_no_constant, object_pairs_hook=_object
+        )
     except RecursionError:
         raise ValueError(f"JSON nested more than {max_depth} levels deep") from None
     check_depth(value, max_depth)

@@ -39,14 +39,15 @@ def parse_authorization(header: str | None) -> Authorization | None:
     if not header or not header.startswith(ALGORITHM + " "):
         return None
     fields = {}
-    for part in header[len(ALGORITHM) + 1:].split(","):
+    for part in header[len(ALGORITHM) + 1 :].split(","):
         key, _, value = part.strip().partition("=")
         fields[key] = value
     scope = fields.get("Credential", "").split("/")
     if len(scope) != 5 or "SignedHeaders" not in fields or "Signature" not in fields:
         return None
-    return Authorization(scope[0], scope[1], scope[2], scope[3],
-                         tuple(fields["SignedHeaders"].split(";")), fields["Signature"])
+    return Authorization(
+        scope[0], scope[1], scope[2], scope[3], tuple(fields["SignedHeaders"].split(";")), fields["Signature"]
+    )
 
 
 def canonical_path(raw_path: str) -> str:
@@ -70,14 +71,23 @@ def canonical_query(raw_query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
-def canonical_request(method: str, raw_path: str, raw_query: str, headers: Any,
-                      signed: tuple[str, ...], payload_hash: str) -> str:
+def canonical_request(
+    method: str, raw_path: str, raw_query: str, headers: Any, signed: tuple[str, ...], payload_hash: str
+) -> str:
     lines = []
     for name in sorted(set(signed)):
         values = headers.getall(name, []) if hasattr(headers, "getall") else [headers.get(name, "")]
         lines.append(f"{name}:{','.join(' '.join(v.split()) for v in values)}")
-    return "\n".join([method.upper(), canonical_path(raw_path), canonical_query(raw_query),
-                      "\n".join(lines) + "\n", ";".join(signed), payload_hash])
+    return "\n".join(
+        [
+            method.upper(),
+            canonical_path(raw_path),
+            canonical_query(raw_query),
+            "\n".join(lines) + "\n",
+            ";".join(signed),
+            payload_hash,
+        ]
+    )
 
 
 def signature(secret: str, auth: Authorization, amz_date: str, creq: str) -> str:
@@ -88,8 +98,17 @@ def signature(secret: str, auth: Authorization, amz_date: str, creq: str) -> str
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def verify(auth: Authorization, method: str, raw_path: str, raw_query: str, headers: Any, raw_body: bytes,
-           registry: CredentialRegistry, json_family: bool, body_sha256: str | None = None) -> Credential:
+def verify(
+    auth: Authorization,
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    headers: Any,
+    raw_body: bytes,
+    registry: CredentialRegistry,
+    json_family: bool,
+    body_sha256: str | None = None,
+) -> Credential:
     """The caller's credential if the signature holds; else the AwsError AWS answers with.
     `body_sha256`, when given, is the hex digest of `raw_body` (hashed off the event loop).
 
@@ -113,6 +132,10 @@ def verify(auth: Authorization, method: str, raw_path: str, raw_query: str, head
     creq = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash)
     expected = signature(cred.secret, auth, amz_date, creq)
     if not hmac.compare_digest(expected, auth.signature):
-        raise AwsError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature "
-                       "you provided. Check your AWS Secret Access Key and signing method.", 403)
+        raise AwsError(
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature "
+            "you provided. Check your AWS Secret Access Key and signing method.",
+            403,
+        )
     return cred

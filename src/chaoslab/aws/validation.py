@@ -148,7 +148,7 @@ class _Walker:
 def _echo(value: Any) -> str:
     """A value as a message shows it: shortened, with characters no response may carry replaced."""
     if isinstance(value, (bytes, bytearray)):
-        text = value[:_ECHO + 1].decode("utf-8", "replace")
+        text = value[: _ECHO + 1].decode("utf-8", "replace")
     elif isinstance(value, (list, dict)):
         items = [_scalar(item) for item in islice(value, 10)]
         text = "[" + ", ".join(items) + (", ...]" if len(value) > 10 else "]")

@@ -64,8 +64,10 @@ def routes(lab: Any) -> list[web.RouteDef]:
         cached = traffic_cache.get(window)
         if cached is None or cached[0] != int(now):
             names = [lb["LoadBalancerName"] for lb in lab.elbv2.describe_load_balancers()["LoadBalancers"]]
-            cached = traffic_cache[window] = (int(now), per_second(
-                lab.elbv2.recent_requests(now - window - 1), now, window, names))
+            cached = traffic_cache[window] = (
+                int(now),
+                per_second(lab.elbv2.recent_requests(now - window - 1), now, window, names),
+            )
         return _json(cached[1])
 
     async def api_timeline(request: web.Request) -> web.Response:
@@ -92,8 +94,9 @@ def routes(lab: Any) -> list[web.RouteDef]:
         if not isinstance(body, dict):
             return _error("ValidationException", "body must be an object with status and reason")
         try:
-            lever = await lab.fis.update_safety_lever_state("default", str(body.get("status", "")),
-                                                           str(body.get("reason") or ""))
+            lever = await lab.fis.update_safety_lever_state(
+                "default", str(body.get("status", "")), str(body.get("reason") or "")
+            )
         except AwsError as exc:
             return _error(exc.code, exc.message, exc.status)
         return _json({"safety_lever": lever["state"]})

@@ -11,8 +11,9 @@ DEFAULT_WINDOW = 60
 MAX_WINDOW = 600
 
 
-def per_second(records: Iterable[dict[str, Any]], now: float, window: int = DEFAULT_WINDOW,
-               load_balancers: Iterable[str] = ()) -> dict[str, Any]:
+def per_second(
+    records: Iterable[dict[str, Any]], now: float, window: int = DEFAULT_WINDOW, load_balancers: Iterable[str] = ()
+) -> dict[str, Any]:
     """Bucket `records` (ALB request records with `time`, `status`, `latency`, `source`,
     `load_balancer`) into the `window` whole seconds ending before `now`.
 
@@ -41,8 +42,12 @@ def per_second(records: Iterable[dict[str, Any]], now: float, window: int = DEFA
     for name, s in series.items():
         per_slot = latencies.get(name)
         s["p50_ms"] = [round(_median(v) * 1000, 1) if v else None for v in per_slot] if per_slot else [None] * window
-    return {"start": start, "end": end, "window": window,
-            "load_balancers": [{"name": name, **s, **_summary(s)} for name, s in sorted(series.items())]}
+    return {
+        "start": start,
+        "end": end,
+        "window": window,
+        "load_balancers": [{"name": name, **s, **_summary(s)} for name, s in sorted(series.items())],
+    }
 
 
 def _empty(window: int) -> dict[str, list[Any]]:
@@ -52,8 +57,7 @@ def _empty(window: int) -> dict[str, list[Any]]:
 def _summary(s: dict[str, list[Any]]) -> dict[str, Any]:
     """Figures for the last 10 s: what an engineer glances at."""
     requests, errors = sum(s["requests"][-10:]), sum(s["errors"][-10:])
-    return {"rps_10s": round(requests / 10, 1),
-            "error_rate_10s": round(errors / requests, 4) if requests else 0.0}
+    return {"rps_10s": round(requests / 10, 1), "error_rate_10s": round(errors / requests, 4) if requests else 0.0}
 
 
 def _median(values: list[float]) -> float:

@@ -22,7 +22,7 @@ class Evidence:
     """What clauses are judged on."""
 
     records: list[Record] = field(default_factory=list)
-    healthy_hosts: list[tuple[float, int]] = field(default_factory=list)   # (time, count)
+    healthy_hosts: list[tuple[float, int]] = field(default_factory=list)  # (time, count)
     alarms: dict[str, list[tuple[float, str]]] = field(default_factory=dict)  # name -> (time, state)
     phases: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # name -> (start, end)
     integrity: dict[str, Any] | None = None
@@ -46,8 +46,9 @@ def _in_phases(t: float, ev: Evidence, names: tuple[str, ...]) -> bool:
     return False
 
 
-def select(records: list[Record], clause: dict[str, Any], *, phases: tuple[str, ...] | None = None,
-           since: float | None = None) -> list[Record]:
+def select(
+    records: list[Record], clause: dict[str, Any], *, phases: tuple[str, ...] | None = None, since: float | None = None
+) -> list[Record]:
     """The records a clause looks at: its endpoint, probe or not, its phases or its window."""
     out = []
     for r in records:
@@ -102,8 +103,14 @@ def clause_text(clause: dict[str, Any]) -> str:
 
 
 def _result(clause: dict[str, Any], index: int, bound: str, measured: str, passed: bool) -> dict[str, Any]:
-    return {"id": f"{clause['type']}-{index}", "text": clause_text(clause), "bound": bound,
-            "measured": measured, "passed": bool(passed), "phase": clause.get("phase", "after-baseline")}
+    return {
+        "id": f"{clause['type']}-{index}",
+        "text": clause_text(clause),
+        "bound": bound,
+        "measured": measured,
+        "passed": bool(passed),
+        "phase": clause.get("phase", "after-baseline"),
+    }
 
 
 def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]:
@@ -114,15 +121,24 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
         return _request_clause(clause, index, select(ev.records, clause, phases=names))
     if kind == "recovery_time":
         rt = ev.recovery_time_s
-        return _result(clause, index, f"{clause['max_s']:g} s", "not recovered" if rt is None else f"{rt:.1f} s",
-                       rt is not None and rt <= clause["max_s"])
+        return _result(
+            clause,
+            index,
+            f"{clause['max_s']:g} s",
+            "not recovered" if rt is None else f"{rt:.1f} s",
+            rt is not None and rt <= clause["max_s"],
+        )
     if kind == "alarm":
         states = [s for t, s in ev.alarms.get(clause["name"], []) if _in_phases(t, ev, names)]
         if clause.get("mode") == "never_was":
             hit = clause["state"] in states
-            return _result(clause, index, f"never {clause['state']}",
-                           f"was {clause['state']}" if hit else f"seen: {', '.join(sorted(set(states))) or 'no samples'}",
-                           not hit and bool(states))
+            return _result(
+                clause,
+                index,
+                f"never {clause['state']}",
+                f"was {clause['state']}" if hit else f"seen: {', '.join(sorted(set(states))) or 'no samples'}",
+                not hit and bool(states),
+            )
         last = states[-1] if states else None
         return _result(clause, index, clause["state"], last or "no samples", last == clause["state"])
     if kind == "successes":
@@ -130,8 +146,13 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
     if kind == "healthy_hosts":
         counts = [n for t, n in ev.healthy_hosts if _in_phases(t, ev, names)]
         low = min(counts) if counts else None
-        return _result(clause, index, f">= {clause['min']}", "no samples" if low is None else f"min {low}",
-                       low is not None and low >= clause["min"])
+        return _result(
+            clause,
+            index,
+            f">= {clause['min']}",
+            "no samples" if low is None else f"min {low}",
+            low is not None and low >= clause["min"],
+        )
     integ = ev.integrity or {}
     if not integ.get("checked"):
         return _result(clause, index, "0 lost", "not checked", False)
@@ -142,12 +163,18 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
         measured = "/".join(str(v) for v in tallies.values()) + (", stock consistent" if stock_ok else ", stock WRONG")
         return _result(clause, index, "0 lost/changed/phantom/dup", measured, not any(tallies.values()) and stock_ok)
     bad = len(integ.get("lost", [])) + len(integ.get("changed", []))
-    return _result(clause, index, "0 lost", f"{len(integ['lost'])} lost, {len(integ['changed'])} changed "
-                   f"of {integ['acknowledged']} acknowledged", bad == 0)
+    return _result(
+        clause,
+        index,
+        "0 lost",
+        f"{len(integ['lost'])} lost, {len(integ['changed'])} changed of {integ['acknowledged']} acknowledged",
+        bad == 0,
+    )
 
 
-def _successes(clause: dict[str, Any], index: int, records: list[Record], ev: Evidence,
-               names: tuple[str, ...]) -> dict[str, Any]:
+def _successes(
+    clause: dict[str, Any], index: int, records: list[Record], ev: Evidence, names: tuple[str, ...]
+) -> dict[str, Any]:
     """2xx answers per second of the clause's phases: "payments keep being processed" is a rate of
     successes, which an error rate alone does not show (a stalled service fails nothing)."""
     last = max((r["t"] for r in records), default=None)
@@ -159,8 +186,13 @@ def _successes(clause: dict[str, Any], index: int, records: list[Record], ev: Ev
             seconds += max(0.0, end - span[0])
     ok = sum(1 for r in records if r.get("status") is not None and 200 <= r["status"] < 300)
     rate = ok / seconds if seconds > 0 else 0.0
-    return _result(clause, index, f"{clause['min_per_s']:g}/s", f"{rate:.2f}/s ({ok} in {seconds:.1f} s)",
-                   seconds > 0 and rate >= clause["min_per_s"])
+    return _result(
+        clause,
+        index,
+        f"{clause['min_per_s']:g}/s",
+        f"{rate:.2f}/s ({ok} in {seconds:.1f} s)",
+        seconds > 0 and rate >= clause["min_per_s"],
+    )
 
 
 def _request_clause(clause: dict[str, Any], index: int, records: list[Record]) -> dict[str, Any]:
@@ -170,8 +202,13 @@ def _request_clause(clause: dict[str, Any], index: int, records: list[Record]) -
     if kind == "error_rate":
         failed = sum(1 for r in records if is_failure(r))
         rate = 100.0 * failed / len(records)
-        return _result(clause, index, f"{clause['max_percent']:g} %",
-                       f"{rate:.2f} % ({failed}/{len(records)})", rate <= clause["max_percent"])
+        return _result(
+            clause,
+            index,
+            f"{clause['max_percent']:g} %",
+            f"{rate:.2f} % ({failed}/{len(records)})",
+            rate <= clause["max_percent"],
+        )
     if kind == "latency":
         value = percentile([r["latency_ms"] for r in records], clause["percentile"])
         return _result(clause, index, f"{clause['max_ms']:g} ms", f"{value:.1f} ms", value <= clause["max_ms"])
@@ -180,12 +217,21 @@ def _request_clause(clause: dict[str, Any], index: int, records: list[Record]) -
 
 
 def _bound(clause: dict[str, Any]) -> str:
-    return {"error_rate": lambda c: f"{c['max_percent']:g} %", "latency": lambda c: f"{c['max_ms']:g} ms",
-            "consecutive_failures": lambda c: str(c["max"])}[clause["type"]](clause)
+    return {
+        "error_rate": lambda c: f"{c['max_percent']:g} %",
+        "latency": lambda c: f"{c['max_ms']:g} ms",
+        "consecutive_failures": lambda c: str(c["max"]),
+    }[clause["type"]](clause)
 
 
-def steady_state(checks: list[dict[str, Any]], records: list[Record], *, now: float, healthy_hosts: int | None,
-                 alarms: dict[str, str]) -> list[dict[str, Any]]:
+def steady_state(
+    checks: list[dict[str, Any]],
+    records: list[Record],
+    *,
+    now: float,
+    healthy_hosts: int | None,
+    alarms: dict[str, str],
+) -> list[dict[str, Any]]:
     """The steady-state checks as of `now`: request checks over their last `window_s` seconds,
     healthy hosts and alarms as last sampled."""
     out = []
@@ -195,13 +241,21 @@ def steady_state(checks: list[dict[str, Any]], records: list[Record], *, now: fl
             window = [r for r in select(records, check, since=now - check.get("window_s", 5)) if r["t"] <= now]
             out.append(_request_clause(check, i, window))
         elif kind == "healthy_hosts":
-            out.append(_result(check, i, f">= {check['min']}", "no samples" if healthy_hosts is None
-                               else str(healthy_hosts), healthy_hosts is not None and healthy_hosts >= check["min"]))
+            out.append(
+                _result(
+                    check,
+                    i,
+                    f">= {check['min']}",
+                    "no samples" if healthy_hosts is None else str(healthy_hosts),
+                    healthy_hosts is not None and healthy_hosts >= check["min"],
+                )
+            )
         elif kind == "alarm":
             state = alarms.get(check["name"])
             # No sample (an alarm that does not exist) holds nothing, as in `evaluate`.
-            ok = state is not None and (state != check["state"] if check.get("mode") == "never_was"
-                                        else state == check["state"])
+            ok = state is not None and (
+                state != check["state"] if check.get("mode") == "never_was" else state == check["state"]
+            )
             out.append(_result(check, i, check["state"], state or "no samples", ok))
         else:
             out.append(_result(check, i, "-", "not a steady-state check", False))

@@ -60,8 +60,13 @@ class Ledger:
         return [w for w in self.writes if w.order_id is not None]
 
 
-def check(ledger: Ledger, initial_orders: set[int], final_orders: list[dict[str, Any]],
-          initial_stock: dict[int, int] | None, final_stock: dict[int, int] | None) -> dict[str, Any]:
+def check(
+    ledger: Ledger,
+    initial_orders: set[int],
+    final_orders: list[dict[str, Any]],
+    initial_stock: dict[int, int] | None,
+    final_stock: dict[int, int] | None,
+) -> dict[str, Any]:
     """The journal's `integrity` section from the ledger and what the database holds now."""
     by_id = {int(o["order_id"]): o for o in final_orders}
     lost, changed, notes = [], [], []
@@ -85,8 +90,17 @@ def check(ledger: Ledger, initial_orders: set[int], final_orders: list[dict[str,
         row_key = row.get("idempotency_key")
         owner = by_key.get(row_key) if row_key else None
         if owner is None:
-            owner = next((w for w in ledger.writes if budget[id(w)] > 0 and w.product_id == int(row["product_id"])
-                          and w.quantity == int(row["quantity"]) and not w.key), None)
+            owner = next(
+                (
+                    w
+                    for w in ledger.writes
+                    if budget[id(w)] > 0
+                    and w.product_id == int(row["product_id"])
+                    and w.quantity == int(row["quantity"])
+                    and not w.key
+                ),
+                None,
+            )
         if owner is None:
             phantom.append(oid)
             continue
@@ -112,12 +126,31 @@ def check(ledger: Ledger, initial_orders: set[int], final_orders: list[dict[str,
             if actual != expected:
                 mismatches.append({"product_id": pid, "expected": expected, "actual": actual})
         consistent = not mismatches
-    return {"checked": True, "acknowledged": len(acked_ids), "ambiguous": ambiguous, "lost": sorted(lost),
-            "phantom": phantom, "changed": sorted(changed), "stock_consistent": consistent,
-            "stock_mismatches": mismatches, "duplicates": duplicates, "notes": notes}
+    return {
+        "checked": True,
+        "acknowledged": len(acked_ids),
+        "ambiguous": ambiguous,
+        "lost": sorted(lost),
+        "phantom": phantom,
+        "changed": sorted(changed),
+        "stock_consistent": consistent,
+        "stock_mismatches": mismatches,
+        "duplicates": duplicates,
+        "notes": notes,
+    }
 
 
 def unchecked(reason: str) -> dict[str, Any]:
     """The integrity section when no check ran (no app to check, or the run stopped early)."""
-    return {"checked": False, "acknowledged": 0, "ambiguous": 0, "lost": [], "phantom": [], "changed": [],
-            "stock_consistent": None, "stock_mismatches": [], "duplicates": 0, "notes": [reason]}
+    return {
+        "checked": False,
+        "acknowledged": 0,
+        "ambiguous": 0,
+        "lost": [],
+        "phantom": [],
+        "changed": [],
+        "stock_consistent": None,
+        "stock_mismatches": [],
+        "duplicates": 0,
+        "notes": [reason],
+    }

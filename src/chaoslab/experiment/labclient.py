@@ -13,8 +13,16 @@ from botocore.config import Config
 
 from chaoslab.config import LabConfig
 
-EVENT_KINDS = ("unit.state", "target.health", "alarm.state", "fault.applied", "fault.reverted",
-               "experiment.state", "db.failover", "asg.activity")
+EVENT_KINDS = (
+    "unit.state",
+    "target.health",
+    "alarm.state",
+    "fault.applied",
+    "fault.reverted",
+    "experiment.state",
+    "db.failover",
+    "asg.activity",
+)
 
 
 class LabClient:
@@ -28,9 +36,13 @@ class LabClient:
         if service not in self._clients:
             creds = next(iter(self.config.credentials.items()))
             self._clients[service] = self._session.create_client(
-                service, region_name=self.config.region, endpoint_url=self.api,
-                aws_access_key_id=creds[0], aws_secret_access_key=creds[1],
-                config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30))
+                service,
+                region_name=self.config.region,
+                endpoint_url=self.api,
+                aws_access_key_id=creds[0],
+                aws_secret_access_key=creds[1],
+                config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
+            )
         return self._clients[service]
 
     def status(self) -> dict[str, Any]:
@@ -58,8 +70,12 @@ class LabClient:
 
     @staticmethod
     def health_check(tg: dict[str, Any]) -> dict[str, int]:
-        return {"interval": tg["HealthCheckIntervalSeconds"], "timeout": tg["HealthCheckTimeoutSeconds"],
-                "healthy": tg["HealthyThresholdCount"], "unhealthy": tg["UnhealthyThresholdCount"]}
+        return {
+            "interval": tg["HealthCheckIntervalSeconds"],
+            "timeout": tg["HealthCheckTimeoutSeconds"],
+            "healthy": tg["HealthyThresholdCount"],
+            "unhealthy": tg["UnhealthyThresholdCount"],
+        }
 
     def sample(self, tg_arns: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Target states (id -> state) across the groups, and every alarm's state."""

@@ -108,38 +108,51 @@ class Run:
         """A fault event of this run's FIS experiment. Events are read from the lab's start, so a
         reused lab also reports earlier experiments' faults, whose targets are not this run's
         victims (they would never count as healthy again, and their windows are not ours)."""
-        return (event["kind"] in ("fault.applied", "fault.reverted") and self.fis is not None
-                and event.get("experiment") == self.fis["experiment_id"])
+        return (
+            event["kind"] in ("fault.applied", "fault.reverted")
+            and self.fis is not None
+            and event.get("experiment") == self.fis["experiment_id"]
+        )
 
     def _claim_faults(self, events: list[dict[str, Any]]) -> None:
         for e in events:
             if e["kind"] == "fault.applied" and self._is_ours(e):
                 self.dead.add(e["target"])
-                self.view.note(f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault "
-                               f"{e['fault']} on {e['target']}")
+                self.view.note(
+                    f"{time.strftime('%H:%M:%S', time.localtime(e['time']))}   fault {e['fault']} on {e['target']}"
+                )
 
     def _watch_clauses(self) -> None:
         """Judge the hypothesis while it runs, so the moment a clause breaks is on record (and on
         screen), not only the end result."""
         if self.phase not in hypothesis.AFTER_BASELINE:
             return
-        evidence = hypothesis.Evidence(records=self.records, phases={p["name"]: (p["start"], p["end"])
-                                                                     for p in self.phases})
+        evidence = hypothesis.Evidence(
+            records=self.records, phases={p["name"]: (p["start"], p["end"]) for p in self.phases}
+        )
         for i, clause in enumerate(self.exp["hypothesis"]["clauses"]):
             if clause["type"] not in ("error_rate", "latency", "consecutive_failures"):
                 continue
             result = hypothesis.evaluate(clause, i, evidence)
             if not result["passed"] and result["measured"] != "no requests" and result["id"] not in self.broken:
                 self.broken[result["id"]] = time.time()
-                self.view.note(f"{time.strftime('%H:%M:%S')}   hypothesis broken: {result['text']} "
-                               f"(measured {result['measured']})")
+                self.view.note(
+                    f"{time.strftime('%H:%M:%S')}   hypothesis broken: {result['text']} (measured {result['measured']})"
+                )
 
     def _tick(self) -> None:
         recent = [r for r in self.records if r["t"] >= time.time() - 5]
         errors = sum(1 for r in self.records if is_failure(r))
-        self.view.tick({"phase": self.phase, "elapsed": time.monotonic() - self._phase_started,
-                        "total": self._phase_total, "requests": len(self.records), "errors": errors,
-                        "error_rate": (sum(1 for r in recent if is_failure(r)) / len(recent)) if recent else 0.0})
+        self.view.tick(
+            {
+                "phase": self.phase,
+                "elapsed": time.monotonic() - self._phase_started,
+                "total": self._phase_total,
+                "requests": len(self.records),
+                "errors": errors,
+                "error_rate": (sum(1 for r in recent if is_failure(r)) / len(recent)) if recent else 0.0,
+            }
+        )
 
     # phases -------------------------------------------------------------------------------
     def _begin(self, name: str, detail: str, total: float | None) -> dict[str, Any]:
@@ -152,9 +165,13 @@ class Run:
         return entry
 
     def steady(self) -> list[dict[str, Any]]:
-        return hypothesis.steady_state(self.exp["steady_state"], self.records, now=time.time(),
-                                       healthy_hosts=self.healthy_now() if self.targets else None,
-                                       alarms=self.alarms)
+        return hypothesis.steady_state(
+            self.exp["steady_state"],
+            self.records,
+            now=time.time(),
+            healthy_hosts=self.healthy_now() if self.targets else None,
+            alarms=self.alarms,
+        )
 
     async def execute(self) -> dict[str, Any]:
         started = time.time()
@@ -165,8 +182,10 @@ class Run:
         health_check = self.lab.health_check(tgs[0]) if tgs else None
         checks_data = self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop"
         async with aiohttp.ClientSession() as session:
-            background = [asyncio.create_task(self._follow_events(session)),
-                          asyncio.create_task(self._sample_loop([t["TargetGroupArn"] for t in tgs]))]
+            background = [
+                asyncio.create_task(self._follow_events(session)),
+                asyncio.create_task(self._sample_loop([t["TargetGroupArn"] for t in tgs])),
+            ]
             load: list[tuple[Any, asyncio.Task[None]]] = []
             try:
                 await self._wait_ready(self.exp["timing"]["ready_timeout_s"])
@@ -192,12 +211,18 @@ class Run:
         faults = self._faults()
         wins = windows.measure(self.records, faults, self.events, health_check, recovery_time)
         evidence = hypothesis.Evidence(
-            records=self.records, healthy_hosts=[tuple(x) for x in self.healthy],
+            records=self.records,
+            healthy_hosts=[tuple(x) for x in self.healthy],
             alarms={k: [tuple(x) for x in v] for k, v in self.alarm_series.items()},
             phases={p["name"]: (p["start"], p["end"]) for p in self.phases},
-            integrity=integ, recovery_time_s=recovery_time)
-        clauses = [] if outcome == "baseline-not-met" else [
-            hypothesis.evaluate(c, i, evidence) for i, c in enumerate(self.exp["hypothesis"]["clauses"])]
+            integrity=integ,
+            recovery_time_s=recovery_time,
+        )
+        clauses = (
+            []
+            if outcome == "baseline-not-met"
+            else [hypothesis.evaluate(c, i, evidence) for i, c in enumerate(self.exp["hypothesis"]["clauses"])]
+        )
         for clause in clauses:
             clause["first_failed_at"] = self.broken.get(clause["id"])
         if fis_status == "completed" and outcome == "error":
@@ -209,15 +234,30 @@ class Run:
     def _start_load(self, base: str) -> list[tuple[Any, asyncio.Task[None]]]:
         """The workload and, when enabled, the probe: (part, task) pairs to stop at the end."""
         wl = self.exp["workload"]
-        parts: list[Any] = [Workload(base, [RequestSpec.from_doc(d) for d in wl["requests"]],
-                                     on_record=self._on_record, phase=lambda: self.phase, on_write=self._on_write,
-                                     timeout_s=wl.get("timeout_s", 5.0),
-                                     connect_timeout_s=wl.get("connect_timeout_s", 3.0))]
+        parts: list[Any] = [
+            Workload(
+                base,
+                [RequestSpec.from_doc(d) for d in wl["requests"]],
+                on_record=self._on_record,
+                phase=lambda: self.phase,
+                on_write=self._on_write,
+                timeout_s=wl.get("timeout_s", 5.0),
+                connect_timeout_s=wl.get("connect_timeout_s", 3.0),
+            )
+        ]
         probe = self.exp["probe"]
         if probe["enabled"]:
-            parts.append(Probe(base, path=probe["path"], interval_s=probe["interval_s"],
-                               connect_timeout_s=probe["connect_timeout_s"], max_time_s=probe["max_time_s"],
-                               on_record=self._on_record, phase=lambda: self.phase))
+            parts.append(
+                Probe(
+                    base,
+                    path=probe["path"],
+                    interval_s=probe["interval_s"],
+                    connect_timeout_s=probe["connect_timeout_s"],
+                    max_time_s=probe["max_time_s"],
+                    on_record=self._on_record,
+                    phase=lambda: self.phase,
+                )
+            )
         return [(part, asyncio.create_task(part.run())) for part in parts]
 
     async def _run_phases(self) -> tuple[str, str, str | None, float | None]:
@@ -241,8 +281,11 @@ class Run:
         evaluated once (a new alarm is INSUFFICIENT_DATA until its first evaluation, up to a
         cadence after creation), before a baseline makes sense."""
         need = max([c["min"] for c in self.exp["steady_state"] if c["type"] == "healthy_hosts"] or [1])
-        alarms = [c["name"] for c in self.exp["steady_state"] if c["type"] == "alarm"
-                  and c.get("mode") != "never_was" and c["state"] != "INSUFFICIENT_DATA"]
+        alarms = [
+            c["name"]
+            for c in self.exp["steady_state"]
+            if c["type"] == "alarm" and c.get("mode") != "never_was" and c["state"] != "INSUFFICIENT_DATA"
+        ]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             unevaluated = [a for a in alarms if self.alarms.get(a) == "INSUFFICIENT_DATA"]
@@ -260,8 +303,10 @@ class Run:
                 data = await resp.json(content_type=None)
                 self.ledger.add(order["product_id"], order["quantity"], None, [(resp.status, None, data)])
             if resp.status == 201:
-                self.view.note(f"order {data['order_id']}: {data['quantity']} x {data['product_name']} = "
-                               f"{data['total']:.2f} ({data['status']}, served by {data.get('served_by')})")
+                self.view.note(
+                    f"order {data['order_id']}: {data['quantity']} x {data['product_name']} = "
+                    f"{data['total']:.2f} ({data['status']}, served by {data.get('served_by')})"
+                )
             else:
                 self.view.note(f"setup order {order} answered {resp.status}: {data}")
 
@@ -288,11 +333,20 @@ class Run:
             created = await asyncio.to_thread(fis.create_experiment_template, clientToken=str(uuid.uuid4()), **body)
             template_id = created["experimentTemplate"]["id"]
         skip = self.exp.get("fis", {}).get("skip_unsupported_actions")
-        started = await asyncio.to_thread(fis.start_experiment, clientToken=str(uuid.uuid4()),
-                                          experimentTemplateId=template_id, tags={SKIP_TAG: "true"} if skip else {})
+        started = await asyncio.to_thread(
+            fis.start_experiment,
+            clientToken=str(uuid.uuid4()),
+            experimentTemplateId=template_id,
+            tags={SKIP_TAG: "true"} if skip else {},
+        )
         exp_id = started["experiment"]["id"]
-        self.fis = {"template_id": template_id, "experiment_id": exp_id, "state": started["experiment"]["state"],
-                    "actions": {}, "resolved_targets": []}
+        self.fis = {
+            "template_id": template_id,
+            "experiment_id": exp_id,
+            "state": started["experiment"]["state"],
+            "actions": {},
+            "resolved_targets": [],
+        }
         self._claim_faults(self.events)  # the ones fetched while start_experiment was answering
         self.view.note(f"FIS experiment {exp_id} started (template {template_id})")
         deadline = time.monotonic() + max_seconds
@@ -303,8 +357,10 @@ class Run:
                 break
             if time.monotonic() > deadline:
                 if self.fis.get("stopped_by_runner"):
-                    raise ChaoslabError(f"FIS experiment {exp_id} did not stop within {STOP_GRACE_S:g} s of "
-                                        "StopExperiment", hint="see `chaoslab status` and the lab log")
+                    raise ChaoslabError(
+                        f"FIS experiment {exp_id} did not stop within {STOP_GRACE_S:g} s of StopExperiment",
+                        hint="see `chaoslab status` and the lab log",
+                    )
                 self.view.note(f"injection exceeded {max_seconds:g} s: stopping the FIS experiment")
                 with contextlib.suppress(ClientError):  # it may have ended since the last poll
                     await asyncio.to_thread(fis.stop_experiment, id=exp_id)
@@ -313,9 +369,14 @@ class Run:
             await asyncio.sleep(0.5)
         with contextlib.suppress(Exception):
             resolved = await asyncio.to_thread(fis.list_experiment_resolved_targets, experimentId=exp_id)
-            self.fis["resolved_targets"] = [{"targetName": t.get("targetName"), "resourceType": t.get("resourceType"),
-                                             "arn": t.get("targetInformation", {}).get("arn") or str(t)}
-                                            for t in resolved.get("resolvedTargets", [])]
+            self.fis["resolved_targets"] = [
+                {
+                    "targetName": t.get("targetName"),
+                    "resourceType": t.get("resourceType"),
+                    "arn": t.get("targetInformation", {}).get("arn") or str(t),
+                }
+                for t in resolved.get("resolvedTargets", [])
+            ]
         status = got["state"]["status"]
         entry["end"] = time.time()
         entry["result"] = status
@@ -328,15 +389,21 @@ class Run:
         assert self.fis is not None
         self.fis["state"] = {"status": got["state"]["status"], "reason": got["state"].get("reason", "")}
         self.fis["actions"] = {
-            name: {"actionId": a["actionId"], "state": {"status": a["state"]["status"],
-                                                       "reason": a["state"].get("reason", "")},
-                   "startTime": _epoch(a.get("startTime")), "endTime": _epoch(a.get("endTime"))}
-            for name, a in got.get("actions", {}).items()}
+            name: {
+                "actionId": a["actionId"],
+                "state": {"status": a["state"]["status"], "reason": a["state"].get("reason", "")},
+                "startTime": _epoch(a.get("startTime")),
+                "endTime": _epoch(a.get("endTime")),
+            }
+            for name, a in got.get("actions", {}).items()
+        }
 
     async def _recover(self, timeout: float, minimum: float) -> float | None:
         entry = self._begin("recovery", "until the steady state holds again", timeout)
-        fault_start = min((e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e)),
-                          default=self.phases[-2]["start"])
+        fault_start = min(
+            (e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e)),
+            default=self.phases[-2]["start"],
+        )
         deadline = time.monotonic() + timeout
         streak = 0
         while time.monotonic() < deadline:
@@ -367,8 +434,9 @@ class Run:
             final_stock = await _stock(session, base)
         except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
             return integrity.unchecked(f"could not read the data back: {exc}")
-        return integrity.check(self.ledger, initial.get("orders", set()), final_orders,
-                               initial.get("stock"), final_stock)
+        return integrity.check(
+            self.ledger, initial.get("orders", set()), final_orders, initial.get("stock"), final_stock
+        )
 
     def _faults(self) -> list[dict[str, Any]]:
         """Fault windows from fault.applied/reverted events, one per FIS action."""
@@ -377,8 +445,9 @@ class Run:
             if not self._is_ours(e):
                 continue
             key = (e.get("experiment", ""), e.get("action") or e.get("fault", ""))
-            w = out.setdefault(key, {"action": e.get("fault", ""), "action_id": "", "start": e["time"],
-                                     "end": None, "targets": []})
+            w = out.setdefault(
+                key, {"action": e.get("fault", ""), "action_id": "", "start": e["time"], "end": None, "targets": []}
+            )
             if e["kind"] == "fault.applied":
                 w["start"] = min(w["start"], e["time"])
                 if e["target"] not in w["targets"]:
@@ -391,25 +460,43 @@ class Run:
                 w["action"], w["action_id"] = name, action["actionId"]
         return list(out.values())
 
-    def _journal(self, started: float, status: dict[str, Any], alb_url: str, health_check: dict[str, int] | None,
-                 faults: list[dict[str, Any]], clauses: list[dict[str, Any]], integ: dict[str, Any],
-                 wins: dict[str, Any], outcome: str, summary: str) -> dict[str, Any]:
+    def _journal(
+        self,
+        started: float,
+        status: dict[str, Any],
+        alb_url: str,
+        health_check: dict[str, int] | None,
+        faults: list[dict[str, Any]],
+        clauses: list[dict[str, Any]],
+        integ: dict[str, Any],
+        wins: dict[str, Any],
+        outcome: str,
+        summary: str,
+    ) -> dict[str, Any]:
         hyp = self.exp["hypothesis"]
         return {
             "version": 1,
-            "experiment": {"title": self.exp["title"], "file": self.exp.get("file"),
-                           "description": self.exp.get("description", ""),
-                           "hypothesis": {"if": hyp["if"], "then": hyp["then"]}},
-            "lab": {"api": self.lab.api, "alb": alb_url, "stack": status.get("stack") or self.stack,
-                    "network_mode": status.get("network_mode"), "health_check": health_check},
-            "started": started, "ended": time.time(),
+            "experiment": {
+                "title": self.exp["title"],
+                "file": self.exp.get("file"),
+                "description": self.exp.get("description", ""),
+                "hypothesis": {"if": hyp["if"], "then": hyp["then"]},
+            },
+            "lab": {
+                "api": self.lab.api,
+                "alb": alb_url,
+                "stack": status.get("stack") or self.stack,
+                "network_mode": status.get("network_mode"),
+                "health_check": health_check,
+            },
+            "started": started,
+            "ended": time.time(),
             "phases": self.phases,
             "requests": sorted(self.records, key=lambda r: r["t"]),
             "fis": self.fis,
             "faults": faults,
             "events": [{k: v for k, v in e.items() if k != "seq"} for e in self.events],
-            "series": {"healthy_hosts": self.healthy, "unhealthy_hosts": self.unhealthy,
-                       "alarms": self.alarm_series},
+            "series": {"healthy_hosts": self.healthy, "unhealthy_hosts": self.unhealthy, "alarms": self.alarm_series},
             "clauses": clauses,
             "integrity": integ,
             "windows": wins,

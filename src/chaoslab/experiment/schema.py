@@ -25,7 +25,9 @@ _POS = {"type": "number", "exclusiveMinimum": 0}
 _PHASE = {"enum": ["baseline", "injection", "recovery", "after-baseline", "all"]}
 
 _REQUEST = {
-    "type": "object", "additionalProperties": False, "required": ["path", "rate"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["path", "rate"],
     "properties": {
         "name": {"type": "string"},
         "method": {"enum": ["GET", "POST", "PUT", "DELETE", "HEAD"]},
@@ -34,59 +36,120 @@ _REQUEST = {
         "body": {"type": "object"},
         "headers": {"type": "object", "additionalProperties": {"type": "string"}},
         "retries": {
-            "type": "object", "additionalProperties": False,
-            "properties": {"attempts": {"type": "integer", "minimum": 1, "maximum": 10},
-                           "backoff_s": _NUM, "attempt_timeout_s": _POS,
-                           "idempotency_key": {"type": "boolean"}}},
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "attempts": {"type": "integer", "minimum": 1, "maximum": 10},
+                "backoff_s": _NUM,
+                "attempt_timeout_s": _POS,
+                "idempotency_key": {"type": "boolean"},
+            },
+        },
     },
 }
 
 # unevaluatedProperties (not additionalProperties) so each type's own keys, declared in allOf,
 # count as known: a misspelt `endpiont:` or `phaes:` must not silently widen what a clause judges.
 _CLAUSE = {
-    "type": "object", "required": ["type"], "unevaluatedProperties": False,
-    "properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "recovery_time",
-                                     "alarm", "no_lost_writes", "data_intact", "healthy_hosts", "successes"]},
-                   "phase": _PHASE, "endpoint": {"type": "string"}, "window_s": _POS,
-                   "include_probe": {"type": "boolean"}},
+    "type": "object",
+    "required": ["type"],
+    "unevaluatedProperties": False,
+    "properties": {
+        "type": {
+            "enum": [
+                "error_rate",
+                "latency",
+                "consecutive_failures",
+                "recovery_time",
+                "alarm",
+                "no_lost_writes",
+                "data_intact",
+                "healthy_hosts",
+                "successes",
+            ]
+        },
+        "phase": _PHASE,
+        "endpoint": {"type": "string"},
+        "window_s": _POS,
+        "include_probe": {"type": "boolean"},
+    },
     "allOf": [
-        {"if": {"properties": {"type": {"const": "error_rate"}}},
-         "then": {"required": ["max_percent"], "properties": {"max_percent": {**_NUM, "maximum": 100}}}},
-        {"if": {"properties": {"type": {"const": "latency"}}},
-         "then": {"required": ["percentile", "max_ms"],
-                  "properties": {"percentile": {**_POS, "maximum": 100}, "max_ms": _POS}}},
-        {"if": {"properties": {"type": {"const": "consecutive_failures"}}},
-         "then": {"required": ["max"], "properties": {"max": {"type": "integer", "minimum": 0}}}},
-        {"if": {"properties": {"type": {"const": "recovery_time"}}},
-         "then": {"required": ["max_s"], "properties": {"max_s": _POS}}},
-        {"if": {"properties": {"type": {"const": "alarm"}}},
-         "then": {"required": ["name", "state"],
-                  "properties": {"name": {"type": "string"}, "mode": {"enum": ["is", "never_was"]},
-                                 "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]}}}},
-        {"if": {"properties": {"type": {"const": "successes"}}},
-         "then": {"required": ["min_per_s"], "properties": {"min_per_s": _NUM}}},
-        {"if": {"properties": {"type": {"const": "healthy_hosts"}}},
-         "then": {"required": ["min"], "properties": {"min": {"type": "integer", "minimum": 0}}}},
+        {
+            "if": {"properties": {"type": {"const": "error_rate"}}},
+            "then": {"required": ["max_percent"], "properties": {"max_percent": {**_NUM, "maximum": 100}}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "latency"}}},
+            "then": {
+                "required": ["percentile", "max_ms"],
+                "properties": {"percentile": {**_POS, "maximum": 100}, "max_ms": _POS},
+            },
+        },
+        {
+            "if": {"properties": {"type": {"const": "consecutive_failures"}}},
+            "then": {"required": ["max"], "properties": {"max": {"type": "integer", "minimum": 0}}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "recovery_time"}}},
+            "then": {"required": ["max_s"], "properties": {"max_s": _POS}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "alarm"}}},
+            "then": {
+                "required": ["name", "state"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "mode": {"enum": ["is", "never_was"]},
+                    "state": {"enum": ["OK", "ALARM", "INSUFFICIENT_DATA"]},
+                },
+            },
+        },
+        {
+            "if": {"properties": {"type": {"const": "successes"}}},
+            "then": {"required": ["min_per_s"], "properties": {"min_per_s": _NUM}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "healthy_hosts"}}},
+            "then": {"required": ["min"], "properties": {"min": {"type": "integer", "minimum": 0}}},
+        },
     ],
 }
 
 # The kinds `hypothesis.steady_state` can judge at an instant; any other failed every baseline.
-_STEADY_CHECK = {"allOf": [_CLAUSE, {"properties": {"type": {
-    "enum": ["error_rate", "latency", "consecutive_failures", "healthy_hosts", "alarm"]}}}]}
+_STEADY_CHECK = {
+    "allOf": [
+        _CLAUSE,
+        {"properties": {"type": {"enum": ["error_rate", "latency", "consecutive_failures", "healthy_hosts", "alarm"]}}},
+    ]
+}
 
 _TIMING = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"baseline_s": _POS, "max_injection_s": _POS, "recovery_timeout_s": _POS,
-                   "ready_timeout_s": _POS, "min_recovery_s": _NUM},
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "baseline_s": _POS,
+        "max_injection_s": _POS,
+        "recovery_timeout_s": _POS,
+        "ready_timeout_s": _POS,
+        "min_recovery_s": _NUM,
+    },
 }
 _PROBE = {
-    "type": "object", "additionalProperties": False,
-    "properties": {"enabled": {"type": "boolean"}, "path": {"type": "string", "pattern": "^/"},
-                   "interval_s": _POS, "connect_timeout_s": _POS, "max_time_s": _POS},
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "enabled": {"type": "boolean"},
+        "path": {"type": "string", "pattern": "^/"},
+        "interval_s": _POS,
+        "connect_timeout_s": _POS,
+        "max_time_s": _POS,
+    },
 }
 
 SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["title", "hypothesis"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["title", "hypothesis"],
     "oneOf": [{"required": ["template"]}, {"required": ["template_file"]}, {"required": ["template_id"]}],
     "properties": {
         "title": {"type": "string", "minLength": 1},
@@ -95,36 +158,76 @@ SCHEMA: dict[str, Any] = {
         "template": {"type": "object"},
         "template_file": {"type": "string"},
         "template_id": {"type": "string", "pattern": "^EXT"},
-        "setup": {"type": "object", "additionalProperties": False, "properties": {
-            "orders": {"type": "array", "items": {
-                "type": "object", "additionalProperties": False, "required": ["product_id", "quantity"],
-                "properties": {"product_id": {"type": "integer", "minimum": 1},
-                               "quantity": {"type": "integer", "minimum": 1}}}}}},
-        "workload": {"type": "object", "additionalProperties": False, "properties": {
-            "target": {"type": "string", "pattern": "^https?://"},
-            "timeout_s": _POS, "connect_timeout_s": _POS,
-            "requests": {"type": "array", "items": _REQUEST}}},
+        "setup": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "orders": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["product_id", "quantity"],
+                        "properties": {
+                            "product_id": {"type": "integer", "minimum": 1},
+                            "quantity": {"type": "integer", "minimum": 1},
+                        },
+                    },
+                }
+            },
+        },
+        "workload": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "target": {"type": "string", "pattern": "^https?://"},
+                "timeout_s": _POS,
+                "connect_timeout_s": _POS,
+                "requests": {"type": "array", "items": _REQUEST},
+            },
+        },
         "probe": _PROBE,
         "steady_state": {"type": "array", "items": _STEADY_CHECK},
-        "hypothesis": {"type": "object", "additionalProperties": False, "required": ["if", "then", "clauses"],
-                       "properties": {"if": {"type": "string"}, "then": {"type": "string"},
-                                      "clauses": {"type": "array", "minItems": 1, "items": _CLAUSE}}},
-        "integrity": {"type": "object", "additionalProperties": False, "properties": {
-            "app": {"enum": ["chaos-shop", "none"]}}},
+        "hypothesis": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["if", "then", "clauses"],
+            "properties": {
+                "if": {"type": "string"},
+                "then": {"type": "string"},
+                "clauses": {"type": "array", "minItems": 1, "items": _CLAUSE},
+            },
+        },
+        "integrity": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"app": {"enum": ["chaos-shop", "none"]}},
+        },
         "timing": _TIMING,
-        "fis": {"type": "object", "additionalProperties": False, "description": "how the lab runs the template",
-                "properties": {"skip_unsupported_actions": {"type": "boolean"}}},
-        "fast": {"type": "object", "additionalProperties": False, "description": "overrides under --fast",
-                 "properties": {"timing": _TIMING, "probe": _PROBE}},
+        "fis": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "how the lab runs the template",
+            "properties": {"skip_unsupported_actions": {"type": "boolean"}},
+        },
+        "fast": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "overrides under --fast",
+            "properties": {"timing": _TIMING, "probe": _PROBE},
+        },
     },
 }
 
-DEFAULT_TIMING = {"baseline_s": 10.0, "max_injection_s": 120.0, "recovery_timeout_s": 120.0,
-                  "ready_timeout_s": 60.0, "min_recovery_s": 0.0}
-DEFAULT_PROBE = {"enabled": False, "path": "/products", "interval_s": 2.0, "connect_timeout_s": 3.0,
-                 "max_time_s": 5.0}
-DEFAULT_STEADY_STATE = [{"type": "error_rate", "max_percent": 1, "window_s": 5},
-                        {"type": "healthy_hosts", "min": 2}]
+DEFAULT_TIMING = {
+    "baseline_s": 10.0,
+    "max_injection_s": 120.0,
+    "recovery_timeout_s": 120.0,
+    "ready_timeout_s": 60.0,
+    "min_recovery_s": 0.0,
+}
+DEFAULT_PROBE = {"enabled": False, "path": "/products", "interval_s": 2.0, "connect_timeout_s": 3.0, "max_time_s": 5.0}
+DEFAULT_STEADY_STATE = [{"type": "error_rate", "max_percent": 1, "window_s": 5}, {"type": "healthy_hosts", "min": 2}]
 
 _HINTS = {
     "required": "add the missing key",
@@ -161,8 +264,10 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
         issues.append(Issue(_path(list(leaf.absolute_path)), leaf.message, _HINTS.get(leaf.validator)))
     issues += _placeholder_issues(doc)
     if isinstance(doc.get("template"), dict):
-        issues += [Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
-                   for i in validate_template(doc["template"])]
+        issues += [
+            Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
+            for i in validate_template(doc["template"])
+        ]
     return issues
 
 
@@ -220,7 +325,11 @@ def experiment_template(doc: dict[str, Any], path: Path) -> tuple[Any, str]:
     if "template" in doc:
         return doc["template"], "template"
     if isinstance(doc.get("template_file"), str):
-        tpath = Path(doc["template_file"]) if Path(doc["template_file"]).is_absolute() else path.parent / doc["template_file"]
+        tpath = (
+            Path(doc["template_file"])
+            if Path(doc["template_file"]).is_absolute()
+            else path.parent / doc["template_file"]
+        )
         try:
             return read_document(tpath), "template_file"
         except (OSError, ChaoslabError):
@@ -234,8 +343,10 @@ def validate_experiment_file(path: str | Path) -> list[Issue]:
         doc = read_document(path)
     except (OSError, ChaoslabError) as exc:
         return [Issue("(file)", str(exc), "check the path and the YAML/JSON syntax", file=str(path))]
-    return [Issue(i.path, i.message, i.hint, i.severity, i.code, file=str(path))
-            for i in validate_experiment_document(doc) + template_file_issues(doc, path)]
+    return [
+        Issue(i.path, i.message, i.hint, i.severity, i.code, file=str(path))
+        for i in validate_experiment_document(doc) + template_file_issues(doc, path)
+    ]
 
 
 def bundled_experiments() -> dict[str, Path]:
@@ -251,8 +362,9 @@ def resolve_experiment_path(ref: str | Path) -> Path:
     bundled = bundled_experiments()
     if str(ref) in bundled:
         return bundled[str(ref)]
-    raise ChaoslabError(f"experiment file {ref} does not exist",
-                        hint=f"bundled experiments: {', '.join(sorted(bundled))}")
+    raise ChaoslabError(
+        f"experiment file {ref} does not exist", hint=f"bundled experiments: {', '.join(sorted(bundled))}"
+    )
 
 
 def _read_template_file(exp_path: Path, ref: str) -> Any:
@@ -262,8 +374,11 @@ def _read_template_file(exp_path: Path, ref: str) -> Any:
     try:
         template = read_document(tpath)
     except OSError as exc:
-        raise ChaoslabError(f"template_file {ref}: {exc.strerror or exc}", path=str(exp_path),
-                            hint="the path is relative to the experiment file") from None
+        raise ChaoslabError(
+            f"template_file {ref}: {exc.strerror or exc}",
+            path=str(exp_path),
+            hint="the path is relative to the experiment file",
+        ) from None
     errors = [i for i in validate_template(template) if i.severity == "error"]
     if errors:
         raise ChaoslabError(errors[0].message, hint=errors[0].hint, path=f"{tpath}: {errors[0].path}")
@@ -279,8 +394,11 @@ def _check_runnable(exp: dict[str, Any], path: Path) -> None:
     if found:
         more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
         where = "template." + found[0].path if "template_file" not in exp else "template_file"
-        raise ChaoslabError(found[0].failure_reason() + more, path=f"{path}: {where}",
-                            hint="add `fis: {skip_unsupported_actions: true}` to run the rest and mark these skipped")
+        raise ChaoslabError(
+            found[0].failure_reason() + more,
+            path=f"{path}: {where}",
+            hint="add `fis: {skip_unsupported_actions: true}` to run the rest and mark these skipped",
+        )
 
 
 def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:

@@ -27,9 +27,17 @@ def default_report_dir() -> Path:
     return Path("chaoslab-report") / time.strftime("%Y%m%d-%H%M%S")
 
 
-def run_experiment(exp: dict[str, Any], config: LabConfig, *, fast: bool = False, report_dir: str | Path | None = None,
-                   junit: str | Path | None = None, stack: str | None = None, out: TextIO = sys.stdout,
-                   network: str = "auto") -> dict[str, Any]:
+def run_experiment(
+    exp: dict[str, Any],
+    config: LabConfig,
+    *,
+    fast: bool = False,
+    report_dir: str | Path | None = None,
+    junit: str | Path | None = None,
+    stack: str | None = None,
+    out: TextIO = sys.stdout,
+    network: str = "auto",
+) -> dict[str, Any]:
     """Run an experiment (already loaded) end to end and return its journal; outputs are written."""
     from chaoslab.labctl import running_lab, start_detached, stop_lab
     from chaoslab.report import LiveView, render_summary, write_html, write_journal, write_junit

@@ -21,16 +21,32 @@ def detection_bound(health_check: dict[str, Any] | None) -> float | None:
 def attributable_failures(records: list[Record], fault_start: float, dead: set[str]) -> list[Record]:
     """Failures after the fault began that the dead target may have caused: no answer, or a 5xx
     not served by a surviving target."""
-    return [r for r in records if r["t"] >= fault_start and r["phase"] in ("injection", "recovery")
-            and is_failure(r) and (r.get("served_by") is None or r["served_by"] in dead)]
+    return [
+        r
+        for r in records
+        if r["t"] >= fault_start
+        and r["phase"] in ("injection", "recovery")
+        and is_failure(r)
+        and (r.get("served_by") is None or r["served_by"] in dead)
+    ]
 
 
-def measure(records: list[Record], faults: list[dict[str, Any]], events: list[dict[str, Any]],
-            health_check: dict[str, Any] | None, recovery_time_s: float | None) -> dict[str, Any]:
+def measure(
+    records: list[Record],
+    faults: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    health_check: dict[str, Any] | None,
+    recovery_time_s: float | None,
+) -> dict[str, Any]:
     """The journal's `windows` section."""
-    out: dict[str, Any] = {"detection_window_s": None, "detection_bound_s": detection_bound(health_check),
-                           "time_to_unhealthy_s": None, "time_to_replacement_healthy_s": None,
-                           "recovery_time_s": recovery_time_s, "failures_in_window": 0}
+    out: dict[str, Any] = {
+        "detection_window_s": None,
+        "detection_bound_s": detection_bound(health_check),
+        "time_to_unhealthy_s": None,
+        "time_to_replacement_healthy_s": None,
+        "recovery_time_s": recovery_time_s,
+        "failures_in_window": 0,
+    }
     if not faults:
         return out
     start = min(f["start"] for f in faults)
@@ -51,7 +67,11 @@ def measure(records: list[Record], faults: list[dict[str, Any]], events: list[di
         since = round(e["time"] - start, 3)
         if e["target"] in dead and e["state"] in OUT_OF_SERVICE and out["time_to_unhealthy_s"] is None:
             out["time_to_unhealthy_s"] = since
-        if (e["state"] == "healthy" and e["target"] not in dead and e["target"] not in healthy_before
-                and out["time_to_replacement_healthy_s"] is None):
+        if (
+            e["state"] == "healthy"
+            and e["target"] not in dead
+            and e["target"] not in healthy_before
+            and out["time_to_replacement_healthy_s"] is None
+        ):
             out["time_to_replacement_healthy_s"] = since
     return out

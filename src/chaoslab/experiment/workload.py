@@ -107,15 +107,28 @@ class RequestSpec:
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> RequestSpec:
         retries = doc.get("retries", {})
-        return cls(path=doc["path"], rate=float(doc["rate"]), method=doc.get("method", "GET"),
-                   name=doc.get("name"), body=doc.get("body"), headers=dict(doc.get("headers", {})),
-                   attempts=retries.get("attempts", 1), backoff_s=retries.get("backoff_s", 0.2),
-                   attempt_timeout_s=retries.get("attempt_timeout_s"),
-                   idempotency_key=retries.get("idempotency_key", False))
+        return cls(
+            path=doc["path"],
+            rate=float(doc["rate"]),
+            method=doc.get("method", "GET"),
+            name=doc.get("name"),
+            body=doc.get("body"),
+            headers=dict(doc.get("headers", {})),
+            attempts=retries.get("attempts", 1),
+            backoff_s=retries.get("backoff_s", 0.2),
+            attempt_timeout_s=retries.get("attempt_timeout_s"),
+            idempotency_key=retries.get("idempotency_key", False),
+        )
 
 
-async def _one(session: aiohttp.ClientSession, method: str, url: str, body: Any, headers: dict[str, str],
-               timeout: aiohttp.ClientTimeout) -> tuple[int | None, str | None, Any, str | None]:
+async def _one(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str,
+    body: Any,
+    headers: dict[str, str],
+    timeout: aiohttp.ClientTimeout,
+) -> tuple[int | None, str | None, Any, str | None]:
     """One HTTP exchange: status, error kind, JSON body, served_by."""
     try:
         async with session.request(method, url, json=body, headers=headers, timeout=timeout) as resp:
@@ -138,9 +151,18 @@ async def _one(session: aiohttp.ClientSession, method: str, url: str, body: Any,
 class Workload:
     """Sends each spec's requests on its own fixed schedule until stopped; one record each."""
 
-    def __init__(self, base_url: str, specs: list[RequestSpec], *, on_record: Callable[[Record], None],
-                 phase: Callable[[], str], timeout_s: float = 5.0, connect_timeout_s: float = 3.0,
-                 on_write: WriteObserver | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        specs: list[RequestSpec],
+        *,
+        on_record: Callable[[Record], None],
+        phase: Callable[[], str],
+        timeout_s: float = 5.0,
+        connect_timeout_s: float = 3.0,
+        on_write: WriteObserver | None = None,
+        seed: int | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.specs = specs
         self.on_record = on_record
@@ -194,22 +216,36 @@ class Workload:
             headers["Idempotency-Key"] = key
         timeout = self.timeout
         if spec.attempt_timeout_s:
-            timeout = aiohttp.ClientTimeout(total=spec.attempt_timeout_s, sock_connect=min(
-                self.connect_timeout_s, spec.attempt_timeout_s))
+            timeout = aiohttp.ClientTimeout(
+                total=spec.attempt_timeout_s, sock_connect=min(self.connect_timeout_s, spec.attempt_timeout_s)
+            )
         sent = time.time()
         attempts: list[Attempt] = []
         for n in range(spec.attempts):
-            status, error, data, served = await _one(session, spec.method, self.base_url + spec.path, body,
-                                                     headers, timeout)
+            status, error, data, served = await _one(
+                session, spec.method, self.base_url + spec.path, body, headers, timeout
+            )
             attempts.append((status, error, data))
             if error is None and status is not None and status < 500:
                 break
             if n + 1 < spec.attempts:
-                await asyncio.sleep(spec.backoff_s * (2 ** n))
+                await asyncio.sleep(spec.backoff_s * (2**n))
         done = time.time()
-        self.on_record({"t": scheduled, "sent": sent, "done": done, "endpoint": spec.endpoint,
-                        "status": status, "error": error, "latency_ms": round((done - scheduled) * 1000, 2),
-                        "served_by": served, "phase": phase, "probe": False, "attempts": len(attempts)})
+        self.on_record(
+            {
+                "t": scheduled,
+                "sent": sent,
+                "done": done,
+                "endpoint": spec.endpoint,
+                "status": status,
+                "error": error,
+                "latency_ms": round((done - scheduled) * 1000, 2),
+                "served_by": served,
+                "phase": phase,
+                "probe": False,
+                "attempts": len(attempts),
+            }
+        )
         if self.on_write is not None and spec.method == "POST":
             self.on_write(spec, body or {}, key, attempts)
 
@@ -218,8 +254,17 @@ class Probe:
     """Seed 003's loop: `curl --connect-timeout 3 --max-time 5 $ALB/products; sleep 2`, a new
     connection each time, as curl makes."""
 
-    def __init__(self, base_url: str, *, path: str, interval_s: float, connect_timeout_s: float,
-                 max_time_s: float, on_record: Callable[[Record], None], phase: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        path: str,
+        interval_s: float,
+        connect_timeout_s: float,
+        max_time_s: float,
+        on_record: Callable[[Record], None],
+        phase: Callable[[], str],
+    ) -> None:
         self.url = base_url.rstrip("/") + path
         self.endpoint = f"GET {path}"
         self.interval_s = interval_s
@@ -239,9 +284,20 @@ class Probe:
                 sent = time.time()
                 status, error, _data, served = await _one(session, "GET", self.url, None, {}, self.timeout)
                 done = time.time()
-                self.on_record({"t": sent, "sent": sent, "done": done, "endpoint": self.endpoint,
-                                "status": status, "error": error, "latency_ms": round((done - sent) * 1000, 2),
-                                "served_by": served, "phase": phase, "probe": True})
+                self.on_record(
+                    {
+                        "t": sent,
+                        "sent": sent,
+                        "done": done,
+                        "endpoint": self.endpoint,
+                        "status": status,
+                        "error": error,
+                        "latency_ms": round((done - sent) * 1000, 2),
+                        "served_by": served,
+                        "phase": phase,
+                        "probe": True,
+                    }
+                )
                 try:
                     await asyncio.wait_for(self._stop.wait(), self.interval_s)
                 except TimeoutError:

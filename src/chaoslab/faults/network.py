@@ -30,8 +30,10 @@ EGRESS_PROXY_PORT = 15101
 INGRESS_PROXY_PORT = 15102
 PROXY_MODULE = "chaoslab.faults.network_delayproxy"
 PROXY_DRAIN_S = 2.0  # at a revert, how long the proxy may finish the flows in flight
-NETNS_ONLY = ("needs the lab's netns network mode (root on Linux), where each unit has its own network "
-              "namespace; this lab runs units on loopback addresses")
+NETNS_ONLY = (
+    "needs the lab's netns network mode (root on Linux), where each unit has its own network "
+    "namespace; this lab runs units on loopback addresses"
+)
 
 
 class NetworkFaultError(Exception):
@@ -49,8 +51,6 @@ def unit_netns(unit: ComputeUnit | None, what: str) -> str:
     if unit.sandbox.netns is None:
         raise NetworkFaultError(f"{what}: network faults {NETNS_ONLY}")
     return unit.sandbox.netns
-
-
 
 
 def resolve_sources(lab: Any, sources: str | None) -> list[str] | None:
@@ -75,8 +75,10 @@ def resolve_sources(lab: Any, sources: str | None) -> list[str] | None:
         elif item in ("DYNAMODB", "S3"):
             raise NetworkFaultError(f"source {item}: the lab has no {item} endpoint")
         else:
-            raise NetworkFaultError(f"source {item!r} is not an IPv4 address, CIDR, Availability Zone or a name "
-                                    f"the lab resolves ({', '.join(sorted(lab.ec2.extra_hosts)) or 'none'})")
+            raise NetworkFaultError(
+                f"source {item!r} is not an IPv4 address, CIDR, Availability Zone or a name "
+                f"the lab resolves ({', '.join(sorted(lab.ec2.extra_hosts)) or 'none'})"
+            )
     return out
 
 
@@ -94,17 +96,49 @@ async def revert_rules(lab: Any, record: dict[str, Any]) -> None:
 
 
 # latency: iptables REDIRECT + the delay proxy --------------------------------------------------
-def latency_record(target: str, unit_id: str, netns: str, *, delay_ms: int, jitter_ms: int, flows_percent: int,
-                   sources: list[str] | None, ingress_ports: list[int]) -> dict[str, Any]:
+def latency_record(
+    target: str,
+    unit_id: str,
+    netns: str,
+    *,
+    delay_ms: int,
+    jitter_ms: int,
+    flows_percent: int,
+    sources: list[str] | None,
+    ingress_ports: list[int],
+) -> dict[str, Any]:
     tag = new_tag()
-    rule_set = rules.latency_redirect(netns, tag, flows_percent, sources, ingress_ports,
-                                      EGRESS_PROXY_PORT, INGRESS_PROXY_PORT)
-    argv = [sys.executable, "-m", PROXY_MODULE, "--egress-port", str(EGRESS_PROXY_PORT),
-            "--ingress-port", str(INGRESS_PROXY_PORT), "--mark", rules.PROXY_MARK,
-            "--delay-ms", str(delay_ms), "--jitter-ms", str(jitter_ms), "--drain-s", str(PROXY_DRAIN_S),
-            "--tag", tag]
-    return {"target": target, "unit_id": unit_id, "netns": netns, "tag": tag, "proxy": f"delayproxy-{tag}",
-            "argv": argv, "rules": rule_set.to_record()}
+    rule_set = rules.latency_redirect(
+        netns, tag, flows_percent, sources, ingress_ports, EGRESS_PROXY_PORT, INGRESS_PROXY_PORT
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        PROXY_MODULE,
+        "--egress-port",
+        str(EGRESS_PROXY_PORT),
+        "--ingress-port",
+        str(INGRESS_PROXY_PORT),
+        "--mark",
+        rules.PROXY_MARK,
+        "--delay-ms",
+        str(delay_ms),
+        "--jitter-ms",
+        str(jitter_ms),
+        "--drain-s",
+        str(PROXY_DRAIN_S),
+        "--tag",
+        tag,
+    ]
+    return {
+        "target": target,
+        "unit_id": unit_id,
+        "netns": netns,
+        "tag": tag,
+        "proxy": f"delayproxy-{tag}",
+        "argv": argv,
+        "rules": rule_set.to_record(),
+    }
 
 
 async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
@@ -114,8 +148,10 @@ async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
     same task): a second proxy could not bind the unit's proxy port, the readiness probe would
     reach the first one, and when the first ended the second's redirect would point at nothing."""
     if any(name.startswith("delayproxy-") for name in unit.extras):
-        raise NetworkFaultError(f"{record['target']} already has a network latency fault; "
-                                "network latency cannot run in parallel on the same target")
+        raise NetworkFaultError(
+            f"{record['target']} already has a network latency fault; "
+            "network latency cannot run in parallel on the same target"
+        )
     await unit.spawn_extra(record["proxy"], record["argv"])
     assert unit.ip is not None
     deadline = time.monotonic() + 10

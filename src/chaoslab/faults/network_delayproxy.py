@@ -84,8 +84,9 @@ async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay
         sender.cancel()
 
 
-async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, mark: int,
-                delay: Delay, egress: bool) -> None:
+async def relay(
+    client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, mark: int, delay: Delay, egress: bool
+) -> None:
     sock = client_w.get_extra_info("socket")
     try:
         host, port = original_destination(sock)
@@ -98,8 +99,9 @@ async def relay(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, 
         client_w.close()
         return
     try:  # each direction ends at its EOF (half-close is normal); a reset ends both
-        await asyncio.gather(pump(client_r, up_w, delay if egress else None),
-                             pump(up_r, client_w, None if egress else delay))
+        await asyncio.gather(
+            pump(client_r, up_w, delay if egress else None), pump(up_r, client_w, None if egress else delay)
+        )
     except OSError:
         pass
     finally:
@@ -130,8 +132,10 @@ async def serve(args: argparse.Namespace) -> None:
     servers = []
     relays: set[asyncio.Task[Any]] = set()
     for port, egress in ((args.egress_port, True), (args.ingress_port, False)):
+
         def accepted(r: asyncio.StreamReader, w: asyncio.StreamWriter, e: bool = egress) -> Any:
             return tracked(relays, relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e))
+
         servers.append(await asyncio.start_server(accepted, "0.0.0.0", port, reuse_address=True))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -150,8 +154,9 @@ def main() -> None:
     parser.add_argument("--mark", type=lambda v: int(v, 0), required=True)
     parser.add_argument("--delay-ms", type=float, required=True)
     parser.add_argument("--jitter-ms", type=float, default=0.0)
-    parser.add_argument("--drain-s", type=float, required=True,
-                        help="on SIGTERM, wait this long at most for the flows in flight to end")
+    parser.add_argument(
+        "--drain-s", type=float, required=True, help="on SIGTERM, wait this long at most for the flows in flight to end"
+    )
     parser.add_argument("--tag", default="", help="fault tag; lets a reverter find this process after a crash")
     asyncio.run(serve(parser.parse_args()))
 

@@ -52,9 +52,13 @@ class RuleSet:
         return any(SINK_MARK in rule for c in self.chains for rule in c.rules)
 
     def to_record(self) -> dict[str, Any]:
-        return {"netns": self.netns, "chains": [
-            {"table": c.table, "hook": c.hook, "name": c.name, "rules": c.rules, "jump_match": c.jump_match}
-            for c in self.chains]}
+        return {
+            "netns": self.netns,
+            "chains": [
+                {"table": c.table, "hook": c.hook, "name": c.name, "rules": c.rules, "jump_match": c.jump_match}
+                for c in self.chains
+            ],
+        }
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> RuleSet:
@@ -67,8 +71,7 @@ def netns_exists(netns: str) -> bool:
 
 async def iptables(netns: str, table: str, args: list[str], check: bool = True) -> tuple[int, str]:
     """Run one iptables command inside `netns` (`-w`: wait for the xtables lock, never fail on it)."""
-    return await run_command(["ip", "netns", "exec", netns, "iptables", "-w", "5", "-t", table, *args],
-                             check=check)
+    return await run_command(["ip", "netns", "exec", netns, "iptables", "-w", "5", "-t", table, *args], check=check)
 
 
 async def install(rules: RuleSet) -> None:

@@ -48,28 +48,60 @@ def packet_loss(netns: str, tag: str, loss_percent: float, flows_percent: float,
     and its connection mark set; only marked flows then lose packets. A dropped first packet
     leaves no conntrack entry, so its retransmission is picked afresh (slightly favours picking).
     """
+
     def decide(drop: list[str]) -> list[list[str]]:
         rules: list[list[str]] = []
         if flows_percent < 100:
-            rules.append(["-m", "conntrack", "--ctstate", "NEW", *_chance(flows_percent),
-                          "-j", "CONNMARK", "--set-xmark", LOSS_CONNMARK])
+            rules.append(
+                [
+                    "-m",
+                    "conntrack",
+                    "--ctstate",
+                    "NEW",
+                    *_chance(flows_percent),
+                    "-j",
+                    "CONNMARK",
+                    "--set-xmark",
+                    LOSS_CONNMARK,
+                ]
+            )
             rules.append(["-m", "connmark", "!", "--mark", LOSS_CONNMARK, "-j", "RETURN"])
         rules.append([*_chance(loss_percent), *drop])
         return rules
 
     peers: list[str | None] = [*sources] if sources else [None]
-    return RuleSet(netns, [
-        Chain("filter", "", f"CLPL-{tag}-in", decide(DROP)),
-        Chain("mangle", "", f"CLPL-{tag}-out", decide(SINK)),
-        Chain("filter", "INPUT", f"CLPL-{tag}-I", [[*(["-s", p] if p else []), "-j", f"CLPL-{tag}-in"] for p in peers],
-              ["-i", "eth0"]),
-        Chain("mangle", "OUTPUT", f"CLPL-{tag}-O", [[*(["-d", p] if p else []), "-j", f"CLPL-{tag}-out"]
-                                                   for p in peers], ["-o", "eth0"]),
-    ])
+    return RuleSet(
+        netns,
+        [
+            Chain("filter", "", f"CLPL-{tag}-in", decide(DROP)),
+            Chain("mangle", "", f"CLPL-{tag}-out", decide(SINK)),
+            Chain(
+                "filter",
+                "INPUT",
+                f"CLPL-{tag}-I",
+                [[*(["-s", p] if p else []), "-j", f"CLPL-{tag}-in"] for p in peers],
+                ["-i", "eth0"],
+            ),
+            Chain(
+                "mangle",
+                "OUTPUT",
+                f"CLPL-{tag}-O",
+                [[*(["-d", p] if p else []), "-j", f"CLPL-{tag}-out"] for p in peers],
+                ["-o", "eth0"],
+            ),
+        ],
+    )
 
 
-def latency_redirect(netns: str, tag: str, flows_percent: float, sources: list[str] | None, ingress_ports: list[int],
-                     egress_proxy_port: int, ingress_proxy_port: int) -> RuleSet:
+def latency_redirect(
+    netns: str,
+    tag: str,
+    flows_percent: float,
+    sources: list[str] | None,
+    ingress_ports: list[int],
+    egress_proxy_port: int,
+    ingress_proxy_port: int,
+) -> RuleSet:
     """Send the affected TCP flows through the unit's delay proxy.
 
     egress: new connections the unit opens towards `sources` go to the proxy (nat OUTPUT),
@@ -82,12 +114,46 @@ def latency_redirect(netns: str, tag: str, flows_percent: float, sources: list[s
     """
     peers: list[str | None] = [*sources] if sources else [None]
     chance = _chance(flows_percent)
-    egress = [["-p", "tcp", "--syn", *(["-d", p] if p else []), *chance,
-               "-j", "REDIRECT", "--to-ports", str(egress_proxy_port)] for p in peers]
-    ingress = [["-p", "tcp", "--dport", str(port), "--syn", *(["-s", p] if p else []), *chance,
-                "-j", "REDIRECT", "--to-ports", str(ingress_proxy_port)] for port in ingress_ports for p in peers]
-    chains = [Chain("nat", "OUTPUT", f"CLLT-{tag}-O", egress,
-                    ["-p", "tcp", "!", "-o", "lo", "-m", "mark", "!", "--mark", PROXY_MARK])]
+    egress = [
+        [
+            "-p",
+            "tcp",
+            "--syn",
+            *(["-d", p] if p else []),
+            *chance,
+            "-j",
+            "REDIRECT",
+            "--to-ports",
+            str(egress_proxy_port),
+        ]
+        for p in peers
+    ]
+    ingress = [
+        [
+            "-p",
+            "tcp",
+            "--dport",
+            str(port),
+            "--syn",
+            *(["-s", p] if p else []),
+            *chance,
+            "-j",
+            "REDIRECT",
+            "--to-ports",
+            str(ingress_proxy_port),
+        ]
+        for port in ingress_ports
+        for p in peers
+    ]
+    chains = [
+        Chain(
+            "nat",
+            "OUTPUT",
+            f"CLLT-{tag}-O",
+            egress,
+            ["-p", "tcp", "!", "-o", "lo", "-m", "mark", "!", "--mark", PROXY_MARK],
+        )
+    ]
     if ingress:
         chains.append(Chain("nat", "PREROUTING", f"CLLT-{tag}-I", ingress, ["-i", "eth0", "-p", "tcp"]))
     return RuleSet(netns, chains)
@@ -110,5 +176,10 @@ def disrupt(netns: str, tag: str, scope: str, subnet_cidr: str, other_az_cidrs: 
         outbound = [["-d", c, *SINK] for c in other_az_cidrs]
     else:
         raise ValueError(f"scope {scope} is not emulated")
-    return RuleSet(netns, [Chain("filter", "INPUT", f"CLDC-{tag}-I", inbound, ["!", "-i", "lo"]),
-                           Chain("mangle", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"])])
+    return RuleSet(
+        netns,
+        [
+            Chain("filter", "INPUT", f"CLDC-{tag}-I", inbound, ["!", "-i", "lo"]),
+            Chain("mangle", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"]),
+        ],
+    )

@@ -69,21 +69,38 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-async def _arm(unit: ComputeUnit, kind: str, count: int, duration: float, target: str | None,
-               **options: float | int) -> Armed:
+async def _arm(
+    unit: ComputeUnit, kind: str, count: int, duration: float, target: str | None, **options: float | int
+) -> Armed:
     if unit.sandbox is None or not unit.sandbox.link_up:  # its app may have died; the machine has not
         raise FaultError(f"unit {unit.unit_id} is not running")
     fault_id = uuid.uuid4().hex[:12]
     workdir = unit.workdir / f"{FAULT_DIR_PREFIX}{fault_id}"
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o777)
-    record: dict[str, Any] = {"kind": kind, "unit_id": unit.unit_id, "target": target or unit.unit_id,
-                              "dir": str(workdir), "workers": [], **options}
+    record: dict[str, Any] = {
+        "kind": kind,
+        "unit_id": unit.unit_id,
+        "target": target or unit.unit_id,
+        "dir": str(workdir),
+        "workers": [],
+        **options,
+    }
     try:
         for index in range(count):
             name = f"fault-{fault_id}-{kind}-{index}"
-            argv = [sys.executable, "-m", "chaoslab.faults.worker", kind, "--dir", str(workdir),
-                    "--index", str(index), "--duration", f"{duration:.3f}"]
+            argv = [
+                sys.executable,
+                "-m",
+                "chaoslab.faults.worker",
+                kind,
+                "--dir",
+                str(workdir),
+                "--index",
+                str(index),
+                "--duration",
+                f"{duration:.3f}",
+            ]
             argv += [f"--{key}={value}" for key, value in options.items()]
             proc = await unit.spawn_extra(name, argv, worker_env())
             record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
@@ -93,8 +110,7 @@ async def _arm(unit: ComputeUnit, kind: str, count: int, duration: float, target
     return Armed(record)
 
 
-async def cpu(unit: ComputeUnit, *, percent: float, workers: int, duration: float,
-              target: str | None = None) -> Armed:
+async def cpu(unit: ComputeUnit, *, percent: float, workers: int, duration: float, target: str | None = None) -> Armed:
     """`workers` processes (0 = one per CPU) each busy `percent` % of one core, so the unit
     uses about `percent` % of the cores it stresses."""
     count = min(workers or os.cpu_count() or 1, MAX_WORKERS)
@@ -106,8 +122,15 @@ def io_bytes_per_worker(free: int, percent: float, workers: int, cap: int) -> in
     return max(MiB, min(int(free * percent / 100 / max(1, workers)), cap))
 
 
-async def io(unit: ComputeUnit, *, percent: float, workers: int, duration: float,
-             max_bytes: int | None = None, target: str | None = None) -> Armed:
+async def io(
+    unit: ComputeUnit,
+    *,
+    percent: float,
+    workers: int,
+    duration: float,
+    max_bytes: int | None = None,
+    target: str | None = None,
+) -> Armed:
     """Workers writing and fsyncing 1 MiB chunks in the unit's workdir, each within its share
     of `percent` % of the free space (capped by CHAOSLAB_IO_STRESS_MAX_BYTES)."""
     count = min(max(1, workers), MAX_WORKERS)
@@ -116,8 +139,7 @@ async def io(unit: ComputeUnit, *, percent: float, workers: int, duration: float
     return await _arm(unit, "io", count, duration, target, bytes=per_worker)
 
 
-async def memory(unit: ComputeUnit, *, size: int, workers: int, duration: float,
-                 target: str | None = None) -> Armed:
+async def memory(unit: ComputeUnit, *, size: int, workers: int, duration: float, target: str | None = None) -> Armed:
     """`size` bytes held resident in total, split across `workers` processes, capped by
     CHAOSLAB_MEMORY_STRESS_MAX_BYTES."""
     count = min(max(1, workers), MAX_WORKERS)
@@ -130,8 +152,9 @@ def disk_fill_bytes(total: int, used: int, percent: float, cap: int) -> int:
     return max(0, min(int(total * percent / 100) - used, cap))
 
 
-async def disk_fill(unit: ComputeUnit, *, percent: float, duration: float, max_bytes: int | None = None,
-                    target: str | None = None) -> Armed:
+async def disk_fill(
+    unit: ComputeUnit, *, percent: float, duration: float, max_bytes: int | None = None, target: str | None = None
+) -> Armed:
     """One file in the unit's workdir filling the disk towards `percent` % used (capped by
     CHAOSLAB_DISK_FILL_MAX_BYTES: the lab's disk is the host's)."""
     usage = shutil.disk_usage(unit.workdir)
@@ -170,8 +193,9 @@ async def revert(lab: Any, record: dict[str, Any]) -> None:
 
 async def _undo(unit: ComputeUnit | None, record: dict[str, Any]) -> None:
     if unit is not None:
-        await asyncio.gather(*(unit.stop_extra(w["name"], timeout=2.0) for w in record["workers"]),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(unit.stop_extra(w["name"], timeout=2.0) for w in record["workers"]), return_exceptions=True
+        )
     leftovers = [w for w in record["workers"] if _alive(w)]
     for worker in leftovers:
         with contextlib.suppress(ProcessLookupError, PermissionError):

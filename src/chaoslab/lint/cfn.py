@@ -32,21 +32,35 @@ USER = "user"  # a map of the user's keys to strings (tags, parameters, action t
 LIST = "list"  # a list of strings
 
 _FILTER = {"Path": None, "Values": LIST}
-_TARGET = {"ResourceType": None, "ResourceArns": LIST, "ResourceTags": USER, "Filters": [_FILTER],
-           "SelectionMode": None, "Parameters": USER}
+_TARGET = {
+    "ResourceType": None,
+    "ResourceArns": LIST,
+    "ResourceTags": USER,
+    "Filters": [_FILTER],
+    "SelectionMode": None,
+    "Parameters": USER,
+}
 _ACTION = {"ActionId": None, "Description": None, "Parameters": USER, "Targets": USER, "StartAfter": LIST}
 _S3 = {"BucketName": None, "Prefix": None}
 SCHEMA: dict[str, Any] = {
-    "Description": None, "RoleArn": None, "Tags": USER,
-    "Targets": Names(_TARGET), "Actions": Names(_ACTION),
+    "Description": None,
+    "RoleArn": None,
+    "Tags": USER,
+    "Targets": Names(_TARGET),
+    "Actions": Names(_ACTION),
     "StopConditions": [{"Source": None, "Value": None}],
-    "LogConfiguration": {"CloudWatchLogsConfiguration": {"LogGroupArn": None}, "S3Configuration": _S3,
-                         "LogSchemaVersion": "int"},
+    "LogConfiguration": {
+        "CloudWatchLogsConfiguration": {"LogGroupArn": None},
+        "S3Configuration": _S3,
+        "LogSchemaVersion": "int",
+    },
     "ExperimentOptions": {"AccountTargeting": None, "EmptyTargetResolutionMode": None},
     "ExperimentReportConfiguration": {
         "Outputs": {"ExperimentReportS3Configuration": _S3},
         "DataSources": {"CloudWatchDashboards": [{"DashboardIdentifier": None}]},
-        "PreExperimentDuration": None, "PostExperimentDuration": None},
+        "PreExperimentDuration": None,
+        "PostExperimentDuration": None,
+    },
 }
 _RENAMES = {"ExperimentReportS3Configuration": "s3Configuration"}
 
@@ -66,8 +80,11 @@ def _field_names(schema: Any, out: dict[str, str]) -> dict[str, str]:
 
 def is_intrinsic(value: Any) -> bool:
     """`{"Ref": …}`, `{"Fn::Sub": …}`, `{"Condition": …}`: a value CloudFormation computes."""
-    return isinstance(value, dict) and len(value) == 1 and (
-        next(iter(value)) in ("Ref", "Condition") or next(iter(value)).startswith("Fn::"))
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and (next(iter(value)) in ("Ref", "Condition") or next(iter(value)).startswith("Fn::"))
+    )
 
 
 def _unresolved(value: Any) -> Unresolved:
@@ -105,10 +122,15 @@ class _Converter:
         for key, value in obj.items():
             if key not in schema:
                 near = difflib.get_close_matches(key, list(schema), n=1, cutoff=0.6)
-                self.issues.append(Issue(
-                    join(src, key), f'"{key}" is not a property of {RESOURCE_TYPE}',
-                    f'did you mean "{near[0]}"? CloudFormation spells properties in PascalCase' if near
-                    else f"properties here: {', '.join(schema)}"))
+                self.issues.append(
+                    Issue(
+                        join(src, key),
+                        f'"{key}" is not a property of {RESOURCE_TYPE}',
+                        f'did you mean "{near[0]}"? CloudFormation spells properties in PascalCase'
+                        if near
+                        else f"properties here: {', '.join(schema)}",
+                    )
+                )
                 continue
             name = _camel(key)
             out[name] = self.value(value, schema[key], join(api, name), join(src, key))

@@ -51,13 +51,37 @@ def _text(reports: list[FileReport]) -> str:
 def _json(reports: list[FileReport]) -> str:
     files: list[dict[str, Any]] = []
     for report in reports:
-        files.append({
-            "file": report.file, "verdict": report.verdict, "read_as": report.read_as,
-            "issues": [{"severity": i.severity, "path": i.path, "line": i.line, "column": i.column,
-                        "message": i.message, "hint": i.hint, "code": i.code} for i in report.issues],
-            "not_runnable": [{"path": g.path, "line": g.line, "column": g.column, "kind": g.gap.kind,
-                              "name": g.gap.name, "what": g.gap.what, "reason": g.gap.reason} for g in report.gaps],
-        })
+        files.append(
+            {
+                "file": report.file,
+                "verdict": report.verdict,
+                "read_as": report.read_as,
+                "issues": [
+                    {
+                        "severity": i.severity,
+                        "path": i.path,
+                        "line": i.line,
+                        "column": i.column,
+                        "message": i.message,
+                        "hint": i.hint,
+                        "code": i.code,
+                    }
+                    for i in report.issues
+                ],
+                "not_runnable": [
+                    {
+                        "path": g.path,
+                        "line": g.line,
+                        "column": g.column,
+                        "kind": g.gap.kind,
+                        "name": g.gap.name,
+                        "what": g.gap.what,
+                        "reason": g.gap.reason,
+                    }
+                    for g in report.gaps
+                ],
+            }
+        )
     return json.dumps({"valid": not any(r.errors for r in reports), "files": files}, indent=2)
 
 

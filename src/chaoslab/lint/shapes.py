@@ -19,11 +19,27 @@ from chaoslab.services.fis.validation import Issue
 # Fields GetExperimentTemplate adds that a create body must not carry.
 READ_ONLY = ("id", "arn", "creationTime", "lastUpdateTime", "targetAccountConfigurationsCount")
 EXPERIMENT_KEYS = {"template", "template_file", "template_id", "hypothesis"}
-STACK_KEYS = {"vpc", "database", "target_groups", "load_balancers", "auto_scaling_groups", "ecs", "roles", "alarms",
-              "settings"}
+STACK_KEYS = {
+    "vpc",
+    "database",
+    "target_groups",
+    "load_balancers",
+    "auto_scaling_groups",
+    "ecs",
+    "roles",
+    "alarms",
+    "settings",
+}
 _PASCAL_KEYS = {"Description", "Targets", "Actions", "StopConditions", "RoleArn"}
-TEMPLATE_FIELDS = {"description", "targets", "actions", "stopConditions", "roleArn", "experimentOptions",
-                   "logConfiguration"}
+TEMPLATE_FIELDS = {
+    "description",
+    "targets",
+    "actions",
+    "stopConditions",
+    "roleArn",
+    "experimentOptions",
+    "logConfiguration",
+}
 
 
 @dataclass
@@ -48,8 +64,11 @@ class Reading:
             probe, rest = probe[:cut], probe[cut:] + rest
         # A part the file lacks (a required property) is named as CloudFormation spells it.
         spelt = re.sub(r"[A-Za-z0-9]+", lambda m: cfn.PROPERTY_NAMES.get(m.group(0), m.group(0)), rest)
-        return (self.paths[probe] + ("." if self.paths[probe] and not spelt.startswith((".", "[")) else "") + spelt
-                if spelt else self.paths[probe])
+        return (
+            self.paths[probe] + ("." if self.paths[probe] and not spelt.startswith((".", "[")) else "") + spelt
+            if spelt
+            else self.paths[probe]
+        )
 
 
 def readings(document: Any) -> list[Reading]:
@@ -58,8 +77,14 @@ def readings(document: Any) -> list[Reading]:
         return [Reading("unknown", "a file that is not a JSON/YAML object")]
     if isinstance(document.get("experimentTemplate"), dict):
         template = {k: v for k, v in document["experimentTemplate"].items() if k not in READ_ONLY}
-        return [Reading("template", "an experiment template as GetExperimentTemplate answers it (read-only "
-                                    "fields ignored)", template, "experimentTemplate")]
+        return [
+            Reading(
+                "template",
+                "an experiment template as GetExperimentTemplate answers it (read-only fields ignored)",
+                template,
+                "experimentTemplate",
+            )
+        ]
     if isinstance(document.get("experiment"), dict) and "experimentTemplateId" in document["experiment"]:
         return [Reading("unknown", "an experiment (GetExperiment answer), not a template")]
     if "Resources" in document or document.get("Type") == cfn.RESOURCE_TYPE:
@@ -81,10 +106,13 @@ def _cloudformation(document: dict[str, Any]) -> list[Reading]:
     if document.get("Type") == cfn.RESOURCE_TYPE:
         return [_properties(document.get("Properties"), "Properties", f"a CloudFormation {cfn.RESOURCE_TYPE}")]
     resources = document.get("Resources")
-    found = [_properties(r.get("Properties"), f"Resources.{name}.Properties",
-                         f"CloudFormation resource {name} ({cfn.RESOURCE_TYPE})")
-             for name, r in (resources.items() if isinstance(resources, dict) else [])
-             if isinstance(r, dict) and r.get("Type") == cfn.RESOURCE_TYPE]
+    found = [
+        _properties(
+            r.get("Properties"), f"Resources.{name}.Properties", f"CloudFormation resource {name} ({cfn.RESOURCE_TYPE})"
+        )
+        for name, r in (resources.items() if isinstance(resources, dict) else [])
+        if isinstance(r, dict) and r.get("Type") == cfn.RESOURCE_TYPE
+    ]
     return found or [Reading("unknown", f"a CloudFormation template without an {cfn.RESOURCE_TYPE} resource")]
 
 

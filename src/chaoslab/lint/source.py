@@ -26,8 +26,9 @@ _WS = re.compile(r"[ \t\n\r]*")
 class SourceError(Exception):
     """The file cannot be read as what it is; `line`/`column` point at the problem when known."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, line: int | None = None, column: int | None = None, hint: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message, self.line, self.column, self.hint = message, line, column, hint
 
@@ -73,14 +74,20 @@ def _json(text: str) -> Source:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        before = text[:exc.pos].rstrip()
-        if before.endswith(",") and text[exc.pos:exc.pos + 1] in ("}", "]"):
+        before = text[: exc.pos].rstrip()
+        if before.endswith(",") and text[exc.pos : exc.pos + 1] in ("}", "]"):
             line, column = _JsonPositions(text).at(len(before) - 1)  # point at the comma itself
-            raise SourceError("not valid JSON: a trailing comma", line, column,
-                              "remove the comma: JSON allows none (the AWS CLI and CloudFormation refuse it)") from None
-        hint = ("JSON has no comments; remove it (or write the file as YAML)"
-                if text[exc.pos:exc.pos + 2] in ("//", "/*") or text[exc.pos:exc.pos + 1] == "#"
-                else "fix the JSON syntax at this line and column")
+            raise SourceError(
+                "not valid JSON: a trailing comma",
+                line,
+                column,
+                "remove the comma: JSON allows none (the AWS CLI and CloudFormation refuse it)",
+            ) from None
+        hint = (
+            "JSON has no comments; remove it (or write the file as YAML)"
+            if text[exc.pos : exc.pos + 2] in ("//", "/*") or text[exc.pos : exc.pos + 1] == "#"
+            else "fix the JSON syntax at this line and column"
+        )
         raise SourceError(f"not valid JSON: {exc.msg}", exc.lineno, exc.colno, hint) from None
     return Source(data, "json", _JsonPositions(text).run())
 
@@ -172,8 +179,9 @@ def _yaml(text: str) -> Source:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise SourceError(f"not valid YAML: {exc.problem or exc}", line, column,
-                          "fix the YAML syntax at this line and column") from None
+        raise SourceError(
+            f"not valid YAML: {exc.problem or exc}", line, column, "fix the YAML syntax at this line and column"
+        ) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"not valid YAML: {exc}") from None
     positions: dict[str, Position] = {}

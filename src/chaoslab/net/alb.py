@@ -25,8 +25,18 @@ from chaoslab.net.hostsock import bind_listener
 CONNECT_TIMEOUT = 10.0  # ALB gives up connecting to a target after 10 s -> 504
 _REASONS = {502: b"Bad Gateway", 503: b"Service Temporarily Unavailable", 504: b"Gateway Time-out"}
 # Request headers the proxy owns (hop-by-hop or re-framed because bodies are buffered).
-_DROP_REQUEST = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"te", b"upgrade",
-                           b"transfer-encoding", b"content-length", b"expect"})
+_DROP_REQUEST = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"upgrade",
+        b"transfer-encoding",
+        b"content-length",
+        b"expect",
+    }
+)
 _DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length"})
 
 # Error kinds recorded with ELB-generated responses.
@@ -36,16 +46,29 @@ CONNECT_TIMEOUT_KIND = "connect_timeout"
 TARGET_CLOSED = "target_closed"
 MALFORMED = "malformed_response"
 IDLE_TIMEOUT = "idle_timeout"
-_ERROR_STATUS = {NO_TARGETS: 503, CONNECT_ERROR: 502, CONNECT_TIMEOUT_KIND: 504, TARGET_CLOSED: 502,
-                 MALFORMED: 502, IDLE_TIMEOUT: 504}
+_ERROR_STATUS = {
+    NO_TARGETS: 503,
+    CONNECT_ERROR: 502,
+    CONNECT_TIMEOUT_KIND: 504,
+    TARGET_CLOSED: 502,
+    MALFORMED: 502,
+    IDLE_TIMEOUT: 504,
+}
 
 
 def elb_response(status: int, keep_alive: bool = True) -> bytes:
     """A complete ALB-generated response: the small HTML page AWS serves, `Server: awselb/2.0`."""
     title = b"%d %s" % (status, _REASONS[status])
-    body = b"<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n" % (title, title)
-    return (b"HTTP/1.1 %s\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s\r\n%s"
-            % (title, len(body), b"" if keep_alive else b"Connection: close\r\n", body))
+    body = (
+        b"<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n<center><h1>%s</h1></center>\r\n</body>\r\n</html>\r\n"
+        % (title, title)
+    )
+    return b"HTTP/1.1 %s\r\nServer: awselb/2.0\r\nContent-Type: text/html\r\nContent-Length: %d\r\n%s\r\n%s" % (
+        title,
+        len(body),
+        b"" if keep_alive else b"Connection: close\r\n",
+        body,
+    )
 
 
 _ELB_RESPONSES = {(s, k): elb_response(s, k) for s in _REASONS for k in (True, False)}
@@ -54,8 +77,15 @@ _ELB_RESPONSES = {(s, k): elb_response(s, k) for s in _REASONS for k in (True, F
 class MetricSink(Protocol):
     """What the proxy needs from CloudWatch (the lab's `cloudwatch` backend satisfies it)."""
 
-    def put_metric(self, namespace: str, name: str, dimensions: dict[str, str], values: list[float],
-                   unit: str, timestamp: float | None = None) -> Any: ...
+    def put_metric(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        values: list[float],
+        unit: str,
+        timestamp: float | None = None,
+    ) -> Any: ...
 
 
 class UpstreamError(Exception):
@@ -217,8 +247,9 @@ class TargetConnection(asyncio.Protocol):
             return
         if self.timer is not None:
             self.timer.cancel()
-        waiter.set_result((self.parser.get_status_code(), self.reason, self.headers, self.body,
-                           self.headers_at - self.sent_at))
+        waiter.set_result(
+            (self.parser.get_status_code(), self.reason, self.headers, self.body, self.headers_at - self.sent_at)
+        )
         self.waiter = None
         if keep and not self.closed:
             self.upstream.idle.append(self)
@@ -238,10 +269,18 @@ class RequestStats:
 
     # Counter slots, one row per target group; flush() sums rows for the LB-wide series and keeps
     # the HTTPCode_ELB_* ones LB-wide only (the dimension sets AWS publishes them with).
-    _COUNTERS = ("RequestCount", "HTTPCode_Target_2XX_Count", "HTTPCode_Target_3XX_Count",
-                 "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count",
-                 "HTTPCode_ELB_502_Count", "HTTPCode_ELB_503_Count", "HTTPCode_ELB_504_Count",
-                 "TargetConnectionErrorCount")
+    _COUNTERS = (
+        "RequestCount",
+        "HTTPCode_Target_2XX_Count",
+        "HTTPCode_Target_3XX_Count",
+        "HTTPCode_Target_4XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_ELB_502_Count",
+        "HTTPCode_ELB_503_Count",
+        "HTTPCode_ELB_504_Count",
+        "TargetConnectionErrorCount",
+    )
     _TARGET_SLOT = {2: 1, 3: 2, 4: 3, 5: 4}
     _ELB_SLOT = {502: 6, 503: 7, 504: 8}
 
@@ -251,8 +290,9 @@ class RequestStats:
         self._counts: dict[str, list[int]] = {}
         self._times: dict[str, list[float]] = {}
 
-    def record(self, when: float, tg: str, target_id: str | None, status: int, latency: float,
-               elb: bool, error: str | None) -> None:
+    def record(
+        self, when: float, tg: str, target_id: str | None, status: int, latency: float, elb: bool, error: str | None
+    ) -> None:
         self.ring.append((when, target_id, status, latency, elb, error))
         counts = self._counts.get(tg)
         if counts is None:
@@ -277,9 +317,16 @@ class RequestStats:
 
     def recent(self, since: float = 0.0) -> list[dict[str, Any]]:
         return [
-            {"time": t, "target": target, "status": status, "latency": latency,
-             "source": "elb" if elb else "target", "error": error}
-            for t, target, status, latency, elb, error in self.ring if t > since
+            {
+                "time": t,
+                "target": target,
+                "status": status,
+                "latency": latency,
+                "source": "elb" if elb else "target",
+                "error": error,
+            }
+            for t, target, status, latency, elb, error in self.ring
+            if t > since
         ]
 
     def flush(self, sink: MetricSink, timestamp: float) -> None:
@@ -355,7 +402,9 @@ class FrontConnection(asyncio.Protocol):
         except httptools.HttpParserUpgrade:
             self.transport.close()  # WebSocket upgrades are not supported by this lab ALB
         except httptools.HttpParserError:
-            self.transport.write(b"HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            self.transport.write(
+                b"HTTP/1.1 400 Bad Request\r\nServer: awselb/2.0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
             self.transport.close()
 
     def _check_idle(self) -> None:
@@ -418,8 +467,9 @@ class FrontConnection(asyncio.Protocol):
 class ListenerProxy:
     """One HTTP listener: a real socket bound to host:port forwarding to one target group."""
 
-    def __init__(self, host: str, port: int, pool: TargetPool, stats: RequestStats,
-                 idle_timeout: Any = lambda: 60.0) -> None:
+    def __init__(
+        self, host: str, port: int, pool: TargetPool, stats: RequestStats, idle_timeout: Any = lambda: 60.0
+    ) -> None:
         self.host = host
         self.port = port
         self.pool = pool
@@ -473,7 +523,9 @@ class ListenerProxy:
         if not front.closed:
             out = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
             for name, value in headers:
-                if name.lower() in _DROP_RESPONSE and not (request.method == b"HEAD" and name.lower() == b"content-length"):
+                if name.lower() in _DROP_RESPONSE and not (
+                    request.method == b"HEAD" and name.lower() == b"content-length"
+                ):
                     continue
                 out.append(name + b": " + value + b"\r\n")
             if request.method != b"HEAD" and status >= 200 and status not in (204, 304):
@@ -499,15 +551,25 @@ class ListenerProxy:
             try:
                 async with asyncio.timeout(CONNECT_TIMEOUT):
                     _, conn = await self.loop.create_connection(
-                        lambda: TargetConnection(upstream, self.loop), upstream.host, upstream.port)
+                        lambda: TargetConnection(upstream, self.loop), upstream.host, upstream.port
+                    )
             except TimeoutError:
                 raise UpstreamError(CONNECT_TIMEOUT_KIND) from None
             except OSError:
                 raise UpstreamError(CONNECT_ERROR) from None
         xff = request.xff + b", " + client_ip if request.xff else client_ip
         body = b"".join(request.body)
-        parts = [request.method, b" ", request.url, b" HTTP/1.1\r\n", *request.headers,
-                 b"X-Forwarded-For: ", xff, b"\r\n", self._port_header]
+        parts = [
+            request.method,
+            b" ",
+            request.url,
+            b" HTTP/1.1\r\n",
+            *request.headers,
+            b"X-Forwarded-For: ",
+            xff,
+            b"\r\n",
+            self._port_header,
+        ]
         if not request.traced:
             parts.append(b"X-Amzn-Trace-Id: Root=1-%08x-%s\r\n" % (int(time.time()), os.urandom(12).hex().encode()))
         if body or request.method in (b"POST", b"PUT", b"PATCH"):

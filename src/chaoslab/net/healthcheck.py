@@ -67,9 +67,7 @@ def classify(status: int | None, ranges: list[tuple[int, int]]) -> ProbeResult:
         return ProbeResult(False, "Target.FailedHealthChecks", REASONS["Target.FailedHealthChecks"])
     if matches(ranges, status):
         return PASS
-    return ProbeResult(
-        False, "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{status}]"
-    )
+    return ProbeResult(False, "Target.ResponseCodeMismatch", f"Health checks failed with these codes: [{status}]")
 
 
 class TargetHealthState:

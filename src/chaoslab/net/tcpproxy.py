@@ -41,8 +41,15 @@ class Connection:
 class TcpProxy:
     """Listen on (host, port) and forward each connection to the current upstream."""
 
-    def __init__(self, host: str, port: int, upstream: tuple[str, int] | None = None,
-                 *, filter: Filter | None = None, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        upstream: tuple[str, int] | None = None,
+        *,
+        filter: Filter | None = None,
+        connect_timeout: float = 5.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.upstream = upstream
@@ -122,8 +129,7 @@ class TcpProxy:
                 _abort(writer)
                 return
             conn.upstream = self.upstream
-            up_reader, up_writer = await asyncio.wait_for(
-                asyncio.open_connection(*conn.upstream), self.connect_timeout)
+            up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(*conn.upstream), self.connect_timeout)
             conn._writers.append(up_writer)
             await asyncio.gather(
                 self._pipe(conn, "upstream", reader, up_writer),
@@ -136,8 +142,9 @@ class TcpProxy:
             for w in conn._writers:
                 w.close()
 
-    async def _pipe(self, conn: Connection, direction: Direction,
-                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, conn: Connection, direction: Direction, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         """Copy one direction; EOF is passed on as a half-close, an error resets the connection."""
         try:
             while data := await reader.read(_CHUNK):

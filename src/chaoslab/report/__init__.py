@@ -6,5 +6,4 @@ from chaoslab.report.junit import write_junit
 from chaoslab.report.live import LiveView
 from chaoslab.report.summary import render_summary
 
-__all__ = ["LiveView", "read_journal", "render_html", "render_summary", "write_html",
-           "write_journal", "write_junit"]
+__all__ = ["LiveView", "read_journal", "render_html", "render_summary", "write_html", "write_journal", "write_junit"]

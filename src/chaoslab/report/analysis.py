@@ -100,8 +100,9 @@ def seconds(journal: Journal, *, probes: bool = True) -> list[Second]:
     return buckets
 
 
-def latency_series(buckets: Iterable[Second], qs: tuple[float, ...] = (50, 90, 99)
-                   ) -> dict[float, list[tuple[int, float]]]:
+def latency_series(
+    buckets: Iterable[Second], qs: tuple[float, ...] = (50, 90, 99)
+) -> dict[float, list[tuple[int, float]]]:
     """pNN latency per second, skipping seconds without requests."""
     out: dict[float, list[tuple[int, float]]] = {q: [] for q in qs}
     for b in buckets:
@@ -141,9 +142,14 @@ def failure_span(records: Iterable[Record]) -> tuple[float, float] | None:
 def fault_windows(journal: Journal) -> list[tuple[float, float, str]]:
     """(start, end, label) per fault; a fault still in effect lasts until the run ended."""
     end_of_run = journal["started"] + duration(journal)
-    return [(f["start"], f["end"] if f.get("end") is not None else end_of_run,
-             f.get("action") or f.get("action_id") or "fault")
-            for f in journal.get("faults", [])]
+    return [
+        (
+            f["start"],
+            f["end"] if f.get("end") is not None else end_of_run,
+            f.get("action") or f.get("action_id") or "fault",
+        )
+        for f in journal.get("faults", [])
+    ]
 
 
 VERDICT_TITLES = {
@@ -173,9 +179,13 @@ def exit_meaning(code: int) -> str:
 
 def integrity_ok(integrity: dict[str, Any]) -> bool:
     """Acknowledged writes all intact, nothing invented, no duplicates, stock adds up."""
-    return (not integrity.get("lost") and not integrity.get("phantom")
-            and not integrity.get("changed") and not integrity.get("duplicates")
-            and integrity.get("stock_consistent") is not False)
+    return (
+        not integrity.get("lost")
+        and not integrity.get("phantom")
+        and not integrity.get("changed")
+        and not integrity.get("duplicates")
+        and integrity.get("stock_consistent") is not False
+    )
 
 
 def seconds_text(value: float | None) -> str:
@@ -185,8 +195,7 @@ def seconds_text(value: float | None) -> str:
 WINDOW_ROWS = (
     ("detection_window_s", "detection window", "first to last failure from the dead target"),
     ("time_to_unhealthy_s", "time to unhealthy", "fault start → ALB marks the target unhealthy"),
-    ("time_to_replacement_healthy_s", "replacement healthy",
-     "fault start → a replacement target is healthy"),
+    ("time_to_replacement_healthy_s", "replacement healthy", "fault start → a replacement target is healthy"),
     ("recovery_time_s", "recovery time", "fault start → steady state holds again"),
 )
 

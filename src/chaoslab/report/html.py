@@ -33,17 +33,21 @@ from chaoslab.report.analysis import (
 )
 from chaoslab.report.journal_file import write_text_atomic
 
-_ENV = Environment(loader=PackageLoader("chaoslab.report", "templates"), autoescape=True,
-                   trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=PackageLoader("chaoslab.report", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+)
 
-_VERDICT_CLASS = {"held": "pass", "deviated": "fail", "baseline-not-met": "warn",
-                  "aborted": "warn", "error": "neutral"}
+_VERDICT_CLASS = {"held": "pass", "deviated": "fail", "baseline-not-met": "warn", "aborted": "warn", "error": "neutral"}
 # For each event kind: the field naming what changed and the field saying its new state.
 _EVENT_FIELDS = {
-    "unit.state": ("unit_id", "state"), "target.health": ("target", "state"),
-    "alarm.state": ("alarm", "new"), "fault.applied": ("target", "fault"),
-    "fault.reverted": ("target", "fault"), "asg.activity": ("group", "description"),
-    "experiment.state": ("experiment", "state"), "db.failover": ("cluster", "state"),
+    "unit.state": ("unit_id", "state"),
+    "target.health": ("target", "state"),
+    "alarm.state": ("alarm", "new"),
+    "fault.applied": ("target", "fault"),
+    "fault.reverted": ("target", "fault"),
+    "asg.activity": ("group", "description"),
+    "experiment.state": ("experiment", "state"),
+    "db.failover": ("cluster", "state"),
 }
 
 
@@ -62,12 +66,16 @@ def _phases(journal: Journal) -> list[dict[str, Any]]:
     rows = []
     for p in journal.get("phases", []):
         end = p.get("end")
-        rows.append({"name": p["name"], "start": f"{p['start'] - start:+.1f} s",
-                     "end": "—" if end is None else f"{end - start:+.1f} s",
-                     "duration": "—" if end is None else f"{end - p['start']:.1f} s",
-                     "result": p.get("result") or "—",
-                     "cls": {"held": "pass", "not-held": "fail"}.get(p.get("result") or "",
-                                                                      "neutral")})
+        rows.append(
+            {
+                "name": p["name"],
+                "start": f"{p['start'] - start:+.1f} s",
+                "end": "—" if end is None else f"{end - start:+.1f} s",
+                "duration": "—" if end is None else f"{end - p['start']:.1f} s",
+                "result": p.get("result") or "—",
+                "cls": {"held": "pass", "not-held": "fail"}.get(p.get("result") or "", "neutral"),
+            }
+        )
     return rows
 
 
@@ -79,51 +87,81 @@ def _charts(journal: Journal) -> dict[str, Markup | None]:
     series = journal.get("series") or {}
     rel = [(t - start, v) for t, v in series.get("healthy_hosts") or []]
     rel_bad = [(t - start, v) for t, v in series.get("unhealthy_hosts") or []]
-    alarms = {name: [(t - start, s) for t, s in pts]
-              for name, pts in (series.get("alarms") or {}).items() if pts}
+    alarms = {name: [(t - start, s) for t, s in pts] for name, pts in (series.get("alarms") or {}).items() if pts}
     units: dict[str, list[tuple[float, str]]] = {}
     for e in sorted(journal.get("events", []), key=lambda e: e.get("time", 0.0)):
         if e.get("kind") == "unit.state" and e.get("unit_id") and e.get("state"):
             units.setdefault(str(e["unit_id"]), []).append((e["time"] - start, str(e["state"])))
     has_requests = bool(journal.get("requests"))
     return {
-        "outcomes": Markup(svg.outcome_chart([b.counts for b in buckets], length, windows,
-                                             bounds)) if has_requests else None,
+        "outcomes": Markup(svg.outcome_chart([b.counts for b in buckets], length, windows, bounds))
+        if has_requests
+        else None,
         "latency": Markup(svg.latency_chart(latency_series(buckets), length, windows, bounds))
-        if has_requests else None,
+        if has_requests
+        else None,
         "hosts": Markup(svg.hosts_chart(rel, rel_bad, length, windows, bounds)) if rel else None,
-        "alarms": Markup(svg.lanes_chart(dict(sorted(alarms.items())), svg.ALARM_COLORS, length,
-                                         windows, bounds, "Alarm states")) if alarms else None,
-        "units": Markup(svg.lanes_chart(units, svg.UNIT_COLORS, length, windows, bounds,
-                                        "Unit lifecycle")) if units else None,
+        "alarms": Markup(
+            svg.lanes_chart(dict(sorted(alarms.items())), svg.ALARM_COLORS, length, windows, bounds, "Alarm states")
+        )
+        if alarms
+        else None,
+        "units": Markup(svg.lanes_chart(units, svg.UNIT_COLORS, length, windows, bounds, "Unit lifecycle"))
+        if units
+        else None,
     }
 
 
 def _figures(journal: Journal) -> list[dict[str, str]]:
     """The handful of numbers a reader wants before anything else."""
     t = totals(journal.get("requests", []))
-    figs = [{"label": "requests", "value": str(t.requests), "sub": f"{t.failures} failed",
-             "cls": "fail" if t.failures else "pass"},
-            {"label": "error rate", "value": f"{t.error_rate * 100:.1f} %",
-             "sub": "5xx or no answer", "cls": "fail" if t.failures else "pass"}]
+    figs = [
+        {
+            "label": "requests",
+            "value": str(t.requests),
+            "sub": f"{t.failures} failed",
+            "cls": "fail" if t.failures else "pass",
+        },
+        {
+            "label": "error rate",
+            "value": f"{t.error_rate * 100:.1f} %",
+            "sub": "5xx or no answer",
+            "cls": "fail" if t.failures else "pass",
+        },
+    ]
     span = failure_span(journal.get("requests", []))
     windows = journal.get("windows") or {}
     bound = windows.get("detection_bound_s")
     detect = windows.get("detection_window_s")
     if detect is not None:
-        figs.append({"label": "detection window", "value": f"{detect:.1f} s",
-                     "sub": f"bound {bound:.1f} s" if bound is not None else "no bound",
-                     "cls": "fail" if bound is not None and detect > bound else "pass"})
+        figs.append(
+            {
+                "label": "detection window",
+                "value": f"{detect:.1f} s",
+                "sub": f"bound {bound:.1f} s" if bound is not None else "no bound",
+                "cls": "fail" if bound is not None and detect > bound else "pass",
+            }
+        )
     elif span:
-        figs.append({"label": "failures span", "value": f"{span[1] - span[0]:.1f} s",
-                     "sub": f"{clock(span[0])} – {clock(span[1])}", "cls": "fail"})
+        figs.append(
+            {
+                "label": "failures span",
+                "value": f"{span[1] - span[0]:.1f} s",
+                "sub": f"{clock(span[0])} – {clock(span[1])}",
+                "cls": "fail",
+            }
+        )
     integrity = journal.get("integrity") or {}
     if integrity.get("checked"):
         ok = integrity_ok(integrity)
-        figs.append({"label": "data integrity", "value": "intact" if ok else "violated",
-                     "sub": f"{integrity.get('acknowledged', 0)} acknowledged, "
-                            f"{len(integrity.get('lost') or [])} lost",
-                     "cls": "pass" if ok else "fail"})
+        figs.append(
+            {
+                "label": "data integrity",
+                "value": "intact" if ok else "violated",
+                "sub": f"{integrity.get('acknowledged', 0)} acknowledged, {len(integrity.get('lost') or [])} lost",
+                "cls": "pass" if ok else "fail",
+            }
+        )
     return figs
 
 
@@ -132,26 +170,46 @@ def _integrity(journal: Journal) -> dict[str, Any]:
     lost, phantom, changed = i.get("lost") or [], i.get("phantom") or [], i.get("changed") or []
     stock = i.get("stock_consistent")
     rows = [
-        ("acknowledged writes", str(i.get("acknowledged", 0)),
-         "201 with an order id; each must read back the same", "pass" if not lost else "fail"),
-        ("lost", str(len(lost)) + (f" — orders {', '.join(map(str, lost[:20]))}" if lost else ""),
-         "acknowledged but missing afterwards", "fail" if lost else "pass"),
-        ("phantom", str(len(phantom))
-         + (f" — orders {', '.join(map(str, phantom[:20]))}" if phantom else ""),
-         "present but never requested", "fail" if phantom else "pass"),
-        ("changed", str(len(changed)), "acknowledged but read back different",
-         "fail" if changed else "pass"),
-        ("ambiguous", str(i.get("ambiguous", 0)),
-         "timeout or 5xx on a write: either outcome is allowed", "neutral"),
-        ("duplicates", str(i.get("duplicates", 0)), "one request, more than one order",
-         "fail" if i.get("duplicates") else "pass"),
-        ("stock consistent", {True: "yes", False: "NO", None: "not checked"}[stock],
-         "initial stock − stock = sum of ordered quantities",
-         {True: "pass", False: "fail", None: "neutral"}[stock]),
+        (
+            "acknowledged writes",
+            str(i.get("acknowledged", 0)),
+            "201 with an order id; each must read back the same",
+            "pass" if not lost else "fail",
+        ),
+        (
+            "lost",
+            str(len(lost)) + (f" — orders {', '.join(map(str, lost[:20]))}" if lost else ""),
+            "acknowledged but missing afterwards",
+            "fail" if lost else "pass",
+        ),
+        (
+            "phantom",
+            str(len(phantom)) + (f" — orders {', '.join(map(str, phantom[:20]))}" if phantom else ""),
+            "present but never requested",
+            "fail" if phantom else "pass",
+        ),
+        ("changed", str(len(changed)), "acknowledged but read back different", "fail" if changed else "pass"),
+        ("ambiguous", str(i.get("ambiguous", 0)), "timeout or 5xx on a write: either outcome is allowed", "neutral"),
+        (
+            "duplicates",
+            str(i.get("duplicates", 0)),
+            "one request, more than one order",
+            "fail" if i.get("duplicates") else "pass",
+        ),
+        (
+            "stock consistent",
+            {True: "yes", False: "NO", None: "not checked"}[stock],
+            "initial stock − stock = sum of ordered quantities",
+            {True: "pass", False: "fail", None: "neutral"}[stock],
+        ),
     ]
-    return {"checked": bool(i.get("checked")), "ok": integrity_ok(i),
-            "rows": [dict(zip(("name", "value", "meaning", "cls"), r, strict=False)) for r in rows],
-            "mismatches": i.get("stock_mismatches") or [], "notes": i.get("notes") or []}
+    return {
+        "checked": bool(i.get("checked")),
+        "ok": integrity_ok(i),
+        "rows": [dict(zip(("name", "value", "meaning", "cls"), r, strict=False)) for r in rows],
+        "mismatches": i.get("stock_mismatches") or [],
+        "notes": i.get("notes") or [],
+    }
 
 
 def _windows(journal: Journal) -> list[dict[str, Any]]:
@@ -162,10 +220,16 @@ def _windows(journal: Journal) -> list[dict[str, Any]]:
         cls = "neutral"
         if measured is not None and bound is not None:
             cls = "pass" if measured <= bound else "fail"
-        rows.append({"label": label, "meaning": meaning, "cls": cls,
-                     "measured": "—" if measured is None else f"{measured:.1f} s",
-                     "bound": "—" if bound is None else f"≤ {bound:.1f} s",
-                     "bar": Markup(svg.window_bar(measured, bound, longest))})
+        rows.append(
+            {
+                "label": label,
+                "meaning": meaning,
+                "cls": cls,
+                "measured": "—" if measured is None else f"{measured:.1f} s",
+                "bound": "—" if bound is None else f"≤ {bound:.1f} s",
+                "bar": Markup(svg.window_bar(measured, bound, longest)),
+            }
+        )
     return rows
 
 
@@ -187,18 +251,26 @@ def _events(journal: Journal) -> list[dict[str, str]]:
         kind = e.get("kind", "")
         subject_key, state_key = _EVENT_FIELDS.get(kind, ("", ""))
         state_key = next((k for k in (state_key, "new", "state") if e.get(k)), state_key)
-        rest = {k: v for k, v in e.items()
-                if k not in ("time", "kind", "old", "arn", subject_key, state_key)
-                and v not in (None, "")}
+        rest = {
+            k: v
+            for k, v in e.items()
+            if k not in ("time", "kind", "old", "arn", subject_key, state_key) and v not in (None, "")
+        }
         detail = rest.pop("reason", "") or rest.pop("cause", "")
         extra = ", ".join(f"{k}={_short(v)}" for k, v in rest.items())
         state = str(e.get(state_key, ""))
         if e.get("old") and e["old"] != state:
             state = f"{e['old']} → {state}"
-        rows.append({"clock": clock(e.get("time", start)),
-                     "offset": f"{e.get('time', start) - start:+.1f} s", "kind": kind,
-                     "subject": _short(e.get(subject_key, "")), "state": state,
-                     "detail": "; ".join(x for x in (str(detail), extra) if x)})
+        rows.append(
+            {
+                "clock": clock(e.get("time", start)),
+                "offset": f"{e.get('time', start) - start:+.1f} s",
+                "kind": kind,
+                "subject": _short(e.get(subject_key, "")),
+                "state": state,
+                "detail": "; ".join(x for x in (str(detail), extra) if x),
+            }
+        )
     return rows
 
 
@@ -211,25 +283,44 @@ def _fis(journal: Journal) -> dict[str, Any] | None:
     def at(t: float | None) -> str:
         return "—" if t is None else f"{clock(t)} ({t - start:+.1f} s)"
 
-    actions = [{"name": name, "action_id": a.get("actionId", ""),
-                "status": (a.get("state") or {}).get("status", ""),
-                "reason": (a.get("state") or {}).get("reason", ""),
-                "start": at(a.get("startTime")), "end": at(a.get("endTime"))}
-               for name, a in (fis.get("actions") or {}).items()]
-    return {"template_id": fis.get("template_id"), "experiment_id": fis.get("experiment_id"),
-            "status": (fis.get("state") or {}).get("status", ""),
-            "reason": (fis.get("state") or {}).get("reason", ""), "actions": actions,
-            "targets": fis.get("resolved_targets") or [],
-            "faults": [{"action": f.get("action", ""), "action_id": f.get("action_id", ""),
-                        "start": at(f.get("start")), "end": at(f.get("end")) if f.get("end")
-                        else "still in effect at the end", "targets": f.get("targets") or []}
-                       for f in journal.get("faults", [])]}
+    actions = [
+        {
+            "name": name,
+            "action_id": a.get("actionId", ""),
+            "status": (a.get("state") or {}).get("status", ""),
+            "reason": (a.get("state") or {}).get("reason", ""),
+            "start": at(a.get("startTime")),
+            "end": at(a.get("endTime")),
+        }
+        for name, a in (fis.get("actions") or {}).items()
+    ]
+    return {
+        "template_id": fis.get("template_id"),
+        "experiment_id": fis.get("experiment_id"),
+        "status": (fis.get("state") or {}).get("status", ""),
+        "reason": (fis.get("state") or {}).get("reason", ""),
+        "actions": actions,
+        "targets": fis.get("resolved_targets") or [],
+        "faults": [
+            {
+                "action": f.get("action", ""),
+                "action_id": f.get("action_id", ""),
+                "start": at(f.get("start")),
+                "end": at(f.get("end")) if f.get("end") else "still in effect at the end",
+                "targets": f.get("targets") or [],
+            }
+            for f in journal.get("faults", [])
+        ],
+    }
 
 
 def _probes(journal: Journal) -> dict[str, Any]:
     probes = [r for r in journal.get("requests", []) if r.get("probe")]
-    return {"lines": [{"text": probe_line(r), "failed": is_failure(r)} for r in probes],
-            "count": len(probes), "failed": sum(1 for r in probes if is_failure(r))}
+    return {
+        "lines": [{"text": probe_line(r), "failed": is_failure(r)} for r in probes],
+        "count": len(probes),
+        "failed": sum(1 for r in probes if is_failure(r)),
+    }
 
 
 def render_html(journal: Journal) -> str:
@@ -238,21 +329,37 @@ def render_html(journal: Journal) -> str:
     verdict = journal.get("verdict") or {}
     code = int(verdict.get("exit_code", 2))
     endpoints = sorted({r.get("endpoint", "") for r in journal.get("requests", [])})
-    per_endpoint = [{"endpoint": ep, "totals": totals(r for r in journal.get("requests", [])
-                                                      if r.get("endpoint") == ep)}
-                    for ep in endpoints]
+    per_endpoint = [
+        {"endpoint": ep, "totals": totals(r for r in journal.get("requests", []) if r.get("endpoint") == ep)}
+        for ep in endpoints
+    ]
     context = {
-        "exp": exp, "hyp": exp.get("hypothesis") or {}, "lab": journal.get("lab") or {},
-        "started_utc": _utc(journal["started"]), "duration": f"{duration(journal):.1f} s",
+        "exp": exp,
+        "hyp": exp.get("hypothesis") or {},
+        "lab": journal.get("lab") or {},
+        "started_utc": _utc(journal["started"]),
+        "duration": f"{duration(journal):.1f} s",
         "tz": _tz_note(journal["started"]),
-        "verdict": {"title": verdict_title(journal), "code": code, "meaning": exit_meaning(code),
-                    "summary": verdict.get("summary", ""),
-                    "cls": _VERDICT_CLASS.get(verdict.get("outcome", "error"), "neutral")},
-        "figures": _figures(journal), "phases": _phases(journal), "charts": _charts(journal),
-        "outcome_colors": svg.OUTCOME_COLORS, "latency_colors": svg.LATENCY_COLORS,
-        "alarm_colors": svg.ALARM_COLORS, "unit_colors": svg.UNIT_COLORS, "clauses": journal.get("clauses", []),
-        "integrity": _integrity(journal), "windows": _windows(journal),
-        "events": _events(journal), "fis": _fis(journal), "probes": _probes(journal),
+        "verdict": {
+            "title": verdict_title(journal),
+            "code": code,
+            "meaning": exit_meaning(code),
+            "summary": verdict.get("summary", ""),
+            "cls": _VERDICT_CLASS.get(verdict.get("outcome", "error"), "neutral"),
+        },
+        "figures": _figures(journal),
+        "phases": _phases(journal),
+        "charts": _charts(journal),
+        "outcome_colors": svg.OUTCOME_COLORS,
+        "latency_colors": svg.LATENCY_COLORS,
+        "alarm_colors": svg.ALARM_COLORS,
+        "unit_colors": svg.UNIT_COLORS,
+        "clauses": journal.get("clauses", []),
+        "integrity": _integrity(journal),
+        "windows": _windows(journal),
+        "events": _events(journal),
+        "fis": _fis(journal),
+        "probes": _probes(journal),
         "endpoints": per_endpoint,
     }
     return _ENV.get_template("report.html.j2").render(**context)

@@ -56,9 +56,9 @@ def read_journal(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ChaoslabError(f"cannot read journal {path}: {e}",
-                            hint="pass the journal.json a run wrote") from e
+        raise ChaoslabError(f"cannot read journal {path}: {e}", hint="pass the journal.json a run wrote") from e
     if not isinstance(doc, dict) or doc.get("version") != 1 or "started" not in doc:
-        raise ChaoslabError(f"{path} is not a chaoslab run journal (version 1)",
-                            hint="pass the journal.json a run wrote")
+        raise ChaoslabError(
+            f"{path} is not a chaoslab run journal (version 1)", hint="pass the journal.json a run wrote"
+        )
     return doc

@@ -34,16 +34,24 @@ def _status_text(stats: dict[str, Any]) -> str:
     total = stats.get("total")
     when = f"{elapsed:5.1f}/{float(total):.0f} s" if total else f"{elapsed:5.1f} s"
     rate = float(stats.get("error_rate") or 0.0) * 100.0
-    return (f"{stats.get('phase', '?'):<9}  {when}  {int(stats.get('requests') or 0)} req  "
-            f"{int(stats.get('errors') or 0)} err  rolling {rate:.1f} %")
+    return (
+        f"{stats.get('phase', '?'):<9}  {when}  {int(stats.get('requests') or 0)} req  "
+        f"{int(stats.get('errors') or 0)} err  rolling {rate:.1f} %"
+    )
 
 
 class LiveView:
     """What the runner prints while an experiment runs."""
 
-    def __init__(self, stream: TextIO = sys.stdout, *, tty: bool | None = None,
-                 redraw_every: float = 0.25, progress_every: float = 10.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO = sys.stdout,
+        *,
+        tty: bool | None = None,
+        redraw_every: float = 0.25,
+        progress_every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._out = stream
         self._tty = _is_tty(stream) if tty is None else tty
         self._redraw_every = redraw_every

@@ -43,16 +43,14 @@ class _Painter:
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     """Left-aligned columns sized to their widest cell; the last column is not padded."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [indent + "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1]
-            for r in rows]
+    return [indent + "  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=False)) + "  " + r[-1] for r in rows]
 
 
 def _verdict(journal: Journal, p: _Painter) -> list[str]:
     verdict = journal.get("verdict", {})
     code = int(verdict.get("exit_code", 2))
     mark = PASS if verdict.get("outcome") == "held" else FAIL
-    lines = [f"{p.mark(mark)} {p.bold(verdict_title(journal), mark)}"
-             f"  (exit {code}: {exit_meaning(code)})"]
+    lines = [f"{p.mark(mark)} {p.bold(verdict_title(journal), mark)}  (exit {code}: {exit_meaning(code)})"]
     if verdict.get("summary"):
         lines.append(f"  {verdict['summary']}")
     return lines
@@ -64,12 +62,12 @@ def _traffic(journal: Journal) -> list[str]:
         return ["Requests  none recorded"]
     t = totals(records)
     parts = " · ".join(f"{k} {v}" for k, v in t.by_outcome.items() if v)
-    lines = [f"Requests  {t.requests} total, {t.failures} failed "
-             f"({t.error_rate * 100:.1f} %): {parts}"]
+    lines = [f"Requests  {t.requests} total, {t.failures} failed ({t.error_rate * 100:.1f} %): {parts}"]
     span = failure_span(records)
     if span:
-        lines.append(f"Failures  {clock(span[0])} .. {clock(span[1])} "
-                     f"({span[1] - span[0]:.1f} s between first and last)")
+        lines.append(
+            f"Failures  {clock(span[0])} .. {clock(span[1])} ({span[1] - span[0]:.1f} s between first and last)"
+        )
     probes = [r for r in records if r.get("probe")]
     if probes:
         p = totals(probes)
@@ -86,9 +84,16 @@ def _clauses(journal: Journal, p: _Painter) -> list[str]:
     if not clauses:
         return ["Clauses  none evaluated"]
     rows = [["", "clause", "bound", "measured", "phase"]]
-    rows += [[PASS if c.get("passed") else FAIL, c.get("text", c.get("id", "")),
-              str(c.get("bound", "")), str(c.get("measured", "")), c.get("phase", "")]
-             for c in clauses]
+    rows += [
+        [
+            PASS if c.get("passed") else FAIL,
+            c.get("text", c.get("id", "")),
+            str(c.get("bound", "")),
+            str(c.get("measured", "")),
+            c.get("phase", ""),
+        ]
+        for c in clauses
+    ]
     lines = _table(rows)
     out = ["Clauses", lines[0].rstrip()]
     for row, line in zip(rows[1:], lines[1:], strict=False):
@@ -105,17 +110,20 @@ def _integrity(journal: Journal, p: _Painter) -> list[str]:
     mismatches = i.get("stock_mismatches") or []
 
     def ids(xs: list[int]) -> str:
-        return f"{len(xs)}" + (f"  (orders {', '.join(map(str, xs[:10]))}"
-                               f"{', ...' if len(xs) > 10 else ''})" if xs else "")
+        return f"{len(xs)}" + (
+            f"  (orders {', '.join(map(str, xs[:10]))}{', ...' if len(xs) > 10 else ''})" if xs else ""
+        )
 
     rows = [
-        [PASS if not lost and not changed else FAIL, "acknowledged",
-         f"{i.get('acknowledged', 0)} writes acknowledged, "
-         f"{i.get('acknowledged', 0) - len(lost) - len(changed)} read back intact"],
+        [
+            PASS if not lost and not changed else FAIL,
+            "acknowledged",
+            f"{i.get('acknowledged', 0)} writes acknowledged, "
+            f"{i.get('acknowledged', 0) - len(lost) - len(changed)} read back intact",
+        ],
         [PASS if not lost else FAIL, "lost", ids(lost)],
         [PASS if not phantom else FAIL, "phantom", ids(phantom)],
-        [INFO, "ambiguous", f"{i.get('ambiguous', 0)}  (timeout or 5xx on a write: "
-                            "either outcome is allowed)"],
+        [INFO, "ambiguous", f"{i.get('ambiguous', 0)}  (timeout or 5xx on a write: either outcome is allowed)"],
     ]
     if changed:
         rows.append([FAIL, "changed", ids(changed)])
@@ -124,9 +132,12 @@ def _integrity(journal: Journal, p: _Painter) -> list[str]:
     if stock is None:
         rows.append([INFO, "stock", "not checked"])
     else:
-        detail = "consistent" if stock else "INCONSISTENT: " + ", ".join(
-            f"product {m['product_id']} expected {m['expected']} got {m['actual']}"
-            for m in mismatches[:5])
+        detail = (
+            "consistent"
+            if stock
+            else "INCONSISTENT: "
+            + ", ".join(f"product {m['product_id']} expected {m['expected']} got {m['actual']}" for m in mismatches[:5])
+        )
         rows.append([PASS if stock else FAIL, "stock", detail])
     mark = PASS if integrity_ok(i) else FAIL
     out = [f"Integrity  {p.mark(mark)} {'intact' if mark == PASS else 'VIOLATED'}"]
@@ -147,15 +158,16 @@ def _windows(journal: Journal, p: _Painter) -> list[str]:
         else:
             mark = INFO
         marks.append(mark)
-        rows.append([mark, label, seconds_text(measured),
-                     f"<= {bound:.1f} s" if bound is not None else "—"])
+        rows.append([mark, label, seconds_text(measured), f"<= {bound:.1f} s" if bound is not None else "—"])
     if len(rows) == 1:
         return ["Windows  none measured"]
     hc = (journal.get("lab") or {}).get("health_check") or {}
     head = "Windows"
     if hc:
-        head += (f"  (health check every {hc.get('interval')} s, unhealthy after "
-                 f"{hc.get('unhealthy')}, timeout {hc.get('timeout')} s)")
+        head += (
+            f"  (health check every {hc.get('interval')} s, unhealthy after "
+            f"{hc.get('unhealthy')}, timeout {hc.get('timeout')} s)"
+        )
     lines = _table(rows)
     out = [head, lines[0].rstrip()]
     for mark, line in zip(marks[1:], lines[1:], strict=False):
@@ -163,8 +175,7 @@ def _windows(journal: Journal, p: _Painter) -> list[str]:
     return out
 
 
-def render_summary(journal: Journal, *, color: bool = False,
-                   report_path: str | None = None) -> str:
+def render_summary(journal: Journal, *, color: bool = False, report_path: str | None = None) -> str:
     """The verdict block printed after a run; `color=True` only when writing to a TTY."""
     p = _Painter(color)
     exp: dict[str, Any] = journal.get("experiment") or {}
@@ -173,8 +184,14 @@ def render_summary(journal: Journal, *, color: bool = False,
     head = [p.bold(exp.get("title") or "chaoslab experiment")]
     if hyp:
         head += [f"  If   {hyp.get('if', '')}", f"  Then {hyp.get('then', '')}"]
-    blocks += [head, _verdict(journal, p), _traffic(journal), _clauses(journal, p),
-               _integrity(journal, p), _windows(journal, p)]
+    blocks += [
+        head,
+        _verdict(journal, p),
+        _traffic(journal),
+        _clauses(journal, p),
+        _integrity(journal, p),
+        _windows(journal, p),
+    ]
     if report_path:
         blocks.append([f"Report  {report_path}"])
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"

@@ -90,9 +90,7 @@ class AddressPool:
                 self._in_use.add(ip)
                 self._cursor = (self._cursor + step + 1) % size
                 return ip
-        raise AwsError(
-            "InsufficientFreeAddressesInSubnet", "no free address left in this subnet", 400
-        )
+        raise AwsError("InsufficientFreeAddressesInSubnet", "no free address left in this subnet", 400)
 
     def release(self, ip: str) -> None:
         self._in_use.discard(ip)

@@ -61,8 +61,20 @@ def _probe_root() -> str:
 
 
 def _probe_userns() -> str:
-    return _try(["unshare", "--user", "--map-root-user", "--net", "--mount", "--propagation", "private",
-                 "sh", "-c", f"{_MOUNTS} && {_LINKS}"])
+    return _try(
+        [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            f"{_MOUNTS} && {_LINKS}",
+        ]
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,9 +130,13 @@ def limitations(mode: str) -> list[str]:
     notes = []
     if mode == "loopback":
         why = probe().reason or "asked for with --network loopback"
-        notes.append(f"loopback mode ({why}): units share the host's network, so the network fault "
-                     "actions (latency, packet loss, blackhole, disrupt-connectivity) fail with a clear error")
+        notes.append(
+            f"loopback mode ({why}): units share the host's network, so the network fault "
+            "actions (latency, packet loss, blackhole, disrupt-connectivity) fail with a clear error"
+        )
     elif shutil.which("iptables") is None:
-        notes.append("iptables is not installed: packet-loss, blackhole and disrupt-connectivity faults "
-                     "will fail (apt-get install iptables)")
+        notes.append(
+            "iptables is not installed: packet-loss, blackhole and disrupt-connectivity faults "
+            "will fail (apt-get install iptables)"
+        )
     return notes

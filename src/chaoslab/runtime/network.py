@@ -112,8 +112,9 @@ class VpcNetwork:
             self._own("link", self.bridge)
             # A fixed address: otherwise Linux gives the bridge its lowest port's MAC and changes it as
             # units join, and units that cached the old one lose the service address for seconds.
-            await run_command(["ip", "link", "add", "name", self.bridge, "address", plan.mac_for(self.service_ip),
-                               "type", "bridge"])
+            await run_command(
+                ["ip", "link", "add", "name", self.bridge, "address", plan.mac_for(self.service_ip), "type", "bridge"]
+            )
             for subnet in self.subnets.values():
                 gateway = f"{plan.gateway_address(subnet)}/{ipaddress.IPv4Network(subnet).prefixlen}"
                 await run_command(["ip", "addr", "add", gateway, "dev", self.bridge])

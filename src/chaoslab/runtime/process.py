@@ -239,6 +239,7 @@ class UnitProcess:
         def readable() -> None:
             if not gone.done():
                 gone.set_result(None)
+
         loop.add_reader(pidfd, readable)
         try:
             await gone

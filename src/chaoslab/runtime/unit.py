@@ -53,8 +53,16 @@ class ComputeUnit:
     """A sandbox plus its processes. `on_exit(info)` is called for every process that ends on its
     own (not when we stop it), so owners can apply their service's rules."""
 
-    def __init__(self, network: VpcNetwork, az: str, unit_id: str, *, workdir: Path,
-                 ship_log: LogShipper | None = None, on_exit: Callable[[ExitInfo], None] | None = None) -> None:
+    def __init__(
+        self,
+        network: VpcNetwork,
+        az: str,
+        unit_id: str,
+        *,
+        workdir: Path,
+        ship_log: LogShipper | None = None,
+        on_exit: Callable[[ExitInfo], None] | None = None,
+    ) -> None:
         self.network = network
         self.az = az
         self.unit_id = unit_id
@@ -86,8 +94,12 @@ class ComputeUnit:
         for spec in specs:
             self.specs[spec.name] = spec
             proc = await self.sandbox.spawn(
-                f"{self.unit_id}/{spec.name}", spec.argv, env=spec.env, cwd=str(self.workdir),
-                on_output=self._recorder(spec), on_exit=self._exited(spec),
+                f"{self.unit_id}/{spec.name}",
+                spec.argv,
+                env=spec.env,
+                cwd=str(self.workdir),
+                on_output=self._recorder(spec),
+                on_exit=self._exited(spec),
             )
             self.processes[spec.name] = proc
 
@@ -101,6 +113,7 @@ class ComputeUnit:
         def forget(ended: UnitProcess) -> None:
             if self.extras.get(name) is ended:
                 del self.extras[name]
+
         proc.on_exit(forget)
         return proc
 
@@ -117,6 +130,7 @@ class ComputeUnit:
         def record(stream: str, line: str) -> None:
             tail.append(line.rstrip("\n"))
             ship(stream, line)
+
         return record
 
     def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
@@ -128,17 +142,23 @@ class ComputeUnit:
         def ship(_stream: str, line: str) -> None:
             with contextlib.suppress(Exception):
                 ship_log(group, stream_name, line.rstrip("\n"), time.time())
+
         return ship
 
     def _exited(self, spec: ProcessSpec) -> Callable[[UnitProcess], None]:
         def exited(proc: UnitProcess) -> None:
             if self.processes.get(spec.name) is proc:
                 del self.processes[spec.name]
-            info = ExitInfo(spec.name, proc.returncode if proc.returncode is not None else -1, spec.essential,
-                            output=list(self._tails.get(spec.name, ())))
+            info = ExitInfo(
+                spec.name,
+                proc.returncode if proc.returncode is not None else -1,
+                spec.essential,
+                output=list(self._tails.get(spec.name, ())),
+            )
             self.exits.append(info)
             if not self._stopping and self._on_exit:
                 self._on_exit(info)
+
         return exited
 
     @property
@@ -182,4 +202,3 @@ class ComputeUnit:
                     if member.name() == name or name in " ".join(member.cmdline()):
                         found.append(member.pid)
         return found
-

@@ -49,8 +49,9 @@ def run_outside(inner: Sequence[str]) -> int:
     try:
         child = subprocess.Popen(argv, pass_fds=(theirs.fileno(),))
     except OSError as exc:
-        raise ChaoslabError(f"cannot start the lab in a user namespace: {exc}",
-                            hint="use `--network loopback`, or run as root") from None
+        raise ChaoslabError(
+            f"cannot start the lab in a user namespace: {exc}", hint="use `--network loopback`, or run as root"
+        ) from None
     theirs.close()
 
     def forward(signum: int, _frame: object) -> None:
@@ -92,7 +93,7 @@ def _die_with_parent() -> None:
 def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise ChaoslabError(f"setting up the lab's user namespace: {' '.join(argv)}: "
-                            f"{(done.stderr or done.stdout).strip()}",
-                            hint="use `--network loopback`, or run as root")
-
+        raise ChaoslabError(
+            f"setting up the lab's user namespace: {' '.join(argv)}: {(done.stderr or done.stdout).strip()}",
+            hint="use `--network loopback`, or run as root",
+        )

@@ -10,8 +10,15 @@ from chaoslab.runtime.unit import ComputeUnit, ExitInfo
 from chaoslab.types import LabLike
 
 
-def new_unit(lab: LabLike, network: VpcNetwork, az: str, unit_id: str,
-             on_exit: Callable[[ExitInfo], None] | None = None) -> ComputeUnit:
+def new_unit(
+    lab: LabLike, network: VpcNetwork, az: str, unit_id: str, on_exit: Callable[[ExitInfo], None] | None = None
+) -> ComputeUnit:
     logs = getattr(lab, "logs", None)
-    return ComputeUnit(network, az, unit_id, workdir=lab.config.home / "units" / unit_id,
-                       ship_log=logs.append if logs is not None else None, on_exit=on_exit)
+    return ComputeUnit(
+        network,
+        az,
+        unit_id,
+        workdir=lab.config.home / "units" / unit_id,
+        ship_log=logs.append if logs is not None else None,
+        on_exit=on_exit,
+    )

@@ -83,22 +83,38 @@ class LabHandle:
         """What a user exports for the AWS CLI / Chaos Toolkit; no profile file is read."""
         home = self.config.home / "awshome"
         home.mkdir(exist_ok=True)
-        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_ENDPOINT_URL": self.endpoint, "AWS_PAGER": "", "AWS_EC2_METADATA_DISABLED": "true"}
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_PAGER": "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
 
     def client(self, service: str, **config: Any) -> Any:
         return boto3.session.Session().client(
-            service, endpoint_url=self.endpoint, region_name="us-east-1",
-            aws_access_key_id="test", aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config))
+            service,
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
+        )
 
     def aws(self, *args: str, cwd: Path | None = None, check: bool = True) -> Any:
         """Run the real AWS CLI (JSON output); returns the parsed output, or the completed process
         when check=False so a test can read a failure's stderr."""
-        proc = subprocess.run([AWS_CLI, "--endpoint-url", self.endpoint, "--region", "us-east-1",
-                               "--output", "json", *args], env=self.env(), cwd=cwd,
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [AWS_CLI, "--endpoint-url", self.endpoint, "--region", "us-east-1", "--output", "json", *args],
+            env=self.env(),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if not check:
             return proc
         assert proc.returncode == 0, f"aws {' '.join(args)} failed ({proc.returncode}): {proc.stderr}"
@@ -150,8 +166,9 @@ class LabHandle:
         net = ipaddress.IPv4Network(self.cidr)
         for line in _host_routes():
             try:
-                if ipaddress.IPv4Network(line.split()[1 if line.startswith("unreachable") else 0],
-                                         strict=False).subnet_of(net):
+                if ipaddress.IPv4Network(
+                    line.split()[1 if line.startswith("unreachable") else 0], strict=False
+                ).subnet_of(net):
                     left.append(f"route {line}")
             except (ValueError, IndexError):
                 continue

@@ -13,9 +13,22 @@ pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
-    doc = stack_doc("asgtest", {"auto_scaling_groups": [
-        {"name": "web-asg", "image": "chaoslab/static", "port": 80, "min": 1, "max": 3, "desired": 2,
-         "tags": {"Project": "chaos-lab"}}]})
+    doc = stack_doc(
+        "asgtest",
+        {
+            "auto_scaling_groups": [
+                {
+                    "name": "web-asg",
+                    "image": "chaoslab/static",
+                    "port": 80,
+                    "min": 1,
+                    "max": 3,
+                    "desired": 2,
+                    "tags": {"Project": "chaos-lab"},
+                }
+            ]
+        },
+    )
     handle = start_lab(tmp_path_factory.mktemp("asg"), doc)
     yield handle
     stop_and_check(handle)
@@ -40,8 +53,12 @@ def test_group_members_are_real_instances(lab: LabHandle, asg) -> None:
     ids = {m["InstanceId"] for m in members}
     described = asg.describe_auto_scaling_instances(InstanceIds=sorted(ids))["AutoScalingInstances"]
     assert {d["AutoScalingGroupName"] for d in described} == {"web-asg"}
-    running = {i["InstanceId"] for r in lab.client("ec2").describe_instances()["Reservations"] for i in r["Instances"]
-               if i["State"]["Name"] == "running"}
+    running = {
+        i["InstanceId"]
+        for r in lab.client("ec2").describe_instances()["Reservations"]
+        for i in r["Instances"]
+        if i["State"]["Name"] == "running"
+    }
     assert ids <= running
 
     asg.set_desired_capacity(AutoScalingGroupName="web-asg", DesiredCapacity=3)
@@ -61,25 +78,39 @@ def test_errors_are_validation_errors(asg) -> None:
         asg.set_desired_capacity(AutoScalingGroupName="no-such-group", DesiredCapacity=1)
     assert err.value.response["Error"]["Code"] == "ValidationError"
     with pytest.raises(ClientError) as err:
-        asg.create_auto_scaling_group(AutoScalingGroupName="x", MinSize=1, MaxSize=1,
-                                      LaunchTemplate={"LaunchTemplateName": "no-such-template"},
-                                      AvailabilityZones=["us-east-1a"])
+        asg.create_auto_scaling_group(
+            AutoScalingGroupName="x",
+            MinSize=1,
+            MaxSize=1,
+            LaunchTemplate={"LaunchTemplateName": "no-such-template"},
+            AvailabilityZones=["us-east-1a"],
+        )
     assert err.value.response["Error"]["Code"] == "ValidationError"
     assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=["no-such-group"])["AutoScalingGroups"] == []
 
 
 def test_a_group_created_through_the_api_is_real(lab: LabHandle, asg) -> None:
     subnets = ",".join(s["SubnetId"] for s in lab.client("ec2").describe_subnets()["Subnets"])
-    asg.create_auto_scaling_group(AutoScalingGroupName="api-made", MinSize=1, MaxSize=2, DesiredCapacity=1,
-                                  LaunchTemplate={"LaunchTemplateName": "web-asg-lt"}, VPCZoneIdentifier=subnets)
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="api-made",
+        MinSize=1,
+        MaxSize=2,
+        DesiredCapacity=1,
+        LaunchTemplate={"LaunchTemplateName": "web-asg-lt"},
+        VPCZoneIdentifier=subnets,
+    )
 
     def member() -> list[dict]:
         group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["api-made"])["AutoScalingGroups"][0]
         return [i for i in group["Instances"] if i["LifecycleState"] == "InService"]
+
     iid = wait_for(member, 30, "the API-made group's instance in service")[0]["InstanceId"]
     assert iid in {i["id"] for i in lab.status()["instances"] if i["state"] == "running"}
     asg.delete_auto_scaling_group(AutoScalingGroupName="api-made", ForceDelete=True)
-    wait_for(lambda: not asg.describe_auto_scaling_groups(AutoScalingGroupNames=["api-made"])["AutoScalingGroups"],
-             30, "the group deleted")
+    wait_for(
+        lambda: not asg.describe_auto_scaling_groups(AutoScalingGroupNames=["api-made"])["AutoScalingGroups"],
+        30,
+        "the group deleted",
+    )
     state = lab.client("ec2").describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]["State"]["Name"]
     assert state in ("shutting-down", "terminated")

@@ -14,10 +14,22 @@ pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
     """Two instances whose group does not sweep during the test, so a stopped one stays ours."""
-    doc = stack_doc("ec2test", {
-        "settings": {"asg_health_sweep_seconds": 600, "instance_shutdown_seconds": 1},
-        "auto_scaling_groups": [{"name": "fleet", "image": "chaoslab/static", "port": 80, "min": 2, "max": 2,
-                                 "tags": {"Project": "chaos-lab"}}]})
+    doc = stack_doc(
+        "ec2test",
+        {
+            "settings": {"asg_health_sweep_seconds": 600, "instance_shutdown_seconds": 1},
+            "auto_scaling_groups": [
+                {
+                    "name": "fleet",
+                    "image": "chaoslab/static",
+                    "port": 80,
+                    "min": 2,
+                    "max": 2,
+                    "tags": {"Project": "chaos-lab"},
+                }
+            ],
+        },
+    )
     handle = start_lab(tmp_path_factory.mktemp("ec2"), doc, fast=False)
     yield handle
     stop_and_check(handle)
@@ -26,14 +38,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
 @pytest.fixture(scope="module")
 def ec2(lab: LabHandle):
     client = lab.client("ec2")
-    wait_for(lambda: len(_ids(client, [{"Name": "instance-state-name", "Values": ["running"]}])) == 2, 30,
-             "two running instances")
+    wait_for(
+        lambda: len(_ids(client, [{"Name": "instance-state-name", "Values": ["running"]}])) == 2,
+        30,
+        "two running instances",
+    )
     return client
 
 
 def _ids(ec2, filters: list[dict]) -> list[str]:
-    return sorted(i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"]
-                  for i in r["Instances"])
+    return sorted(
+        i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]
+    )
 
 
 def _state(ec2, iid: str) -> str:

@@ -8,10 +8,16 @@ from api_lab import LabHandle, wait_for
 
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(120)]
 
-TASK_DEF = {"family": "worker", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-            "cpu": "256", "memory": "512",
-            "containerDefinitions": [{"name": "web", "image": "chaoslab/static", "essential": True,
-                                      "portMappings": [{"containerPort": 8081}]}]}
+TASK_DEF = {
+    "family": "worker",
+    "networkMode": "awsvpc",
+    "requiresCompatibilities": ["FARGATE"],
+    "cpu": "256",
+    "memory": "512",
+    "containerDefinitions": [
+        {"name": "web", "image": "chaoslab/static", "essential": True, "portMappings": [{"containerPort": 8081}]}
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,14 +30,21 @@ def ecs(lab: LabHandle):
 
 def test_tasks_run_as_real_units_and_stop(lab: LabHandle, ecs) -> None:
     subnets = [s["SubnetId"] for s in lab.client("ec2").describe_subnets()["Subnets"]]
-    run = ecs.run_task(cluster="batch", taskDefinition="worker", count=2, launchType="FARGATE",
-                       networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}}, startedBy="pytest")
+    run = ecs.run_task(
+        cluster="batch",
+        taskDefinition="worker",
+        count=2,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        startedBy="pytest",
+    )
     assert run["failures"] == [] and len(run["tasks"]) == 2
     arns = [t["taskArn"] for t in run["tasks"]]
 
     def running() -> list[dict]:
         tasks = ecs.describe_tasks(cluster="batch", tasks=arns)["tasks"]
         return tasks if all(t["lastStatus"] == "RUNNING" for t in tasks) else []
+
     tasks = wait_for(running, 30, "tasks RUNNING")
     assert {t["taskDefinitionArn"].rsplit("/", 1)[1] for t in tasks} == {"worker:1"}
     assert {t["startedBy"] for t in tasks} == {"pytest"}
@@ -79,16 +92,28 @@ def test_errors_are_modeled_exceptions(ecs) -> None:
         ecs.run_task(cluster="batch", taskDefinition="worker", count=11)
     with pytest.raises(ecs.exceptions.ClientException):
         ecs.describe_task_definition(taskDefinition="no-such-family")
-    bad = dict(TASK_DEF, containerDefinitions=[dict(TASK_DEF["containerDefinitions"][0],
-                                                    healthCheck={"command": ["curl localhost"]})])
+    bad = dict(
+        TASK_DEF,
+        containerDefinitions=[dict(TASK_DEF["containerDefinitions"][0], healthCheck={"command": ["curl localhost"]})],
+    )
     with pytest.raises(ecs.exceptions.ClientException) as err:
         ecs.register_task_definition(**bad)
     assert "healthCheck" in str(err.value)
     with pytest.raises(ecs.exceptions.InvalidParameterException) as err:
-        ecs.create_service(cluster="batch", serviceName="lb", taskDefinition="worker", desiredCount=1,
-                           loadBalancers=[{"targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
-                                           "targetgroup/nope/0123456789abcdef", "containerName": "web",
-                                           "containerPort": 8081}])
+        ecs.create_service(
+            cluster="batch",
+            serviceName="lb",
+            taskDefinition="worker",
+            desiredCount=1,
+            loadBalancers=[
+                {
+                    "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                    "targetgroup/nope/0123456789abcdef",
+                    "containerName": "web",
+                    "containerPort": 8081,
+                }
+            ],
+        )
     assert "nope" in str(err.value)
     missing = ecs.describe_services(cluster="batch", services=["never-made"])
     assert missing["services"] == [] and missing["failures"][0]["reason"] == "MISSING"

@@ -10,10 +10,14 @@ from api_lab import LabHandle
 
 pytestmark = pytest.mark.timeout(60)
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"], "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"], "Resource": "*"}],
+}
 EC2_ACCESS = "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access"
 
 
@@ -23,8 +27,9 @@ def iam(lab: LabHandle):
 
 
 def test_roles_inline_and_managed_policies(iam) -> None:
-    role = iam.create_role(RoleName="fis-role", AssumeRolePolicyDocument=json.dumps(TRUST),
-                           Tags=[{"Key": "team", "Value": "sre"}])["Role"]
+    role = iam.create_role(
+        RoleName="fis-role", AssumeRolePolicyDocument=json.dumps(TRUST), Tags=[{"Key": "team", "Value": "sre"}]
+    )["Role"]
     assert role["Arn"] == "arn:aws:iam::123456789012:role/fis-role" and role["RoleId"].startswith("AROA")
     got = iam.get_role(RoleName="fis-role")["Role"]
     assert got["AssumeRolePolicyDocument"] == TRUST  # boto3 url-decodes and parses it, as from AWS

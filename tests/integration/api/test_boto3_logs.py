@@ -20,10 +20,15 @@ def test_groups_streams_and_events(logs) -> None:
     logs.create_log_group(logGroupName="/app/orders", tags={"team": "sre"})
     logs.create_log_stream(logGroupName="/app/orders", logStreamName="web/1")
     now = int(time.time() * 1000)
-    logs.put_log_events(logGroupName="/app/orders", logStreamName="web/1", logEvents=[
-        {"timestamp": now - 3, "message": "GET /orders 200"},
-        {"timestamp": now - 2, "message": "POST /orders 500 ERROR db timeout"},
-        {"timestamp": now - 1, "message": "GET /health 200"}])
+    logs.put_log_events(
+        logGroupName="/app/orders",
+        logStreamName="web/1",
+        logEvents=[
+            {"timestamp": now - 3, "message": "GET /orders 200"},
+            {"timestamp": now - 2, "message": "POST /orders 500 ERROR db timeout"},
+            {"timestamp": now - 1, "message": "GET /health 200"},
+        ],
+    )
     events = logs.get_log_events(logGroupName="/app/orders", logStreamName="web/1", startFromHead=True)["events"]
     assert [e["message"] for e in events] == ["GET /orders 200", "POST /orders 500 ERROR db timeout", "GET /health 200"]
     matched = logs.filter_log_events(logGroupName="/app/orders", filterPattern="ERROR")["events"]
@@ -50,7 +55,10 @@ def test_errors_are_modeled_exceptions(logs) -> None:
     with pytest.raises(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName="/dup")
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
-        logs.put_log_events(logGroupName="/dup", logStreamName="missing",
-                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "x"}])
+        logs.put_log_events(
+            logGroupName="/dup",
+            logStreamName="missing",
+            logEvents=[{"timestamp": int(time.time() * 1000), "message": "x"}],
+        )
     with pytest.raises(logs.exceptions.InvalidParameterException):
         logs.put_retention_policy(logGroupName="/dup", retentionInDays=2)

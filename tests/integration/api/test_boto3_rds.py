@@ -15,10 +15,20 @@ PASSWORD = "chaos-lab-secret"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
-    doc = stack_doc("rdstest", {"database": {
-        "cluster": "orders-db", "engine": "aurora-postgresql", "database": "orders", "username": "admin1",
-        "password": PASSWORD, "port": free_port(),
-        "instances": [{"id": "orders-db-1", "az": "us-east-1a"}, {"id": "orders-db-2", "az": "us-east-1b"}]}})
+    doc = stack_doc(
+        "rdstest",
+        {
+            "database": {
+                "cluster": "orders-db",
+                "engine": "aurora-postgresql",
+                "database": "orders",
+                "username": "admin1",
+                "password": PASSWORD,
+                "port": free_port(),
+                "instances": [{"id": "orders-db-1", "az": "us-east-1a"}, {"id": "orders-db-2", "az": "us-east-1b"}],
+            }
+        },
+    )
     handle = start_lab(tmp_path_factory.mktemp("rds"), doc)
     yield handle
     stop_and_check(handle)
@@ -36,8 +46,9 @@ def _writer(rds) -> str:
 
 def _server_is_writer(cluster: dict) -> bool:
     """Ask PostgreSQL itself, through the cluster (writer) endpoint."""
-    conn = pg8000.native.Connection("admin1", host="127.0.0.1", port=cluster["Port"], database="orders",
-                                    password=PASSWORD, timeout=5)
+    conn = pg8000.native.Connection(
+        "admin1", host="127.0.0.1", port=cluster["Port"], database="orders", password=PASSWORD, timeout=5
+    )
     try:
         return conn.run("SELECT pg_is_in_recovery()")[0][0] is False
     finally:
@@ -55,19 +66,29 @@ def test_describe_failover_and_reboot(rds) -> None:
 
     before = _writer(rds)
     rds.failover_db_cluster(DBClusterIdentifier="orders-db")
-    wait_for(lambda: _writer(rds) != before and
-             rds.describe_db_clusters(DBClusterIdentifier="orders-db")["DBClusters"][0]["Status"] == "available",
-             60, "the writer to move to the other instance")
+    wait_for(
+        lambda: (
+            _writer(rds) != before
+            and rds.describe_db_clusters(DBClusterIdentifier="orders-db")["DBClusters"][0]["Status"] == "available"
+        ),
+        60,
+        "the writer to move to the other instance",
+    )
     wait_for(lambda: _server_is_writer(cluster), 30, "the cluster endpoint to reach the new writer")
 
     rds.reboot_db_instance(DBInstanceIdentifier=before)
-    rds.get_waiter("db_instance_available").wait(DBInstanceIdentifier=before,
-                                                 WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    rds.get_waiter("db_instance_available").wait(
+        DBInstanceIdentifier=before, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+    )
 
     rds.add_tags_to_resource(ResourceName=cluster["DBClusterArn"], Tags=[{"Key": "team", "Value": "sre"}])
-    assert {"Key": "team", "Value": "sre"} in rds.list_tags_for_resource(ResourceName=cluster["DBClusterArn"])["TagList"]
+    assert {"Key": "team", "Value": "sre"} in rds.list_tags_for_resource(ResourceName=cluster["DBClusterArn"])[
+        "TagList"
+    ]
     rds.remove_tags_from_resource(ResourceName=cluster["DBClusterArn"], TagKeys=["team"])
-    assert {"Key": "team", "Value": "sre"} not in rds.list_tags_for_resource(ResourceName=cluster["DBClusterArn"])["TagList"]
+    assert {"Key": "team", "Value": "sre"} not in rds.list_tags_for_resource(ResourceName=cluster["DBClusterArn"])[
+        "TagList"
+    ]
 
 
 def test_unknown_resources_raise_modeled_faults(rds) -> None:

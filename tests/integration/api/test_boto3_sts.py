@@ -15,18 +15,36 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def _client(lab: LabHandle, service: str, key: str, secret: str, token: str | None = None):
-    return boto3.session.Session().client(service, endpoint_url=lab.endpoint, region_name="us-east-1",
-                                          aws_access_key_id=key, aws_secret_access_key=secret,
-                                          aws_session_token=token, config=Config(retries={"max_attempts": 1}))
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=lab.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def test_caller_identity_and_assumed_roles(lab: LabHandle) -> None:
     sts = lab.client("sts")
     me = sts.get_caller_identity()
     assert me["Account"] == "123456789012" and me["Arn"].startswith("arn:aws:")
-    lab.client("iam").create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}))
+    lab.client("iam").create_role(
+        RoleName="ops",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    }
+                ],
+            }
+        ),
+    )
     assumed = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/ops", RoleSessionName="pytest")
     creds = assumed["Credentials"]
     assert assumed["AssumedRoleUser"]["Arn"] == "arn:aws:sts::123456789012:assumed-role/ops/pytest"

@@ -15,29 +15,59 @@ from api_lab import LabHandle, stack_doc, start_lab, stop_and_check, wait_for
 
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(240)]
 
-TRUST = {"Version": "2012-10-17", "Statement": [{
-    "Sid": "FISTrustPolicy", "Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]}
-PERMISSIONS = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "EC2FaultPermissions", "Effect": "Allow",
-     "Action": ["ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances", "ec2:DescribeInstances"],
-     "Resource": "*"},
-    {"Sid": "SSMCommandPermissions", "Effect": "Allow", "Action": ["ssm:SendCommand", "ssm:GetCommandInvocation"],
-     "Resource": "*"},
-    {"Sid": "CloudWatchAlarmRead", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"], "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "FISTrustPolicy",
+            "Effect": "Allow",
+            "Principal": {"Service": "fis.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+PERMISSIONS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "EC2FaultPermissions",
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances", "ec2:DescribeInstances"],
+            "Resource": "*",
+        },
+        {
+            "Sid": "SSMCommandPermissions",
+            "Effect": "Allow",
+            "Action": ["ssm:SendCommand", "ssm:GetCommandInvocation"],
+            "Resource": "*",
+        },
+        {"Sid": "CloudWatchAlarmRead", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"], "Resource": "*"},
+    ],
+}
 # The seed's fis-compute-experiment.json exactly as printed (mangled stop-condition ARN and all).
 SEED_TEMPLATE = {
     "description": "Enterprise resilience experiment targeting production compute capacity nodes.",
-    "targets": {"TargetProductionNodes": {
-        "resourceType": "aws:ec2:instance",
-        "resourceTags": {"Environment": "Production", "Role": "WorkerNode"},
-        "filters": [{"path": "State.Name", "values": ["running"]}],
-        "selectionMode": "PERCENT(20)"}},
-    "actions": {"SimulateNodeLoss": {
-        "actionId": "aws:ec2:stop-instances", "parameters": {"duration": "PT5M"},
-        "targets": {"Instances": "TargetProductionNodes"}}},
-    "stopConditions": [{"source": "aws:cloudwatch:get-metric-alarm",
-                        "value": "arn:aws:ēµē¹-name:us-east-1:112233445566:alarm:AutomatedAppResilienceStopCondition"}],
+    "targets": {
+        "TargetProductionNodes": {
+            "resourceType": "aws:ec2:instance",
+            "resourceTags": {"Environment": "Production", "Role": "WorkerNode"},
+            "filters": [{"path": "State.Name", "values": ["running"]}],
+            "selectionMode": "PERCENT(20)",
+        }
+    },
+    "actions": {
+        "SimulateNodeLoss": {
+            "actionId": "aws:ec2:stop-instances",
+            "parameters": {"duration": "PT5M"},
+            "targets": {"Instances": "TargetProductionNodes"},
+        }
+    },
+    "stopConditions": [
+        {
+            "source": "aws:cloudwatch:get-metric-alarm",
+            "value": "arn:aws:ēµē¹-name:us-east-1:112233445566:alarm:AutomatedAppResilienceStopCondition",
+        }
+    ],
     "roleArn": "arn:aws:iam::112233445566:role/EnterpriseFISExecutionRole",
     "tags": {"ChaosTier": "Tier1-Compute", "AutomationEngine": "FIS"},
 }
@@ -61,13 +91,27 @@ def corrected_template() -> dict:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
-    doc = stack_doc("seed002", {
-        "target_groups": [{"name": "prod-payment-tg", "port": 80, "health_check": {"path": "/health"}}],
-        "load_balancers": [{"name": "prod-payment-alb", "listeners": [{"port": 0, "target_group": "prod-payment-tg"}]}],
-        "auto_scaling_groups": [{"name": "workers", "image": "chaoslab/static", "port": 80, "min": 2, "max": 2,
-                                 "desired": 2, "target_groups": ["prod-payment-tg"],
-                                 "tags": {"Environment": "Production", "Role": "WorkerNode"}}],
-    })
+    doc = stack_doc(
+        "seed002",
+        {
+            "target_groups": [{"name": "prod-payment-tg", "port": 80, "health_check": {"path": "/health"}}],
+            "load_balancers": [
+                {"name": "prod-payment-alb", "listeners": [{"port": 0, "target_group": "prod-payment-tg"}]}
+            ],
+            "auto_scaling_groups": [
+                {
+                    "name": "workers",
+                    "image": "chaoslab/static",
+                    "port": 80,
+                    "min": 2,
+                    "max": 2,
+                    "desired": 2,
+                    "target_groups": ["prod-payment-tg"],
+                    "tags": {"Environment": "Production", "Role": "WorkerNode"},
+                }
+            ],
+        },
+    )
     handle = start_lab(tmp_path_factory.mktemp("seed002"), doc)
     yield handle
     stop_and_check(handle)
@@ -77,34 +121,81 @@ def test_seed002_fis_experiment_from_the_cli(lab: LabHandle, tmp_path: Path) -> 
     aws = lab.aws
     (tmp_path / "fis-trust-policy.json").write_text(json.dumps(TRUST))
     (tmp_path / "fis-permissions-policy.json").write_text(json.dumps(PERMISSIONS))
-    role = aws("iam", "create-role", "--role-name", "EnterpriseFISExecutionRole",
-               "--assume-role-policy-document", "file://fis-trust-policy.json", cwd=tmp_path)["Role"]
+    role = aws(
+        "iam",
+        "create-role",
+        "--role-name",
+        "EnterpriseFISExecutionRole",
+        "--assume-role-policy-document",
+        "file://fis-trust-policy.json",
+        cwd=tmp_path,
+    )["Role"]
     assert role["Arn"] == ROLE_ARN
-    assert aws("iam", "put-role-policy", "--role-name", "EnterpriseFISExecutionRole",
-               "--policy-name", "FISResourceManipulationAccess",
-               "--policy-document", "file://fis-permissions-policy.json", cwd=tmp_path) is None
+    assert (
+        aws(
+            "iam",
+            "put-role-policy",
+            "--role-name",
+            "EnterpriseFISExecutionRole",
+            "--policy-name",
+            "FISResourceManipulationAccess",
+            "--policy-document",
+            "file://fis-permissions-policy.json",
+            cwd=tmp_path,
+        )
+        is None
+    )
     assert aws("iam", "list-role-policies", "--role-name", "EnterpriseFISExecutionRole")["PolicyNames"] == [
-        "FISResourceManipulationAccess"]
+        "FISResourceManipulationAccess"
+    ]
 
-    tg_arn = aws("elbv2", "describe-target-groups", "--names", "prod-payment-tg",
-                 "--query", "TargetGroups[0].TargetGroupArn")
+    tg_arn = aws(
+        "elbv2", "describe-target-groups", "--names", "prod-payment-tg", "--query", "TargetGroups[0].TargetGroupArn"
+    )
     dimension = tg_arn.split(":", 5)[5]
     assert dimension.startswith("targetgroup/prod-payment-tg/")
-    aws("cloudwatch", "put-metric-alarm", "--alarm-name", "AutomatedAppResilienceStopCondition",
-        "--alarm-description", "Triggers an immediate rollback of the active FIS chaos experiment if system "
-        "error rates spike.", "--metric-name", "HTTPCode_Target_5XX_Count", "--namespace", "AWS/ApplicationELB",
-        "--statistic", "Sum", "--period", "60", "--threshold", "5", "--comparison-operator", "GreaterThanThreshold",
-        "--evaluation-periods", "1", "--dimensions", f"Name=TargetGroup,Value={dimension}",
-        "--treat-missing-data", "notBreaching")
-    alarm = aws("cloudwatch", "describe-alarms", "--alarm-names", "AutomatedAppResilienceStopCondition")["MetricAlarms"][0]
+    aws(
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "AutomatedAppResilienceStopCondition",
+        "--alarm-description",
+        "Triggers an immediate rollback of the active FIS chaos experiment if system error rates spike.",
+        "--metric-name",
+        "HTTPCode_Target_5XX_Count",
+        "--namespace",
+        "AWS/ApplicationELB",
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--threshold",
+        "5",
+        "--comparison-operator",
+        "GreaterThanThreshold",
+        "--evaluation-periods",
+        "1",
+        "--dimensions",
+        f"Name=TargetGroup,Value={dimension}",
+        "--treat-missing-data",
+        "notBreaching",
+    )
+    alarm = aws("cloudwatch", "describe-alarms", "--alarm-names", "AutomatedAppResilienceStopCondition")[
+        "MetricAlarms"
+    ][0]
     assert alarm["AlarmArn"] == ALARM_ARN and alarm["Dimensions"] == [{"Name": "TargetGroup", "Value": dimension}]
 
     # The seed's template as printed is refused, naming each problem.
     (tmp_path / "seed.json").write_text(json.dumps(SEED_TEMPLATE, ensure_ascii=False))
-    refused = aws("fis", "create-experiment-template", "--cli-input-json", "file://seed.json", cwd=tmp_path, check=False)
+    refused = aws(
+        "fis", "create-experiment-template", "--cli-input-json", "file://seed.json", cwd=tmp_path, check=False
+    )
     assert refused.returncode != 0 and "(ValidationException)" in refused.stderr, refused.stderr
-    for named in ("actions.SimulateNodeLoss.parameters.duration", "stopConditions[0].source",
-                  "stopConditions[0].value"):
+    for named in (
+        "actions.SimulateNodeLoss.parameters.duration",
+        "stopConditions[0].source",
+        "stopConditions[0].value",
+    ):
         assert named in refused.stderr, refused.stderr
     # Fixing all but the parameter still leaves that one refused on its own.
     t = corrected_template()
@@ -115,13 +206,21 @@ def test_seed002_fis_experiment_from_the_cli(lab: LabHandle, tmp_path: Path) -> 
     assert "stopConditions" not in proc.stderr, proc.stderr
 
     (tmp_path / "fis-compute-experiment.json").write_text(json.dumps(corrected_template()))
-    template = aws("fis", "create-experiment-template", "--cli-input-json", "file://fis-compute-experiment.json",
-                   cwd=tmp_path)["experimentTemplate"]
+    template = aws(
+        "fis", "create-experiment-template", "--cli-input-json", "file://fis-compute-experiment.json", cwd=tmp_path
+    )["experimentTemplate"]
     assert template["id"].startswith("EXT") and template["roleArn"] == ROLE_ARN
     assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": ALARM_ARN}]
 
-    instances = aws("ec2", "describe-instances", "--filters", "Name=tag:Role,Values=WorkerNode",
-                    "Name=instance-state-name,Values=running", "--query", "Reservations[].Instances[].InstanceId")
+    instances = aws(
+        "ec2",
+        "describe-instances",
+        "--filters",
+        "Name=tag:Role,Values=WorkerNode",
+        "Name=instance-state-name,Values=running",
+        "--query",
+        "Reservations[].Instances[].InstanceId",
+    )
     assert len(instances) == 2
     experiment = aws("fis", "start-experiment", "--experiment-template-id", template["id"])["experiment"]
     assert experiment["id"].startswith("EXP") and experiment["experimentTemplateId"] == template["id"]
@@ -129,6 +228,7 @@ def test_seed002_fis_experiment_from_the_cli(lab: LabHandle, tmp_path: Path) -> 
     def finished() -> dict | None:
         e = aws("fis", "get-experiment", "--id", experiment["id"])["experiment"]
         return e if e["state"]["status"] in ("completed", "stopped", "failed") else None
+
     done = wait_for(finished, 60, "the experiment to finish", interval=0.5)
     assert done["state"]["status"] == "completed", done["state"]
     assert done["actions"]["SimulateNodeLoss"]["state"]["status"] == "completed"
@@ -141,10 +241,20 @@ def test_seed002_fis_experiment_from_the_cli(lab: LabHandle, tmp_path: Path) -> 
     listed = aws("fis", "list-experiments", "--query", "experiments[].id")
     assert experiment["id"] in listed
     stopped_id = next(i for i in instances if stopped.endswith(i))
-    state = aws("ec2", "describe-instances", "--instance-ids", stopped_id,
-                "--query", "Reservations[0].Instances[0].State.Name")
+    state = aws(
+        "ec2", "describe-instances", "--instance-ids", stopped_id, "--query", "Reservations[0].Instances[0].State.Name"
+    )
     # Stopped, and the Auto Scaling group (EC2 health checks) may already have replaced it.
     assert state in ("stopping", "stopped", "shutting-down", "terminated"), state
     survivor = next(i for i in instances if i != stopped_id)
-    assert aws("ec2", "describe-instances", "--instance-ids", survivor,
-               "--query", "Reservations[0].Instances[0].State.Name") == "running"
+    assert (
+        aws(
+            "ec2",
+            "describe-instances",
+            "--instance-ids",
+            survivor,
+            "--query",
+            "Reservations[0].Instances[0].State.Name",
+        )
+        == "running"
+    )

@@ -25,19 +25,32 @@ TASK_DEFINITION = {
     "memory": "1024",
     "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
     "taskRoleArn": "arn:aws:iam::123456789012:role/api-task-role",
-    "containerDefinitions": [{
-        "name": "api",
-        "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/chaoslab/static:v1.3.0",
-        "essential": True,
-        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-        "environment": [{"name": "APP_ENV", "value": "production"}, {"name": "LOG_LEVEL", "value": "info"}],
-        "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": f"/ecs/{FAMILY}", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "api",
-            "awslogs-create-group": "true"}},
-        "healthCheck": {"command": ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"],
-                        "interval": 5, "timeout": 2, "retries": 3, "startPeriod": 10},
-        "linuxParameters": {"initProcessEnabled": True},
-    }],
+    "containerDefinitions": [
+        {
+            "name": "api",
+            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/chaoslab/static:v1.3.0",
+            "essential": True,
+            "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+            "environment": [{"name": "APP_ENV", "value": "production"}, {"name": "LOG_LEVEL", "value": "info"}],
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": f"/ecs/{FAMILY}",
+                    "awslogs-region": "us-east-1",
+                    "awslogs-stream-prefix": "api",
+                    "awslogs-create-group": "true",
+                },
+            },
+            "healthCheck": {
+                "command": ["CMD-SHELL", "curl -f http://localhost:8080/health || exit 1"],
+                "interval": 5,
+                "timeout": 2,
+                "retries": 3,
+                "startPeriod": 10,
+            },
+            "linuxParameters": {"initProcessEnabled": True},
+        }
+    ],
     "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
 }
 
@@ -57,53 +70,146 @@ def _get(url: str) -> dict:
 
 def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> None:
     aws = lab.aws
-    cluster = aws("ecs", "create-cluster", "--cluster-name", "production",
-                  "--settings", "name=containerInsights,value=enabled",
-                  "--configuration", json.dumps({"executeCommandConfiguration": {
-                      "logging": "OVERRIDE", "logConfiguration": {
-                          "cloudWatchLogGroupName": "/ecs/exec-logs", "cloudWatchEncryptionEnabled": True}}}))
+    cluster = aws(
+        "ecs",
+        "create-cluster",
+        "--cluster-name",
+        "production",
+        "--settings",
+        "name=containerInsights,value=enabled",
+        "--configuration",
+        json.dumps(
+            {
+                "executeCommandConfiguration": {
+                    "logging": "OVERRIDE",
+                    "logConfiguration": {
+                        "cloudWatchLogGroupName": "/ecs/exec-logs",
+                        "cloudWatchEncryptionEnabled": True,
+                    },
+                }
+            }
+        ),
+    )
     assert cluster["cluster"]["status"] == "ACTIVE"
     assert cluster["cluster"]["clusterArn"] == "arn:aws:ecs:us-east-1:123456789012:cluster/production"
 
     vpc_id = aws("ec2", "describe-vpcs", "--query", "Vpcs[0].VpcId")
-    subnets = aws("ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId")
+    subnets = aws(
+        "ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId"
+    )
     assert len(subnets) == 2
 
-    alb_arn = aws("elbv2", "create-load-balancer", "--name", "api-alb", "--subnets", *subnets,
-                  "--security-groups", "sg-0abc123456", "--scheme", "internet-facing", "--type", "application",
-                  "--query", "LoadBalancers[0].LoadBalancerArn")
-    tg_arn = aws("elbv2", "create-target-group", "--name", "api-targets", "--protocol", "HTTP", "--port", "8080",
-                 "--vpc-id", vpc_id, "--target-type", "ip", "--health-check-path", "/health",
-                 "--health-check-interval-seconds", "5", "--healthy-threshold-count", "2",
-                 "--unhealthy-threshold-count", "3", "--query", "TargetGroups[0].TargetGroupArn")
+    alb_arn = aws(
+        "elbv2",
+        "create-load-balancer",
+        "--name",
+        "api-alb",
+        "--subnets",
+        *subnets,
+        "--security-groups",
+        "sg-0abc123456",
+        "--scheme",
+        "internet-facing",
+        "--type",
+        "application",
+        "--query",
+        "LoadBalancers[0].LoadBalancerArn",
+    )
+    tg_arn = aws(
+        "elbv2",
+        "create-target-group",
+        "--name",
+        "api-targets",
+        "--protocol",
+        "HTTP",
+        "--port",
+        "8080",
+        "--vpc-id",
+        vpc_id,
+        "--target-type",
+        "ip",
+        "--health-check-path",
+        "/health",
+        "--health-check-interval-seconds",
+        "5",
+        "--healthy-threshold-count",
+        "2",
+        "--unhealthy-threshold-count",
+        "3",
+        "--query",
+        "TargetGroups[0].TargetGroupArn",
+    )
     assert ":targetgroup/api-targets/" in tg_arn
-    aws("elbv2", "modify-target-group-attributes", "--target-group-arn", tg_arn,
-        "--attributes", "Key=deregistration_delay.timeout_seconds,Value=2")
+    aws(
+        "elbv2",
+        "modify-target-group-attributes",
+        "--target-group-arn",
+        tg_arn,
+        "--attributes",
+        "Key=deregistration_delay.timeout_seconds,Value=2",
+    )
     port = free_port()
-    listener = aws("elbv2", "create-listener", "--load-balancer-arn", alb_arn, "--protocol", "HTTP",
-                   "--port", str(port), "--default-actions", f"Type=forward,TargetGroupArn={tg_arn}")
+    listener = aws(
+        "elbv2",
+        "create-listener",
+        "--load-balancer-arn",
+        alb_arn,
+        "--protocol",
+        "HTTP",
+        "--port",
+        str(port),
+        "--default-actions",
+        f"Type=forward,TargetGroupArn={tg_arn}",
+    )
     assert listener["Listeners"][0]["Port"] == port
 
     (tmp_path / "task-definition.json").write_text(json.dumps(TASK_DEFINITION))
     td = aws("ecs", "register-task-definition", "--cli-input-json", "file://task-definition.json", cwd=tmp_path)
     assert td["taskDefinition"]["taskDefinitionArn"].endswith(f"task-definition/{FAMILY}:1")
     assert aws("ecs", "list-task-definitions", "--family-prefix", FAMILY)["taskDefinitionArns"] == [
-        td["taskDefinition"]["taskDefinitionArn"]]
+        td["taskDefinition"]["taskDefinitionArn"]
+    ]
     described = aws("ecs", "describe-task-definition", "--task-definition", FAMILY)["taskDefinition"]
     assert described["containerDefinitions"][0]["healthCheck"]["command"][0] == "CMD-SHELL"
     assert aws("logs", "describe-log-groups", "--log-group-name-prefix", f"/ecs/{FAMILY}")["logGroups"] == []
 
-    service = aws("ecs", "create-service", "--cluster", "production", "--service-name", FAMILY,
-                  "--task-definition", f"{FAMILY}:1", "--desired-count", "2", "--launch-type", "FARGATE",
-                  "--platform-version", "LATEST",
-                  "--network-configuration", json.dumps({"awsvpcConfiguration": {
-                      "subnets": subnets, "securityGroups": ["sg-0abc123456"], "assignPublicIp": "DISABLED"}}),
-                  "--load-balancers", json.dumps([{"targetGroupArn": tg_arn, "containerName": "api",
-                                                   "containerPort": 8080}]),
-                  "--enable-execute-command",
-                  "--deployment-configuration", json.dumps({"maximumPercent": 200, "minimumHealthyPercent": 100,
-                                                            "deploymentCircuitBreaker": {"enable": True,
-                                                                                         "rollback": True}}))["service"]
+    service = aws(
+        "ecs",
+        "create-service",
+        "--cluster",
+        "production",
+        "--service-name",
+        FAMILY,
+        "--task-definition",
+        f"{FAMILY}:1",
+        "--desired-count",
+        "2",
+        "--launch-type",
+        "FARGATE",
+        "--platform-version",
+        "LATEST",
+        "--network-configuration",
+        json.dumps(
+            {
+                "awsvpcConfiguration": {
+                    "subnets": subnets,
+                    "securityGroups": ["sg-0abc123456"],
+                    "assignPublicIp": "DISABLED",
+                }
+            }
+        ),
+        "--load-balancers",
+        json.dumps([{"targetGroupArn": tg_arn, "containerName": "api", "containerPort": 8080}]),
+        "--enable-execute-command",
+        "--deployment-configuration",
+        json.dumps(
+            {
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+                "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            }
+        ),
+    )["service"]
     assert service["desiredCount"] == 2 and service["status"] == "ACTIVE"
 
     aws("ecs", "wait", "services-stable", "--cluster", "production", "--services", FAMILY)
@@ -123,12 +229,21 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     def healthy() -> set[str]:
         th = aws("elbv2", "describe-target-health", "--target-group-arn", tg_arn)["TargetHealthDescriptions"]
         return {d["Target"]["Id"] for d in th if d["TargetHealth"]["State"] == "healthy"}
+
     wait_for(lambda: healthy() == ips, 30, "both tasks healthy in the target group")
     served = {_get(f"http://127.0.0.1:{port}/")["instance_id"] for _ in range(6)}
     assert served == {arn.rsplit("/", 1)[1] for arn in task_arns}
-    wait_for(lambda: {t["healthStatus"] for t in aws("ecs", "describe-tasks", "--cluster", "production",
-                                                        "--tasks", *task_arns)["tasks"]} == {"HEALTHY"},
-             30, "container health checks (curl inside the task) to pass")
+    wait_for(
+        lambda: (
+            {
+                t["healthStatus"]
+                for t in aws("ecs", "describe-tasks", "--cluster", "production", "--tasks", *task_arns)["tasks"]
+            }
+            == {"HEALTHY"}
+        ),
+        30,
+        "container health checks (curl inside the task) to pass",
+    )
 
     updated = aws("ecs", "update-service", "--cluster", "production", "--service", FAMILY, "--desired-count", "3")
     assert updated["service"]["desiredCount"] == 3
@@ -137,8 +252,11 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     assert len(task_arns) == 3
     wait_for(lambda: len(healthy()) == 3, 30, "the third task healthy behind the ALB")
     task_ids = {arn.rsplit("/", 1)[1] for arn in task_arns}
-    wait_for(lambda: {_get(f"http://127.0.0.1:{port}/")["instance_id"] for _ in range(9)} == task_ids,
-             20, "all three tasks answering through the ALB")
+    wait_for(
+        lambda: {_get(f"http://127.0.0.1:{port}/")["instance_id"] for _ in range(9)} == task_ids,
+        20,
+        "all three tasks answering through the ALB",
+    )
 
     # awslogs: the tasks made /ecs/<family> (awslogs-create-group), one stream each,
     # <prefix>/<container>/<task-id>, holding the container's output.
@@ -147,12 +265,14 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     streams = aws("logs", "describe-log-streams", "--log-group-name", f"/ecs/{FAMILY}")["logStreams"]
     assert {s["logStreamName"] for s in streams} >= {f"api/api/{tid}" for tid in task_ids}
     some_task = sorted(task_ids)[0]
-    events = aws("logs", "get-log-events", "--log-group-name", f"/ecs/{FAMILY}",
-                 "--log-stream-name", f"api/api/{some_task}")["events"]
+    events = aws(
+        "logs", "get-log-events", "--log-group-name", f"/ecs/{FAMILY}", "--log-stream-name", f"api/api/{some_task}"
+    )["events"]
     text = "\n".join(e["message"] for e in events)
     assert "Listening at: http://0.0.0.0:8080" in text, text
-    found = aws("logs", "filter-log-events", "--log-group-name", f"/ecs/{FAMILY}",
-                "--filter-pattern", '"Listening at"')["events"]
+    found = aws(
+        "logs", "filter-log-events", "--log-group-name", f"/ecs/{FAMILY}", "--filter-pattern", '"Listening at"'
+    )["events"]
     assert {e["logStreamName"] for e in found} == {f"api/api/{tid}" for tid in task_ids}, found
 
     lab.remember_units()
@@ -164,8 +284,11 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
     wait_for(lambda: not aws("ecs", "list-tasks", "--cluster", "production")["taskArns"], 30, "all tasks stopped")
     stopped = aws("ecs", "list-tasks", "--cluster", "production", "--desired-status", "STOPPED")["taskArns"]
     assert set(stopped) == set(task_arns)
-    wait_for(lambda: not aws("elbv2", "describe-target-health", "--target-group-arn", tg_arn)["TargetHealthDescriptions"],
-             30, "targets drained and deregistered")
+    wait_for(
+        lambda: not aws("elbv2", "describe-target-health", "--target-group-arn", tg_arn)["TargetHealthDescriptions"],
+        30,
+        "targets drained and deregistered",
+    )
     # The listener stays, with nothing behind it: AWS answers 503.
     with pytest.raises(urllib.error.HTTPError) as empty:
         _get(f"http://127.0.0.1:{port}/")
@@ -180,33 +303,62 @@ def test_seed004_missing_log_group_fails_the_task_to_start(lab: LabHandle, tmp_p
     family, group = "no-log-group", "/ecs/no-log-group"
     aws("ecs", "create-cluster", "--cluster-name", "logs-check")
     vpc_id = aws("ec2", "describe-vpcs", "--query", "Vpcs[0].VpcId")
-    subnets = aws("ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId")
-    container = {"name": "app", "image": TASK_DEFINITION["containerDefinitions"][0]["image"], "essential": True,
-                 "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
-                 "logConfiguration": {"logDriver": "awslogs", "options": {
-                     "awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app"}}}
-    (tmp_path / "td.json").write_text(json.dumps({**TASK_DEFINITION, "family": family,
-                                                  "containerDefinitions": [container]}))
+    subnets = aws(
+        "ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId"
+    )
+    container = {
+        "name": "app",
+        "image": TASK_DEFINITION["containerDefinitions"][0]["image"],
+        "essential": True,
+        "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": group, "awslogs-region": "us-east-1", "awslogs-stream-prefix": "app"},
+        },
+    }
+    (tmp_path / "td.json").write_text(
+        json.dumps({**TASK_DEFINITION, "family": family, "containerDefinitions": [container]})
+    )
     aws("ecs", "register-task-definition", "--cli-input-json", "file://td.json", cwd=tmp_path)
-    aws("ecs", "create-service", "--cluster", "logs-check", "--service-name", family, "--task-definition", family,
-        "--desired-count", "1", "--launch-type", "FARGATE",
-        "--network-configuration", json.dumps({"awsvpcConfiguration": {"subnets": subnets}}))
+    aws(
+        "ecs",
+        "create-service",
+        "--cluster",
+        "logs-check",
+        "--service-name",
+        family,
+        "--task-definition",
+        family,
+        "--desired-count",
+        "1",
+        "--launch-type",
+        "FARGATE",
+        "--network-configuration",
+        json.dumps({"awsvpcConfiguration": {"subnets": subnets}}),
+    )
 
-    stopped = wait_for(lambda: aws("ecs", "list-tasks", "--cluster", "logs-check",
-                                   "--desired-status", "STOPPED")["taskArns"], 60, "the task to fail")
+    stopped = wait_for(
+        lambda: aws("ecs", "list-tasks", "--cluster", "logs-check", "--desired-status", "STOPPED")["taskArns"],
+        60,
+        "the task to fail",
+    )
     task = aws("ecs", "describe-tasks", "--cluster", "logs-check", "--tasks", stopped[0])["tasks"][0]
     assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "TaskFailedToStart")
     assert task["stoppedReason"] == (
         "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
         "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist. "
-        f": exit status 1 (awslogs-group {group})")
+        f": exit status 1 (awslogs-group {group})"
+    )
     assert aws("logs", "describe-log-groups", "--log-group-name-prefix", group)["logGroups"] == []
 
     def service() -> dict:
         return aws("ecs", "describe-services", "--cluster", "logs-check", "--services", family)["services"][0]
+
     messages = [e["message"] for e in service()["events"]]
-    assert (f"(service {family}) is unable to consistently start tasks successfully. For more information, "
-            "see the Troubleshooting section of the Amazon ECS Developer Guide.") in messages, messages
+    assert (
+        f"(service {family}) is unable to consistently start tasks successfully. For more information, "
+        "see the Troubleshooting section of the Amazon ECS Developer Guide."
+    ) in messages, messages
     assert service()["deployments"][0]["failedTasks"] >= 1
 
     aws("logs", "create-log-group", "--log-group-name", group)

@@ -28,11 +28,16 @@ class Response:
         return json.loads(self.body)
 
 
-def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         timeout: float = 10) -> Response:
+def call(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 10
+) -> Response:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={
-        **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
             return Response(resp.status, resp.read(), dict(resp.headers))
@@ -53,8 +58,13 @@ class AppProcess:
         self.log_path = workdir / "app.log"
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                command, env={"PATH": os.environ.get("PATH", ""), **unit_env}, cwd=workdir,
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                command,
+                env={"PATH": os.environ.get("PATH", ""), **unit_env},
+                cwd=workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
             )
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -98,8 +108,11 @@ class AppProcess:
         """No process of this unit's group survives (workers included)."""
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            left = [p for p in psutil.process_iter(["status"]) if _pgid(p.pid) == self.proc.pid
-                    and p.info["status"] != psutil.STATUS_ZOMBIE]
+            left = [
+                p
+                for p in psutil.process_iter(["status"])
+                if _pgid(p.pid) == self.proc.pid and p.info["status"] != psutil.STATUS_ZOMBIE
+            ]
             if not left:
                 return
             time.sleep(0.05)
@@ -113,8 +126,9 @@ def _pgid(pid: int) -> int | None:
         return None
 
 
-def start_app(apps: list[AppProcess], image: str, env: dict[str, str], workdir: Path,
-              wait: bool = True, workers: int = 2) -> AppProcess:
+def start_app(
+    apps: list[AppProcess], image: str, env: dict[str, str], workdir: Path, wait: bool = True, workers: int = 2
+) -> AppProcess:
     app = AppProcess(image, env, workdir, workers)
     apps.append(app)
     if wait:
@@ -138,4 +152,3 @@ def assert_no_postgres_left(under: Path, wait: float = 5.0) -> None:
     while live_postgres(under) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live_postgres(under) == []
-

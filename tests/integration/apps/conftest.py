@@ -66,9 +66,14 @@ class Pg:
 
     def env(self, database: str) -> dict[str, str]:
         """The env a task definition would give the app for this database."""
-        return {"DB_ENDPOINT": self.server.host, "DB_PORT": str(self.server.port),
-                "DB_NAME": database, "DB_USERNAME": "chaos", "DB_PASSWORD": PASSWORD,
-                "DB_TIMEOUT": "5"}
+        return {
+            "DB_ENDPOINT": self.server.host,
+            "DB_PORT": str(self.server.port),
+            "DB_NAME": database,
+            "DB_USERNAME": "chaos",
+            "DB_PASSWORD": PASSWORD,
+            "DB_TIMEOUT": "5",
+        }
 
     def destroy(self) -> None:
         self.loop.run(self.server.stop("immediate"))

@@ -13,16 +13,19 @@ IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/chaos-shop:v1"
 
 
 def shop_env(pg, instance: str = "i-0ef097d855de7f9a9", az: str = "us-east-1a") -> dict[str, str]:
-    return {**pg.env(pg.create_database()), "INSTANCE_ID": instance, "AZ": az,
-            "PRIVATE_IP": "10.0.10.5"}
+    return {**pg.env(pg.create_database()), "INSTANCE_ID": instance, "AZ": az, "PRIVATE_IP": "10.0.10.5"}
 
 
 def test_walkthrough(pg, apps, tmp_path: Path) -> None:
     shop = start_app(apps, IMAGE, shop_env(pg), tmp_path / "a")
 
-    assert shop.get("/").json() == {"service": "chaos-shop", "instance_id": "i-0ef097d855de7f9a9",
-                                    "availability_zone": "us-east-1a", "private_ip": "10.0.10.5",
-                                    "status": "running"}
+    assert shop.get("/").json() == {
+        "service": "chaos-shop",
+        "instance_id": "i-0ef097d855de7f9a9",
+        "availability_zone": "us-east-1a",
+        "private_ip": "10.0.10.5",
+        "status": "running",
+    }
     assert shop.get("/health").json() == {"status": "healthy"}
     deep = shop.get("/health/deep")
     assert deep.status == 200 and deep.json()["database"] == "connected"
@@ -33,21 +36,32 @@ def test_walkthrough(pg, apps, tmp_path: Path) -> None:
     assert listing["products"][0] == {"id": 1, "name": "Wireless Keyboard", "price": 49.99, "stock": 100}
     assert listing["products"][9] == {"id": 10, "name": "USB Microphone", "price": 69.99, "stock": 70}
     assert set(listing) == {"products", "count", "db_latency_ms", "served_by"}
-    assert shop.get("/products/3").json() == {"id": 3, "name": "Mechanical Keyboard",
-                                              "price": 129.99, "stock": 50}
+    assert shop.get("/products/3").json() == {"id": 3, "name": "Mechanical Keyboard", "price": 129.99, "stock": 50}
 
     placed = shop.post("/orders", {"product_id": 3, "quantity": 2})
     assert placed.status == 201
     order = placed.json()
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?", order.pop("created_at"))
-    assert order == {"order_id": 1, "product_id": 3, "product_name": "Mechanical Keyboard",
-                     "quantity": 2, "total": 259.98, "status": "confirmed",
-                     "served_by": "i-0ef097d855de7f9a9"}
+    assert order == {
+        "order_id": 1,
+        "product_id": 3,
+        "product_name": "Mechanical Keyboard",
+        "quantity": 2,
+        "total": 259.98,
+        "status": "confirmed",
+        "served_by": "i-0ef097d855de7f9a9",
+    }
     assert shop.get("/products/3").json()["stock"] == 48
     fetched = shop.get("/orders/1").json()
-    assert fetched == {"order_id": 1, "product_id": 3, "product_name": "Mechanical Keyboard",
-                       "quantity": 2, "total": 259.98, "status": "confirmed",
-                       "created_at": placed.json()["created_at"]}
+    assert fetched == {
+        "order_id": 1,
+        "product_id": 3,
+        "product_name": "Mechanical Keyboard",
+        "quantity": 2,
+        "total": 259.98,
+        "status": "confirmed",
+        "created_at": placed.json()["created_at"],
+    }
 
     refused = shop.post("/orders", {"product_id": 3, "quantity": 999})
     assert refused.status == 409
@@ -64,9 +78,9 @@ def test_walkthrough(pg, apps, tmp_path: Path) -> None:
 
     listed = shop.get("/orders").json()
     assert listed["count"] == 3
-    assert [(o["order_id"], o["product_id"], o["quantity"], o["total"], o["idempotency_key"])
-            for o in listed["orders"]] == [(1, 3, 2, 259.98, None), (2, 1, 1, 49.99, None),
-                                          (3, 5, 3, 239.97, None)]
+    assert [
+        (o["order_id"], o["product_id"], o["quantity"], o["total"], o["idempotency_key"]) for o in listed["orders"]
+    ] == [(1, 3, 2, 259.98, None), (2, 1, 1, 49.99, None), (3, 5, 3, 239.97, None)]
 
 
 def test_client_errors_are_json(pg, apps, tmp_path: Path) -> None:
@@ -125,8 +139,7 @@ def test_idempotency_key_sequential_and_concurrent(pg, apps, tmp_path: Path) -> 
 
     def racer() -> None:
         barrier.wait()
-        results.append(shop.post("/orders", {"product_id": 4, "quantity": 1},
-                                 headers={"Idempotency-Key": "race"}))
+        results.append(shop.post("/orders", {"product_id": 4, "quantity": 1}, headers={"Idempotency-Key": "race"}))
 
     threads = [threading.Thread(target=racer) for _ in range(6)]
     for t in threads:
@@ -138,8 +151,7 @@ def test_idempotency_key_sequential_and_concurrent(pg, apps, tmp_path: Path) -> 
     assert len({r.json()["order_id"] for r in results}) == 1
 
     orders = shop.get("/orders").json()["orders"]
-    assert [(o["product_id"], o["quantity"], o["idempotency_key"]) for o in orders] == [
-        (2, 3, "k-1"), (4, 1, "race")]
+    assert [(o["product_id"], o["quantity"], o["idempotency_key"]) for o in orders] == [(2, 3, "k-1"), (4, 1, "race")]
     stock = {p["id"]: p["stock"] for p in shop.get("/products").json()["products"]}
     assert (stock[2], stock[4]) == (147, 29)
 

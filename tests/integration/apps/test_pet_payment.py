@@ -18,19 +18,33 @@ def test_payment_flows_and_audit(pg, apps, tmp_path: Path) -> None:
     assert api.get("/health/deep").json()["database"] == "connected"
     pets = api.get("/pets").json()
     assert pets["count"] == 10 and pets["served_by"] == "task-1"
-    assert pets["pets"][0] == {"id": 1, "name": "Biscuit", "species": "dog", "adoption_fee": 150.0,
-                               "status": "available"}
+    assert pets["pets"][0] == {
+        "id": 1,
+        "name": "Biscuit",
+        "species": "dog",
+        "adoption_fee": 150.0,
+        "status": "available",
+    }
 
     wrong = api.post("/payments", {"pet_id": 1, "amount": 10, "currency": "USD", "payment_method": CARD})
     assert wrong.status == 400 and wrong.json()["expected"] == 150.0
-    paid = api.post("/payments", {"pet_id": 1, "amount": "150.00", "currency": "usd",
-                                  "payment_method": CARD, "client_reference": "ref-1"})
+    paid = api.post(
+        "/payments",
+        {"pet_id": 1, "amount": "150.00", "currency": "usd", "payment_method": CARD, "client_reference": "ref-1"},
+    )
     assert paid.status == 201, paid.body
     body = paid.json()
     assert (body["payment_id"], body["pet_id"], body["amount"], body["currency"], body["status"]) == (
-        1, 1, 150.0, "USD", "captured")
-    replay = api.post("/payments", {"pet_id": 1, "amount": 150, "currency": "USD",
-                                    "payment_method": CARD, "client_reference": "ref-1"})
+        1,
+        1,
+        150.0,
+        "USD",
+        "captured",
+    )
+    replay = api.post(
+        "/payments",
+        {"pet_id": 1, "amount": 150, "currency": "USD", "payment_method": CARD, "client_reference": "ref-1"},
+    )
     assert replay.status == 200 and replay.json()["payment_id"] == 1
     again = api.post("/payments", {"pet_id": 1, "amount": 150, "currency": "USD", "payment_method": CARD})
     assert again.status == 409 and again.json()["pet_status"] == "adopted"
@@ -39,24 +53,31 @@ def test_payment_flows_and_audit(pg, apps, tmp_path: Path) -> None:
     assert adoption.status == 201 and adoption.json()["amount_due"] == 95.0
     assert api.post("/adoptions", {"pet_id": 2}).status == 409
     aid = adoption.json()["adoption_id"]
-    by_adoption = api.post("/payments", {"adoption_id": aid, "amount": 95, "currency": "EUR",
-                                         "payment_method": CARD}, headers={"Idempotency-Key": "pay-2"})
+    by_adoption = api.post(
+        "/payments",
+        {"adoption_id": aid, "amount": 95, "currency": "EUR", "payment_method": CARD},
+        headers={"Idempotency-Key": "pay-2"},
+    )
     assert by_adoption.status == 201 and by_adoption.json()["adoption_id"] == aid
-    assert api.post("/payments", {"adoption_id": aid, "amount": 95, "currency": "EUR",
-                                  "payment_method": CARD}).status == 409
+    assert (
+        api.post("/payments", {"adoption_id": aid, "amount": 95, "currency": "EUR", "payment_method": CARD}).status
+        == 409
+    )
     assert api.get("/payments/2").json()["pet_name"] == "Luna"
     assert api.get("/payments/99").status == 404
 
-    for bad in ({"amount": 1, "currency": "USD", "payment_method": CARD},
-                {"pet_id": 3, "adoption_id": 1, "amount": 1, "currency": "USD", "payment_method": CARD},
-                {"pet_id": 3, "amount": -5, "currency": "USD", "payment_method": CARD},
-                {"pet_id": 3, "amount": 175, "currency": "XYZ", "payment_method": CARD},
-                {"pet_id": 3, "amount": 175, "currency": "USD", "payment_method": "4111111111111111"}):
+    for bad in (
+        {"amount": 1, "currency": "USD", "payment_method": CARD},
+        {"pet_id": 3, "adoption_id": 1, "amount": 1, "currency": "USD", "payment_method": CARD},
+        {"pet_id": 3, "amount": -5, "currency": "USD", "payment_method": CARD},
+        {"pet_id": 3, "amount": 175, "currency": "XYZ", "payment_method": CARD},
+        {"pet_id": 3, "amount": 175, "currency": "USD", "payment_method": "4111111111111111"},
+    ):
         assert api.post("/payments", bad).status == 400, bad
-    assert api.post("/payments", {"pet_id": 77, "amount": 1, "currency": "USD",
-                                  "payment_method": CARD}).status == 404
-    assert api.post("/payments", {"adoption_id": 77, "amount": 1, "currency": "USD",
-                                  "payment_method": CARD}).status == 404
+    assert api.post("/payments", {"pet_id": 77, "amount": 1, "currency": "USD", "payment_method": CARD}).status == 404
+    assert (
+        api.post("/payments", {"adoption_id": 77, "amount": 1, "currency": "USD", "payment_method": CARD}).status == 404
+    )
 
     listed = api.get("/payments").json()
     assert [p["payment_id"] for p in listed["payments"]] == [1, 2]
@@ -77,9 +98,13 @@ def test_concurrent_retries_make_one_payment(pg, apps, tmp_path: Path) -> None:
     def racer(i: int) -> None:
         barrier.wait()
         unit = a if i % 2 else b
-        results.append(unit.post("/payments", {"pet_id": 7, "amount": 250, "currency": "USD",
-                                               "payment_method": CARD},
-                                 headers={"Idempotency-Key": "same-click"}))
+        results.append(
+            unit.post(
+                "/payments",
+                {"pet_id": 7, "amount": 250, "currency": "USD", "payment_method": CARD},
+                headers={"Idempotency-Key": "same-click"},
+            )
+        )
 
     threads = [threading.Thread(target=racer, args=(i,)) for i in range(8)]
     for t in threads:

@@ -35,12 +35,18 @@ def serve(lab: Any, operations: dict[str, dict[str, Any]] | None = None, routes:
         loop.close()
 
 
-def make_client(gateway: Gateway, service: str, key: str = "test", secret: str = "test", token: str | None = None,
-                **config: Any) -> Any:
+def make_client(
+    gateway: Gateway, service: str, key: str = "test", secret: str = "test", token: str | None = None, **config: Any
+) -> Any:
     return boto3.session.Session().client(
-        service, endpoint_url=gateway.endpoint_url, region_name="us-east-1",
-        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config))
+        service,
+        endpoint_url=gateway.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
+    )
 
 
 @pytest.fixture

@@ -26,10 +26,12 @@ FORM = "application/x-www-form-urlencoded; charset=utf-8"
 
 
 def elbv2_ops() -> dict[str, Any]:
-    return {"elbv2": {"DescribeLoadBalancers": lambda ctx, params: {"LoadBalancers": []}},
-            "cloudwatch": {"PutMetricData": lambda ctx, params: {}},
-            "ecs": {"DescribeClusters": lambda ctx, params: {"clusters": []}},
-            "fis": {"GetExperiment": lambda ctx, params: {"experiment": {"id": params["id"]}}}}
+    return {
+        "elbv2": {"DescribeLoadBalancers": lambda ctx, params: {"LoadBalancers": []}},
+        "cloudwatch": {"PutMetricData": lambda ctx, params: {}},
+        "ecs": {"DescribeClusters": lambda ctx, params: {"clusters": []}},
+        "fis": {"GetExperiment": lambda ctx, params: {"experiment": {"id": params["id"]}}},
+    }
 
 
 def signed(gw: Any, service: str, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -91,52 +93,101 @@ class LoopLag:
 def test_heavy_requests_do_not_stall_the_loop(lab: Any) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024)) * 16  # 1 GiB of zeros
     many_keys = "&".join(f"Names.member.{i}=n{i}" for i in range(1, limits.MAX_QUERY_KEYS - 10))
-    big_json = json.dumps({"Namespace": "n", "MetricData": [  # 240,000 numbers to parse and validate
-        {"MetricName": "m", "Values": [1.5] * 150, "Counts": [1.0] * 150} for _ in range(800)]}).encode()
+    big_json = json.dumps(
+        {
+            "Namespace": "n",
+            "MetricData": [  # 240,000 numbers to parse and validate
+                {"MetricName": "m", "Values": [1.5] * 150, "Counts": [1.0] * 150} for _ in range(800)
+            ],
+        }
+    ).encode()
     with serve(lab, elbv2_ops()) as gw, LoopLag(gw) as baseline:
-        light = signed(gw, "elasticloadbalancing", "POST", "/", {"Content-Type": FORM},
-                       b"Action=DescribeLoadBalancers&Version=2015-12-01")
+        light = signed(
+            gw,
+            "elasticloadbalancing",
+            "POST",
+            "/",
+            {"Content-Type": FORM},
+            b"Action=DescribeLoadBalancers&Version=2015-12-01",
+        )
         for _ in range(20):
             assert exchange(gw, light)[0] == 200
     with serve(lab, elbv2_ops()) as gw, LoopLag(gw) as lag:
-        status, _, body, seconds = exchange(gw, signed(gw, "monitoring", "POST", "/", {
-            "Content-Type": FORM, "Content-Encoding": "gzip"}, bomb))
+        status, _, body, seconds = exchange(
+            gw, signed(gw, "monitoring", "POST", "/", {"Content-Type": FORM, "Content-Encoding": "gzip"}, bomb)
+        )
         assert (status, xml_code(body)) == (413, "RequestEntityTooLarge") and seconds < 2
-        status, _, body, _ = exchange(gw, signed(gw, "elasticloadbalancing", "POST", "/", {"Content-Type": FORM},
-                                                 f"Action=DescribeLoadBalancers&Version=2015-12-01&{many_keys}".encode()))
+        status, _, body, _ = exchange(
+            gw,
+            signed(
+                gw,
+                "elasticloadbalancing",
+                "POST",
+                "/",
+                {"Content-Type": FORM},
+                f"Action=DescribeLoadBalancers&Version=2015-12-01&{many_keys}".encode(),
+            ),
+        )
         assert status == 400 and xml_code(body) == "ValidationError"  # more Names than the model allows
-        status, _, body, _ = exchange(gw, signed(gw, "monitoring", "POST", "/", {
-            "Content-Type": "application/x-amz-json-1.0",
-            "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"}, big_json))
+        status, _, body, _ = exchange(
+            gw,
+            signed(
+                gw,
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+                },
+                big_json,
+            ),
+        )
         assert status == 200, body
     # Inline, this work stalled the loop 200-400 ms; off the loop 5-30 ms. A loaded box raises the
     # light requests' lag too, so the bound follows it.
     bound = max(0.06, 3 * baseline.worst)
-    assert lag.worst < bound, f"the event loop stalled {lag.worst * 1000:.0f} ms (light requests: {baseline.worst * 1000:.0f} ms)"
+    assert lag.worst < bound, (
+        f"the event loop stalled {lag.worst * 1000:.0f} ms (light requests: {baseline.worst * 1000:.0f} ms)"
+    )
 
 
 def test_unsigned_bombs_are_refused_before_any_inflating(lab: Any) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024)) * 16
     with serve(lab, elbv2_ops()) as gw:
-        data = (f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Encoding: gzip\r\n"
-                f"Content-Length: {len(bomb)}\r\n\r\n").encode() + bomb
+        data = (
+            f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Encoding: gzip\r\n"
+            f"Content-Length: {len(bomb)}\r\n\r\n"
+        ).encode() + bomb
         status, _, body, seconds = exchange(gw, data)
     assert (status, xml_code(body)) == (403, "MissingAuthenticationToken") and seconds < 1
 
 
 def test_what_aiohttp_refuses_is_still_aws_shaped(lab: Any) -> None:
     with serve(lab, elbv2_ops()) as gw:
-        for data in (b"\x16\x03\x01GARBAGE\r\n\r\n", b"GET /?" + b"a" * (limits.MAX_LINE + 10) + b" HTTP/1.1\r\n\r\n",
-                     b"GET / HTTP/1.1\r\nX-Big: " + b"b" * (limits.MAX_FIELD + 10) + b"\r\n\r\n"):
+        for data in (
+            b"\x16\x03\x01GARBAGE\r\n\r\n",
+            b"GET /?" + b"a" * (limits.MAX_LINE + 10) + b" HTTP/1.1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nX-Big: " + b"b" * (limits.MAX_FIELD + 10) + b"\r\n\r\n",
+        ):
             status, headers, body, _ = exchange(gw, data)
             assert status == 400 and headers["content-type"] == "text/xml", body
             assert xml_code(body) == headers["x-amzn-errortype"] == "MalformedHttpRequest"
             assert headers["x-amzn-requestid"]
         status, headers, body, _ = exchange(gw, signed(gw, "s3", "GET", "/", {}, b""))
         assert (status, xml_code(body)) == (404, "UnknownService")
-        big = signed(gw, "ecs", "POST", "/", {"Content-Type": "application/x-amz-json-1.1",
-                                             "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters"}, b"{}")
-        big = big.replace(b"Content-Length: 2", f"Content-Length: {10 ** 10}".encode())
+        big = signed(
+            gw,
+            "ecs",
+            "POST",
+            "/",
+            {
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+            },
+            b"{}",
+        )
+        big = big.replace(b"Content-Length: 2", f"Content-Length: {10**10}".encode())
         status, headers, body, seconds = exchange(gw, big)
         assert (status, json.loads(body)["__type"]) == (413, "RequestEntityTooLarge") and seconds < 1
 
@@ -146,7 +197,10 @@ def test_a_path_label_with_an_encoded_line_break_reaches_validation(lab: Any) ->
     with serve(lab, elbv2_ops()) as gw:
         status, headers, body, _ = exchange(gw, signed(gw, "fis", "GET", "/experiments/a%0D%0Ab", {}, b""))
         assert (status, headers["x-amzn-errortype"]) == (400, "ValidationException")
-        assert "at 'id' failed to satisfy constraint: Member must satisfy regular expression pattern" in json.loads(body)["message"]
+        assert (
+            "at 'id' failed to satisfy constraint: Member must satisfy regular expression pattern"
+            in json.loads(body)["message"]
+        )
         status, _, body, _ = exchange(gw, signed(gw, "fis", "GET", "/experiments/EXP1", {}, b""))
         assert status == 200 and json.loads(body) == {"experiment": {"id": "EXP1"}}
         status, headers, _, _ = exchange(gw, signed(gw, "fis", "GET", "/experiments/EXP1?" + "k" * 600 + "=1", {}, b""))
@@ -162,9 +216,17 @@ def test_half_sent_heads_and_bodies_time_out(lab: Any, monkeypatch: pytest.Monke
             sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Ty")
             assert sock.recv(100) == b""  # closed, nothing to answer
         assert time.monotonic() - start < 4
-        head = signed(gw, "ecs", "POST", "/", {"Content-Type": "application/x-amz-json-1.1",
-                                              "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters"},
-                      b"{}" * 50)
+        head = signed(
+            gw,
+            "ecs",
+            "POST",
+            "/",
+            {
+                "Content-Type": "application/x-amz-json-1.1",
+                "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+            },
+            b"{}" * 50,
+        )
         status, _, body, seconds = exchange(gw, head[:-90])  # the body never completes
         assert (status, json.loads(body)["__type"]) == (408, "RequestTimeout") and seconds < 4
 

@@ -44,9 +44,19 @@ def ecs_ops(rec: Recorder) -> dict[str, Any]:
         rec.record("DescribeClusters", ctx, params)
         if "missing" in params.get("clusters", []):
             raise AwsError("ClusterNotFoundException", "Cluster not found.")
-        return {"clusters": [{"clusterName": c, "status": "ACTIVE", "runningTasksCount": 2,
-                              "tags": [{"key": "team", "value": "shop"}], "bogus": "dropped"}
-                             for c in params["clusters"]], "failures": []}
+        return {
+            "clusters": [
+                {
+                    "clusterName": c,
+                    "status": "ACTIVE",
+                    "runningTasksCount": 2,
+                    "tags": [{"key": "team", "value": "shop"}],
+                    "bogus": "dropped",
+                }
+                for c in params["clusters"]
+            ],
+            "failures": [],
+        }
 
     def describe_services(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         rec.record("DescribeServices", ctx, params)
@@ -60,14 +70,23 @@ def elbv2_ops(rec: Recorder) -> dict[str, Any]:
         rec.record("DescribeLoadBalancers", ctx, params)
         if "nope" in params.get("Names", []):
             raise AwsError("LoadBalancerNotFound", "One or more load balancers not found")
-        return {"LoadBalancers": [{
-            "LoadBalancerName": "shop-alb", "DNSName": "shop-alb.local", "Scheme": "internet-facing",
-            "CreatedTime": dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
-            "State": {"Code": "active"},
-            "AvailabilityZones": [{"ZoneName": "us-east-1a", "SubnetId": "subnet-a"},
-                                  {"ZoneName": "us-east-1b", "SubnetId": "subnet-b"}],
-            "SecurityGroups": ["sg-1", "sg-2"],
-        }], "NextMarker": "m2"}
+        return {
+            "LoadBalancers": [
+                {
+                    "LoadBalancerName": "shop-alb",
+                    "DNSName": "shop-alb.local",
+                    "Scheme": "internet-facing",
+                    "CreatedTime": dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+                    "State": {"Code": "active"},
+                    "AvailabilityZones": [
+                        {"ZoneName": "us-east-1a", "SubnetId": "subnet-a"},
+                        {"ZoneName": "us-east-1b", "SubnetId": "subnet-b"},
+                    ],
+                    "SecurityGroups": ["sg-1", "sg-2"],
+                }
+            ],
+            "NextMarker": "m2",
+        }
 
     def add_tags(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         rec.record("AddTags", ctx, params)
@@ -82,7 +101,12 @@ def test_ecs_json_11_parse_serialise_and_modeled_error(lab: Any, rec: Recorder) 
         assert ecs.list_clusters(maxResults=5)["clusterArns"] == ["arn:aws:ecs:us-east-1:123456789012:cluster/shop"]
         ctx, params = rec.last("ListClusters")
         assert params == {"maxResults": 5}
-        assert (ctx.service, ctx.operation, ctx.region, ctx.account_id) == ("ecs", "ListClusters", "us-east-1", "123456789012")
+        assert (ctx.service, ctx.operation, ctx.region, ctx.account_id) == (
+            "ecs",
+            "ListClusters",
+            "us-east-1",
+            "123456789012",
+        )
         assert ctx.principal_arn == "arn:aws:iam::123456789012:root" and ctx.access_key == "test"
         assert len(ctx.request_id) == 36
 
@@ -123,11 +147,20 @@ def cloudwatch_ops(rec: Recorder) -> dict[str, Any]:
 
     def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         rec.record("DescribeAlarms", ctx, params)
-        return {"MetricAlarms": [{
-            "AlarmName": name, "StateValue": "ALARM", "Threshold": 5.0, "EvaluationPeriods": 3,
-            "StateUpdatedTimestamp": 1767323045.5, "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}],
-            "ActionsEnabled": True,
-        } for name in params.get("AlarmNames", [])]}
+        return {
+            "MetricAlarms": [
+                {
+                    "AlarmName": name,
+                    "StateValue": "ALARM",
+                    "Threshold": 5.0,
+                    "EvaluationPeriods": 3,
+                    "StateUpdatedTimestamp": 1767323045.5,
+                    "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}],
+                    "ActionsEnabled": True,
+                }
+                for name in params.get("AlarmNames", [])
+            ]
+        }
 
     def set_alarm_state(ctx: Any, params: dict[str, Any]) -> None:
         raise AwsError("ResourceNotFound", f"Alarm {params['AlarmName']} does not exist", 404)
@@ -139,9 +172,19 @@ def test_cloudwatch_json_10_with_query_compatible_errors(lab: Any, rec: Recorder
     with serve(lab, {"cloudwatch": cloudwatch_ops(rec)}) as gw:
         cw = make_client(gw, "cloudwatch")
         when = dt.datetime(2026, 11, 22, 0, 0, 1, tzinfo=UTC)
-        cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=[{
-            "MetricName": "HTTPCode_Target_5XX_Count", "Value": 3.0, "Unit": "Count", "Timestamp": when,
-            "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}], "StorageResolution": 1}])
+        cw.put_metric_data(
+            Namespace="AWS/ApplicationELB",
+            MetricData=[
+                {
+                    "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Value": 3.0,
+                    "Unit": "Count",
+                    "Timestamp": when,
+                    "Dimensions": [{"Name": "LoadBalancer", "Value": "app/x/1"}],
+                    "StorageResolution": 1,
+                }
+            ],
+        )
         ctx, params = rec.last("PutMetricData")
         assert ctx.request.headers["Content-Type"] == "application/x-amz-json-1.0"
         datum = params["MetricData"][0]
@@ -160,8 +203,14 @@ def test_cloudwatch_json_10_with_query_compatible_errors(lab: Any, rec: Recorder
 def test_cloudwatch_gzip_body_over_10kb(lab: Any, rec: Recorder) -> None:
     with serve(lab, {"cloudwatch": cloudwatch_ops(rec)}) as gw:
         cw = make_client(gw, "cloudwatch")
-        data = [{"MetricName": f"metric-with-a-long-name-{i:04d}", "Value": float(i),
-                 "Dimensions": [{"Name": "Service", "Value": f"service-{i}"}]} for i in range(300)]
+        data = [
+            {
+                "MetricName": f"metric-with-a-long-name-{i:04d}",
+                "Value": float(i),
+                "Dimensions": [{"Name": "Service", "Value": f"service-{i}"}],
+            }
+            for i in range(300)
+        ]
         cw.put_metric_data(Namespace="Lab", MetricData=data)
         ctx, params = rec.last("PutMetricData")
         assert ctx.request.headers.get("Content-Encoding") == "gzip"
@@ -170,9 +219,14 @@ def test_cloudwatch_gzip_body_over_10kb(lab: Any, rec: Recorder) -> None:
 
 
 def fis_ops(rec: Recorder) -> dict[str, Any]:
-    template = {"id": "EXT123abc", "arn": ARN, "description": "stop one task",
-                "creationTime": dt.datetime(2026, 1, 1, tzinfo=UTC), "tags": {"a": "1"},
-                "stopConditions": [{"source": "none"}]}
+    template = {
+        "id": "EXT123abc",
+        "arn": ARN,
+        "description": "stop one task",
+        "creationTime": dt.datetime(2026, 1, 1, tzinfo=UTC),
+        "tags": {"a": "1"},
+        "stopConditions": [{"source": "none"}],
+    }
 
     def list_templates(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         rec.record("ListExperimentTemplates", ctx, params)
@@ -196,8 +250,13 @@ def fis_ops(rec: Recorder) -> dict[str, Any]:
         rec.record("ListTagsForResource", ctx, params)
         return {"tags": {"a": "1"}}
 
-    return {"ListExperimentTemplates": list_templates, "GetExperimentTemplate": get_template,
-            "TagResource": tag, "UntagResource": untag, "ListTagsForResource": list_tags}
+    return {
+        "ListExperimentTemplates": list_templates,
+        "GetExperimentTemplate": get_template,
+        "TagResource": tag,
+        "UntagResource": untag,
+        "ListTagsForResource": list_tags,
+    }
 
 
 def test_fis_rest_json_routes_path_params_query_and_errors(lab: Any, rec: Recorder) -> None:
@@ -228,9 +287,19 @@ def test_rds_query_member_names_and_fault_status(lab: Any, rec: Recorder) -> Non
         rec.record("DescribeDBClusters", ctx, params)
         if params.get("DBClusterIdentifier") == "gone":
             raise AwsError("DBClusterNotFoundFault", "DBCluster gone not found.")
-        return {"DBClusters": [{"DBClusterIdentifier": "shop-db", "Status": "available", "MultiAZ": True,
-                                "DBClusterMembers": [{"DBInstanceIdentifier": "w", "IsClusterWriter": True},
-                                                     {"DBInstanceIdentifier": "r", "IsClusterWriter": False}]}]}
+        return {
+            "DBClusters": [
+                {
+                    "DBClusterIdentifier": "shop-db",
+                    "Status": "available",
+                    "MultiAZ": True,
+                    "DBClusterMembers": [
+                        {"DBInstanceIdentifier": "w", "IsClusterWriter": True},
+                        {"DBInstanceIdentifier": "r", "IsClusterWriter": False},
+                    ],
+                }
+            ]
+        }
 
     with serve(lab, {"rds": {"DescribeDBClusters": describe_db_clusters}}) as gw:
         rds = make_client(gw, "rds")
@@ -248,16 +317,31 @@ def test_ec2_protocol_input_lists_and_output_without_result_wrapper(lab: Any, re
         rec.record("DescribeInstances", ctx, params)
         if params.get("InstanceIds") == ["i-gone"]:
             raise AwsError("InvalidInstanceID.NotFound", "The instance ID 'i-gone' does not exist")
-        return {"Reservations": [{"ReservationId": "r-1", "Instances": [{
-            "InstanceId": "i-0123456789abcdef0", "State": {"Code": 16, "Name": "running"},
-            "LaunchTime": dt.datetime(2026, 1, 1, tzinfo=UTC), "Tags": [{"Key": "Name", "Value": "web"}]}]}]}
+        return {
+            "Reservations": [
+                {
+                    "ReservationId": "r-1",
+                    "Instances": [
+                        {
+                            "InstanceId": "i-0123456789abcdef0",
+                            "State": {"Code": 16, "Name": "running"},
+                            "LaunchTime": dt.datetime(2026, 1, 1, tzinfo=UTC),
+                            "Tags": [{"Key": "Name", "Value": "web"}],
+                        }
+                    ],
+                }
+            ]
+        }
 
     with serve(lab, {"ec2": {"DescribeInstances": describe_instances}}) as gw:
         ec2 = make_client(gw, "ec2")
-        out = ec2.describe_instances(InstanceIds=["i-1", "i-2"],
-                                     Filters=[{"Name": "tag:Name", "Values": ["web", "api"]}])
-        assert rec.last("DescribeInstances")[1] == {"InstanceIds": ["i-1", "i-2"],
-                                                    "Filters": [{"Name": "tag:Name", "Values": ["web", "api"]}]}
+        out = ec2.describe_instances(
+            InstanceIds=["i-1", "i-2"], Filters=[{"Name": "tag:Name", "Values": ["web", "api"]}]
+        )
+        assert rec.last("DescribeInstances")[1] == {
+            "InstanceIds": ["i-1", "i-2"],
+            "Filters": [{"Name": "tag:Name", "Values": ["web", "api"]}],
+        }
         inst = out["Reservations"][0]["Instances"][0]
         assert inst["State"] == {"Code": 16, "Name": "running"} and inst["Tags"] == [{"Key": "Name", "Value": "web"}]
         assert inst["LaunchTime"] == dt.datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,7 +22,8 @@ def _bench_daemons() -> list[int]:
     for p in psutil.process_iter(["cmdline", "environ"]):
         try:
             if "chaoslab.daemon" in " ".join(p.info["cmdline"] or []) and "chaoslab-bench-" in (
-                    (p.info["environ"] or {}).get("CHAOSLAB_HOME", "")):
+                (p.info["environ"] or {}).get("CHAOSLAB_HOME", "")
+            ):
                 out.append(p.pid)
         except psutil.Error:
             continue
@@ -31,8 +32,12 @@ def _bench_daemons() -> list[int]:
 
 def test_stop_condition_section_runs_and_cleans_up() -> None:
     before = set(_bench_daemons())
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "stop",
-                          "--no-write"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "stop", "--no-write"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     rows = [line for line in out.stdout.splitlines() if line.startswith("| 4 stop condition")]
     assert len(rows) == 4, out.stdout

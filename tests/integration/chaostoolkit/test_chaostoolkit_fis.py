@@ -25,59 +25,123 @@ RUNNING = [{"Name": "tag:Chaos", "Values": ["yes"]}, {"Name": "instance-state-na
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
-    doc = stack_doc("ctktest", {
-        "settings": {"asg_health_sweep_seconds": 600},
-        "auto_scaling_groups": [{"name": "shop", "image": "chaoslab/static", "port": 80, "min": 2, "max": 2,
-                                 "tags": {"Chaos": "yes"}}],
-        "roles": [{"name": "ctk-fis", "trust": {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "managed_policies": ["arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access"]}]})
+    doc = stack_doc(
+        "ctktest",
+        {
+            "settings": {"asg_health_sweep_seconds": 600},
+            "auto_scaling_groups": [
+                {"name": "shop", "image": "chaoslab/static", "port": 80, "min": 2, "max": 2, "tags": {"Chaos": "yes"}}
+            ],
+            "roles": [
+                {
+                    "name": "ctk-fis",
+                    "trust": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "fis.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "managed_policies": ["arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access"],
+                }
+            ],
+        },
+    )
     handle = start_lab(tmp_path_factory.mktemp("ctk"), doc)
     yield handle
     stop_and_check(handle)
 
 
 def _probe(name: str, module: str, func: str, arguments: dict, tolerance: object) -> dict:
-    return {"type": "probe", "name": name, "tolerance": tolerance,
-            "provider": {"type": "python", "module": module, "func": func, "arguments": arguments}}
+    return {
+        "type": "probe",
+        "name": name,
+        "tolerance": tolerance,
+        "provider": {"type": "python", "module": module, "func": func, "arguments": arguments},
+    }
 
 
 def _run(lab: LabHandle, experiment: dict, workdir: Path, name: str) -> dict:
     path = workdir / f"{name}.json"
     path.write_text(json.dumps(experiment, indent=2))
     journal = workdir / f"{name}-journal.json"
-    proc = subprocess.run([CHAOS, "--no-version-check", "--log-file", str(workdir / f"{name}.log"), "run",
-                           "--journal-path", str(journal), str(path)],
-                          env=lab.env(), cwd=workdir, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            CHAOS,
+            "--no-version-check",
+            "--log-file",
+            str(workdir / f"{name}.log"),
+            "run",
+            "--journal-path",
+            str(journal),
+            str(path),
+        ],
+        env=lab.env(),
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert journal.exists(), proc.stdout + proc.stderr
     return json.loads(journal.read_text())
 
 
 def test_chaosaws_starts_a_fis_experiment_and_checks_it(lab: LabHandle, tmp_path: Path) -> None:
-    wait_for(lambda: len(lab.client("ec2").describe_instances(Filters=RUNNING)["Reservations"]) == 2, 30,
-             "two running instances")
+    wait_for(
+        lambda: len(lab.client("ec2").describe_instances(Filters=RUNNING)["Reservations"]) == 2,
+        30,
+        "two running instances",
+    )
     template = lab.client("fis").create_experiment_template(
-        clientToken="ctk-template", description="stop one shop instance", roleArn=ROLE_ARN,
+        clientToken="ctk-template",
+        description="stop one shop instance",
+        roleArn=ROLE_ARN,
         stopConditions=[{"source": "none"}],
-        targets={"shop": {"resourceType": "aws:ec2:instance", "resourceTags": {"Chaos": "yes"},
-                          "selectionMode": "COUNT(1)"}},
+        targets={
+            "shop": {"resourceType": "aws:ec2:instance", "resourceTags": {"Chaos": "yes"}, "selectionMode": "COUNT(1)"}
+        },
         actions={"stop-one": {"actionId": "aws:ec2:stop-instances", "targets": {"Instances": "shop"}}},
     )["experimentTemplate"]
 
     start = {
-        "version": "1.0.0", "title": "The shop survives losing one instance",
+        "version": "1.0.0",
+        "title": "The shop survives losing one instance",
         "description": "FIS stops one instance of the shop's group; at least one keeps running.",
         "configuration": {"aws_region": "us-east-1"},
-        "steady-state-hypothesis": {"title": "the shop has running instances", "probes": [
-            _probe("running-instances", "chaosaws.ec2.probes", "count_instances", {"filters": RUNNING},
-                   {"type": "range", "range": [1, 2]})]},
+        "steady-state-hypothesis": {
+            "title": "the shop has running instances",
+            "probes": [
+                _probe(
+                    "running-instances",
+                    "chaosaws.ec2.probes",
+                    "count_instances",
+                    {"filters": RUNNING},
+                    {"type": "range", "range": [1, 2]},
+                )
+            ],
+        },
         "method": [
-            {"type": "action", "name": "start-fis-experiment",
-             "provider": {"type": "python", "module": "chaosaws.fis.actions", "func": "start_experiment",
-                          "arguments": {"experiment_template_id": template["id"], "tags": "suite=ctk"}},
-             "pauses": {"after": 2}},
-            _probe("instances-after", "chaosaws.ec2.probes", "count_instances", {"filters": RUNNING},
-                   {"type": "range", "range": [1, 2]}),
+            {
+                "type": "action",
+                "name": "start-fis-experiment",
+                "provider": {
+                    "type": "python",
+                    "module": "chaosaws.fis.actions",
+                    "func": "start_experiment",
+                    "arguments": {"experiment_template_id": template["id"], "tags": "suite=ctk"},
+                },
+                "pauses": {"after": 2},
+            },
+            _probe(
+                "instances-after",
+                "chaosaws.ec2.probes",
+                "count_instances",
+                {"filters": RUNNING},
+                {"type": "range", "range": [1, 2]},
+            ),
         ],
     }
     journal = _run(lab, start, tmp_path, "start")
@@ -90,19 +154,40 @@ def test_chaosaws_starts_a_fis_experiment_and_checks_it(lab: LabHandle, tmp_path
     experiment_id = action["output"]["experiment"]["id"]
     assert action["output"]["experiment"]["tags"] == {"suite": "ctk"}
 
-    wait_for(lambda: lab.client("fis").get_experiment(id=experiment_id)["experiment"]["state"]["status"]
-             in ("completed", "failed", "stopped"), 60, "the FIS experiment to end")
+    wait_for(
+        lambda: (
+            lab.client("fis").get_experiment(id=experiment_id)["experiment"]["state"]["status"]
+            in ("completed", "failed", "stopped")
+        ),
+        60,
+        "the FIS experiment to end",
+    )
     verify = {
-        "version": "1.0.0", "title": "The FIS experiment completed",
+        "version": "1.0.0",
+        "title": "The FIS experiment completed",
         "description": "chaosaws's FIS probe reads the experiment's outcome.",
         "configuration": {"aws_region": "us-east-1"},
-        "steady-state-hypothesis": {"title": "the experiment completed", "probes": [
-            _probe("fis-experiment-state", "chaosaws.fis.probes", "get_experiment", {"experiment_id": experiment_id},
-                   {"type": "jsonpath", "path": "$.experiment.state.status", "expect": "completed"})]},
-        "method": [_probe("fis-experiment-actions", "chaosaws.fis.probes", "get_experiment",
-                          {"experiment_id": experiment_id},
-                          {"type": "jsonpath", "path": "$.experiment.actions.stop-one.state.status",
-                           "expect": "completed"})],
+        "steady-state-hypothesis": {
+            "title": "the experiment completed",
+            "probes": [
+                _probe(
+                    "fis-experiment-state",
+                    "chaosaws.fis.probes",
+                    "get_experiment",
+                    {"experiment_id": experiment_id},
+                    {"type": "jsonpath", "path": "$.experiment.state.status", "expect": "completed"},
+                )
+            ],
+        },
+        "method": [
+            _probe(
+                "fis-experiment-actions",
+                "chaosaws.fis.probes",
+                "get_experiment",
+                {"experiment_id": experiment_id},
+                {"type": "jsonpath", "path": "$.experiment.actions.stop-one.state.status", "expect": "completed"},
+            )
+        ],
     }
     checked = _run(lab, verify, tmp_path, "verify")
     assert checked["status"] == "completed", json.dumps(checked, indent=1, default=str)[:3000]

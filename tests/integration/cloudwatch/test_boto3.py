@@ -55,19 +55,35 @@ def assert_fresh(alarm):
 
 def client(url, service):
     return boto3.session.Session().client(
-        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
 
 
 def test_boto3_alarm_trips_on_put_metric_data(endpoint):
     url, lab = endpoint
     cw = client(url, "cloudwatch")
-    cw.put_metric_alarm(AlarmName="errors-high", Namespace="Shop", MetricName="Errors", Statistic="Sum",
-                        Period=1, EvaluationPeriods=1, Threshold=5, ComparisonOperator="GreaterThanThreshold",
-                        TreatMissingData="notBreaching", Tags=[{"Key": "team", "Value": "shop"}])
+    cw.put_metric_alarm(
+        AlarmName="errors-high",
+        Namespace="Shop",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=1,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+        Tags=[{"Key": "team", "Value": "shop"}],
+    )
     assert_fresh(cw.describe_alarms(AlarmNames=["errors-high"])["MetricAlarms"][0])
-    cw.put_metric_data(Namespace="Shop", MetricData=[
-        {"MetricName": "Errors", "Values": [1.0, 2.0], "Counts": [2, 3], "StorageResolution": 1}])
+    cw.put_metric_data(
+        Namespace="Shop",
+        MetricData=[{"MetricName": "Errors", "Values": [1.0, 2.0], "Counts": [2, 3], "StorageResolution": 1}],
+    )
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline:
         alarm = cw.describe_alarms(AlarmNames=["errors-high"])["MetricAlarms"][0]
@@ -77,9 +93,15 @@ def test_boto3_alarm_trips_on_put_metric_data(endpoint):
     assert alarm["StateValue"] == "ALARM", alarm
     assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [8.0 (")
     now = dt.datetime.now(dt.UTC)
-    stats = cw.get_metric_statistics(Namespace="Shop", MetricName="Errors", StartTime=now - dt.timedelta(minutes=2),
-                                     EndTime=now + dt.timedelta(minutes=1), Period=60, Statistics=["Sum", "SampleCount"],
-                                     ExtendedStatistics=["p50"])
+    stats = cw.get_metric_statistics(
+        Namespace="Shop",
+        MetricName="Errors",
+        StartTime=now - dt.timedelta(minutes=2),
+        EndTime=now + dt.timedelta(minutes=1),
+        Period=60,
+        Statistics=["Sum", "SampleCount"],
+        ExtendedStatistics=["p50"],
+    )
     point = stats["Datapoints"][0]
     assert point["Sum"] == 8.0 and point["SampleCount"] == 5.0 and point["ExtendedStatistics"]["p50"] == 2.0
     history = cw.describe_alarm_history(AlarmName="errors-high", HistoryItemType="StateUpdate")["AlarmHistoryItems"]
@@ -87,8 +109,16 @@ def test_boto3_alarm_trips_on_put_metric_data(endpoint):
     with pytest.raises(cw.exceptions.ResourceNotFound):
         cw.set_alarm_state(AlarmName="ghost", StateValue="OK", StateReason="x")
     with pytest.raises(cw.exceptions.InvalidParameterValueException) as e:
-        cw.put_metric_alarm(AlarmName="bad", Namespace="Shop", MetricName="Errors", Statistic="Sum", Period=45,
-                            EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+        cw.put_metric_alarm(
+            AlarmName="bad",
+            Namespace="Shop",
+            MetricName="Errors",
+            Statistic="Sum",
+            Period=45,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
     assert "Period" in str(e.value)
     assert [e["new"] for e in lab.events.since(0, {"alarm.state"})][-1] == "ALARM"
 
@@ -99,12 +129,15 @@ def test_boto3_logs_paging(endpoint):
     logs.create_log_group(logGroupName="/ecs/shop")
     logs.create_log_stream(logGroupName="/ecs/shop", logStreamName="web/1")
     base = int(time.time() * 1000) - 10_000
-    logs.put_log_events(logGroupName="/ecs/shop", logStreamName="web/1",
-                        logEvents=[{"timestamp": base + i, "message": f"{'ERROR' if i % 3 == 0 else 'INFO'} {i}"}
-                                   for i in range(30)])
+    logs.put_log_events(
+        logGroupName="/ecs/shop",
+        logStreamName="web/1",
+        logEvents=[{"timestamp": base + i, "message": f"{'ERROR' if i % 3 == 0 else 'INFO'} {i}"} for i in range(30)],
+    )
     lab.logs.append("/ecs/shop", "web/2", "ERROR from the runtime")
     pages = logs.get_paginator("filter_log_events").paginate(
-        logGroupName="/ecs/shop", filterPattern="ERROR", PaginationConfig={"PageSize": 4})
+        logGroupName="/ecs/shop", filterPattern="ERROR", PaginationConfig={"PageSize": 4}
+    )
     found = [e["message"] for page in pages for e in page["events"]]
     assert found == [f"ERROR {i}" for i in range(0, 30, 3)] + ["ERROR from the runtime"]
     head = logs.get_log_events(logGroupName="/ecs/shop", logStreamName="web/1", startFromHead=True, limit=5)
@@ -124,19 +157,43 @@ def test_aws_cli_seed_002_alarm_command(endpoint, tmp_path):
 
     url, lab = endpoint
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": str(tmp_path / "none"),
-           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+    }
     seed = [
-        "cloudwatch", "put-metric-alarm", "--alarm-name", "AutomatedAppResilienceStopCondition",
-        "--alarm-description", "Triggers an immediate rollback of the active FIS chaos experiment if system error rates spike.",
-        "--metric-name", "HTTPCode_Target_5XX_Count", "--namespace", "AWS/ApplicationELB", "--statistic", "Sum",
-        "--period", "60", "--threshold", "5", "--comparison-operator", "GreaterThanThreshold",
-        "--evaluation-periods", "1", "--dimensions", "Name=TargetGroup,Value=targetgroup/prod-payment-tg/a1b2c3d4e5f6",
-        "--treat-missing-data", "notBreaching",
+        "cloudwatch",
+        "put-metric-alarm",
+        "--alarm-name",
+        "AutomatedAppResilienceStopCondition",
+        "--alarm-description",
+        "Triggers an immediate rollback of the active FIS chaos experiment if system error rates spike.",
+        "--metric-name",
+        "HTTPCode_Target_5XX_Count",
+        "--namespace",
+        "AWS/ApplicationELB",
+        "--statistic",
+        "Sum",
+        "--period",
+        "60",
+        "--threshold",
+        "5",
+        "--comparison-operator",
+        "GreaterThanThreshold",
+        "--evaluation-periods",
+        "1",
+        "--dimensions",
+        "Name=TargetGroup,Value=targetgroup/prod-payment-tg/a1b2c3d4e5f6",
+        "--treat-missing-data",
+        "notBreaching",
     ]
-    run = lambda args: subprocess.run([aws, "--endpoint-url", url, *args], env=env, capture_output=True,
-                                      text=True, timeout=30)
+    run = lambda args: subprocess.run(
+        [aws, "--endpoint-url", url, *args], env=env, capture_output=True, text=True, timeout=30
+    )
     done = run(seed)
     assert done.returncode == 0, done.stderr
     described = run(["cloudwatch", "describe-alarms", "--alarm-names", "AutomatedAppResilienceStopCondition"])
@@ -147,7 +204,9 @@ def test_aws_cli_seed_002_alarm_command(endpoint, tmp_path):
     history = run(["cloudwatch", "describe-alarm-history", "--alarm-name", "AutomatedAppResilienceStopCondition"])
     items = json.loads(history.stdout)["AlarmHistoryItems"]
     assert [h["HistorySummary"] for h in items if h["HistoryItemType"] == "StateUpdate"] in (
-        [], ["Alarm updated from INSUFFICIENT_DATA to OK"])
+        [],
+        ["Alarm updated from INSUFFICIENT_DATA to OK"],
+    )
     assert alarm["Dimensions"] == [{"Name": "TargetGroup", "Value": "targetgroup/prod-payment-tg/a1b2c3d4e5f6"}]
     bad = run(["cloudwatch", "set-alarm-state", "--alarm-name", "ghost", "--state-value", "OK", "--state-reason", "x"])
     assert bad.returncode != 0 and "ResourceNotFound" in bad.stderr

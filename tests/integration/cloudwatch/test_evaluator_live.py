@@ -31,12 +31,20 @@ def test_seed_002_style_alarm_trips_and_clears_within_a_period(tmp_path):
         cw.add_alarm_listener(lambda arn, old, new, reason: changes.append((time.monotonic(), old, new)))
         await cw.start()
         try:
-            cw.put_metric_alarm({
-                "AlarmName": "stop", "Namespace": "AWS/ApplicationELB", "MetricName": "HTTPCode_Target_5XX_Count",
-                "Dimensions": [{"Name": k, "Value": v} for k, v in DIMS.items()], "Statistic": "Sum",
-                "Period": 1, "EvaluationPeriods": 1, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-            })
+            cw.put_metric_alarm(
+                {
+                    "AlarmName": "stop",
+                    "Namespace": "AWS/ApplicationELB",
+                    "MetricName": "HTTPCode_Target_5XX_Count",
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in DIMS.items()],
+                    "Statistic": "Sum",
+                    "Period": 1,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 5,
+                    "ComparisonOperator": "GreaterThanThreshold",
+                    "TreatMissingData": "notBreaching",
+                }
+            )
             assert cw.get_alarm_state("stop") == "INSUFFICIENT_DATA"  # nothing ran between: same loop, no await
             await wait_for_state(cw, "stop", "OK", 3.5)  # first evaluated 1-2 s after creation
             put_at = time.monotonic()
@@ -59,11 +67,19 @@ def test_five_breaches_do_not_trip_and_stop_cancels_the_task(tmp_path):
         lab = types.SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
         cw = CloudWatchBackend(lab)
         await cw.start()
-        cw.put_metric_alarm({
-            "AlarmName": "s", "Namespace": "N", "MetricName": "errors", "Statistic": "Sum", "Period": 1,
-            "EvaluationPeriods": 1, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
-            "TreatMissingData": "notBreaching",
-        })
+        cw.put_metric_alarm(
+            {
+                "AlarmName": "s",
+                "Namespace": "N",
+                "MetricName": "errors",
+                "Statistic": "Sum",
+                "Period": 1,
+                "EvaluationPeriods": 1,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+            }
+        )
         cw.put_metric("N", "errors", {}, [1.0] * 5, "Count")
         await asyncio.sleep(3.3)  # the first evaluation comes 1-2 s after creation
         state = cw.get_alarm_state("s")

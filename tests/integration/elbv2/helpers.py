@@ -48,7 +48,9 @@ class HttpTarget:
                 head = await reader.readuntil(b"\r\n\r\n")
                 lines = head.decode("latin-1").split("\r\n")
                 method, path, _ = lines[0].split(" ", 2)
-                headers = {k.strip().lower(): v.strip() for k, _, v in (item.partition(":") for item in lines[1:] if item)}
+                headers = {
+                    k.strip().lower(): v.strip() for k, _, v in (item.partition(":") for item in lines[1:] if item)
+                }
                 if "content-length" in headers:
                     await reader.readexactly(int(headers["content-length"]))
                 self.requests.append({"method": method, "path": path, **headers})
@@ -59,8 +61,10 @@ class HttpTarget:
                     return
                 status = self.status if path != "/health" or self.mode == "status" else self.health_status
                 body = self.name.encode()
-                writer.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
-                             % (status, len(body), body))
+                writer.write(
+                    b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n%s"
+                    % (status, len(body), body)
+                )
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
@@ -75,8 +79,16 @@ class RecordingSink:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, dict[str, str], list[float], str]] = []
 
-    def put_metric(self, namespace: str, name: str, dimensions: dict[str, str], values: list[float],
-                   unit: str, timestamp: float | None = None, storage_resolution: int = 1) -> None:
+    def put_metric(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        values: list[float],
+        unit: str,
+        timestamp: float | None = None,
+        storage_resolution: int = 1,
+    ) -> None:
         self.calls.append((namespace, name, dict(dimensions), list(values), unit))
 
     def total(self, name: str, dims: dict[str, str]) -> float:
@@ -94,31 +106,62 @@ class Ec2Directory:
 
 
 def make_lab(home: Path) -> Any:
-    lab = SimpleNamespace(config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(),
-                          ec2=Ec2Directory())
+    lab = SimpleNamespace(
+        config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(), ec2=Ec2Directory()
+    )
     lab.elbv2 = ElbV2Backend(lab)
     return lab
 
 
-async def make_alb(lab: Any, name: str = "web", interval: int = 1, healthy: int = 2, unhealthy: int = 2,
-                   idle: int | None = None, delay: int | None = None, target_type: str = "ip") -> dict[str, str]:
+async def make_alb(
+    lab: Any,
+    name: str = "web",
+    interval: int = 1,
+    healthy: int = 2,
+    unhealthy: int = 2,
+    idle: int | None = None,
+    delay: int | None = None,
+    target_type: str = "ip",
+) -> dict[str, str]:
     """An ALB with one HTTP listener on a free port forwarding to one target group."""
     elb = lab.elbv2
     lb = elb.create_load_balancer(Name=name, Subnets=["subnet-a", "subnet-b"])["LoadBalancers"][0]
-    tg = elb.create_target_group(Name=f"{name}-tg", Protocol="HTTP", Port=80, VpcId="vpc-1", TargetType=target_type,
-                                 HealthCheckPath="/health", HealthCheckIntervalSeconds=interval,
-                                 HealthCheckTimeoutSeconds=1, HealthyThresholdCount=healthy,
-                                 UnhealthyThresholdCount=unhealthy)["TargetGroups"][0]
+    tg = elb.create_target_group(
+        Name=f"{name}-tg",
+        Protocol="HTTP",
+        Port=80,
+        VpcId="vpc-1",
+        TargetType=target_type,
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=interval,
+        HealthCheckTimeoutSeconds=1,
+        HealthyThresholdCount=healthy,
+        UnhealthyThresholdCount=unhealthy,
+    )["TargetGroups"][0]
     if idle is not None:
-        elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"],
-                                            Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(idle)}])
+        elb.modify_load_balancer_attributes(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": str(idle)}],
+        )
     if delay is not None:
-        elb.modify_target_group_attributes(TargetGroupArn=tg["TargetGroupArn"], Attributes=[
-            {"Key": "deregistration_delay.timeout_seconds", "Value": str(delay)}])
-    listener = (await elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=0,
-                                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}]))["Listeners"][0]
-    return {"lb": lb["LoadBalancerArn"], "tg": tg["TargetGroupArn"], "listener": listener["ListenerArn"],
-            "url": f"http://127.0.0.1:{listener['Port']}"}
+        elb.modify_target_group_attributes(
+            TargetGroupArn=tg["TargetGroupArn"],
+            Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": str(delay)}],
+        )
+    listener = (
+        await elb.create_listener(
+            LoadBalancerArn=lb["LoadBalancerArn"],
+            Protocol="HTTP",
+            Port=0,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+        )
+    )["Listeners"][0]
+    return {
+        "lb": lb["LoadBalancerArn"],
+        "tg": tg["TargetGroupArn"],
+        "listener": listener["ListenerArn"],
+        "url": f"http://127.0.0.1:{listener['Port']}",
+    }
 
 
 async def wait_for_state(lab: Any, tg_arn: str, target_id: str, state: str, timeout: float = 10.0) -> float:
@@ -144,5 +187,7 @@ async def assert_nothing_left(lab: Any, url: str) -> None:
         writer.close()
         raise AssertionError("listener still accepts connections after stop()")
     await asyncio.sleep(0)
-    names = {getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()} - {asyncio.current_task().get_coro().__qualname__}  # type: ignore[union-attr]
+    names = {getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()} - {
+        asyncio.current_task().get_coro().__qualname__
+    }  # type: ignore[union-attr]
     assert not [n for n in names if n.startswith(("ElbV2Backend.", "TargetSupervisor."))], names

@@ -87,7 +87,9 @@ def test_head_and_pipelined_requests(tmp_path: Path) -> None:
 
     async def body(alb: dict, server: asyncio.Server) -> None:
         reply = await raw(alb["url"], b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: 2" in reply and reply.endswith(b"\r\n\r\n")
+        assert (
+            reply.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: 2" in reply and reply.endswith(b"\r\n\r\n")
+        )
         pipelined = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
         reply = await raw(alb["url"], pipelined, until_close=False, expect=2)
         assert reply.count(b"HTTP/1.1 200 OK") == 2

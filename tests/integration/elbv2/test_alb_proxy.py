@@ -29,8 +29,9 @@ def test_round_robin_over_two_healthy_targets(tmp_path: Path) -> None:
         a = await HttpTarget("127.0.0.2", "a").start()
         b = await HttpTarget("127.0.0.3", "b").start()
         alb = await make_alb(lab)
-        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[
-            {"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}])
+        lab.elbv2.register_targets(
+            TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}]
+        )
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
         await wait_for_state(lab, alb["tg"], "127.0.0.3", "healthy")
         async with aiohttp.ClientSession() as session:
@@ -62,8 +63,9 @@ def test_forwarded_headers_and_request_body(tmp_path: Path) -> None:
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
         port = alb["url"].rsplit(":", 1)[1]
         async with aiohttp.ClientSession() as session:
-            async with session.post(alb["url"] + "/orders?x=1", data=b"hello",
-                                    headers={"X-Forwarded-For": "203.0.113.9"}) as resp:
+            async with session.post(
+                alb["url"] + "/orders?x=1", data=b"hello", headers={"X-Forwarded-For": "203.0.113.9"}
+            ) as resp:
                 assert resp.status == 200
         seen = [r for r in a.requests if r["path"] == "/orders?x=1"][0]
         assert seen["method"] == "POST"
@@ -106,8 +108,9 @@ def test_killed_target_gives_502_until_marked_unhealthy(tmp_path: Path) -> None:
         a = await HttpTarget("127.0.0.2", "a").start()
         b = await HttpTarget("127.0.0.3", "b").start()
         alb = await make_alb(lab, interval=1, unhealthy=2)
-        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[
-            {"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}])
+        lab.elbv2.register_targets(
+            TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}]
+        )
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
         await wait_for_state(lab, alb["tg"], "127.0.0.3", "healthy")
         await b.kill()
@@ -118,15 +121,19 @@ def test_killed_target_gives_502_until_marked_unhealthy(tmp_path: Path) -> None:
             while loop.time() - killed_at < 4.0:
                 timeline.append((time.time(), (await _get(session, alb["url"] + "/"))[0]))
                 await asyncio.sleep(0.02)
-            health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"], Targets=[
-                {"Id": "127.0.0.3", "Port": b.port}])["TargetHealthDescriptions"][0]["TargetHealth"]
+            health = lab.elbv2.describe_target_health(
+                TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.3", "Port": b.port}]
+            )["TargetHealthDescriptions"][0]["TargetHealth"]
             assert health["State"] == "unhealthy"
             assert health["Reason"] == "Target.FailedHealthChecks"
             after = [(await _get(session, alb["url"] + "/"))[0] for _ in range(10)]
         statuses = [s for _, s in timeline]
         assert 502 in statuses and 200 in statuses
-        marked = [e["time"] for e in lab.events.since(kinds={"target.health"})
-                  if e["target"] == "127.0.0.3" and e["state"] == "unhealthy" and e["old"] == "healthy"]
+        marked = [
+            e["time"]
+            for e in lab.events.since(kinds={"target.health"})
+            if e["target"] == "127.0.0.3" and e["state"] == "unhealthy" and e["old"] == "healthy"
+        ]
         assert len(marked) == 1
         # The detection window: 502s only before the ALB marked the target unhealthy, none after.
         assert all(t < marked[0] for t, s in timeline if s == 502)
@@ -157,13 +164,19 @@ def test_fail_open_when_every_target_is_unhealthy(tmp_path: Path) -> None:
         a = await HttpTarget("127.0.0.2", "a", mode="status", status=503).start()
         b = await HttpTarget("127.0.0.3", "b", mode="status", status=503).start()
         alb = await make_alb(lab, interval=1, unhealthy=2)
-        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[
-            {"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}])
+        lab.elbv2.register_targets(
+            TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}]
+        )
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "unhealthy")
         await wait_for_state(lab, alb["tg"], "127.0.0.3", "unhealthy")
-        health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"][0]["TargetHealth"]
-        assert health == {"State": "unhealthy", "Reason": "Target.ResponseCodeMismatch",
-                          "Description": "Health checks failed with these codes: [503]"}
+        health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"][0][
+            "TargetHealth"
+        ]
+        assert health == {
+            "State": "unhealthy",
+            "Reason": "Target.ResponseCodeMismatch",
+            "Description": "Health checks failed with these codes: [503]",
+        }
         async with aiohttp.ClientSession() as session:
             replies = [await _get(session, alb["url"] + "/") for _ in range(10)]
         # Routed anyway, to both: the 503s are the targets' own (no awselb Server header).
@@ -200,7 +213,11 @@ def test_504_when_target_never_answers(tmp_path: Path) -> None:
         assert lab.elbv2.recent_requests()[-1]["error"] == "idle_timeout"
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "unhealthy")  # its probes time out too
         health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"][0]
-        assert health["TargetHealth"] == {"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}
+        assert health["TargetHealth"] == {
+            "State": "unhealthy",
+            "Reason": "Target.Timeout",
+            "Description": "Request timed out",
+        }
         await lab.elbv2.stop()
         await a.kill()
 
@@ -247,8 +264,10 @@ def test_draining_stops_new_requests_and_lasts_the_delay(tmp_path: Path) -> None
         await asyncio.sleep(2.3)
         health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"], Targets=[targets[1]])
         assert health["TargetHealthDescriptions"][0]["TargetHealth"] == {
-            "State": "unused", "Reason": "Target.NotRegistered",
-            "Description": "Target is not registered to the target group"}
+            "State": "unused",
+            "Reason": "Target.NotRegistered",
+            "Description": "Target is not registered to the target group",
+        }
         assert len(lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"])["TargetHealthDescriptions"]) == 1
         await lab.elbv2.stop()
         await a.kill()
@@ -372,14 +391,19 @@ def test_initial_targets_get_traffic_only_when_nothing_else_can(tmp_path: Path) 
         a = await HttpTarget("127.0.0.2", "a").start()
         b = await HttpTarget("127.0.0.3", "b", health_status=503).start()
         alb = await make_alb(lab, interval=30, unhealthy=2, delay=0)
-        lab.elbv2.register_targets(TargetGroupArn=alb["tg"], Targets=[
-            {"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}])
+        lab.elbv2.register_targets(
+            TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}, {"Id": "127.0.0.3", "Port": b.port}]
+        )
         await wait_for_state(lab, alb["tg"], "127.0.0.2", "healthy")
         await asyncio.sleep(0.1)  # b's first probe failed: one failure, still initial
-        health = lab.elbv2.describe_target_health(TargetGroupArn=alb["tg"], Targets=[
-            {"Id": "127.0.0.3", "Port": b.port}])["TargetHealthDescriptions"][0]["TargetHealth"]
-        assert health == {"State": "initial", "Reason": "Elb.InitialHealthChecking",
-                          "Description": "Initial health checks in progress"}
+        health = lab.elbv2.describe_target_health(
+            TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.3", "Port": b.port}]
+        )["TargetHealthDescriptions"][0]["TargetHealth"]
+        assert health == {
+            "State": "initial",
+            "Reason": "Elb.InitialHealthChecking",
+            "Description": "Initial health checks in progress",
+        }
         async with aiohttp.ClientSession() as session:
             assert [(await _get(session, alb["url"] + "/"))[1] for _ in range(4)] == ["a"] * 4
             lab.elbv2.deregister_targets(TargetGroupArn=alb["tg"], Targets=[{"Id": "127.0.0.2", "Port": a.port}])

@@ -56,8 +56,13 @@ def endpoint(tmp_path):  # type: ignore[no-untyped-def]
 
 def client(url: str, service: str):  # type: ignore[no-untyped-def]
     return boto3.session.Session().client(
-        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
 
 
 def free_port() -> int:
@@ -70,12 +75,25 @@ def test_boto3_builds_a_working_alb(endpoint) -> None:  # type: ignore[no-untype
     url, lab, target = endpoint
     elb = client(url, "elbv2")
     lb = elb.create_load_balancer(Name="shop", Subnets=["subnet-a", "subnet-b"], Type="application")["LoadBalancers"][0]
-    tg = elb.create_target_group(Name="shop-tg", Protocol="HTTP", Port=target.port, VpcId="vpc-1", TargetType="ip",
-                                 HealthCheckPath="/health", HealthCheckIntervalSeconds=5, HealthCheckTimeoutSeconds=2,
-                                 HealthyThresholdCount=2, UnhealthyThresholdCount=3)["TargetGroups"][0]
+    tg = elb.create_target_group(
+        Name="shop-tg",
+        Protocol="HTTP",
+        Port=target.port,
+        VpcId="vpc-1",
+        TargetType="ip",
+        HealthCheckPath="/health",
+        HealthCheckIntervalSeconds=5,
+        HealthCheckTimeoutSeconds=2,
+        HealthyThresholdCount=2,
+        UnhealthyThresholdCount=3,
+    )["TargetGroups"][0]
     port = free_port()
-    listener = elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
-                                   DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])["Listeners"][0]
+    listener = elb.create_listener(
+        LoadBalancerArn=lb["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+    )["Listeners"][0]
     assert listener["Port"] == port
     elb.register_targets(TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": "127.0.0.2"}])
     deadline = time.monotonic() + 5
@@ -84,8 +102,11 @@ def test_boto3_builds_a_working_alb(endpoint) -> None:  # type: ignore[no-untype
         if health["TargetHealth"]["State"] == "healthy":
             break
         time.sleep(0.05)
-    assert health == {"Target": {"Id": "127.0.0.2", "Port": target.port}, "HealthCheckPort": str(target.port),
-                      "TargetHealth": {"State": "healthy"}}
+    assert health == {
+        "Target": {"Id": "127.0.0.2", "Port": target.port},
+        "HealthCheckPort": str(target.port),
+        "TargetHealth": {"State": "healthy"},
+    }
     for _ in range(5):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/products", timeout=5) as resp:
             assert resp.read() == b"app"
@@ -105,9 +126,15 @@ def test_boto3_builds_a_working_alb(endpoint) -> None:  # type: ignore[no-untype
     deadline = time.monotonic() + 4
     while time.monotonic() < deadline and total < 5:
         now = dt.datetime.now(dt.UTC)
-        points = cw.get_metric_statistics(Namespace="AWS/ApplicationELB", MetricName="RequestCount", Dimensions=dims,
-                                          StartTime=now - dt.timedelta(minutes=2), EndTime=now + dt.timedelta(minutes=1),
-                                          Period=60, Statistics=["Sum"])["Datapoints"]
+        points = cw.get_metric_statistics(
+            Namespace="AWS/ApplicationELB",
+            MetricName="RequestCount",
+            Dimensions=dims,
+            StartTime=now - dt.timedelta(minutes=2),
+            EndTime=now + dt.timedelta(minutes=1),
+            Period=60,
+            Statistics=["Sum"],
+        )["Datapoints"]
         total = sum(p["Sum"] for p in points)
         time.sleep(0.2)
     assert total == 5

@@ -48,20 +48,30 @@ def private_stack(experiment: Path, tmp: Path, octet: int) -> Path:
     return path
 
 
-def run_example(scenario: str, tmp: Path, octet: int, experiment: str = "experiment.yaml",
-                timeout: float = 150) -> Result:
+def run_example(
+    scenario: str, tmp: Path, octet: int, experiment: str = "experiment.yaml", timeout: float = 150
+) -> Result:
     octet = unused_vpc_octet(octet)
     exp_path = EXAMPLES / scenario / experiment
     config = LabConfig(home=tmp / "home", api_port=free_port())
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
     stack = private_stack(exp_path, tmp, octet)
-    up = subprocess.run([*CLI, "up", "--detach", "--fast", "--api-port", str(config.api_port), str(stack)],
-                        env=env, capture_output=True, text=True, timeout=120)
+    up = subprocess.run(
+        [*CLI, "up", "--detach", "--fast", "--api-port", str(config.api_port), str(stack)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert up.returncode == 0, up.stdout + up.stderr
     try:
-        run = subprocess.run([*CLI, "run", str(exp_path), "--fast",
-                              "--report", str(tmp / "report")],
-                             env=env, capture_output=True, text=True, timeout=timeout)
+        run = subprocess.run(
+            [*CLI, "run", str(exp_path), "--fast", "--report", str(tmp / "report")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     finally:
         subprocess.run([*CLI, "down"], env=env, capture_output=True, text=True, timeout=120)
     assert_nothing_left(config, octet)

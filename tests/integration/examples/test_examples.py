@@ -19,8 +19,11 @@ def _clause(journal: dict, prefix: str) -> dict:
 
 
 def _requests(journal: dict, endpoint: str, phase: str | None = None) -> list[dict]:
-    return [r for r in journal["requests"] if r["endpoint"] == endpoint and not r["probe"]
-            and (phase is None or r["phase"] == phase)]
+    return [
+        r
+        for r in journal["requests"]
+        if r["endpoint"] == endpoint and not r["probe"] and (phase is None or r["phase"] == phase)
+    ]
 
 
 def _failed(request: dict) -> bool:
@@ -99,6 +102,7 @@ def test_seed001_packet_loss_makes_requests_retransmit_or_fail(tmp_path: Path) -
 
     def hit(requests: list[dict]) -> float:
         return sum(_failed(x) or x["latency_ms"] >= RETRANSMIT_MS for x in requests) / len(requests)
+
     lossy = hit([x for x in _during(r.journal, fault) if not x["probe"]])
     baseline = hit([x for x in r.journal["requests"] if x["phase"] == "baseline" and not x["probe"]])
     assert lossy >= 0.2 and baseline <= 0.1, (lossy, baseline)
@@ -116,8 +120,11 @@ def test_seed001_blackhole_hangs_the_cut_off_task(tmp_path: Path) -> None:
     assert served and victim not in served, served  # only the other task still commits payments
     events = r.journal["events"]
     ip = next(e["ip"] for e in events if e["kind"] == "unit.state" and e["unit_id"] == victim and e["ip"])
-    health = [(e["state"], e["reason"]) for e in events
-              if e["kind"] == "target.health" and e["target"] == ip and e["time"] > fault["start"]]
+    health = [
+        (e["state"], e["reason"])
+        for e in events
+        if e["kind"] == "target.health" and e["target"] == ip and e["time"] > fault["start"]
+    ]
     assert ("unhealthy", "Target.Timeout") in health and health[-1][0] == "healthy", health
 
 
@@ -154,8 +161,11 @@ def test_az_power_interruption_serves_from_the_other_az(tmp_path: Path) -> None:
     dark = next(f for f in r.journal["faults"] if f["action_id"] == "aws:network:disrupt-connectivity")
     # Once the subnet is dark (after its first second: in-flight answers and the group's first
     # replacement may still come from us-east-1a), every answer comes from the other AZ.
-    served = [az.get(x["served_by"]) for x in r.journal["requests"]
-              if x["status"] == 200 and dark["start"] + 1 < x["t"] < (dark["end"] or float("inf"))]
+    served = [
+        az.get(x["served_by"])
+        for x in r.journal["requests"]
+        if x["status"] == 200 and dark["start"] + 1 < x["t"] < (dark["end"] or float("inf"))
+    ]
     assert served and served.count("us-east-1b") >= 0.95 * len(served), served
     # Failures only while the ALB has not yet noticed the stopped pair (its detection bound: 3 s with
     # --fast) and the writer fails over; 1.5 s more for health checks running late on a busy box.

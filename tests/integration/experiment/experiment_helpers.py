@@ -23,8 +23,10 @@ def free_port() -> int:
 def private_stack(tmp: Path, octet: int) -> Path:
     """The bundled default stack on 10.<octet>.0.0/16 with listener port 0."""
     doc = yaml.safe_load(resolve_stack_path("default").read_text())
-    doc["vpc"] = {"cidr": f"10.{octet}.0.0/16",
-                  "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"}}
+    doc["vpc"] = {
+        "cidr": f"10.{octet}.0.0/16",
+        "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"},
+    }
     doc["load_balancers"][0]["listeners"][0]["port"] = 0
     path = tmp / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))

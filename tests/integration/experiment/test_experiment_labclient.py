@@ -14,8 +14,10 @@ from chaoslab.experiment.labclient import LabClient
 
 
 async def _scenario(tmp_path) -> tuple[type[BaseException] | None, list, int]:
-    answers = [web.json_response({"code": "InternalError", "message": "busy"}, status=503),
-               web.json_response({"events": [{"seq": 7, "kind": "fault.applied"}], "last": 7})]
+    answers = [
+        web.json_response({"code": "InternalError", "message": "busy"}, status=503),
+        web.json_response({"events": [{"seq": 7, "kind": "fault.applied"}], "last": 7}),
+    ]
 
     async def events(request: web.Request) -> web.Response:
         return answers.pop(0)

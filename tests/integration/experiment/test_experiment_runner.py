@@ -26,8 +26,9 @@ def test_demo_fast_end_to_end(tmp_path):
     config, octet = config_for(tmp_path), 171
     out = io.StringIO()
     began = time.monotonic()
-    code, journal = run_demo(config, fast=True, report_dir=tmp_path / "report", stack=str(private_stack(tmp_path, octet)),
-                             out=out)
+    code, journal = run_demo(
+        config, fast=True, report_dir=tmp_path / "report", stack=str(private_stack(tmp_path, octet)), out=out
+    )
     took = time.monotonic() - began
     text = out.getvalue()
     assert code == 0, text
@@ -49,7 +50,7 @@ def test_demo_fast_end_to_end(tmp_path):
     assert all(r["t"] >= fault_start - 0.5 for r in failures), "failures before the fault"
     _assert_survivors_stayed_healthy(journal)
     w = journal["windows"]
-    assert w["detection_bound_s"] == 3.0          # --fast: interval 1 s x threshold 2 + timeout 1 s
+    assert w["detection_bound_s"] == 3.0  # --fast: interval 1 s x threshold 2 + timeout 1 s
     assert w["detection_window_s"] is not None and w["detection_window_s"] <= w["detection_bound_s"]
     assert w["time_to_unhealthy_s"] is not None and w["time_to_unhealthy_s"] <= w["detection_bound_s"]
     # data: every acknowledged order intact, stock consistent
@@ -75,8 +76,14 @@ def _assert_survivors_stayed_healthy(journal):
     it when the stopped unit's veth went away; survivors then lost the database and timed out.)"""
     start = journal["faults"][0]["start"]
     dead = set(journal["faults"][0]["targets"])
-    hit = [e for e in journal["events"] if e["kind"] == "target.health" and e["time"] > start
-           and e["target"] not in dead and e.get("reason") == "Target.Timeout"]
+    hit = [
+        e
+        for e in journal["events"]
+        if e["kind"] == "target.health"
+        and e["time"] > start
+        and e["target"] not in dead
+        and e.get("reason") == "Target.Timeout"
+    ]
     assert not hit, f"surviving target {hit[0]['target']} timed out after the stop"
 
 
@@ -92,14 +99,14 @@ def lab(tmp_path_factory):
 
 def _fis(info):
     return botocore.session.get_session().create_client(
-        "fis", region_name="us-east-1", endpoint_url=info["api"], aws_access_key_id="test",
-        aws_secret_access_key="test")
+        "fis", region_name="us-east-1", endpoint_url=info["api"], aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def test_baseline_not_met_injects_nothing(lab, tmp_path):
     config, info = lab
     doc = yaml.safe_load(bundled_experiments()["seed003-stop-instance"].read_text())
-    doc["steady_state"] = [{"type": "healthy_hosts", "min": 5}]      # two instances can never be five
+    doc["steady_state"] = [{"type": "healthy_hosts", "min": 5}]  # two instances can never be five
     doc["timing"] = {"baseline_s": 1, "ready_timeout_s": 1}
     path = tmp_path / "unreachable.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -107,11 +114,14 @@ def test_baseline_not_met_injects_nothing(lab, tmp_path):
     out = io.StringIO()
     code = run_file(str(path), config, report_dir=tmp_path / "r", junit=tmp_path / "junit.xml", out=out)
     assert code == 2, out.getvalue()
-    assert len(_fis(info).list_experiments()["experiments"]) == before   # nothing was started
+    assert len(_fis(info).list_experiments()["experiments"]) == before  # nothing was started
     journal = json.loads((tmp_path / "r" / "journal.json").read_text())
     assert journal["verdict"]["outcome"] == "baseline-not-met" and journal["fis"] is None
     assert [(p["name"], p["result"]) for p in journal["phases"]] == [
-        ("baseline", "not-held"), ("injection", "skipped"), ("recovery", "skipped")]
+        ("baseline", "not-held"),
+        ("injection", "skipped"),
+        ("recovery", "skipped"),
+    ]
     assert "<testsuite" in (tmp_path / "junit.xml").read_text()
     assert len(_fis(info).list_experiment_templates()["experimentTemplates"]) == 0
 
@@ -126,8 +136,9 @@ def test_a_run_from_a_worker_thread(lab, tmp_path):
     path = tmp_path / "threaded.yaml"
     path.write_text(yaml.safe_dump(doc))
     out, codes = io.StringIO(), []
-    worker = threading.Thread(target=lambda: codes.append(run_file(str(path), config, report_dir=tmp_path / "r",
-                                                                   out=out)))
+    worker = threading.Thread(
+        target=lambda: codes.append(run_file(str(path), config, report_dir=tmp_path / "r", out=out))
+    )
     worker.start()
     worker.join(60)
     assert codes == [2] and "could not run:" not in out.getvalue(), out.getvalue()
@@ -158,10 +169,13 @@ def test_stop_condition_aborts_with_exit_3(lab, tmp_path):
     cloudwatch = session.create_client("cloudwatch", **kw)
     alarm_arn = cloudwatch.describe_alarms(AlarmNames=["chaos-lab-target-5xx"])["MetricAlarms"][0]["AlarmArn"]
     doc = yaml.safe_load(bundled_experiments()["seed003-stop-instance"].read_text())
-    doc["template"] = {"description": "wait, guarded by an alarm", "roleArn": doc["template"]["roleArn"],
-                       "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
-                       "targets": {}, "actions": {"wait": {"actionId": "aws:fis:wait",
-                                                           "parameters": {"duration": "PT1M"}}}}
+    doc["template"] = {
+        "description": "wait, guarded by an alarm",
+        "roleArn": doc["template"]["roleArn"],
+        "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
+        "targets": {},
+        "actions": {"wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
+    }
     doc.pop("setup")
     doc["timing"] = {"baseline_s": 2}
     path = tmp_path / "guarded.yaml"
@@ -173,8 +187,9 @@ def test_stop_condition_aborts_with_exit_3(lab, tmp_path):
         while time.monotonic() < deadline:
             running = [e for e in fis.list_experiments()["experiments"] if e["state"]["status"] == "running"]
             if running:
-                cloudwatch.set_alarm_state(AlarmName="chaos-lab-target-5xx", StateValue="ALARM",
-                                           StateReason="test: trip the stop condition")
+                cloudwatch.set_alarm_state(
+                    AlarmName="chaos-lab-target-5xx", StateValue="ALARM", StateReason="test: trip the stop condition"
+                )
                 return
             time.sleep(0.2)
 
@@ -195,9 +210,24 @@ def test_cli_run_uses_the_running_lab(lab, tmp_path):
     CHAOSLAB_HOME (which it must leave running)."""
     config, info = lab
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
-    proc = subprocess.run([sys.executable, "-m", "chaoslab", "run", "seed003-idempotent-retries", "--fast",
-                           "--report", str(tmp_path / "r"), "--junit", str(tmp_path / "j.xml")],
-                          env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chaoslab",
+            "run",
+            "seed003-idempotent-retries",
+            "--fast",
+            "--report",
+            str(tmp_path / "r"),
+            "--junit",
+            str(tmp_path / "j.xml"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     journal = json.loads((tmp_path / "r" / "journal.json").read_text())
     assert proc.returncode == journal["verdict"]["exit_code"] and proc.returncode in (0, 1), proc.stdout + proc.stderr
     assert journal["verdict"]["summary"] in proc.stdout
@@ -211,8 +241,9 @@ def test_demo_with_the_seed_settings_fits_in_two_minutes(tmp_path):
     """The product contract: interval 10 s, threshold 3 — the whole demo in <= 2 minutes."""
     config, octet = config_for(tmp_path), 173
     began = time.monotonic()
-    code, journal = run_demo(config, fast=False, report_dir=tmp_path / "report",
-                             stack=str(private_stack(tmp_path, octet)), out=io.StringIO())
+    code, journal = run_demo(
+        config, fast=False, report_dir=tmp_path / "report", stack=str(private_stack(tmp_path, octet)), out=io.StringIO()
+    )
     took = time.monotonic() - began
     assert code == 0 and took <= 120, f"{took:.0f} s"
     assert_nothing_left(config, octet)
@@ -225,10 +256,12 @@ def test_terminated_run_stops_the_lab_it_started(tmp_path):
     """SIGTERM mid-baseline: the run stops like Ctrl-C, and the lab it started goes with it."""
     config, octet = config_for(tmp_path), 174
     stack = private_stack(tmp_path, octet)
-    script = ("import sys; from pathlib import Path; from chaoslab.config import LabConfig; "
-              "from chaoslab.experiment.session import run_file; "
-              f"sys.exit(run_file('seed003-stop-instance', LabConfig(home=Path({str(config.home)!r}), "
-              f"api_port={config.api_port}), fast=True, stack={str(stack)!r}, report_dir={str(tmp_path / 'r')!r}))")
+    script = (
+        "import sys; from pathlib import Path; from chaoslab.config import LabConfig; "
+        "from chaoslab.experiment.session import run_file; "
+        f"sys.exit(run_file('seed003-stop-instance', LabConfig(home=Path({str(config.home)!r}), "
+        f"api_port={config.api_port}), fast=True, stack={str(stack)!r}, report_dir={str(tmp_path / 'r')!r}))"
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 60
     seen = ""

@@ -65,8 +65,10 @@ async def _run(workload, seconds):
 
 def test_open_loop_holds_250_per_second_without_drift(server):
     records = []
-    specs = [RequestSpec("/products", 200), RequestSpec("/orders", 50, method="POST",
-                                                        body={"product_id": "{{randint 1 10}}", "quantity": 1})]
+    specs = [
+        RequestSpec("/products", 200),
+        RequestSpec("/orders", 50, method="POST", body={"product_id": "{{randint 1 10}}", "quantity": 1}),
+    ]
     w = Workload(server, specs, on_record=records.append, phase=lambda: "baseline")
     seconds = 4.0
     asyncio.run(_run(w, seconds))
@@ -76,16 +78,17 @@ def test_open_loop_holds_250_per_second_without_drift(server):
     # schedule slots are evenly spaced: the generator did not slow down with the server
     gets = sorted(r["t"] for r in records if r["endpoint"] == "GET /products")
     assert abs((gets[-1] - gets[0]) / (len(gets) - 1) - 1 / 200) < 1e-4
-    print(f"\nopen loop: {len(records) / seconds:.0f} req/s, send lag p50 {percentile(lag, 50):.2f} ms "
-          f"p99 {percentile(lag, 99):.2f} ms, latency p99 {percentile([r['latency_ms'] for r in records], 99):.1f} ms")
+    print(
+        f"\nopen loop: {len(records) / seconds:.0f} req/s, send lag p50 {percentile(lag, 50):.2f} ms "
+        f"p99 {percentile(lag, 99):.2f} ms, latency p99 {percentile([r['latency_ms'] for r in records], 99):.1f} ms"
+    )
     assert percentile(lag, 99) < 50
 
 
 def test_open_loop_keeps_sending_while_answers_stall(server):
     """A closed loop would send 1 request here; the open loop sends on schedule and times out."""
     records = []
-    w = Workload(server, [RequestSpec("/slow", 10)], on_record=records.append, phase=lambda: "injection",
-                 timeout_s=1.0)
+    w = Workload(server, [RequestSpec("/slow", 10)], on_record=records.append, phase=lambda: "injection", timeout_s=1.0)
     asyncio.run(_run(w, 1.0))
     assert len(records) >= 9
     assert {r["error"] for r in records} == {"timeout"}
@@ -95,14 +98,22 @@ def test_open_loop_keeps_sending_while_answers_stall(server):
 def test_refused_connections_and_probe_timeline():
     records = []
     port = _free_port()
-    probe = Probe(f"http://127.0.0.1:{port}", path="/products", interval_s=0.2, connect_timeout_s=1,
-                  max_time_s=1, on_record=records.append, phase=lambda: "baseline")
+    probe = Probe(
+        f"http://127.0.0.1:{port}",
+        path="/products",
+        interval_s=0.2,
+        connect_timeout_s=1,
+        max_time_s=1,
+        on_record=records.append,
+        phase=lambda: "baseline",
+    )
 
     async def go():
         task = asyncio.create_task(probe.run())
         await asyncio.sleep(0.5)
         probe.stop()
         await task
+
     asyncio.run(go())
     assert len(records) >= 2
     assert all(r["probe"] and r["error"] == "refused" and r["status"] is None for r in records)

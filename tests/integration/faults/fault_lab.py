@@ -94,6 +94,7 @@ async def unit_cpu(unit, seconds: float) -> float:
     rather than with `unit.cpu_percent()`, whose window the lab's metrics publisher resets."""
     import asyncio
     import time
+
     c0, t0 = _cpu_seconds(unit), time.monotonic()
     await asyncio.sleep(seconds)
     return (_cpu_seconds(unit) - c0) / (time.monotonic() - t0) * 100

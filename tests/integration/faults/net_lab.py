@@ -25,8 +25,10 @@ from chaoslab.services.fis.executors import ActionContext
 from chaoslab.services.fis.registry import REGISTRY, REVERTERS
 from chaoslab.services.fis.selection import Resource
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -60,12 +62,20 @@ async def net_lab(home: Path) -> AsyncIterator[Lab]:
 def context(lab: Lab, action_id: str) -> ActionContext:
     """What the engine hands an executor, with the registry's reverters."""
     role = lab.iam.get_role("net-fis-role")
-    return ActionContext(lab, "EXPnettest" + str(random.randint(1000, 9999)), role.arn, "act", action_id,
-                         time_scale=1 / 60, reverters=dict(REVERTERS))  # PT1M lasts one second
+    return ActionContext(
+        lab,
+        "EXPnettest" + str(random.randint(1000, 9999)),
+        role.arn,
+        "act",
+        action_id,
+        time_scale=1 / 60,
+        reverters=dict(REVERTERS),
+    )  # PT1M lasts one second
 
 
-async def run_for(ctx: ActionContext, executor: str, targets: dict[str, list[Resource]],
-                  params: dict[str, str]) -> asyncio.Task[None]:
+async def run_for(
+    ctx: ActionContext, executor: str, targets: dict[str, list[Resource]], params: dict[str, str]
+) -> asyncio.Task[None]:
     """Start a registered executor in the background; returns once its effect is in place."""
     task = asyncio.create_task(REGISTRY[executor](ctx, targets, params))
     for _ in range(200):
@@ -78,20 +88,35 @@ async def run_for(ctx: ActionContext, executor: str, targets: dict[str, list[Res
     return task
 
 
-async def static_task(lab: Lab, az: str = "us-east-1a", capacity_provider: str | None = None,
-                      port: int = 80) -> Any:
+async def static_task(lab: Lab, az: str = "us-east-1a", capacity_provider: str | None = None, port: int = 80) -> Any:
     """A running ECS task of the static app in `az` (loopback labs share 127.0.x.y addresses with
     other labs on the host: give them an unusual port)."""
     family = f"net-static-{port}"
     lab.ecs.create_cluster("net")
-    lab.ecs.task_definitions.register({
-        "family": family, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
-        "cpu": "256", "memory": "512",
-        "containerDefinitions": [{"name": "app", "image": "chaoslab/static", "essential": True,
-                                  "portMappings": [{"containerPort": port, "protocol": "tcp"}]}]})
-    (task,) = await lab.ecs.run_task("net", family, 1, capacity_provider=capacity_provider,
-                                     network_configuration={"awsvpcConfiguration": {
-                                         "subnets": [lab.ec2.subnet(az).subnet_id]}})
+    lab.ecs.task_definitions.register(
+        {
+            "family": family,
+            "networkMode": "awsvpc",
+            "requiresCompatibilities": ["FARGATE"],
+            "cpu": "256",
+            "memory": "512",
+            "containerDefinitions": [
+                {
+                    "name": "app",
+                    "image": "chaoslab/static",
+                    "essential": True,
+                    "portMappings": [{"containerPort": port, "protocol": "tcp"}],
+                }
+            ],
+        }
+    )
+    (task,) = await lab.ecs.run_task(
+        "net",
+        family,
+        1,
+        capacity_provider=capacity_provider,
+        network_configuration={"awsvpcConfiguration": {"subnets": [lab.ec2.subnet(az).subnet_id]}},
+    )
     deadline = time.monotonic() + 30
     while task.last_status != "RUNNING":
         assert time.monotonic() < deadline, f"task stayed {task.last_status}"

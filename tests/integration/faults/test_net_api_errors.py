@@ -19,9 +19,16 @@ from botocore.exceptions import ClientError
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root", "Service": "fis.amazonaws.com"},
-     "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root", "Service": "fis.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 CALLS = 300
 PERCENT = 30
@@ -32,13 +39,19 @@ def api_kinds() -> tuple[str, ...]:
 
 
 def session_client(endpoint: str, role_arn: str, service: str = "ec2") -> Any:
-    sts = boto3.client("sts", endpoint_url=endpoint, region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    sts = boto3.client(
+        "sts", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="app")["Credentials"]
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-                        aws_session_token=creds["SessionToken"],
-                        config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+    )
 
 
 def outcomes(client: Any, operation: str, n: int) -> dict[str, int]:
@@ -64,15 +77,32 @@ async def scenario(home: Path, kind: str) -> dict[str, Any]:
             lab.iam.put_role_policy(name, "all", json.dumps(ALLOW_ALL))
         app_arn, other_arn = lab.iam.get_role("app-role").arn, lab.iam.get_role("other-role").arn
         endpoint = lab.config.endpoint_url
-        app, other = await asyncio.to_thread(session_client, endpoint, app_arn), \
-            await asyncio.to_thread(session_client, endpoint, other_arn)
-        template = lab.fis.create_experiment_template({
-            "description": f"inject {kind} errors", "roleArn": lab.iam.get_role("fis-role").arn,
-            "stopConditions": [{"source": "none"}],
-            "targets": {"Roles": {"resourceType": "aws:iam:role", "resourceArns": [app_arn], "selectionMode": "ALL"}},
-            "actions": {"inject": {"actionId": f"aws:fis:inject-api-{kind}-error", "targets": {"Roles": "Roles"},
-                                   "parameters": {"service": "ec2", "operations": "DescribeInstances,DescribeVpcs",
-                                                  "percentage": str(PERCENT), "duration": "PT1M"}}}})
+        app, other = (
+            await asyncio.to_thread(session_client, endpoint, app_arn),
+            await asyncio.to_thread(session_client, endpoint, other_arn),
+        )
+        template = lab.fis.create_experiment_template(
+            {
+                "description": f"inject {kind} errors",
+                "roleArn": lab.iam.get_role("fis-role").arn,
+                "stopConditions": [{"source": "none"}],
+                "targets": {
+                    "Roles": {"resourceType": "aws:iam:role", "resourceArns": [app_arn], "selectionMode": "ALL"}
+                },
+                "actions": {
+                    "inject": {
+                        "actionId": f"aws:fis:inject-api-{kind}-error",
+                        "targets": {"Roles": "Roles"},
+                        "parameters": {
+                            "service": "ec2",
+                            "operations": "DescribeInstances,DescribeVpcs",
+                            "percentage": str(PERCENT),
+                            "duration": "PT1M",
+                        },
+                    }
+                },
+            }
+        )
         exp = await lab.fis.start_experiment(template["id"])
         for _ in range(200):
             if lab.fis.get_experiment(exp["id"])["actions"]["inject"]["state"]["status"] == "running":

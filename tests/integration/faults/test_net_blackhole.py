@@ -32,8 +32,12 @@ async def scenario(home: Path) -> None:
         before = await rules_of(unit)
 
         ctx = context(lab, "aws:ecs:task-network-blackhole-port")
-        running = await run_for(ctx, "ecs.task_network_blackhole_port", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT1M", "port": "80", "trafficType": "ingress", "protocol": "tcp"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_blackhole_port",
+            {"Tasks": [task_resource(task)]},
+            {"duration": "PT1M", "port": "80", "trafficType": "ingress", "protocol": "tcp"},
+        )
         assert not await connects(task.private_ip, 80, 1.0), "the blackholed port still answers"
         assert await connects(task.private_ip, 8081, 1.0), "another port of the task must keep working"
         assert "--dport 80 -j DROP" in await rules_of(unit)
@@ -46,12 +50,18 @@ async def scenario(home: Path) -> None:
         service_ip = lab.ec2.network_of(task.subnet).service_ip
         servers = [await asyncio.start_server(lambda r, w: w.close(), service_ip, 0) for _ in range(2)]
         ports = [s.sockets[0].getsockname()[1] for s in servers]
-        probe = (f"import socket,json\nout=[]\nfor p in {ports}:\n"
-                 f"    s=socket.socket(); s.settimeout(1.0)\n"
-                 f"    out.append(s.connect_ex(('{service_ip}', p)) == 0)\nprint(json.dumps(out))")
+        probe = (
+            f"import socket,json\nout=[]\nfor p in {ports}:\n"
+            f"    s=socket.socket(); s.settimeout(1.0)\n"
+            f"    out.append(s.connect_ex(('{service_ip}', p)) == 0)\nprint(json.dumps(out))"
+        )
         ctx = context(lab, "aws:ecs:task-network-blackhole-port")
-        running = await run_for(ctx, "ecs.task_network_blackhole_port", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT1M", "port": str(ports[0]), "trafficType": "egress"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_blackhole_port",
+            {"Tasks": [task_resource(task)]},
+            {"duration": "PT1M", "port": str(ports[0]), "trafficType": "egress"},
+        )
         assert await in_unit(unit, probe) == [False, True]
         await running
         await ctx.revert_all()

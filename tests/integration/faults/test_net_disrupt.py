@@ -27,9 +27,11 @@ def subnet_resource(lab: Any, az: str) -> Resource:
 
 def reach(targets: list[tuple[str, int]]) -> str:
     """In-unit probe: which (ip, port) accept a TCP connection within a second."""
-    return ("import socket,json\nout=[]\n"
-            f"for ip, port in {targets!r}:\n    s=socket.socket(); s.settimeout(1.0)\n"
-            "    out.append(s.connect_ex((ip, port)) == 0); s.close()\nprint(json.dumps(out))")
+    return (
+        "import socket,json\nout=[]\n"
+        f"for ip, port in {targets!r}:\n    s=socket.socket(); s.settimeout(1.0)\n"
+        "    out.append(s.connect_ex((ip, port)) == 0); s.close()\nprint(json.dumps(out))"
+    )
 
 
 async def stop(running: asyncio.Task[None]) -> None:
@@ -40,8 +42,10 @@ async def stop(running: asyncio.Task[None]) -> None:
 
 async def scenario(home: Path) -> dict[str, Any]:
     async with net_lab(home) as lab:
-        a1, a2, b1 = [await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az))
-                      for az in ("us-east-1a", "us-east-1a", "us-east-1b")]
+        a1, a2, b1 = [
+            await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az))
+            for az in ("us-east-1a", "us-east-1a", "us-east-1b")
+        ]
         service_ip = lab.ec2.network_of(a1.subnet).service_ip
         server = await asyncio.start_server(lambda r, w: w.close(), service_ip, 0)
         svc_port = server.sockets[0].getsockname()[1]
@@ -50,8 +54,12 @@ async def scenario(home: Path) -> dict[str, Any]:
         assert await in_unit(a1.unit, reach(peers)) == [True, True, True]
 
         ctx = context(lab, "aws:network:disrupt-connectivity")
-        running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
-                                {"duration": "PT10M", "scope": "all"})
+        running = await run_for(
+            ctx,
+            "network.disrupt_connectivity",
+            {"Subnets": [subnet_resource(lab, "us-east-1a")]},
+            {"duration": "PT10M", "scope": "all"},
+        )
         out: dict[str, Any] = {
             "host_to_a1": await connects(a1.private_ip, 80, 1.0),
             "host_to_b1": await connects(b1.private_ip, 80, 1.0),
@@ -63,8 +71,12 @@ async def scenario(home: Path) -> dict[str, Any]:
         out["restored"] = all([before[i.instance_id] == await rules_of(i.unit) for i in (a1, a2, b1)])
 
         ctx = context(lab, "aws:network:disrupt-connectivity")
-        running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
-                                {"duration": "PT10M", "scope": "availability-zone"})
+        running = await run_for(
+            ctx,
+            "network.disrupt_connectivity",
+            {"Subnets": [subnet_resource(lab, "us-east-1a")]},
+            {"duration": "PT10M", "scope": "availability-zone"},
+        )
         out["az_host_to_a1"] = await connects(a1.private_ip, 80, 1.0)
         out["az_a1_reaches"] = await in_unit(a1.unit, reach(peers))
         await stop(running)
@@ -75,14 +87,19 @@ async def scenario(home: Path) -> dict[str, Any]:
         # neighbour caches (see the report): a unit launched into the subnet during the action
         # is cut off within a poll or two, and reachable once the action ends.
         ctx = context(lab, "aws:network:disrupt-connectivity")
-        running = await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
-                                {"duration": "PT10M", "scope": "all"})
+        running = await run_for(
+            ctx,
+            "network.disrupt_connectivity",
+            {"Subnets": [subnet_resource(lab, "us-east-1a")]},
+            {"duration": "PT10M", "scope": "all"},
+        )
         launch = asyncio.create_task(lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a")))
         late = None
         started = time.monotonic()
         while time.monotonic() - started < 10:
-            late = next((i for i in lab.ec2.instances.values() if i not in (a1, a2, b1) and i.unit
-                         and i.unit.sandbox), None)
+            late = next(
+                (i for i in lab.ec2.instances.values() if i not in (a1, a2, b1) and i.unit and i.unit.sandbox), None
+            )
             if late and "-A INPUT ! -i lo -j CLDC-" in await listing(late.unit.sandbox.netns):  # the jump is last
                 break
             await asyncio.sleep(0.1)
@@ -96,8 +113,12 @@ async def scenario(home: Path) -> dict[str, Any]:
 
         ctx = context(lab, "aws:network:disrupt-connectivity")
         with pytest.raises(ActionFailure) as refused:
-            await run_for(ctx, "network.disrupt_connectivity", {"Subnets": [subnet_resource(lab, "us-east-1a")]},
-                          {"duration": "PT10M", "scope": "vpc"})
+            await run_for(
+                ctx,
+                "network.disrupt_connectivity",
+                {"Subnets": [subnet_resource(lab, "us-east-1a")]},
+                {"duration": "PT10M", "scope": "vpc"},
+            )
         out["vpc_refused"] = refused.value.code
         server.close()
     return out

@@ -32,10 +32,12 @@ REQUESTS = 50
 
 def round_trips(ip: str, port: int, n: int) -> str:
     """In-unit probe: n request/answer round trips on one connection; prints their ms."""
-    return (f"import socket,time,json\ns=socket.create_connection(('{ip}',{port}),timeout=10)\n"
-            f"s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\nout=[]\n"
-            f"for i in range({n}):\n    t=time.perf_counter(); s.sendall(b'ping'); s.recv(64)\n"
-            f"    out.append((time.perf_counter()-t)*1000)\nprint(json.dumps(out))")
+    return (
+        f"import socket,time,json\ns=socket.create_connection(('{ip}',{port}),timeout=10)\n"
+        f"s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\nout=[]\n"
+        f"for i in range({n}):\n    t=time.perf_counter(); s.sendall(b'ping'); s.recv(64)\n"
+        f"    out.append((time.perf_counter()-t)*1000)\nprint(json.dumps(out))"
+    )
 
 
 async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -57,9 +59,18 @@ async def scenario(home: Path) -> dict[str, float]:
         base_out = p50(await in_unit(unit, round_trips(service_ip, port, REQUESTS)))
 
         ctx = context(lab, "aws:ecs:task-network-latency")
-        running = await run_for(ctx, "ecs.task_network_latency", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT10M", "delayMilliseconds": str(DELAY_MS), "jitterMilliseconds": "10",
-                                 "flowsPercent": "100", "sources": "ALL"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_latency",
+            {"Tasks": [task_resource(task)]},
+            {
+                "duration": "PT10M",
+                "delayMilliseconds": str(DELAY_MS),
+                "jitterMilliseconds": "10",
+                "flowsPercent": "100",
+                "sources": "ALL",
+            },
+        )
         added_in = p50([await http_get_ms(task.private_ip) for _ in range(REQUESTS)]) - base_in
         added_out = p50(await in_unit(unit, round_trips(service_ip, port, REQUESTS))) - base_out
         proxies = [n for n in unit.extras if n.startswith("delayproxy-")]
@@ -78,8 +89,10 @@ async def scenario(home: Path) -> dict[str, float]:
 
 def test_latency_ingress_and_egress(tmp_path: Path) -> None:
     got = asyncio.run(scenario(tmp_path))
-    print(f"added latency p50: ingress {got['added_in']:.1f} ms, egress {got['added_out']:.1f} ms "
-          f"(parameter {DELAY_MS} ms); after revert {got['after_in']:.1f} ms")
+    print(
+        f"added latency p50: ingress {got['added_in']:.1f} ms, egress {got['added_out']:.1f} ms "
+        f"(parameter {DELAY_MS} ms); after revert {got['after_in']:.1f} ms"
+    )
     assert abs(got["added_in"] - DELAY_MS) <= 0.2 * DELAY_MS, got
     assert abs(got["added_out"] - DELAY_MS) <= 0.2 * DELAY_MS, got
     assert got["after_in"] < 0.2 * DELAY_MS, got
@@ -107,8 +120,12 @@ async def in_flight(home: Path) -> dict[str, tuple[bytes, float]]:
         task = await static_task(lab)
         opened_before = await half_request(task.private_ip)
         ctx = context(lab, "aws:ecs:task-network-latency")
-        running = await run_for(ctx, "ecs.task_network_latency", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT10M", "delayMilliseconds": str(DELAY_MS), "sources": "ALL"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_latency",
+            {"Tasks": [task_resource(task)]},
+            {"duration": "PT10M", "delayMilliseconds": str(DELAY_MS), "sources": "ALL"},
+        )
         across_onset = await finish(*opened_before)
         through_proxy = await half_request(task.private_ip)
         running.cancel()

@@ -18,8 +18,10 @@ from net_lab import context, needs_netns, net_lab, rules_of, run_for, static_tas
 pytestmark = needs_netns
 
 ECHO_PORT = 9999
-ECHO = ("import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9999))\n"
-        "while True:\n    d, a = s.recvfrom(2048)\n    s.sendto(d, a)")
+ECHO = (
+    "import socket\ns=socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('0.0.0.0', 9999))\n"
+    "while True:\n    d, a = s.recvfrom(2048)\n    s.sendto(d, a)"
+)
 
 
 def echo_rate(ip: str, n: int) -> float:
@@ -74,8 +76,12 @@ async def scenario(home: Path) -> dict[str, float]:
         out: dict[str, float] = {"base": await asyncio.to_thread(echo_rate, task.private_ip, 200)}
 
         ctx = context(lab, "aws:ecs:task-network-packet-loss")
-        running = await run_for(ctx, "ecs.task_network_packet_loss", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT10M", "lossPercent": "30", "flowsPercent": "100", "sources": "ALL"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_packet_loss",
+            {"Tasks": [task_resource(task)]},
+            {"duration": "PT10M", "lossPercent": "30", "flowsPercent": "100", "sources": "ALL"},
+        )
         out["echo_30"] = await asyncio.to_thread(echo_rate, task.private_ip, 1000)
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -84,9 +90,12 @@ async def scenario(home: Path) -> dict[str, float]:
         assert await rules_of(task.unit) == before
 
         ctx = context(lab, "aws:ecs:task-network-packet-loss")
-        running = await run_for(ctx, "ecs.task_network_packet_loss", {"Tasks": [task_resource(task)]},
-                                {"duration": "PT10M", "lossPercent": "100", "flowsPercent": "50",
-                                 "sources": "us-east-1a"})
+        running = await run_for(
+            ctx,
+            "ecs.task_network_packet_loss",
+            {"Tasks": [task_resource(task)]},
+            {"duration": "PT10M", "lossPercent": "100", "flowsPercent": "50", "sources": "us-east-1a"},
+        )
         out["flows_50"] = await asyncio.to_thread(flow_rate, task.private_ip, 300)
         running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -100,9 +109,11 @@ async def scenario(home: Path) -> dict[str, float]:
 def test_packet_loss_rate_and_flows(tmp_path: Path) -> None:
     got = asyncio.run(scenario(tmp_path))
     loss = 1 - math.sqrt(got["echo_30"])
-    print(f"echo rate {got['echo_30']:.3f} at lossPercent 30 (expected 0.490) -> per-direction loss {loss:.3f}; "
-          f"flows alive {got['flows_50']:.3f} at flowsPercent 50/lossPercent 100; "
-          f"before {got['base']:.3f}, after revert {got['after']:.3f}")
+    print(
+        f"echo rate {got['echo_30']:.3f} at lossPercent 30 (expected 0.490) -> per-direction loss {loss:.3f}; "
+        f"flows alive {got['flows_50']:.3f} at flowsPercent 50/lossPercent 100; "
+        f"before {got['base']:.3f}, after revert {got['after']:.3f}"
+    )
     assert got["base"] >= 0.99 and got["after"] >= 0.99, got  # a busy host may drop the odd datagram
     assert within(got["echo_30"], 0.49, 1000), got
     assert within(got["flows_50"], 0.5, 300), got

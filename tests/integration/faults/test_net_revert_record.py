@@ -38,13 +38,15 @@ async def scenario(home: Path) -> None:
         task = await static_task(lab)
         netns = task.unit.sandbox.netns
         before = await rules_of(task.unit)
-        latency = net.latency_record(task.arn, task.task_id, netns, delay_ms=50, jitter_ms=0, flows_percent=100,
-                                     sources=None, ingress_ports=[80])
+        latency = net.latency_record(
+            task.arn, task.task_id, netns, delay_ms=50, jitter_ms=0, flows_percent=100, sources=None, ingress_ports=[80]
+        )
         loss = net.rules_record(task.arn, rules.packet_loss(netns, net.new_tag(), 5, 50, None))
         blackhole = net.rules_record(task.arn, rules.blackhole(netns, net.new_tag(), 81, "udp", "egress"))
-        records = [(fault, json.loads(json.dumps(record)))  # as stored in the journal
-                   for fault, record in (("network.latency", latency), ("network.rules", loss),
-                                         ("network.rules", blackhole))]
+        records = [
+            (fault, json.loads(json.dumps(record)))  # as stored in the journal
+            for fault, record in (("network.latency", latency), ("network.rules", loss), ("network.rules", blackhole))
+        ]
         await net.apply_latency(task.unit, latency)
         await net.apply_rules(loss)
         await net.apply_rules(blackhole)
@@ -81,8 +83,16 @@ async def overlapping_latency(home: Path) -> None:
         before = await rules_of(task.unit)
 
         def record() -> dict:
-            return net.latency_record(task.arn, task.task_id, netns, delay_ms=50, jitter_ms=0, flows_percent=100,
-                                      sources=None, ingress_ports=[80])
+            return net.latency_record(
+                task.arn,
+                task.task_id,
+                netns,
+                delay_ms=50,
+                jitter_ms=0,
+                flows_percent=100,
+                sources=None,
+                ingress_ports=[80],
+            )
 
         first, second = record(), record()
         await net.apply_latency(task.unit, first)

@@ -44,31 +44,47 @@ async def spot_scenario(home: Path) -> dict[str, Any]:
         spot = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), spot=True, port=PORT)
         plain = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), port=PORT)
         ctx = context(lab, "aws:ec2:send-spot-instance-interruptions")
-        res = Resource(spot.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
-                       spot.to_record(lab.config.account_id))
+        res = Resource(
+            spot.arn(lab.config.region, lab.config.account_id),
+            "aws:ec2:spot-instance",
+            spot.to_record(lab.config.account_id),
+        )
         started = time.monotonic()
-        run = asyncio.create_task(REGISTRY["ec2.send_spot_instance_interruptions"](
-            ctx, {"SpotInstances": [res]}, {"durationBeforeInterruption": "PT2M"}))  # 2 s at this time scale
+        run = asyncio.create_task(
+            REGISTRY["ec2.send_spot_instance_interruptions"](
+                ctx, {"SpotInstances": [res]}, {"durationBeforeInterruption": "PT2M"}
+            )
+        )  # 2 s at this time scale
         await until(lambda: lab.events.since(0, {"ec2.spot_interruption_warning"}))
         warned_state = spot.state
         await run
         await until(lambda: spot.state == "terminated")
-        out: dict[str, Any] = {"warned_state": warned_state, "interrupted_after": time.monotonic() - started,
-                               "plain": plain.state,
-                               "reason": spot.to_record(lab.config.account_id)["StateReason"]["Code"]}
+        out: dict[str, Any] = {
+            "warned_state": warned_state,
+            "interrupted_after": time.monotonic() - started,
+            "plain": plain.state,
+            "reason": spot.to_record(lab.config.account_id)["StateReason"]["Code"],
+        }
 
-        plain_res = Resource(plain.arn(lab.config.region, lab.config.account_id), "aws:ec2:spot-instance",
-                             plain.to_record(lab.config.account_id))
+        plain_res = Resource(
+            plain.arn(lab.config.region, lab.config.account_id),
+            "aws:ec2:spot-instance",
+            plain.to_record(lab.config.account_id),
+        )
         with pytest.raises(ActionFailure) as refused:
             await REGISTRY["ec2.send_spot_instance_interruptions"](
-                ctx, {"SpotInstances": [plain_res]}, {"durationBeforeInterruption": "PT2M"})
+                ctx, {"SpotInstances": [plain_res]}, {"durationBeforeInterruption": "PT2M"}
+            )
         out["on_demand_refused"] = refused.value.code
 
         spot_task = await static_task(lab, capacity_provider="FARGATE_SPOT", port=PORT)
         task = await static_task(lab, port=PORT)
         ctx = context(lab, "chaoslab:ecs:fargate-spot-interruption")
-        run = asyncio.create_task(REGISTRY["ecs.fargate_spot_interruption"](
-            ctx, {"Tasks": [task_resource(spot_task), task_resource(task)]}, {"durationBeforeInterruption": "PT2M"}))
+        run = asyncio.create_task(
+            REGISTRY["ecs.fargate_spot_interruption"](
+                ctx, {"Tasks": [task_resource(spot_task), task_resource(task)]}, {"durationBeforeInterruption": "PT2M"}
+            )
+        )
         await until(lambda: lab.events.since(0, {"ecs.task_event"}))
         out["task_during_warning"] = spot_task.last_status
         await run
@@ -100,17 +116,20 @@ async def loopback_refusal(home: Path) -> dict[str, list[tuple[str, str]]]:
         # AWS's managed ECS policy is enough to get past the permission checks (to the netns
         # refusal); a role without ssm:SendCommand on the AWSFIS document is refused first.
         lab.iam.create_role("ecs-fis-role", json.dumps(TRUST))
-        lab.iam.attach_role_policy("ecs-fis-role",
-                                   "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorECSAccess")
+        lab.iam.attach_role_policy(
+            "ecs-fis-role", "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorECSAccess"
+        )
         lab.iam.create_role("bare-role", json.dumps(TRUST))
         out: dict[str, list[tuple[str, str]]] = {"net-fis-role": [], "ecs-fis-role": [], "bare-role": []}
         for executor, params in (
-                ("ecs.task_network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
-                ("ecs.task_network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
-                ("ecs.task_network_latency", {"delayMilliseconds": "100", "duration": "PT1M"})):
+            ("ecs.task_network_blackhole_port", {"port": "80", "trafficType": "ingress", "duration": "PT1M"}),
+            ("ecs.task_network_packet_loss", {"lossPercent": "10", "duration": "PT1M"}),
+            ("ecs.task_network_latency", {"delayMilliseconds": "100", "duration": "PT1M"}),
+        ):
             for role in out:
-                ctx = ActionContext(lab, "EXPrefusal", lab.iam.get_role(role).arn, "act", executor,
-                                    reverters=dict(REVERTERS))
+                ctx = ActionContext(
+                    lab, "EXPrefusal", lab.iam.get_role(role).arn, "act", executor, reverters=dict(REVERTERS)
+                )
                 with pytest.raises(ActionFailure) as refused:
                     await REGISTRY[executor](ctx, {"Tasks": [task_resource(task)]}, params)
                 out[role].append((refused.value.code, refused.value.reason))
@@ -133,28 +152,42 @@ async def fargate_spot_experiment(home: Path) -> dict[str, Any]:
     try:
         lab.fis.time_scale = 0.02  # PT2M lasts 2.4 s
         first = await static_task(lab, port=PORT)  # registers the task definition; not Spot, so spared
-        lab.ecs.create_service("net", "spot", first.task_definition["family"], 1,
-                               capacity_provider_strategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
-                               network_configuration={"awsvpcConfiguration": {
-                                   "subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}})
+        lab.ecs.create_service(
+            "net",
+            "spot",
+            first.task_definition["family"],
+            1,
+            capacity_provider_strategy=[{"capacityProvider": "FARGATE_SPOT", "weight": 1}],
+            network_configuration={"awsvpcConfiguration": {"subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}},
+        )
         service = lab.ecs.services[("net", "spot")]
         await until(lambda: any(t.last_status == "RUNNING" for t in lab.ecs.tasks.values() if t.service == "spot"))
         (spot_task,) = [t for t in lab.ecs.tasks.values() if t.service == "spot"]
         await wait_port(spot_task.private_ip, PORT)
-        template = lab.fis.create_experiment_template({
-            "description": "Fargate Spot interruption (lab-only action)", "roleArn": lab.iam.get_role("net-fis-role").arn,
-            "stopConditions": [{"source": "none"}],
-            "targets": {"Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                                  "parameters": {"cluster": "net"}}},
-            "actions": {"interrupt": {"actionId": "chaoslab:ecs:fargate-spot-interruption",
-                                      "targets": {"Tasks": "Tasks"}}}})
+        template = lab.fis.create_experiment_template(
+            {
+                "description": "Fargate Spot interruption (lab-only action)",
+                "roleArn": lab.iam.get_role("net-fis-role").arn,
+                "stopConditions": [{"source": "none"}],
+                "targets": {
+                    "Tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL", "parameters": {"cluster": "net"}}
+                },
+                "actions": {
+                    "interrupt": {"actionId": "chaoslab:ecs:fargate-spot-interruption", "targets": {"Tasks": "Tasks"}}
+                },
+            }
+        )
         exp = await lab.fis.start_experiment(template["id"])
         done = await lab.fis.wait_experiment(exp["id"], 30)
         await until(lambda: spot_task.last_status == "STOPPED")
         described = [e["message"] for e in lab.ecs.describe_service(service)["events"]]
-        return {"status": done["state"]["status"], "stop_code": spot_task.stop_code, "spared": first.last_status,
-                "warnings": len(lab.events.since(0, {"ecs.task_event"})),
-                "service_events": [m for m in described if "Spot interruption warning" in m]}
+        return {
+            "status": done["state"]["status"],
+            "stop_code": spot_task.stop_code,
+            "spared": first.last_status,
+            "warnings": len(lab.events.since(0, {"ecs.task_event"})),
+            "service_events": [m for m in described if "Spot interruption warning" in m],
+        }
     finally:
         await lab.stop()
 
@@ -163,6 +196,10 @@ def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path) -> None:
     """The lab-only action from the catalogue, through the engine: only the FARGATE_SPOT task gets
     the warning (also as a service event DescribeServices shows) and stops with SpotInterruption."""
     got = asyncio.run(fargate_spot_experiment(tmp_path))
-    assert (got["status"], got["stop_code"], got["spared"], got["warnings"]) == \
-        ("completed", "SpotInterruption", "RUNNING", 1), got
+    assert (got["status"], got["stop_code"], got["spared"], got["warnings"]) == (
+        "completed",
+        "SpotInterruption",
+        "RUNNING",
+        1,
+    ), got
     assert len(got["service_events"]) == 1, got

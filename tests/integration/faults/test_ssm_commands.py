@@ -16,8 +16,13 @@ pytestmark = needs_netns
 
 
 def client(lab):
-    return boto3.client("ssm", endpoint_url=lab.config.endpoint_url, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "ssm",
+        endpoint_url=lab.config.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def alive(pid: int) -> bool:
@@ -44,9 +49,14 @@ def test_cpu_stress_document_runs_for_real_and_is_listed(tmp_path: Path) -> None
             ssm = client(lab)
             info = (await call(ssm.describe_instance_information))["InstanceInformationList"]
             assert [i["InstanceId"] for i in info] == [inst.instance_id] and info[0]["PingStatus"] == "Online"
-            sent = (await call(ssm.send_command, DocumentName="AWSFIS-Run-CPU-Stress",
-                               InstanceIds=[inst.instance_id],
-                               Parameters={"DurationSeconds": ["5"], "CPU": ["1"], "LoadPercent": ["60"]}))["Command"]
+            sent = (
+                await call(
+                    ssm.send_command,
+                    DocumentName="AWSFIS-Run-CPU-Stress",
+                    InstanceIds=[inst.instance_id],
+                    Parameters={"DurationSeconds": ["5"], "CPU": ["1"], "LoadPercent": ["60"]},
+                )
+            )["Command"]
             assert sent["Status"] in ("Pending", "InProgress")
             cid = sent["CommandId"]
             await wait_status(ssm, cid, "InProgress")
@@ -73,8 +83,14 @@ def test_cancel_command_stops_the_stress_and_bad_requests_are_refused(tmp_path: 
         async with fault_lab(tmp_path) as lab:
             inst = await running_instance(lab)
             ssm = client(lab)
-            cid = (await call(ssm.send_command, DocumentName="AWSFIS-Run-IO-Stress", InstanceIds=[inst.instance_id],
-                              Parameters={"DurationSeconds": ["60"], "Percent": ["1"]}))["Command"]["CommandId"]
+            cid = (
+                await call(
+                    ssm.send_command,
+                    DocumentName="AWSFIS-Run-IO-Stress",
+                    InstanceIds=[inst.instance_id],
+                    Parameters={"DurationSeconds": ["60"], "Percent": ["1"]},
+                )
+            )["Command"]["CommandId"]
             await wait_status(ssm, cid, "InProgress")
             for _ in range(100):
                 if inst.unit.extras:
@@ -90,11 +106,19 @@ def test_cancel_command_stops_the_stress_and_bad_requests_are_refused(tmp_path: 
             assert lab.store.journal_pending() == []
 
             errors = []
-            for kwargs in ({"DocumentName": "AWS-RunShellScript", "InstanceIds": [inst.instance_id]},
-                           {"DocumentName": "AWSFIS-Run-Memory-Stress", "InstanceIds": [inst.instance_id],
-                            "Parameters": {"DurationSeconds": ["5"]}},
-                           {"DocumentName": "AWSFIS-Run-CPU-Stress", "InstanceIds": ["i-0123456789abcdef0"],
-                            "Parameters": {"DurationSeconds": ["5"]}}):
+            for kwargs in (
+                {"DocumentName": "AWS-RunShellScript", "InstanceIds": [inst.instance_id]},
+                {
+                    "DocumentName": "AWSFIS-Run-Memory-Stress",
+                    "InstanceIds": [inst.instance_id],
+                    "Parameters": {"DurationSeconds": ["5"]},
+                },
+                {
+                    "DocumentName": "AWSFIS-Run-CPU-Stress",
+                    "InstanceIds": ["i-0123456789abcdef0"],
+                    "Parameters": {"DurationSeconds": ["5"]},
+                },
+            ):
                 try:
                     await call(ssm.send_command, **kwargs)
                 except ssm.exceptions.ClientError as exc:
@@ -111,17 +135,26 @@ def test_kill_process_document_kills_the_app_and_failures_are_reported(tmp_path:
             ssm = client(lab)
             pids = inst.unit.find_process("gunicorn")
             assert pids
-            cid = (await call(ssm.send_command, DocumentName="AWSFIS-Run-Kill-Process",
-                              InstanceIds=[inst.instance_id],
-                              Parameters={"ProcessName": ["gunicorn"], "Signal": ["SIGKILL"]}))["Command"]["CommandId"]
+            cid = (
+                await call(
+                    ssm.send_command,
+                    DocumentName="AWSFIS-Run-Kill-Process",
+                    InstanceIds=[inst.instance_id],
+                    Parameters={"ProcessName": ["gunicorn"], "Signal": ["SIGKILL"]},
+                )
+            )["Command"]["CommandId"]
             assert (await wait_status(ssm, cid, "Success"))["Status"] == "Success"
             for _ in range(100):
                 if not any(alive(p) for p in pids):
                     break
                 await asyncio.sleep(0.05)
             assert not any(alive(p) for p in pids)
-            again = (await call(ssm.send_command, DocumentName="AWSFIS-Run-Kill-Process",
-                                InstanceIds=[inst.instance_id], Parameters={"ProcessName": ["no-such-proc"]}))
+            again = await call(
+                ssm.send_command,
+                DocumentName="AWSFIS-Run-Kill-Process",
+                InstanceIds=[inst.instance_id],
+                Parameters={"ProcessName": ["no-such-proc"]},
+            )
             failed = await wait_status(ssm, again["Command"]["CommandId"], "Failed")
             inv = await call(ssm.get_command_invocation, CommandId=failed["CommandId"], InstanceId=inst.instance_id)
             assert failed["Status"] == "Failed" and "no process found" in inv["StandardErrorContent"]
@@ -136,9 +169,14 @@ def test_memory_stress_document_holds_a_share_of_the_instance_memory(tmp_path: P
             ssm = client(lab)
             await asyncio.sleep(1.0)
             base = inst.unit.memory_bytes()
-            cid = (await call(ssm.send_command, DocumentName="AWSFIS-Run-Memory-Stress",
-                              InstanceIds=[inst.instance_id],
-                              Parameters={"DurationSeconds": ["3"], "Percent": ["10"]}))["Command"]["CommandId"]
+            cid = (
+                await call(
+                    ssm.send_command,
+                    DocumentName="AWSFIS-Run-Memory-Stress",
+                    InstanceIds=[inst.instance_id],
+                    Parameters={"DurationSeconds": ["3"], "Percent": ["10"]},
+                )
+            )["Command"]["CommandId"]
             await wait_status(ssm, cid, "InProgress")
             await asyncio.sleep(1.5)
             loaded = inst.unit.memory_bytes()
@@ -147,8 +185,10 @@ def test_memory_stress_document_holds_a_share_of_the_instance_memory(tmp_path: P
 
     m = asyncio.run(scenario())
     mib = 2**20
-    print(f"\nSSM Memory-Stress 10% of t3.micro: unit RSS {m['base'] / mib:.0f} -> {m['loaded'] / mib:.0f} -> "
-          f"{m['after'] / mib:.0f} MiB")
+    print(
+        f"\nSSM Memory-Stress 10% of t3.micro: unit RSS {m['base'] / mib:.0f} -> {m['loaded'] / mib:.0f} -> "
+        f"{m['after'] / mib:.0f} MiB"
+    )
     assert m["status"] == "Success"
     assert m["loaded"] - m["base"] >= 95 * mib  # 10 % of 1 GiB = 102 MiB
     assert m["loaded"] - m["after"] >= 95 * mib

@@ -50,11 +50,15 @@ def test_blackhole_and_latency_documents(tmp_path: Path) -> None:
         async with fault_lab(tmp_path) as lab:
             inst = await running_instance(lab)
             ip = inst.private_ip
-            await inst.unit.spawn_extra("second-port", [sys.executable, "-m", "http.server", "8081",
-                                                        "--bind", "0.0.0.0"])
+            await inst.unit.spawn_extra(
+                "second-port", [sys.executable, "-m", "http.server", "8081", "--bind", "0.0.0.0"]
+            )
             assert await wait_until(lambda: connects(ip, 8081, 0.5))
-            cmd = await lab.ssm.send_command("AWSFIS-Run-Network-Blackhole-Port", [inst.instance_id], {
-                "DurationSeconds": ["60"], "Port": ["80"], "Protocol": ["tcp"]})
+            cmd = await lab.ssm.send_command(
+                "AWSFIS-Run-Network-Blackhole-Port",
+                [inst.instance_id],
+                {"DurationSeconds": ["60"], "Port": ["80"], "Protocol": ["tcp"]},
+            )
             assert await wait_until(lambda: _not(connects(ip, 80, 0.5)))
             assert await connects(ip, 8081, 1.0)
             await lab.ssm.cancel_command(cmd.command_id)
@@ -63,8 +67,11 @@ def test_blackhole_and_latency_documents(tmp_path: Path) -> None:
 
             url = f"http://{ip}/health"
             base = await p50(url)
-            cmd = await lab.ssm.send_command("AWSFIS-Run-Network-Latency", [inst.instance_id], {
-                "DurationSeconds": ["60"], "DelayMilliseconds": ["200"]})
+            cmd = await lab.ssm.send_command(
+                "AWSFIS-Run-Network-Latency",
+                [inst.instance_id],
+                {"DurationSeconds": ["60"], "DelayMilliseconds": ["200"]},
+            )
             for _ in range(100):
                 if any(name.startswith("delayproxy-") for name in inst.unit.extras):
                     break

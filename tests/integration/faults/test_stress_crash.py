@@ -61,8 +61,12 @@ def alive(pid: int) -> bool:
 
 def test_journal_records_undo_stress_after_the_lab_is_killed(tmp_path: Path) -> None:
     env = {**os.environ, "CHAOSLAB_DISK_FILL_MAX_BYTES": str(16 * 2**20)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD.format(here=str(HERE), home=str(tmp_path))],
-                             stdout=subprocess.PIPE, text=True, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(here=str(HERE), home=str(tmp_path))],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         line = child.stdout.readline()
         assert line, "the child lab did not get ready"
@@ -92,8 +96,10 @@ def test_journal_records_undo_stress_after_the_lab_is_killed(tmp_path: Path) -> 
         lab = Lab(LabConfig(home=tmp_path, api_port=0), network_mode="netns")
         await lab.start()
         try:
-            return {"pending": [e for e in lab.store.journal_pending() if e["owner"].startswith("ssm:")],
-                    "status": lab.store.get(COMMAND_KIND, command_id)["status"]}
+            return {
+                "pending": [e for e in lab.store.journal_pending() if e["owner"].startswith("ssm:")],
+                "status": lab.store.get(COMMAND_KIND, command_id)["status"],
+            }
         finally:
             await lab.stop()
 

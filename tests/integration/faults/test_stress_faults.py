@@ -24,7 +24,8 @@ def proc_io(pid: int) -> dict[str, int]:
 def gone(record: dict) -> bool:
     return not Path(record["dir"]).exists() and not any(
         psutil.pid_exists(w["pid"]) and psutil.Process(w["pid"]).status() != psutil.STATUS_ZOMBIE
-        for w in record["workers"])
+        for w in record["workers"]
+    )
 
 
 def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path) -> None:
@@ -48,8 +49,10 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
             return {"idle": idle, "armed_idle": before_go, "loaded": loaded, "worker": own, "after": after}
 
     m = asyncio.run(scenario())
-    print(f"\ncpu stress 50% x1 worker: idle {m['idle']:.1f}%, armed {m['armed_idle']:.1f}%, "
-          f"loaded {m['loaded']:.1f}% (worker {m['worker']:.1f}%), after revert {m['after']:.1f}%")
+    print(
+        f"\ncpu stress 50% x1 worker: idle {m['idle']:.1f}%, armed {m['armed_idle']:.1f}%, "
+        f"loaded {m['loaded']:.1f}% (worker {m['worker']:.1f}%), after revert {m['after']:.1f}%"
+    )
     assert m["armed_idle"] < 10  # armed workers do nothing until go
     assert 35 <= m["worker"] <= 65
     assert 35 <= m["loaded"] <= 70  # the unit's own app may add a little
@@ -73,16 +76,22 @@ def test_io_stress_writes_and_fsyncs_then_deletes_its_files(tmp_path: Path) -> N
             await stress.revert(lab, armed.record)
             assert gone(armed.record)
             dt = t1 - t0
-            return {"proc_write_bps": (io1["write_bytes"] - io0["write_bytes"]) / dt,
-                    "syscw_ps": (io1["syscw"] - io0["syscw"]) / dt,
-                    "bps": sum(s["bytes"] for s in stats1) / 1 - sum(s["bytes"] for s in stats0),
-                    "fsyncs": sum(s["fsyncs"] for s in stats1) - sum(s["fsyncs"] for s in stats0),
-                    "dt": dt, "files": files, "max_size": max(sizes)}
+            return {
+                "proc_write_bps": (io1["write_bytes"] - io0["write_bytes"]) / dt,
+                "syscw_ps": (io1["syscw"] - io0["syscw"]) / dt,
+                "bps": sum(s["bytes"] for s in stats1) / 1 - sum(s["bytes"] for s in stats0),
+                "fsyncs": sum(s["fsyncs"] for s in stats1) - sum(s["fsyncs"] for s in stats0),
+                "dt": dt,
+                "files": files,
+                "max_size": max(sizes),
+            }
 
     m = asyncio.run(scenario())
     bps, fps = m["bps"] / m["dt"], m["fsyncs"] / m["dt"]
-    print(f"\nio stress x2 workers: {bps / MiB:.1f} MiB/s written, {fps:.1f} fsync/s (own counters); "
-          f"worker 0 /proc write_bytes {m['proc_write_bps'] / MiB:.1f} MiB/s, {m['syscw_ps']:.1f} write calls/s")
+    print(
+        f"\nio stress x2 workers: {bps / MiB:.1f} MiB/s written, {fps:.1f} fsync/s (own counters); "
+        f"worker 0 /proc write_bytes {m['proc_write_bps'] / MiB:.1f} MiB/s, {m['syscw_ps']:.1f} write calls/s"
+    )
     assert "io-0.dat" in m["files"] and "io-1.dat" in m["files"]
     assert m["max_size"] <= 16 * MiB  # the cap holds
     assert bps > 0 and fps > 0
@@ -105,8 +114,10 @@ def test_memory_stress_holds_resident_bytes_until_revert(tmp_path: Path) -> None
             return {"base": base, "loaded": loaded, "after": after}
 
     m = asyncio.run(scenario())
-    print(f"\nmemory stress 96 MiB: unit RSS {m['base'] / MiB:.0f} -> {m['loaded'] / MiB:.0f} "
-          f"-> {m['after'] / MiB:.0f} MiB after revert")
+    print(
+        f"\nmemory stress 96 MiB: unit RSS {m['base'] / MiB:.0f} -> {m['loaded'] / MiB:.0f} "
+        f"-> {m['after'] / MiB:.0f} MiB after revert"
+    )
     assert m["loaded"] - m["base"] >= 90 * MiB
     assert m["loaded"] - m["after"] >= 90 * MiB
 

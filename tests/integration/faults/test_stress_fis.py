@@ -19,8 +19,10 @@ from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.resources import candidates
 
 pytestmark = needs_netns
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 MANAGED = "arn:aws:iam::aws:policy/service-role/"
 
 
@@ -45,10 +47,20 @@ async def revert(lab, ctx: ActionContext) -> None:
 
 async def ecs_task(lab):
     lab.ecs.create_cluster("faults")
-    lab.ecs.task_definitions.register({"family": "static", "networkMode": "awsvpc", "containerDefinitions": [
-        {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}]})
-    (task,) = await lab.ecs.run_task("faults", "static", network_configuration={
-        "awsvpcConfiguration": {"subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}})
+    lab.ecs.task_definitions.register(
+        {
+            "family": "static",
+            "networkMode": "awsvpc",
+            "containerDefinitions": [
+                {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}
+            ],
+        }
+    )
+    (task,) = await lab.ecs.run_task(
+        "faults",
+        "static",
+        network_configuration={"awsvpcConfiguration": {"subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}},
+    )
     for _ in range(400):
         if task.last_status == "RUNNING":
             break
@@ -68,8 +80,11 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
             task, resource = await ecs_task(lab)
             arn = role(lab, "fis-ecs", "AWSFaultInjectionSimulatorECSAccess")
             ctx = context(lab, arn, "aws:ecs:task-cpu-stress")
-            run = asyncio.ensure_future(EXECUTORS["ecs.task_cpu_stress"](
-                ctx, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "40", "workers": "1"}))
+            run = asyncio.ensure_future(
+                EXECUTORS["ecs.task_cpu_stress"](
+                    ctx, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "40", "workers": "1"}
+                )
+            )
             await asyncio.sleep(0.8)
             pids = [w["pid"] for _, _, rec in ctx.undo_ids for w in rec["workers"]]
             loaded = await unit_cpu(task.unit, 1.5)
@@ -78,8 +93,11 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
             assert pids and not any(alive(p) for p in pids)
 
             ctx = context(lab, arn, "aws:ecs:task-io-stress")
-            run = asyncio.ensure_future(EXECUTORS["ecs.task_io_stress"](
-                ctx, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "1", "workers": "1"}))
+            run = asyncio.ensure_future(
+                EXECUTORS["ecs.task_io_stress"](
+                    ctx, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "1", "workers": "1"}
+                )
+            )
             await asyncio.sleep(1.5)
             (record,) = [rec for _, _, rec in ctx.undo_ids]
             written = sum(s["bytes"] for s in stress.io_stats(record))
@@ -89,8 +107,9 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
 
             denied = context(lab, role(lab, "fis-none", None), "aws:ecs:task-cpu-stress")
             try:
-                await EXECUTORS["ecs.task_cpu_stress"](denied, {"Tasks": [resource]},
-                                                       {"duration": "PT1M", "percent": "40", "workers": "1"})
+                await EXECUTORS["ecs.task_cpu_stress"](
+                    denied, {"Tasks": [resource]}, {"duration": "PT1M", "percent": "40", "workers": "1"}
+                )
             except ActionFailure as failure:
                 code = failure.code
             assert not denied.undo_ids and not task.unit.extras
@@ -98,8 +117,10 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
             return {"loaded": loaded, "written": written, "denied": code}
 
     m = asyncio.run(scenario())
-    print(f"\nFIS ecs task-cpu-stress 40% x1: task CPU {m['loaded']:.1f}%; task-io-stress wrote "
-          f"{m['written'] / 2**20:.0f} MiB in ~1.5 s")
+    print(
+        f"\nFIS ecs task-cpu-stress 40% x1: task CPU {m['loaded']:.1f}%; task-io-stress wrote "
+        f"{m['written'] / 2**20:.0f} MiB in ~1.5 s"
+    )
     assert 25 <= m["loaded"] <= 60
     assert m["written"] > 0
     assert m["denied"] == "AuthorizationFailure"
@@ -113,8 +134,9 @@ def test_ecs_kill_process_action(tmp_path: Path) -> None:
             pids = task.unit.find_process("gunicorn")
             assert pids
             ctx = context(lab, arn, "aws:ecs:task-kill-process")
-            await EXECUTORS["ecs.task_kill_process"](ctx, {"Tasks": [resource]},
-                                                     {"processName": "gunicorn", "signal": "SIGKILL"})
+            await EXECUTORS["ecs.task_kill_process"](
+                ctx, {"Tasks": [resource]}, {"processName": "gunicorn", "signal": "SIGKILL"}
+            )
             assert not ctx.undo_ids  # irreversible
             for _ in range(100):
                 if not any(alive(p) for p in pids):
@@ -132,9 +154,11 @@ def test_ssm_send_command_action_is_cancelled_at_its_duration(tmp_path: Path) ->
             (resource,) = await candidates(lab, "aws:ec2:instance", {})
             arn = role(lab, "fis-ec2", "AWSFaultInjectionSimulatorEC2Access")
             ctx = context(lab, arn, "aws:ssm:send-command")
-            params = {"documentArn": "arn:aws:ssm:us-east-1::document/AWSFIS-Run-CPU-Stress",
-                      "documentParameters": json.dumps({"DurationSeconds": "60", "CPU": "1", "LoadPercent": "50"}),
-                      "duration": "PT1M"}
+            params = {
+                "documentArn": "arn:aws:ssm:us-east-1::document/AWSFIS-Run-CPU-Stress",
+                "documentParameters": json.dumps({"DurationSeconds": "60", "CPU": "1", "LoadPercent": "50"}),
+                "duration": "PT1M",
+            }
             t0 = time.monotonic()
             run = asyncio.ensure_future(EXECUTORS["ssm.send_command"](ctx, {"Instances": [resource]}, params))
             await asyncio.sleep(1.0)
@@ -143,16 +167,23 @@ def test_ssm_send_command_action_is_cancelled_at_its_duration(tmp_path: Path) ->
             await run
             took = time.monotonic() - t0
             await revert(lab, ctx)
-            ssm = boto3.client("ssm", endpoint_url=lab.config.endpoint_url, region_name="us-east-1",
-                               aws_access_key_id="test", aws_secret_access_key="test")
+            ssm = boto3.client(
+                "ssm",
+                endpoint_url=lab.config.endpoint_url,
+                region_name="us-east-1",
+                aws_access_key_id="test",
+                aws_secret_access_key="test",
+            )
             listed = (await asyncio.to_thread(ssm.list_commands))["Commands"]
             assert pids and not any(alive(p) for p in pids)
             assert lab.store.journal_pending() == []
             return {"loaded": loaded, "took": took, "listed": listed}
 
     m = asyncio.run(scenario())
-    print(f"\nFIS ssm:send-command CPU-Stress 50%: instance CPU {m['loaded']:.1f}%, action ended after "
-          f"{m['took']:.1f} s (PT1M x 0.05)")
+    print(
+        f"\nFIS ssm:send-command CPU-Stress 50%: instance CPU {m['loaded']:.1f}%, action ended after "
+        f"{m['took']:.1f} s (PT1M x 0.05)"
+    )
     assert 35 <= m["loaded"] <= 70
     assert 2.5 <= m["took"] <= 6
     (cmd,) = m["listed"]

@@ -14,14 +14,23 @@ from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 
 EXAMPLE = Path(__file__).parents[3] / "examples" / "templates" / "seed003-stop-instance.json"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 # Seed 003's role policy: stop/start only instances tagged Project=chaos-lab.
-POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"],
-     "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
-     "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}}},
-    {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"}]}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:StartInstances"],
+            "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
+            "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}},
+        },
+        {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+    ],
+}
 
 
 def app_pids(lab: Lab) -> list[int]:
@@ -44,8 +53,10 @@ async def scenario(home: Path) -> dict[str, Any]:
         lab.fis.time_scale = 0.02
         lab.ec2.shutdown_seconds = 0.2
         await lab.ec2.create_vpc("10.0.0.0/16", {"us-east-1a": "10.0.10.0/24", "us-east-1b": "10.0.11.0/24"})
-        shop = [await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az), tags={"Project": "chaos-lab"})
-                for az in ("us-east-1a", "us-east-1b")]
+        shop = [
+            await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet(az), tags={"Project": "chaos-lab"})
+            for az in ("us-east-1a", "us-east-1b")
+        ]
         other = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), tags={"Project": "x"})
         pids = app_pids(lab)
         lab.iam.create_role("chaos-lab-fis-role", json.dumps(TRUST))

@@ -13,10 +13,16 @@ import psutil
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["ecs:StopTask", "ecs:DescribeTasks", "ecs:ListTasks"], "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["ecs:StopTask", "ecs:DescribeTasks", "ecs:ListTasks"], "Resource": "*"}
+    ],
+}
 
 
 def running(lab: Lab) -> list[dict[str, Any]]:
@@ -38,10 +44,21 @@ async def scenario(home: Path) -> dict[str, Any]:
         lab.fis.time_scale = 0.01
         vpc = await lab.ec2.create_vpc("10.0.0.0/16", {"us-east-1a": "10.0.10.0/24", "us-east-1b": "10.0.11.0/24"})
         lab.ecs.create_cluster("shop")
-        lab.ecs.task_definitions.register({"family": "web", "containerDefinitions": [
-            {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}]})
-        lab.ecs.create_service("shop", "web", "web", 2, network_configuration={"awsvpcConfiguration": {
-            "subnets": [s.subnet_id for s in vpc.subnets.values()]}})
+        lab.ecs.task_definitions.register(
+            {
+                "family": "web",
+                "containerDefinitions": [
+                    {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}
+                ],
+            }
+        )
+        lab.ecs.create_service(
+            "shop",
+            "web",
+            "web",
+            2,
+            network_configuration={"awsvpcConfiguration": {"subnets": [s.subnet_id for s in vpc.subnets.values()]}},
+        )
         await until(lambda: len(running(lab)) == 2)
         before = {t["taskArn"]: t["availabilityZone"] for t in running(lab)}
         pids = [pid for pid, _, _ in lab.store.owned_processes()]
@@ -49,14 +66,21 @@ async def scenario(home: Path) -> dict[str, Any]:
         lab.iam.create_role("fis", json.dumps(TRUST))
         lab.iam.put_role_policy("fis", "ecs", json.dumps(POLICY))
         body = {
-            "description": "stop the web task in us-east-1b", "roleArn": lab.iam.get_role("fis").arn,
+            "description": "stop the web task in us-east-1b",
+            "roleArn": lab.iam.get_role("fis").arn,
             "stopConditions": [{"source": "none"}],
-            "targets": {"Web": {"resourceType": "aws:ecs:task", "selectionMode": "COUNT(1)",
-                                "parameters": {"cluster": "shop", "service": "web"},
-                                "filters": [{"path": "AvailabilityZone", "values": ["us-east-1b"]}]}},
-            "actions": {"Kill": {"actionId": "aws:ecs:stop-task", "targets": {"Tasks": "Web"}},
-                        "Watch": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"},
-                                  "startAfter": ["Kill"]}},
+            "targets": {
+                "Web": {
+                    "resourceType": "aws:ecs:task",
+                    "selectionMode": "COUNT(1)",
+                    "parameters": {"cluster": "shop", "service": "web"},
+                    "filters": [{"path": "AvailabilityZone", "values": ["us-east-1b"]}],
+                }
+            },
+            "actions": {
+                "Kill": {"actionId": "aws:ecs:stop-task", "targets": {"Tasks": "Web"}},
+                "Watch": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}, "startAfter": ["Kill"]},
+            },
         }
         t = lab.fis.create_experiment_template(body)
         exp = await lab.fis.wait_experiment((await lab.fis.start_experiment(t["id"]))["id"], 30)

@@ -21,13 +21,16 @@ from chaoslab.services.rds.backend import RdsBackend
 from chaoslab.store import Store
 
 CLUSTER = "chaos-lab-aurora"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def policy(*actions: str) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}
+    )
 
 
 def template(role: str) -> dict[str, Any]:
@@ -37,14 +40,20 @@ def template(role: str) -> dict[str, Any]:
         "stopConditions": [{"source": "none"}],
         "targets": {
             "Db": {"resourceType": "aws:rds:cluster", "selectionMode": "ALL", "resourceTags": {"app": "shop"}},
-            "OldWriterAz": {"resourceType": "aws:rds:db", "selectionMode": "ALL",
-                            "parameters": {"availabilityZoneIdentifiers": "us-east-1a"}},
+            "OldWriterAz": {
+                "resourceType": "aws:rds:db",
+                "selectionMode": "ALL",
+                "parameters": {"availabilityZoneIdentifiers": "us-east-1a"},
+            },
         },
         "actions": {
             "Failover": {"actionId": "aws:rds:failover-db-cluster", "targets": {"Clusters": "Db"}},
             "Settle": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT5M"}, "startAfter": ["Failover"]},
-            "Reboot": {"actionId": "aws:rds:reboot-db-instances", "targets": {"DBInstances": "OldWriterAz"},
-                       "startAfter": ["Settle"]},
+            "Reboot": {
+                "actionId": "aws:rds:reboot-db-instances",
+                "targets": {"DBInstances": "OldWriterAz"},
+                "startAfter": ["Settle"],
+            },
         },
     }
 
@@ -55,19 +64,31 @@ def writer(lab: Any) -> str:
 
 
 async def scenario(home: Path) -> dict[str, Any]:
-    lab = SimpleNamespace(config=LabConfig(home=home, api_port=0), events=EventLog(), store=Store(home / "s.db"),
-                          run_id="fis-test")
-    lab.iam, lab.cloudwatch, lab.logs, lab.rds = IamBackend(lab), CloudWatchBackend(lab), LogsBackend(lab), RdsBackend(lab)
+    lab = SimpleNamespace(
+        config=LabConfig(home=home, api_port=0), events=EventLog(), store=Store(home / "s.db"), run_id="fis-test"
+    )
+    lab.iam, lab.cloudwatch, lab.logs, lab.rds = (
+        IamBackend(lab),
+        CloudWatchBackend(lab),
+        LogsBackend(lab),
+        RdsBackend(lab),
+    )
     lab.fis = FisBackend(lab, time_scale=0.01, stop_condition_interval=0.05)
     await lab.rds.start()
     try:
-        await lab.rds.create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="shop",
-                                        MasterUserPassword="chaos-lab-pw", DatabaseName="shop",
-                                        AvailabilityZones=["us-east-1a", "us-east-1b"],
-                                        Tags=[{"Key": "app", "Value": "shop"}])
+        await lab.rds.create_db_cluster(
+            DBClusterIdentifier=CLUSTER,
+            Engine="aurora-postgresql",
+            MasterUsername="shop",
+            MasterUserPassword="chaos-lab-pw",
+            DatabaseName="shop",
+            AvailabilityZones=["us-east-1a", "us-east-1b"],
+            Tags=[{"Key": "app", "Value": "shop"}],
+        )
         for name, az in (("chaos-lab-aurora-1", "us-east-1a"), ("chaos-lab-aurora-2", "us-east-1b")):
-            await lab.rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier=CLUSTER,
-                                             Engine="aurora-postgresql", AvailabilityZone=az)
+            await lab.rds.create_db_instance(
+                DBInstanceIdentifier=name, DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", AvailabilityZone=az
+            )
         await lab.rds.settle()
         before = writer(lab)
 
@@ -83,8 +104,15 @@ async def scenario(home: Path) -> dict[str, Any]:
         exp = await lab.fis.wait_experiment((await lab.fis.start_experiment(good["id"]))["id"], 60)
         await lab.rds.settle()
         resolved = lab.fis.list_experiment_resolved_targets(exp["id"], "OldWriterAz")[0]
-        return {"before": before, "denied": denied, "after_denied": after_denied, "exp": exp, "after": writer(lab),
-                "failovers": lab.events.since(kinds={"db.failover"}), "resolved": resolved}
+        return {
+            "before": before,
+            "denied": denied,
+            "after_denied": after_denied,
+            "exp": exp,
+            "after": writer(lab),
+            "failovers": lab.events.since(kinds={"db.failover"}),
+            "resolved": resolved,
+        }
     finally:
         await lab.rds.stop()
         lab.store.close()

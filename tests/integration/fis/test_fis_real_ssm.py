@@ -15,24 +15,47 @@ from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 from chaoslab.services.ssm.backend import SsmBackend
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 ALLOW = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}]}
 
 
 def workers_in(unit_dir: Path) -> list[int]:
-    return [p.pid for p in psutil.process_iter(["cmdline", "status"])
-            if p.info["status"] != psutil.STATUS_ZOMBIE and "chaoslab.faults.worker" in " ".join(p.info["cmdline"] or [])
-            and str(unit_dir) in " ".join(p.info["cmdline"] or [])]
+    return [
+        p.pid
+        for p in psutil.process_iter(["cmdline", "status"])
+        if p.info["status"] != psutil.STATUS_ZOMBIE
+        and "chaoslab.faults.worker" in " ".join(p.info["cmdline"] or [])
+        and str(unit_dir) in " ".join(p.info["cmdline"] or [])
+    ]
 
 
 def command(document: str, parameters: dict[str, Any], role: str) -> dict[str, Any]:
-    return {"description": document, "roleArn": role, "stopConditions": [{"source": "none"}],
-            "targets": {"Box": {"resourceType": "aws:ec2:instance", "selectionMode": "ALL",
-                                "resourceTags": {"Project": "chaos-lab"}}},
-            "actions": {"Run": {"actionId": "aws:ssm:send-command", "targets": {"Instances": "Box"},
-                                "parameters": {"documentArn": f"arn:aws:ssm:us-east-1::document/{document}",
-                                               "documentParameters": json.dumps(parameters), "duration": "PT1M"}}}}
+    return {
+        "description": document,
+        "roleArn": role,
+        "stopConditions": [{"source": "none"}],
+        "targets": {
+            "Box": {
+                "resourceType": "aws:ec2:instance",
+                "selectionMode": "ALL",
+                "resourceTags": {"Project": "chaos-lab"},
+            }
+        },
+        "actions": {
+            "Run": {
+                "actionId": "aws:ssm:send-command",
+                "targets": {"Instances": "Box"},
+                "parameters": {
+                    "documentArn": f"arn:aws:ssm:us-east-1::document/{document}",
+                    "documentParameters": json.dumps(parameters),
+                    "duration": "PT1M",
+                },
+            }
+        },
+    }
 
 
 async def scenario(home: Path) -> dict[str, Any]:
@@ -44,14 +67,17 @@ async def scenario(home: Path) -> dict[str, Any]:
     try:
         lab.fis.time_scale = 0.03  # PT1M -> 1.8 s
         await lab.ec2.create_vpc("10.0.0.0/16", {"us-east-1a": "10.0.10.0/24"})
-        inst = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"), tags={"Project": "chaos-lab"})
+        inst = await lab.ec2.run_instance(
+            "chaoslab/static", lab.ec2.subnet("us-east-1a"), tags={"Project": "chaos-lab"}
+        )
         unit_dir = inst.unit.workdir
         lab.iam.create_role("fis", json.dumps(TRUST))
         lab.iam.put_role_policy("fis", "ssm", json.dumps(ALLOW))
         role = lab.iam.get_role("fis").arn
 
-        t = lab.fis.create_experiment_template(command(
-            "AWSFIS-Run-CPU-Stress", {"DurationSeconds": "60", "CPU": "1", "LoadPercent": "10"}, role))
+        t = lab.fis.create_experiment_template(
+            command("AWSFIS-Run-CPU-Stress", {"DurationSeconds": "60", "CPU": "1", "LoadPercent": "10"}, role)
+        )
         exp = await lab.fis.start_experiment(t["id"])
         for _ in range(100):
             if workers_in(unit_dir):

@@ -18,8 +18,10 @@ from chaoslab.lab import Lab
 
 pytestmark = pytest.mark.netns_here
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 ALLOW = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -42,9 +44,12 @@ async def until(check: Any, timeout: float = 20) -> None:
 
 
 def workers_of(task_id: str) -> list[int]:
-    return [p.pid for p in psutil.process_iter(["cmdline"])
-            if "chaoslab.faults.worker" in " ".join(p.info["cmdline"] or []) and task_id in " ".join(
-                p.info["cmdline"] or [])]
+    return [
+        p.pid
+        for p in psutil.process_iter(["cmdline"])
+        if "chaoslab.faults.worker" in " ".join(p.info["cmdline"] or [])
+        and task_id in " ".join(p.info["cmdline"] or [])
+    ]
 
 
 async def scenario(home: Path) -> dict[str, Any]:
@@ -56,10 +61,17 @@ async def scenario(home: Path) -> dict[str, Any]:
         await lab.ec2.create_vpc("10.77.0.0/16", {"us-east-1a": "10.77.10.0/24", "us-east-1b": "10.77.11.0/24"})
         subnet = lab.ec2.subnet("us-east-1a")
         lab.ecs.create_cluster("shop")
-        lab.ecs.task_definitions.register({"family": "web", "containerDefinitions": [
-            {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}]})
-        lab.ecs.create_service("shop", "web", "web", 1, network_configuration={"awsvpcConfiguration": {
-            "subnets": [subnet.subnet_id]}})
+        lab.ecs.task_definitions.register(
+            {
+                "family": "web",
+                "containerDefinitions": [
+                    {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8080}]}
+                ],
+            }
+        )
+        lab.ecs.create_service(
+            "shop", "web", "web", 1, network_configuration={"awsvpcConfiguration": {"subnets": [subnet.subnet_id]}}
+        )
         await until(lambda: [t for t in lab.ecs.describe_task_records("shop") if t["lastStatus"] == "RUNNING"])
         (task,) = lab.ecs.describe_task_records("shop")
         task_id = task["taskArn"].rsplit("/", 1)[-1]
@@ -71,18 +83,37 @@ async def scenario(home: Path) -> dict[str, Any]:
         lab.iam.put_role_policy("fis", "all", json.dumps(ALLOW))
         body = {
             "description": "blackhole the web port and stress the CPU, then cut the subnet off",
-            "roleArn": lab.iam.get_role("fis").arn, "stopConditions": [{"source": "none"}],
-            "targets": {"Web": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                                "parameters": {"cluster": "shop", "service": "web"}},
-                        "SubnetA": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
-                                    "resourceArns": [f"arn:aws:ec2:us-east-1:123456789012:subnet/{subnet.subnet_id}"]}},
+            "roleArn": lab.iam.get_role("fis").arn,
+            "stopConditions": [{"source": "none"}],
+            "targets": {
+                "Web": {
+                    "resourceType": "aws:ecs:task",
+                    "selectionMode": "ALL",
+                    "parameters": {"cluster": "shop", "service": "web"},
+                },
+                "SubnetA": {
+                    "resourceType": "aws:ec2:subnet",
+                    "selectionMode": "ALL",
+                    "resourceArns": [f"arn:aws:ec2:us-east-1:123456789012:subnet/{subnet.subnet_id}"],
+                },
+            },
             "actions": {
-                "Blackhole": {"actionId": "aws:ecs:task-network-blackhole-port", "targets": {"Tasks": "Web"},
-                              "parameters": {"duration": "PT1M", "port": "8080", "trafficType": "ingress"}},
-                "Cpu": {"actionId": "aws:ecs:task-cpu-stress", "targets": {"Tasks": "Web"},
-                        "parameters": {"duration": "PT1M", "percent": "20", "workers": "1"}},
-                "Cut": {"actionId": "aws:network:disrupt-connectivity", "targets": {"Subnets": "SubnetA"},
-                        "parameters": {"duration": "PT1M", "scope": "all"}, "startAfter": ["Blackhole", "Cpu"]},
+                "Blackhole": {
+                    "actionId": "aws:ecs:task-network-blackhole-port",
+                    "targets": {"Tasks": "Web"},
+                    "parameters": {"duration": "PT1M", "port": "8080", "trafficType": "ingress"},
+                },
+                "Cpu": {
+                    "actionId": "aws:ecs:task-cpu-stress",
+                    "targets": {"Tasks": "Web"},
+                    "parameters": {"duration": "PT1M", "percent": "20", "workers": "1"},
+                },
+                "Cut": {
+                    "actionId": "aws:network:disrupt-connectivity",
+                    "targets": {"Subnets": "SubnetA"},
+                    "parameters": {"duration": "PT1M", "scope": "all"},
+                    "startAfter": ["Blackhole", "Cpu"],
+                },
             },
         }
         t = lab.fis.create_experiment_template(body)
@@ -91,8 +122,9 @@ async def scenario(home: Path) -> dict[str, Any]:
         await until(lambda: len(workers_of(task_id)) == 1)
         await asyncio.sleep(0.2)
         seen["blackholed"] = not await answers(ip, 8080)
-        await until(lambda: any(e["fault"] == "network.disrupt_connectivity"
-                                for e in lab.events.since(0, {"fault.applied"})))
+        await until(
+            lambda: any(e["fault"] == "network.disrupt_connectivity" for e in lab.events.since(0, {"fault.applied"}))
+        )
         seen["reverted_first"] = [e["fault"] for e in lab.events.since(0, {"fault.reverted", "fault.applied"})]
         seen["cut"] = not await answers(ip, 8080)
         seen["exp"] = await lab.fis.wait_experiment(exp["id"], 30)
@@ -111,6 +143,7 @@ def test_task_faults_in_namespaces(tmp_path: Path) -> None:
     assert seen["blackholed"] and seen["cut"] and seen["after"]
     order = seen["reverted_first"]  # both first actions' faults were reverted before the cut began
     assert order.index("network.disrupt_connectivity") > max(
-        i for i, f in enumerate(order) if f in ("network.rules", "stress.workers"))
+        i for i, f in enumerate(order) if f in ("network.rules", "stress.workers")
+    )
     assert seen["workers_after"] == [] and seen["pending"] == []
     assert seen["netns"] and seen["netns"] not in seen["namespaces_after"].split()

@@ -34,19 +34,25 @@ from chaoslab.store import Store
 ROOT = Path(__file__).parents[3]
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/fis"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def make_lab(home: Path) -> SimpleNamespace:
-    lab = SimpleNamespace(config=LabConfig(home=home, api_port=0, account_id=ACCOUNT), store=Store(home / "s.db"),
-                          events=EventLog())
+    lab = SimpleNamespace(
+        config=LabConfig(home=home, api_port=0, account_id=ACCOUNT), store=Store(home / "s.db"), events=EventLog()
+    )
     lab.iam, lab.cloudwatch, lab.logs = IamBackend(lab), CloudWatchBackend(lab), LogsBackend(lab)
     lab.ec2 = Ec2Backend(lab, "loopback")  # no instances: DescribeInstances answers empty
     lab.fis = FisBackend(lab, time_scale=0.01, stop_condition_interval=0.05)
     lab.iam.create_role("fis", json.dumps(TRUST))
-    lab.iam.put_role_policy("fis", "all", json.dumps(
-        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    lab.iam.put_role_policy(
+        "fis",
+        "all",
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+    )
     return lab
 
 
@@ -73,15 +79,25 @@ def env(tmp_path: Path) -> Iterator[tuple[SimpleNamespace, Any, Gateway]]:
     lab = make_lab(tmp_path)
     with serve(lab) as gateway:
         client = boto3.session.Session().client(
-            "fis", endpoint_url=gateway.endpoint_url, region_name="us-east-1", aws_access_key_id="test",
-            aws_secret_access_key="test", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+            "fis",
+            endpoint_url=gateway.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
         yield lab, client, gateway
 
 
 def body(**extra: Any) -> dict[str, Any]:
-    return {"description": "wait a minute", "roleArn": ROLE, "stopConditions": [{"source": "none"}],
-            "actions": {"Wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
-            "tags": {"Name": "wait"}, **extra}
+    return {
+        "description": "wait a minute",
+        "roleArn": ROLE,
+        "stopConditions": [{"source": "none"}],
+        "actions": {"Wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}},
+        "tags": {"Name": "wait"},
+        **extra,
+    }
 
 
 def wait_for(client: Any, exp_id: str, statuses: tuple[str, ...], timeout: float = 10) -> dict[str, Any]:
@@ -115,8 +131,9 @@ def test_templates_and_experiment_lifecycle(env: tuple[SimpleNamespace, Any, Gat
     listed = client.list_experiments(experimentTemplateId=created["id"])["experiments"]
     assert [e["id"] for e in listed] == [started["id"]]
 
-    updated = client.update_experiment_template(id=created["id"], description="changed",
-                                                experimentOptions={"emptyTargetResolutionMode": "skip"})
+    updated = client.update_experiment_template(
+        id=created["id"], description="changed", experimentOptions={"emptyTargetResolutionMode": "skip"}
+    )
     assert updated["experimentTemplate"]["description"] == "changed"
     assert updated["experimentTemplate"]["experimentOptions"]["emptyTargetResolutionMode"] == "skip"
     client.delete_experiment_template(id=created["id"])
@@ -128,8 +145,13 @@ def test_templates_and_experiment_lifecycle(env: tuple[SimpleNamespace, Any, Gat
 def test_errors_have_fis_codes(env: tuple[SimpleNamespace, Any, Gateway]) -> None:
     _, client, _ = env
     with pytest.raises(ClientError) as exc:
-        client.create_experiment_template(**body(stopConditions=[{"source": "aws:cloudwatch:get-metric-alarm",
-                                                                  "value": "arn:aws:cloudwatch:us-east-1:1:alarm:x"}]))
+        client.create_experiment_template(
+            **body(
+                stopConditions=[
+                    {"source": "aws:cloudwatch:get-metric-alarm", "value": "arn:aws:cloudwatch:us-east-1:1:alarm:x"}
+                ]
+            )
+        )
     assert code(exc) == ("ValidationException", 400)
     assert "stopConditions[0].source" in exc.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as exc:
@@ -155,9 +177,18 @@ def test_stop_experiment_and_stop_condition(env: tuple[SimpleNamespace, Any, Gat
     assert stopping["state"] == {"status": "stopping", "reason": "Stopping Experiment."}
     assert wait_for(client, exp["id"], ("stopped",))["actions"]["Long"]["state"]["status"] == "stopped"
 
-    lab.cloudwatch.put_metric_alarm({"AlarmName": "errors", "MetricName": "Errors", "Namespace": "Shop",
-                                     "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1,
-                                     "ComparisonOperator": "GreaterThanThreshold"})
+    lab.cloudwatch.put_metric_alarm(
+        {
+            "AlarmName": "errors",
+            "MetricName": "Errors",
+            "Namespace": "Shop",
+            "Statistic": "Sum",
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "Threshold": 1,
+            "ComparisonOperator": "GreaterThanThreshold",
+        }
+    )
     alarm = lab.cloudwatch.alarm_arn("errors")
     guarded = body(actions=long, stopConditions=[{"source": "aws:cloudwatch:alarm", "value": alarm}])
     tid = client.create_experiment_template(**guarded)["experimentTemplate"]["id"]
@@ -202,9 +233,11 @@ def test_catalogue_tags_lever_and_paging(env: tuple[SimpleNamespace, Any, Gatewa
 def test_target_account_configurations(env: tuple[SimpleNamespace, Any, Gateway]) -> None:
     _, client, _ = env
     tid = client.create_experiment_template(**body(experimentOptions={"accountTargeting": "multi-account"}))[
-        "experimentTemplate"]["id"]
-    made = client.create_target_account_configuration(experimentTemplateId=tid, accountId="210987654321",
-                                                      roleArn="arn:aws:iam::210987654321:role/fis")
+        "experimentTemplate"
+    ]["id"]
+    made = client.create_target_account_configuration(
+        experimentTemplateId=tid, accountId="210987654321", roleArn="arn:aws:iam::210987654321:role/fis"
+    )
     assert made["targetAccountConfiguration"]["accountId"] == "210987654321"
     assert client.get_experiment_template(id=tid)["experimentTemplate"]["targetAccountConfigurationsCount"] == 1
     listed = client.list_target_account_configurations(experimentTemplateId=tid)["targetAccountConfigurations"]
@@ -220,14 +253,32 @@ def test_target_account_configurations(env: tuple[SimpleNamespace, Any, Gateway]
 
 def test_aws_cli_creates_templates_from_example_files(env: tuple[SimpleNamespace, Any, Gateway]) -> None:
     _, client, gateway = env
-    cli_env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-               "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null",
-               "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    cli_env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
     for name in ("seed003-stop-instance.json", "seed002-db-failover.json"):
         out = subprocess.run(
-            [sys.executable, "-m", "awscli", "fis", "create-experiment-template", "--endpoint-url",
-             gateway.endpoint_url, "--cli-input-json", f"file://{ROOT / 'examples' / 'templates' / name}"],
-            capture_output=True, text=True, env=cli_env, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "awscli",
+                "fis",
+                "create-experiment-template",
+                "--endpoint-url",
+                gateway.endpoint_url,
+                "--cli-input-json",
+                f"file://{ROOT / 'examples' / 'templates' / name}",
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env,
+            timeout=60,
+        )
         assert out.returncode == 0, out.stderr
         assert json.loads(out.stdout)["experimentTemplate"]["id"].startswith("EXT")
     assert len(client.list_experiment_templates()["experimentTemplates"]) == 2
@@ -235,21 +286,53 @@ def test_aws_cli_creates_templates_from_example_files(env: tuple[SimpleNamespace
 
 def test_inject_api_internal_error_hits_only_the_target_role(env: tuple[SimpleNamespace, Any, Gateway]) -> None:
     lab, client, gateway = env
-    lab.iam.create_role("app", json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}))
+    lab.iam.create_role(
+        "app",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
     session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
     creds = session.client("sts", endpoint_url=gateway.endpoint_url).assume_role(
-        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/app", RoleSessionName="app-session")["Credentials"]
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/app", RoleSessionName="app-session"
+    )["Credentials"]
     config = Config(retries={"max_attempts": 1, "mode": "standard"})
     app_ec2 = boto3.session.Session(
-        region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"]).client("ec2", endpoint_url=gateway.endpoint_url, config=config)
+        region_name="us-east-1",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    ).client("ec2", endpoint_url=gateway.endpoint_url, config=config)
     fault = body(
-        targets={"App": {"resourceType": "aws:iam:role", "selectionMode": "ALL",
-                         "resourceArns": [f"arn:aws:iam::{ACCOUNT}:role/app"]}},
-        actions={"Break": {"actionId": "aws:fis:inject-api-internal-error", "targets": {"Roles": "App"},
-                           "parameters": {"service": "ec2", "operations": "DescribeInstances,RunInstances",
-                                          "percentage": "100", "duration": "PT2M"}}})
+        targets={
+            "App": {
+                "resourceType": "aws:iam:role",
+                "selectionMode": "ALL",
+                "resourceArns": [f"arn:aws:iam::{ACCOUNT}:role/app"],
+            }
+        },
+        actions={
+            "Break": {
+                "actionId": "aws:fis:inject-api-internal-error",
+                "targets": {"Roles": "App"},
+                "parameters": {
+                    "service": "ec2",
+                    "operations": "DescribeInstances,RunInstances",
+                    "percentage": "100",
+                    "duration": "PT2M",
+                },
+            }
+        },
+    )
     tid = client.create_experiment_template(**fault)["experimentTemplate"]["id"]
     exp = client.start_experiment(experimentTemplateId=tid)["experiment"]
     wait_for(client, exp["id"], ("running",))

@@ -23,8 +23,9 @@ def _strict_json(body: bytes) -> Any:
     return json.loads(body, parse_constant=no_constant)
 
 
-def response_problem(protocol: str, status: int, headers: dict[str, str], body: bytes,
-                     output_shape: Any = None) -> str | None:
+def response_problem(
+    protocol: str, status: int, headers: dict[str, str], body: bytes, output_shape: Any = None
+) -> str | None:
     """Why this response is not acceptable, or None. `protocol` is botocore's name for the
     protocol the request spoke (query, ec2, json, rest-json)."""
     headers = {k.lower(): v for k, v in headers.items()}

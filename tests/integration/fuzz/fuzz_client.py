@@ -28,10 +28,18 @@ from chaoslab.aws import limits
 SERVICES = ("ec2", "autoscaling", "ecs", "elbv2", "cloudwatch", "logs", "rds", "iam", "sts", "ssm", "fis")
 # Valid calls of these start real processes (PostgreSQL servers, tasks, instances): fuzzed with
 # inputs that always break a constraint.
-COSTLY = {("rds", "CreateDBCluster"), ("rds", "CreateDBInstance"), ("ecs", "RunTask"), ("ecs", "CreateService"),
-          ("ecs", "UpdateService"), ("autoscaling", "CreateAutoScalingGroup"),
-          ("autoscaling", "SetDesiredCapacity"), ("autoscaling", "UpdateAutoScalingGroup"),
-          ("fis", "StartExperiment"), ("ssm", "SendCommand")}
+COSTLY = {
+    ("rds", "CreateDBCluster"),
+    ("rds", "CreateDBInstance"),
+    ("ecs", "RunTask"),
+    ("ecs", "CreateService"),
+    ("ecs", "UpdateService"),
+    ("autoscaling", "CreateAutoScalingGroup"),
+    ("autoscaling", "SetDesiredCapacity"),
+    ("autoscaling", "UpdateAutoScalingGroup"),
+    ("fis", "StartExperiment"),
+    ("ssm", "SendCommand"),
+}
 _HARVEST = re.compile(r"^(arn:aws:[^\s]{10,200}|[a-z]{1,4}-[0-9a-f]{8,17})$")
 
 
@@ -67,19 +75,32 @@ class ModelFuzzer:
         if service not in self._clients:
             session = botocore.session.get_session()
             client = session.create_client(
-                service, endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="test",
+                service,
+                endpoint_url=self.endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="test",
                 aws_secret_access_key="test",
-                config=Config(parameter_validation=False, retries={"total_max_attempts": 1}, connect_timeout=5,
-                              read_timeout=60, request_min_compression_size_bytes=10_240))
+                config=Config(
+                    parameter_validation=False,
+                    retries={"total_max_attempts": 1},
+                    connect_timeout=5,
+                    read_timeout=60,
+                    request_min_compression_size_bytes=10_240,
+                ),
+            )
             client.meta.events.register("before-parse", self._capture)
             client.meta.events.register("before-send", self._measure)
             self._clients[service] = client
         return self._clients[service]
 
     def _capture(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-        self._last = {"protocol": operation_model.service_model.resolved_protocol, "status": response_dict["status_code"],
-                      "headers": dict(response_dict["headers"]), "body": response_dict["body"],
-                      "shape": operation_model.output_shape}
+        self._last = {
+            "protocol": operation_model.service_model.resolved_protocol,
+            "status": response_dict["status_code"],
+            "headers": dict(response_dict["headers"]),
+            "body": response_dict["body"],
+            "shape": operation_model.output_shape,
+        }
 
     def _measure(self, request: Any, **_: Any) -> None:
         body = request.body
@@ -88,8 +109,9 @@ class ModelFuzzer:
     def call(self, service: str, operation: str) -> Outcome:
         client = self.client(service)
         op_model = client.meta.service_model.operation_model(operation)
-        params = InputFuzzer(self.rng, self.harvested).operation_input(op_model.input_shape,
-                                                                      broken=(service, operation) in COSTLY)
+        params = InputFuzzer(self.rng, self.harvested).operation_input(
+            op_model.input_shape, broken=(service, operation) in COSTLY
+        )
         self._last = {}
         self._sent_bytes = 0
         outcome = Outcome(service, operation, sent=False)
@@ -113,7 +135,8 @@ class ModelFuzzer:
             return outcome
         outcome.sent, outcome.status = True, self._last["status"]
         outcome.problem = outcome.problem or response_problem(
-            self._last["protocol"], self._last["status"], self._last["headers"], self._last["body"], self._last["shape"])
+            self._last["protocol"], self._last["status"], self._last["headers"], self._last["body"], self._last["shape"]
+        )
         return outcome
 
     def _harvest(self, value: Any) -> None:

@@ -52,21 +52,51 @@ def fuzz_stack(alb_port: int) -> dict[str, Any]:
     return {
         "name": "fuzz",
         "vpc": {"cidr": cidr, "subnets": subnets},
-        "target_groups": [{"name": "fuzz-tg", "port": 8080, "target_type": "ip",
-                           "health_check": {"path": "/health", "interval": 5, "timeout": 2,
-                                            "healthy_threshold": 2, "unhealthy_threshold": 3}}],
+        "target_groups": [
+            {
+                "name": "fuzz-tg",
+                "port": 8080,
+                "target_type": "ip",
+                "health_check": {
+                    "path": "/health",
+                    "interval": 5,
+                    "timeout": 2,
+                    "healthy_threshold": 2,
+                    "unhealthy_threshold": 3,
+                },
+            }
+        ],
         "load_balancers": [{"name": "fuzz-alb", "listeners": [{"port": alb_port, "target_group": "fuzz-tg"}]}],
         "ecs": {
             "clusters": ["fuzz"],
-            "task_definitions": [{"family": "fuzz-static", "networkMode": "awsvpc",
-                                  "requiresCompatibilities": ["FARGATE"], "cpu": "256", "memory": "512",
-                                  "containerDefinitions": [{"name": "web", "image": "chaoslab/static",
-                                                            "essential": True,
-                                                            "portMappings": [{"containerPort": 8080}]}]}],
-            "services": [{"name": "fuzz-static", "cluster": "fuzz", "task_definition": "fuzz-static",
-                          "desired_count": 1, "launch_type": "FARGATE", "azs": ["us-east-1a"],
-                          "load_balancer": {"target_group": "fuzz-tg", "container_name": "web",
-                                            "container_port": 8080}}],
+            "task_definitions": [
+                {
+                    "family": "fuzz-static",
+                    "networkMode": "awsvpc",
+                    "requiresCompatibilities": ["FARGATE"],
+                    "cpu": "256",
+                    "memory": "512",
+                    "containerDefinitions": [
+                        {
+                            "name": "web",
+                            "image": "chaoslab/static",
+                            "essential": True,
+                            "portMappings": [{"containerPort": 8080}],
+                        }
+                    ],
+                }
+            ],
+            "services": [
+                {
+                    "name": "fuzz-static",
+                    "cluster": "fuzz",
+                    "task_definition": "fuzz-static",
+                    "desired_count": 1,
+                    "launch_type": "FARGATE",
+                    "azs": ["us-east-1a"],
+                    "load_balancer": {"target_group": "fuzz-tg", "container_name": "web", "container_port": 8080},
+                }
+            ],
         },
     }
 

@@ -42,8 +42,9 @@ def signed(service: str, method: str, path: str, headers: dict[str, str], body: 
     """A request SigV4-signed with the lab's default key, as botocore signs."""
 
     def build(host: str, port: int) -> bytes:
-        req = AWSRequest(method=method, url=f"http://{host}:{port}{path}", data=body,
-                         headers={"Host": f"{host}:{port}", **headers})
+        req = AWSRequest(
+            method=method, url=f"http://{host}:{port}{path}", data=body, headers={"Host": f"{host}:{port}", **headers}
+        )
         SigV4Auth(Credentials("test", "test"), service, "us-east-1").add_auth(req)
         return http_bytes(method, path, dict(req.headers.items()), body)
 
@@ -72,61 +73,214 @@ def cases() -> list[RawCase]:
     many_keys = "&".join(f"k{i}=v" for i in range(25_000))
     form = {"Content-Type": FORM}
     return [
-        RawCase("unsigned gzip bomb", unsigned("POST", "/", {**form, "Content-Encoding": "gzip"}, bomb), "query", (403,)),
-        RawCase("signed gzip bomb", signed("monitoring", "POST", "/", {**form, "Content-Encoding": "gzip"}, bomb),
-                "query", (413,)),
-        RawCase("signed invalid gzip", signed("ecs", "POST", "/", {**_json("AmazonEC2ContainerServiceV20141113.ListClusters"), "Content-Encoding": "gzip"}, b"not gzip"),
-                "json", (400,)),
-        RawCase("32,000-part form key", signed("elasticloadbalancing", "POST", "/", form,
-                                               f"Action=DescribeLoadBalancers&Version=2015-12-01&{dots}=1".encode()),
-                "query", (400,)),
-        RawCase("25,000 form keys", signed("elasticloadbalancing", "POST", "/", form,
-                                           f"Action=DescribeLoadBalancers&Version=2015-12-01&{many_keys}".encode()),
-                "query", (400,)),
-        RawCase("unsigned invalid UTF-8 form", unsigned("POST", "/", form, b"Action=DescribeVpcs&Version=2016-11-15&x=\xff\xfe"),
-                "ec2", (403,)),
-        RawCase("signed invalid UTF-8 form", signed("ec2", "POST", "/", form, b"Action=DescribeVpcs&Version=2016-11-15&x=\xff\xfe"),
-                "ec2", (400,)),
-        RawCase("signed percent-encoded invalid UTF-8", signed("ec2", "POST", "/", form,
-                                                              b"Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=%ED%A0%80"),
-                "ec2", (400,)),
-        RawCase("JSON 1,000 deep", signed("ecs", "POST", "/", _json("AmazonEC2ContainerServiceV20141113.DescribeClusters"), deep_json),
-                "json", (400,)),
-        RawCase("JSON NaN", signed("monitoring", "POST", "/", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"},
-                                   b'{"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": NaN}]}'),
-                "json", (400,)),
-        RawCase("IAM policy 1,000 deep", signed("iam", "POST", "/", form,
-                                                ("Action=CreatePolicy&Version=2010-05-08&PolicyName=deep&PolicyDocument="
-                                                 + deep_policy).encode()), "query", (400,)),
-        RawCase("metric math 5,000 parentheses", signed("monitoring", "POST", "/", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricData"},
-                                                        json.dumps({"StartTime": time.time() - 600, "EndTime": time.time(), "MetricDataQueries": [
-                                                            {"Id": "e1", "Expression": "(" * 5000 + "1" + ")" * 5000}]}).encode()),
-                "json", (400,)),
-        RawCase("metric math 600 parentheses", signed("monitoring", "POST", "/", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricData"},
-                                                      json.dumps({"StartTime": time.time() - 600, "EndTime": time.time(), "MetricDataQueries": [
-                                                          {"Id": "e1", "Expression": "(" * 600 + "1" + ")" * 600}]}).encode()),
-                "json", (400,)),
-        RawCase("PutMetricData of 120,000 values (valid, the largest AWS allows is 150,000)",
-                signed("monitoring", "POST", "/", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"},
-                       json.dumps({"Namespace": "fuzz/bulk", "MetricData": [
-                           {"MetricName": f"m{i}", "Values": [float(j) for j in range(150)], "Counts": [1.0] * 150}
-                           for i in range(800)]}).encode()),
-                "json", (200,), max_seconds=15.0),
-        RawCase("timestamp 1e20", signed("monitoring", "POST", "/", {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData"},
-                                         b'{"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1, "Timestamp": 1e20}]}'),
-                "json", (400,)),
-        RawCase("8 KB id in a FIS path", signed("fis", "GET", "/experimentTemplates/" + "a" * 8192, {}, b""), "rest-json", (400,)),
+        RawCase(
+            "unsigned gzip bomb", unsigned("POST", "/", {**form, "Content-Encoding": "gzip"}, bomb), "query", (403,)
+        ),
+        RawCase(
+            "signed gzip bomb",
+            signed("monitoring", "POST", "/", {**form, "Content-Encoding": "gzip"}, bomb),
+            "query",
+            (413,),
+        ),
+        RawCase(
+            "signed invalid gzip",
+            signed(
+                "ecs",
+                "POST",
+                "/",
+                {**_json("AmazonEC2ContainerServiceV20141113.ListClusters"), "Content-Encoding": "gzip"},
+                b"not gzip",
+            ),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "32,000-part form key",
+            signed(
+                "elasticloadbalancing",
+                "POST",
+                "/",
+                form,
+                f"Action=DescribeLoadBalancers&Version=2015-12-01&{dots}=1".encode(),
+            ),
+            "query",
+            (400,),
+        ),
+        RawCase(
+            "25,000 form keys",
+            signed(
+                "elasticloadbalancing",
+                "POST",
+                "/",
+                form,
+                f"Action=DescribeLoadBalancers&Version=2015-12-01&{many_keys}".encode(),
+            ),
+            "query",
+            (400,),
+        ),
+        RawCase(
+            "unsigned invalid UTF-8 form",
+            unsigned("POST", "/", form, b"Action=DescribeVpcs&Version=2016-11-15&x=\xff\xfe"),
+            "ec2",
+            (403,),
+        ),
+        RawCase(
+            "signed invalid UTF-8 form",
+            signed("ec2", "POST", "/", form, b"Action=DescribeVpcs&Version=2016-11-15&x=\xff\xfe"),
+            "ec2",
+            (400,),
+        ),
+        RawCase(
+            "signed percent-encoded invalid UTF-8",
+            signed("ec2", "POST", "/", form, b"Action=DescribeVpcs&Version=2016-11-15&Filter.1.Name=%ED%A0%80"),
+            "ec2",
+            (400,),
+        ),
+        RawCase(
+            "JSON 1,000 deep",
+            signed("ecs", "POST", "/", _json("AmazonEC2ContainerServiceV20141113.DescribeClusters"), deep_json),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "JSON NaN",
+            signed(
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+                },
+                b'{"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": NaN}]}',
+            ),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "IAM policy 1,000 deep",
+            signed(
+                "iam",
+                "POST",
+                "/",
+                form,
+                ("Action=CreatePolicy&Version=2010-05-08&PolicyName=deep&PolicyDocument=" + deep_policy).encode(),
+            ),
+            "query",
+            (400,),
+        ),
+        RawCase(
+            "metric math 5,000 parentheses",
+            signed(
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricData",
+                },
+                json.dumps(
+                    {
+                        "StartTime": time.time() - 600,
+                        "EndTime": time.time(),
+                        "MetricDataQueries": [{"Id": "e1", "Expression": "(" * 5000 + "1" + ")" * 5000}],
+                    }
+                ).encode(),
+            ),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "metric math 600 parentheses",
+            signed(
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.GetMetricData",
+                },
+                json.dumps(
+                    {
+                        "StartTime": time.time() - 600,
+                        "EndTime": time.time(),
+                        "MetricDataQueries": [{"Id": "e1", "Expression": "(" * 600 + "1" + ")" * 600}],
+                    }
+                ).encode(),
+            ),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "PutMetricData of 120,000 values (valid, the largest AWS allows is 150,000)",
+            signed(
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+                },
+                json.dumps(
+                    {
+                        "Namespace": "fuzz/bulk",
+                        "MetricData": [
+                            {"MetricName": f"m{i}", "Values": [float(j) for j in range(150)], "Counts": [1.0] * 150}
+                            for i in range(800)
+                        ],
+                    }
+                ).encode(),
+            ),
+            "json",
+            (200,),
+            max_seconds=15.0,
+        ),
+        RawCase(
+            "timestamp 1e20",
+            signed(
+                "monitoring",
+                "POST",
+                "/",
+                {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "X-Amz-Target": "GraniteServiceVersion20100801.PutMetricData",
+                },
+                b'{"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": 1, "Timestamp": 1e20}]}',
+            ),
+            "json",
+            (400,),
+        ),
+        RawCase(
+            "8 KB id in a FIS path",
+            signed("fis", "GET", "/experimentTemplates/" + "a" * 8192, {}, b""),
+            "rest-json",
+            (400,),
+        ),
         RawCase("200 KB URL", unsigned("GET", "/?" + "a" * 200_000, {}), "query", (400,)),
         RawCase("20 KB header", unsigned("GET", "/", {"X-Big": "b" * 20_000}), "query", (400,)),
         RawCase("200 headers", unsigned("GET", "/", {f"X-H{i}": "v" for i in range(200)}), "query", (400,)),
-        RawCase("10 GB Content-Length", signed("ecs", "POST", "/", {**_json("AmazonEC2ContainerServiceV20141113.ListClusters"), "Content-Length": str(10 ** 10)}, b"{}"),
-                "json", (413,)),
+        RawCase(
+            "10 GB Content-Length",
+            signed(
+                "ecs",
+                "POST",
+                "/",
+                {**_json("AmazonEC2ContainerServiceV20141113.ListClusters"), "Content-Length": str(10**10)},
+                b"{}",
+            ),
+            "json",
+            (413,),
+        ),
         RawCase("garbage request line", lambda host, port: b"\x16\x03\x01GARBAGE\r\n\r\n", "query", (400,)),
         RawCase("bad method", lambda host, port: b"G\x00T / HTTP/1.1\r\nHost: x\r\n\r\n", "query", (400,)),
         RawCase("unknown service", signed("s3", "GET", "/", {}, b""), "query", (404,)),
         RawCase("unsigned, no service", unsigned("GET", "/nothing", {}), "query", (403,)),
-        RawCase("classic ELB", signed("elasticloadbalancing", "POST", "/", form, b"Action=DescribeLoadBalancers&Version=2012-06-01"),
-                "query", (404,)),
+        RawCase(
+            "classic ELB",
+            signed("elasticloadbalancing", "POST", "/", form, b"Action=DescribeLoadBalancers&Version=2012-06-01"),
+            "query",
+            (404,),
+        ),
     ]
 
 
@@ -185,4 +339,6 @@ def half_sent_is_closed(host: str, port: int, within: float) -> str | None:
         elapsed = time.monotonic() - start
     if elapsed > within:
         return f"a half-sent request head was still open after {elapsed:.0f} s (bound {within:.0f} s)"
-    return None if not data or data.startswith(b"HTTP/1.1 4") else f"unexpected answer to a half-sent head: {data[:100]!r}"
+    return (
+        None if not data or data.startswith(b"HTTP/1.1 4") else f"unexpected answer to a half-sent head: {data[:100]!r}"
+    )

@@ -14,10 +14,29 @@ from botocore.model import Shape
 UTC = dt.UTC
 
 EDGE_STRINGS = [
-    "", " ", "a" * 100_000, "名前🙂ünïcödé", "\u202eevil", "\x1b[31mred", "nul\x00byte", "a\r\nInjected: 1",
-    "<![CDATA[x]]>&amp;<a>", '"quote\\back', "../../../etc/passwd", "%00%ff", "*", "\ufeffbom", "\ufffe",
-    "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0", "i-0123456789abcdef0", "\t\v\f",
-    "x" * 1025, "-1", "true", "null", "{\"a\":1}",
+    "",
+    " ",
+    "a" * 100_000,
+    "名前🙂ünïcödé",
+    "\u202eevil",
+    "\x1b[31mred",
+    "nul\x00byte",
+    "a\r\nInjected: 1",
+    "<![CDATA[x]]>&amp;<a>",
+    '"quote\\back',
+    "../../../etc/passwd",
+    "%00%ff",
+    "*",
+    "\ufeffbom",
+    "\ufffe",
+    "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+    "i-0123456789abcdef0",
+    "\t\v\f",
+    "x" * 1025,
+    "-1",
+    "true",
+    "null",
+    '{"a":1}',
 ]
 WRONG_TYPES: list[Any] = [123, -1, "text", [1, 2], {"k": "v"}, True, 1.5]
 
@@ -41,7 +60,7 @@ class InputFuzzer:
                 params.pop(self.rng.choice(required), None)
             else:
                 name = self.rng.choice(list(input_shape.members))
-                params[name] = self.rng.choice(["a" * 100_000, {"bad": [1]}, -(2 ** 40)])
+                params[name] = self.rng.choice(["a" * 100_000, {"bad": [1]}, -(2**40)])
         return params
 
     def value(self, shape: Shape, depth: int) -> Any:
@@ -84,8 +103,10 @@ class InputFuzzer:
     def map(self, shape: Shape, depth: int) -> dict[str, Any]:
         if self.rng.random() < 0.05 and depth < 3:
             return {f"k{i}": self.value(shape.value, depth + 1) for i in range(1500)}
-        return {self.string(shape.key, self.rng.random() < 0.3): self.value(shape.value, depth + 1)
-                for _ in range(self.rng.randint(0, 3))}
+        return {
+            self.string(shape.key, self.rng.random() < 0.3): self.value(shape.value, depth + 1)
+            for _ in range(self.rng.randint(0, 3))
+        }
 
     def string(self, shape: Shape, edge: bool) -> str:
         meta = shape.metadata
@@ -97,13 +118,15 @@ class InputFuzzer:
             return self.rng.choice(self.harvested)
         low = max(int(meta.get("min", 1)), 1)
         high = min(int(meta.get("max", 24)), low + 24)
-        return "".join(self.rng.choice(string.ascii_letters + string.digits) for _ in range(self.rng.randint(low, high)))
+        return "".join(
+            self.rng.choice(string.ascii_letters + string.digits) for _ in range(self.rng.randint(low, high))
+        )
 
     def integer(self, shape: Shape, edge: bool) -> int:
         meta = shape.metadata
         low, high = int(meta.get("min", 0)), int(meta.get("max", 100))
         if edge:
-            return self.rng.choice([0, -1, low - 1, high + 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 63, 10 ** 30])
+            return self.rng.choice([0, -1, low - 1, high + 1, 2**31, -(2**31) - 1, 2**63, 10**30])
         return self.rng.randint(low, max(low, min(high, low + 1000)))
 
     long = integer
@@ -120,8 +143,16 @@ class InputFuzzer:
 
     def timestamp(self, shape: Shape, edge: bool) -> Any:
         if edge:
-            return self.rng.choice([dt.datetime(1, 1, 1, tzinfo=UTC), dt.datetime(9999, 12, 31, tzinfo=UTC),
-                                    dt.datetime(1970, 1, 1, tzinfo=UTC), 0, -1, 1e11])
+            return self.rng.choice(
+                [
+                    dt.datetime(1, 1, 1, tzinfo=UTC),
+                    dt.datetime(9999, 12, 31, tzinfo=UTC),
+                    dt.datetime(1970, 1, 1, tzinfo=UTC),
+                    0,
+                    -1,
+                    1e11,
+                ]
+            )
         return dt.datetime.now(UTC) - dt.timedelta(minutes=self.rng.randint(0, 600))
 
     def blob(self, shape: Shape, edge: bool) -> bytes:

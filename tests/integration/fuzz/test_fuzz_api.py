@@ -48,12 +48,14 @@ class FuzzReport:
         return sum(1 for o in self.outcomes if o.sent)
 
     def summary(self) -> str:
-        return (f"seed {self.seed}: {self.sent} requests sent in {self.seconds:.0f} s ({len(self.outcomes)} generated, "
-                f"{sum(1 for o in self.outcomes if 200 <= o.status < 300)} answered 2xx), "
-                f"{sum(1 for o in self.outcomes if o.status >= 500)} 5xx, {len(self.problems)} problems; "
-                f"ALB p99 idle {p99(self.idle_ms):.2f} ms, while fuzzing {p99(self.busy_ms):.2f} ms "
-                f"(p50 {statistics.median(self.idle_ms or [0]):.2f} / {statistics.median(self.busy_ms or [0]):.2f} ms, "
-                f"{len(self.busy_ms)} probes)")
+        return (
+            f"seed {self.seed}: {self.sent} requests sent in {self.seconds:.0f} s ({len(self.outcomes)} generated, "
+            f"{sum(1 for o in self.outcomes if 200 <= o.status < 300)} answered 2xx), "
+            f"{sum(1 for o in self.outcomes if o.status >= 500)} 5xx, {len(self.problems)} problems; "
+            f"ALB p99 idle {p99(self.idle_ms):.2f} ms, while fuzzing {p99(self.busy_ms):.2f} ms "
+            f"(p50 {statistics.median(self.idle_ms or [0]):.2f} / {statistics.median(self.busy_ms or [0]):.2f} ms, "
+            f"{len(self.busy_ms)} probes)"
+        )
 
 
 def p99(values: list[float]) -> float:
@@ -65,8 +67,12 @@ def p99(values: list[float]) -> float:
 
 def probe(lab: FuzzLab, seconds: float) -> subprocess.Popen[str]:
     """The ALB prober, for `seconds` or until `collect` stops it."""
-    return subprocess.Popen([sys.executable, str(PROBE), str(lab.alb_port), str(seconds), str(PROBE_INTERVAL)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(PROBE), str(lab.alb_port), str(seconds), str(PROBE_INTERVAL)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def collect(proc: subprocess.Popen[str]) -> dict[str, list]:
@@ -89,8 +95,9 @@ def fuzz(lab: FuzzLab, seed: int, seconds: float, max_requests: int) -> FuzzRepo
     started = time.monotonic()
     host, port = lab.api_address
     slow_client: list[str | None] = []
-    watcher = threading.Thread(target=lambda: slow_client.append(
-        half_sent_is_closed(host, port, limits.HEAD_DEADLINE + 5)), daemon=True)
+    watcher = threading.Thread(
+        target=lambda: slow_client.append(half_sent_is_closed(host, port, limits.HEAD_DEADLINE + 5)), daemon=True
+    )
     watcher.start()
     fuzzer = ModelFuzzer(lab.endpoint, rng)
     operations = implemented()
@@ -127,7 +134,9 @@ def fuzz(lab: FuzzLab, seed: int, seconds: float, max_requests: int) -> FuzzRepo
     report.busy_ms = measured["latencies_ms"]
     report.alb_errors += measured["errors"]
     watcher.join(limits.HEAD_DEADLINE + 20)
-    report.problems += [p for p in slow_client if p] or ([] if slow_client else ["the half-sent head check never ended"])
+    report.problems += [p for p in slow_client if p] or (
+        [] if slow_client else ["the half-sent head check never ended"]
+    )
     return report
 
 
@@ -161,6 +170,6 @@ def test_fuzz_smoke(lab: FuzzLab) -> None:
 @pytest.mark.timeout(1800)
 def test_fuzz_long(lab: FuzzLab) -> None:
     """Ten minutes, a fresh seed each run (printed; CHAOSLAB_FUZZ_SEED replays it)."""
-    seed = int(os.environ.get("CHAOSLAB_FUZZ_SEED") or random.randrange(2 ** 32))
+    seed = int(os.environ.get("CHAOSLAB_FUZZ_SEED") or random.randrange(2**32))
     seconds = float(os.environ.get("CHAOSLAB_FUZZ_SECONDS", "600"))
     check(fuzz(lab, seed, seconds=seconds, max_requests=1_000_000), lab)

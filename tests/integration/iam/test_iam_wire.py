@@ -22,19 +22,29 @@ from chaoslab.events import EventLog
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.store import Store
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-SEED_003 = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"],
-     "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
-     "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}}},
-    {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+SEED_003 = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:StartInstances"],
+            "Resource": "arn:aws:ec2:us-east-1:123456789012:instance/*",
+            "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}},
+        },
+        {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+    ],
+}
 
 
 @pytest.fixture
 def served(tmp_path):
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path, api_port=0), store=Store(tmp_path / "state.db"),
-                          events=EventLog())
+    lab = SimpleNamespace(
+        config=LabConfig(home=tmp_path, api_port=0), store=Store(tmp_path / "state.db"), events=EventLog()
+    )
     lab.iam = IamBackend(lab)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -54,21 +64,35 @@ def served(tmp_path):
 
 def client(gateway):
     return boto3.session.Session().client(
-        "iam", endpoint_url=gateway.endpoint_url, region_name="us-east-1", aws_access_key_id="test",
-        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        "iam",
+        endpoint_url=gateway.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
 
 
 def test_boto3_role_lifecycle_and_authorize(served):
     lab, gateway = served
     iam = client(gateway)
-    role = iam.create_role(RoleName="chaos-lab-fis-role", AssumeRolePolicyDocument=json.dumps(TRUST),
-                           Tags=[{"Key": "Project", "Value": "chaos-lab"}])["Role"]
+    role = iam.create_role(
+        RoleName="chaos-lab-fis-role",
+        AssumeRolePolicyDocument=json.dumps(TRUST),
+        Tags=[{"Key": "Project", "Value": "chaos-lab"}],
+    )["Role"]
     assert role["AssumeRolePolicyDocument"] == TRUST  # botocore URL-decodes and parses it
-    iam.put_role_policy(RoleName="chaos-lab-fis-role", PolicyName="chaos-lab-fis-policy",
-                        PolicyDocument=json.dumps(SEED_003))
-    assert iam.get_role_policy(RoleName="chaos-lab-fis-role", PolicyName="chaos-lab-fis-policy")["PolicyDocument"] == SEED_003
-    iam.attach_role_policy(RoleName="chaos-lab-fis-role",
-                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorRDSAccess")
+    iam.put_role_policy(
+        RoleName="chaos-lab-fis-role", PolicyName="chaos-lab-fis-policy", PolicyDocument=json.dumps(SEED_003)
+    )
+    assert (
+        iam.get_role_policy(RoleName="chaos-lab-fis-role", PolicyName="chaos-lab-fis-policy")["PolicyDocument"]
+        == SEED_003
+    )
+    iam.attach_role_policy(
+        RoleName="chaos-lab-fis-role",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorRDSAccess",
+    )
     attached = iam.list_attached_role_policies(RoleName="chaos-lab-fis-role")["AttachedPolicies"]
     assert [a["PolicyName"] for a in attached] == ["AWSFaultInjectionSimulatorRDSAccess"]
 
@@ -87,8 +111,11 @@ def test_boto3_role_lifecycle_and_authorize(served):
     with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
         iam.create_role(RoleName="chaos-lab-fis-role", AssumeRolePolicyDocument=json.dumps(TRUST))
 
-    paginated = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate(PaginationConfig={"PageSize": 1})
-                 for r in page["Roles"]]
+    paginated = [
+        r["RoleName"]
+        for page in iam.get_paginator("list_roles").paginate(PaginationConfig={"PageSize": 1})
+        for r in page["Roles"]
+    ]
     assert paginated == ["chaos-lab-fis-role"]
     names = {p["PolicyName"] for p in iam.list_policies(Scope="AWS")["Policies"]}
     assert "AWSFaultInjectionSimulatorEC2Access" in names
@@ -100,11 +127,34 @@ def test_aws_cli_creates_role_from_files(served, tmp_path):
     trust = tmp_path / "fis-trust-policy.json"
     trust.write_text(json.dumps(TRUST, indent=2))
     perms = tmp_path / "fis-permissions-policy.json"
-    perms.write_text(json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "EC2FaultPermissions", "Effect": "Allow", "Resource": "*",
-         "Action": ["ec2:StopInstances", "ec2:StartInstances", "ec2:TerminateInstances", "ec2:DescribeInstances"]}]}))
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+    perms.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "EC2FaultPermissions",
+                        "Effect": "Allow",
+                        "Resource": "*",
+                        "Action": [
+                            "ec2:StopInstances",
+                            "ec2:StartInstances",
+                            "ec2:TerminateInstances",
+                            "ec2:DescribeInstances",
+                        ],
+                    }
+                ],
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
     aws = [str(Path(sys.executable).with_name("aws")), "--endpoint-url", gateway.endpoint_url, "--output", "json"]
 
     def run(*args):
@@ -112,13 +162,28 @@ def test_aws_cli_creates_role_from_files(served, tmp_path):
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
-    created = run("iam", "create-role", "--role-name", "EnterpriseFISExecutionRole",
-                  "--assume-role-policy-document", f"file://{trust}")
-    run("iam", "put-role-policy", "--role-name", "EnterpriseFISExecutionRole",
-        "--policy-name", "FISResourceManipulationAccess", "--policy-document", f"file://{perms}")
+    created = run(
+        "iam",
+        "create-role",
+        "--role-name",
+        "EnterpriseFISExecutionRole",
+        "--assume-role-policy-document",
+        f"file://{trust}",
+    )
+    run(
+        "iam",
+        "put-role-policy",
+        "--role-name",
+        "EnterpriseFISExecutionRole",
+        "--policy-name",
+        "FISResourceManipulationAccess",
+        "--policy-document",
+        f"file://{perms}",
+    )
     arn = created["Role"]["Arn"]
     assert arn == "arn:aws:iam::123456789012:role/EnterpriseFISExecutionRole"
     assert run("iam", "list-role-policies", "--role-name", "EnterpriseFISExecutionRole")["PolicyNames"] == [
-        "FISResourceManipulationAccess"]
+        "FISResourceManipulationAccess"
+    ]
     assert lab.iam.authorize(arn, "ec2:TerminateInstances", "arn:aws:ec2:us-east-1:123456789012:instance/i-1").allowed
     assert not lab.iam.authorize(arn, "ecs:StopTask", "arn:aws:ecs:us-east-1:123456789012:task/c/t").allowed

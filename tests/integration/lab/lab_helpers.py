@@ -24,8 +24,10 @@ def free_port() -> int:
 def lab_stack(tmp: Path, cidr_octet: int, **overrides: Any) -> Path:
     """The bundled default stack on a private VPC range with a free listener port."""
     doc = yaml.safe_load(resolve_stack_path("default").read_text())
-    doc["vpc"] = {"cidr": f"10.{cidr_octet}.0.0/16",
-                  "subnets": {"us-east-1a": f"10.{cidr_octet}.10.0/24", "us-east-1b": f"10.{cidr_octet}.11.0/24"}}
+    doc["vpc"] = {
+        "cidr": f"10.{cidr_octet}.0.0/16",
+        "subnets": {"us-east-1a": f"10.{cidr_octet}.10.0/24", "us-east-1b": f"10.{cidr_octet}.11.0/24"},
+    }
     doc["load_balancers"][0]["listeners"][0]["port"] = 0
     for key, value in overrides.items():
         doc[key] = value
@@ -56,5 +58,3 @@ class RunningLab:
 
     def stop(self) -> None:
         stop_lab(self.config, quiet=True)
-
-

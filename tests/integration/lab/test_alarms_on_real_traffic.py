@@ -44,8 +44,10 @@ def test_5xx_alarm_follows_the_app_and_healthy_hosts_follow_the_units(tmp_path) 
     async def scenario() -> None:
         doc = load_stack("default")
         octet = random.randint(130, 169)
-        doc["vpc"] = {"cidr": f"10.{octet}.0.0/16",
-                      "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"}}
+        doc["vpc"] = {
+            "cidr": f"10.{octet}.0.0/16",
+            "subnets": {"us-east-1a": f"10.{octet}.10.0/24", "us-east-1b": f"10.{octet}.11.0/24"},
+        }
         doc["load_balancers"][0]["listeners"][0]["port"] = 0
         doc["alarms"][0].update(Period=PERIOD)
         lab = Lab(LabConfig(home=tmp_path / "home", api_port=0))

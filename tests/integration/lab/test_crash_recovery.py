@@ -25,17 +25,28 @@ pytestmark = pytest.mark.realistic
 TEMPLATE = {
     "description": "CPU stress on every pet-payment task",
     "roleArn": "arn:aws:iam::123456789012:role/pet-adoption-fis-role",
-    "targets": {"tasks": {"resourceType": "aws:ecs:task", "selectionMode": "ALL",
-                          "parameters": {"cluster": "pet-adoption", "service": "pet-payment-service"}}},
-    "actions": {"stress": {"actionId": "aws:ecs:task-cpu-stress", "targets": {"Tasks": "tasks"},
-                           "parameters": {"duration": "PT10M", "percent": "20"}}},
+    "targets": {
+        "tasks": {
+            "resourceType": "aws:ecs:task",
+            "selectionMode": "ALL",
+            "parameters": {"cluster": "pet-adoption", "service": "pet-payment-service"},
+        }
+    },
+    "actions": {
+        "stress": {
+            "actionId": "aws:ecs:task-cpu-stress",
+            "targets": {"Tasks": "tasks"},
+            "parameters": {"duration": "PT10M", "percent": "20"},
+        }
+    },
     "stopConditions": [{"source": "none"}],
 }
 
 
 def fis(api: str) -> Any:
-    return boto3.client("fis", endpoint_url=api, region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "fis", endpoint_url=api, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
 
 
 def stress_workers(home: str) -> list[psutil.Process]:

@@ -35,8 +35,13 @@ def pet_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
 
 
 def ecs(lab: RunningLab) -> Any:
-    return boto3.client("ecs", endpoint_url=lab.info["api"], region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        "ecs",
+        endpoint_url=lab.info["api"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def running_tasks(client: Any) -> list[dict[str, Any]]:
@@ -71,12 +76,23 @@ def test_stopped_task_is_replaced_by_the_scheduler(pet_lab) -> None:
     victim = running_tasks(client)[0]
     stopped = client.stop_task(cluster="pet-adoption", task=victim["taskArn"], reason="chaos")["task"]
     assert stopped["desiredStatus"] == "STOPPED"
-    final = wait_for(lambda: [t for t in client.describe_tasks(cluster="pet-adoption", tasks=[victim["taskArn"]])["tasks"]
-                              if t["lastStatus"] == "STOPPED"])[0]
+    final = wait_for(
+        lambda: [
+            t
+            for t in client.describe_tasks(cluster="pet-adoption", tasks=[victim["taskArn"]])["tasks"]
+            if t["lastStatus"] == "STOPPED"
+        ]
+    )[0]
     assert final["stopCode"] == "UserInitiated" and final["stoppedReason"] == "chaos"
-    fresh = wait_for(lambda: [t for t in running_tasks(client)
-                              if t["taskArn"] != victim["taskArn"] and t["lastStatus"] == "RUNNING"
-                              and t["availabilityZone"] == victim["availabilityZone"]])
+    fresh = wait_for(
+        lambda: [
+            t
+            for t in running_tasks(client)
+            if t["taskArn"] != victim["taskArn"]
+            and t["lastStatus"] == "RUNNING"
+            and t["availabilityZone"] == victim["availabilityZone"]
+        ]
+    )
     assert fresh
 
 
@@ -86,13 +102,23 @@ def test_essential_container_exit_stops_the_task_with_its_stop_code(pet_lab) -> 
     status = pet_lab.status()
     ip = next(t["ip"] for t in status["tasks"] if victim["taskArn"].endswith(t["id"]))
     import subprocess
+
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
-    ns = next(n for n in names if n.startswith("cl-") and ip in subprocess.run(
-        ["ip", "-n", n, "-4", "addr"], capture_output=True, text=True).stdout)
+    ns = next(
+        n
+        for n in names
+        if n.startswith("cl-")
+        and ip in subprocess.run(["ip", "-n", n, "-4", "addr"], capture_output=True, text=True).stdout
+    )
     for pid in subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split():
         os.kill(int(pid), 9)
-    final = wait_for(lambda: [t for t in client.describe_tasks(cluster="pet-adoption", tasks=[victim["taskArn"]])["tasks"]
-                              if t["lastStatus"] == "STOPPED"])[0]
+    final = wait_for(
+        lambda: [
+            t
+            for t in client.describe_tasks(cluster="pet-adoption", tasks=[victim["taskArn"]])["tasks"]
+            if t["lastStatus"] == "STOPPED"
+        ]
+    )[0]
     assert final["stopCode"] == "EssentialContainerExited"
     assert final["stoppedReason"] == "Essential container in task exited"
     wait_for(lambda: len([t for t in running_tasks(client) if t["lastStatus"] == "RUNNING"]) == 2)

@@ -33,9 +33,22 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 def _as_nobody(argv: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--",
-                           "env", "-i", *(f"{k}={v}" for k, v in env.items()), *argv],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [
+            "setpriv",
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--",
+            "env",
+            "-i",
+            *(f"{k}={v}" for k, v in env.items()),
+            *argv,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _why_not() -> str | None:
@@ -54,7 +67,11 @@ def _why_not() -> str | None:
 
 
 def _env(home: Path) -> dict[str, str]:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(home), "CHAOSLAB_HOME": str(home / "state")}
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+        "HOME": str(home),
+        "CHAOSLAB_HOME": str(home / "state"),
+    }
 
 
 def _user_venv(home: Path) -> Path:
@@ -88,8 +105,9 @@ def test_an_ordinary_user_gets_the_realistic_mode(nobody_dir: Path) -> None:
     stack = lab_stack(nobody_dir, 99)
     os.chmod(stack, 0o644)
     api_port = free_port()
-    up = _as_nobody([python, "-m", "chaoslab", "up", "--detach", "--fast", "--api-port", str(api_port),
-                     str(stack)], env)
+    up = _as_nobody(
+        [python, "-m", "chaoslab", "up", "--detach", "--fast", "--api-port", str(api_port), str(stack)], env
+    )
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert "userns" in up.stdout, up.stdout
@@ -106,6 +124,9 @@ def test_an_ordinary_user_gets_the_realistic_mode(nobody_dir: Path) -> None:
         down = _as_nobody([python, "-m", "chaoslab", "down"], env)
     assert down.returncode == 0, down.stdout + down.stderr
     time.sleep(0.5)
-    left = [p.info for p in psutil.process_iter(["pid", "username", "cmdline"])
-            if p.info["username"] == "nobody" and str(nobody_dir) in " ".join(p.info["cmdline"] or [])]
+    left = [
+        p.info
+        for p in psutil.process_iter(["pid", "username", "cmdline"])
+        if p.info["username"] == "nobody" and str(nobody_dir) in " ".join(p.info["cmdline"] or [])
+    ]
     assert left == [], f"processes of the ordinary user's lab survived down: {left}"

@@ -55,8 +55,11 @@ def _snapshot(home: Path, lab_pid: int) -> dict[str, Any]:
 
 
 def _leftovers(home: Path, snap: dict[str, Any]) -> list[str]:
-    left = [f"pid {pid}" for pid in snap["pids"] | {snap["watchdog"]}
-            if pid and psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    left = [
+        f"pid {pid}"
+        for pid in snap["pids"] | {snap["watchdog"]}
+        if pid and psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    ]
     namespaces = _ip("netns", "list")
     left += [f"netns {ns}" for ns in snap["resources"]["netns"] if ns in namespaces]
     links = _ip("-o", "link")
@@ -87,14 +90,24 @@ def _fill_files(home: Path) -> list[Path]:
 def test_sigkill_with_a_fault_active_leaves_nothing(tmp_path: Path, family: str) -> None:
     config = LabConfig(home=tmp_path / "home", api_port=free_port())
     info = start_detached(config, str(lab_stack(tmp_path, CIDR_OCTET)), fast=True, quiet=True)
-    ssm = boto3.client("ssm", endpoint_url=info["api"], region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
-    instance = sorted(i["InstanceId"] for r in boto3.client(
-        "ec2", endpoint_url=info["api"], region_name="us-east-1", aws_access_key_id="test",
-        aws_secret_access_key="test").describe_instances()["Reservations"] for i in r["Instances"])[0]
+    ssm = boto3.client(
+        "ssm", endpoint_url=info["api"], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    instance = sorted(
+        i["InstanceId"]
+        for r in boto3.client(
+            "ec2",
+            endpoint_url=info["api"],
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).describe_instances()["Reservations"]
+        for i in r["Instances"]
+    )[0]
     document, params = FAULTS[family]
-    command = ssm.send_command(DocumentName=document, InstanceIds=[instance],
-                               Parameters={"DurationSeconds": ["120"], **params})["Command"]["CommandId"]
+    command = ssm.send_command(
+        DocumentName=document, InstanceIds=[instance], Parameters={"DurationSeconds": ["120"], **params}
+    )["Command"]["CommandId"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not Store(config.home / "state.db").journal_pending():
         time.sleep(0.1)
@@ -111,8 +124,13 @@ def test_sigkill_with_a_fault_active_leaves_nothing(tmp_path: Path, family: str)
 def _start_daemon(config: LabConfig, stack: Path) -> subprocess.Popen[bytes]:
     """The lab process exactly as `chaoslab up --detach` starts it, without waiting for ready."""
     argv = [sys.executable, "-m", "chaoslab.daemon", *daemon_args(str(stack), True, config.api_port, "auto")]
-    return subprocess.Popen(argv, env={**os.environ, "CHAOSLAB_HOME": str(config.home)}, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        argv,
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _has_units(home: Path) -> bool:

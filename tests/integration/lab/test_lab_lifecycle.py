@@ -64,8 +64,13 @@ def test_status_shows_targets_database_and_network_mode(default_lab) -> None:
     targets = st["load_balancers"][0]["target_groups"][0]["targets"]
     assert [t["state"] for t in targets] == ["healthy", "healthy"]
     assert st["databases"][0]["writer"] == "chaos-lab-aurora-1"
-    out = subprocess.run([sys.executable, "-m", "chaoslab", "status"], capture_output=True, text=True,
-                         env={**os.environ, "CHAOSLAB_HOME": str(default_lab.config.home)}, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "chaoslab", "status"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHAOSLAB_HOME": str(default_lab.config.home)},
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     assert "chaos-lab-tg" in out.stdout and "healthy" in out.stdout and "netns" in out.stdout
 
@@ -75,7 +80,9 @@ def test_killed_unit_is_marked_unhealthy_and_replaced(default_lab) -> None:
     (health-check type ELB, grace shortened by --fast) replaces it, the replacement turns healthy."""
     before = {i["id"]: i for i in default_lab.status()["instances"] if i["state"] == "running"}
     victim_id, victim = sorted(before.items())[0]
-    ns_pids = subprocess.run(["ip", "netns", "pids", _netns_of(victim["ip"])], capture_output=True, text=True).stdout.split()
+    ns_pids = subprocess.run(
+        ["ip", "netns", "pids", _netns_of(victim["ip"])], capture_output=True, text=True
+    ).stdout.split()
     for pid in ns_pids:
         os.kill(int(pid), 9)
     marked = replaced = None
@@ -110,8 +117,13 @@ def test_up_twice_is_refused_and_down_leaves_nothing(tmp_path) -> None:
     st = json.loads(urllib.request.urlopen(f"{info['api']}/_chaoslab/status", timeout=5).read())
     alb_port = int(st["load_balancers"][0]["listeners"][0].rsplit(":", 1)[1])
     db_port = st["databases"][0]["port"]
-    second = subprocess.run([sys.executable, "-m", "chaoslab", "up", "--detach"], capture_output=True, text=True,
-                            env={**os.environ, "CHAOSLAB_HOME": str(config.home)}, timeout=30)
+    second = subprocess.run(
+        [sys.executable, "-m", "chaoslab", "up", "--detach"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+        timeout=30,
+    )
     assert second.returncode == 1 and "already running" in second.stderr
     owned = [pid for pid, _, _ in Store(config.home / "state.db").owned_processes()]
     assert owned, "the lab records the processes it starts"
@@ -123,8 +135,11 @@ def test_up_twice_is_refused_and_down_leaves_nothing(tmp_path) -> None:
     assert not psutil.pid_exists(lab_pid)
     alive = [p for p in owned if psutil.pid_exists(p)]
     assert alive == [], f"processes of ours survived down: {alive}"
-    ours = [p.info for p in psutil.process_iter(["pid", "cmdline", "cwd"])
-            if str(config.home) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")]
+    ours = [
+        p.info
+        for p in psutil.process_iter(["pid", "cmdline", "cwd"])
+        if str(config.home) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")
+    ]
     assert ours == []
     for port in (alb_port, config.api_port):
         with socket.socket() as s:
@@ -138,8 +153,13 @@ def test_malformed_stack_is_one_clear_error_and_starts_nothing(tmp_path) -> None
     text = bad.read_text().replace("health_check_type: ELB", "health_check_type: ALB")
     bad.write_text(text)
     home = tmp_path / "home"
-    out = subprocess.run([sys.executable, "-m", "chaoslab", "up", "--detach", str(bad)], capture_output=True,
-                         text=True, env={**os.environ, "CHAOSLAB_HOME": str(home)}, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-m", "chaoslab", "up", "--detach", str(bad)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CHAOSLAB_HOME": str(home)},
+        timeout=30,
+    )
     assert out.returncode == 1
     assert "$.auto_scaling_groups[0].health_check_type" in out.stderr
     assert "allowed values: EC2, ELB" in out.stderr

@@ -33,8 +33,12 @@ MAX_PROCESS_GROWTH = 6
 
 def _footprint(pid: int) -> dict[str, float]:
     lab = psutil.Process(pid)
-    return {"rss_mb": lab.memory_info().rss / 2**20, "fds": lab.num_fds(), "threads": lab.num_threads(),
-            "processes": len(lab.children(recursive=True))}
+    return {
+        "rss_mb": lab.memory_info().rss / 2**20,
+        "fds": lab.num_fds(),
+        "threads": lab.num_threads(),
+        "processes": len(lab.children(recursive=True)),
+    }
 
 
 def _traffic(url: str, stop: threading.Event, counts: dict[str, int]) -> None:
@@ -64,8 +68,13 @@ def test_footprint_stays_flat_over_experiments_in_a_loop(tmp_path: Path) -> None
     info = start_detached(config, str(lab_stack(tmp_path, 98)), fast=True, quiet=True)
     lab = RunningLab(config, info)
     try:
-        fis = boto3.client("fis", endpoint_url=info["api"], region_name="us-east-1",
-                           aws_access_key_id="test", aws_secret_access_key="test")
+        fis = boto3.client(
+            "fis",
+            endpoint_url=info["api"],
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
         body = json.loads(TEMPLATE.read_text())
         template_id = fis.create_experiment_template(**body)["experimentTemplate"]["id"]
         stop, counts = threading.Event(), {"ok": 0, "failed": 0}
@@ -84,10 +93,12 @@ def test_footprint_stays_flat_over_experiments_in_a_loop(tmp_path: Path) -> None
     assert len(samples) >= 5, "the soak ran too few experiments to judge"
     assert set(outcomes) == {"completed"}, outcomes
     assert counts["ok"] > 0
-    settled = samples[len(samples) // 5:]
+    settled = samples[len(samples) // 5 :]
     growth = {key: max(s[key] for s in settled) - settled[0][key] for key in settled[0]}
-    print(f"\nsoak: {len(outcomes)} experiments in {SOAK_SECONDS:.0f} s, {counts} requests; "
-          f"first {samples[0]}, last {samples[-1]}, growth after warm-up {growth}")
+    print(
+        f"\nsoak: {len(outcomes)} experiments in {SOAK_SECONDS:.0f} s, {counts} requests; "
+        f"first {samples[0]}, last {samples[-1]}, growth after warm-up {growth}"
+    )
     assert growth["rss_mb"] <= MAX_RSS_GROWTH_MB, growth
     assert growth["fds"] <= MAX_FD_GROWTH, growth
     assert growth["threads"] <= MAX_THREAD_GROWTH, growth

@@ -34,9 +34,23 @@ def _failing_stack(tmp: Path) -> Path:
 def test_an_app_that_dies_at_start_fails_up_with_its_output(tmp_path: Path) -> None:
     home = tmp_path / "home"
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "chaoslab", "up", "--detach", "--fast", "--api-port", str(free_port()),
-                          str(_failing_stack(tmp_path))], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "CHAOSLAB_HOME": str(home)})
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chaoslab",
+            "up",
+            "--detach",
+            "--fast",
+            "--api-port",
+            str(free_port()),
+            str(_failing_stack(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CHAOSLAB_HOME": str(home)},
+    )
     took = time.monotonic() - started
     assert out.returncode == 1, out.stdout + out.stderr
     assert "exited with 3 at start" in out.stderr and "cannot open /etc/petpay.conf" in out.stderr, out.stderr

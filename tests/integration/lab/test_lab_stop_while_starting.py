@@ -29,11 +29,27 @@ def never_healthy_stack(tmp: Path, octet: int) -> Path:
     doc = {
         "name": "never-healthy",
         "vpc": {"cidr": f"10.{octet}.0.0/16", "subnets": {"us-east-1a": f"10.{octet}.10.0/24"}},
-        "target_groups": [{"name": "tg", "port": 80, "target_type": "instance",
-                           "health_check": {"path": "/missing", "matcher": "200"}}],
+        "target_groups": [
+            {
+                "name": "tg",
+                "port": 80,
+                "target_type": "instance",
+                "health_check": {"path": "/missing", "matcher": "200"},
+            }
+        ],
         "load_balancers": [{"name": "alb", "listeners": [{"port": 0, "target_group": "tg"}]}],
-        "auto_scaling_groups": [{"name": "asg", "image": "chaoslab/static", "port": 80, "min": 1, "max": 1,
-                                 "desired": 1, "azs": ["us-east-1a"], "target_groups": ["tg"]}],
+        "auto_scaling_groups": [
+            {
+                "name": "asg",
+                "image": "chaoslab/static",
+                "port": 80,
+                "min": 1,
+                "max": 1,
+                "desired": 1,
+                "azs": ["us-east-1a"],
+                "target_groups": ["tg"],
+            }
+        ],
     }
     path = tmp / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
@@ -45,10 +61,22 @@ def test_sigterm_while_waiting_for_healthy_targets_stops_promptly(tmp_path: Path
     config.ensure_home()
     octet = random.randint(200, 250)
     child = subprocess.Popen(
-        [sys.executable, "-m", "chaoslab.daemon", "--stack", str(never_healthy_stack(tmp_path, octet)), "--fast",
-         "--api-port", str(config.api_port)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+        [
+            sys.executable,
+            "-m",
+            "chaoslab.daemon",
+            "--stack",
+            str(never_healthy_stack(tmp_path, octet)),
+            "--fast",
+            "--api-port",
+            str(config.api_port),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+    )
     owned: list[int] = []
     try:
         deadline = time.monotonic() + 60

@@ -70,15 +70,19 @@ def test_lab_serves_the_host_from_its_own_namespace(userns_lab: RunningLab) -> N
     assert seen == {"us-east-1a", "us-east-1b"}
     # Everything the lab listens on for the host is in the host's own socket table, owned by the
     # lab: the API, the ALB listener and the DB endpoints (writer and reader) on 127.0.0.1.
-    listening = {c.laddr.port for c in psutil.net_connections("tcp")
-                 if c.pid == userns_lab.info["pid"] and c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1"}
+    listening = {
+        c.laddr.port
+        for c in psutil.net_connections("tcp")
+        if c.pid == userns_lab.info["pid"] and c.status == psutil.CONN_LISTEN and c.laddr.ip == "127.0.0.1"
+    }
     alb_port = int(userns_lab.alb.rsplit(":", 1)[1])
     db_ports = listening - {userns_lab.config.api_port, alb_port}
     assert {userns_lab.config.api_port, alb_port} <= listening and len(db_ports) == 2
     counts = []
     for port in db_ports:
-        conn = pg8000.native.Connection("chaosadmin", password="chaos-lab-secret", host="127.0.0.1",
-                                        port=port, database="chaosshop", timeout=5)
+        conn = pg8000.native.Connection(
+            "chaosadmin", password="chaos-lab-secret", host="127.0.0.1", port=port, database="chaosshop", timeout=5
+        )
         try:
             counts.append(conn.run("SELECT count(*) FROM products")[0][0])
         finally:
@@ -104,12 +108,20 @@ def test_postgres_runs_as_a_non_root_uid_inside_its_namespace(userns_lab: Runnin
 
 
 def test_network_latency_fault_applies_and_reverts(userns_lab: RunningLab) -> None:
-    ssm = boto3.client("ssm", endpoint_url=userns_lab.info["api"], region_name="us-east-1",
-                       aws_access_key_id="test", aws_secret_access_key="test")
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=userns_lab.info["api"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
     victim = sorted(i["id"] for i in userns_lab.status()["instances"] if i["state"] == "running")[0]
     before = _ms_by_instance(userns_lab.alb)
-    command = ssm.send_command(DocumentName="AWSFIS-Run-Network-Latency", InstanceIds=[victim],
-                               Parameters={"DurationSeconds": ["60"], "DelayMilliseconds": ["200"]})
+    command = ssm.send_command(
+        DocumentName="AWSFIS-Run-Network-Latency",
+        InstanceIds=[victim],
+        Parameters={"DurationSeconds": ["60"], "DelayMilliseconds": ["200"]},
+    )
     command_id = command["Command"]["CommandId"]
     deadline = time.monotonic() + 10
     during = _ms_by_instance(userns_lab.alb)
@@ -144,8 +156,13 @@ def test_a_killed_userns_lab_is_cleaned_up_from_the_host(tmp_path) -> None:
     lab.kill()
     lab.wait(5)
     psutil.Process(info["launcher"]).wait(5)
-    out = subprocess.run([sys.executable, "-m", "chaoslab", "down"], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "CHAOSLAB_HOME": str(config.home)})
+    out = subprocess.run(
+        [sys.executable, "-m", "chaoslab", "down"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+    )
     assert out.returncode == 0, out.stderr
     alive = [pid for pid in tree if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
     assert alive == [], f"processes of the killed lab survived down: {alive}"

@@ -55,10 +55,30 @@ def test_default_stack_up_and_down_with_no_system_postgres(tmp_path: Path) -> No
     env = {key: value for key, value in os.environ.items() if key != BINDIR_ENV}
     env["CHAOSLAB_HOME"] = str(config.home)
     up = subprocess.run(
-        ["unshare", "--mount", "--propagation", "private", "sh", "-c", hide_system_postgres(), "sh",
-         sys.executable, "-m", "chaoslab", "up", "--detach", "--fast", "--api-port", str(config.api_port),
-         str(lab_stack(tmp_path, unused_vpc_octet(97)))],
-        env=env, capture_output=True, text=True, timeout=180)
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            hide_system_postgres(),
+            "sh",
+            sys.executable,
+            "-m",
+            "chaoslab",
+            "up",
+            "--detach",
+            "--fast",
+            "--api-port",
+            str(config.api_port),
+            str(lab_stack(tmp_path, unused_vpc_octet(97))),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     info = running_lab(config)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
@@ -74,8 +94,11 @@ def test_default_stack_up_and_down_with_no_system_postgres(tmp_path: Path) -> No
         stop_lab(config, quiet=True)
     assert running_lab(config) is None
     assert gone(info["pid"])
-    left = [p.info for p in psutil.process_iter(["pid", "cmdline", "cwd"])
-            if str(config.home) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")]
+    left = [
+        p.info
+        for p in psutil.process_iter(["pid", "cmdline", "cwd"])
+        if str(config.home) in " ".join(p.info["cmdline"] or []) + (p.info["cwd"] or "")
+    ]
     assert left == []
     assert [pid for pid in owned if not gone(pid)] == []
     assert not pg_root(config.home).exists()

@@ -31,24 +31,35 @@ ALARM = "stop-on-instance-cpu"
 THRESHOLD = 30.0  # % CPU: the idle app stays far below it, a stress worker at 80 % far above
 DELAY_MS = 200
 FAULT_HELPERS = ("chaoslab.faults.worker", "chaoslab.faults.network_delayproxy")
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-READ_ALARMS = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "*"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+READ_ALARMS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms", "Resource": "*"}],
+}
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]:
     tmp = tmp_path_factory.mktemp("stopcond")
     config = LabConfig(home=tmp / "home", api_port=free_port())
-    running = RunningLab(config, start_detached(config, str(lab_stack(tmp, unused_vpc_octet(96))), fast=True, quiet=True))
+    running = RunningLab(
+        config, start_detached(config, str(lab_stack(tmp, unused_vpc_octet(96))), fast=True, quiet=True)
+    )
     yield running
     running.stop()
 
 
 def client(lab: RunningLab, service: str) -> Any:
-    return boto3.client(service, endpoint_url=lab.info["api"], region_name="us-east-1",
-                        aws_access_key_id="test", aws_secret_access_key="test")
+    return boto3.client(
+        service,
+        endpoint_url=lab.info["api"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 def wait_for(what: str, predicate: Callable[[], Any], timeout: float) -> Any:
@@ -87,51 +98,79 @@ def alarm_state(cw: Any) -> str:
 def hot_seconds(cw: Any, instance_id: str) -> list[float]:
     """The instance's 1 s CPUUtilization maxima over the last minute that breach the threshold."""
     now = time.time()
-    points = cw.get_metric_statistics(Namespace="AWS/EC2", MetricName="CPUUtilization",
-                                      Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
-                                      StartTime=now - 60, EndTime=now, Period=1, Statistics=["Maximum"])
+    points = cw.get_metric_statistics(
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
+        StartTime=now - 60,
+        EndTime=now,
+        Period=1,
+        Statistics=["Maximum"],
+    )
     return [p["Maximum"] for p in points["Datapoints"] if p["Maximum"] > THRESHOLD]
 
 
 def cpu_alarm(cw: Any, instance_id: str) -> str:
-    cw.put_metric_alarm(AlarmName=ALARM, Namespace="AWS/EC2", MetricName="CPUUtilization",
-                        Dimensions=[{"Name": "InstanceId", "Value": instance_id}], Statistic="Maximum",
-                        Period=1, EvaluationPeriods=3, Threshold=THRESHOLD,
-                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    cw.put_metric_alarm(
+        AlarmName=ALARM,
+        Namespace="AWS/EC2",
+        MetricName="CPUUtilization",
+        Dimensions=[{"Name": "InstanceId", "Value": instance_id}],
+        Statistic="Maximum",
+        Period=1,
+        EvaluationPeriods=3,
+        Threshold=THRESHOLD,
+        ComparisonOperator="GreaterThanThreshold",
+        TreatMissingData="notBreaching",
+    )
     return cw.describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["AlarmArn"]
 
 
 def fis_role(iam: Any) -> str:
     iam.create_role(RoleName="stopcond-fis", AssumeRolePolicyDocument=json.dumps(TRUST))
-    iam.attach_role_policy(RoleName="stopcond-fis",
-                           PolicyArn="arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access")
+    iam.attach_role_policy(
+        RoleName="stopcond-fis", PolicyArn="arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access"
+    )
     iam.put_role_policy(RoleName="stopcond-fis", PolicyName="read-alarms", PolicyDocument=json.dumps(READ_ALARMS))
     return iam.get_role(RoleName="stopcond-fis")["Role"]["Arn"]
 
 
 def ssm_action(document: str, parameters: dict[str, str]) -> dict[str, Any]:
-    return {"actionId": "aws:ssm:send-command", "targets": {"Instances": "one"},
-            "parameters": {"documentArn": f"arn:aws:ssm:us-east-1::document/{document}",
-                           # FIS parameter values may hold no whitespace (its API's pattern [\S]+)
-                           "documentParameters": json.dumps({"DurationSeconds": "300", **parameters},
-                                                            separators=(",", ":")),
-                           "duration": "PT5M"}}
+    return {
+        "actionId": "aws:ssm:send-command",
+        "targets": {"Instances": "one"},
+        "parameters": {
+            "documentArn": f"arn:aws:ssm:us-east-1::document/{document}",
+            # FIS parameter values may hold no whitespace (its API's pattern [\S]+)
+            "documentParameters": json.dumps({"DurationSeconds": "300", **parameters}, separators=(",", ":")),
+            "duration": "PT5M",
+        },
+    }
 
 
 def template(instance_arn: str, role_arn: str, alarm_arn: str) -> dict[str, Any]:
-    return {"description": "stress and slow one instance until its CPU alarm stops us", "roleArn": role_arn,
-            "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
-            "targets": {"one": {"resourceType": "aws:ec2:instance", "resourceArns": [instance_arn],
-                                "selectionMode": "ALL"}},
-            "actions": {"stress": ssm_action("AWSFIS-Run-CPU-Stress", {"CPU": "1", "LoadPercent": "80"}),
-                        "slow": ssm_action("AWSFIS-Run-Network-Latency", {"DelayMilliseconds": str(DELAY_MS)})}}
+    return {
+        "description": "stress and slow one instance until its CPU alarm stops us",
+        "roleArn": role_arn,
+        "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
+        "targets": {
+            "one": {"resourceType": "aws:ec2:instance", "resourceArns": [instance_arn], "selectionMode": "ALL"}
+        },
+        "actions": {
+            "stress": ssm_action("AWSFIS-Run-CPU-Stress", {"CPU": "1", "LoadPercent": "80"}),
+            "slow": ssm_action("AWSFIS-Run-Network-Latency", {"DelayMilliseconds": str(DELAY_MS)}),
+        },
+    }
 
 
 def fault_helpers(lab: RunningLab) -> list[int]:
     """Stress workers and delay proxies running under the lab."""
     daemon = psutil.Process(int(lab.info["pid"]))
-    return [p.pid for p in daemon.children(recursive=True)
-            if any(m in " ".join(p.cmdline()) for m in FAULT_HELPERS) and p.status() != psutil.STATUS_ZOMBIE]
+    return [
+        p.pid
+        for p in daemon.children(recursive=True)
+        if any(m in " ".join(p.cmdline()) for m in FAULT_HELPERS) and p.status() != psutil.STATUS_ZOMBIE
+    ]
 
 
 def netns_rules(ip: str) -> str:
@@ -140,9 +179,18 @@ def netns_rules(ip: str) -> str:
     for name in (line.split()[0] for line in names.splitlines() if line.strip()):
         addrs = subprocess.run(["ip", "-n", name, "-4", "-o", "addr"], capture_output=True, text=True).stdout
         if f" {ip}/" in addrs:
-            rules = [subprocess.run(["ip", "netns", "exec", name, "iptables", "-w", "5", "-t", t, "-S"],
-                                    capture_output=True, text=True, check=True).stdout for t in ("filter", "nat", "mangle")]
-            return "\n".join(line for line in "\n".join(rules).splitlines() if " CL" in line or line.startswith("-N CL"))
+            rules = [
+                subprocess.run(
+                    ["ip", "netns", "exec", name, "iptables", "-w", "5", "-t", t, "-S"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+                for t in ("filter", "nat", "mangle")
+            ]
+            return "\n".join(
+                line for line in "\n".join(rules).splitlines() if " CL" in line or line.startswith("-N CL")
+            )
     raise AssertionError(f"no network namespace holds {ip}")
 
 
@@ -153,21 +201,32 @@ def test_a_real_cpu_breach_stops_the_experiment_and_every_fault_is_reverted(lab:
     alarm_arn = cpu_alarm(cw, instance_id)
     wait_for("the alarm to reach OK from the idle instance's datapoints", lambda: alarm_state(cw) == "OK", 20)
     baseline_ms = min(get_ms(ip) for _ in range(5))
-    body = template(f"arn:aws:ec2:us-east-1:123456789012:instance/{instance_id}", fis_role(client(lab, "iam")),
-                    alarm_arn)
+    body = template(
+        f"arn:aws:ec2:us-east-1:123456789012:instance/{instance_id}", fis_role(client(lab, "iam")), alarm_arn
+    )
     since = last_seq(lab)
     started = time.monotonic()
-    exp_id = fis.start_experiment(experimentTemplateId=fis.create_experiment_template(**body)[
-        "experimentTemplate"]["id"])["experiment"]["id"]
+    exp_id = fis.start_experiment(
+        experimentTemplateId=fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    )["experiment"]["id"]
 
     # fault.applied says the command was sent; the documents' effects follow on the instance
-    wait_for("the stress worker, the delay proxy and its redirect", lambda: len(fault_helpers(lab)) >= 2
-             and "-A PREROUTING" in netns_rules(ip), 10)
+    wait_for(
+        "the stress worker, the delay proxy and its redirect",
+        lambda: len(fault_helpers(lab)) >= 2 and "-A PREROUTING" in netns_rules(ip),
+        10,
+    )
     helpers = fault_helpers(lab)
     assert get_ms(ip) >= baseline_ms + 0.75 * DELAY_MS  # the latency is on before the alarm trips
 
-    ended = wait_for("the experiment to end", lambda: (e := fis.get_experiment(id=exp_id)["experiment"])[
-        "state"]["status"] in ("stopped", "completed", "failed") and e, 30)
+    ended = wait_for(
+        "the experiment to end",
+        lambda: (
+            (e := fis.get_experiment(id=exp_id)["experiment"])["state"]["status"] in ("stopped", "completed", "failed")
+            and e
+        ),
+        30,
+    )
     took = time.monotonic() - started
     assert ended["state"] == {"status": "stopped", "reason": "Experiment halted by stop condition."}, ended["state"]
     breach = [e for e in events(lab, "alarm.state", since) if e["alarm"] == ALARM and e["new"] == "ALARM"]

@@ -36,8 +36,12 @@ class LabThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        lab = SimpleNamespace(config=LabConfig(home=home, api_port=0), events=EventLog(),
-                              store=Store(home / "state.db"), run_id="test-run")
+        lab = SimpleNamespace(
+            config=LabConfig(home=home, api_port=0),
+            events=EventLog(),
+            store=Store(home / "state.db"),
+            run_id="test-run",
+        )
         lab.cloudwatch = CloudWatchBackend(lab)
         lab.rds = RdsBackend(lab)
         self.lab = lab
@@ -71,9 +75,13 @@ def lab_thread(state_dir: Path) -> Iterator[LabThread]:
 @pytest.fixture
 def rds(lab_thread: LabThread) -> Any:
     return boto3.session.Session().client(
-        "rds", endpoint_url=lab_thread.gateway.endpoint_url, region_name="us-east-1",
-        aws_access_key_id="test", aws_secret_access_key="test",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}))
+        "rds",
+        endpoint_url=lab_thread.gateway.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
 
 
 def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
@@ -84,12 +92,23 @@ def _until(check: Callable[[], bool], timeout: float = 20.0) -> None:
 
 
 def _default_stack(rds: Any) -> None:
-    rds.create_db_cluster(DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql", MasterUsername="shop",
-                          MasterUserPassword="chaos-lab-pw", DatabaseName="shop",
-                          AvailabilityZones=["us-east-1a", "us-east-1b"], Tags=[{"Key": "app", "Value": "shop"}])
+    rds.create_db_cluster(
+        DBClusterIdentifier=CLUSTER,
+        Engine="aurora-postgresql",
+        MasterUsername="shop",
+        MasterUserPassword="chaos-lab-pw",
+        DatabaseName="shop",
+        AvailabilityZones=["us-east-1a", "us-east-1b"],
+        Tags=[{"Key": "app", "Value": "shop"}],
+    )
     for name, az in (("chaos-lab-aurora-1", "us-east-1a"), ("chaos-lab-aurora-2", "us-east-1b")):
-        rds.create_db_instance(DBInstanceIdentifier=name, DBClusterIdentifier=CLUSTER, Engine="aurora-postgresql",
-                               DBInstanceClass="db.r6g.large", AvailabilityZone=az)
+        rds.create_db_instance(
+            DBInstanceIdentifier=name,
+            DBClusterIdentifier=CLUSTER,
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+            AvailabilityZone=az,
+        )
 
 
 def _writer(rds: Any) -> str:
@@ -104,18 +123,22 @@ def test_default_stack_describe_failover_reboot(lab_thread: LabThread, rds: Any)
     assert cluster["Status"] == "available" and cluster["Engine"] == "aurora-postgresql"
     assert cluster["Port"] == 5432 and cluster["AvailabilityZones"] == ["us-east-1a", "us-east-1b"]
     assert cluster["Endpoint"].startswith(f"{CLUSTER}.cluster-") and ".cluster-ro-" in cluster["ReaderEndpoint"]
-    assert [(m["DBInstanceIdentifier"], m["IsClusterWriter"], m["PromotionTier"])
-            for m in cluster["DBClusterMembers"]] == [("chaos-lab-aurora-1", True, 1), ("chaos-lab-aurora-2", False, 1)]
+    assert [
+        (m["DBInstanceIdentifier"], m["IsClusterWriter"], m["PromotionTier"]) for m in cluster["DBClusterMembers"]
+    ] == [("chaos-lab-aurora-1", True, 1), ("chaos-lab-aurora-2", False, 1)]
     assert cluster["TagList"] == [{"Key": "app", "Value": "shop"}]
     instances = rds.describe_db_instances(Filters=[{"Name": "db-cluster-id", "Values": [CLUSTER]}])["DBInstances"]
     assert [(i["DBInstanceIdentifier"], i["AvailabilityZone"], i["DBInstanceStatus"]) for i in instances] == [
-        ("chaos-lab-aurora-1", "us-east-1a", "available"), ("chaos-lab-aurora-2", "us-east-1b", "available")]
+        ("chaos-lab-aurora-1", "us-east-1a", "available"),
+        ("chaos-lab-aurora-2", "us-east-1b", "available"),
+    ]
     assert instances[0]["DBInstanceArn"] == "arn:aws:rds:us-east-1:123456789012:db:chaos-lab-aurora-1"
     assert instances[0]["Endpoint"]["Port"] == 5432
 
     model = lab_thread.lab.rds.clusters[CLUSTER]
-    conn = pg8000.native.Connection("shop", password="chaos-lab-pw", host=model.endpoint_ip,
-                                    port=model.endpoint_port, database="shop", timeout=5)
+    conn = pg8000.native.Connection(
+        "shop", password="chaos-lab-pw", host=model.endpoint_ip, port=model.endpoint_port, database="shop", timeout=5
+    )
     conn.run("CREATE TABLE orders (id serial PRIMARY KEY)")
     conn.run("INSERT INTO orders DEFAULT VALUES")
 
@@ -123,8 +146,14 @@ def test_default_stack_describe_failover_reboot(lab_thread: LabThread, rds: Any)
     cw = lab_thread.lab.cloudwatch
 
     def writer_connections() -> float:
-        rows = cw.statistics("AWS/RDS", "DatabaseConnections", {"DBClusterIdentifier": CLUSTER, "Role": "WRITER"},
-                             time.time() - 30, time.time() + 1, 1)
+        rows = cw.statistics(
+            "AWS/RDS",
+            "DatabaseConnections",
+            {"DBClusterIdentifier": CLUSTER, "Role": "WRITER"},
+            time.time() - 30,
+            time.time() + 1,
+            1,
+        )
         return max((agg.maximum for _, agg in rows), default=0.0)
 
     _until(lambda: writer_connections() >= 1)
@@ -138,8 +167,9 @@ def test_default_stack_describe_failover_reboot(lab_thread: LabThread, rds: Any)
     assert _writer(rds) == "chaos-lab-aurora-2"
     with pytest.raises((pg8000.exceptions.InterfaceError, pg8000.exceptions.DatabaseError, OSError)):
         conn.run("SELECT 1")  # the failover dropped it
-    conn = pg8000.native.Connection("shop", password="chaos-lab-pw", host=model.endpoint_ip,
-                                    port=model.endpoint_port, database="shop", timeout=5)
+    conn = pg8000.native.Connection(
+        "shop", password="chaos-lab-pw", host=model.endpoint_ip, port=model.endpoint_port, database="shop", timeout=5
+    )
     assert conn.run("SELECT count(*) FROM orders") == [[1]]
     conn.run("INSERT INTO orders DEFAULT VALUES")
     conn.close()
@@ -170,13 +200,19 @@ def test_errors_and_tags(lab_thread: LabThread, rds: Any) -> None:
         rds.reboot_db_instance(DBInstanceIdentifier="nope")
     with pytest.raises(rds.exceptions.DBClusterNotFoundFault):
         rds.failover_db_cluster(DBClusterIdentifier="nope")
-    rds.create_db_cluster(DBClusterIdentifier="solo", Engine="aurora-postgresql", MasterUsername="u",
-                          MasterUserPassword="password1")
+    rds.create_db_cluster(
+        DBClusterIdentifier="solo", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="password1"
+    )
     with pytest.raises(rds.exceptions.DBClusterAlreadyExistsFault):
-        rds.create_db_cluster(DBClusterIdentifier="solo", Engine="aurora-postgresql", MasterUsername="u",
-                              MasterUserPassword="password1")
-    rds.create_db_instance(DBInstanceIdentifier="solo-1", DBClusterIdentifier="solo", Engine="aurora-postgresql",
-                           DBInstanceClass="db.t4g.medium")
+        rds.create_db_cluster(
+            DBClusterIdentifier="solo", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="password1"
+        )
+    rds.create_db_instance(
+        DBInstanceIdentifier="solo-1",
+        DBClusterIdentifier="solo",
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.t4g.medium",
+    )
     with pytest.raises(rds.exceptions.InvalidDBClusterStateFault):
         rds.failover_db_cluster(DBClusterIdentifier="solo")  # no reader to fail over to
     arn = rds.describe_db_instances(DBInstanceIdentifier="solo-1")["DBInstances"][0]["DBInstanceArn"]
@@ -197,8 +233,9 @@ def test_concurrent_creates_of_one_name_start_one_cluster(lab_thread: LabThread)
     backend = lab_thread.lab.rds
 
     async def create() -> Any:
-        return await backend.create_db_cluster(DBClusterIdentifier="twice", Engine="aurora-postgresql",
-                                               MasterUsername="u", MasterUserPassword="password1")
+        return await backend.create_db_cluster(
+            DBClusterIdentifier="twice", Engine="aurora-postgresql", MasterUsername="u", MasterUserPassword="password1"
+        )
 
     async def both() -> list[Any]:
         return await asyncio.gather(create(), create(), return_exceptions=True)

@@ -91,9 +91,16 @@ def events() -> EventLog:
 
 
 async def _new_cluster(state_dir: Path, events: EventLog) -> AuroraCluster:
-    cluster = AuroraCluster("aurora-test", state_dir, master_username=USER, master_password=PASSWORD,
-                            database_name=DB, writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)],
-                            events=events)
+    cluster = AuroraCluster(
+        "aurora-test",
+        state_dir,
+        master_username=USER,
+        master_password=PASSWORD,
+        database_name=DB,
+        writer_binds=[("127.0.0.1", 0)],
+        reader_binds=[("127.0.0.1", 0)],
+        events=events,
+    )
     await cluster.start()
     await cluster.add_instance("db-a", "us-east-1a")
     await cluster.add_instance("db-b", "us-east-1b")
@@ -112,7 +119,9 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
             assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
             assert (await _sql(cluster.reader_endpoint, "SELECT pg_is_in_recovery()"))[0][0] is True
 
-            idle = await asyncio.to_thread(_connect, cluster.endpoint)  # a connection that must be dropped by the failover
+            idle = await asyncio.to_thread(
+                _connect, cluster.endpoint
+            )  # a connection that must be dropped by the failover
             writer = Writer(cluster.endpoint)
             loop_task = asyncio.create_task(asyncio.to_thread(writer.run))
             await asyncio.sleep(0.5)
@@ -138,17 +147,21 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
             await _sql(cluster.endpoint, "INSERT INTO orders VALUES (-2)")
             want = [[len(rows) + 1]]
             assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", want) == want
-            assert cluster.reader_proxies[0].upstream == (cluster.members["db-a"].server.host,
-                                                          cluster.members["db-a"].server.port)
+            assert cluster.reader_proxies[0].upstream == (
+                cluster.members["db-a"].server.host,
+                cluster.members["db-a"].server.port,
+            )
             assert [e["new_writer"] for e in events.since(kinds={"db.failover"})] == ["db-b"]
             return {"start_s": start_s, "client_outage_s": writer.outage(), **timings}
         finally:
             await cluster.stop()
 
     result = asyncio.run(scenario())
-    print(f"\nRDS figures: cluster start {result['start_s']:.2f}s; failover write-unavailability "
-          f"{result['write_unavailable_s']:.2f}s (client-observed {result['client_outage_s']:.2f}s); "
-          f"rejoin by {result['rejoin']} at {result['rejoined_s']:.2f}s")
+    print(
+        f"\nRDS figures: cluster start {result['start_s']:.2f}s; failover write-unavailability "
+        f"{result['write_unavailable_s']:.2f}s (client-observed {result['client_outage_s']:.2f}s); "
+        f"rejoin by {result['rejoin']} at {result['rejoined_s']:.2f}s"
+    )
     assert_no_postgres_left(pg_root(state_dir))
     assert not pg_root(state_dir).exists()
 
@@ -177,9 +190,18 @@ def test_reboot_with_force_failover_and_plain_reboot(state_dir: Path, events: Ev
 
 def test_writer_crash_fails_over_by_itself_and_a_dead_reader_restarts(state_dir: Path, events: EventLog) -> None:
     async def scenario() -> None:
-        cluster = AuroraCluster("aurora-crash", state_dir, master_username=USER, master_password=PASSWORD,
-                                database_name=DB, writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)],
-                                events=events, min_failover_downtime=1.0, watch_interval=0.1)
+        cluster = AuroraCluster(
+            "aurora-crash",
+            state_dir,
+            master_username=USER,
+            master_password=PASSWORD,
+            database_name=DB,
+            writer_binds=[("127.0.0.1", 0)],
+            reader_binds=[("127.0.0.1", 0)],
+            events=events,
+            min_failover_downtime=1.0,
+            watch_interval=0.1,
+        )
         await cluster.start()
         try:
             await cluster.add_instance("db-a", "us-east-1a")

@@ -52,8 +52,7 @@ def test_primary_replica_promote_rewind(state_dir: Path) -> None:
             await primary.start()
             assert await primary.is_in_recovery()
             await replica.query("INSERT INTO t VALUES (4)")
-            assert await _wait_rows(primary, "SELECT x FROM t ORDER BY x", [[1], [2], [3], [4]]) == [
-                [1], [2], [3], [4]]
+            assert await _wait_rows(primary, "SELECT x FROM t ORDER BY x", [[1], [2], [3], [4]]) == [[1], [2], [3], [4]]
         finally:
             await primary.stop()
             await replica.kill()

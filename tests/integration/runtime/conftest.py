@@ -65,4 +65,3 @@ def no_leftovers():
 
 def _our_routes() -> set[str]:
     return {r.strip() for r in host_routes().splitlines() if r.startswith("unreachable") or "clb-" in r}
-

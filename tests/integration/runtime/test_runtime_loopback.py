@@ -45,7 +45,9 @@ def test_loopback_units_bind_their_own_address(store, lab_run):
         )
         for _ in range(100):
             try:
-                status = await asyncio.to_thread(lambda: urllib.request.urlopen(f"http://{a.ip}:{port}/", timeout=2).status)
+                status = await asyncio.to_thread(
+                    lambda: urllib.request.urlopen(f"http://{a.ip}:{port}/", timeout=2).status
+                )
                 break
             except OSError:
                 await asyncio.sleep(0.05)

@@ -9,15 +9,18 @@ import pytest
 from chaoslab.apps.registry import known_images, repository_name, resolve_image
 
 
-@pytest.mark.parametrize("image,target", [
-    ("chaoslab/chaos-shop", "chaoslab.apps.chaos_shop.app:create_app()"),
-    ("chaos-shop", "chaoslab.apps.chaos_shop.app:create_app()"),
-    ("chaos-shop:latest", "chaoslab.apps.chaos_shop.app:create_app()"),
-    ("123456789012.dkr.ecr.us-east-1.amazonaws.com/chaos-shop:v1", "chaoslab.apps.chaos_shop.app:create_app()"),
-    ("localhost:5000/team/Chaos-Shop@sha256:abc", "chaoslab.apps.chaos_shop.app:create_app()"),
-    ("chaoslab/pet-payment", "chaoslab.apps.pet_payment.app:create_app()"),
-    ("public.ecr.aws/x/static:1.2", "chaoslab.apps.static.app:create_app()"),
-])
+@pytest.mark.parametrize(
+    "image,target",
+    [
+        ("chaoslab/chaos-shop", "chaoslab.apps.chaos_shop.app:create_app()"),
+        ("chaos-shop", "chaoslab.apps.chaos_shop.app:create_app()"),
+        ("chaos-shop:latest", "chaoslab.apps.chaos_shop.app:create_app()"),
+        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/chaos-shop:v1", "chaoslab.apps.chaos_shop.app:create_app()"),
+        ("localhost:5000/team/Chaos-Shop@sha256:abc", "chaoslab.apps.chaos_shop.app:create_app()"),
+        ("chaoslab/pet-payment", "chaoslab.apps.pet_payment.app:create_app()"),
+        ("public.ecr.aws/x/static:1.2", "chaoslab.apps.static.app:create_app()"),
+    ],
+)
 def test_known_images_resolve(image: str, target: str) -> None:
     command = resolve_image(image, {})
     assert command is not None

@@ -49,4 +49,6 @@ def test_audit_appends_and_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     log.append({"payment_id": 2, "amount": 9.5})
     assert synced == [str(path), str(path)]
     assert [json.loads(line) for line in path.read_text().splitlines()] == [
-        {"payment_id": 1}, {"payment_id": 2, "amount": 9.5}]
+        {"payment_id": 1},
+        {"payment_id": 2, "amount": 9.5},
+    ]

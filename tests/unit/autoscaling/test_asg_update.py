@@ -16,8 +16,9 @@ from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, Lau
 @pytest.fixture
 def asg(tmp_path: Path) -> AutoScalingBackend:
     backend = AutoScalingBackend(SimpleNamespace(config=LabConfig(home=tmp_path)))  # type: ignore[arg-type]
-    backend.groups["g"] = Group("g", LaunchTemplate("t", "app"), [], min_size=1, max_size=3, desired=2,
-                                target_group_arns=[])
+    backend.groups["g"] = Group(
+        "g", LaunchTemplate("t", "app"), [], min_size=1, max_size=3, desired=2, target_group_arns=[]
+    )
     backend._kick["g"] = asyncio.Event()
     return backend
 
@@ -27,15 +28,18 @@ def sizes(asg: AutoScalingBackend) -> tuple[int, int, int, str]:
     return g.min_size, g.max_size, g.desired, g.health_check_type
 
 
-@pytest.mark.parametrize("change", [
-    {"min_size": 4},  # min above the max
-    {"max_size": 0},  # max below the min
-    {"desired": 5},  # an explicit desired outside min..max
-    {"min_size": 2, "desired": 1},
-    {"health_check_type": "ELBX"},
-    {"grace": -1},  # AWS: the grace period is 0 or more seconds
-    {"min_size": -1},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"min_size": 4},  # min above the max
+        {"max_size": 0},  # max below the min
+        {"desired": 5},  # an explicit desired outside min..max
+        {"min_size": 2, "desired": 1},
+        {"health_check_type": "ELBX"},
+        {"grace": -1},  # AWS: the grace period is 0 or more seconds
+        {"min_size": -1},
+    ],
+)
 def test_invalid_update_is_rejected_and_changes_nothing(asg: AutoScalingBackend, change: dict) -> None:
     with pytest.raises(AwsError) as err:
         asg.update_group("g", **change)

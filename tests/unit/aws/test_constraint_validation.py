@@ -30,15 +30,24 @@ def test_lengths_ranges_enums_and_patterns_in_aws_words() -> None:
     err = _check("logs", "CreateLogGroup", {"logGroupName": "a b" * 300})
     assert err.code == "InvalidParameterException" and err.status == 400
     assert err.message.startswith("2 validation errors detected: Value 'a ba b")
-    assert "at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512" in err.message
+    assert (
+        "at 'logGroupName' failed to satisfy constraint: Member must have length less than or equal to 512"
+        in err.message
+    )
     err = _check("elbv2", "CreateListener", {"LoadBalancerArn": "arn", "Port": 70000, "Protocol": "HTTPS"})
     assert err.code == "ValidationError"
-    assert "Value '70000' at 'port' failed to satisfy constraint: Member must have value less than or equal to 65535" in err.message
+    assert (
+        "Value '70000' at 'port' failed to satisfy constraint: Member must have value less than or equal to 65535"
+        in err.message
+    )
     err = _check("ecs", "ListTasks", {"desiredStatus": "BOGUS"})
     assert err.code == "InvalidParameterException"
     assert "Member must satisfy enum value set: [RUNNING, PENDING, STOPPED]" in err.message
     err = _check("iam", "CreateRole", {"RoleName": "bad name!", "AssumeRolePolicyDocument": "{}"})
-    assert "at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+" in err.message
+    assert (
+        "at 'roleName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+        in err.message
+    )
 
 
 def test_list_items_and_nested_members_are_named_as_aws_names_them() -> None:
@@ -46,10 +55,17 @@ def test_list_items_and_nested_members_are_named_as_aws_names_them() -> None:
     assert "at 'targets.1.member.port'" in err.message and "greater than or equal to 1" in err.message
 
 
-@pytest.mark.parametrize("service, code", [
-    ("ec2", "InvalidParameterValue"), ("autoscaling", "ValidationError"), ("cloudwatch", "InvalidParameterValue"),
-    ("fis", "ValidationException"), ("ssm", "ValidationException"), ("sts", "ValidationError"),
-])
+@pytest.mark.parametrize(
+    "service, code",
+    [
+        ("ec2", "InvalidParameterValue"),
+        ("autoscaling", "ValidationError"),
+        ("cloudwatch", "InvalidParameterValue"),
+        ("fis", "ValidationException"),
+        ("ssm", "ValidationException"),
+        ("sts", "ValidationError"),
+    ],
+)
 def test_each_service_answers_with_its_own_code(service: str, code: str) -> None:
     err = validation.constraint_error(models.service(service), ["x"])
     assert (err.code, err.status, err.message) == (code, 400, "1 validation error detected: x")
@@ -70,8 +86,11 @@ def test_lists_without_a_modeled_maximum_are_capped() -> None:
 
 def test_sensitive_values_are_not_echoed_and_echoes_are_short() -> None:
     secret = {"name": "PASSWORD", "value": "hunter2"}
-    err = _check("ecs", "RegisterTaskDefinition", {"family": "f", "containerDefinitions": [
-        {"name": "c", "environment": [secret] * (limits.MAX_ITEMS + 1)}]})
+    err = _check(
+        "ecs",
+        "RegisterTaskDefinition",
+        {"family": "f", "containerDefinitions": [{"name": "c", "environment": [secret] * (limits.MAX_ITEMS + 1)}]},
+    )
     assert "hunter2" not in err.message and "Value at 'containerDefinitions.1.member.environment'" in err.message
     err = _check("logs", "CreateLogGroup", {"logGroupName": "x" * 100_000})
     assert len(err.message) < 1000
@@ -106,8 +125,11 @@ def _input_patterns() -> dict[str, int]:
         seen = seen | {shape.name}
         if "pattern" in shape.metadata:
             found[shape.metadata["pattern"]] = int(shape.metadata.get("max", 2048))
-        children = {"structure": lambda: shape.members.values(), "list": lambda: [shape.member],
-                    "map": lambda: [shape.key, shape.value]}.get(shape.type_name, lambda: [])()
+        children = {
+            "structure": lambda: shape.members.values(),
+            "list": lambda: [shape.member],
+            "map": lambda: [shape.key, shape.value],
+        }.get(shape.type_name, lambda: [])()
         for child in children:
             walk(child, seen)
 

@@ -8,16 +8,23 @@ from chaoslab.aws import models
 from chaoslab.aws.protocols.base import MissingMember, check_required, missing_member_error, to_iso, unknown_operation
 
 
-@pytest.mark.parametrize(("method", "path", "operation", "labels"), [
-    ("GET", "/experimentTemplates", "ListExperimentTemplates", {}),
-    ("GET", "/experimentTemplates/EXT1", "GetExperimentTemplate", {"id": "EXT1"}),
-    ("PATCH", "/experimentTemplates/EXT1", "UpdateExperimentTemplate", {"id": "EXT1"}),
-    ("DELETE", "/experiments/EXP1", "StopExperiment", {"id": "EXP1"}),
-    ("GET", "/experiments/EXP1/resolvedTargets", "ListExperimentResolvedTargets", {"id": "EXP1"}),
-    ("GET", "/tags/arn%3Aaws%3Afis%3Aus-east-1%3A1%3Aexperiment%2FEXP1", "ListTagsForResource",
-     {"resourceArn": "arn%3Aaws%3Afis%3Aus-east-1%3A1%3Aexperiment%2FEXP1"}),
-    ("PATCH", "/safetyLevers/default/state", "UpdateSafetyLeverState", {"id": "default"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "operation", "labels"),
+    [
+        ("GET", "/experimentTemplates", "ListExperimentTemplates", {}),
+        ("GET", "/experimentTemplates/EXT1", "GetExperimentTemplate", {"id": "EXT1"}),
+        ("PATCH", "/experimentTemplates/EXT1", "UpdateExperimentTemplate", {"id": "EXT1"}),
+        ("DELETE", "/experiments/EXP1", "StopExperiment", {"id": "EXP1"}),
+        ("GET", "/experiments/EXP1/resolvedTargets", "ListExperimentResolvedTargets", {"id": "EXP1"}),
+        (
+            "GET",
+            "/tags/arn%3Aaws%3Afis%3Aus-east-1%3A1%3Aexperiment%2FEXP1",
+            "ListTagsForResource",
+            {"resourceArn": "arn%3Aaws%3Afis%3Aus-east-1%3A1%3Aexperiment%2FEXP1"},
+        ),
+        ("PATCH", "/safetyLevers/default/state", "UpdateSafetyLeverState", {"id": "default"}),
+    ],
+)
 def test_fis_routes_on_raw_path(method: str, path: str, operation: str, labels: dict[str, str]) -> None:
     assert models.service("fis").route(method, path, {}) == (operation, labels)
 
@@ -40,15 +47,18 @@ def test_unsigned_routing_tables() -> None:
     assert models.query_service_for_version("2016-11-15") == "ec2"
 
 
-@pytest.mark.parametrize(("service", "protocol", "code"), [
-    ("ecs", "json", "InvalidParameterException"),
-    ("logs", "json", "ValidationException"),
-    ("fis", "rest-json", "ValidationException"),
-    ("cloudwatch", "json", "MissingRequiredParameterException"),
-    ("elbv2", "query", "ValidationError"),
-    ("rds", "query", "ValidationError"),
-    ("ec2", "ec2", "MissingParameter"),
-])
+@pytest.mark.parametrize(
+    ("service", "protocol", "code"),
+    [
+        ("ecs", "json", "InvalidParameterException"),
+        ("logs", "json", "ValidationException"),
+        ("fis", "rest-json", "ValidationException"),
+        ("cloudwatch", "json", "MissingRequiredParameterException"),
+        ("elbv2", "query", "ValidationError"),
+        ("rds", "query", "ValidationError"),
+        ("ec2", "ec2", "MissingParameter"),
+    ],
+)
 def test_missing_member_codes_per_service(service: str, protocol: str, code: str) -> None:
     err = missing_member_error(models.service(service), protocol, MissingMember("Filters.1.member.Name"))
     assert err.code == code and err.status == 400

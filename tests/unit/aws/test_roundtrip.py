@@ -22,35 +22,98 @@ UTC = dt.UTC
 WHEN = dt.datetime(2026, 11, 22, 0, 1, 2, tzinfo=UTC)
 
 INPUTS = [
-    ("elbv2", "CreateLoadBalancer", {"Name": "a", "Subnets": ["s1", "s2"], "Tags": [{"Key": "k", "Value": "v"}],
-                                     "SubnetMappings": [{"SubnetId": "s1", "PrivateIPv4Address": "10.0.0.1"}]}),
+    (
+        "elbv2",
+        "CreateLoadBalancer",
+        {
+            "Name": "a",
+            "Subnets": ["s1", "s2"],
+            "Tags": [{"Key": "k", "Value": "v"}],
+            "SubnetMappings": [{"SubnetId": "s1", "PrivateIPv4Address": "10.0.0.1"}],
+        },
+    ),
     ("elbv2", "ModifyTargetGroupAttributes", {"TargetGroupArn": "t", "Attributes": [{"Key": "a", "Value": "1"}]}),
     ("rds", "FailoverDBCluster", {"DBClusterIdentifier": "c", "TargetDBInstanceIdentifier": "r"}),
-    ("autoscaling", "UpdateAutoScalingGroup", {"AutoScalingGroupName": "g", "MinSize": 0, "DesiredCapacity": 2,
-                                               "NewInstancesProtectedFromScaleIn": False}),
+    (
+        "autoscaling",
+        "UpdateAutoScalingGroup",
+        {"AutoScalingGroupName": "g", "MinSize": 0, "DesiredCapacity": 2, "NewInstancesProtectedFromScaleIn": False},
+    ),
     ("iam", "PutRolePolicy", {"RoleName": "r", "PolicyName": "p", "PolicyDocument": "{}"}),
-    ("cloudwatch", "PutMetricAlarm", {"AlarmName": "a", "EvaluationPeriods": 3, "ComparisonOperator": "GreaterThanThreshold",
-                                      "Threshold": 1.5, "Period": 60, "Dimensions": [{"Name": "n", "Value": "v"}],
-                                      "ActionsEnabled": True}),
-    ("cloudwatch", "GetMetricStatistics", {"Namespace": "n", "MetricName": "m", "StartTime": WHEN, "EndTime": WHEN,
-                                           "Period": 60, "Statistics": ["Sum"], "ExtendedStatistics": ["p99"]}),
-    ("ec2", "DescribeInstances", {"InstanceIds": ["i-1"], "Filters": [{"Name": "tag:a", "Values": ["x", "y"]}],
-                                  "DryRun": False}),
+    (
+        "cloudwatch",
+        "PutMetricAlarm",
+        {
+            "AlarmName": "a",
+            "EvaluationPeriods": 3,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "Threshold": 1.5,
+            "Period": 60,
+            "Dimensions": [{"Name": "n", "Value": "v"}],
+            "ActionsEnabled": True,
+        },
+    ),
+    (
+        "cloudwatch",
+        "GetMetricStatistics",
+        {
+            "Namespace": "n",
+            "MetricName": "m",
+            "StartTime": WHEN,
+            "EndTime": WHEN,
+            "Period": 60,
+            "Statistics": ["Sum"],
+            "ExtendedStatistics": ["p99"],
+        },
+    ),
+    (
+        "ec2",
+        "DescribeInstances",
+        {"InstanceIds": ["i-1"], "Filters": [{"Name": "tag:a", "Values": ["x", "y"]}], "DryRun": False},
+    ),
     ("ec2", "StopInstances", {"InstanceIds": ["i-1", "i-2"], "Force": True}),
-    ("sts", "AssumeRole", {"RoleArn": "arn:aws:iam::1:role/r", "RoleSessionName": "s1", "DurationSeconds": 900,
-                           "Tags": [{"Key": "k", "Value": "v"}], "PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnly"}]}),
+    (
+        "sts",
+        "AssumeRole",
+        {
+            "RoleArn": "arn:aws:iam::1:role/r",
+            "RoleSessionName": "s1",
+            "DurationSeconds": 900,
+            "Tags": [{"Key": "k", "Value": "v"}],
+            "PolicyArns": [{"arn": "arn:aws:iam::aws:policy/ReadOnly"}],
+        },
+    ),
     ("ec2", "DescribeSpotPriceHistory", {"StartTime": WHEN, "InstanceTypes": ["t3.micro"], "MaxResults": 5}),
     ("elbv2", "SetSubnets", {"LoadBalancerArn": "a", "Subnets": []}),
-    ("ecs", "RunTask", {"taskDefinition": "td", "count": 2, "overrides": {"containerOverrides": [
-        {"name": "app", "environment": [{"name": "A", "value": "1"}]}]}, "tags": [{"key": "k", "value": "v"}]}),
-    ("logs", "PutLogEvents", {"logGroupName": "g", "logStreamName": "s",
-                              "logEvents": [{"timestamp": 1767323045000, "message": "hi"}]}),
+    (
+        "ecs",
+        "RunTask",
+        {
+            "taskDefinition": "td",
+            "count": 2,
+            "overrides": {"containerOverrides": [{"name": "app", "environment": [{"name": "A", "value": "1"}]}]},
+            "tags": [{"key": "k", "value": "v"}],
+        },
+    ),
+    (
+        "logs",
+        "PutLogEvents",
+        {"logGroupName": "g", "logStreamName": "s", "logEvents": [{"timestamp": 1767323045000, "message": "hi"}]},
+    ),
     ("ssm", "SendCommand", {"DocumentName": "d", "Parameters": {"commands": ["echo 1"]}, "InstanceIds": ["i-1"]}),
     ("fis", "TagResource", {"resourceArn": "arn:aws:fis:us-east-1:1:experiment/EXP1", "tags": {"a": "b"}}),
     ("fis", "UntagResource", {"resourceArn": "arn:aws:fis:us-east-1:1:experiment/EXP1", "tagKeys": ["a", "b"]}),
     ("fis", "ListExperiments", {"maxResults": 5, "experimentTemplateId": "EXT1", "nextToken": "a b/c"}),
-    ("fis", "StartExperiment", {"clientToken": "t", "experimentTemplateId": "EXT1", "tags": {"x": "y"},
-                                "experimentOptions": {"actionsMode": "run-all"}}),
+    (
+        "fis",
+        "StartExperiment",
+        {
+            "clientToken": "t",
+            "experimentTemplateId": "EXT1",
+            "tags": {"x": "y"},
+            "experimentOptions": {"actionsMode": "run-all"},
+        },
+    ),
 ]
 
 
@@ -83,32 +146,128 @@ def test_input_roundtrip(service: str, operation: str, params: dict[str, Any]) -
 
 
 OUTPUTS = [
-    ("elbv2", "DescribeTargetHealth", {"TargetHealthDescriptions": [
-        {"Target": {"Id": "10.0.10.5", "Port": 8080}, "HealthCheckPort": "8080",
-         "TargetHealth": {"State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "x < y"}}]}),
+    (
+        "elbv2",
+        "DescribeTargetHealth",
+        {
+            "TargetHealthDescriptions": [
+                {
+                    "Target": {"Id": "10.0.10.5", "Port": 8080},
+                    "HealthCheckPort": "8080",
+                    "TargetHealth": {
+                        "State": "unhealthy",
+                        "Reason": "Target.FailedHealthChecks",
+                        "Description": "x < y",
+                    },
+                }
+            ]
+        },
+    ),
     ("elbv2", "DescribeLoadBalancers", {"LoadBalancers": [], "NextMarker": "m"}),
     ("iam", "GetAccountSummary", {"SummaryMap": {"Users": 1, "Roles": 7}}),
     ("elbv2", "DescribeTags", {"TagDescriptions": [{"ResourceArn": "a", "Tags": [{"Key": "k", "Value": "v"}]}]}),
-    ("cloudwatch", "GetMetricData", {"MetricDataResults": [{"Id": "m1", "Timestamps": [WHEN], "Values": [1.0, 2.5],
-                                                            "StatusCode": "Complete"}]}),
-    ("rds", "DescribeDBClusters", {"DBClusters": [{"DBClusterIdentifier": "c", "ClusterCreateTime": WHEN,
-                                                   "DBClusterMembers": [{"DBInstanceIdentifier": "w", "IsClusterWriter": True}]}]}),
-    ("sts", "AssumeRole", {"Credentials": {"AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T",
-                                           "Expiration": WHEN}, "AssumedRoleUser": {"AssumedRoleId": "r:s", "Arn": "arn"}}),
-    ("ec2", "DescribeInstances", {"Reservations": [{"ReservationId": "r-1", "Instances": [
-        {"InstanceId": "i-1", "LaunchTime": WHEN, "State": {"Code": 16, "Name": "running"},
-         "Placement": {"AvailabilityZone": "us-east-1a"}, "Tags": [{"Key": "a", "Value": "b"}]}]}]}),
-    ("autoscaling", "DescribeAutoScalingGroups", {"AutoScalingGroups": [{
-        "AutoScalingGroupName": "g", "MinSize": 1, "MaxSize": 3, "DesiredCapacity": 2, "DefaultCooldown": 300,
-        "AvailabilityZones": ["us-east-1a"], "HealthCheckType": "ELB", "CreatedTime": WHEN,
-        "Instances": [{"InstanceId": "i-1", "AvailabilityZone": "us-east-1a", "LifecycleState": "InService",
-                       "HealthStatus": "Healthy", "ProtectedFromScaleIn": False}]}]}),
-    ("ecs", "DescribeServices", {"services": [{"serviceName": "s", "desiredCount": 2, "createdAt": WHEN,
-                                               "deployments": [{"id": "d", "rolloutState": "COMPLETED"}]}]}),
+    (
+        "cloudwatch",
+        "GetMetricData",
+        {"MetricDataResults": [{"Id": "m1", "Timestamps": [WHEN], "Values": [1.0, 2.5], "StatusCode": "Complete"}]},
+    ),
+    (
+        "rds",
+        "DescribeDBClusters",
+        {
+            "DBClusters": [
+                {
+                    "DBClusterIdentifier": "c",
+                    "ClusterCreateTime": WHEN,
+                    "DBClusterMembers": [{"DBInstanceIdentifier": "w", "IsClusterWriter": True}],
+                }
+            ]
+        },
+    ),
+    (
+        "sts",
+        "AssumeRole",
+        {
+            "Credentials": {"AccessKeyId": "A", "SecretAccessKey": "S", "SessionToken": "T", "Expiration": WHEN},
+            "AssumedRoleUser": {"AssumedRoleId": "r:s", "Arn": "arn"},
+        },
+    ),
+    (
+        "ec2",
+        "DescribeInstances",
+        {
+            "Reservations": [
+                {
+                    "ReservationId": "r-1",
+                    "Instances": [
+                        {
+                            "InstanceId": "i-1",
+                            "LaunchTime": WHEN,
+                            "State": {"Code": 16, "Name": "running"},
+                            "Placement": {"AvailabilityZone": "us-east-1a"},
+                            "Tags": [{"Key": "a", "Value": "b"}],
+                        }
+                    ],
+                }
+            ]
+        },
+    ),
+    (
+        "autoscaling",
+        "DescribeAutoScalingGroups",
+        {
+            "AutoScalingGroups": [
+                {
+                    "AutoScalingGroupName": "g",
+                    "MinSize": 1,
+                    "MaxSize": 3,
+                    "DesiredCapacity": 2,
+                    "DefaultCooldown": 300,
+                    "AvailabilityZones": ["us-east-1a"],
+                    "HealthCheckType": "ELB",
+                    "CreatedTime": WHEN,
+                    "Instances": [
+                        {
+                            "InstanceId": "i-1",
+                            "AvailabilityZone": "us-east-1a",
+                            "LifecycleState": "InService",
+                            "HealthStatus": "Healthy",
+                            "ProtectedFromScaleIn": False,
+                        }
+                    ],
+                }
+            ]
+        },
+    ),
+    (
+        "ecs",
+        "DescribeServices",
+        {
+            "services": [
+                {
+                    "serviceName": "s",
+                    "desiredCount": 2,
+                    "createdAt": WHEN,
+                    "deployments": [{"id": "d", "rolloutState": "COMPLETED"}],
+                }
+            ]
+        },
+    ),
     ("ssm", "GetCommandInvocation", {"CommandId": "c", "Status": "Success", "ExecutionStartDateTime": "2026"}),
-    ("fis", "GetExperiment", {"experiment": {"id": "EXP1", "state": {"status": "running"}, "startTime": WHEN,
-                                             "actions": {"a": {"actionId": "aws:ecs:stop-task", "parameters": {"x": "1"},
-                                                               "targets": {"Tasks": "t"}}}}}),
+    (
+        "fis",
+        "GetExperiment",
+        {
+            "experiment": {
+                "id": "EXP1",
+                "state": {"status": "running"},
+                "startTime": WHEN,
+                "actions": {
+                    "a": {"actionId": "aws:ecs:stop-task", "parameters": {"x": "1"}, "targets": {"Tasks": "t"}}
+                },
+            }
+        },
+    ),
 ]
 
 
@@ -154,13 +313,18 @@ def test_error_codes_and_status_per_protocol() -> None:
     assert b"<Code>InvalidParameterValue</Code>" in resp.body
 
     fis = models.service("fis")
-    for code, status in [("ValidationException", 400), ("ResourceNotFoundException", 404),
-                         ("ConflictException", 409), ("ServiceQuotaExceededException", 402)]:
+    for code, status in [
+        ("ValidationException", 400),
+        ("ResourceNotFoundException", 404),
+        ("ConflictException", 409),
+        ("ServiceQuotaExceededException", 402),
+    ]:
         resp = PROTOCOLS["rest-json"].error(fis, AwsError(code, "x"), "r")
         assert (resp.status, resp.headers["x-amzn-ErrorType"]) == (status, code)
 
     ec2 = models.service("ec2")
     resp = PROTOCOLS["ec2"].error(ec2, AwsError("InvalidInstanceID.NotFound", "gone"), "r")
     parsed = botocore.parsers.create_parser("ec2").parse(
-        {"status_code": resp.status, "headers": resp.headers, "body": resp.body}, None)
+        {"status_code": resp.status, "headers": resp.headers, "body": resp.body}, None
+    )
     assert parsed["Error"]["Code"] == "InvalidInstanceID.NotFound"

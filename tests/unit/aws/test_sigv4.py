@@ -24,10 +24,15 @@ CASES = [
 ]
 
 
-def signed(method: str, url: str, body: bytes, service: str, secret: str = "test",
-           key: str = "test") -> tuple[str, str, CIMultiDict]:
-    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/x-amz-json-1.1",
-                                                                     "X-Amz-Target": "  a   b  "})
+def signed(
+    method: str, url: str, body: bytes, service: str, secret: str = "test", key: str = "test"
+) -> tuple[str, str, CIMultiDict]:
+    request = AWSRequest(
+        method=method,
+        url=url,
+        data=body,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "  a   b  "},
+    )
     SigV4Auth(Credentials(key, secret), service, "eu-west-1").add_auth(request)
     prepared = request.prepare()
     parts = urlsplit(prepared.url)

@@ -59,13 +59,16 @@ def test_form_limits_refuse_before_per_key_work() -> None:
     assert parse_form("A.member.1=x&B=") == [("A.member.1", "x"), ("B", "")]
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("[" * 1000 + "]" * 1000, "nested"),
-    ("[" * 65 + "]" * 65, "nested"),
-    ('{"v": NaN}', "NaN"),
-    ('{"v": -Infinity}', "Infinity"),
-    ('{"v": 1e400}', "finite"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("[" * 1000 + "]" * 1000, "nested"),
+        ("[" * 65 + "]" * 65, "nested"),
+        ('{"v": NaN}', "NaN"),
+        ('{"v": -Infinity}', "Infinity"),
+        ('{"v": 1e400}', "finite"),
+    ],
+)
 def test_client_json_is_bounded_and_finite(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         safejson.loads(text)
@@ -93,7 +96,7 @@ def test_integers_fit_their_java_type_and_floats_are_finite() -> None:
         with pytest.raises(ValueError):
             scalar_from_text(bad, value)
     with pytest.raises(ValueError):
-        from_json(_shape("logs", "DescribeLogGroups"), {"limit": 2 ** 40})
+        from_json(_shape("logs", "DescribeLogGroups"), {"limit": 2**40})
 
 
 def test_xml_text_is_always_well_formed() -> None:
@@ -105,4 +108,4 @@ def test_xml_text_is_always_well_formed() -> None:
 def test_heavy_output_is_detected_within_its_budget() -> None:
     assert not is_heavy_output({"Items": [{"a": 1}] * 10})
     assert is_heavy_output({"Items": [{"a": 1}] * 1000})
-    assert is_heavy_output({"Items": list(range(10 ** 6))})
+    assert is_heavy_output({"Items": list(range(10**6))})

@@ -17,8 +17,13 @@ REPO = Path(__file__).parents[3]
 
 
 def chaoslab(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chaoslab", *args], capture_output=True, text=True, timeout=60,
-                          env={"CHAOSLAB_HOME": str(home), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "chaoslab", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"CHAOSLAB_HOME": str(home), "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_help_lists_every_command_and_a_quick_start(capsys: pytest.CaptureFixture[str]) -> None:
@@ -32,8 +37,9 @@ def test_help_lists_every_command_and_a_quick_start(capsys: pytest.CaptureFixtur
 
 
 def test_validate_flags_every_seed_002_mistake_and_exits_1(tmp_path: Path) -> None:
-    out = chaoslab("validate", str(FIS_DATA / "seed002_compute.json"), str(FIS_DATA / "seed002_db_failover.json"),
-                   home=tmp_path)
+    out = chaoslab(
+        "validate", str(FIS_DATA / "seed002_compute.json"), str(FIS_DATA / "seed002_db_failover.json"), home=tmp_path
+    )
     assert out.returncode == 1
     assert "actions.SimulateNodeLoss.parameters.duration" in out.stdout
     assert "startInstancesAfterDuration" in out.stdout
@@ -79,7 +85,7 @@ def test_unknown_stack_is_refused_with_the_bundled_names(tmp_path: Path) -> None
     assert not (tmp_path / "lab.json").exists()
 
 
-@pytest.mark.parametrize("content", ['{"pid": null}', '[1, 2]', '{"pid": "x"}', '{"pid'])
+@pytest.mark.parametrize("content", ['{"pid": null}', "[1, 2]", '{"pid": "x"}', '{"pid'])
 def test_damaged_lab_file_means_no_lab_not_a_traceback(tmp_path: Path, content: str) -> None:
     home = tmp_path / "home"
     home.mkdir()

@@ -51,10 +51,14 @@ def test_range_is_larger_than_n():
 @pytest.mark.parametrize(
     "op,value,breach",
     [
-        ("GreaterThanThreshold", 5.0, False), ("GreaterThanThreshold", 5.1, True),
-        ("GreaterThanOrEqualToThreshold", 5.0, True), ("GreaterThanOrEqualToThreshold", 4.9, False),
-        ("LessThanThreshold", 5.0, False), ("LessThanThreshold", 4.9, True),
-        ("LessThanOrEqualToThreshold", 5.0, True), ("LessThanOrEqualToThreshold", 5.1, False),
+        ("GreaterThanThreshold", 5.0, False),
+        ("GreaterThanThreshold", 5.1, True),
+        ("GreaterThanOrEqualToThreshold", 5.0, True),
+        ("GreaterThanOrEqualToThreshold", 4.9, False),
+        ("LessThanThreshold", 5.0, False),
+        ("LessThanThreshold", 4.9, True),
+        ("LessThanOrEqualToThreshold", 5.0, True),
+        ("LessThanOrEqualToThreshold", 5.1, False),
     ],
 )
 def test_comparison_operators(op, value, breach):

@@ -11,9 +11,15 @@ DIMS = [{"Name": "TargetGroup", "Value": "targetgroup/prod-payment-tg/a1b2c3d4e5
 
 def seed_alarm(cw, **over):
     params = {
-        "AlarmName": "AutomatedAppResilienceStopCondition", "MetricName": "HTTPCode_Target_5XX_Count",
-        "Namespace": "AWS/ApplicationELB", "Statistic": "Sum", "Period": 60, "Threshold": 5.0,
-        "ComparisonOperator": "GreaterThanThreshold", "EvaluationPeriods": 1, "Dimensions": DIMS,
+        "AlarmName": "AutomatedAppResilienceStopCondition",
+        "MetricName": "HTTPCode_Target_5XX_Count",
+        "Namespace": "AWS/ApplicationELB",
+        "Statistic": "Sum",
+        "Period": 60,
+        "Threshold": 5.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "EvaluationPeriods": 1,
+        "Dimensions": DIMS,
         "TreatMissingData": "notBreaching",
     }
     params.update(over)
@@ -21,8 +27,9 @@ def seed_alarm(cw, **over):
 
 
 def put_5xx(cw, n, ts):
-    cw.put_metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {DIMS[0]["Name"]: DIMS[0]["Value"]},
-                  [1.0] * n, "Count", ts)
+    cw.put_metric(
+        "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {DIMS[0]["Name"]: DIMS[0]["Value"]}, [1.0] * n, "Count", ts
+    )
 
 
 def test_new_alarm_starts_insufficient_data(cw):
@@ -52,7 +59,9 @@ def test_seed_002_alarm_lifecycle(cw, clock, lab):
     )
     data = json.loads(alarm.reason_data)
     assert data["statistic"] == "Sum" and data["period"] == 60 and data["threshold"] == 5.0
-    assert data["evaluatedDatapoints"] == [{"timestamp": "2026-11-22T00:11:00.000+0000", "sampleCount": 6.0, "value": 6.0}]
+    assert data["evaluatedDatapoints"] == [
+        {"timestamp": "2026-11-22T00:11:00.000+0000", "sampleCount": 6.0, "value": 6.0}
+    ]
     # AWS rule: while the range (3 periods for N=1) still holds a real point, the most recent
     # real point decides and TreatMissingData is not used; the alarm clears when it leaves.
     for _ in range(2):
@@ -66,7 +75,9 @@ def test_seed_002_alarm_lifecycle(cw, clock, lab):
     assert seen == [("INSUFFICIENT_DATA", "OK"), ("OK", "ALARM"), ("ALARM", "OK")]
     events = [(e["old"], e["new"]) for e in lab.events.since(0, {"alarm.state"})]
     assert events == seen
-    kinds = [(h.item_type, h.summary) for h in cw.alarm_history("AutomatedAppResilienceStopCondition", newest_first=False)]
+    kinds = [
+        (h.item_type, h.summary) for h in cw.alarm_history("AutomatedAppResilienceStopCondition", newest_first=False)
+    ]
     assert kinds[0] == ("ConfigurationUpdate", 'Alarm "AutomatedAppResilienceStopCondition" created')
     assert kinds[1:] == [
         ("StateUpdate", "Alarm updated from INSUFFICIENT_DATA to OK"),
@@ -115,8 +126,15 @@ def test_set_alarm_state_is_temporary(cw, clock):
 
 
 def test_percentile_alarm_and_low_sample_count(cw, clock):
-    common = dict(MetricName="TargetResponseTime", Statistic=None, ExtendedStatistic="p99", Threshold=0.5,
-                  Dimensions=[], Period=1, TreatMissingData="missing")
+    common = dict(
+        MetricName="TargetResponseTime",
+        Statistic=None,
+        ExtendedStatistic="p99",
+        Threshold=0.5,
+        Dimensions=[],
+        Period=1,
+        TreatMissingData="missing",
+    )
     seed_alarm(cw, AlarmName="eval", **common)
     seed_alarm(cw, AlarmName="ignore", EvaluateLowSampleCountPercentile="ignore", **common)
     cw.put_metric("AWS/ApplicationELB", "TargetResponseTime", {}, [0.01] * 98 + [0.9, 0.9], "Seconds", clock.t + 0.5)
@@ -125,17 +143,20 @@ def test_percentile_alarm_and_low_sample_count(cw, clock):
     assert cw.get_alarm_state("ignore") == "INSUFFICIENT_DATA"  # 100 < 10/(1-0.99) samples
 
 
-@pytest.mark.parametrize("over,code,needle", [
-    ({"Period": 45}, "InvalidParameterValue", "Period"),
-    ({"Period": 0}, "InvalidParameterValue", "Period"),
-    ({"ExtendedStatistic": "p90"}, "InvalidParameterCombination", "Statistic"),
-    ({"Statistic": "Median"}, "InvalidParameterValue", "SampleCount"),
-    ({"EvaluationPeriods": 0}, "InvalidParameterValue", "EvaluationPeriods"),
-    ({"DatapointsToAlarm": 2}, "InvalidParameterValue", "DatapointsToAlarm"),
-    ({"ComparisonOperator": "Bigger"}, "InvalidParameterValue", "GreaterThanThreshold"),
-    ({"TreatMissingData": "zero"}, "InvalidParameterValue", "notBreaching"),
-    ({"Threshold": None}, "MissingParameter", "Threshold"),
-])
+@pytest.mark.parametrize(
+    "over,code,needle",
+    [
+        ({"Period": 45}, "InvalidParameterValue", "Period"),
+        ({"Period": 0}, "InvalidParameterValue", "Period"),
+        ({"ExtendedStatistic": "p90"}, "InvalidParameterCombination", "Statistic"),
+        ({"Statistic": "Median"}, "InvalidParameterValue", "SampleCount"),
+        ({"EvaluationPeriods": 0}, "InvalidParameterValue", "EvaluationPeriods"),
+        ({"DatapointsToAlarm": 2}, "InvalidParameterValue", "DatapointsToAlarm"),
+        ({"ComparisonOperator": "Bigger"}, "InvalidParameterValue", "GreaterThanThreshold"),
+        ({"TreatMissingData": "zero"}, "InvalidParameterValue", "notBreaching"),
+        ({"Threshold": None}, "MissingParameter", "Threshold"),
+    ],
+)
 def test_validation_names_parameter_and_allowed_values(cw, over, code, needle):
     with pytest.raises(AwsError) as e:
         seed_alarm(cw, **over)
@@ -249,17 +270,26 @@ def test_a_failing_listener_does_not_stop_the_others(cw, clock):
 
 
 def test_metric_math_error_rate_alarm(cw, clock):
-    stat = lambda name: {"Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name,
-                                    "Dimensions": DIMS}, "Period": 1, "Stat": "Sum"}
-    alarm = cw.put_metric_alarm({
-        "AlarmName": "error-rate", "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Threshold": 10.0,
-        "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching",
-        "Metrics": [
-            {"Id": "e", "MetricStat": stat("HTTPCode_Target_5XX_Count"), "ReturnData": False},
-            {"Id": "r", "MetricStat": stat("RequestCount"), "ReturnData": False},
-            {"Id": "rate", "Expression": "100 * FILL(e, 0) / r", "ReturnData": True},
-        ],
-    })
+    stat = lambda name: {
+        "Metric": {"Namespace": "AWS/ApplicationELB", "MetricName": name, "Dimensions": DIMS},
+        "Period": 1,
+        "Stat": "Sum",
+    }
+    alarm = cw.put_metric_alarm(
+        {
+            "AlarmName": "error-rate",
+            "EvaluationPeriods": 2,
+            "DatapointsToAlarm": 2,
+            "Threshold": 10.0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "Metrics": [
+                {"Id": "e", "MetricStat": stat("HTTPCode_Target_5XX_Count"), "ReturnData": False},
+                {"Id": "r", "MetricStat": stat("RequestCount"), "ReturnData": False},
+                {"Id": "rate", "Expression": "100 * FILL(e, 0) / r", "ReturnData": True},
+            ],
+        }
+    )
     dims = {DIMS[0]["Name"]: DIMS[0]["Value"]}
     for sec in (-1, 0):
         cw.put_metric("AWS/ApplicationELB", "RequestCount", dims, [1.0] * 10, "Count", clock.t + sec)
@@ -271,26 +301,57 @@ def test_metric_math_error_rate_alarm(cw, clock):
     assert cw.describe_alarms(names=["error-rate"])[0].describe()["Metrics"][2]["Expression"] == "100 * FILL(e, 0) / r"
 
 
-@pytest.mark.parametrize("metrics,code", [
-    ([{"Id": "x", "Expression": "NOPE(1)"}], "ValidationError"),
-    ([{"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"}},
-      {"Id": "n", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 1, "Stat": "Sum"}}],
-     "InvalidParameterValue"),
-    ([{"Id": "m", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"},
-       "ReturnData": False},
-      {"Id": "n", "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 60, "Stat": "Sum"}}],
-     "InvalidParameterValue"),
-])
+@pytest.mark.parametrize(
+    "metrics,code",
+    [
+        ([{"Id": "x", "Expression": "NOPE(1)"}], "ValidationError"),
+        (
+            [
+                {
+                    "Id": "m",
+                    "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"},
+                },
+                {
+                    "Id": "n",
+                    "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 1, "Stat": "Sum"},
+                },
+            ],
+            "InvalidParameterValue",
+        ),
+        (
+            [
+                {
+                    "Id": "m",
+                    "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "a"}, "Period": 1, "Stat": "Sum"},
+                    "ReturnData": False,
+                },
+                {
+                    "Id": "n",
+                    "MetricStat": {"Metric": {"Namespace": "N", "MetricName": "b"}, "Period": 60, "Stat": "Sum"},
+                },
+            ],
+            "InvalidParameterValue",
+        ),
+    ],
+)
 def test_metric_math_alarm_validation(cw, metrics, code):
     with pytest.raises(AwsError) as e:
-        cw.put_metric_alarm({"AlarmName": "m", "EvaluationPeriods": 1, "Threshold": 1.0,
-                             "ComparisonOperator": "GreaterThanThreshold", "Metrics": metrics})
+        cw.put_metric_alarm(
+            {
+                "AlarmName": "m",
+                "EvaluationPeriods": 1,
+                "Threshold": 1.0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "Metrics": metrics,
+            }
+        )
     assert e.value.code == code
 
 
 @pytest.mark.parametrize("period,step", [(1, 1), (5, 1), (9, 1), (10, 10), (30, 10), (60, 60), (300, 60)])
 def test_cadence_follows_aws_with_local_short_periods(period, step):
     from chaoslab.services.cloudwatch.evaluator import cadence
+
     assert cadence(period) == step
 
 

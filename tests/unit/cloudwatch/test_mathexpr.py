@@ -9,18 +9,21 @@ def ev(expr):
     return evaluate(expr, SERIES.__getitem__, ["a", "b"])
 
 
-@pytest.mark.parametrize("expr,expected", [
-    ("a + b", {0.0: 5.0, 2.0: 3.0}),  # a missing operand leaves the point out
-    ("-a * 2 + 1", {0.0: -1.0, 1.0: -3.0, 2.0: -5.0}),
-    ("a / b", {0.0: 0.25}),  # division by zero leaves the point out
-    ("(a + 1) * (a - 1)", {0.0: 0.0, 1.0: 3.0, 2.0: 8.0}),
-    ("FILL(b, 10) + a", {0.0: 5.0, 1.0: 12.0, 2.0: 3.0}),
-    ("SUM([a, b])", {0.0: 5.0, 1.0: 2.0, 2.0: 3.0}),
-    ("MAX(METRICS())", {0.0: 4.0, 1.0: 2.0, 2.0: 3.0}),
-    ("AVG(METRICS(\"a\"))", {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}),
-    ("ABS(b - a)", {0.0: 3.0, 2.0: 3.0}),
-    ("1e2 * a / 100", {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}),
-])
+@pytest.mark.parametrize(
+    "expr,expected",
+    [
+        ("a + b", {0.0: 5.0, 2.0: 3.0}),  # a missing operand leaves the point out
+        ("-a * 2 + 1", {0.0: -1.0, 1.0: -3.0, 2.0: -5.0}),
+        ("a / b", {0.0: 0.25}),  # division by zero leaves the point out
+        ("(a + 1) * (a - 1)", {0.0: 0.0, 1.0: 3.0, 2.0: 8.0}),
+        ("FILL(b, 10) + a", {0.0: 5.0, 1.0: 12.0, 2.0: 3.0}),
+        ("SUM([a, b])", {0.0: 5.0, 1.0: 2.0, 2.0: 3.0}),
+        ("MAX(METRICS())", {0.0: 4.0, 1.0: 2.0, 2.0: 3.0}),
+        ('AVG(METRICS("a"))', {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}),
+        ("ABS(b - a)", {0.0: 3.0, 2.0: 3.0}),
+        ("1e2 * a / 100", {0.0: 1.0, 1.0: 2.0, 2.0: 3.0}),
+    ],
+)
 def test_expressions(expr, expected):
     assert ev(expr) == expected
 

@@ -21,21 +21,27 @@ def test_precedence_and_binds_tighter_than_or():
 
 def test_quotes_arns_not_and_constants():
     node = parse_rule(f'NOT (ALARM("my alarm") OR INSUFFICIENT_DATA({ARN})) AND TRUE')
-    assert node == BoolOp("AND", (
-        Not(BoolOp("OR", (StateIs("ALARM", "my alarm"), StateIs("INSUFFICIENT_DATA", ARN)))),
-        Const(True),
-    ))
+    assert node == BoolOp(
+        "AND",
+        (
+            Not(BoolOp("OR", (StateIs("ALARM", "my alarm"), StateIs("INSUFFICIENT_DATA", ARN)))),
+            Const(True),
+        ),
+    )
     assert children(node) == ["my alarm", ARN]
 
 
-@pytest.mark.parametrize("rule,states,expected", [
-    ("ALARM(a) OR ALARM(b)", {"a": "OK", "b": "ALARM"}, True),
-    ("ALARM(a) AND ALARM(b)", {"a": "OK", "b": "ALARM"}, False),
-    ("NOT OK(a)", {"a": "INSUFFICIENT_DATA"}, True),
-    ("(ALARM(a) OR OK(b)) AND NOT ALARM(c)", {"a": "OK", "b": "OK", "c": "OK"}, True),
-    ("FALSE OR INSUFFICIENT_DATA(a)", {"a": "INSUFFICIENT_DATA"}, True),
-    ("TRUE AND FALSE", {}, False),
-])
+@pytest.mark.parametrize(
+    "rule,states,expected",
+    [
+        ("ALARM(a) OR ALARM(b)", {"a": "OK", "b": "ALARM"}, True),
+        ("ALARM(a) AND ALARM(b)", {"a": "OK", "b": "ALARM"}, False),
+        ("NOT OK(a)", {"a": "INSUFFICIENT_DATA"}, True),
+        ("(ALARM(a) OR OK(b)) AND NOT ALARM(c)", {"a": "OK", "b": "OK", "c": "OK"}, True),
+        ("FALSE OR INSUFFICIENT_DATA(a)", {"a": "INSUFFICIENT_DATA"}, True),
+        ("TRUE AND FALSE", {}, False),
+    ],
+)
 def test_evaluation(rule, states, expected):
     assert evaluate_rule(parse_rule(rule), states.__getitem__) is expected
 

@@ -22,7 +22,7 @@ def test_percentiles_match_brute_force(seed):
     values = [round(rng.expovariate(1 / 50), 3) for _ in range(rng.randint(1, 400))]
     agg = Aggregate()
     for i in range(0, len(values), 37):  # arrives in batches, like the ALB's per-second puts
-        agg.add_values(values[i:i + 37])
+        agg.add_values(values[i : i + 37])
     for p in (0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0):
         assert agg.statistic(f"p{p:g}") == brute_percentile(values, p)
 

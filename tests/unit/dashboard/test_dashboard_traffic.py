@@ -20,8 +20,13 @@ def test_buckets_whole_seconds_and_leaves_out_the_current_one() -> None:
 
 
 def test_errors_elb_errors_rate_and_median_latency() -> None:
-    records = [rec(5.5, latency=0.010), rec(5.6, latency=0.030), rec(5.7, latency=0.020),
-               rec(5.8, status=503, source="elb", latency=0.0), rec(5.9, status=500, latency=0.5)]
+    records = [
+        rec(5.5, latency=0.010),
+        rec(5.6, latency=0.030),
+        rec(5.7, latency=0.020),
+        rec(5.8, status=503, source="elb", latency=0.0),
+        rec(5.9, status=500, latency=0.5),
+    ]
     (lb,) = per_second(records, 6.0, window=10)["load_balancers"]
     assert lb["errors"][-1] == 2 and lb["elb_errors"][-1] == 1
     assert lb["p50_ms"][-1] == 25.0  # target-generated only: 10, 20, 30, 500 ms

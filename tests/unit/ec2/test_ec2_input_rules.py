@@ -22,14 +22,17 @@ def ctx(tmp_path: Path) -> SimpleNamespace:
     return SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
 
 
-@pytest.mark.parametrize("operation, params", [
-    ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Value": "v"}]}),
-    ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "k" * 129, "Value": "v"}]}),
-    ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "aws:owner", "Value": "v"}]}),
-    ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "k", "Value": "v" * 257}]}),
-    ("DeleteTags", {"Resources": ["i-1"], "Tags": [{"Value": "v"}]}),
-    ("DescribeSubnets", {"Filters": [{"Values": ["x"]}]}),
-])
+@pytest.mark.parametrize(
+    "operation, params",
+    [
+        ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Value": "v"}]}),
+        ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "k" * 129, "Value": "v"}]}),
+        ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "aws:owner", "Value": "v"}]}),
+        ("CreateTags", {"Resources": ["i-1"], "Tags": [{"Key": "k", "Value": "v" * 257}]}),
+        ("DeleteTags", {"Resources": ["i-1"], "Tags": [{"Value": "v"}]}),
+        ("DescribeSubnets", {"Filters": [{"Values": ["x"]}]}),
+    ],
+)
 def test_refused_as_invalid_parameter_value(ctx: SimpleNamespace, operation: str, params: dict) -> None:
     with pytest.raises(AwsError) as err:
         OPERATIONS[operation](ctx, params)

@@ -24,8 +24,7 @@ def backend(tmp_path: Path, **states: str) -> Ec2Backend:
     return ec2
 
 
-@pytest.mark.parametrize("operation", ["stop_instances", "start_instances", "terminate_instances",
-                                       "reboot_instances"])
+@pytest.mark.parametrize("operation", ["stop_instances", "start_instances", "terminate_instances", "reboot_instances"])
 def test_an_unknown_id_changes_no_instance(tmp_path: Path, operation: str) -> None:
     ec2 = backend(tmp_path, **{"i-running": "running", "i-stopped": "stopped"})
     with pytest.raises(AwsError) as err:

@@ -17,16 +17,27 @@ from chaoslab.services.logs.backend import LogsBackend
 
 
 def container(**options: str) -> dict:
-    return {"name": "api", "image": "chaoslab/static",
-            "logConfiguration": {"logDriver": "awslogs", "options": {
-                "awslogs-group": "/ecs/api", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "web", **options}}}
+    return {
+        "name": "api",
+        "image": "chaoslab/static",
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": "/ecs/api",
+                "awslogs-region": "us-east-1",
+                "awslogs-stream-prefix": "web",
+                **options,
+            },
+        },
+    }
 
 
 @pytest.fixture
 def ecs(tmp_path: Path) -> EcsBackend:
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog(),
-                          ec2=SimpleNamespace(subnet=lambda _: subnet))
+    lab = SimpleNamespace(
+        config=LabConfig(home=tmp_path), events=EventLog(), ec2=SimpleNamespace(subnet=lambda _: subnet)
+    )
     lab.logs = LogsBackend(lab)
     backend = EcsBackend(lab)  # type: ignore[arg-type]
     backend.create_cluster("c")
@@ -51,7 +62,8 @@ def test_missing_group_fails_the_start_naming_the_group(ecs: EcsBackend) -> None
     assert str(failure.value) == (
         "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "
         "failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not "
-        "exist. : exit status 1 (awslogs-group /ecs/api)")
+        "exist. : exit status 1 (awslogs-group /ecs/api)"
+    )
     assert ecs.lab.logs.groups == {}
 
 
@@ -68,15 +80,21 @@ def test_an_existing_group_needs_no_option(ecs: EcsBackend) -> None:
 
 def test_failed_starts_throttle_the_service_and_are_reported_once(ecs: EcsBackend) -> None:
     ecs.task_definitions.register({"family": "api", "containerDefinitions": [container()]})
-    svc = ecs.create_service("c", "svc", "api", 1,
-                             network_configuration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    svc = ecs.create_service(
+        "c", "svc", "api", 1, network_configuration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}}
+    )
     ecs._start_failed(svc)
     first = svc.launch_after
     ecs._start_failed(svc)
     assert svc.launch_after > first and svc.start_failures == 2
     messages = [e["message"] for e in svc.events]
-    assert messages.count("(service svc) is unable to consistently start tasks successfully. For more "
-                          "information, see the Troubleshooting section of the Amazon ECS Developer Guide.") == 1
+    assert (
+        messages.count(
+            "(service svc) is unable to consistently start tasks successfully. For more "
+            "information, see the Troubleshooting section of the Amazon ECS Developer Guide."
+        )
+        == 1
+    )
     assert ecs.describe_service(svc)["deployments"][0]["failedTasks"] == 2
     ecs.update_service("c", "svc", force_new_deployment=True)  # a new deployment ends the throttle
     assert (svc.start_failures, svc.launch_after) == (0, 0.0)

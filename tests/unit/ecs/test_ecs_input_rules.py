@@ -21,15 +21,24 @@ def ctx(tmp_path: Path) -> SimpleNamespace:
     return SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
 
 
-@pytest.mark.parametrize("operation, params, code", [
-    ("CreateCluster", {"clusterName": "a" * 256}, "InvalidParameterException"),
-    ("CreateCluster", {"clusterName": "has space"}, "InvalidParameterException"),
-    ("CreateCluster", {"clusterName": "c", "tags": [{"value": "v"}]}, "InvalidParameterException"),
-    ("CreateService", {"serviceName": "s", "taskDefinition": "t", "healthCheckGracePeriodSeconds": -1},
-     "InvalidParameterException"),
-    ("RegisterTaskDefinition", {"family": "f", "containerDefinitions": [{"name": "a" * 256, "image": "i"}]},
-     "ClientException"),
-])
+@pytest.mark.parametrize(
+    "operation, params, code",
+    [
+        ("CreateCluster", {"clusterName": "a" * 256}, "InvalidParameterException"),
+        ("CreateCluster", {"clusterName": "has space"}, "InvalidParameterException"),
+        ("CreateCluster", {"clusterName": "c", "tags": [{"value": "v"}]}, "InvalidParameterException"),
+        (
+            "CreateService",
+            {"serviceName": "s", "taskDefinition": "t", "healthCheckGracePeriodSeconds": -1},
+            "InvalidParameterException",
+        ),
+        (
+            "RegisterTaskDefinition",
+            {"family": "f", "containerDefinitions": [{"name": "a" * 256, "image": "i"}]},
+            "ClientException",
+        ),
+    ],
+)
 def test_refused(ctx: SimpleNamespace, operation: str, params: dict, code: str) -> None:
     with pytest.raises(AwsError) as err:
         OPERATIONS[operation](ctx, params)

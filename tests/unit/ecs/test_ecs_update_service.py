@@ -16,12 +16,16 @@ from chaoslab.services.ecs.backend import EcsBackend
 
 def test_unknown_task_definition_leaves_desired_count(tmp_path: Path) -> None:
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
-    ecs = EcsBackend(SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog(),  # type: ignore[arg-type]
-                                     ec2=SimpleNamespace(subnet=lambda _: subnet)))
+    ecs = EcsBackend(
+        SimpleNamespace(
+            config=LabConfig(home=tmp_path),
+            events=EventLog(),  # type: ignore[arg-type]
+            ec2=SimpleNamespace(subnet=lambda _: subnet),
+        )
+    )
     ecs.create_cluster("c")
     ecs.task_definitions.register({"family": "web", "containerDefinitions": [{"name": "web", "image": "shop"}]})
-    ecs.create_service("c", "svc", "web", 2,
-                       network_configuration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
+    ecs.create_service("c", "svc", "web", 2, network_configuration={"awsvpcConfiguration": {"subnets": ["subnet-1"]}})
     with pytest.raises(AwsError):
         ecs.update_service("c", "svc", desired_count=5, task_definition="missing:1")
     svc = ecs.service("c", "svc")

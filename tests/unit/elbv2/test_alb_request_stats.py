@@ -9,8 +9,15 @@ class Sink:
     def __init__(self) -> None:
         self.calls: dict[tuple[str, tuple[tuple[str, str], ...]], list[float]] = {}
 
-    def put_metric(self, namespace: str, name: str, dimensions: dict[str, str], values: list[float],
-                   unit: str, timestamp: float | None = None) -> None:
+    def put_metric(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str],
+        values: list[float],
+        unit: str,
+        timestamp: float | None = None,
+    ) -> None:
         assert namespace == "AWS/ApplicationELB"
         assert unit == ("Seconds" if name == "TargetResponseTime" else "Count")
         self.calls.setdefault((name, tuple(sorted(dimensions.items()))), []).extend(values)

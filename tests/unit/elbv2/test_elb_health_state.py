@@ -17,7 +17,9 @@ FAIL_503 = classify(503, parse_matcher("200"))
 TIMEOUT = ProbeResult(False, "Target.Timeout", "Request timed out")
 
 
-def feed(state: TargetHealthState, results: list[ProbeResult], healthy: int = 5, unhealthy: int = 2) -> list[tuple[str, str] | None]:
+def feed(
+    state: TargetHealthState, results: list[ProbeResult], healthy: int = 5, unhealthy: int = 2
+) -> list[tuple[str, str] | None]:
     return [state.observe(r, healthy, unhealthy) for r in results]
 
 
@@ -33,7 +35,12 @@ def test_initial_becomes_healthy_after_one_pass() -> None:
 def test_unhealthy_after_threshold_consecutive_failures() -> None:
     state = TargetHealthState()
     feed(state, [PASS])
-    assert feed(state, [FAIL_503, PASS, FAIL_503, FAIL_503], unhealthy=2) == [None, None, None, ("healthy", "unhealthy")]
+    assert feed(state, [FAIL_503, PASS, FAIL_503, FAIL_503], unhealthy=2) == [
+        None,
+        None,
+        None,
+        ("healthy", "unhealthy"),
+    ]
     assert state.reason == "Target.ResponseCodeMismatch"
     assert state.description == "Health checks failed with these codes: [503]"
 
@@ -66,10 +73,18 @@ def test_unhealthy_reason_follows_latest_failure() -> None:
     assert (state.state, state.reason) == ("unhealthy", "Target.Timeout")
 
 
-@pytest.mark.parametrize(("spec", "status", "expected"), [
-    ("200", 200, True), ("200", 201, False), ("200,202", 202, True), ("200,202", 201, False),
-    ("200-299", 250, True), ("200-299", 300, False), ("200, 301-302", 302, True),
-])
+@pytest.mark.parametrize(
+    ("spec", "status", "expected"),
+    [
+        ("200", 200, True),
+        ("200", 201, False),
+        ("200,202", 202, True),
+        ("200,202", 201, False),
+        ("200-299", 250, True),
+        ("200-299", 300, False),
+        ("200, 301-302", 302, True),
+    ],
+)
 def test_matcher(spec: str, status: int, expected: bool) -> None:
     assert matches(parse_matcher(spec), status) is expected
 
@@ -81,5 +96,7 @@ def test_matcher_rejects_what_alb_rejects(spec: str) -> None:
 
 
 def test_classify_without_response_is_failed_health_checks() -> None:
-    assert classify(None, parse_matcher("200")) == ProbeResult(False, "Target.FailedHealthChecks", "Health checks failed")
+    assert classify(None, parse_matcher("200")) == ProbeResult(
+        False, "Target.FailedHealthChecks", "Health checks failed"
+    )
     assert classify(204, parse_matcher("200-299")) == PASS

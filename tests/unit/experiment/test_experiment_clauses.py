@@ -8,8 +8,18 @@ from chaoslab.experiment.workload import render_body
 
 
 def rec(t, status=200, error=None, latency=10.0, phase="injection", endpoint="GET /products", served=None):
-    return {"t": t, "sent": t, "done": t + latency / 1000, "endpoint": endpoint, "status": status, "error": error,
-            "latency_ms": latency, "served_by": served, "phase": phase, "probe": False}
+    return {
+        "t": t,
+        "sent": t,
+        "done": t + latency / 1000,
+        "endpoint": endpoint,
+        "status": status,
+        "error": error,
+        "latency_ms": latency,
+        "served_by": served,
+        "phase": phase,
+        "probe": False,
+    }
 
 
 PHASES = {"baseline": (0.0, 10.0), "injection": (10.0, 20.0), "recovery": (20.0, 30.0)}
@@ -57,8 +67,9 @@ def test_recovery_time():
 def test_alarm_is_and_never_was():
     alarms = {"5xx": [(5.0, "OK"), (12.0, "ALARM"), (25.0, "OK")]}
     assert h.evaluate({"type": "alarm", "name": "5xx", "state": "OK"}, 0, ev([], alarms=alarms))["passed"]
-    never = h.evaluate({"type": "alarm", "name": "5xx", "state": "ALARM", "mode": "never_was"}, 0,
-                       ev([], alarms=alarms))
+    never = h.evaluate(
+        {"type": "alarm", "name": "5xx", "state": "ALARM", "mode": "never_was"}, 0, ev([], alarms=alarms)
+    )
     assert not never["passed"]
     missing = h.evaluate({"type": "alarm", "name": "other", "state": "OK"}, 0, ev([], alarms=alarms))
     assert not missing["passed"] and missing["measured"] == "no samples"
@@ -72,8 +83,9 @@ def test_no_lost_writes_and_healthy_hosts():
     assert not h.evaluate({"type": "no_lost_writes"}, 0, ev([], integrity={"checked": False}))["passed"]
     hosts = [(5.0, 2), (15.0, 1), (25.0, 2)]
     assert not h.evaluate({"type": "healthy_hosts", "min": 2}, 0, ev([], healthy_hosts=hosts))["passed"]
-    assert h.evaluate({"type": "healthy_hosts", "min": 2, "phase": "baseline"}, 0,
-                      ev([], healthy_hosts=hosts))["passed"]
+    assert h.evaluate({"type": "healthy_hosts", "min": 2, "phase": "baseline"}, 0, ev([], healthy_hosts=hosts))[
+        "passed"
+    ]
 
 
 def test_no_requests_never_passes():
@@ -90,16 +102,25 @@ def test_steady_state_uses_the_recent_window():
 
 
 def test_windows_measured_against_the_bound():
-    records = [rec(10.5), rec(11.0, 502), rec(12.0, 200, served="i-live"), rec(13.5, None, "timeout"),
-               rec(14.0, 500, served="i-live"), rec(16.0)]
-    faults = [{"action": "stop", "action_id": "aws:ec2:stop-instances", "start": 10.8, "end": None,
-               "targets": ["i-dead"]}]
-    events = [{"time": 1.0, "kind": "target.health", "target": "i-live", "state": "healthy"},
-              {"time": 1.0, "kind": "target.health", "target": "i-dead", "state": "healthy"},
-              {"time": 14.8, "kind": "target.health", "target": "i-dead", "state": "unhealthy"},
-              {"time": 19.8, "kind": "target.health", "target": "i-new", "state": "healthy"}]
+    records = [
+        rec(10.5),
+        rec(11.0, 502),
+        rec(12.0, 200, served="i-live"),
+        rec(13.5, None, "timeout"),
+        rec(14.0, 500, served="i-live"),
+        rec(16.0),
+    ]
+    faults = [
+        {"action": "stop", "action_id": "aws:ec2:stop-instances", "start": 10.8, "end": None, "targets": ["i-dead"]}
+    ]
+    events = [
+        {"time": 1.0, "kind": "target.health", "target": "i-live", "state": "healthy"},
+        {"time": 1.0, "kind": "target.health", "target": "i-dead", "state": "healthy"},
+        {"time": 14.8, "kind": "target.health", "target": "i-dead", "state": "unhealthy"},
+        {"time": 19.8, "kind": "target.health", "target": "i-new", "state": "healthy"},
+    ]
     w = measure(records, faults, events, {"interval": 10, "timeout": 5, "healthy": 2, "unhealthy": 3}, 20.0)
-    assert w["detection_window_s"] == 2.5          # 11.0 .. 13.5; the live target's 500 is not the dead one's
+    assert w["detection_window_s"] == 2.5  # 11.0 .. 13.5; the live target's 500 is not the dead one's
     assert w["detection_bound_s"] == 35.0
     assert w["time_to_unhealthy_s"] == 4.0
     assert w["time_to_replacement_healthy_s"] == 9.0
@@ -115,8 +136,15 @@ def test_body_template_picks_random_products():
 
 
 def test_data_intact_needs_every_count_zero_and_consistent_stock():
-    clean = {"checked": True, "lost": [], "changed": [], "phantom": [], "duplicates": 0, "stock_consistent": True,
-             "acknowledged": 3}
+    clean = {
+        "checked": True,
+        "lost": [],
+        "changed": [],
+        "phantom": [],
+        "duplicates": 0,
+        "stock_consistent": True,
+        "acknowledged": 3,
+    }
     assert h.evaluate({"type": "data_intact"}, 0, ev([], integrity=clean))["passed"]
     dup = {**clean, "duplicates": 1}
     phantom = {**clean, "phantom": [9]}

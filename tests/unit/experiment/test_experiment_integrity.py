@@ -10,9 +10,9 @@ def _order(oid, pid, qty, key=None):
 def test_lost_and_phantom_orders_are_reported():
     ledger = Ledger()
     ledger.add(3, 2, None, [(201, None, {"order_id": 1})])
-    ledger.add(1, 1, None, [(201, None, {"order_id": 2})])      # acknowledged, then lost
+    ledger.add(1, 1, None, [(201, None, {"order_id": 2})])  # acknowledged, then lost
     ledger.add(5, 3, None, [(201, None, {"order_id": 3})])
-    final = [_order(1, 3, 2), _order(3, 5, 3), _order(4, 7, 1)]   # 4 was never requested
+    final = [_order(1, 3, 2), _order(3, 5, 3), _order(4, 7, 1)]  # 4 was never requested
     result = check(ledger, set(), final, {1: 100, 3: 50, 5: 80, 7: 40}, {1: 99, 3: 48, 5: 77, 7: 39})
     assert result["lost"] == [2]
     assert result["phantom"] == [4]
@@ -25,8 +25,8 @@ def test_lost_and_phantom_orders_are_reported():
 def test_clean_run_with_an_ambiguous_write_that_committed():
     ledger = Ledger()
     ledger.add(2, 1, None, [(201, None, {"order_id": 10})])
-    ledger.add(4, 1, None, [(None, "timeout", None)])             # committed behind the timeout
-    ledger.add(6, 1, None, [(None, "refused", None)])             # never reached anyone
+    ledger.add(4, 1, None, [(None, "timeout", None)])  # committed behind the timeout
+    ledger.add(6, 1, None, [(None, "refused", None)])  # never reached anyone
     final = [_order(9, 1, 1), _order(10, 2, 1), _order(11, 4, 1)]
     result = check(ledger, {9}, final, {2: 10, 4: 10, 6: 10}, {2: 9, 4: 9, 6: 10})
     assert result["lost"] == [] and result["phantom"] == [] and result["changed"] == []

@@ -8,12 +8,21 @@ from chaoslab.report import LiveView
 
 
 def _fault(seq, t, kind, target, experiment):
-    return {"seq": seq, "time": t, "kind": kind, "fault": "network-blackhole", "target": target,
-            "experiment": experiment, "action": "blackhole"}
+    return {
+        "seq": seq,
+        "time": t,
+        "kind": kind,
+        "fault": "network-blackhole",
+        "target": target,
+        "experiment": experiment,
+        "action": "blackhole",
+    }
 
 
-EARLIER = [_fault(1, 100.0, "fault.applied", "10.0.10.5", "EXPold"),
-           _fault(2, 160.0, "fault.reverted", "10.0.10.5", "EXPold")]
+EARLIER = [
+    _fault(1, 100.0, "fault.applied", "10.0.10.5", "EXPold"),
+    _fault(2, 160.0, "fault.reverted", "10.0.10.5", "EXPold"),
+]
 
 
 def _run():
@@ -23,14 +32,16 @@ def _run():
 def test_an_earlier_experiments_faults_are_not_this_runs():
     run = _run()
     run.events += EARLIER
-    run._claim_faults(EARLIER)                      # read before this run's experiment started
+    run._claim_faults(EARLIER)  # read before this run's experiment started
     run.fis = {"experiment_id": "EXPnew", "actions": {}}
     run._claim_faults(run.events)
     run.targets = {"10.0.10.5": "healthy", "10.0.11.7": "healthy"}
     assert run.dead == set() and run.healthy_now() == 2 and run._faults() == []
 
-    ours = [_fault(3, 300.0, "fault.applied", "10.0.11.7", "EXPnew"),
-            _fault(4, 360.0, "fault.reverted", "10.0.11.7", "EXPnew")]
+    ours = [
+        _fault(3, 300.0, "fault.applied", "10.0.11.7", "EXPnew"),
+        _fault(4, 360.0, "fault.reverted", "10.0.11.7", "EXPnew"),
+    ]
     run.events += ours
     run._claim_faults(ours)
     assert run.dead == {"10.0.11.7"} and run.healthy_now() == 1
@@ -42,8 +53,8 @@ def test_faults_fetched_before_start_experiment_answered_are_claimed():
     run = _run()
     early = [_fault(5, 300.0, "fault.applied", "i-1", "EXPnew")]
     run.events += early
-    run._claim_faults(early)                        # the experiment id is not known yet
+    run._claim_faults(early)  # the experiment id is not known yet
     assert run.dead == set()
     run.fis = {"experiment_id": "EXPnew", "actions": {}}
-    run._claim_faults(run.events)                   # what _inject does once it knows the id
+    run._claim_faults(run.events)  # what _inject does once it knows the id
     assert run.dead == {"i-1"}

@@ -97,13 +97,24 @@ def test_clause_key_of_another_type_is_reported():
 
 
 def test_every_clause_type_with_its_keys_is_valid():
-    clauses = [{"type": "error_rate", "max_percent": 0, "endpoint": "GET /products", "phase": "all",
-                "include_probe": False, "window_s": 5},
-               {"type": "latency", "percentile": 99, "max_ms": 500},
-               {"type": "consecutive_failures", "max": 0}, {"type": "recovery_time", "max_s": 60},
-               {"type": "alarm", "name": "a", "state": "ALARM", "mode": "never_was"},
-               {"type": "healthy_hosts", "min": 1}, {"type": "successes", "min_per_s": 5},
-               {"type": "no_lost_writes"}, {"type": "data_intact"}]
+    clauses = [
+        {
+            "type": "error_rate",
+            "max_percent": 0,
+            "endpoint": "GET /products",
+            "phase": "all",
+            "include_probe": False,
+            "window_s": 5,
+        },
+        {"type": "latency", "percentile": 99, "max_ms": 500},
+        {"type": "consecutive_failures", "max": 0},
+        {"type": "recovery_time", "max_s": 60},
+        {"type": "alarm", "name": "a", "state": "ALARM", "mode": "never_was"},
+        {"type": "healthy_hosts", "min": 1},
+        {"type": "successes", "min_per_s": 5},
+        {"type": "no_lost_writes"},
+        {"type": "data_intact"},
+    ]
     assert validate_experiment_document(_doc(hypothesis={"if": "x", "then": "y", "clauses": clauses})) == []
 
 
@@ -164,19 +175,29 @@ def test_a_check_the_steady_state_cannot_judge_is_refused():
     then fail every baseline as "not a steady-state check"."""
     issues = validate_experiment_document(_doc(steady_state=[{"type": "recovery_time", "max_s": 30}]))
     assert [i.path for i in issues] == ["steady_state[0].type"] and issues[0].hint
-    ok = [{"type": "latency", "percentile": 99, "max_ms": 300, "window_s": 5},
-          {"type": "alarm", "name": "a", "state": "OK"}, {"type": "consecutive_failures", "max": 0}]
+    ok = [
+        {"type": "latency", "percentile": 99, "max_ms": 300, "window_s": 5},
+        {"type": "alarm", "name": "a", "state": "OK"},
+        {"type": "consecutive_failures", "max": 0},
+    ]
     assert validate_experiment_document(_doc(steady_state=ok)) == []
 
 
 def test_body_placeholders_the_workload_cannot_fill_are_reported():
     """`{{randint 10 1}}` made every send raise (no request, no record); `{{randint 1}}` or
     `{{uuid4}}` went out as literal strings."""
-    body = {"product_id": "{{randint 10 1}}", "quantity": "{{randint 1}}",
-            "tags": ["{{uuid4}}", "{{uuid}}"], "note": "plain", "ok": "{{ randint 1 10 }}"}
+    body = {
+        "product_id": "{{randint 10 1}}",
+        "quantity": "{{randint 1}}",
+        "tags": ["{{uuid4}}", "{{uuid}}"],
+        "note": "plain",
+        "ok": "{{ randint 1 10 }}",
+    }
     doc = _doc(workload={"requests": [{"method": "POST", "path": "/orders", "rate": 1, "body": body}]})
     issues = validate_experiment_document(doc)
-    assert sorted(i.path for i in issues) == ["workload.requests[0].body.product_id",
-                                              "workload.requests[0].body.quantity",
-                                              "workload.requests[0].body.tags[0]"]
+    assert sorted(i.path for i in issues) == [
+        "workload.requests[0].body.product_id",
+        "workload.requests[0].body.quantity",
+        "workload.requests[0].body.tags[0]",
+    ]
     assert all(i.hint for i in issues)

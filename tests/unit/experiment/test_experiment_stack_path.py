@@ -6,8 +6,11 @@ import yaml
 
 from chaoslab.experiment.schema import load_experiment
 
-BODY = {"title": "t", "template_id": "EXT123", "hypothesis": {"if": "a", "then": "b",
-                                                             "clauses": [{"type": "error_rate", "max_percent": 1}]}}
+BODY = {
+    "title": "t",
+    "template_id": "EXT123",
+    "hypothesis": {"if": "a", "then": "b", "clauses": [{"type": "error_rate", "max_percent": 1}]},
+}
 
 
 def _write(tmp_path: Path, stack: str) -> Path:

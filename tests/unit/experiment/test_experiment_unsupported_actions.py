@@ -16,8 +16,11 @@ from chaoslab.experiment.schema import bundled_experiments, load_experiment
 from chaoslab.validate import check_file
 
 LAMBDA_TARGET = {"resourceType": "aws:lambda:function", "resourceTags": {"app": "shop"}, "selectionMode": "ALL"}
-LAMBDA_ACTION = {"actionId": "aws:lambda:invocation-add-delay", "parameters": {"duration": "PT1M"},
-                 "targets": {"Functions": "Fns"}}
+LAMBDA_ACTION = {
+    "actionId": "aws:lambda:invocation-add-delay",
+    "parameters": {"duration": "PT1M"},
+    "targets": {"Functions": "Fns"},
+}
 
 
 def _experiment(**over: Any) -> dict[str, Any]:
@@ -33,8 +36,10 @@ def test_an_action_the_lab_cannot_run_stops_the_run_before_it_starts(tmp_path: P
     path.write_text(yaml.safe_dump(_experiment()))
     with pytest.raises(ChaoslabError) as err:
         load_experiment(path)
-    assert err.value.message == ("Action Delay (aws:lambda:invocation-add-delay) cannot run in chaoslab: the lab has "
-                                 "no Lambda functions. (and 1 more)")
+    assert err.value.message == (
+        "Action Delay (aws:lambda:invocation-add-delay) cannot run in chaoslab: the lab has "
+        "no Lambda functions. (and 1 more)"
+    )
     assert err.value.path == f"{path}: template.actions.Delay.actionId"
     assert "skip_unsupported_actions: true" in (err.value.hint or "")
 
@@ -47,7 +52,8 @@ def test_skip_option_loads_and_validate_still_names_what_will_be_skipped(tmp_pat
     assert report.verdict == "not-runnable"
     assert [(g.path, g.gap.what) for g in report.gaps] == [
         ("template.actions.Delay.actionId", "aws:lambda:invocation-add-delay"),
-        ("template.targets.Fns.resourceType", "aws:lambda:function")]
+        ("template.targets.Fns.resourceType", "aws:lambda:function"),
+    ]
     assert all(g.line for g in report.gaps)
 
 

@@ -7,9 +7,11 @@ import io
 from chaoslab.experiment.runner import Run
 from chaoslab.report import LiveView
 
-STEADY = [{"type": "healthy_hosts", "min": 1},
-          {"type": "alarm", "name": "5xx", "state": "OK"},
-          {"type": "alarm", "name": "never", "state": "ALARM", "mode": "never_was"}]
+STEADY = [
+    {"type": "healthy_hosts", "min": 1},
+    {"type": "alarm", "name": "5xx", "state": "OK"},
+    {"type": "alarm", "name": "never", "state": "ALARM", "mode": "never_was"},
+]
 
 
 def _run():

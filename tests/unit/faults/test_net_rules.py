@@ -37,7 +37,10 @@ def test_packet_loss_all_flows_has_no_flow_picking() -> None:
 def test_packet_loss_picks_flows_once_and_filters_sources() -> None:
     rule_set = rules.packet_loss("ns", "t", 100, 25, ["10.0.0.2/32", "10.0.11.0/24"])
     lines = flat(rule_set)
-    assert sum("--ctstate NEW -m statistic --mode random --probability 0.250000 -j CONNMARK" in item for item in lines) == 2
+    assert (
+        sum("--ctstate NEW -m statistic --mode random --probability 0.250000 -j CONNMARK" in item for item in lines)
+        == 2
+    )
     assert any(item.endswith(f"-j MARK --set-xmark {SINK_MARK}") and "statistic" not in item for item in lines)  # 100 %
     assert "filter INPUT CLPL-t-I -i eth0 | -s 10.0.11.0/24 -j CLPL-t-in" in lines
     assert "mangle OUTPUT CLPL-t-O -o eth0 | -d 10.0.0.2/32 -j CLPL-t-out" in lines
@@ -46,8 +49,10 @@ def test_packet_loss_picks_flows_once_and_filters_sources() -> None:
 
 def test_latency_redirect_excludes_the_proxy_and_picks_flows_in_nat() -> None:
     lines = flat(rules.latency_redirect("ns", "t", 50, ["10.0.0.2/32"], [80, 8080], 15101, 15102))
-    assert (f"nat OUTPUT CLLT-t-O -p tcp ! -o lo -m mark ! --mark {rules.PROXY_MARK} | -p tcp --syn -d 10.0.0.2/32 "
-            "-m statistic --mode random --probability 0.500000 -j REDIRECT --to-ports 15101") in lines
+    assert (
+        f"nat OUTPUT CLLT-t-O -p tcp ! -o lo -m mark ! --mark {rules.PROXY_MARK} | -p tcp --syn -d 10.0.0.2/32 "
+        "-m statistic --mode random --probability 0.500000 -j REDIRECT --to-ports 15101"
+    ) in lines
     assert sum("REDIRECT --to-ports 15102" in item and "-s 10.0.0.2/32" in item for item in lines) == 2
     # a flow open before the fault, picked up mid-stream by conntrack, is never redirected
     assert all("--syn" in item for item in lines if "REDIRECT" in item)
@@ -57,9 +62,11 @@ def test_latency_redirect_excludes_the_proxy_and_picks_flows_in_nat() -> None:
 
 def test_disrupt_scopes() -> None:
     everything = flat(rules.disrupt("ns", "t", "all", "10.5.10.0/24", ["10.5.11.0/24"]))
-    assert everything[:3] == ["filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.1 -j DROP",
-                              "filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.0/24 -j RETURN",
-                              "filter INPUT CLDC-t-I ! -i lo | -j DROP"]
+    assert everything[:3] == [
+        "filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.1 -j DROP",
+        "filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.0/24 -j RETURN",
+        "filter INPUT CLDC-t-I ! -i lo | -j DROP",
+    ]
     az = flat(rules.disrupt("ns", "t", "availability-zone", "10.5.10.0/24", ["10.5.11.0/24", "10.5.12.0/24"]))
     assert az[0] == "filter INPUT CLDC-t-I ! -i lo | -s 10.5.11.0/24 -j DROP"
     assert az[-1] == f"mangle OUTPUT CLDC-t-O ! -o lo | -d 10.5.12.0/24 -j MARK --set-xmark {SINK_MARK}"
@@ -68,17 +75,26 @@ def test_disrupt_scopes() -> None:
 
 
 def fake_lab() -> SimpleNamespace:
-    subnets = [{"CidrBlock": "10.5.10.0/24", "AvailabilityZone": "us-east-1a", "AvailabilityZoneId": "use1-az1"},
-               {"CidrBlock": "10.5.11.0/24", "AvailabilityZone": "us-east-1b", "AvailabilityZoneId": "use1-az2"}]
-    return SimpleNamespace(ec2=SimpleNamespace(describe_subnet_records=lambda: subnets,
-                                               extra_hosts={"db.cluster-x.rds.amazonaws.com": "10.5.0.2"}))
+    subnets = [
+        {"CidrBlock": "10.5.10.0/24", "AvailabilityZone": "us-east-1a", "AvailabilityZoneId": "use1-az1"},
+        {"CidrBlock": "10.5.11.0/24", "AvailabilityZone": "us-east-1b", "AvailabilityZoneId": "use1-az2"},
+    ]
+    return SimpleNamespace(
+        ec2=SimpleNamespace(
+            describe_subnet_records=lambda: subnets, extra_hosts={"db.cluster-x.rds.amazonaws.com": "10.5.0.2"}
+        )
+    )
 
 
 def test_sources() -> None:
     lab = fake_lab()
     assert net.resolve_sources(lab, None) is None and net.resolve_sources(lab, "ALL") is None
     assert net.resolve_sources(lab, "10.5.0.2,us-east-1b,use1-az1,db.cluster-x.rds.amazonaws.com") == [
-        "10.5.0.2/32", "10.5.11.0/24", "10.5.10.0/24", "10.5.0.2/32"]
+        "10.5.0.2/32",
+        "10.5.11.0/24",
+        "10.5.10.0/24",
+        "10.5.0.2/32",
+    ]
     for bad in ("S3", "example.com"):
         with pytest.raises(net.NetworkFaultError):
             net.resolve_sources(lab, bad)
@@ -93,18 +109,23 @@ def test_delay_clock_keeps_order_and_jitter_bounds() -> None:
 
 
 def test_api_errors_per_protocol() -> None:
-    assert (api_errors.error_for("internal", "ec2").code, api_errors.error_for("internal", "ec2").status) == \
-        ("InternalError", 500)
+    assert (api_errors.error_for("internal", "ec2").code, api_errors.error_for("internal", "ec2").status) == (
+        "InternalError",
+        500,
+    )
     assert api_errors.error_for("throttle", "ec2").code == "RequestLimitExceeded"
-    assert (api_errors.error_for("throttle", "query").code, api_errors.error_for("throttle", "query").status) == \
-        ("Throttling", 400)
+    assert (api_errors.error_for("throttle", "query").code, api_errors.error_for("throttle", "query").status) == (
+        "Throttling",
+        400,
+    )
     assert api_errors.error_for("throttle", "json").code == "ThrottlingException"
     assert api_errors.error_for("unavailable", "json").status == 503
 
 
 def test_api_fault_matches_only_the_role_service_and_operations() -> None:
-    fault = api_errors.ApiFault("internal", "ec2", frozenset({"DescribeInstances"}), 100, frozenset({"app"}),
-                                "123456789012")
+    fault = api_errors.ApiFault(
+        "internal", "ec2", frozenset({"DescribeInstances"}), 100, frozenset({"app"}), "123456789012"
+    )
     session = "arn:aws:sts::123456789012:assumed-role/app/s1"
     assert fault.matches(session, "ec2", "DescribeInstances")
     assert not fault.matches(session, "ec2", "DescribeVpcs")

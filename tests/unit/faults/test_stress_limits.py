@@ -48,7 +48,11 @@ def test_lab_limit_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_document_parameters_take_aws_defaults_and_refuse_unknown_or_missing() -> None:
     doc = document("arn:aws:ssm:us-east-1::document/AWSFIS-Run-CPU-Stress")
     assert doc.parameters({"DurationSeconds": ["60"]}) == {
-        "DurationSeconds": "60", "InstallDependencies": "True", "CPU": "0", "LoadPercent": "100"}
+        "DurationSeconds": "60",
+        "InstallDependencies": "True",
+        "CPU": "0",
+        "LoadPercent": "100",
+    }
     for given in ({"DurationSeconds": ["60"], "Bogus": ["1"]}, {}):
         with pytest.raises(AwsError) as err:
             doc.parameters(given)
@@ -61,7 +65,10 @@ def test_document_parameters_take_aws_defaults_and_refuse_unknown_or_missing() -
 
 def test_fis_document_parameters_accept_strings_and_lists() -> None:
     assert _document_parameters(json.dumps({"DurationSeconds": "60", "Port": 80, "X": ["a", "b"]})) == {
-        "DurationSeconds": ["60"], "Port": ["80"], "X": ["a", "b"]}
+        "DurationSeconds": ["60"],
+        "Port": ["80"],
+        "X": ["a", "b"],
+    }
     assert _document_parameters(None) == {}
 
 

@@ -18,8 +18,10 @@ from chaoslab.store import Store
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/fis"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -32,8 +34,12 @@ class RecordingEc2:
         self.instances: dict[str, dict[str, Any]] = {}
 
     def add(self, iid: str, tags: dict[str, str], az: str = "us-east-1a", spot: bool = False) -> None:
-        self.instances[iid] = {"InstanceId": iid, "State": {"Name": "running"}, "Placement": {"AvailabilityZone": az},
-                               "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        self.instances[iid] = {
+            "InstanceId": iid,
+            "State": {"Name": "running"},
+            "Placement": {"AvailabilityZone": az},
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        }
         if spot:
             self.instances[iid]["InstanceLifecycle"] = "spot"
 
@@ -77,10 +83,18 @@ class MiniLab:
             self.iam.put_role_policy("fis", "chaos", json.dumps(policy))
 
     def alarm(self, name: str, state: str = "OK") -> str:
-        self.cloudwatch.put_metric_alarm({
-            "AlarmName": name, "MetricName": "HTTPCode_Target_5XX_Count", "Namespace": "AWS/ApplicationELB",
-            "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 5,
-            "ComparisonOperator": "GreaterThanThreshold"})
+        self.cloudwatch.put_metric_alarm(
+            {
+                "AlarmName": name,
+                "MetricName": "HTTPCode_Target_5XX_Count",
+                "Namespace": "AWS/ApplicationELB",
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1,
+                "Threshold": 5,
+                "ComparisonOperator": "GreaterThanThreshold",
+            }
+        )
         self.cloudwatch.set_alarm_state(name, state, "test")
         return self.cloudwatch.alarm_arn(name)
 
@@ -88,11 +102,18 @@ class MiniLab:
         return [e for e in self.events.since(0, {kind}) if all(e.get(k) == v for k, v in match.items())]
 
 
-def template(actions: dict[str, Any], targets: dict[str, Any] | None = None, alarms: list[str] | None = None,
-             **extra: Any) -> dict[str, Any]:
+def template(
+    actions: dict[str, Any], targets: dict[str, Any] | None = None, alarms: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
     stop = [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms or []] or [{"source": "none"}]
-    return {"description": "test", "roleArn": ROLE, "actions": actions, "targets": targets or {},
-            "stopConditions": stop, **extra}
+    return {
+        "description": "test",
+        "roleArn": ROLE,
+        "actions": actions,
+        "targets": targets or {},
+        "stopConditions": stop,
+        **extra,
+    }
 
 
 def wait(duration: str = "PT1M", after: list[str] | None = None) -> dict[str, Any]:

@@ -45,10 +45,18 @@ def test_template_defaults_and_private_keys_stay_private(lab: MiniLab) -> None:
 
 def test_update_validates_the_merged_template(lab: MiniLab) -> None:
     t = lab.fis.create_experiment_template(template({"W": wait()}))
-    raises("ValidationException", lab.fis.update_experiment_template, t["id"],
-           {"actions": {"W": {"actionId": "aws:fis:wait"}}})
-    raises("ValidationException", lab.fis.update_experiment_template, t["id"],
-           {"experimentOptions": {"accountTargeting": "multi-account"}})
+    raises(
+        "ValidationException",
+        lab.fis.update_experiment_template,
+        t["id"],
+        {"actions": {"W": {"actionId": "aws:fis:wait"}}},
+    )
+    raises(
+        "ValidationException",
+        lab.fis.update_experiment_template,
+        t["id"],
+        {"experimentOptions": {"accountTargeting": "multi-account"}},
+    )
     raises("ResourceNotFoundException", lab.fis.update_experiment_template, "EXTnope", {})
     updated = lab.fis.update_experiment_template(t["id"], {"actions": {"W2": wait("PT2M")}})
     assert list(updated["actions"]) == ["W2"] and updated["tags"] == t["tags"]
@@ -116,16 +124,23 @@ def test_lever_rules(lab: MiniLab) -> None:
 
 def test_target_account_configuration_rules(lab: MiniLab) -> None:
     single = lab.fis.create_experiment_template(template({"W": wait()}))
-    raises("ValidationException", lab.fis.create_target_account_configuration, single["id"], "210987654321",
-           "arn:aws:iam::210987654321:role/r")
-    multi = lab.fis.create_experiment_template(template({"W": wait()},
-                                                        experimentOptions={"accountTargeting": "multi-account"}))
+    raises(
+        "ValidationException",
+        lab.fis.create_target_account_configuration,
+        single["id"],
+        "210987654321",
+        "arn:aws:iam::210987654321:role/r",
+    )
+    multi = lab.fis.create_experiment_template(
+        template({"W": wait()}, experimentOptions={"accountTargeting": "multi-account"})
+    )
     raises("ValidationException", lab.fis.create_target_account_configuration, multi["id"], "12", "r")
     for n in range(10):
         lab.fis.create_target_account_configuration(multi["id"], f"{n:012d}", "arn:aws:iam::000000000000:role/r")
     raises("ConflictException", lab.fis.create_target_account_configuration, multi["id"], f"{0:012d}", "r")
-    raises("ServiceQuotaExceededException", lab.fis.create_target_account_configuration, multi["id"],
-           "999999999999", "r")
+    raises(
+        "ServiceQuotaExceededException", lab.fis.create_target_account_configuration, multi["id"], "999999999999", "r"
+    )
     changed = lab.fis.update_target_account_configuration(multi["id"], f"{1:012d}", description="prod")
     assert changed["description"] == "prod"
     assert lab.fis.get_experiment_template(multi["id"])["targetAccountConfigurationsCount"] == 10

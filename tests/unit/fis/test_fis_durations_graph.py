@@ -8,9 +8,17 @@ from chaoslab.services.fis.durations import DurationError, parse_duration
 from chaoslab.services.fis.graph import find_cycle, ready
 
 
-@pytest.mark.parametrize("text,seconds", [
-    ("PT1M", 60), ("PT5S", 5), ("PT6H", 21600), ("PT1H30M", 5400), ("P1D", 86400), ("PT0.5S", 0.5),
-])
+@pytest.mark.parametrize(
+    "text,seconds",
+    [
+        ("PT1M", 60),
+        ("PT5S", 5),
+        ("PT6H", 21600),
+        ("PT1H30M", 5400),
+        ("P1D", 86400),
+        ("PT0.5S", 0.5),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 

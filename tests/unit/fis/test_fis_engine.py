@@ -16,8 +16,9 @@ from chaoslab.services.fis.backend import RECOVERED_REASON, FisBackend
 from chaoslab.services.fis.models import build_experiment, build_template
 
 
-def run(lab: MiniLab, body: dict[str, Any], during: Callable[[MiniLab, str], Awaitable[None]] | None = None,
-        **start: Any) -> dict[str, Any]:
+def run(
+    lab: MiniLab, body: dict[str, Any], during: Callable[[MiniLab, str], Awaitable[None]] | None = None, **start: Any
+) -> dict[str, Any]:
     """Create the template, start an experiment, optionally act while it runs, wait for the end."""
 
     async def go() -> dict[str, Any]:
@@ -47,8 +48,10 @@ def lab(tmp_path: Path) -> MiniLab:
 
 def test_wait_actions_complete_in_start_after_order(lab: MiniLab) -> None:
     body = template({"First": wait(), "Second": wait(after=["First"]), "Side": wait("PT2M")})
-    body["logConfiguration"] = {"logSchemaVersion": 2, "cloudWatchLogsConfiguration": {
-        "logGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:fis-logs"}}
+    body["logConfiguration"] = {
+        "logSchemaVersion": 2,
+        "cloudWatchLogsConfiguration": {"logGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:fis-logs"},
+    }
     exp = run(lab, body)
     assert exp["state"] == {"status": "completed", "reason": "Experiment completed"}
     assert statuses(lab, exp["id"]) == ["initiating", "running", "completed"]
@@ -75,7 +78,9 @@ def test_stop_instances_resolves_once_and_restarts_after_duration(lab: MiniLab) 
     assert lab.ec2.calls == [("stop", ["i-1", "i-2"]), ("start", ["i-1", "i-2"])]
     targets, _ = lab.fis.list_experiment_resolved_targets(exp["id"])
     assert sorted(t["targetInformation"]["arn"] for t in targets) == [
-        f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-1", f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-2"]
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-1",
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-2",
+    ]
     assert lab.store.journal_pending() == []
     assert [e["fault"] for e in lab.kinds("fault.reverted")] == ["ec2.start_instances"]
     log = lab.fis.experiment_log(exp["id"])
@@ -156,8 +161,10 @@ def test_safety_lever_stops_running_and_cancels_new(lab: MiniLab) -> None:
 
 
 def test_missing_permission_fails_the_action(tmp_path: Path) -> None:
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:DescribeInstances"], "Resource": "*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:DescribeInstances"], "Resource": "*"}],
+    }
     lab = MiniLab(tmp_path, policy)
     lab.ec2.add("i-1", {"Project": "shop"})
     exp = run(lab, template({"Stop": stop_nodes(), "W": wait("PT10M")}, TAGGED))
@@ -172,9 +179,17 @@ def test_missing_permission_fails_the_action(tmp_path: Path) -> None:
 
 
 def test_tag_condition_in_policy_is_honoured(tmp_path: Path) -> None:
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"], "Resource": "*",
-         "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}}}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["ec2:StopInstances", "ec2:StartInstances"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}},
+            }
+        ],
+    }
     lab = MiniLab(tmp_path, policy)
     lab.ec2.add("i-1", {"Project": "shop"})
     exp = run(lab, template({"Stop": stop_nodes(None)}, TAGGED))
@@ -182,8 +197,10 @@ def test_tag_condition_in_policy_is_honoured(tmp_path: Path) -> None:
 
 
 def test_role_not_trusting_fis_fails_before_anything(tmp_path: Path) -> None:
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     lab = MiniLab(tmp_path, trust=trust)
     exp = run(lab, template({"W": wait()}))
     assert exp["state"]["status"] == "failed"
@@ -195,7 +212,9 @@ def test_empty_target_fails_or_skips(lab: MiniLab) -> None:
     failed = run(lab, template({"Stop": stop_nodes()}, TAGGED))
     assert failed["state"]["status"] == "failed"
     assert failed["state"]["error"]["code"] == "InvalidTarget"
-    body = template({"Stop": stop_nodes(), "W": wait()}, TAGGED, experimentOptions={"emptyTargetResolutionMode": "skip"})
+    body = template(
+        {"Stop": stop_nodes(), "W": wait()}, TAGGED, experimentOptions={"emptyTargetResolutionMode": "skip"}
+    )
     skipped = run(lab, body)
     assert skipped["state"]["status"] == "completed"
     assert skipped["actions"]["Stop"]["state"]["status"] == "skipped"
@@ -203,8 +222,13 @@ def test_empty_target_fails_or_skips(lab: MiniLab) -> None:
 
 
 def test_missing_arn_fails_even_in_skip_mode(lab: MiniLab) -> None:
-    targets = {"Nodes": {"resourceType": "aws:ec2:instance", "selectionMode": "ALL",
-                         "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-gone"]}}
+    targets = {
+        "Nodes": {
+            "resourceType": "aws:ec2:instance",
+            "selectionMode": "ALL",
+            "resourceArns": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-gone"],
+        }
+    }
     exp = run(lab, template({"Stop": stop_nodes()}, targets, experimentOptions={"emptyTargetResolutionMode": "skip"}))
     assert exp["state"]["error"]["code"] == "InvalidTarget"
     assert "i-gone" in exp["state"]["reason"]
@@ -223,16 +247,24 @@ def test_skip_all_resolves_targets_but_runs_nothing(lab: MiniLab) -> None:
 def test_an_action_the_lab_cannot_run_fails_the_experiment_before_anything_runs(lab: MiniLab) -> None:
     lab.ec2.add("i-1", {"Project": "shop"})
     targets = {"Roles": {"resourceType": "aws:iam:role", "selectionMode": "ALL", "resourceArns": [ROLE]}, **TAGGED}
-    body = template({"Ice": {"actionId": "aws:ec2:api-insufficient-instance-capacity-error",
-                             "parameters": {"duration": "PT1M", "availabilityZoneIdentifiers": "us-east-1a"},
-                             "targets": {"Roles": "Roles"}},
-                     "Stop": stop_nodes()}, targets)
+    body = template(
+        {
+            "Ice": {
+                "actionId": "aws:ec2:api-insufficient-instance-capacity-error",
+                "parameters": {"duration": "PT1M", "availabilityZoneIdentifiers": "us-east-1a"},
+                "targets": {"Roles": "Roles"},
+            },
+            "Stop": stop_nodes(),
+        },
+        targets,
+    )
     exp = run(lab, body)
     assert exp["state"]["status"] == "failed"
     assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Ice"}
     assert exp["state"]["reason"].startswith(
         "Action Ice (aws:ec2:api-insufficient-instance-capacity-error) cannot run in chaoslab: the lab does not "
-        "inject InsufficientInstanceCapacity errors")
+        "inject InsufficientInstanceCapacity errors"
+    )
     assert {a["state"]["status"] for a in exp["actions"].values()} == {"cancelled"}
     assert lab.ec2.calls == []  # nothing was injected, not even by the runnable action
     assert lab.fis.list_experiment_resolved_targets(exp["id"])[0] == []
@@ -241,15 +273,25 @@ def test_an_action_the_lab_cannot_run_fails_the_experiment_before_anything_runs(
 def test_skip_tag_skips_what_the_lab_cannot_run_and_runs_the_rest(lab: MiniLab) -> None:
     lab.ec2.add("i-1", {"Project": "shop"})
     targets = {"C": {"resourceType": "aws:ecs:cluster", "selectionMode": "ALL", "resourceTags": {"a": "b"}}, **TAGGED}
-    body = template({"Drain": {"actionId": "aws:ecs:drain-container-instances", "targets": {"Clusters": "C"},
-                               "parameters": {"drainagePercentage": "50", "duration": "PT1M"}},
-                     "Stop": stop_nodes(restart=None)}, targets)
+    body = template(
+        {
+            "Drain": {
+                "actionId": "aws:ecs:drain-container-instances",
+                "targets": {"Clusters": "C"},
+                "parameters": {"drainagePercentage": "50", "duration": "PT1M"},
+            },
+            "Stop": stop_nodes(restart=None),
+        },
+        targets,
+    )
     exp = run(lab, body, tags={"chaoslab:skip-unsupported-actions": "true"})
     assert exp["state"]["status"] == "completed"
     drain = exp["actions"]["Drain"]["state"]
     assert drain["status"] == "skipped"
-    assert drain["reason"] == ("Action was skipped: chaoslab cannot run aws:ecs:drain-container-instances: the lab's "
-                               "ECS runs tasks without EC2 container instances, so there is nothing to drain.")
+    assert drain["reason"] == (
+        "Action was skipped: chaoslab cannot run aws:ecs:drain-container-instances: the lab's "
+        "ECS runs tasks without EC2 container instances, so there is nothing to drain."
+    )
     assert exp["actions"]["Stop"]["state"]["status"] == "completed"
     assert [name for name, _ in lab.ec2.calls] == ["stop"]
     resolved = lab.fis.list_experiment_resolved_targets(exp["id"])[0]
@@ -257,19 +299,36 @@ def test_skip_tag_skips_what_the_lab_cannot_run_and_runs_the_rest(lab: MiniLab) 
 
 
 def test_parameter_value_the_lab_does_not_emulate_is_a_gap(lab: MiniLab) -> None:
-    subnets = {"S": {"resourceType": "aws:ec2:subnet", "selectionMode": "ALL",
-                     "parameters": {"availabilityZoneIdentifier": "us-east-1a"}}}
-    body = template({"Cut": {"actionId": "aws:network:disrupt-connectivity", "targets": {"Subnets": "S"},
-                             "parameters": {"duration": "PT1M", "scope": "s3"}}}, subnets)
+    subnets = {
+        "S": {
+            "resourceType": "aws:ec2:subnet",
+            "selectionMode": "ALL",
+            "parameters": {"availabilityZoneIdentifier": "us-east-1a"},
+        }
+    }
+    body = template(
+        {
+            "Cut": {
+                "actionId": "aws:network:disrupt-connectivity",
+                "targets": {"Subnets": "S"},
+                "parameters": {"duration": "PT1M", "scope": "s3"},
+            }
+        },
+        subnets,
+    )
     exp = run(lab, body)
-    assert exp["state"]["reason"] == ("Action Cut (aws:network:disrupt-connectivity) cannot run in chaoslab: the lab "
-                                      "emulates scope all and availability-zone only, not s3.")
+    assert exp["state"]["reason"] == (
+        "Action Cut (aws:network:disrupt-connectivity) cannot run in chaoslab: the lab "
+        "emulates scope all and availability-zone only, not s3."
+    )
 
 
 def test_assert_alarm_state(lab: MiniLab) -> None:
     ok = lab.alarm("latency", "OK")
-    check = {"actionId": "aws:cloudwatch:assert-alarm-state",
-             "parameters": {"alarmArns": ok, "alarmStates": "OK,INSUFFICIENT_DATA"}}
+    check = {
+        "actionId": "aws:cloudwatch:assert-alarm-state",
+        "parameters": {"alarmArns": ok, "alarmStates": "OK,INSUFFICIENT_DATA"},
+    }
     assert run(lab, template({"Check": check}))["state"]["status"] == "completed"
     check["parameters"]["alarmStates"] = "ALARM"
     failed = run(lab, template({"Check": check}))
@@ -281,9 +340,12 @@ def test_crash_recovery_reverts_pending_undo_records(tmp_path: Path) -> None:
     lab = MiniLab(tmp_path)
     lab.ec2.add("i-1", {"Project": "shop"})
     body = template({"Stop": stop_nodes()}, TAGGED)
-    t = build_template(body, "EXTcrashed00000", "arn:aws:fis:us-east-1:123456789012:experiment-template/EXTcrashed00000")
-    exp = build_experiment(t, "EXPcrashed00000", "arn:aws:fis:us-east-1:123456789012:experiment/EXPcrashed00000",
-                           {}, "run-all")
+    t = build_template(
+        body, "EXTcrashed00000", "arn:aws:fis:us-east-1:123456789012:experiment-template/EXTcrashed00000"
+    )
+    exp = build_experiment(
+        t, "EXPcrashed00000", "arn:aws:fis:us-east-1:123456789012:experiment/EXPcrashed00000", {}, "run-all"
+    )
     exp["state"] = {"status": "running", "reason": "Experiment is running."}
     exp["actions"]["Stop"]["state"] = {"status": "running", "reason": "Action is running."}
     lab.fis.save_experiment(exp)
@@ -330,10 +392,14 @@ def test_role_arn_in_experiment_matches_template(lab: MiniLab) -> None:
 def test_spot_interruption_notice_then_termination(lab: MiniLab) -> None:
     lab.ec2.add("i-spot", {"Project": "shop"}, spot=True)
     lab.ec2.add("i-od", {"Project": "shop"})
-    targets = {"Spot": {"resourceType": "aws:ec2:spot-instance", "selectionMode": "ALL",
-                        "resourceTags": {"Project": "shop"}}}
-    action = {"actionId": "aws:ec2:send-spot-instance-interruptions", "targets": {"SpotInstances": "Spot"},
-              "parameters": {"durationBeforeInterruption": "PT2M"}}
+    targets = {
+        "Spot": {"resourceType": "aws:ec2:spot-instance", "selectionMode": "ALL", "resourceTags": {"Project": "shop"}}
+    }
+    action = {
+        "actionId": "aws:ec2:send-spot-instance-interruptions",
+        "targets": {"SpotInstances": "Spot"},
+        "parameters": {"durationBeforeInterruption": "PT2M"},
+    }
     exp = run(lab, template({"Interrupt": action}, targets))
     assert exp["state"]["status"] == "completed"
     assert lab.ec2.calls == [("terminate", ["i-spot"])]

@@ -16,10 +16,15 @@ from chaoslab.errors import AwsError
 from chaoslab.services.iam.api import OPERATIONS
 
 MODEL = botocore.session.get_session().get_service_model("iam")
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
-POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
+)
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeInstances", "Resource": "*"}]}
+)
 
 
 @pytest.fixture
@@ -45,8 +50,15 @@ def error_of(fn, *args, **kwargs) -> AwsError:
 
 
 def test_create_get_list_delete_role(call):
-    role = call("CreateRole", RoleName="fis-role", AssumeRolePolicyDocument=TRUST, Path="/chaos/",
-                Description="FIS experiments", MaxSessionDuration=7200, Tags=[{"Key": "Project", "Value": "chaos-lab"}])["Role"]
+    role = call(
+        "CreateRole",
+        RoleName="fis-role",
+        AssumeRolePolicyDocument=TRUST,
+        Path="/chaos/",
+        Description="FIS experiments",
+        MaxSessionDuration=7200,
+        Tags=[{"Key": "Project", "Value": "chaos-lab"}],
+    )["Role"]
     assert role["Arn"] == "arn:aws:iam::123456789012:role/chaos/fis-role"
     assert role["RoleId"].startswith("AROA") and len(role["RoleId"]) == 21
     assert json.loads(unquote(role["AssumeRolePolicyDocument"])) == json.loads(TRUST)
@@ -66,9 +78,16 @@ def test_role_errors(call):
     missing = error_of(call, "DeleteRole", RoleName="nope")
     assert (missing.code, missing.status) == ("NoSuchEntity", 404)
     assert error_of(call, "CreateRole", RoleName="bad name!", AssumeRolePolicyDocument=TRUST).code == "ValidationError"
-    assert error_of(call, "CreateRole", RoleName="x", AssumeRolePolicyDocument=TRUST,
-                    MaxSessionDuration=60, _raw=True).code == "ValidationError"
-    assert error_of(call, "CreateRole", RoleName="x", AssumeRolePolicyDocument=TRUST, Path="noslash").code == "ValidationError"
+    assert (
+        error_of(
+            call, "CreateRole", RoleName="x", AssumeRolePolicyDocument=TRUST, MaxSessionDuration=60, _raw=True
+        ).code
+        == "ValidationError"
+    )
+    assert (
+        error_of(call, "CreateRole", RoleName="x", AssumeRolePolicyDocument=TRUST, Path="noslash").code
+        == "ValidationError"
+    )
     no_principal = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]})
     err = error_of(call, "CreateRole", RoleName="x", AssumeRolePolicyDocument=no_principal)
     assert err.code == "MalformedPolicyDocument" and "Principal" in err.message
@@ -100,26 +119,36 @@ def test_inline_policies(call):
     call("DeleteRole", RoleName="r")
 
 
-@pytest.mark.parametrize("document, fragment", [
-    ("not json", "not valid JSON"),
-    ("[]", "JSON object"),
-    ('{"Version": "2012-10-17"}', "Statement"),
-    ('{"Version": "2020-01-01", "Statement": []}', "Version"),
-    ('{"Version": "2012-10-17", "Statement": []}', "empty"),
-    ('{"Statement": {"Effect": "Maybe", "Action": "ec2:*", "Resource": "*"}}', "Statement[0]: Effect"),
-    ('{"Statement": [{"Effect": "Allow", "Resource": "*"}]}', "actions"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*"}]}', "resources"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "NotAction": "s3:*", "Resource": "*"}]}', "both"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "StopInstances", "Resource": "*"}]}', "vendor"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "i-123"}]}', "ARN format"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Principal": "*"}]}', "Principal"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Condition": {"StrEq": {"a:b": "c"}}}]}',
-     "Invalid Condition type : StrEq"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Condition": {"Null": {"ab": "true"}}}]}',
-     "condition key"),
-    ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}, {"Effect": "Allow", "Action": "ec2:*", '
-     '"Resource": "*", "Oops": 1}]}', "Statement[1] has unknown field 'Oops'"),
-])
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        ("not json", "not valid JSON"),
+        ("[]", "JSON object"),
+        ('{"Version": "2012-10-17"}', "Statement"),
+        ('{"Version": "2020-01-01", "Statement": []}', "Version"),
+        ('{"Version": "2012-10-17", "Statement": []}', "empty"),
+        ('{"Statement": {"Effect": "Maybe", "Action": "ec2:*", "Resource": "*"}}', "Statement[0]: Effect"),
+        ('{"Statement": [{"Effect": "Allow", "Resource": "*"}]}', "actions"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*"}]}', "resources"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "NotAction": "s3:*", "Resource": "*"}]}', "both"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "StopInstances", "Resource": "*"}]}', "vendor"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "i-123"}]}', "ARN format"),
+        ('{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Principal": "*"}]}', "Principal"),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Condition": {"StrEq": {"a:b": "c"}}}]}',
+            "Invalid Condition type : StrEq",
+        ),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*", "Condition": {"Null": {"ab": "true"}}}]}',
+            "condition key",
+        ),
+        (
+            '{"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}, {"Effect": "Allow", "Action": "ec2:*", '
+            '"Resource": "*", "Oops": 1}]}',
+            "Statement[1] has unknown field 'Oops'",
+        ),
+    ],
+)
 def test_malformed_policies_say_what_and_where(call, document, fragment):
     call("CreateRole", RoleName="r", AssumeRolePolicyDocument=TRUST)
     err = error_of(call, "PutRolePolicy", RoleName="r", PolicyName="p", PolicyDocument=document)
@@ -129,16 +158,21 @@ def test_malformed_policies_say_what_and_where(call, document, fragment):
 
 def test_policy_size_quota(call):
     call("CreateRole", RoleName="r", AssumeRolePolicyDocument=TRUST)
-    big = json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": [f"ec2:Action{i:05d}" for i in range(600)], "Resource": "*"}]})
+    big = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": [f"ec2:Action{i:05d}" for i in range(600)], "Resource": "*"}],
+        }
+    )
     assert error_of(call, "PutRolePolicy", RoleName="r", PolicyName="p", PolicyDocument=big).code == "LimitExceeded"
     assert error_of(call, "CreatePolicy", PolicyName="p", PolicyDocument=big).code == "LimitExceeded"
 
 
 def test_managed_policies_and_attachments(call):
     call("CreateRole", RoleName="r", AssumeRolePolicyDocument=TRUST)
-    created = call("CreatePolicy", PolicyName="fis-extra", PolicyDocument=POLICY, Path="/chaos/",
-                   Description="extra")["Policy"]
+    created = call("CreatePolicy", PolicyName="fis-extra", PolicyDocument=POLICY, Path="/chaos/", Description="extra")[
+        "Policy"
+    ]
     arn = created["Arn"]
     assert arn == "arn:aws:iam::123456789012:policy/chaos/fis-extra" and created["PolicyId"].startswith("ANPA")
     assert error_of(call, "CreatePolicy", PolicyName="fis-extra", PolicyDocument=POLICY).code == "EntityAlreadyExists"
@@ -150,8 +184,10 @@ def test_managed_policies_and_attachments(call):
     call("AttachRolePolicy", RoleName="r", PolicyArn=arn)
     call("AttachRolePolicy", RoleName="r", PolicyArn=ec2)
     attached = call("ListAttachedRolePolicies", RoleName="r")["AttachedPolicies"]
-    assert attached == [{"PolicyName": "fis-extra", "PolicyArn": arn},
-                        {"PolicyName": "AWSFaultInjectionSimulatorEC2Access", "PolicyArn": ec2}]
+    assert attached == [
+        {"PolicyName": "fis-extra", "PolicyArn": arn},
+        {"PolicyName": "AWSFaultInjectionSimulatorEC2Access", "PolicyArn": ec2},
+    ]
     assert call("GetPolicy", PolicyArn=ec2)["Policy"]["AttachmentCount"] == 1
     assert [p["Arn"] for p in call("ListPolicies", Scope="Local")["Policies"]] == [arn]
     assert {p["Arn"] for p in call("ListPolicies", OnlyAttached=True)["Policies"]} == {arn, ec2}
@@ -179,7 +215,11 @@ def test_aws_managed_fis_policies_are_preloaded(call):
 def test_attached_policy_quota(call):
     call("CreateRole", RoleName="r", AssumeRolePolicyDocument=TRUST)
     for i in range(10):
-        call("AttachRolePolicy", RoleName="r", PolicyArn=call("CreatePolicy", PolicyName=f"p{i}", PolicyDocument=POLICY)["Policy"]["Arn"])
+        call(
+            "AttachRolePolicy",
+            RoleName="r",
+            PolicyArn=call("CreatePolicy", PolicyName=f"p{i}", PolicyDocument=POLICY)["Policy"]["Arn"],
+        )
     eleventh = call("CreatePolicy", PolicyName="p10", PolicyDocument=POLICY)["Policy"]["Arn"]
     assert error_of(call, "AttachRolePolicy", RoleName="r", PolicyArn=eleventh).code == "LimitExceeded"
 

@@ -10,7 +10,10 @@ INSTANCE = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
 
 
 def allow(action, resource="*", **extra):
-    return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, **extra}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource, **extra}],
+    }
 
 
 @pytest.mark.parametrize(
@@ -71,7 +74,9 @@ def test_not_action_and_not_resource():
     everything_but_terminate = {"Statement": [{"Effect": "Allow", "NotAction": "ec2:Terminate*", "Resource": "*"}]}
     assert evaluate([everything_but_terminate], "ec2:StopInstances", INSTANCE, {}).allowed
     assert not evaluate([everything_but_terminate], "ec2:TerminateInstances", INSTANCE, {}).allowed
-    not_prod = {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "NotResource": "arn:aws:ec2:*:*:instance/i-prod*"}]}
+    not_prod = {
+        "Statement": [{"Effect": "Allow", "Action": "ec2:*", "NotResource": "arn:aws:ec2:*:*:instance/i-prod*"}]
+    }
     assert evaluate([not_prod], "ec2:StopInstances", INSTANCE, {}).allowed
     assert not evaluate([not_prod], "ec2:StopInstances", INSTANCE.replace("i-0abc", "i-prod1"), {}).allowed
 
@@ -100,16 +105,41 @@ MULTI = {"aws:TagKeys": ["Project", "Owner"]}
         ("StringNotLike", "ec2:ResourceTag/Project", "prod-*", TAGS, True),
         ("StringNotLike", "ec2:ResourceTag/Project", "*lab", TAGS, False),
         # ARNs
-        ("ArnEquals", "aws:SourceArn", "arn:aws:fis:us-east-1:123456789012:experiment/EXP1",
-         {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"}, True),
-        ("ArnLike", "aws:SourceArn", "arn:aws:fis:*:123456789012:experiment/*",
-         {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"}, True),
-        ("ArnLike", "aws:SourceArn", "arn:aws:fis:*:123456789012:experiment/*",
-         {"aws:SourceArn": "arn:aws:fis:us-east-1:999999999999:experiment/EXP1"}, False),
-        ("ArnNotEquals", "aws:SourceArn", "arn:aws:fis:us-east-1:123456789012:experiment/EXP2",
-         {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"}, True),
-        ("ArnNotLike", "aws:SourceArn", "arn:aws:fis:*:*:experiment/*",
-         {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"}, False),
+        (
+            "ArnEquals",
+            "aws:SourceArn",
+            "arn:aws:fis:us-east-1:123456789012:experiment/EXP1",
+            {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"},
+            True,
+        ),
+        (
+            "ArnLike",
+            "aws:SourceArn",
+            "arn:aws:fis:*:123456789012:experiment/*",
+            {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"},
+            True,
+        ),
+        (
+            "ArnLike",
+            "aws:SourceArn",
+            "arn:aws:fis:*:123456789012:experiment/*",
+            {"aws:SourceArn": "arn:aws:fis:us-east-1:999999999999:experiment/EXP1"},
+            False,
+        ),
+        (
+            "ArnNotEquals",
+            "aws:SourceArn",
+            "arn:aws:fis:us-east-1:123456789012:experiment/EXP2",
+            {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"},
+            True,
+        ),
+        (
+            "ArnNotLike",
+            "aws:SourceArn",
+            "arn:aws:fis:*:*:experiment/*",
+            {"aws:SourceArn": "arn:aws:fis:us-east-1:123456789012:experiment/EXP1"},
+            False,
+        ),
         # numbers
         ("NumericEquals", "s:n", "10", {"s:n": "10.0"}, True),
         ("NumericNotEquals", "s:n", "10", {"s:n": "11"}, True),
@@ -127,7 +157,13 @@ MULTI = {"aws:TagKeys": ["Project", "Owner"]}
         ("Null", "ec2:ResourceTag/Project", "false", TAGS, True),
         # dates: ISO 8601 or epoch seconds
         ("DateLessThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, True),
-        ("DateGreaterThan", "aws:CurrentTime", "2030-01-01T00:00:00Z", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, False),
+        (
+            "DateGreaterThan",
+            "aws:CurrentTime",
+            "2030-01-01T00:00:00Z",
+            {"aws:CurrentTime": "2026-11-22T00:00:00Z"},
+            False,
+        ),
         ("DateEquals", "aws:EpochTime", "2026-11-22T00:00:00Z", {"aws:EpochTime": "1795305600"}, True),
         ("DateNotEquals", "aws:EpochTime", "1795305600", {"aws:EpochTime": "1795305601"}, True),
         ("DateLessThanEquals", "aws:CurrentTime", "2026-11-22", {"aws:CurrentTime": "2026-11-22T00:00:00Z"}, True),
@@ -160,10 +196,13 @@ def test_condition_operators(operator, key, values, ctx, holds):
 
 
 def test_condition_keys_and_operators_are_anded():
-    policy = allow("ec2:StopInstances", Condition={
-        "StringEquals": {"ec2:ResourceTag/Project": "chaos-lab", "aws:RequestedRegion": "us-east-1"},
-        "Bool": {"aws:SecureTransport": "true"},
-    })
+    policy = allow(
+        "ec2:StopInstances",
+        Condition={
+            "StringEquals": {"ec2:ResourceTag/Project": "chaos-lab", "aws:RequestedRegion": "us-east-1"},
+            "Bool": {"aws:SecureTransport": "true"},
+        },
+    )
     ctx = {**TAGS, "aws:RequestedRegion": "us-east-1", "aws:SecureTransport": "true"}
     assert evaluate([policy], "ec2:StopInstances", INSTANCE, ctx).allowed
     for drop in ("aws:RequestedRegion", "aws:SecureTransport", "ec2:ResourceTag/Project"):
@@ -172,8 +211,11 @@ def test_condition_keys_and_operators_are_anded():
 
 
 def test_policy_variables():
-    policy = allow("ec2:StopInstances", "arn:aws:ec2:*:*:instance/*",
-                   Condition={"StringEquals": {"ec2:ResourceTag/Owner": "${aws:PrincipalTag/team}"}})
+    policy = allow(
+        "ec2:StopInstances",
+        "arn:aws:ec2:*:*:instance/*",
+        Condition={"StringEquals": {"ec2:ResourceTag/Owner": "${aws:PrincipalTag/team}"}},
+    )
     ctx = {"ec2:ResourceTag/Owner": "blue", "aws:PrincipalTag/team": "blue"}
     assert evaluate([policy], "ec2:StopInstances", INSTANCE, ctx).allowed
     assert not evaluate([policy], "ec2:StopInstances", INSTANCE, {**ctx, "aws:PrincipalTag/team": "red"}).allowed
@@ -186,8 +228,10 @@ def test_policy_variables():
 
 
 def test_policy_variables_are_literal_in_2008_documents():
-    old = {"Version": "2008-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject",
-                                                   "Resource": "arn:aws:s3:::bucket/${aws:username}"}]}
+    old = {
+        "Version": "2008-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/${aws:username}"}],
+    }
     ctx = {"aws:username": "alice"}
     assert not evaluate([old], "s3:GetObject", "arn:aws:s3:::bucket/alice", ctx).allowed
     assert evaluate([old], "s3:GetObject", "arn:aws:s3:::bucket/${aws:username}", ctx).allowed
@@ -195,9 +239,16 @@ def test_policy_variables_are_literal_in_2008_documents():
 
 
 def test_trust_policy_principal_filter():
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": ["ecs-tasks.amazonaws.com", "fis.amazonaws.com"]},
-         "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["ecs-tasks.amazonaws.com", "fis.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     fis = for_principal(trust, "Service", "fis.amazonaws.com")
     assert evaluate([fis], "sts:AssumeRole", "*", {}).allowed
     ec2 = for_principal(trust, "Service", "ec2.amazonaws.com")

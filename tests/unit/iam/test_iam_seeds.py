@@ -7,8 +7,17 @@ import json
 import pytest
 
 ACCOUNT = "123456789012"
-FIS_TRUST = {"Version": "2012-10-17", "Statement": [{"Sid": "FISTrustPolicy", "Effect": "Allow",
-             "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+FIS_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "FISTrustPolicy",
+            "Effect": "Allow",
+            "Principal": {"Service": "fis.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 
 # Seed 002: fis-permissions-policy.json, verbatim.
 SEED_002_POLICY = """{
@@ -24,12 +33,18 @@ SEED_002_POLICY = """{
 }"""
 
 # Seed 003: the aws_iam_role_policy "fis" after jsonencode, with region/account filled in.
-SEED_003_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["ec2:StopInstances", "ec2:StartInstances"],
-     "Resource": f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*",
-     "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}}},
-    {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
-]}
+SEED_003_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["ec2:StopInstances", "ec2:StartInstances"],
+            "Resource": f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*",
+            "Condition": {"StringEquals": {"ec2:ResourceTag/Project": "chaos-lab"}},
+        },
+        {"Effect": "Allow", "Action": ["ec2:DescribeInstances"], "Resource": "*"},
+    ],
+}
 
 
 def instance(i="i-0ef097d855de7f9a9"):
@@ -50,7 +65,8 @@ def test_seed_003_allows_only_tagged_instances(iam, seed3, action):
         decision = iam.authorize(seed3.arn, action, instance(), tags)
         assert not decision.allowed, tags
         assert decision.reason.startswith(
-            f'Role "{seed3.arn}" does not have sufficient privileges to perform {action}.')
+            f'Role "{seed3.arn}" does not have sufficient privileges to perform {action}.'
+        )
 
 
 def test_seed_003_denies_terminate_and_other_regions(iam, seed3):
@@ -72,8 +88,10 @@ def test_seed_002_policies_as_written(iam):
 
 
 def test_trust_requires_the_fis_principal(iam):
-    ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-                 "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    ec2_trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }
     role = iam.create_role("ec2-only", json.dumps(ec2_trust))
     assert not iam.trusts_service(role.arn, "fis.amazonaws.com")
     assert iam.trusts_service(role.arn, "ec2.amazonaws.com")
@@ -81,10 +99,20 @@ def test_trust_requires_the_fis_principal(iam):
 
 
 def test_trust_with_recommended_source_conditions(iam):
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"},
-             "Action": "sts:AssumeRole", "Condition": {
-                 "StringEquals": {"aws:SourceAccount": ACCOUNT},
-                 "ArnLike": {"aws:SourceArn": f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/*"}}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "fis.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/*"},
+                },
+            }
+        ],
+    }
     role = iam.create_role("fis-conditional", json.dumps(trust))
     assert iam.trusts_service(role.arn, source_arn=f"arn:aws:fis:us-east-1:{ACCOUNT}:experiment/EXP123")
     assert not iam.trusts_service(role.arn, source_arn="arn:aws:fis:us-east-1:999999999999:experiment/EXP123")
@@ -92,28 +120,67 @@ def test_trust_with_recommended_source_conditions(iam):
 
 
 def test_trust_deny_statement_wins(iam):
-    trust = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"},
-        {"Effect": "Deny", "Principal": "*", "Action": "sts:*"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"},
+            {"Effect": "Deny", "Principal": "*", "Action": "sts:*"},
+        ],
+    }
     role = iam.create_role("denied", json.dumps(trust))
     assert not iam.trusts_service(role.arn)
 
 
-@pytest.mark.parametrize("policy, action, resource, tags, allowed", [
-    ("AWSFaultInjectionSimulatorEC2Access", "ec2:StopInstances", instance(), None, True),
-    ("AWSFaultInjectionSimulatorEC2Access", "rds:FailoverDBCluster", "arn:aws:rds:us-east-1:1:cluster:c", None, False),
-    ("AWSFaultInjectionSimulatorECSAccess", "ecs:StopTask", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/abc", None, True),
-    ("AWSFaultInjectionSimulatorECSAccess", "ec2:TerminateInstances", instance(), None, False),
-    ("AWSFaultInjectionSimulatorRDSAccess", "rds:FailoverDBCluster", f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:db",
-     None, True),
-    ("AWSFaultInjectionSimulatorRDSAccess", "rds:RebootDBInstance", f"arn:aws:rds:us-east-1:{ACCOUNT}:db:db-1",
-     None, True),
-    ("AWSFaultInjectionSimulatorNetworkAccess", "ec2:DeleteNetworkAcl",
-     f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-acl/acl-1", {"managedByFIS": "true"}, True),
-    ("AWSFaultInjectionSimulatorNetworkAccess", "ec2:DeleteNetworkAcl",
-     f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-acl/acl-1", None, False),
-    ("AWSFaultInjectionSimulatorSSMAccess", "ssm:SendCommand", instance(), None, True),
-])
+@pytest.mark.parametrize(
+    "policy, action, resource, tags, allowed",
+    [
+        ("AWSFaultInjectionSimulatorEC2Access", "ec2:StopInstances", instance(), None, True),
+        (
+            "AWSFaultInjectionSimulatorEC2Access",
+            "rds:FailoverDBCluster",
+            "arn:aws:rds:us-east-1:1:cluster:c",
+            None,
+            False,
+        ),
+        (
+            "AWSFaultInjectionSimulatorECSAccess",
+            "ecs:StopTask",
+            f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/c/abc",
+            None,
+            True,
+        ),
+        ("AWSFaultInjectionSimulatorECSAccess", "ec2:TerminateInstances", instance(), None, False),
+        (
+            "AWSFaultInjectionSimulatorRDSAccess",
+            "rds:FailoverDBCluster",
+            f"arn:aws:rds:us-east-1:{ACCOUNT}:cluster:db",
+            None,
+            True,
+        ),
+        (
+            "AWSFaultInjectionSimulatorRDSAccess",
+            "rds:RebootDBInstance",
+            f"arn:aws:rds:us-east-1:{ACCOUNT}:db:db-1",
+            None,
+            True,
+        ),
+        (
+            "AWSFaultInjectionSimulatorNetworkAccess",
+            "ec2:DeleteNetworkAcl",
+            f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-acl/acl-1",
+            {"managedByFIS": "true"},
+            True,
+        ),
+        (
+            "AWSFaultInjectionSimulatorNetworkAccess",
+            "ec2:DeleteNetworkAcl",
+            f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-acl/acl-1",
+            None,
+            False,
+        ),
+        ("AWSFaultInjectionSimulatorSSMAccess", "ssm:SendCommand", instance(), None, True),
+    ],
+)
 def test_aws_managed_fis_policies(iam, policy, action, resource, tags, allowed):
     role = iam.create_role("managed-user", json.dumps(FIS_TRUST))
     iam.attach_role_policy(role.name, f"arn:aws:iam::aws:policy/service-role/{policy}")
@@ -123,9 +190,24 @@ def test_aws_managed_fis_policies(iam, policy, action, resource, tags, allowed):
 def test_explicit_deny_in_one_policy_overrides_managed_allow(iam):
     role = iam.create_role("guarded", json.dumps(FIS_TRUST))
     iam.attach_role_policy(role.name, "arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access")
-    iam.put_role_policy(role.name, "no-prod", json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Sid": "ProtectProd", "Effect": "Deny", "Action": "ec2:*", "Resource": "*",
-         "Condition": {"StringEquals": {"aws:ResourceTag/Env": "prod"}}}]}))
+    iam.put_role_policy(
+        role.name,
+        "no-prod",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ProtectProd",
+                        "Effect": "Deny",
+                        "Action": "ec2:*",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:ResourceTag/Env": "prod"}},
+                    }
+                ],
+            }
+        ),
+    )
     assert iam.authorize(role.arn, "ec2:StopInstances", instance(), {"Env": "dev"}).allowed
     decision = iam.authorize(role.arn, "ec2:StopInstances", instance(), {"Env": "prod"})
     assert not decision.allowed and decision.matched_statement["Sid"] == "ProtectProd"
@@ -134,10 +216,29 @@ def test_explicit_deny_in_one_policy_overrides_managed_allow(iam):
 
 def test_context_keys_offered_to_conditions(iam):
     role = iam.create_role("ctx", json.dumps(FIS_TRUST), tags={"team": "blue"})
-    iam.put_role_policy(role.name, "p", json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:StopInstances", "Resource": "*", "Condition": {
-            "StringEquals": {"aws:RequestedRegion": "us-east-1", "aws:PrincipalArn": role.arn,
-                             "aws:ResourceTag/Owner": "${aws:PrincipalTag/team}"}}}]}))
+    iam.put_role_policy(
+        role.name,
+        "p",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ec2:StopInstances",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {
+                                "aws:RequestedRegion": "us-east-1",
+                                "aws:PrincipalArn": role.arn,
+                                "aws:ResourceTag/Owner": "${aws:PrincipalTag/team}",
+                            }
+                        },
+                    }
+                ],
+            }
+        ),
+    )
     assert iam.authorize(role.arn, "ec2:StopInstances", instance(), {"Owner": "blue"}).allowed
     assert not iam.authorize(role.arn, "ec2:StopInstances", instance(), {"Owner": "red"}).allowed
     west = f"arn:aws:ec2:us-west-2:{ACCOUNT}:instance/i-1"
@@ -148,11 +249,29 @@ def test_context_keys_offered_to_conditions(iam):
 
 def test_time_window_condition(iam):
     role = iam.create_role("windowed", json.dumps(FIS_TRUST))
-    iam.put_role_policy(role.name, "p", json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "ec2:*", "Resource": "*",
-         "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}},
-        {"Effect": "Deny", "Action": "ec2:TerminateInstances", "Resource": "*",
-         "Condition": {"NumericGreaterThan": {"aws:EpochTime": "1577836800"}}}]}))
+    iam.put_role_policy(
+        role.name,
+        "p",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "ec2:*",
+                        "Resource": "*",
+                        "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+                    },
+                    {
+                        "Effect": "Deny",
+                        "Action": "ec2:TerminateInstances",
+                        "Resource": "*",
+                        "Condition": {"NumericGreaterThan": {"aws:EpochTime": "1577836800"}},
+                    },
+                ],
+            }
+        ),
+    )
     assert iam.authorize(role.arn, "ec2:StopInstances", instance()).allowed
     assert not iam.authorize(role.arn, "ec2:TerminateInstances", instance()).allowed
 

@@ -43,8 +43,12 @@ def call(logs):
 def fill(call, n=25, group="/ecs/shop", stream="web/1"):
     call("CreateLogGroup", logGroupName=group)
     call("CreateLogStream", logGroupName=group, logStreamName=stream)
-    call("PutLogEvents", logGroupName=group, logStreamName=stream,
-         logEvents=[{"timestamp": T0 + i, "message": f"line {i}"} for i in range(n)])
+    call(
+        "PutLogEvents",
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": T0 + i, "message": f"line {i}"} for i in range(n)],
+    )
 
 
 def messages(out):
@@ -69,17 +73,24 @@ def test_get_log_events_default_is_the_tail_and_backward_pages(call):
     fill(call)
     tail = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10)
     assert messages(tail) == [f"line {i}" for i in range(15, 25)]
-    back = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10,
-                nextToken=tail["nextBackwardToken"])
+    back = call(
+        "GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10, nextToken=tail["nextBackwardToken"]
+    )
     assert messages(back) == [f"line {i}" for i in range(5, 15)]
-    first = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10,
-                 nextToken=back["nextBackwardToken"])
+    first = call(
+        "GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10, nextToken=back["nextBackwardToken"]
+    )
     assert messages(first) == [f"line {i}" for i in range(5)]
-    end = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10,
-               nextToken=first["nextBackwardToken"])
+    end = call(
+        "GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", limit=10, nextToken=first["nextBackwardToken"]
+    )
     assert end["events"] == [] and end["nextBackwardToken"] == first["nextBackwardToken"]
-    more = call("PutLogEvents", logGroupName="/ecs/shop", logStreamName="web/1",
-                logEvents=[{"timestamp": T0 + 100, "message": "late"}])
+    more = call(
+        "PutLogEvents",
+        logGroupName="/ecs/shop",
+        logStreamName="web/1",
+        logEvents=[{"timestamp": T0 + 100, "message": "late"}],
+    )
     assert more["nextSequenceToken"]
     after = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", nextToken=tail["nextForwardToken"])
     assert messages(after) == ["late"]
@@ -87,8 +98,12 @@ def test_get_log_events_default_is_the_tail_and_backward_pages(call):
 
 def test_time_window_and_out_of_order_puts_are_ordered(call):
     fill(call, n=0 + 1)
-    call("PutLogEvents", logGroupName="/ecs/shop", logStreamName="web/1",
-         logEvents=[{"timestamp": T0 - 10, "message": "earlier"}])
+    call(
+        "PutLogEvents",
+        logGroupName="/ecs/shop",
+        logStreamName="web/1",
+        logEvents=[{"timestamp": T0 - 10, "message": "earlier"}],
+    )
     out = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", startFromHead=True)
     assert messages(out) == ["earlier", "line 0"]
     out = call("GetLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", startTime=T0, endTime=T0 + 1)
@@ -97,10 +112,16 @@ def test_time_window_and_out_of_order_puts_are_ordered(call):
 
 def test_filter_log_events_patterns_streams_and_paging(call, logs):
     call("CreateLogGroup", logGroupName="/ecs/shop")
-    for i, (stream, msg) in enumerate([
-        ("web/1", "GET /buy 200"), ("web/2", "ERROR connection reset by peer"), ("web/1", "ERROR timeout"),
-        ("worker/1", "WARN slow query"), ("web/2", "GET /buy 503"), ("web/1", "ERROR connection refused"),
-    ]):
+    for i, (stream, msg) in enumerate(
+        [
+            ("web/1", "GET /buy 200"),
+            ("web/2", "ERROR connection reset by peer"),
+            ("web/1", "ERROR timeout"),
+            ("worker/1", "WARN slow query"),
+            ("web/2", "GET /buy 503"),
+            ("web/1", "ERROR connection refused"),
+        ]
+    ):
         logs.append("/ecs/shop", stream, msg, (T0 + i * 1000) / 1000)
     f = lambda **kw: messages(call("FilterLogEvents", logGroupName="/ecs/shop", **kw))
     assert f(filterPattern="ERROR") == ["ERROR connection reset by peer", "ERROR timeout", "ERROR connection refused"]
@@ -125,22 +146,41 @@ def test_append_auto_creates_and_describe(call, logs):
     assert streams[0]["logStreamName"] == "task/abc" and streams[0]["lastEventTimestamp"] == int(NOW * 1000)
 
 
-@pytest.mark.parametrize("op,params,code", [
-    ("CreateLogStream", {"logGroupName": "/nope", "logStreamName": "s"}, "ResourceNotFoundException"),
-    ("CreateLogGroup", {"logGroupName": "/ecs/shop"}, "ResourceAlreadyExistsException"),
-    ("CreateLogStream", {"logGroupName": "/ecs/shop", "logStreamName": "web/1"}, "ResourceAlreadyExistsException"),
-    ("GetLogEvents", {"logGroupName": "/ecs/shop", "logStreamName": "ghost"}, "ResourceNotFoundException"),
-    ("PutLogEvents", {"logGroupName": "/ecs/shop", "logStreamName": "web/1",
-                      "logEvents": [{"timestamp": T0 + 5, "message": "b"}, {"timestamp": T0, "message": "a"}]},
-     "InvalidParameterException"),
-    ("PutRetentionPolicy", {"logGroupName": "/ecs/shop", "retentionInDays": 2}, "InvalidParameterException"),
-    ("FilterLogEvents", {"logGroupName": "/ecs/shop", "filterPattern": "{ $.level = 1 }"}, "InvalidParameterException"),
-    ("FilterLogEvents", {"logGroupName": "/ecs/shop", "logStreamNames": ["a"], "logStreamNamePrefix": "a"},
-     "InvalidParameterException"),
-    ("GetLogEvents", {"logGroupName": "/ecs/shop", "logStreamName": "web/1", "nextToken": "garbage"},
-     "InvalidParameterException"),
-    ("CreateLogGroup", {"logGroupName": "bad name!"}, "InvalidParameterException"),
-])
+@pytest.mark.parametrize(
+    "op,params,code",
+    [
+        ("CreateLogStream", {"logGroupName": "/nope", "logStreamName": "s"}, "ResourceNotFoundException"),
+        ("CreateLogGroup", {"logGroupName": "/ecs/shop"}, "ResourceAlreadyExistsException"),
+        ("CreateLogStream", {"logGroupName": "/ecs/shop", "logStreamName": "web/1"}, "ResourceAlreadyExistsException"),
+        ("GetLogEvents", {"logGroupName": "/ecs/shop", "logStreamName": "ghost"}, "ResourceNotFoundException"),
+        (
+            "PutLogEvents",
+            {
+                "logGroupName": "/ecs/shop",
+                "logStreamName": "web/1",
+                "logEvents": [{"timestamp": T0 + 5, "message": "b"}, {"timestamp": T0, "message": "a"}],
+            },
+            "InvalidParameterException",
+        ),
+        ("PutRetentionPolicy", {"logGroupName": "/ecs/shop", "retentionInDays": 2}, "InvalidParameterException"),
+        (
+            "FilterLogEvents",
+            {"logGroupName": "/ecs/shop", "filterPattern": "{ $.level = 1 }"},
+            "InvalidParameterException",
+        ),
+        (
+            "FilterLogEvents",
+            {"logGroupName": "/ecs/shop", "logStreamNames": ["a"], "logStreamNamePrefix": "a"},
+            "InvalidParameterException",
+        ),
+        (
+            "GetLogEvents",
+            {"logGroupName": "/ecs/shop", "logStreamName": "web/1", "nextToken": "garbage"},
+            "InvalidParameterException",
+        ),
+        ("CreateLogGroup", {"logGroupName": "bad name!"}, "InvalidParameterException"),
+    ],
+)
 def test_error_codes(call, op, params, code):
     fill(call, n=1)
     with pytest.raises(AwsError) as e:
@@ -150,10 +190,15 @@ def test_error_codes(call, op, params, code):
 
 def test_too_old_and_too_new_events_are_rejected_not_stored(call):
     fill(call, n=0 + 1)
-    out = call("PutLogEvents", logGroupName="/ecs/shop", logStreamName="web/1", logEvents=[
-        {"timestamp": T0 - 15 * 86_400_000, "message": "ancient"},
-        {"timestamp": T0 - 15 * 86_400_000 + 1, "message": "ancient2"},
-    ])
+    out = call(
+        "PutLogEvents",
+        logGroupName="/ecs/shop",
+        logStreamName="web/1",
+        logEvents=[
+            {"timestamp": T0 - 15 * 86_400_000, "message": "ancient"},
+            {"timestamp": T0 - 15 * 86_400_000 + 1, "message": "ancient2"},
+        ],
+    )
     assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1}
 
 

@@ -105,8 +105,9 @@ def test_wheel_copy_keeps_the_layout_opens_it_to_all_and_is_reused(tmp_path: Pat
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="running PostgreSQL as another user needs root")
-def test_a_wheel_the_run_as_user_cannot_reach_is_run_from_a_copy(monkeypatch: pytest.MonkeyPatch,
-                                                                  tmp_path: Path, open_dir: Path) -> None:
+def test_a_wheel_the_run_as_user_cannot_reach_is_run_from_a_copy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, open_dir: Path
+) -> None:
     closed = tmp_path / "root-home"
     bindir = fake_wheel(closed / "site")
     closed.chmod(0o700)

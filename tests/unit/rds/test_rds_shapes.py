@@ -25,16 +25,33 @@ class FakeServer(SimpleNamespace):
 
 
 def _cluster(tmp_path: Path) -> DBCluster:
-    runtime = AuroraCluster("c1", tmp_path, master_username="u", master_password="password1",
-                            writer_binds=[("127.0.0.1", 0)], reader_binds=[("127.0.0.1", 0)])
+    runtime = AuroraCluster(
+        "c1",
+        tmp_path,
+        master_username="u",
+        master_password="password1",
+        writer_binds=[("127.0.0.1", 0)],
+        reader_binds=[("127.0.0.1", 0)],
+    )
     for name, tier in (("w", 1), ("r1", 2), ("r2", 0), ("r3", 0)):
-        runtime.members[name] = Member(name, "us-east-1a", tier, FakeServer(host="127.0.0.1", port=1, running=True), "available")
+        runtime.members[name] = Member(
+            name, "us-east-1a", tier, FakeServer(host="127.0.0.1", port=1, running=True), "available"
+        )
     runtime.writer_id = "w"
-    return DBCluster(identifier="c1", arn="arn:aws:rds:us-east-1:123456789012:cluster:c1", engine="aurora-postgresql",
-                     engine_version="15.8", port=5432, master_username="u", database_name="shop",
-                     azs=["us-east-1a"], endpoint_host="c1.cluster-x.us-east-1.rds.amazonaws.com",
-                     reader_endpoint_host="c1.cluster-ro-x.us-east-1.rds.amazonaws.com", runtime=runtime,
-                     instances=["w", "r1", "r2", "r3"])
+    return DBCluster(
+        identifier="c1",
+        arn="arn:aws:rds:us-east-1:123456789012:cluster:c1",
+        engine="aurora-postgresql",
+        engine_version="15.8",
+        port=5432,
+        master_username="u",
+        database_name="shop",
+        azs=["us-east-1a"],
+        endpoint_host="c1.cluster-x.us-east-1.rds.amazonaws.com",
+        reader_endpoint_host="c1.cluster-ro-x.us-east-1.rds.amazonaws.com",
+        runtime=runtime,
+        instances=["w", "r1", "r2", "r3"],
+    )
 
 
 def test_client_backend_titles() -> None:
@@ -89,10 +106,18 @@ def test_describe_shapes_match_botocore(tmp_path: Path) -> None:
     view = cluster.describe()
     assert _unknown_members(view, MODEL.shape_for("DBCluster")) == []
     assert [m["IsClusterWriter"] for m in view["DBClusterMembers"]] == [True, False, False, False]
-    instance = DBInstance(identifier="w", cluster_id="c1", arn="arn:aws:rds:us-east-1:123456789012:db:w",
-                          az="us-east-1a", instance_class="db.r6g.large", engine="aurora-postgresql",
-                          engine_version="15.8", promotion_tier=1, address="w.x.us-east-1.rds.amazonaws.com",
-                          port=5432)
+    instance = DBInstance(
+        identifier="w",
+        cluster_id="c1",
+        arn="arn:aws:rds:us-east-1:123456789012:db:w",
+        az="us-east-1a",
+        instance_class="db.r6g.large",
+        engine="aurora-postgresql",
+        engine_version="15.8",
+        promotion_tier=1,
+        address="w.x.us-east-1.rds.amazonaws.com",
+        port=5432,
+    )
     assert _unknown_members(cluster.describe_instance(instance), MODEL.shape_for("DBInstance")) == []
 
 

@@ -23,8 +23,7 @@ def _phase_of(offset: float) -> str:
     return "injection" if offset < 45.0 else "recovery"
 
 
-def _record(rng: random.Random, offset: float, endpoint: str, target: str,
-            probe: bool) -> dict[str, Any]:
+def _record(rng: random.Random, offset: float, endpoint: str, target: str, probe: bool) -> dict[str, Any]:
     """One request: answered by `target`, or failed if it was routed to the dead one."""
     t = STARTED + offset
     sent = t + rng.uniform(0.0, 0.002)
@@ -40,9 +39,18 @@ def _record(rng: random.Random, offset: float, endpoint: str, target: str,
         status = 201 if endpoint.startswith("POST") else 200
         latency = rng.lognormvariate(2.3, 0.35)  # ~10 ms median
         served_by = target
-    return {"t": t, "sent": sent, "done": t + latency / 1000.0, "endpoint": endpoint,
-            "status": status, "error": error, "latency_ms": round(latency, 3),
-            "served_by": served_by, "phase": _phase_of(offset), "probe": probe}
+    return {
+        "t": t,
+        "sent": sent,
+        "done": t + latency / 1000.0,
+        "endpoint": endpoint,
+        "status": status,
+        "error": error,
+        "latency_ms": round(latency, 3),
+        "served_by": served_by,
+        "phase": _phase_of(offset),
+        "probe": probe,
+    }
 
 
 def _targets_at(offset: float) -> list[str]:
@@ -74,30 +82,92 @@ def _requests(rng: random.Random) -> list[dict[str, Any]]:
 def _events() -> list[dict[str, Any]]:
     s = STARTED
     return [
-        {"time": s + 20.1, "kind": "fault.applied", "fault": "stop-instances", "target": A,
-         "experiment": "EXPEnJp6T52edQqh6J"},
-        {"time": s + 20.2, "kind": "unit.state", "unit_id": A, "unit_kind": "ec2",
-         "state": "stopping", "reason": "User initiated (FIS)"},
-        {"time": s + 20.6, "kind": "unit.state", "unit_id": A, "unit_kind": "ec2",
-         "state": "stopped", "reason": "User initiated (FIS)"},
-        {"time": s + 27.0, "kind": "alarm.state", "alarm": "chaos-lab-5xx", "old": "OK",
-         "new": "ALARM", "reason": "Threshold Crossed: 1 datapoint [14.0] was >= 5.0"},
-        {"time": s + 36.4, "kind": "target.health", "target_group": "chaos-lab-tg", "target": A,
-         "state": "unhealthy", "reason": "Target.Timeout"},
-        {"time": s + 37.0, "kind": "asg.activity", "group": "chaos-lab-asg",
-         "description": f"Terminating EC2 instance: {A}", "cause": "ELB health check failed"},
-        {"time": s + 38.0, "kind": "asg.activity", "group": "chaos-lab-asg",
-         "description": f"Launching a new EC2 instance: {C}", "cause": "below desired capacity"},
-        {"time": s + 38.1, "kind": "unit.state", "unit_id": C, "unit_kind": "ec2",
-         "state": "pending", "reason": "launched by chaos-lab-asg"},
-        {"time": s + 40.5, "kind": "unit.state", "unit_id": C, "unit_kind": "ec2",
-         "state": "running", "reason": ""},
-        {"time": s + 41.0, "kind": "target.health", "target_group": "chaos-lab-tg", "target": C,
-         "state": "initial", "reason": "Elb.RegistrationInProgress"},
-        {"time": s + 47.0, "kind": "alarm.state", "alarm": "chaos-lab-5xx", "old": "ALARM",
-         "new": "OK", "reason": "Threshold Crossed: 1 datapoint [0.0] was not >= 5.0"},
-        {"time": s + 52.0, "kind": "target.health", "target_group": "chaos-lab-tg", "target": C,
-         "state": "healthy", "reason": ""},
+        {
+            "time": s + 20.1,
+            "kind": "fault.applied",
+            "fault": "stop-instances",
+            "target": A,
+            "experiment": "EXPEnJp6T52edQqh6J",
+        },
+        {
+            "time": s + 20.2,
+            "kind": "unit.state",
+            "unit_id": A,
+            "unit_kind": "ec2",
+            "state": "stopping",
+            "reason": "User initiated (FIS)",
+        },
+        {
+            "time": s + 20.6,
+            "kind": "unit.state",
+            "unit_id": A,
+            "unit_kind": "ec2",
+            "state": "stopped",
+            "reason": "User initiated (FIS)",
+        },
+        {
+            "time": s + 27.0,
+            "kind": "alarm.state",
+            "alarm": "chaos-lab-5xx",
+            "old": "OK",
+            "new": "ALARM",
+            "reason": "Threshold Crossed: 1 datapoint [14.0] was >= 5.0",
+        },
+        {
+            "time": s + 36.4,
+            "kind": "target.health",
+            "target_group": "chaos-lab-tg",
+            "target": A,
+            "state": "unhealthy",
+            "reason": "Target.Timeout",
+        },
+        {
+            "time": s + 37.0,
+            "kind": "asg.activity",
+            "group": "chaos-lab-asg",
+            "description": f"Terminating EC2 instance: {A}",
+            "cause": "ELB health check failed",
+        },
+        {
+            "time": s + 38.0,
+            "kind": "asg.activity",
+            "group": "chaos-lab-asg",
+            "description": f"Launching a new EC2 instance: {C}",
+            "cause": "below desired capacity",
+        },
+        {
+            "time": s + 38.1,
+            "kind": "unit.state",
+            "unit_id": C,
+            "unit_kind": "ec2",
+            "state": "pending",
+            "reason": "launched by chaos-lab-asg",
+        },
+        {"time": s + 40.5, "kind": "unit.state", "unit_id": C, "unit_kind": "ec2", "state": "running", "reason": ""},
+        {
+            "time": s + 41.0,
+            "kind": "target.health",
+            "target_group": "chaos-lab-tg",
+            "target": C,
+            "state": "initial",
+            "reason": "Elb.RegistrationInProgress",
+        },
+        {
+            "time": s + 47.0,
+            "kind": "alarm.state",
+            "alarm": "chaos-lab-5xx",
+            "old": "ALARM",
+            "new": "OK",
+            "reason": "Threshold Crossed: 1 datapoint [0.0] was not >= 5.0",
+        },
+        {
+            "time": s + 52.0,
+            "kind": "target.health",
+            "target_group": "chaos-lab-tg",
+            "target": C,
+            "state": "healthy",
+            "reason": "",
+        },
     ]
 
 
@@ -109,8 +179,7 @@ def _series() -> dict[str, Any]:
         unhealthy.append([t, 1 if 36 <= sec < 37 else 0])
         state = "INSUFFICIENT_DATA" if sec < 10 else ("ALARM" if 27 <= sec < 47 else "OK")
         alarm.append([t, state])
-    return {"healthy_hosts": healthy, "unhealthy_hosts": unhealthy,
-            "alarms": {"chaos-lab-5xx": alarm}}
+    return {"healthy_hosts": healthy, "unhealthy_hosts": unhealthy, "alarms": {"chaos-lab-5xx": alarm}}
 
 
 def make_journal(seed: int = 3) -> dict[str, Any]:
@@ -132,12 +201,18 @@ def make_journal(seed: int = 3) -> dict[str, Any]:
             "hypothesis": {
                 "if": "we stop one EC2 instance",
                 "then": "the ALB routes all traffic to the remaining healthy instance with no "
-                        "user-visible errors, and every acknowledged order survives"},
+                "user-visible errors, and every acknowledged order survives",
+            },
         },
-        "lab": {"api": "http://127.0.0.1:4566", "alb": "http://127.0.0.1:8080",
-                "stack": "default", "network_mode": "netns",
-                "health_check": {"interval": 10, "timeout": 5, "healthy": 2, "unhealthy": 3}},
-        "started": s, "ended": s + 60.0,
+        "lab": {
+            "api": "http://127.0.0.1:4566",
+            "alb": "http://127.0.0.1:8080",
+            "stack": "default",
+            "network_mode": "netns",
+            "health_check": {"interval": 10, "timeout": 5, "healthy": 2, "unhealthy": 3},
+        },
+        "started": s,
+        "ended": s + 60.0,
         "phases": [
             {"name": "baseline", "start": s, "end": s + 15.0, "result": "held"},
             {"name": "injection", "start": s + 15.0, "end": s + 45.0, "result": "not-held"},
@@ -145,44 +220,102 @@ def make_journal(seed: int = 3) -> dict[str, Any]:
         ],
         "requests": requests,
         "fis": {
-            "template_id": "EXT3z4QT4WJN4Jwz", "experiment_id": "EXPEnJp6T52edQqh6J",
+            "template_id": "EXT3z4QT4WJN4Jwz",
+            "experiment_id": "EXPEnJp6T52edQqh6J",
             "state": {"status": "completed", "reason": "Experiment completed."},
-            "actions": {"stop-instance": {
-                "actionId": "aws:ec2:stop-instances",
-                "state": {"status": "completed", "reason": "Action was completed."},
-                "startTime": s + 20.0, "endTime": s + 21.2}},
-            "resolved_targets": [{
-                "targetName": "chaos-lab-instances", "resourceType": "aws:ec2:instance",
-                "arn": f"arn:aws:ec2:us-east-1:123456789012:instance/{A}"}],
+            "actions": {
+                "stop-instance": {
+                    "actionId": "aws:ec2:stop-instances",
+                    "state": {"status": "completed", "reason": "Action was completed."},
+                    "startTime": s + 20.0,
+                    "endTime": s + 21.2,
+                }
+            },
+            "resolved_targets": [
+                {
+                    "targetName": "chaos-lab-instances",
+                    "resourceType": "aws:ec2:instance",
+                    "arn": f"arn:aws:ec2:us-east-1:123456789012:instance/{A}",
+                }
+            ],
         },
-        "faults": [{"action": "stop-instance", "action_id": "aws:ec2:stop-instances",
-                    "start": s + 20.0, "end": None,
-                    "targets": [f"arn:aws:ec2:us-east-1:123456789012:instance/{A}"]}],
+        "faults": [
+            {
+                "action": "stop-instance",
+                "action_id": "aws:ec2:stop-instances",
+                "start": s + 20.0,
+                "end": None,
+                "targets": [f"arn:aws:ec2:us-east-1:123456789012:instance/{A}"],
+            }
+        ],
         "events": _events(),
         "series": _series(),
         "clauses": [
-            {"id": "baseline-errors", "text": "error rate <= 1 %", "bound": "<= 1 %",
-             "measured": "0.00 %", "passed": True, "phase": "baseline"},
-            {"id": "no-user-visible-errors", "text": "no user-visible errors",
-             "bound": "0 errors", "measured": f"{len(failed)} errors", "passed": False,
-             "phase": "injection"},
-            {"id": "p99-latency", "text": "latency p99 <= 500 ms", "bound": "<= 500 ms",
-             "measured": "5000 ms", "passed": False, "phase": "injection"},
-            {"id": "recovery-time", "text": "recovery time <= 60 s", "bound": "<= 60 s",
-             "measured": "17.0 s", "passed": True, "phase": "recovery"},
-            {"id": "no-lost-writes", "text": "no lost acknowledged writes", "bound": "0 lost",
-             "measured": "0 lost", "passed": True, "phase": "recovery"},
+            {
+                "id": "baseline-errors",
+                "text": "error rate <= 1 %",
+                "bound": "<= 1 %",
+                "measured": "0.00 %",
+                "passed": True,
+                "phase": "baseline",
+            },
+            {
+                "id": "no-user-visible-errors",
+                "text": "no user-visible errors",
+                "bound": "0 errors",
+                "measured": f"{len(failed)} errors",
+                "passed": False,
+                "phase": "injection",
+            },
+            {
+                "id": "p99-latency",
+                "text": "latency p99 <= 500 ms",
+                "bound": "<= 500 ms",
+                "measured": "5000 ms",
+                "passed": False,
+                "phase": "injection",
+            },
+            {
+                "id": "recovery-time",
+                "text": "recovery time <= 60 s",
+                "bound": "<= 60 s",
+                "measured": "17.0 s",
+                "passed": True,
+                "phase": "recovery",
+            },
+            {
+                "id": "no-lost-writes",
+                "text": "no lost acknowledged writes",
+                "bound": "0 lost",
+                "measured": "0 lost",
+                "passed": True,
+                "phase": "recovery",
+            },
         ],
-        "integrity": {"checked": True, "acknowledged": acked, "ambiguous": ambiguous,
-                      "lost": [], "phantom": [], "changed": [], "stock_consistent": True,
-                      "stock_mismatches": [], "duplicates": 0,
-                      "notes": [f"{ambiguous} ambiguous POSTs (timeout or 5xx) were not "
-                                "committed"]},
-        "windows": {"detection_window_s": 16.0, "detection_bound_s": 35.0,
-                    "time_to_unhealthy_s": 16.4, "time_to_replacement_healthy_s": 32.0,
-                    "recovery_time_s": 17.0},
-        "verdict": {"outcome": "deviated", "exit_code": 1,
-                    "summary": "Hypothesis refuted: 'no user-visible errors' did not hold."},
+        "integrity": {
+            "checked": True,
+            "acknowledged": acked,
+            "ambiguous": ambiguous,
+            "lost": [],
+            "phantom": [],
+            "changed": [],
+            "stock_consistent": True,
+            "stock_mismatches": [],
+            "duplicates": 0,
+            "notes": [f"{ambiguous} ambiguous POSTs (timeout or 5xx) were not committed"],
+        },
+        "windows": {
+            "detection_window_s": 16.0,
+            "detection_bound_s": 35.0,
+            "time_to_unhealthy_s": 16.4,
+            "time_to_replacement_healthy_s": 32.0,
+            "recovery_time_s": 17.0,
+        },
+        "verdict": {
+            "outcome": "deviated",
+            "exit_code": 1,
+            "summary": "Hypothesis refuted: 'no user-visible errors' did not hold.",
+        },
     }
 
 

@@ -10,9 +10,23 @@ from report_journal_fixture import make_journal, with_changes
 
 from chaoslab.report import render_html, write_html
 
-SECTIONS = ["verdict", "hypothesis", "clauses", "traffic", "chart-outcomes", "chart-latency",
-            "health", "chart-hosts", "chart-alarms", "chart-units", "windows", "integrity", "probe-timeline",
-            "events", "fis"]
+SECTIONS = [
+    "verdict",
+    "hypothesis",
+    "clauses",
+    "traffic",
+    "chart-outcomes",
+    "chart-latency",
+    "health",
+    "chart-hosts",
+    "chart-alarms",
+    "chart-units",
+    "windows",
+    "integrity",
+    "probe-timeline",
+    "events",
+    "fis",
+]
 
 
 class _Refs(HTMLParser):
@@ -48,7 +62,7 @@ def test_sections_and_self_contained(journal: dict, tmp_path: Path) -> None:
     assert "script" not in refs.tags and "link" not in refs.tags
     assert "@import" not in html and "url(" not in html
     assert "Hypothesis REFUTED" in html and "exit code 1" in html
-    assert html.count("<svg class=\"chart\"") == 5
+    assert html.count('<svg class="chart"') == 5
 
 
 def test_probe_timeline_and_content(journal: dict) -> None:
@@ -71,12 +85,21 @@ def test_user_text_is_escaped() -> None:
 
 def test_minimal_journal_renders() -> None:
     """A run that could not start still gets a report: no requests, series, FIS or events."""
-    j = with_changes(make_journal(), requests=[], series={}, fis=None, events=[], faults=[],
-                     clauses=[], integrity={"checked": False}, windows={},
-                     verdict={"outcome": "error", "exit_code": 2, "summary": "lab not up"})
+    j = with_changes(
+        make_journal(),
+        requests=[],
+        series={},
+        fis=None,
+        events=[],
+        faults=[],
+        clauses=[],
+        integrity={"checked": False},
+        windows={},
+        verdict={"outcome": "error", "exit_code": 2, "summary": "lab not up"},
+    )
     html = render_html(j)
     assert "Experiment could not run" in html and "No requests were recorded" in html
-    assert "<svg class=\"chart\"" not in html
+    assert '<svg class="chart"' not in html
 
 
 def test_events_read_well_from_lab_shaped_fields() -> None:
@@ -84,10 +107,24 @@ def test_events_read_well_from_lab_shaped_fields() -> None:
     j = make_journal()
     tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/chaos-lab-tg/5344"
     j["events"] = [
-        {"time": j["started"] - 0.5, "kind": "target.health", "target_group": tg,
-         "target": "i-1", "port": 80, "state": "healthy", "old": "initial", "reason": None},
-        {"time": j["started"] + 10, "kind": "experiment.state", "experiment": "EXP1",
-         "old": "initiating", "new": "running", "reason": "Experiment is running."},
+        {
+            "time": j["started"] - 0.5,
+            "kind": "target.health",
+            "target_group": tg,
+            "target": "i-1",
+            "port": 80,
+            "state": "healthy",
+            "old": "initial",
+            "reason": None,
+        },
+        {
+            "time": j["started"] + 10,
+            "kind": "experiment.state",
+            "experiment": "EXP1",
+            "old": "initiating",
+            "new": "running",
+            "reason": "Experiment is running.",
+        },
     ]
     html = render_html(j)
     assert "-0.5 s" in html and "initial → healthy" in html and "initiating → running" in html
@@ -108,6 +145,7 @@ def test_journal_of_a_run_cut_short() -> None:
     in effect; every report still renders from what is there."""
     from chaoslab.report import render_summary
     from chaoslab.report.junit import build_junit
+
     j = make_journal()
     j.update(ended=None, phases=[], lab={}, windows=None, integrity={})
     j["series"]["alarms"]["never-sampled"] = []

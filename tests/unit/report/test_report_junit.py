@@ -39,8 +39,7 @@ def test_integrity_failure_baseline_failure_and_abort(tmp_path: Path) -> None:
     j = make_journal()
     j["integrity"]["lost"] = [5]
     j["phases"][0]["result"] = "not-held"
-    j = with_changes(j, verdict={"outcome": "aborted", "exit_code": 3,
-                                 "summary": "stop condition chaos-lab-5xx"})
+    j = with_changes(j, verdict={"outcome": "aborted", "exit_code": 3, "summary": "stop condition chaos-lab-5xx"})
     suite = _suite(write_junit(j, tmp_path / "j.xml"))
     by_name = {c.get("name"): c for c in suite.findall("testcase")}
     assert by_name["baseline: steady state holds"].find("failure") is not None

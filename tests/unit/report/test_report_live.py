@@ -25,16 +25,23 @@ def test_probe_records_print_as_seed_timeline() -> None:
     lines = out.getvalue().splitlines()
     assert all(LINE.match(x) for x in lines), lines
     expected = [time.strftime("%H:%M:%S", time.localtime(t0 + 2 * i)) for i in range(4)]
-    assert lines == [f"{expected[0]} - 200", f"{expected[1]} - 502", f"{expected[2]} - 000",
-                     f"{expected[3]} - 200"]
+    assert lines == [f"{expected[0]} - 200", f"{expected[1]} - 502", f"{expected[2]} - 000", f"{expected[3]} - 200"]
 
 
 def test_non_tty_progress_is_sparse() -> None:
     out = io.StringIO()
     view = LiveView(out, tty=False, progress_every=10.0)
     for i in range(300):  # 30 s of ticks at 10/s
-        view.tick({"phase": "injection", "elapsed": i / 10, "total": 60, "requests": i * 2,
-                   "errors": i // 10, "error_rate": 0.05})
+        view.tick(
+            {
+                "phase": "injection",
+                "elapsed": i / 10,
+                "total": 60,
+                "requests": i * 2,
+                "errors": i // 10,
+                "error_rate": 0.05,
+            }
+        )
     lines = out.getvalue().splitlines()
     assert len(lines) == 3  # at 0, 10 and 20 s
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()

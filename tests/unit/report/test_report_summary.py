@@ -24,7 +24,7 @@ def test_refuted_summary_has_every_part(journal: dict) -> None:
 def test_clause_columns_align(journal: dict) -> None:
     lines = render_summary(journal).splitlines()
     start = lines.index("Clauses")
-    rows = lines[start + 1:start + 7]
+    rows = lines[start + 1 : start + 7]
     col = rows[0].index("bound")
     for row, clause in zip(rows[1:], journal["clauses"], strict=False):
         assert row[col:].startswith(clause["bound"]), row
@@ -37,8 +37,12 @@ def test_color_only_when_asked(journal: dict) -> None:
 def test_integrity_violation_and_held_verdict() -> None:
     j = make_journal()
     j = with_changes(j, verdict={"outcome": "held", "exit_code": 0, "summary": "ok"})
-    j["integrity"].update(lost=[7, 9], phantom=[42], stock_consistent=False,
-                          stock_mismatches=[{"product_id": 3, "expected": 48, "actual": 47}])
+    j["integrity"].update(
+        lost=[7, 9],
+        phantom=[42],
+        stock_consistent=False,
+        stock_mismatches=[{"product_id": 3, "expected": 48, "actual": 47}],
+    )
     text = render_summary(j)
     assert "Hypothesis held" in text and "exit 0: hypothesis held" in text
     assert "Integrity  ✗ VIOLATED" in text
@@ -47,9 +51,14 @@ def test_integrity_violation_and_held_verdict() -> None:
 
 
 def test_baseline_not_met_and_unchecked_integrity() -> None:
-    j = with_changes(make_journal(), verdict={"outcome": "baseline-not-met", "exit_code": 2,
-                                              "summary": "error rate 12 % in baseline"},
-                     integrity={"checked": False}, windows={}, requests=[], clauses=[])
+    j = with_changes(
+        make_journal(),
+        verdict={"outcome": "baseline-not-met", "exit_code": 2, "summary": "error rate 12 % in baseline"},
+        integrity={"checked": False},
+        windows={},
+        requests=[],
+        clauses=[],
+    )
     text = render_summary(j)
     assert "Baseline not met" in text and "exit 2" in text
     assert "Integrity  not checked" in text and "Windows  none measured" in text
@@ -58,6 +67,7 @@ def test_baseline_not_met_and_unchecked_integrity() -> None:
 def test_failure_classes_match_the_runner() -> None:
     """5xx and every error kind are failures; 4xx are not; an error wins over a status."""
     from chaoslab.report.analysis import is_failure, outcome
+
     base = {"t": 0.0, "latency_ms": 1.0}
     assert outcome({**base, "status": 200, "error": None}) == "2xx"
     assert outcome({**base, "status": 404, "error": None}) == "4xx"

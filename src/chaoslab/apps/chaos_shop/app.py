@@ -20,9 +20,7 @@ from chaoslab.apps.web import Identity, add_common_routes, elapsed_ms
 
 KEY_LOCK_CLASS = 1  # advisory-lock namespace for order idempotency keys
 
-ORDER_COLUMNS = (
-    "o.id, o.product_id, p.name, o.quantity, o.total, o.status, o.created_at, o.idempotency_key"
-)
+ORDER_COLUMNS = "o.id, o.product_id, p.name, o.quantity, o.total, o.status, o.created_at, o.idempotency_key"
 
 
 def order_json(row: tuple) -> dict:
@@ -57,12 +55,14 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
         latency_ms = elapsed_ms(start)
         cursor.close()
         products = [{"id": r[0], "name": r[1], "price": float(r[2]), "stock": r[3]} for r in rows]
-        return jsonify({
-            "products": products,
-            "count": len(products),
-            "db_latency_ms": latency_ms,
-            "served_by": served_by,
-        })
+        return jsonify(
+            {
+                "products": products,
+                "count": len(products),
+                "db_latency_ms": latency_ms,
+                "served_by": served_by,
+            }
+        )
 
     @app.get("/products/<int(max=2147483647):product_id>")
     def get_product(product_id: int):
@@ -91,8 +91,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
     def get_order(order_id: int):
         cursor = db.get().cursor()
         cursor.execute(
-            f"SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id "
-            "WHERE o.id = %s",
+            f"SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id WHERE o.id = %s",
             (order_id,),
         )
         row = cursor.fetchone()
@@ -106,14 +105,20 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
         # Lab addition: the integrity checker compares every acknowledged order with this list.
         cursor = db.get().cursor()
         cursor.execute(
-            "SELECT id, product_id, quantity, total, status, created_at, idempotency_key "
-            "FROM orders ORDER BY id"
+            "SELECT id, product_id, quantity, total, status, created_at, idempotency_key FROM orders ORDER BY id"
         )
         rows = cursor.fetchall()
         cursor.close()
         orders = [
-            {"order_id": r[0], "product_id": r[1], "quantity": r[2], "total": float(r[3]),
-             "status": r[4], "created_at": str(r[5]), "idempotency_key": r[6]}
+            {
+                "order_id": r[0],
+                "product_id": r[1],
+                "quantity": r[2],
+                "total": float(r[3]),
+                "status": r[4],
+                "created_at": str(r[5]),
+                "idempotency_key": r[6],
+            }
             for r in rows
         ]
         return jsonify({"orders": orders, "count": len(orders), "served_by": served_by})
@@ -130,8 +135,7 @@ def _place_order(cursor, product_id: int, quantity: int, key: str | None) -> tup
     if key is not None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (KEY_LOCK_CLASS, key))
         cursor.execute(
-            f"SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id "
-            "WHERE o.idempotency_key = %s",
+            f"SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.id = o.product_id WHERE o.idempotency_key = %s",
             (key,),
         )
         existing = cursor.fetchone()
@@ -139,9 +143,7 @@ def _place_order(cursor, product_id: int, quantity: int, key: str | None) -> tup
             if existing[1] != product_id or existing[3] != quantity:
                 return {"error": "Idempotency-Key was already used for a different order"}, 422
             return order_json(existing), 200
-    cursor.execute(
-        "SELECT id, name, price, stock FROM products WHERE id = %s FOR UPDATE", (product_id,)
-    )
+    cursor.execute("SELECT id, name, price, stock FROM products WHERE id = %s FOR UPDATE", (product_id,))
     row = cursor.fetchone()
     if row is None:
         return {"error": "product not found"}, 404

@@ -65,6 +65,8 @@ def create_schema(conn: pg8000.Connection) -> None:
 
 def _schema_present(cursor: pg8000.Cursor) -> bool:
     """Whether the last DDL step already ran (it comes after both tables); reads only the catalog."""
-    cursor.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
-                   "AND table_name = 'orders' AND column_name = 'idempotency_key'")
+    cursor.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() "
+        "AND table_name = 'orders' AND column_name = 'idempotency_key'"
+    )
     return cursor.fetchone()[0] == 1

@@ -48,10 +48,8 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
         rows = cursor.fetchall()
         latency_ms = elapsed_ms(start)
         cursor.close()
-        pets = [{"id": r[0], "name": r[1], "species": r[2], "adoption_fee": float(r[3]),
-                 "status": r[4]} for r in rows]
-        return jsonify({"pets": pets, "count": len(pets), "db_latency_ms": latency_ms,
-                        "served_by": served_by})
+        pets = [{"id": r[0], "name": r[1], "species": r[2], "adoption_fee": float(r[3]), "status": r[4]} for r in rows]
+        return jsonify({"pets": pets, "count": len(pets), "db_latency_ms": latency_ms, "served_by": served_by})
 
     @app.post("/adoptions")
     def create_adoption():
@@ -71,8 +69,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Flask:
     @app.post("/payments")
     def create_payment():
         try:
-            req = parse_payment(request.get_json(force=True, silent=True),
-                                request.headers.get("Idempotency-Key"))
+            req = parse_payment(request.get_json(force=True, silent=True), request.headers.get("Idempotency-Key"))
         except validate.Invalid as exc:
             return jsonify({"error": str(exc)}), 400
         start = time.time()

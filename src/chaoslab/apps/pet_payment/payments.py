@@ -14,12 +14,9 @@ TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,60}$")
 KEY_LOCK_CLASS = 2  # advisory-lock namespace for payment idempotency keys
 
 PAYMENT_COLUMNS = (
-    "pm.id, pm.adoption_id, a.pet_id, p.name, pm.amount, pm.currency, pm.status, "
-    "pm.idempotency_key, pm.created_at"
+    "pm.id, pm.adoption_id, a.pet_id, p.name, pm.amount, pm.currency, pm.status, pm.idempotency_key, pm.created_at"
 )
-PAYMENT_FROM = (
-    "FROM payments pm JOIN adoptions a ON a.id = pm.adoption_id JOIN pets p ON p.id = a.pet_id"
-)
+PAYMENT_FROM = "FROM payments pm JOIN adoptions a ON a.id = pm.adoption_id JOIN pets p ON p.id = a.pet_id"
 
 
 @dataclass(frozen=True)
@@ -89,12 +86,14 @@ def take_payment(cursor, req: PaymentRequest) -> tuple[dict, int]:
     """
     if req.key is not None:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (KEY_LOCK_CLASS, req.key))
-        cursor.execute(f"SELECT {PAYMENT_COLUMNS} {PAYMENT_FROM} WHERE pm.idempotency_key = %s",
-                       (req.key,))
+        cursor.execute(f"SELECT {PAYMENT_COLUMNS} {PAYMENT_FROM} WHERE pm.idempotency_key = %s", (req.key,))
         existing = cursor.fetchone()
         if existing is not None:
-            same = (Decimal(existing[4]) == req.amount
-                    and req.adoption_id in (None, existing[1]) and req.pet_id in (None, existing[2]))
+            same = (
+                Decimal(existing[4]) == req.amount
+                and req.adoption_id in (None, existing[1])
+                and req.pet_id in (None, existing[2])
+            )
             if not same:
                 return {"error": "idempotency key was already used for a different payment"}, 422
             return payment_json(existing), 200
@@ -111,9 +110,7 @@ def take_payment(cursor, req: PaymentRequest) -> tuple[dict, int]:
         if adoption_status != "pending":
             return {"error": "adoption already paid", "adoption_id": adoption_id}, 409
     else:
-        cursor.execute(
-            "SELECT id, name, adoption_fee, status FROM pets WHERE id = %s FOR UPDATE", (req.pet_id,)
-        )
+        cursor.execute("SELECT id, name, adoption_fee, status FROM pets WHERE id = %s FOR UPDATE", (req.pet_id,))
         row = cursor.fetchone()
         if row is None:
             return {"error": "pet not found"}, 404
@@ -122,12 +119,14 @@ def take_payment(cursor, req: PaymentRequest) -> tuple[dict, int]:
             return {"error": "pet not available", "pet_id": pet_id, "pet_status": pet_status}, 409
         adoption_id = None
     if Decimal(fee) != req.amount:
-        return {"error": "amount does not match the adoption fee",
-                "expected": float(fee), "received": float(req.amount)}, 400
+        return {
+            "error": "amount does not match the adoption fee",
+            "expected": float(fee),
+            "received": float(req.amount),
+        }, 400
     if adoption_id is None:
         cursor.execute(
-            "INSERT INTO adoptions (pet_id, adopter, status) VALUES (%s, 'walk-in', 'paid') "
-            "RETURNING id",
+            "INSERT INTO adoptions (pet_id, adopter, status) VALUES (%s, 'walk-in', 'paid') RETURNING id",
             (pet_id,),
         )
         adoption_id = cursor.fetchone()[0]
@@ -140,14 +139,14 @@ def take_payment(cursor, req: PaymentRequest) -> tuple[dict, int]:
         (adoption_id, req.amount, req.currency, req.payment_method, req.key),
     )
     payment_id, created_at = cursor.fetchone()
-    return payment_json((payment_id, adoption_id, pet_id, pet_name, req.amount, req.currency,
-                         "captured", req.key, created_at)), 201
+    return payment_json(
+        (payment_id, adoption_id, pet_id, pet_name, req.amount, req.currency, "captured", req.key, created_at)
+    ), 201
 
 
 def reserve_pet(cursor, pet_id: int, adopter: str) -> tuple[dict, int]:
     """Open a pending adoption for an available pet (paid later by adoption_id)."""
-    cursor.execute("SELECT id, name, adoption_fee, status FROM pets WHERE id = %s FOR UPDATE",
-                   (pet_id,))
+    cursor.execute("SELECT id, name, adoption_fee, status FROM pets WHERE id = %s FOR UPDATE", (pet_id,))
     row = cursor.fetchone()
     if row is None:
         return {"error": "pet not found"}, 404
@@ -159,5 +158,12 @@ def reserve_pet(cursor, pet_id: int, adopter: str) -> tuple[dict, int]:
         (pet_id, adopter),
     )
     adoption_id, status, created_at = cursor.fetchone()
-    return {"adoption_id": adoption_id, "pet_id": row[0], "pet_name": row[1], "adopter": adopter,
-            "status": status, "amount_due": float(row[2]), "created_at": str(created_at)}, 201
+    return {
+        "adoption_id": adoption_id,
+        "pet_id": row[0],
+        "pet_name": row[1],
+        "adopter": adopter,
+        "status": status,
+        "amount_due": float(row[2]),
+        "created_at": str(created_at),
+    }, 201

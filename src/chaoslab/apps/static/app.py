@@ -28,8 +28,7 @@ def create_app(env: Mapping[str, str] = os.environ) -> Callable:
             status, body = "404 Not Found", not_found
         else:
             status = "200 OK"
-        start_response(status, [("Content-Type", "application/json"),
-                                ("Content-Length", str(len(body)))])
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [b""] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     return app

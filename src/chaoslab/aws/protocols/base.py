@@ -63,8 +63,10 @@ def parse_form(text: str, errors: str = "strict") -> list[tuple[str, str]]:
         raise ValueError(f"a parameter is not UTF-8 once percent-decoded (byte {exc.start})") from None
     for key, _ in pairs:
         if len(key) > limits.MAX_KEY_LENGTH or key.count(".") >= limits.MAX_KEY_PARTS:
-            raise ValueError(f"parameter name {key[:64]!r}... is longer than {limits.MAX_KEY_LENGTH} characters "
-                             f"or {limits.MAX_KEY_PARTS} parts")
+            raise ValueError(
+                f"parameter name {key[:64]!r}... is longer than {limits.MAX_KEY_LENGTH} characters "
+                f"or {limits.MAX_KEY_PARTS} parts"
+            )
     return pairs
 
 
@@ -170,7 +172,7 @@ _INTEGER_BITS = {"integer": 31, "long": 63}
 def check_integer(value: int, shape: Shape) -> int:
     """Integers fit their Java type (integer: 32 bits, long: 64), as AWS's deserialiser requires."""
     bits = _INTEGER_BITS.get(shape.type_name, 63)
-    if not -(2 ** bits) <= value < 2 ** bits:
+    if not -(2**bits) <= value < 2**bits:
         raise ValueError(f"{value} does not fit a {bits + 1}-bit {shape.type_name}")
     return value
 
@@ -227,8 +229,12 @@ class MissingMember(Exception):
 # Error shapes services model for bad input, most specific first: a missing member, a malformed one.
 _MISSING_SHAPES = ("MissingRequiredParameterException", "ValidationException", "InvalidParameterException")
 _MALFORMED_SHAPES = ("ValidationException", "InvalidParameterException")
-_PROTOCOL_DEFAULT = {"ec2": "InvalidParameterValue", "query": "ValidationError", "json": "ValidationException",
-                     "rest-json": "ValidationException"}
+_PROTOCOL_DEFAULT = {
+    "ec2": "InvalidParameterValue",
+    "query": "ValidationError",
+    "json": "ValidationException",
+    "rest-json": "ValidationException",
+}
 
 
 def validation_error(svc: Service, protocol: str, message: str, missing: bool = False) -> AwsError:
@@ -243,8 +249,12 @@ def validation_error(svc: Service, protocol: str, message: str, missing: bool = 
 def missing_member_error(svc: Service, protocol: str, missing: MissingMember) -> AwsError:
     """A missing required member, worded as AWS words it."""
     member = ".".join(lower_first(p) for p in missing.path.split("."))
-    return validation_error(svc, protocol, f"1 validation error detected: Value null at '{member}' failed to "
-                                           "satisfy constraint: Member must not be null", missing=True)
+    return validation_error(
+        svc,
+        protocol,
+        f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null",
+        missing=True,
+    )
 
 
 def error_status(svc: Service, err: AwsError) -> int:
@@ -276,9 +286,11 @@ def generic_error(err: AwsError, request_id: str, json_family: bool) -> WireResp
         body = json.dumps({"__type": err.code, "message": err.message}).encode()
         return WireResponse(err.status, body, {**headers, "Content-Type": "application/x-amz-json-1.1"})
     kind = "Sender" if err.sender else "Receiver"
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>{kind}</Type>'
-           f"<Code>{xml_text(err.code)}</Code><Message>{xml_text(err.message)}</Message></Error>"
-           f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>{kind}</Type>'
+        f"<Code>{xml_text(err.code)}</Code><Message>{xml_text(err.message)}</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
     return WireResponse(err.status, xml.encode(), {**headers, "Content-Type": "text/xml"})
 
 

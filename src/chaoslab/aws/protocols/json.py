@@ -37,8 +37,15 @@ def read_json_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "integer": (int,), "long": (int,), "boolean": (bool,),
-                                            "double": (int, float), "float": (int, float), "blob": (str,)}
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "boolean": (bool,),
+    "double": (int, float),
+    "float": (int, float),
+    "blob": (str,),
+}
 
 
 def from_json(shape: Shape, value: Any, path: str = "") -> Any:

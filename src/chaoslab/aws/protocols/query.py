@@ -55,7 +55,9 @@ class QueryProtocol:
         if self.ec2:
             inner = f"<requestId>{request_id}</requestId>{body}"
         else:
-            wrapper = (op.output_shape.serialization.get("resultWrapper") if op.output_shape else None) or f"{op.name}Result"
+            wrapper = (
+                op.output_shape.serialization.get("resultWrapper") if op.output_shape else None
+            ) or f"{op.name}Result"
             result = f"<{wrapper}>{body}</{wrapper}>" if op.output_shape is not None else ""
             inner = f"{result}<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>"
         xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<{op.name}Response xmlns="{ns}">{inner}</{op.name}Response>'
@@ -65,14 +67,18 @@ class QueryProtocol:
         code = xml_text(wire_code(svc, err.code, self.name))
         message = xml_text(err.message)
         if self.ec2:
-            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
-                   f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>")
+            xml = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>"
+            )
         else:
             ns = svc.model.metadata.get("xmlNamespace", "")
             kind = "Sender" if err.sender else "Receiver"
-            xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
-                   f"<Code>{code}</Code><Message>{message}</Message></Error>"
-                   f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+            xml = (
+                f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="{ns}"><Error><Type>{kind}</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            )
         return WireResponse(error_status(svc, err), xml.encode(), dict(_XML))
 
 
@@ -189,4 +195,3 @@ def _xml(shape: Shape, value: Any, tag: str) -> str:
             return "".join(f"<{tag}>{pair}</{tag}>" for pair in pairs)
         return f"<{tag}>{''.join(f'<entry>{pair}</entry>' for pair in pairs)}</{tag}>"
     return f"<{tag}>{xml_text(scalar_to_text(value, shape))}</{tag}>"
-

@@ -60,7 +60,7 @@ class RestJsonProtocol:
                     params[name] = scalar_from_text(req.headers[key], member)
             elif location == "headers":
                 prefix = key.lower()
-                found = {k[len(prefix):]: v for k, v in req.headers.items() if k.lower().startswith(prefix)}
+                found = {k[len(prefix) :]: v for k, v in req.headers.items() if k.lower().startswith(prefix)}
                 if found:
                     params[name] = found
             elif name == payload:

@@ -18,16 +18,27 @@ async def create_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, An
     name = lt.get("LaunchTemplateName") or lt.get("LaunchTemplateId")
     template = _asg(ctx).launch_templates.get(name or "")
     if template is None:
-        raise AwsError("ValidationError", f"The launch template '{name}' does not exist; chaoslab stack files "
-                       "define launch templates (an app image, port and environment).")
+        raise AwsError(
+            "ValidationError",
+            f"The launch template '{name}' does not exist; chaoslab stack files "
+            "define launch templates (an app image, port and environment).",
+        )
     subnets = [ctx.lab.ec2.subnet(s.strip()) for s in (p.get("VPCZoneIdentifier") or "").split(",") if s.strip()]
     if not subnets:
         subnets = [s for az in p.get("AvailabilityZones", []) for s in [ctx.lab.ec2.subnet(az)]]
     await _asg(ctx).create_group(
-        p["AutoScalingGroupName"], template, subnets, min_size=int(p["MinSize"]), max_size=int(p["MaxSize"]),
-        desired=p.get("DesiredCapacity"), target_group_arns=p.get("TargetGroupARNs"),
-        health_check_type=p.get("HealthCheckType", "EC2"), grace=int(p.get("HealthCheckGracePeriod", 0)),
-        tags=p.get("Tags"), wait=False)
+        p["AutoScalingGroupName"],
+        template,
+        subnets,
+        min_size=int(p["MinSize"]),
+        max_size=int(p["MaxSize"]),
+        desired=p.get("DesiredCapacity"),
+        target_group_arns=p.get("TargetGroupARNs"),
+        health_check_type=p.get("HealthCheckType", "EC2"),
+        grace=int(p.get("HealthCheckGracePeriod", 0)),
+        tags=p.get("Tags"),
+        wait=False,
+    )
     return {}
 
 
@@ -39,8 +50,12 @@ def describe_auto_scaling_groups(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 def describe_auto_scaling_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     ids = set(p.get("InstanceIds") or [])
-    out = [_asg(ctx).describe_member(g, m) for g in _asg(ctx).groups.values() for m in g.members.values()
-           if m.lifecycle != "Terminated" and (not ids or m.instance_id in ids)]
+    out = [
+        _asg(ctx).describe_member(g, m)
+        for g in _asg(ctx).groups.values()
+        for m in g.members.values()
+        if m.lifecycle != "Terminated" and (not ids or m.instance_id in ids)
+    ]
     return {"AutoScalingInstances": out}
 
 
@@ -50,9 +65,14 @@ def set_desired_capacity(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    _asg(ctx).update_group(p["AutoScalingGroupName"], min_size=p.get("MinSize"), max_size=p.get("MaxSize"),
-                           desired=p.get("DesiredCapacity"), grace=p.get("HealthCheckGracePeriod"),
-                           health_check_type=p.get("HealthCheckType"))
+    _asg(ctx).update_group(
+        p["AutoScalingGroupName"],
+        min_size=p.get("MinSize"),
+        max_size=p.get("MaxSize"),
+        desired=p.get("DesiredCapacity"),
+        grace=p.get("HealthCheckGracePeriod"),
+        health_check_type=p.get("HealthCheckType"),
+    )
     return {}
 
 

@@ -63,8 +63,10 @@ class Group:
     unhealthy_in_elb: set[str] = field(default_factory=set)
 
     def arn(self, region: str, account: str) -> str:
-        return (f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:{uuid.uuid5(uuid.NAMESPACE_URL, self.name)}"
-                f":autoScalingGroupName/{self.name}")
+        return (
+            f"arn:aws:autoscaling:{region}:{account}:autoScalingGroup:{uuid.uuid5(uuid.NAMESPACE_URL, self.name)}"
+            f":autoScalingGroupName/{self.name}"
+        )
 
     def live(self) -> list[Member]:
         return [m for m in self.members.values() if m.lifecycle in ("Pending", "InService")]
@@ -89,23 +91,51 @@ class AutoScalingBackend:
         await asyncio.gather(*self._loops.values(), return_exceptions=True)
 
     # API-level operations ------------------------------------------------------------------
-    async def create_group(self, name: str, template: LaunchTemplate, subnets: list[Subnet], *,
-                           min_size: int, max_size: int, desired: int | None = None,
-                           target_group_arns: list[str] | None = None, health_check_type: str = "EC2",
-                           grace: int = 300, tags: list[dict[str, Any]] | None = None,
-                           sweep_seconds: float = DEFAULT_SWEEP_SECONDS, wait: bool = True) -> Group:
+    async def create_group(
+        self,
+        name: str,
+        template: LaunchTemplate,
+        subnets: list[Subnet],
+        *,
+        min_size: int,
+        max_size: int,
+        desired: int | None = None,
+        target_group_arns: list[str] | None = None,
+        health_check_type: str = "EC2",
+        grace: int = 300,
+        tags: list[dict[str, Any]] | None = None,
+        sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+        wait: bool = True,
+    ) -> Group:
         if name in self.groups:
-            raise AwsError("AlreadyExists", f"AutoScalingGroup by this name already exists - A group with the name {name} already exists")
+            raise AwsError(
+                "AlreadyExists",
+                f"AutoScalingGroup by this name already exists - A group with the name {name} already exists",
+            )
         desired = min_size if desired is None else desired
         if not (0 <= min_size <= desired <= max_size):
-            raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{min_size} and max size:{max_size}")
+            raise AwsError(
+                "ValidationError",
+                f"Desired capacity:{desired} must be between the specified min size:{min_size} and max size:{max_size}",
+            )
         if health_check_type not in ("EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
         _check_grace(grace)
         if not subnets:
             raise AwsError("ValidationError", "At least one subnet (VPCZoneIdentifier) is required")
-        group = Group(name, template, subnets, min_size, max_size, desired, list(target_group_arns or []),
-                      health_check_type, grace, list(tags or []), sweep_seconds=sweep_seconds)
+        group = Group(
+            name,
+            template,
+            subnets,
+            min_size,
+            max_size,
+            desired,
+            list(target_group_arns or []),
+            health_check_type,
+            grace,
+            list(tags or []),
+            sweep_seconds=sweep_seconds,
+        )
         self.groups[name] = group
         self._kick[name] = asyncio.Event()
         if wait:
@@ -122,12 +152,23 @@ class AutoScalingBackend:
     def set_desired(self, name: str, desired: int) -> None:
         group = self.get(name)
         if not group.min_size <= desired <= group.max_size:
-            raise AwsError("ValidationError", f"New SetDesiredCapacity value {desired} is below min value {group.min_size} or above max value {group.max_size} for the AutoScalingGroup.")
+            raise AwsError(
+                "ValidationError",
+                f"New SetDesiredCapacity value {desired} is below min value {group.min_size} or above max value {group.max_size} for the AutoScalingGroup.",
+            )
         group.desired = desired
         self._kick[name].set()
 
-    def update_group(self, name: str, *, min_size: int | None = None, max_size: int | None = None,
-                     desired: int | None = None, grace: int | None = None, health_check_type: str | None = None) -> None:
+    def update_group(
+        self,
+        name: str,
+        *,
+        min_size: int | None = None,
+        max_size: int | None = None,
+        desired: int | None = None,
+        grace: int | None = None,
+        health_check_type: str | None = None,
+    ) -> None:
         """Checked as a whole before any change; a new min/max without a desired capacity pulls the
         desired capacity into range, as AWS does, but an explicit desired capacity must fit."""
         group = self.get(name)
@@ -136,9 +177,14 @@ class AutoScalingBackend:
         if low < 0:
             raise AwsError("ValidationError", f"The min size:{low} must be greater than or equal to 0")
         if low > high:
-            raise AwsError("ValidationError", f"The max size:{high} must be greater than or equal to the min size:{low}")
+            raise AwsError(
+                "ValidationError", f"The max size:{high} must be greater than or equal to the min size:{low}"
+            )
         if desired is not None and not low <= desired <= high:
-            raise AwsError("ValidationError", f"Desired capacity:{desired} must be between the specified min size:{low} and max size:{high}")
+            raise AwsError(
+                "ValidationError",
+                f"Desired capacity:{desired} must be between the specified min size:{low} and max size:{high}",
+            )
         if health_check_type not in (None, "EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
         if grace is not None:
@@ -152,7 +198,11 @@ class AutoScalingBackend:
     async def delete_group(self, name: str, force: bool = False) -> None:
         group = self.get(name)
         if group.live() and not force:
-            raise AwsError("ResourceInUse", "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.", 400)
+            raise AwsError(
+                "ResourceInUse",
+                "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.",
+                400,
+            )
         task = self._loops.pop(name, None)
         if task:
             task.cancel()
@@ -188,8 +238,11 @@ class AutoScalingBackend:
             reason = None
             if state not in ("pending", "running"):
                 reason = f"an EC2 health check indicating it has been {state}"
-            elif (group.health_check_type == "ELB" and member.instance_id in group.unhealthy_in_elb
-                  and now - member.launched >= group.grace):
+            elif (
+                group.health_check_type == "ELB"
+                and member.instance_id in group.unhealthy_in_elb
+                and now - member.launched >= group.grace
+            ):
                 reason = "an ELB health check failure"
             if reason:
                 member.health = "Unhealthy"
@@ -213,21 +266,27 @@ class AutoScalingBackend:
         tags = {t["Key"]: t.get("Value", "") for t in group.tags if t.get("PropagateAtLaunch", True)}
         tags["aws:autoscaling:groupName"] = group.name
         tpl = group.template
-        inst = await self.lab.ec2.run_instance(tpl.image, subnet, env=tpl.environment, port=tpl.port,
-                                               tags=tags, instance_type=tpl.instance_type)
+        inst = await self.lab.ec2.run_instance(
+            tpl.image, subnet, env=tpl.environment, port=tpl.port, tags=tags, instance_type=tpl.instance_type
+        )
         member = Member(inst.instance_id, inst.az, time.time(), lifecycle="InService")
         group.members[inst.instance_id] = member
         for tg in group.target_group_arns:
             self.lab.elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": inst.instance_id, "Port": tpl.port}])
-        self._activity(group, f"Launching a new EC2 instance: {inst.instance_id}",
-                       "an instance was started in response to a difference between desired and actual capacity")
+        self._activity(
+            group,
+            f"Launching a new EC2 instance: {inst.instance_id}",
+            "an instance was started in response to a difference between desired and actual capacity",
+        )
         return inst
 
     async def _retire(self, group: Group, member: Member, cause: str) -> None:
         member.lifecycle = "Terminating"
         for tg in group.target_group_arns:
             with contextlib.suppress(AwsError):
-                self.lab.elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": member.instance_id, "Port": group.template.port}])
+                self.lab.elbv2.deregister_targets(
+                    TargetGroupArn=tg, Targets=[{"Id": member.instance_id, "Port": group.template.port}]
+                )
         with contextlib.suppress(AwsError):
             await self.lab.ec2.terminate_instances([member.instance_id])
         member.lifecycle = "Terminated"
@@ -236,15 +295,24 @@ class AutoScalingBackend:
 
     def _activity(self, group: Group, description: str, cause: str) -> None:
         now = datetime.now(UTC)
-        group.activities.append({
-            "ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group.name, "Description": description,
-            "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.", "StartTime": now, "EndTime": now,
-            "StatusCode": "Successful", "Progress": 100})
+        group.activities.append(
+            {
+                "ActivityId": str(uuid.uuid4()),
+                "AutoScalingGroupName": group.name,
+                "Description": description,
+                "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.",
+                "StartTime": now,
+                "EndTime": now,
+                "StatusCode": "Successful",
+                "Progress": 100,
+            }
+        )
         self.lab.events.emit("asg.activity", group=group.name, description=description, cause=cause)
 
     # signals from EC2 and the ALB ----------------------------------------------------------
-    def _target_health_changed(self, tg_arn: str, target_id: str, port: int, old: str, new: str,
-                               reason: str | None) -> None:
+    def _target_health_changed(
+        self, tg_arn: str, target_id: str, port: int, old: str, new: str, reason: str | None
+    ) -> None:
         for group in self.groups.values():
             if tg_arn in group.target_group_arns and target_id in group.members:
                 if new == "unhealthy":
@@ -258,9 +326,13 @@ class AutoScalingBackend:
             return
         dims = {"AutoScalingGroupName": group.name}
         in_service = sum(1 for m in group.live() if m.lifecycle == "InService")
-        for name, value in (("GroupInServiceInstances", in_service), ("GroupDesiredCapacity", group.desired),
-                            ("GroupMinSize", group.min_size), ("GroupMaxSize", group.max_size),
-                            ("GroupTotalInstances", len(group.live()))):
+        for name, value in (
+            ("GroupInServiceInstances", in_service),
+            ("GroupDesiredCapacity", group.desired),
+            ("GroupMinSize", group.min_size),
+            ("GroupMaxSize", group.max_size),
+            ("GroupTotalInstances", len(group.live())),
+        ):
             with contextlib.suppress(Exception):
                 cw.put_metric("AWS/AutoScaling", name, dims, [float(value)], "None")
 
@@ -271,7 +343,9 @@ class AutoScalingBackend:
             "AutoScalingGroupName": group.name,
             "AutoScalingGroupARN": group.arn(region, account),
             "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "$Latest"},
-            "MinSize": group.min_size, "MaxSize": group.max_size, "DesiredCapacity": group.desired,
+            "MinSize": group.min_size,
+            "MaxSize": group.max_size,
+            "DesiredCapacity": group.desired,
             "DefaultCooldown": 300,
             "AvailabilityZones": sorted({s.az for s in group.subnets}),
             "VPCZoneIdentifier": ",".join(s.subnet_id for s in group.subnets),
@@ -279,22 +353,38 @@ class AutoScalingBackend:
             "HealthCheckType": group.health_check_type,
             "HealthCheckGracePeriod": group.grace,
             "CreatedTime": datetime.fromtimestamp(group.created, UTC),
-            "Instances": [self.describe_member(group, m) for m in group.members.values()
-                          if m.lifecycle != "Terminated"],
-            "Tags": [{"ResourceId": group.name, "ResourceType": "auto-scaling-group", "Key": t["Key"],
-                      "Value": t.get("Value", ""), "PropagateAtLaunch": t.get("PropagateAtLaunch", True)}
-                     for t in group.tags],
+            "Instances": [
+                self.describe_member(group, m) for m in group.members.values() if m.lifecycle != "Terminated"
+            ],
+            "Tags": [
+                {
+                    "ResourceId": group.name,
+                    "ResourceType": "auto-scaling-group",
+                    "Key": t["Key"],
+                    "Value": t.get("Value", ""),
+                    "PropagateAtLaunch": t.get("PropagateAtLaunch", True),
+                }
+                for t in group.tags
+            ],
             "TerminationPolicies": ["Default"],
         }
 
     def describe_member(self, group: Group, m: Member) -> dict[str, Any]:
-        return {"InstanceId": m.instance_id, "AvailabilityZone": m.az, "LifecycleState": m.lifecycle,
-                "HealthStatus": m.health, "InstanceType": group.template.instance_type,
-                "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "1"},
-                "ProtectedFromScaleIn": False, "AutoScalingGroupName": group.name}
+        return {
+            "InstanceId": m.instance_id,
+            "AvailabilityZone": m.az,
+            "LifecycleState": m.lifecycle,
+            "HealthStatus": m.health,
+            "InstanceType": group.template.instance_type,
+            "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "1"},
+            "ProtectedFromScaleIn": False,
+            "AutoScalingGroupName": group.name,
+        }
 
 
 def _check_grace(grace: int) -> None:
     """AWS: the health check grace period is 0 or more seconds."""
     if grace < 0:
-        raise AwsError("ValidationError", f"Value {grace} for HealthCheckGracePeriod must be greater than or equal to 0")
+        raise AwsError(
+            "ValidationError", f"Value {grace} for HealthCheckGracePeriod must be greater than or equal to 0"
+        )

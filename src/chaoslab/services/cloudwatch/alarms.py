@@ -128,6 +128,7 @@ def evaluate(
 
 # -- reason strings ----------------------------------------------------------------------------
 
+
 def _short_time(ts: float) -> str:
     """CloudWatch's reason timestamp: `(22/11/26 00:10:00)` — day/month/year, UTC."""
     return datetime.fromtimestamp(ts, UTC).strftime("%d/%m/%y %H:%M:%S")
@@ -172,7 +173,8 @@ def reason_text(
     breaches = COMPARATORS[comparison]
     to_alarm = outcome.state == ALARM
     shown = [
-        i for i in reversed(outcome.used)
+        i
+        for i in reversed(outcome.used)
         if breaches(datapoints[i], threshold) == to_alarm  # type: ignore[arg-type]
     ] or list(reversed(outcome.used))
     listed = ", ".join(f"{_num(datapoints[i])} ({_short_time(timestamps[i])})" for i in shown)  # type: ignore[arg-type]
@@ -182,7 +184,9 @@ def reason_text(
     total = len(outcome.used) + outcome.filled
     k = len(shown)
     need = m if to_alarm else max(1, n - m + 1)
-    transition = f"{old_state} -> {outcome.state}" if old_state != outcome.state else f"{outcome.state} -> {outcome.state}"
+    transition = (
+        f"{old_state} -> {outcome.state}" if old_state != outcome.state else f"{outcome.state} -> {outcome.state}"
+    )
     text = (
         f"Threshold Crossed: {k} out of the last {total} datapoints [{listed}] "
         f"{'was' if k == 1 else 'were'} {verb_words} the threshold ({_num(threshold)}) "

@@ -50,7 +50,9 @@ def _page(items: list, token: str | None, size: int) -> tuple[list, str | None]:
 def _query_period(period: Any) -> int:
     """Queries accept any period under a minute (1 s data) or a multiple of 60."""
     if not isinstance(period, int) or period < 1 or (period > 60 and period % 60):
-        raise invalid(f"The parameter Period must be a positive number of seconds, under 60 or a multiple of 60; got {period!r}.")
+        raise invalid(
+            f"The parameter Period must be a positive number of seconds, under 60 or a multiple of 60; got {period!r}."
+        )
     return period
 
 
@@ -70,6 +72,7 @@ def _one_of(params: dict[str, Any], name: str, allowed: tuple[str, ...]) -> None
 
 
 # -- metrics -----------------------------------------------------------------------------------
+
 
 @cache
 def _units() -> frozenset[str]:
@@ -118,8 +121,21 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
                 if sv.get(key) is None:
                     raise missing(f"{where}.StatisticValues.{key}")
                 check_value(sv[key], f"{where}.StatisticValues.{key}")
-            staged.append(partial(cw.metrics.put_statistics, namespace, name, dims, sv["SampleCount"], sv["Sum"],
-                                  sv["Minimum"], sv["Maximum"], unit, ts, res))
+            staged.append(
+                partial(
+                    cw.metrics.put_statistics,
+                    namespace,
+                    name,
+                    dims,
+                    sv["SampleCount"],
+                    sv["Sum"],
+                    sv["Minimum"],
+                    sv["Maximum"],
+                    unit,
+                    ts,
+                    res,
+                )
+            )
             continue
         values = [d["Value"]] if "Value" in given else list(d["Values"])
         if len(values) > MAX_VALUES_PER_DATUM:
@@ -142,9 +158,7 @@ def _datapoint(t: float, agg: Any, stats: list[str], extended: list[str], unit: 
     for s in stats:
         point[s] = agg.statistic(s)
     if extended:
-        point["ExtendedStatistics"] = {
-            e: v for e in extended if (v := agg.statistic(e)) is not None
-        }
+        point["ExtendedStatistics"] = {e: v for e in extended if (v := agg.statistic(e)) is not None}
     point["Unit"] = unit or "None"
     return point
 
@@ -168,11 +182,14 @@ def get_metric_statistics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if end <= start:
         raise invalid("The parameter StartTime must be earlier than EndTime.")
     if (end - start) / period > MAX_DATAPOINTS_PER_STATISTICS_CALL:
-        raise combination(f"You have requested up to {int((end - start) // period)} datapoints, which exceeds "
-                          f"the limit of {MAX_DATAPOINTS_PER_STATISTICS_CALL}.")
+        raise combination(
+            f"You have requested up to {int((end - start) // period)} datapoints, which exceeds "
+            f"the limit of {MAX_DATAPOINTS_PER_STATISTICS_CALL}."
+        )
     unit = params.get("Unit")
-    rows = _cw(ctx).statistics(params["Namespace"], params["MetricName"], dimensions_dict(params.get("Dimensions")),
-                               start, end, period, unit)
+    rows = _cw(ctx).statistics(
+        params["Namespace"], params["MetricName"], dimensions_dict(params.get("Dimensions")), start, end, period, unit
+    )
     return {
         "Label": params["MetricName"],
         "Datapoints": [_datapoint(t, agg, stats, extended, unit) for t, agg in rows],
@@ -198,28 +215,39 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
             continue
         points = sorted(series[q["Id"]].items(), reverse=descending)
         default_label = q["MetricStat"]["Metric"]["MetricName"] if q.get("MetricStat") else q["Id"]
-        results.append({
-            "Id": q["Id"], "Label": q.get("Label") or default_label,
-            "Timestamps": [utc(t) for t, _ in points], "Values": [v for _, v in points],
-            "StatusCode": "Complete", "Messages": [],
-        })
+        results.append(
+            {
+                "Id": q["Id"],
+                "Label": q.get("Label") or default_label,
+                "Timestamps": [utc(t) for t, _ in points],
+                "Values": [v for _, v in points],
+                "StatusCode": "Complete",
+                "Messages": [],
+            }
+        )
     return {"MetricDataResults": results, "Messages": []}
 
 
 def list_metrics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     found = _cw(ctx).list_metrics(params.get("Namespace"), params.get("MetricName"), params.get("Dimensions"))
     page, token = _page(found, params.get("NextToken"), 500)
-    out: dict[str, Any] = {"Metrics": [
-        {"Namespace": s.namespace, "MetricName": s.name,
-         "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(s.dimensions.items())]}
-        for s in page
-    ]}
+    out: dict[str, Any] = {
+        "Metrics": [
+            {
+                "Namespace": s.namespace,
+                "MetricName": s.name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(s.dimensions.items())],
+            }
+            for s in page
+        ]
+    }
     if token:
         out["NextToken"] = token
     return out
 
 
 # -- alarms ------------------------------------------------------------------------------------
+
 
 def put_metric_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _cw(ctx).put_metric_alarm(params)
@@ -238,9 +266,13 @@ def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _one_of(params, "StateValue", _STATE_VALUES)
     _one_of(params, "AlarmTypes", _ALARM_TYPES)
     found = _cw(ctx).describe_alarms(
-        names=params.get("AlarmNames"), prefix=params.get("AlarmNamePrefix"), state=params.get("StateValue"),
-        types=params.get("AlarmTypes"), children_of=params.get("ChildrenOfAlarmName"),
-        parents_of=params.get("ParentsOfAlarmName"), action_prefix=params.get("ActionPrefix"),
+        names=params.get("AlarmNames"),
+        prefix=params.get("AlarmNamePrefix"),
+        state=params.get("StateValue"),
+        types=params.get("AlarmTypes"),
+        children_of=params.get("ChildrenOfAlarmName"),
+        parents_of=params.get("ParentsOfAlarmName"),
+        action_prefix=params.get("ActionPrefix"),
     )
     page, token = _page(found, params.get("NextToken"), size)
     out: dict[str, Any] = {
@@ -258,8 +290,12 @@ def describe_alarms_for_metric(ctx: Any, params: dict[str, Any]) -> dict[str, An
             raise missing(key)
     dims = dimensions_dict(params["Dimensions"]) if params.get("Dimensions") is not None else None
     found = _cw(ctx).describe_alarms_for_metric(
-        params["Namespace"], params["MetricName"], dims,
-        params.get("Statistic") or params.get("ExtendedStatistic"), params.get("Period"), params.get("Unit"),
+        params["Namespace"],
+        params["MetricName"],
+        dims,
+        params.get("Statistic") or params.get("ExtendedStatistic"),
+        params.get("Period"),
+        params.get("Unit"),
     )
     return {"MetricAlarms": [a.describe() for a in found]}
 
@@ -269,11 +305,16 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if not 1 <= size <= 100:
         raise invalid(f"The parameter MaxRecords must be from 1 to 100; got {size}.")
     _one_of(params, "AlarmTypes", _ALARM_TYPES)
-    _one_of(params, "HistoryItemType", ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate",
-                                        "AlarmContributorAction"))
+    _one_of(
+        params,
+        "HistoryItemType",
+        ("ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction"),
+    )
     _one_of(params, "ScanBy", _SCAN_BY)
     items = _cw(ctx).alarm_history(
-        name=params.get("AlarmName"), types=params.get("AlarmTypes"), item_type=params.get("HistoryItemType"),
+        name=params.get("AlarmName"),
+        types=params.get("AlarmTypes"),
+        item_type=params.get("HistoryItemType"),
         start=_epoch(params["StartDate"]) if params.get("StartDate") else None,
         end=_epoch(params["EndDate"]) if params.get("EndDate") else None,
         newest_first=params.get("ScanBy", "TimestampDescending") == "TimestampDescending",
@@ -289,8 +330,9 @@ def set_alarm_state(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     for key in ("AlarmName", "StateValue", "StateReason"):
         if params.get(key) is None:
             raise missing(key)
-    _cw(ctx).set_alarm_state(params["AlarmName"], params["StateValue"], params["StateReason"],
-                             params.get("StateReasonData"))
+    _cw(ctx).set_alarm_state(
+        params["AlarmName"], params["StateValue"], params["StateReason"], params.get("StateReasonData")
+    )
     return {}
 
 

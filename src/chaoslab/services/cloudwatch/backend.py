@@ -98,7 +98,9 @@ class CloudWatchBackend:
         return [(t, agg) for t, agg in rows if agg.count > 0 and t + period > start]
 
     def list_metrics(
-        self, namespace: str | None = None, name: str | None = None,
+        self,
+        namespace: str | None = None,
+        name: str | None = None,
         dimension_filters: list[dict[str, str]] | None = None,
     ) -> list[Series]:
         out = []
@@ -147,11 +149,23 @@ class CloudWatchBackend:
         if old is not None and not isinstance(old, MetricAlarm):
             raise invalid(f"The alarm {name} exists and is a composite alarm.")
         alarm = MetricAlarm(
-            name=name, arn=self.alarm_arn(name), config=config, created=old.created if old else now,
-            namespace=spec["namespace"], metric_name=spec["name"], dimensions=spec["dimensions"],
-            statistic=spec["statistic"], period=spec["period"], unit=spec["unit"],
-            evaluation_periods=n, datapoints_to_alarm=m, threshold=float(params["Threshold"]),
-            comparison=op, treat_missing=treat, queries=spec["queries"], return_id=spec["return_id"],
+            name=name,
+            arn=self.alarm_arn(name),
+            config=config,
+            created=old.created if old else now,
+            namespace=spec["namespace"],
+            metric_name=spec["name"],
+            dimensions=spec["dimensions"],
+            statistic=spec["statistic"],
+            period=spec["period"],
+            unit=spec["unit"],
+            evaluation_periods=n,
+            datapoints_to_alarm=m,
+            threshold=float(params["Threshold"]),
+            comparison=op,
+            treat_missing=treat,
+            queries=spec["queries"],
+            return_id=spec["return_id"],
         )
         if n * alarm.period > 7 * 86400 or (alarm.period < 3600 and n * alarm.period > 86400):
             raise invalid("Period * EvaluationPeriods must not exceed one day (Period < 1 h) or seven days.")
@@ -187,8 +201,9 @@ class CloudWatchBackend:
         if old is not None and not isinstance(old, CompositeAlarm):
             raise invalid(f"The alarm {name} exists and is a metric alarm.")
         config = {k: copy.deepcopy(v) for k, v in params.items() if k != "Tags"}
-        alarm = CompositeAlarm(name=name, arn=self.alarm_arn(name), config=config,
-                               created=old.created if old else now, rule=node)
+        alarm = CompositeAlarm(
+            name=name, arn=self.alarm_arn(name), config=config, created=old.created if old else now, rule=node
+        )
         self._install(alarm, old, params.get("Tags"), now)
         self._evaluate_composite(alarm, now, changed=None)
         return alarm
@@ -228,8 +243,10 @@ class CloudWatchBackend:
             if name in self.alarms:
                 alarm = self.alarms[name]
                 parents = [
-                    a.name for a in self.alarms.values()
-                    if isinstance(a, CompositeAlarm) and a.name not in names
+                    a.name
+                    for a in self.alarms.values()
+                    if isinstance(a, CompositeAlarm)
+                    and a.name not in names
                     and {name, alarm.arn} & set(children(a.rule))  # type: ignore[arg-type]
                 ]
                 if parents:
@@ -260,7 +277,9 @@ class CloudWatchBackend:
     ) -> list[Alarm]:
         """Alarms matching every given filter, sorted by name (types default to metric alarms)."""
         if names and prefix:
-            raise AwsError("InvalidParameterCombination", "AlarmNames and AlarmNamePrefix cannot be used together.", 400)
+            raise AwsError(
+                "InvalidParameterCombination", "AlarmNames and AlarmNamePrefix cannot be used together.", 400
+            )
         kinds = set(types or ["MetricAlarm"])
         picked: Iterable[Alarm] = self.alarms.values()
         if children_of or parents_of:
@@ -296,13 +315,19 @@ class CloudWatchBackend:
         if child is None:
             return []
         return [
-            a for a in self.alarms.values()
+            a
+            for a in self.alarms.values()
             if isinstance(a, CompositeAlarm) and {child.name, child.arn} & set(children(a.rule))  # type: ignore[arg-type]
         ]
 
     def describe_alarms_for_metric(
-        self, namespace: str, name: str, dimensions: dict[str, str] | None = None,
-        statistic: str | None = None, period: int | None = None, unit: str | None = None,
+        self,
+        namespace: str,
+        name: str,
+        dimensions: dict[str, str] | None = None,
+        statistic: str | None = None,
+        period: int | None = None,
+        unit: str | None = None,
     ) -> list[MetricAlarm]:
         out = []
         for a in self.alarms.values():
@@ -316,11 +341,17 @@ class CloudWatchBackend:
         return sorted(out, key=lambda a: a.name)
 
     def alarm_history(
-        self, name: str | None = None, types: list[str] | None = None, item_type: str | None = None,
-        start: float | None = None, end: float | None = None, newest_first: bool = True,
+        self,
+        name: str | None = None,
+        types: list[str] | None = None,
+        item_type: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        newest_first: bool = True,
     ) -> list[HistoryItem]:
         items = [
-            h for h in self.history
+            h
+            for h in self.history
             if (name is None or h.alarm_name == name)
             and (not types or h.alarm_type in types)
             and (item_type is None or h.item_type == item_type)
@@ -373,13 +404,15 @@ class CloudWatchBackend:
             alarm.forced = True  # holds until the alarm's next scheduled evaluation, as in AWS
         self._transition(alarm, value, reason, reason_data, self.clock(), always=True)
 
-    def _transition(self, alarm: Alarm, new: str, reason: str, data: str | None, now: float,
-                    always: bool = False) -> None:
+    def _transition(
+        self, alarm: Alarm, new: str, reason: str, data: str | None, now: float, always: bool = False
+    ) -> None:
         old = alarm.state
         if old == new and not always:
             return
-        self._record(state_update(alarm.name, alarm.kind, now, (old, alarm.reason, alarm.reason_data),
-                                  (new, reason, data)))
+        self._record(
+            state_update(alarm.name, alarm.kind, now, (old, alarm.reason, alarm.reason_data), (new, reason, data))
+        )
         alarm.state, alarm.reason, alarm.reason_data = new, reason, data
         alarm.state_updated = now
         if old == new:  # SetAlarmState to the current state: history only, nothing changed
@@ -427,15 +460,26 @@ class CloudWatchBackend:
         stamps, values, counts = self._alarm_datapoints(alarm, start, end)
         if self._low_sample_count(alarm, values[-n:], counts[-n:]):
             return alarm.state
-        outcome = ev.assess(values, n, alarm.datapoints_to_alarm, alarm.treat_missing, alarm.state,
-                            alarm.threshold, alarm.comparison)
+        outcome = ev.assess(
+            values, n, alarm.datapoints_to_alarm, alarm.treat_missing, alarm.state, alarm.threshold, alarm.comparison
+        )
         forced, alarm.forced = alarm.forced, False
         if outcome.retained or (outcome.state == alarm.state and not forced):
             return alarm.state
-        reason = ev.reason_text(outcome, values, stamps, n, alarm.datapoints_to_alarm, alarm.treat_missing,
-                                alarm.threshold, alarm.comparison, alarm.state)
-        data = ev.reason_data(outcome, values, stamps, counts, now, period, alarm.statistic,
-                              alarm.threshold, alarm.unit)
+        reason = ev.reason_text(
+            outcome,
+            values,
+            stamps,
+            n,
+            alarm.datapoints_to_alarm,
+            alarm.treat_missing,
+            alarm.threshold,
+            alarm.comparison,
+            alarm.state,
+        )
+        data = ev.reason_data(
+            outcome, values, stamps, counts, now, period, alarm.statistic, alarm.threshold, alarm.unit
+        )
         if outcome.state == alarm.state:  # a forced state confirmed: refresh the reason quietly
             alarm.reason, alarm.reason_data, alarm.state_updated = reason, data, now
         else:
@@ -443,7 +487,10 @@ class CloudWatchBackend:
         return alarm.state
 
     def _alarm_datapoints(
-        self, alarm: MetricAlarm, start: float, end: float,
+        self,
+        alarm: MetricAlarm,
+        start: float,
+        end: float,
     ) -> tuple[list[float], list[float | None], list[float | None]]:
         """(period starts, values, sample counts) of the evaluation range; counts are None for
         metric-math alarms, whose points have no single sample count."""
@@ -453,8 +500,9 @@ class CloudWatchBackend:
             stamps = [float(t) for t in range(int(start), int(end), period)]
             return stamps, [series.get(t) for t in stamps], [None] * len(stamps)
         found = self.metrics.find(alarm.namespace, alarm.metric_name, alarm.dimensions)
-        rows = self.metrics.periods(found, start, end, period, alarm.unit,
-                                    raw=percentile_of(alarm.statistic) is not None)
+        rows = self.metrics.periods(
+            found, start, end, period, alarm.unit, raw=percentile_of(alarm.statistic) is not None
+        )
         return [t for t, _ in rows], [agg.statistic(alarm.statistic) for _, agg in rows], [agg.count for _, agg in rows]
 
     @staticmethod
@@ -477,20 +525,30 @@ class CloudWatchBackend:
         new = ev.ALARM if evaluate_rule(alarm.rule, state_of) else ev.OK  # type: ignore[arg-type]
         if new == alarm.state:
             return
-        triggering = [changed] if changed is not None else [
-            c for check in state_checks(alarm.rule)  # type: ignore[arg-type]
-            if (c := self.find_alarm(check.alarm)) is not None and c.state == check.state
-        ]
+        triggering = (
+            [changed]
+            if changed is not None
+            else [
+                c
+                for check in state_checks(alarm.rule)  # type: ignore[arg-type]
+                if (c := self.find_alarm(check.alarm)) is not None and c.state == check.state
+            ]
+        )
         if triggering:
             t = triggering[0]
             when = utc(t.state_transitioned)
             reason = f"{t.arn} transitioned to {t.state} at {when.strftime('%A %d %B, %Y %H:%M:%S')} UTC"
         else:
             reason = f"Alarm rule evaluated to {'TRUE' if new == ev.ALARM else 'FALSE'}"
-        data = json.dumps({"triggeringAlarms": [
-            {"arn": t.arn, "state": {"value": t.state, "timestamp": ev.iso_millis(t.state_transitioned)}}
-            for t in triggering
-        ]}, separators=(",", ":"))
+        data = json.dumps(
+            {
+                "triggeringAlarms": [
+                    {"arn": t.arn, "state": {"value": t.state, "timestamp": ev.iso_millis(t.state_transitioned)}}
+                    for t in triggering
+                ]
+            },
+            separators=(",", ":"),
+        )
         self._transition(alarm, new, reason, data, now)
 
 
@@ -507,11 +565,13 @@ def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
     """The metric an alarm watches, from top-level fields or from a single MetricStat query."""
     queries = params.get("Metrics")
     if queries:
-        direct = [k for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit")
-                  if params.get(k) is not None]
+        direct = [
+            k
+            for k in ("MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Dimensions", "Unit")
+            if params.get(k) is not None
+        ]
         if direct:
-            raise AwsError("InvalidParameterCombination",
-                           f"Metrics cannot be combined with {', '.join(direct)}.", 400)
+            raise AwsError("InvalidParameterCombination", f"Metrics cannot be combined with {', '.join(direct)}.", 400)
         check_queries(queries, lambda p: check_period(p, "Metrics.MetricStat.Period"))
         returning = [q for q in queries if q.get("ReturnData", True)]
         if len(returning) != 1:
@@ -520,17 +580,25 @@ def _metric_spec(params: dict[str, Any]) -> dict[str, Any]:
         stat = q.get("MetricStat") or {}
         metric = stat.get("Metric") or {}
         return {
-            "namespace": metric.get("Namespace", ""), "name": metric.get("MetricName", ""),
-            "dimensions": dimensions_dict(metric.get("Dimensions")), "statistic": stat.get("Stat", ""),
-            "period": query_period(queries), "unit": stat.get("Unit"),
-            "queries": copy.deepcopy(queries), "return_id": q["Id"],
+            "namespace": metric.get("Namespace", ""),
+            "name": metric.get("MetricName", ""),
+            "dimensions": dimensions_dict(metric.get("Dimensions")),
+            "statistic": stat.get("Stat", ""),
+            "period": query_period(queries),
+            "unit": stat.get("Unit"),
+            "queries": copy.deepcopy(queries),
+            "return_id": q["Id"],
         }
     for key in ("MetricName", "Namespace", "Period"):
         if params.get(key) is None:
             raise missing(key)
     return {
-        "namespace": params["Namespace"], "name": params["MetricName"],
+        "namespace": params["Namespace"],
+        "name": params["MetricName"],
         "dimensions": dimensions_dict(params.get("Dimensions")),
         "statistic": check_statistic(params.get("Statistic"), params.get("ExtendedStatistic")),
-        "period": check_period(params["Period"]), "unit": params.get("Unit"), "queries": None, "return_id": None,
+        "period": check_period(params["Period"]),
+        "unit": params.get("Unit"),
+        "queries": None,
+        "return_id": None,
     }

@@ -29,8 +29,9 @@ class HistoryItem:
         }
 
 
-def state_update(name: str, alarm_type: str, now: float, old: tuple[str, str, str | None],
-                 new: tuple[str, str, str | None]) -> HistoryItem:
+def state_update(
+    name: str, alarm_type: str, now: float, old: tuple[str, str, str | None], new: tuple[str, str, str | None]
+) -> HistoryItem:
     """`old`/`new` are (state, reason, reason data JSON or None)."""
 
     def part(state: str, reason: str, data: str | None) -> dict[str, Any]:
@@ -40,8 +41,14 @@ def state_update(name: str, alarm_type: str, now: float, old: tuple[str, str, st
         return out
 
     body = {"version": "1.0", "oldState": part(*old), "newState": part(*new)}
-    return HistoryItem(name, alarm_type, now, "StateUpdate",
-                       f"Alarm updated from {old[0]} to {new[0]}", json.dumps(body, separators=(",", ":")))
+    return HistoryItem(
+        name,
+        alarm_type,
+        now,
+        "StateUpdate",
+        f"Alarm updated from {old[0]} to {new[0]}",
+        json.dumps(body, separators=(",", ":")),
+    )
 
 
 def config_update(name: str, alarm_type: str, now: float, kind: str, config: dict[str, Any]) -> HistoryItem:
@@ -49,5 +56,11 @@ def config_update(name: str, alarm_type: str, now: float, kind: str, config: dic
     key = {"Create": "createdAlarm", "Update": "updatedAlarm", "Delete": "deletedAlarm"}[kind]
     body = {"type": kind, "version": "1.0", key: config}
     verb = {"Create": "created", "Update": "updated", "Delete": "deleted"}[kind]
-    return HistoryItem(name, alarm_type, now, "ConfigurationUpdate", f'Alarm "{name}" {verb}',
-                       json.dumps(body, separators=(",", ":"), default=str))
+    return HistoryItem(
+        name,
+        alarm_type,
+        now,
+        "ConfigurationUpdate",
+        f'Alarm "{name}" {verb}',
+        json.dumps(body, separators=(",", ":"), default=str),
+    )

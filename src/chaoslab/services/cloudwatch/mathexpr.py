@@ -25,7 +25,9 @@ class MathError(ValueError):
     """The expression is malformed or uses something this subset does not implement."""
 
 
-MAX_NESTING = 50  # parentheses, brackets and function calls inside one another (deeper: MathError, not a stack overflow)
+MAX_NESTING = (
+    50  # parentheses, brackets and function calls inside one another (deeper: MathError, not a stack overflow)
+)
 _TOKEN = re.compile(r'\s*(?:(\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|([A-Za-z_][A-Za-z0-9_]*)|("[^"]*")|(.))')
 _FUNCS = ("ABS", "FILL", "SUM", "AVG", "MIN", "MAX", "METRICS")
 
@@ -218,7 +220,12 @@ def _reduce(name: str, v: Value) -> Value:
     if isinstance(v, dict):  # a single series reduces to itself per timestamp
         return dict(v)
     stamps = sorted({t for s in v if isinstance(s, dict) for t in s})
-    reducers: dict[str, Callable[[list[float]], float]] = {"SUM": sum, "MIN": min, "MAX": max, "AVG": lambda xs: sum(xs) / len(xs)}
+    reducers: dict[str, Callable[[list[float]], float]] = {
+        "SUM": sum,
+        "MIN": min,
+        "MAX": max,
+        "AVG": lambda xs: sum(xs) / len(xs),
+    }
     fn = reducers[name]
     out: Series = {}
     for t in stamps:

@@ -84,9 +84,19 @@ class MetricAlarm(Alarm):
     def describe(self) -> dict[str, Any]:
         out = self._common()
         for key in (
-            "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Period", "Unit",
-            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator",
-            "EvaluateLowSampleCountPercentile", "Metrics", "ThresholdMetricId",
+            "MetricName",
+            "Namespace",
+            "Statistic",
+            "ExtendedStatistic",
+            "Period",
+            "Unit",
+            "EvaluationPeriods",
+            "DatapointsToAlarm",
+            "Threshold",
+            "ComparisonOperator",
+            "EvaluateLowSampleCountPercentile",
+            "Metrics",
+            "ThresholdMetricId",
         ):
             if self.config.get(key) is not None:
                 out[key] = self.config[key]

@@ -33,8 +33,10 @@ def check_queries(queries: list[dict[str, Any]], check_period: Callable[[Any], i
         stat_q = q.get("MetricStat")
         if stat_q is not None:
             if not is_valid_statistic(stat_q.get("Stat") or ""):
-                raise invalid(f"Query {qid}: the statistic {stat_q.get('Stat')!r} is not supported; use "
-                              f"{', '.join(SIMPLE_STATISTICS)} or a percentile such as p99.")
+                raise invalid(
+                    f"Query {qid}: the statistic {stat_q.get('Stat')!r} is not supported; use "
+                    f"{', '.join(SIMPLE_STATISTICS)} or a percentile such as p99."
+                )
             check_period(stat_q.get("Period", q.get("Period")))
     ids = {q["Id"] for q in queries}
     for q in queries:
@@ -87,8 +89,15 @@ def _stat_series(q: dict[str, Any], start: float, end: float, stats: Stats) -> d
     stat_q = q["MetricStat"]
     metric = stat_q["Metric"]
     period = stat_q.get("Period", q.get("Period"))
-    rows = stats(metric.get("Namespace", ""), metric["MetricName"], dimensions_dict(metric.get("Dimensions")),
-                 start, end, period, stat_q.get("Unit"))
+    rows = stats(
+        metric.get("Namespace", ""),
+        metric["MetricName"],
+        dimensions_dict(metric.get("Dimensions")),
+        start,
+        end,
+        period,
+        stat_q.get("Unit"),
+    )
     return {t: v for t, agg in rows if (v := agg.statistic(stat_q["Stat"])) is not None}
 
 

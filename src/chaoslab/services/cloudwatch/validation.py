@@ -91,7 +91,7 @@ def check_value(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid(f"The value {value!r} for parameter {where} is not a number.")
     v = float(value)
-    if not math.isfinite(v) or abs(v) > 2.0 ** 360:
+    if not math.isfinite(v) or abs(v) > 2.0**360:
         raise invalid(f"The value {value!r} for parameter {where} is invalid: it must be finite and within ±2^360.")
     return v
 

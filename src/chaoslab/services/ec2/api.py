@@ -37,8 +37,10 @@ def _field(record: dict[str, Any], path: str) -> list[str]:
     if path == "tag-key":
         return [t["Key"] for t in record.get("Tags", [])]
     if path not in simple:
-        raise AwsError("InvalidParameterValue", f"The filter '{path}' is invalid; chaoslab supports: "
-                       + ", ".join(sorted([*simple, "tag:<key>"])))
+        raise AwsError(
+            "InvalidParameterValue",
+            f"The filter '{path}' is invalid; chaoslab supports: " + ", ".join(sorted([*simple, "tag:<key>"])),
+        )
     value = simple[path]
     return [value] if value is not None else []
 
@@ -69,8 +71,11 @@ def describe_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         records = [r for r in records if r["InstanceId"] in ids]
     records = [r for r in records if _matches(r, filters)]
     account = ctx.account_id
-    return {"Reservations": [
-        {"ReservationId": "r-" + r["InstanceId"][2:], "OwnerId": account, "Instances": [r]} for r in records]}
+    return {
+        "Reservations": [
+            {"ReservationId": "r-" + r["InstanceId"][2:], "OwnerId": account, "Instances": [r]} for r in records
+        ]
+    }
 
 
 async def stop_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -99,17 +104,34 @@ def describe_subnets(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_vpcs(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    vpcs = [{"VpcId": v.vpc_id, "CidrBlock": v.cidr, "State": "available", "OwnerId": ctx.account_id,
-             "IsDefault": False, "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()]}
-            for v in _ec2(ctx).vpcs.values()]
+    vpcs = [
+        {
+            "VpcId": v.vpc_id,
+            "CidrBlock": v.cidr,
+            "State": "available",
+            "OwnerId": ctx.account_id,
+            "IsDefault": False,
+            "Tags": [{"Key": k, "Value": val} for k, val in v.tags.items()],
+        }
+        for v in _ec2(ctx).vpcs.values()
+    ]
     return {"Vpcs": vpcs}
 
 
 def describe_availability_zones(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    return {"AvailabilityZones": [
-        {"ZoneName": az, "ZoneId": az_id(az), "State": "available", "RegionName": ctx.region,
-         "ZoneType": "availability-zone", "OptInStatus": "opt-in-not-required"}
-        for az in _ec2(ctx).availability_zones()]}
+    return {
+        "AvailabilityZones": [
+            {
+                "ZoneName": az,
+                "ZoneId": az_id(az),
+                "State": "available",
+                "RegionName": ctx.region,
+                "ZoneType": "availability-zone",
+                "OptInStatus": "opt-in-not-required",
+            }
+            for az in _ec2(ctx).availability_zones()
+        ]
+    }
 
 
 def _checked_tags(tags: list[dict[str, Any]], values: bool) -> list[dict[str, Any]]:

@@ -59,8 +59,7 @@ class Ec2Backend:
             self._metrics_task.cancel()
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*(i.unit.destroy() for i in self.instances.values() if i.unit),
-                             return_exceptions=True)
+        await asyncio.gather(*(i.unit.destroy() for i in self.instances.values() if i.unit), return_exceptions=True)
         for vpc in self.vpcs.values():
             await vpc.network.destroy()
 
@@ -68,8 +67,9 @@ class Ec2Backend:
         self._listeners.append(listener)
 
     # networks ------------------------------------------------------------------------------
-    async def create_vpc(self, cidr: str, subnets: dict[str, str], tags: dict[str, str] | None = None,
-                         vpc_id: str | None = None) -> Vpc:
+    async def create_vpc(
+        self, cidr: str, subnets: dict[str, str], tags: dict[str, str] | None = None, vpc_id: str | None = None
+    ) -> Vpc:
         """A VPC with one subnet per AZ (`{"us-east-1a": "10.0.10.0/24"}`); its network is real."""
         net = ipaddress.ip_network(cidr)
         for az, sn in subnets.items():
@@ -102,15 +102,26 @@ class Ec2Backend:
         return self.vpcs[subnet.vpc_id].network
 
     # instances -----------------------------------------------------------------------------
-    async def run_instance(self, image: str, subnet: Subnet, *, env: dict[str, str] | None = None,
-                           port: int = 80, tags: dict[str, str] | None = None,
-                           instance_type: str = "t3.micro", spot: bool = False) -> Instance:
+    async def run_instance(
+        self,
+        image: str,
+        subnet: Subnet,
+        *,
+        env: dict[str, str] | None = None,
+        port: int = 80,
+        tags: dict[str, str] | None = None,
+        instance_type: str = "t3.micro",
+        spot: bool = False,
+    ) -> Instance:
         """Launch one instance: address from its subnet, then its app process (pending → running)."""
         if resolve_image(image, {}) is None:
-            raise AwsError("InvalidAMIID.NotFound",
-                           f"The image '{image}' is not a chaoslab app; known: {', '.join(known_images())}")
-        inst = Instance(new_instance_id(), image, instance_type, subnet, dict(env or {}), port,
-                        dict(tags or {}), spot=spot)
+            raise AwsError(
+                "InvalidAMIID.NotFound",
+                f"The image '{image}' is not a chaoslab app; known: {', '.join(known_images())}",
+            )
+        inst = Instance(
+            new_instance_id(), image, instance_type, subnet, dict(env or {}), port, dict(tags or {}), spot=spot
+        )
         self.instances[inst.instance_id] = inst
         self._set_state(inst, "pending")
         await self._boot(inst)
@@ -118,8 +129,13 @@ class Ec2Backend:
 
     async def _boot(self, inst: Instance) -> None:
         if inst.unit is None:
-            inst.unit = new_unit(self.lab, self.network_of(inst.subnet), inst.az, inst.instance_id,
-                                 on_exit=functools.partial(self._app_exited, inst))
+            inst.unit = new_unit(
+                self.lab,
+                self.network_of(inst.subnet),
+                inst.az,
+                inst.instance_id,
+                on_exit=functools.partial(self._app_exited, inst),
+            )
             inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
         else:
             await inst.unit.set_power(True)
@@ -134,7 +150,9 @@ class Ec2Backend:
         deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
         while time.monotonic() < deadline and inst.unit.running:
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(inst.private_ip, unit_port(inst.private_ip, inst.port)), 1.0)
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(inst.private_ip, unit_port(inst.private_ip, inst.port)), 1.0
+                )
                 writer.close()
                 return
             except (TimeoutError, OSError):
@@ -145,22 +163,36 @@ class Ec2Backend:
         loopback = self.network_of(inst.subnet).mode == "loopback"
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "INSTANCE_ID": inst.instance_id, "AZ": inst.az, "PRIVATE_IP": inst.private_ip,
-            "HOST": inst.private_ip if loopback else "0.0.0.0", "PORT": str(unit_port(inst.private_ip, inst.port)),
+            "INSTANCE_ID": inst.instance_id,
+            "AZ": inst.az,
+            "PRIVATE_IP": inst.private_ip,
+            "HOST": inst.private_ip if loopback else "0.0.0.0",
+            "PORT": str(unit_port(inst.private_ip, inst.port)),
             **inst.env,
         }
         argv = resolve_image(inst.image, env)
         assert argv is not None
-        return ProcessSpec("app", argv, env, stop_timeout=10.0,
-                           log_group=f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}",
-                           log_stream=inst.instance_id)
+        return ProcessSpec(
+            "app",
+            argv,
+            env,
+            stop_timeout=10.0,
+            log_group=f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}",
+            log_stream=inst.instance_id,
+        )
 
     def _app_exited(self, inst: Instance, info: ExitInfo) -> None:
         """The app died on its own (OOM, kill-process fault): the instance keeps running, as EC2
         would; the ALB health check is what notices."""
         log.info("app on %s exited with %s", inst.instance_id, info.code)
-        self.lab.events.emit("unit.process_exit", unit_id=inst.instance_id, unit_kind="instance",
-                             process=info.name, code=info.code, output=info.output)
+        self.lab.events.emit(
+            "unit.process_exit",
+            unit_id=inst.instance_id,
+            unit_kind="instance",
+            process=info.name,
+            code=info.code,
+            output=info.output,
+        )
 
     def get(self, instance_id: str) -> Instance:
         inst = self.instances.get(instance_id)
@@ -205,8 +237,10 @@ class Ec2Backend:
         instances = self._all(ids)
         for inst in instances:
             if inst.state == "stopping":
-                raise AwsError("IncorrectInstanceState",
-                               f"The instance '{inst.instance_id}' is not in a state from which it can be started.")
+                raise AwsError(
+                    "IncorrectInstanceState",
+                    f"The instance '{inst.instance_id}' is not in a state from which it can be started.",
+                )
         changes = []
         for inst in instances:
             prev = inst.state
@@ -232,8 +266,9 @@ class Ec2Backend:
         await inst.unit.start([self._app_spec(inst)])
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
 
-    async def terminate_instances(self, ids: list[str],
-                                  reason: str = "Client.UserInitiatedShutdown") -> list[dict[str, Any]]:
+    async def terminate_instances(
+        self, ids: list[str], reason: str = "Client.UserInitiatedShutdown"
+    ) -> list[dict[str, Any]]:
         """`reason` is the StateReason code: a Spot interruption passes Server.SpotInstanceTermination."""
         changes = []
         for inst in self._all(ids):
@@ -249,14 +284,23 @@ class Ec2Backend:
             await inst.unit.destroy()
         self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(
-            TERMINATED_VISIBLE_SECONDS, lambda: self.instances.pop(inst.instance_id, None))
+            TERMINATED_VISIBLE_SECONDS, lambda: self.instances.pop(inst.instance_id, None)
+        )
 
     def _set_state(self, inst: Instance, state: str, reason: str | None = None) -> None:
         old, inst.state = inst.state, state
         if reason is not None or state in ("running", "pending"):
             inst.state_reason = reason
-        self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state=state,
-                             old=old, az=inst.az, ip=inst.private_ip, reason=reason)
+        self.lab.events.emit(
+            "unit.state",
+            unit_id=inst.instance_id,
+            unit_kind="instance",
+            state=state,
+            old=old,
+            az=inst.az,
+            ip=inst.private_ip,
+            reason=reason,
+        )
         for listener in list(self._listeners):
             listener(inst, old, state)
 
@@ -276,7 +320,9 @@ class Ec2Backend:
 
     def availability_zones(self) -> list[str]:
         return sorted({s.az for v in self.vpcs.values() for s in v.subnets.values()}) or [
-            f"{self.lab.config.region}a", f"{self.lab.config.region}b"]
+            f"{self.lab.config.region}a",
+            f"{self.lab.config.region}b",
+        ]
 
     def tag(self, resource_ids: list[str], tags: dict[str, str]) -> None:
         for target in self._taggable(resource_ids):
@@ -316,14 +362,22 @@ class Ec2Backend:
             for inst in list(self.instances.values()):
                 if inst.state == "running" and inst.unit:
                     with contextlib.suppress(Exception):
-                        cw.put_metric("AWS/EC2", "CPUUtilization", {"InstanceId": inst.instance_id},
-                                      [min(100.0, inst.unit.cpu_percent())], "Percent", now)
+                        cw.put_metric(
+                            "AWS/EC2",
+                            "CPUUtilization",
+                            {"InstanceId": inst.instance_id},
+                            [min(100.0, inst.unit.cpu_percent())],
+                            "Percent",
+                            now,
+                        )
 
 
 def _change(inst: Instance, prev: str) -> dict[str, Any]:
-    return {"InstanceId": inst.instance_id,
-            "PreviousState": {"Code": STATE_CODES[prev], "Name": prev},
-            "CurrentState": {"Code": STATE_CODES[inst.state], "Name": inst.state}}
+    return {
+        "InstanceId": inst.instance_id,
+        "PreviousState": {"Code": STATE_CODES[prev], "Name": prev},
+        "CurrentState": {"Code": STATE_CODES[inst.state], "Name": inst.state},
+    }
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:

@@ -26,11 +26,18 @@ class Subnet:
 
     def to_record(self, region: str, account: str) -> dict[str, Any]:
         return {
-            "SubnetId": self.subnet_id, "VpcId": self.vpc_id, "AvailabilityZone": self.az,
-            "AvailabilityZoneId": az_id(self.az), "CidrBlock": self.cidr, "State": "available",
+            "SubnetId": self.subnet_id,
+            "VpcId": self.vpc_id,
+            "AvailabilityZone": self.az,
+            "AvailabilityZoneId": az_id(self.az),
+            "CidrBlock": self.cidr,
+            "State": "available",
             "SubnetArn": f"arn:aws:ec2:{region}:{account}:subnet/{self.subnet_id}",
-            "OwnerId": account, "Tags": tag_list(self.tags), "AvailableIpAddressCount": 250,
-            "DefaultForAz": False, "MapPublicIpOnLaunch": False,
+            "OwnerId": account,
+            "Tags": tag_list(self.tags),
+            "AvailableIpAddressCount": 250,
+            "DefaultForAz": False,
+            "MapPublicIpOnLaunch": False,
         }
 
 

@@ -26,8 +26,11 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 def _name(value: str, what: str) -> str:
     """ECS cluster and service names: up to 255 letters, numbers, hyphens and underscores."""
     if not _NAME.fullmatch(value):
-        raise AwsError("InvalidParameterException", f"{what} name can have up to 255 characters: letters (uppercase "
-                       "and lowercase), numbers, underscores and hyphens.")
+        raise AwsError(
+            "InvalidParameterException",
+            f"{what} name can have up to 255 characters: letters (uppercase "
+            "and lowercase), numbers, underscores and hyphens.",
+        )
     return value
 
 
@@ -43,8 +46,14 @@ def describe_clusters(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         try:
             out.append(_ecs(ctx).describe_cluster(_ecs(ctx).cluster(ref)))
         except AwsError:
-            failures.append({"arn": ref if ref.startswith("arn:") else
-                             f"arn:aws:ecs:{ctx.region}:{ctx.account_id}:cluster/{ref}", "reason": "MISSING"})
+            failures.append(
+                {
+                    "arn": ref
+                    if ref.startswith("arn:")
+                    else f"arn:aws:ecs:{ctx.region}:{ctx.account_id}:cluster/{ref}",
+                    "reason": "MISSING",
+                }
+            )
     return {"clusters": out, "failures": failures}
 
 
@@ -86,27 +95,43 @@ def _grace(p: dict[str, Any]) -> int | None:
 
 def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     if "taskDefinition" not in p:
-        raise AwsError("InvalidParameterException", "TaskDefinition must be specified for a service that uses the ECS deployment controller.")
+        raise AwsError(
+            "InvalidParameterException",
+            "TaskDefinition must be specified for a service that uses the ECS deployment controller.",
+        )
     try:
         svc = _ecs(ctx).create_service(
-            p.get("cluster"), _name(p["serviceName"], "Service"), p["taskDefinition"], int(p.get("desiredCount", 0)),
-            launch_type=p.get("launchType"), capacity_provider_strategy=p.get("capacityProviderStrategy"),
-            load_balancers=p.get("loadBalancers"), network_configuration=p.get("networkConfiguration"),
+            p.get("cluster"),
+            _name(p["serviceName"], "Service"),
+            p["taskDefinition"],
+            int(p.get("desiredCount", 0)),
+            launch_type=p.get("launchType"),
+            capacity_provider_strategy=p.get("capacityProviderStrategy"),
+            load_balancers=p.get("loadBalancers"),
+            network_configuration=p.get("networkConfiguration"),
             grace=_grace(p) or 0,
-            deployment_configuration=p.get("deploymentConfiguration"), tags=_tags(p.get("tags")))
+            deployment_configuration=p.get("deploymentConfiguration"),
+            tags=_tags(p.get("tags")),
+        )
     except AwsError as e:
         if e.code != "TargetGroupNotFound":
             raise
         # ELBv2's code means nothing to an ECS client; ECS answers a bad targetGroupArn this way.
-        raise AwsError("InvalidParameterException", f"Unable to validate the specified target group: {e.message}") from None
+        raise AwsError(
+            "InvalidParameterException", f"Unable to validate the specified target group: {e.message}"
+        ) from None
     return {"service": _ecs(ctx).describe_service(svc)}
 
 
 def update_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     svc = _ecs(ctx).update_service(
-        p.get("cluster"), p["service"], desired_count=p.get("desiredCount"),
-        task_definition=p.get("taskDefinition"), force_new_deployment=bool(p.get("forceNewDeployment")),
-        grace=_grace(p))
+        p.get("cluster"),
+        p["service"],
+        desired_count=p.get("desiredCount"),
+        task_definition=p.get("taskDefinition"),
+        force_new_deployment=bool(p.get("forceNewDeployment")),
+        grace=_grace(p),
+    )
     return {"service": _ecs(ctx).describe_service(svc)}
 
 
@@ -126,8 +151,9 @@ def describe_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 def list_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     cluster = _ecs(ctx).cluster(p.get("cluster"))
-    return {"serviceArns": [s.arn for s in _ecs(ctx).services.values()
-                            if s.cluster is cluster and s.status != "INACTIVE"]}
+    return {
+        "serviceArns": [s.arn for s in _ecs(ctx).services.values() if s.cluster is cluster and s.status != "INACTIVE"]
+    }
 
 
 async def delete_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -138,10 +164,17 @@ async def delete_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 async def run_task(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     provider = (p.get("capacityProviderStrategy") or [{}])[0].get("capacityProvider")
     tasks = await _ecs(ctx).run_task(
-        p.get("cluster"), p["taskDefinition"], int(p.get("count", 1)), started_by=p.get("startedBy"),
-        group=p.get("group"), network_configuration=p.get("networkConfiguration"),
-        launch_type=p.get("launchType"), capacity_provider=provider, tags=_tags(p.get("tags")),
-        overrides=p.get("overrides"))
+        p.get("cluster"),
+        p["taskDefinition"],
+        int(p.get("count", 1)),
+        started_by=p.get("startedBy"),
+        group=p.get("group"),
+        network_configuration=p.get("networkConfiguration"),
+        launch_type=p.get("launchType"),
+        capacity_provider=provider,
+        tags=_tags(p.get("tags")),
+        overrides=p.get("overrides"),
+    )
     return {"tasks": [t.describe() for t in tasks], "failures": []}
 
 
@@ -151,9 +184,15 @@ async def stop_task(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    return {"taskArns": _ecs(ctx).list_tasks(
-        p.get("cluster"), service=p.get("serviceName"), family=p.get("family"),
-        desired_status=p.get("desiredStatus", "RUNNING"), started_by=p.get("startedBy"))}
+    return {
+        "taskArns": _ecs(ctx).list_tasks(
+            p.get("cluster"),
+            service=p.get("serviceName"),
+            family=p.get("family"),
+            desired_status=p.get("desiredStatus", "RUNNING"),
+            started_by=p.get("startedBy"),
+        )
+    }
 
 
 def describe_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -199,12 +238,24 @@ def list_tags_for_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 OPERATIONS = {
-    "CreateCluster": create_cluster, "DescribeClusters": describe_clusters, "ListClusters": list_clusters,
-    "DeleteCluster": delete_cluster, "RegisterTaskDefinition": register_task_definition,
-    "DescribeTaskDefinition": describe_task_definition, "ListTaskDefinitions": list_task_definitions,
-    "DeregisterTaskDefinition": deregister_task_definition, "CreateService": create_service,
-    "UpdateService": update_service, "DescribeServices": describe_services, "ListServices": list_services,
-    "DeleteService": delete_service, "RunTask": run_task, "StopTask": stop_task, "ListTasks": list_tasks,
-    "DescribeTasks": describe_tasks, "TagResource": tag_resource, "UntagResource": untag_resource,
+    "CreateCluster": create_cluster,
+    "DescribeClusters": describe_clusters,
+    "ListClusters": list_clusters,
+    "DeleteCluster": delete_cluster,
+    "RegisterTaskDefinition": register_task_definition,
+    "DescribeTaskDefinition": describe_task_definition,
+    "ListTaskDefinitions": list_task_definitions,
+    "DeregisterTaskDefinition": deregister_task_definition,
+    "CreateService": create_service,
+    "UpdateService": update_service,
+    "DescribeServices": describe_services,
+    "ListServices": list_services,
+    "DeleteService": delete_service,
+    "RunTask": run_task,
+    "StopTask": stop_task,
+    "ListTasks": list_tasks,
+    "DescribeTasks": describe_tasks,
+    "TagResource": tag_resource,
+    "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,
 }

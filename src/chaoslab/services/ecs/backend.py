@@ -30,12 +30,16 @@ log = logging.getLogger(__name__)
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
 LISTEN_WAIT_SECONDS = 60.0
 START_BACKOFF_FIRST, START_BACKOFF_MAX = 5.0, 900.0  # after a failed start; AWS's throttle caps at 15 min
-START_IMPAIRED = ("(service {name}) is unable to consistently start tasks successfully. For more information, "
-                  "see the Troubleshooting section of the Amazon ECS Developer Guide.")
+START_IMPAIRED = (
+    "(service {name}) is unable to consistently start tasks successfully. For more information, "
+    "see the Troubleshooting section of the Amazon ECS Developer Guide."
+)
 # The agent's words when the awslogs driver cannot create its stream, plus the group it looked for.
-LOG_GROUP_MISSING = ("ResourceInitializationError: failed to validate logger args: create stream has been retried "
-                     "1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log "
-                     "group does not exist. : exit status 1 (awslogs-group {group})")
+LOG_GROUP_MISSING = (
+    "ResourceInitializationError: failed to validate logger args: create stream has been retried "
+    "1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log "
+    "group does not exist. : exit status 1 (awslogs-group {group})"
+)
 
 
 class AwsLogs(NamedTuple):
@@ -84,8 +88,9 @@ class EcsBackend:
         await asyncio.gather(*(t.unit.destroy() for t in self.tasks.values() if t.unit), return_exceptions=True)
 
     # clusters ------------------------------------------------------------------------------
-    def create_cluster(self, name: str = "default", tags: dict[str, str] | None = None,
-                       settings: list[dict[str, Any]] | None = None) -> Cluster:
+    def create_cluster(
+        self, name: str = "default", tags: dict[str, str] | None = None, settings: list[dict[str, Any]] | None = None
+    ) -> Cluster:
         if name in self.clusters and self.clusters[name].status == "ACTIVE":
             return self.clusters[name]
         arn = f"arn:aws:ecs:{self.lab.config.region}:{self.lab.config.account_id}:cluster/{name}"
@@ -103,8 +108,9 @@ class EcsBackend:
     def delete_cluster(self, ref: str) -> Cluster:
         cluster = self.cluster(ref)
         if any(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()):
-            raise AwsError("ClusterContainsServicesException",
-                           "The Cluster cannot be deleted while Services are active.")
+            raise AwsError(
+                "ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."
+            )
         if any(t.cluster is cluster and t.last_status != "STOPPED" for t in self.tasks.values()):
             raise AwsError("ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active.")
         cluster.status = "INACTIVE"
@@ -112,21 +118,35 @@ class EcsBackend:
 
     def describe_cluster(self, cluster: Cluster) -> dict[str, Any]:
         tasks = [t for t in self.tasks.values() if t.cluster is cluster]
-        return {"clusterArn": cluster.arn, "clusterName": cluster.name, "status": cluster.status,
-                "runningTasksCount": sum(t.last_status == "RUNNING" for t in tasks),
-                "pendingTasksCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
-                "activeServicesCount": sum(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()),
-                "registeredContainerInstancesCount": 0, "settings": cluster.settings,
-                "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
-                "tags": [{"key": k, "value": v} for k, v in cluster.tags.items()]}
+        return {
+            "clusterArn": cluster.arn,
+            "clusterName": cluster.name,
+            "status": cluster.status,
+            "runningTasksCount": sum(t.last_status == "RUNNING" for t in tasks),
+            "pendingTasksCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks),
+            "activeServicesCount": sum(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()),
+            "registeredContainerInstancesCount": 0,
+            "settings": cluster.settings,
+            "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+            "tags": [{"key": k, "value": v} for k, v in cluster.tags.items()],
+        }
 
     # services ------------------------------------------------------------------------------
-    def create_service(self, cluster_ref: str | None, name: str, task_definition: str, desired_count: int, *,
-                       launch_type: str | None = None, capacity_provider_strategy: list[dict[str, Any]] | None = None,
-                       load_balancers: list[dict[str, Any]] | None = None,
-                       network_configuration: dict[str, Any] | None = None, grace: int = 0,
-                       deployment_configuration: dict[str, Any] | None = None,
-                       tags: dict[str, str] | None = None) -> Service:
+    def create_service(
+        self,
+        cluster_ref: str | None,
+        name: str,
+        task_definition: str,
+        desired_count: int,
+        *,
+        launch_type: str | None = None,
+        capacity_provider_strategy: list[dict[str, Any]] | None = None,
+        load_balancers: list[dict[str, Any]] | None = None,
+        network_configuration: dict[str, Any] | None = None,
+        grace: int = 0,
+        deployment_configuration: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+    ) -> Service:
         cluster = self.cluster(cluster_ref)
         existing = self.services.get((cluster.name, name))
         if existing and existing.status == "ACTIVE":
@@ -141,13 +161,26 @@ class EcsBackend:
             for lb in lbs:
                 tg = self.lab.elbv2.target_groups.get(lb["targetGroupArn"])
                 if tg is not None and getattr(tg, "target_type", "ip") != "ip":
-                    raise AwsError("InvalidParameterException",
-                                   f"The provided target group {lb['targetGroupArn']} has target type instance, "
-                                   "which is incompatible with the awsvpc network mode specified in the task definition.")
+                    raise AwsError(
+                        "InvalidParameterException",
+                        f"The provided target group {lb['targetGroupArn']} has target type instance, "
+                        "which is incompatible with the awsvpc network mode specified in the task definition.",
+                    )
         subnets = self._subnets(network_configuration)
-        svc = Service(name, cluster, td, desired_count, launch_type or ("FARGATE" if not capacity_provider_strategy else ""),
-                      list(capacity_provider_strategy or []), lbs, subnets, dict(network_configuration or {}),
-                      grace, dict(deployment_configuration or {}), dict(tags or {}))
+        svc = Service(
+            name,
+            cluster,
+            td,
+            desired_count,
+            launch_type or ("FARGATE" if not capacity_provider_strategy else ""),
+            list(capacity_provider_strategy or []),
+            lbs,
+            subnets,
+            dict(network_configuration or {}),
+            grace,
+            dict(deployment_configuration or {}),
+            dict(tags or {}),
+        )
         self.services[(cluster.name, name)] = svc
         self._event(svc, f"(service {name}) was created.")
         self._kick.set()
@@ -155,17 +188,24 @@ class EcsBackend:
 
     def _check_load_balancer(self, td: dict[str, Any], lb: dict[str, Any]) -> None:
         if "targetGroupArn" not in lb:
-            raise AwsError("InvalidParameterException", "loadBalancers[].targetGroupArn is required for an Application Load Balancer.")
+            raise AwsError(
+                "InvalidParameterException",
+                "loadBalancers[].targetGroupArn is required for an Application Load Balancer.",
+            )
         self.lab.elbv2.describe_target_groups(TargetGroupArns=[lb["targetGroupArn"]])
         container = next((c for c in td["containerDefinitions"] if c["name"] == lb.get("containerName")), None)
         if container is None:
-            raise AwsError("InvalidParameterException",
-                           f"The container {lb.get('containerName')} does not exist in the task definition.")
+            raise AwsError(
+                "InvalidParameterException",
+                f"The container {lb.get('containerName')} does not exist in the task definition.",
+            )
         ports = [pm["containerPort"] for pm in container.get("portMappings", [])]
         if lb.get("containerPort") not in ports:
-            raise AwsError("InvalidParameterException",
-                           f"The container {container['name']} did not have a container port {lb.get('containerPort')} "
-                           f"defined (ports: {ports}).")
+            raise AwsError(
+                "InvalidParameterException",
+                f"The container {container['name']} did not have a container port {lb.get('containerPort')} "
+                f"defined (ports: {ports}).",
+            )
 
     def _subnets(self, network_configuration: dict[str, Any] | None) -> list[Subnet]:
         ids = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
@@ -180,9 +220,16 @@ class EcsBackend:
             raise AwsError("ServiceNotFoundException", "Service not found.")
         return svc
 
-    def update_service(self, cluster_ref: str | None, name: str, *, desired_count: int | None = None,
-                       task_definition: str | None = None, force_new_deployment: bool = False,
-                       grace: int | None = None) -> Service:
+    def update_service(
+        self,
+        cluster_ref: str | None,
+        name: str,
+        *,
+        desired_count: int | None = None,
+        task_definition: str | None = None,
+        force_new_deployment: bool = False,
+        grace: int | None = None,
+    ) -> Service:
         svc = self.service(cluster_ref, name)
         if svc.status != "ACTIVE":
             raise AwsError("ServiceNotActiveException", "Service was not ACTIVE.")
@@ -208,8 +255,7 @@ class EcsBackend:
     async def delete_service(self, cluster_ref: str | None, name: str, force: bool = False) -> Service:
         svc = self.service(cluster_ref, name)
         if svc.desired_count > 0 and not force:
-            raise AwsError("InvalidParameterException",
-                           "The service cannot be stopped while it is scaled above 0.")
+            raise AwsError("InvalidParameterException", "The service cannot be stopped while it is scaled above 0.")
         svc.status = "DRAINING"
         svc.desired_count = 0
         for task in self._service_tasks(svc):
@@ -223,38 +269,59 @@ class EcsBackend:
         svc.status = "INACTIVE"
 
     def _service_tasks(self, svc: Service) -> list[Task]:
-        return [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster
-                and t.desired_status != "STOPPED"]
+        return [
+            t
+            for t in self.tasks.values()
+            if t.service == svc.name and t.cluster is svc.cluster and t.desired_status != "STOPPED"
+        ]
 
     def describe_service(self, svc: Service) -> dict[str, Any]:
         tasks = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
         running = sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in tasks)
         pending = sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
         ts = lambda t: datetime.fromtimestamp(t, UTC)  # noqa: E731
-        deployment = {"id": svc.deployment_id, "status": "PRIMARY",
-                      "taskDefinition": svc.task_definition["taskDefinitionArn"],
-                      "desiredCount": svc.desired_count, "pendingCount": pending, "runningCount": running,
-                      "failedTasks": svc.start_failures, "createdAt": ts(svc.deployment_created), "updatedAt": ts(svc.deployment_updated),
-                      "launchType": svc.launch_type or None,
-                      "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
-                      "rolloutStateReason": ("ECS deployment completed." if svc.steady
-                                             else "ECS deployment in progress."),
-                      "networkConfiguration": svc.network_configuration or None}
+        deployment = {
+            "id": svc.deployment_id,
+            "status": "PRIMARY",
+            "taskDefinition": svc.task_definition["taskDefinitionArn"],
+            "desiredCount": svc.desired_count,
+            "pendingCount": pending,
+            "runningCount": running,
+            "failedTasks": svc.start_failures,
+            "createdAt": ts(svc.deployment_created),
+            "updatedAt": ts(svc.deployment_updated),
+            "launchType": svc.launch_type or None,
+            "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
+            "rolloutStateReason": ("ECS deployment completed." if svc.steady else "ECS deployment in progress."),
+            "networkConfiguration": svc.network_configuration or None,
+        }
         out = {
-            "serviceArn": svc.arn, "serviceName": svc.name, "clusterArn": svc.cluster.arn,
-            "loadBalancers": svc.load_balancers, "status": svc.status, "desiredCount": svc.desired_count,
-            "runningCount": running, "pendingCount": pending, "launchType": svc.launch_type or None,
+            "serviceArn": svc.arn,
+            "serviceName": svc.name,
+            "clusterArn": svc.cluster.arn,
+            "loadBalancers": svc.load_balancers,
+            "status": svc.status,
+            "desiredCount": svc.desired_count,
+            "runningCount": running,
+            "pendingCount": pending,
+            "launchType": svc.launch_type or None,
             "capacityProviderStrategy": svc.capacity_provider_strategy or None,
             "taskDefinition": svc.task_definition["taskDefinitionArn"],
-            "deploymentConfiguration": {"maximumPercent": 200, "minimumHealthyPercent": 100,
-                                        "deploymentCircuitBreaker": {"enable": False, "rollback": False},
-                                        **svc.deployment_configuration},
+            "deploymentConfiguration": {
+                "maximumPercent": 200,
+                "minimumHealthyPercent": 100,
+                "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+                **svc.deployment_configuration,
+            },
             "deployments": [{k: v for k, v in deployment.items() if v is not None}],
-            "events": list(reversed(svc.events[-100:])), "createdAt": ts(svc.created_at),
-            "healthCheckGracePeriodSeconds": svc.grace, "schedulingStrategy": "REPLICA",
+            "events": list(reversed(svc.events[-100:])),
+            "createdAt": ts(svc.created_at),
+            "healthCheckGracePeriodSeconds": svc.grace,
+            "schedulingStrategy": "REPLICA",
             "networkConfiguration": svc.network_configuration or None,
             "tags": [{"key": k, "value": v} for k, v in svc.tags.items()],
-            "deploymentController": {"type": "ECS"}, "enableExecuteCommand": False,
+            "deploymentController": {"type": "ECS"},
+            "enableExecuteCommand": False,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -268,11 +335,20 @@ class EcsBackend:
         self.lab.events.emit("ecs.service_event", service=svc.name, cluster=svc.cluster.name, message=message)
 
     # tasks ---------------------------------------------------------------------------------
-    async def run_task(self, cluster_ref: str | None, task_definition: str, count: int = 1, *,
-                       started_by: str | None = None, group: str | None = None,
-                       network_configuration: dict[str, Any] | None = None, launch_type: str | None = None,
-                       capacity_provider: str | None = None, tags: dict[str, str] | None = None,
-                       overrides: dict[str, Any] | None = None) -> list[Task]:
+    async def run_task(
+        self,
+        cluster_ref: str | None,
+        task_definition: str,
+        count: int = 1,
+        *,
+        started_by: str | None = None,
+        group: str | None = None,
+        network_configuration: dict[str, Any] | None = None,
+        launch_type: str | None = None,
+        capacity_provider: str | None = None,
+        tags: dict[str, str] | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> list[Task]:
         cluster = self.cluster(cluster_ref)
         td = self.task_definitions.get(task_definition)
         if not 1 <= count <= 10:
@@ -281,19 +357,48 @@ class EcsBackend:
         tasks = []
         for i in range(count):
             subnet = subnets[i % len(subnets)]
-            task = self._new_task(cluster, td, group or f"family:{td['family']}", started_by, subnet,
-                                  None, launch_type or "FARGATE", capacity_provider, tags)
+            task = self._new_task(
+                cluster,
+                td,
+                group or f"family:{td['family']}",
+                started_by,
+                subnet,
+                None,
+                launch_type or "FARGATE",
+                capacity_provider,
+                tags,
+            )
             tasks.append(task)
             self._spawn(self._launch(task, None, overrides or {}))
         return tasks
 
-    def _new_task(self, cluster: Cluster, td: dict[str, Any], group: str, started_by: str | None,
-                  subnet: Subnet, service: str | None, launch_type: str, capacity_provider: str | None,
-                  tags: dict[str, str] | None) -> Task:
-        task = Task(new_task_id(), cluster, td, group, started_by, subnet, launch_type,
-                    capacity_provider or ("FARGATE" if launch_type == "FARGATE" else None), service, dict(tags or {}))
-        task.containers = [ContainerState(c["name"], c["image"], c.get("essential", True))
-                           for c in td["containerDefinitions"]]
+    def _new_task(
+        self,
+        cluster: Cluster,
+        td: dict[str, Any],
+        group: str,
+        started_by: str | None,
+        subnet: Subnet,
+        service: str | None,
+        launch_type: str,
+        capacity_provider: str | None,
+        tags: dict[str, str] | None,
+    ) -> Task:
+        task = Task(
+            new_task_id(),
+            cluster,
+            td,
+            group,
+            started_by,
+            subnet,
+            launch_type,
+            capacity_provider or ("FARGATE" if launch_type == "FARGATE" else None),
+            service,
+            dict(tags or {}),
+        )
+        task.containers = [
+            ContainerState(c["name"], c["image"], c.get("essential", True)) for c in td["containerDefinitions"]
+        ]
         self.tasks[task.task_id] = task
         self._state(task, "PROVISIONING")
         return task
@@ -302,8 +407,9 @@ class EcsBackend:
         """PROVISIONING → PENDING → ACTIVATING → RUNNING, or STOPPED with TaskFailedToStart."""
         try:
             network = self.lab.ec2.network_of(task.subnet)
-            task.unit = new_unit(self.lab, network, task.az, task.task_id,
-                                 on_exit=lambda info: self._container_exited(task, info))
+            task.unit = new_unit(
+                self.lab, network, task.az, task.task_id, on_exit=lambda info: self._container_exited(task, info)
+            )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
@@ -344,14 +450,20 @@ class EcsBackend:
 
     def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ProcessSpec:
         override: dict[str, Any] = next(
-            (o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {})
+            (o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {}
+        )
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
         loopback = self.lab.ec2.network_of(task.subnet).mode == "loopback"
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin",
-               "ECS_CONTAINER_METADATA_URI_V4": "", "AWS_REGION": self.lab.config.region,
-               "INSTANCE_ID": task.task_id, "AZ": task.az, "PRIVATE_IP": task.private_ip or "",
-               "HOST": (task.private_ip or "") if loopback else "0.0.0.0",
-               "PORT": str(unit_port(task.private_ip or "", ports[0] if ports else 80))}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "ECS_CONTAINER_METADATA_URI_V4": "",
+            "AWS_REGION": self.lab.config.region,
+            "INSTANCE_ID": task.task_id,
+            "AZ": task.az,
+            "PRIVATE_IP": task.private_ip or "",
+            "HOST": (task.private_ip or "") if loopback else "0.0.0.0",
+            "PORT": str(unit_port(task.private_ip or "", ports[0] if ports else 80)),
+        }
         for pair in [*c.get("environment", []), *override.get("environment", [])]:
             env[pair["name"]] = str(pair.get("value", ""))
         command = override.get("command") or c.get("command")
@@ -366,11 +478,18 @@ class EcsBackend:
                 raise _StartFailure(
                     f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
                     f"{c['image']} is not a chaoslab app and the container has no command; "
-                    f"known images: {', '.join(known_images())}")
+                    f"known images: {', '.join(known_images())}"
+                )
         logs = awslogs_of(c, task.task_id)
-        return ProcessSpec(c["name"], argv, env, essential=c.get("essential", True),
-                           stop_timeout=float(c.get("stopTimeout", 30)),
-                           log_group=logs.group if logs else None, log_stream=logs.stream if logs else None)
+        return ProcessSpec(
+            c["name"],
+            argv,
+            env,
+            essential=c.get("essential", True),
+            stop_timeout=float(c.get("stopTimeout", 30)),
+            log_group=logs.group if logs else None,
+            log_stream=logs.stream if logs else None,
+        )
 
     def _open_log_streams(self, task: Task) -> None:
         """What the awslogs driver does before a container starts: the group must exist, or is
@@ -390,8 +509,10 @@ class EcsBackend:
                 if target.stream not in logs.groups[target.group].streams:
                     logs.create_log_stream(target.group, target.stream)
             except AwsError as e:
-                raise _StartFailure(f"ResourceInitializationError: failed to validate logger args: {e.code}: "
-                                    f"{e.message} : exit status 1") from None
+                raise _StartFailure(
+                    f"ResourceInitializationError: failed to validate logger args: {e.code}: "
+                    f"{e.message} : exit status 1"
+                ) from None
 
     async def _wait_listening(self, task: Task, svc: Service) -> None:
         """Register once the container's port accepts connections (its app has started), so the
@@ -402,7 +523,11 @@ class EcsBackend:
             while time.monotonic() < deadline and task.unit and task.unit.running:
                 try:
                     _, writer = await asyncio.wait_for(
-                        asyncio.open_connection(task.private_ip, unit_port(task.private_ip or "", int(lb["containerPort"]))), 1.0)
+                        asyncio.open_connection(
+                            task.private_ip, unit_port(task.private_ip or "", int(lb["containerPort"]))
+                        ),
+                        1.0,
+                    )
                     writer.close()
                     break
                 except (TimeoutError, OSError):
@@ -412,21 +537,30 @@ class EcsBackend:
         for lb in svc.load_balancers:
             port = int(lb["containerPort"])
             with contextlib.suppress(AwsError):
-                self.lab.elbv2.register_targets(TargetGroupArn=lb["targetGroupArn"],
-                                                Targets=[{"Id": task.private_ip, "Port": port}])
+                self.lab.elbv2.register_targets(
+                    TargetGroupArn=lb["targetGroupArn"], Targets=[{"Id": task.private_ip, "Port": port}]
+                )
                 task.registrations.append((lb["targetGroupArn"], port))
 
     def _container_exited(self, task: Task, info: ExitInfo) -> None:
         container = next(c for c in task.containers if c.name == info.name)
         container.last_status, container.exit_code = "STOPPED", info.code
-        self.lab.events.emit("unit.process_exit", unit_id=task.task_id, unit_kind="task",
-                             process=info.name, code=info.code, output=info.output)
+        self.lab.events.emit(
+            "unit.process_exit",
+            unit_id=task.task_id,
+            unit_kind="task",
+            process=info.name,
+            code=info.code,
+            output=info.output,
+        )
         if info.essential and task.desired_status == "RUNNING":
             self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
 
     async def _health_loop(self, task: Task) -> None:
         """Docker-style container health checks run inside the task's network identity."""
-        defs = {c["name"]: c["healthCheck"] for c in task.task_definition["containerDefinitions"] if c.get("healthCheck")}
+        defs = {
+            c["name"]: c["healthCheck"] for c in task.task_definition["containerDefinitions"] if c.get("healthCheck")
+        }
         last_run: dict[str, float] = {}
         while task.last_status == "RUNNING" and task.desired_status == "RUNNING":
             await asyncio.sleep(0.5)
@@ -507,9 +641,19 @@ class EcsBackend:
 
     def _state(self, task: Task, status: str) -> None:
         old, task.last_status = task.last_status, status
-        self.lab.events.emit("unit.state", unit_id=task.task_id, unit_kind="task", state=status, old=old,
-                             az=task.az, ip=task.private_ip, service=task.service, cluster=task.cluster.name,
-                             stop_code=task.stop_code, reason=task.stopped_reason)
+        self.lab.events.emit(
+            "unit.state",
+            unit_id=task.task_id,
+            unit_kind="task",
+            state=status,
+            old=old,
+            az=task.az,
+            ip=task.private_ip,
+            service=task.service,
+            cluster=task.cluster.name,
+            stop_code=task.stop_code,
+            reason=task.stopped_reason,
+        )
 
     def get_task(self, cluster_ref: str | None, task_ref: str) -> Task:
         self.cluster(cluster_ref)
@@ -518,13 +662,25 @@ class EcsBackend:
             raise AwsError("InvalidParameterException", "The referenced task was not found.")
         return task
 
-    def list_tasks(self, cluster_ref: str | None, *, service: str | None = None, family: str | None = None,
-                   desired_status: str = "RUNNING", started_by: str | None = None) -> list[str]:
+    def list_tasks(
+        self,
+        cluster_ref: str | None,
+        *,
+        service: str | None = None,
+        family: str | None = None,
+        desired_status: str = "RUNNING",
+        started_by: str | None = None,
+    ) -> list[str]:
         cluster = self.cluster(cluster_ref)
-        return [t.arn for t in self.tasks.values() if t.cluster is cluster and t.desired_status == desired_status
-                and (service is None or t.service == service.rsplit("/", 1)[-1])
-                and (family is None or t.task_definition["family"] == family)
-                and (started_by is None or t.started_by == started_by)]
+        return [
+            t.arn
+            for t in self.tasks.values()
+            if t.cluster is cluster
+            and t.desired_status == desired_status
+            and (service is None or t.service == service.rsplit("/", 1)[-1])
+            and (family is None or t.task_definition["family"] == family)
+            and (started_by is None or t.started_by == started_by)
+        ]
 
     def describe_task_records(self, cluster: str | None = None, service: str | None = None) -> list[dict[str, Any]]:
         """Task shapes for FIS target resolution (aws:ecs:task with cluster/service parameters)."""
@@ -560,27 +716,39 @@ class EcsBackend:
         outdated = [t for t in live if t.task_definition is not svc.task_definition]
         now = time.time()
         for t in live:  # ELB health: replace after the grace period
-            if (t.elb_unhealthy_since is not None and t.started_at and now - t.started_at >= svc.grace):
+            if t.elb_unhealthy_since is not None and t.started_at and now - t.started_at >= svc.grace:
                 tgs = ", ".join(tg for tg, _ in t.registrations)
-                self._event(svc, f"(service {svc.name}) (task {t.task_id}) failed ELB health checks in (target-group {tgs})")
-                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Task failed ELB health checks in (target-group {tgs})")
+                self._event(
+                    svc, f"(service {svc.name}) (task {t.task_id}) failed ELB health checks in (target-group {tgs})"
+                )
+                self.stop_task_soon(
+                    t, "ServiceSchedulerInitiated", f"Task failed ELB health checks in (target-group {tgs})"
+                )
         live = self._service_tasks(svc)
         current = [t for t in live if t.task_definition is svc.task_definition]
         missing = svc.desired_count - len(current)
         if missing > 0 and now >= svc.launch_after:
             started = [self._start_service_task(svc) for _ in range(missing)]
-            self._event(svc, f"(service {svc.name}) has started {len(started)} tasks: "
-                        + " ".join(f"(task {t.task_id})" for t in started) + ".")
+            self._event(
+                svc,
+                f"(service {svc.name}) has started {len(started)} tasks: "
+                + " ".join(f"(task {t.task_id})" for t in started)
+                + ".",
+            )
             svc.steady = False
         running_current = [t for t in current if t.last_status == "RUNNING"]
         if outdated and len(running_current) >= svc.desired_count:
             for t in outdated:
-                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})")
+                self.stop_task_soon(
+                    t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})"
+                )
         elif missing < 0:
             for t in sorted(current, key=lambda t: t.created_at, reverse=True)[:-missing]:
-                self.stop_task_soon(t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})")
+                self.stop_task_soon(
+                    t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})"
+                )
             self._event(svc, f"(service {svc.name}) has stopped {-missing} running tasks.")
-        steady = (not outdated and len(running_current) == svc.desired_count == len(current))
+        steady = not outdated and len(running_current) == svc.desired_count == len(current)
         if steady and not svc.steady:
             self._event(svc, f"(service {svc.name}) has reached a steady state.")
         svc.steady = steady
@@ -608,15 +776,27 @@ class EcsBackend:
         subnet = min(svc.subnets, key=lambda s: (counts.get(s.az, 0), svc.subnets.index(s)))
         provider = None
         if svc.capacity_provider_strategy:
-            provider = max(svc.capacity_provider_strategy, key=lambda s: (s.get("base", 0), s.get("weight", 0)))["capacityProvider"]
+            provider = max(svc.capacity_provider_strategy, key=lambda s: (s.get("base", 0), s.get("weight", 0)))[
+                "capacityProvider"
+            ]
         launch_type = svc.launch_type or "FARGATE"
-        task = self._new_task(svc.cluster, svc.task_definition, f"service:{svc.name}", svc.deployment_id, subnet,
-                              svc.name, launch_type, provider, svc.tags)
+        task = self._new_task(
+            svc.cluster,
+            svc.task_definition,
+            f"service:{svc.name}",
+            svc.deployment_id,
+            subnet,
+            svc.name,
+            launch_type,
+            provider,
+            svc.tags,
+        )
         self._spawn(self._launch(task, svc, {}))
         return task
 
-    def _target_health_changed(self, tg_arn: str, target_id: str, port: int, old: str, new: str,
-                               reason: str | None) -> None:
+    def _target_health_changed(
+        self, tg_arn: str, target_id: str, port: int, old: str, new: str, reason: str | None
+    ) -> None:
         for t in self.tasks.values():
             if t.private_ip == target_id and (tg_arn, port) in t.registrations and t.desired_status == "RUNNING":
                 if new == "unhealthy":

@@ -13,8 +13,16 @@ if TYPE_CHECKING:
     from chaoslab.services.ec2.models import Subnet
 
 # The lifecycle ECS reports, in order (archived task-lifecycle guide).
-LIFECYCLE = ["PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING",
-             "DEPROVISIONING", "STOPPED"]
+LIFECYCLE = [
+    "PROVISIONING",
+    "PENDING",
+    "ACTIVATING",
+    "RUNNING",
+    "DEACTIVATING",
+    "STOPPING",
+    "DEPROVISIONING",
+    "STOPPED",
+]
 
 
 def _ts(t: float | None) -> datetime | None:
@@ -101,27 +109,45 @@ class Task:
     def describe(self) -> dict[str, Any]:
         td = self.task_definition
         out: dict[str, Any] = {
-            "taskArn": self.arn, "clusterArn": self.cluster.arn,
-            "taskDefinitionArn": td["taskDefinitionArn"], "group": self.group,
-            "lastStatus": self.last_status, "desiredStatus": self.desired_status,
-            "launchType": self.launch_type, "availabilityZone": self.az,
-            "cpu": str(td.get("cpu", "256")), "memory": str(td.get("memory", "512")),
-            "createdAt": _ts(self.created_at), "startedAt": _ts(self.started_at),
-            "stoppingAt": _ts(self.stopping_at), "stoppedAt": _ts(self.stopped_at),
-            "pullStartedAt": _ts(self.pull_started_at), "pullStoppedAt": _ts(self.pull_stopped_at),
+            "taskArn": self.arn,
+            "clusterArn": self.cluster.arn,
+            "taskDefinitionArn": td["taskDefinitionArn"],
+            "group": self.group,
+            "lastStatus": self.last_status,
+            "desiredStatus": self.desired_status,
+            "launchType": self.launch_type,
+            "availabilityZone": self.az,
+            "cpu": str(td.get("cpu", "256")),
+            "memory": str(td.get("memory", "512")),
+            "createdAt": _ts(self.created_at),
+            "startedAt": _ts(self.started_at),
+            "stoppingAt": _ts(self.stopping_at),
+            "stoppedAt": _ts(self.stopped_at),
+            "pullStartedAt": _ts(self.pull_started_at),
+            "pullStoppedAt": _ts(self.pull_stopped_at),
             "connectivity": "CONNECTED" if self.private_ip else None,
-            "healthStatus": self.health_status, "version": LIFECYCLE.index(self.last_status) + 1,
+            "healthStatus": self.health_status,
+            "version": LIFECYCLE.index(self.last_status) + 1,
             "platformVersion": "1.4.0" if self.launch_type == "FARGATE" else None,
             "platformFamily": "Linux" if self.launch_type == "FARGATE" else None,
-            "startedBy": self.started_by, "stopCode": self.stop_code, "stoppedReason": self.stopped_reason,
-            "capacityProviderName": self.capacity_provider, "tags": tag_list(self.tags),
+            "startedBy": self.started_by,
+            "stopCode": self.stop_code,
+            "stoppedReason": self.stopped_reason,
+            "capacityProviderName": self.capacity_provider,
+            "tags": tag_list(self.tags),
             "enableExecuteCommand": False,
-            "attachments": [{
-                "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)), "type": "ElasticNetworkInterface",
-                "status": "ATTACHED" if self.last_status not in ("STOPPED", "PROVISIONING") else "DELETED",
-                "details": [{"name": "subnetId", "value": self.subnet.subnet_id},
-                            {"name": "networkInterfaceId", "value": self.eni_id},
-                            {"name": "privateIPv4Address", "value": self.private_ip or ""}]}],
+            "attachments": [
+                {
+                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
+                    "type": "ElasticNetworkInterface",
+                    "status": "ATTACHED" if self.last_status not in ("STOPPED", "PROVISIONING") else "DELETED",
+                    "details": [
+                        {"name": "subnetId", "value": self.subnet.subnet_id},
+                        {"name": "networkInterfaceId", "value": self.eni_id},
+                        {"name": "privateIPv4Address", "value": self.private_ip or ""},
+                    ],
+                }
+            ],
             "containers": [self._describe_container(c) for c in self.containers],
         }
         return {k: v for k, v in out.items() if v is not None}
@@ -129,10 +155,19 @@ class Task:
     def _describe_container(self, c: ContainerState) -> dict[str, Any]:
         out: dict[str, Any] = {
             "containerArn": f"{self.arn.replace(':task/', ':container/')}/{c.name}",
-            "taskArn": self.arn, "name": c.name, "image": c.image, "lastStatus": c.last_status,
+            "taskArn": self.arn,
+            "name": c.name,
+            "image": c.image,
+            "lastStatus": c.last_status,
             "healthStatus": c.health if self._has_check(c.name) else "UNKNOWN",
-            "networkInterfaces": [{"attachmentId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
-                                   "privateIpv4Address": self.private_ip}] if self.private_ip else [],
+            "networkInterfaces": [
+                {
+                    "attachmentId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
+                    "privateIpv4Address": self.private_ip,
+                }
+            ]
+            if self.private_ip
+            else [],
         }
         if c.exit_code is not None:
             out["exitCode"] = c.exit_code

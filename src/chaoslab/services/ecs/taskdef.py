@@ -21,8 +21,10 @@ def validate_task_definition(td: dict[str, Any]) -> None:
     """Raise ClientException naming the field and the allowed values, as ECS does."""
     family = td.get("family")
     if not family or not _FAMILY.match(str(family)):
-        raise _invalid("Family contains invalid characters or is empty: up to 255 letters (uppercase and "
-                       "lowercase), numbers, hyphens, and underscores are allowed.")
+        raise _invalid(
+            "Family contains invalid characters or is empty: up to 255 letters (uppercase and "
+            "lowercase), numbers, hyphens, and underscores are allowed."
+        )
     mode = td.get("networkMode", "awsvpc")
     if mode not in _NETWORK_MODES:
         raise _invalid(f"networkMode must be one of {', '.join(_NETWORK_MODES)}; got {mode!r}.")
@@ -35,8 +37,10 @@ def validate_task_definition(td: dict[str, Any]) -> None:
         if not c.get("name"):
             raise _invalid(f"{where}.name is required.")
         if not _FAMILY.match(str(c["name"])):
-            raise _invalid(f"{where}.name: up to 255 letters (uppercase and lowercase), numbers, hyphens, and "
-                           "underscores are allowed.")
+            raise _invalid(
+                f"{where}.name: up to 255 letters (uppercase and lowercase), numbers, hyphens, and "
+                "underscores are allowed."
+            )
         if c["name"] in names:
             raise _invalid(f"Container names must be unique within a task definition: {c['name']!r} repeats.")
         names.add(c["name"])
@@ -47,8 +51,10 @@ def validate_task_definition(td: dict[str, Any]) -> None:
             if not isinstance(port, int) or not 0 < port < 65536:
                 raise _invalid(f"{where}.portMappings[{j}].containerPort must be an integer from 1 to 65535.")
             if mode == "awsvpc" and pm.get("hostPort") not in (None, port):
-                raise _invalid(f"When networkMode=awsvpc, the host ports and container ports in port mappings "
-                               f"must match ({where}.portMappings[{j}]).")
+                raise _invalid(
+                    f"When networkMode=awsvpc, the host ports and container ports in port mappings "
+                    f"must match ({where}.portMappings[{j}])."
+                )
         hc = c.get("healthCheck")
         if hc is not None:
             cmd = hc.get("command") or []
@@ -89,8 +95,9 @@ class TaskDefinitions:
                     pm.setdefault("hostPort", pm["containerPort"])
         revisions = self.families.setdefault(td["family"], [])
         td["revision"] = len(revisions) + 1
-        td["taskDefinitionArn"] = (f"arn:aws:ecs:{self.region}:{self.account}:task-definition/"
-                                   f"{td['family']}:{td['revision']}")
+        td["taskDefinitionArn"] = (
+            f"arn:aws:ecs:{self.region}:{self.account}:task-definition/{td['family']}:{td['revision']}"
+        )
         td["status"] = "ACTIVE"
         td.setdefault("requiresCompatibilities", ["FARGATE"] if td["networkMode"] == "awsvpc" else ["EC2"])
         td["compatibilities"] = ["EC2", "FARGATE"]
@@ -119,6 +126,10 @@ class TaskDefinitions:
         return td
 
     def arns(self, family_prefix: str | None = None, status: str = "ACTIVE") -> list[str]:
-        return [td["taskDefinitionArn"] for fam, revs in sorted(self.families.items())
-                if not family_prefix or fam.startswith(family_prefix)
-                for td in revs if status == "ALL" or td["status"] == status]
+        return [
+            td["taskDefinitionArn"]
+            for fam, revs in sorted(self.families.items())
+            if not family_prefix or fam.startswith(family_prefix)
+            for td in revs
+            if status == "ALL" or td["status"] == status
+        ]

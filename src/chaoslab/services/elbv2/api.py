@@ -63,7 +63,9 @@ def _two_zones(ctx: Any, params: dict[str, Any]) -> None:
         except AwsError:
             raise AwsError("SubnetNotFound", f"The subnet ID '{subnet_id}' is not valid", 400) from None
     if len(zones) < 2:
-        raise AwsError("ValidationError", "At least two subnets in two different Availability Zones must be specified", 400)
+        raise AwsError(
+            "ValidationError", "At least two subnets in two different Availability Zones must be specified", 400
+        )
 
 
 def create_load_balancer(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -77,11 +77,18 @@ class ElbV2Backend:
         return self.targets.add_listener(callback)
 
     # load balancers --------------------------------------------------------------------------
-    def create_load_balancer(self, Name: str, Subnets: list[str] | None = None,
-                             SubnetMappings: list[dict[str, Any]] | None = None,
-                             SecurityGroups: list[str] | None = None, Scheme: str = "internet-facing",
-                             Tags: list[dict[str, str]] | None = None, Type: str = "application",
-                             IpAddressType: str = "ipv4", **_: Any) -> dict[str, Any]:
+    def create_load_balancer(
+        self,
+        Name: str,
+        Subnets: list[str] | None = None,
+        SubnetMappings: list[dict[str, Any]] | None = None,
+        SecurityGroups: list[str] | None = None,
+        Scheme: str = "internet-facing",
+        Tags: list[dict[str, str]] | None = None,
+        Type: str = "application",
+        IpAddressType: str = "ipv4",
+        **_: Any,
+    ) -> dict[str, Any]:
         if Type != "application":
             raise error("ValidationError", f"Load balancer type '{Type}' is not supported by this lab")
         if not NAME.match(Name) or Name.startswith("internal-"):
@@ -95,19 +102,29 @@ class ElbV2Backend:
         lb_id = hex_id(16)
         lb_arn = arn("elasticloadbalancing", self.region, self.account, f"loadbalancer/app/{Name}/{lb_id}")
         prefix = "internal-" if Scheme == "internal" else ""
-        zones = [{"ZoneName": self._subnet_zone(s, i), "SubnetId": s, "LoadBalancerAddresses": []}
-                 for i, s in enumerate(subnets)]
+        zones = [
+            {"ZoneName": self._subnet_zone(s, i), "SubnetId": s, "LoadBalancerAddresses": []}
+            for i, s in enumerate(subnets)
+        ]
         lb = LoadBalancer(
-            arn=lb_arn, name=Name, dns_name=f"{prefix}{Name}-{int(lb_id[:8], 16) % 10**10}.{self.region}.elb.amazonaws.com",
-            scheme=Scheme, vpc_id=self._subnet_vpc(subnets), subnets=subnets, zones=zones,
-            security_groups=list(SecurityGroups or []), ip_address_type=IpAddressType,
-            stats=RequestStats(arn_suffix(lb_arn)), tags=tag_dict(Tags),
+            arn=lb_arn,
+            name=Name,
+            dns_name=f"{prefix}{Name}-{int(lb_id[:8], 16) % 10**10}.{self.region}.elb.amazonaws.com",
+            scheme=Scheme,
+            vpc_id=self._subnet_vpc(subnets),
+            subnets=subnets,
+            zones=zones,
+            security_groups=list(SecurityGroups or []),
+            ip_address_type=IpAddressType,
+            stats=RequestStats(arn_suffix(lb_arn)),
+            tags=tag_dict(Tags),
         )
         self.load_balancers[lb_arn] = lb
         return {"LoadBalancers": [lb.describe()]}
 
-    def describe_load_balancers(self, LoadBalancerArns: list[str] | None = None,
-                                Names: list[str] | None = None, **_: Any) -> dict[str, Any]:
+    def describe_load_balancers(
+        self, LoadBalancerArns: list[str] | None = None, Names: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
         lbs = list(self.load_balancers.values())
         if LoadBalancerArns:
             lbs = [self._lb(a) for a in LoadBalancerArns]
@@ -133,8 +150,9 @@ class ElbV2Backend:
     def describe_load_balancer_attributes(self, LoadBalancerArn: str, **_: Any) -> dict[str, Any]:
         return {"Attributes": attr_list(self._lb(LoadBalancerArn).attributes)}
 
-    def modify_load_balancer_attributes(self, LoadBalancerArn: str, Attributes: list[dict[str, str]],
-                                        **_: Any) -> dict[str, Any]:
+    def modify_load_balancer_attributes(
+        self, LoadBalancerArn: str, Attributes: list[dict[str, str]], **_: Any
+    ) -> dict[str, Any]:
         lb = self._lb(LoadBalancerArn)
         changes = validated_attrs(Attributes, LB_ATTRIBUTE_DEFAULTS, "Load balancer")
         if "idle_timeout.timeout_seconds" in changes:
@@ -143,10 +161,17 @@ class ElbV2Backend:
         return {"Attributes": attr_list(lb.attributes)}
 
     # target groups ---------------------------------------------------------------------------
-    def create_target_group(self, Name: str, Protocol: str | None = None, Port: int | None = None,
-                            VpcId: str | None = None, TargetType: str = "instance",
-                            Matcher: dict[str, str] | None = None, Tags: list[dict[str, str]] | None = None,
-                            **params: Any) -> dict[str, Any]:
+    def create_target_group(
+        self,
+        Name: str,
+        Protocol: str | None = None,
+        Port: int | None = None,
+        VpcId: str | None = None,
+        TargetType: str = "instance",
+        Matcher: dict[str, str] | None = None,
+        Tags: list[dict[str, str]] | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
         if not NAME.match(Name):
             raise error("ValidationError", f"Target group name '{Name}' is not valid")
         if TargetType not in ("instance", "ip"):
@@ -158,18 +183,40 @@ class ElbV2Backend:
         for tg in self.target_groups.values():
             if tg.name == Name:
                 if (tg.protocol, tg.port, tg.vpc_id, tg.target_type, tg.health_check, tg.matcher) == (
-                        Protocol, Port, VpcId, TargetType, health, matcher):
+                    Protocol,
+                    Port,
+                    VpcId,
+                    TargetType,
+                    health,
+                    matcher,
+                ):
                     return {"TargetGroups": [tg.describe()]}
-                raise error("DuplicateTargetGroupName", "A target group with the same name exists, but with different settings")
+                raise error(
+                    "DuplicateTargetGroupName", "A target group with the same name exists, but with different settings"
+                )
         tg_arn = arn("elasticloadbalancing", self.region, self.account, f"targetgroup/{Name}/{hex_id(16)}")
-        tg = TargetGroup(arn=tg_arn, name=Name, protocol=Protocol, port=Port, vpc_id=VpcId,
-                         target_type=TargetType, health_check=health, matcher=matcher,
-                         pool=TargetPool(arn_suffix(tg_arn)), tags=tag_dict(Tags))
+        tg = TargetGroup(
+            arn=tg_arn,
+            name=Name,
+            protocol=Protocol,
+            port=Port,
+            vpc_id=VpcId,
+            target_type=TargetType,
+            health_check=health,
+            matcher=matcher,
+            pool=TargetPool(arn_suffix(tg_arn)),
+            tags=tag_dict(Tags),
+        )
         self.target_groups[tg_arn] = tg
         return {"TargetGroups": [tg.describe()]}
 
-    def describe_target_groups(self, LoadBalancerArn: str | None = None, TargetGroupArns: list[str] | None = None,
-                               Names: list[str] | None = None, **_: Any) -> dict[str, Any]:
+    def describe_target_groups(
+        self,
+        LoadBalancerArn: str | None = None,
+        TargetGroupArns: list[str] | None = None,
+        Names: list[str] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         tgs = list(self.target_groups.values())
         if LoadBalancerArn:
             self._lb(LoadBalancerArn)
@@ -184,8 +231,9 @@ class ElbV2Backend:
             tgs = [by_name[n] for n in Names]
         return {"TargetGroups": [tg.describe() for tg in tgs]}
 
-    def modify_target_group(self, TargetGroupArn: str, Matcher: dict[str, str] | None = None,
-                            **params: Any) -> dict[str, Any]:
+    def modify_target_group(
+        self, TargetGroupArn: str, Matcher: dict[str, str] | None = None, **params: Any
+    ) -> dict[str, Any]:
         tg = self._tg(TargetGroupArn)
         health = health_settings(dict(tg.health_check), params)
         tg.matcher = matcher_code(Matcher, tg.matcher)  # validated before anything changes
@@ -206,8 +254,9 @@ class ElbV2Backend:
     def describe_target_group_attributes(self, TargetGroupArn: str, **_: Any) -> dict[str, Any]:
         return {"Attributes": attr_list(self._tg(TargetGroupArn).attributes)}
 
-    def modify_target_group_attributes(self, TargetGroupArn: str, Attributes: list[dict[str, str]],
-                                       **_: Any) -> dict[str, Any]:
+    def modify_target_group_attributes(
+        self, TargetGroupArn: str, Attributes: list[dict[str, str]], **_: Any
+    ) -> dict[str, Any]:
         tg = self._tg(TargetGroupArn)
         changes = validated_attrs(Attributes, TG_ATTRIBUTE_DEFAULTS, "Target group")
         if "deregistration_delay.timeout_seconds" in changes:
@@ -224,9 +273,15 @@ class ElbV2Backend:
         return {"Attributes": attr_list(tg.attributes)}
 
     # listeners -------------------------------------------------------------------------------
-    async def create_listener(self, LoadBalancerArn: str, DefaultActions: list[dict[str, Any]],
-                              Port: int = 80, Protocol: str = "HTTP", Tags: list[dict[str, str]] | None = None,
-                              **_: Any) -> dict[str, Any]:
+    async def create_listener(
+        self,
+        LoadBalancerArn: str,
+        DefaultActions: list[dict[str, Any]],
+        Port: int = 80,
+        Protocol: str = "HTTP",
+        Tags: list[dict[str, str]] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         """Bind a real socket on lab.config.host:Port (0 = any free port; the real one is reported)."""
         lb = self._lb(LoadBalancerArn)
         if Protocol != "HTTP":
@@ -238,17 +293,29 @@ class ElbV2Backend:
                     return {"Listeners": [other.describe()]}
                 raise error("DuplicateListener", "A listener already exists on this port for this load balancer")
         attrs = lb.attributes
-        proxy = ListenerProxy(self.lab.config.host, Port, tg.pool, lb.stats,
-                              idle_timeout=lambda: float(attrs["idle_timeout.timeout_seconds"]))
+        proxy = ListenerProxy(
+            self.lab.config.host,
+            Port,
+            tg.pool,
+            lb.stats,
+            idle_timeout=lambda: float(attrs["idle_timeout.timeout_seconds"]),
+        )
         try:
             real_port = await proxy.start()
         except OSError as err:
             raise error("ValidationError", f"Cannot listen on {self.lab.config.host}:{Port}: {err.strerror}") from None
         lb_part = arn_suffix(lb.arn)
         listener_arn = arn("elasticloadbalancing", self.region, self.account, f"listener/{lb_part}/{hex_id(16)}")
-        listener = Listener(arn=listener_arn, load_balancer_arn=lb.arn, port=real_port, protocol=Protocol,
-                            default_actions=DefaultActions, target_group_arn=tg.arn, proxy=proxy,
-                            tags=tag_dict(Tags))
+        listener = Listener(
+            arn=listener_arn,
+            load_balancer_arn=lb.arn,
+            port=real_port,
+            protocol=Protocol,
+            default_actions=DefaultActions,
+            target_group_arn=tg.arn,
+            proxy=proxy,
+            tags=tag_dict(Tags),
+        )
         self.listeners[listener_arn] = listener
         lb.listeners.append(listener_arn)
         if lb.arn not in tg.load_balancer_arns:
@@ -257,8 +324,9 @@ class ElbV2Backend:
                 self.targets.activate(tg)
         return {"Listeners": [listener.describe()]}
 
-    def describe_listeners(self, LoadBalancerArn: str | None = None, ListenerArns: list[str] | None = None,
-                           **_: Any) -> dict[str, Any]:
+    def describe_listeners(
+        self, LoadBalancerArn: str | None = None, ListenerArns: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
         if ListenerArns:
             return {"Listeners": [self._listener(a).describe() for a in ListenerArns]}
         if not LoadBalancerArn:
@@ -287,8 +355,10 @@ class ElbV2Backend:
     # targets ---------------------------------------------------------------------------------
     def register_targets(self, TargetGroupArn: str, Targets: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
         tg = self._tg(TargetGroupArn)
-        resolved = [(t["Id"], int(t.get("Port") or tg.port or 0), self._resolve(tg, t["Id"]), t.get("AvailabilityZone"))
-                    for t in Targets]
+        resolved = [
+            (t["Id"], int(t.get("Port") or tg.port or 0), self._resolve(tg, t["Id"]), t.get("AvailabilityZone"))
+            for t in Targets
+        ]
         for target_id, port, _host, _zone in resolved:  # all checked before any is admitted
             if not 1 <= port <= 65535:
                 raise error("ValidationError", f"A port must be specified for target '{target_id}'")
@@ -298,7 +368,9 @@ class ElbV2Backend:
                 continue  # registering a registered target is a no-op
             if old is not None:
                 self.targets.forget(tg, old)  # re-registering a draining target starts afresh
-            self.targets.admit(tg, Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port))))
+            self.targets.admit(
+                tg, Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port)))
+            )
         return {}
 
     def deregister_targets(self, TargetGroupArn: str, Targets: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
@@ -313,8 +385,9 @@ class ElbV2Backend:
             self.targets.drain(tg, reg)
         return {}
 
-    def describe_target_health(self, TargetGroupArn: str, Targets: list[dict[str, Any]] | None = None,
-                               **_: Any) -> dict[str, Any]:
+    def describe_target_health(
+        self, TargetGroupArn: str, Targets: list[dict[str, Any]] | None = None, **_: Any
+    ) -> dict[str, Any]:
         tg = self._tg(TargetGroupArn)
         port_spec = tg.health_check["HealthCheckPort"]
         if not Targets:
@@ -326,10 +399,17 @@ class ElbV2Backend:
             if reg is not None:
                 out.append(reg.describe(port_spec))
             else:
-                out.append({"Target": {"Id": t["Id"], "Port": port},
-                            "HealthCheckPort": str(port) if port_spec == "traffic-port" else port_spec,
-                            "TargetHealth": {"State": hc.UNUSED, "Reason": "Target.NotRegistered",
-                                             "Description": hc.REASONS["Target.NotRegistered"]}})
+                out.append(
+                    {
+                        "Target": {"Id": t["Id"], "Port": port},
+                        "HealthCheckPort": str(port) if port_spec == "traffic-port" else port_spec,
+                        "TargetHealth": {
+                            "State": hc.UNUSED,
+                            "Reason": "Target.NotRegistered",
+                            "Description": hc.REASONS["Target.NotRegistered"],
+                        },
+                    }
+                )
         return {"TargetHealthDescriptions": out}
 
     # tags ------------------------------------------------------------------------------------
@@ -345,9 +425,12 @@ class ElbV2Backend:
         return {}
 
     def describe_tags(self, ResourceArns: list[str], **_: Any) -> dict[str, Any]:
-        return {"TagDescriptions": [
-            {"ResourceArn": a, "Tags": [{"Key": k, "Value": v} for k, v in self._taggable(a).tags.items()]}
-            for a in ResourceArns]}
+        return {
+            "TagDescriptions": [
+                {"ResourceArn": a, "Tags": [{"Key": k, "Value": v} for k, v in self._taggable(a).tags.items()]}
+                for a in ResourceArns
+            ]
+        }
 
     # data-plane records ----------------------------------------------------------------------
     def recent_requests(self, since: float = 0.0, load_balancer_arn: str | None = None) -> list[dict[str, Any]]:
@@ -442,8 +525,19 @@ class ElbV2Backend:
                 states = [r.health.state for r in tg.targets.values()]
                 for lb_arn in tg.load_balancer_arns:
                     dims = {"LoadBalancer": arn_suffix(lb_arn), "TargetGroup": tg.pool.dimension}
-                    sink.put_metric("AWS/ApplicationELB", "HealthyHostCount", dims,
-                                    [float(states.count(hc.HEALTHY))], "Count", stamp)
-                    sink.put_metric("AWS/ApplicationELB", "UnHealthyHostCount", dims,
-                                    [float(states.count(hc.UNHEALTHY))], "Count", stamp)
-
+                    sink.put_metric(
+                        "AWS/ApplicationELB",
+                        "HealthyHostCount",
+                        dims,
+                        [float(states.count(hc.HEALTHY))],
+                        "Count",
+                        stamp,
+                    )
+                    sink.put_metric(
+                        "AWS/ApplicationELB",
+                        "UnHealthyHostCount",
+                        dims,
+                        [float(states.count(hc.UNHEALTHY))],
+                        "Count",
+                        stamp,
+                    )

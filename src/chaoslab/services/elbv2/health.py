@@ -122,8 +122,13 @@ class TargetSupervisor:
             port = reg.port if settings["HealthCheckPort"] == "traffic-port" else int(settings["HealthCheckPort"])
             if tg.target_type == "instance":
                 self._refresh_address(tg, reg)
-            result = await hc.probe(reg.upstream.host, unit_port(reg.upstream.host, port), settings["HealthCheckPath"],
-                                    settings["HealthCheckTimeoutSeconds"], hc.parse_matcher(tg.matcher))
+            result = await hc.probe(
+                reg.upstream.host,
+                unit_port(reg.upstream.host, port),
+                settings["HealthCheckPath"],
+                settings["HealthCheckTimeoutSeconds"],
+                hc.parse_matcher(tg.matcher),
+            )
             change = reg.health.observe(result, settings["HealthyThresholdCount"], settings["UnhealthyThresholdCount"])
             if change is not None:
                 route(tg)
@@ -149,8 +154,9 @@ class TargetSupervisor:
 
     def _notify(self, tg: TargetGroup, reg: Registration, old: str, new: str, reason: str | None = None) -> None:
         reason = reason or reg.health.reason
-        self._events.emit("target.health", target_group=tg.arn, target=reg.target_id, port=reg.port,
-                          state=new, old=old, reason=reason)
+        self._events.emit(
+            "target.health", target_group=tg.arn, target=reg.target_id, port=reg.port, state=new, old=old, reason=reason
+        )
         for callback in list(self._listeners):
             try:
                 callback(tg.arn, reg.target_id, reg.port, old, new, reason)

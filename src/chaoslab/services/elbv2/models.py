@@ -81,11 +81,17 @@ class LoadBalancer:
 
     def describe(self) -> dict[str, Any]:
         return {
-            "LoadBalancerArn": self.arn, "DNSName": self.dns_name,
-            "CanonicalHostedZoneId": "Z35SXDOTRQ7X7K", "CreatedTime": self.created,
-            "LoadBalancerName": self.name, "Scheme": self.scheme, "VpcId": self.vpc_id,
-            "State": {"Code": "active"}, "Type": "application",
-            "AvailabilityZones": self.zones, "SecurityGroups": self.security_groups,
+            "LoadBalancerArn": self.arn,
+            "DNSName": self.dns_name,
+            "CanonicalHostedZoneId": "Z35SXDOTRQ7X7K",
+            "CreatedTime": self.created,
+            "LoadBalancerName": self.name,
+            "Scheme": self.scheme,
+            "VpcId": self.vpc_id,
+            "State": {"Code": "active"},
+            "Type": "application",
+            "AvailabilityZones": self.zones,
+            "SecurityGroups": self.security_groups,
             "IpAddressType": self.ip_address_type,
         }
 
@@ -133,10 +139,15 @@ class TargetGroup:
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "TargetGroupArn": self.arn, "TargetGroupName": self.name, "Protocol": self.protocol,
-            **self.health_check, "Matcher": {"HttpCode": self.matcher},
-            "LoadBalancerArns": list(self.load_balancer_arns), "TargetType": self.target_type,
-            "ProtocolVersion": "HTTP1", "IpAddressType": "ipv4",
+            "TargetGroupArn": self.arn,
+            "TargetGroupName": self.name,
+            "Protocol": self.protocol,
+            **self.health_check,
+            "Matcher": {"HttpCode": self.matcher},
+            "LoadBalancerArns": list(self.load_balancer_arns),
+            "TargetType": self.target_type,
+            "ProtocolVersion": "HTTP1",
+            "IpAddressType": "ipv4",
         }
         if self.port is not None:
             out["Port"] = self.port
@@ -157,5 +168,10 @@ class Listener:
     tags: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        return {"ListenerArn": self.arn, "LoadBalancerArn": self.load_balancer_arn, "Port": self.port,
-                "Protocol": self.protocol, "DefaultActions": self.default_actions}
+        return {
+            "ListenerArn": self.arn,
+            "LoadBalancerArn": self.load_balancer_arn,
+            "Port": self.port,
+            "Protocol": self.protocol,
+            "DefaultActions": self.default_actions,
+        }

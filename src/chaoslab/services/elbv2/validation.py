@@ -11,8 +11,10 @@ from chaoslab.services.elbv2.models import HEALTH_CHECK_DEFAULTS
 
 NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
 _HC_INT_LIMITS = {  # the lab allows 1 s intervals/timeouts so CI experiments are fast (docs/alb.md)
-    "HealthCheckIntervalSeconds": (1, 300), "HealthCheckTimeoutSeconds": (1, 120),
-    "HealthyThresholdCount": (2, 10), "UnhealthyThresholdCount": (2, 10),
+    "HealthCheckIntervalSeconds": (1, 300),
+    "HealthCheckTimeoutSeconds": (1, 120),
+    "HealthyThresholdCount": (2, 10),
+    "UnhealthyThresholdCount": (2, 10),
 }
 _PATH = re.compile(r"[\x21-\x7e]+")
 ALGORITHMS = ("round_robin", "least_outstanding_requests", "weighted_random")
@@ -41,11 +43,14 @@ def health_settings(current: dict[str, Any], params: dict[str, Any]) -> dict[str
     if not path.startswith("/"):
         raise error("ValidationError", "Health check path must begin with a '/'")
     if len(path) > 1024 or not _PATH.fullmatch(path):  # it goes verbatim into the probe's request line
-        raise error("ValidationError", f"Health check path '{path}' is not valid: at most 1024 printable "
-                    "ASCII characters without spaces")
+        raise error(
+            "ValidationError",
+            f"Health check path '{path}' is not valid: at most 1024 printable ASCII characters without spaces",
+        )
     if current["HealthCheckEnabled"] is False:
         raise error("ValidationError", "Health checks cannot be disabled for instance and ip target groups")
     return current
+
 
 def matcher_code(matcher: dict[str, str] | None, default: str) -> str:
     """The Matcher's HttpCode (or `default`), rejected as ALB would if it is not 200-499."""

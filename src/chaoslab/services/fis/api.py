@@ -36,7 +36,9 @@ def list_experiment_templates(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
 
 async def start_experiment(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
     mode = (p.get("experimentOptions") or {}).get("actionsMode", "run-all")
-    experiment = await ctx.lab.fis.start_experiment(p["experimentTemplateId"], p.get("clientToken"), p.get("tags"), mode)
+    experiment = await ctx.lab.fis.start_experiment(
+        p["experimentTemplateId"], p.get("clientToken"), p.get("tags"), mode
+    )
     return {"experiment": experiment}
 
 
@@ -49,13 +51,19 @@ async def stop_experiment(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_experiments(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return _page("experiments", ctx.lab.fis.list_experiments(p.get("experimentTemplateId"), p.get("maxResults"),
-                                                             p.get("nextToken")))
+    return _page(
+        "experiments",
+        ctx.lab.fis.list_experiments(p.get("experimentTemplateId"), p.get("maxResults"), p.get("nextToken")),
+    )
 
 
 def list_experiment_resolved_targets(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return _page("resolvedTargets", ctx.lab.fis.list_experiment_resolved_targets(
-        p["experimentId"], p.get("targetName"), p.get("maxResults"), p.get("nextToken")))
+    return _page(
+        "resolvedTargets",
+        ctx.lab.fis.list_experiment_resolved_targets(
+            p["experimentId"], p.get("targetName"), p.get("maxResults"), p.get("nextToken")
+        ),
+    )
 
 
 def get_action(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -71,8 +79,7 @@ def get_target_resource_type(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_target_resource_types(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return _page("targetResourceTypes", ctx.lab.fis.list_target_resource_types(p.get("maxResults"),
-                                                                               p.get("nextToken")))
+    return _page("targetResourceTypes", ctx.lab.fis.list_target_resource_types(p.get("maxResults"), p.get("nextToken")))
 
 
 def tag_resource(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
@@ -100,38 +107,59 @@ async def update_safety_lever_state(ctx: Any, p: dict[str, Any]) -> dict[str, An
 
 
 def create_target_account_configuration(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return {"targetAccountConfiguration": ctx.lab.fis.create_target_account_configuration(
-        p["experimentTemplateId"], p["accountId"], p["roleArn"], p.get("description"))}
+    return {
+        "targetAccountConfiguration": ctx.lab.fis.create_target_account_configuration(
+            p["experimentTemplateId"], p["accountId"], p["roleArn"], p.get("description")
+        )
+    }
 
 
 def get_target_account_configuration(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return {"targetAccountConfiguration": ctx.lab.fis.get_target_account_configuration(
-        p["experimentTemplateId"], p["accountId"])}
+    return {
+        "targetAccountConfiguration": ctx.lab.fis.get_target_account_configuration(
+            p["experimentTemplateId"], p["accountId"]
+        )
+    }
 
 
 def update_target_account_configuration(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return {"targetAccountConfiguration": ctx.lab.fis.update_target_account_configuration(
-        p["experimentTemplateId"], p["accountId"], p.get("roleArn"), p.get("description"))}
+    return {
+        "targetAccountConfiguration": ctx.lab.fis.update_target_account_configuration(
+            p["experimentTemplateId"], p["accountId"], p.get("roleArn"), p.get("description")
+        )
+    }
 
 
 def delete_target_account_configuration(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return {"targetAccountConfiguration": ctx.lab.fis.delete_target_account_configuration(
-        p["experimentTemplateId"], p["accountId"])}
+    return {
+        "targetAccountConfiguration": ctx.lab.fis.delete_target_account_configuration(
+            p["experimentTemplateId"], p["accountId"]
+        )
+    }
 
 
 def list_target_account_configurations(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return _page("targetAccountConfigurations", ctx.lab.fis.list_target_account_configurations(
-        p["experimentTemplateId"], p.get("maxResults"), p.get("nextToken")))
+    return _page(
+        "targetAccountConfigurations",
+        ctx.lab.fis.list_target_account_configurations(
+            p["experimentTemplateId"], p.get("maxResults"), p.get("nextToken")
+        ),
+    )
 
 
 def get_experiment_target_account_configuration(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return {"targetAccountConfiguration": ctx.lab.fis.get_experiment_target_account_configuration(
-        p["experimentId"], p["accountId"])}
+    return {
+        "targetAccountConfiguration": ctx.lab.fis.get_experiment_target_account_configuration(
+            p["experimentId"], p["accountId"]
+        )
+    }
 
 
 def list_experiment_target_account_configurations(ctx: Any, p: dict[str, Any]) -> dict[str, Any]:
-    return _page("targetAccountConfigurations", ctx.lab.fis.list_experiment_target_account_configurations(
-        p["experimentId"], p.get("nextToken")))
+    return _page(
+        "targetAccountConfigurations",
+        ctx.lab.fis.list_experiment_target_account_configurations(p["experimentId"], p.get("nextToken")),
+    )
 
 
 OPERATIONS: dict[str, Handler] = {

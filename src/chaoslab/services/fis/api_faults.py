@@ -11,8 +11,11 @@ from typing import Any
 from chaoslab.faults import api_errors
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets
 
-_PERMISSIONS = {"internal": "fis:InjectApiInternalError", "throttle": "fis:InjectApiThrottleError",
-                "unavailable": "fis:InjectApiUnavailableError"}
+_PERMISSIONS = {
+    "internal": "fis:InjectApiInternalError",
+    "throttle": "fis:InjectApiThrottleError",
+    "unavailable": "fis:InjectApiUnavailableError",
+}
 
 
 def inject_api_error(kind: str) -> Executor:
@@ -23,8 +26,14 @@ def inject_api_error(kind: str) -> Executor:
         for role in roles:
             ctx.authorize(_PERMISSIONS[kind], role)
         operations = frozenset(o.strip() for o in params["operations"].split(",") if o.strip())
-        fault = api_errors.ApiFault(kind, params["service"], operations, float(params["percentage"]),
-                                    frozenset(api_errors.role_name(r.arn) for r in roles), ctx.lab.config.account_id)
+        fault = api_errors.ApiFault(
+            kind,
+            params["service"],
+            operations,
+            float(params["percentage"]),
+            frozenset(api_errors.role_name(r.arn) for r in roles),
+            ctx.lab.config.account_id,
+        )
         hook_id = f"{ctx.experiment_id}/{ctx.action_name}"
         ctx.undo("api.errors", {"hook_id": hook_id, "target": ",".join(r.arn for r in roles)})
         api_errors.install(ctx.lab, hook_id, fault)

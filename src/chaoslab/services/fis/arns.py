@@ -48,8 +48,10 @@ def check_alarm_arn(value: str) -> tuple[str, str] | None:
     names = ("prefix", "partition", "service", "region", "account", "resource type", "alarm name")
     expected = {0: "arn", 2: "cloudwatch", 5: "alarm"}
     if len(parts) < 7:
-        return (f'"{value}" is not an alarm ARN: it has {len(parts)} colon-separated parts, an alarm ARN has 7',
-                placeholder_hint(value) or f"write it as {ALARM_ARN_FORM}")
+        return (
+            f'"{value}" is not an alarm ARN: it has {len(parts)} colon-separated parts, an alarm ARN has 7',
+            placeholder_hint(value) or f"write it as {ALARM_ARN_FORM}",
+        )
     problems = []
     for i, part in enumerate(parts):
         if not part.isascii():

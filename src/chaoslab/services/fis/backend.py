@@ -43,8 +43,14 @@ class FisBackend:
     `stop_condition_interval` is how often alarms are re-read besides the alarm listener.
     """
 
-    def __init__(self, lab: Any, *, time_scale: float = 1.0, stop_condition_interval: float = 0.5,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        lab: Any,
+        *,
+        time_scale: float = 1.0,
+        stop_condition_interval: float = 0.5,
+        rng: random.Random | None = None,
+    ) -> None:
         self.lab = lab
         self.region = lab.config.region
         self.account_id = lab.config.account_id
@@ -77,8 +83,9 @@ class FisBackend:
                 problems.setdefault(entry["owner"], []).append(f"{entry['fault']}: {exc}")
                 continue
             self.lab.store.journal_done(entry["id"])
-            self.lab.events.emit("fault.reverted", fault=entry["fault"], target=entry["record"].get("target"),
-                                 experiment=entry["owner"])
+            self.lab.events.emit(
+                "fault.reverted", fault=entry["fault"], target=entry["record"].get("target"), experiment=entry["owner"]
+            )
         for exp in experiments.values():
             if exp["state"]["status"] not in models.ACTIVE:
                 continue
@@ -92,12 +99,21 @@ class FisBackend:
             if exp["id"] in problems:
                 reason += " Some reverts failed: " + "; ".join(problems[exp["id"]])
             old = exp["state"]["status"]
-            exp["state"] = {"status": "failed", "reason": reason[:512],
-                            "error": {"accountId": self.account_id, "code": "InternalFailure"}}
+            exp["state"] = {
+                "status": "failed",
+                "reason": reason[:512],
+                "error": {"accountId": self.account_id, "code": "InternalFailure"},
+            }
             exp["endTime"] = exp.get("endTime") or exp["creationTime"]
             self.save_experiment(exp)
-            self.lab.events.emit("experiment.state", experiment=exp["id"], template=exp["experimentTemplateId"],
-                                 old=old, new="failed", reason=reason)
+            self.lab.events.emit(
+                "experiment.state",
+                experiment=exp["id"],
+                template=exp["experimentTemplateId"],
+                old=old,
+                new="failed",
+                reason=reason,
+            )
 
     async def stop(self) -> None:
         """Stop every running experiment so its faults are reverted before the lab goes down."""
@@ -120,8 +136,11 @@ class FisBackend:
         if error:
             raise error
         if len(self.lab.store.list(TEMPLATE_KIND)) >= MAX_TEMPLATES:
-            raise AwsError("ServiceQuotaExceededException",
-                           f"You have reached the quota of {MAX_TEMPLATES} experiment templates.", 402)
+            raise AwsError(
+                "ServiceQuotaExceededException",
+                f"You have reached the quota of {MAX_TEMPLATES} experiment templates.",
+                402,
+            )
         id = fis_id("EXT")
         template = models.build_template(request, id, self.arn("experiment-template", id))
         template["_clientToken"] = token
@@ -143,11 +162,29 @@ class FisBackend:
         options = changes.get("experimentOptions")
         if options is not None and set(options) - {"emptyTargetResolutionMode"}:
             raise _validation("Only emptyTargetResolutionMode can be updated in experimentOptions.")
-        body: dict[str, Any] = {k: template[k] for k in ("description", "targets", "actions", "stopConditions", "roleArn",
-                                         "logConfiguration", "experimentReportConfiguration") if k in template}
+        body: dict[str, Any] = {
+            k: template[k]
+            for k in (
+                "description",
+                "targets",
+                "actions",
+                "stopConditions",
+                "roleArn",
+                "logConfiguration",
+                "experimentReportConfiguration",
+            )
+            if k in template
+        }
         body["experimentOptions"] = template["experimentOptions"]
-        for key in ("description", "targets", "actions", "stopConditions", "roleArn", "logConfiguration",
-                    "experimentReportConfiguration"):
+        for key in (
+            "description",
+            "targets",
+            "actions",
+            "stopConditions",
+            "roleArn",
+            "logConfiguration",
+            "experimentReportConfiguration",
+        ):
             if key in changes and changes[key] is not None:
                 body[key] = changes[key]
         if options:
@@ -170,14 +207,20 @@ class FisBackend:
         self.lab.store.delete(TEMPLATE_KIND, id)
         return public(template)
 
-    def list_experiment_templates(self, max_results: int | None = None,
-                                  next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_experiment_templates(
+        self, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         items = [models.template_summary(t) for t in self.lab.store.list(TEMPLATE_KIND)]
         return models.paginate(sorted(items, key=lambda t: t["creationTime"]), max_results, next_token)
 
     # experiments -----------------------------------------------------------------------------
-    async def start_experiment(self, template_id: str, client_token: str | None = None,
-                               tags: dict[str, str] | None = None, actions_mode: str = "run-all") -> dict[str, Any]:
+    async def start_experiment(
+        self,
+        template_id: str,
+        client_token: str | None = None,
+        tags: dict[str, str] | None = None,
+        actions_mode: str = "run-all",
+    ) -> dict[str, Any]:
         """Create the experiment and run it as a task on this loop; returns it as StartExperiment does."""
         request = {"experimentTemplateId": template_id, "tags": tags or {}, "actionsMode": actions_mode}
         if client_token:
@@ -192,15 +235,24 @@ class FisBackend:
             raise _validation("An experiment can have at most 50 tags.")
         template = self._template(template_id)
         if len(self._runs) >= MAX_ACTIVE_EXPERIMENTS:
-            raise AwsError("ServiceQuotaExceededException",
-                           f"You have reached the quota of {MAX_ACTIVE_EXPERIMENTS} active experiments.", 402)
+            raise AwsError(
+                "ServiceQuotaExceededException",
+                f"You have reached the quota of {MAX_ACTIVE_EXPERIMENTS} active experiments.",
+                402,
+            )
         id = fis_id("EXP")
         experiment = models.build_experiment(template, id, self.arn("experiment", id), tags or {}, actions_mode)
         experiment["_clientToken"] = client_token
         experiment["_request"] = request
         self.save_experiment(experiment)
-        self.lab.events.emit("experiment.state", experiment=id, template=template_id, old=None, new="initiating",
-                             reason=experiment["state"]["reason"])
+        self.lab.events.emit(
+            "experiment.state",
+            experiment=id,
+            template=template_id,
+            old=None,
+            new="initiating",
+            reason=experiment["state"]["reason"],
+        )
         run = ExperimentRun(self, experiment, self.rng)
         self._runs[id] = run
         task = asyncio.get_running_loop().create_task(self._drive(run))
@@ -244,16 +296,19 @@ class FisBackend:
             await asyncio.wait_for(asyncio.shield(run.done.wait()), timeout)
         return self.get_experiment(id)
 
-    def list_experiments(self, template_id: str | None = None, max_results: int | None = None,
-                         next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
-        items = [models.experiment_summary(self._runs[e["id"]].exp if e["id"] in self._runs else e)
-                 for e in self.lab.store.list(EXPERIMENT_KIND)
-                 if template_id is None or e["experimentTemplateId"] == template_id]
+    def list_experiments(
+        self, template_id: str | None = None, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        items = [
+            models.experiment_summary(self._runs[e["id"]].exp if e["id"] in self._runs else e)
+            for e in self.lab.store.list(EXPERIMENT_KIND)
+            if template_id is None or e["experimentTemplateId"] == template_id
+        ]
         return models.paginate(sorted(items, key=lambda e: e["creationTime"]), max_results, next_token)
 
-    def list_experiment_resolved_targets(self, id: str, target_name: str | None = None,
-                                         max_results: int | None = None, next_token: str | None = None
-                                         ) -> tuple[list[dict[str, Any]], str | None]:
+    def list_experiment_resolved_targets(
+        self, id: str, target_name: str | None = None, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         experiment = self._experiment(id)
         if target_name is not None and target_name not in experiment["targets"]:
             raise not_found("Target", target_name)
@@ -265,29 +320,43 @@ class FisBackend:
         spec = ACTIONS.get(id)
         if spec is None:
             raise AwsError("ResourceNotFoundException", f"Action with ID {id} not found.", 404)
-        return {**self._action_summary(id),
-                "parameters": {n: {"description": p.description, "required": p.required}
-                               for n, p in spec.parameters.items()}}
+        return {
+            **self._action_summary(id),
+            "parameters": {
+                n: {"description": p.description, "required": p.required} for n, p in spec.parameters.items()
+            },
+        }
 
     def _action_summary(self, id: str) -> dict[str, Any]:
         spec = ACTIONS[id]
-        return {"id": id, "arn": self.arn("action", id), "description": spec.description,
-                "targets": {k: {"resourceType": t} for k, t in spec.targets.items()}, "tags": {}}
+        return {
+            "id": id,
+            "arn": self.arn("action", id),
+            "description": spec.description,
+            "targets": {k: {"resourceType": t} for k, t in spec.targets.items()},
+            "tags": {},
+        }
 
-    def list_actions(self, max_results: int | None = None,
-                     next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_actions(
+        self, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         return models.paginate([self._action_summary(i) for i in sorted(ACTIONS)], max_results, next_token)
 
     def get_target_resource_type(self, resource_type: str) -> dict[str, Any]:
         spec = TARGET_TYPES.get(resource_type)
         if spec is None:
             raise AwsError("ResourceNotFoundException", f"Target resource type {resource_type} not found.", 404)
-        return {"resourceType": resource_type, "description": spec.description,
-                "parameters": {n: {"description": p.description, "required": p.required}
-                               for n, p in spec.parameters.items()}}
+        return {
+            "resourceType": resource_type,
+            "description": spec.description,
+            "parameters": {
+                n: {"description": p.description, "required": p.required} for n, p in spec.parameters.items()
+            },
+        }
 
-    def list_target_resource_types(self, max_results: int | None = None,
-                                   next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_target_resource_types(
+        self, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         items = [{"resourceType": t, "description": TARGET_TYPES[t].description} for t in sorted(TARGET_TYPES)]
         return models.paginate(items, max_results, next_token)
 
@@ -321,7 +390,10 @@ class FisBackend:
         if id != "default":
             raise not_found("Safety lever", id)
         return self.lab.store.get(LEVER_KIND, id) or {
-            "id": id, "arn": self.arn("safety-lever", id), "state": {"status": "disengaged", "reason": ""}}
+            "id": id,
+            "arn": self.arn("safety-lever", id),
+            "state": {"status": "disengaged", "reason": ""},
+        }
 
     def lever_engaged(self) -> bool:
         return self._lever("default")["state"]["status"] in ("engaging", "engaged")
@@ -354,8 +426,9 @@ class FisBackend:
         return lever
 
     # target account configurations -------------------------------------------------------------
-    def create_target_account_configuration(self, template_id: str, account_id: str, role_arn: str,
-                                             description: str | None = None) -> dict[str, Any]:
+    def create_target_account_configuration(
+        self, template_id: str, account_id: str, role_arn: str, description: str | None = None
+    ) -> dict[str, Any]:
         template = self._template(template_id)
         if template["experimentOptions"].get("accountTargeting") != "multi-account":
             raise _validation("Target account configurations need experimentOptions.accountTargeting multi-account.")
@@ -365,8 +438,11 @@ class FisBackend:
         if account_id in configs:
             raise _conflict(f"A target account configuration for {account_id} already exists.")
         if len(configs) >= MAX_TARGET_ACCOUNTS:
-            raise AwsError("ServiceQuotaExceededException",
-                           f"A template can have at most {MAX_TARGET_ACCOUNTS} target account configurations.", 402)
+            raise AwsError(
+                "ServiceQuotaExceededException",
+                f"A template can have at most {MAX_TARGET_ACCOUNTS} target account configurations.",
+                402,
+            )
         config = {"roleArn": role_arn, "accountId": account_id, "description": description or ""}
         configs[account_id] = config
         template["targetAccountConfigurationsCount"] = len(configs)
@@ -383,8 +459,9 @@ class FisBackend:
     def get_target_account_configuration(self, template_id: str, account_id: str) -> dict[str, Any]:
         return dict(self._account_config(template_id, account_id)[1])
 
-    def update_target_account_configuration(self, template_id: str, account_id: str, role_arn: str | None = None,
-                                            description: str | None = None) -> dict[str, Any]:
+    def update_target_account_configuration(
+        self, template_id: str, account_id: str, role_arn: str | None = None, description: str | None = None
+    ) -> dict[str, Any]:
         template, config = self._account_config(template_id, account_id)
         if role_arn is not None:
             config["roleArn"] = role_arn
@@ -400,8 +477,9 @@ class FisBackend:
         self.lab.store.put(TEMPLATE_KIND, template_id, template)
         return dict(config)
 
-    def list_target_account_configurations(self, template_id: str, max_results: int | None = None,
-                                           next_token: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    def list_target_account_configurations(
+        self, template_id: str, max_results: int | None = None, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         configs = self._template(template_id).get("_targetAccountConfigurations", {})
         return models.paginate([dict(c) for c in configs.values()], max_results, next_token)
 
@@ -411,8 +489,9 @@ class FisBackend:
             raise not_found("Target account configuration", account_id)
         return dict(config)
 
-    def list_experiment_target_account_configurations(self, experiment_id: str, next_token: str | None = None
-                                                      ) -> tuple[list[dict[str, Any]], str | None]:
+    def list_experiment_target_account_configurations(
+        self, experiment_id: str, next_token: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         configs = self._experiment(experiment_id).get("_targetAccountConfigurations", {})
         return models.paginate([dict(c) for c in configs.values()], None, next_token)
 

@@ -60,7 +60,9 @@ class ExperimentRun:
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._failure: ActionFailure | None = None
         self._failed_action: str | None = None
-        self._alarm_arns = [c["value"] for c in experiment["stopConditions"] if c.get("source") == "aws:cloudwatch:alarm"]
+        self._alarm_arns = [
+            c["value"] for c in experiment["stopConditions"] if c.get("source") == "aws:cloudwatch:alarm"
+        ]
         self._unsubscribe: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._skipped: dict[str, Gap] = {}  # "action:<name>" / "target:<name>" the lab skips
@@ -75,8 +77,15 @@ class ExperimentRun:
         if status in ("completed", "stopped", "failed", "cancelled"):
             self.exp["endTime"] = now
         self.backend.save_experiment(self.exp)
-        self.lab.events.emit("experiment.state", experiment=self.exp["id"], template=self.exp["experimentTemplateId"],
-                             old=old, new=status, reason=reason, error=error)
+        self.lab.events.emit(
+            "experiment.state",
+            experiment=self.exp["id"],
+            template=self.exp["experimentTemplateId"],
+            old=old,
+            new=status,
+            reason=reason,
+            error=error,
+        )
 
     def set_action(self, name: str, status: str, reason: str) -> None:
         action = self.exp["actions"][name]
@@ -89,8 +98,15 @@ class ExperimentRun:
             action.setdefault("startTime", now)
             action["endTime"] = now
         self.backend.save_experiment(self.exp)
-        self.lab.events.emit("action.state", experiment=self.exp["id"], action=name, action_id=action["actionId"],
-                             old=old, new=status, reason=reason)
+        self.lab.events.emit(
+            "action.state",
+            experiment=self.exp["id"],
+            action=name,
+            action_id=action["actionId"],
+            old=old,
+            new=status,
+            reason=reason,
+        )
 
     def request_stop(self, reason: str) -> None:
         """Stop the run: running actions are stopped (and reverted), pending ones cancelled."""
@@ -112,8 +128,11 @@ class ExperimentRun:
             self.set_state(halt.status, halt.reason, error)
         except Exception as exc:  # a lab bug must still end the experiment, never leave it running
             self._cancel_pending("Experiment failed.")
-            self.set_state("failed", f"Internal failure: {exc}", {"accountId": self.lab.config.account_id,
-                                                                   "code": "InternalFailure"})
+            self.set_state(
+                "failed",
+                f"Internal failure: {exc}",
+                {"accountId": self.lab.config.account_id, "code": "InternalFailure"},
+            )
         finally:
             self._stop_watching()
             self._write_end_log()
@@ -125,11 +144,14 @@ class ExperimentRun:
         self._skipped = self._check_runnable()
         self._check_role()
         try:
-            self.log.write("experiment-start", {"experiment_template_id": self.exp["experimentTemplateId"],
-                                                "experiment_start_time": iso(time.time())})
+            self.log.write(
+                "experiment-start",
+                {"experiment_template_id": self.exp["experimentTemplateId"], "experiment_start_time": iso(time.time())},
+            )
         except (AwsError, OSError, AttributeError) as exc:
-            raise Halt("failed", f"Unable to deliver experiment logs: {exc}", "ConfigurationFailure",
-                       "logConfiguration") from exc
+            raise Halt(
+                "failed", f"Unable to deliver experiment logs: {exc}", "ConfigurationFailure", "logConfiguration"
+            ) from exc
         self._watch_stop_conditions()
         resolved = {} if self.stop_reason is not None else await self._resolve_targets()
         if self.stop_reason is not None:
@@ -139,8 +161,11 @@ class ExperimentRun:
         self.set_state("running", "Experiment is running.")
         await self._run_actions(resolved)
         if self._failure is not None:
-            error = {"accountId": self.lab.config.account_id, "code": self._failure.code,
-                     "location": self._failed_action or ""}
+            error = {
+                "accountId": self.lab.config.account_id,
+                "code": self._failure.code,
+                "location": self._failed_action or "",
+            }
             self.set_state("failed", self._failure.reason, error)
         elif self.stop_reason is not None:
             self.set_state("stopped", self.stop_reason)
@@ -160,8 +185,12 @@ class ExperimentRun:
     def _check_role(self) -> None:
         role = self.exp["roleArn"]
         if not self.lab.iam.trusts_service(role, "fis.amazonaws.com", source_arn=self.exp["arn"]):
-            raise Halt("failed", f'Role "{role}" does not exist or does not trust fis.amazonaws.com to assume it.',
-                       "AuthorizationFailure", "roleArn")
+            raise Halt(
+                "failed",
+                f'Role "{role}" does not exist or does not trust fis.amazonaws.com to assume it.',
+                "AuthorizationFailure",
+                "roleArn",
+            )
         if self.exp.get("logConfiguration"):
             decision = self.lab.iam.authorize(role, "logs:CreateLogDelivery", "*", {})
             if not decision.allowed:
@@ -176,11 +205,16 @@ class ExperimentRun:
             try:
                 state = self.lab.cloudwatch.get_alarm_state(arn)
             except AwsError as exc:
-                raise Halt("failed", f"Stop condition alarm {arn} cannot be read: {exc.message}",
-                           "ConfigurationFailure", "stopConditions") from exc
+                raise Halt(
+                    "failed",
+                    f"Stop condition alarm {arn} cannot be read: {exc.message}",
+                    "ConfigurationFailure",
+                    "stopConditions",
+                ) from exc
             if state is None:
-                raise Halt("failed", f"Stop condition alarm {arn} does not exist.", "ConfigurationFailure",
-                           "stopConditions")
+                raise Halt(
+                    "failed", f"Stop condition alarm {arn} does not exist.", "ConfigurationFailure", "stopConditions"
+                )
         self._check_alarms()
         self._loop = asyncio.get_running_loop()
         unsubscribe = self.lab.cloudwatch.add_alarm_listener(self._on_alarm_change)
@@ -226,8 +260,9 @@ class ExperimentRun:
             if f"target:{name}" in self._skipped:
                 continue  # only skipped actions use it
             rtype = target["resourceType"]
-            self.log.write("target-resolution-start", {"target_resolution_start_time": iso(time.time()),
-                                                       "target_name": name})
+            self.log.write(
+                "target-resolution-start", {"target_resolution_start_time": iso(time.time()), "target_name": name}
+            )
             try:
                 pool = await candidates(self.lab, rtype, target.get("parameters") or {})
                 chosen = resolve(target, pool, self.rng)
@@ -237,22 +272,40 @@ class ExperimentRun:
                 raise Halt("failed", f"Target resolution failed for target {name}: {exc}", code, name) from exc
             if not chosen and not skip_empty:
                 self._resolution_detail(name, rtype, 0, "failed", "no resources found")
-                raise Halt("failed", f"Target resolution returned an empty set of resources for target {name}.",
-                           "InvalidTarget", name)
+                raise Halt(
+                    "failed",
+                    f"Target resolution returned an empty set of resources for target {name}.",
+                    "InvalidTarget",
+                    name,
+                )
             self._resolution_detail(name, rtype, len(chosen), "completed")
-            self.log.write("target-resolution-end", {
-                "target_resolution_end_time": iso(time.time()), "target_name": name, "target_type": rtype,
-                "resolved_targets": [{"arn": r.arn} for r in chosen], "page": 1, "total_pages": 1})
+            self.log.write(
+                "target-resolution-end",
+                {
+                    "target_resolution_end_time": iso(time.time()),
+                    "target_name": name,
+                    "target_type": rtype,
+                    "resolved_targets": [{"arn": r.arn} for r in chosen],
+                    "page": 1,
+                    "total_pages": 1,
+                },
+            )
             resolved[name] = chosen
-            self.exp["_resolved"].extend({"resourceType": rtype, "targetName": name,
-                                          "targetInformation": {"arn": r.arn}} for r in chosen)
+            self.exp["_resolved"].extend(
+                {"resourceType": rtype, "targetName": name, "targetInformation": {"arn": r.arn}} for r in chosen
+            )
         self.backend.save_experiment(self.exp)
         return resolved
 
     def _resolution_detail(self, name: str, rtype: str, count: int, status: str, error: str | None = None) -> None:
-        details: dict[str, Any] = {"target_resolution_end_time": iso(time.time()), "target_name": name,
-                                   "target_type": rtype, "account_id": self.lab.config.account_id,
-                                   "resolved_targets_count": count, "status": status}
+        details: dict[str, Any] = {
+            "target_resolution_end_time": iso(time.time()),
+            "target_name": name,
+            "target_type": rtype,
+            "account_id": self.lab.config.account_id,
+            "resolved_targets_count": count,
+            "status": status,
+        }
         if error:
             details["error_information"] = error
         self.log.write("target-resolution-detail", details)
@@ -287,8 +340,11 @@ class ExperimentRun:
             self._tasks.clear()
         finally:
             stop_wait.cancel()
-        reason = ("Action was cancelled: the experiment failed before it started." if self._failure
-                  else "Action was cancelled: the experiment stopped before it started.")
+        reason = (
+            "Action was cancelled: the experiment failed before it started."
+            if self._failure
+            else "Action was cancelled: the experiment stopped before it started."
+        )
         self._cancel_pending(reason)
 
     def _cancel_pending(self, reason: str) -> None:
@@ -314,11 +370,19 @@ class ExperimentRun:
         params = {k: p.default for k, p in spec.parameters.items() if p.default is not None}
         params.update(action.get("parameters") or {})
         self.set_action(name, "initiating", "Action is initiating.")
-        self.log.write("action-start", {"action_name": name, "action_id": spec.id, "action_start_time": iso(time.time()),
-                                        "action_targets": refs, **({"parameters": action["parameters"]}
-                                                                   if action.get("parameters") else {})})
-        ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale,
-                            REVERTERS)
+        self.log.write(
+            "action-start",
+            {
+                "action_name": name,
+                "action_id": spec.id,
+                "action_start_time": iso(time.time()),
+                "action_targets": refs,
+                **({"parameters": action["parameters"]} if action.get("parameters") else {}),
+            },
+        )
+        ctx = ActionContext(
+            self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale, REVERTERS
+        )
         try:
             self.set_action(name, "running", "Action is running.")
             await REGISTRY[spec.executor or ""](ctx, targets, params)  # gaps() stopped any action without one
@@ -351,9 +415,15 @@ class ExperimentRun:
         return None
 
     def _fail_action(self, name: str, failure: ActionFailure) -> None:
-        self.log.write("action-error", {"action_name": name, "action_id": self.exp["actions"][name]["actionId"],
-                                        "account_id": self.lab.config.account_id,
-                                        "action_state": {"status": "failed", "reason": failure.reason}})
+        self.log.write(
+            "action-error",
+            {
+                "action_name": name,
+                "action_id": self.exp["actions"][name]["actionId"],
+                "account_id": self.lab.config.account_id,
+                "action_state": {"status": "failed", "reason": failure.reason},
+            },
+        )
         if self._failure is None:
             self._failure, self._failed_action = failure, name
             self._stop_event.set()
@@ -361,14 +431,24 @@ class ExperimentRun:
 
     def _end_action(self, name: str, status: str, reason: str) -> None:
         self.set_action(name, status, reason)
-        self.log.write("action-end", {"action_name": name, "action_id": self.exp["actions"][name]["actionId"],
-                                      "action_end_time": iso(time.time()),
-                                      "action_state": {"status": status, "reason": reason}})
+        self.log.write(
+            "action-end",
+            {
+                "action_name": name,
+                "action_id": self.exp["actions"][name]["actionId"],
+                "action_end_time": iso(time.time()),
+                "action_state": {"status": status, "reason": reason},
+            },
+        )
 
     def _write_end_log(self) -> None:
         try:
-            self.log.write("experiment-end", {"experiment_end_time": iso(time.time()),
-                                              "experiment_state": {"status": self.exp["state"]["status"],
-                                                                   "reason": self.exp["state"]["reason"]}})
+            self.log.write(
+                "experiment-end",
+                {
+                    "experiment_end_time": iso(time.time()),
+                    "experiment_state": {"status": self.exp["state"]["status"], "reason": self.exp["state"]["reason"]},
+                },
+            )
         except (AwsError, OSError, AttributeError):
             pass  # the failure that broke log delivery is already the experiment's reason

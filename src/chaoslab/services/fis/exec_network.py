@@ -35,8 +35,9 @@ def _configuration(reason: str) -> ActionFailure:
     return ActionFailure("ConfigurationFailure", reason)
 
 
-def _task_units(ctx: ActionContext, targets: Targets, kind: str,
-                params: dict[str, str]) -> list[tuple[Resource, Any, ComputeUnit, str]]:
+def _task_units(
+    ctx: ActionContext, targets: Targets, kind: str, params: dict[str, str]
+) -> list[tuple[Resource, Any, ComputeUnit, str]]:
     """(resource, task, unit, netns) of every target task; refuses before anything is changed."""
     endpoints = params.get("useEcsFaultInjectionEndpoints", "false").lower() == "true"
     out = []
@@ -65,8 +66,9 @@ async def _apply_rules(ctx: ActionContext, fault: str, target: str, rule_set: An
 
 async def ecs_task_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     for r, _task, _, netns in _task_units(ctx, targets, "blackhole", params):
-        rule_set = rules.blackhole(netns, net.new_tag(), int(params["port"]), params.get("protocol", "tcp"),
-                                   params["trafficType"])
+        rule_set = rules.blackhole(
+            netns, net.new_tag(), int(params["port"]), params.get("protocol", "tcp"), params["trafficType"]
+        )
         await _apply_rules(ctx, "ecs.task_network_blackhole_port", r.arn, rule_set)
     await ctx.sleep(params["duration"])
 
@@ -75,15 +77,26 @@ async def ecs_task_network_packet_loss(ctx: ActionContext, targets: Targets, par
     units = _task_units(ctx, targets, "loss", params)
     sources = _sources(ctx, params)
     for r, _, _, netns in units:
-        rule_set = rules.packet_loss(netns, net.new_tag(), float(params.get("lossPercent", "7")),
-                                     float(params.get("flowsPercent", "100")), sources)
+        rule_set = rules.packet_loss(
+            netns,
+            net.new_tag(),
+            float(params.get("lossPercent", "7")),
+            float(params.get("flowsPercent", "100")),
+            sources,
+        )
         await _apply_rules(ctx, "ecs.task_network_packet_loss", r.arn, rule_set)
     await ctx.sleep(params["duration"])
 
 
 def _container_ports(task: Any) -> list[int]:
-    return sorted({int(pm["containerPort"]) for c in task.task_definition["containerDefinitions"]
-                   for pm in c.get("portMappings", []) if pm.get("protocol", "tcp") == "tcp"})
+    return sorted(
+        {
+            int(pm["containerPort"])
+            for c in task.task_definition["containerDefinitions"]
+            for pm in c.get("portMappings", [])
+            if pm.get("protocol", "tcp") == "tcp"
+        }
+    )
 
 
 async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
@@ -93,9 +106,16 @@ async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params:
     if delay == 0 and jitter == 0:
         raise _configuration("required either delayMilliseconds or jitterMilliseconds to be non-zero")
     for r, task, unit, netns in units:
-        record = net.latency_record(r.arn, task.task_id, netns, delay_ms=delay, jitter_ms=jitter,
-                                    flows_percent=int(params.get("flowsPercent", "100")), sources=sources,
-                                    ingress_ports=_container_ports(task))
+        record = net.latency_record(
+            r.arn,
+            task.task_id,
+            netns,
+            delay_ms=delay,
+            jitter_ms=jitter,
+            flows_percent=int(params.get("flowsPercent", "100")),
+            sources=sources,
+            ingress_ports=_container_ports(task),
+        )
         ctx.undo("network.latency", record)
         try:
             await net.apply_latency(unit, record)
@@ -112,8 +132,11 @@ def _subnet_plan(ctx: ActionContext, subnets: list[Resource]) -> list[tuple[Reso
     plan = []
     for r in subnets:
         rec = r.record
-        others = [s["CidrBlock"] for s in every
-                  if s["VpcId"] == rec["VpcId"] and s["AvailabilityZone"] != rec["AvailabilityZone"]]
+        others = [
+            s["CidrBlock"]
+            for s in every
+            if s["VpcId"] == rec["VpcId"] and s["AvailabilityZone"] != rec["AvailabilityZone"]
+        ]
         if ctx.lab.ec2.vpcs[rec["VpcId"]].network.mode != "netns":
             raise _configuration(f"aws:network:disrupt-connectivity {net.NETNS_ONLY}")
         plan.append((r, others))
@@ -126,8 +149,11 @@ def _units_in_subnet(lab: Any, subnet_id: str) -> list[tuple[str, str]]:
         *((i.instance_id, i.unit) for i in lab.ec2.instances.values() if i.subnet.subnet_id == subnet_id),
         *((t.task_id, t.unit) for t in lab.ecs.tasks.values() if t.subnet.subnet_id == subnet_id),
     ]
-    return [(uid, u.sandbox.netns) for uid, u in units
-            if u is not None and u.sandbox is not None and u.sandbox.netns and netns_exists(u.sandbox.netns)]
+    return [
+        (uid, u.sandbox.netns)
+        for uid, u in units
+        if u is not None and u.sandbox is not None and u.sandbox.netns and netns_exists(u.sandbox.netns)
+    ]
 
 
 async def network_disrupt_connectivity(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:

@@ -31,8 +31,9 @@ STRESS_FAULT = "stress.workers"
 SSM_FAULT = "ssm.cancel_command"
 
 
-async def _stress_all(ctx: ActionContext, fault: str, units: list[tuple[Resource, ComputeUnit]],
-                      arm: Any, duration: str) -> None:
+async def _stress_all(
+    ctx: ActionContext, fault: str, units: list[tuple[Resource, ComputeUnit]], arm: Any, duration: str
+) -> None:
     """Arm every unit's workers and journal them, then start them all (a task that cannot be
     stressed fails the action before any load starts); hold for the action's duration."""
     armed = []
@@ -65,7 +66,9 @@ def _task_stress(kind: str, document: str, percent: str, workers: str) -> Execut
 
         async def arm(unit: ComputeUnit, arn: str) -> stress.Armed:
             return await start(unit, percent=share, workers=count, duration=seconds, target=arn)
+
         await _stress_all(ctx, fault, units, arm, params["duration"])
+
     return run
 
 
@@ -115,8 +118,13 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
     command_id = str(uuid.uuid4())
     ctx.undo(SSM_FAULT, {"command_id": command_id, "target": ",".join(ids)})
     try:
-        command = await ssm.send_command(_document_name(params["documentArn"]), ids, parameters,
-                                         comment=f"FIS experiment {ctx.experiment_id}", command_id=command_id)
+        command = await ssm.send_command(
+            _document_name(params["documentArn"]),
+            ids,
+            parameters,
+            comment=f"FIS experiment {ctx.experiment_id}",
+            command_id=command_id,
+        )
     except AwsError as exc:  # the document or a parameter is wrong
         raise ActionFailure("ConfigurationFailure", f"{exc.code}: {exc.message}") from None
     for i in ids:
@@ -127,8 +135,9 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
     except TimeoutError:
         return  # the engine's revert cancels the command
     if command.status != "Success":
-        raise ActionFailure("DependentServiceFailure",
-                            f"SSM command {command_id} ended {command.status}: {command.failure_reason()}")
+        raise ActionFailure(
+            "DependentServiceFailure", f"SSM command {command_id} ended {command.status}: {command.failure_reason()}"
+        )
 
 
 async def _cancel_command(lab: Any, record: dict[str, Any]) -> None:

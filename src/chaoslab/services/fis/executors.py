@@ -67,8 +67,9 @@ class ActionContext:
         self.undo_ids.append((entry, fault, record))
 
     def applied(self, fault: str, target: str) -> None:
-        self.lab.events.emit("fault.applied", fault=fault, target=target, experiment=self.experiment_id,
-                             action=self.action_name)
+        self.lab.events.emit(
+            "fault.applied", fault=fault, target=target, experiment=self.experiment_id, action=self.action_name
+        )
 
     async def sleep(self, iso_duration: str | None) -> None:
         if iso_duration:
@@ -86,8 +87,13 @@ class ActionContext:
                 errors.append(f"{fault} on {record.get('target')}: {exc}")
                 continue
             self.lab.store.journal_done(entry)
-            self.lab.events.emit("fault.reverted", fault=fault, target=record.get("target"),
-                                 experiment=self.experiment_id, action=self.action_name)
+            self.lab.events.emit(
+                "fault.reverted",
+                fault=fault,
+                target=record.get("target"),
+                experiment=self.experiment_id,
+                action=self.action_name,
+            )
         if errors:
             raise ActionFailure("InternalFailure", "Could not revert: " + "; ".join(errors))
 
@@ -132,8 +138,9 @@ async def assert_alarm_state(ctx: ActionContext, targets: Targets, params: dict[
         ctx.authorize("cloudwatch:DescribeAlarms", Resource(arn, "aws:cloudwatch:alarm", {}))
         state = ctx.lab.cloudwatch.get_alarm_state(arn)
         if state not in allowed:
-            raise ActionFailure("ConfigurationFailure",
-                                f"Alarm {arn} is in state {state}; expected one of {', '.join(allowed)}.")
+            raise ActionFailure(
+                "ConfigurationFailure", f"Alarm {arn} is in state {state}; expected one of {', '.join(allowed)}."
+            )
 
 
 async def ec2_stop_instances(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
@@ -190,8 +197,13 @@ async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targ
         ids.append(iid)
     at = _notice_time(ctx, wait)
     for iid in ids:
-        ctx.lab.events.emit("ec2.spot_interruption_warning", instance_id=iid, instance_action="terminate",
-                            time=at, experiment=ctx.experiment_id)
+        ctx.lab.events.emit(
+            "ec2.spot_interruption_warning",
+            instance_id=iid,
+            instance_action="terminate",
+            time=at,
+            experiment=ctx.experiment_id,
+        )
         ctx.applied("ec2.send_spot_instance_interruptions", iid)
     await ctx.sleep(wait)
     await call(ctx.lab.ec2.terminate_instances(ids, reason="Server.SpotInstanceTermination"))
@@ -209,26 +221,42 @@ async def ecs_fargate_spot_interruption(ctx: ActionContext, targets: Targets, pa
         if task is not None and task.capacity_provider == "FARGATE_SPOT" and task.desired_status == "RUNNING":
             tasks.append(task)
     if not tasks:
-        raise ActionFailure("ConfigurationFailure", "None of the target tasks runs on the FARGATE_SPOT capacity provider.")
+        raise ActionFailure(
+            "ConfigurationFailure", "None of the target tasks runs on the FARGATE_SPOT capacity provider."
+        )
     at = _notice_time(ctx, wait)
     for task in tasks:
-        ctx.lab.events.emit("ecs.task_event", task=task.arn, service=task.service, cluster=task.cluster.name,
-                            message="Spot interruption warning", stop_at=at, experiment=ctx.experiment_id)
+        ctx.lab.events.emit(
+            "ecs.task_event",
+            task=task.arn,
+            service=task.service,
+            cluster=task.cluster.name,
+            message="Spot interruption warning",
+            stop_at=at,
+            experiment=ctx.experiment_id,
+        )
         service = ctx.lab.ecs.services.get((task.cluster.name, task.service)) if task.service else None
         if service is not None:
-            ctx.lab.ecs.service_event(service, f"(service {task.service}) (task {task.task_id}) received a Spot "
-                                               f"interruption warning; it stops at {at}.")
+            ctx.lab.ecs.service_event(
+                service,
+                f"(service {task.service}) (task {task.task_id}) received a Spot "
+                f"interruption warning; it stops at {at}.",
+            )
         ctx.applied("ecs.fargate_spot_interruption", task.arn)
     await ctx.sleep(wait)
     for task in tasks:
         ctx.lab.ecs.stop_task_soon(task, "SpotInterruption", "Your Spot Task was interrupted.")
 
+
 async def ecs_stop_task(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     for r in targets["Tasks"]:
         ctx.authorize("ecs:StopTask", r)
     for r in targets["Tasks"]:
-        await call(ctx.lab.ecs.stop_task(r.record.get("clusterArn"), r.arn,
-                                         f"Task stopped by AWS FIS experiment {ctx.experiment_id}"))
+        await call(
+            ctx.lab.ecs.stop_task(
+                r.record.get("clusterArn"), r.arn, f"Task stopped by AWS FIS experiment {ctx.experiment_id}"
+            )
+        )
         ctx.applied("ecs.stop_task", r.arn)
 
 

@@ -13,7 +13,7 @@ def find_cycle(after: dict[str, list[str]]) -> list[str] | None:
         path.append(node)
         for dep in after.get(node, []):
             if state.get(dep) == 1:
-                return path[path.index(dep):] + [dep]
+                return path[path.index(dep) :] + [dep]
             if dep not in state and dep in after:
                 found = visit(dep)
                 if found:

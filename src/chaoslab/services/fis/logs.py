@@ -38,8 +38,13 @@ class ExperimentLog:
 
     def write(self, log_type: str, details: dict[str, Any], ts: float | None = None) -> dict[str, Any]:
         ts = time.time() if ts is None else ts
-        record = {"id": self.experiment_id, "log_type": log_type, "event_timestamp": iso(ts), "version": "2",
-                  "details": details}
+        record = {
+            "id": self.experiment_id,
+            "log_type": log_type,
+            "event_timestamp": iso(ts),
+            "version": "2",
+            "details": details,
+        }
         line = json.dumps(record, default=str)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(line + "\n")

@@ -79,12 +79,15 @@ def template_summary(t: dict[str, Any]) -> dict[str, Any]:
 
 
 def experiment_summary(e: dict[str, Any]) -> dict[str, Any]:
-    return {k: copy.deepcopy(e[k]) for k in ("id", "arn", "experimentTemplateId", "state", "creationTime", "tags",
-                                            "experimentOptions")}
+    return {
+        k: copy.deepcopy(e[k])
+        for k in ("id", "arn", "experimentTemplateId", "state", "creationTime", "tags", "experimentOptions")
+    }
 
 
-def build_experiment(template: dict[str, Any], id: str, arn: str, tags: dict[str, str], actions_mode: str,
-                     now: float | None = None) -> dict[str, Any]:
+def build_experiment(
+    template: dict[str, Any], id: str, arn: str, tags: dict[str, str], actions_mode: str, now: float | None = None
+) -> dict[str, Any]:
     """A new experiment: a frozen copy of its template, every action pending."""
     now = time.time() if now is None else now
     actions = {}
@@ -123,6 +126,6 @@ def paginate(items: list[Any], max_results: int | None, next_token: str | None) 
     except ValueError:
         raise AwsError("ValidationException", "The nextToken is not valid.", 400) from None
     size = int(max_results) if max_results else 100
-    page = items[start:start + size]
+    page = items[start : start + size]
     more = start + size < len(items)
     return page, (str(start + size) if more else None)

@@ -26,5 +26,9 @@ REGISTRY: dict[str, ex.Executor] = {
     **exec_network.EXECUTORS,
 }
 
-REVERTERS: dict[str, ex.Reverter] = {**ex.REVERTERS, **exec_stress.REVERTERS, **exec_network.REVERTERS,
-                                     **api_faults.REVERTERS}
+REVERTERS: dict[str, ex.Reverter] = {
+    **ex.REVERTERS,
+    **exec_stress.REVERTERS,
+    **exec_network.REVERTERS,
+    **api_faults.REVERTERS,
+}

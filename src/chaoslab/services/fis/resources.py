@@ -31,21 +31,34 @@ async def candidates(lab: Any, resource_type: str, parameters: dict[str, str]) -
             out.append(Resource(arn, resource_type, r, _tags(r.get("Tags"))))
         return out
     if resource_type == "aws:ec2:subnet":
-        return [Resource(r.get("SubnetArn") or f"arn:aws:ec2:{region}:{account}:subnet/{r['SubnetId']}",
-                         resource_type, r, _tags(r.get("Tags")))
-                for r in _records(await call(lab.ec2.describe_subnet_records()), "Subnets")]
+        return [
+            Resource(
+                r.get("SubnetArn") or f"arn:aws:ec2:{region}:{account}:subnet/{r['SubnetId']}",
+                resource_type,
+                r,
+                _tags(r.get("Tags")),
+            )
+            for r in _records(await call(lab.ec2.describe_subnet_records()), "Subnets")
+        ]
     if resource_type == "aws:ecs:task":
-        answer = await call(lab.ecs.describe_task_records(cluster=parameters.get("cluster"),
-                                                         service=parameters.get("service")))
+        answer = await call(
+            lab.ecs.describe_task_records(cluster=parameters.get("cluster"), service=parameters.get("service"))
+        )
         # Tasks come from ListTasks, whose default is desiredStatus RUNNING: a stopped task is no target.
-        return [Resource(r["taskArn"], resource_type, r, _tags(r.get("tags"), "key", "value"))
-                for r in _records(answer, "tasks") if r.get("desiredStatus") == "RUNNING"]
+        return [
+            Resource(r["taskArn"], resource_type, r, _tags(r.get("tags"), "key", "value"))
+            for r in _records(answer, "tasks")
+            if r.get("desiredStatus") == "RUNNING"
+        ]
     if resource_type == "aws:rds:db":
-        return [Resource(r["DBInstanceArn"], resource_type, r, _tags(r.get("TagList")))
-                for r in _records(await call(lab.rds.describe_db_instances()), "DBInstances")]
+        return [
+            Resource(r["DBInstanceArn"], resource_type, r, _tags(r.get("TagList")))
+            for r in _records(await call(lab.rds.describe_db_instances()), "DBInstances")
+        ]
     if resource_type == "aws:rds:cluster":
-        instances = {i["DBInstanceIdentifier"]: i
-                     for i in _records(await call(lab.rds.describe_db_instances()), "DBInstances")}
+        instances = {
+            i["DBInstanceIdentifier"]: i for i in _records(await call(lab.rds.describe_db_instances()), "DBInstances")
+        }
         out = []
         for r in _records(await call(lab.rds.describe_db_clusters()), "DBClusters"):
             writers = [m["DBInstanceIdentifier"] for m in r.get("DBClusterMembers", []) if m.get("IsClusterWriter")]
@@ -55,8 +68,11 @@ async def candidates(lab: Any, resource_type: str, parameters: dict[str, str]) -
     if resource_type == "aws:iam:role":
         out = []
         for role in _records(await call(lab.iam.list_roles()), "Roles"):
-            record = role if isinstance(role, dict) else {"RoleName": role.name, "Arn": role.arn, "Path": role.path,
-                                                           "RoleId": role.role_id}
+            record = (
+                role
+                if isinstance(role, dict)
+                else {"RoleName": role.name, "Arn": role.arn, "Path": role.path, "RoleId": role.role_id}
+            )
             tags = _tags(record.get("Tags")) if isinstance(role, dict) else dict(role.tags)
             out.append(Resource(record["Arn"], resource_type, record, tags))
         return out

@@ -36,7 +36,7 @@ def gaps(template: dict[str, Any]) -> list[Gap]:
     """Every gap, actions first (an action's gap explains its target's)."""
     found = []
     actions = template.get("actions")
-    for name, action in (actions.items() if isinstance(actions, dict) else []):
+    for name, action in actions.items() if isinstance(actions, dict) else []:
         action_id = action.get("actionId") if isinstance(action, dict) else None
         spec = ACTIONS.get(action_id) if isinstance(action_id, str) else None
         if spec is None:
@@ -48,15 +48,23 @@ def gaps(template: dict[str, Any]) -> list[Gap]:
         for key, allowed in spec.lab_values.items():
             value = params.get(key, spec.parameters[key].default)
             if value not in allowed:
-                found.append(Gap(f"actions.{name}.parameters.{key}", "action", name, spec.id,
-                                 f"the lab emulates {key} {' and '.join(allowed)} only, not {value}"))
+                found.append(
+                    Gap(
+                        f"actions.{name}.parameters.{key}",
+                        "action",
+                        name,
+                        spec.id,
+                        f"the lab emulates {key} {' and '.join(allowed)} only, not {value}",
+                    )
+                )
     targets = template.get("targets")
-    for name, target in (targets.items() if isinstance(targets, dict) else []):
+    for name, target in targets.items() if isinstance(targets, dict) else []:
         rtype = target.get("resourceType") if isinstance(target, dict) else None
         type_spec = TARGET_TYPES.get(rtype) if isinstance(rtype, str) else None
         if type_spec is not None and type_spec.unsupported:
-            found.append(Gap(f"targets.{name}.resourceType", "target", name, type_spec.resource_type,
-                             type_spec.unsupported))
+            found.append(
+                Gap(f"targets.{name}.resourceType", "target", name, type_spec.resource_type, type_spec.unsupported)
+            )
     return found
 
 

@@ -45,8 +45,18 @@ MAX_STOP_CONDITIONS = 5
 MAX_TARGET_ARNS = 5
 MAX_TAGS = 50
 
-TEMPLATE_KEYS = ("clientToken", "description", "stopConditions", "targets", "actions", "roleArn", "tags",
-                 "logConfiguration", "experimentOptions", "experimentReportConfiguration")
+TEMPLATE_KEYS = (
+    "clientToken",
+    "description",
+    "stopConditions",
+    "targets",
+    "actions",
+    "roleArn",
+    "tags",
+    "logConfiguration",
+    "experimentOptions",
+    "experimentReportConfiguration",
+)
 TARGET_KEYS = ("resourceType", "resourceArns", "resourceTags", "filters", "selectionMode", "parameters")
 ACTION_KEYS = ("actionId", "description", "parameters", "targets", "startAfter")
 STOP_SOURCES = ("aws:cloudwatch:alarm", "none")
@@ -119,9 +129,13 @@ def _similar_action(action_id: str, resource_types: set[str]) -> str | None:
     `action_id`: never an action of another service, nor another fault (task-memory-stress is not a
     misspelt task-io-stress)."""
     service = _service(action_id)
-    options = {a.id[len(service):]: a.id for a in ACTIONS.values() if _service(a.id) == service
-               and (not resource_types or resource_types & {canonical_type(t) for t in a.targets.values()})}
-    match = difflib.get_close_matches(action_id[len(service):], list(options), n=1, cutoff=0.85)
+    options = {
+        a.id[len(service) :]: a.id
+        for a in ACTIONS.values()
+        if _service(a.id) == service
+        and (not resource_types or resource_types & {canonical_type(t) for t in a.targets.values()})
+    }
+    match = difflib.get_close_matches(action_id[len(service) :], list(options), n=1, cutoff=0.85)
     return options[match[0]] if match else None
 
 
@@ -140,8 +154,9 @@ class _Checker:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
 
-    def add(self, path: str, message: str, hint: str | None = None, *, severity: str = "error",
-            code: str = VALIDATION) -> None:
+    def add(
+        self, path: str, message: str, hint: str | None = None, *, severity: str = "error", code: str = VALIDATION
+    ) -> None:
         self.issues.append(Issue(path or "(template)", message, hint, severity, code))
 
     # helpers --------------------------------------------------------------------------------
@@ -171,8 +186,11 @@ class _Checker:
         for key in obj:
             if key not in known:
                 near = _close(key, known)
-                self.add(_join(path, key), f'unknown field "{key}"',
-                         f'did you mean "{near}"?' if near else f"allowed fields: {', '.join(known)}")
+                self.add(
+                    _join(path, key),
+                    f'unknown field "{key}"',
+                    f'did you mean "{near}"?' if near else f"allowed fields: {', '.join(known)}",
+                )
 
     def _tags(self, path: str, tags: Any) -> None:
         if not self._mapping(path, tags):
@@ -208,8 +226,11 @@ class _Checker:
         elif self._mapping("actions", actions):
             self.actions(actions, targets)
         if "stopConditions" not in t:
-            self.add("stopConditions", "is required",
-                     'add [{"source": "none"}] or an alarm: {"source": "aws:cloudwatch:alarm", "value": <alarm ARN>}')
+            self.add(
+                "stopConditions",
+                "is required",
+                'add [{"source": "none"}] or an alarm: {"source": "aws:cloudwatch:alarm", "value": <alarm ARN>}',
+            )
         else:
             self.stop_conditions(t["stopConditions"])
         if "tags" in t:
@@ -242,16 +263,22 @@ class _Checker:
             type_spec = TARGET_TYPES.get(rtype)
             if type_spec is None:
                 near = _close(rtype, [t for t in TARGET_TYPES if _service(t) == _service(rtype)] or TARGET_TYPES)
-                self.add(f"{path}.resourceType", f'unknown resource type "{rtype}"',
-                         f'did you mean "{near}"?' if near else "see ListTargetResourceTypes")
+                self.add(
+                    f"{path}.resourceType",
+                    f'unknown resource type "{rtype}"',
+                    f'did you mean "{near}"?' if near else "see ListTargetResourceTypes",
+                )
         mode = target.get("selectionMode")
         if mode is None:
             self.add(f"{path}.selectionMode", "is required", "use ALL, COUNT(n) or PERCENT(n)")
         elif self._string(f"{path}.selectionMode", mode, high=64):
             match = _SELECTION.match(mode)
             if not match:
-                self.add(f"{path}.selectionMode", f'"{mode}" is not a selection mode',
-                         "use ALL, COUNT(n) with n >= 1, or PERCENT(n) with n in 1..100")
+                self.add(
+                    f"{path}.selectionMode",
+                    f'"{mode}" is not a selection mode',
+                    "use ALL, COUNT(n) with n >= 1, or PERCENT(n) with n in 1..100",
+                )
             elif match.group(2) is not None and int(match.group(2)) < 1:
                 self.add(f"{path}.selectionMode", "COUNT(n) needs n >= 1")
             elif match.group(3) is not None and not 1 <= int(match.group(3)) <= 100:
@@ -262,16 +289,25 @@ class _Checker:
                 self.add(f"{path}.resourceArns", "must be a list of ARNs")
             else:
                 if len(arns) > MAX_TARGET_ARNS:
-                    self.add(f"{path}.resourceArns", f"{len(arns)} ARNs; at most {MAX_TARGET_ARNS} are allowed",
-                             "select by resourceTags or filters instead")
+                    self.add(
+                        f"{path}.resourceArns",
+                        f"{len(arns)} ARNs; at most {MAX_TARGET_ARNS} are allowed",
+                        "select by resourceTags or filters instead",
+                    )
                 for i, arn in enumerate(arns):
                     if self._string(f"{path}.resourceArns[{i}]", arn, low=1) and not is_arn(arn):
-                        self.add(f"{path}.resourceArns[{i}]", f'"{arn}" is not an ARN',
-                                 placeholder_hint(arn) or "arn:<partition>:<service>:<region>:<account>:<resource>")
+                        self.add(
+                            f"{path}.resourceArns[{i}]",
+                            f'"{arn}" is not an ARN',
+                            placeholder_hint(arn) or "arn:<partition>:<service>:<region>:<account>:<resource>",
+                        )
             for other in ("resourceTags", "filters"):
                 if target.get(other):
-                    self.add(f"{path}.{other}", "cannot be combined with resourceArns",
-                             f"identify the target either by resourceArns or by {other}")
+                    self.add(
+                        f"{path}.{other}",
+                        "cannot be combined with resourceArns",
+                        f"identify the target either by resourceArns or by {other}",
+                    )
         if "resourceTags" in target:
             self._tags(f"{path}.resourceTags", target["resourceTags"])
         if "filters" in target:
@@ -279,8 +315,11 @@ class _Checker:
         if type_spec is not None:
             self.target_parameters(f"{path}.parameters", target.get("parameters"), type_spec)
         if not any(target.get(k) for k in ("resourceArns", "resourceTags", "filters", "parameters")):
-            self.add(path, "selects no resources: it has no resourceArns, resourceTags, filters or parameters",
-                     "name the resources by ARN, or select them by tags/filters")
+            self.add(
+                path,
+                "selects no resources: it has no resourceArns, resourceTags, filters or parameters",
+                "name the resources by ARN, or select them by tags/filters",
+            )
 
     def target_parameters(self, path: str, params: Any, type_spec: TargetTypeSpec) -> None:
         rtype = type_spec.resource_type
@@ -292,13 +331,19 @@ class _Checker:
             spec = type_spec.parameters.get(key)
             if spec is None:
                 allowed = ", ".join(type_spec.parameters) or "none"
-                self.add(f"{path}.{key}", f'"{key}" is not a parameter of {rtype} targets',
-                         f"parameters of {rtype}: {allowed}")
+                self.add(
+                    f"{path}.{key}",
+                    f'"{key}" is not a parameter of {rtype} targets',
+                    f"parameters of {rtype}: {allowed}",
+                )
             elif self._string(f"{path}.{key}", value, low=1, high=1024):
                 problem = spec.check(value) if spec.check else None
                 if not _TARGET_PARAM_VALUE.match(value):
-                    self.add(f"{path}.{key}", f'"{value}" has characters FIS does not allow',
-                             placeholder_hint(value) or "use letters, digits, spaces and _.:/=+-@ only")
+                    self.add(
+                        f"{path}.{key}",
+                        f'"{value}" has characters FIS does not allow',
+                        placeholder_hint(value) or "use letters, digits, spaces and _.:/=+-@ only",
+                    )
                 elif problem:
                     self.add(f"{path}.{key}", problem, spec.description)
         for key, spec in type_spec.parameters.items():
@@ -319,9 +364,12 @@ class _Checker:
             if "path" not in f:
                 self.add(f"{fpath}.path", "is required", "e.g. State.Name or Placement.AvailabilityZone")
             elif self._string(f"{fpath}.path", f["path"], low=1, high=256) and f["path"][:1].islower():
-                self.add(f"{fpath}.path", f'"{f["path"]}" should be written in PascalCase',
-                         f'write "{".".join(p[:1].upper() + p[1:] for p in f["path"].split("."))}"',
-                         severity="warning")
+                self.add(
+                    f"{fpath}.path",
+                    f'"{f["path"]}" should be written in PascalCase',
+                    f'write "{".".join(p[:1].upper() + p[1:] for p in f["path"].split("."))}"',
+                    severity="warning",
+                )
             values = f.get("values")
             if not isinstance(values, list) or not values:
                 self.add(f"{fpath}.values", "must be a non-empty list of strings")
@@ -333,8 +381,12 @@ class _Checker:
         if not actions:
             self.add("actions", "has no actions", "add at least one action, e.g. aws:fis:wait")
         if len(actions) > MAX_ACTIONS:
-            self.add("actions", f"{len(actions)} actions; at most {MAX_ACTIONS} are allowed per template",
-                     "split the experiment", code=QUOTA)
+            self.add(
+                "actions",
+                f"{len(actions)} actions; at most {MAX_ACTIONS} are allowed per template",
+                "split the experiment",
+                code=QUOTA,
+            )
         used: set[str] = set()
         edges: dict[str, list[str]] = {}
         for name, action in actions.items():
@@ -352,12 +404,19 @@ class _Checker:
             edges[name] = self.start_after(f"{path}.startAfter", name, action.get("startAfter"), actions)
         cycle = find_cycle(edges)
         if cycle:
-            self.add(f"actions.{cycle[0]}.startAfter", "startAfter forms a cycle: " + " -> ".join(cycle),
-                     "remove one startAfter reference so the actions can be ordered")
+            self.add(
+                f"actions.{cycle[0]}.startAfter",
+                "startAfter forms a cycle: " + " -> ".join(cycle),
+                "remove one startAfter reference so the actions can be ordered",
+            )
         for name in targets:
             if name not in used:
-                self.add(f"targets.{name}", "is not used by any action", "remove it or reference it from an action",
-                         severity="warning")
+                self.add(
+                    f"targets.{name}",
+                    "is not used by any action",
+                    "remove it or reference it from an action",
+                    severity="warning",
+                )
 
     def action_id(self, path: str, action_id: Any, resource_types: set[str]) -> ActionSpec | None:
         if action_id is None:
@@ -369,13 +428,21 @@ class _Checker:
         if spec is None:
             near = _similar_action(action_id, resource_types)
             siblings = sorted(a for a in ACTIONS if _service(a) == _service(action_id))
-            hint = (f'did you mean "{near}"?' if near
-                    else f"{_service(action_id)} actions: {', '.join(siblings)}" if siblings
-                    else f"not among the actions FIS documents as of {AS_OF}; see ListActions")
+            hint = (
+                f'did you mean "{near}"?'
+                if near
+                else f"{_service(action_id)} actions: {', '.join(siblings)}"
+                if siblings
+                else f"not among the actions FIS documents as of {AS_OF}; see ListActions"
+            )
             self.add(path, f"Action with ID {action_id} not found.", hint, code=NOT_FOUND)
         elif spec.replaced_by:
-            self.add(path, f"{action_id} is the older id of {spec.replaced_by}; FIS still accepts it",
-                     f"use {spec.replaced_by}", severity="warning")
+            self.add(
+                path,
+                f"{action_id} is the older id of {spec.replaced_by}; FIS still accepts it",
+                f"use {spec.replaced_by}",
+                severity="warning",
+            )
         return spec
 
     def action_parameters(self, path: str, params: Any, spec: ActionSpec | None) -> None:
@@ -401,15 +468,26 @@ class _Checker:
                 name = value.rsplit("/", 1)[-1]
                 if name.startswith("AWSFIS-") and name not in SSM_DOCUMENTS:
                     near = _close(name, SSM_DOCUMENTS)
-                    self.add(ppath, f'"{name}" is not a pre-configured FIS document',
-                             f'did you mean "{near}"?' if near else None, severity="warning")
+                    self.add(
+                        ppath,
+                        f'"{name}" is not a pre-configured FIS document',
+                        f'did you mean "{near}"?' if near else None,
+                        severity="warning",
+                    )
         for key, pspec in spec.parameters.items():
             if pspec.required and key not in params:
                 self.add(f"{path}.{key}", f"is required by {spec.id}", pspec.description)
-        if params.get("scope") == "prefix-list" and "prefixListIdentifier" in spec.parameters \
-                and "prefixListIdentifier" not in params:
-            self.add(f"{path}.prefixListIdentifier", "scope prefix-list needs the prefix list to deny",
-                     "add prefixListIdentifier (a prefix list name, ID or ARN)", severity="warning")
+        if (
+            params.get("scope") == "prefix-list"
+            and "prefixListIdentifier" in spec.parameters
+            and "prefixListIdentifier" not in params
+        ):
+            self.add(
+                f"{path}.prefixListIdentifier",
+                "scope prefix-list needs the prefix list to deny",
+                "add prefixListIdentifier (a prefix list name, ID or ARN)",
+                severity="warning",
+            )
 
     @staticmethod
     def _parameter_hint(key: str, spec: ActionSpec) -> str:
@@ -439,27 +517,44 @@ class _Checker:
             if spec is not None and key not in spec.targets:
                 unexpected = True
                 expected = ", ".join(spec.targets) or "no targets"
-                self.add(f"{path}.{key}", f'Unexpected target "{key}" found in action',
-                         f"{spec.id} expects {expected}" if spec.targets else f"{spec.id} takes no targets")
+                self.add(
+                    f"{path}.{key}",
+                    f'Unexpected target "{key}" found in action',
+                    f"{spec.id} expects {expected}" if spec.targets else f"{spec.id} takes no targets",
+                )
             if name not in targets:
                 near = _close(name, targets)
-                self.add(f"{path}.{key}", f'target "{name}" is not defined in targets',
-                         f'did you mean "{near}"?' if near else "add it under targets")
+                self.add(
+                    f"{path}.{key}",
+                    f'target "{name}" is not defined in targets',
+                    f'did you mean "{near}"?' if near else "add it under targets",
+                )
                 continue
             want = spec.targets.get(key) if spec else None
             target = targets[name] if isinstance(targets[name], dict) else {}
             have = target.get("resourceType")
-            if spec is not None and want and isinstance(have, str) and not isinstance(have, Unresolved) \
-                    and canonical_type(have) != canonical_type(want):
-                self.add(f"{path}.{key}", f'target "{name}" has resource type {have}; {spec.id} {key} needs {want}',
-                         f"set targets.{name}.resourceType to {want}")
+            if (
+                spec is not None
+                and want
+                and isinstance(have, str)
+                and not isinstance(have, Unresolved)
+                and canonical_type(have) != canonical_type(want)
+            ):
+                self.add(
+                    f"{path}.{key}",
+                    f'target "{name}" has resource type {have}; {spec.id} {key} needs {want}',
+                    f"set targets.{name}.resourceType to {want}",
+                )
             if spec is not None and spec.selection and target:
                 self.selection_rule(f"{path}.{key}", name, target, spec)
         if spec is not None and not unexpected:
             for key in spec.targets:
                 if key not in refs:
-                    self.add(f"{path}.{key}", f"{spec.id} needs a {key} target",
-                             f'add "targets": {{"{key}": "<target name>"}}')
+                    self.add(
+                        f"{path}.{key}",
+                        f"{spec.id} needs a {key} target",
+                        f'add "targets": {{"{key}": "<target name>"}}',
+                    )
         return used
 
     def selection_rule(self, path: str, name: str, target: dict[str, Any], spec: ActionSpec) -> None:
@@ -485,7 +580,9 @@ class _Checker:
                 self.add(f"{path}[{i}]", "an action cannot start after itself")
             elif other not in actions:
                 near = _close(other, actions)
-                self.add(f"{path}[{i}]", f'action "{other}" is not defined', f'did you mean "{near}"?' if near else None)
+                self.add(
+                    f"{path}[{i}]", f'action "{other}" is not defined', f'did you mean "{near}"?' if near else None
+                )
             else:
                 valid.append(other)
         return valid
@@ -497,8 +594,11 @@ class _Checker:
             self.add("stopConditions", "must be a list")
             return
         if len(conditions) > MAX_STOP_CONDITIONS:
-            self.add("stopConditions", f"{len(conditions)} stop conditions; at most {MAX_STOP_CONDITIONS} are allowed",
-                     code=QUOTA)
+            self.add(
+                "stopConditions",
+                f"{len(conditions)} stop conditions; at most {MAX_STOP_CONDITIONS} are allowed",
+                code=QUOTA,
+            )
         for i, cond in enumerate(conditions):
             path = f"stopConditions[{i}]"
             if not self._mapping(path, cond):
@@ -511,14 +611,20 @@ class _Checker:
             if not self._string(f"{path}.source", source, high=64):
                 continue
             if source not in STOP_SOURCES:
-                hint = ('use "aws:cloudwatch:alarm" (the only alarm source FIS knows)'
-                        if "cloudwatch" in source or "alarm" in source else 'use "aws:cloudwatch:alarm" or "none"')
+                hint = (
+                    'use "aws:cloudwatch:alarm" (the only alarm source FIS knows)'
+                    if "cloudwatch" in source or "alarm" in source
+                    else 'use "aws:cloudwatch:alarm" or "none"'
+                )
                 self.add(f"{path}.source", f'"{source}" is not a stop condition source', hint)
             value = cond.get("value")
             if source == "none":
                 if value is not None:
-                    self.add(f"{path}.value", 'a stop condition with source "none" takes no value',
-                             'remove value, or set source to "aws:cloudwatch:alarm"')
+                    self.add(
+                        f"{path}.value",
+                        'a stop condition with source "none" takes no value',
+                        'remove value, or set source to "aws:cloudwatch:alarm"',
+                    )
                 continue
             if value is None:
                 self.add(f"{path}.value", "is required: the ARN of the CloudWatch alarm to watch", ALARM_ARN_FORM)
@@ -559,12 +665,20 @@ class _Checker:
         if not self._mapping(path, options):
             return
         if "actionsMode" in options:
-            self.add(f"{path}.actionsMode", "is an option of StartExperiment, not of the template",
-                     "pass it when starting: --experiment-options actionsMode=skip-all")
-        self._unknown_keys(path, {k: v for k, v in options.items() if k != "actionsMode"},
-                           ("accountTargeting", "emptyTargetResolutionMode"))
-        for key, allowed in (("accountTargeting", ("single-account", "multi-account")),
-                             ("emptyTargetResolutionMode", ("fail", "skip"))):
+            self.add(
+                f"{path}.actionsMode",
+                "is an option of StartExperiment, not of the template",
+                "pass it when starting: --experiment-options actionsMode=skip-all",
+            )
+        self._unknown_keys(
+            path,
+            {k: v for k, v in options.items() if k != "actionsMode"},
+            ("accountTargeting", "emptyTargetResolutionMode"),
+        )
+        for key, allowed in (
+            ("accountTargeting", ("single-account", "multi-account")),
+            ("emptyTargetResolutionMode", ("fail", "skip")),
+        ):
             if key in options and not isinstance(options[key], Unresolved) and options[key] not in allowed:
                 self.add(f"{path}.{key}", f"{options[key]!r} is not one of {', '.join(allowed)}")
 
@@ -585,8 +699,7 @@ def _referenced_types(action: dict[str, Any], targets: dict[str, Any]) -> set[st
     """The (current names of the) resource types of the targets an action names."""
     refs = action.get("targets")
     names = refs.values() if isinstance(refs, dict) else []
-    found = {targets[n].get("resourceType") for n in names
-             if isinstance(n, str) and isinstance(targets.get(n), dict)}
+    found = {targets[n].get("resourceType") for n in names if isinstance(n, str) and isinstance(targets.get(n), dict)}
     return {canonical_type(t) for t in found if isinstance(t, str)}
 
 

@@ -32,7 +32,7 @@ def _page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
     size = int(params.get("MaxItems") or 100)
     if not 1 <= size <= 1000:
         raise AwsError("ValidationError", "MaxItems must be between 1 and 1000.", 400)
-    chunk = items[start:start + size]
+    chunk = items[start : start + size]
     out: dict[str, Any] = {key: chunk, "IsTruncated": start + size < len(items)}
     if out["IsTruncated"]:
         out["Marker"] = str(start + size)
@@ -42,9 +42,13 @@ def _page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
 # roles ---------------------------------------------------------------------------------------------
 def create_role(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     role = _iam(ctx).create_role(
-        p["RoleName"], p["AssumeRolePolicyDocument"], path=p.get("Path", "/"),
-        description=p.get("Description", ""), max_session_duration=p.get("MaxSessionDuration", 3600),
-        tags=p.get("Tags"))
+        p["RoleName"],
+        p["AssumeRolePolicyDocument"],
+        path=p.get("Path", "/"),
+        description=p.get("Description", ""),
+        max_session_duration=p.get("MaxSessionDuration", 3600),
+        tags=p.get("Tags"),
+    )
     return {"Role": role.describe()}
 
 
@@ -86,8 +90,13 @@ def delete_role_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 # managed policies ----------------------------------------------------------------------------------
 def create_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     iam = _iam(ctx)
-    policy = iam.create_policy(p["PolicyName"], p["PolicyDocument"], path=p.get("Path", "/"),
-                               description=p.get("Description", ""), tags=p.get("Tags"))
+    policy = iam.create_policy(
+        p["PolicyName"],
+        p["PolicyDocument"],
+        path=p.get("Path", "/"),
+        description=p.get("Description", ""),
+        tags=p.get("Tags"),
+    )
     return {"Policy": policy.describe(iam.attachment_count(policy.arn))}
 
 

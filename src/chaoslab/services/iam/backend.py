@@ -85,8 +85,13 @@ class IamBackend:
         for name, (description, _) in managed.POLICIES.items():
             text = json.dumps(managed.documents()[name])
             self._policies[managed.arn_of(name)] = ManagedPolicy(
-                name=name, policy_id=_stable_id("ANPA", name), arn=managed.arn_of(name), path=managed.PATH,
-                versions=[PolicyVersion("v1", text)], description=description)
+                name=name,
+                policy_id=_stable_id("ANPA", name),
+                arn=managed.arn_of(name),
+                path=managed.PATH,
+                versions=[PolicyVersion("v1", text)],
+                description=description,
+            )
 
     async def start(self) -> None:
         for doc in self.lab.store.list(ROLE_KIND):
@@ -100,15 +105,22 @@ class IamBackend:
         """Nothing to release: every change is already in the store."""
 
     # roles -----------------------------------------------------------------------------------
-    def create_role(self, name: str, assume_role_policy_document: str | dict[str, Any], path: str = "/",
-                    description: str = "", max_session_duration: int = 3600,
-                    tags: list[dict[str, str]] | dict[str, str] | None = None) -> Role:
+    def create_role(
+        self,
+        name: str,
+        assume_role_policy_document: str | dict[str, Any],
+        path: str = "/",
+        description: str = "",
+        max_session_duration: int = 3600,
+        tags: list[dict[str, str]] | dict[str, str] | None = None,
+    ) -> Role:
         _check(name, _NAME, "roleName")
         _check(path, _PATH, "path")
         if not 3600 <= int(max_session_duration) <= 43200:
             raise validation_error(
                 f"1 validation error detected: Value '{max_session_duration}' at 'maxSessionDuration' failed to "
-                "satisfy constraint: Member must have value between 3600 and 43200")
+                "satisfy constraint: Member must have value between 3600 and 43200"
+            )
         if len(description) > 1000:
             raise validation_error("Description must be at most 1000 characters.")
         tag_map = self._checked_tags(tags_to_dict(tags), {})
@@ -119,9 +131,16 @@ class IamBackend:
         text = document.as_text(assume_role_policy_document)
         document.validate(text, document.TRUST)
         document.check_size(text, document.TRUST)
-        role = Role(name=name, role_id=_unique_id("AROA"),
-                    arn=f"arn:aws:iam::{self.account_id}:role{path}{name}", path=path, trust_policy=text,
-                    description=description, max_session_duration=int(max_session_duration), tags=tag_map)
+        role = Role(
+            name=name,
+            role_id=_unique_id("AROA"),
+            arn=f"arn:aws:iam::{self.account_id}:role{path}{name}",
+            path=path,
+            trust_policy=text,
+            description=description,
+            max_session_duration=int(max_session_duration),
+            tags=tag_map,
+        )
         self._save(role)
         return role
 
@@ -182,20 +201,33 @@ class IamBackend:
         self._save(role)
 
     # managed policies --------------------------------------------------------------------------
-    def create_policy(self, name: str, policy_document: str | dict[str, Any], path: str = "/",
-                      description: str = "", tags: list[dict[str, str]] | dict[str, str] | None = None
-                      ) -> ManagedPolicy:
+    def create_policy(
+        self,
+        name: str,
+        policy_document: str | dict[str, Any],
+        path: str = "/",
+        description: str = "",
+        tags: list[dict[str, str]] | dict[str, str] | None = None,
+    ) -> ManagedPolicy:
         _check(name, _POLICY_NAME, "policyName")
         _check(path, _PATH, "path")
         arn = f"arn:aws:iam::{self.account_id}:policy{path}{name}"
         if any(p.name.lower() == name.lower() and not p.aws_managed for p in self._policies.values()):
-            raise AwsError("EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409)
+            raise AwsError(
+                "EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409
+            )
         text = document.as_text(policy_document)
         document.validate(text, document.IDENTITY)
         document.check_size(text, "managed")
-        policy = ManagedPolicy(name=name, policy_id=_unique_id("ANPA"), arn=arn, path=path,
-                               versions=[PolicyVersion("v1", text)], description=description,
-                               tags=self._checked_tags(tags_to_dict(tags), {}))
+        policy = ManagedPolicy(
+            name=name,
+            policy_id=_unique_id("ANPA"),
+            arn=arn,
+            path=path,
+            versions=[PolicyVersion("v1", text)],
+            description=description,
+            tags=self._checked_tags(tags_to_dict(tags), {}),
+        )
         self._policies[arn] = policy
         self.lab.store.put(POLICY_KIND, arn, policy.to_doc())
         return policy
@@ -212,12 +244,14 @@ class IamBackend:
             raise no_such_entity(f"Policy {arn} version {version_id} does not exist or is not attachable.")
         return version
 
-    def list_policies(self, scope: str = "All", only_attached: bool = False, path_prefix: str = "/"
-                      ) -> list[ManagedPolicy]:
+    def list_policies(
+        self, scope: str = "All", only_attached: bool = False, path_prefix: str = "/"
+    ) -> list[ManagedPolicy]:
         if scope not in ("All", "AWS", "Local"):
             raise validation_error(f"Invalid scope {scope!r}: must be one of All, AWS, Local.")
         chosen = [
-            p for p in self._policies.values()
+            p
+            for p in self._policies.values()
             if p.path.startswith(path_prefix)
             and (scope == "All" or (scope == "AWS") == p.aws_managed)
             and (not only_attached or self.attachment_count(p.arn) > 0)
@@ -277,8 +311,14 @@ class IamBackend:
         attached = [self._policies[a].document() for a in role.attached if a in self._policies]
         return role.documents() + attached
 
-    def authorize(self, role_arn: str, action: str, resource_arn: str,
-                  resource_tags: dict[str, str] | None = None, extra_context: Context | None = None) -> Decision:
+    def authorize(
+        self,
+        role_arn: str,
+        action: str,
+        resource_arn: str,
+        resource_tags: dict[str, str] | None = None,
+        extra_context: Context | None = None,
+    ) -> Decision:
         """May the role perform `action` on `resource_arn`? A refusal's reason has the text FIS
         puts in a failed action's state ("Role … does not have sufficient privileges to …")."""
         role = self.role_by_arn(role_arn)
@@ -288,11 +328,15 @@ class IamBackend:
         decision = evaluate(self.policies_of(role), action, resource_arn, ctx)
         if decision.allowed:
             return decision
-        return Decision(False, f'Role "{role_arn}" does not have sufficient privileges to perform {action}. '
-                               f"({decision.reason})", decision.matched_statement)
+        return Decision(
+            False,
+            f'Role "{role_arn}" does not have sufficient privileges to perform {action}. ({decision.reason})',
+            decision.matched_statement,
+        )
 
-    def request_context(self, role: Role, action: str, resource_arn: str,
-                        resource_tags: dict[str, str] | None, extra: Context | None) -> Context:
+    def request_context(
+        self, role: Role, action: str, resource_arn: str, resource_tags: dict[str, str] | None, extra: Context | None
+    ) -> Context:
         """The condition keys a real request would carry: resource tags under `aws:` and the
         action's service prefix (`ec2:ResourceTag/Project`), the principal and the region."""
         service = action.split(":", 1)[0].lower()
@@ -314,8 +358,7 @@ class IamBackend:
         ctx.update(extra or {})
         return ctx
 
-    def trusts_service(self, role_arn: str, service: str = "fis.amazonaws.com",
-                       source_arn: str | None = None) -> bool:
+    def trusts_service(self, role_arn: str, service: str = "fis.amazonaws.com", source_arn: str | None = None) -> bool:
         """Does the role's trust policy let `service` call sts:AssumeRole? FIS passes the
         experiment ARN as `source_arn` so the recommended `aws:SourceArn` condition can match."""
         role = self.role_by_arn(role_arn)
@@ -338,6 +381,8 @@ class IamBackend:
             raise AwsError("LimitExceeded", f"Cannot exceed quota for TagsPerRole: {MAX_TAGS}", 409)
         for key, value in new.items():
             if not 1 <= len(key) <= 128 or len(value) > 256 or key.lower().startswith("aws:"):
-                raise validation_error(f"Invalid tag {key!r}: keys are 1-128 characters and may not start "
-                                       "with 'aws:'; values are at most 256 characters.")
+                raise validation_error(
+                    f"Invalid tag {key!r}: keys are 1-128 characters and may not start "
+                    "with 'aws:'; values are at most 256 characters."
+                )
         return merged

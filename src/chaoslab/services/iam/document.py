@@ -17,8 +17,17 @@ IDENTITY = "identity"
 TRUST = "trust"
 # IAM's size quotas (characters, whitespace included) per kind of document.
 SIZE_LIMITS = {"inline": 10240, "managed": 6144, TRUST: 2048}
-_STATEMENT_FIELDS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition",
-                     "Principal", "NotPrincipal"}
+_STATEMENT_FIELDS = {
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+    "Principal",
+    "NotPrincipal",
+}
 _PRINCIPAL_KINDS = {"AWS", "Service", "Federated", "CanonicalUser"}
 
 
@@ -94,13 +103,15 @@ def _check_statement(stmt: Any, where: str, kind: str) -> None:
     if unknown:
         raise malformed(f"Syntax errors in policy: {where} has unknown field {sorted(unknown)[0]!r}.")
     if stmt.get("Effect") not in ("Allow", "Deny"):
-        raise malformed(f"{where}: Effect must be \"Allow\" or \"Deny\", got {stmt.get('Effect')!r}.")
+        raise malformed(f'{where}: Effect must be "Allow" or "Deny", got {stmt.get("Effect")!r}.')
     _exactly_one(stmt, "Action", "NotAction", where, "Policy statement must contain actions.")
     for field in ("Action", "NotAction"):
         for action in as_list(stmt.get(field, [])):
             if not isinstance(action, str) or (action != "*" and ":" not in action):
-                raise malformed(f"{where}.{field}: Actions/Conditions must be prefaced by a vendor, "
-                                f"e.g., iam, sdb, ec2, etc. (got {action!r}).")
+                raise malformed(
+                    f"{where}.{field}: Actions/Conditions must be prefaced by a vendor, "
+                    f"e.g., iam, sdb, ec2, etc. (got {action!r})."
+                )
     if kind == TRUST:
         for field in ("Resource", "NotResource"):
             if field in stmt:
@@ -115,7 +126,7 @@ def _check_statement(stmt: Any, where: str, kind: str) -> None:
         for field in ("Resource", "NotResource"):
             for resource in as_list(stmt.get(field, [])):
                 if not isinstance(resource, str) or (resource != "*" and not resource.startswith("arn:")):
-                    raise malformed(f"{where}.{field}: Resource {resource!r} must be in ARN format or \"*\".")
+                    raise malformed(f'{where}.{field}: Resource {resource!r} must be in ARN format or "*".')
     if "Condition" in stmt:
         _check_condition(stmt["Condition"], f"{where}.Condition")
 
@@ -150,9 +161,10 @@ def _check_condition(condition: Any, where: str) -> None:
             raise malformed(f"{where}.{operator} must map condition keys to values.")
         for key, values in keys.items():
             if ":" not in key:
-                raise malformed(f"{where}.{operator}: Actions/Conditions must be prefaced by a vendor, "
-                                f"e.g., iam, sdb, ec2, etc. (condition key {key!r}).")
+                raise malformed(
+                    f"{where}.{operator}: Actions/Conditions must be prefaced by a vendor, "
+                    f"e.g., iam, sdb, ec2, etc. (condition key {key!r})."
+                )
             for value in as_list(values):
                 if isinstance(value, (dict, list)) or value is None:
-                    raise malformed(f"{where}.{operator}.{key}: condition values must be strings, "
-                                    "numbers or booleans.")
+                    raise malformed(f"{where}.{operator}.{key}: condition values must be strings, numbers or booleans.")

@@ -28,19 +28,43 @@ POLICIES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     # Not a FIS policy, but seed 004 attaches it to its task execution role.
     "AmazonECSTaskExecutionRolePolicy": (
         "Provides access to other AWS service resources that are required to run Amazon ECS tasks.",
-        [_allow("TaskExecution", ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
-                                  "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage", "logs:CreateLogStream",
-                                  "logs:PutLogEvents"])],
+        [
+            _allow(
+                "TaskExecution",
+                [
+                    "ecr:GetAuthorizationToken",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchGetImage",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+            )
+        ],
     ),
     "AWSFaultInjectionSimulatorEC2Access": (
         "Grants FIS permission to stop, start, reboot and terminate EC2 instances and run SSM commands on them.",
         [
-            _allow("AllowEc2Actions", ["ec2:RebootInstances", "ec2:SendSpotInstanceInterruptions",
-                                       "ec2:StartInstances", "ec2:StopInstances", "ec2:TerminateInstances"],
-                   _INSTANCE),
-            _allow("AllowEc2InstancesWithEncryptedEbsVolumes", ["kms:CreateGrant"], "arn:aws:kms:*:*:key/*",
-                   Condition={"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"},
-                              "Bool": {"kms:GrantIsForAWSResource": "true"}}),
+            _allow(
+                "AllowEc2Actions",
+                [
+                    "ec2:RebootInstances",
+                    "ec2:SendSpotInstanceInterruptions",
+                    "ec2:StartInstances",
+                    "ec2:StopInstances",
+                    "ec2:TerminateInstances",
+                ],
+                _INSTANCE,
+            ),
+            _allow(
+                "AllowEc2InstancesWithEncryptedEbsVolumes",
+                ["kms:CreateGrant"],
+                "arn:aws:kms:*:*:key/*",
+                Condition={
+                    "StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            ),
             *_SSM_COMMANDS,
             _allow("DescribeInstances", ["ec2:DescribeInstances"]),
             _allow("TargetResolutionByTags", ["tag:GetResources"]),
@@ -49,17 +73,31 @@ POLICIES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "AWSFaultInjectionSimulatorECSAccess": (
         "Grants FIS permission to stop ECS tasks, drain container instances and run task faults via SSM.",
         [
-            _allow("AllowEcsDescribe", ["ecs:DescribeClusters", "ecs:DescribeTasks", "ecs:ListTasks",
-                                        "ecs:ListContainerInstances"]),
+            _allow(
+                "AllowEcsDescribe",
+                ["ecs:DescribeClusters", "ecs:DescribeTasks", "ecs:ListTasks", "ecs:ListContainerInstances"],
+            ),
             _allow("AllowEcsStopTask", ["ecs:StopTask"], "arn:aws:ecs:*:*:task/*"),
             _allow("AllowEcsDrain", ["ecs:UpdateContainerInstancesState"], "arn:aws:ecs:*:*:container-instance/*"),
             _allow("DescribeInstances", ["ec2:DescribeInstances"]),
             *_SSM_COMMANDS,
-            _allow("AllowSSMManagedInstances", ["ssm:AddTagsToResource", "ssm:DeregisterManagedInstance",
-                                                "ssm:DescribeInstanceInformation", "ssm:GetCommandInvocation",
-                                                "ssm:CreateActivation", "ssm:DeleteActivation"]),
-            _allow("AllowPassRoleToSsm", ["iam:PassRole"], "*",
-                   Condition={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}),
+            _allow(
+                "AllowSSMManagedInstances",
+                [
+                    "ssm:AddTagsToResource",
+                    "ssm:DeregisterManagedInstance",
+                    "ssm:DescribeInstanceInformation",
+                    "ssm:GetCommandInvocation",
+                    "ssm:CreateActivation",
+                    "ssm:DeleteActivation",
+                ],
+            ),
+            _allow(
+                "AllowPassRoleToSsm",
+                ["iam:PassRole"],
+                "*",
+                Condition={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+            ),
             _allow("TargetResolutionByTags", ["tag:GetResources"]),
         ],
     ),
@@ -75,21 +113,44 @@ POLICIES: dict[str, tuple[str, list[dict[str, Any]]]] = {
     "AWSFaultInjectionSimulatorNetworkAccess": (
         "Grants FIS permission to disrupt subnet connectivity with network ACLs it creates and removes.",
         [
-            _allow("AllowCreateFisNetworkAcls", ["ec2:CreateNetworkAcl"], "arn:aws:ec2:*:*:network-acl/*",
-                   Condition={"StringEquals": {"aws:RequestTag/managedByFIS": "true"}}),
-            _allow("AllowTagFisNetworkAcls", ["ec2:CreateTags"], "arn:aws:ec2:*:*:network-acl/*",
-                   Condition={"StringEquals": {"ec2:CreateAction": "CreateNetworkAcl",
-                                               "aws:RequestTag/managedByFIS": "true"}}),
-            _allow("AllowChangeFisNetworkAcls", ["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
-                   ["arn:aws:ec2:*:*:network-acl/*", "arn:aws:ec2:*:*:vpc/*"],
-                   Condition={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}}),
+            _allow(
+                "AllowCreateFisNetworkAcls",
+                ["ec2:CreateNetworkAcl"],
+                "arn:aws:ec2:*:*:network-acl/*",
+                Condition={"StringEquals": {"aws:RequestTag/managedByFIS": "true"}},
+            ),
+            _allow(
+                "AllowTagFisNetworkAcls",
+                ["ec2:CreateTags"],
+                "arn:aws:ec2:*:*:network-acl/*",
+                Condition={
+                    "StringEquals": {"ec2:CreateAction": "CreateNetworkAcl", "aws:RequestTag/managedByFIS": "true"}
+                },
+            ),
+            _allow(
+                "AllowChangeFisNetworkAcls",
+                ["ec2:CreateNetworkAclEntry", "ec2:DeleteNetworkAcl"],
+                ["arn:aws:ec2:*:*:network-acl/*", "arn:aws:ec2:*:*:vpc/*"],
+                Condition={"StringEquals": {"ec2:ResourceTag/managedByFIS": "true"}},
+            ),
             _allow("AllowCreateNetworkAclInVpc", ["ec2:CreateNetworkAcl"], "arn:aws:ec2:*:*:vpc/*"),
-            _allow("AllowDescribeNetwork", ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeNetworkAcls",
-                                            "ec2:DescribeManagedPrefixLists", "ec2:DescribeVpcPeeringConnections",
-                                            "ec2:DescribeTransitGatewayAttachments",
-                                            "ec2:GetManagedPrefixListEntries"]),
-            _allow("AllowReplaceAclAssociation", ["ec2:ReplaceNetworkAclAssociation"],
-                   ["arn:aws:ec2:*:*:subnet/*", "arn:aws:ec2:*:*:network-acl/*"]),
+            _allow(
+                "AllowDescribeNetwork",
+                [
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeNetworkAcls",
+                    "ec2:DescribeManagedPrefixLists",
+                    "ec2:DescribeVpcPeeringConnections",
+                    "ec2:DescribeTransitGatewayAttachments",
+                    "ec2:GetManagedPrefixListEntries",
+                ],
+            ),
+            _allow(
+                "AllowReplaceAclAssociation",
+                ["ec2:ReplaceNetworkAclAssociation"],
+                ["arn:aws:ec2:*:*:subnet/*", "arn:aws:ec2:*:*:network-acl/*"],
+            ),
             _allow("TargetResolutionByTags", ["tag:GetResources"]),
         ],
     ),
@@ -108,8 +169,12 @@ POLICIES: dict[str, tuple[str, list[dict[str, Any]]]] = {
             *_SSM_COMMANDS,
             _allow("AllowAutomation", ["ssm:StartAutomationExecution"], "arn:aws:ssm:*:*:automation-definition/*:*"),
             _allow("AllowAutomationControl", ["ssm:GetAutomationExecution", "ssm:StopAutomationExecution"]),
-            _allow("AllowPassRoleToSsm", ["iam:PassRole"], "*",
-                   Condition={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}}),
+            _allow(
+                "AllowPassRoleToSsm",
+                ["iam:PassRole"],
+                "*",
+                Condition={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
+            ),
             _allow("DescribeInstances", ["ec2:DescribeInstances"]),
         ],
     ),

@@ -72,8 +72,12 @@ class PolicyVersion:
     created: float = field(default_factory=time.time)
 
     def describe(self, is_default: bool) -> dict[str, Any]:
-        return {"Document": encode(self.document), "VersionId": self.version_id,
-                "IsDefaultVersion": is_default, "CreateDate": _when(self.created)}
+        return {
+            "Document": encode(self.document),
+            "VersionId": self.version_id,
+            "IsDefaultVersion": is_default,
+            "CreateDate": _when(self.created),
+        }
 
 
 @dataclass

@@ -230,7 +230,7 @@ def parse_operator(name: str) -> tuple[str | None, str, bool] | None:
     qualifier = None
     for q in _QUALIFIERS:
         if name.startswith(q):
-            qualifier, name = q[:-1], name[len(q):]
+            qualifier, name = q[:-1], name[len(q) :]
     if_exists = name.endswith("IfExists") and name != "IfExists"
     base = name[: -len("IfExists")] if if_exists else name
     if base not in CONDITION_OPERATORS or (base == "Null" and (if_exists or qualifier)):

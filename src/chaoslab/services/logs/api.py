@@ -16,8 +16,10 @@ def _logs(ctx: Any) -> LogsBackend:
 def _required(params: dict[str, Any], *names: str) -> None:
     for name in names:
         if params.get(name) in (None, ""):
-            raise bad(f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: "
-                      "Member must not be null")
+            raise bad(
+                f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: "
+                "Member must not be null"
+            )
 
 
 def _group_name(params: dict[str, Any]) -> str:
@@ -96,7 +98,9 @@ def delete_log_stream(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def describe_log_streams(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     streams = _logs(ctx).describe_log_streams(
-        _group_name(params), params.get("logStreamNamePrefix"), params.get("orderBy", "LogStreamName"),
+        _group_name(params),
+        params.get("logStreamNamePrefix"),
+        params.get("orderBy", "LogStreamName"),
         bool(params.get("descending", False)),
     )
     page, token = _page(streams, params.get("nextToken"), _limit(params, 50))
@@ -115,16 +119,26 @@ def put_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 def get_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     _required(params, "logStreamName")
     return _logs(ctx).get_log_events(
-        _group_name(params), params["logStreamName"], params.get("startTime"), params.get("endTime"),
-        params.get("nextToken"), params.get("limit"), bool(params.get("startFromHead", False)),
+        _group_name(params),
+        params["logStreamName"],
+        params.get("startTime"),
+        params.get("endTime"),
+        params.get("nextToken"),
+        params.get("limit"),
+        bool(params.get("startFromHead", False)),
     )
 
 
 def filter_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return _logs(ctx).filter_log_events(
-        _group_name(params), params.get("logStreamNames"), params.get("logStreamNamePrefix"),
-        params.get("startTime"), params.get("endTime"), params.get("filterPattern"),
-        params.get("nextToken"), params.get("limit"),
+        _group_name(params),
+        params.get("logStreamNames"),
+        params.get("logStreamNamePrefix"),
+        params.get("startTime"),
+        params.get("endTime"),
+        params.get("filterPattern"),
+        params.get("nextToken"),
+        params.get("limit"),
     )
 
 

@@ -14,8 +14,30 @@ from chaoslab.ids import arn as make_arn
 from chaoslab.services.logs.models import LogEvent, LogGroup, LogStream
 from chaoslab.services.logs.pattern import PatternError, parse_pattern
 
-RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
-                  2557, 2922, 3288, 3653)
+RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
 DEFAULT_LIMIT = 10_000
@@ -67,12 +89,19 @@ class LogsBackend:
 
     def create_log_group(self, name: str, tags: dict[str, str] | None = None, log_class: str = "STANDARD") -> LogGroup:
         if not name or not _NAME.match(name):
-            raise bad(f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint: "
-                      "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+            raise bad(
+                f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+"
+            )
         if name in self.groups:
             raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists", 400)
-        group = LogGroup(name, make_arn("logs", self.region, self.account_id, f"log-group:{name}"), self._now_ms(),
-                         tags=dict(tags or {}), log_class=log_class)
+        group = LogGroup(
+            name,
+            make_arn("logs", self.region, self.account_id, f"log-group:{name}"),
+            self._now_ms(),
+            tags=dict(tags or {}),
+            log_class=log_class,
+        )
         self.groups[name] = group
         return group
 
@@ -89,8 +118,11 @@ class LogsBackend:
     def describe_log_groups(self, prefix: str | None = None, pattern: str | None = None) -> list[LogGroup]:
         if prefix and pattern:
             raise bad("logGroupNamePrefix and logGroupNamePattern cannot be used together.")
-        out = [g for g in self.groups.values()
-               if (not prefix or g.name.startswith(prefix)) and (not pattern or pattern.lower() in g.name.lower())]
+        out = [
+            g
+            for g in self.groups.values()
+            if (not prefix or g.name.startswith(prefix)) and (not pattern or pattern.lower() in g.name.lower())
+        ]
         return sorted(out, key=lambda g: g.name)
 
     def put_retention_policy(self, name: str, days: int | None) -> None:
@@ -119,8 +151,9 @@ class LogsBackend:
         if self.group(group_name).streams.pop(stream_name, None) is None:
             raise stream_missing()
 
-    def describe_log_streams(self, group_name: str, prefix: str | None = None, order_by: str = "LogStreamName",
-                             descending: bool = False) -> list[LogStream]:
+    def describe_log_streams(
+        self, group_name: str, prefix: str | None = None, order_by: str = "LogStreamName", descending: bool = False
+    ) -> list[LogStream]:
         group = self.group(group_name)
         if order_by not in ("LogStreamName", "LastEventTime"):
             raise bad("orderBy must be LogStreamName or LastEventTime.")
@@ -190,8 +223,14 @@ class LogsBackend:
                     s.expire(cutoff)
 
     def get_log_events(
-        self, group_name: str | None, stream_name: str, start: int | None = None, end: int | None = None,
-        token: str | None = None, limit: int | None = None, start_from_head: bool = False,
+        self,
+        group_name: str | None,
+        stream_name: str,
+        start: int | None = None,
+        end: int | None = None,
+        token: str | None = None,
+        limit: int | None = None,
+        start_from_head: bool = False,
     ) -> dict[str, Any]:
         """One page of a stream, oldest first. Tokens are `f/<pos>` (forward) and `b/<pos>`
         (backward) positions in the time-filtered event list; at either end the same token comes
@@ -201,8 +240,9 @@ class LogsBackend:
         limit = DEFAULT_LIMIT if limit is None else limit
         if not 1 <= limit <= DEFAULT_LIMIT:
             raise bad(f"limit must be from 1 to {DEFAULT_LIMIT}.")
-        events = [e for e in stream.events
-                  if (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)]
+        events = [
+            e for e in stream.events if (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)
+        ]
         if token:
             direction, pos = _parse_token(token, len(events))
             if direction == "f":
@@ -217,15 +257,23 @@ class LogsBackend:
         forward = f"f/{hi:056d}" if page or not token else token
         backward = f"b/{lo:056d}" if page or not token else token
         return {
-            "events": [{"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time} for e in page],
+            "events": [
+                {"timestamp": e.timestamp, "message": e.message, "ingestionTime": e.ingestion_time} for e in page
+            ],
             "nextForwardToken": forward,
             "nextBackwardToken": backward,
         }
 
     def filter_log_events(
-        self, group_name: str | None, stream_names: list[str] | None = None, prefix: str | None = None,
-        start: int | None = None, end: int | None = None, pattern: str | None = None,
-        token: str | None = None, limit: int | None = None,
+        self,
+        group_name: str | None,
+        stream_names: list[str] | None = None,
+        prefix: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        pattern: str | None = None,
+        token: str | None = None,
+        limit: int | None = None,
     ) -> dict[str, Any]:
         """Matching events across streams, in timestamp order, paged with an opaque token."""
         group = self.group(group_name)
@@ -247,16 +295,24 @@ class LogsBackend:
         else:
             streams = [s for s in group.streams.values() if not prefix or s.name.startswith(prefix)]
         hits = sorted(
-            (e, s.name) for s in streams for e in s.events
-            if (start is None or e.timestamp >= start) and (end is None or e.timestamp < end)
+            (e, s.name)
+            for s in streams
+            for e in s.events
+            if (start is None or e.timestamp >= start)
+            and (end is None or e.timestamp < end)
             and matcher.matches(e.message)
         )
         offset = _parse_token(token, len(hits))[1] if token else 0
-        page = hits[offset: offset + limit]
+        page = hits[offset : offset + limit]
         out: dict[str, Any] = {
             "events": [
-                {"logStreamName": name, "timestamp": e.timestamp, "message": e.message,
-                 "ingestionTime": e.ingestion_time, "eventId": f"{e.timestamp:020d}{e.seq:036d}"}
+                {
+                    "logStreamName": name,
+                    "timestamp": e.timestamp,
+                    "message": e.message,
+                    "ingestionTime": e.ingestion_time,
+                    "eventId": f"{e.timestamp:020d}{e.seq:036d}",
+                }
                 for e, name in page
             ],
             "searchedLogStreams": [{"logStreamName": s.name, "searchedCompletely": True} for s in streams],

@@ -42,8 +42,13 @@ class LogStream:
             del self.events[:cut]
 
     def describe(self) -> dict:
-        out = {"logStreamName": self.name, "creationTime": self.created, "arn": self.arn,
-               "storedBytes": self.stored_bytes, "uploadSequenceToken": str(self.sequence)}
+        out = {
+            "logStreamName": self.name,
+            "creationTime": self.created,
+            "arn": self.arn,
+            "storedBytes": self.stored_bytes,
+            "uploadSequenceToken": str(self.sequence),
+        }
         if self.events:
             out["firstEventTimestamp"] = self.events[0].timestamp
             out["lastEventTimestamp"] = self.events[-1].timestamp
@@ -64,8 +69,12 @@ class LogGroup:
 
     def describe(self) -> dict:
         out = {
-            "logGroupName": self.name, "creationTime": self.created, "metricFilterCount": 0,
-            "arn": self.arn + ":*", "logGroupArn": self.arn, "logGroupClass": self.log_class,
+            "logGroupName": self.name,
+            "creationTime": self.created,
+            "metricFilterCount": 0,
+            "arn": self.arn + ":*",
+            "logGroupArn": self.arn,
+            "logGroupClass": self.log_class,
             "storedBytes": sum(s.stored_bytes for s in self.streams.values()),
         }
         if self.retention_days is not None:

@@ -40,8 +40,10 @@ def parse_pattern(text: str | None) -> Pattern:
     if not text:
         return pattern
     if text[0] in "{[%":
-        raise PatternError("JSON, space-delimited and %regex% filter patterns are not supported by chaoslab; "
-                           "use terms, \"quoted phrases\", -exclusions or ?alternatives.")
+        raise PatternError(
+            "JSON, space-delimited and %regex% filter patterns are not supported by chaoslab; "
+            'use terms, "quoted phrases", -exclusions or ?alternatives.'
+        )
     if text.count('"') % 2:
         raise PatternError("Invalid filter pattern: unbalanced double quote.")
     for m in _TOKEN.finditer(text):

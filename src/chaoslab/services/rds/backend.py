@@ -138,11 +138,20 @@ class RdsBackend:
         return self._engine_version
 
     # -- clusters ------------------------------------------------------------------------------
-    async def create_db_cluster(self, DBClusterIdentifier: str, Engine: str, MasterUsername: str | None = None,
-                                MasterUserPassword: str | None = None, DatabaseName: str | None = None,
-                                Port: int | None = None, AvailabilityZones: list[str] | None = None,
-                                Tags: list[dict[str, str]] | None = None, DeletionProtection: bool = False,
-                                EngineVersion: str | None = None, **_: Any) -> dict[str, Any]:
+    async def create_db_cluster(
+        self,
+        DBClusterIdentifier: str,
+        Engine: str,
+        MasterUsername: str | None = None,
+        MasterUserPassword: str | None = None,
+        DatabaseName: str | None = None,
+        Port: int | None = None,
+        AvailabilityZones: list[str] | None = None,
+        Tags: list[dict[str, str]] | None = None,
+        DeletionProtection: bool = False,
+        EngineVersion: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         """Open the cluster's endpoints; instances (real postmasters) come with CreateDBInstance."""
         ident = DBClusterIdentifier.lower()
         if not _IDENT.match(ident) or len(ident) > 63:
@@ -152,29 +161,45 @@ class RdsBackend:
         if Engine not in ENGINES:
             raise _invalid(f"Invalid DB engine: {Engine}. chaoslab runs {', '.join(ENGINES)}.")
         if not MasterUsername or not MasterUserPassword:
-            raise _invalid("The parameters MasterUsername and MasterUserPassword must be specified.",
-                           "InvalidParameterCombination")
+            raise _invalid(
+                "The parameters MasterUsername and MasterUserPassword must be specified.", "InvalidParameterCombination"
+            )
         if len(MasterUserPassword) < 8:
-            raise _invalid("The parameter MasterUserPassword is not a valid password because it is shorter than 8 "
-                           "characters.")
+            raise _invalid(
+                "The parameter MasterUserPassword is not a valid password because it is shorter than 8 characters."
+            )
         port = int(Port or 5432)
         writer_binds = [(h, _port_on(h, port)) for h in self.bind_hosts]
         reader_binds = [(h, _port_on(h, port + 1)) for h in self.bind_hosts]
         runtime = AuroraCluster(
-            ident, self.lab.config.home, master_username=MasterUsername, master_password=MasterUserPassword,
-            database_name=DatabaseName, writer_binds=writer_binds, reader_binds=reader_binds,
-            events=getattr(self.lab, "events", None), store=getattr(self.lab, "store", None),
-            lab_run=str(getattr(self.lab, "run_id", "")), fsync=self.fsync,
+            ident,
+            self.lab.config.home,
+            master_username=MasterUsername,
+            master_password=MasterUserPassword,
+            database_name=DatabaseName,
+            writer_binds=writer_binds,
+            reader_binds=reader_binds,
+            events=getattr(self.lab, "events", None),
+            store=getattr(self.lab, "store", None),
+            lab_run=str(getattr(self.lab, "run_id", "")),
+            fsync=self.fsync,
             min_failover_downtime=self.min_failover_downtime,
         )
         suffix = f"{self._label}.{self.region}.rds.amazonaws.com"
         cluster = DBCluster(
-            identifier=ident, arn=arn("rds", self.region, self.account, f"cluster:{ident}"), engine=Engine,
-            engine_version=EngineVersion or self.engine_version(), port=port, master_username=MasterUsername,
+            identifier=ident,
+            arn=arn("rds", self.region, self.account, f"cluster:{ident}"),
+            engine=Engine,
+            engine_version=EngineVersion or self.engine_version(),
+            port=port,
+            master_username=MasterUsername,
             database_name=DatabaseName,
             azs=list(AvailabilityZones or [f"{self.region}{z}" for z in "abc"]),
-            endpoint_host=f"{ident}.cluster-{suffix}", reader_endpoint_host=f"{ident}.cluster-ro-{suffix}",
-            runtime=runtime, deletion_protection=bool(DeletionProtection), tags=list(Tags or []),
+            endpoint_host=f"{ident}.cluster-{suffix}",
+            reader_endpoint_host=f"{ident}.cluster-ro-{suffix}",
+            runtime=runtime,
+            deletion_protection=bool(DeletionProtection),
+            tags=list(Tags or []),
         )
         self._creating.add(ident)  # a concurrent create of the same name must not start a second runtime
         try:
@@ -187,8 +212,9 @@ class RdsBackend:
         self.clusters[ident] = cluster
         return {"DBCluster": cluster.describe()}
 
-    def describe_db_clusters(self, DBClusterIdentifier: str | None = None,
-                             Filters: list[dict[str, Any]] | None = None, **_: Any) -> dict[str, Any]:
+    def describe_db_clusters(
+        self, DBClusterIdentifier: str | None = None, Filters: list[dict[str, Any]] | None = None, **_: Any
+    ) -> dict[str, Any]:
         clusters = [self.cluster(DBClusterIdentifier)] if DBClusterIdentifier else list(self.clusters.values())
         for f in Filters or []:
             values = {_strip_arn(v, "cluster") for v in f.get("Values", [])}
@@ -203,11 +229,16 @@ class RdsBackend:
     async def delete_db_cluster(self, DBClusterIdentifier: str, **_: Any) -> dict[str, Any]:
         cluster = self.cluster(DBClusterIdentifier)
         if cluster.deletion_protection:
-            raise _invalid("Cannot delete protected Cluster, please disable deletion protection and try again.",
-                           "InvalidParameterCombination")
+            raise _invalid(
+                "Cannot delete protected Cluster, please disable deletion protection and try again.",
+                "InvalidParameterCombination",
+            )
         if cluster.instances:
-            raise AwsError("InvalidDBClusterStateFault",
-                           "Cluster cannot be deleted, it still contains DB instances in non-deleting state.", 400)
+            raise AwsError(
+                "InvalidDBClusterStateFault",
+                "Cluster cannot be deleted, it still contains DB instances in non-deleting state.",
+                400,
+            )
         if cluster.status != "available":
             raise AwsError("InvalidDBClusterStateFault", f"DBCluster {cluster.identifier} is {cluster.status}.", 400)
         await cluster.runtime.stop()
@@ -215,13 +246,17 @@ class RdsBackend:
         del self.clusters[cluster.identifier]
         return {"DBCluster": view}
 
-    def failover_db_cluster(self, DBClusterIdentifier: str, TargetDBInstanceIdentifier: str | None = None,
-                            **_: Any) -> dict[str, Any]:
+    def failover_db_cluster(
+        self, DBClusterIdentifier: str, TargetDBInstanceIdentifier: str | None = None, **_: Any
+    ) -> dict[str, Any]:
         """Start the failover and answer at once (status `failing-over`), as AWS does."""
         cluster = self.cluster(DBClusterIdentifier)
         if cluster.status != "available":
-            raise AwsError("InvalidDBClusterStateFault",
-                           f"DBCluster {cluster.identifier} is in {cluster.status} state, not available.", 400)
+            raise AwsError(
+                "InvalidDBClusterStateFault",
+                f"DBCluster {cluster.identifier} is in {cluster.status} state, not available.",
+                400,
+            )
         target = _strip_arn(TargetDBInstanceIdentifier, "db") if TargetDBInstanceIdentifier else None
         cluster.runtime.pick_target(target)  # raises the AWS error for a bad or missing target
         cluster.runtime.status = "failing-over"
@@ -229,10 +264,17 @@ class RdsBackend:
         return {"DBCluster": cluster.describe()}
 
     # -- instances -----------------------------------------------------------------------------
-    async def create_db_instance(self, DBInstanceIdentifier: str, DBInstanceClass: str = "db.r6g.large",
-                                 Engine: str = "aurora-postgresql", DBClusterIdentifier: str | None = None,
-                                 AvailabilityZone: str | None = None, PromotionTier: int | None = None,
-                                 Tags: list[dict[str, str]] | None = None, **_: Any) -> dict[str, Any]:
+    async def create_db_instance(
+        self,
+        DBInstanceIdentifier: str,
+        DBInstanceClass: str = "db.r6g.large",
+        Engine: str = "aurora-postgresql",
+        DBClusterIdentifier: str | None = None,
+        AvailabilityZone: str | None = None,
+        PromotionTier: int | None = None,
+        Tags: list[dict[str, str]] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
         """Add a real postmaster to a cluster: the first is the writer, the rest stream from it."""
         ident = DBInstanceIdentifier.lower()
         if not _IDENT.match(ident) or len(ident) > 63:
@@ -240,12 +282,15 @@ class RdsBackend:
         if ident in self.instances:
             raise AwsError("DBInstanceAlreadyExists", f"DB instance already exists: {ident}", 400)
         if not DBClusterIdentifier:
-            raise _invalid("chaoslab runs Aurora instances only: DBClusterIdentifier is required.",
-                           "InvalidParameterCombination")
+            raise _invalid(
+                "chaoslab runs Aurora instances only: DBClusterIdentifier is required.", "InvalidParameterCombination"
+            )
         cluster = self.cluster(DBClusterIdentifier)
         if Engine != cluster.engine:
-            raise _invalid(f"The engine {Engine} does not match the cluster's engine {cluster.engine}.",
-                           "InvalidParameterCombination")
+            raise _invalid(
+                f"The engine {Engine} does not match the cluster's engine {cluster.engine}.",
+                "InvalidParameterCombination",
+            )
         if cluster.status != "available":
             raise AwsError("InvalidDBClusterStateFault", f"DBCluster {cluster.identifier} is {cluster.status}.", 400)
         az = AvailabilityZone or cluster.azs[len(cluster.instances) % len(cluster.azs)]
@@ -253,9 +298,16 @@ class RdsBackend:
         if not 0 <= tier <= 15:
             raise _invalid("PromotionTier must be between 0 and 15.")
         instance = DBInstance(
-            identifier=ident, cluster_id=cluster.identifier, arn=arn("rds", self.region, self.account, f"db:{ident}"),
-            az=az, instance_class=DBInstanceClass, engine=Engine, engine_version=cluster.engine_version,
-            promotion_tier=tier, address=f"{ident}.{self._label}.{self.region}.rds.amazonaws.com", port=cluster.port,
+            identifier=ident,
+            cluster_id=cluster.identifier,
+            arn=arn("rds", self.region, self.account, f"db:{ident}"),
+            az=az,
+            instance_class=DBInstanceClass,
+            engine=Engine,
+            engine_version=cluster.engine_version,
+            promotion_tier=tier,
+            address=f"{ident}.{self._label}.{self.region}.rds.amazonaws.com",
+            port=cluster.port,
             tags=list(Tags or []),
         )
         self.instances[ident] = instance
@@ -268,8 +320,9 @@ class RdsBackend:
             raise
         return {"DBInstance": cluster.describe_instance(instance)}
 
-    def describe_db_instances(self, DBInstanceIdentifier: str | None = None,
-                              Filters: list[dict[str, Any]] | None = None, **_: Any) -> dict[str, Any]:
+    def describe_db_instances(
+        self, DBInstanceIdentifier: str | None = None, Filters: list[dict[str, Any]] | None = None, **_: Any
+    ) -> dict[str, Any]:
         instances = [self.instance(DBInstanceIdentifier)] if DBInstanceIdentifier else list(self.instances.values())
         for f in Filters or []:
             values = set(f.get("Values", []))
@@ -292,7 +345,9 @@ class RdsBackend:
         member = cluster.runtime.members.get(instance.identifier)
         if member is None or member.status != "available" or cluster.status != "available":
             state = member.status if member else "deleting"
-            raise AwsError("InvalidDBInstanceState", f"DBInstance {instance.identifier} is {state}, not available.", 400)
+            raise AwsError(
+                "InvalidDBInstanceState", f"DBInstance {instance.identifier} is {state}, not available.", 400
+            )
         failover = bool(ForceFailover) and cluster.runtime.is_writer(instance.identifier) and cluster.runtime.readers
         if failover:
             cluster.runtime.status = "failing-over"
@@ -321,8 +376,9 @@ class RdsBackend:
         writer = cluster.runtime.bind_of(cluster.runtime.writer_proxies, host)
         reader = cluster.runtime.bind_of(cluster.runtime.reader_proxies, host)
         if writer is None or reader is None:
-            writer, reader = await cluster.runtime.expose(host, _port_on(host, cluster.port),
-                                                          _port_on(host, cluster.port + 1))
+            writer, reader = await cluster.runtime.expose(
+                host, _port_on(host, cluster.port), _port_on(host, cluster.port + 1)
+            )
         return {"writer": writer, "reader": reader}
 
     # -- tags ----------------------------------------------------------------------------------
@@ -367,7 +423,9 @@ class RdsBackend:
                     continue
                 cpu, connections = self._samplers.setdefault(ident, TreeSampler()).sample(pid)
                 role = "WRITER" if cluster.runtime.is_writer(ident) else "READER"
-                for dims in ({"DBInstanceIdentifier": ident},
-                             {"DBClusterIdentifier": cluster.identifier, "Role": role}):
+                for dims in (
+                    {"DBInstanceIdentifier": ident},
+                    {"DBClusterIdentifier": cluster.identifier, "Role": role},
+                ):
                     cloudwatch.put_metric("AWS/RDS", "CPUUtilization", dims, [cpu], "Percent")
                     cloudwatch.put_metric("AWS/RDS", "DatabaseConnections", dims, [float(connections)], "Count")

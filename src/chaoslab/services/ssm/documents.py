@@ -23,8 +23,15 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 # Memory of the instance types the lab's stacks use; Memory-Stress's Percent is of this budget
 # (and of at most CHAOSLAB_MEMORY_STRESS_MAX_BYTES, the lab's cap). Unknown types count 1 GiB.
-INSTANCE_MEMORY = {"t3.nano": GiB // 2, "t3.micro": GiB, "t3.small": 2 * GiB, "t3.medium": 4 * GiB,
-                   "t3.large": 8 * GiB, "m5.large": 8 * GiB, "c5.large": 4 * GiB}
+INSTANCE_MEMORY = {
+    "t3.nano": GiB // 2,
+    "t3.micro": GiB,
+    "t3.small": 2 * GiB,
+    "t3.medium": 4 * GiB,
+    "t3.large": 8 * GiB,
+    "m5.large": 8 * GiB,
+    "c5.large": 4 * GiB,
+}
 
 
 @dataclass
@@ -61,8 +68,9 @@ class Document:
         """The run's parameters: AWS defaults filled in; unknown or missing ones refused as SSM does."""
         unknown = sorted(set(given) - set(self.defaults))
         if unknown:
-            raise AwsError("InvalidParameters", f"Parameter(s) {', '.join(unknown)} are not defined in the document "
-                                                f"{self.name}.")
+            raise AwsError(
+                "InvalidParameters", f"Parameter(s) {', '.join(unknown)} are not defined in the document {self.name}."
+            )
         out: dict[str, str] = {}
         for name, default in self.defaults.items():
             values = given.get(name)
@@ -94,8 +102,10 @@ async def memory_stress(run: DocumentRun) -> None:
     budget = INSTANCE_MEMORY.get(getattr(run.instance, "instance_type", ""), GiB)
     armed = await stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
     held = sum(int(armed.record["bytes"]) for _ in armed.record["workers"])
-    run.say(f"stress-ng: info: dispatching hogs: {workers} vm, {held // MiB} MiB of a {budget // MiB} MiB budget "
-            f"({percent}%, lab cap {stress.lab_limit(stress.MEMORY_MAX_BYTES_ENV) // MiB} MiB)")
+    run.say(
+        f"stress-ng: info: dispatching hogs: {workers} vm, {held // MiB} MiB of a {budget // MiB} MiB budget "
+        f"({percent}%, lab cap {stress.lab_limit(stress.MEMORY_MAX_BYTES_ENV) // MiB} MiB)"
+    )
     await _stress(run, armed)
     run.say(f"stress-ng: info: successful run completed in {seconds}s")
 
@@ -106,15 +116,19 @@ async def io_stress(run: DocumentRun) -> None:
     run.say(f"stress-ng: info: dispatching hogs: {workers} hdd, {int(armed.record['bytes']) // MiB} MiB each")
     await _stress(run, armed)
     totals = stress.io_stats(armed.record)
-    run.say(f"stress-ng: info: wrote {sum(t['bytes'] for t in totals) // MiB} MiB with "
-            f"{sum(t['fsyncs'] for t in totals)} fsyncs in {seconds}s")
+    run.say(
+        f"stress-ng: info: wrote {sum(t['bytes'] for t in totals) // MiB} MiB with "
+        f"{sum(t['fsyncs'] for t in totals)} fsyncs in {seconds}s"
+    )
 
 
 async def disk_fill(run: DocumentRun) -> None:
     seconds, percent = run.number("DurationSeconds"), run.number("Percent")
     armed = await stress.disk_fill(run.unit, percent=percent, duration=seconds)
-    run.say(f"fallocate: filling {int(armed.record['bytes']) // MiB} MiB towards {percent}% "
-            f"(lab cap {stress.lab_limit(stress.DISK_FILL_MAX_BYTES_ENV) // MiB} MiB)")
+    run.say(
+        f"fallocate: filling {int(armed.record['bytes']) // MiB} MiB towards {percent}% "
+        f"(lab cap {stress.lab_limit(stress.DISK_FILL_MAX_BYTES_ENV) // MiB} MiB)"
+    )
     await _stress(run, armed)
     run.say("Disk fill rolled back: file removed.")
 
@@ -146,25 +160,32 @@ def _sources(run: DocumentRun) -> list[str] | None:
 
 
 async def blackhole_port(run: DocumentRun) -> None:
-    rule_set = rules.blackhole(_netns(run), network.new_tag(), run.number("Port"), run.params["Protocol"],
-                               run.params["TrafficType"])
+    rule_set = rules.blackhole(
+        _netns(run), network.new_tag(), run.number("Port"), run.params["Protocol"], run.params["TrafficType"]
+    )
     run.say(f"Blackholing {run.params['TrafficType']} {run.params['Protocol']} port {run.params['Port']}")
     await _hold_rules(run, rule_set)
 
 
 async def packet_loss(run: DocumentRun) -> None:
     flows = float(run.params.get("FlowsPercent", "100"))
-    rule_set = rules.packet_loss(_netns(run), network.new_tag(), float(run.params["LossPercent"]), flows,
-                                 _sources(run))
+    rule_set = rules.packet_loss(_netns(run), network.new_tag(), float(run.params["LossPercent"]), flows, _sources(run))
     run.say(f"Dropping {run.params['LossPercent']}% of packets")
     await _hold_rules(run, rule_set)
 
 
 async def latency(run: DocumentRun) -> None:
     delay, jitter = run.number("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
-    record = network.latency_record(run.unit.unit_id, run.unit.unit_id, _netns(run), delay_ms=delay,
-                                    jitter_ms=jitter, flows_percent=int(run.params.get("FlowsPercent", "100")),
-                                    sources=_sources(run), ingress_ports=[int(getattr(run.instance, "port", 80))])
+    record = network.latency_record(
+        run.unit.unit_id,
+        run.unit.unit_id,
+        _netns(run),
+        delay_ms=delay,
+        jitter_ms=jitter,
+        flows_percent=int(run.params.get("FlowsPercent", "100")),
+        sources=_sources(run),
+        ingress_ports=[int(getattr(run.instance, "port", 80))],
+    )
     run.journal("network.latency", record)
     try:
         await network.apply_latency(run.unit, record)
@@ -177,27 +198,41 @@ async def latency(run: DocumentRun) -> None:
 _COMMON = {"DurationSeconds": None, "InstallDependencies": "True"}
 _SOURCES = {"Interface": "DEFAULT", "FlowsPercent": "100", "Sources": None, "TrafficType": "ingress"}
 
-DOCUMENTS: dict[str, Document] = {d.name: d for d in [
-    Document("AWSFIS-Run-CPU-Stress", {**_COMMON, "CPU": "0", "LoadPercent": "100"}, cpu_stress),
-    Document("AWSFIS-Run-Memory-Stress", {**_COMMON, "Percent": None, "Workers": "1"}, memory_stress),
-    Document("AWSFIS-Run-IO-Stress", {**_COMMON, "Workers": "1", "Percent": "80"}, io_stress),
-    Document("AWSFIS-Run-Disk-Fill", {**_COMMON, "Percent": "95"}, disk_fill),
-    Document("AWSFIS-Run-Kill-Process", {"ProcessName": None, "Signal": "SIGTERM", "InstallDependencies": "True"},
-             kill_process),
-    Document("AWSFIS-Run-Network-Blackhole-Port",
-             {**_COMMON, "Protocol": None, "Port": None, "TrafficType": "ingress"}, blackhole_port),
-    Document("AWSFIS-Run-Network-Latency", {**_COMMON, "Interface": "eth0", "DelayMilliseconds": "200"}, latency),
-    Document("AWSFIS-Run-Network-Latency-Sources",
-             {**_COMMON, **_SOURCES, "DelayMilliseconds": "200", "JitterMilliseconds": "10"}, latency),
-    Document("AWSFIS-Run-Network-Packet-Loss", {**_COMMON, "Interface": "eth0", "LossPercent": "7"}, packet_loss),
-    Document("AWSFIS-Run-Network-Packet-Loss-Sources", {**_COMMON, **_SOURCES, "LossPercent": "7"}, packet_loss),
-]}
+DOCUMENTS: dict[str, Document] = {
+    d.name: d
+    for d in [
+        Document("AWSFIS-Run-CPU-Stress", {**_COMMON, "CPU": "0", "LoadPercent": "100"}, cpu_stress),
+        Document("AWSFIS-Run-Memory-Stress", {**_COMMON, "Percent": None, "Workers": "1"}, memory_stress),
+        Document("AWSFIS-Run-IO-Stress", {**_COMMON, "Workers": "1", "Percent": "80"}, io_stress),
+        Document("AWSFIS-Run-Disk-Fill", {**_COMMON, "Percent": "95"}, disk_fill),
+        Document(
+            "AWSFIS-Run-Kill-Process",
+            {"ProcessName": None, "Signal": "SIGTERM", "InstallDependencies": "True"},
+            kill_process,
+        ),
+        Document(
+            "AWSFIS-Run-Network-Blackhole-Port",
+            {**_COMMON, "Protocol": None, "Port": None, "TrafficType": "ingress"},
+            blackhole_port,
+        ),
+        Document("AWSFIS-Run-Network-Latency", {**_COMMON, "Interface": "eth0", "DelayMilliseconds": "200"}, latency),
+        Document(
+            "AWSFIS-Run-Network-Latency-Sources",
+            {**_COMMON, **_SOURCES, "DelayMilliseconds": "200", "JitterMilliseconds": "10"},
+            latency,
+        ),
+        Document("AWSFIS-Run-Network-Packet-Loss", {**_COMMON, "Interface": "eth0", "LossPercent": "7"}, packet_loss),
+        Document("AWSFIS-Run-Network-Packet-Loss-Sources", {**_COMMON, **_SOURCES, "LossPercent": "7"}, packet_loss),
+    ]
+}
 
 
 def document(name: str) -> Document:
     """The document by name or by its ARN (arn:aws:ssm:<region>::document/<name>)."""
     short = name.rsplit("document/", 1)[-1]
     if short not in DOCUMENTS:
-        raise AwsError("InvalidDocument", f"Document {short} does not exist or is not supported by chaoslab "
-                                          f"(supported: {', '.join(DOCUMENTS)}).")
+        raise AwsError(
+            "InvalidDocument",
+            f"Document {short} does not exist or is not supported by chaoslab (supported: {', '.join(DOCUMENTS)}).",
+        )
     return DOCUMENTS[short]

@@ -74,10 +74,17 @@ class Command:
 
     # persistence -------------------------------------------------------------------------------
     def to_document(self) -> dict[str, Any]:
-        return {"command_id": self.command_id, "document_name": self.document_name, "parameters": self.parameters,
-                "instance_ids": self.instance_ids, "comment": self.comment, "requested": self.requested,
-                "timeout_seconds": self.timeout_seconds, "status": self.status,
-                "invocations": [i.to_dict() for i in self.invocations.values()]}
+        return {
+            "command_id": self.command_id,
+            "document_name": self.document_name,
+            "parameters": self.parameters,
+            "instance_ids": self.instance_ids,
+            "comment": self.comment,
+            "requested": self.requested,
+            "timeout_seconds": self.timeout_seconds,
+            "status": self.status,
+            "invocations": [i.to_dict() for i in self.invocations.values()],
+        }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Command:
@@ -91,26 +98,50 @@ class Command:
     def to_api(self) -> dict[str, Any]:
         states = [i.status for i in self.invocations.values()]
         return {
-            "CommandId": self.command_id, "DocumentName": self.document_name, "DocumentVersion": "$DEFAULT",
-            "Comment": self.comment, "ExpiresAfter": self.requested + self.timeout_seconds,
-            "Parameters": self.parameters, "InstanceIds": self.instance_ids, "Targets": [],
-            "RequestedDateTime": self.requested, "Status": self.status, "StatusDetails": self.status,
-            "MaxConcurrency": "50", "MaxErrors": "0", "TargetCount": len(states),
+            "CommandId": self.command_id,
+            "DocumentName": self.document_name,
+            "DocumentVersion": "$DEFAULT",
+            "Comment": self.comment,
+            "ExpiresAfter": self.requested + self.timeout_seconds,
+            "Parameters": self.parameters,
+            "InstanceIds": self.instance_ids,
+            "Targets": [],
+            "RequestedDateTime": self.requested,
+            "Status": self.status,
+            "StatusDetails": self.status,
+            "MaxConcurrency": "50",
+            "MaxErrors": "0",
+            "TargetCount": len(states),
             "CompletedCount": sum(s in TERMINAL for s in states),
-            "ErrorCount": sum(s in ("Failed", "TimedOut") for s in states), "DeliveryTimedOutCount": 0,
-            "TimeoutSeconds": self.timeout_seconds, "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
+            "ErrorCount": sum(s in ("Failed", "TimedOut") for s in states),
+            "DeliveryTimedOutCount": 0,
+            "TimeoutSeconds": self.timeout_seconds,
+            "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
         }
 
     def invocation_to_api(self, inv: Invocation, details: bool) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "CommandId": self.command_id, "InstanceId": inv.instance_id, "InstanceName": "",
-            "Comment": self.comment, "DocumentName": self.document_name, "DocumentVersion": "$DEFAULT",
-            "RequestedDateTime": self.requested, "Status": inv.status, "StatusDetails": inv.status,
-            "StandardOutputUrl": "", "StandardErrorUrl": "", "CommandPlugins": [],
+            "CommandId": self.command_id,
+            "InstanceId": inv.instance_id,
+            "InstanceName": "",
+            "Comment": self.comment,
+            "DocumentName": self.document_name,
+            "DocumentVersion": "$DEFAULT",
+            "RequestedDateTime": self.requested,
+            "Status": inv.status,
+            "StatusDetails": inv.status,
+            "StandardOutputUrl": "",
+            "StandardErrorUrl": "",
+            "CommandPlugins": [],
         }
         if details:
-            plugin: dict[str, Any] = {"Name": PLUGIN, "Status": inv.status, "StatusDetails": inv.status,
-                                      "ResponseCode": inv.response_code, "Output": (inv.stdout + inv.stderr)[:2500]}
+            plugin: dict[str, Any] = {
+                "Name": PLUGIN,
+                "Status": inv.status,
+                "StatusDetails": inv.status,
+                "ResponseCode": inv.response_code,
+                "Output": (inv.stdout + inv.stderr)[:2500],
+            }
             if inv.started:
                 plugin["ResponseStartDateTime"] = inv.started
             if inv.ended:
@@ -121,12 +152,21 @@ class Command:
     def get_invocation_api(self, inv: Invocation) -> dict[str, Any]:
         elapsed = (inv.ended or 0) - (inv.started or 0) if inv.started and inv.ended else 0.0
         return {
-            "CommandId": self.command_id, "InstanceId": inv.instance_id, "Comment": self.comment,
-            "DocumentName": self.document_name, "DocumentVersion": "$DEFAULT", "PluginName": PLUGIN,
-            "ResponseCode": inv.response_code, "ExecutionStartDateTime": _iso(inv.started),
-            "ExecutionElapsedTime": f"PT{elapsed:.3f}S", "ExecutionEndDateTime": _iso(inv.ended),
-            "Status": inv.status, "StatusDetails": inv.status,
-            "StandardOutputContent": inv.stdout[:24000], "StandardOutputUrl": "",
-            "StandardErrorContent": inv.stderr[:8000], "StandardErrorUrl": "",
+            "CommandId": self.command_id,
+            "InstanceId": inv.instance_id,
+            "Comment": self.comment,
+            "DocumentName": self.document_name,
+            "DocumentVersion": "$DEFAULT",
+            "PluginName": PLUGIN,
+            "ResponseCode": inv.response_code,
+            "ExecutionStartDateTime": _iso(inv.started),
+            "ExecutionElapsedTime": f"PT{elapsed:.3f}S",
+            "ExecutionEndDateTime": _iso(inv.ended),
+            "Status": inv.status,
+            "StatusDetails": inv.status,
+            "StandardOutputContent": inv.stdout[:24000],
+            "StandardOutputUrl": "",
+            "StandardErrorContent": inv.stderr[:8000],
+            "StandardErrorUrl": "",
             "CloudWatchOutputConfig": {"CloudWatchOutputEnabled": False},
         }

@@ -20,15 +20,23 @@ _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)  # the model's pattern
 def _duration(params: dict[str, Any], default: int) -> int:
     seconds = int(params.get("DurationSeconds", default))
     if not _MIN_DURATION <= seconds <= _MAX_DURATION:
-        raise AwsError("ValidationError", f"1 validation error detected: Value '{seconds}' at 'durationSeconds' "
-                       f"failed to satisfy constraint: Member must have value between {_MIN_DURATION} and "
-                       f"{_MAX_DURATION}", 400)
+        raise AwsError(
+            "ValidationError",
+            f"1 validation error detected: Value '{seconds}' at 'durationSeconds' "
+            f"failed to satisfy constraint: Member must have value between {_MIN_DURATION} and "
+            f"{_MAX_DURATION}",
+            400,
+        )
     return seconds
 
 
 def _credentials_out(cred: Any) -> dict[str, Any]:
-    return {"AccessKeyId": cred.access_key, "SecretAccessKey": cred.secret, "SessionToken": cred.session_token,
-            "Expiration": dt.datetime.fromtimestamp(cred.expires, dt.UTC)}
+    return {
+        "AccessKeyId": cred.access_key,
+        "SecretAccessKey": cred.secret,
+        "SessionToken": cred.session_token,
+        "Expiration": dt.datetime.fromtimestamp(cred.expires, dt.UTC),
+    }
 
 
 def get_caller_identity(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -56,16 +64,24 @@ def _find_role(ctx: RequestContext, name: str, role_arn: str) -> Any:
     except AwsError:
         role = None
     if role is None or role.arn.lower() != role_arn.lower():  # another account or path is another role
-        raise AwsError("AccessDenied", f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
-                       f"resource: {role_arn} (the role does not exist)", 403)
+        raise AwsError(
+            "AccessDenied",
+            f"User: {ctx.principal_arn} is not authorized to perform: sts:AssumeRole on "
+            f"resource: {role_arn} (the role does not exist)",
+            403,
+        )
     return role
 
 
 def _session_name(session: str) -> str:
     if not _SESSION_NAME.fullmatch(session):
-        raise AwsError("ValidationError", f"1 validation error detected: Value '{session}' at 'roleSessionName' "
-                       "failed to satisfy constraint: Member must satisfy regular expression pattern: "
-                       "[\\w+=,.@-]*", 400)
+        raise AwsError(
+            "ValidationError",
+            f"1 validation error detected: Value '{session}' at 'roleSessionName' "
+            "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            "[\\w+=,.@-]*",
+            400,
+        )
     return session
 
 
@@ -76,14 +92,17 @@ def assume_role(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     duration = _duration(params, 3600)
     max_duration = getattr(role, "max_session_duration", None)
     if max_duration and duration > max_duration:
-        raise AwsError("ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for "
-                       "this role.", 400)
+        raise AwsError(
+            "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.", 400
+        )
     account = role_arn.split(":")[4] or ctx.account_id
     role_id = getattr(role, "role_id", None) or "AROA" + "".join(secrets.choice(_ID_CHARS) for _ in range(17))
     principal = f"arn:aws:sts::{account}:assumed-role/{name}/{session}"
     cred = ctx.credentials.issue(principal, f"{role_id}:{session}", duration)
-    return {"Credentials": _credentials_out(cred),
-            "AssumedRoleUser": {"AssumedRoleId": f"{role_id}:{session}", "Arn": principal}}
+    return {
+        "Credentials": _credentials_out(cred),
+        "AssumedRoleUser": {"AssumedRoleId": f"{role_id}:{session}", "Arn": principal},
+    }
 
 
 def get_session_token(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -17,8 +17,16 @@ from __future__ import annotations
 from chaoslab.services.fis.catalogue import compute, containers, core, data, network, targets
 from chaoslab.services.fis.catalogue.spec import ActionSpec, TargetTypeSpec
 
-__all__ = ["ACTIONS", "AS_OF", "SOURCES", "SSM_DOCUMENTS", "TARGET_TYPES", "ActionSpec", "TargetTypeSpec",
-           "canonical_type"]
+__all__ = [
+    "ACTIONS",
+    "AS_OF",
+    "SOURCES",
+    "SSM_DOCUMENTS",
+    "TARGET_TYPES",
+    "ActionSpec",
+    "TargetTypeSpec",
+    "canonical_type",
+]
 
 AS_OF = "2026-12-03"
 SOURCES = (
@@ -28,17 +36,27 @@ SOURCES = (
     "AWS FIS User Guide, Actions for AWS FIS: the target keys an action's targets map uses",
 )
 
-ACTIONS: dict[str, ActionSpec] = {a.id: a for a in (
-    core.ACTIONS + compute.ACTIONS + containers.ACTIONS + data.ACTIONS + network.ACTIONS + core.LAB_ACTIONS)}
+ACTIONS: dict[str, ActionSpec] = {
+    a.id: a
+    for a in (core.ACTIONS + compute.ACTIONS + containers.ACTIONS + data.ACTIONS + network.ACTIONS + core.LAB_ACTIONS)
+}
 
 TARGET_TYPES: dict[str, TargetTypeSpec] = {t.resource_type: t for t in targets.TARGET_TYPES}
 
 SSM_DOCUMENTS = (
-    "AWSFIS-Run-CPU-Stress", "AWSFIS-Run-Memory-Stress", "AWSFIS-Run-IO-Stress", "AWSFIS-Run-Disk-Fill",
-    "AWSFIS-Run-Kill-Process", "AWSFIS-Run-Network-Blackhole-Port", "AWSFIS-Run-Network-Latency",
-    "AWSFIS-Run-Network-Latency-Sources", "AWSFIS-Run-Network-Packet-Loss",
-    "AWSFIS-Run-Network-Packet-Loss-Sources", "AWSFIS-Run-Network-Blackhole-Port-ECS",
-    "AWSFIS-Run-Network-Latency-ECS", "AWSFIS-Run-Network-Packet-Loss-ECS",
+    "AWSFIS-Run-CPU-Stress",
+    "AWSFIS-Run-Memory-Stress",
+    "AWSFIS-Run-IO-Stress",
+    "AWSFIS-Run-Disk-Fill",
+    "AWSFIS-Run-Kill-Process",
+    "AWSFIS-Run-Network-Blackhole-Port",
+    "AWSFIS-Run-Network-Latency",
+    "AWSFIS-Run-Network-Latency-Sources",
+    "AWSFIS-Run-Network-Packet-Loss",
+    "AWSFIS-Run-Network-Packet-Loss-Sources",
+    "AWSFIS-Run-Network-Blackhole-Port-ECS",
+    "AWSFIS-Run-Network-Latency-ECS",
+    "AWSFIS-Run-Network-Packet-Loss-ECS",
 )
 """Pre-configured SSM documents `aws:ssm:send-command` may name (arn:aws:ssm:<region>::document/<name>)."""
 

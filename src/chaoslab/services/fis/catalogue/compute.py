@@ -19,11 +19,15 @@ _AZS = Param("Comma-separated Availability Zone names or IDs.", True, None, comm
 
 def _ebs_latency(op: str) -> dict[str, Param]:
     return {
-        f"{op}IOPercentage": Param(f"Percentage (0.1-100) of {op} I/O operations delayed.", False, "100",
-                                   float_range(0.1, 100)),
+        f"{op}IOPercentage": Param(
+            f"Percentage (0.1-100) of {op} I/O operations delayed.", False, "100", float_range(0.1, 100)
+        ),
         f"{op}IOLatencyMilliseconds": Param(
             f"Latency added to {op} I/O, in milliseconds (from 1 on io2 volumes, 10 on others, up to 60000).",
-            False, "100", int_range(1, 60_000)),
+            False,
+            "100",
+            int_range(1, 60_000),
+        ),
     }
 
 
@@ -31,8 +35,12 @@ def _document(what: str) -> dict[str, Param]:
     return {
         "documentArn": Param(f"The ARN of the {what}.", True, None, arn_of("ssm")),
         "documentVersion": Param("The document version (the default version when empty)."),
-        "documentParameters": Param("The document's parameters: a JSON object (as a string) of strings or "
-                                    "lists of strings.", False, None, json_object),
+        "documentParameters": Param(
+            "The document's parameters: a JSON object (as a string) of strings or lists of strings.",
+            False,
+            None,
+            json_object,
+        ),
     }
 
 
@@ -40,9 +48,11 @@ def _lambda(suffix: str, description: str, extra: dict[str, Param]) -> ActionSpe
     return ActionSpec(
         id=f"aws:lambda:{suffix}",
         description=description,
-        parameters={"duration": open_duration(),
-                    "invocationPercentage": percentage("Percentage (1-100) of invocations faulted", False, "100"),
-                    **extra},
+        parameters={
+            "duration": open_duration(),
+            "invocationPercentage": percentage("Percentage (1-100) of invocations faulted", False, "100"),
+            **extra,
+        },
         targets={"Functions": "aws:lambda:function"},
         permissions=("s3:PutObject", "s3:DeleteObject", "lambda:GetFunction", "tag:GetResources"),
         unsupported=_NO_LAMBDA,
@@ -56,9 +66,12 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="aws:ec2:api-insufficient-instance-capacity-error",
         description="Answer the target IAM roles' capacity requests (RunInstances, StartInstances, CreateFleet, "
-                    "CreateCapacityReservation) with InsufficientInstanceCapacity.",
-        parameters={"duration": open_duration(), "availabilityZoneIdentifiers": _AZS,
-                    "percentage": percentage(required=False, default="100")},
+        "CreateCapacityReservation) with InsufficientInstanceCapacity.",
+        parameters={
+            "duration": open_duration(),
+            "availabilityZoneIdentifiers": _AZS,
+            "percentage": percentage(required=False, default="100"),
+        },
         targets={"Roles": "aws:iam:role"},
         permissions=("ec2:InjectApiError",),
         unsupported="the lab does not inject InsufficientInstanceCapacity errors into EC2 API calls yet",
@@ -68,8 +81,11 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="aws:ec2:asg-insufficient-instance-capacity-error",
         description="Make the target Auto Scaling groups' launches fail with InsufficientInstanceCapacity.",
-        parameters={"duration": open_duration(), "availabilityZoneIdentifiers": _AZS,
-                    "percentage": percentage("Percentage (1-100) of launch requests faulted", False, "100")},
+        parameters={
+            "duration": open_duration(),
+            "availabilityZoneIdentifiers": _AZS,
+            "percentage": percentage("Percentage (1-100) of launch requests faulted", False, "100"),
+        },
         targets={"AutoScalingGroups": "aws:ec2:autoscaling-group"},
         permissions=("ec2:InjectApiError", "autoscaling:DescribeAutoScalingGroups"),
         unsupported="the lab's Auto Scaling groups cannot be made to fail their launches yet",
@@ -85,8 +101,11 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="aws:ec2:send-spot-instance-interruptions",
         description="Send the target Spot Instances an interruption notice, then interrupt them.",
-        parameters={"durationBeforeInterruption": Param(
-            "Time between the notice and the interruption (PT2M..PT15M).", True, None, duration("PT2M", "PT15M"))},
+        parameters={
+            "durationBeforeInterruption": Param(
+                "Time between the notice and the interruption (PT2M..PT15M).", True, None, duration("PT2M", "PT15M")
+            )
+        },
         targets={"SpotInstances": "aws:ec2:spot-instance"},
         permissions=("ec2:SendSpotInstanceInterruptions", "ec2:DescribeInstances"),
         executor="ec2.send_spot_instance_interruptions",
@@ -97,7 +116,8 @@ ACTIONS: list[ActionSpec] = [
         description="Stop the target EC2 instances (StopInstances), and optionally start them again.",
         parameters={
             "startInstancesAfterDuration": Param(
-                "The time to wait before starting the instances again (PT1M..PT12H).", False, None, ACTION_DURATION),
+                "The time to wait before starting the instances again (PT1M..PT12H).", False, None, ACTION_DURATION
+            ),
             "completeIfInstancesTerminated": flag("Complete the action if the instances get terminated."),
         },
         targets={"Instances": "aws:ec2:instance"},
@@ -142,20 +162,35 @@ ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="aws:ssm:start-automation-execution",
         description="Start an SSM Automation runbook (StartAutomationExecution).",
-        parameters={**_document("Automation document"),
-                    "maxDuration": duration_of(what="The longest the automation may run")},
+        parameters={
+            **_document("Automation document"),
+            "maxDuration": duration_of(what="The longest the automation may run"),
+        },
         permissions=("ssm:GetAutomationExecution", "ssm:StartAutomationExecution", "ssm:StopAutomationExecution"),
         unsupported="the lab's Systems Manager runs commands, not Automation runbooks",
         duration_param="maxDuration",
     ),
-    _lambda("invocation-add-delay", "Delay the start of the target functions' invocations.", {
-        "startupDelayMilliseconds": Param("Delay before the function code runs, 0..900000 ms.", False, "1000",
-                                          int_range(0, 900_000))}),
-    _lambda("invocation-error", "Mark the target functions' invocations as failed.", {
-        "preventExecution": flag(_PREVENT, None)}),
-    _lambda("invocation-http-integration-response",
-            "Answer the target functions' invocations with a chosen HTTP status and content type.", {
-                "contentTypeHeader": Param("The Content-Type header to return.", True),
-                "preventExecution": flag(_PREVENT, None),
-                "statusCode": Param("The HTTP status code to return (000-999).", True, None, int_range(0, 999))}),
+    _lambda(
+        "invocation-add-delay",
+        "Delay the start of the target functions' invocations.",
+        {
+            "startupDelayMilliseconds": Param(
+                "Delay before the function code runs, 0..900000 ms.", False, "1000", int_range(0, 900_000)
+            )
+        },
+    ),
+    _lambda(
+        "invocation-error",
+        "Mark the target functions' invocations as failed.",
+        {"preventExecution": flag(_PREVENT, None)},
+    ),
+    _lambda(
+        "invocation-http-integration-response",
+        "Answer the target functions' invocations with a chosen HTTP status and content type.",
+        {
+            "contentTypeHeader": Param("The Content-Type header to return.", True),
+            "preventExecution": flag(_PREVENT, None),
+            "statusCode": Param("The HTTP status code to return (000-999).", True, None, int_range(0, 999)),
+        },
+    ),
 ]

@@ -40,10 +40,12 @@ ACTIONS: list[ActionSpec] = [
         id="aws:cloudwatch:assert-alarm-state",
         description="Check that each of the alarms is in one of the given states.",
         parameters={
-            "alarmArns": Param("Comma-separated alarm ARNs (at most 5).", True, None,
-                               comma_list(arn_of("cloudwatch"), 5)),
-            "alarmStates": Param("Comma-separated alarm states (OK, ALARM, INSUFFICIENT_DATA).", True, None,
-                                 comma_list(_ALARM_STATES)),
+            "alarmArns": Param(
+                "Comma-separated alarm ARNs (at most 5).", True, None, comma_list(arn_of("cloudwatch"), 5)
+            ),
+            "alarmStates": Param(
+                "Comma-separated alarm states (OK, ALARM, INSUFFICIENT_DATA).", True, None, comma_list(_ALARM_STATES)
+            ),
         },
         permissions=("cloudwatch:DescribeAlarms",),
         executor="cloudwatch.assert_alarm_state",
@@ -56,10 +58,15 @@ LAB_ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="chaoslab:ecs:fargate-spot-interruption",
         description="(chaoslab only) Interrupt Fargate Spot tasks: a Spot interruption warning, then the "
-                    "task stops with stopCode SpotInterruption after durationBeforeInterruption.",
-        parameters={"durationBeforeInterruption": Param(
-            "Time between the warning and the stop (AWS gives two minutes).", False, "PT2M",
-            duration("PT0S", "PT15M"))},
+        "task stops with stopCode SpotInterruption after durationBeforeInterruption.",
+        parameters={
+            "durationBeforeInterruption": Param(
+                "Time between the warning and the stop (AWS gives two minutes).",
+                False,
+                "PT2M",
+                duration("PT0S", "PT15M"),
+            )
+        },
         targets={"Tasks": "aws:ecs:task"},
         permissions=("ecs:DescribeTasks", "ecs:StopTask"),
         executor="ecs.fargate_spot_interruption",

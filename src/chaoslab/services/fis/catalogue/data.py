@@ -11,11 +11,14 @@ def _elasticache(action_id: str, resource_type: str, replaced_by: str | None = N
     return ActionSpec(
         id=action_id,
         description="Cut the power to the nodes of the target Multi-AZ replication groups in one Availability "
-                    "Zone (the AZ is the target's availabilityZoneIdentifier).",
+        "Zone (the AZ is the target's availabilityZoneIdentifier).",
         parameters={"duration": duration_of()},
         targets={"ReplicationGroups": resource_type},
-        permissions=("elasticache:InterruptClusterAzPower", "elasticache:DescribeReplicationGroups",
-                     "tag:GetResources"),
+        permissions=(
+            "elasticache:InterruptClusterAzPower",
+            "elasticache:DescribeReplicationGroups",
+            "tag:GetResources",
+        ),
         unsupported="the lab has no ElastiCache replication groups",
         duration_param="duration",
         replaced_by=replaced_by,
@@ -55,8 +58,14 @@ ACTIONS: list[ActionSpec] = [
         description="Pause the target DynamoDB global tables' replication to their replicas.",
         parameters={"duration": open_duration()},
         targets={"Tables": "aws:dynamodb:global-table"},
-        permissions=("dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "dynamodb:GetResourcePolicy",
-                     "dynamodb:DescribeTable", "tag:GetResources", "dynamodb:InjectError"),
+        permissions=(
+            "dynamodb:PutResourcePolicy",
+            "dynamodb:DeleteResourcePolicy",
+            "dynamodb:GetResourcePolicy",
+            "dynamodb:DescribeTable",
+            "tag:GetResources",
+            "dynamodb:InjectError",
+        ),
         unsupported="the lab has no DynamoDB tables",
         duration_param="duration",
     ),
@@ -70,16 +79,22 @@ ACTIONS: list[ActionSpec] = [
         duration_param="duration",
     ),
     _elasticache("aws:elasticache:replicationgroup-interrupt-az-power", "aws:elasticache:replicationgroup"),
-    _elasticache("aws:elasticache:interrupt-cluster-az-power", "aws:elasticache:redis-replicationgroup",
-                 replaced_by="aws:elasticache:replicationgroup-interrupt-az-power"),
+    _elasticache(
+        "aws:elasticache:interrupt-cluster-az-power",
+        "aws:elasticache:redis-replicationgroup",
+        replaced_by="aws:elasticache:replicationgroup-interrupt-az-power",
+    ),
     ActionSpec(
         id="aws:memorydb:multi-region-cluster-pause-replication",
         description="Pause replication between this Region's cluster and the rest of the target MemoryDB "
-                    "multi-Region clusters.",
+        "multi-Region clusters.",
         parameters={"duration": duration_of()},
         targets={"MultiRegionClusters": "aws:memorydb:multi-region-cluster"},
-        permissions=("memorydb:DescribeMultiRegionClusters", "memorydb:PauseMultiRegionClusterReplication",
-                     "tag:GetResources"),
+        permissions=(
+            "memorydb:DescribeMultiRegionClusters",
+            "memorydb:PauseMultiRegionClusterReplication",
+            "tag:GetResources",
+        ),
         unsupported="the lab has no MemoryDB clusters",
         duration_param="duration",
     ),
@@ -89,14 +104,21 @@ ACTIONS: list[ActionSpec] = [
         parameters={
             "duration": duration_of(),
             "region": Param("The Region of the destination buckets.", True, None, region),
-            "destinationBuckets": Param("Comma-separated destination bucket names.", False, None,
-                                        comma_list(spaces=True)),
-            "prefixes": Param("Comma-separated key prefixes of the replication rules to pause.", False, None,
-                              comma_list(spaces=True)),
+            "destinationBuckets": Param(
+                "Comma-separated destination bucket names.", False, None, comma_list(spaces=True)
+            ),
+            "prefixes": Param(
+                "Comma-separated key prefixes of the replication rules to pause.", False, None, comma_list(spaces=True)
+            ),
         },
         targets={"Buckets": "aws:s3:bucket"},
-        permissions=("s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration", "s3:PauseReplication",
-                     "s3:ListAllMyBuckets", "tag:GetResources"),
+        permissions=(
+            "s3:PutReplicationConfiguration",
+            "s3:GetReplicationConfiguration",
+            "s3:PauseReplication",
+            "s3:ListAllMyBuckets",
+            "tag:GetResources",
+        ),
         unsupported="the lab has no S3 buckets",
         duration_param="duration",
         selection="tags",

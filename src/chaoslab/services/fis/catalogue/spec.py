@@ -58,8 +58,9 @@ def open_duration(what: str = "The duration of the action") -> Param:
     return Param(f"{what} (ISO 8601, at most PT12H).", True, None, ANY_DURATION)
 
 
-def percentage(what: str = "Percentage (1-100) of calls to fault", required: bool = True,
-               default: str | None = None) -> Param:
+def percentage(
+    what: str = "Percentage (1-100) of calls to fault", required: bool = True, default: str | None = None
+) -> Param:
     return Param(f"{what}.", required, default, int_range(1, 100))
 
 
