@@ -42,7 +42,7 @@ class _Static(asyncio.Protocol):
             self.transport.close()
 
     def on_message_complete(self) -> None:
-        self.transport.write(RESPONSE)  # type: ignore[attr-defined]
+        self.transport.write(RESPONSE)
 
 
 async def static_target(conn: Any) -> None:

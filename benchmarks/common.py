@@ -173,7 +173,7 @@ class _Client(asyncio.Protocol):
 
     def _send(self) -> None:
         self.sent = time.perf_counter()
-        self.transport.write(self.request)  # type: ignore[attr-defined]
+        self.transport.write(self.request)
 
     def data_received(self, data: bytes) -> None:
         self.parser.feed_data(data)

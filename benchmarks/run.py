@@ -37,7 +37,7 @@ class Shared:
         self.tmp = tmp
         self.lab = None
 
-    def get(self):  # type: ignore[no-untyped-def]
+    def get(self):
         from labctl import BenchLab, bench_stack
 
         if self.lab is None:

@@ -16,7 +16,7 @@ import os
 import random
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httptools
 
@@ -157,7 +157,7 @@ class TargetConnection(asyncio.Protocol):
     def __init__(self, upstream: Upstream, loop: asyncio.AbstractEventLoop) -> None:
         self.upstream = upstream
         self.loop = loop
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport  # set by connection_made, asyncio's first call
         self.parser = httptools.HttpResponseParser(self)
         self.waiter: asyncio.Future[tuple[int, bytes, list[tuple[bytes, bytes]], list[bytes], float]] | None = None
         self.reason = b""
@@ -174,7 +174,7 @@ class TargetConnection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a TCP connection's transport
 
     def data_received(self, data: bytes) -> None:
         self.activity = True
@@ -372,7 +372,7 @@ class FrontConnection(asyncio.Protocol):
 
     def __init__(self, listener: ListenerProxy) -> None:
         self.listener = listener
-        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.transport: asyncio.Transport  # set by connection_made, asyncio's first call
         self.parser = httptools.HttpRequestParser(self)
         self.current = _Request()
         self.pending: deque[_Request] = deque()
@@ -383,7 +383,7 @@ class FrontConnection(asyncio.Protocol):
         self.timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a TCP connection's transport
         peer = transport.get_extra_info("peername")
         self.client_ip = peer[0].encode() if peer else b""
         self.listener.connections.add(self)
@@ -475,7 +475,7 @@ class ListenerProxy:
         self.pool = pool
         self.stats = stats
         self.idle_timeout = idle_timeout  # callable: the LB attribute can change at any time
-        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # set by start()
+        self.loop: asyncio.AbstractEventLoop  # set by start()
         self.server: asyncio.base_events.Server | None = None
         self.connections: set[FrontConnection] = set()
         self._port_header = b""

@@ -189,5 +189,5 @@ async def assert_nothing_left(lab: Any, url: str) -> None:
     await asyncio.sleep(0)
     names = {getattr(t.get_coro(), "__qualname__", "") for t in asyncio.all_tasks()} - {
         asyncio.current_task().get_coro().__qualname__
-    }  # type: ignore[union-attr]
+    }
     assert not [n for n in names if n.startswith(("ElbV2Backend.", "TargetSupervisor."))], names

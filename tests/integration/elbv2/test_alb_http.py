@@ -12,7 +12,7 @@ from .helpers import make_alb, make_lab, wait_for_state
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 30))
 
 
@@ -57,7 +57,7 @@ async def keep_alive_target(reader: asyncio.StreamReader, writer: asyncio.Stream
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
             if first and not head.startswith(b"GET /health"):
-                keep_alive_target.connections += 1  # type: ignore[attr-defined]
+                keep_alive_target.connections += 1
             first = False
             if head.startswith(b"HEAD"):
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
@@ -69,10 +69,10 @@ async def keep_alive_target(reader: asyncio.StreamReader, writer: asyncio.Stream
 
 
 def test_requests_reuse_pooled_target_connections(tmp_path: Path) -> None:
-    keep_alive_target.connections = 0  # type: ignore[attr-defined]
+    keep_alive_target.connections = 0
 
     async def body(alb: dict, server: asyncio.Server) -> None:
-        before = keep_alive_target.connections  # type: ignore[attr-defined]
+        before = keep_alive_target.connections
         for _ in range(5):
             reply = await raw(alb["url"], b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"\r\n\r\nok")
@@ -83,7 +83,7 @@ def test_requests_reuse_pooled_target_connections(tmp_path: Path) -> None:
 
 
 def test_head_and_pipelined_requests(tmp_path: Path) -> None:
-    keep_alive_target.connections = 0  # type: ignore[attr-defined]
+    keep_alive_target.connections = 0
 
     async def body(alb: dict, server: asyncio.Server) -> None:
         reply = await raw(alb["url"], b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")

@@ -13,7 +13,7 @@ import aiohttp
 from .helpers import HttpTarget, assert_nothing_left, make_alb, make_lab, wait_for_state
 
 
-def run(coro):  # type: ignore[no-untyped-def]
+def run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
 
 
@@ -326,7 +326,7 @@ def test_instance_targets_resolve_through_ec2(tmp_path: Path) -> None:
     run(scenario())
 
 
-def test_504_when_target_cannot_be_reached_in_time(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_504_when_target_cannot_be_reached_in_time(tmp_path: Path, monkeypatch) -> None:
     """A target whose SYNs are dropped (full accept queue, like a stopped host) -> 504 after the
     connect timeout (10 s on AWS; shortened here so the test stays fast)."""
     import socket

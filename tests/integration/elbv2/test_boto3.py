@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-def endpoint(tmp_path):  # type: ignore[no-untyped-def]
+def endpoint(tmp_path):
     lab = SimpleNamespace(config=LabConfig(home=tmp_path, api_port=0), events=EventLog())
     lab.cloudwatch = CloudWatchBackend(lab)
     lab.elbv2 = ElbV2Backend(lab)
@@ -54,7 +54,7 @@ def endpoint(tmp_path):  # type: ignore[no-untyped-def]
     assert not thread.is_alive()
 
 
-def client(url: str, service: str):  # type: ignore[no-untyped-def]
+def client(url: str, service: str):
     return boto3.session.Session().client(
         service,
         endpoint_url=url,
@@ -71,7 +71,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_boto3_builds_a_working_alb(endpoint) -> None:  # type: ignore[no-untyped-def]
+def test_boto3_builds_a_working_alb(endpoint) -> None:
     url, lab, target = endpoint
     elb = client(url, "elbv2")
     lb = elb.create_load_balancer(Name="shop", Subnets=["subnet-a", "subnet-b"], Type="application")["LoadBalancers"][0]

@@ -316,14 +316,14 @@ def stored_control_character(ec2_client: object) -> str | None:
     """A tag value with ESC must be refused, and DescribeInstances must stay parseable."""
     from botocore.exceptions import ClientError
 
-    vpc = ec2_client.describe_vpcs()["Vpcs"][0]["VpcId"]  # type: ignore[attr-defined]
+    vpc = ec2_client.describe_vpcs()["Vpcs"][0]["VpcId"]
     try:
-        ec2_client.create_tags(Resources=[vpc], Tags=[{"Key": "k", "Value": "a\x1bb"}])  # type: ignore[attr-defined]
+        ec2_client.create_tags(Resources=[vpc], Tags=[{"Key": "k", "Value": "a\x1bb"}])
         return "CreateTags accepted a control character"
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "InvalidParameterValue":
             return f"CreateTags with ESC answered {exc.response['Error']['Code']}"
-    ec2_client.describe_instances()  # type: ignore[attr-defined]
+    ec2_client.describe_instances()
     return None
 
 

@@ -38,7 +38,7 @@ def userns_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningLab]
     host_links_before = _host_links()
     info = start_detached(config, str(lab_stack(tmp, CIDR_OCTET)), fast=True, network="userns", quiet=True)
     lab = RunningLab(config, info)
-    lab.host_links_before = host_links_before  # type: ignore[attr-defined]
+    lab.host_links_before = host_links_before
     yield lab
     lab.stop()
 
@@ -93,7 +93,7 @@ def test_lab_serves_the_host_from_its_own_namespace(userns_lab: RunningLab) -> N
 def test_the_host_network_is_untouched(userns_lab: RunningLab) -> None:
     routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
     assert f"10.{CIDR_OCTET}." not in routes
-    new_links = _host_links() - userns_lab.host_links_before  # type: ignore[attr-defined]
+    new_links = _host_links() - userns_lab.host_links_before
     assert not [link for link in new_links if link.startswith(("clb-", "clv-"))]
 
 

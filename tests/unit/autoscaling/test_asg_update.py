@@ -15,7 +15,7 @@ from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, Lau
 
 @pytest.fixture
 def asg(tmp_path: Path) -> AutoScalingBackend:
-    backend = AutoScalingBackend(SimpleNamespace(config=LabConfig(home=tmp_path)))  # type: ignore[arg-type]
+    backend = AutoScalingBackend(SimpleNamespace(config=LabConfig(home=tmp_path)))
     backend.groups["g"] = Group(
         "g", LaunchTemplate("t", "app"), [], min_size=1, max_size=3, desired=2, target_group_arns=[]
     )

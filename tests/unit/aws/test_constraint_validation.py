@@ -119,7 +119,7 @@ def _input_patterns() -> dict[str, int]:
     """Every pattern on an input member of an implemented operation -> its max length."""
     found: dict[str, int] = {}
 
-    def walk(shape, seen: frozenset) -> None:  # type: ignore[no-untyped-def]
+    def walk(shape, seen: frozenset) -> None:
         if shape.name in seen:
             return
         seen = seen | {shape.name}

@@ -10,7 +10,7 @@ from chaoslab.aws.protocols.base import scalar_from_text, validation_error
 from chaoslab.aws.protocols.json import from_json
 
 
-def _input(service: str, operation: str):  # type: ignore[no-untyped-def]
+def _input(service: str, operation: str):
     return models.service(service).operation(operation).input_shape
 
 

@@ -18,7 +18,7 @@ from chaoslab.aws.protocols.xmltext import xml_text
 from chaoslab.errors import AwsError
 
 
-def _shape(service: str, operation: str, *path: str):  # type: ignore[no-untyped-def]
+def _shape(service: str, operation: str, *path: str):
     shape = models.service(service).operation(operation).input_shape
     for name in path:
         shape = shape.members[name]

@@ -65,7 +65,7 @@ def test_status_without_a_lab_says_how_to_start_one(tmp_path: Path) -> None:
 
 def test_report_rebuilds_html_and_junit_from_a_journal(tmp_path: Path) -> None:
     sys.path.insert(0, str(REPO / "tests" / "unit" / "report"))
-    from report_journal_fixture import make_journal  # type: ignore[import-not-found]
+    from report_journal_fixture import make_journal
 
     journal = tmp_path / "run" / "journal.json"
     journal.parent.mkdir()

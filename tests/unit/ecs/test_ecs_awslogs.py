@@ -39,7 +39,7 @@ def ecs(tmp_path: Path) -> EcsBackend:
         config=LabConfig(home=tmp_path), events=EventLog(), ec2=SimpleNamespace(subnet=lambda _: subnet)
     )
     lab.logs = LogsBackend(lab)
-    backend = EcsBackend(lab)  # type: ignore[arg-type]
+    backend = EcsBackend(lab)
     backend.create_cluster("c")
     return backend
 

@@ -17,7 +17,7 @@ from chaoslab.services.ecs.backend import EcsBackend
 @pytest.fixture
 def ctx(tmp_path: Path) -> SimpleNamespace:
     lab = SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
-    lab.ecs = EcsBackend(lab)  # type: ignore[arg-type]
+    lab.ecs = EcsBackend(lab)
     return SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
 
 

@@ -19,7 +19,7 @@ def test_unknown_task_definition_leaves_desired_count(tmp_path: Path) -> None:
     ecs = EcsBackend(
         SimpleNamespace(
             config=LabConfig(home=tmp_path),
-            events=EventLog(),  # type: ignore[arg-type]
+            events=EventLog(),
             ec2=SimpleNamespace(subnet=lambda _: subnet),
         )
     )

@@ -58,7 +58,7 @@ def test_round_robin_and_fail_open_list_are_the_backends_choice() -> None:
     assert pool.pick() is None
     a, b = Upstream("a", "127.0.0.2", 80), Upstream("b", "127.0.0.3", 80)
     pool.set_routing([a, b])
-    assert [pool.pick().target_id for _ in range(4)] == ["a", "b", "a", "b"]  # type: ignore[union-attr]
+    assert [pool.pick().target_id for _ in range(4)] == ["a", "b", "a", "b"]
     pool.algorithm = "least_outstanding_requests"
     a.inflight = 3
     assert pool.pick() is b

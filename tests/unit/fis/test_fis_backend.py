@@ -19,7 +19,7 @@ def lab(tmp_path: Path) -> MiniLab:
     return MiniLab(tmp_path)
 
 
-def raises(code: str, fn, *args, **kwargs) -> AwsError:  # type: ignore[no-untyped-def]
+def raises(code: str, fn, *args, **kwargs) -> AwsError:
     with pytest.raises(AwsError) as exc:
         fn(*args, **kwargs)
     assert exc.value.code == code, exc.value

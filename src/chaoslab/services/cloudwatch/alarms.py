@@ -63,7 +63,7 @@ def assess(
     last_n = list(range(max(0, len(datapoints) - n), len(datapoints)))
 
     def decide(used: list[int], filled: int = 0, filled_breach: bool = False) -> Outcome:
-        count = sum(1 for i in used if (v := datapoints[i]) is not None and breaches(v, threshold))
+        count = sum(1 for i in used if _breach(breaches, datapoints[i], threshold))
         count += filled if filled_breach else 0
         return Outcome(ALARM if count >= m else OK, used, filled, count)
 
@@ -82,7 +82,7 @@ def assess(
     outcome = decide(real)
     if outcome.state == ALARM:
         return outcome
-    if any(not breaches(datapoints[i], threshold) for i in real):  # type: ignore[arg-type]
+    if any(not _breach(breaches, datapoints[i], threshold) for i in real):
         return outcome
     if treat_missing == "missing" and _premature_alarm(datapoints, last_n, m, breaches, threshold):
         used = [i for i in real if i in last_n]
@@ -100,15 +100,14 @@ def _premature_alarm(
     """The oldest breaching point within the last N is at least M periods old and every newer
     point is breaching or missing."""
     oldest = next(
-        (i for i in last_n if datapoints[i] is not None and breaches(datapoints[i], threshold)),  # type: ignore[arg-type]
+        (i for i in last_n if datapoints[i] is not None and _breach(breaches, datapoints[i], threshold)),
         None,
     )
     if oldest is None:
         return False
     age = len(datapoints) - oldest
     newer_ok = all(
-        datapoints[i] is None or breaches(datapoints[i], threshold)  # type: ignore[arg-type]
-        for i in range(oldest + 1, len(datapoints))
+        datapoints[i] is None or _breach(breaches, datapoints[i], threshold) for i in range(oldest + 1, len(datapoints))
     )
     return age >= m and newer_ok
 
@@ -140,8 +139,14 @@ def iso_millis(ts: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}+0000"
 
 
-def _num(v: float) -> str:
-    return repr(float(v))
+def _num(v: float | None) -> str:
+    return repr(float(v)) if v is not None else "missing"
+
+
+def _breach(compare: Callable[[float, float], bool], value: float | None, threshold: float) -> bool:
+    """Whether one datapoint breaches; a missing one never does by itself (treat-missing rules
+    decide what a gap counts as before this is asked)."""
+    return value is not None and compare(value, threshold)
 
 
 def _plural(k: int, word: str) -> str:
@@ -172,12 +177,10 @@ def reason_text(
     words = _WORDS[comparison]
     breaches = COMPARATORS[comparison]
     to_alarm = outcome.state == ALARM
-    shown = [
-        i
-        for i in reversed(outcome.used)
-        if breaches(datapoints[i], threshold) == to_alarm  # type: ignore[arg-type]
-    ] or list(reversed(outcome.used))
-    listed = ", ".join(f"{_num(datapoints[i])} ({_short_time(timestamps[i])})" for i in shown)  # type: ignore[arg-type]
+    shown = [i for i in reversed(outcome.used) if _breach(breaches, datapoints[i], threshold) == to_alarm] or list(
+        reversed(outcome.used)
+    )
+    listed = ", ".join(f"{_num(datapoints[i])} ({_short_time(timestamps[i])})" for i in shown)
     verb_words = words if to_alarm else f"not {words}"
     if n == 1 and len(shown) == 1 and not outcome.filled:
         return f"Threshold Crossed: 1 datapoint [{listed}] was {verb_words} the threshold ({_num(threshold)})."
@@ -226,8 +229,8 @@ def reason_data(
     points = []
     for i in used_newest_first:
         point: dict = {"timestamp": iso_millis(timestamps[i])}
-        if sample_counts[i] is not None:
-            point["sampleCount"] = float(sample_counts[i])  # type: ignore[arg-type]
+        if (count := sample_counts[i]) is not None:
+            point["sampleCount"] = float(count)
         point["value"] = datapoints[i]
         points.append(point)
     data["evaluatedDatapoints"] = points

@@ -219,7 +219,7 @@ class CloudWatchBackend:
             if a.name in seen or not isinstance(a, CompositeAlarm):
                 continue
             seen.add(a.name)
-            stack.extend(c for ref in children(a.rule) if (c := self.find_alarm(ref)) is not None)  # type: ignore[arg-type]
+            stack.extend(c for ref in children(a.rule) if (c := self.find_alarm(ref)) is not None)
         return False
 
     def _install(self, alarm: Alarm, old: Alarm | None, tags: list[dict[str, str]] | None, now: float) -> None:
@@ -247,7 +247,7 @@ class CloudWatchBackend:
                     for a in self.alarms.values()
                     if isinstance(a, CompositeAlarm)
                     and a.name not in names
-                    and {name, alarm.arn} & set(children(a.rule))  # type: ignore[arg-type]
+                    and {name, alarm.arn} & set(children(a.rule))
                 ]
                 if parents:
                     raise invalid(f"Alarm {name} is referenced by composite alarm(s) {', '.join(parents)}.")
@@ -310,14 +310,14 @@ class CloudWatchBackend:
             parent = self.alarms.get(children_of)
             if not isinstance(parent, CompositeAlarm):
                 return []
-            return [a for k in children(parent.rule) if (a := self.find_alarm(k)) is not None]  # type: ignore[arg-type]
+            return [a for k in children(parent.rule) if (a := self.find_alarm(k)) is not None]
         child = self.alarms.get(parents_of or "")
         if child is None:
             return []
         return [
             a
             for a in self.alarms.values()
-            if isinstance(a, CompositeAlarm) and {child.name, child.arn} & set(children(a.rule))  # type: ignore[arg-type]
+            if isinstance(a, CompositeAlarm) and {child.name, child.arn} & set(children(a.rule))
         ]
 
     def describe_alarms_for_metric(
@@ -425,7 +425,7 @@ class CloudWatchBackend:
             except Exception:  # a failing listener must not hide the change from the others
                 log.exception("alarm listener failed for %s", alarm.name)
         for parent in list(self.alarms.values()):
-            if isinstance(parent, CompositeAlarm) and {alarm.name, alarm.arn} & set(children(parent.rule)):  # type: ignore[arg-type]
+            if isinstance(parent, CompositeAlarm) and {alarm.name, alarm.arn} & set(children(parent.rule)):
                 self._evaluate_composite(parent, now, changed=alarm)
 
     def _record(self, item: HistoryItem) -> None:
@@ -496,7 +496,8 @@ class CloudWatchBackend:
         metric-math alarms, whose points have no single sample count."""
         period = alarm.period
         if alarm.queries:
-            series = run_queries(alarm.queries, start, end, self.statistics)[alarm.return_id]  # type: ignore[index]
+            assert alarm.return_id is not None  # PutMetricAlarm rejects Metrics without one ReturnData
+            series = run_queries(alarm.queries, start, end, self.statistics)[alarm.return_id]
             stamps = [float(t) for t in range(int(start), int(end), period)]
             return stamps, [series.get(t) for t in stamps], [None] * len(stamps)
         found = self.metrics.find(alarm.namespace, alarm.metric_name, alarm.dimensions)
@@ -522,7 +523,7 @@ class CloudWatchBackend:
             child = self.find_alarm(ref)
             return child.state if child is not None else ev.INSUFFICIENT_DATA
 
-        new = ev.ALARM if evaluate_rule(alarm.rule, state_of) else ev.OK  # type: ignore[arg-type]
+        new = ev.ALARM if evaluate_rule(alarm.rule, state_of) else ev.OK
         if new == alarm.state:
             return
         triggering = (
@@ -530,7 +531,7 @@ class CloudWatchBackend:
             if changed is not None
             else [
                 c
-                for check in state_checks(alarm.rule)  # type: ignore[arg-type]
+                for check in state_checks(alarm.rule)
                 if (c := self.find_alarm(check.alarm)) is not None and c.state == check.state
             ]
         )

@@ -193,14 +193,16 @@ def _binary(op: str, left: Value, right: Value) -> Value:
             raise MathError("arithmetic between two arrays is not supported")
         if isinstance(left, list):
             return [_binary(op, x, right) for x in left]
-        return [_binary(op, left, x) for x in right]  # type: ignore[union-attr]
+        assert isinstance(right, list)
+        return [_binary(op, left, x) for x in right]
     if isinstance(left, float) and isinstance(right, float):
         r = _apply(op, left, right)
         if r is None:
             raise MathError("division by zero or a result too large")
         return r
     if isinstance(left, float):
-        return {t: r for t, x in right.items() if (r := _apply(op, left, x)) is not None}  # type: ignore[union-attr]
+        assert isinstance(right, dict)
+        return {t: r for t, x in right.items() if (r := _apply(op, left, x)) is not None}
     if isinstance(right, float):
         return {t: r for t, x in left.items() if (r := _apply(op, x, right)) is not None}
     return {t: r for t, x in left.items() if t in right and (r := _apply(op, x, right[t])) is not None}

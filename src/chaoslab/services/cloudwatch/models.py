@@ -111,7 +111,7 @@ class MetricAlarm(Alarm):
 class CompositeAlarm(Alarm):
     """An alarm whose state is a boolean rule over other alarms' states."""
 
-    rule: Node | None = None
+    rule: Node = field(kw_only=True)  # keyword-only: the base class's fields have defaults
 
     kind = "CompositeAlarm"
 

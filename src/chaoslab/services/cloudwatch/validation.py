@@ -43,16 +43,16 @@ def check_statistic(statistic: str | None, extended: str | None) -> str:
         raise combination("Exactly one of the parameters Statistic and ExtendedStatistic must be specified, not both.")
     if statistic is None and extended is None:
         raise missing("Statistic or ExtendedStatistic")
-    if statistic is not None:
+    if extended is None:
         if statistic not in SIMPLE_STATISTICS:
             raise invalid(f"The parameter Statistic must be one of {', '.join(SIMPLE_STATISTICS)}; got {statistic!r}.")
         return statistic
-    if percentile_of(extended) is None:  # type: ignore[arg-type]
+    if percentile_of(extended) is None:
         raise invalid(
             f"The parameter ExtendedStatistic must be a percentile such as p90 or p99.9 "
             f"(chaoslab supports pNN and pNN.N only); got {extended!r}."
         )
-    return extended  # type: ignore[return-value]
+    return extended
 
 
 def check_alarm_numbers(params: dict[str, Any]) -> tuple[int, int, str, str]:

@@ -71,9 +71,9 @@ class Ec2Backend:
         self, cidr: str, subnets: dict[str, str], tags: dict[str, str] | None = None, vpc_id: str | None = None
     ) -> Vpc:
         """A VPC with one subnet per AZ (`{"us-east-1a": "10.0.10.0/24"}`); its network is real."""
-        net = ipaddress.ip_network(cidr)
+        net = ipaddress.IPv4Network(cidr)
         for az, sn in subnets.items():
-            if not ipaddress.ip_network(sn).subnet_of(net):  # type: ignore[arg-type]
+            if not ipaddress.IPv4Network(sn).subnet_of(net):
                 raise AwsError("InvalidSubnet.Range", f"subnet {sn} ({az}) is not inside the VPC range {cidr}")
         vpc_id = vpc_id or "vpc-" + hex_id(17)
         network = VpcNetwork(self.lab.store, self.lab.run_id, vpc_id, cidr, subnets, mode=self.network_mode)

@@ -279,7 +279,6 @@ class EcsBackend:
         tasks = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
         running = sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in tasks)
         pending = sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
-        ts = lambda t: datetime.fromtimestamp(t, UTC)  # noqa: E731
         deployment = {
             "id": svc.deployment_id,
             "status": "PRIMARY",
@@ -288,8 +287,8 @@ class EcsBackend:
             "pendingCount": pending,
             "runningCount": running,
             "failedTasks": svc.start_failures,
-            "createdAt": ts(svc.deployment_created),
-            "updatedAt": ts(svc.deployment_updated),
+            "createdAt": _utc(svc.deployment_created),
+            "updatedAt": _utc(svc.deployment_updated),
             "launchType": svc.launch_type or None,
             "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
             "rolloutStateReason": ("ECS deployment completed." if svc.steady else "ECS deployment in progress."),
@@ -315,7 +314,7 @@ class EcsBackend:
             },
             "deployments": [{k: v for k, v in deployment.items() if v is not None}],
             "events": list(reversed(svc.events[-100:])),
-            "createdAt": ts(svc.created_at),
+            "createdAt": _utc(svc.created_at),
             "healthCheckGracePeriodSeconds": svc.grace,
             "schedulingStrategy": "REPLICA",
             "networkConfiguration": svc.network_configuration or None,
@@ -832,3 +831,8 @@ class EcsBackend:
 
 class _StartFailure(Exception):
     """A task that cannot start (unknown image, bad command): it stops with TaskFailedToStart."""
+
+
+def _utc(timestamp: float) -> datetime:
+    """An epoch time as the aware datetime botocore serialises for ECS's timestamp members."""
+    return datetime.fromtimestamp(timestamp, UTC)

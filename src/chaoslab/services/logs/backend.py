@@ -235,8 +235,9 @@ class LogsBackend:
         """One page of a stream, oldest first. Tokens are `f/<pos>` (forward) and `b/<pos>`
         (backward) positions in the time-filtered event list; at either end the same token comes
         back, which is how clients know to stop."""
+        group = self.group(group_name)
+        self._expire(group)
         stream = self.stream(group_name, stream_name)
-        self._expire(self.groups[group_name])  # type: ignore[index]
         limit = DEFAULT_LIMIT if limit is None else limit
         if not 1 <= limit <= DEFAULT_LIMIT:
             raise bad(f"limit must be from 1 to {DEFAULT_LIMIT}.")
