@@ -10,6 +10,7 @@ the result is the journal of docs/journal.md.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import time
 import uuid
@@ -60,6 +61,8 @@ class Run:
         self.notes: list[str] = []
         self.broken: dict[str, float] = {}  # clause id -> when it first failed, while running
         self._seq = 0
+        self.tg_arns: set[str] = set()
+        self.started = time.time()
         self._phase_started = time.monotonic()
         self._phase_total: float | None = None
 
@@ -82,9 +85,7 @@ class Run:
             try:
                 self.targets, self.alarms = await asyncio.to_thread(self.lab.sample, tg_arns)
                 now = time.time()
-                states = list(self.targets.values())
-                self.healthy.append([now, states.count("healthy")])
-                self.unhealthy.append([now, sum(1 for s in states if s in ("unhealthy", "draining"))])
+                self._record_health(now)
                 for name, state in self.alarms.items():
                     self.alarm_series.setdefault(name, []).append([now, state])
             except Exception as exc:  # a sample missed is a gap in a chart, not a failed run
@@ -92,6 +93,21 @@ class Run:
             self._tick()
             self._watch_clauses()
             await asyncio.sleep(1.0)
+
+    def _record_health(self, when: float) -> None:
+        """One point of the healthy/unhealthy host series, kept in time order."""
+        states = list(self.targets.values())
+        bisect.insort(self.healthy, [when, states.count("healthy")])
+        bisect.insort(self.unhealthy, [when, sum(1 for s in states if s in ("unhealthy", "draining"))])
+
+    def _follow_health(self, events: list[dict[str, Any]]) -> None:
+        """Every health transition of our target groups as a point of its own: a dip shorter than
+        the one-second sampling (a replacement healthy within the second) is still seen."""
+        for e in events:
+            ours = e.get("target_group") in self.tg_arns and e["time"] >= self.started
+            if e["kind"] == "target.health" and ours and self.targets:
+                self.targets[e["target"]] = e["state"]
+                self._record_health(e["time"])
 
     async def _follow_events(self, session: aiohttp.ClientSession) -> None:
         while True:
@@ -103,6 +119,7 @@ class Run:
             events, self._seq = await self.lab.events(session, self._seq)
             self.events += events
             self._claim_faults(events)
+            self._follow_health(events)
 
     def _is_ours(self, event: dict[str, Any]) -> bool:
         """A fault event of this run's FIS experiment. Events are read from the lab's start, so a
@@ -174,13 +191,15 @@ class Run:
         )
 
     async def execute(self) -> dict[str, Any]:
-        started = time.time()
+        started = self.started = time.time()
         status = await asyncio.to_thread(self.lab.status)
         alb_name, alb_url = self.lab.alb(status)
         base = self.exp["workload"].get("target") or alb_url
         tgs = await asyncio.to_thread(self.lab.target_groups, alb_name)
+        self.tg_arns = {t["TargetGroupArn"] for t in tgs}
         health_check = self.lab.health_check(tgs[0]) if tgs else None
         checks_data = self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop"
+        unchecked_why = "integrity checks are off for this experiment"
         async with aiohttp.ClientSession() as session:
             background = [
                 asyncio.create_task(self._follow_events(session)),
@@ -189,7 +208,17 @@ class Run:
             load: list[tuple[Any, asyncio.Task[None]]] = []
             try:
                 await self._wait_ready(self.exp["timing"]["ready_timeout_s"])
-                initial = await self._snapshot(session, base) if checks_data else {}
+                initial = {}
+                if checks_data:
+                    try:
+                        initial = await self._snapshot(session, base)
+                    except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
+                        checks_data = False
+                        unchecked_why = (
+                            f"the app at {base} does not serve the Chaos Shop's /products and /orders ({exc}); "
+                            "set integrity: {app: none} for an app that is not the Chaos Shop"
+                        )
+                        self.notes.append(f"integrity not checked: {unchecked_why}")
                 await self._setup_orders(session, base)
                 load = self._start_load(base)
                 outcome, summary, fis_status, recovery_time = await self._run_phases()
@@ -207,7 +236,7 @@ class Run:
             elif checks_data:
                 integ = await self._integrity(session, base, initial)
             else:
-                integ = integrity.unchecked("integrity checks are off for this experiment")
+                integ = integrity.unchecked(unchecked_why)
         faults = self._faults()
         wins = windows.measure(self.records, faults, self.events, health_check, recovery_time)
         evidence = hypothesis.Evidence(
