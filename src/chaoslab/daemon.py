@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
+import psutil
+
 from chaoslab import watchdog
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
@@ -40,6 +42,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
+    # Stop when this process is gone: a lab started for a test session must not outlive it.
+    p.add_argument("--exit-with", type=int, default=None, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -62,6 +66,20 @@ def _outer_lab(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
         return None
     inner = [sys.executable, "-m", "chaoslab.daemon", *argv, "--network", "userns"]
     return run_outside(inner)
+
+
+async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
+    """Set `stop` once process `pid` has exited (or is a zombie): the owner of a lab started with
+    `--exit-with` was killed without a chance to stop it."""
+    while True:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        await asyncio.sleep(0.5)
+    log.warning("process %d that owns this lab is gone: stopping", pid)
+    stop.set()
 
 
 async def wait_ready(lab: Lab, timeout: float) -> bool:
@@ -92,6 +110,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    owner_watch = asyncio.ensure_future(_stop_when_gone(args.exit_with, stop)) if args.exit_with else None
     say = (lambda m: print(f"  {m}", flush=True)) if announce else (lambda m: log.info(m))
     for note in limitations(args.network):
         say(f"note: {note}")
@@ -129,6 +148,8 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             print("stopping lab...", flush=True)
         if warming is not None:
             warming.cancel()
+        if owner_watch is not None:
+            owner_watch.cancel()
         await lab.stop()
         if dog is not None:
             watchdog.stop(dog, lab.store)

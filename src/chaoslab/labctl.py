@@ -64,8 +64,12 @@ def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
         ) from None
 
 
-def daemon_args(stack: str | None, fast: bool, api_port: int | None, network: str) -> list[str]:
+def daemon_args(
+    stack: str | None, fast: bool, api_port: int | None, network: str, exit_with: int | None = None
+) -> list[str]:
     argv = ["--network", network]
+    if exit_with:
+        argv += ["--exit-with", str(exit_with)]
     if stack:
         argv += ["--stack", stack]
     if fast:
@@ -76,16 +80,23 @@ def daemon_args(stack: str | None, fast: bool, api_port: int | None, network: st
 
 
 def start_detached(
-    config: LabConfig, stack: str | None, *, fast: bool = False, network: str = "auto", quiet: bool = False
+    config: LabConfig,
+    stack: str | None,
+    *,
+    fast: bool = False,
+    network: str = "auto",
+    quiet: bool = False,
+    exit_with: int | None = None,
 ) -> dict[str, Any]:
     """Start a lab in the background (its own session) and return its lab.json once it is ready.
-    The runner and `chaoslab demo` use this too."""
+    The runner and `chaoslab demo` use this too; `exit_with` (a pid) makes the lab stop by itself
+    once that process is gone."""
     config.ensure_home()
     argv = [
         sys.executable,
         "-m",
         "chaoslab.daemon",
-        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network),
+        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network, exit_with),
     ]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:
