@@ -1,0 +1,245 @@
+"""chaoslab as a Python library: a lab you start, use and stop from code, and experiments run
+against it with typed results. The pytest plugin is a thin layer over this; so is `chaoslab run`
+(both reach the same `labctl` and `experiment.session` underneath).
+
+    with chaoslab.Lab("default", fast=True) as lab:
+        lab.client("elbv2").describe_load_balancers()
+        verdict = chaoslab.run_experiment("seed003-stop-instance", lab=lab)
+        assert verdict.held, verdict.explain()
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from chaoslab.config import LabConfig
+from chaoslab.errors import ChaoslabError
+
+DEFAULT_VPC_OCTET = 100  # where isolated labs start looking for a free 10.<n>.0.0/16
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One hypothesis clause as judged: what it allows, what was measured, whether it held."""
+
+    text: str
+    bound: str
+    measured: str
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one experiment run; `exit_code` is the one `chaoslab run` exits with
+    (0 held, 1 deviated, 2 baseline not met or could not run, 3 aborted by a stop condition)."""
+
+    outcome: str
+    exit_code: int
+    summary: str
+    clauses: tuple[Clause, ...]
+    journal: dict[str, Any]
+    report_dir: Path
+    transcript: str
+
+    @property
+    def held(self) -> bool:
+        return self.exit_code == 0
+
+    def explain(self) -> str:
+        """The verdict in the hypothesis's own words: its If/Then, then each clause that failed."""
+        hypothesis = self.journal.get("experiment", {}).get("hypothesis", {})
+        lines = [f"{self.outcome}: {self.summary}"]
+        if hypothesis:
+            lines.append(f"hypothesis: if {hypothesis.get('if')}, then {hypothesis.get('then')}")
+        lines += [
+            f"  not held: {c.text} (allowed {c.bound}, measured {c.measured})" for c in self.clauses if not c.passed
+        ]
+        lines.append(f"report: {self.report_dir / 'report.html'}")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_journal(cls, journal: dict[str, Any], report_dir: Path, transcript: str = "") -> Verdict:
+        verdict = journal["verdict"]
+        clauses = tuple(
+            Clause(str(c.get("text")), str(c.get("bound")), str(c.get("measured")), bool(c.get("passed")))
+            for c in journal.get("clauses", [])
+        )
+        return cls(
+            verdict["outcome"], int(verdict["exit_code"]), verdict["summary"], clauses, journal, report_dir, transcript
+        )
+
+
+class Lab:
+    """A lab of your own: `start()` (or `with`) brings the stack up in a private state dir on its
+    own API port and, by default, its own VPC range, so it runs beside other labs and test
+    workers; `stop()` reverts every fault and removes every process, namespace and route.
+    The lab also stops by itself if this process dies, so a killed test run leaves nothing."""
+
+    def __init__(
+        self,
+        stack: str | Path | dict[str, Any] = "default",
+        *,
+        home: str | Path | None = None,
+        fast: bool = False,
+        network: str = "auto",
+        vpc_octet: int | None = None,
+        isolate: bool = True,
+    ) -> None:
+        self.stack = stack
+        self.fast = fast
+        self.network = network
+        self.vpc_octet = vpc_octet
+        self.isolate = isolate
+        self._own_home = home is None
+        self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
+        self.config = LabConfig(home=self.home, api_port=_free_port())
+        self.info: dict[str, Any] | None = None
+
+    # lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Lab:
+        from chaoslab.labctl import start_detached
+
+        if self.info is not None:
+            return self
+        self.config.ensure_home()
+        self.info = start_detached(
+            self.config,
+            str(self._stack_file()),
+            fast=self.fast,
+            network=self.network,
+            quiet=True,
+            exit_with=os.getpid(),
+        )
+        return self
+
+    def stop(self) -> None:
+        from chaoslab.labctl import stop_lab
+
+        if self.info is None:
+            return
+        try:
+            stop_lab(self.config, quiet=True)
+        finally:
+            self.info = None
+            if self._own_home:
+                shutil.rmtree(self.home, ignore_errors=True)
+
+    def __enter__(self) -> Lab:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # using it -----------------------------------------------------------------------------
+    @property
+    def api_url(self) -> str:
+        return str(self._running()["api"])
+
+    @property
+    def region(self) -> str:
+        return self.config.region
+
+    def status(self) -> dict[str, Any]:
+        """What `chaoslab status --json` prints: units, load balancers, alarms, experiments."""
+        from chaoslab.labctl import fetch_status
+
+        return fetch_status(self._running())
+
+    def alb_url(self, name: str | None = None) -> str:
+        """The URL of a load balancer's first listener (the first load balancer if no name)."""
+        balancers = self.status().get("load_balancers", [])
+        for lb in balancers:
+            if name is None or lb.get("name") == name:
+                return str(lb["listeners"][0])
+        known = ", ".join(str(lb.get("name")) for lb in balancers) or "none"
+        raise ChaoslabError(f"no load balancer named {name!r} in this lab", hint=f"load balancers: {known}")
+
+    def session(self) -> Any:
+        """A boto3 Session for this lab: its region and credentials (endpoint via `client`)."""
+        try:
+            import boto3
+        except ImportError:
+            raise ChaoslabError("boto3 is not installed", hint="pip install boto3") from None
+        key, secret = next(iter(self.config.credentials.items()))
+        return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=self.region)
+
+    def client(self, service: str, **kwargs: Any) -> Any:
+        """A boto3 client for `service` that talks to this lab."""
+        return self.session().client(service, endpoint_url=self.api_url, **kwargs)
+
+    def _running(self) -> dict[str, Any]:
+        if self.info is None:
+            raise ChaoslabError("the lab is not running", hint="call start() or use `with Lab(...) as lab:`")
+        return self.info
+
+    def _stack_file(self) -> Path:
+        """The stack as a file in the lab's home; moved to a free VPC range when isolated."""
+        from chaoslab.stack import load_stack, relocated, validate_stack
+
+        if isinstance(self.stack, dict):
+            doc = self.stack
+            validate_stack(doc, "stack")
+        else:
+            doc = load_stack(self.stack)
+        if self.isolate:
+            doc = relocated(doc, self.vpc_octet or free_vpc_octet(DEFAULT_VPC_OCTET))
+        path = self.home / "stack.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        return path
+
+
+def run_experiment(
+    experiment: str | Path | dict[str, Any],
+    *,
+    lab: Lab | None = None,
+    fast: bool = False,
+    report_dir: str | Path | None = None,
+    junit: str | Path | None = None,
+) -> Verdict:
+    """Run an experiment (a file, a bundled name or a document) and return its verdict. With
+    `lab`, it runs against that lab; without, as `chaoslab run` does (the lab in CHAOSLAB_HOME,
+    or one started for the run and stopped after). The live progress is kept in
+    `Verdict.transcript` instead of printed."""
+    from chaoslab.experiment.schema import load_experiment
+    from chaoslab.experiment.session import default_report_dir
+    from chaoslab.experiment.session import run_experiment as run_loaded
+
+    with tempfile.TemporaryDirectory(prefix="chaoslab-exp-") as scratch:
+        if isinstance(experiment, dict):
+            path = Path(scratch) / "experiment.yaml"
+            path.write_text(yaml.safe_dump(experiment, sort_keys=False))
+            experiment = path
+        exp = load_experiment(experiment, fast=fast)
+    config = lab.config if lab is not None else LabConfig()
+    target = Path(report_dir) if report_dir else default_report_dir()
+    out = io.StringIO()
+    journal = run_loaded(exp, config, fast=fast, report_dir=target, junit=junit, out=out)
+    return Verdict.from_journal(journal, target, out.getvalue())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def free_vpc_octet(preferred: int) -> int:
+    """A 10.<n>.0.0/16 no other lab on this host routes; hosts without `ip` have no lab routes."""
+    from chaoslab.runtime.network import unused_vpc_octet
+
+    if shutil.which("ip") is None and not Path("/usr/sbin/ip").exists():
+        return preferred
+    return unused_vpc_octet(preferred)
