@@ -22,6 +22,7 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.ids import hex_id
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
+from chaoslab.runtime.kinds.process import ProcessRuntime
 from chaoslab.runtime.network import Mode, cleanup_leftovers
 from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
@@ -59,11 +60,12 @@ class Lab:
         self.iam = IamBackend(self)
         self.cloudwatch = CloudWatchBackend(self)
         self.logs = LogsBackend(self)
-        self.ec2 = Ec2Backend(self, network_mode)
+        runtime = ProcessRuntime()  # tasks and instances are real processes
+        self.ec2 = Ec2Backend(self, runtime, network_mode)
         self.elbv2 = ElbV2Backend(self)
         self.rds = RdsBackend(self)
         self.autoscaling = AutoScalingBackend(self)
-        self.ecs = EcsBackend(self)
+        self.ecs = EcsBackend(self, runtime)
         self.ssm = SsmBackend(self)
         self.fis = FisBackend(self)
         self.gateway = Gateway(self)

@@ -31,6 +31,11 @@ def repository_name(image: str) -> str:
     return name.split(":", 1)[0].lower()
 
 
+def is_bundled(image: str) -> bool:
+    """Whether `image` names a bundled app (any registry prefix and tag)."""
+    return repository_name(image) in APPS
+
+
 def known_images() -> list[str]:
     """The image names a task definition can use for a bundled app."""
     return [f"chaoslab/{name}" for name in APPS]

@@ -102,7 +102,9 @@ class UnitProcess:
 
     async def wait(self) -> int:
         await self._exited.wait()
-        return self._proc.returncode  # type: ignore[return-value]
+        code = self._proc.returncode
+        assert code is not None  # _exited is set once the process has been reaped
+        return code
 
     def signal(self, sig: int) -> None:
         """Send `sig` to the whole process group. Once the unit has exited this does nothing,

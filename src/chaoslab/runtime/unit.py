@@ -1,7 +1,8 @@
 """`ComputeUnit`: what an ECS task and an EC2 instance have in common — one network identity
 (a sandbox from the VPC's network) running one or more real processes whose output goes to a
 log shipper. Services add AWS semantics on top; this module only runs and stops things, and
-knows nothing of the lab: its working directory and where log lines go are passed in."""
+knows nothing of the lab: its runtime, its working directory and where log lines go are passed
+in."""
 
 from __future__ import annotations
 
@@ -12,23 +13,23 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaoslab.runtime.kinds.base import ProcessSpec, UnitHandle, UnitRuntime
 from chaoslab.runtime.network import VpcNetwork
-from chaoslab.runtime.process import UnitProcess
 from chaoslab.runtime.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class ProcessSpec:
-    """One process of a unit (an ECS container, or an instance's app)."""
+class ContainerSpec:
+    """One program of a unit (an ECS container, or an instance's app): what runs, and how the
+    unit treats it."""
 
     name: str
-    argv: list[str]
-    env: dict[str, str]
+    run: ProcessSpec
     essential: bool = True
     stop_timeout: float = 30.0
     log_group: str | None = None
@@ -59,6 +60,7 @@ class ComputeUnit:
         az: str,
         unit_id: str,
         *,
+        runtime: UnitRuntime,
         workdir: Path,
         ship_log: LogShipper | None = None,
         on_exit: Callable[[ExitInfo], None] | None = None,
@@ -66,11 +68,12 @@ class ComputeUnit:
         self.network = network
         self.az = az
         self.unit_id = unit_id
+        self.runtime = runtime
         self.sandbox: Sandbox | None = None
-        self.processes: dict[str, UnitProcess] = {}
-        self.specs: dict[str, ProcessSpec] = {}
+        self.processes: dict[str, UnitHandle] = {}
+        self.specs: dict[str, ContainerSpec] = {}
         self.exits: list[ExitInfo] = []
-        self.extras: dict[str, UnitProcess] = {}  # fault helpers (stress workers, proxies) living in the unit
+        self.extras: dict[str, UnitHandle] = {}  # fault helpers (stress workers, proxies) living in the unit
         self._on_exit = on_exit
         self._tails: dict[str, deque[str]] = {}
         self._stopping = False
@@ -88,29 +91,29 @@ class ComputeUnit:
         os.chmod(self.workdir, 0o777)  # apps may run as another user; the unit owns its scratch space
         return self.sandbox.ip
 
-    async def start(self, specs: list[ProcessSpec]) -> None:
+    async def start(self, specs: list[ContainerSpec]) -> None:
         assert self.sandbox is not None, "provision() first"
         self._stopping = False
         for spec in specs:
             self.specs[spec.name] = spec
-            proc = await self.sandbox.spawn(
+            proc = await self.runtime.start(
+                self.sandbox,
                 f"{self.unit_id}/{spec.name}",
-                spec.argv,
-                env=spec.env,
-                cwd=str(self.workdir),
+                replace(spec.run, cwd=str(self.workdir)),
                 on_output=self._recorder(spec),
                 on_exit=self._exited(spec),
             )
             self.processes[spec.name] = proc
 
-    async def spawn_extra(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> UnitProcess:
+    async def spawn_extra(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> UnitHandle:
         """Run a helper process inside the unit (a stress worker, a fault proxy): it shares the
         unit's network identity, counts in its CPU/memory metrics and dies with it."""
         assert self.sandbox is not None, "provision() first"
-        proc = await self.sandbox.spawn(f"{self.unit_id}/{name}", argv, env=env, cwd=str(self.workdir))
+        spec = ProcessSpec(command=list(argv), env=env, cwd=str(self.workdir))
+        proc = await self.runtime.exec(self.sandbox, f"{self.unit_id}/{name}", spec)
         self.extras[name] = proc
 
-        def forget(ended: UnitProcess) -> None:
+        def forget(ended: UnitHandle) -> None:
             if self.extras.get(name) is ended:
                 del self.extras[name]
 
@@ -122,7 +125,23 @@ class ComputeUnit:
         if proc is not None:
             await proc.terminate(timeout=timeout)
 
-    def _recorder(self, spec: ProcessSpec) -> Callable[[str, str], None]:
+    async def run(self, argv: list[str], timeout: float) -> tuple[int, str]:
+        """A short command inside the unit (a health check); (exit code, output)."""
+        assert self.sandbox is not None, "provision() first"
+        return await self.runtime.run(self.sandbox, argv, timeout)
+
+    async def wait_serving(self, port: int, timeout: float) -> bool:
+        """Wait until the unit accepts connections on `port` (its app has started); False if
+        it stopped running or `timeout` seconds passed first."""
+        assert self.sandbox is not None, "provision() first"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.running:
+            if await self.runtime.serving(self.sandbox, port):
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    def _recorder(self, spec: ContainerSpec) -> Callable[[str, str], None]:
         """Keep the last lines of the process's output and ship every line to its log stream."""
         tail = self._tails[spec.name] = deque(maxlen=OUTPUT_TAIL_LINES)
         ship = self._shipper(spec)
@@ -133,7 +152,7 @@ class ComputeUnit:
 
         return record
 
-    def _shipper(self, spec: ProcessSpec) -> Callable[[str, str], None]:
+    def _shipper(self, spec: ContainerSpec) -> Callable[[str, str], None]:
         ship_log = self._ship_log
         if ship_log is None or not spec.log_group or not spec.log_stream:
             return lambda stream, line: None
@@ -145,8 +164,8 @@ class ComputeUnit:
 
         return ship
 
-    def _exited(self, spec: ProcessSpec) -> Callable[[UnitProcess], None]:
-        def exited(proc: UnitProcess) -> None:
+    def _exited(self, spec: ContainerSpec) -> Callable[[UnitHandle], None]:
+        def exited(proc: UnitHandle) -> None:
             if self.processes.get(spec.name) is proc:
                 del self.processes[spec.name]
             info = ExitInfo(

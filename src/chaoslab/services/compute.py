@@ -1,23 +1,31 @@
-"""A compute unit for an ECS task or an EC2 instance, wired to the lab: its scratch directory in
-the lab's state dir and its output shipped to CloudWatch Logs (the runtime knows neither)."""
+"""A compute unit for an ECS task or an EC2 instance, wired to the lab: the runtime its backend
+chose, its scratch directory in the lab's state dir and its output shipped to CloudWatch Logs
+(the unit knows none of these by itself)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from chaoslab.runtime.kinds.base import UnitRuntime
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.unit import ComputeUnit, ExitInfo
 from chaoslab.types import LabLike
 
 
 def new_unit(
-    lab: LabLike, network: VpcNetwork, az: str, unit_id: str, on_exit: Callable[[ExitInfo], None] | None = None
+    lab: LabLike,
+    runtime: UnitRuntime,
+    network: VpcNetwork,
+    az: str,
+    unit_id: str,
+    on_exit: Callable[[ExitInfo], None] | None = None,
 ) -> ComputeUnit:
     logs = getattr(lab, "logs", None)
     return ComputeUnit(
         network,
         az,
         unit_id,
+        runtime=runtime,
         workdir=lab.config.home / "units" / unit_id,
         ship_log=logs.append if logs is not None else None,
         on_exit=on_exit,

@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
+from chaoslab.runtime.kinds.process import ProcessRuntime
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.fis.backend import FisBackend
@@ -45,7 +46,7 @@ def make_lab(home: Path) -> SimpleNamespace:
         config=LabConfig(home=home, api_port=0, account_id=ACCOUNT), store=Store(home / "s.db"), events=EventLog()
     )
     lab.iam, lab.cloudwatch, lab.logs = IamBackend(lab), CloudWatchBackend(lab), LogsBackend(lab)
-    lab.ec2 = Ec2Backend(lab, "loopback")  # no instances: DescribeInstances answers empty
+    lab.ec2 = Ec2Backend(lab, ProcessRuntime(), "loopback")  # no instances: DescribeInstances answers empty
     lab.fis = FisBackend(lab, time_scale=0.01, stop_condition_interval=0.05)
     lab.iam.create_role("fis", json.dumps(TRUST))
     lab.iam.put_role_policy(

@@ -11,13 +11,14 @@ import pytest
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
+from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.services.ec2.api import OPERATIONS
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import Instance, Subnet
 
 
 def backend(tmp_path: Path, **states: str) -> Ec2Backend:
-    ec2 = Ec2Backend(SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog()))
+    ec2 = Ec2Backend(SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog()), FakeRuntime())
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
     for iid, state in states.items():
         ec2.instances[iid] = Instance(iid, "app", "t3.micro", subnet, {}, 80, state=state)

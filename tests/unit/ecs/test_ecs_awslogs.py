@@ -11,6 +11,7 @@ import pytest
 
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
+from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs.backend import EcsBackend, _StartFailure, awslogs_of
 from chaoslab.services.logs.backend import LogsBackend
@@ -39,7 +40,7 @@ def ecs(tmp_path: Path) -> EcsBackend:
         config=LabConfig(home=tmp_path), events=EventLog(), ec2=SimpleNamespace(subnet=lambda _: subnet)
     )
     lab.logs = LogsBackend(lab)
-    backend = EcsBackend(lab)
+    backend = EcsBackend(lab, FakeRuntime())
     backend.create_cluster("c")
     return backend
 

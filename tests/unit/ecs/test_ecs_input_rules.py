@@ -10,6 +10,7 @@ import pytest
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
+from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.services.ecs.api import OPERATIONS
 from chaoslab.services.ecs.backend import EcsBackend
 
@@ -17,7 +18,7 @@ from chaoslab.services.ecs.backend import EcsBackend
 @pytest.fixture
 def ctx(tmp_path: Path) -> SimpleNamespace:
     lab = SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
-    lab.ecs = EcsBackend(lab)
+    lab.ecs = EcsBackend(lab, FakeRuntime())
     return SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
 
 

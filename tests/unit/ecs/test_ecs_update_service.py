@@ -10,6 +10,7 @@ import pytest
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
+from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs.backend import EcsBackend
 
@@ -21,7 +22,8 @@ def test_unknown_task_definition_leaves_desired_count(tmp_path: Path) -> None:
             config=LabConfig(home=tmp_path),
             events=EventLog(),
             ec2=SimpleNamespace(subnet=lambda _: subnet),
-        )
+        ),
+        FakeRuntime(),
     )
     ecs.create_cluster("c")
     ecs.task_definitions.register({"family": "web", "containerDefinitions": [{"name": "web", "image": "shop"}]})

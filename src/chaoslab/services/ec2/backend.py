@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chaoslab.apps.registry import known_images, resolve_image
+from chaoslab.apps.registry import is_bundled, known_images
 from chaoslab.errors import AwsError
 from chaoslab.ids import hex_id
 from chaoslab.ids import instance_id as new_instance_id
+from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
-from chaoslab.runtime.ports import unit_port
-from chaoslab.runtime.unit import ExitInfo, ProcessSpec
+from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.types import LabLike
@@ -37,10 +37,11 @@ BOOT_TIMEOUT_SECONDS = 60.0
 
 
 class Ec2Backend:
-    """`lab.ec2`: VPCs, subnets and instances."""
+    """`lab.ec2`: VPCs, subnets and instances. `runtime` runs the instances' apps."""
 
-    def __init__(self, lab: LabLike, network_mode: Mode = "auto") -> None:
+    def __init__(self, lab: LabLike, runtime: UnitRuntime, network_mode: Mode = "auto") -> None:
         self.lab = lab
+        self.runtime = runtime
         self.network_mode = network_mode
         self.vpcs: dict[str, Vpc] = {}
         self.instances: dict[str, Instance] = {}
@@ -114,7 +115,7 @@ class Ec2Backend:
         spot: bool = False,
     ) -> Instance:
         """Launch one instance: address from its subnet, then its app process (pending → running)."""
-        if resolve_image(image, {}) is None:
+        if not is_bundled(image):
             raise AwsError(
                 "InvalidAMIID.NotFound",
                 f"The image '{image}' is not a chaoslab app; known: {', '.join(known_images())}",
@@ -131,6 +132,7 @@ class Ec2Backend:
         if inst.unit is None:
             inst.unit = new_unit(
                 self.lab,
+                self.runtime,
                 self.network_of(inst.subnet),
                 inst.az,
                 inst.instance_id,
@@ -146,36 +148,22 @@ class Ec2Backend:
     async def _wait_booted(self, inst: Instance) -> None:
         """`pending` lasts until the app accepts connections (the lab's "boot"), so a new member
         is registered with its target groups when it can pass its first health check."""
-        assert inst.unit is not None and inst.private_ip is not None
-        deadline = time.monotonic() + BOOT_TIMEOUT_SECONDS
-        while time.monotonic() < deadline and inst.unit.running:
-            try:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(inst.private_ip, unit_port(inst.private_ip, inst.port)), 1.0
-                )
-                writer.close()
-                return
-            except (TimeoutError, OSError):
-                await asyncio.sleep(0.05)
+        assert inst.unit is not None
+        await inst.unit.wait_serving(inst.port, BOOT_TIMEOUT_SECONDS)
 
-    def _app_spec(self, inst: Instance) -> ProcessSpec:
+    def _app_spec(self, inst: Instance) -> ContainerSpec:
+        """The instance's app; the runtime adds where it binds (HOST, PORT) unless `inst.env` says."""
         assert inst.private_ip is not None
-        loopback = self.network_of(inst.subnet).mode == "loopback"
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "INSTANCE_ID": inst.instance_id,
             "AZ": inst.az,
             "PRIVATE_IP": inst.private_ip,
-            "HOST": inst.private_ip if loopback else "0.0.0.0",
-            "PORT": str(unit_port(inst.private_ip, inst.port)),
             **inst.env,
         }
-        argv = resolve_image(inst.image, env)
-        assert argv is not None
-        return ProcessSpec(
+        return ContainerSpec(
             "app",
-            argv,
-            env,
+            ProcessSpec(image=inst.image, env=env, port=inst.port),
             stop_timeout=10.0,
             log_group=f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}",
             log_stream=inst.instance_id,

@@ -8,17 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shlex
 import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from chaoslab.apps.registry import known_images, resolve_image
+from chaoslab.apps.registry import is_bundled, known_images
 from chaoslab.errors import AwsError
 from chaoslab.ids import task_id as new_task_id
-from chaoslab.runtime.commands import run_command
-from chaoslab.runtime.ports import unit_port
-from chaoslab.runtime.unit import ExitInfo, ProcessSpec
+from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
+from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
@@ -63,10 +61,11 @@ def awslogs_of(container: dict[str, Any], task_id: str) -> AwsLogs | None:
 
 
 class EcsBackend:
-    """`lab.ecs`."""
+    """`lab.ecs`. `runtime` runs the tasks' containers."""
 
-    def __init__(self, lab: LabLike) -> None:
+    def __init__(self, lab: LabLike, runtime: UnitRuntime) -> None:
         self.lab = lab
+        self.runtime = runtime
         self.clusters: dict[str, Cluster] = {}
         self.task_definitions = TaskDefinitions(lab.config.region, lab.config.account_id)
         self.services: dict[tuple[str, str], Service] = {}
@@ -407,7 +406,12 @@ class EcsBackend:
         try:
             network = self.lab.ec2.network_of(task.subnet)
             task.unit = new_unit(
-                self.lab, network, task.az, task.task_id, on_exit=lambda info: self._container_exited(task, info)
+                self.lab,
+                self.runtime,
+                network,
+                task.az,
+                task.task_id,
+                on_exit=lambda info: self._container_exited(task, info),
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
             if task.desired_status == "STOPPED":
@@ -447,12 +451,13 @@ class EcsBackend:
         finally:
             self._kick.set()
 
-    def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ProcessSpec:
+    def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ContainerSpec:
+        """What the container runs, in the task definition's terms; the runtime adds where it
+        binds (HOST, PORT: its first port mapping) unless its environment says."""
         override: dict[str, Any] = next(
             (o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {}
         )
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
-        loopback = self.lab.ec2.network_of(task.subnet).mode == "loopback"
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "ECS_CONTAINER_METADATA_URI_V4": "",
@@ -460,30 +465,20 @@ class EcsBackend:
             "INSTANCE_ID": task.task_id,
             "AZ": task.az,
             "PRIVATE_IP": task.private_ip or "",
-            "HOST": (task.private_ip or "") if loopback else "0.0.0.0",
-            "PORT": str(unit_port(task.private_ip or "", ports[0] if ports else 80)),
         }
         for pair in [*c.get("environment", []), *override.get("environment", [])]:
             env[pair["name"]] = str(pair.get("value", ""))
-        command = override.get("command") or c.get("command")
-        entry = c.get("entryPoint")
-        if entry or command:
-            argv = [*(entry or []), *(command or [])]
-            if len(argv) == 1 and " " in argv[0]:
-                argv = shlex.split(argv[0])
-        else:
-            argv = resolve_image(c["image"], env)  # type: ignore[assignment]
-            if argv is None:
-                raise _StartFailure(
-                    f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                    f"{c['image']} is not a chaoslab app and the container has no command; "
-                    f"known images: {', '.join(known_images())}"
-                )
+        command = [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
+        if not command and not is_bundled(c["image"]):
+            raise _StartFailure(
+                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
+                f"{c['image']} is not a chaoslab app and the container has no command; "
+                f"known images: {', '.join(known_images())}"
+            )
         logs = awslogs_of(c, task.task_id)
-        return ProcessSpec(
+        return ContainerSpec(
             c["name"],
-            argv,
-            env,
+            ProcessSpec(image=c["image"], command=command, env=env, port=ports[0] if ports else 80),
             essential=c.get("essential", True),
             stop_timeout=float(c.get("stopTimeout", 30)),
             log_group=logs.group if logs else None,
@@ -519,18 +514,8 @@ class EcsBackend:
         wait and fails its checks, as on ECS."""
         deadline = time.monotonic() + LISTEN_WAIT_SECONDS
         for lb in svc.load_balancers:
-            while time.monotonic() < deadline and task.unit and task.unit.running:
-                try:
-                    _, writer = await asyncio.wait_for(
-                        asyncio.open_connection(
-                            task.private_ip, unit_port(task.private_ip or "", int(lb["containerPort"]))
-                        ),
-                        1.0,
-                    )
-                    writer.close()
-                    break
-                except (TimeoutError, OSError):
-                    await asyncio.sleep(0.05)
+            if task.unit:
+                await task.unit.wait_serving(int(lb["containerPort"]), deadline - time.monotonic())
 
     def _register(self, task: Task, svc: Service) -> None:
         for lb in svc.load_balancers:
@@ -585,10 +570,9 @@ class EcsBackend:
         cmd = hc["command"]
         argv = ["sh", "-c", cmd[1]] if cmd[0] == "CMD-SHELL" else list(cmd[1:])
         try:
-            if task.unit and task.unit.sandbox and task.unit.sandbox.netns:
-                code, _ = await task.unit.sandbox.run(argv, timeout=timeout)
-            else:
-                code, _ = await run_command(argv, check=False, timeout=timeout)
+            if task.unit is None:
+                return False
+            code, _ = await task.unit.run(argv, timeout=timeout)
             return code == 0
         except Exception:
             return False

@@ -1,0 +1,82 @@
+"""`ProcessRuntime`: a unit's programs as process groups on this host, inside the unit's network
+namespace (netns and userns modes) or bound to its loopback address (loopback mode).
+
+This is where a spec becomes a command line: an image names a bundled app whose command the
+registry knows; HOST and PORT say where the program binds — everything in its own namespace,
+or only its loopback address, with privileged ports moved (`runtime.ports`)."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+
+from chaoslab.apps.registry import resolve_image
+from chaoslab.errors import ChaoslabError
+from chaoslab.runtime.commands import run_command
+from chaoslab.runtime.kinds.base import HandleExitCallback, OutputCallback, ProcessSpec
+from chaoslab.runtime.ports import unit_port
+from chaoslab.runtime.process import UnitProcess
+from chaoslab.runtime.sandbox import Sandbox
+
+CONNECT_TIMEOUT = 1.0  # seconds one `serving` probe waits for the handshake
+
+
+def environment(sandbox: Sandbox, spec: ProcessSpec) -> dict[str, str] | None:
+    """The program's environment: the spec's, plus HOST and PORT when it serves a port."""
+    env = None if spec.env is None else dict(spec.env)
+    if spec.port is None:
+        return env
+    bind = {
+        "HOST": sandbox.ip if sandbox.netns is None else "0.0.0.0",
+        "PORT": str(unit_port(sandbox.ip, spec.port)),
+    }
+    return {**bind, **(env or {})}
+
+
+def command_line(spec: ProcessSpec, env: dict[str, str] | None) -> list[str]:
+    """The spec's own command, or its image's (raises ChaoslabError for an image we cannot run)."""
+    if spec.command:
+        argv = list(spec.command)
+        return shlex.split(argv[0]) if len(argv) == 1 and " " in argv[0] else argv
+    argv_of_image = resolve_image(spec.image or "", env)
+    if argv_of_image is None:
+        raise ChaoslabError(f"{spec.image!r} is not a chaoslab app and the spec has no command")
+    return argv_of_image
+
+
+class ProcessRuntime:
+    """The lab's runtime: real processes. Stateless; the sandbox records what it starts."""
+
+    async def start(
+        self,
+        sandbox: Sandbox,
+        name: str,
+        spec: ProcessSpec,
+        *,
+        on_output: OutputCallback | None = None,
+        on_exit: HandleExitCallback | None = None,
+    ) -> UnitProcess:
+        env = environment(sandbox, spec)
+        return await sandbox.spawn(
+            name, command_line(spec, env), env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit
+        )
+
+    async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitProcess:
+        """A helper is a process like the unit's own, in the same identity."""
+        return await self.start(sandbox, name, spec)
+
+    async def run(self, sandbox: Sandbox, argv: list[str], timeout: float) -> tuple[int, str]:
+        """Inside the namespace; in loopback mode the unit has none, so on the host."""
+        if sandbox.netns is not None:
+            return await sandbox.run(argv, timeout=timeout)
+        return await run_command(argv, check=False, timeout=timeout)
+
+    async def serving(self, sandbox: Sandbox, port: int) -> bool:
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(sandbox.ip, unit_port(sandbox.ip, port)), CONNECT_TIMEOUT
+            )
+        except (TimeoutError, OSError):
+            return False
+        writer.close()
+        return True
