@@ -3,7 +3,6 @@ protocol). Each handler is a thin translation onto `lab.iam`; semantics live in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
@@ -11,8 +10,7 @@ from chaoslab.errors import AwsError
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.iam.document import encode
 from chaoslab.services.iam.models import tag_list
-
-Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
+from chaoslab.types import ApiHandler
 
 
 def _iam(ctx: Ctx) -> IamBackend:
@@ -154,7 +152,7 @@ def list_role_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return _page(tag_list(_iam(ctx).list_role_tags(p["RoleName"])), p, "Tags")
 
 
-OPERATIONS: dict[str, Handler] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateRole": create_role,
     "GetRole": get_role,
     "ListRoles": list_roles,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.logs.backend import LogsBackend, bad
+from chaoslab.types import ApiHandler
 
 
 def _logs(ctx: Any) -> LogsBackend:
@@ -169,7 +169,7 @@ def _group_by_arn(ctx: Any, resource_arn: str):
     return group
 
 
-OPERATIONS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateLogGroup": create_log_group,
     "DeleteLogGroup": delete_log_group,
     "DescribeLogGroups": describe_log_groups,

@@ -6,6 +6,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext
 from chaoslab.errors import AwsError
+from chaoslab.types import ApiHandler
 
 
 def _backend(ctx: RequestContext) -> Any:
@@ -94,7 +95,7 @@ def describe_instance_information(ctx: RequestContext, params: dict[str, Any]) -
     return {"InstanceInformationList": page, **({"NextToken": token} if token else {})}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "SendCommand": send_command,
     "ListCommands": list_commands,
     "ListCommandInvocations": list_command_invocations,
