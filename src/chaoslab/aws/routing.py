@@ -1,6 +1,7 @@
 """Which emulated service a request is for (docs/aws-api.md, "Routing"), decided from as little
-as possible: the credential scope for signed requests; for unsigned ones, only enough to shape
-their MissingAuthenticationToken answer (no decompression, no form parsing before SigV4)."""
+as possible: the credential scope for signed requests (`Catalog.signed`); for unsigned ones, only
+enough to shape their MissingAuthenticationToken answer (no decompression, no form parsing
+before SigV4)."""
 
 from __future__ import annotations
 
