@@ -26,16 +26,8 @@ from chaoslab.runtime.kinds.process import ProcessRuntime
 from chaoslab.runtime.network import Mode, cleanup_leftovers
 from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
-from chaoslab.services.autoscaling.backend import AutoScalingBackend
-from chaoslab.services.cloudwatch.backend import CloudWatchBackend
-from chaoslab.services.ec2.backend import Ec2Backend
-from chaoslab.services.ecs.backend import EcsBackend
-from chaoslab.services.elbv2.backend import ElbV2Backend
-from chaoslab.services.fis.backend import FisBackend
-from chaoslab.services.iam.backend import IamBackend
-from chaoslab.services.logs.backend import LogsBackend
-from chaoslab.services.rds.backend import RdsBackend
-from chaoslab.services.ssm.backend import SsmBackend
+from chaoslab.services import SERVICES
+from chaoslab.services.spec import Backend, ServiceSpec, start_order
 from chaoslab.store import Store
 
 log = logging.getLogger(__name__)
@@ -45,6 +37,18 @@ LAB_FILE = "lab.json"
 
 class Lab:
     """Everything a running lab owns. Backends reach each other through it (`lab.ec2`, …)."""
+
+    # Set from the service specs in __init__; declared so the lab reads as a `LabLike`.
+    iam: Any
+    cloudwatch: Any
+    logs: Any
+    ec2: Any
+    elbv2: Any
+    rds: Any
+    autoscaling: Any
+    ecs: Any
+    ssm: Any
+    fis: Any
 
     def __init__(self, config: LabConfig | None = None, *, network_mode: Mode = "auto") -> None:
         self.config = config or LabConfig()
@@ -57,34 +61,24 @@ class Lab:
         run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir = run_dir
         self.events = EventLog(run_dir / "events.jsonl")
-        self.iam = IamBackend(self)
-        self.cloudwatch = CloudWatchBackend(self)
-        self.logs = LogsBackend(self)
+        # Every service with a backend, built from its spec (services/__init__.py) in start order;
+        # `options` are the lab's settings for one service.
         runtime = ProcessRuntime()  # tasks and instances are real processes
-        self.ec2 = Ec2Backend(self, runtime, network_mode)
-        self.elbv2 = ElbV2Backend(self)
-        self.rds = RdsBackend(self)
-        self.autoscaling = AutoScalingBackend(self)
-        self.ecs = EcsBackend(self, runtime)
-        self.ssm = SsmBackend(self)
-        self.fis = FisBackend(self)
+        options: dict[str, dict[str, Any]] = {
+            "ec2": {"runtime": runtime, "network_mode": network_mode},
+            "ecs": {"runtime": runtime},
+        }
+        self._order: list[ServiceSpec] = []
+        for spec in start_order(SERVICES):
+            if spec.backend is not None:  # a stateless service (STS) has none
+                setattr(self, spec.package, spec.backend(self, **options.get(spec.package, {})))
+                self._order.append(spec)
         self.gateway = Gateway(self)
-        self._started: list[Any] = []
+        self._started: list[Backend] = []
 
-    # The order matters: a service starts after everything it calls.
-    def _backends(self) -> list[Any]:
-        return [
-            self.iam,
-            self.cloudwatch,
-            self.logs,
-            self.ec2,
-            self.elbv2,
-            self.rds,
-            self.autoscaling,
-            self.ecs,
-            self.ssm,
-            self.fis,
-        ]
+    def _backends(self) -> list[Backend]:
+        """The backends in start order, read at start: a test may swap one in before it."""
+        return [getattr(self, spec.package) for spec in self._order]
 
     async def start(self) -> None:
         await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first

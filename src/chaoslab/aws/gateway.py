@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import binascii
 import hashlib
-import importlib
 import inspect
 import logging
 import sys
@@ -24,6 +23,7 @@ from aiohttp import web
 
 from chaoslab.aws import limits, models, routing, validation
 from chaoslab.aws.body import inflate, is_gzip, read_body
+from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.context import RequestContext
 from chaoslab.aws.credentials import CredentialRegistry
 from chaoslab.aws.offload import Offloader, is_heavy_output
@@ -40,27 +40,35 @@ from chaoslab.aws.server import HANDLER_SETTINGS, LAB_PREFIX, ApiSite, handler_f
 from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
 from chaoslab.net.hostsock import bind_listener
+from chaoslab.services import SERVICES
+from chaoslab.services.spec import ServiceSpec
+from chaoslab.types import ApiHandler
 
 log = logging.getLogger("chaoslab.aws.gateway")
 
-Handler = Callable[[RequestContext, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]] | None"]
 RequestHook = Callable[[RequestContext, str, str], "AwsError | None | Awaitable[AwsError | None]"]
 
 
 class Gateway:
     """aiohttp app + runner on (`lab.config.host`, `lab.config.api_port`); port 0 picks a free port.
 
-    `operations` overrides the handler registry per service (tests); other services load
-    `chaoslab.services.<svc>.api.OPERATIONS` on first use.
+    The emulated services are `services` (by default every one in services/__init__.py); each
+    package's handlers load on first use. `operations` overrides them per package (tests).
     """
 
-    def __init__(self, lab: Any, operations: dict[str, dict[str, Handler]] | None = None) -> None:
+    def __init__(
+        self,
+        lab: Any,
+        operations: dict[str, dict[str, ApiHandler]] | None = None,
+        services: Iterable[ServiceSpec] = SERVICES,
+    ) -> None:
         self.lab = lab
+        self.catalog = Catalog(services)
         self.credentials = CredentialRegistry(lab.config)
         self.app = web.Application(client_max_size=limits.MAX_BODY)
         self.port: int | None = None
         self._overrides = dict(operations or {})
-        self._loaded: dict[str, dict[str, Handler]] = {}
+        self._loaded: dict[str, dict[str, ApiHandler]] = {}
         self._hooks: list[RequestHook] = []
         self._runner: web.AppRunner | None = None
         self._offload = Offloader()
@@ -80,7 +88,7 @@ class Gateway:
 
     async def warm(self) -> None:
         """Load every emulated service's model on a worker thread (models.warm)."""
-        await self._offload.run(True, models.warm)
+        await self._offload.run(True, self.catalog.warm)
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -108,19 +116,12 @@ class Gateway:
         self._hooks.append(hook)
         return lambda: self._hooks.remove(hook) if hook in self._hooks else None
 
-    def operations(self, service: str) -> dict[str, Handler]:
+    def operations(self, service: str) -> dict[str, ApiHandler]:
+        """The handlers of a package, by botocore operation name."""
         if service in self._overrides:
             return self._overrides[service]
         if service not in self._loaded:
-            module_name = f"chaoslab.services.{service}.api"
-            try:
-                module = importlib.import_module(module_name)
-            except ModuleNotFoundError as exc:
-                if exc.name not in (module_name, f"chaoslab.services.{service}"):
-                    raise
-                self._loaded[service] = {}
-            else:
-                self._loaded[service] = dict(getattr(module, "OPERATIONS", {}))
+            self._loaded[service] = dict(self.catalog.operations(service))
         return self._loaded[service]
 
     # -- request path --------------------------------------------------------------------------
@@ -130,24 +131,26 @@ class Gateway:
             raise web.HTTPNotFound()
         request_id = str(uuid.uuid4())
         auth = parse_authorization(request.headers.get("Authorization"))
-        service = routing.signed_service(auth.service) if auth else None
+        service = self.catalog.signed(auth.service) if auth else None
         try:
             raw_body = await read_body(request)
             if auth is None:
-                service = routing.unsigned_service(request.method, raw_path, raw_query, request.headers, raw_body)
+                service = routing.unsigned_service(
+                    self.catalog, request.method, raw_path, raw_query, request.headers, raw_body
+                )
                 raise AwsError("MissingAuthenticationToken", "Request is missing Authentication Token", 403)
             if service is None:
                 raise AwsError("UnknownService", f"chaoslab does not emulate this service ({auth.service})", 404)
         except AwsError as err:
             if service is None:
                 return _to_aiohttp(generic_error(err, request_id, routing.is_json_family(request.headers)), request_id)
-            svc = models.service(service)
+            svc = self.catalog.model(service)
             wire = WireRequest(request.method, raw_path, raw_query, request.headers, b"")
             return _to_aiohttp(protocol_for(svc, wire).error(svc, err, request_id), request_id)
-        svc = models.service(service)
+        svc = self.catalog.model(service)
         proto = protocol_for(svc, WireRequest(request.method, raw_path, raw_query, request.headers, b""))
         try:
-            response = await self._dispatch(svc, proto, auth, raw_body, request, request_id)
+            response = await self._dispatch(service, svc, proto, auth, raw_body, request, request_id)
         except AwsError as err:
             response = proto.error(svc, err, request_id)
         except Exception:
@@ -159,6 +162,7 @@ class Gateway:
 
     async def _dispatch(
         self,
+        service: str,
         svc: models.Service,
         proto: WireProtocol,
         auth: Authorization,
@@ -193,7 +197,7 @@ class Gateway:
             request.headers,
             raw_body,
         )
-        if svc.name == "elbv2" and proto.name == "query" and wire.form.get("Version") == routing.CLASSIC_ELB_VERSION:
+        if service == "elbv2" and proto.name == "query" and wire.form.get("Version") == routing.CLASSIC_ELB_VERSION:
             raise AwsError(
                 "UnknownService", "chaoslab emulates Elastic Load Balancing v2 only (Version=2015-12-01)", 404
             )
@@ -203,12 +207,12 @@ class Gateway:
             raise validation_error(svc, proto.name, str(exc)) from None
         operation, labels = found if found else ("(unknown)", {})
         op = svc.operation(operation)
-        handler = self.operations(svc.name).get(operation)
+        handler = self.operations(service).get(operation)
         if op is None or handler is None:
-            raise unknown_operation(proto.name, operation, svc.name)
+            raise unknown_operation(proto.name, operation, service)
         ctx = RequestContext(
             self.lab,
-            svc.name,
+            service,
             operation,
             auth.region,
             cred.account_id,
@@ -221,7 +225,7 @@ class Gateway:
         )
         params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
         for hook in list(self._hooks):
-            injected = await _maybe_await(hook(ctx, svc.name, operation))
+            injected = await _maybe_await(hook(ctx, service, operation))
             if isinstance(injected, AwsError):
                 raise injected
         output = await _maybe_await(handler(ctx, params)) or {}

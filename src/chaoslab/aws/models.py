@@ -12,21 +12,6 @@ from functools import cache
 import botocore.session
 from botocore.model import OperationModel, ServiceModel, Shape
 
-# SigV4 signing name (credential scope service) -> chaoslab service package == botocore model name.
-SIGNING_NAMES: dict[str, str] = {
-    "ecs": "ecs",
-    "elasticloadbalancing": "elbv2",
-    "monitoring": "cloudwatch",
-    "logs": "logs",
-    "fis": "fis",
-    "rds": "rds",
-    "iam": "iam",
-    "sts": "sts",
-    "ec2": "ec2",
-    "autoscaling": "autoscaling",
-    "ssm": "ssm",
-}
-
 _session = botocore.session.get_session()
 
 
@@ -65,7 +50,7 @@ class Route:
 class Service:
     """A botocore service model plus the lookups the wire layer needs."""
 
-    name: str
+    name: str  # botocore's model name
     model: ServiceModel
     routes: list[Route] = field(default_factory=list)
     # error code as clients see it (modeled `error.code`, else shape name) -> error shape
@@ -116,7 +101,7 @@ def _routes(model: ServiceModel) -> list[Route]:
 
 @cache
 def service(name: str) -> Service:
-    """Load (once) the botocore model for a chaoslab service package name."""
+    """Load (once) botocore's model of that name (`ServiceSpec.model`)."""
     model = _session.get_service_model(name)
     svc = Service(name, model)
     for shape in model.error_shapes:
@@ -128,50 +113,25 @@ def service(name: str) -> Service:
     return svc
 
 
-@cache
-def json_targets() -> dict[str, str]:
-    """`X-Amz-Target` prefix -> service name, for routing unsigned JSON requests."""
-    out = {}
-    for name in SIGNING_NAMES.values():
-        prefix = service(name).model.metadata.get("targetPrefix")
-        if prefix:
-            out[prefix] = name
-    return out
-
-
-_QUERY_VERSIONS_CACHE: dict[str, str] = {}
-
-
-def query_service_for_version(version: str) -> str | None:
-    """Query `Version=` -> service name, for routing unsigned query requests."""
-    if not _QUERY_VERSIONS_CACHE:
-        for name in SIGNING_NAMES.values():
-            svc = service(name)
-            if "query" in svc.protocols or "ec2" in svc.protocols:
-                _QUERY_VERSIONS_CACHE.setdefault(svc.model.metadata["apiVersion"], name)
-    return _QUERY_VERSIONS_CACHE.get(version)
-
-
-def warm() -> None:
-    """Load every emulated service's model and walk each operation's shapes, so that no request
-    pays for botocore's lazy loading and the whole model can be frozen out of the GC's way."""
-    for name in SIGNING_NAMES.values():
-        svc = service(name)
-        seen: set[str] = set()
-        for op in svc.model.operation_names:
-            model = svc.model.operation_model(op)
-            stack = [s for s in (model.input_shape, model.output_shape) if s is not None]
-            while stack:
-                shape = stack.pop()
-                if shape.name in seen:
-                    continue
-                seen.add(shape.name)
-                if shape.type_name == "structure":
-                    stack.extend(shape.members.values())
-                elif shape.type_name == "list":
-                    stack.append(shape.member)
-                elif shape.type_name == "map":
-                    stack.extend((shape.key, shape.value))
+def warm(name: str) -> None:
+    """Load a service's model and walk each operation's shapes, so that no request pays for
+    botocore's lazy loading and the whole model can be frozen out of the GC's way."""
+    svc = service(name)
+    seen: set[str] = set()
+    for op in svc.model.operation_names:
+        model = svc.model.operation_model(op)
+        stack = [s for s in (model.input_shape, model.output_shape) if s is not None]
+        while stack:
+            shape = stack.pop()
+            if shape.name in seen:
+                continue
+            seen.add(shape.name)
+            if shape.type_name == "structure":
+                stack.extend(shape.members.values())
+            elif shape.type_name == "list":
+                stack.append(shape.member)
+            elif shape.type_name == "map":
+                stack.extend((shape.key, shape.value))
 
 
 def lower_first(name: str) -> str:

@@ -1,34 +1,31 @@
 """Which emulated service a request is for (docs/aws-api.md, "Routing"), decided from as little
-as possible: the credential scope for signed requests; for unsigned ones, only enough to shape
-their MissingAuthenticationToken answer (no decompression, no form parsing before SigV4)."""
+as possible: the credential scope for signed requests (`Catalog.signed`); for unsigned ones, only
+enough to shape their MissingAuthenticationToken answer (no decompression, no form parsing
+before SigV4)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from chaoslab.aws import models
+from chaoslab.aws.catalog import Catalog
 
 _VERSION = re.compile(rb"(?:^|&)Version=([0-9-]{1,20})(?:&|$)")
 CLASSIC_ELB_VERSION = "2012-06-01"  # shares ELBv2's signing name; chaoslab emulates only v2
 
 
-def signed_service(signing_name: str) -> str | None:
-    """The chaoslab service for a SigV4 credential scope's service, None if not emulated."""
-    return models.SIGNING_NAMES.get(signing_name)
-
-
-def unsigned_service(method: str, raw_path: str, raw_query: str, headers: Any, body: bytes) -> str | None:
+def unsigned_service(
+    catalog: Catalog, method: str, raw_path: str, raw_query: str, headers: Any, body: bytes
+) -> str | None:
     """Best guess for an unsigned request: `X-Amz-Target` prefix, else a query `Version` (query
-    string, or a body that is not compressed), else a FIS route."""
+    string, or a body that is not compressed), else a rest-json route (FIS)."""
     target = headers.get("X-Amz-Target")
     if target:
-        return models.json_targets().get(target.partition(".")[0])
+        return catalog.json_targets.get(target.partition(".")[0])
     version = query_version(raw_query.encode(), body if not headers.get("Content-Encoding") else b"")
     if version:
-        return models.query_service_for_version(version)
-    fis = models.service("fis")
-    return "fis" if fis.route(method, raw_path, {}) else None
+        return catalog.query_versions.get(version)
+    return next((p for p in catalog.rest_json if catalog.model(p).route(method, raw_path, {})), None)
 
 
 def query_version(*sources: bytes) -> str | None:

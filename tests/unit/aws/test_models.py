@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.aws import models
+from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.protocols.base import MissingMember, check_required, missing_member_error, to_iso, unknown_operation
+from chaoslab.services import SERVICES
 
 
 @pytest.mark.parametrize(
@@ -34,17 +36,13 @@ def test_fis_unknown_route() -> None:
     assert models.service("fis").route("GET", "/nothing/here", {}) is None
 
 
-def test_signing_names_cover_every_service_with_its_model() -> None:
-    for signing, name in models.SIGNING_NAMES.items():
-        svc = models.service(name)
-        assert svc.model.signing_name == signing or svc.model.endpoint_prefix == signing
-
-
 def test_unsigned_routing_tables() -> None:
-    assert models.json_targets()["AmazonEC2ContainerServiceV20141113"] == "ecs"
-    assert models.json_targets()["GraniteServiceVersion20100801"] == "cloudwatch"
-    assert models.query_service_for_version("2015-12-01") == "elbv2"
-    assert models.query_service_for_version("2016-11-15") == "ec2"
+    catalog = Catalog(SERVICES)
+    assert catalog.json_targets["AmazonEC2ContainerServiceV20141113"] == "ecs"
+    assert catalog.json_targets["GraniteServiceVersion20100801"] == "cloudwatch"
+    assert catalog.query_versions["2015-12-01"] == "elbv2"
+    assert catalog.query_versions["2016-11-15"] == "ec2"
+    assert catalog.rest_json == ["fis"]
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,10 @@ from chaoslab.services.ssm import api as ssm
 
 ITEMS = list(range(5))
 PAGERS = {
-    "cloudwatch": (lambda token: cloudwatch._page(ITEMS, token, 2), "InvalidNextToken"),
-    "logs": (lambda token: logs._page(ITEMS, token, 2), "InvalidParameterException"),
-    "ssm": (lambda token: ssm._page(ITEMS, {"NextToken": token, "MaxResults": 2}), "InvalidNextToken"),
-    "fis": (lambda token: fis.paginate(ITEMS, 2, token), "ValidationException"),
+    "cloudwatch": (lambda token: cloudwatch.PAGES.slice(ITEMS, token, 2), "InvalidNextToken"),
+    "logs": (lambda token: logs.PAGES.slice(ITEMS, token, 2), "InvalidParameterException"),
+    "ssm": (lambda token: ssm.PAGES.page(ITEMS, {"NextToken": token, "MaxResults": 2}), "InvalidNextToken"),
+    "fis": (lambda token: fis.PAGES.slice(ITEMS, token, 2), "ValidationException"),
     "iam": (lambda token: iam._page(ITEMS, {"Marker": token, "MaxItems": 2}, "Items"), "ValidationError"),
 }
 

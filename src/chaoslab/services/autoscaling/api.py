@@ -7,6 +7,7 @@ from typing import Any
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.backend import AutoScalingBackend
+from chaoslab.types import ApiHandler
 
 
 def _asg(ctx: Ctx) -> AutoScalingBackend:
@@ -88,7 +89,7 @@ def describe_scaling_activities(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"Activities": acts[: int(p.get("MaxRecords", 100))]}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateAutoScalingGroup": create_auto_scaling_group,
     "DescribeAutoScalingGroups": describe_auto_scaling_groups,
     "DescribeAutoScalingInstances": describe_auto_scaling_instances,

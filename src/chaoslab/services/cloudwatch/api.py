@@ -9,9 +9,10 @@ from typing import Any
 
 from chaoslab.aws import models
 from chaoslab.aws.offload import LoopSlices
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
-from chaoslab.services.cloudwatch.models import utc
+from chaoslab.services.cloudwatch.models import CompositeAlarm, MetricAlarm, utc
 from chaoslab.services.cloudwatch.queries import check_queries, run_queries
 from chaoslab.services.cloudwatch.statistics import SIMPLE_STATISTICS, is_valid_statistic
 from chaoslab.services.cloudwatch.validation import (
@@ -35,16 +36,14 @@ def _epoch(value: Any) -> float:
     return value.timestamp() if isinstance(value, dt.datetime) else float(value)
 
 
-def _page(items: list, token: str | None, size: int) -> tuple[list, str | None]:
-    """Offset pagination; the token is opaque to callers."""
-    try:
-        start = int(token) if token else 0
-        if start < 0:
-            raise ValueError(token)
-    except ValueError:
-        raise AwsError("InvalidNextToken", "The service returned an invalid NextToken.", 400) from None
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
+PAGES = Paginator(
+    token="NextToken",
+    size="MaxRecords",
+    default=50,
+    bad_token=lambda _: AwsError("InvalidNextToken", "The service returned an invalid NextToken.", 400),
+    maximum=100,
+    bad_size=lambda size, maximum: invalid(f"The parameter MaxRecords must be from 1 to {maximum}; got {size}."),
+)
 
 
 def _query_period(period: Any) -> int:
@@ -230,8 +229,8 @@ def get_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def list_metrics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     found = _cw(ctx).list_metrics(params.get("Namespace"), params.get("MetricName"), params.get("Dimensions"))
-    page, token = _page(found, params.get("NextToken"), 500)
-    out: dict[str, Any] = {
+    page, more = PAGES.page(found, params, default=500)  # ListMetrics: 500 a page, no size to ask for
+    return {
         "Metrics": [
             {
                 "Namespace": s.namespace,
@@ -239,11 +238,9 @@ def list_metrics(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
                 "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(s.dimensions.items())],
             }
             for s in page
-        ]
+        ],
+        **more,
     }
-    if token:
-        out["NextToken"] = token
-    return out
 
 
 # -- alarms ------------------------------------------------------------------------------------
@@ -260,9 +257,6 @@ def put_composite_alarm(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    size = params.get("MaxRecords", 50)
-    if not 1 <= size <= 100:
-        raise invalid(f"The parameter MaxRecords must be from 1 to 100; got {size}.")
     _one_of(params, "StateValue", _STATE_VALUES)
     _one_of(params, "AlarmTypes", _ALARM_TYPES)
     found = _cw(ctx).describe_alarms(
@@ -274,14 +268,12 @@ def describe_alarms(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         parents_of=params.get("ParentsOfAlarmName"),
         action_prefix=params.get("ActionPrefix"),
     )
-    page, token = _page(found, params.get("NextToken"), size)
-    out: dict[str, Any] = {
-        "MetricAlarms": [a.describe() for a in page if a.kind == "MetricAlarm"],
-        "CompositeAlarms": [a.describe() for a in page if a.kind == "CompositeAlarm"],
+    page, more = PAGES.page(found, params)
+    return {
+        "MetricAlarms": [a.describe() for a in page if isinstance(a, MetricAlarm)],
+        "CompositeAlarms": [a.describe() for a in page if isinstance(a, CompositeAlarm)],
+        **more,
     }
-    if token:
-        out["NextToken"] = token
-    return out
 
 
 def describe_alarms_for_metric(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -301,9 +293,6 @@ def describe_alarms_for_metric(ctx: Any, params: dict[str, Any]) -> dict[str, An
 
 
 def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    size = params.get("MaxRecords", 100)
-    if not 1 <= size <= 100:
-        raise invalid(f"The parameter MaxRecords must be from 1 to 100; got {size}.")
     _one_of(params, "AlarmTypes", _ALARM_TYPES)
     _one_of(
         params,
@@ -319,11 +308,8 @@ def describe_alarm_history(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         end=_epoch(params["EndDate"]) if params.get("EndDate") else None,
         newest_first=params.get("ScanBy", "TimestampDescending") == "TimestampDescending",
     )
-    page, token = _page(items, params.get("NextToken"), size)
-    out: dict[str, Any] = {"AlarmHistoryItems": [h.describe() for h in page]}
-    if token:
-        out["NextToken"] = token
-    return out
+    page, more = PAGES.page(items, params, default=100)
+    return {"AlarmHistoryItems": [h.describe() for h in page], **more}
 
 
 def set_alarm_state(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import az_id
+from chaoslab.types import ApiHandler
 
 
 def _ec2(ctx: Ctx) -> Ec2Backend:
@@ -160,7 +161,7 @@ def delete_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "DescribeInstances": describe_instances,
     "StopInstances": stop_instances,
     "StartInstances": start_instances,

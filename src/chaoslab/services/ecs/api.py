@@ -8,6 +8,7 @@ from typing import Any
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ecs.backend import EcsBackend
+from chaoslab.types import ApiHandler
 
 
 def _ecs(ctx: Ctx) -> EcsBackend:
@@ -237,7 +238,7 @@ def list_tags_for_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"tags": [{"key": k, "value": v} for k, v in _taggable(ctx, p["resourceArn"]).tags.items()]}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateCluster": create_cluster,
     "DescribeClusters": describe_clusters,
     "ListClusters": list_clusters,

@@ -2,53 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chaoslab.aws.handlers import delegate
 from chaoslab.errors import AwsError
 from chaoslab.services.elbv2.backend import ElbV2Backend
-
-Handler = Callable[[Any, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
-
-_OPERATIONS = {
-    "CreateLoadBalancer": "create_load_balancer",
-    "DescribeLoadBalancers": "describe_load_balancers",
-    "DeleteLoadBalancer": "delete_load_balancer",
-    "CreateTargetGroup": "create_target_group",
-    "DescribeTargetGroups": "describe_target_groups",
-    "ModifyTargetGroup": "modify_target_group",
-    "DeleteTargetGroup": "delete_target_group",
-    "DescribeTargetGroupAttributes": "describe_target_group_attributes",
-    "ModifyTargetGroupAttributes": "modify_target_group_attributes",
-    "DescribeLoadBalancerAttributes": "describe_load_balancer_attributes",
-    "ModifyLoadBalancerAttributes": "modify_load_balancer_attributes",
-    "CreateListener": "create_listener",
-    "DescribeListeners": "describe_listeners",
-    "DeleteListener": "delete_listener",
-    "RegisterTargets": "register_targets",
-    "DeregisterTargets": "deregister_targets",
-    "DescribeTargetHealth": "describe_target_health",
-    "AddTags": "add_tags",
-    "RemoveTags": "remove_tags",
-    "DescribeTags": "describe_tags",
-}
-
-
-def _handler(method: str) -> Handler:
-    """The backend method already speaks boto3 shapes; the handler only finds the backend.
-    Operations that touch sockets (listeners) are coroutines, so their handlers are too."""
-    if inspect.iscoroutinefunction(getattr(ElbV2Backend, method)):
-
-        async def handle_async(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-            return await getattr(ctx.lab.elbv2, method)(**params)
-
-        return handle_async
-
-    def handle(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-        return getattr(ctx.lab.elbv2, method)(**params)
-
-    return handle
+from chaoslab.types import ApiHandler
 
 
 def _two_zones(ctx: Any, params: dict[str, Any]) -> None:
@@ -74,5 +33,31 @@ def create_load_balancer(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.lab.elbv2.create_load_balancer(**params)
 
 
-OPERATIONS: dict[str, Handler] = {op: _handler(method) for op, method in _OPERATIONS.items()}
-OPERATIONS["CreateLoadBalancer"] = create_load_balancer
+OPERATIONS: dict[str, ApiHandler] = {
+    **delegate(
+        "elbv2",
+        ElbV2Backend,
+        (
+            "DescribeLoadBalancers",
+            "DeleteLoadBalancer",
+            "CreateTargetGroup",
+            "DescribeTargetGroups",
+            "ModifyTargetGroup",
+            "DeleteTargetGroup",
+            "DescribeTargetGroupAttributes",
+            "ModifyTargetGroupAttributes",
+            "DescribeLoadBalancerAttributes",
+            "ModifyLoadBalancerAttributes",
+            "CreateListener",
+            "DescribeListeners",
+            "DeleteListener",
+            "RegisterTargets",
+            "DeregisterTargets",
+            "DescribeTargetHealth",
+            "AddTags",
+            "RemoveTags",
+            "DescribeTags",
+        ),
+    ),
+    "CreateLoadBalancer": create_load_balancer,
+}

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-Handler = Callable[[Any, dict[str, Any]], "dict[str, Any] | Awaitable[dict[str, Any]]"]
+from chaoslab.types import ApiHandler
 
 
 def _page(key: str, result: tuple[list[Any], str | None]) -> dict[str, Any]:
@@ -162,7 +161,7 @@ def list_experiment_target_account_configurations(ctx: Any, p: dict[str, Any]) -
     )
 
 
-OPERATIONS: dict[str, Handler] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateExperimentTemplate": create_experiment_template,
     "GetExperimentTemplate": get_experiment_template,
     "UpdateExperimentTemplate": update_experiment_template,

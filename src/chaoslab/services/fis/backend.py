@@ -211,7 +211,7 @@ class FisBackend:
         self, max_results: int | None = None, next_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         items = [models.template_summary(t) for t in self.lab.store.list(TEMPLATE_KIND)]
-        return models.paginate(sorted(items, key=lambda t: t["creationTime"]), max_results, next_token)
+        return models.PAGES.slice(sorted(items, key=lambda t: t["creationTime"]), next_token, max_results)
 
     # experiments -----------------------------------------------------------------------------
     async def start_experiment(
@@ -304,7 +304,7 @@ class FisBackend:
             for e in self.lab.store.list(EXPERIMENT_KIND)
             if template_id is None or e["experimentTemplateId"] == template_id
         ]
-        return models.paginate(sorted(items, key=lambda e: e["creationTime"]), max_results, next_token)
+        return models.PAGES.slice(sorted(items, key=lambda e: e["creationTime"]), next_token, max_results)
 
     def list_experiment_resolved_targets(
         self, id: str, target_name: str | None = None, max_results: int | None = None, next_token: str | None = None
@@ -313,7 +313,7 @@ class FisBackend:
         if target_name is not None and target_name not in experiment["targets"]:
             raise not_found("Target", target_name)
         items = [r for r in experiment["_resolved"] if target_name is None or r["targetName"] == target_name]
-        return models.paginate(items, max_results, next_token)
+        return models.PAGES.slice(items, next_token, max_results)
 
     # catalogue -------------------------------------------------------------------------------
     def get_action(self, id: str) -> dict[str, Any]:
@@ -340,7 +340,7 @@ class FisBackend:
     def list_actions(
         self, max_results: int | None = None, next_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        return models.paginate([self._action_summary(i) for i in sorted(ACTIONS)], max_results, next_token)
+        return models.PAGES.slice([self._action_summary(i) for i in sorted(ACTIONS)], next_token, max_results)
 
     def get_target_resource_type(self, resource_type: str) -> dict[str, Any]:
         spec = TARGET_TYPES.get(resource_type)
@@ -358,7 +358,7 @@ class FisBackend:
         self, max_results: int | None = None, next_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         items = [{"resourceType": t, "description": TARGET_TYPES[t].description} for t in sorted(TARGET_TYPES)]
-        return models.paginate(items, max_results, next_token)
+        return models.PAGES.slice(items, next_token, max_results)
 
     # tags ------------------------------------------------------------------------------------
     def _tagged(self, arn: str) -> tuple[str, dict[str, Any]]:
@@ -481,7 +481,7 @@ class FisBackend:
         self, template_id: str, max_results: int | None = None, next_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         configs = self._template(template_id).get("_targetAccountConfigurations", {})
-        return models.paginate([dict(c) for c in configs.values()], max_results, next_token)
+        return models.PAGES.slice([dict(c) for c in configs.values()], next_token, max_results)
 
     def get_experiment_target_account_configuration(self, experiment_id: str, account_id: str) -> dict[str, Any]:
         config = self._experiment(experiment_id).get("_targetAccountConfigurations", {}).get(account_id)
@@ -493,7 +493,7 @@ class FisBackend:
         self, experiment_id: str, next_token: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         configs = self._experiment(experiment_id).get("_targetAccountConfigurations", {})
-        return models.paginate([dict(c) for c in configs.values()], None, next_token)
+        return models.PAGES.slice([dict(c) for c in configs.values()], next_token, None)
 
     def experiment_log(self, id: str) -> list[dict[str, Any]]:
         """The experiment's FIS log records, as written to `<home>/fis-logs/<id>.jsonl`."""

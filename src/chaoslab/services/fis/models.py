@@ -10,6 +10,7 @@ import copy
 import time
 from typing import Any
 
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 
 TEMPLATE_KIND = "fis.template"
@@ -115,17 +116,11 @@ def build_experiment(
     return experiment
 
 
-def paginate(items: list[Any], max_results: int | None, next_token: str | None) -> tuple[list[Any], str | None]:
-    """One page and the token for the next; tokens are opaque offsets."""
-    if max_results is not None and not 1 <= int(max_results) <= 100:
-        raise AwsError("ValidationException", "maxResults must be between 1 and 100.", 400)
-    try:
-        start = int(next_token) if next_token else 0
-        if start < 0:
-            raise ValueError(next_token)
-    except ValueError:
-        raise AwsError("ValidationException", "The nextToken is not valid.", 400) from None
-    size = int(max_results) if max_results else 100
-    page = items[start : start + size]
-    more = start + size < len(items)
-    return page, (str(start + size) if more else None)
+PAGES = Paginator(
+    token="nextToken",
+    size="maxResults",
+    default=100,
+    bad_token=lambda _: AwsError("ValidationException", "The nextToken is not valid.", 400),
+    maximum=100,
+    bad_size=lambda _, maximum: AwsError("ValidationException", f"maxResults must be between 1 and {maximum}.", 400),
+)

@@ -3,40 +3,36 @@ protocol). Each handler is a thin translation onto `lab.iam`; semantics live in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.iam.document import encode
 from chaoslab.services.iam.models import tag_list
-
-Handler = Callable[[Ctx, dict[str, Any]], dict[str, Any]]
+from chaoslab.types import ApiHandler
 
 
 def _iam(ctx: Ctx) -> IamBackend:
     return ctx.lab.iam
 
 
+PAGES = Paginator(
+    token="Marker",
+    size="MaxItems",
+    default=100,
+    bad_token=lambda _: AwsError("ValidationError", "Invalid Marker.", 400),
+    maximum=1000,
+    bad_size=lambda _, maximum: AwsError("ValidationError", f"MaxItems must be between 1 and {maximum}.", 400),
+    truncated="IsTruncated",
+)
+
+
 def _page(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
-    """IAM's Marker/MaxItems paging; the marker is an opaque position."""
-    start = 0
-    if params.get("Marker"):
-        try:
-            start = int(params["Marker"])
-            if start < 0:
-                raise ValueError(start)
-        except ValueError:
-            raise AwsError("ValidationError", "Invalid Marker.", 400) from None
-    size = int(params.get("MaxItems") or 100)
-    if not 1 <= size <= 1000:
-        raise AwsError("ValidationError", "MaxItems must be between 1 and 1000.", 400)
-    chunk = items[start : start + size]
-    out: dict[str, Any] = {key: chunk, "IsTruncated": start + size < len(items)}
-    if out["IsTruncated"]:
-        out["Marker"] = str(start + size)
-    return out
+    """The page of `items` under `key`, with `IsTruncated` and the next `Marker`."""
+    chunk, more = PAGES.page(items, params)
+    return {key: chunk, **more}
 
 
 # roles ---------------------------------------------------------------------------------------------
@@ -154,7 +150,7 @@ def list_role_tags(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return _page(tag_list(_iam(ctx).list_role_tags(p["RoleName"])), p, "Tags")
 
 
-OPERATIONS: dict[str, Handler] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateRole": create_role,
     "GetRole": get_role,
     "ListRoles": list_roles,

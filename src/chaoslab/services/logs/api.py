@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.logs.backend import LogsBackend, bad
+from chaoslab.types import ApiHandler
 
 
 def _logs(ctx: Any) -> LogsBackend:
@@ -33,22 +34,14 @@ def _group_name(params: dict[str, Any]) -> str:
     return params["logGroupName"]
 
 
-def _page(items: list, token: str | None, limit: int) -> tuple[list, str | None]:
-    try:
-        start = int(token) if token else 0
-        if start < 0:
-            raise ValueError(token)
-    except ValueError:
-        raise bad(f"The specified nextToken is invalid: {token!r}.") from None
-    end = start + limit
-    return items[start:end], (str(end) if end < len(items) else None)
-
-
-def _limit(params: dict[str, Any], maximum: int) -> int:
-    limit = params.get("limit", maximum)
-    if not 1 <= limit <= maximum:
-        raise bad(f"limit must be from 1 to {maximum}.")
-    return limit
+PAGES = Paginator(
+    token="nextToken",
+    size="limit",
+    default=50,
+    bad_token=lambda token: bad(f"The specified nextToken is invalid: {token!r}."),
+    maximum=50,
+    bad_size=lambda _, maximum: bad(f"limit must be from 1 to {maximum}."),
+)
 
 
 def create_log_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -65,11 +58,8 @@ def delete_log_group(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def describe_log_groups(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     groups = _logs(ctx).describe_log_groups(params.get("logGroupNamePrefix"), params.get("logGroupNamePattern"))
-    page, token = _page(groups, params.get("nextToken"), _limit(params, 50))
-    out: dict[str, Any] = {"logGroups": [g.describe() for g in page]}
-    if token:
-        out["nextToken"] = token
-    return out
+    page, more = PAGES.page(groups, params)
+    return {"logGroups": [g.describe() for g in page], **more}
 
 
 def put_retention_policy(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -103,11 +93,8 @@ def describe_log_streams(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         params.get("orderBy", "LogStreamName"),
         bool(params.get("descending", False)),
     )
-    page, token = _page(streams, params.get("nextToken"), _limit(params, 50))
-    out: dict[str, Any] = {"logStreams": [s.describe() for s in page]}
-    if token:
-        out["nextToken"] = token
-    return out
+    page, more = PAGES.page(streams, params)
+    return {"logStreams": [s.describe() for s in page], **more}
 
 
 def put_log_events(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +156,7 @@ def _group_by_arn(ctx: Any, resource_arn: str):
     return group
 
 
-OPERATIONS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
+OPERATIONS: dict[str, ApiHandler] = {
     "CreateLogGroup": create_log_group,
     "DeleteLogGroup": delete_log_group,
     "DescribeLogGroups": describe_log_groups,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chaoslab.aws.context import RequestContext
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
+from chaoslab.types import ApiHandler
 
 
 def _backend(ctx: RequestContext) -> Any:
@@ -15,18 +17,12 @@ def _backend(ctx: RequestContext) -> Any:
     return ssm
 
 
-def _page(items: list[Any], params: dict[str, Any], limit: int = 50) -> tuple[list[Any], str | None]:
-    """Offset paging: NextToken is the index of the next item."""
-    token = params.get("NextToken")
-    try:
-        start = int(token) if token else 0
-        if start < 0:
-            raise ValueError(token)
-    except ValueError:
-        raise AwsError("InvalidNextToken", "The specified token isn't valid.") from None
-    size = int(params.get("MaxResults") or limit)
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
+PAGES = Paginator(
+    token="NextToken",
+    size="MaxResults",
+    default=50,
+    bad_token=lambda _: AwsError("InvalidNextToken", "The specified token isn't valid."),
+)
 
 
 async def send_command(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -44,8 +40,8 @@ async def send_command(ctx: RequestContext, params: dict[str, Any]) -> dict[str,
 
 def list_commands(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     found = _backend(ctx).list_commands(params.get("CommandId"), params.get("InstanceId"), params.get("Filters"))
-    page, token = _page(found, params)
-    return {"Commands": [c.to_api() for c in page], **({"NextToken": token} if token else {})}
+    page, more = PAGES.page(found, params)
+    return {"Commands": [c.to_api() for c in page], **more}
 
 
 def list_command_invocations(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -57,12 +53,9 @@ def list_command_invocations(ctx: RequestContext, params: dict[str, Any]) -> dic
         for inv in c.invocations.values()
         if not params.get("InstanceId") or inv.instance_id == params["InstanceId"]
     ]
-    page, token = _page(rows, params)
+    page, more = PAGES.page(rows, params)
     details = bool(params.get("Details"))
-    return {
-        "CommandInvocations": [c.invocation_to_api(inv, details) for c, inv in page],
-        **({"NextToken": token} if token else {}),
-    }
+    return {"CommandInvocations": [c.invocation_to_api(inv, details) for c, inv in page], **more}
 
 
 def get_command_invocation(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -90,11 +83,11 @@ def describe_instance_information(ctx: RequestContext, params: dict[str, Any]) -
     for f in params.get("Filters") or []:
         field = "InstanceId" if f["Key"] == "InstanceIds" else "PingStatus"
         rows = [r for r in rows if r[field] in f["Values"]]
-    page, token = _page(rows, params, 50)
-    return {"InstanceInformationList": page, **({"NextToken": token} if token else {})}
+    page, more = PAGES.page(rows, params)
+    return {"InstanceInformationList": page, **more}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "SendCommand": send_command,
     "ListCommands": list_commands,
     "ListCommandInvocations": list_command_invocations,

@@ -11,6 +11,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext
 from chaoslab.errors import AwsError
+from chaoslab.types import ApiHandler
 
 _ID_CHARS = string.ascii_uppercase + string.digits
 _MIN_DURATION, _MAX_DURATION = 900, 43200
@@ -112,7 +113,7 @@ def get_session_token(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     return {"Credentials": _credentials_out(cred)}
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, ApiHandler] = {
     "GetCallerIdentity": get_caller_identity,
     "AssumeRole": assume_role,
     "GetSessionToken": get_session_token,
