@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ class RequestContext:
 
     `service` is the chaoslab service package (`ecs`, `elbv2`, `cloudwatch`, …), `operation` the
     botocore operation name. `credentials` is the lab's key registry (STS adds keys to it).
+    `params` is the parsed input, set before the request hooks run (a fault may depend on it).
     """
 
     lab: Any
@@ -30,3 +31,4 @@ class RequestContext:
     request: web.Request
     credentials: CredentialRegistry
     protocol: str = ""
+    params: dict[str, Any] = field(default_factory=dict)

@@ -224,6 +224,7 @@ class Gateway:
             proto.name,
         )
         params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
+        ctx.params = params
         for hook in list(self._hooks):
             injected = await _maybe_await(hook(ctx, service, operation))
             if isinstance(injected, AwsError):

@@ -149,7 +149,7 @@ def test_the_lab_says_why_for_everything_it_cannot_run() -> None:
         if spec.executor:  # a runnable action's targets are types the lab resolves
             assert all(not TARGET_TYPES[t].unsupported for t in spec.targets.values()), spec.id
     runnable = {a for a, s in ACTIONS.items() if s.executor}
-    assert len(runnable) == 21
+    assert len(runnable) == 24
 
 
 def test_the_lab_resolves_exactly_the_types_it_says_it_does() -> None:
@@ -172,6 +172,8 @@ def test_the_lab_resolves_exactly_the_types_it_says_it_does() -> None:
         ecs=empty,
         rds=empty,
         iam=empty,
+        autoscaling=SimpleNamespace(groups={}),
+        elbv2=SimpleNamespace(load_balancers={}),
     )
 
     def resolves(resource_type: str) -> bool:

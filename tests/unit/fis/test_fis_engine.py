@@ -246,24 +246,25 @@ def test_skip_all_resolves_targets_but_runs_nothing(lab: MiniLab) -> None:
 
 def test_an_action_the_lab_cannot_run_fails_the_experiment_before_anything_runs(lab: MiniLab) -> None:
     lab.ec2.add("i-1", {"Project": "shop"})
-    targets = {"Roles": {"resourceType": "aws:iam:role", "selectionMode": "ALL", "resourceArns": [ROLE]}, **TAGGED}
     body = template(
         {
-            "Ice": {
-                "actionId": "aws:ec2:api-insufficient-instance-capacity-error",
-                "parameters": {"duration": "PT1M", "availabilityZoneIdentifiers": "us-east-1a"},
-                "targets": {"Roles": "Roles"},
+            "Automate": {
+                "actionId": "aws:ssm:start-automation-execution",
+                "parameters": {
+                    "documentArn": "arn:aws:ssm:us-east-1:123456789012:document/runbook",
+                    "maxDuration": "PT5M",
+                },
             },
             "Stop": stop_nodes(),
         },
-        targets,
+        TAGGED,
     )
     exp = run(lab, body)
     assert exp["state"]["status"] == "failed"
-    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Ice"}
+    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Automate"}
     assert exp["state"]["reason"].startswith(
-        "Action Ice (aws:ec2:api-insufficient-instance-capacity-error) cannot run in chaoslab: the lab does not "
-        "inject InsufficientInstanceCapacity errors"
+        "Action Automate (aws:ssm:start-automation-execution) cannot run in chaoslab: the lab's Systems Manager "
+        "runs commands, not Automation runbooks"
     )
     assert {a["state"]["status"] for a in exp["actions"].values()} == {"cancelled"}
     assert lab.ec2.calls == []  # nothing was injected, not even by the runnable action

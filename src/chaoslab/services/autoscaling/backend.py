@@ -1,14 +1,20 @@
 """Auto Scaling semantics: keep `desired` instances InService, spread over the group's AZs;
 replace instances that stop running (always) or that the ALB finds unhealthy (health-check type
-ELB, after the grace period). Members register with the group's target groups at launch."""
+ELB, after the grace period). Members register with the group's target groups at launch.
+
+Two outside influences on where a group launches: launch checks (a zone refusing launches with
+EC2's error, as when it has no capacity: the group records a failed activity and tries its other
+zones) and zonal shifts (the group launches outside the shifted zones; its members there stay)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -61,6 +67,7 @@ class Group:
     created: float = field(default_factory=time.time)
     sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     unhealthy_in_elb: set[str] = field(default_factory=set)
+    zonal_shifts: dict[str, str] = field(default_factory=dict)  # shift id -> zone traffic left
 
     def arn(self, region: str, account: str) -> str:
         return (
@@ -72,6 +79,10 @@ class Group:
         return [m for m in self.members.values() if m.lifecycle in ("Pending", "InService")]
 
 
+LaunchCheck = Callable[[Group, str], "AwsError | None"]
+"""(group, zone) -> the error EC2 answers that launch with, or None to let it go ahead."""
+
+
 class AutoScalingBackend:
     """`lab.autoscaling`."""
 
@@ -81,6 +92,7 @@ class AutoScalingBackend:
         self.launch_templates: dict[str, LaunchTemplate] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._kick: dict[str, asyncio.Event] = {}
+        self._launch_checks: dict[str, LaunchCheck] = {}
 
     async def start(self) -> None:
         self.lab.elbv2.add_health_listener(self._target_health_changed)
@@ -210,6 +222,24 @@ class AutoScalingBackend:
             await self._retire(group, member, "group deleted")
         del self.groups[name]
 
+    # outside influences on launches ------------------------------------------------------------
+    def add_launch_check(self, key: str, check: LaunchCheck) -> None:
+        """Ask `check` before every launch; the first error any check returns fails that launch."""
+        self._launch_checks[key] = check
+
+    def remove_launch_check(self, key: str) -> None:
+        """Idempotent: removing a check that is not there does nothing."""
+        self._launch_checks.pop(key, None)
+
+    def shift_zone(self, name: str, shift_id: str, zone: str) -> None:
+        """A zonal shift: the group launches outside `zone` until `unshift_zone(shift_id)`."""
+        self.get(name).zonal_shifts[shift_id] = zone
+
+    def unshift_zone(self, shift_id: str) -> None:
+        """End a zonal shift on every group that has it; idempotent."""
+        for group in self.groups.values():
+            group.zonal_shifts.pop(shift_id, None)
+
     # the control loop ----------------------------------------------------------------------
     async def _run(self, group: Group) -> None:
         last_sweep = time.monotonic()
@@ -251,7 +281,8 @@ class AutoScalingBackend:
     async def _converge(self, group: Group) -> None:
         live = group.live()
         while len(live) < group.desired:
-            await self._launch(group)
+            if await self._launch(group) is None:
+                break  # every zone refused: the control loop tries again on its next tick
             live = group.live()
         while len(live) > group.desired:
             victim = max(live, key=lambda m: (self._az_count(group, m.az), m.launched))
@@ -261,8 +292,30 @@ class AutoScalingBackend:
     def _az_count(self, group: Group, az: str) -> int:
         return sum(1 for m in group.live() if m.az == az)
 
-    async def _launch(self, group: Group) -> Instance:
-        subnet = min(group.subnets, key=lambda s: (self._az_count(group, s.az), group.subnets.index(s)))
+    def _launch_order(self, group: Group) -> list[Subnet]:
+        """Least-populated zone first; zones shifted away from last only when nothing else is left."""
+        order = sorted(group.subnets, key=lambda s: (self._az_count(group, s.az), group.subnets.index(s)))
+        away = set(group.zonal_shifts.values())
+        return [s for s in order if s.az not in away] or order
+
+    async def _launch(self, group: Group) -> Instance | None:
+        """One new member in the first zone that takes the launch; a zone that refuses it leaves a
+        failed activity, as on AWS, and the next zone is tried. None if every zone refused."""
+        for subnet in self._launch_order(group):
+            refused = next((e for c in list(self._launch_checks.values()) if (e := c(group, subnet.az))), None)
+            if refused is None:
+                return await self._launch_in(group, subnet)
+            message = f"{refused.message} Launching EC2 instance failed."
+            self._activity(
+                group,
+                f"Launching a new EC2 instance.  Status Reason: {message}",
+                "an instance was started in response to a difference between desired and actual capacity",
+                status=("Failed", message),
+                details={"Subnet ID": subnet.subnet_id, "Availability Zone": subnet.az},
+            )
+        return None
+
+    async def _launch_in(self, group: Group, subnet: Subnet) -> Instance:
         tags = {t["Key"]: t.get("Value", "") for t in group.tags if t.get("PropagateAtLaunch", True)}
         tags["aws:autoscaling:groupName"] = group.name
         tpl = group.template
@@ -293,21 +346,34 @@ class AutoScalingBackend:
         group.unhealthy_in_elb.discard(member.instance_id)
         self._activity(group, f"Terminating EC2 instance: {member.instance_id}", cause)
 
-    def _activity(self, group: Group, description: str, cause: str) -> None:
+    def _activity(
+        self,
+        group: Group,
+        description: str,
+        cause: str,
+        status: tuple[str, str] | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        """Record an activity; `status` is (StatusCode, StatusMessage) for one that did not succeed."""
         now = datetime.now(UTC)
-        group.activities.append(
-            {
-                "ActivityId": str(uuid.uuid4()),
-                "AutoScalingGroupName": group.name,
-                "Description": description,
-                "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.",
-                "StartTime": now,
-                "EndTime": now,
-                "StatusCode": "Successful",
-                "Progress": 100,
-            }
+        activity: dict[str, Any] = {
+            "ActivityId": str(uuid.uuid4()),
+            "AutoScalingGroupName": group.name,
+            "Description": description,
+            "Cause": f"At {now:%Y-%m-%dT%H:%M:%SZ} {cause}.",
+            "StartTime": now,
+            "EndTime": now,
+            "StatusCode": "Successful",
+            "Progress": 100,
+        }
+        if status is not None:
+            activity["StatusCode"], activity["StatusMessage"] = status
+        if details is not None:
+            activity["Details"] = json.dumps(details)
+        group.activities.append(activity)
+        self.lab.events.emit(
+            "asg.activity", group=group.name, description=description, cause=cause, status=activity["StatusCode"]
         )
-        self.lab.events.emit("asg.activity", group=group.name, description=description, cause=cause)
 
     # signals from EC2 and the ALB ----------------------------------------------------------
     def _target_health_changed(

@@ -17,7 +17,7 @@ from chaoslab.ids import arn, hex_id
 from chaoslab.net import healthcheck as hc
 from chaoslab.net.alb import ListenerProxy, MetricSink, RequestStats, TargetPool, Upstream
 from chaoslab.runtime.ports import unit_port
-from chaoslab.services.elbv2.health import HealthListener, TargetSupervisor
+from chaoslab.services.elbv2.health import HealthListener, TargetSupervisor, route
 from chaoslab.services.elbv2.models import (
     HEALTH_CHECK_DEFAULTS,
     LB_ATTRIBUTE_DEFAULTS,
@@ -39,6 +39,7 @@ from chaoslab.services.elbv2.validation import (
     tag_dict,
     validated_attrs,
 )
+from chaoslab.services.elbv2.zonal import away_zones, target_zone
 
 
 class _NullSink:
@@ -322,6 +323,7 @@ class ElbV2Backend:
             tg.load_balancer_arns.append(lb.arn)
             if len(tg.load_balancer_arns) == 1:
                 self.targets.activate(tg)
+            self._follow_shifts(tg)
         return {"Listeners": [listener.describe()]}
 
     def describe_listeners(
@@ -345,6 +347,7 @@ class ElbV2Backend:
             tg.load_balancer_arns.remove(lb.arn)
             if not tg.load_balancer_arns:
                 self.targets.deactivate(tg)
+            self._follow_shifts(tg)
         return {}
 
     def listener_address(self, listener_arn: str) -> tuple[str, int]:
@@ -368,9 +371,9 @@ class ElbV2Backend:
                 continue  # registering a registered target is a no-op
             if old is not None:
                 self.targets.forget(tg, old)  # re-registering a draining target starts afresh
-            self.targets.admit(
-                tg, Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port)))
-            )
+            registration = Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port)))
+            registration.az = target_zone(self.lab, tg.target_type, target_id, zone)
+            self.targets.admit(tg, registration)
         return {}
 
     def deregister_targets(self, TargetGroupArn: str, Targets: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
@@ -411,6 +414,28 @@ class ElbV2Backend:
                     }
                 )
         return {"TargetHealthDescriptions": out}
+
+    # zonal shift ---------------------------------------------------------------------------
+    def shift_zone(self, LoadBalancerArn: str, shift_id: str, zone: str) -> None:
+        """Start a zonal shift: the load balancer routes no request to targets in `zone`."""
+        self._lb(LoadBalancerArn).zonal_shifts[shift_id] = zone
+        self._reroute(LoadBalancerArn)
+
+    def unshift_zone(self, shift_id: str) -> None:
+        """End a zonal shift wherever it is active; idempotent."""
+        for lb in self.load_balancers.values():
+            if lb.zonal_shifts.pop(shift_id, None) is not None:
+                self._reroute(lb.arn)
+
+    def _reroute(self, lb_arn: str) -> None:
+        for tg in self.target_groups.values():
+            if lb_arn in tg.load_balancer_arns:
+                self._follow_shifts(tg)
+
+    def _follow_shifts(self, tg: TargetGroup) -> None:
+        """Re-route `tg` after its load balancers' shifts (or its set of load balancers) changed."""
+        tg.away_zones = away_zones(tg, self.load_balancers)
+        route(tg)
 
     # tags ------------------------------------------------------------------------------------
     def add_tags(self, ResourceArns: list[str], Tags: list[dict[str, str]], **_: Any) -> dict[str, Any]:

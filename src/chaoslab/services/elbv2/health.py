@@ -166,7 +166,12 @@ class TargetSupervisor:
 
 def route(tg: TargetGroup) -> None:
     """Rebuild the routing list: healthy targets; if none, fail open to every registered
-    non-draining target (unhealthy and initial alike); 503 only when that is empty too."""
-    live = [r for r in tg.targets.values() if r.health.state in (hc.HEALTHY, hc.UNHEALTHY, hc.INITIAL)]
+    non-draining target (unhealthy and initial alike); 503 only when that is empty too. Targets
+    in a zone the load balancer shifted away from take no part (zonal shift)."""
+    live = [
+        r
+        for r in tg.targets.values()
+        if r.health.state in (hc.HEALTHY, hc.UNHEALTHY, hc.INITIAL) and r.az not in tg.away_zones
+    ]
     healthy = [r.upstream for r in live if r.health.state == hc.HEALTHY]
     tg.pool.set_routing(healthy or [r.upstream for r in live])

@@ -78,6 +78,7 @@ class LoadBalancer:
     attributes: dict[str, str] = field(default_factory=lambda: dict(LB_ATTRIBUTE_DEFAULTS))
     tags: dict[str, str] = field(default_factory=dict)
     listeners: list[str] = field(default_factory=list)
+    zonal_shifts: dict[str, str] = field(default_factory=dict)  # shift id -> zone traffic left
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -107,6 +108,7 @@ class Registration:
     health: TargetHealthState = field(default_factory=TargetHealthState)
     checker: asyncio.Task[None] | None = None
     drain_timer: asyncio.TimerHandle | None = None
+    az: str | None = None  # the zone the target runs in (zone above is what the registration named)
 
     def describe(self, health_check_port: str) -> dict[str, Any]:
         target: dict[str, Any] = {"Id": self.target_id, "Port": self.port}
@@ -136,6 +138,7 @@ class TargetGroup:
     tags: dict[str, str] = field(default_factory=dict)
     load_balancer_arns: list[str] = field(default_factory=list)
     targets: dict[tuple[str, int], Registration] = field(default_factory=dict)
+    away_zones: frozenset[str] = frozenset()  # zones its load balancers shifted traffic away from
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -55,9 +55,12 @@ class ActionContext:
     reverters: dict[str, Reverter] = field(default_factory=dict)
     undo_ids: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
 
-    def authorize(self, permission: str, resource: Resource | None = None) -> None:
+    def authorize(
+        self, permission: str, resource: Resource | None = None, context: dict[str, str | list[str]] | None = None
+    ) -> None:
+        """`context`: condition keys the request carries besides the resource's (ec2:FisActionId …)."""
         arn = resource.arn if resource else "*"
-        decision = self.lab.iam.authorize(self.role_arn, permission, arn, resource.tags if resource else {})
+        decision = self.lab.iam.authorize(self.role_arn, permission, arn, resource.tags if resource else {}, context)
         if not decision.allowed:
             raise ActionFailure("AuthorizationFailure", decision.reason)
 

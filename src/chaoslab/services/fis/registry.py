@@ -4,7 +4,7 @@ One implementation per action; every fault name a kept executor journals has its
 
 from __future__ import annotations
 
-from chaoslab.services.fis import api_faults, exec_network, exec_stress
+from chaoslab.services.fis import api_faults, exec_capacity, exec_network, exec_stress, exec_zonal_shift
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis.api_faults import inject_api_error
 
@@ -24,6 +24,8 @@ REGISTRY: dict[str, ex.Executor] = {
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
     **exec_stress.EXECUTORS,
     **exec_network.EXECUTORS,
+    **exec_capacity.EXECUTORS,
+    **exec_zonal_shift.EXECUTORS,
 }
 
 REVERTERS: dict[str, ex.Reverter] = {
@@ -31,4 +33,6 @@ REVERTERS: dict[str, ex.Reverter] = {
     **exec_stress.REVERTERS,
     **exec_network.REVERTERS,
     **api_faults.REVERTERS,
+    **exec_capacity.REVERTERS,
+    **exec_zonal_shift.REVERTERS,
 }

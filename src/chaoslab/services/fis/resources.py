@@ -76,4 +76,30 @@ async def candidates(lab: Any, resource_type: str, parameters: dict[str, str]) -
             tags = _tags(record.get("Tags")) if isinstance(role, dict) else dict(role.tags)
             out.append(Resource(record["Arn"], resource_type, record, tags))
         return out
+    if resource_type == "aws:ec2:autoscaling-group":
+        return _groups(lab, resource_type)
+    if resource_type == "aws:arc:zonal-shift-managed-resource":
+        return _zonal_shift_managed(lab, resource_type)
     raise ActionFailure("ConfigurationFailure", f"chaoslab cannot resolve targets of type {resource_type} yet")
+
+
+def _groups(lab: Any, resource_type: str) -> list[Resource]:
+    records = [lab.autoscaling.describe(g) for g in lab.autoscaling.groups.values()]
+    return [Resource(r["AutoScalingGroupARN"], resource_type, r, _tags(r.get("Tags"))) for r in records]
+
+
+def _zonal_shift_managed(lab: Any, resource_type: str) -> list[Resource]:
+    """ARC's managed resources as ListManagedResources sums them up: every ALB and Auto Scaling
+    group of the lab, each counted as having zonal autoshift ENABLED (the lab has no ARC settings)."""
+    out = []
+    for lb in lab.elbv2.load_balancers.values():
+        zones = [z["ZoneName"] for z in lb.zones]
+        out.append(Resource(lb.arn, resource_type, _managed(lb.arn, lb.name, zones), dict(lb.tags)))
+    for group in _groups(lab, resource_type):
+        record = _managed(group.arn, group.record["AutoScalingGroupName"], group.record["AvailabilityZones"])
+        out.append(Resource(group.arn, resource_type, record, group.tags))
+    return out
+
+
+def _managed(arn: str, name: str, zones: list[str]) -> dict[str, Any]:
+    return {"Arn": arn, "Name": name, "AvailabilityZones": zones, "ZonalAutoshiftStatus": "ENABLED"}

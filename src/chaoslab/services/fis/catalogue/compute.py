@@ -74,7 +74,7 @@ ACTIONS: list[ActionSpec] = [
         },
         targets={"Roles": "aws:iam:role"},
         permissions=("ec2:InjectApiError",),
-        unsupported="the lab does not inject InsufficientInstanceCapacity errors into EC2 API calls yet",
+        executor="ec2.api_insufficient_instance_capacity_error",
         duration_param="duration",
         selection="arns",
     ),
@@ -88,7 +88,7 @@ ACTIONS: list[ActionSpec] = [
         },
         targets={"AutoScalingGroups": "aws:ec2:autoscaling-group"},
         permissions=("ec2:InjectApiError", "autoscaling:DescribeAutoScalingGroups"),
-        unsupported="the lab's Auto Scaling groups cannot be made to fail their launches yet",
+        executor="ec2.asg_insufficient_instance_capacity_error",
         duration_param="duration",
     ),
     ActionSpec(

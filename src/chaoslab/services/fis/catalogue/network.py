@@ -138,7 +138,9 @@ ACTIONS: list[ActionSpec] = [
             "autoscaling:DescribeTags",
             "tag:GetResources",
         ),
-        unsupported="the lab has no ARC zonal shift",
+        executor="arc.start_zonal_autoshift",
+        # The lab's load balancers and groups count as having zonal autoshift ENABLED.
+        lab_values={"zonalAutoshiftStatus": ("ENABLED", "ANY")},
         duration_param="duration",
     ),
 ]

@@ -18,11 +18,7 @@ _AZ_LIST = _p("Comma-separated Availability Zone identifiers, or all.", check=co
 _CACHE_AZ = {"availabilityZoneIdentifier": _p("The AZ (name or ID) of the target nodes.", True)}
 
 TARGET_TYPES: list[TargetTypeSpec] = [
-    TargetTypeSpec(
-        "aws:arc:zonal-shift-managed-resource",
-        "A resource registered with ARC zonal shift.",
-        unsupported=_none("ARC zonal shift"),
-    ),
+    TargetTypeSpec("aws:arc:zonal-shift-managed-resource", "A resource registered with ARC zonal shift."),
     TargetTypeSpec(
         "aws:directconnect:virtual-interface",
         "An AWS Direct Connect virtual interface.",
@@ -32,11 +28,7 @@ TARGET_TYPES: list[TargetTypeSpec] = [
     TargetTypeSpec(
         "aws:dynamodb:global-table", "An Amazon DynamoDB global table.", unsupported=_none("DynamoDB tables")
     ),
-    TargetTypeSpec(
-        "aws:ec2:autoscaling-group",
-        "An Amazon EC2 Auto Scaling group.",
-        unsupported="the lab does not resolve Auto Scaling groups as FIS targets yet",
-    ),
+    TargetTypeSpec("aws:ec2:autoscaling-group", "An Amazon EC2 Auto Scaling group."),
     TargetTypeSpec(
         "aws:ec2:ebs-volume",
         "An Amazon EBS volume.",
