@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.elbv2.backend import ElbV2Backend
@@ -107,7 +108,7 @@ class Ec2Directory:
 
 def make_lab(home: Path) -> Any:
     lab = SimpleNamespace(
-        config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(), ec2=Ec2Directory()
+        clock=LabClock(), config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(), ec2=Ec2Directory()
     )
     lab.elbv2 = ElbV2Backend(lab)
     return lab

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -179,7 +178,7 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
 
 def _notice_time(ctx: ActionContext, duration: str) -> str:
     """When an interruption notice says the interruption comes (EventBridge's time format)."""
-    at = time.time() + parse_duration(duration) * ctx.time_scale
+    at = ctx.lab.clock.now() + parse_duration(duration)  # scenario time, as every FIS timestamp
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
