@@ -64,8 +64,12 @@ def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
         ) from None
 
 
-def daemon_args(stack: str | None, fast: bool, api_port: int | None, network: str) -> list[str]:
+def daemon_args(
+    stack: str | None, fast: bool, api_port: int | None, network: str, time_scale: float = 1.0
+) -> list[str]:
     argv = ["--network", network]
+    if time_scale != 1:
+        argv += ["--time-scale", f"{time_scale:g}"]
     if stack:
         argv += ["--stack", stack]
     if fast:
@@ -85,7 +89,7 @@ def start_detached(
         sys.executable,
         "-m",
         "chaoslab.daemon",
-        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network),
+        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network, config.time_scale),
     ]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:
