@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 MIN_SCALE = 1
 MAX_SCALE = 600
-MIN_CADENCE_S = 0.02
+MIN_CADENCE_S = 0.1
 """No periodic lab loop runs more often than this in wall seconds; past it, a loop checks less
-often than its scenario interval asks (at scale 600 a 1 s interval is every 12 scenario s)."""
-MIN_TIMEOUT_S = 0.25
+often than its scenario interval asks (at scale 60 a 1 s interval is every 6 scenario s, at 600 every 60)."""
+MIN_TIMEOUT_S = 2.0
 """A network wait (a health-check probe's timeout) never shrinks below this in wall seconds: a
-real process answers in real milliseconds, however fast the scenario runs."""
+real process answers in real milliseconds, injected latency is real, and TCP resends a lost SYN
+after a real second, however fast the scenario runs."""
 
 
 def check_scale(value: float) -> float:

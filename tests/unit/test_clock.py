@@ -52,9 +52,9 @@ def test_durations_divide_by_the_scale_and_periodic_loops_have_a_floor() -> None
 
 
 def test_a_timeout_shrinks_with_the_scale_but_not_below_the_floor() -> None:
-    assert LabClock(60, EPOCH).timeout(30) == 0.5
-    assert LabClock(60, EPOCH).timeout(5) == MIN_TIMEOUT_S  # 83 ms would fail a healthy process
-    assert LabClock(60, EPOCH).timeout(0.1) == 0.1  # never longer than the duration itself
+    assert LabClock(60, EPOCH).timeout(600) == 10
+    assert LabClock(60, EPOCH).timeout(5) == MIN_TIMEOUT_S  # 83 ms: one lost SYN would fail the probe
+    assert LabClock(60, EPOCH).timeout(1) == 1  # never longer than the duration itself
 
 
 def test_sleep_waits_the_scaled_duration() -> None:
