@@ -115,9 +115,10 @@ def ms(value: float) -> str:
 def header(run: Run, args: argparse.Namespace, experiment: Path) -> list[str]:
     """When, where, with which timing, and the commands that produced the figures."""
     box = machine()
-    hc = run.journal.get("lab", {}).get("health_check") or {}
+    lab = run.journal.get("lab", {})
+    hc = lab.get("health_check") or {}
     timing = "the --fast (CI) variant" if args.fast else "full timing (not --fast)"
-    scale = run.journal.get("lab", {}).get("time_scale", 1)
+    scale = lab.get("time_scale", 1)
     if scale != 1:
         timing += f" at time scale {scale:g} (every figure in scenario time, latencies excepted)"
     checks = (
@@ -125,7 +126,9 @@ def header(run: Run, args: argparse.Namespace, experiment: Path) -> list[str]:
         if hc
         else ""
     )
-    date = datetime.datetime.fromtimestamp(run.journal["started"], datetime.UTC)
+    epoch = lab.get("epoch", run.journal["started"])  # the journal's times are scenario time: the date is wall time
+    wall = epoch + (run.journal["started"] - epoch) / lab.get("time_scale", 1)
+    date = datetime.datetime.fromtimestamp(wall, datetime.UTC)
     return [
         f"{date:%Y-%m-%d %H:%M:%S} UTC on {box['cpu']} ({box['cores']} cores), Linux {box['kernel']}, "
         f"Python {box['python']}; load average {run.load_before} before / {run.load_after} after; "

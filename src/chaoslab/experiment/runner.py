@@ -502,6 +502,7 @@ class Run:
                 "network_mode": status.get("network_mode"),
                 "health_check": health_check,
                 "time_scale": self.clock.scale,
+                "epoch": self.clock.epoch,  # scenario time = epoch + (wall − epoch) × time_scale
             },
             "started": started,
             "ended": self.clock.now(),
