@@ -187,6 +187,10 @@ class Run:
     async def execute(self) -> dict[str, Any]:
         status = await asyncio.to_thread(self.lab.status)
         self.clock = LabClock(status.get("time_scale", 1.0), status["started_at"])
+        if self.clock.scale != 1:
+            self.view.note(
+                f"time scale {self.clock.scale:g}: the lab's clocks run {self.clock.scale:g}x, times are scenario time"
+            )
         started = self.clock.now()
         alb_name, alb_url = self.lab.alb(status)
         base = self.exp["workload"].get("target") or alb_url
