@@ -106,9 +106,13 @@ class Ec2Directory:
         return self.addresses.get(instance_id)
 
 
-def make_lab(home: Path) -> Any:
+def make_lab(home: Path, clock: LabClock | None = None) -> Any:
     lab = SimpleNamespace(
-        clock=LabClock(), config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(), ec2=Ec2Directory()
+        clock=clock or LabClock(),
+        config=LabConfig(home=home),
+        events=EventLog(),
+        cloudwatch=RecordingSink(),
+        ec2=Ec2Directory(),
     )
     lab.elbv2 = ElbV2Backend(lab)
     return lab

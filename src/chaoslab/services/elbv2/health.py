@@ -135,7 +135,13 @@ class TargetSupervisor:
             if change is not None:
                 route(tg)
                 self._notify(tg, reg, *change)
-            next_at += self._clock.cadence(settings["HealthCheckIntervalSeconds"])
+            step = self._clock.cadence(settings["HealthCheckIntervalSeconds"])
+            next_at += step
+            if loop.time() - next_at > step:
+                # A probe outlasted whole intervals (its timeout has a wall-clock floor at a time
+                # scale, docs/timing.md): resume the schedule from now, not with a burst of
+                # back-to-back probes that would mark a recovered target healthy at once.
+                next_at = loop.time()
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
     def _refresh_address(self, tg: TargetGroup, reg: Registration) -> None:
