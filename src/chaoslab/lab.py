@@ -267,7 +267,6 @@ class Lab:
                     "stack": self.stack_name,
                     "started_at": self.started_at,
                     "time_scale": self.clock.scale,
-                    "scenario_now": self.clock.now(),
                 }
             )
         )

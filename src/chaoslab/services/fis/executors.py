@@ -178,7 +178,8 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
 
 def _notice_time(ctx: ActionContext, duration: str) -> str:
     """When an interruption notice says the interruption comes (EventBridge's time format)."""
-    at = ctx.lab.clock.now() + parse_duration(duration)  # scenario time, as every FIS timestamp
+    wait = parse_duration(duration) * ctx.time_scale  # wall seconds, as the action sleeps them
+    at = ctx.lab.clock.now() + wait * ctx.lab.clock.scale  # in scenario time, as every FIS timestamp
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
