@@ -30,9 +30,13 @@ quick start:
 def time_scale(text: str) -> float:
     """`--time-scale N`: a number from 1 to 600, else argparse's usage error naming the range."""
     try:
-        return check_scale(float(text))
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_scale(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc) if "between" in str(exc) else f"not a number: {text!r}") from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 TIME_SCALE_HELP = (
