@@ -2,7 +2,7 @@
 
 A FIS scenario written for 30 minutes runs in 30 s at scale 60. Every lab-internal wait that
 stands for an AWS duration (an action's duration, a health-check interval, an alarm's cadence,
-a group's cooldown) goes through `sleep`/`wall`/`cadence`, which divide by the scale; every
+a group's health-check grace) goes through `sleep`/`wall`/`cadence`, which divide by the scale; every
 timestamp a user sees (CloudWatch datapoints, FIS start and end times, the run's journal) is
 scenario time from `now`, so a report shows the template's own times. Scenario time equals wall
 time at the lab's epoch and runs ahead of it afterwards; at scale 1 the two are the same.
