@@ -1,7 +1,7 @@
 """Re-measure one example scenario and rewrite its README's result block from the run's journal.
 
     .venv/bin/python benchmarks/examples_readme.py SCENARIO [EXPERIMENT] [--api-port N] [--home DIR]
-        [--report DIR] [--readme FILE] [--fast]
+        [--report DIR] [--readme FILE] [--fast] [--time-scale N]
 
 SCENARIO is a folder of examples/, EXPERIMENT a file in it (default experiment.yaml). The script
 starts the experiment's stack in a lab of its own — its own CHAOSLAB_HOME (--home; default a new
@@ -12,6 +12,9 @@ directory, kept), then `chaoslab down`. From DIR/journal.json
 it writes the date, the machine, the commands and the figures (verdict, clauses, faults, latency
 per window, integrity, measured windows, database failover, alarms) between
 `<!-- results:begin EXPERIMENT -->` and `<!-- results:end EXPERIMENT -->` in the README.
+
+--time-scale N starts the lab N times faster (`chaoslab up --time-scale N`): the figures are in
+the scenario's own time (docs/timing.md), the header says which scale ran them.
 
 --fast runs the CI variant; it exists to try the script, so write its block into a copy (--readme),
 never into an example's README. A run that could not happen (exit 2) writes nothing.
@@ -77,15 +80,17 @@ def measure(experiment: Path, args: argparse.Namespace, scratch: Path) -> Run:
     report = args.report
     env = {**os.environ, "CHAOSLAB_HOME": str(args.home or scratch / "home")}
     fast = ["--fast"] if args.fast else []
+    scale = ["--time-scale", f"{args.time_scale:g}"] if args.time_scale != 1 else []
     shown = experiment.relative_to(ROOT)
     commands = [
-        f"chaoslab up --detach{' --fast' if args.fast else ''} --api-port {args.api_port} "
+        f"chaoslab up --detach{' --fast' if args.fast else ''}{' ' + ' '.join(scale) if scale else ''} "
+        f"--api-port {args.api_port} "
         f"<the stack of {shown} on 10.{octet}.0.0/16, listener port 0>",
         f"chaoslab run {shown}{' --fast' if args.fast else ''} --report <dir>",
         "chaoslab down",
     ]
     before = load_average()
-    up = chaoslab(env, "up", "--detach", *fast, "--api-port", str(args.api_port), str(stack))
+    up = chaoslab(env, "up", "--detach", *fast, *scale, "--api-port", str(args.api_port), str(stack))
     if up.returncode != 0:
         raise SystemExit(f"chaoslab up failed ({up.returncode}); nothing written")
     try:
@@ -110,21 +115,28 @@ def ms(value: float) -> str:
 def header(run: Run, args: argparse.Namespace, experiment: Path) -> list[str]:
     """When, where, with which timing, and the commands that produced the figures."""
     box = machine()
-    hc = run.journal.get("lab", {}).get("health_check") or {}
+    lab = run.journal.get("lab", {})
+    hc = lab.get("health_check") or {}
     timing = "the --fast (CI) variant" if args.fast else "full timing (not --fast)"
+    scale = lab.get("time_scale", 1)
+    if scale != 1:
+        timing += f" at time scale {scale:g} (every figure in scenario time, latencies excepted)"
     checks = (
         f"; health checks every {hc['interval']} s, unhealthy after {hc['unhealthy']}, timeout {hc['timeout']} s"
         if hc
         else ""
     )
-    date = datetime.datetime.fromtimestamp(run.journal["started"], datetime.UTC)
+    epoch = lab.get("epoch", run.journal["started"])  # the journal's times are scenario time: the date is wall time
+    wall = epoch + (run.journal["started"] - epoch) / lab.get("time_scale", 1)
+    date = datetime.datetime.fromtimestamp(wall, datetime.UTC)
     return [
         f"{date:%Y-%m-%d %H:%M:%S} UTC on {box['cpu']} ({box['cores']} cores), Linux {box['kernel']}, "
         f"Python {box['python']}; load average {run.load_before} before / {run.load_after} after; "
         f"{timing}{checks}.",
         "",
         f"Produced by `{COMMAND} {experiment.parent.name} {experiment.name}"
-        f"{' --fast' if args.fast else ''}`, which ran:",
+        f"{' --fast' if args.fast else ''}{f' --time-scale {args.time_scale:g}' if args.time_scale != 1 else ''}`, "
+        "which ran:",
         "",
         "```",
         *run.commands,
@@ -280,6 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--readme", type=Path, default=None, help="the README to rewrite (default: the scenario's)")
     parser.add_argument("--fast", action="store_true", help="the CI variant, to try the script; use with --readme")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="run the lab's clocks N times faster")
     args = parser.parse_args(argv)
     args.api_port = args.api_port or free_port()
     args.report = args.report or Path(tempfile.mkdtemp(prefix="chaoslab-readme-report-"))

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from chaoslab import __version__
+from chaoslab.clock import check_scale
 from chaoslab.errors import ChaoslabError
 
 DESCRIPTION = """\
@@ -24,6 +25,24 @@ quick start:
   chaoslab status                    units, target health, database, alarms
   chaoslab down                      stop everything the lab started
 """
+
+
+def time_scale(text: str) -> float:
+    """`--time-scale N`: a number from 1 to 600, else argparse's usage error naming the range."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_scale(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+TIME_SCALE_HELP = (
+    "run the lab's clocks N times faster (1-600): action durations, health checks, alarm periods, "
+    "sweeps; reports keep the template's own times (docs/timing.md)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--fast", action="store_true", help="short health-check intervals and sweeps (CI)")
     up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
+    up.add_argument("--time-scale", type=time_scale, default=1.0, metavar="N", help=TIME_SCALE_HELP + " (default 1)")
     up.add_argument(
         "--network",
         choices=["auto", "netns", "userns", "loopback"],
@@ -101,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report", metavar="DIR", help="write the HTML report and JSON journal here")
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML result here")
     run.add_argument("--fast", action="store_true", help="short intervals (CI)")
+    run.add_argument(
+        "--time-scale",
+        type=time_scale,
+        default=None,
+        metavar="N",
+        help=TIME_SCALE_HELP + "; a running lab keeps its own (default: the running lab's, else 1)",
+    )
 
     rep = sub.add_parser(
         "report",

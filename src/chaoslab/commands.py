@@ -26,6 +26,8 @@ def _config(args: argparse.Namespace) -> LabConfig:
     config = LabConfig()
     if getattr(args, "api_port", None):
         config.api_port = args.api_port
+    if getattr(args, "time_scale", None):
+        config.time_scale = args.time_scale
     return config
 
 
@@ -46,7 +48,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if not args.detach:
         from chaoslab.daemon import run_foreground
 
-        return run_foreground(daemon_args(args.stack, args.fast, args.api_port, args.network))
+        return run_foreground(
+            daemon_args(args.stack, args.fast, args.api_port, args.network, time_scale=config.time_scale)
+        )
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
     return 0
@@ -64,6 +68,8 @@ def _print_summary(status: dict[str, Any]) -> None:
         print(f"  database     {db['cluster']}  writer {db['writer']}  ({db['status']})")
     mode = status["network_mode"]
     print(f"  network      {mode}  {NETWORK_MODES.get(mode, '')}".rstrip())
+    scale = status.get("time_scale", 1)
+    print(f"  time scale   {scale:g}" + (f"  (scenario time runs {scale:g}x the wall clock)" if scale != 1 else ""))
     if status.get("unit_port_offset"):
         print(
             f"  ports        units serve ports below 1024 at port + {status['unit_port_offset']} "
@@ -144,7 +150,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from chaoslab.experiment.session import run_file
 
-    return run_file(args.experiment, _config(args), fast=args.fast, report_dir=args.report, junit=args.junit)
+    return run_file(
+        args.experiment,
+        _config(args),
+        fast=args.fast,
+        report_dir=args.report,
+        junit=args.junit,
+        time_scale=args.time_scale,
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -30,6 +30,8 @@ class LabConfig:
     account_id: str = field(default_factory=lambda: os.environ.get("CHAOSLAB_ACCOUNT_ID", DEFAULT_ACCOUNT))
     # Credentials the SigV4 verifier accepts: access key id -> secret.
     credentials: dict[str, str] = field(default_factory=lambda: {"test": "test"})
+    # Scenario seconds per wall second (docs/timing.md): 60 runs a PT30M template in 30 s.
+    time_scale: float = 1.0
 
     @property
     def endpoint_url(self) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from chaoslab import watchdog
+from chaoslab.clock import check_scale
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
@@ -40,6 +41,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--stack", default=None)
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
+    p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     # Stop when this process is gone: a lab started for a test session must not outlive it.
@@ -100,7 +102,7 @@ async def wait_ready(lab: Lab, timeout: float) -> bool:
 
 
 async def serve(args: argparse.Namespace, announce: bool) -> int:
-    config = LabConfig()
+    config = LabConfig(time_scale=check_scale(args.time_scale))
     if args.api_port:
         config.api_port = args.api_port
     doc = load_stack(args.stack)

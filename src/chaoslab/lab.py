@@ -18,6 +18,7 @@ from aiohttp import web
 
 from chaoslab import dashboard, watchdog
 from chaoslab.aws.gateway import Gateway
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.ids import hex_id
@@ -55,6 +56,7 @@ class Lab:
         self.config.ensure_home()
         self.run_id = hex_id(8)
         self.started_at = time.time()
+        self.clock = LabClock(self.config.time_scale, self.started_at)
         self.stack_name: str | None = None
         self.store = Store(self.config.home / "state.db")
         run_dir = self.config.home / "runs" / self.run_id
@@ -127,6 +129,8 @@ class Lab:
             "pid": os.getpid(),
             "stack": self.stack_name,
             "started_at": self.started_at,
+            "time_scale": self.clock.scale,
+            "scenario_now": self.clock.now(),
             "api": self.config.endpoint_url,
             "region": self.config.region,
             "account_id": self.config.account_id,
@@ -258,6 +262,7 @@ class Lab:
                     "api_port": self.config.api_port,
                     "stack": self.stack_name,
                     "started_at": self.started_at,
+                    "time_scale": self.clock.scale,
                 }
             )
         )

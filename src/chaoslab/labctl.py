@@ -65,11 +65,18 @@ def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
 
 
 def daemon_args(
-    stack: str | None, fast: bool, api_port: int | None, network: str, exit_with: int | None = None
+    stack: str | None,
+    fast: bool,
+    api_port: int | None,
+    network: str,
+    exit_with: int | None = None,
+    time_scale: float = 1.0,
 ) -> list[str]:
     argv = ["--network", network]
     if exit_with:
         argv += ["--exit-with", str(exit_with)]
+    if time_scale != 1:
+        argv += ["--time-scale", f"{time_scale:g}"]
     if stack:
         argv += ["--stack", stack]
     if fast:
@@ -96,7 +103,9 @@ def start_detached(
         sys.executable,
         "-m",
         "chaoslab.daemon",
-        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network, exit_with),
+        *daemon_args(
+            stack, fast, config.api_port if config.api_port != 4566 else None, network, exit_with, config.time_scale
+        ),
     ]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.store import Store
@@ -18,6 +19,7 @@ class LabLike(Protocol):
     room's public methods, never through its class."""
 
     config: LabConfig
+    clock: LabClock
     store: Store
     events: EventLog
     run_id: str

@@ -5,6 +5,10 @@ exit 2 and inject nothing) → injection (the FIS experiment through the lab's A
 (until the steady state holds again, or a timeout) → analysis (integrity, windows, clauses,
 verdict). Throughout, lab events are followed and healthy hosts/alarms sampled once a second;
 the result is the journal of docs/journal.md.
+
+Every time the run records or judges is the lab's scenario time (docs/timing.md): at time scale
+N the phases last 1/N of their seconds, and the journal shows the experiment's own times. The
+workload and the probe send real requests at their wall-clock rates.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import aiohttp
 from botocore.exceptions import ClientError
 
+from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
 from chaoslab.experiment import hypothesis, integrity, windows
 from chaoslab.experiment.integrity import Ledger
@@ -29,6 +34,7 @@ from chaoslab.services.fis.runnable import SKIP_TAG
 
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
 STOP_GRACE_S = 30.0  # after StopExperiment, how long FIS may take to revert before the run gives up
+SAMPLE_FLOOR_S = 0.2  # wall seconds between two samples of target health, however fast the clock
 EXIT = {"held": 0, "deviated": 1, "baseline-not-met": 2, "error": 2, "aborted": 3}
 
 
@@ -62,12 +68,15 @@ class Run:
         self.broken: dict[str, float] = {}  # clause id -> when it first failed, while running
         self._seq = 0
         self.tg_arns: set[str] = set()
-        self.started = time.time()
+        self.started = time.time()  # scenario time once execute() has read the lab's clock
+        self.clock = LabClock()  # the lab's, once its status is read
         self._phase_started = time.monotonic()
         self._phase_total: float | None = None
 
     # records and samples ----------------------------------------------------------------
     def _on_record(self, record: Record) -> None:
+        for key in ("t", "sent", "done"):
+            record[key] = self.clock.scenario(record[key])
         self.records.append(record)
         self.view.request(record)
 
@@ -84,7 +93,7 @@ class Run:
         while True:
             try:
                 self.targets, self.alarms = await asyncio.to_thread(self.lab.sample, tg_arns)
-                now = time.time()
+                now = self.clock.now()
                 self._record_health(now)
                 for name, state in self.alarms.items():
                     self.alarm_series.setdefault(name, []).append([now, state])
@@ -92,7 +101,7 @@ class Run:
                 self.notes.append(f"sample failed: {exc}")
             self._tick()
             self._watch_clauses()
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(max(SAMPLE_FLOOR_S, self.clock.wall(1.0)))
 
     def _record_health(self, when: float) -> None:
         """One point of the healthy/unhealthy host series, kept in time order."""
@@ -117,6 +126,8 @@ class Run:
     async def _fetch_events(self, session: aiohttp.ClientSession) -> None:
         with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
             events, self._seq = await self.lab.events(session, self._seq)
+            for event in events:  # the lab's event log keeps wall time
+                event["time"] = self.clock.scenario(event["time"])
             self.events += events
             self._claim_faults(events)
             self._follow_health(events)
@@ -152,18 +163,18 @@ class Run:
                 continue
             result = hypothesis.evaluate(clause, i, evidence)
             if not result["passed"] and result["measured"] != "no requests" and result["id"] not in self.broken:
-                self.broken[result["id"]] = time.time()
+                self.broken[result["id"]] = self.clock.now()
                 self.view.note(
                     f"{time.strftime('%H:%M:%S')}   hypothesis broken: {result['text']} (measured {result['measured']})"
                 )
 
     def _tick(self) -> None:
-        recent = [r for r in self.records if r["t"] >= time.time() - 5]
+        recent = [r for r in self.records if r["t"] >= self.clock.now() - 5 * self.clock.scale]
         errors = sum(1 for r in self.records if is_failure(r))
         self.view.tick(
             {
                 "phase": self.phase,
-                "elapsed": time.monotonic() - self._phase_started,
+                "elapsed": (time.monotonic() - self._phase_started) * self.clock.scale,
                 "total": self._phase_total,
                 "requests": len(self.records),
                 "errors": errors,
@@ -176,7 +187,7 @@ class Run:
         self.phase = name
         self._phase_started = time.monotonic()
         self._phase_total = total
-        entry = {"name": name, "start": time.time(), "end": None, "result": None}
+        entry = {"name": name, "start": self.clock.now(), "end": None, "result": None}
         self.phases.append(entry)
         self.view.phase(name, detail)
         return entry
@@ -185,14 +196,19 @@ class Run:
         return hypothesis.steady_state(
             self.exp["steady_state"],
             self.records,
-            now=time.time(),
+            now=self.clock.now(),
             healthy_hosts=self.healthy_now() if self.targets else None,
             alarms=self.alarms,
         )
 
     async def execute(self) -> dict[str, Any]:
-        started = self.started = time.time()
         status = await asyncio.to_thread(self.lab.status)
+        self.clock = LabClock(status.get("time_scale", 1.0), status["started_at"])
+        if self.clock.scale != 1:
+            self.view.note(
+                f"time scale {self.clock.scale:g}: the lab's clocks run {self.clock.scale:g}x, times are scenario time"
+            )
+        started = self.started = self.clock.now()
         alb_name, alb_url = self.lab.alb(status)
         base = self.exp["workload"].get("target") or alb_url
         tgs = await asyncio.to_thread(self.lab.target_groups, alb_name)
@@ -341,16 +357,17 @@ class Run:
 
     async def _baseline(self, seconds: float) -> bool:
         entry = self._begin("baseline", f"{seconds:g} s of load; the steady state must hold", seconds)
-        await asyncio.sleep(seconds)
+        await self.clock.sleep(seconds)
         checks = self.steady()
-        entry["end"] = time.time()
+        entry["end"] = self.clock.now()
         held = all(c["passed"] for c in checks)
         entry["result"] = "held" if held else "not-held"
         for c in checks:
             self.view.note(f"  steady state: {c['text']}: {c['measured']} {'ok' if c['passed'] else 'NOT MET'}")
         if not held:
             for name in ("injection", "recovery"):
-                self.phases.append({"name": name, "start": time.time(), "end": time.time(), "result": "skipped"})
+                now = self.clock.now()
+                self.phases.append({"name": name, "start": now, "end": now, "result": "skipped"})
         return held
 
     async def _inject(self, max_seconds: float) -> str:
@@ -378,7 +395,7 @@ class Run:
         }
         self._claim_faults(self.events)  # the ones fetched while start_experiment was answering
         self.view.note(f"FIS experiment {exp_id} started (template {template_id})")
-        deadline = time.monotonic() + max_seconds
+        deadline = time.monotonic() + self.clock.wall(max_seconds)
         while True:
             got = (await asyncio.to_thread(fis.get_experiment, id=exp_id))["experiment"]
             self._record_fis(got)
@@ -395,7 +412,7 @@ class Run:
                     await asyncio.to_thread(fis.stop_experiment, id=exp_id)
                 deadline = time.monotonic() + STOP_GRACE_S
                 self.fis["stopped_by_runner"] = True
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(max(0.1, self.clock.wall(0.5)))
         with contextlib.suppress(Exception):
             resolved = await asyncio.to_thread(fis.list_experiment_resolved_targets, experimentId=exp_id)
             self.fis["resolved_targets"] = [
@@ -407,7 +424,7 @@ class Run:
                 for t in resolved.get("resolvedTargets", [])
             ]
         status = got["state"]["status"]
-        entry["end"] = time.time()
+        entry["end"] = self.clock.now()
         entry["result"] = status
         self.view.note(f"FIS experiment {exp_id}: {status} ({got['state'].get('reason', '')})")
         if status == "stopped" and self.fis.get("stopped_by_runner"):
@@ -433,20 +450,20 @@ class Run:
             (e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e)),
             default=self.phases[-2]["start"],
         )
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + self.clock.wall(timeout)
         streak = 0
         while time.monotonic() < deadline:
-            await asyncio.sleep(1.0)
-            if time.monotonic() - self._phase_started < minimum:
+            await asyncio.sleep(self.clock.cadence(1.0))
+            if time.monotonic() - self._phase_started < self.clock.wall(minimum):
                 continue
             streak = streak + 1 if all(c["passed"] for c in self.steady()) else 0
-            if streak >= 2:  # two evaluations a second apart: not a lucky instant
-                entry["end"] = time.time()
+            if streak >= 2:  # two evaluations a (scenario) second apart: not a lucky instant
+                entry["end"] = self.clock.now()
                 entry["result"] = "held"
                 took = entry["end"] - fault_start
                 self.view.note(f"steady state holds again, {took:.1f} s after the fault")
                 return round(took, 3)
-        entry["end"] = time.time()
+        entry["end"] = self.clock.now()
         entry["result"] = "not-held"
         self.view.note(f"the steady state did not return within {timeout:g} s")
         return None
@@ -517,9 +534,11 @@ class Run:
                 "stack": status.get("stack") or self.stack,
                 "network_mode": status.get("network_mode"),
                 "health_check": health_check,
+                "time_scale": self.clock.scale,
+                "epoch": self.clock.epoch,  # scenario time = epoch + (wall − epoch) × time_scale
             },
             "started": started,
-            "ended": time.time(),
+            "ended": self.clock.now(),
             "phases": self.phases,
             "requests": sorted(self.records, key=lambda r: r["t"]),
             "fis": self.fis,

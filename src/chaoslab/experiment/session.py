@@ -37,18 +37,34 @@ def run_experiment(
     stack: str | None = None,
     out: TextIO = sys.stdout,
     network: str = "auto",
+    time_scale: float | None = None,
 ) -> dict[str, Any]:
-    """Run an experiment (already loaded) end to end and return its journal; outputs are written."""
-    from chaoslab.labctl import running_lab, start_detached, stop_lab
+    """Run an experiment (already loaded) end to end and return its journal; outputs are written.
+    `time_scale` is the scale a lab started here gets; a running lab must already have it."""
+    from chaoslab.labctl import fetch_status, running_lab, start_detached, stop_lab
     from chaoslab.report import LiveView, render_summary, write_html, write_journal, write_junit
 
     info = running_lab(config)
     started_here = info is None
+    if info is not None and time_scale is not None:
+        running_scale = fetch_status(info).get("time_scale", 1.0)
+        if running_scale != time_scale:
+            raise ChaoslabError(
+                f"the running lab (pid {info['pid']}) runs at time scale {running_scale:g}, not {time_scale:g}; "
+                "a lab's clock cannot change while it runs",
+                hint=f"run without --time-scale to use {running_scale:g}, or `chaoslab down` first",
+            )
+    if time_scale is not None:
+        config.time_scale = time_scale
     stack_ref = stack or exp.get("stack") or "default"
     view = LiveView(stream=out)
     try:
         if started_here:
-            view.note(f"no lab running in {config.home}: starting stack {stack_ref}" + (" (--fast)" if fast else ""))
+            view.note(
+                f"no lab running in {config.home}: starting stack {stack_ref}"
+                + (" (--fast)" if fast else "")
+                + (f" at time scale {config.time_scale:g}" if config.time_scale != 1 else "")
+            )
             info = start_detached(config, stack_ref, fast=fast, network=network, quiet=True)
         assert info is not None
         lab = LabClient(info["api"], config)

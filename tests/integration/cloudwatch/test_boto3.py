@@ -14,6 +14,7 @@ import pytest
 from botocore.config import Config
 
 from chaoslab.aws.gateway import Gateway
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.timeout(60)
 
 @pytest.fixture
 def endpoint(tmp_path):
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path, api_port=0), events=EventLog())
+    lab = SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path, api_port=0), events=EventLog())
     lab.cloudwatch = CloudWatchBackend(lab)
     lab.logs = LogsBackend(lab)
     loop = asyncio.new_event_loop()

@@ -6,6 +6,7 @@ import types
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -25,7 +26,7 @@ async def wait_for_state(cw, name, state, timeout):
 
 def test_seed_002_style_alarm_trips_and_clears_within_a_period(tmp_path):
     async def scenario():
-        lab = types.SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
+        lab = types.SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog())
         cw = CloudWatchBackend(lab)
         changes = []
         cw.add_alarm_listener(lambda arn, old, new, reason: changes.append((time.monotonic(), old, new)))
@@ -64,7 +65,7 @@ def test_seed_002_style_alarm_trips_and_clears_within_a_period(tmp_path):
 
 def test_five_breaches_do_not_trip_and_stop_cancels_the_task(tmp_path):
     async def scenario():
-        lab = types.SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
+        lab = types.SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog())
         cw = CloudWatchBackend(lab)
         await cw.start()
         cw.put_metric_alarm(

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.elbv2.backend import ElbV2Backend
@@ -105,9 +106,13 @@ class Ec2Directory:
         return self.addresses.get(instance_id)
 
 
-def make_lab(home: Path) -> Any:
+def make_lab(home: Path, clock: LabClock | None = None) -> Any:
     lab = SimpleNamespace(
-        config=LabConfig(home=home), events=EventLog(), cloudwatch=RecordingSink(), ec2=Ec2Directory()
+        clock=clock or LabClock(),
+        config=LabConfig(home=home),
+        events=EventLog(),
+        cloudwatch=RecordingSink(),
+        ec2=Ec2Directory(),
     )
     lab.elbv2 = ElbV2Backend(lab)
     return lab

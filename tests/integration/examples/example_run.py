@@ -1,6 +1,7 @@
 """Run one `examples/<scenario>` through the real CLI as CI does: `chaoslab up --detach --fast`
-with the example's stack moved to a private VPC range and a free listener port, `chaoslab run
---fast --report`, `chaoslab down`; returns the exit code and the journal, and checks nothing is left."""
+(or `--time-scale N` instead, for the 30-minute scenarios) with the example's stack moved to a
+private VPC range and a free listener port, `chaoslab run [--fast] --report`, `chaoslab down`;
+returns the exit code and the journal, and checks nothing is left."""
 
 from __future__ import annotations
 
@@ -49,15 +50,22 @@ def private_stack(experiment: Path, tmp: Path, octet: int) -> Path:
 
 
 def run_example(
-    scenario: str, tmp: Path, octet: int, experiment: str = "experiment.yaml", timeout: float = 150
+    scenario: str,
+    tmp: Path,
+    octet: int,
+    experiment: str = "experiment.yaml",
+    timeout: float = 150,
+    time_scale: float | None = None,
 ) -> Result:
     octet = unused_vpc_octet(octet)
+    speed = ["--time-scale", f"{time_scale:g}"] if time_scale else ["--fast"]
+    run_fast = [] if time_scale else ["--fast"]  # a scaled run uses the running lab's scale
     exp_path = EXAMPLES / scenario / experiment
     config = LabConfig(home=tmp / "home", api_port=free_port())
     env = {**os.environ, "CHAOSLAB_HOME": str(config.home)}
     stack = private_stack(exp_path, tmp, octet)
     up = subprocess.run(
-        [*CLI, "up", "--detach", "--fast", "--api-port", str(config.api_port), str(stack)],
+        [*CLI, "up", "--detach", *speed, "--api-port", str(config.api_port), str(stack)],
         env=env,
         capture_output=True,
         text=True,
@@ -66,7 +74,7 @@ def run_example(
     assert up.returncode == 0, up.stdout + up.stderr
     try:
         run = subprocess.run(
-            [*CLI, "run", str(exp_path), "--fast", "--report", str(tmp / "report")],
+            [*CLI, "run", str(exp_path), *run_fast, "--report", str(tmp / "report")],
             env=env,
             capture_output=True,
             text=True,

@@ -172,3 +172,29 @@ def test_az_power_interruption_serves_from_the_other_az(tmp_path: Path) -> None:
     until = dark["start"] + r.journal["windows"]["detection_bound_s"] + 1.5
     late = [x for x in r.journal["requests"] if _failed(x) and x["t"] > until]
     assert late == [], late
+
+
+@pytest.mark.slow  # about 80 s: a 30-minute template at time scale 60, plus the lab's start
+def test_az_application_slowdown_is_a_gray_failure_at_time_scale_60(tmp_path: Path) -> None:
+    r = run_example("az-application-slowdown", tmp_path, 175, time_scale=60, timeout=300)
+    fault = r.journal["faults"][0]
+    assert r.journal["lab"]["time_scale"] == 60
+    assert fault["end"] - fault["start"] == pytest.approx(1800, abs=120)  # the template's PT30M
+    az = {e["unit_id"]: e["az"] for e in r.journal["events"] if e["kind"] == "unit.state"}
+    during = [x for x in _during(r.journal, fault, settle=60) if x["status"] == 200 and not x["probe"]]
+    slow = [x["latency_ms"] for x in during if az.get(x["served_by"]) == "us-east-1a"]
+    fast = [x["latency_ms"] for x in during if az.get(x["served_by"]) == "us-east-1b"]
+    assert slow and fast
+    assert sorted(slow)[len(slow) // 2] >= sorted(fast)[len(fast) // 2] + 150  # 200 ms on us-east-1a only
+    assert _clause(r.journal, "error_rate")["passed"], r.output
+
+
+@pytest.mark.slow  # about 90 s: a 30-minute template at time scale 60, plus the lab's start
+def test_cross_az_traffic_slowdown_costs_the_tail_at_time_scale_60(tmp_path: Path) -> None:
+    r = run_example("cross-az-traffic-slowdown", tmp_path, 176, time_scale=60, timeout=300)
+    assert r.code == 1, r.output  # README: refuted
+    fault = r.journal["faults"][0]
+    assert fault["end"] - fault["start"] == pytest.approx(1800, abs=120)
+    assert not _clause(r.journal, "latency")["passed"]  # p99 over 2 s
+    for clause in ("no_lost_writes", "data_intact"):
+        assert _clause(r.journal, clause)["passed"], clause

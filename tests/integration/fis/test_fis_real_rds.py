@@ -11,6 +11,7 @@ from typing import Any
 
 import psutil
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -65,7 +66,11 @@ def writer(lab: Any) -> str:
 
 async def scenario(home: Path) -> dict[str, Any]:
     lab = SimpleNamespace(
-        config=LabConfig(home=home, api_port=0), events=EventLog(), store=Store(home / "s.db"), run_id="fis-test"
+        clock=LabClock(),
+        config=LabConfig(home=home, api_port=0),
+        events=EventLog(),
+        store=Store(home / "s.db"),
+        run_id="fis-test",
     )
     lab.iam, lab.cloudwatch, lab.logs, lab.rds = (
         IamBackend(lab),

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chaoslab.aws.gateway import Gateway
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.runtime.kinds.process import ProcessRuntime
@@ -43,7 +44,10 @@ TRUST = {
 
 def make_lab(home: Path) -> SimpleNamespace:
     lab = SimpleNamespace(
-        config=LabConfig(home=home, api_port=0, account_id=ACCOUNT), store=Store(home / "s.db"), events=EventLog()
+        clock=LabClock(),
+        config=LabConfig(home=home, api_port=0, account_id=ACCOUNT),
+        store=Store(home / "s.db"),
+        events=EventLog(),
     )
     lab.iam, lab.cloudwatch, lab.logs = IamBackend(lab), CloudWatchBackend(lab), LogsBackend(lab)
     lab.ec2 = Ec2Backend(lab, ProcessRuntime(), "loopback")  # no instances: DescribeInstances answers empty

@@ -19,6 +19,7 @@ from botocore.config import Config
 from rds_helpers import assert_no_postgres_left
 
 from chaoslab.aws.gateway import Gateway
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -37,6 +38,7 @@ class LabThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         lab = SimpleNamespace(
+            clock=LabClock(),
             config=LabConfig(home=home, api_port=0),
             events=EventLog(),
             store=Store(home / "state.db"),

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, LaunchTemplate
@@ -15,7 +16,7 @@ from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, Lau
 
 @pytest.fixture
 def asg(tmp_path: Path) -> AutoScalingBackend:
-    backend = AutoScalingBackend(SimpleNamespace(config=LabConfig(home=tmp_path)))
+    backend = AutoScalingBackend(SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path)))
     backend.groups["g"] = Group(
         "g", LaunchTemplate("t", "app"), [], min_size=1, max_size=3, desired=2, target_group_arns=[]
     )

@@ -2,6 +2,7 @@ import types
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -22,7 +23,7 @@ def clock():
 
 @pytest.fixture
 def lab(tmp_path):
-    return types.SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
+    return types.SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog())
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
@@ -18,7 +19,9 @@ from chaoslab.services.ec2.models import Instance, Subnet
 
 
 def backend(tmp_path: Path, **states: str) -> Ec2Backend:
-    ec2 = Ec2Backend(SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog()), FakeRuntime())
+    ec2 = Ec2Backend(
+        SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog()), FakeRuntime()
+    )
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
     for iid, state in states.items():
         ec2.instances[iid] = Instance(iid, "app", "t3.micro", subnet, {}, 80, state=state)

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.runtime.kinds.fake import FakeRuntime
@@ -37,7 +38,10 @@ def container(**options: str) -> dict:
 def ecs(tmp_path: Path) -> EcsBackend:
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
     lab = SimpleNamespace(
-        config=LabConfig(home=tmp_path), events=EventLog(), ec2=SimpleNamespace(subnet=lambda _: subnet)
+        clock=LabClock(),
+        config=LabConfig(home=tmp_path),
+        events=EventLog(),
+        ec2=SimpleNamespace(subnet=lambda _: subnet),
     )
     lab.logs = LogsBackend(lab)
     backend = EcsBackend(lab, FakeRuntime())

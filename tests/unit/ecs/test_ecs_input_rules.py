@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
@@ -17,7 +18,7 @@ from chaoslab.services.ecs.backend import EcsBackend
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> SimpleNamespace:
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
+    lab = SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog())
     lab.ecs = EcsBackend(lab, FakeRuntime())
     return SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
 

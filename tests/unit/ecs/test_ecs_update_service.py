@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
@@ -19,6 +20,7 @@ def test_unknown_task_definition_leaves_desired_count(tmp_path: Path) -> None:
     subnet = Subnet("subnet-1", "vpc-1", "us-east-1a", "10.0.0.0/24")
     ecs = EcsBackend(
         SimpleNamespace(
+            clock=LabClock(),
             config=LabConfig(home=tmp_path),
             events=EventLog(),
             ec2=SimpleNamespace(subnet=lambda _: subnet),

@@ -11,6 +11,7 @@ from typing import Any
 import botocore.session
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.events import EventLog
@@ -52,7 +53,7 @@ def call(lab: Any, op: str, **params: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Any:
-    lab = SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog())
+    lab = SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog())
     lab.elbv2 = ElbV2Backend(lab)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.services.cloudwatch.backend import CloudWatchBackend
@@ -71,6 +72,7 @@ class MiniLab:
 
     def __init__(self, home: Path, policy: dict[str, Any] | None = ALLOW_ALL, trust: dict[str, Any] = TRUST) -> None:
         self.config = LabConfig(home=home, account_id=ACCOUNT)
+        self.clock = LabClock()
         self.store = Store(home / "state.db")
         self.events = EventLog()
         self.iam = IamBackend(self)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.net import healthcheck as hc
@@ -75,7 +76,7 @@ def test_a_group_fault_refuses_its_percentage_of_launches() -> None:
 
 @pytest.fixture
 def asg(tmp_path: Path) -> AutoScalingBackend:
-    backend = AutoScalingBackend(SimpleNamespace(config=LabConfig(home=tmp_path), events=EventLog()))
+    backend = AutoScalingBackend(SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path), events=EventLog()))
     backend.groups["web"] = _group()
     return backend
 

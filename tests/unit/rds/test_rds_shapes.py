@@ -10,6 +10,7 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.services.rds import api
@@ -129,7 +130,7 @@ def test_every_operation_is_a_botocore_operation_with_a_backend_method() -> None
 
 
 def test_backend_needs_only_the_config() -> None:
-    backend = RdsBackend(SimpleNamespace(config=LabConfig(home=Path("/nonexistent"))))
+    backend = RdsBackend(SimpleNamespace(clock=LabClock(), config=LabConfig(home=Path("/nonexistent"))))
     assert backend.describe_db_clusters() == {"DBClusters": []}
     with pytest.raises(AwsError) as err:
         backend.describe_db_instances(DBInstanceIdentifier="nope")

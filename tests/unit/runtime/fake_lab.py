@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
+from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.runtime.kinds.fake import FakeRuntime
@@ -19,6 +20,7 @@ from chaoslab.store import Store
 async def fake_lab(tmp_path: Path) -> SimpleNamespace:
     runtime = FakeRuntime()
     lab = SimpleNamespace(
+        clock=LabClock(),
         config=LabConfig(home=tmp_path),
         events=EventLog(),
         store=Store(tmp_path / "lab.db"),

@@ -242,15 +242,17 @@ class AutoScalingBackend:
 
     # the control loop ----------------------------------------------------------------------
     async def _run(self, group: Group) -> None:
-        last_sweep = time.monotonic()
+        """Converge every (scenario) second or when kicked; sweep health every `sweep_seconds`."""
+        clock = self.lab.clock
+        last_sweep = clock.now()
         while True:
             kick = self._kick[group.name]
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(kick.wait(), timeout=1.0)
+                await asyncio.wait_for(kick.wait(), timeout=clock.cadence(1.0))
             kick.clear()
             try:
-                if time.monotonic() - last_sweep >= group.sweep_seconds:
-                    last_sweep = time.monotonic()
+                if clock.now() - last_sweep >= group.sweep_seconds:
+                    last_sweep = clock.now()
                     await self._sweep_health(group)
                 await self._converge(group)
                 self._publish_metrics(group)
@@ -261,7 +263,7 @@ class AutoScalingBackend:
 
     async def _sweep_health(self, group: Group) -> None:
         """Mark and replace members that are not running, or ELB-unhealthy past their grace."""
-        now = time.time()
+        now = self.lab.clock.now()
         for member in group.live():
             inst = self.lab.ec2.instances.get(member.instance_id)
             state = inst.state if inst else "terminated"
@@ -322,7 +324,7 @@ class AutoScalingBackend:
         inst = await self.lab.ec2.run_instance(
             tpl.image, subnet, env=tpl.environment, port=tpl.port, tags=tags, instance_type=tpl.instance_type
         )
-        member = Member(inst.instance_id, inst.az, time.time(), lifecycle="InService")
+        member = Member(inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService")
         group.members[inst.instance_id] = member
         for tg in group.target_group_arns:
             self.lab.elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": inst.instance_id, "Port": tpl.port}])

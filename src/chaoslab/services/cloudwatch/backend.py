@@ -7,7 +7,6 @@ import copy
 import json
 import logging
 import math
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -41,18 +40,20 @@ def not_found(what: str) -> AwsError:
 
 
 class CloudWatchBackend:
-    """One region's CloudWatch. Needs only `lab.config.region`, `lab.config.account_id`, `lab.events`."""
+    """One region's CloudWatch. Needs only `lab.config.region`, `lab.config.account_id`, `lab.events`
+    and `lab.clock`: datapoints, alarm periods and the evaluation cadence are in scenario time
+    (docs/timing.md); `clock` replaces the lab clock's `now` in tests."""
 
-    def __init__(self, lab: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, lab: Any, clock: Callable[[], float] | None = None) -> None:
         self.lab = lab
         self.region: str = lab.config.region
         self.account_id: str = lab.config.account_id
-        self.clock = clock
-        self.metrics = MetricStore(clock=clock)
+        self.clock = clock or lab.clock.now
+        self.metrics = MetricStore(clock=self.clock)
         self.alarms: dict[str, Alarm] = {}
         self.history: list[HistoryItem] = []
         self._listeners: list[AlarmListener] = []
-        self._evaluator = Evaluator(self)
+        self._evaluator = Evaluator(self, lab.clock.cadence)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

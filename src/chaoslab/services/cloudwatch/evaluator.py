@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
+from collections.abc import Callable
 from typing import Any
 
 TICK_OFFSET = 0.2  # seconds after the boundary: lets producers' per-second batches land first
@@ -27,10 +27,12 @@ def cadence(period: int) -> int:
 
 
 class Evaluator:
-    """Runs `backend.evaluate_due(now)` once a second until stopped."""
+    """Runs `backend.evaluate_due(now)` once a second of the backend's (scenario) clock until
+    stopped; `wall` turns those scenario seconds into the wall seconds to sleep."""
 
-    def __init__(self, backend: Any, offset: float = TICK_OFFSET) -> None:
+    def __init__(self, backend: Any, wall: Callable[[float], float], offset: float = TICK_OFFSET) -> None:
         self.backend = backend
+        self.wall = wall
         self.offset = offset
         self._task: asyncio.Task[None] | None = None
 
@@ -49,6 +51,6 @@ class Evaluator:
 
     async def _run(self) -> None:
         while True:
-            now = time.time()
-            await asyncio.sleep(math.floor(now) + 1 + self.offset - now)
+            now = self.backend.clock()
+            await asyncio.sleep(self.wall(math.floor(now) + 1 + self.offset - now))
             self.backend.evaluate_due(self.backend.clock())

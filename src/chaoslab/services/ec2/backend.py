@@ -10,7 +10,6 @@ import contextlib
 import functools
 import ipaddress
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -217,7 +216,7 @@ class Ec2Backend:
             await inst.unit.kill()
         else:
             await inst.unit.stop()
-            await asyncio.sleep(self.shutdown_seconds)
+            await self.lab.clock.sleep(self.shutdown_seconds)
         await inst.unit.set_power(False)
         self._set_state(inst, "stopped", "Client.UserInitiatedShutdown")
 
@@ -234,7 +233,7 @@ class Ec2Backend:
             prev = inst.state
             if prev == "stopped":
                 self._set_state(inst, "pending")
-                inst.launch_time = time.time()
+                inst.launch_time = self.lab.clock.now()
                 self._spawn(self._boot(inst))
             changes.append(_change(inst, prev))
         return changes
@@ -249,7 +248,7 @@ class Ec2Backend:
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="rebooting")
         await inst.unit.stop()
         await inst.unit.set_power(False)
-        await asyncio.sleep(self.shutdown_seconds)
+        await self.lab.clock.sleep(self.shutdown_seconds)
         await inst.unit.set_power(True)
         await inst.unit.start([self._app_spec(inst)])
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
@@ -342,11 +341,11 @@ class Ec2Backend:
     # metrics -------------------------------------------------------------------------------
     async def _publish_metrics(self) -> None:
         while True:
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(self.lab.clock.cadence(1.0))
             cw = getattr(self.lab, "cloudwatch", None)
             if cw is None:
                 continue
-            now = time.time()
+            now = self.lab.clock.now()
             for inst in list(self.instances.values()):
                 if inst.state == "running" and inst.unit:
                     with contextlib.suppress(Exception):

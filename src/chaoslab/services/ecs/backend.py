@@ -241,12 +241,12 @@ class EcsBackend:
             if td is not None:
                 svc.task_definition = td
             svc.deployment_id = "ecs-svc/" + str(time.time_ns())[:19]
-            svc.deployment_created = time.time()
+            svc.deployment_created = self.lab.clock.now()
             self._reset_start_backoff(svc)  # as on ECS: a new deployment ends the throttle
             self._event(svc, f"(service {svc.name}) has started a new deployment ({svc.deployment_id}).")
         if grace is not None:
             svc.grace = grace
-        svc.deployment_updated = time.time()
+        svc.deployment_updated = self.lab.clock.now()
         svc.steady = False
         self._kick.set()
         return svc
@@ -417,19 +417,19 @@ class EcsBackend:
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
-            task.pull_started_at = time.time()
+            task.pull_started_at = self.lab.clock.now()
             specs = [self._container_spec(task, c, overrides) for c in task.task_definition["containerDefinitions"]]
             self._open_log_streams(task)
-            task.pull_stopped_at = time.time()
+            task.pull_stopped_at = self.lab.clock.now()
             self._state(task, "ACTIVATING")
             await task.unit.start(specs)
             for c in task.containers:
                 c.last_status = "RUNNING"
-                c.health_started = time.time()
+                c.health_started = self.lab.clock.now()
             if svc is not None:
                 await self._wait_listening(task, svc)
                 self._register(task, svc)
-            task.started_at = time.time()
+            task.started_at = self.lab.clock.now()
             self._state(task, "RUNNING")
             if svc is not None:
                 self._reset_start_backoff(svc)
@@ -547,8 +547,8 @@ class EcsBackend:
         }
         last_run: dict[str, float] = {}
         while task.last_status == "RUNNING" and task.desired_status == "RUNNING":
-            await asyncio.sleep(0.5)
-            now = time.time()
+            await asyncio.sleep(self.lab.clock.cadence(0.5))
+            now = self.lab.clock.now()
             for name, hc in defs.items():
                 cfg = health_settings(hc)
                 if now - last_run.get(name, 0.0) < cfg["interval"]:
@@ -582,7 +582,7 @@ class EcsBackend:
             return
         task.desired_status = "STOPPED"
         task.stop_code, task.stopped_reason = stop_code, reason
-        task.stopping_at = time.time()
+        task.stopping_at = self.lab.clock.now()
         self._spawn(self._stop_sequence(task))
 
     async def stop_task(self, cluster_ref: str | None, task_ref: str, reason: str | None = None) -> Task:
@@ -616,7 +616,7 @@ class EcsBackend:
                 c.last_status = "STOPPED"
                 if c.exit_code is None:
                     c.exit_code = 137 if task.stop_code != "EssentialContainerExited" else None
-        task.stopped_at = time.time()
+        task.stopped_at = self.lab.clock.now()
         task.desired_status = "STOPPED"
         self._state(task, "STOPPED")
         self._kick.set()
@@ -683,7 +683,7 @@ class EcsBackend:
     async def _schedule_forever(self) -> None:
         while True:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), timeout=1.0)
+                await asyncio.wait_for(self._kick.wait(), timeout=self.lab.clock.cadence(1.0))
             self._kick.clear()
             try:
                 for svc in list(self.services.values()):
@@ -697,7 +697,7 @@ class EcsBackend:
         live = self._service_tasks(svc)
         current = [t for t in live if t.task_definition is svc.task_definition]
         outdated = [t for t in live if t.task_definition is not svc.task_definition]
-        now = time.time()
+        now = self.lab.clock.now()
         for t in live:  # ELB health: replace after the grace period
             if t.elb_unhealthy_since is not None and t.started_at and now - t.started_at >= svc.grace:
                 tgs = ", ".join(tg for tg, _ in t.registrations)
@@ -743,7 +743,7 @@ class EcsBackend:
             return
         svc.start_failures += 1
         delay = START_BACKOFF_FIRST * 2 ** min(svc.start_failures - 1, 10)
-        svc.launch_after = time.time() + min(START_BACKOFF_MAX, delay)
+        svc.launch_after = self.lab.clock.now() + min(START_BACKOFF_MAX, delay)
         if not svc.start_impaired:
             svc.start_impaired = True
             self._event(svc, START_IMPAIRED.format(name=svc.name))
@@ -783,7 +783,7 @@ class EcsBackend:
         for t in self.tasks.values():
             if t.private_ip == target_id and (tg_arn, port) in t.registrations and t.desired_status == "RUNNING":
                 if new == "unhealthy":
-                    t.elb_unhealthy_since = t.elb_unhealthy_since or time.time()
+                    t.elb_unhealthy_since = t.elb_unhealthy_since or self.lab.clock.now()
                     self._kick.set()
                 elif new == "healthy":
                     t.elb_unhealthy_since = None
@@ -792,7 +792,7 @@ class EcsBackend:
         cw = getattr(self.lab, "cloudwatch", None)
         if cw is None:
             return
-        now = time.time()
+        now = self.lab.clock.now()
         for svc in self.services.values():
             tasks = [t for t in self._service_tasks(svc) if t.last_status == "RUNNING" and t.unit]
             if not tasks:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -57,7 +56,7 @@ class ElbV2Backend:
         self.load_balancers: dict[str, LoadBalancer] = {}
         self.target_groups: dict[str, TargetGroup] = {}
         self.listeners: dict[str, Listener] = {}
-        self.targets = TargetSupervisor(lab.events, self._resolve)
+        self.targets = TargetSupervisor(lab.events, self._resolve, lab.clock)
         self._metrics_task: asyncio.Task[None] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
@@ -536,14 +535,16 @@ class ElbV2Backend:
         return "vpc-00000000000000001"
 
     async def _publish_metrics(self) -> None:
-        """Once a second: request aggregates per LB, and healthy/unhealthy host counts per TG."""
+        """Once a (scenario) second: request aggregates per LB, and healthy/unhealthy host counts
+        per TG, stamped with the scenario second the batch began in."""
         loop = asyncio.get_running_loop()
-        next_at = loop.time() + 1.0
+        step = self.lab.clock.cadence(1.0)
+        next_at = loop.time() + step
         while True:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at += 1.0
+            next_at += step
             sink: MetricSink = getattr(self.lab, "cloudwatch", None) or _NullSink()
-            stamp = float(int(time.time()) - 1)
+            stamp = float(int(self.lab.clock.now() - step * self.lab.clock.scale))
             for lb in self.load_balancers.values():
                 lb.stats.flush(sink, stamp)
             for tg in self.target_groups.values():

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from chaoslab.clock import LabClock
 from chaoslab.errors import AwsError
 from chaoslab.net import healthcheck as hc
 from chaoslab.runtime.ports import unit_port
@@ -27,8 +28,9 @@ Resolver = Callable[[TargetGroup, str], str]
 class TargetSupervisor:
     """Runs every registered target through the ALB health state machine."""
 
-    def __init__(self, events: Any, resolve: Resolver) -> None:
+    def __init__(self, events: Any, resolve: Resolver, clock: LabClock) -> None:
         self._events = events
+        self._clock = clock  # intervals, timeouts and drain delays are scenario seconds
         self._resolve = resolve  # target id -> address; raises AwsError when it cannot
         self._listeners: list[HealthListener] = []
 
@@ -59,7 +61,7 @@ class TargetSupervisor:
         route(tg)
         self._notify(tg, reg, old, new)
         delay = int(tg.attributes["deregistration_delay.timeout_seconds"])
-        reg.drain_timer = asyncio.get_running_loop().call_later(delay, self._drained, tg, reg)
+        reg.drain_timer = asyncio.get_running_loop().call_later(self._clock.wall(delay), self._drained, tg, reg)
 
     def activate(self, tg: TargetGroup) -> None:
         """A listener now forwards to `tg`: its targets start initial health checks."""
@@ -126,14 +128,20 @@ class TargetSupervisor:
                 reg.upstream.host,
                 unit_port(reg.upstream.host, port),
                 settings["HealthCheckPath"],
-                settings["HealthCheckTimeoutSeconds"],
+                self._clock.timeout(settings["HealthCheckTimeoutSeconds"]),
                 hc.parse_matcher(tg.matcher),
             )
             change = reg.health.observe(result, settings["HealthyThresholdCount"], settings["UnhealthyThresholdCount"])
             if change is not None:
                 route(tg)
                 self._notify(tg, reg, *change)
-            next_at += settings["HealthCheckIntervalSeconds"]
+            step = self._clock.cadence(settings["HealthCheckIntervalSeconds"])
+            next_at += step
+            if loop.time() - next_at > step:
+                # A probe outlasted whole intervals (its timeout has a wall-clock floor at a time
+                # scale, docs/timing.md): resume the schedule from now, not with a burst of
+                # back-to-back probes that would mark a recovered target healthy at once.
+                next_at = loop.time()
             await asyncio.sleep(max(0.0, next_at - loop.time()))
 
     def _refresh_address(self, tg: TargetGroup, reg: Registration) -> None:

@@ -39,7 +39,8 @@ def _conflict(message: str) -> AwsError:
 class FisBackend:
     """One account's FIS in one region.
 
-    `time_scale` multiplies every action duration (tests and demos compress PT1M to a second);
+    `time_scale` multiplies every action duration: wall seconds per template second, by default
+    the lab clock's (1 / its scale; tests set it directly to compress PT1M to a second);
     `stop_condition_interval` is how often alarms are re-read besides the alarm listener.
     """
 
@@ -47,14 +48,14 @@ class FisBackend:
         self,
         lab: Any,
         *,
-        time_scale: float = 1.0,
+        time_scale: float | None = None,
         stop_condition_interval: float = 0.5,
         rng: random.Random | None = None,
     ) -> None:
         self.lab = lab
         self.region = lab.config.region
         self.account_id = lab.config.account_id
-        self.time_scale = time_scale
+        self.time_scale = lab.clock.wall(1.0) if time_scale is None else time_scale
         self.stop_condition_interval = stop_condition_interval
         self.rng = rng or random.Random()
         self._runs: dict[str, ExperimentRun] = {}

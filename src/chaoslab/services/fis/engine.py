@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 from typing import Any
 
 from chaoslab.errors import AwsError
@@ -71,7 +70,7 @@ class ExperimentRun:
     def set_state(self, status: str, reason: str, error: dict[str, str] | None = None) -> None:
         old = self.exp["state"]["status"]
         self.exp["state"] = {"status": status, "reason": reason, **({"error": error} if error else {})}
-        now = time.time()
+        now = self.lab.clock.now()
         if status == "running":
             self.exp["startTime"] = now
         if status in ("completed", "stopped", "failed", "cancelled"):
@@ -91,7 +90,7 @@ class ExperimentRun:
         action = self.exp["actions"][name]
         old = action["state"]["status"]
         action["state"] = {"status": status, "reason": reason}
-        now = time.time()
+        now = self.lab.clock.now()
         if status == "running":
             action["startTime"] = now
         if status in ("completed", "stopped", "failed", "cancelled", "skipped"):
@@ -146,7 +145,10 @@ class ExperimentRun:
         try:
             self.log.write(
                 "experiment-start",
-                {"experiment_template_id": self.exp["experimentTemplateId"], "experiment_start_time": iso(time.time())},
+                {
+                    "experiment_template_id": self.exp["experimentTemplateId"],
+                    "experiment_start_time": iso(self.lab.clock.now()),
+                },
             )
         except (AwsError, OSError, AttributeError) as exc:
             raise Halt(
@@ -261,7 +263,8 @@ class ExperimentRun:
                 continue  # only skipped actions use it
             rtype = target["resourceType"]
             self.log.write(
-                "target-resolution-start", {"target_resolution_start_time": iso(time.time()), "target_name": name}
+                "target-resolution-start",
+                {"target_resolution_start_time": iso(self.lab.clock.now()), "target_name": name},
             )
             try:
                 pool = await candidates(self.lab, rtype, target.get("parameters") or {})
@@ -282,7 +285,7 @@ class ExperimentRun:
             self.log.write(
                 "target-resolution-end",
                 {
-                    "target_resolution_end_time": iso(time.time()),
+                    "target_resolution_end_time": iso(self.lab.clock.now()),
                     "target_name": name,
                     "target_type": rtype,
                     "resolved_targets": [{"arn": r.arn} for r in chosen],
@@ -299,7 +302,7 @@ class ExperimentRun:
 
     def _resolution_detail(self, name: str, rtype: str, count: int, status: str, error: str | None = None) -> None:
         details: dict[str, Any] = {
-            "target_resolution_end_time": iso(time.time()),
+            "target_resolution_end_time": iso(self.lab.clock.now()),
             "target_name": name,
             "target_type": rtype,
             "account_id": self.lab.config.account_id,
@@ -375,7 +378,7 @@ class ExperimentRun:
             {
                 "action_name": name,
                 "action_id": spec.id,
-                "action_start_time": iso(time.time()),
+                "action_start_time": iso(self.lab.clock.now()),
                 "action_targets": refs,
                 **({"parameters": action["parameters"]} if action.get("parameters") else {}),
             },
@@ -436,7 +439,7 @@ class ExperimentRun:
             {
                 "action_name": name,
                 "action_id": self.exp["actions"][name]["actionId"],
-                "action_end_time": iso(time.time()),
+                "action_end_time": iso(self.lab.clock.now()),
                 "action_state": {"status": status, "reason": reason},
             },
         )
@@ -446,7 +449,7 @@ class ExperimentRun:
             self.log.write(
                 "experiment-end",
                 {
-                    "experiment_end_time": iso(time.time()),
+                    "experiment_end_time": iso(self.lab.clock.now()),
                     "experiment_state": {"status": self.exp["state"]["status"], "reason": self.exp["state"]["reason"]},
                 },
             )

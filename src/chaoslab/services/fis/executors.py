@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -182,7 +181,8 @@ async def ec2_terminate_instances(ctx: ActionContext, targets: Targets, params: 
 
 def _notice_time(ctx: ActionContext, duration: str) -> str:
     """When an interruption notice says the interruption comes (EventBridge's time format)."""
-    at = time.time() + parse_duration(duration) * ctx.time_scale
+    wait = parse_duration(duration) * ctx.time_scale  # wall seconds, as the action sleeps them
+    at = ctx.lab.clock.now() + wait * ctx.lab.clock.scale  # in scenario time, as every FIS timestamp
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

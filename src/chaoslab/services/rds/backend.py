@@ -405,7 +405,7 @@ class RdsBackend:
     # -- metrics -------------------------------------------------------------------------------
     async def _publish_metrics(self) -> None:
         while True:
-            await asyncio.sleep(_METRIC_PERIOD)
+            await asyncio.sleep(self.lab.clock.cadence(_METRIC_PERIOD))
             try:
                 self.publish_metrics()
             except Exception:

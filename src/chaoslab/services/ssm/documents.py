@@ -9,7 +9,6 @@ scripts undo the fault then).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,7 +141,7 @@ async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
     record = network.rules_record(run.unit.unit_id, rule_set)
     run.journal("network.rules", record)
     await network.apply_rules(record)
-    await asyncio.sleep(run.number("DurationSeconds"))
+    await run.lab.clock.sleep(run.number("DurationSeconds"))
 
 
 def _netns(run: DocumentRun) -> str:
@@ -192,7 +191,7 @@ async def latency(run: DocumentRun) -> None:
     except network.NetworkFaultError as exc:
         raise FaultError(str(exc)) from None
     run.say(f"Adding {delay} ms (jitter {jitter} ms) of latency")
-    await asyncio.sleep(run.number("DurationSeconds"))
+    await run.lab.clock.sleep(run.number("DurationSeconds"))
 
 
 _COMMON = {"DurationSeconds": None, "InstallDependencies": "True"}
