@@ -22,7 +22,7 @@ from chaoslab.config import LabConfig
 from chaoslab.faults.network_iptables import listing
 from chaoslab.lab import Lab
 from chaoslab.services.fis.executors import ActionContext
-from chaoslab.services.fis.registry import REGISTRY, REVERTERS
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.selection import Resource
 
 TRUST = {
@@ -60,7 +60,7 @@ async def net_lab(home: Path) -> AsyncIterator[Lab]:
 
 
 def context(lab: Lab, action_id: str) -> ActionContext:
-    """What the engine hands an executor, with the registry's reverters."""
+    """What the engine hands an executor."""
     role = lab.iam.get_role("net-fis-role")
     return ActionContext(
         lab,
@@ -69,7 +69,6 @@ def context(lab: Lab, action_id: str) -> ActionContext:
         "act",
         action_id,
         time_scale=1 / 60,
-        reverters=dict(REVERTERS),
     )  # PT1M lasts one second
 
 
@@ -79,7 +78,7 @@ async def run_for(
     """Start a registered executor in the background; returns once its effect is in place."""
     task = asyncio.create_task(REGISTRY[executor](ctx, targets, params))
     for _ in range(200):
-        if ctx.undo_ids or task.done():
+        if ctx.journaled or task.done():
             break
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.3)  # the record is written just before the effect: let it land

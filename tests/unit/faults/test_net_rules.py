@@ -10,6 +10,7 @@ import pytest
 from chaoslab.faults import api_errors
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
+from chaoslab.faults.base import NetworkFaultError
 from chaoslab.faults.network_delayproxy import Delay
 from chaoslab.faults.network_iptables import SINK_MARK, RuleSet
 
@@ -96,7 +97,7 @@ def test_sources() -> None:
         "10.5.0.2/32",
     ]
     for bad in ("S3", "example.com"):
-        with pytest.raises(net.NetworkFaultError):
+        with pytest.raises(NetworkFaultError):
             net.resolve_sources(lab, bad)
 
 
@@ -123,7 +124,7 @@ def test_api_errors_per_protocol() -> None:
 
 
 def test_api_fault_matches_only_the_role_service_and_operations() -> None:
-    fault = api_errors.ApiFault(
+    fault = api_errors.ApiErrorRule(
         "internal", "ec2", frozenset({"DescribeInstances"}), 100, frozenset({"app"}), "123456789012"
     )
     session = "arn:aws:sts::123456789012:assumed-role/app/s1"

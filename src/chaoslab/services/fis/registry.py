@@ -1,10 +1,9 @@
-"""Executor keys (the catalogue's `executor` field) → implementations, and undo-record fault
-names → reverts (used when an action ends and when a restarted lab replays the journal).
-One implementation per action; every fault name a kept executor journals has its reverter."""
+"""Executor keys (the catalogue's `executor` field) → implementations, one per action. The faults
+they journal are reverted through `chaoslab.faults.registry`, the table of fault families."""
 
 from __future__ import annotations
 
-from chaoslab.services.fis import api_faults, exec_network, exec_stress
+from chaoslab.services.fis import exec_network, exec_stress
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis.api_faults import inject_api_error
 
@@ -24,11 +23,4 @@ REGISTRY: dict[str, ex.Executor] = {
     "rds.reboot_db_instances": ex.rds_reboot_db_instances,
     **exec_stress.EXECUTORS,
     **exec_network.EXECUTORS,
-}
-
-REVERTERS: dict[str, ex.Reverter] = {
-    **ex.REVERTERS,
-    **exec_stress.REVERTERS,
-    **exec_network.REVERTERS,
-    **api_faults.REVERTERS,
 }
