@@ -75,13 +75,18 @@ def context(lab: Lab, action_id: str) -> ActionContext:
 async def run_for(
     ctx: ActionContext, executor: str, targets: dict[str, list[Resource]], params: dict[str, str]
 ) -> asyncio.Task[None]:
-    """Start a registered executor in the background; returns once its effect is in place."""
+    """Start a registered executor in the background; returns once its effect is in place: the
+    executor said so (`fault.applied`, emitted after the fault took effect; a loaded machine can
+    take a second to start the latency fault's proxy), and a moment more for faults on several
+    units (disrupt-connectivity applies unit by unit)."""
     task = asyncio.create_task(REGISTRY[executor](ctx, targets, params))
-    for _ in range(200):
-        if ctx.journaled or task.done():
+    mine = {"experiment": ctx.experiment_id, "action": ctx.action_name}
+    for _ in range(500):
+        applied = ctx.lab.events.since(0, {"fault.applied"})
+        if task.done() or any(all(e.get(k) == v for k, v in mine.items()) for e in applied):
             break
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)  # the record is written just before the effect: let it land
+    await asyncio.sleep(0.3)
     if task.done():
         task.result()
     return task
