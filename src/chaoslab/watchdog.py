@@ -103,23 +103,13 @@ def wait_for_exit(pid: int) -> None:
 async def recover(store: Store) -> dict[str, Any]:
     """Everything a dead lab left: faults reverted first (while their units still exist), then
     processes killed, then namespaces/links/routes and PostgreSQL directories removed."""
+    from chaoslab.faults.replay import revert_entries
     from chaoslab.runtime.network import cleanup_leftovers
     from chaoslab.runtime.recovery import kill_leftover_processes
-    from chaoslab.services.fis.registry import REVERTERS
     from chaoslab.services.rds.postgres import cleanup_owned
 
-    reverted, failed = [], []
-    for entry in store.journal_pending():
-        reverter = REVERTERS.get(entry["fault"])
-        if reverter is None:
-            continue
-        try:
-            await reverter(_DeadLab(), entry["record"])
-        except Exception as exc:
-            failed.append(f"{entry['fault']}: {exc}")
-            continue
-        store.journal_done(entry["id"])
-        reverted.append(entry["fault"])
+    reverted: list[str] = []
+    failed = await revert_entries(_DeadLab(), store, store.journal_pending(), lambda e: reverted.append(e["fault"]))
     killed = await kill_leftover_processes(store)
     removed = await cleanup_leftovers(store)
     cleanup_owned(store)
@@ -127,9 +117,9 @@ async def recover(store: Store) -> dict[str, Any]:
 
 
 class _DeadLab:
-    """What reverters see when the lab is gone: no live units, no services to call."""
+    """What reverts see when the lab is gone: no live units, no services to call."""
 
-    ec2 = ecs = ssm = None
+    ec2 = ecs = ssm = gateway = None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

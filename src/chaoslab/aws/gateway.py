@@ -69,7 +69,7 @@ class Gateway:
         self.port: int | None = None
         self._overrides = dict(operations or {})
         self._loaded: dict[str, dict[str, ApiHandler]] = {}
-        self._hooks: list[RequestHook] = []
+        self._hooks: dict[object, RequestHook] = {}
         self._runner: web.AppRunner | None = None
         self._offload = Offloader()
 
@@ -110,11 +110,17 @@ class Gateway:
                 raise ValueError(f"lab routes live under {LAB_PREFIX}/, not {path}")
         self.app.add_routes(routes)
 
-    def add_request_hook(self, hook: RequestHook) -> Callable[[], None]:
+    def add_request_hook(self, hook: RequestHook, key: str | None = None) -> Callable[[], None]:
         """Run `hook(ctx, service, operation)` before every handler; an AwsError it returns is the
-        answer instead (FIS inject-api-* faults). Returns the function that removes the hook."""
-        self._hooks.append(hook)
-        return lambda: self._hooks.remove(hook) if hook in self._hooks else None
+        answer instead (FIS inject-api-* faults). Returns the function that removes the hook;
+        `key` also names it for `remove_request_hook` (a fault's revert has only its record)."""
+        handle: object = key if key is not None else object()
+        self._hooks[handle] = hook
+        return lambda: self.remove_request_hook(handle)
+
+    def remove_request_hook(self, key: object) -> None:
+        """Remove the hook added under `key`; nothing if there is none (any more)."""
+        self._hooks.pop(key, None)
 
     def operations(self, service: str) -> dict[str, ApiHandler]:
         """The handlers of a package, by botocore operation name."""
@@ -225,7 +231,7 @@ class Gateway:
         )
         params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
         ctx.params = params
-        for hook in list(self._hooks):
+        for hook in list(self._hooks.values()):
             injected = await _maybe_await(hook(ctx, service, operation))
             if isinstance(injected, AwsError):
                 raise injected

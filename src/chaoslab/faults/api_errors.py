@@ -2,24 +2,21 @@
 a given percentage, with the error a real client would see, through a request hook on the lab's
 AWS gateway. Other principals' calls never match.
 
-A hook lives only in the lab process, so a crash removes it by itself; the undo record just
-names the hook, and reverting a name that is no longer installed does nothing.
+`ApiErrors` installs the hook under a name. A hook lives only in the lab process, so a crash
+removes it by itself; the undo record just names the hook, and reverting a name that is no
+longer installed (or a lab that is gone) does nothing.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslab.errors import AwsError
+from chaoslab.faults.base import Fault
 
 KINDS = ("internal", "throttle", "unavailable")
-
-# Installed hooks by id -> function that removes it (module-level: the gateway owns the hooks,
-# this only remembers how to take ours out again).
-_INSTALLED: dict[str, Callable[[], None]] = {}
 
 
 def error_for(kind: str, protocol: str) -> AwsError:
@@ -49,7 +46,7 @@ def role_name(arn: str) -> str:
 
 
 @dataclass
-class ApiFault:
+class ApiErrorRule:
     """Which calls fail: by these roles, to `service`, for `operations`, at `percentage` %."""
 
     kind: str
@@ -73,15 +70,22 @@ class ApiFault:
         return None
 
 
-def install(lab: Any, hook_id: str, fault: ApiFault) -> None:
-    _INSTALLED[hook_id] = lab.gateway.add_request_hook(fault.hook)
+class ApiErrors(Fault):
+    """`rule`'s calls fail, through a gateway request hook named `hook_id`."""
 
+    name = "api.errors"
 
-def remove(hook_id: str) -> None:
-    undo = _INSTALLED.pop(hook_id, None)
-    if undo is not None:
-        undo()
+    def __init__(self, lab: Any, hook_id: str, rule: ApiErrorRule, target: str) -> None:
+        self.lab, self.hook_id, self.rule, self.target = lab, hook_id, rule, target
 
+    async def arm(self) -> dict[str, Any]:
+        return {"hook_id": self.hook_id, "target": self.target}
 
-def installed(hook_id: str) -> bool:
-    return hook_id in _INSTALLED
+    async def go(self) -> None:
+        self.lab.gateway.add_request_hook(self.rule.hook, key=self.hook_id)
+
+    @classmethod
+    async def revert(cls, lab: Any, record: dict[str, Any]) -> None:
+        gateway = getattr(lab, "gateway", None)
+        if gateway is not None:
+            gateway.remove_request_hook(record["hook_id"])

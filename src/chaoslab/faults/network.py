@@ -1,9 +1,9 @@
-"""Network faults on compute units: find a unit's namespace, resolve FIS `sources`, apply and
-revert rule sets and the delay proxy from undo records alone.
+"""Network faults on compute units: `NetworkRules` (an iptables rule set: blackhole, packet
+loss, disrupt-connectivity) and `NetworkLatency` (REDIRECT rules and the delay proxy), plus the
+helpers that find a unit's namespace and resolve FIS `sources`.
 
-A record is written to the undo journal before anything changes and holds everything the
-revert needs (namespace, chains, proxy tag), so `revert_rules` / `revert_latency` work in the
-running lab and at the next start after a crash — and do nothing the second time.
+The undo record holds everything the revert needs (namespace, chains, proxy tag), so `revert`
+works in the running lab and at the next start after a crash — and does nothing the second time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 
 from chaoslab.faults import network_rules as rules
+from chaoslab.faults.base import Fault, FaultStartError, NetworkFaultError
 from chaoslab.faults.lookup import live_unit
 from chaoslab.faults.network_iptables import RuleSet, install, netns_exists, remove, remove_jumps
 from chaoslab.ids import hex_id
@@ -34,10 +35,6 @@ NETNS_ONLY = (
     "needs the lab's netns network mode (root on Linux), where each unit has its own network "
     "namespace; this lab runs units on loopback addresses"
 )
-
-
-class NetworkFaultError(Exception):
-    """A network fault that cannot be applied as asked (FIS reports ConfigurationFailure)."""
 
 
 def new_tag() -> str:
@@ -82,104 +79,128 @@ def resolve_sources(lab: Any, sources: str | None) -> list[str] | None:
     return out
 
 
-# iptables-only faults (blackhole, packet loss, disrupt-connectivity) --------------------------
-def rules_record(target: str, rule_set: RuleSet, **extra: Any) -> dict[str, Any]:
-    return {"target": target, "rules": rule_set.to_record(), **extra}
+class NetworkRules(Fault):
+    """One iptables rule set in one unit's namespace (blackhole, packet loss, disrupt)."""
+
+    name = "network.rules"
+
+    def __init__(self, target: str, rule_set: RuleSet) -> None:
+        self.target, self.rule_set = target, rule_set
+
+    async def arm(self) -> dict[str, Any]:
+        return {"target": self.target, "rules": self.rule_set.to_record()}
+
+    async def go(self) -> None:
+        await install(self.rule_set)
+
+    @classmethod
+    async def revert(cls, lab: Any, record: dict[str, Any]) -> None:
+        await remove(RuleSet.from_record(record["rules"]))
 
 
-async def apply_rules(record: dict[str, Any]) -> None:
-    await install(RuleSet.from_record(record["rules"]))
-
-
-async def revert_rules(lab: Any, record: dict[str, Any]) -> None:
-    await remove(RuleSet.from_record(record["rules"]))
-
-
-# latency: iptables REDIRECT + the delay proxy --------------------------------------------------
-def latency_record(
-    target: str,
-    unit_id: str,
-    netns: str,
-    *,
-    delay_ms: int,
-    jitter_ms: int,
-    flows_percent: int,
-    sources: list[str] | None,
-    ingress_ports: list[int],
-) -> dict[str, Any]:
-    tag = new_tag()
-    rule_set = rules.latency_redirect(
-        netns, tag, flows_percent, sources, ingress_ports, EGRESS_PROXY_PORT, INGRESS_PROXY_PORT
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        PROXY_MODULE,
-        "--egress-port",
-        str(EGRESS_PROXY_PORT),
-        "--ingress-port",
-        str(INGRESS_PROXY_PORT),
-        "--mark",
-        rules.PROXY_MARK,
-        "--delay-ms",
-        str(delay_ms),
-        "--jitter-ms",
-        str(jitter_ms),
-        "--drain-s",
-        str(PROXY_DRAIN_S),
-        "--tag",
-        tag,
-    ]
-    return {
-        "target": target,
-        "unit_id": unit_id,
-        "netns": netns,
-        "tag": tag,
-        "proxy": f"delayproxy-{tag}",
-        "argv": argv,
-        "rules": rule_set.to_record(),
-    }
-
-
-async def apply_latency(unit: ComputeUnit, record: dict[str, Any]) -> None:
-    """Start the proxy in the unit, wait until it listens, then redirect flows to it.
+class NetworkLatency(Fault):
+    """Affected TCP flows REDIRECTed through a delay proxy running in the unit.
 
     One latency fault per unit at a time (FIS does not run network actions in parallel on the
     same task): a second proxy could not bind the unit's proxy port, the readiness probe would
     reach the first one, and when the first ended the second's redirect would point at nothing."""
-    if any(name.startswith("delayproxy-") for name in unit.extras):
-        raise NetworkFaultError(
-            f"{record['target']} already has a network latency fault; "
-            "network latency cannot run in parallel on the same target"
+
+    name = "network.latency"
+
+    def __init__(
+        self,
+        unit: ComputeUnit,
+        target: str,
+        netns: str,
+        *,
+        delay_ms: int,
+        jitter_ms: int,
+        flows_percent: int,
+        sources: list[str] | None,
+        ingress_ports: list[int],
+    ) -> None:
+        self.unit, self.target, self.netns = unit, target, netns
+        self.delay_ms, self.jitter_ms, self.flows_percent = delay_ms, jitter_ms, flows_percent
+        self.sources, self.ingress_ports = sources, ingress_ports
+        self.record: dict[str, Any] = {}
+
+    async def arm(self) -> dict[str, Any]:
+        tag = new_tag()
+        rule_set = rules.latency_redirect(
+            self.netns,
+            tag,
+            self.flows_percent,
+            self.sources,
+            self.ingress_ports,
+            EGRESS_PROXY_PORT,
+            INGRESS_PROXY_PORT,
         )
-    await unit.spawn_extra(record["proxy"], record["argv"])
-    assert unit.ip is not None
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT), 1.0)
-            writer.close()
-            break
-        except (TimeoutError, OSError):
-            if time.monotonic() > deadline or record["proxy"] not in unit.extras:
-                raise NetworkFaultError(f"the delay proxy in {record['target']} did not start") from None
-            await asyncio.sleep(0.05)
-    await install(RuleSet.from_record(record["rules"]))
+        argv = [
+            sys.executable,
+            "-m",
+            PROXY_MODULE,
+            "--egress-port",
+            str(EGRESS_PROXY_PORT),
+            "--ingress-port",
+            str(INGRESS_PROXY_PORT),
+            "--mark",
+            rules.PROXY_MARK,
+            "--delay-ms",
+            str(self.delay_ms),
+            "--jitter-ms",
+            str(self.jitter_ms),
+            "--drain-s",
+            str(PROXY_DRAIN_S),
+            "--tag",
+            tag,
+        ]
+        self.record = {
+            "target": self.target,
+            "unit_id": self.unit.unit_id,
+            "netns": self.netns,
+            "tag": tag,
+            "proxy": f"delayproxy-{tag}",
+            "argv": argv,
+            "rules": rule_set.to_record(),
+        }
+        return self.record
 
+    async def go(self) -> None:
+        """Start the proxy in the unit, wait until it listens, then redirect flows to it."""
+        unit, record = self.unit, self.record
+        if any(name.startswith("delayproxy-") for name in unit.extras):
+            raise FaultStartError(
+                f"{record['target']} already has a network latency fault; "
+                "network latency cannot run in parallel on the same target"
+            )
+        await unit.spawn_extra(record["proxy"], record["argv"])
+        assert unit.ip is not None
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT), 1.0)
+                writer.close()
+                break
+            except (TimeoutError, OSError):
+                if time.monotonic() > deadline or record["proxy"] not in unit.extras:
+                    raise FaultStartError(f"the delay proxy in {record['target']} did not start") from None
+                await asyncio.sleep(0.05)
+        await install(RuleSet.from_record(record["rules"]))
 
-async def revert_latency(lab: Any, record: dict[str, Any]) -> None:
-    """Stop redirecting new flows, let the proxy finish the flows it carries, then delete the rules.
+    @classmethod
+    async def revert(cls, lab: Any, record: dict[str, Any]) -> None:
+        """Stop redirecting new flows, let the proxy finish the flows it carries, then delete the rules.
 
-    The REDIRECT rules must outlive the proxy: they hold the namespace's connection tracking, and
-    a redirected flow that loses its NAT binding sends the proxy's last bytes and its FIN from the
-    proxy's own port, which the peer ignores — a request in flight would hang instead of ending."""
-    rule_set = RuleSet.from_record(record["rules"])
-    await remove_jumps(rule_set)
-    unit = live_unit(lab, record["unit_id"])
-    if unit is not None and record["proxy"] in unit.extras:
-        await unit.stop_extra(record["proxy"], timeout=PROXY_DRAIN_S + 1.0)
-    await kill_tagged(record["netns"], record["tag"])
-    await remove(rule_set)
+        The REDIRECT rules must outlive the proxy: they hold the namespace's connection tracking, and
+        a redirected flow that loses its NAT binding sends the proxy's last bytes and its FIN from the
+        proxy's own port, which the peer ignores — a request in flight would hang instead of ending."""
+        rule_set = RuleSet.from_record(record["rules"])
+        await remove_jumps(rule_set)
+        unit = live_unit(lab, record["unit_id"])
+        if unit is not None and record["proxy"] in unit.extras:
+            await unit.stop_extra(record["proxy"], timeout=PROXY_DRAIN_S + 1.0)
+        await kill_tagged(record["netns"], record["tag"])
+        await remove(rule_set)
 
 
 async def kill_tagged(netns: str, tag: str) -> None:

@@ -1,12 +1,14 @@
 """The delay proxy: a helper process inside a unit's namespace that adds latency to TCP flows
 (this kernel has no netem).
 
-iptables REDIRECTs the affected flows here (`network_rules.latency_redirect`); the proxy reads
-each flow's original destination (SO_ORIGINAL_DST), connects there itself with SO_MARK set (so
-its own connections are not redirected again) and relays. Like netem on the unit's eth0, it
-delays what *leaves* the unit: on egress flows the unit's bytes towards the peer, on ingress
-flows the unit's answers. Each chunk is held `delay ± jitter` ms (uniform jitter) after it was
-read; chunks never overtake each other, as a TCP stream must stay in order.
+iptables REDIRECTs the affected flows here (`network_rules.latency_redirect`). Two transparent
+`TcpProxy`s (egress and ingress) send each flow to its original destination (SO_ORIGINAL_DST),
+with SO_MARK set on their own connections so they are not redirected again, through the `Delay`
+filter. Like netem on the unit's eth0, it delays what *leaves* the unit: on egress flows the
+unit's bytes towards the peer (the proxy's upstream direction), on ingress flows the unit's
+answers (its downstream direction). Each chunk is held `delay ± jitter` ms (uniform jitter)
+after it was read; chunks never overtake each other, as a TCP stream must stay in order, and the
+proxy reads at most its bounded buffer ahead.
 
 On SIGTERM (the lab has already stopped redirecting new flows) it lets the flows in flight end by
 themselves for up to `--drain-s` seconds, as removing netem would leave them alone, and closes
@@ -20,18 +22,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import signal
 import socket
 import struct
 import time
-from collections.abc import Awaitable
-from typing import Any
+
+from chaoslab.net.tcpproxy import Connection, Direction, TcpProxy
 
 SO_ORIGINAL_DST = 80
-CHUNK = 65536
 ACCEPT_GRACE_S = 0.05  # lets the loop accept a connection the kernel queued before SIGTERM
+CONNECT_TIMEOUT_S = 30.0
 
 
 def original_destination(sock: socket.socket) -> tuple[str, int]:
@@ -41,110 +42,52 @@ def original_destination(sock: socket.socket) -> tuple[str, int]:
 
 
 class Delay:
-    """When a chunk read now may be sent: now + delay ± jitter, never before the previous one."""
+    """A `TcpProxy` filter: each chunk of the `delayed` direction is held until delay ± jitter
+    after it was read. The proxy passes a direction's chunks through one at a time, so a chunk
+    held longer holds the ones behind it: order is kept, as on a TCP stream."""
 
-    def __init__(self, delay_ms: float, jitter_ms: float) -> None:
+    def __init__(self, delay_ms: float, jitter_ms: float, delayed: Direction) -> None:
         self.delay = delay_ms / 1000
         self.jitter = jitter_ms / 1000
-        self._last = 0.0
+        self.delayed = delayed
 
-    def release_at(self, now: float) -> float:
-        hold = max(0.0, self.delay + random.uniform(-self.jitter, self.jitter))
-        self._last = max(self._last, now + hold)
-        return self._last
+    def hold(self) -> float:
+        return max(0.0, self.delay + random.uniform(-self.jitter, self.jitter))
 
-
-async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: Delay | None) -> None:
-    """Copy one direction; with `delay`, a queue holds each chunk until its release time."""
-    queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
-
-    async def send() -> None:
-        while True:
-            at, data = await queue.get()
-            wait = at - time.monotonic()
+    async def __call__(self, conn: Connection, direction: Direction, data: bytes, read_at: float) -> bytes:
+        if direction == self.delayed:
+            wait = read_at + self.hold() - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-        with contextlib.suppress(OSError):
-            writer.write_eof()
-
-    sender = asyncio.create_task(send())
-    try:
-        while True:
-            data = await reader.read(CHUNK)
-            now = time.monotonic()
-            await queue.put((delay.release_at(now) if delay and data else now, data))
-            if not data:
-                break
-        await sender
-    finally:
-        sender.cancel()
-
-
-async def relay(
-    client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter, mark: int, delay: Delay, egress: bool
-) -> None:
-    sock = client_w.get_extra_info("socket")
-    try:
-        host, port = original_destination(sock)
-        upstream = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        upstream.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
-        upstream.setblocking(False)
-        await asyncio.wait_for(asyncio.get_running_loop().sock_connect(upstream, (host, port)), 30)
-        up_r, up_w = await asyncio.open_connection(sock=upstream)
-    except (TimeoutError, OSError):
-        client_w.close()
-        return
-    try:  # each direction ends at its EOF (half-close is normal); a reset ends both
-        await asyncio.gather(
-            pump(client_r, up_w, delay if egress else None), pump(up_r, client_w, None if egress else delay)
-        )
-    except OSError:
-        pass
-    finally:
-        for w in (up_w, client_w):
-            w.close()
-
-
-async def tracked(relays: set[asyncio.Task[Any]], flow: Awaitable[None]) -> None:
-    """Run one relay while it is counted in `relays`, so a drain can wait for it."""
-    task = asyncio.current_task()
-    assert task is not None
-    relays.add(task)
-    try:
-        await flow
-    finally:
-        relays.discard(task)
-
-
-async def drain(relays: set[asyncio.Task[Any]], seconds: float) -> None:
-    """Wait up to `seconds` for the flows in flight to end by themselves."""
-    deadline = time.monotonic() + seconds
-    await asyncio.sleep(min(ACCEPT_GRACE_S, seconds))  # a flow redirected just before the rule went
-    while relays and (left := deadline - time.monotonic()) > 0:
-        await asyncio.wait(set(relays), timeout=left)
+        return data
 
 
 async def serve(args: argparse.Namespace) -> None:
-    servers = []
-    relays: set[asyncio.Task[Any]] = set()
-    for port, egress in ((args.egress_port, True), (args.ingress_port, False)):
-
-        def accepted(r: asyncio.StreamReader, w: asyncio.StreamWriter, e: bool = egress) -> Any:
-            return tracked(relays, relay(r, w, args.mark, Delay(args.delay_ms, args.jitter_ms), e))
-
-        servers.append(await asyncio.start_server(accepted, "0.0.0.0", port, reuse_address=True))
+    sides: tuple[tuple[int, Direction], ...] = ((args.egress_port, "upstream"), (args.ingress_port, "downstream"))
+    proxies = [
+        TcpProxy(
+            "0.0.0.0",
+            port,
+            filter=Delay(args.delay_ms, args.jitter_ms, delayed),
+            route=original_destination,
+            mark=args.mark,
+            connect_timeout=CONNECT_TIMEOUT_S,
+        )
+        for port, delayed in sides
+    ]
+    for proxy in proxies:
+        await proxy.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await drain(relays, args.drain_s)
-    for s in servers:
-        s.close()
+    deadline = time.monotonic() + args.drain_s
+    await asyncio.sleep(min(ACCEPT_GRACE_S, args.drain_s))  # a flow redirected just before the rule went
+    for proxy in proxies:
+        await proxy.drain(deadline - time.monotonic())
+    for proxy in proxies:
+        await proxy.stop()
 
 
 def main() -> None:
@@ -157,7 +100,7 @@ def main() -> None:
     parser.add_argument(
         "--drain-s", type=float, required=True, help="on SIGTERM, wait this long at most for the flows in flight to end"
     )
-    parser.add_argument("--tag", default="", help="fault tag; lets a reverter find this process after a crash")
+    parser.add_argument("--tag", default="", help="fault tag; lets a revert find this process after a crash")
     asyncio.run(serve(parser.parse_args()))
 
 

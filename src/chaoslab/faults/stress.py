@@ -1,9 +1,8 @@
 """CPU, I/O, memory and disk-fill stress inside a compute unit, as real worker processes.
 
-Two steps, so the undo record is durable before any load runs: `cpu()`/`io()`/… start idle
-workers in the unit and return an `Armed` fault whose `record` names the unit, every worker
-(name, pid, create time) and the directory holding their files; the caller journals the record,
-then calls `go()`. `revert(lab, record)` stops the workers (through the unit if it still
+`cpu()`/`io()`/`memory()`/`disk_fill()` size a `Stress` fault from their parameters. Its `arm`
+starts idle workers in the unit, so the undo record is durable before any load runs; `go`
+starts the load. `Stress.revert(lab, record)` stops the workers (through the unit if it still
 exists, else by pid + create time, so it works after a lab crash) and deletes the directory.
 It is idempotent. This module knows nothing about FIS or SSM.
 """
@@ -18,13 +17,12 @@ import shutil
 import signal
 import sys
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from chaoslab.faults import FaultError
+from chaoslab.faults.base import Fault, TargetStateError
 from chaoslab.faults.lookup import live_unit
 from chaoslab.faults.worker import GO_FILE
 from chaoslab.runtime.unit import ComputeUnit
@@ -46,11 +44,60 @@ def lab_limit(env_name: str) -> int:
     return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_BYTES
 
 
-@dataclass
-class Armed:
-    """Workers are running but idle. Journal `record`, then `go()` starts the load."""
+class Stress(Fault):
+    """Worker processes of one `kind` (cpu, io, memory, disk-fill) in a unit. `arm` starts them
+    idle and records each (name, pid, create time) and the directory holding their files; `go`
+    tells them to start."""
 
-    record: dict[str, Any]
+    name = "stress.workers"
+
+    def __init__(
+        self, unit: ComputeUnit, kind: str, count: int, duration: float, target: str | None, **options: float | int
+    ) -> None:
+        self.unit, self.kind, self.count, self.duration = unit, kind, count, duration
+        self.target = target or unit.unit_id
+        self.options = options
+        self.record: dict[str, Any] = {}
+
+    async def arm(self) -> dict[str, Any]:
+        unit = self.unit
+        if unit.sandbox is None or not unit.sandbox.link_up:  # its app may have died; the machine has not
+            raise TargetStateError(f"unit {unit.unit_id} is not running")
+        fault_id = uuid.uuid4().hex[:12]
+        workdir = unit.workdir / f"{FAULT_DIR_PREFIX}{fault_id}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        os.chmod(workdir, 0o777)
+        record: dict[str, Any] = {
+            "kind": self.kind,
+            "unit_id": unit.unit_id,
+            "target": self.target,
+            "dir": str(workdir),
+            "workers": [],
+            **self.options,
+        }
+        try:
+            for index in range(self.count):
+                name = f"fault-{fault_id}-{self.kind}-{index}"
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "chaoslab.faults.worker",
+                    self.kind,
+                    "--dir",
+                    str(workdir),
+                    "--index",
+                    str(index),
+                    "--duration",
+                    f"{self.duration:.3f}",
+                ]
+                argv += [f"--{key}={value}" for key, value in self.options.items()]
+                proc = await unit.spawn_extra(name, argv, worker_env())
+                record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
+        except BaseException:
+            await _undo(unit, record)
+            raise
+        self.record = record
+        return record
 
     async def go(self) -> None:
         (Path(self.record["dir"]) / GO_FILE).touch()
@@ -59,6 +106,11 @@ class Armed:
         """Until every worker has ended (they stop on their own at their deadline)."""
         while any(_alive(w) for w in self.record["workers"]):
             await asyncio.sleep(0.05)
+
+    @classmethod
+    async def revert(cls, lab: Any, record: dict[str, Any]) -> None:
+        """Stop every worker of the fault and delete its files. Safe to run twice or after a crash."""
+        await _undo(live_unit(lab, record["unit_id"]), record)
 
 
 def worker_env() -> dict[str, str]:
@@ -69,52 +121,11 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-async def _arm(
-    unit: ComputeUnit, kind: str, count: int, duration: float, target: str | None, **options: float | int
-) -> Armed:
-    if unit.sandbox is None or not unit.sandbox.link_up:  # its app may have died; the machine has not
-        raise FaultError(f"unit {unit.unit_id} is not running")
-    fault_id = uuid.uuid4().hex[:12]
-    workdir = unit.workdir / f"{FAULT_DIR_PREFIX}{fault_id}"
-    workdir.mkdir(parents=True, exist_ok=True)
-    os.chmod(workdir, 0o777)
-    record: dict[str, Any] = {
-        "kind": kind,
-        "unit_id": unit.unit_id,
-        "target": target or unit.unit_id,
-        "dir": str(workdir),
-        "workers": [],
-        **options,
-    }
-    try:
-        for index in range(count):
-            name = f"fault-{fault_id}-{kind}-{index}"
-            argv = [
-                sys.executable,
-                "-m",
-                "chaoslab.faults.worker",
-                kind,
-                "--dir",
-                str(workdir),
-                "--index",
-                str(index),
-                "--duration",
-                f"{duration:.3f}",
-            ]
-            argv += [f"--{key}={value}" for key, value in options.items()]
-            proc = await unit.spawn_extra(name, argv, worker_env())
-            record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
-    except BaseException:
-        await _undo(unit, record)
-        raise
-    return Armed(record)
-
-
-async def cpu(unit: ComputeUnit, *, percent: float, workers: int, duration: float, target: str | None = None) -> Armed:
+def cpu(unit: ComputeUnit, *, percent: float, workers: int, duration: float, target: str | None = None) -> Stress:
     """`workers` processes (0 = one per CPU) each busy `percent` % of one core, so the unit
     uses about `percent` % of the cores it stresses."""
     count = min(workers or os.cpu_count() or 1, MAX_WORKERS)
-    return await _arm(unit, "cpu", count, duration, target, percent=float(percent))
+    return Stress(unit, "cpu", count, duration, target, percent=float(percent))
 
 
 def io_bytes_per_worker(free: int, percent: float, workers: int, cap: int) -> int:
@@ -122,7 +133,7 @@ def io_bytes_per_worker(free: int, percent: float, workers: int, cap: int) -> in
     return max(MiB, min(int(free * percent / 100 / max(1, workers)), cap))
 
 
-async def io(
+def io(
     unit: ComputeUnit,
     *,
     percent: float,
@@ -130,21 +141,21 @@ async def io(
     duration: float,
     max_bytes: int | None = None,
     target: str | None = None,
-) -> Armed:
+) -> Stress:
     """Workers writing and fsyncing 1 MiB chunks in the unit's workdir, each within its share
     of `percent` % of the free space (capped by CHAOSLAB_IO_STRESS_MAX_BYTES)."""
     count = min(max(1, workers), MAX_WORKERS)
     free = shutil.disk_usage(unit.workdir).free
     per_worker = io_bytes_per_worker(free, percent, count, max_bytes or lab_limit(IO_MAX_BYTES_ENV))
-    return await _arm(unit, "io", count, duration, target, bytes=per_worker)
+    return Stress(unit, "io", count, duration, target, bytes=per_worker)
 
 
-async def memory(unit: ComputeUnit, *, size: int, workers: int, duration: float, target: str | None = None) -> Armed:
+def memory(unit: ComputeUnit, *, size: int, workers: int, duration: float, target: str | None = None) -> Stress:
     """`size` bytes held resident in total, split across `workers` processes, capped by
     CHAOSLAB_MEMORY_STRESS_MAX_BYTES."""
     count = min(max(1, workers), MAX_WORKERS)
     total = min(size, lab_limit(MEMORY_MAX_BYTES_ENV))
-    return await _arm(unit, "memory", count, duration, target, bytes=total // count)
+    return Stress(unit, "memory", count, duration, target, bytes=total // count)
 
 
 def disk_fill_bytes(total: int, used: int, percent: float, cap: int) -> int:
@@ -152,14 +163,14 @@ def disk_fill_bytes(total: int, used: int, percent: float, cap: int) -> int:
     return max(0, min(int(total * percent / 100) - used, cap))
 
 
-async def disk_fill(
+def disk_fill(
     unit: ComputeUnit, *, percent: float, duration: float, max_bytes: int | None = None, target: str | None = None
-) -> Armed:
+) -> Stress:
     """One file in the unit's workdir filling the disk towards `percent` % used (capped by
     CHAOSLAB_DISK_FILL_MAX_BYTES: the lab's disk is the host's)."""
     usage = shutil.disk_usage(unit.workdir)
     size = disk_fill_bytes(usage.total, usage.used, percent, max_bytes or lab_limit(DISK_FILL_MAX_BYTES_ENV))
-    return await _arm(unit, "disk-fill", 1, duration, target, bytes=size)
+    return Stress(unit, "disk-fill", 1, duration, target, bytes=size)
 
 
 def io_stats(record: dict[str, Any]) -> list[dict[str, float]]:
@@ -184,11 +195,6 @@ def _process(worker: dict[str, Any]) -> psutil.Process | None:
 
 def _alive(worker: dict[str, Any]) -> bool:
     return _process(worker) is not None
-
-
-async def revert(lab: Any, record: dict[str, Any]) -> None:
-    """Stop every worker of the fault and delete its files. Safe to run twice or after a crash."""
-    await _undo(live_unit(lab, record["unit_id"]), record)
 
 
 async def _undo(unit: ComputeUnit | None, record: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from chaoslab.config import LabConfig
 from chaoslab.faults.network_iptables import listing
 from chaoslab.lab import Lab
 from chaoslab.services.fis.executors import ActionContext
-from chaoslab.services.fis.registry import REGISTRY, REVERTERS
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.selection import Resource
 
 TRUST = {
@@ -60,7 +60,7 @@ async def net_lab(home: Path) -> AsyncIterator[Lab]:
 
 
 def context(lab: Lab, action_id: str) -> ActionContext:
-    """What the engine hands an executor, with the registry's reverters."""
+    """What the engine hands an executor."""
     role = lab.iam.get_role("net-fis-role")
     return ActionContext(
         lab,
@@ -69,20 +69,24 @@ def context(lab: Lab, action_id: str) -> ActionContext:
         "act",
         action_id,
         time_scale=1 / 60,
-        reverters=dict(REVERTERS),
     )  # PT1M lasts one second
 
 
 async def run_for(
     ctx: ActionContext, executor: str, targets: dict[str, list[Resource]], params: dict[str, str]
 ) -> asyncio.Task[None]:
-    """Start a registered executor in the background; returns once its effect is in place."""
+    """Start a registered executor in the background; returns once its effect is in place: the
+    executor said so (`fault.applied`, emitted after the fault took effect; a loaded machine can
+    take a second to start the latency fault's proxy), and a moment more for faults on several
+    units (disrupt-connectivity applies unit by unit)."""
     task = asyncio.create_task(REGISTRY[executor](ctx, targets, params))
-    for _ in range(200):
-        if ctx.undo_ids or task.done():
+    mine = {"experiment": ctx.experiment_id, "action": ctx.action_name}
+    for _ in range(500):
+        applied = ctx.lab.events.since(0, {"fault.applied"})
+        if task.done() or any(all(e.get(k) == v for k, v in mine.items()) for e in applied):
             break
         await asyncio.sleep(0.02)
-    await asyncio.sleep(0.3)  # the record is written just before the effect: let it land
+    await asyncio.sleep(0.3)
     if task.done():
         task.result()
     return task

@@ -16,7 +16,8 @@ from net_lab import needs_netns, net_lab, rules_of, static_task
 
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
-from chaoslab.services.fis.registry import REVERTERS
+from chaoslab.faults.base import FaultStartError
+from chaoslab.faults.registry import REGISTRY
 
 pytestmark = needs_netns
 
@@ -38,28 +39,28 @@ async def scenario(home: Path) -> None:
         task = await static_task(lab)
         netns = task.unit.sandbox.netns
         before = await rules_of(task.unit)
-        latency = net.latency_record(
-            task.arn, task.task_id, netns, delay_ms=50, jitter_ms=0, flows_percent=100, sources=None, ingress_ports=[80]
+        records: list[tuple[str, dict]] = []
+
+        def journal(fault: str, record: dict) -> None:
+            records.append((fault, json.loads(json.dumps(record))))  # as stored in the journal
+
+        latency = net.NetworkLatency(
+            task.unit, task.arn, netns, delay_ms=50, jitter_ms=0, flows_percent=100, sources=None, ingress_ports=[80]
         )
-        loss = net.rules_record(task.arn, rules.packet_loss(netns, net.new_tag(), 5, 50, None))
-        blackhole = net.rules_record(task.arn, rules.blackhole(netns, net.new_tag(), 81, "udp", "egress"))
-        records = [
-            (fault, json.loads(json.dumps(record)))  # as stored in the journal
-            for fault, record in (("network.latency", latency), ("network.rules", loss), ("network.rules", blackhole))
-        ]
-        await net.apply_latency(task.unit, latency)
-        await net.apply_rules(loss)
-        await net.apply_rules(blackhole)
+        await latency.apply(journal)
+        await net.NetworkRules(task.arn, rules.packet_loss(netns, net.new_tag(), 5, 50, None)).apply(journal)
+        await net.NetworkRules(task.arn, rules.blackhole(netns, net.new_tag(), 81, "udp", "egress")).apply(journal)
+        assert [fault for fault, _ in records] == ["network.latency", "network.rules", "network.rules"]
         assert proxies_in(netns) and await rules_of(task.unit) != before
 
         crashed = SimpleNamespace(ec2=SimpleNamespace(instances={}), ecs=SimpleNamespace(tasks={}))
         for fault, record in reversed(records):
-            await REVERTERS[fault](crashed, record)
+            await REGISTRY[fault].revert(crashed, record)
         await asyncio.sleep(0.2)
         assert not proxies_in(netns)
         assert await rules_of(task.unit) == before
         for fault, record in records:  # idempotent
-            await REVERTERS[fault](crashed, record)
+            await REGISTRY[fault].revert(crashed, record)
         assert await rules_of(task.unit) == before
 
         await lab.ecs.stop_task("net", task.arn)
@@ -69,7 +70,7 @@ async def scenario(home: Path) -> None:
             await asyncio.sleep(0.05)
         assert not Path(f"/run/netns/{netns}").exists()
         for fault, record in records:  # the namespace is gone: nothing to do, no error
-            await REVERTERS[fault](crashed, record)
+            await REGISTRY[fault].revert(crashed, record)
 
 
 def test_revert_from_record_alone(tmp_path: Path) -> None:
@@ -82,10 +83,12 @@ async def overlapping_latency(home: Path) -> None:
         netns = task.unit.sandbox.netns
         before = await rules_of(task.unit)
 
-        def record() -> dict:
-            return net.latency_record(
+        records: list[dict] = []
+
+        def fault() -> net.NetworkLatency:
+            return net.NetworkLatency(
+                task.unit,
                 task.arn,
-                task.task_id,
                 netns,
                 delay_ms=50,
                 jitter_ms=0,
@@ -94,14 +97,14 @@ async def overlapping_latency(home: Path) -> None:
                 ingress_ports=[80],
             )
 
-        first, second = record(), record()
-        await net.apply_latency(task.unit, first)
+        first = await fault().apply(lambda _, record: records.append(record))
         with_first = await rules_of(task.unit)
-        with pytest.raises(net.NetworkFaultError, match="parallel"):
-            await net.apply_latency(task.unit, second)
-        await REVERTERS["network.latency"](lab, second)  # the failed action's revert leaves the first alone
+        with pytest.raises(FaultStartError, match="parallel"):
+            await fault().apply(lambda _, record: records.append(record))
+        second = records[-1]  # journaled before the refusal
+        await net.NetworkLatency.revert(lab, second)  # the failed action's revert leaves the first alone
         assert len(proxies_in(netns)) == 1 and await rules_of(task.unit) == with_first
-        await REVERTERS["network.latency"](lab, first)
+        await net.NetworkLatency.revert(lab, first)
         await asyncio.sleep(0.2)
         assert not proxies_in(netns) and await rules_of(task.unit) == before
 

@@ -16,7 +16,7 @@ from net_lab import ALLOW_ALL, TRUST, context, static_task, task_resource, wait_
 from chaoslab.config import LabConfig
 from chaoslab.lab import Lab
 from chaoslab.services.fis.executors import ActionContext, ActionFailure
-from chaoslab.services.fis.registry import REGISTRY, REVERTERS
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.selection import Resource
 
 PORT = random.randint(20000, 40000)  # loopback units share 127.0.x.y with other labs on this host
@@ -127,13 +127,11 @@ async def loopback_refusal(home: Path) -> dict[str, list[tuple[str, str]]]:
             ("ecs.task_network_latency", {"delayMilliseconds": "100", "duration": "PT1M"}),
         ):
             for role in out:
-                ctx = ActionContext(
-                    lab, "EXPrefusal", lab.iam.get_role(role).arn, "act", executor, reverters=dict(REVERTERS)
-                )
+                ctx = ActionContext(lab, "EXPrefusal", lab.iam.get_role(role).arn, "act", executor)
                 with pytest.raises(ActionFailure) as refused:
                     await REGISTRY[executor](ctx, {"Tasks": [task_resource(task)]}, params)
                 out[role].append((refused.value.code, refused.value.reason))
-                assert not ctx.undo_ids  # refused before anything was recorded or changed
+                assert not ctx.journaled  # refused before anything was recorded or changed
         return out
     finally:
         await lab.stop()

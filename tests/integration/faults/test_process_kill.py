@@ -11,8 +11,8 @@ import psutil
 import pytest
 from fault_lab import fault_lab, needs_netns, running_instance
 
-from chaoslab.faults import FaultError
-from chaoslab.faults.process import kill_process
+from chaoslab.faults.base import FaultConfigError, TargetStateError
+from chaoslab.faults.process import KillProcess
 
 pytestmark = needs_netns
 
@@ -29,17 +29,20 @@ def test_sigterm_kills_the_named_processes_only(tmp_path: Path) -> None:
             bystander = await unit.spawn_extra("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
             pids = unit.find_process("gunicorn")
             assert len(pids) >= 2  # arbiter + workers
-            assert sorted(kill_process(unit, "gunicorn", "SIGTERM")) == sorted(pids)
+            kill = KillProcess(unit, "gunicorn", "SIGTERM")
+            journaled = []
+            await kill.apply(lambda *entry: journaled.append(entry))
+            assert sorted(kill.signalled) == sorted(pids) and journaled == []  # irreversible: nothing to undo
             for _ in range(200):
                 if not any(alive(p) for p in pids):
                     break
                 await asyncio.sleep(0.05)
             assert not any(alive(p) for p in pids)
             assert alive(bystander.pid)
-            with pytest.raises(FaultError, match="no process found"):
-                kill_process(unit, "gunicorn", "SIGKILL")
-            with pytest.raises(FaultError, match="signal must be"):
-                kill_process(unit, "python", "SIGHUP")
+            with pytest.raises(TargetStateError, match="no process found"):
+                await KillProcess(unit, "gunicorn", "SIGKILL").apply(journaled.append)
+            with pytest.raises(FaultConfigError, match="signal must be"):
+                await KillProcess(unit, "python", "SIGHUP").apply(journaled.append)
             await unit.stop_extra("sleeper")
 
     asyncio.run(scenario())

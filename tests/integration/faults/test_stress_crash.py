@@ -17,8 +17,8 @@ import psutil
 from fault_lab import assert_clean, needs_netns
 
 from chaoslab.config import LabConfig
+from chaoslab.faults.registry import REGISTRY
 from chaoslab.lab import Lab
-from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.ssm.models import COMMAND_KIND
 from chaoslab.store import Store
 
@@ -40,9 +40,8 @@ async def main():
     cidr, subnets = free_vpc()
     await lab.ec2.create_vpc(cidr, subnets)
     inst = await lab.ec2.run_instance("chaoslab/static", lab.ec2.subnet("us-east-1a"))
-    armed = await stress.io(inst.unit, percent=1, workers=1, duration=120, max_bytes=8 * 2**20)
-    lab.store.journal_add("EXPcrash", "stress.workers", armed.record)
-    await armed.go()
+    fault = stress.io(inst.unit, percent=1, workers=1, duration=120, max_bytes=8 * 2**20)
+    await fault.apply(lambda name, record: lab.store.journal_add("EXPcrash", name, record))
     cmd = await lab.ssm.send_command("AWSFIS-Run-Disk-Fill", [inst.instance_id],
                                      {{"DurationSeconds": ["120"], "Percent": ["100"]}})
     while not any(w.startswith("fault-") for w in inst.unit.extras) or len(inst.unit.extras) < 2:
@@ -87,9 +86,9 @@ def test_journal_records_undo_stress_after_the_lab_is_killed(tmp_path: Path) -> 
     assert (Path(fill_record["dir"]) / "fill-0.dat").exists()
 
     # 1. The reverter alone, with no lab objects at all (the Python side is gone).
-    asyncio.run(REVERTERS["stress.workers"](SimpleNamespace(), stress_record))
+    asyncio.run(REGISTRY["stress.workers"].revert(SimpleNamespace(), stress_record))
     assert not any(alive(p) for p in workers) and not Path(stress_record["dir"]).exists()
-    asyncio.run(REVERTERS["stress.workers"](SimpleNamespace(), stress_record))  # idempotent
+    asyncio.run(REGISTRY["stress.workers"].revert(SimpleNamespace(), stress_record))  # idempotent
 
     # 2. The next lab start: SSM replays its journal and marks the command cancelled.
     async def restart() -> dict:

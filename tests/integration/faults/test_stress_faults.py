@@ -11,6 +11,7 @@ import psutil
 from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 
 from chaoslab.faults import stress
+from chaoslab.faults.base import TargetStateError
 
 MiB = 1024 * 1024
 pytestmark = needs_netns
@@ -33,8 +34,9 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
         async with fault_lab(tmp_path) as lab:
             unit = (await running_instance(lab)).unit
             idle = await unit_cpu(unit, 1.0)
-            armed = await stress.cpu(unit, percent=50, workers=1, duration=30)
-            lab.store.journal_add("test", "stress", armed.record)
+            armed = stress.cpu(unit, percent=50, workers=1, duration=30)
+            await armed.arm()
+            lab.store.journal_add("test", armed.name, armed.record)
             before_go = await unit_cpu(unit, 0.5)
             await armed.go()
             await asyncio.sleep(0.5)
@@ -42,8 +44,8 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
             w0, t0 = sum(worker.cpu_times()[:2]), time.monotonic()
             loaded = await unit_cpu(unit, 3.0)
             own = (sum(worker.cpu_times()[:2]) - w0) / (time.monotonic() - t0) * 100
-            await stress.revert(lab, armed.record)
-            await stress.revert(lab, armed.record)  # idempotent
+            await stress.Stress.revert(lab, armed.record)
+            await stress.Stress.revert(lab, armed.record)  # idempotent
             after = await unit_cpu(unit, 1.0)
             assert gone(armed.record)
             return {"idle": idle, "armed_idle": before_go, "loaded": loaded, "worker": own, "after": after}
@@ -63,8 +65,9 @@ def test_io_stress_writes_and_fsyncs_then_deletes_its_files(tmp_path: Path) -> N
     async def scenario() -> dict[str, float]:
         async with fault_lab(tmp_path) as lab:
             unit = (await running_instance(lab)).unit
-            armed = await stress.io(unit, percent=80, workers=2, duration=30, max_bytes=16 * MiB)
-            lab.store.journal_add("test", "stress", armed.record)
+            armed = stress.io(unit, percent=80, workers=2, duration=30, max_bytes=16 * MiB)
+            await armed.arm()
+            lab.store.journal_add("test", armed.name, armed.record)
             await armed.go()
             await asyncio.sleep(1.0)
             pid = armed.record["workers"][0]["pid"]
@@ -73,7 +76,7 @@ def test_io_stress_writes_and_fsyncs_then_deletes_its_files(tmp_path: Path) -> N
             io1, stats1, t1 = proc_io(pid), stress.io_stats(armed.record), time.monotonic()
             files = sorted(p.name for p in Path(armed.record["dir"]).iterdir())
             sizes = [p.stat().st_size for p in Path(armed.record["dir"]).glob("*.dat")]
-            await stress.revert(lab, armed.record)
+            await stress.Stress.revert(lab, armed.record)
             assert gone(armed.record)
             dt = t1 - t0
             return {
@@ -104,12 +107,13 @@ def test_memory_stress_holds_resident_bytes_until_revert(tmp_path: Path) -> None
             unit = (await running_instance(lab)).unit
             await asyncio.sleep(1.0)  # let the app's workers settle
             base = unit.memory_bytes()
-            armed = await stress.memory(unit, size=96 * MiB, workers=2, duration=30)
-            lab.store.journal_add("test", "stress", armed.record)
+            armed = stress.memory(unit, size=96 * MiB, workers=2, duration=30)
+            await armed.arm()
+            lab.store.journal_add("test", armed.name, armed.record)
             await armed.go()
             await asyncio.sleep(1.5)
             loaded = unit.memory_bytes()
-            await stress.revert(lab, armed.record)
+            await stress.Stress.revert(lab, armed.record)
             after = unit.memory_bytes()
             return {"base": base, "loaded": loaded, "after": after}
 
@@ -126,8 +130,9 @@ def test_disk_fill_allocates_real_blocks_and_frees_them(tmp_path: Path) -> None:
     async def scenario() -> dict[str, int]:
         async with fault_lab(tmp_path) as lab:
             unit = (await running_instance(lab)).unit
-            armed = await stress.disk_fill(unit, percent=100, duration=30, max_bytes=32 * MiB)
-            lab.store.journal_add("test", "stress", armed.record)
+            armed = stress.disk_fill(unit, percent=100, duration=30, max_bytes=32 * MiB)
+            await armed.arm()
+            lab.store.journal_add("test", armed.name, armed.record)
             await armed.go()
             data = Path(armed.record["dir"]) / "fill-0.dat"
             for _ in range(100):
@@ -135,7 +140,7 @@ def test_disk_fill_allocates_real_blocks_and_frees_them(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.05)
             allocated = data.stat().st_blocks * 512
-            await stress.revert(lab, armed.record)
+            await stress.Stress.revert(lab, armed.record)
             assert gone(armed.record) and not data.exists()
             return {"allocated": allocated}
 
@@ -148,13 +153,14 @@ def test_worker_ends_on_its_own_at_its_deadline(tmp_path: Path) -> None:
     async def scenario() -> float:
         async with fault_lab(tmp_path) as lab:
             unit = (await running_instance(lab)).unit
-            armed = await stress.cpu(unit, percent=20, workers=1, duration=0.5)
+            armed = stress.cpu(unit, percent=20, workers=1, duration=0.5)
+            await armed.arm()
             await armed.go()
             t0 = time.monotonic()
             await asyncio.wait_for(armed.wait(), 10)
             took = time.monotonic() - t0
             assert not unit.extras
-            await stress.revert(lab, armed.record)
+            await stress.Stress.revert(lab, armed.record)
             return took
 
     took = asyncio.run(scenario())
@@ -171,8 +177,8 @@ def test_stress_on_a_stopped_unit_is_refused(tmp_path: Path) -> None:
                     break
                 await asyncio.sleep(0.05)
             try:
-                await stress.cpu(inst.unit, percent=50, workers=1, duration=5)
-            except stress.FaultError:
+                await stress.cpu(inst.unit, percent=50, workers=1, duration=5).arm()
+            except TargetStateError:
                 return
             raise AssertionError("stress on a stopped unit was accepted")
 

@@ -15,7 +15,6 @@ from fault_lab import fault_lab, needs_netns, running_instance, unit_cpu
 from chaoslab.faults import stress
 from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.registry import REGISTRY as EXECUTORS
-from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.resources import candidates
 
 pytestmark = needs_netns
@@ -39,10 +38,7 @@ def context(lab, role_arn: str, action_id: str) -> ActionContext:
 
 async def revert(lab, ctx: ActionContext) -> None:
     """What the engine does when the action ends: newest first, each entry marked done."""
-    while ctx.undo_ids:
-        entry, fault, record = ctx.undo_ids.pop()
-        await REVERTERS[fault](lab, record)
-        lab.store.journal_done(entry)
+    await ctx.revert_all()
 
 
 async def ecs_task(lab):
@@ -86,7 +82,7 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
                 )
             )
             await asyncio.sleep(0.8)
-            pids = [w["pid"] for _, _, rec in ctx.undo_ids for w in rec["workers"]]
+            pids = [w["pid"] for e in ctx.journaled for w in e["record"]["workers"]]
             loaded = await unit_cpu(task.unit, 1.5)
             await run  # PT1M at time scale 0.05 = 3 s
             await revert(lab, ctx)
@@ -99,7 +95,7 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
                 )
             )
             await asyncio.sleep(1.5)
-            (record,) = [rec for _, _, rec in ctx.undo_ids]
+            (record,) = [e["record"] for e in ctx.journaled]
             written = sum(s["bytes"] for s in stress.io_stats(record))
             await run
             await revert(lab, ctx)
@@ -112,7 +108,7 @@ def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:
                 )
             except ActionFailure as failure:
                 code = failure.code
-            assert not denied.undo_ids and not task.unit.extras
+            assert not denied.journaled and not task.unit.extras
             assert lab.store.journal_pending() == []
             return {"loaded": loaded, "written": written, "denied": code}
 
@@ -137,7 +133,7 @@ def test_ecs_kill_process_action(tmp_path: Path) -> None:
             await EXECUTORS["ecs.task_kill_process"](
                 ctx, {"Tasks": [resource]}, {"processName": "gunicorn", "signal": "SIGKILL"}
             )
-            assert not ctx.undo_ids  # irreversible
+            assert not ctx.journaled  # irreversible
             for _ in range(100):
                 if not any(alive(p) for p in pids):
                     break

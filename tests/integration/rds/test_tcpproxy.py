@@ -78,7 +78,7 @@ def test_forward_switch_drop_pause() -> None:
 def test_filter_sees_both_directions() -> None:
     seen: list[tuple[Direction, bytes]] = []
 
-    async def upper_up(conn: Connection, direction: Direction, data: bytes) -> bytes:
+    async def upper_up(conn: Connection, direction: Direction, data: bytes, read_at: float) -> bytes:
         seen.append((direction, data))
         return data.upper() if direction == "upstream" else data
 
@@ -96,3 +96,57 @@ def test_filter_sees_both_directions() -> None:
 
     asyncio.run(scenario())
     assert seen == [("upstream", b"hello"), ("downstream", b"A:HELLO")]
+
+
+def test_a_holding_filter_keeps_order_and_reads_only_a_bounded_buffer_ahead() -> None:
+    """While the filter holds the first chunk, the proxy reads at most `buffer` chunks more, so
+    the sender is pushed back by TCP instead of filling the proxy's memory; once released,
+    every byte arrives in order. `route` picks each connection's upstream."""
+    released = asyncio.Event()
+    calls = 0
+
+    async def hold_first(conn: Connection, direction: Direction, data: bytes, read_at: float) -> bytes:
+        nonlocal calls
+        calls += 1
+        await released.wait()
+        return data
+
+    received = bytearray()
+
+    async def sink(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            received.extend(data)
+        writer.close()
+
+    async def scenario() -> bool:
+        server = await asyncio.start_server(sink, "127.0.0.1", 0)
+        routed: list[int] = []
+
+        def route(sock: object) -> tuple[str, int]:
+            routed.append(1)
+            return "127.0.0.1", _port(server)
+
+        proxy = TcpProxy("127.0.0.1", 0, filter=hold_first, route=route, buffer=2)
+        await proxy.start()
+        payload = bytes(range(256)) * (64 * 1024)  # 16 MiB: more than the sockets take in while the proxy reads nothing
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(payload)
+            try:
+                await asyncio.wait_for(writer.drain(), 0.5)
+                pushed_back = False
+            except TimeoutError:
+                pushed_back = True
+            assert calls == 1 and routed == [1]
+            released.set()
+            await asyncio.wait_for(writer.drain(), 20)
+            writer.write_eof()
+            await asyncio.wait_for(proxy.drain(20), 21)
+            writer.close()
+        finally:
+            await proxy.stop()
+            server.close()
+        assert bytes(received) == payload
+        return pushed_back
+
+    assert asyncio.run(scenario())

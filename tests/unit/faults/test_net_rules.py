@@ -1,8 +1,10 @@
-"""Pure logic of the network faults: rule sets, sources, the proxy's delay clock, API errors."""
+"""Pure logic of the network faults: rule sets, sources, the proxy's delay filter, API errors."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -10,8 +12,10 @@ import pytest
 from chaoslab.faults import api_errors
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
+from chaoslab.faults.base import NetworkFaultError
 from chaoslab.faults.network_delayproxy import Delay
 from chaoslab.faults.network_iptables import SINK_MARK, RuleSet
+from chaoslab.net.tcpproxy import Direction
 
 
 def flat(rule_set: RuleSet) -> list[str]:
@@ -96,16 +100,24 @@ def test_sources() -> None:
         "10.5.0.2/32",
     ]
     for bad in ("S3", "example.com"):
-        with pytest.raises(net.NetworkFaultError):
+        with pytest.raises(NetworkFaultError):
             net.resolve_sources(lab, bad)
 
 
-def test_delay_clock_keeps_order_and_jitter_bounds() -> None:
-    d = Delay(100, 30)
-    times = [d.release_at(0.001 * i) for i in range(500)]
-    assert times == sorted(times)
-    assert all(0.07 <= t - 0.001 * i <= 0.13 + 0.03 for i, t in enumerate(times))
-    assert Delay(0, 0).release_at(5.0) == 5.0
+def test_delay_holds_its_direction_only_within_the_jitter_bounds() -> None:
+    d = Delay(100, 30, "upstream")
+    assert all(0.07 <= d.hold() <= 0.13 for _ in range(500))
+    assert Delay(0, 0, "upstream").hold() == 0.0
+
+    async def held(direction: Direction, read_ago: float) -> tuple[bytes, float]:
+        t0 = time.monotonic()
+        out = await d(None, direction, b"x", t0 - read_ago)
+        return out, time.monotonic() - t0
+
+    data, waited = asyncio.run(held("upstream", 0.0))
+    assert data == b"x" and 0.07 <= waited < 0.3
+    assert asyncio.run(held("downstream", 0.0))[1] < 0.02  # the other direction passes at once
+    assert asyncio.run(held("upstream", 1.0))[1] < 0.02  # held in the queue long enough already
 
 
 def test_api_errors_per_protocol() -> None:
@@ -123,7 +135,7 @@ def test_api_errors_per_protocol() -> None:
 
 
 def test_api_fault_matches_only_the_role_service_and_operations() -> None:
-    fault = api_errors.ApiFault(
+    fault = api_errors.ApiErrorRule(
         "internal", "ec2", frozenset({"DescribeInstances"}), 100, frozenset({"app"}), "123456789012"
     )
     session = "arn:aws:sts::123456789012:assumed-role/app/s1"

@@ -16,6 +16,7 @@ import pytest
 from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
+from chaoslab.faults.registry import REGISTRY
 from chaoslab.net import healthcheck as hc
 from chaoslab.net.alb import TargetPool, Upstream
 from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, LaunchTemplate
@@ -23,9 +24,8 @@ from chaoslab.services.ec2.capacity import insufficient_capacity, zone_names
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.elbv2.health import route
 from chaoslab.services.elbv2.models import Registration, TargetGroup
-from chaoslab.services.fis.exec_capacity import API_OPERATIONS, CapacityApiFault, GroupLaunchFault
+from chaoslab.services.fis.exec_capacity import API_OPERATIONS, CapacityApiRule, GroupLaunchFault
 from chaoslab.services.fis.exec_zonal_shift import chosen, managed_type
-from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.runnable import gaps
 from chaoslab.services.fis.selection import Resource
 from chaoslab.watchdog import _DeadLab
@@ -120,7 +120,7 @@ def _ctx(principal: str, instance_ids: list[str]) -> Any:
 
 def test_the_api_fault_answers_the_roles_requests_for_capacity_in_its_zones() -> None:
     zones = frozenset({"us-east-1a"})
-    fault = CapacityApiFault(
+    fault = CapacityApiRule(
         "insufficient-capacity", "ec2", API_OPERATIONS, 100.0, frozenset({"app"}), ACCOUNT, zones=zones
     )
     role = f"arn:aws:sts::{ACCOUNT}:assumed-role/app/s"
@@ -167,14 +167,14 @@ def test_a_shifted_target_group_routes_only_to_targets_outside_the_zone() -> Non
 
 def test_reverts_are_idempotent_and_need_nothing_of_a_dead_lab(asg: AutoScalingBackend) -> None:
     """After a crash the watchdog replays the journal with no services: the faults died with the lab."""
-    asyncio.run(REVERTERS["capacity.asg_launches"](_DeadLab(), {"key": "exp/a"}))
-    asyncio.run(REVERTERS["arc.zonal_shift"](_DeadLab(), {"shift_id": "exp/a"}))
+    asyncio.run(REGISTRY["capacity.asg_launches"].revert(_DeadLab(), {"key": "exp/a"}))
+    asyncio.run(REGISTRY["arc.zonal_shift"].revert(_DeadLab(), {"shift_id": "exp/a"}))
     live = SimpleNamespace(autoscaling=asg, elbv2=None)
     asg.add_launch_check("exp/a", GroupLaunchFault(frozenset({"web"}), frozenset(ZONES), 100.0).check)
     asg.shift_zone("web", "exp/a", "us-east-1a")
     for _ in range(2):
-        asyncio.run(REVERTERS["capacity.asg_launches"](live, {"key": "exp/a"}))
-        asyncio.run(REVERTERS["arc.zonal_shift"](live, {"shift_id": "exp/a"}))
+        asyncio.run(REGISTRY["capacity.asg_launches"].revert(live, {"key": "exp/a"}))
+        asyncio.run(REGISTRY["arc.zonal_shift"].revert(live, {"shift_id": "exp/a"}))
     assert asg._launch_checks == {} and asg.groups["web"].zonal_shifts == {}
 
 

@@ -1,15 +1,12 @@
 """`aws:fis:inject-api-{internal,throttle,unavailable}-error`: calls the target roles make to one
 service's operations fail for the action's duration, with the error code and HTTP status that
-service's protocol uses, through `chaoslab.faults.api_errors` (a gateway request hook). The hook
-lives only in the lab process, so its undo record (fault `api.errors`) just names it.
+service's protocol uses, through `chaoslab.faults.api_errors.ApiErrors` (a gateway request hook).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from chaoslab.faults import api_errors
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets
 
 _PERMISSIONS = {
     "internal": "fis:InjectApiInternalError",
@@ -26,7 +23,7 @@ def inject_api_error(kind: str) -> Executor:
         for role in roles:
             ctx.authorize(_PERMISSIONS[kind], role)
         operations = frozenset(o.strip() for o in params["operations"].split(",") if o.strip())
-        fault = api_errors.ApiFault(
+        rule = api_errors.ApiErrorRule(
             kind,
             params["service"],
             operations,
@@ -35,17 +32,9 @@ def inject_api_error(kind: str) -> Executor:
             ctx.lab.config.account_id,
         )
         hook_id = f"{ctx.experiment_id}/{ctx.action_name}"
-        ctx.undo("api.errors", {"hook_id": hook_id, "target": ",".join(r.arn for r in roles)})
-        api_errors.install(ctx.lab, hook_id, fault)
+        await ctx.apply(api_errors.ApiErrors(ctx.lab, hook_id, rule, ",".join(r.arn for r in roles)))
         for role in roles:
             ctx.applied(f"fis.inject_api_{kind}_error", role.arn)
         await ctx.sleep(params["duration"])
 
     return run
-
-
-async def revert(lab: Any, record: dict[str, Any]) -> None:
-    api_errors.remove(record["hook_id"])
-
-
-REVERTERS: dict[str, Reverter] = {"api.errors": revert}

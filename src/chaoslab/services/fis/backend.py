@@ -12,12 +12,12 @@ import time
 from typing import Any
 
 from chaoslab.errors import AwsError
+from chaoslab.faults.replay import Entry, revert_entries
 from chaoslab.ids import fis_id
 from chaoslab.services.fis import models
 from chaoslab.services.fis.catalogue import ACTIONS, TARGET_TYPES
 from chaoslab.services.fis.engine import ExperimentRun
 from chaoslab.services.fis.models import EXPERIMENT_KIND, LEVER_KIND, TEMPLATE_KIND, not_found, public
-from chaoslab.services.fis.registry import REVERTERS
 from chaoslab.services.fis.validation import to_aws_error, validate_template
 
 MAX_TEMPLATES = 500
@@ -61,6 +61,11 @@ class FisBackend:
         self._runs: dict[str, ExperimentRun] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    def _recovered(self, entry: Entry) -> None:
+        self.lab.events.emit(
+            "fault.reverted", fault=entry["fault"], target=entry["record"].get("target"), experiment=entry["owner"]
+        )
+
     def arn(self, kind: str, id: str) -> str:
         return models.fis_arn(self.region, self.account_id, kind, id)
 
@@ -76,17 +81,11 @@ class FisBackend:
         experiments = {e["id"]: e for e in self.lab.store.list(EXPERIMENT_KIND)}
         problems: dict[str, list[str]] = {}
         for entry in self.lab.store.journal_pending():
-            if entry["owner"] not in experiments or entry["fault"] not in REVERTERS:
+            if entry["owner"] not in experiments:
                 continue
-            try:
-                await REVERTERS[entry["fault"]](self.lab, entry["record"])
-            except Exception as exc:  # keep the entry pending: the next start tries again
-                problems.setdefault(entry["owner"], []).append(f"{entry['fault']}: {exc}")
-                continue
-            self.lab.store.journal_done(entry["id"])
-            self.lab.events.emit(
-                "fault.reverted", fault=entry["fault"], target=entry["record"].get("target"), experiment=entry["owner"]
-            )
+            failures = await revert_entries(self.lab, self.lab.store, [entry], self._recovered)
+            if failures:
+                problems.setdefault(entry["owner"], []).extend(failures)
         for exp in experiments.values():
             if exp["state"]["status"] not in models.ACTIVE:
                 continue

@@ -17,7 +17,7 @@ from chaoslab.services.fis.catalogue import ACTIONS
 from chaoslab.services.fis.executors import ActionContext, ActionFailure
 from chaoslab.services.fis.graph import ready
 from chaoslab.services.fis.logs import ExperimentLog, iso
-from chaoslab.services.fis.registry import REGISTRY, REVERTERS
+from chaoslab.services.fis.registry import REGISTRY
 from chaoslab.services.fis.resources import candidates
 from chaoslab.services.fis.runnable import Gap, gaps, skips_unsupported
 from chaoslab.services.fis.selection import ResolutionError, Resource, resolve
@@ -383,9 +383,7 @@ class ExperimentRun:
                 **({"parameters": action["parameters"]} if action.get("parameters") else {}),
             },
         )
-        ctx = ActionContext(
-            self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale, REVERTERS
-        )
+        ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale)
         try:
             self.set_action(name, "running", "Action is running.")
             await REGISTRY[spec.executor or ""](ctx, targets, params)  # gaps() stopped any action without one

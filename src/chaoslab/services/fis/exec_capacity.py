@@ -5,10 +5,9 @@ InsufficientInstanceCapacity, at the action's percentage, for its duration.
 The Auto Scaling action is a launch check on the lab's Auto Scaling backend: a refused launch is
 a failed scaling activity with EC2's message, and the group tries its other zones. The API action
 answers the target roles' EC2 capacity requests through the gateway hook the inject-api-* actions
-use (`faults.api_errors`), so it shares their undo record (`api.errors`). An Auto Scaling group
-launches under its own service-linked role, never a target role, so the API action leaves groups
-alone, as on AWS. Both exist only in the lab process: a crash removes them, and each record just
-names what to remove.
+use (`faults.api_errors.ApiErrors`, with a rule of its own). An Auto Scaling group launches under
+its own service-linked role, never a target role, so the API action leaves groups alone, as on
+AWS. The faults are `faults.capacity.LaunchRefusal` and `ApiErrors`.
 """
 
 from __future__ import annotations
@@ -19,8 +18,9 @@ from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.faults import api_errors
+from chaoslab.faults.capacity import LaunchRefusal
 from chaoslab.services.ec2.capacity import insufficient_capacity, zone_names
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Reverter, Targets
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Targets
 from chaoslab.services.fis.selection import Resource
 
 ASG_ACTION = "aws:ec2:asg-insufficient-instance-capacity-error"
@@ -63,8 +63,8 @@ class GroupLaunchFault:
 
 
 @dataclass
-class CapacityApiFault(api_errors.ApiFault):
-    """An inject-api fault whose error is InsufficientInstanceCapacity, for requests that ask for
+class CapacityApiRule(api_errors.ApiErrorRule):
+    """An inject-api rule whose error is InsufficientInstanceCapacity, for requests that ask for
     capacity in `zones` (StartInstances: any of its instances is there; EC2 answers it whole)."""
 
     zones: frozenset[str] = frozenset()
@@ -92,9 +92,7 @@ async def asg_insufficient_capacity(ctx: ActionContext, targets: Targets, params
     for name in names:
         ctx.lab.autoscaling.get(name)  # still there (a ValidationError fails the action)
     fault = GroupLaunchFault(names, _zones(ctx, params), float(params["percentage"]))
-    key = _hook_id(ctx)
-    ctx.undo("capacity.asg_launches", {"key": key, "target": ",".join(r.arn for r in groups)})
-    ctx.lab.autoscaling.add_launch_check(key, fault.check)
+    await ctx.apply(LaunchRefusal(ctx.lab, _hook_id(ctx), fault.check, ",".join(r.arn for r in groups)))
     for r in groups:
         ctx.applied("ec2.asg_insufficient_instance_capacity_error", r.arn)
     await ctx.sleep(params["duration"])
@@ -105,7 +103,7 @@ async def api_insufficient_capacity(ctx: ActionContext, targets: Targets, params
         raise ActionFailure("ConfigurationFailure", "The lab has no API gateway to inject errors into.")
     roles = targets["Roles"]
     ctx.authorize("ec2:InjectApiError", context=_inject_context(API_ACTION, roles))
-    fault = CapacityApiFault(
+    rule = CapacityApiRule(
         "insufficient-capacity",
         "ec2",
         API_OPERATIONS,
@@ -114,22 +112,13 @@ async def api_insufficient_capacity(ctx: ActionContext, targets: Targets, params
         ctx.lab.config.account_id,
         zones=_zones(ctx, params),
     )
-    hook_id = _hook_id(ctx)
-    ctx.undo("api.errors", {"hook_id": hook_id, "target": ",".join(r.arn for r in roles)})
-    api_errors.install(ctx.lab, hook_id, fault)
+    await ctx.apply(api_errors.ApiErrors(ctx.lab, _hook_id(ctx), rule, ",".join(r.arn for r in roles)))
     for role in roles:
         ctx.applied("ec2.api_insufficient_instance_capacity_error", role.arn)
     await ctx.sleep(params["duration"])
-
-
-async def _remove_launch_check(lab: Any, record: dict[str, Any]) -> None:
-    autoscaling = getattr(lab, "autoscaling", None)
-    if autoscaling is not None:  # the watchdog's dead lab has none: the check died with the lab
-        autoscaling.remove_launch_check(record["key"])
 
 
 EXECUTORS = {
     "ec2.asg_insufficient_instance_capacity_error": asg_insufficient_capacity,
     "ec2.api_insufficient_instance_capacity_error": api_insufficient_capacity,
 }
-REVERTERS: dict[str, Reverter] = {"capacity.asg_launches": _remove_launch_check}

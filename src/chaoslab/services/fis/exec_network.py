@@ -1,10 +1,9 @@
 """FIS executors for network faults inside units: the ECS task network actions and
-aws:network:disrupt-connectivity (see executors.py for the contract: authorize, journal the
-undo record BEFORE the effect, sleep the duration). They need netns mode (root on Linux).
+aws:network:disrupt-connectivity (see executors.py for the contract: authorize, translate the
+parameters into a fault, `ctx.apply` it, sleep the duration). They need netns mode (root on Linux).
 
 Keys of `EXECUTORS` are the catalogue's `executor` names: ecs.task_network_blackhole_port,
 ecs.task_network_packet_loss, ecs.task_network_latency, network.disrupt_connectivity.
-`REVERTERS` replay undo records (also after a crash): network.rules, network.latency.
 """
 
 from __future__ import annotations
@@ -14,11 +13,18 @@ from typing import Any
 
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
-from chaoslab.faults.network_iptables import netns_exists
+from chaoslab.faults.network_iptables import RuleSet, netns_exists
 from chaoslab.runtime.commands import CommandError
 from chaoslab.runtime.unit import ComputeUnit
 from chaoslab.services.fis.catalogue import ACTIONS
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Reverter, Targets, task_units
+from chaoslab.services.fis.executors import (
+    ActionContext,
+    ActionFailure,
+    Executor,
+    Targets,
+    fault_errors,
+    task_units,
+)
 from chaoslab.services.fis.selection import Resource
 
 _SCOPES = ACTIONS["aws:network:disrupt-connectivity"].lab_values["scope"]
@@ -42,26 +48,20 @@ def _task_units(
     endpoints = params.get("useEcsFaultInjectionEndpoints", "false").lower() == "true"
     out = []
     for r, task in task_units(ctx, targets, _DOCUMENTS[kind][endpoints], reversible=True):
-        try:
+        with fault_errors():
             netns = net.unit_netns(task.unit, f"task {task.task_id}")
-        except net.NetworkFaultError as exc:
-            raise _configuration(str(exc)) from None
         out.append((r, task, task.unit, netns))
     return out
 
 
 def _sources(ctx: ActionContext, params: dict[str, str]) -> list[str] | None:
-    try:
+    with fault_errors():
         return net.resolve_sources(ctx.lab, params.get("sources"))
-    except net.NetworkFaultError as exc:
-        raise _configuration(str(exc)) from None
 
 
-async def _apply_rules(ctx: ActionContext, fault: str, target: str, rule_set: Any) -> None:
-    record = net.rules_record(target, rule_set)
-    ctx.undo("network.rules", record)
-    await net.apply_rules(record)
-    ctx.applied(fault, target)
+async def _apply_rules(ctx: ActionContext, event: str, target: str, rule_set: RuleSet) -> None:
+    await ctx.apply(net.NetworkRules(target, rule_set))
+    ctx.applied(event, target)
 
 
 async def ecs_task_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
@@ -106,9 +106,9 @@ async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params:
     if delay == 0 and jitter == 0:
         raise _configuration("required either delayMilliseconds or jitterMilliseconds to be non-zero")
     for r, task, unit, netns in units:
-        record = net.latency_record(
+        fault = net.NetworkLatency(
+            unit,
             r.arn,
-            task.task_id,
             netns,
             delay_ms=delay,
             jitter_ms=jitter,
@@ -116,11 +116,7 @@ async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params:
             sources=sources,
             ingress_ports=_container_ports(task),
         )
-        ctx.undo("network.latency", record)
-        try:
-            await net.apply_latency(unit, record)
-        except net.NetworkFaultError as exc:
-            raise ActionFailure("InternalFailure", str(exc)) from None
+        await ctx.apply(fault)
         ctx.applied("ecs.task_network_latency", r.arn)
     await ctx.sleep(params["duration"])
 
@@ -202,9 +198,4 @@ EXECUTORS: dict[str, Executor] = {
     "ecs.task_network_packet_loss": ecs_task_network_packet_loss,
     "ecs.task_network_latency": ecs_task_network_latency,
     "network.disrupt_connectivity": network_disrupt_connectivity,
-}
-
-REVERTERS: dict[str, Reverter] = {
-    "network.rules": net.revert_rules,
-    "network.latency": net.revert_latency,
 }

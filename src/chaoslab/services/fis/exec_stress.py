@@ -1,12 +1,9 @@
 """FIS executors that run processes in units: ECS task stress and kill-process, and
-aws:ssm:send-command (see executors.py for the contract: authorize, journal the undo record
-BEFORE the effect, sleep the duration).
+aws:ssm:send-command (see executors.py for the contract: authorize, translate the parameters
+into a fault, `ctx.apply` it, sleep the duration).
 
 Keys of `EXECUTORS` are the catalogue's `executor` names:
   ecs.task_cpu_stress, ecs.task_io_stress, ecs.task_kill_process, ssm.send_command.
-`REVERTERS` replay undo records (also after a crash): stress.workers (stop a stress fault's
-workers and delete its files), ssm.cancel_command (cancel the lab SSM command and revert what
-its documents did).
 
 On AWS the ECS task actions run an AWSFIS-Run-* document through the task's SSM-agent sidecar;
 the lab applies the same fault to the task's unit directly, with the same permissions checked
@@ -17,36 +14,26 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.faults import FaultError, process, stress
-from chaoslab.runtime.unit import ComputeUnit
+from chaoslab.faults.process import KillProcess
+from chaoslab.faults.ssm_command import SsmCommand
+from chaoslab.faults.stress import Stress, cpu, io
 from chaoslab.services.fis.durations import parse_duration
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, task_units
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, fault_errors, task_units
 from chaoslab.services.fis.selection import Resource
 
-STRESS_FAULT = "stress.workers"
-SSM_FAULT = "ssm.cancel_command"
 
-
-async def _stress_all(
-    ctx: ActionContext, fault: str, units: list[tuple[Resource, ComputeUnit]], arm: Any, duration: str
-) -> None:
+async def _stress_all(ctx: ActionContext, event: str, faults: list[tuple[Resource, Stress]], duration: str) -> None:
     """Arm every unit's workers and journal them, then start them all (a task that cannot be
-    stressed fails the action before any load starts); hold for the action's duration."""
-    armed = []
-    for r, unit in units:
-        try:
-            fault_workers = await arm(unit, r.arn)
-        except FaultError as exc:
-            raise ActionFailure("InvalidTarget", f"Task {r.arn}: {exc}") from None
-        ctx.undo(STRESS_FAULT, fault_workers.record)
-        armed.append((r, fault_workers))
-    for r, fault_workers in armed:
-        await fault_workers.go()
-        ctx.applied(fault, r.arn)
+    stressed fails the action before any load starts); hold for the action's duration. The
+    two halves of `Fault.apply`, split across units, keep its order: record journaled, then go."""
+    for r, fault in faults:
+        with fault_errors(f"Task {r.arn}"):
+            ctx.journal(fault.name, await fault.arm())
+    for r, fault in faults:
+        await fault.go()
+        ctx.applied(event, r.arn)
     await ctx.sleep(duration)
 
 
@@ -56,18 +43,17 @@ def _seconds(ctx: ActionContext, duration: str) -> float:
 
 def _task_stress(kind: str, document: str, percent: str, workers: str) -> Executor:
     """aws:ecs:task-cpu-stress / -io-stress: the same steps, with the fault and FIS's defaults."""
-    start = {"cpu": stress.cpu, "io": stress.io}[kind]
-    fault = f"ecs.task_{kind}_stress"
+    start = {"cpu": cpu, "io": io}[kind]
+    event = f"ecs.task_{kind}_stress"
 
     async def run(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-        units = [(r, task.unit) for r, task in task_units(ctx, targets, document, reversible=True)]
+        tasks = task_units(ctx, targets, document, reversible=True)
         seconds = _seconds(ctx, params["duration"])
         share, count = int(params.get("percent", percent)), int(params.get("workers", workers))
-
-        async def arm(unit: ComputeUnit, arn: str) -> stress.Armed:
-            return await start(unit, percent=share, workers=count, duration=seconds, target=arn)
-
-        await _stress_all(ctx, fault, units, arm, params["duration"])
+        faults = [
+            (r, start(task.unit, percent=share, workers=count, duration=seconds, target=r.arn)) for r, task in tasks
+        ]
+        await _stress_all(ctx, event, faults, params["duration"])
 
     return run
 
@@ -80,10 +66,9 @@ async def ecs_task_kill_process(ctx: ActionContext, targets: Targets, params: di
     """Irreversible, like killall: no undo record."""
     units = [(r, task.unit) for r, task in task_units(ctx, targets, "AWSFIS-Run-Kill-Process", reversible=False)]
     for r, unit in units:
-        try:
-            process.kill_process(unit, params["processName"], params.get("signal", "SIGTERM"))
-        except FaultError as exc:
-            raise ActionFailure("InvalidTarget", f"Task {r.arn}: {exc}") from None
+        await ctx.apply(
+            KillProcess(unit, params["processName"], params.get("signal", "SIGTERM"), r.arn), f"Task {r.arn}"
+        )
         ctx.applied("ecs.task_kill_process", r.arn)
 
 
@@ -115,35 +100,25 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
         parameters = _document_parameters(params.get("documentParameters"))
     except (ValueError, AttributeError) as exc:
         raise ActionFailure("ConfigurationFailure", f"documentParameters is not a JSON object: {exc}") from None
-    command_id = str(uuid.uuid4())
-    ctx.undo(SSM_FAULT, {"command_id": command_id, "target": ",".join(ids)})
+    fault = SsmCommand(
+        ctx.lab, _document_name(params["documentArn"]), ids, parameters, f"FIS experiment {ctx.experiment_id}"
+    )
     try:
-        command = await ssm.send_command(
-            _document_name(params["documentArn"]),
-            ids,
-            parameters,
-            comment=f"FIS experiment {ctx.experiment_id}",
-            command_id=command_id,
-        )
+        await ctx.apply(fault)
     except AwsError as exc:  # the document or a parameter is wrong
         raise ActionFailure("ConfigurationFailure", f"{exc.code}: {exc.message}") from None
     for i in ids:
         ctx.applied("ssm.send_command", i)
     duration = parse_duration(params["duration"]) * ctx.time_scale if params.get("duration") else None
     try:
-        await asyncio.wait_for(command.finished.wait(), duration)
+        await asyncio.wait_for(fault.command.finished.wait(), duration)
     except TimeoutError:
         return  # the engine's revert cancels the command
-    if command.status != "Success":
+    if fault.command.status != "Success":
         raise ActionFailure(
-            "DependentServiceFailure", f"SSM command {command_id} ended {command.status}: {command.failure_reason()}"
+            "DependentServiceFailure",
+            f"SSM command {fault.command_id} ended {fault.command.status}: {fault.command.failure_reason()}",
         )
-
-
-async def _cancel_command(lab: Any, record: dict[str, Any]) -> None:
-    ssm = getattr(lab, "ssm", None)
-    if ssm is not None:
-        await ssm.cancel_and_revert(record["command_id"])
 
 
 EXECUTORS: dict[str, Executor] = {
@@ -151,9 +126,4 @@ EXECUTORS: dict[str, Executor] = {
     "ecs.task_io_stress": ecs_task_io_stress,
     "ecs.task_kill_process": ecs_task_kill_process,
     "ssm.send_command": ssm_send_command,
-}
-
-REVERTERS = {
-    STRESS_FAULT: stress.revert,
-    SSM_FAULT: _cancel_command,
 }

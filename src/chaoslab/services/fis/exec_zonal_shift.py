@@ -3,16 +3,14 @@ from one Availability Zone for the action's duration, then back.
 
 A load balancer stops routing requests to its targets in that zone (they stay registered and
 health-checked, and serve again the moment the shift ends); a group launches its new members in
-its other zones and keeps the members it has there. The shift lives in the backends' memory, so
-a crashed lab drops it; the undo record names the shift, and ending one that is gone does nothing.
+its other zones and keeps the members it has there (`faults.zonal_shift.ZonalShift`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
+from chaoslab.faults.zonal_shift import ZonalShift
 from chaoslab.services.ec2.capacity import zone_names
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Reverter, Targets
+from chaoslab.services.fis.executors import ActionContext, ActionFailure, Targets
 from chaoslab.services.fis.selection import Resource
 
 ALL_TYPES = "ASG,ALB,NLB,EKS"
@@ -56,23 +54,18 @@ async def start_zonal_autoshift(ctx: ActionContext, targets: Targets, params: di
     for r in resources:  # all checked before any shift: the end of the shift must be allowed too
         for permission in ("GetManagedResource", "StartZonalShift", "CancelZonalShift"):
             ctx.authorize(f"arc-zonal-shift:{permission}", r)
-    shift_id = f"{ctx.experiment_id}/{ctx.action_name}"
-    ctx.undo("arc.zonal_shift", {"shift_id": shift_id, "zone": zone, "target": ",".join(r.arn for r in resources)})
+    shift = ZonalShift(
+        ctx.lab,
+        f"{ctx.experiment_id}/{ctx.action_name}",
+        zone,
+        load_balancers=[r.arn for r in resources if managed_type(r.arn) == "ALB"],
+        groups=[str(r.record["Name"]) for r in resources if managed_type(r.arn) == "ASG"],
+        target=",".join(r.arn for r in resources),
+    )
+    await ctx.apply(shift)
     for r in resources:
-        if managed_type(r.arn) == "ALB":
-            ctx.lab.elbv2.shift_zone(r.arn, shift_id, zone)
-        else:
-            ctx.lab.autoscaling.shift_zone(str(r.record["Name"]), shift_id, zone)
         ctx.applied("arc.start_zonal_autoshift", r.arn)
     await ctx.sleep(params["duration"])
 
 
-async def end_shift(lab: Any, record: dict[str, Any]) -> None:
-    """Idempotent; the watchdog's dead lab has neither backend (the shift died with the lab)."""
-    for backend in (getattr(lab, "elbv2", None), getattr(lab, "autoscaling", None)):
-        if backend is not None:
-            backend.unshift_zone(record["shift_id"])
-
-
 EXECUTORS = {"arc.start_zonal_autoshift": start_zonal_autoshift}
-REVERTERS: dict[str, Reverter] = {"arc.zonal_shift": end_shift}

@@ -4,26 +4,31 @@ Faults inside units live in `exec_stress.py` and `exec_network.py`, API errors i
 `api_faults.py`; `registry.py` maps executor keys to all of them.
 
 An executor is `async def run(ctx, targets, params)`: it checks the role's permission before
-every call it makes (`ctx.authorize`), records an undo entry BEFORE a reversible fault takes
-effect (`ctx.undo`), and sleeps its duration with `ctx.sleep`. The engine reverts the action's
-undo entries when it ends — normally, stopped or failed — with `registry.REVERTERS`, which
-also replays the entries a crashed lab left behind.
+every call it makes (`ctx.authorize`), translates the action's parameters into a fault from
+`chaoslab.faults` and applies it with `ctx.apply` (which journals the undo record BEFORE the
+fault takes effect and turns a `FaultError` into the action's failure), and sleeps its duration
+with `ctx.sleep`. The engine reverts the action's journal entries when it ends — normally,
+stopped or failed — through `chaoslab.faults.replay`, which also replays the entries a crashed
+lab left behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chaoslab.faults.base import Fault, FaultConfigError, FaultError, TargetStateError
+from chaoslab.faults.instance_stop import InstanceStop
+from chaoslab.faults.replay import Entry, revert_entries
 from chaoslab.services.fis.durations import parse_duration
 from chaoslab.services.fis.selection import Resource
 
 Targets = dict[str, list[Resource]]
-Reverter = Callable[[Any, dict[str, Any]], Awaitable[None]]
 
 
 class ActionFailure(Exception):
@@ -33,6 +38,29 @@ class ActionFailure(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+# A fault's error class -> the FIS error code of the action it fails (first match wins).
+_FAULT_CODES: tuple[tuple[type[FaultError], str], ...] = (
+    (TargetStateError, "InvalidTarget"),
+    (FaultConfigError, "ConfigurationFailure"),
+    (FaultError, "InternalFailure"),
+)
+
+
+def fault_failure(exc: FaultError, subject: str | None = None) -> ActionFailure:
+    """The one translation of a fault's error into a FIS action failure."""
+    code = next(code for kind, code in _FAULT_CODES if isinstance(exc, kind))
+    return ActionFailure(code, f"{subject}: {exc}" if subject else str(exc))
+
+
+@contextlib.contextmanager
+def fault_errors(subject: str | None = None) -> Iterator[None]:
+    """Fail the action with `fault_failure` when a fault (or its set-up) raises."""
+    try:
+        yield
+    except FaultError as exc:
+        raise fault_failure(exc, subject) from None
 
 
 async def call(result: Any) -> Any:
@@ -50,9 +78,7 @@ class ActionContext:
     action_name: str
     action_id: str
     time_scale: float = 1.0
-    # undo-record fault name -> revert(lab, record); the engine passes registry.REVERTERS
-    reverters: dict[str, Reverter] = field(default_factory=dict)
-    undo_ids: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    journaled: list[Entry] = field(default_factory=list)  # this action's undo entries, oldest first
 
     def authorize(
         self, permission: str, resource: Resource | None = None, context: dict[str, str | list[str]] | None = None
@@ -63,10 +89,15 @@ class ActionContext:
         if not decision.allowed:
             raise ActionFailure("AuthorizationFailure", decision.reason)
 
-    def undo(self, fault: str, record: dict[str, Any]) -> None:
-        """Persist how to revert a fault; call it before the fault takes effect."""
+    def journal(self, fault: str, record: dict[str, Any]) -> None:
+        """Persist how to revert a fault (`Fault.apply` calls it before the fault takes effect)."""
         entry = self.lab.store.journal_add(owner=self.experiment_id, fault=fault, record=record)
-        self.undo_ids.append((entry, fault, record))
+        self.journaled.append({"id": entry, "fault": fault, "record": record})
+
+    async def apply(self, fault: Fault, subject: str | None = None) -> dict[str, Any]:
+        """Apply `fault`, journaled under this experiment; its errors fail the action."""
+        with fault_errors(subject):
+            return await fault.apply(self.journal)
 
     def applied(self, fault: str, target: str) -> None:
         self.lab.events.emit(
@@ -80,22 +111,18 @@ class ActionContext:
     async def revert_all(self) -> None:
         """Revert this action's faults, newest first; each entry is marked done once reverted, and one
         that fails stays pending (the next lab start retries it)."""
-        errors = []
-        while self.undo_ids:
-            entry, fault, record = self.undo_ids.pop()
-            try:
-                await self.reverters[fault](self.lab, record)
-            except Exception as exc:
-                errors.append(f"{fault} on {record.get('target')}: {exc}")
-                continue
-            self.lab.store.journal_done(entry)
+        entries, self.journaled = self.journaled[::-1], []
+
+        def reverted(entry: Entry) -> None:
             self.lab.events.emit(
                 "fault.reverted",
-                fault=fault,
-                target=record.get("target"),
+                fault=entry["fault"],
+                target=entry["record"].get("target"),
                 experiment=self.experiment_id,
                 action=self.action_name,
             )
+
+        errors = await revert_entries(self.lab, self.lab.store, entries, reverted)
         if errors:
             raise ActionFailure("InternalFailure", "Could not revert: " + "; ".join(errors))
 
@@ -154,8 +181,9 @@ async def ec2_stop_instances(ctx: ActionContext, targets: Targets, params: dict[
             ctx.authorize("ec2:StartInstances", r)
     ids = [_id(r, "InstanceId") for r in instances]
     if restart:
-        ctx.undo("ec2.start_instances", {"instance_ids": ids, "target": ",".join(ids)})
-    await call(ctx.lab.ec2.stop_instances(ids))
+        await ctx.apply(InstanceStop(ctx.lab, ids))
+    else:
+        await call(ctx.lab.ec2.stop_instances(ids))
     for i in ids:
         ctx.applied("ec2.stop_instances", i)
     await ctx.sleep(restart)
@@ -278,12 +306,3 @@ async def rds_reboot_db_instances(ctx: ActionContext, targets: Targets, params: 
     for r in targets["DBInstances"]:
         await call(ctx.lab.rds.reboot_db_instance(_id(r, "DBInstanceIdentifier"), force))
         ctx.applied("rds.reboot_db_instances", r.arn)
-
-
-async def _start_instances(lab: Any, record: dict[str, Any]) -> None:
-    await call(lab.ec2.start_instances(record["instance_ids"]))
-
-
-REVERTERS: dict[str, Reverter] = {
-    "ec2.start_instances": _start_instances,
-}

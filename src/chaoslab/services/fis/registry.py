@@ -1,10 +1,9 @@
-"""Executor keys (the catalogue's `executor` field) → implementations, and undo-record fault
-names → reverts (used when an action ends and when a restarted lab replays the journal).
-One implementation per action; every fault name a kept executor journals has its reverter."""
+"""Executor keys (the catalogue's `executor` field) → implementations, one per action. The faults
+they journal are reverted through `chaoslab.faults.registry`, the table of fault families."""
 
 from __future__ import annotations
 
-from chaoslab.services.fis import api_faults, exec_capacity, exec_network, exec_stress, exec_zonal_shift
+from chaoslab.services.fis import exec_capacity, exec_network, exec_stress, exec_zonal_shift
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis.api_faults import inject_api_error
 
@@ -26,13 +25,4 @@ REGISTRY: dict[str, ex.Executor] = {
     **exec_network.EXECUTORS,
     **exec_capacity.EXECUTORS,
     **exec_zonal_shift.EXECUTORS,
-}
-
-REVERTERS: dict[str, ex.Reverter] = {
-    **ex.REVERTERS,
-    **exec_stress.REVERTERS,
-    **exec_network.REVERTERS,
-    **api_faults.REVERTERS,
-    **exec_capacity.REVERTERS,
-    **exec_zonal_shift.REVERTERS,
 }

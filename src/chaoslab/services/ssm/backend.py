@@ -17,20 +17,13 @@ from datetime import datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.faults import FaultError, network, stress
+from chaoslab.faults.base import FaultError
+from chaoslab.faults.replay import Entry, revert_entries
 from chaoslab.services.ssm.documents import DocumentRun, document
 from chaoslab.services.ssm.models import COMMAND_KIND, TERMINAL, Command, Invocation
 
 log = logging.getLogger(__name__)
 OWNER_PREFIX = "ssm:"
-
-
-# Journal fault name → revert(lab, record), for every fault a document may apply.
-_FAULT_REVERTERS: dict[str, Any] = {
-    "stress.workers": stress.revert,
-    "network.rules": network.revert_rules,
-    "network.latency": network.revert_latency,
-}
 
 
 class SsmBackend:
@@ -50,9 +43,7 @@ class SsmBackend:
         for cmd in list(self.commands.values()):
             if cmd.status not in TERMINAL:
                 await self.cancel_and_revert(cmd.command_id, "the lab stopped while the command ran")
-        for entry in self.lab.store.journal_pending():
-            if entry["owner"].startswith(OWNER_PREFIX):
-                await self._revert_entry(entry["id"], entry["fault"], entry["record"])
+        await self._revert([e for e in self.lab.store.journal_pending() if e["owner"].startswith(OWNER_PREFIX)])
 
     async def stop(self) -> None:
         """Cancel what still runs, so its faults are undone before the units go."""
@@ -107,10 +98,12 @@ class SsmBackend:
 
     async def _invoke(self, cmd: Command, inv: Invocation, doc: Any, inst: Any, params: dict[str, str]) -> None:
         """Run the document on one instance; whatever happens, undo what it journaled."""
-        entries: list[tuple[int, str, dict[str, Any]]] = []
+        entries: list[Entry] = []
 
         def journal(fault: str, record: dict[str, Any]) -> None:
-            entries.append((self.lab.store.journal_add(cmd.owner, fault, record), fault, record))
+            entries.append(
+                {"id": self.lab.store.journal_add(cmd.owner, fault, record), "fault": fault, "record": record}
+            )
 
         run = DocumentRun(self.lab, inst, inst.unit, params, journal)
         inv.status, inv.started = "InProgress", time.time()
@@ -126,25 +119,21 @@ class SsmBackend:
             log.exception("SSM document %s failed on %s", doc.name, inv.instance_id)
             inv.status, inv.response_code, inv.stderr = "Failed", 1, f"internal failure: {exc}\n"
         finally:
-            for entry_id, fault, record in reversed(entries):
-                await asyncio.shield(self._revert_entry(entry_id, fault, record))
+            await asyncio.shield(self._revert(entries[::-1]))
             inv.stdout = "".join(f"{line}\n" for line in run.lines)
             inv.ended = time.time()
             self._runs.pop((cmd.command_id, inv.instance_id), None)
             self._changed(cmd)
 
-    async def _revert_entry(self, entry_id: int, fault: str, record: dict[str, Any]) -> None:
-        revert = _FAULT_REVERTERS.get(fault)
-        if revert is None:
-            log.error("no reverter for SSM fault %s; journal entry %s stays pending", fault, entry_id)
-            return
-        try:
-            await revert(self.lab, record)
-        except Exception:  # keep the entry pending: the next start tries again
-            log.exception("reverting %s (journal entry %s) failed", fault, entry_id)
-            return
-        self.lab.store.journal_done(entry_id)
-        self.lab.events.emit("fault.reverted", fault=fault, target=record.get("target"), experiment=None)
+    async def _revert(self, entries: list[Entry]) -> None:
+        """Undo journaled faults, newest first; one that fails stays pending for the next start."""
+        for failure in await revert_entries(self.lab, self.lab.store, entries, self._reverted):
+            log.error("could not revert %s; its journal entry stays pending", failure)
+
+    def _reverted(self, entry: Entry) -> None:
+        self.lab.events.emit(
+            "fault.reverted", fault=entry["fault"], target=entry["record"].get("target"), experiment=None
+        )
 
     def _changed(self, cmd: Command) -> None:
         cmd.settle()
@@ -188,8 +177,7 @@ class SsmBackend:
                 if inv.status not in TERMINAL and (command_id, inv.instance_id) not in self._runs:
                     inv.status, inv.stderr, inv.ended = "Cancelled", reason, time.time()  # lost in a crash
             await self.cancel_command(command_id)
-        for entry in self.lab.store.journal_pending(f"{OWNER_PREFIX}{command_id}"):
-            await self._revert_entry(entry["id"], entry["fault"], entry["record"])
+        await self._revert(self.lab.store.journal_pending(f"{OWNER_PREFIX}{command_id}"))
 
     def list_commands(
         self, command_id: str | None = None, instance_id: str | None = None, filters: list[dict[str, str]] | None = None

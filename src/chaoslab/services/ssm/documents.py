@@ -1,8 +1,9 @@
 """The AWSFIS-Run-* documents the lab runs, with AWS's parameter names and defaults.
 
-A document run gets the instance's unit and its parameters and does its work through
-`chaoslab.faults`; every reversible fault is handed to `run.journal(fault, record)` before it
-takes effect, so cancelling the command (or a lab crash) can undo it. The run returns its
+A document run gets the instance's unit and its parameters, translates them into a fault from
+`chaoslab.faults` and applies it with `run.apply`, which journals the undo record before the
+fault takes effect, so cancelling the command (or a lab crash) can undo it. A `FaultError`
+fails the invocation (the backend reports it). The run returns its
 standard output. A run ends after DurationSeconds, as the AWS documents do (their rollback
 scripts undo the fault then).
 """
@@ -14,8 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.faults import FaultError, network, process, stress
+from chaoslab.faults import network, stress
 from chaoslab.faults import network_rules as rules
+from chaoslab.faults.base import Fault, FaultConfigError, Journal
+from chaoslab.faults.network_iptables import RuleSet
+from chaoslab.faults.process import KillProcess
 from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
@@ -41,8 +45,12 @@ class DocumentRun:
     instance: Any
     unit: ComputeUnit
     params: dict[str, str]
-    journal: Callable[[str, dict[str, Any]], None]
+    journal: Journal
     lines: list[str] = field(default_factory=list)
+
+    async def apply(self, fault: Fault) -> dict[str, Any]:
+        """Apply `fault`, journaled under the command."""
+        return await fault.apply(self.journal)
 
     def say(self, line: str) -> None:
         self.lines.append(line)
@@ -51,7 +59,7 @@ class DocumentRun:
         try:
             return int(self.params[name])
         except ValueError:
-            raise FaultError(f"{name} must be an integer, not {self.params[name]!r}") from None
+            raise FaultConfigError(f"{name} must be an integer, not {self.params[name]!r}") from None
 
 
 Runner = Callable[[DocumentRun], Awaitable[None]]
@@ -82,39 +90,36 @@ class Document:
         return out
 
 
-async def _stress(run: DocumentRun, armed: stress.Armed) -> None:
-    run.journal("stress.workers", armed.record)
-    await armed.go()
-    await armed.wait()
-
-
 async def cpu_stress(run: DocumentRun) -> None:
     seconds, workers, percent = run.number("DurationSeconds"), run.number("CPU"), run.number("LoadPercent")
-    armed = await stress.cpu(run.unit, percent=percent, workers=workers, duration=seconds)
-    run.say(f"stress-ng: info: dispatching hogs: {len(armed.record['workers'])} cpu at {percent}% load")
-    await _stress(run, armed)
+    fault = stress.cpu(run.unit, percent=percent, workers=workers, duration=seconds)
+    record = await run.apply(fault)
+    run.say(f"stress-ng: info: dispatching hogs: {len(record['workers'])} cpu at {percent}% load")
+    await fault.wait()
     run.say(f"stress-ng: info: successful run completed in {seconds}s")
 
 
 async def memory_stress(run: DocumentRun) -> None:
     seconds, percent, workers = run.number("DurationSeconds"), run.number("Percent"), run.number("Workers")
     budget = INSTANCE_MEMORY.get(getattr(run.instance, "instance_type", ""), GiB)
-    armed = await stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
-    held = sum(int(armed.record["bytes"]) for _ in armed.record["workers"])
+    fault = stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
+    record = await run.apply(fault)
+    held = sum(int(record["bytes"]) for _ in record["workers"])
     run.say(
         f"stress-ng: info: dispatching hogs: {workers} vm, {held // MiB} MiB of a {budget // MiB} MiB budget "
         f"({percent}%, lab cap {stress.lab_limit(stress.MEMORY_MAX_BYTES_ENV) // MiB} MiB)"
     )
-    await _stress(run, armed)
+    await fault.wait()
     run.say(f"stress-ng: info: successful run completed in {seconds}s")
 
 
 async def io_stress(run: DocumentRun) -> None:
     seconds, percent, workers = run.number("DurationSeconds"), run.number("Percent"), run.number("Workers")
-    armed = await stress.io(run.unit, percent=percent, workers=workers, duration=seconds)
-    run.say(f"stress-ng: info: dispatching hogs: {workers} hdd, {int(armed.record['bytes']) // MiB} MiB each")
-    await _stress(run, armed)
-    totals = stress.io_stats(armed.record)
+    fault = stress.io(run.unit, percent=percent, workers=workers, duration=seconds)
+    record = await run.apply(fault)
+    run.say(f"stress-ng: info: dispatching hogs: {workers} hdd, {int(record['bytes']) // MiB} MiB each")
+    await fault.wait()
+    totals = stress.io_stats(record)
     run.say(
         f"stress-ng: info: wrote {sum(t['bytes'] for t in totals) // MiB} MiB with "
         f"{sum(t['fsyncs'] for t in totals)} fsyncs in {seconds}s"
@@ -123,39 +128,29 @@ async def io_stress(run: DocumentRun) -> None:
 
 async def disk_fill(run: DocumentRun) -> None:
     seconds, percent = run.number("DurationSeconds"), run.number("Percent")
-    armed = await stress.disk_fill(run.unit, percent=percent, duration=seconds)
+    fault = stress.disk_fill(run.unit, percent=percent, duration=seconds)
+    record = await run.apply(fault)
     run.say(
-        f"fallocate: filling {int(armed.record['bytes']) // MiB} MiB towards {percent}% "
+        f"fallocate: filling {int(record['bytes']) // MiB} MiB towards {percent}% "
         f"(lab cap {stress.lab_limit(stress.DISK_FILL_MAX_BYTES_ENV) // MiB} MiB)"
     )
-    await _stress(run, armed)
+    await fault.wait()
     run.say("Disk fill rolled back: file removed.")
 
 
 async def kill_process(run: DocumentRun) -> None:
-    pids = process.kill_process(run.unit, run.params["ProcessName"], run.params["Signal"])
-    run.say(f"Sent {run.params['Signal']} to {run.params['ProcessName']} (pids {' '.join(map(str, pids))})")
+    fault = KillProcess(run.unit, run.params["ProcessName"], run.params["Signal"])
+    await run.apply(fault)
+    run.say(f"Sent {run.params['Signal']} to {run.params['ProcessName']} (pids {' '.join(map(str, fault.signalled))})")
 
 
-async def _hold_rules(run: DocumentRun, rule_set: Any) -> None:
-    record = network.rules_record(run.unit.unit_id, rule_set)
-    run.journal("network.rules", record)
-    await network.apply_rules(record)
+async def _hold_rules(run: DocumentRun, rule_set: RuleSet) -> None:
+    await run.apply(network.NetworkRules(run.unit.unit_id, rule_set))
     await run.lab.clock.sleep(run.number("DurationSeconds"))
 
 
 def _netns(run: DocumentRun) -> str:
-    try:
-        return network.unit_netns(run.unit, f"instance {run.unit.unit_id}")
-    except network.NetworkFaultError as exc:
-        raise FaultError(str(exc)) from None
-
-
-def _sources(run: DocumentRun) -> list[str] | None:
-    try:
-        return network.resolve_sources(run.lab, run.params.get("Sources"))
-    except network.NetworkFaultError as exc:
-        raise FaultError(str(exc)) from None
+    return network.unit_netns(run.unit, f"instance {run.unit.unit_id}")
 
 
 async def blackhole_port(run: DocumentRun) -> None:
@@ -167,29 +162,26 @@ async def blackhole_port(run: DocumentRun) -> None:
 
 
 async def packet_loss(run: DocumentRun) -> None:
-    flows = float(run.params.get("FlowsPercent", "100"))
-    rule_set = rules.packet_loss(_netns(run), network.new_tag(), float(run.params["LossPercent"]), flows, _sources(run))
+    flows, netns = float(run.params.get("FlowsPercent", "100")), _netns(run)
+    sources = network.resolve_sources(run.lab, run.params.get("Sources"))
+    rule_set = rules.packet_loss(netns, network.new_tag(), float(run.params["LossPercent"]), flows, sources)
     run.say(f"Dropping {run.params['LossPercent']}% of packets")
     await _hold_rules(run, rule_set)
 
 
 async def latency(run: DocumentRun) -> None:
     delay, jitter = run.number("DelayMilliseconds"), int(run.params.get("JitterMilliseconds", "0"))
-    record = network.latency_record(
-        run.unit.unit_id,
+    fault = network.NetworkLatency(
+        run.unit,
         run.unit.unit_id,
         _netns(run),
         delay_ms=delay,
         jitter_ms=jitter,
         flows_percent=int(run.params.get("FlowsPercent", "100")),
-        sources=_sources(run),
+        sources=network.resolve_sources(run.lab, run.params.get("Sources")),
         ingress_ports=[int(getattr(run.instance, "port", 80))],
     )
-    run.journal("network.latency", record)
-    try:
-        await network.apply_latency(run.unit, record)
-    except network.NetworkFaultError as exc:
-        raise FaultError(str(exc)) from None
+    await run.apply(fault)
     run.say(f"Adding {delay} ms (jitter {jitter} ms) of latency")
     await run.lab.clock.sleep(run.number("DurationSeconds"))
 
