@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslab.aws import limits, models, routing, validation
+from chaoslab.aws import limits, models, routing, sigscope, validation
 from chaoslab.aws.body import inflate, is_gzip, read_body
 from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.context import RequestContext
@@ -170,9 +170,18 @@ class Gateway:
         request: web.Request,
         request_id: str,
     ) -> WireResponse:
-        """Authenticate, inflate, find the operation and its handler, parse and validate, run hooks
+        """Check the signature's scope and time, authenticate, inflate, find the operation and its handler, parse and validate, run hooks
         and the handler, serialise. Heavy steps run on a worker thread."""
         raw_path, _, raw_query = request.raw_path.partition("?")
+        target = request.headers.get("X-Amz-Target")
+        addressed = self.catalog.json_targets.get(target.partition(".")[0]) if target else None
+        sigscope.check(
+            auth,
+            request.headers,
+            regions=sigscope.accepted_regions(self.lab.config.region, auth.service),
+            signing_name=self.catalog.signing_name(addressed or service),
+            protocol=proto.name,
+        )
         heavy = len(raw_body) > limits.HEAVY_BODY
         digest = await self._offload.run(heavy, _sha256, raw_body)
         cred = verify(
