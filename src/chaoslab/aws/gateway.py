@@ -160,6 +160,15 @@ class Gateway:
             response = proto.error(svc, internal, request_id)
         return _to_aiohttp(response, request_id)
 
+    async def _addressed(self, service: str, svc: models.Service, headers: Any) -> str:
+        """The signing name of the service a request addresses: its scope's, unless an
+        `X-Amz-Target` names another service (looked up off the loop: it loads every model)."""
+        prefix = headers.get("X-Amz-Target", "").partition(".")[0]
+        if not prefix or prefix == svc.model.metadata.get("targetPrefix"):
+            return self.catalog.signing_name(service)
+        other = await self._offload.run(True, self.catalog.json_targets.get, prefix)
+        return self.catalog.signing_name(other or service)
+
     async def _dispatch(
         self,
         service: str,
@@ -170,16 +179,15 @@ class Gateway:
         request: web.Request,
         request_id: str,
     ) -> WireResponse:
-        """Check the signature's scope and time, authenticate, inflate, find the operation and its handler, parse and validate, run hooks
-        and the handler, serialise. Heavy steps run on a worker thread."""
+        """Check the signature's scope and time, authenticate, inflate, find the operation and its
+        handler, parse and validate, run hooks and the handler, serialise. Heavy steps run on a
+        worker thread."""
         raw_path, _, raw_query = request.raw_path.partition("?")
-        target = request.headers.get("X-Amz-Target")
-        addressed = self.catalog.json_targets.get(target.partition(".")[0]) if target else None
         sigscope.check(
             auth,
             request.headers,
             regions=sigscope.accepted_regions(self.lab.config.region, auth.service),
-            signing_name=self.catalog.signing_name(addressed or service),
+            signing_name=await self._addressed(service, svc, request.headers),
             protocol=proto.name,
         )
         heavy = len(raw_body) > limits.HEAVY_BODY
