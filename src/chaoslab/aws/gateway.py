@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslab.aws import limits, models, routing, sigscope, validation
+from chaoslab.aws import guard, limits, models, routing, sigscope, validation
 from chaoslab.aws.body import inflate, is_gzip, read_body
 from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.context import RequestContext
@@ -65,8 +65,13 @@ class Gateway:
         self.lab = lab
         self.catalog = Catalog(services)
         self.credentials = CredentialRegistry(lab.config)
-        self.app = web.Application(client_max_size=limits.MAX_BODY)
         self.port: int | None = None
+        # The token state-changing `/_chaoslab/` calls must carry (aws/guard.py); the lab sets it.
+        self.lab_token: str | None = None
+        self.app = web.Application(
+            client_max_size=limits.MAX_BODY,
+            middlewares=[guard.middleware(self.allowed_hosts, lambda: self.lab_token)],
+        )
         self._overrides = dict(operations or {})
         self._loaded: dict[str, dict[str, ApiHandler]] = {}
         self._hooks: list[RequestHook] = []
@@ -95,6 +100,10 @@ class Gateway:
             await self._runner.cleanup()
             self._runner = None
         self._offload.close()
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The `Host` values this endpoint answers: its own names (aws/guard.py)."""
+        return guard.allowed_hosts(self.lab.config.host, self.port or 0)
 
     @property
     def endpoint_url(self) -> str:
