@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from chaoslab.config import LabConfig
+from chaoslab.config import DEFAULT_HOST, LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE
 
@@ -65,9 +65,16 @@ def fetch_status(info: dict[str, Any], timeout: float = 5.0) -> dict[str, Any]:
 
 
 def daemon_args(
-    stack: str | None, fast: bool, api_port: int | None, network: str, exit_with: int | None = None
+    stack: str | None,
+    fast: bool,
+    api_port: int | None,
+    network: str,
+    exit_with: int | None = None,
+    bind: str | None = None,
 ) -> list[str]:
     argv = ["--network", network]
+    if bind:
+        argv += ["--bind", bind]
     if exit_with:
         argv += ["--exit-with", str(exit_with)]
     if stack:
@@ -96,7 +103,14 @@ def start_detached(
         sys.executable,
         "-m",
         "chaoslab.daemon",
-        *daemon_args(stack, fast, config.api_port if config.api_port != 4566 else None, network, exit_with),
+        *daemon_args(
+            stack,
+            fast,
+            config.api_port if config.api_port != 4566 else None,
+            network,
+            exit_with,
+            bind=config.host if config.host != DEFAULT_HOST else None,
+        ),
     ]
     log_path = config.home / "lab.log"
     with open(log_path, "wb") as log_file:
