@@ -13,12 +13,15 @@ def bind_address(value: str, *, userns: bool) -> str:
     """`value` if the lab can listen there and still tell its own requests apart; else why not.
 
     A wildcard address is refused: the lab answers only requests whose `Host` names its address,
-    so clients must use one address, the one bound. In `userns` mode the lab's sockets live in a
+    so clients must use one address, the one bound. IPv4 only: the lab writes its URLs as
+    `http://host:port`. In `userns` mode the lab's sockets live in a
     namespace of its own and only loopback ones are bound on the host for it."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         raise ChaoslabError(f"--bind {value}: not an IP address", hint="give the address clients will use") from None
+    if address.version == 6:
+        raise ChaoslabError(f"--bind {value}: IPv6 listeners are not supported", hint="give an IPv4 address")
     if address.is_unspecified:
         raise ChaoslabError(
             f"--bind {value}: a wildcard address is refused",
@@ -30,7 +33,7 @@ def bind_address(value: str, *, userns: bool) -> str:
             hint="run as root (netns mode) or with --network loopback to listen elsewhere",
         )
     try:
-        with socket.socket(socket.AF_INET6 if address.version == 6 else socket.AF_INET) as probe:
+        with socket.socket(socket.AF_INET) as probe:
             probe.bind((str(address), 0))
     except OSError as exc:
         raise ChaoslabError(
