@@ -68,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
     up.add_argument("--time-scale", type=time_scale, default=1.0, metavar="N", help=TIME_SCALE_HELP + " (default 1)")
     up.add_argument(
+        "--bind",
+        metavar="ADDR",
+        default=None,
+        help="the address the AWS API, the dashboard and the ALB listeners listen on (default "
+        "127.0.0.1). Anything else exposes the lab, whose credentials are public, to whoever can "
+        "reach ADDR (docs/security.md)",
+    )
+    up.add_argument(
         "--network",
         choices=["auto", "netns", "userns", "loopback"],
         default="auto",

@@ -13,6 +13,8 @@ from typing import Any
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.labctl import daemon_args, fetch_status, running_lab, start_detached, stop_lab
+from chaoslab.net.bind import bind_address, exposure_warning
+from chaoslab.net.hostsock import is_host_address
 from chaoslab.stack import bundled_stacks, load_stack
 
 NETWORK_MODES = {
@@ -45,11 +47,17 @@ def cmd_up(args: argparse.Namespace) -> int:
             hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab",
         )
     load_stack(args.stack)  # validate before anything starts
+    if args.bind:
+        config.host = bind_address(args.bind, userns=False)  # the lab re-checks once its mode is known
+        if not is_host_address(config.host):
+            print(f"chaoslab: warning: {exposure_warning(config.host)}", file=sys.stderr, flush=True)
     if not args.detach:
         from chaoslab.daemon import run_foreground
 
         return run_foreground(
-            daemon_args(args.stack, args.fast, args.api_port, args.network, time_scale=config.time_scale)
+            daemon_args(
+                args.stack, args.fast, args.api_port, args.network, time_scale=config.time_scale, bind=args.bind
+            )
         )
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+DEFAULT_HOST = "127.0.0.1"  # loopback: only this machine reaches the lab (docs/security.md)
 DEFAULT_API_PORT = 4566
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -24,7 +25,7 @@ class LabConfig:
     """Everything a running lab needs to know before it builds any service."""
 
     home: Path = field(default_factory=default_home)
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_HOST
     api_port: int = DEFAULT_API_PORT
     region: str = DEFAULT_REGION
     account_id: str = field(default_factory=lambda: os.environ.get("CHAOSLAB_ACCOUNT_ID", DEFAULT_ACCOUNT))

@@ -24,6 +24,8 @@ from chaoslab.clock import check_scale
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
+from chaoslab.net.bind import bind_address
+from chaoslab.net.hostsock import broker_active
 from chaoslab.runtime.hostcaps import limitations, probe
 from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
@@ -42,6 +44,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--bind", default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     # Stop when this process is gone: a lab started for a test session must not outlive it.
@@ -105,6 +108,8 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     config = LabConfig(time_scale=check_scale(args.time_scale))
     if args.api_port:
         config.api_port = args.api_port
+    if args.bind:
+        config.host = bind_address(args.bind, userns=broker_active())
     doc = load_stack(args.stack)
     lab = Lab(config, network_mode=args.network)
     lab.stack_name = doc["name"]

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from chaoslab import dashboard, watchdog
+from chaoslab.aws import guard
 from chaoslab.aws.gateway import Gateway
 from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
@@ -96,6 +97,7 @@ class Lab:
             ]
         )
         self.gateway.add_routes(dashboard.routes(self))
+        self.gateway.lab_token = guard.write_token(self.config.home)
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)
@@ -108,6 +110,8 @@ class Lab:
         self.events.emit("lab.stopping", run_id=self.run_id)
         with contextlib.suppress(Exception):
             await self.gateway.stop()
+        with contextlib.suppress(FileNotFoundError):
+            (self.config.home / guard.TOKEN_FILE).unlink()
         for backend in reversed(self._started):
             try:
                 await asyncio.wait_for(backend.stop(), timeout=60)

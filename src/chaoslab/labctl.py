@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from chaoslab.config import LabConfig
+from chaoslab.config import DEFAULT_HOST, LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE
 
@@ -71,8 +71,11 @@ def daemon_args(
     network: str,
     exit_with: int | None = None,
     time_scale: float = 1.0,
+    bind: str | None = None,
 ) -> list[str]:
     argv = ["--network", network]
+    if bind:
+        argv += ["--bind", bind]
     if exit_with:
         argv += ["--exit-with", str(exit_with)]
     if time_scale != 1:
@@ -104,7 +107,13 @@ def start_detached(
         "-m",
         "chaoslab.daemon",
         *daemon_args(
-            stack, fast, config.api_port if config.api_port != 4566 else None, network, exit_with, config.time_scale
+            stack,
+            fast,
+            config.api_port if config.api_port != 4566 else None,
+            network,
+            exit_with,
+            config.time_scale,
+            bind=config.host if config.host != DEFAULT_HOST else None,
         ),
     ]
     log_path = config.home / "lab.log"

@@ -37,6 +37,10 @@ class Catalog:
         """The package for a SigV4 credential scope's service, None if not emulated."""
         return self._by_signing_name.get(signing_name)
 
+    def signing_name(self, package: str) -> str:
+        """The SigV4 credential scope's service for a package (`elbv2` → `elasticloadbalancing`)."""
+        return self._specs[package].signing_name
+
     def model(self, package: str) -> models.Service:
         """The package's botocore model (loaded once)."""
         return models.service(self._specs[package].model)

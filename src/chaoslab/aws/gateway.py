@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslab.aws import limits, models, routing, validation
+from chaoslab.aws import guard, limits, models, routing, sigscope, validation
 from chaoslab.aws.body import inflate, is_gzip, read_body
 from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.context import RequestContext
@@ -65,8 +65,13 @@ class Gateway:
         self.lab = lab
         self.catalog = Catalog(services)
         self.credentials = CredentialRegistry(lab.config)
-        self.app = web.Application(client_max_size=limits.MAX_BODY)
         self.port: int | None = None
+        # The token state-changing `/_chaoslab/` calls must carry (aws/guard.py); the lab sets it.
+        self.lab_token: str | None = None
+        self.app = web.Application(
+            client_max_size=limits.MAX_BODY,
+            middlewares=[guard.middleware(self.allowed_hosts, lambda: self.lab_token)],
+        )
         self._overrides = dict(operations or {})
         self._loaded: dict[str, dict[str, ApiHandler]] = {}
         self._hooks: dict[object, RequestHook] = {}
@@ -95,6 +100,10 @@ class Gateway:
             await self._runner.cleanup()
             self._runner = None
         self._offload.close()
+
+    def allowed_hosts(self) -> frozenset[str]:
+        """The `Host` values this endpoint answers: its own names (aws/guard.py)."""
+        return guard.allowed_hosts(self.lab.config.host, self.port or 0)
 
     @property
     def endpoint_url(self) -> str:
@@ -166,6 +175,15 @@ class Gateway:
             response = proto.error(svc, internal, request_id)
         return _to_aiohttp(response, request_id)
 
+    async def _addressed(self, service: str, svc: models.Service, headers: Any) -> str:
+        """The signing name of the service a request addresses: its scope's, unless an
+        `X-Amz-Target` names another service (looked up off the loop: it loads every model)."""
+        prefix = headers.get("X-Amz-Target", "").partition(".")[0]
+        if not prefix or prefix == svc.model.metadata.get("targetPrefix"):
+            return self.catalog.signing_name(service)
+        other = await self._offload.run(True, self.catalog.json_targets.get, prefix)
+        return self.catalog.signing_name(other or service)
+
     async def _dispatch(
         self,
         service: str,
@@ -176,9 +194,17 @@ class Gateway:
         request: web.Request,
         request_id: str,
     ) -> WireResponse:
-        """Authenticate, inflate, find the operation and its handler, parse and validate, run hooks
-        and the handler, serialise. Heavy steps run on a worker thread."""
+        """Check the signature's scope and time, authenticate, inflate, find the operation and its
+        handler, parse and validate, run hooks and the handler, serialise. Heavy steps run on a
+        worker thread."""
         raw_path, _, raw_query = request.raw_path.partition("?")
+        sigscope.check(
+            auth,
+            request.headers,
+            regions=sigscope.accepted_regions(self.lab.config.region, auth.service),
+            signing_name=await self._addressed(service, svc, request.headers),
+            protocol=proto.name,
+        )
         heavy = len(raw_body) > limits.HEAVY_BODY
         digest = await self._offload.run(heavy, _sha256, raw_body)
         cred = verify(

@@ -1,7 +1,7 @@
 """AWS Signature Version 4 verification (docs/aws-api.md, "SigV4"), done the way botocore signs.
 
-Only header auth (`Authorization: AWS4-HMAC-SHA256 …`) is accepted; presigned URLs and
-clock-skew checks are not implemented (a lab's clients share its clock).
+Only header auth (`Authorization: AWS4-HMAC-SHA256 …`) is accepted; presigned URLs are not
+implemented. The scope, clock and payload rules AWS applies first are aws/sigscope.py's.
 """
 
 from __future__ import annotations
@@ -126,8 +126,7 @@ def verify(
     if cred.session_token is not None and headers.get("X-Amz-Security-Token") != cred.session_token:
         code = "UnrecognizedClientException" if json_family else "InvalidClientTokenId"
         raise AwsError(code, "The security token included in the request is invalid.", 403)
-    declared = headers.get("X-Amz-Content-SHA256")
-    payload_hash = declared if declared == "UNSIGNED-PAYLOAD" else body_sha256 or hashlib.sha256(raw_body).hexdigest()
+    payload_hash = body_sha256 or hashlib.sha256(raw_body).hexdigest()  # these services sign every payload
     amz_date = headers.get("X-Amz-Date", "")
     creq = canonical_request(method, raw_path, raw_query, headers, auth.signed_headers, payload_hash)
     expected = signature(cred.secret, auth, amz_date, creq)

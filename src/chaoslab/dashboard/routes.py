@@ -4,6 +4,7 @@ same gateway also answers the AWS API."""
 
 from __future__ import annotations
 
+import html
 import json
 import time
 from importlib.resources import files
@@ -15,7 +16,7 @@ from chaoslab.dashboard.snapshot import overview
 from chaoslab.dashboard.traffic import DEFAULT_WINDOW, MAX_WINDOW, per_second
 from chaoslab.errors import AwsError
 
-STATIC = {"app.js": "text/javascript", "app.css": "text/css", "index.html": "text/html"}
+STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 TIMELINE_LIMIT = 200
 
 
@@ -38,14 +39,19 @@ def routes(lab: Any) -> list[web.RouteDef]:
     traffic_cache: dict[int, tuple[int, dict[str, Any]]] = {}
 
     async def index(request: web.Request) -> web.Response:
-        return _static("index.html")
+        """The page, carrying the lab's token for its lever calls. Only requests addressed to the
+        lab by its own name get here (aws/guard.py), and no other origin can read the answer."""
+        page = files("chaoslab.dashboard").joinpath("static", "index.html").read_text()
+        meta = f'<meta name="chaoslab-token" content="{html.escape(lab.gateway.lab_token or "")}">'
+        page = page.replace('<meta charset="utf-8">', f'<meta charset="utf-8">\n{meta}', 1)
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     async def redirect(request: web.Request) -> web.Response:
         raise web.HTTPFound("/_chaoslab/")
 
     async def static(request: web.Request) -> web.Response:
         name = request.match_info["name"]
-        if name not in STATIC or name == "index.html":
+        if name not in STATIC:
             raise web.HTTPNotFound()
         return _static(name)
 
@@ -83,8 +89,9 @@ def routes(lab: Any) -> list[web.RouteDef]:
         return _json({"events": events[::-1][:limit], "last": last})
 
     async def api_lever(request: web.Request) -> web.Response:
-        """Engage or disengage the FIS safety lever. JSON only: a cross-site form cannot send it
-        without a CORS preflight the lab never grants."""
+        """Engage or disengage the FIS safety lever. The gateway has checked the Host and the lab
+        token already; JSON only besides: a cross-site form cannot send it without a CORS
+        preflight the lab never grants."""
         if request.content_type != "application/json":
             return _error("ValidationException", "send application/json", 415)
         try:

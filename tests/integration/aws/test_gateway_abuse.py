@@ -156,7 +156,7 @@ def test_unsigned_bombs_are_refused_before_any_inflating(lab: Any) -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024)) * 16
     with serve(lab, elbv2_ops()) as gw:
         data = (
-            f"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Encoding: gzip\r\n"
+            f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{gw.port}\r\nContent-Type: {FORM}\r\nContent-Encoding: gzip\r\n"
             f"Content-Length: {len(bomb)}\r\n\r\n"
         ).encode() + bomb
         status, _, body, seconds = exchange(gw, data)
@@ -243,5 +243,5 @@ def test_connections_past_the_cap_are_told_to_slow_down(lab: Any, monkeypatch: p
             for sock in held:
                 sock.close()
         time.sleep(0.2)
-        status, _, body, _ = exchange(gw, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, body, _ = exchange(gw, f"GET / HTTP/1.1\r\nHost: localhost:{gw.port}\r\n\r\n".encode())
         assert (status, xml_code(body)) == (403, "MissingAuthenticationToken")

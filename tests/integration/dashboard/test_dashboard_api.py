@@ -13,6 +13,7 @@ import aiohttp
 import psutil
 from dashboard_lab import private_stack
 
+from chaoslab.aws import guard
 from chaoslab.config import LabConfig
 from chaoslab.daemon import wait_ready
 from chaoslab.lab import Lab
@@ -33,9 +34,39 @@ async def get(session: aiohttp.ClientSession, url: str) -> Any:
         return await resp.json()
 
 
-async def post_lever(session: aiohttp.ClientSession, api: str, body: Any, **kw: Any) -> tuple[int, Any]:
-    async with session.post(f"{api}/_chaoslab/api/safety-lever", json=body, **kw) as resp:
+async def post_lever(session: aiohttp.ClientSession, api: str, body: Any, token: str | None) -> tuple[int, Any]:
+    headers = {guard.TOKEN_HEADER: token} if token else {}
+    async with session.post(f"{api}/_chaoslab/api/safety-lever", json=body, headers=headers) as resp:
         return resp.status, await resp.json()
+
+
+LAB_GETS = [
+    "/_chaoslab",
+    "/_chaoslab/",
+    "/_chaoslab/static/app.js",
+    "/_chaoslab/api/overview",
+    "/_chaoslab/api/traffic",
+    "/_chaoslab/api/timeline",
+    "/_chaoslab/status",
+    "/_chaoslab/events",
+    "/_chaoslab/alb-requests",
+]
+
+
+async def foreign_host_is_refused(s: aiohttp.ClientSession, api: str, token: str) -> None:
+    """A DNS-rebinding page's requests carry its own name: every lab endpoint answers 403, and
+    the lever, even with the right token, is left as it was."""
+    port = api.rsplit(":", 1)[1]
+    for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.2:{port}"):
+        for path in LAB_GETS:
+            async with s.get(f"{api}{path}", headers={"Host": host}, allow_redirects=False) as resp:
+                assert resp.status == 403 and (await resp.json())["code"] == "InvalidHost", (host, path)
+                assert "chaoslab-token" not in await resp.text()
+        headers = {"Host": host, guard.TOKEN_HEADER: token}
+        body = {"status": "engaged", "reason": "rebinding"}
+        async with s.post(f"{api}/_chaoslab/api/safety-lever", json=body, headers=headers) as resp:
+            assert resp.status == 403 and (await resp.json())["code"] == "InvalidHost"
+    assert (await get(s, f"{api}/_chaoslab/api/overview"))["safety_lever"]["status"] == "disengaged"
 
 
 async def scenario(home: Path) -> dict[str, Any]:
@@ -48,11 +79,17 @@ async def scenario(home: Path) -> dict[str, Any]:
         out["pids"] = [pid for pid, _, _ in lab.store.owned_processes()]
         out["host"] = {kind: lab.store.owned_resources(kind) for kind in ("netns", "link")}
         api = lab.config.endpoint_url
+        token = (home / guard.TOKEN_FILE).read_text()
         async with aiohttp.ClientSession() as s:
-            # the page and its files, offline (no external URL anywhere)
+            # the page and its files, offline (no external URL anywhere); the page carries the token
             async with s.get(f"{api}/_chaoslab/") as resp:
                 page = await resp.text()
                 assert resp.status == 200 and resp.content_type == "text/html"
+                assert resp.headers["Cache-Control"] == "no-store"
+            assert f'<meta name="chaoslab-token" content="{token}">' in page
+            async with s.get(api.replace("127.0.0.1", "localhost") + "/_chaoslab/status") as resp:
+                assert resp.status == 200
+            await foreign_host_is_refused(s, api, token)
             assert "/_chaoslab/static/app.js" in page and "http" not in page.replace("http-equiv", "")
             for name, ctype in (("app.js", "text/javascript"), ("app.css", "text/css")):
                 async with s.get(f"{api}/_chaoslab/static/{name}") as resp:
@@ -107,10 +144,17 @@ async def scenario(home: Path) -> dict[str, Any]:
             assert len(only["events"]) == 2 and {e["kind"] for e in only["events"]} == {"target.health"}
             assert (await get(s, f"{api}/_chaoslab/api/timeline?since={tl['last']}"))["events"] == []
 
-            # the safety lever: refused without a reason or as a form; engaging stops the experiment
-            status, err = await post_lever(s, api, {"status": "engaged"})
+            # the safety lever: refused without the token, without a reason or as a form; engaging
+            # stops the experiment
+            for wrong in (None, "x" + token):
+                status, err = await post_lever(s, api, {"status": "engaged", "reason": "no token"}, wrong)
+                assert (status, err["code"]) == (403, "MissingLabToken")
+            assert (await get(s, f"{api}/_chaoslab/api/overview"))["safety_lever"]["status"] == "disengaged"
+            status, err = await post_lever(s, api, {"status": "engaged"}, token)
             assert (status, err["code"]) == (400, "ValidationException")
-            async with s.post(f"{api}/_chaoslab/api/safety-lever", data={"status": "engaged", "reason": "x"}) as resp:
+            form = {"status": "engaged", "reason": "x"}
+            headers = {guard.TOKEN_HEADER: token}
+            async with s.post(f"{api}/_chaoslab/api/safety-lever", data=form, headers=headers) as resp:
                 assert resp.status == 415
             template = lab.fis.create_experiment_template(WAIT_TEMPLATE)
             exp = await lab.fis.start_experiment(template["id"])
@@ -122,20 +166,21 @@ async def scenario(home: Path) -> dict[str, Any]:
             (shown,) = o["experiments"]
             assert shown["id"] == exp["id"] and shown["template"] == template["id"]
             assert shown["actions"][0]["name"] == "hold" and shown["actions"][0]["action_id"] == "aws:fis:wait"
-            status, body = await post_lever(s, api, {"status": "engaged", "reason": "dashboard test"})
+            status, body = await post_lever(s, api, {"status": "engaged", "reason": "dashboard test"}, token)
             assert status == 200 and body["safety_lever"]["status"] == "engaged"
             assert lab.fis.get_experiment(exp["id"])["state"]["status"] == "stopped"
             o = await get(s, f"{api}/_chaoslab/api/overview")
             assert o["safety_lever"] == {"status": "engaged", "reason": "dashboard test"}
             assert o["experiments"][0]["state"]["status"] == "stopped"
-            status, err = await post_lever(s, api, {"status": "engaged", "reason": "again"})
+            status, err = await post_lever(s, api, {"status": "engaged", "reason": "again"}, token)
             assert (status, err["code"]) == (409, "ConflictException")
-            status, body = await post_lever(s, api, {"status": "disengaged", "reason": "done"})
+            status, body = await post_lever(s, api, {"status": "disengaged", "reason": "done"}, token)
             assert status == 200 and body["safety_lever"]["status"] == "disengaged"
             kinds = {e["kind"] for e in (await get(s, f"{api}/_chaoslab/api/timeline?since={tl['last']}"))["events"]}
             assert {"experiment.state", "fis.safety-lever"} <= kinds
     finally:
         await lab.stop()
+    assert not (home / guard.TOKEN_FILE).exists()
     out["left"] = {kind: lab.store.owned_resources(kind) for kind in ("netns", "link", "route", "neigh")}
     return out
 

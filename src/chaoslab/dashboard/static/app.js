@@ -2,6 +2,8 @@
 "use strict";
 
 const API = "/_chaoslab/api";
+// The lab embeds its token in the page it serves; state-changing calls must carry it.
+const LAB_TOKEN = document.querySelector('meta[name="chaoslab-token"]').content;
 const POLL_MS = 1000;
 const MAX_EVENTS = 500;
 const state = { lastSeq: 0, events: [], lever: null, running: 0, filter: "" };
@@ -102,7 +104,9 @@ async function submitLever(ev) {
   const confirm = document.getElementById("lever-confirm");
   confirm.disabled = true;  // engaging waits until every running experiment has stopped
   const resp = await fetch(API + "/safety-lever", {
-    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ status, reason }),
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-Chaoslab-Token": LAB_TOKEN },
+    body: JSON.stringify({ status, reason }),
   }).finally(() => { confirm.disabled = false; });
   if (!resp.ok) {
     const err = await resp.json().catch(() => ({ message: `HTTP ${resp.status}` }));
