@@ -403,6 +403,25 @@ class RdsBackend:
         return {}
 
     # -- metrics -------------------------------------------------------------------------------
+    async def replication_lag(self, timeout: float = 2.0) -> dict[str, tuple[float, float | None]]:
+        """Reader instance id -> (WAL bytes behind its writer, replay lag seconds or None), for
+        readers streaming now, asked of each cluster's writer; a writer that does not answer
+        within `timeout` contributes nothing (its readers are not streaming from it either)."""
+        lags: dict[str, tuple[float, float | None]] = {}
+        for cluster in list(self.clusters.values()):
+            writer = cluster.runtime.writer
+            if writer is None or writer.server.pid is None:
+                continue
+            try:
+                async with asyncio.timeout(timeout):
+                    by_server = await writer.server.replication_lag()
+            except Exception:  # down, restarting or failing over: no lag to report
+                continue
+            for member in list(cluster.runtime.members.values()):
+                if member.server.name in by_server:
+                    lags[member.instance_id] = by_server[member.server.name]
+        return lags
+
     async def _publish_metrics(self) -> None:
         while True:
             await asyncio.sleep(_METRIC_PERIOD)
