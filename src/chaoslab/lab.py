@@ -20,6 +20,7 @@ from chaoslab import dashboard, watchdog
 from chaoslab.aws.gateway import Gateway
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
+from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
 from chaoslab.runtime.kinds.process import ProcessRuntime
@@ -94,6 +95,7 @@ class Lab:
             ]
         )
         self.gateway.add_routes(dashboard.routes(self))
+        self.gateway.add_routes(exporter_routes.routes(self))
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)
