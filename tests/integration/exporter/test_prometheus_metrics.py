@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,9 @@ from chaoslab.daemon import wait_ready
 from chaoslab.lab import Lab
 from chaoslab.stack import apply_stack, resolve_stack_path
 
-TEMPLATE = Path(__file__).parents[3] / "examples" / "templates" / "seed003-stop-instance.json"
+ROOT = Path(__file__).parents[3]
+TEMPLATE = ROOT / "examples" / "templates" / "seed003-stop-instance.json"
+DASHBOARD = ROOT / "contrib" / "grafana" / "chaoslab.json"
 FAMILIES = {
     "chaoslab_alb_requests",
     "chaoslab_alb_target_response_seconds",
@@ -138,6 +141,11 @@ def test_metrics_are_exposed_and_move_during_a_fault(tmp_path: Path) -> None:
     assert any("healthy" in health(x).values() and set(health(x).values()) != {"healthy"} for x in during)
     assert total(after, "chaoslab_active_faults") == 0
     assert total(after, "chaoslab_fis_experiments", state="completed") == 1
+
+    # the Grafana dashboard asks only for series the lab serves
+    served = out["names"] | {name for name, _, _ in [*before, *after, *(x for d in during for x in d)]}
+    asked = set(re.findall(r"\bchaoslab_[a-z_]+", DASHBOARD.read_text()))
+    assert asked and asked <= served, asked - served
 
     # the reader streams from the writer, and the writer reports how far behind it is
     assert total(after, "chaoslab_db_reader_streaming", instance="chaos-lab-aurora-2") == 1
