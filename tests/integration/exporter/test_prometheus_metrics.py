@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,19 @@ async def scenario(home: Path) -> dict[str, Any]:
             out["during"] = during
             out["final_state"] = lab.fis.get_experiment(exp["id"])["state"]
             _, out["after"] = await scrape(s, f"{api}/metrics")
+
+            # a paused writer cannot answer the lag query: the scrape goes on without it
+            writer = lab.rds.clusters["chaos-lab-aurora"].runtime.writer.server.pid
+            os.kill(writer, signal.SIGSTOP)
+            try:
+                loop = asyncio.get_running_loop()
+                out["paused"], out["paused_seconds"] = [], []
+                for _ in range(3):
+                    began = loop.time()
+                    out["paused"].append((await scrape(s, f"{api}/metrics"))[1])
+                    out["paused_seconds"].append(loop.time() - began)
+            finally:
+                os.kill(writer, signal.SIGCONT)
         return out
     finally:
         await lab.stop()
@@ -150,3 +165,7 @@ def test_metrics_are_exposed_and_move_during_a_fault(tmp_path: Path) -> None:
     # the reader streams from the writer, and the writer reports how far behind it is
     assert total(after, "chaoslab_db_reader_streaming", instance="chaos-lab-aurora-2") == 1
     assert [v for n, lab, v in after if n == "chaoslab_db_replication_lag_bytes"] != []
+    for paused in out["paused"]:
+        assert total(paused, "chaoslab_db_reader_streaming", instance="chaos-lab-aurora-2") == 0
+        assert total(paused, "chaoslab_db_instance_role", role="writer") == 1
+    assert max(out["paused_seconds"]) < 1.5, out["paused_seconds"]  # 0.5 s lag timeout, not 5 s
