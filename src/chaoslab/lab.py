@@ -22,6 +22,7 @@ from chaoslab.aws.gateway import Gateway
 from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
+from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
 from chaoslab.runtime.kinds.process import ProcessRuntime
@@ -98,6 +99,7 @@ class Lab:
         )
         self.gateway.add_routes(dashboard.routes(self))
         self.gateway.lab_token = guard.write_token(self.config.home)
+        self.gateway.add_routes(exporter_routes.routes(self))
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)

@@ -2,7 +2,8 @@
 the credential scope's service, parsed per botocore's model, validated against its constraints
 and handed to a plain handler.
 
-`/_chaoslab/...` belongs to the lab and dashboard (`add_routes`); everything else is AWS. The
+`/_chaoslab/...` belongs to the lab and dashboard (`add_routes`), and so does `GET /metrics` (the
+Prometheus exposition); everything else is AWS. The
 endpoint shares the lab's event loop with the ALB data plane, so every step is bounded
 (aws/limits.py) and big bodies and responses are handled on worker threads (aws/offload.py).
 """
@@ -36,7 +37,7 @@ from chaoslab.aws.protocols.base import (
     unknown_operation,
     validation_error,
 )
-from chaoslab.aws.server import HANDLER_SETTINGS, LAB_PREFIX, ApiSite, handler_factory
+from chaoslab.aws.server import HANDLER_SETTINGS, LAB_PREFIX, METRICS_PATH, ApiSite, handler_factory
 from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
 from chaoslab.net.hostsock import bind_listener
@@ -111,12 +112,13 @@ class Gateway:
 
     # -- extension points ----------------------------------------------------------------------
     def add_routes(self, routes: Iterable[web.AbstractRouteDef]) -> None:
-        """Register lab/dashboard routes; their paths must start with `/_chaoslab/`."""
+        """Register lab/dashboard routes; their paths must start with `/_chaoslab/` (or be the
+        metrics path, which no AWS service the lab serves routes)."""
         routes = list(routes)
         for route in routes:
             path = getattr(route, "path", getattr(route, "prefix", ""))
-            if not path.startswith(LAB_PREFIX):
-                raise ValueError(f"lab routes live under {LAB_PREFIX}/, not {path}")
+            if not path.startswith(LAB_PREFIX) and path != METRICS_PATH:
+                raise ValueError(f"lab routes live under {LAB_PREFIX}/ or at {METRICS_PATH}, not {path}")
         self.app.add_routes(routes)
 
     def add_request_hook(self, hook: RequestHook, key: str | None = None) -> Callable[[], None]:

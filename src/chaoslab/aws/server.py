@@ -22,6 +22,7 @@ from chaoslab.aws.protocols.base import generic_error
 from chaoslab.errors import AwsError
 
 LAB_PREFIX = "/_chaoslab"
+METRICS_PATH = "/metrics"  # Prometheus's default path; no AWS service the lab serves routes it
 
 # RequestHandler settings, given to the runner and to every connection's handler alike.
 HANDLER_SETTINGS: dict[str, Any] = {
@@ -50,7 +51,7 @@ class AwsRequestHandler(RequestHandler):
         self, request: Any, status: int = 500, exc: BaseException | None = None, message: str | None = None
     ) -> web.StreamResponse:
         path = getattr(request, "path", "") or ""
-        if path.startswith(LAB_PREFIX):
+        if path.startswith(LAB_PREFIX) or path == METRICS_PATH:
             return super().handle_error(request, status, exc, message)
         if request.writer.output_size > 0:
             raise ConnectionError("a response was already sent; the connection cannot carry an error")

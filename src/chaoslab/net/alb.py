@@ -21,6 +21,7 @@ from typing import Any, Protocol, cast
 import httptools
 
 from chaoslab.net.hostsock import bind_listener
+from chaoslab.net.latency import LatencyHistogram
 
 CONNECT_TIMEOUT = 10.0  # ALB gives up connecting to a target after 10 s -> 504
 _REASONS = {502: b"Bad Gateway", 503: b"Service Temporarily Unavailable", 504: b"Gateway Time-out"}
@@ -265,7 +266,8 @@ class TargetConnection(asyncio.Protocol):
 
 
 class RequestStats:
-    """Per-load-balancer request records: a bounded ring plus per-second metric aggregates."""
+    """Per-load-balancer request records: a bounded ring, per-second metric aggregates, and
+    running totals a Prometheus scrape reads (`totals`, and `latency` fed once a second)."""
 
     # Counter slots, one row per target group; flush() sums rows for the LB-wide series and keeps
     # the HTTPCode_ELB_* ones LB-wide only (the dimension sets AWS publishes them with).
@@ -289,11 +291,16 @@ class RequestStats:
         self.ring: deque[tuple[float, str | None, int, float, bool, str | None]] = deque(maxlen=keep)
         self._counts: dict[str, list[int]] = {}
         self._times: dict[str, list[float]] = {}
+        # (target group, target or None, status // 100, ELB-generated) -> requests since start
+        self.totals: dict[tuple[str, str | None, int, bool], int] = {}
+        self.latency: dict[str, LatencyHistogram] = {}  # target group -> TargetResponseTime
 
     def record(
         self, when: float, tg: str, target_id: str | None, status: int, latency: float, elb: bool, error: str | None
     ) -> None:
         self.ring.append((when, target_id, status, latency, elb, error))
+        key = (tg, target_id, status // 100, elb)
+        self.totals[key] = self.totals.get(key, 0) + 1
         counts = self._counts.get(tg)
         if counts is None:
             counts = self._counts[tg] = [0] * len(self._COUNTERS)
@@ -344,6 +351,10 @@ class RequestStats:
                     sink.put_metric("AWS/ApplicationELB", self._COUNTERS[i], dims, [float(value)], "Count", timestamp)
             if tg in times:
                 all_times.extend(times[tg])
+                histogram = self.latency.get(tg)
+                if histogram is None:
+                    histogram = self.latency[tg] = LatencyHistogram()
+                histogram.observe_all(times[tg])
                 if dims:
                     sink.put_metric("AWS/ApplicationELB", "TargetResponseTime", dims, times[tg], "Seconds", timestamp)
         for i, value in enumerate(totals):

@@ -252,15 +252,22 @@ def test_lab_routes_and_clean_shutdown(lab: Any) -> None:
     async def ping(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    with serve(lab, {}, routes=[web.get("/_chaoslab/ping", ping)]) as gw:
+    routes = [web.get("/_chaoslab/ping", ping), web.get("/metrics", ping)]
+    with serve(lab, {}, routes=routes) as gw:
         port = gw.port
-        with urllib.request.urlopen(gw.endpoint_url + "/_chaoslab/ping", timeout=5) as resp:
-            assert json.loads(resp.read()) == {"ok": True}
+        for path in ("/_chaoslab/ping", "/metrics"):  # unsigned GETs, as Prometheus scrapes
+            with urllib.request.urlopen(gw.endpoint_url + path, timeout=5) as resp:
+                assert json.loads(resp.read()) == {"ok": True}
+        with pytest.raises(urllib.error.HTTPError) as err:  # any other use of the path is AWS's
+            urllib.request.urlopen(urllib.request.Request(gw.endpoint_url + "/metrics", b"", method="POST"))
+        assert err.value.code == 403 and b"MissingAuthenticationToken" in err.value.read()
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(gw.endpoint_url + "/_chaoslab/nothing", timeout=5)
         assert err.value.code == 404
         with pytest.raises(ValueError):
             gw.add_routes([web.get("/elsewhere", ping)])
+        with pytest.raises(ValueError):
+            gw.add_routes([web.get("/metrics/more", ping)])
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
 

@@ -71,3 +71,21 @@ def test_elb_generated_response_looks_like_awselb() -> None:
     assert b"Server: awselb/2.0" in head
     assert b"Content-Length: %d" % len(body) in head
     assert b"<h1>502 Bad Gateway</h1>" in body
+
+
+def test_running_totals_by_target_and_class_survive_flushes() -> None:
+    stats = RequestStats("app/web/abc")
+    tg = "targetgroup/tg/def"
+    stats.record(1.0, tg, "i-1", 200, 0.004, False, None)
+    stats.record(1.1, tg, "i-1", 204, 0.030, False, None)
+    stats.record(1.2, tg, "i-2", 502, 0.001, True, "connect_error")
+    stats.record(1.3, tg, None, 503, 0.0, True, "no_targets")
+    assert stats.latency == {}  # response times are folded in by flush, off the request path
+    stats.flush(Sink(), 1.0)
+    stats.record(2.0, tg, "i-1", 200, 20.0, False, None)
+    stats.flush(Sink(), 2.0)
+    assert stats.totals == {(tg, "i-1", 2, False): 3, (tg, "i-2", 5, True): 1, (tg, None, 5, True): 1}
+    histogram = stats.latency[tg]
+    assert histogram.count == 3 and abs(histogram.sum - 20.034) < 1e-9
+    buckets = dict(histogram.cumulative())
+    assert buckets["0.005"] == 1 and buckets["0.05"] == 2 and buckets["10.0"] == 2 and buckets["+Inf"] == 3

@@ -80,6 +80,7 @@ class RdsBackend:
         self._operations: set[asyncio.Task[Any]] = set()
         self._metrics_task: asyncio.Task[None] | None = None
         self._engine_version: str | None = None
+        self._lag_queries: dict[str, asyncio.Task[dict[str, tuple[float, float | None]]]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -95,6 +96,7 @@ class RdsBackend:
             await asyncio.gather(self._metrics_task, return_exceptions=True)
             self._metrics_task = None
         await self.settle()
+        await asyncio.gather(*self._lag_queries.values(), return_exceptions=True)
         for cluster in list(self.clusters.values()):
             await cluster.runtime.stop()
         self.clusters.clear()
@@ -403,6 +405,31 @@ class RdsBackend:
         return {}
 
     # -- metrics -------------------------------------------------------------------------------
+    async def replication_lag(self, timeout: float = 0.5) -> dict[str, tuple[float, float | None]]:
+        """Reader instance id -> (WAL bytes behind its writer, replay lag seconds or None), for
+        readers streaming now, asked of each cluster's writer. A writer that does not answer
+        within `timeout` contributes nothing this time; its query keeps running (bounded by its
+        own socket timeout) and the next call waits on it rather than starting another, so a
+        paused writer costs at most one worker thread per cluster."""
+        lags: dict[str, tuple[float, float | None]] = {}
+        for cluster in list(self.clusters.values()):
+            writer = cluster.runtime.writer
+            if writer is None or writer.server.pid is None:
+                continue
+            query = self._lag_queries.get(cluster.identifier)
+            if query is None or query.done():
+                query = asyncio.get_running_loop().create_task(writer.server.replication_lag())
+                query.add_done_callback(_retrieve)  # a late failure is expected, not news
+                self._lag_queries[cluster.identifier] = query
+            try:
+                by_server = await asyncio.wait_for(asyncio.shield(query), timeout)
+            except Exception:  # down, paused, restarting or failing over: no lag to report
+                continue
+            for member in list(cluster.runtime.members.values()):
+                if member.server.name in by_server:
+                    lags[member.instance_id] = by_server[member.server.name]
+        return lags
+
     async def _publish_metrics(self) -> None:
         while True:
             await asyncio.sleep(self.lab.clock.cadence(_METRIC_PERIOD))
@@ -429,3 +456,8 @@ class RdsBackend:
                 ):
                     cloudwatch.put_metric("AWS/RDS", "CPUUtilization", dims, [cpu], "Percent")
                     cloudwatch.put_metric("AWS/RDS", "DatabaseConnections", dims, [float(connections)], "Count")
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

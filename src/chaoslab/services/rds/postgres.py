@@ -527,6 +527,26 @@ class PostgresServer:
         )
         return bool(rows and rows[0][0])
 
+    async def replication_lag(self, timeout: float = 1.0) -> dict[str, tuple[float, float | None]]:
+        """Per streaming standby (by name): bytes of WAL it has yet to replay, and the seconds
+        PostgreSQL last measured for replay (None once the standby has been idle and caught up).
+        `timeout` bounds the worker thread too (socket timeout), so a paused server cannot pin one."""
+
+        def run() -> list[list[Any]]:
+            conn = self.connect(timeout=timeout)
+            try:
+                return conn.run(
+                    "SELECT application_name, pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn),"
+                    " EXTRACT(EPOCH FROM replay_lag) FROM pg_stat_replication WHERE state = 'streaming'"
+                )
+            finally:
+                conn.close()
+
+        rows = await asyncio.to_thread(run)
+        return {
+            str(name): (float(lag or 0), None if seconds is None else float(seconds)) for name, lag, seconds in rows
+        }
+
     async def replayed_past(self, lsn: str) -> bool:
         rows = await self.query("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)", lsn=lsn)
         return bool(rows and rows[0][0])
