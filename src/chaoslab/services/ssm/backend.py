@@ -1,4 +1,4 @@
-"""SSM Run Command for the lab's EC2 instances: every running instance is a managed instance
+"""SSM Run Command (and Parameter Store, `parameters.py`) for the lab's EC2 instances: every running instance is a managed instance
 (the lab is its agent), and SendCommand runs an AWSFIS-Run-* document against the instance's
 process unit for real.
 
@@ -20,6 +20,7 @@ from chaoslab.errors import AwsError
 from chaoslab.faults import FaultError, network, stress
 from chaoslab.services.ssm.documents import DocumentRun, document
 from chaoslab.services.ssm.models import COMMAND_KIND, TERMINAL, Command, Invocation
+from chaoslab.services.ssm.parameters import Parameters
 
 log = logging.getLogger(__name__)
 OWNER_PREFIX = "ssm:"
@@ -39,6 +40,7 @@ class SsmBackend:
     def __init__(self, lab: Any) -> None:
         self.lab = lab
         self.commands: dict[str, Command] = {}
+        self.parameters = Parameters(lab.config.region, lab.config.account_id)
         self._runs: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # lifecycle -------------------------------------------------------------------------------
