@@ -1,7 +1,8 @@
 """Your own service in the lab, through unmodified boto3: an instance whose user data installs
 and starts a server answers; an Auto Scaling group made from a launch template ($Latest) comes
 up behind a target group and turns healthy; an ECS container runs with entryPoint, command,
-workingDirectory, environment, environmentFiles and secrets and sees every one of them."""
+workingDirectory, environment, environmentFiles and secrets and sees every one of them, and its
+second container runs as the user it names."""
 
 from __future__ import annotations
 
@@ -129,6 +130,12 @@ def test_a_group_from_a_launch_template_comes_up_healthy_behind_its_target_group
     asg.delete_auto_scaling_group(AutoScalingGroupName="own-asg", ForceDelete=True)
 
 
+LOGS = {
+    "logDriver": "awslogs",
+    "options": {"awslogs-group": "/own", "awslogs-create-group": "true", "awslogs-stream-prefix": "p"},
+}
+
+
 def test_an_ecs_container_sees_everything_its_definition_gives_it(lab: LabHandle, tmp_path: Path) -> None:
     ecs, logs, ssm = lab.client("ecs"), lab.client("logs"), lab.client("ssm")
     ssm.put_parameter(Name="/own/db-password", Value="s3cret", Type="SecureString")
@@ -153,11 +160,15 @@ def test_an_ecs_container_sees_everything_its_definition_gives_it(lab: LabHandle
                 "environment": [{"name": "GREETING", "value": "hello"}],
                 "environmentFiles": [{"value": f"file://{env_file}", "type": "s3"}],
                 "secrets": [{"name": "DB_PASSWORD", "valueFrom": "/own/db-password"}],
-                "logConfiguration": {
-                    "logDriver": "awslogs",
-                    "options": {"awslogs-group": "/own", "awslogs-create-group": "true", "awslogs-stream-prefix": "p"},
-                },
-            }
+                "logConfiguration": LOGS,
+            },
+            {
+                "name": "as-nobody",
+                "image": "registry.example.com/team/own-service:1.0",
+                "command": ['/bin/sh -c "echo user=$(id -un) cwd=$(pwd); exec sleep 60"'],
+                "user": "nobody",
+                "logConfiguration": LOGS,
+            },
         ],
     )
     subnets = [s["SubnetId"] for s in lab.client("ec2").describe_subnets()["Subnets"]]
@@ -167,14 +178,16 @@ def test_an_ecs_container_sees_everything_its_definition_gives_it(lab: LabHandle
         launchType="FARGATE",
         networkConfiguration={"awsvpcConfiguration": {"subnets": subnets[:1]}},
     )["tasks"][0]
-    stream = f"p/probe/{task['taskArn'].rsplit('/', 1)[1]}"
+    task_id = task["taskArn"].rsplit("/", 1)[1]
 
-    def line() -> str | None:
+    def line(container: str) -> str | None:
         try:
-            events = logs.get_log_events(logGroupName="/own", logStreamName=stream)["events"]
+            events = logs.get_log_events(logGroupName="/own", logStreamName=f"p/{container}/{task_id}")["events"]
         except logs.exceptions.ResourceNotFoundException:
             return None
         return events[0]["message"] if events else None
 
-    assert wait_for(line, 20, "the container's line") == f"cwd={workdir} greeting=hello file=yes secret=s3cret"
+    seen = wait_for(lambda: line("probe"), 20, "the container's line")
+    assert seen == f"cwd={workdir} greeting=hello file=yes secret=s3cret"
+    assert wait_for(lambda: line("as-nobody"), 20, "the other container's line") == "user=nobody cwd=/"
     ecs.stop_task(cluster="own", task=task["taskArn"])

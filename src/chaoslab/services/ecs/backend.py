@@ -474,7 +474,9 @@ class EcsBackend:
             env[pair["name"]] = str(pair.get("value", ""))
         env.update(containers.secrets(c, getattr(getattr(self.lab, "ssm", None), "parameters", None)))
         command = [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
-        cwd = c.get("workingDirectory")
+        # Without a workingDirectory a container starts in the task's scratch directory; one that
+        # runs as another user starts in / (an image without WORKDIR), which every user may enter.
+        cwd = c.get("workingDirectory") or ("/" if c.get("user") else None)
         if cwd and not os.path.isdir(cwd):
             raise StartFailure(
                 f"CannotStartContainerError: workingDirectory {cwd} does not exist (units see this host's files)"
