@@ -5,7 +5,7 @@ written to the instance's scratch directory and run by a small init that then st
 programs the script leaves in the background (`app &`) live as long as the instance (a unit's
 processes die with their group's leader). Package managers cannot reach anything from inside a
 unit, so `yum`, `dnf`, `apt-get` and `pip` are shims that say what they skipped; the lab's own
-Python (`python3`, with Flask and gunicorn) comes first on PATH after them."""
+Python (`python3`, with Flask, gunicorn and pg8000) comes first on PATH after them."""
 
 from __future__ import annotations
 
