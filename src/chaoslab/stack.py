@@ -591,7 +591,10 @@ async def _create_group(
     if ref is None:  # `image:` is a template of its own, named after the group
         ref = f"{g['name']}-lt"
         _create_launch_template(lab, ref, g, None)
-    name, version = (ref, "$Default") if isinstance(ref, str) else (ref["name"], str(ref.get("version", "$Default")))
+    if isinstance(ref, str):  # an image's own template says $Latest, as groups described before templates existed
+        name, version = ref, "$Latest" if g.get("image") else "$Default"
+    else:
+        name, version = ref["name"], str(ref.get("version", "$Default"))
     template = GroupTemplate(name, version, g.get("port", 80), env)
     lab.autoscaling.template_defaults[name] = template
     azs = g.get("azs") or [s.az for s in vpc.subnets.values()]

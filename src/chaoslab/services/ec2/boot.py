@@ -34,8 +34,15 @@ _PIP_SHIM = """#!{python}
 import sys
 from importlib import metadata
 
-args = [a for a in sys.argv[1:] if not a.startswith("-")]
-wanted = args[1:] if args[:1] == ["install"] else []
+args = sys.argv[1:]
+wanted = []
+if args[:1] == ["install"]:
+    rest = iter(args[1:])
+    for arg in rest:
+        if arg in ("-r", "--requirement"):
+            print(f"[chaoslab] skipped pip install -r {{next(rest, '')}}: the file is not read", file=sys.stderr)
+        elif not arg.startswith("-"):
+            wanted.append(arg)
 for spec in wanted:
     name = spec.split("==")[0].split(">=")[0].split("[")[0]
     try:
