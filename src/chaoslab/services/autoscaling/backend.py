@@ -140,7 +140,7 @@ class AutoScalingBackend:
         if health_check_type not in ("EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
         _check_grace(grace)
-        self._resolve(template)
+        _, version = self._resolve(template)
         if not subnets:
             raise AwsError("ValidationError", "At least one subnet (VPCZoneIdentifier) is required")
         group = Group(
@@ -155,6 +155,7 @@ class AutoScalingBackend:
             grace,
             list(tags or []),
             sweep_seconds=sweep_seconds,
+            instance_type=version.data.get("InstanceType") or "t3.micro",
         )
         self.groups[name] = group
         self._kick[name] = asyncio.Event()
