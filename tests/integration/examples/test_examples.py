@@ -174,6 +174,7 @@ def test_az_power_interruption_serves_from_the_other_az(tmp_path: Path) -> None:
     assert late == [], late
 
 
+@pytest.mark.slow  # ~20 s; the boto3 tests of user data and launch templates run in the suite
 def test_own_service_is_replaced_from_its_launch_template(tmp_path: Path) -> None:
     r = run_example("own-service", tmp_path, 186)
     assert r.code == 1, r.output  # README: refuted in the fast variant too (errors in the detection window)
