@@ -126,15 +126,41 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "launch_templates": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "image"],
+                "properties": {
+                    "name": {"type": "string", "pattern": "^[a-zA-Z0-9().\\-/_]{3,128}$"},
+                    "image": {"type": "string"},
+                    "instance_type": {"type": "string"},
+                    "user_data": {"type": "string"},
+                    "tags": _TAGS,
+                },
+            },
+        },
         "auto_scaling_groups": {
             "type": "array",
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["name", "image", "min", "max"],
+                "required": ["name", "min", "max"],
                 "properties": {
                     "name": _NAME,
                     "image": {"type": "string"},
+                    "launch_template": {
+                        "oneOf": [
+                            {"type": "string"},
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}, "version": {"type": ["string", "integer"]}},
+                            },
+                        ]
+                    },
                     "port": {"type": "integer"},
                     "environment": _ENV,
                     "database": {"type": "string"},
@@ -287,7 +313,22 @@ def _check_references(doc: dict[str, Any], source: str) -> None:
                     f"unknown target group {ln['target_group']!r}",
                     f"defined target groups: {', '.join(sorted(tgs)) or 'none'}",
                 )
+    templates = {lt["name"] for lt in doc.get("launch_templates", [])}
     for i, g in enumerate(doc.get("auto_scaling_groups", [])):
+        if ("image" in g) == ("launch_template" in g):
+            fail(
+                f"$.auto_scaling_groups[{i}]",
+                "a group needs exactly one of image and launch_template",
+                "image: chaoslab/<app> runs a bundled app; launch_template: <name> runs a template's user data",
+            )
+        lt_ref = g.get("launch_template")
+        lt_name = lt_ref if isinstance(lt_ref, str) else (lt_ref or {}).get("name")
+        if lt_name is not None and lt_name not in templates:
+            fail(
+                f"$.auto_scaling_groups[{i}].launch_template",
+                f"unknown launch template {lt_name!r}",
+                f"defined launch templates: {', '.join(sorted(templates)) or 'none'}",
+            )
         for az in g.get("azs", []):
             if az not in azs:
                 fail(
@@ -441,6 +482,8 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
         db_env = _database_env(lab, doc["database"], vpc)
     for alarm in doc.get("alarms", []):
         lab.cloudwatch.put_metric_alarm(_resolve_alarm(lab, alarm, tg_arns))
+    for lt in doc.get("launch_templates", []):
+        _create_launch_template(lab, lt["name"], lt, lt.get("tags"))
     compute = []
     for g in doc.get("auto_scaling_groups", []):
         compute.append(_create_group(lab, g, vpc, tg_arns, db_env, settings))
@@ -539,13 +582,21 @@ def _resolve_alarm(lab: LabLike, alarm: dict[str, Any], tg_arns: dict[str, str])
 async def _create_group(
     lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str], settings: dict[str, Any]
 ) -> None:
-    from chaoslab.services.autoscaling.backend import DEFAULT_SWEEP_SECONDS, LaunchTemplate
+    from chaoslab.services.autoscaling.backend import DEFAULT_SWEEP_SECONDS, GroupTemplate
 
     env = {k: str(v) for k, v in g.get("environment", {}).items()}
     if g.get("database"):
         env = {**db_env, **env}
-    template = LaunchTemplate(f"{g['name']}-lt", g["image"], g.get("port", 80), env, g.get("instance_type", "t3.micro"))
-    lab.autoscaling.launch_templates[template.name] = template
+    ref = g.get("launch_template")
+    if ref is None:  # `image:` is a template of its own, named after the group
+        ref = f"{g['name']}-lt"
+        _create_launch_template(lab, ref, g, None)
+    if isinstance(ref, str):  # an image's own template says $Latest, as groups described before templates existed
+        name, version = ref, "$Latest" if g.get("image") else "$Default"
+    else:
+        name, version = ref["name"], str(ref.get("version", "$Default"))
+    template = GroupTemplate(name, version, g.get("port", 80), env)
+    lab.autoscaling.template_defaults[name] = template
     azs = g.get("azs") or [s.az for s in vpc.subnets.values()]
     subnets = [vpc.subnet_in(az) for az in azs]
     await lab.autoscaling.create_group(
@@ -561,6 +612,16 @@ async def _create_group(
         tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in g.get("tags", {}).items()],
         sweep_seconds=float(settings.get("asg_health_sweep_seconds", DEFAULT_SWEEP_SECONDS)),
     )
+
+
+def _create_launch_template(lab: LabLike, name: str, spec: dict[str, Any], tags: dict[str, str] | None) -> None:
+    """An EC2 launch template from a stack entry (`image`, `instance_type`, `user_data` as plain text)."""
+    from chaoslab.services.ec2.userdata import encode_user_data
+
+    data: dict[str, Any] = {"ImageId": spec["image"], "InstanceType": spec.get("instance_type", "t3.micro")}
+    if spec.get("user_data"):
+        data["UserData"] = encode_user_data(spec["user_data"])
+    lab.ec2.launch_templates.create(name, data, tags=tags)
 
 
 def _create_service(

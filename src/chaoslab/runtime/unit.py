@@ -34,6 +34,7 @@ class ContainerSpec:
     stop_timeout: float = 30.0
     log_group: str | None = None
     log_stream: str | None = None
+    on_output: Callable[[str, str], None] | None = None  # (stream, line): e.g. an instance's console
 
 
 # Where a unit's output lines go: ship(log_group, log_stream, line, epoch seconds).
@@ -99,7 +100,7 @@ class ComputeUnit:
             proc = await self.runtime.start(
                 self.sandbox,
                 f"{self.unit_id}/{spec.name}",
-                replace(spec.run, cwd=str(self.workdir)),
+                replace(spec.run, cwd=spec.run.cwd or str(self.workdir)),
                 on_output=self._recorder(spec),
                 on_exit=self._exited(spec),
             )
@@ -145,10 +146,13 @@ class ComputeUnit:
         """Keep the last lines of the process's output and ship every line to its log stream."""
         tail = self._tails[spec.name] = deque(maxlen=OUTPUT_TAIL_LINES)
         ship = self._shipper(spec)
+        also = spec.on_output
 
         def record(stream: str, line: str) -> None:
             tail.append(line.rstrip("\n"))
             ship(stream, line)
+            if also is not None:
+                also(stream, line)
 
         return record
 

@@ -198,3 +198,19 @@ def test_cross_az_traffic_slowdown_costs_the_tail_at_time_scale_60(tmp_path: Pat
     assert not _clause(r.journal, "latency")["passed"]  # p99 over 2 s
     for clause in ("no_lost_writes", "data_intact"):
         assert _clause(r.journal, clause)["passed"], clause
+
+
+@pytest.mark.slow  # ~20 s; the boto3 tests of user data and launch templates run in the suite
+def test_own_service_is_replaced_from_its_launch_template(tmp_path: Path) -> None:
+    r = run_example("own-service", tmp_path, 186)
+    assert r.code == 1, r.output  # README: refuted in the fast variant too (errors in the detection window)
+    (fault,) = r.journal["faults"]
+    stopped = fault["targets"][0].rsplit("/", 1)[-1]  # an instance id or its ARN
+    w = r.journal["windows"]
+    assert w["failures_in_window"] >= 1 and w["detection_window_s"] <= w["detection_bound_s"], w
+    assert _clause(r.journal, "recovery_time")["passed"]
+    launched = [e for e in r.journal["events"] if e["kind"] == "unit.state" and e.get("state") == "running"]
+    assert len({e["unit_id"] for e in launched}) == 3, launched  # two at start, one replacement
+    # Answers after the fault come from the replacement (its user data started the service) too.
+    served = {x["served_by"] for x in r.journal["requests"] if x["status"] == 200 and x["t"] > fault["start"]}
+    assert len(served - {stopped}) == 2, served  # the other instance and the replacement

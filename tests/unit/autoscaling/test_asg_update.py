@@ -11,15 +11,13 @@ import pytest
 from chaoslab.clock import LabClock
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
-from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, LaunchTemplate
+from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, GroupTemplate
 
 
 @pytest.fixture
 def asg(tmp_path: Path) -> AutoScalingBackend:
     backend = AutoScalingBackend(SimpleNamespace(clock=LabClock(), config=LabConfig(home=tmp_path)))
-    backend.groups["g"] = Group(
-        "g", LaunchTemplate("t", "app"), [], min_size=1, max_size=3, desired=2, target_group_arns=[]
-    )
+    backend.groups["g"] = Group("g", GroupTemplate("t"), [], min_size=1, max_size=3, desired=2, target_group_arns=[])
     backend._kick["g"] = asyncio.Event()
     return backend
 

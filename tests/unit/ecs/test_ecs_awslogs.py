@@ -14,7 +14,7 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.services.ec2.models import Subnet
-from chaoslab.services.ecs.backend import EcsBackend, _StartFailure, awslogs_of
+from chaoslab.services.ecs.backend import EcsBackend, StartFailure, awslogs_of
 from chaoslab.services.logs.backend import LogsBackend
 
 
@@ -62,7 +62,7 @@ def test_destination_follows_the_agents_naming() -> None:
 
 
 def test_missing_group_fails_the_start_naming_the_group(ecs: EcsBackend) -> None:
-    with pytest.raises(_StartFailure) as failure:
+    with pytest.raises(StartFailure) as failure:
         ecs._open_log_streams(task_with(ecs, container()))
     assert str(failure.value) == (
         "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: "

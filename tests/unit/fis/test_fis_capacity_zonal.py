@@ -19,7 +19,7 @@ from chaoslab.events import EventLog
 from chaoslab.faults.registry import REGISTRY
 from chaoslab.net import healthcheck as hc
 from chaoslab.net.alb import TargetPool, Upstream
-from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, LaunchTemplate
+from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, GroupTemplate
 from chaoslab.services.ec2.capacity import insufficient_capacity, zone_names
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.elbv2.health import route
@@ -56,7 +56,7 @@ def test_zones_are_named_by_name_or_id_and_unknown_ones_name_nothing() -> None:
 
 def _group(name: str = "web") -> Group:
     subnets = [Subnet(f"subnet-{z[-1]}", "vpc-1", z, f"10.0.{i}.0/24") for i, z in enumerate(ZONES[:2])]
-    return Group(name, LaunchTemplate("lt", "chaoslab/static"), subnets, 0, 4, 2, [])
+    return Group(name, GroupTemplate("lt"), subnets, 0, 4, 2, [])
 
 
 def test_a_group_fault_refuses_only_its_groups_launches_into_its_zones() -> None:

@@ -35,6 +35,8 @@ class ProcessSpec:
     # the environment: where the program must bind in this unit (env entries given win).
     port: int | None = None
     cwd: str | None = None
+    # Who it runs as (ECS `user`: name, uid, name:group or uid:gid); None = the lab's own user.
+    user: str | None = None
 
 
 class UnitHandle(Protocol):

@@ -8,6 +8,9 @@ or only its loopback address, with privileged ports moved (`runtime.ports`)."""
 from __future__ import annotations
 
 import asyncio
+import grp
+import os
+import pwd
 import shlex
 
 from chaoslab.apps.registry import resolve_image
@@ -44,6 +47,43 @@ def command_line(spec: ProcessSpec, env: dict[str, str] | None) -> list[str]:
     return argv_of_image
 
 
+def as_user(user: str) -> list[str]:
+    """The argv prefix that runs a program as `user`, as a container runtime's `--user` does: a
+    name takes its passwd entry's group and groups, a bare uid without an entry group 0. Only a
+    lab that is really root can switch users; otherwise this says so (the task fails to start)."""
+    name, _, group = user.partition(":")
+    try:
+        entry = pwd.getpwuid(int(name)) if name.isdigit() else pwd.getpwnam(name)
+    except KeyError:
+        entry = None
+        if not name.isdigit():
+            raise ChaoslabError(f"user {name!r} does not exist on this host (units share its users)") from None
+    uid = entry.pw_uid if entry else int(name)
+    gid = entry.pw_gid if entry else 0
+    if group:
+        try:
+            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise ChaoslabError(f"group {group!r} does not exist on this host") from None
+    if uid != os.geteuid() and not _can_switch_users():
+        raise ChaoslabError(
+            f"cannot run as user {user!r}: the lab is not running as root (run it as root to honour `user`)"
+        )
+    groups = ["--init-groups"] if entry and not group else ["--clear-groups"]
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", *groups, "--"]
+
+
+def _can_switch_users() -> bool:
+    """Root with the whole uid range mapped: not an ordinary user's one-uid namespace."""
+    if os.geteuid() != 0:
+        return False
+    try:
+        with open("/proc/self/uid_map") as f:
+            return sum(int(line.split()[2]) for line in f if line.strip()) > 1
+    except OSError:
+        return True
+
+
 class ProcessRuntime:
     """The lab's runtime: real processes. Stateless; the sandbox records what it starts."""
 
@@ -57,9 +97,10 @@ class ProcessRuntime:
         on_exit: HandleExitCallback | None = None,
     ) -> UnitProcess:
         env = environment(sandbox, spec)
-        return await sandbox.spawn(
-            name, command_line(spec, env), env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit
-        )
+        argv = command_line(spec, env)
+        if spec.user:
+            argv = [*as_user(spec.user), *argv]
+        return await sandbox.spawn(name, argv, env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit)
 
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitProcess:
         """A helper is a process like the unit's own, in the same identity."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
-from chaoslab.services.autoscaling.backend import AutoScalingBackend
+from chaoslab.services.autoscaling.backend import AutoScalingBackend, GroupTemplate
 from chaoslab.types import ApiHandler
 
 
@@ -15,26 +16,35 @@ def _asg(ctx: Ctx) -> AutoScalingBackend:
 
 
 async def create_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    lt = p.get("LaunchTemplate") or {}
-    name = lt.get("LaunchTemplateName") or lt.get("LaunchTemplateId")
-    template = _asg(ctx).launch_templates.get(name or "")
-    if template is None:
+    """From an EC2 launch template (by id or name; Version defaults to `$Default`). Members serve
+    the first target group's port, else what a stack gave the template, else 80."""
+    lt = p.get("LaunchTemplate")
+    if not lt:
         raise AwsError(
             "ValidationError",
-            f"The launch template '{name}' does not exist; chaoslab stack files "
-            "define launch templates (an app image, port and environment).",
+            "chaoslab launches Auto Scaling groups from a LaunchTemplate (launch configurations and "
+            "mixed instances policies are not supported).",
         )
+    try:
+        template = ctx.lab.ec2.launch_templates.get(lt.get("LaunchTemplateId"), lt.get("LaunchTemplateName"))
+    except AwsError as exc:
+        raise AwsError("ValidationError", f"You must use a valid fully-formed launch template. {exc.message}") from None
     subnets = [ctx.lab.ec2.subnet(s.strip()) for s in (p.get("VPCZoneIdentifier") or "").split(",") if s.strip()]
     if not subnets:
         subnets = [s for az in p.get("AvailabilityZones", []) for s in [ctx.lab.ec2.subnet(az)]]
+    target_groups = p.get("TargetGroupARNs") or []
+    group_template = _asg(ctx).template_defaults.get(template.name) or GroupTemplate(template.name)
+    if target_groups:
+        described = ctx.lab.elbv2.describe_target_groups(TargetGroupArns=target_groups[:1])["TargetGroups"][0]
+        group_template = replace(group_template, port=int(described["Port"]))
     await _asg(ctx).create_group(
         p["AutoScalingGroupName"],
-        template,
+        replace(group_template, version=lt.get("Version") or "$Default"),
         subnets,
         min_size=int(p["MinSize"]),
         max_size=int(p["MaxSize"]),
         desired=p.get("DesiredCapacity"),
-        target_group_arns=p.get("TargetGroupARNs"),
+        target_group_arns=target_groups,
         health_check_type=p.get("HealthCheckType", "EC2"),
         grace=int(p.get("HealthCheckGracePeriod", 0)),
         tags=p.get("Tags"),

@@ -20,7 +20,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
+from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version
 from chaoslab.services.ec2.models import Instance, Subnet
+from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
@@ -31,14 +33,15 @@ DEFAULT_SWEEP_SECONDS = 30.0
 
 
 @dataclass
-class LaunchTemplate:
-    """What a member runs: a bundled app image, its port and environment."""
+class GroupTemplate:
+    """The EC2 launch template a group launches from, by name, resolved at every launch (so
+    `$Latest` follows new versions), and what the lab adds to its members: the port they serve
+    (registration, the wait for a first health check) and their environment (a stack's DB_*)."""
 
     name: str
-    image: str
+    version: str = "$Default"
     port: int = 80
     environment: dict[str, str] = field(default_factory=dict)
-    instance_type: str = "t3.micro"
 
 
 @dataclass
@@ -48,12 +51,13 @@ class Member:
     launched: float
     lifecycle: str = "Pending"  # Pending | InService | Terminating | Terminated
     health: str = "Healthy"
+    template_version: str = "1"
 
 
 @dataclass
 class Group:
     name: str
-    template: LaunchTemplate
+    template: GroupTemplate
     subnets: list[Subnet]
     min_size: int
     max_size: int
@@ -68,6 +72,7 @@ class Group:
     sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     unhealthy_in_elb: set[str] = field(default_factory=set)
     zonal_shifts: dict[str, str] = field(default_factory=dict)  # shift id -> zone traffic left
+    instance_type: str = "t3.micro"  # of the template version last launched
 
     def arn(self, region: str, account: str) -> str:
         return (
@@ -89,7 +94,9 @@ class AutoScalingBackend:
     def __init__(self, lab: LabLike) -> None:
         self.lab = lab
         self.groups: dict[str, Group] = {}
-        self.launch_templates: dict[str, LaunchTemplate] = {}
+        # Port and environment a stack gave its launch templates' members, by template name: what
+        # a group made through the API from that template starts from.
+        self.template_defaults: dict[str, GroupTemplate] = {}
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._kick: dict[str, asyncio.Event] = {}
         self._launch_checks: dict[str, LaunchCheck] = {}
@@ -106,7 +113,7 @@ class AutoScalingBackend:
     async def create_group(
         self,
         name: str,
-        template: LaunchTemplate,
+        template: GroupTemplate,
         subnets: list[Subnet],
         *,
         min_size: int,
@@ -133,6 +140,7 @@ class AutoScalingBackend:
         if health_check_type not in ("EC2", "ELB"):
             raise AwsError("ValidationError", f"HealthCheckType must be EC2 or ELB, not {health_check_type!r}")
         _check_grace(grace)
+        _, version = self._resolve(template)
         if not subnets:
             raise AwsError("ValidationError", "At least one subnet (VPCZoneIdentifier) is required")
         group = Group(
@@ -147,6 +155,7 @@ class AutoScalingBackend:
             grace,
             list(tags or []),
             sweep_seconds=sweep_seconds,
+            instance_type=version.data.get("InstanceType") or "t3.micro",
         )
         self.groups[name] = group
         self._kick[name] = asyncio.Event()
@@ -306,7 +315,10 @@ class AutoScalingBackend:
         for subnet in self._launch_order(group):
             refused = next((e for c in list(self._launch_checks.values()) if (e := c(group, subnet.az))), None)
             if refused is None:
-                return await self._launch_in(group, subnet)
+                try:
+                    return await self._launch_in(group, subnet)
+                except AwsError as exc:
+                    refused = exc
             message = f"{refused.message} Launching EC2 instance failed."
             self._activity(
                 group,
@@ -317,14 +329,47 @@ class AutoScalingBackend:
             )
         return None
 
+    def _resolve(self, tpl: GroupTemplate) -> tuple[LaunchTemplate, Version]:
+        """The EC2 template and version a launch uses now; ValidationError as Auto Scaling says it."""
+        try:
+            template = self.lab.ec2.launch_templates.get(name=tpl.name)
+            return template, template.version(tpl.version)
+        except AwsError as exc:
+            raise AwsError(
+                "ValidationError", f"You must use a valid fully-formed launch template. {exc.message}"
+            ) from None
+
     async def _launch_in(self, group: Group, subnet: Subnet) -> Instance:
-        tags = {t["Key"]: t.get("Value", "") for t in group.tags if t.get("PropagateAtLaunch", True)}
-        tags["aws:autoscaling:groupName"] = group.name
         tpl = group.template
+        template, version = self._resolve(tpl)
+        data = version.data
+        group.instance_type = data.get("InstanceType") or group.instance_type
+        tags = {
+            t["Key"]: t.get("Value", "")
+            for spec in data.get("TagSpecifications") or []
+            if spec.get("ResourceType") == "instance"
+            for t in spec.get("Tags") or []
+        }
+        tags.update({t["Key"]: t.get("Value", "") for t in group.tags if t.get("PropagateAtLaunch", True)})
+        tags["aws:autoscaling:groupName"] = group.name
         inst = await self.lab.ec2.run_instance(
-            tpl.image, subnet, env=tpl.environment, port=tpl.port, tags=tags, instance_type=tpl.instance_type
+            data.get("ImageId") or "",
+            subnet,
+            env=tpl.environment,
+            port=tpl.port,
+            tags=tags,
+            instance_type=group.instance_type,
+            user_data=decode_user_data(data["UserData"]) if data.get("UserData") else None,
+            launch_template={
+                "LaunchTemplateId": template.template_id,
+                "LaunchTemplateName": template.name,
+                "Version": str(version.number),
+            },
+            wait_serving=True if group.target_group_arns else None,
         )
-        member = Member(inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService")
+        member = Member(
+            inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService", template_version=str(version.number)
+        )
         group.members[inst.instance_id] = member
         for tg in group.target_group_arns:
             self.lab.elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": inst.instance_id, "Port": tpl.port}])
@@ -410,7 +455,7 @@ class AutoScalingBackend:
         return {
             "AutoScalingGroupName": group.name,
             "AutoScalingGroupARN": group.arn(region, account),
-            "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "$Latest"},
+            "LaunchTemplate": self._template_ref(group.template, group.template.version),
             "MinSize": group.min_size,
             "MaxSize": group.max_size,
             "DesiredCapacity": group.desired,
@@ -443,11 +488,17 @@ class AutoScalingBackend:
             "AvailabilityZone": m.az,
             "LifecycleState": m.lifecycle,
             "HealthStatus": m.health,
-            "InstanceType": group.template.instance_type,
-            "LaunchTemplate": {"LaunchTemplateName": group.template.name, "Version": "1"},
+            "InstanceType": group.instance_type,
+            "LaunchTemplate": self._template_ref(group.template, m.template_version),
             "ProtectedFromScaleIn": False,
             "AutoScalingGroupName": group.name,
         }
+
+    def _template_ref(self, tpl: GroupTemplate, version: str) -> dict[str, str]:
+        ref = {"LaunchTemplateName": tpl.name, "Version": version}
+        with contextlib.suppress(AwsError):
+            ref["LaunchTemplateId"] = self.lab.ec2.launch_templates.get(name=tpl.name).template_id
+        return ref
 
 
 def _check_grace(grace: int) -> None:

@@ -1,4 +1,5 @@
-"""EC2 operations: the describe/stop subset FIS, the seeds and the AWS CLI use."""
+"""EC2 operations: the describe/stop subset FIS, the seeds and the AWS CLI use; launching
+(`api_instances`) and launch templates (`api_templates`) have their own modules."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
+from chaoslab.services.ec2 import api_instances, api_templates
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import az_id
 from chaoslab.types import ApiHandler
@@ -172,4 +174,6 @@ OPERATIONS: dict[str, ApiHandler] = {
     "DescribeAvailabilityZones": describe_availability_zones,
     "CreateTags": create_tags,
     "DeleteTags": delete_tags,
+    **api_instances.OPERATIONS,
+    **api_templates.OPERATIONS,
 }

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,10 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
+from chaoslab.services.ec2 import boot
+from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
+from chaoslab.services.ec2.userdata import is_script
 from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class Ec2Backend:
         self.vpcs: dict[str, Vpc] = {}
         self.instances: dict[str, Instance] = {}
         self.extra_hosts: dict[str, str] = {}
+        self.launch_templates = LaunchTemplates()
         self.shutdown_seconds = SHUTDOWN_SECONDS
         self._listeners: list[StateListener] = []
         self._metrics_task: asyncio.Task[None] | None = None
@@ -112,20 +117,64 @@ class Ec2Backend:
         tags: dict[str, str] | None = None,
         instance_type: str = "t3.micro",
         spot: bool = False,
+        user_data: str | None = None,
+        launch_template: dict[str, str] | None = None,
+        wait_serving: bool | None = None,
     ) -> Instance:
-        """Launch one instance: address from its subnet, then its app process (pending → running)."""
-        if not is_bundled(image):
-            raise AwsError(
-                "InvalidAMIID.NotFound",
-                f"The image '{image}' is not a chaoslab app; known: {', '.join(known_images())}",
-            )
+        """Launch one instance and boot it (pending → running)."""
+        inst = self.launch_instance(
+            image,
+            subnet,
+            env=env,
+            port=port,
+            tags=tags,
+            instance_type=instance_type,
+            spot=spot,
+            user_data=user_data,
+            launch_template=launch_template,
+            wait_serving=wait_serving,
+        )
+        await self._boot(inst)
+        return inst
+
+    def launch_instance(
+        self,
+        image: str,
+        subnet: Subnet,
+        *,
+        env: dict[str, str] | None = None,
+        port: int = 80,
+        tags: dict[str, str] | None = None,
+        instance_type: str = "t3.micro",
+        spot: bool = False,
+        user_data: str | None = None,
+        launch_template: dict[str, str] | None = None,
+        wait_serving: bool | None = None,
+    ) -> Instance:
+        """A new pending instance; `boot_soon` or `run_instance` boots it. A bundled app's image
+        runs that app; any `ami-*` id boots the host's userland and runs the user data script.
+        `wait_serving` (default: for a bundled app) keeps it pending until `port` is served."""
+        check_image(image)
         inst = Instance(
-            new_instance_id(), image, instance_type, subnet, dict(env or {}), port, dict(tags or {}), spot=spot
+            new_instance_id(),
+            image,
+            instance_type,
+            subnet,
+            dict(env or {}),
+            port,
+            dict(tags or {}),
+            spot=spot,
+            user_data=user_data,
+            launch_template=launch_template,
+            wait_serving=is_bundled(image) if wait_serving is None else wait_serving,
         )
         self.instances[inst.instance_id] = inst
         self._set_state(inst, "pending")
-        await self._boot(inst)
         return inst
+
+    def boot_soon(self, inst: Instance) -> None:
+        """Boot in the background, as RunInstances does: it answers while instances are pending."""
+        self._spawn(self._boot(inst))
 
     async def _boot(self, inst: Instance) -> None:
         if inst.unit is None:
@@ -140,8 +189,10 @@ class Ec2Backend:
             inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
         else:
             await inst.unit.set_power(True)
-        await inst.unit.start([self._app_spec(inst)])
-        await self._wait_booted(inst)
+        await inst.unit.start(self._programs(inst))
+        inst.booted = True
+        if inst.wait_serving:
+            await self._wait_booted(inst)
         self._set_state(inst, "running")
 
     async def _wait_booted(self, inst: Instance) -> None:
@@ -150,23 +201,56 @@ class Ec2Backend:
         assert inst.unit is not None
         await inst.unit.wait_serving(inst.port, BOOT_TIMEOUT_SECONDS)
 
-    def _app_spec(self, inst: Instance) -> ContainerSpec:
-        """The instance's app; the runtime adds where it binds (HOST, PORT) unless `inst.env` says."""
+    def _programs(self, inst: Instance) -> list[ContainerSpec]:
+        """A bundled image's app; the user data script at first boot only (as cloud-init runs
+        it once per instance), so a started instance runs only its bundled app again."""
+        programs = [self._app_spec(inst)] if is_bundled(inst.image) else []
+        if inst.user_data is not None and not inst.booted:
+            programs.append(self._user_data_spec(inst))
+        return programs
+
+    def _base_env(self, inst: Instance) -> dict[str, str]:
         assert inst.private_ip is not None
-        env = {
+        return {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "INSTANCE_ID": inst.instance_id,
             "AZ": inst.az,
             "PRIVATE_IP": inst.private_ip,
-            **inst.env,
         }
+
+    def _app_spec(self, inst: Instance) -> ContainerSpec:
+        """The instance's app; the runtime adds where it binds (HOST, PORT) unless `inst.env` says."""
         return ContainerSpec(
             "app",
-            ProcessSpec(image=inst.image, env=env, port=inst.port),
+            ProcessSpec(image=inst.image, env={**self._base_env(inst), **inst.env}, port=inst.port),
             stop_timeout=10.0,
-            log_group=f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}",
+            log_group=self._log_group(inst),
             log_stream=inst.instance_id,
         )
+
+    def _user_data_spec(self, inst: Instance) -> ContainerSpec:
+        """The user data: a `#!` script run by the instance's init, its output on the console;
+        anything else is said on the console and not run."""
+        assert inst.unit is not None and inst.user_data is not None
+        workdir = inst.unit.workdir
+        if is_script(inst.user_data):
+            command = boot.init_command(boot.install(workdir, inst.user_data))
+        else:
+            note = "[chaoslab] user data is not a #! script (cloud-config and MIME parts are not run)"
+            command = ["/bin/sh", "-c", 'echo "$1"; exec sleep infinity', "init", note]
+        env = {**self._base_env(inst), **boot.environment(workdir), **inst.env}
+        return ContainerSpec(
+            boot.SCRIPT_NAME,
+            ProcessSpec(command=command, env=env, port=inst.port),
+            stop_timeout=10.0,
+            log_group=self._log_group(inst),
+            log_stream=f"{inst.instance_id}/console",
+            on_output=lambda _stream, line: inst.console.append(line.rstrip("\n")),
+        )
+
+    @staticmethod
+    def _log_group(inst: Instance) -> str:
+        return f"/ec2/{inst.tags.get('aws:autoscaling:groupName', 'instances')}"
 
     def _app_exited(self, inst: Instance, info: ExitInfo) -> None:
         """The app died on its own (OOM, kill-process fault): the instance keeps running, as EC2
@@ -250,7 +334,7 @@ class Ec2Backend:
         await inst.unit.set_power(False)
         await self.lab.clock.sleep(self.shutdown_seconds)
         await inst.unit.set_power(True)
-        await inst.unit.start([self._app_spec(inst)])
+        await inst.unit.start(self._programs(inst))
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
 
     async def terminate_instances(
@@ -357,6 +441,18 @@ class Ec2Backend:
                             "Percent",
                             now,
                         )
+
+
+def check_image(image: str) -> None:
+    """How images map in the lab: a bundled app's name (any registry prefix and tag) runs it;
+    any `ami-*` id is the host's userland (what runs is the user data); nothing else exists."""
+    if is_bundled(image) or re.fullmatch(r"ami-[0-9a-zA-Z]{1,64}", image):
+        return
+    raise AwsError(
+        "InvalidAMIID.NotFound",
+        f"The image '{image}' does not exist in the lab: use any ami-* id (the host's userland, running "
+        f"your user data) or a bundled app: {', '.join(known_images())}",
+    )
 
 
 def _change(inst: Instance, prev: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,8 @@ from chaoslab.runtime.network import VpcNetwork
 
 if TYPE_CHECKING:
     from chaoslab.runtime.unit import ComputeUnit
+
+CONSOLE_LINES = 2000  # what GetConsoleOutput keeps (AWS keeps the last 64 KB)
 
 # EC2 instance state codes, as DescribeInstances reports them.
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
@@ -68,6 +71,11 @@ class Instance:
     private_ip: str | None = None
     unit: ComputeUnit | None = None
     spot: bool = False
+    user_data: str | None = None  # decoded; run at first boot when it is a #! script
+    launch_template: dict[str, str] | None = None  # {LaunchTemplateId, LaunchTemplateName, Version}
+    wait_serving: bool = True  # pending until `port` accepts connections (the lab's "boot")
+    booted: bool = False
+    console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
 
     @property
     def az(self) -> str:

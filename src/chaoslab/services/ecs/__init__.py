@@ -19,5 +19,9 @@ def build_backend(lab: LabLike, /, **options: Any) -> EcsBackend:
 
 
 SERVICE = ServiceSpec(
-    package="ecs", model="ecs", signing_name="ecs", backend=build_backend, after=("ec2", "elbv2", "cloudwatch", "logs")
+    package="ecs",
+    model="ecs",
+    signing_name="ecs",
+    backend=build_backend,
+    after=("ec2", "elbv2", "cloudwatch", "logs"),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -19,6 +20,8 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
+from chaoslab.services.ecs import containers
+from chaoslab.services.ecs.containers import StartFailure
 from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
 from chaoslab.services.ecs.taskdef import TaskDefinitions, health_settings
 from chaoslab.types import LabLike
@@ -435,7 +438,7 @@ class EcsBackend:
                 self._reset_start_backoff(svc)
             if any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"]):
                 self._spawn(self._health_loop(task))
-        except _StartFailure as failure:
+        except StartFailure as failure:
             task.stop_code, task.stopped_reason = "TaskFailedToStart", str(failure)
             for c in task.containers:
                 c.last_status, c.reason = "STOPPED", str(failure)
@@ -466,11 +469,20 @@ class EcsBackend:
             "AZ": task.az,
             "PRIVATE_IP": task.private_ip or "",
         }
+        env.update(containers.environment_files(c))  # `environment` wins over the files, as on ECS
         for pair in [*c.get("environment", []), *override.get("environment", [])]:
             env[pair["name"]] = str(pair.get("value", ""))
+        env.update(containers.secrets(c, getattr(getattr(self.lab, "ssm", None), "parameters", None)))
         command = [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
+        # Without a workingDirectory a container starts in the task's scratch directory; one that
+        # runs as another user starts in / (an image without WORKDIR), which every user may enter.
+        cwd = c.get("workingDirectory") or ("/" if c.get("user") else None)
+        if cwd and not os.path.isdir(cwd):
+            raise StartFailure(
+                f"CannotStartContainerError: workingDirectory {cwd} does not exist (units see this host's files)"
+            )
         if not command and not is_bundled(c["image"]):
-            raise _StartFailure(
+            raise StartFailure(
                 f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
                 f"{c['image']} is not a chaoslab app and the container has no command; "
                 f"known images: {', '.join(known_images())}"
@@ -478,7 +490,9 @@ class EcsBackend:
         logs = awslogs_of(c, task.task_id)
         return ContainerSpec(
             c["name"],
-            ProcessSpec(image=c["image"], command=command, env=env, port=ports[0] if ports else 80),
+            ProcessSpec(
+                image=c["image"], command=command, env=env, port=ports[0] if ports else 80, cwd=cwd, user=c.get("user")
+            ),
             essential=c.get("essential", True),
             stop_timeout=float(c.get("stopTimeout", 30)),
             log_group=logs.group if logs else None,
@@ -496,14 +510,14 @@ class EcsBackend:
             if target is None:
                 continue
             if target.group not in logs.groups and not target.create_group:
-                raise _StartFailure(LOG_GROUP_MISSING.format(group=target.group))
+                raise StartFailure(LOG_GROUP_MISSING.format(group=target.group))
             try:
                 if target.group not in logs.groups:
                     logs.create_log_group(target.group)
                 if target.stream not in logs.groups[target.group].streams:
                     logs.create_log_stream(target.group, target.stream)
             except AwsError as e:
-                raise _StartFailure(
+                raise StartFailure(
                     f"ResourceInitializationError: failed to validate logger args: {e.code}: "
                     f"{e.message} : exit status 1"
                 ) from None
@@ -811,10 +825,6 @@ class EcsBackend:
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-
-class _StartFailure(Exception):
-    """A task that cannot start (unknown image, bad command): it stops with TaskFailedToStart."""
 
 
 def _utc(timestamp: float) -> datetime:

@@ -59,7 +59,7 @@ class GroupLaunchFault:
         if group.name not in self.groups or zone not in self.zones or self.rng.random() * 100 >= self.percentage:
             return None
         others = {s.az for s in group.subnets}
-        return insufficient_capacity(group.template.instance_type, zone, others)
+        return insufficient_capacity(group.instance_type, zone, others)
 
 
 @dataclass

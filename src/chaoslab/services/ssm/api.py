@@ -1,4 +1,4 @@
-"""SSM operations (json 1.1): Run Command and the managed-instance listing."""
+"""SSM operations (json 1.1): Run Command, the managed-instance listing and Parameter Store."""
 
 from __future__ import annotations
 
@@ -87,7 +87,40 @@ def describe_instance_information(ctx: RequestContext, params: dict[str, Any]) -
     return {"InstanceInformationList": page, **more}
 
 
+def put_parameter(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    version = _backend(ctx).parameters.put(
+        params["Name"], params["Value"], params.get("Type"), bool(params.get("Overwrite")), params.get("Description")
+    )
+    return {"Version": version, "Tier": "Standard"}
+
+
+def get_parameter(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    store = _backend(ctx).parameters
+    return {"Parameter": store.record(store.get(params["Name"]))}
+
+
+def get_parameters(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Found ones in Parameters, the rest named in InvalidParameters (no error), as SSM answers."""
+    store = _backend(ctx).parameters
+    found, missing = [], []
+    for name in params["Names"]:
+        try:
+            found.append(store.record(store.get(name)))
+        except AwsError:
+            missing.append(name)
+    return {"Parameters": found, "InvalidParameters": missing}
+
+
+def delete_parameter(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    _backend(ctx).parameters.delete(params["Name"])
+    return {}
+
+
 OPERATIONS: dict[str, ApiHandler] = {
+    "PutParameter": put_parameter,
+    "GetParameter": get_parameter,
+    "GetParameters": get_parameters,
+    "DeleteParameter": delete_parameter,
     "SendCommand": send_command,
     "ListCommands": list_commands,
     "ListCommandInvocations": list_command_invocations,

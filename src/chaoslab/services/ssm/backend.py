@@ -1,4 +1,4 @@
-"""SSM Run Command for the lab's EC2 instances: every running instance is a managed instance
+"""SSM Run Command (and Parameter Store, `parameters.py`) for the lab's EC2 instances: every running instance is a managed instance
 (the lab is its agent), and SendCommand runs an AWSFIS-Run-* document against the instance's
 process unit for real.
 
@@ -21,6 +21,7 @@ from chaoslab.faults.base import FaultError
 from chaoslab.faults.replay import Entry, revert_entries
 from chaoslab.services.ssm.documents import DocumentRun, document
 from chaoslab.services.ssm.models import COMMAND_KIND, TERMINAL, Command, Invocation
+from chaoslab.services.ssm.parameters import Parameters
 
 log = logging.getLogger(__name__)
 OWNER_PREFIX = "ssm:"
@@ -32,6 +33,7 @@ class SsmBackend:
     def __init__(self, lab: Any) -> None:
         self.lab = lab
         self.commands: dict[str, Command] = {}
+        self.parameters = Parameters(lab.config.region, lab.config.account_id)
         self._runs: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # lifecycle -------------------------------------------------------------------------------
