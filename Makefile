@@ -36,8 +36,10 @@ install: $(STAMP) system-tools
 demo: install
 	$(VENV)/bin/chaoslab demo
 
+# Two streams: labs on the default VPC range one after another, everything else beside them
+# (tests/conftest.py). `pytest` alone runs the same tests in one stream.
 test: install lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # Checked style, before the tests: ruff's lint rules and its formatter, and mypy (strict for the
 # newer modules); see pyproject.toml. `make format` applies what the formatter asks for.
