@@ -83,7 +83,8 @@ class Lab:
     """A lab of your own: `start()` (or `with`) brings the stack up in a private state dir on its
     own API port and, by default, its own VPC range, so it runs beside other labs and test
     workers; `stop()` reverts every fault and removes every process, namespace and route.
-    The lab also stops by itself if this process dies, so a killed test run leaves nothing."""
+    The lab also stops by itself if this process dies, so a killed test run leaves nothing.
+    `time_scale` runs the lab's clocks N times faster (docs/timing.md)."""
 
     def __init__(
         self,
@@ -94,6 +95,7 @@ class Lab:
         network: str = "auto",
         vpc_octet: int | None = None,
         isolate: bool = True,
+        time_scale: float = 1.0,
     ) -> None:
         self.stack = stack
         self.fast = fast
@@ -102,7 +104,7 @@ class Lab:
         self.isolate = isolate
         self._own_home = home is None
         self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
-        self.config = LabConfig(home=self.home, api_port=_free_port())
+        self.config = LabConfig(home=self.home, api_port=_free_port(), time_scale=time_scale)
         self.info: dict[str, Any] | None = None
 
     # lifecycle ----------------------------------------------------------------------------

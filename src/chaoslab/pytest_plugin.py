@@ -7,7 +7,8 @@ lab. Nothing starts unless a test asks for a fixture.
 * `chaoslab_experiment`: `chaoslab_experiment("file.yaml")` runs an experiment against it and
   fails the test with the hypothesis's own words unless it held.
 
-Options: `--chaoslab-stack` (or ini `chaoslab_stack`), `--chaoslab-fast`, `--chaoslab-network`.
+Options: `--chaoslab-stack` (or ini `chaoslab_stack`), `--chaoslab-fast`, `--chaoslab-time-scale`,
+`--chaoslab-network`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="short health-check intervals and alarm periods (fast feedback, not AWS's timings)",
+    )
+    group.addoption(
+        "--chaoslab-time-scale",
+        type=float,
+        default=1.0,
+        help="run the lab's clocks N times faster (1-600; report times stay the scenario's own)",
     )
     group.addoption(
         "--chaoslab-network",
@@ -71,6 +78,7 @@ def chaoslab_lab(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         home=tmp_path_factory.mktemp("chaoslab"),
         fast=config.getoption("--chaoslab-fast"),
         network=config.getoption("--chaoslab-network"),
+        time_scale=config.getoption("--chaoslab-time-scale"),
         vpc_octet=free_vpc_octet(_worker_octet()),
     )
     lab.start()
