@@ -92,11 +92,7 @@ async def execute_script(ctx: StepContext, inputs: dict[str, Any]) -> dict[str, 
     for key in ("Runtime", "Handler", "Script"):
         if key not in inputs:
             raise StepFailure(f"aws:executeScript needs {key}.")
-    env = {
-        "AWS_ENDPOINT_URL": ctx.lab.gateway.endpoint_url,
-        "AWS_DEFAULT_REGION": ctx.lab.config.region,
-        "AUTOMATION_EXECUTION_ID": ctx.execution_id,
-    }
+    env = {**aws_call.session_environment(ctx.lab, ctx.role_arn), "AUTOMATION_EXECUTION_ID": ctx.execution_id}
     return await run_script(
         str(inputs["Runtime"]), str(inputs["Handler"]), str(inputs["Script"]), inputs.get("InputPayload") or {}, env
     )

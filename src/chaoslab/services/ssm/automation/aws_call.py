@@ -83,3 +83,16 @@ def _session_arn(lab: Any, role_arn: str | None) -> str:
         return f"arn:aws:iam::{lab.config.account_id}:root"
     name = role_arn.rsplit("/", 1)[-1]
     return f"arn:aws:sts::{lab.config.account_id}:assumed-role/{name}/Automation"
+
+
+def session_environment(lab: Any, role_arn: str | None) -> dict[str, str]:
+    """Temporary keys of the execution's role (the root caller's without one), as the
+    environment variables AWS SDKs read, with the lab as their endpoint: what a script gets."""
+    cred = lab.gateway.credentials.issue(_session_arn(lab, role_arn), lab.config.account_id, 3600)
+    return {
+        "AWS_ACCESS_KEY_ID": cred.access_key,
+        "AWS_SECRET_ACCESS_KEY": cred.secret,
+        "AWS_SESSION_TOKEN": cred.session_token or "",
+        "AWS_ENDPOINT_URL": lab.gateway.endpoint_url,
+        "AWS_DEFAULT_REGION": lab.config.region,
+    }

@@ -29,7 +29,6 @@ class StepRecord:
     inputs: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, list[str]] = field(default_factory=dict)
     outputs_raw: dict[str, Any] = field(default_factory=dict)  # typed, for later steps' references
-    response: str = ""
     failure: str = ""
     attempts: int = 0
 
@@ -54,8 +53,6 @@ class StepRecord:
             out["ExecutionStartTime"] = self.started
         if self.ended is not None:
             out["ExecutionEndTime"] = self.ended
-        if self.response:
-            out["Response"] = self.response[:2500]
         if self.failure:
             out["FailureMessage"] = self.failure
         return out

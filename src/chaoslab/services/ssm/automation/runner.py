@@ -85,7 +85,7 @@ async def _attempts(record: StepRecord, variables: dict[str, Any], act: Act, tim
         record.status, record.failure = "Failed", str(exc)
         return False
     for attempt in range(1, step.max_attempts + 1):
-        record.attempts = attempt
+        record.attempts, record.status = attempt, "InProgress"
         try:
             timeout = step.timeout_seconds / time_scale if step.timeout_seconds is not None else None
             result = await asyncio.wait_for(act(step, record.inputs), timeout)
@@ -97,7 +97,6 @@ async def _attempts(record: StepRecord, variables: dict[str, Any], act: Act, tim
             record.status, record.failure = "Failed", str(exc)
             continue
         record.outputs = {k: as_strings(v) for k, v in record.outputs_raw.items()}
-        record.response = result if isinstance(result, str) else ""
         record.status, record.failure = "Success", ""
         return True
     return False

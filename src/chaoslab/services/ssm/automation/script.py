@@ -1,6 +1,6 @@
 """`aws:executeScript`: the step's Python script in a subprocess of its own — a fresh
-interpreter in a scratch directory, with an environment that points AWS SDKs at the lab and
-nothing of the lab's own — whose `Handler(events, context)` return value is the step's
+interpreter in a scratch directory, with an environment that points AWS SDKs at the lab with
+the execution role's temporary keys and holds nothing of the lab's own — whose `Handler(events, context)` return value is the step's
 `Payload` (what it prints is the step's log). The process is killed when the step is cancelled or times out."""
 
 from __future__ import annotations
