@@ -67,7 +67,7 @@ async def run(
         execution.end("Success", now())
     else:
         status = "TimedOut" if failed.status == "TimedOut" else "Failed"
-        execution.end(status, now(), f"Step fails when it is {_verb(failed)}. {failed.failure}".strip())
+        execution.end(status, now(), f"Step {failed.step.name} {_verb(failed)}: {failed.failure}")
 
 
 def _after(runbook: Runbook, index: int, target: str | None) -> int | None:
