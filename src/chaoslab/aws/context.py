@@ -18,6 +18,7 @@ class RequestContext:
     `service` is the chaoslab service package (`ecs`, `elbv2`, `cloudwatch`, …), `operation` the
     botocore operation name. `credentials` is the lab's key registry (STS adds keys to it).
     `params` is the parsed input, set before the request hooks run (a fault may depend on it).
+    `request` is None for a call made inside the lab (`Gateway.invoke`).
     """
 
     lab: Any
@@ -28,7 +29,7 @@ class RequestContext:
     access_key: str
     principal_arn: str
     request_id: str
-    request: web.Request
+    request: web.Request | None
     credentials: CredentialRegistry
     protocol: str = ""
     params: dict[str, Any] = field(default_factory=dict)

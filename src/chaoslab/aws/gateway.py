@@ -133,6 +133,20 @@ class Gateway:
         """Remove the hook added under `key`; nothing if there is none (any more)."""
         self._hooks.pop(key, None)
 
+    async def invoke(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """Serve a call made inside the lab (an Automation step's aws:executeAwsApi): the request
+        hooks and the handler a wire request reaches, so injected API faults hit it too."""
+        handler = self.operations(ctx.service).get(ctx.operation)
+        if handler is None:
+            raise unknown_operation(ctx.protocol, ctx.operation, ctx.service)
+        ctx.params = params
+        for hook in list(self._hooks.values()):
+            injected = await _maybe_await(hook(ctx, ctx.service, ctx.operation))
+            if isinstance(injected, AwsError):
+                raise injected
+        output: dict[str, Any] = await _maybe_await(handler(ctx, params)) or {}
+        return output
+
     def operations(self, service: str) -> dict[str, ApiHandler]:
         """The handlers of a package, by botocore operation name."""
         if service in self._overrides:

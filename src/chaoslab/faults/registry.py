@@ -10,6 +10,7 @@ from chaoslab.faults.capacity import LaunchRefusal
 from chaoslab.faults.instance_stop import InstanceStop
 from chaoslab.faults.network import NetworkLatency, NetworkRules
 from chaoslab.faults.process import KillProcess
+from chaoslab.faults.ssm_automation import SsmAutomation
 from chaoslab.faults.ssm_command import SsmCommand
 from chaoslab.faults.stress import Stress
 from chaoslab.faults.zonal_shift import ZonalShift
@@ -22,6 +23,7 @@ FAMILIES: tuple[type[Fault], ...] = (
     ApiErrors,
     InstanceStop,
     SsmCommand,
+    SsmAutomation,
     LaunchRefusal,
     ZonalShift,
 )

@@ -31,6 +31,10 @@ async def run_command(argv: Sequence[str], *, check: bool = True, timeout: float
         proc.kill()
         await proc.wait()
         raise CommandError(argv, -9, f"timed out after {timeout}s") from None
+    except asyncio.CancelledError:  # a cancelled caller leaves no command behind
+        proc.kill()
+        await proc.wait()
+        raise
     rc = proc.returncode if proc.returncode is not None else -1
     text = out.decode(errors="replace")
     if check and rc != 0:

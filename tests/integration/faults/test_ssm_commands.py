@@ -107,7 +107,7 @@ def test_cancel_command_stops_the_stress_and_bad_requests_are_refused(tmp_path: 
 
             errors = []
             for kwargs in (
-                {"DocumentName": "AWS-RunShellScript", "InstanceIds": [inst.instance_id]},
+                {"DocumentName": "AWS-RunPowerShellScript", "InstanceIds": [inst.instance_id]},
                 {
                     "DocumentName": "AWSFIS-Run-Memory-Stress",
                     "InstanceIds": [inst.instance_id],

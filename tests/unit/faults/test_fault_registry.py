@@ -204,3 +204,30 @@ def test_a_worker_record_with_no_process_left_is_reverted(tmp_path: Path) -> Non
     }
     asyncio.run(_twice(stress.Stress, DEAD_LAB, record))
     assert not tmp_path.exists()
+
+
+def test_ssm_automation_starts_after_its_record_and_its_revert_cancels_once() -> None:
+    from chaoslab.clock import LabClock
+    from chaoslab.faults.ssm_automation import SsmAutomation
+    from chaoslab.services.ssm.automation.executions import Automation
+
+    lab = SimpleNamespace(config=SimpleNamespace(region="us-east-1", account_id="123456789012"), clock=LabClock())
+    lab.ssm = SimpleNamespace(automation=Automation(lab))
+    book = (
+        '{"schemaVersion": "0.3", "mainSteps": [{"name": "s", "action": "aws:sleep", "inputs": {"Duration": "PT1M"}}]}'
+    )
+    lab.ssm.automation.create_document("Sleep", book, "Automation")
+
+    async def scenario() -> tuple[list[int], str, str]:
+        seen: list[int] = []
+        fault = SsmAutomation(lab, "Sleep", {}, None)
+        record = await fault.apply(lambda name, _: seen.append(len(lab.ssm.automation.executions)))
+        await asyncio.sleep(0.05)
+        running = fault.execution.status
+        await _twice(SsmAutomation, lab, record)
+        await SsmAutomation.revert(DEAD_LAB, record)  # a dead lab's executions died with it
+        return seen, running, fault.execution.status
+
+    seen, running, ended = asyncio.run(scenario())
+    assert seen == [0]  # journaled before the execution existed
+    assert (running, ended) == ("InProgress", "Cancelled")

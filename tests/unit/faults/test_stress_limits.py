@@ -18,7 +18,7 @@ from chaoslab.faults.stress import (
     io_bytes_per_worker,
     lab_limit,
 )
-from chaoslab.services.fis.exec_stress import _document_parameters
+from chaoslab.services.fis.exec_stress import document_parameters
 from chaoslab.services.ssm.documents import DOCUMENTS, document
 from chaoslab.services.ssm.models import Command, Invocation
 
@@ -59,17 +59,17 @@ def test_document_parameters_take_aws_defaults_and_refuse_unknown_or_missing() -
         assert err.value.code == "InvalidParameters"
     assert DOCUMENTS["AWSFIS-Run-Network-Blackhole-Port"].defaults["TrafficType"] == "ingress"
     with pytest.raises(AwsError) as err:
-        document("AWS-RunShellScript")
+        document("AWS-RunPowerShellScript")
     assert err.value.code == "InvalidDocument"
 
 
 def test_fis_document_parameters_accept_strings_and_lists() -> None:
-    assert _document_parameters(json.dumps({"DurationSeconds": "60", "Port": 80, "X": ["a", "b"]})) == {
+    assert document_parameters(json.dumps({"DurationSeconds": "60", "Port": 80, "X": ["a", "b"]})) == {
         "DurationSeconds": ["60"],
         "Port": ["80"],
         "X": ["a", "b"],
     }
-    assert _document_parameters(None) == {}
+    assert document_parameters(None) == {}
 
 
 def test_command_status_follows_its_invocations() -> None:

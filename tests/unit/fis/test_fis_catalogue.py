@@ -149,7 +149,20 @@ def test_the_lab_says_why_for_everything_it_cannot_run() -> None:
         if spec.executor:  # a runnable action's targets are types the lab resolves
             assert all(not TARGET_TYPES[t].unsupported for t in spec.targets.values()), spec.id
     runnable = {a for a, s in ACTIONS.items() if s.executor}
-    assert len(runnable) == 24
+    assert len(runnable) == 25
+    assert "aws:ssm:start-automation-execution" in runnable
+
+
+def test_draining_container_instances_is_not_runnable_and_says_what_to_use_instead() -> None:
+    """The lab's ECS has no EC2 container instances: no operation registers one, and a cluster
+    reports none registered; the reason says so and names the actions that do take capacity."""
+    from chaoslab.services.ecs import api as ecs_api
+
+    spec = ACTIONS["aws:ecs:drain-container-instances"]
+    assert spec.executor is None
+    assert not {"RegisterContainerInstance", "ListContainerInstances"} & set(ecs_api.OPERATIONS)
+    assert "no EC2 container instances" in spec.unsupported and "Fargate-style" in spec.unsupported
+    assert "aws:ecs:stop-task" in spec.unsupported and "aws:ec2:stop-instances" in spec.unsupported
 
 
 def test_the_lab_resolves_exactly_the_types_it_says_it_does() -> None:

@@ -246,25 +246,24 @@ def test_skip_all_resolves_targets_but_runs_nothing(lab: MiniLab) -> None:
 
 def test_an_action_the_lab_cannot_run_fails_the_experiment_before_anything_runs(lab: MiniLab) -> None:
     lab.ec2.add("i-1", {"Project": "shop"})
+    targets = {"C": {"resourceType": "aws:ecs:cluster", "selectionMode": "ALL", "resourceTags": {"a": "b"}}, **TAGGED}
     body = template(
         {
-            "Automate": {
-                "actionId": "aws:ssm:start-automation-execution",
-                "parameters": {
-                    "documentArn": "arn:aws:ssm:us-east-1:123456789012:document/runbook",
-                    "maxDuration": "PT5M",
-                },
+            "Drain": {
+                "actionId": "aws:ecs:drain-container-instances",
+                "targets": {"Clusters": "C"},
+                "parameters": {"drainagePercentage": "50", "duration": "PT1M"},
             },
             "Stop": stop_nodes(),
         },
-        TAGGED,
+        targets,
     )
     exp = run(lab, body)
     assert exp["state"]["status"] == "failed"
-    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Automate"}
+    assert exp["state"]["error"] == {"accountId": ACCOUNT, "code": "ConfigurationFailure", "location": "Drain"}
     assert exp["state"]["reason"].startswith(
-        "Action Automate (aws:ssm:start-automation-execution) cannot run in chaoslab: the lab's Systems Manager "
-        "runs commands, not Automation runbooks"
+        "Action Drain (aws:ecs:drain-container-instances) cannot run in chaoslab: the lab's ECS has no EC2 "
+        "container instances"
     )
     assert {a["state"]["status"] for a in exp["actions"].values()} == {"cancelled"}
     assert lab.ec2.calls == []  # nothing was injected, not even by the runnable action
@@ -290,8 +289,10 @@ def test_skip_tag_skips_what_the_lab_cannot_run_and_runs_the_rest(lab: MiniLab) 
     drain = exp["actions"]["Drain"]["state"]
     assert drain["status"] == "skipped"
     assert drain["reason"] == (
-        "Action was skipped: chaoslab cannot run aws:ecs:drain-container-instances: the lab's "
-        "ECS runs tasks without EC2 container instances, so there is nothing to drain."
+        "Action was skipped: chaoslab cannot run aws:ecs:drain-container-instances: the lab's ECS has no "
+        "EC2 container instances (every task runs Fargate-style as a process of its own; clusters report 0 "
+        "registered container instances), so there is nothing to drain; to take capacity away use "
+        "aws:ecs:stop-task on the tasks, or aws:ec2:stop-instances on instances."
     )
     assert exp["actions"]["Stop"]["state"]["status"] == "completed"
     assert [name for name, _ in lab.ec2.calls] == ["stop"]

@@ -73,11 +73,11 @@ async def ecs_task_kill_process(ctx: ActionContext, targets: Targets, params: di
 
 
 # aws:ssm:send-command ---------------------------------------------------------------------------
-def _document_name(arn: str) -> str:
+def document_name(arn: str) -> str:
     return arn.rsplit("document/", 1)[-1]
 
 
-def _document_parameters(raw: str | None) -> dict[str, list[str]]:
+def document_parameters(raw: str | None) -> dict[str, list[str]]:
     """FIS passes a JSON object of strings or string lists; SSM wants lists of strings."""
     values = json.loads(raw) if raw else {}
     return {k: [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in values.items()}
@@ -97,11 +97,11 @@ async def ssm_send_command(ctx: ActionContext, targets: Targets, params: dict[st
     ctx.authorize("ssm:CancelCommand")  # checked up front: a command we could not stop must not start
     ids = [str(r.record.get("InstanceId") or r.arn.rsplit("/", 1)[-1]) for r in targets["Instances"]]
     try:
-        parameters = _document_parameters(params.get("documentParameters"))
+        parameters = document_parameters(params.get("documentParameters"))
     except (ValueError, AttributeError) as exc:
         raise ActionFailure("ConfigurationFailure", f"documentParameters is not a JSON object: {exc}") from None
     fault = SsmCommand(
-        ctx.lab, _document_name(params["documentArn"]), ids, parameters, f"FIS experiment {ctx.experiment_id}"
+        ctx.lab, document_name(params["documentArn"]), ids, parameters, f"FIS experiment {ctx.experiment_id}"
     )
     try:
         await ctx.apply(fault)

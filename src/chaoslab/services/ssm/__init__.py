@@ -1,4 +1,5 @@
-"""AWS Systems Manager Run Command for the lab's instances, with the AWSFIS-Run-* documents."""
+"""AWS Systems Manager for the lab: Run Command on its instances (the AWSFIS-Run-* documents and
+AWS-RunShellScript), Parameter Store, and Automation runbooks (`automation/`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""SSM operations (json 1.1): Run Command, the managed-instance listing and Parameter Store."""
+"""SSM operations (json 1.1): Run Command, the managed-instance listing and Parameter Store;
+documents and Automation are in `api_automation.py`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from chaoslab.aws.context import RequestContext
 from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
+from chaoslab.services.ssm import api_automation as automation_api
 from chaoslab.types import ApiHandler
 
 
@@ -127,4 +129,5 @@ OPERATIONS: dict[str, ApiHandler] = {
     "GetCommandInvocation": get_command_invocation,
     "CancelCommand": cancel_command,
     "DescribeInstanceInformation": describe_instance_information,
+    **automation_api.OPERATIONS,
 }

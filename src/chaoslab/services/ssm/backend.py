@@ -1,5 +1,6 @@
-"""SSM Run Command (and Parameter Store, `parameters.py`) for the lab's EC2 instances: every running instance is a managed instance
-(the lab is its agent), and SendCommand runs an AWSFIS-Run-* document against the instance's
+"""SSM Run Command (with Parameter Store, `parameters.py`, and Automation, `automation/`) for
+the lab's EC2 instances: every running instance is a managed instance (the lab is its agent),
+and SendCommand runs an AWSFIS-Run-* document or AWS-RunShellScript against the instance's
 process unit for real.
 
 Each fault a document applies is journaled (owner `ssm:<CommandId>`) before it takes effect
@@ -19,6 +20,7 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.faults.base import FaultError
 from chaoslab.faults.replay import Entry, revert_entries
+from chaoslab.services.ssm.automation.executions import Automation
 from chaoslab.services.ssm.documents import DocumentRun, document
 from chaoslab.services.ssm.models import COMMAND_KIND, TERMINAL, Command, Invocation
 from chaoslab.services.ssm.parameters import Parameters
@@ -34,6 +36,7 @@ class SsmBackend:
         self.lab = lab
         self.commands: dict[str, Command] = {}
         self.parameters = Parameters(lab.config.region, lab.config.account_id)
+        self.automation = Automation(lab)
         self._runs: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     # lifecycle -------------------------------------------------------------------------------
@@ -49,6 +52,7 @@ class SsmBackend:
 
     async def stop(self) -> None:
         """Cancel what still runs, so its faults are undone before the units go."""
+        await self.automation.close()
         for cmd in list(self.commands.values()):
             if cmd.status not in TERMINAL:
                 await self.cancel_and_revert(cmd.command_id, "the lab is stopping")

@@ -1,4 +1,5 @@
-"""The AWSFIS-Run-* documents the lab runs, with AWS's parameter names and defaults.
+"""The AWSFIS-Run-* documents and AWS-RunShellScript the lab runs, with AWS's parameter names
+and defaults.
 
 A document run gets the instance's unit and its parameters, translates them into a fault from
 `chaoslab.faults` and applies it with `run.apply`, which journals the undo record before the
@@ -10,6 +11,7 @@ scripts undo the fault then).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +19,10 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.faults import network, stress
 from chaoslab.faults import network_rules as rules
-from chaoslab.faults.base import Fault, FaultConfigError, Journal
+from chaoslab.faults.base import Fault, FaultConfigError, FaultStartError, Journal
 from chaoslab.faults.network_iptables import RuleSet
 from chaoslab.faults.process import KillProcess
+from chaoslab.runtime.commands import CommandError
 from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
@@ -70,6 +73,7 @@ class Document:
     name: str
     defaults: dict[str, str | None]  # None = required
     run: Runner
+    lines: frozenset[str] = frozenset()  # StringList parameters whose items are lines, not a CSV
 
     def parameters(self, given: dict[str, list[str]]) -> dict[str, str]:
         """The run's parameters: AWS defaults filled in; unknown or missing ones refused as SSM does."""
@@ -82,7 +86,7 @@ class Document:
         for name, default in self.defaults.items():
             values = given.get(name)
             if values:
-                out[name] = ",".join(values)
+                out[name] = ("\n" if name in self.lines else ",").join(values)
             elif default is None:
                 raise AwsError("InvalidParameters", f"Parameter {name} is required by the document {self.name}.")
             else:
@@ -186,6 +190,21 @@ async def latency(run: DocumentRun) -> None:
     await run.lab.clock.sleep(run.number("DurationSeconds"))
 
 
+async def shell_script(run: DocumentRun) -> None:
+    """AWS-RunShellScript: the commands as one shell script inside the instance (its network
+    namespace), within executionTimeout; a non-zero exit fails the invocation."""
+    timeout = run.number("executionTimeout") / run.lab.clock.scale
+    cwd = run.params["workingDirectory"]
+    script = f"cd {shlex.quote(cwd)} || exit 1\n{run.params['commands']}" if cwd else run.params["commands"]
+    try:
+        code, output = await run.unit.run(["sh", "-c", script], timeout)
+    except CommandError as exc:
+        raise FaultStartError(f"commands did not finish within executionTimeout: {exc}") from None
+    run.lines.extend(output.splitlines())
+    if code != 0:
+        raise FaultStartError(f"failed to run commands: exit status {code}")
+
+
 _COMMON = {"DurationSeconds": None, "InstallDependencies": "True"}
 _SOURCES = {"Interface": "DEFAULT", "FlowsPercent": "100", "Sources": None, "TrafficType": "ingress"}
 
@@ -214,6 +233,12 @@ DOCUMENTS: dict[str, Document] = {
         ),
         Document("AWSFIS-Run-Network-Packet-Loss", {**_COMMON, "Interface": "eth0", "LossPercent": "7"}, packet_loss),
         Document("AWSFIS-Run-Network-Packet-Loss-Sources", {**_COMMON, **_SOURCES, "LossPercent": "7"}, packet_loss),
+        Document(
+            "AWS-RunShellScript",
+            {"commands": None, "workingDirectory": "", "executionTimeout": "3600"},
+            shell_script,
+            frozenset({"commands"}),
+        ),
     ]
 }
 

@@ -166,8 +166,13 @@ ACTIONS: list[ActionSpec] = [
             **_document("Automation document"),
             "maxDuration": duration_of(what="The longest the automation may run"),
         },
-        permissions=("ssm:GetAutomationExecution", "ssm:StartAutomationExecution", "ssm:StopAutomationExecution"),
-        unsupported="the lab's Systems Manager runs commands, not Automation runbooks",
+        permissions=(
+            "ssm:GetAutomationExecution",
+            "ssm:StartAutomationExecution",
+            "ssm:StopAutomationExecution",
+            "iam:PassRole",
+        ),
+        executor="ssm.start_automation_execution",
         duration_param="maxDuration",
     ),
     _lambda(

@@ -95,6 +95,12 @@ _KINDS = {
     "litmuschaos.io/v1alpha1": ("ChaosEngine",),
 }
 
+ECS_DRAIN_REASON = (
+    "the lab's ECS has no EC2 container instances (every task runs Fargate-style as a process of "
+    "its own; clusters report 0 registered container instances), so there is nothing to drain; "
+    "to take capacity away use aws:ecs:stop-task on the tasks, or aws:ec2:stop-instances on instances"
+)
+
 ACTIONS: list[ActionSpec] = [
     ActionSpec(
         id="aws:ecs:drain-container-instances",
@@ -110,7 +116,7 @@ ACTIONS: list[ActionSpec] = [
             "ecs:ListContainerInstances",
             "tag:GetResources",
         ),
-        unsupported="the lab's ECS runs tasks without EC2 container instances, so there is nothing to drain",
+        unsupported=ECS_DRAIN_REASON,
         duration_param="duration",
     ),
     ActionSpec(
