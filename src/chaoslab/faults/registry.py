@@ -12,6 +12,7 @@ from chaoslab.faults.network import NetworkLatency, NetworkRules
 from chaoslab.faults.process import KillProcess
 from chaoslab.faults.ssm_command import SsmCommand
 from chaoslab.faults.stress import Stress
+from chaoslab.faults.volume_io import VolumeLatency, VolumePause
 from chaoslab.faults.zonal_shift import ZonalShift
 
 FAMILIES: tuple[type[Fault], ...] = (
@@ -24,5 +25,7 @@ FAMILIES: tuple[type[Fault], ...] = (
     SsmCommand,
     LaunchRefusal,
     ZonalShift,
+    VolumePause,
+    VolumeLatency,
 )
 REGISTRY: dict[str, type[Fault]] = {family.name: family for family in FAMILIES}
