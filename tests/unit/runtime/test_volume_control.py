@@ -1,6 +1,7 @@
 """The volume I/O control channel: what the file says, how the server's gate reads it (only when
 it changed), that a pause holds an operation until it is cleared and that a latency is added to
-the share of operations it names. The real mount is in tests/integration/ec2/test_volume_io.py."""
+the share of operations it names. The real mount is in
+tests/integration/api/test_boto3_ebs.py; where the host lacks FUSE, `chaoslab up` says so."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from chaoslab.runtime import hostcaps
 from chaoslab.runtime.volume_control import Gate, IoControl, read_control, write_control
 
 
@@ -76,3 +80,11 @@ def test_a_latency_is_added_to_each_operation(tmp_path: Path) -> None:
         gate.wait("write")
     assert 0.15 <= time.monotonic() - started < 0.4
     assert gate.wait("read") < 0.02
+
+
+def test_a_host_without_fuse_is_said_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hostcaps, "fuse_unavailable", lambda: "there is no /dev/fuse")
+    [note] = [n for n in hostcaps.limitations("netns") if "volume" in n]
+    assert "there is no /dev/fuse" in note and "pause-volume-io" in note
+    monkeypatch.setattr(hostcaps, "fuse_unavailable", lambda: None)
+    assert not [n for n in hostcaps.limitations("netns") if "volume" in n]
