@@ -83,6 +83,7 @@ class IoVolume:
 
     def _plain(self) -> None:
         """No FUSE: the mount point is a link to the backing directory."""
+        self.mountpoint.parent.mkdir(parents=True, exist_ok=True)  # the unit's dir may not be made yet
         with contextlib.suppress(OSError):
             self.mountpoint.rmdir()
         if not self.mountpoint.is_symlink():

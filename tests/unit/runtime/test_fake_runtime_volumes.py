@@ -9,7 +9,9 @@ from pathlib import Path
 
 from fake_lab import fake_lab, until
 
+from chaoslab.runtime.volume import RESOURCE_KIND, IoVolume
 from chaoslab.services.ec2.volumes import DATA_DEVICE, ROOT_DEVICE
+from chaoslab.store import Store
 
 
 def test_an_instance_has_a_root_and_a_data_volume(tmp_path: Path) -> None:
@@ -51,3 +53,13 @@ def test_a_fake_labs_volume_says_why_it_cannot_be_faulted(tmp_path: Path) -> Non
         await lab.ec2.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_plain_volume_mounts_before_its_units_directory_exists(tmp_path: Path) -> None:
+    """The unit's directory is made while the volume mounts (regression: the link had no parent)."""
+    store = Store(tmp_path / "lab.db")
+    mountpoint = tmp_path / "units" / "i-1" / "data"
+    volume = IoVolume(store, "run", "vol-1", tmp_path / "volumes" / "vol-1", mountpoint, serve=False)
+    asyncio.run(volume.mount())
+    (mountpoint / "x").write_text("y")
+    assert (volume.backing / "x").read_text() == "y" and store.owned_resources(RESOURCE_KIND) == []
