@@ -3,8 +3,9 @@
 The data lives in a backing directory under the lab's state dir; a FUSE passthrough server
 (`volume_server.py`, one process per volume, recorded like every process the lab starts) shows it
 at the unit's mount point, and every operation passes the volume's control file
-(`volume_control.py`). Where FUSE is not available (`hostcaps.fuse_unavailable` says why) the mount point
-is a plain link to the backing directory: the data is the same, its I/O cannot be faulted.
+(`volume_control.py`). Where FUSE is not available (`hostcaps.fuse_unavailable` says why) the
+mount point is a plain link to the backing directory: the data is the same, its I/O cannot be
+faulted.
 
 The mount point is recorded in the store before the mount is made, so a lab that died leaves
 nothing mounted: `cleanup_mounts` unmounts what is recorded (its server is killed with the
