@@ -1,6 +1,6 @@
 """One rule for tests that need something of the host: skipped where it is missing — except in
 CI (`CI=true`) or with `CHAOSLAB_REQUIRE_REALISTIC=1`, where a missing capability fails the test,
-so a green run cannot hide that the realistic mode, Chromium or PostgreSQL never ran.
+so a green run cannot hide that the realistic mode, Chromium, FUSE or PostgreSQL never ran.
 
 And one rule for running the suite in two streams (`make test` runs `pytest -n 2 --dist
 loadgroup`): tests that bring up labs on the default VPC range (10.0.0.0/16), or on fixed ports,
@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from chaoslab.runtime.hostcaps import probe
+from chaoslab.runtime.hostcaps import fuse_unavailable, probe
 
 
 def _must_run() -> bool:
@@ -35,6 +35,8 @@ def _missing(item: pytest.Item) -> str | None:
             "this test builds network namespaces in its own process, which needs root on Linux "
             f"({probe().reason or 'here the lab would use a user namespace instead'})"
         )
+    if item.get_closest_marker("fuse") and fuse_unavailable():
+        return f"volumes cannot have faultable I/O here: {fuse_unavailable()} (make test installs FUSE as root)"
     if item.get_closest_marker("chromium") and chromium_path() is None:
         return "chromium is not installed (make test installs it with apt when run as root)"
     return None

@@ -29,6 +29,7 @@ from chaoslab.runtime.kinds.process import ProcessRuntime
 from chaoslab.runtime.network import Mode, cleanup_leftovers
 from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
+from chaoslab.runtime.volume import cleanup_mounts
 from chaoslab.services import SERVICES
 from chaoslab.services.spec import Backend, ServiceSpec, start_order
 from chaoslab.store import Store
@@ -69,7 +70,7 @@ class Lab:
         # `options` are the lab's settings for one service.
         runtime = ProcessRuntime()  # tasks and instances are real processes
         options: dict[str, dict[str, Any]] = {
-            "ec2": {"runtime": runtime, "network_mode": network_mode},
+            "ec2": {"runtime": runtime, "network_mode": network_mode, "volume_io": True},
             "ecs": {"runtime": runtime},
         }
         self._order: list[ServiceSpec] = []
@@ -87,7 +88,7 @@ class Lab:
     async def start(self) -> None:
         await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first
         killed = await kill_leftover_processes(self.store)
-        removed = await cleanup_leftovers(self.store)
+        removed = await cleanup_leftovers(self.store) + await cleanup_mounts(self.store)
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
         self.gateway.add_routes(
@@ -123,6 +124,7 @@ class Lab:
         # Anything a backend failed to stop is still recorded in the store: finish the job.
         await kill_leftover_processes(self.store)
         await cleanup_leftovers(self.store)
+        await cleanup_mounts(self.store)
         self.events.emit("lab.stopped", run_id=self.run_id)
         self.events.close()
 

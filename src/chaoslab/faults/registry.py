@@ -13,6 +13,7 @@ from chaoslab.faults.process import KillProcess
 from chaoslab.faults.ssm_automation import SsmAutomation
 from chaoslab.faults.ssm_command import SsmCommand
 from chaoslab.faults.stress import Stress
+from chaoslab.faults.volume_io import VolumeLatency, VolumePause
 from chaoslab.faults.zonal_shift import ZonalShift
 
 FAMILIES: tuple[type[Fault], ...] = (
@@ -26,5 +27,7 @@ FAMILIES: tuple[type[Fault], ...] = (
     SsmAutomation,
     LaunchRefusal,
     ZonalShift,
+    VolumePause,
+    VolumeLatency,
 )
 REGISTRY: dict[str, type[Fault]] = {family.name: family for family in FAMILIES}

@@ -125,6 +125,22 @@ def outer_uid() -> int:
     return os.geteuid()
 
 
+@functools.cache
+def fuse_unavailable() -> str | None:
+    """Why this host cannot give volumes a faultable FUSE mount, or None when it can."""
+    if not os.path.exists("/dev/fuse"):
+        return "there is no /dev/fuse"
+    if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+        return "/dev/fuse is not open to this user"
+    if os.geteuid() != 0 and shutil.which("fusermount3") is None:
+        return "fusermount3 is not installed (apt-get install fuse3) and the lab is not root"
+    try:
+        import mfusepy  # noqa: F401  (loads libfuse: this is the check)
+    except (ImportError, OSError) as exc:
+        return f"libfuse cannot be loaded ({exc}; apt-get install libfuse3-3)"
+    return None
+
+
 def limitations(mode: str) -> list[str]:
     """One line for each thing the lab cannot do in `mode` on this host, said once at start."""
     notes = []
@@ -138,5 +154,11 @@ def limitations(mode: str) -> list[str]:
         notes.append(
             "iptables is not installed: packet-loss, blackhole and disrupt-connectivity faults "
             "will fail (apt-get install iptables)"
+        )
+    fuse = fuse_unavailable()
+    if fuse is not None:
+        notes.append(
+            f"instances' data volumes are plain directories ({fuse}): the EBS I/O actions "
+            "(pause-volume-io, volume-io-latency) fail with that reason"
         )
     return notes

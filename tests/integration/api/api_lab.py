@@ -160,6 +160,8 @@ class LabHandle:
         for proc in psutil.process_iter(["pid", "cmdline"]):  # anything still naming our state dirs
             if any(m in arg for arg in proc.info["cmdline"] or [] for m in marks) and _alive(proc.info["pid"]):
                 left.append(f"process {proc.info['pid']} {' '.join(proc.info['cmdline'])[:80]}")
+        with open("/proc/self/mounts") as mounts:  # volume mounts (FUSE) under the state dir
+            left += [f"mount {line.split()[1]}" for line in mounts if line.split()[1].startswith(marks[0])]
         netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         names = {line.split()[0] for line in netns.splitlines() if line.strip()}
         left += [f"netns {n}" for n in self.seen_units & names]

@@ -1,7 +1,7 @@
 """Faults never outlive their lab: SIGKILL the lab with each fault family active (and while it
 starts and while it stops), and within 5 s its watchdog has reverted the fault and left nothing —
-no process, no namespace, no link, no route, no fill file — without anybody running `up` or
-`down`."""
+no process, no namespace, no link, no route, no volume mount, no fill file — without anybody
+running `up` or `down`."""
 
 from __future__ import annotations
 
@@ -66,6 +66,8 @@ def _leftovers(home: Path, snap: dict[str, Any]) -> list[str]:
     left += [f"link {link}" for link in snap["resources"]["link"] if f" {link}:" in links or f" {link}@" in links]
     if f"10.{CIDR_OCTET}." in _ip("route"):
         left.append(f"route 10.{CIDR_OCTET}.0.0/16")
+    with open("/proc/self/mounts") as mounts:  # the instances' volume mounts (FUSE)
+        left += [f"mount {line.split()[1]}" for line in mounts if line.split()[1].startswith(str(home))]
     store = Store(home / "state.db")
     try:
         left += [f"undo entry {e['fault']}" for e in store.journal_pending()]

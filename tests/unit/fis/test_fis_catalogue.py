@@ -149,7 +149,7 @@ def test_the_lab_says_why_for_everything_it_cannot_run() -> None:
         if spec.executor:  # a runnable action's targets are types the lab resolves
             assert all(not TARGET_TYPES[t].unsupported for t in spec.targets.values()), spec.id
     runnable = {a for a, s in ACTIONS.items() if s.executor}
-    assert len(runnable) == 25
+    assert len(runnable) == 27
     assert "aws:ssm:start-automation-execution" in runnable
 
 
@@ -172,6 +172,7 @@ def test_the_lab_resolves_exactly_the_types_it_says_it_does() -> None:
             for m in (
                 "describe_instance_records",
                 "describe_subnet_records",
+                "describe_volume_records",
                 "describe_task_records",
                 "describe_db_instances",
                 "describe_db_clusters",

@@ -26,6 +26,7 @@ from chaoslab.services.ec2 import boot
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.services.ec2.userdata import is_script
+from chaoslab.services.ec2.volumes import EbsVolume, env_name, instance_volumes, mount, release
 from chaoslab.types import LabLike
 
 log = logging.getLogger(__name__)
@@ -40,11 +41,15 @@ BOOT_TIMEOUT_SECONDS = 60.0
 
 
 class Ec2Backend:
-    """`lab.ec2`: VPCs, subnets and instances. `runtime` runs the instances' apps."""
+    """`lab.ec2`: VPCs, subnets and instances. `runtime` runs the instances' apps; `volume_io`
+    gives their data volumes I/O servers (services/ec2/volumes.py) where the host allows."""
 
-    def __init__(self, lab: LabLike, runtime: UnitRuntime, network_mode: Mode = "auto") -> None:
+    def __init__(
+        self, lab: LabLike, runtime: UnitRuntime, network_mode: Mode = "auto", volume_io: bool = False
+    ) -> None:
         self.lab = lab
         self.runtime = runtime
+        self.volume_io = volume_io
         self.network_mode = network_mode
         self.vpcs: dict[str, Vpc] = {}
         self.instances: dict[str, Instance] = {}
@@ -65,6 +70,8 @@ class Ec2Backend:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*(i.unit.destroy() for i in self.instances.values() if i.unit), return_exceptions=True)
+        for inst in self.instances.values():
+            await release(inst.volumes)
         for vpc in self.vpcs.values():
             await vpc.network.destroy()
 
@@ -186,7 +193,14 @@ class Ec2Backend:
                 inst.instance_id,
                 on_exit=functools.partial(self._app_exited, inst),
             )
-            inst.private_ip = await inst.unit.provision(hosts=self.extra_hosts)
+            lab = self.lab
+            mountpoint = inst.unit.workdir / "data"
+            inst.volumes = instance_volumes(
+                lab.store, lab.run_id, lab.config.home, inst.instance_id, inst.az, mountpoint, serve=self.volume_io
+            )
+            # The volumes mount while the network is made (each takes a few hundred ms), both
+            # before any program starts: a program's mount namespace is copied when it starts.
+            inst.private_ip, _ = await asyncio.gather(inst.unit.provision(hosts=self.extra_hosts), mount(inst.volumes))
         else:
             await inst.unit.set_power(True)
         await inst.unit.start(self._programs(inst))
@@ -216,6 +230,7 @@ class Ec2Backend:
             "INSTANCE_ID": inst.instance_id,
             "AZ": inst.az,
             "PRIVATE_IP": inst.private_ip,
+            **{env_name(v.device): str(v.io.mountpoint) for v in inst.volumes if v.io is not None},
         }
 
     def _app_spec(self, inst: Instance) -> ContainerSpec:
@@ -353,6 +368,7 @@ class Ec2Backend:
     async def _terminate(self, inst: Instance, reason: str) -> None:
         if inst.unit:
             await inst.unit.destroy()
+        await release(inst.volumes)
         self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(
             TERMINATED_VISIBLE_SECONDS, lambda: self.instances.pop(inst.instance_id, None)
@@ -385,6 +401,19 @@ class Ec2Backend:
     def describe_instance_records(self) -> list[dict[str, Any]]:
         return [i.to_record(self.lab.config.account_id) for i in self.instances.values()]
 
+    def volumes(self) -> list[EbsVolume]:
+        """Every volume that exists (a terminated instance's are deleted with it)."""
+        return [v for i in self.instances.values() for v in i.volumes if v.state != "deleted"]
+
+    def volume(self, volume_id: str) -> EbsVolume:
+        found = next((v for v in self.volumes() if v.volume_id == volume_id), None)
+        if found is None:
+            raise AwsError("InvalidVolume.NotFound", f"The volume '{volume_id}' does not exist.")
+        return found
+
+    def describe_volume_records(self) -> list[dict[str, Any]]:
+        return [v.to_record() for v in self.volumes()]
+
     def describe_subnet_records(self) -> list[dict[str, Any]]:
         region, account = self.lab.config.region, self.lab.config.account_id
         return [s.to_record(region, account) for v in self.vpcs.values() for s in v.subnets.values()]
@@ -411,12 +440,13 @@ class Ec2Backend:
                 if "Value" not in tag or target.tags.get(tag["Key"]) == tag["Value"]:
                     target.tags.pop(tag["Key"], None)
 
-    def _taggable(self, resource_ids: list[str]) -> list[Instance | Subnet]:
-        """Every named instance or subnet, or InvalidID before any tag changes."""
-        subnets = {s.subnet_id: s for v in self.vpcs.values() for s in v.subnets.values()}
-        targets: list[Instance | Subnet] = []
+    def _taggable(self, resource_ids: list[str]) -> list[Instance | Subnet | EbsVolume]:
+        """Every named instance, subnet or volume, or InvalidID before any tag changes."""
+        others: dict[str, Subnet | EbsVolume] = {s.subnet_id: s for v in self.vpcs.values() for s in v.subnets.values()}
+        others.update({v.volume_id: v for v in self.volumes()})
+        targets: list[Instance | Subnet | EbsVolume] = []
         for rid in resource_ids:
-            target = self.instances.get(rid) or subnets.get(rid)
+            target = self.instances.get(rid) or others.get(rid)
             if target is None:
                 raise AwsError("InvalidID", f"The ID '{rid}' is not valid")
             targets.append(target)

@@ -12,6 +12,7 @@ from chaoslab.runtime.network import VpcNetwork
 
 if TYPE_CHECKING:
     from chaoslab.runtime.unit import ComputeUnit
+    from chaoslab.services.ec2.volumes import EbsVolume
 
 CONSOLE_LINES = 2000  # what GetConsoleOutput keeps (AWS keeps the last 64 KB)
 
@@ -76,6 +77,7 @@ class Instance:
     wait_serving: bool = True  # pending until `port` accepts connections (the lab's "boot")
     booted: bool = False
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
+    volumes: list[EbsVolume] = field(default_factory=list)  # root first, from its first boot
 
     @property
     def az(self) -> str:
@@ -99,6 +101,9 @@ class Instance:
             "Tags": tag_list(self.tags),
             "Architecture": "x86_64",
             "Monitoring": {"State": "disabled"},
+            "RootDeviceType": "ebs",
+            "RootDeviceName": "/dev/xvda",
+            "BlockDeviceMappings": [v.block_device_mapping() for v in self.volumes if v.state == "in-use"],
         }
         if self.spot:
             record["InstanceLifecycle"] = "spot"

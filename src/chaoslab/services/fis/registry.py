@@ -3,7 +3,14 @@ they journal are reverted through `chaoslab.faults.registry`, the table of fault
 
 from __future__ import annotations
 
-from chaoslab.services.fis import exec_automation, exec_capacity, exec_network, exec_stress, exec_zonal_shift
+from chaoslab.services.fis import (
+    exec_automation,
+    exec_capacity,
+    exec_network,
+    exec_stress,
+    exec_volume,
+    exec_zonal_shift,
+)
 from chaoslab.services.fis import executors as ex
 from chaoslab.services.fis.api_faults import inject_api_error
 
@@ -26,4 +33,5 @@ REGISTRY: dict[str, ex.Executor] = {
     **exec_capacity.EXECUTORS,
     **exec_zonal_shift.EXECUTORS,
     **exec_automation.EXECUTORS,
+    **exec_volume.EXECUTORS,
 }

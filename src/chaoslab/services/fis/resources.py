@@ -40,6 +40,11 @@ async def candidates(lab: Any, resource_type: str, parameters: dict[str, str]) -
             )
             for r in _records(await call(lab.ec2.describe_subnet_records()), "Subnets")
         ]
+    if resource_type == "aws:ec2:ebs-volume":
+        return [
+            Resource(f"arn:aws:ec2:{region}:{account}:volume/{r['VolumeId']}", resource_type, r, _tags(r.get("Tags")))
+            for r in _records(await call(lab.ec2.describe_volume_records()), "Volumes")
+        ]
     if resource_type == "aws:ecs:task":
         answer = await call(
             lab.ecs.describe_task_records(cluster=parameters.get("cluster"), service=parameters.get("service"))

@@ -12,7 +12,6 @@ from chaoslab.services.fis.catalogue.spec import (
 )
 from chaoslab.services.fis.params import Param, arn_of, comma_list, duration, float_range, int_range, json_object
 
-_NO_EBS = "the lab's instances run without EBS volumes, so there is no volume I/O to pause or slow"
 _NO_LAMBDA = "the lab has no Lambda functions"
 _AZS = Param("Comma-separated Availability Zone names or IDs.", True, None, comma_list(spaces=True))
 
@@ -138,7 +137,7 @@ ACTIONS: list[ActionSpec] = [
         parameters={"duration": duration_of("PT1S")},
         targets={"Volumes": "aws:ec2:ebs-volume"},
         permissions=("ec2:DescribeVolumes", "ec2:PauseVolumeIO", "tag:GetResources"),
-        unsupported=_NO_EBS,
+        executor="ebs.pause_volume_io",
         duration_param="duration",
     ),
     ActionSpec(
@@ -147,7 +146,7 @@ ACTIONS: list[ActionSpec] = [
         parameters={**_ebs_latency("read"), **_ebs_latency("write"), "duration": duration_of("PT1S")},
         targets={"Volumes": "aws:ec2:ebs-volume"},
         permissions=("ec2:DescribeVolumes", "ec2:InjectVolumeIOLatency", "tag:GetResources"),
-        unsupported=_NO_EBS,
+        executor="ebs.volume_io_latency",
         duration_param="duration",
     ),
     ActionSpec(

@@ -33,7 +33,6 @@ TARGET_TYPES: list[TargetTypeSpec] = [
         "aws:ec2:ebs-volume",
         "An Amazon EBS volume.",
         {"availabilityZoneIdentifier": _p("The Availability Zone (e.g. us-east-1a) of the target volumes.")},
-        unsupported="the lab's instances run without EBS volumes",
     ),
     TargetTypeSpec("aws:ec2:instance", "An Amazon EC2 instance."),
     TargetTypeSpec("aws:ec2:spot-instance", "An Amazon EC2 Spot Instance."),
