@@ -60,13 +60,14 @@ def test_a_new_revision_rolls_out_and_completes(tmp_path: Path) -> None:
     asyncio.run(scenario())
 
 
-def _crash_v2(lab: SimpleNamespace) -> None:
-    """A bad revision: every v2 container exits with 1 as soon as it starts."""
+def _crash_v2(lab: SimpleNamespace, times: int = 10**6) -> None:
+    """A bad revision: its first `times` v2 containers exit with 1 as soon as they start."""
     start = lab.runtime.start
+    crashes = iter(range(times))
 
     async def crashing(sandbox: Any, name: str, spec: Any, **callbacks: Any) -> Any:
         handle = await start(sandbox, name, spec, **callbacks)
-        if spec.command == ["v2"]:
+        if spec.command == ["v2"] and next(crashes, None) is not None:
             handle.exit(1)
         return handle
 
@@ -111,6 +112,21 @@ def test_without_rollback_a_failed_deployment_launches_no_more_tasks(tmp_path: P
         assert len(lab.runtime.handles) == launched and _live_revisions(lab) == [1]
         assert [d["status"] for d in _deployments(lab)] == ["PRIMARY", "ACTIVE"]
         assert not lab.ecs.service("c", "svc").steady
+        await lab.ecs.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_running_task_resets_the_failed_count(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        lab = await fake_lab(tmp_path)
+        await _service(lab, 1, BREAKER)
+        _crash_v2(lab, times=2)  # two failures, one below the threshold of 3, then v2 runs
+        lab.ecs.update_service("c", "svc", task_definition="web:2")
+        await until(lambda: len(_deployments(lab)) == 1 and _deployments(lab)[0]["rolloutState"] == "COMPLETED")
+        [deployment] = _deployments(lab)
+        assert (deployment["taskDefinition"].rsplit("/", 1)[1], deployment["failedTasks"]) == ("web:2", 0)
+        assert _live_revisions(lab) == [2]
         await lab.ecs.stop()
 
     asyncio.run(scenario())

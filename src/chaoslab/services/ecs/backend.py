@@ -446,11 +446,16 @@ class EcsBackend:
                 c.health_started = self.lab.clock.now()
             if svc is not None:
                 await self._wait_listening(task, svc)
+                if task.desired_status == "STOPPED":  # its essential container already exited
+                    return await self._teardown(task)
                 self._register(task, svc)
             task.started_at = self.lab.clock.now()
             self._state(task, "RUNNING")
             if svc is not None:
                 self._reset_start_backoff(svc)
+                deployment = self._deployment_of(svc, task)
+                if deployment is not None:  # as on ECS: a task of it running resets its failed count
+                    deployment.failed_tasks = 0
             if any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"]):
                 self._spawn(self._health_loop(task))
         except StartFailure as failure:
@@ -631,8 +636,8 @@ class EcsBackend:
             return  # _launch notices desired STOPPED and tears down
         while task.last_status in ("PROVISIONING", "PENDING", "ACTIVATING"):
             await asyncio.sleep(0.05)
-        if task.last_status == "STOPPED":
-            return
+        if task.last_status in ("DEPROVISIONING", "STOPPED"):
+            return  # _launch tore it down itself
         self._state(task, "DEACTIVATING")
         for tg, port in task.registrations:
             with contextlib.suppress(AwsError):
@@ -847,12 +852,16 @@ class EcsBackend:
     def _count_failure(self, task: Task) -> None:
         """A service task failed: it counts against its deployment; the circuit breaker may trip."""
         svc = self.services.get((task.cluster.name, task.service or ""))
-        deployment = next((d for d in svc.deployments if d.id == task.started_by), None) if svc else None
+        deployment = self._deployment_of(svc, task) if svc else None
         if svc is None or deployment is None:
             return
         deployment.failed_tasks += 1
         if deployment is svc.primary and rollout.trips(deployment, svc.deployment_configuration):
             self._fail_deployment(svc)
+
+    @staticmethod
+    def _deployment_of(svc: Service, task: Task) -> Deployment | None:
+        return next((d for d in svc.deployments if d.id == task.started_by), None)
 
     def _fail_deployment(self, svc: Service) -> None:
         """The circuit breaker: the deployment is FAILED; with rollback, the last COMPLETED
