@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
 LISTEN_WAIT_SECONDS = 60.0
+START_CONFIRM_SECONDS = 0.5
 START_BACKOFF_FIRST, START_BACKOFF_MAX = 5.0, 900.0  # after a failed start; AWS's throttle caps at 15 min
 START_IMPAIRED = (
     "(service {name}) is unable to consistently start tasks successfully. For more information, "
@@ -78,6 +79,9 @@ class EcsBackend:
         self._scheduler: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
+        # Wall seconds a service task without a load balancer must stay up before it is RUNNING:
+        # process start-up does not scale with the lab clock (docs/ecs.md).
+        self.start_confirm_seconds = START_CONFIRM_SECONDS
 
     async def start(self) -> None:
         self._scheduler = asyncio.create_task(self._schedule_forever())
@@ -446,6 +450,8 @@ class EcsBackend:
                 c.health_started = self.lab.clock.now()
             if svc is not None:
                 await self._wait_listening(task, svc)
+                if not svc.load_balancers:  # nothing to wait for: give a crash at start-up a moment to show
+                    await asyncio.sleep(self.start_confirm_seconds)
                 if task.desired_status == "STOPPED":  # its essential container already exited
                     return await self._teardown(task)
                 self._register(task, svc)
