@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
+import psutil
 import pytest
 import yaml
 from api_lab import LabHandle, free_port, stack_doc, stop_and_check, wait_for
@@ -37,6 +38,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     )
     yield handle
     stop_and_check(handle)
+
+
+def _running_cmd(cmdline: str) -> bool:
+    """Whether a process runs exactly `cmdline` (sh's child, or sh itself once it execs it)."""
+    return any(
+        " ".join(p.info["cmdline"] or []) == cmdline and p.info["status"] != psutil.STATUS_ZOMBIE
+        for p in psutil.process_iter(["cmdline", "status"])
+    )
 
 
 def _subnets(lab: LabHandle) -> list[str]:
@@ -203,5 +212,11 @@ def test_exec_runs_a_command_in_a_task(lab: LabHandle) -> None:
     assert done.stdout.split() == ["flavour=mint", ip] and done.stderr == "oops\n"
     missing = subprocess.run([*cli[:4], "nope", "--", "true"], env=env, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "no RUNNING task 'nope'" in missing.stderr
+    marker = "sleep 37.25"  # a command no one else runs: interrupting `chaoslab exec` ends it
+    interrupted = subprocess.Popen([*cli[:5], "--", "sh", "-c", marker], env=env)
+    wait_for(lambda: _running_cmd(marker), 10, "the command running")
+    interrupted.kill()
+    interrupted.wait()
+    wait_for(lambda: not _running_cmd(marker), 10, "the interrupted command to end")
     with pytest.raises(ecs.exceptions.InvalidParameterException, match="chaoslab exec"):
         ecs.execute_command(cluster="shell", task=arn, command="sh", interactive=True)
