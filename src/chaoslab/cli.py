@@ -23,6 +23,7 @@ quick start:
                                      AWS API on http://127.0.0.1:4566)
   aws --endpoint-url http://127.0.0.1:4566 ecs list-clusters
   chaoslab status                    units, target health, database, alarms
+  chaoslab exec TASK -- sh -c 'env'  a command inside a running ECS task (docs/ecs.md)
   chaoslab down                      stop everything the lab started
 """
 
