@@ -129,6 +129,7 @@ def test_a_new_revision_rolls_out_without_alb_errors(lab: LabHandle) -> None:
         30,
         "both targets healthy",
     )
+    old_arns = ecs.list_tasks(cluster="deploy", serviceName="web")["taskArns"]
     load = Load(port)
     load.start()
     updated = ecs.update_service(cluster="deploy", service="web", taskDefinition="web:2")["service"]
@@ -152,6 +153,9 @@ def test_a_new_revision_rolls_out_without_alb_errors(lab: LabHandle) -> None:
     assert {t["taskDefinitionArn"].rsplit("/", 1)[1] for t in tasks} == {"web:2"} and len(tasks) == 2
     failed = [a for a in load.answers if a[0] != 200]
     assert len(load.answers) > 20 and not failed, f"{len(failed)} of {len(load.answers)} failed: {failed[:3]}"
+    for old in ecs.describe_tasks(cluster="deploy", tasks=old_arns)["tasks"]:  # drained 10 scenario seconds
+        assert old["lastStatus"] == "STOPPED" and old["stopCode"] == "ServiceSchedulerInitiated"
+        assert (old["stoppedAt"] - old["stoppingAt"]).total_seconds() >= 10
     messages = [e["message"] for e in service["events"]]
     assert messages[0] == "(service web) has reached a steady state."
     assert f"(service web) (deployment {deployment['id']}) deployment completed." in messages
