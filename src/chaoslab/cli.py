@@ -23,6 +23,7 @@ quick start:
                                      AWS API on http://127.0.0.1:4566)
   aws --endpoint-url http://127.0.0.1:4566 ecs list-clusters
   chaoslab status                    units, target health, database, alarms
+  chaoslab exec TASK -- sh -c 'env'  a command inside a running ECS task (docs/ecs.md)
   chaoslab down                      stop everything the lab started
 """
 
@@ -98,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Stop the running lab: experiments are stopped and their faults reverted, then every "
         "unit, database and network the lab made is removed.",
     )
+
+    ex = sub.add_parser(
+        "exec",
+        help="run a command inside a running ECS task",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Run COMMAND inside a running task of the lab, as `docker exec` would: in the "
+        "task's network namespace,\nwith its container's environment, working directory and user. "
+        "Output is streamed line by line;\nthere is no stdin and no terminal (run `sh -c '...'` for "
+        "pipes). Exits with the command's code.\n(`aws ecs execute-command` answers with an error "
+        "that points here.)\n\nexample:\n  chaoslab exec 3f2a… -- sh -c 'env; hostname -I'",
+    )
+    ex.add_argument("task", metavar="TASK", help="task id or ARN (aws ecs list-tasks)")
+    ex.add_argument("--container", metavar="NAME", help="the container whose environment to use (default: the first)")
+    ex.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments")
 
     val = sub.add_parser(
         "validate",

@@ -12,7 +12,7 @@ from typing import Any
 
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.labctl import daemon_args, fetch_status, running_lab, start_detached, stop_lab
+from chaoslab.labctl import daemon_args, exec_in_task, fetch_status, running_lab, start_detached, stop_lab
 from chaoslab.net.bind import bind_address, exposure_warning
 from chaoslab.net.hostsock import is_host_address
 from chaoslab.stack import bundled_stacks, load_stack
@@ -142,6 +142,19 @@ def cmd_down(args: argparse.Namespace) -> int:
         return 0
     stop_lab(config)
     return 0
+
+
+# exec ------------------------------------------------------------------------------------
+def cmd_exec(args: argparse.Namespace) -> int:
+    """Run a command inside a running task of the lab; exit with its code."""
+    argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if not argv:
+        raise ChaoslabError("no command given", hint="chaoslab exec TASK -- COMMAND [ARG...]")
+    config = _config(args)
+    info = running_lab(config)
+    if info is None:
+        raise ChaoslabError("no lab is running", hint="`chaoslab up --detach` first")
+    return exec_in_task(config, info, args.task, args.container, argv)
 
 
 # validate --------------------------------------------------------------------------------

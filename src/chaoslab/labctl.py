@@ -1,5 +1,6 @@
 """Lab control shared by the CLI and the experiment runner: start a lab in the background, find
-it (lab.json in the state dir), ask it (GET /_chaoslab/status) and stop it. Neither `commands`
+it (lab.json in the state dir), ask it (GET /_chaoslab/status), run a command in one of its
+tasks (POST /_chaoslab/exec) and stop it. Neither `commands`
 nor `experiment` owns this, so neither imports the other."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import psutil
 
+from chaoslab.aws.guard import TOKEN_FILE, TOKEN_HEADER
 from chaoslab.config import DEFAULT_HOST, LabConfig
 from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE
@@ -182,3 +184,37 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
 
         cleanup_after_crash(config)
     print(f" stopped in {time.monotonic() - start:.1f} s", file=out)
+
+
+def exec_in_task(config: LabConfig, info: dict[str, Any], task: str, container: str | None, argv: list[str]) -> int:
+    """`chaoslab exec`: run `argv` in a running task through the lab (`/_chaoslab/exec`), print
+    its output line by line as it comes, and return its exit code (128 + N for signal N, as a
+    shell reports it)."""
+    try:
+        token = (config.home / TOKEN_FILE).read_text().strip()
+    except OSError:
+        raise ChaoslabError(f"cannot read the lab token in {config.home / TOKEN_FILE}") from None
+    request = urllib.request.Request(
+        f"{info['api']}/_chaoslab/exec",
+        data=json.dumps({"task": task, "container": container, "command": argv}).encode(),
+        headers={"Content-Type": "application/json", TOKEN_HEADER: token},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request) as resp:
+            for raw in resp:
+                record = json.loads(raw)
+                if "exit" in record:
+                    code = int(record["exit"])
+                    return 128 - code if code < 0 else code
+                out = sys.stderr if record.get("stream") == "stderr" else sys.stdout
+                print(record.get("line", ""), file=out, flush=True)
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message", str(exc))
+        except ValueError:
+            message = str(exc)
+        raise ChaoslabError(message) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise ChaoslabError(f"the lab (pid {info['pid']}) does not answer on {info['api']}: {exc}") from None
+    raise ChaoslabError("the lab ended the command's stream without its exit code (did the lab stop?)")

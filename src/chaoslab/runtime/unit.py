@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chaoslab.runtime.kinds.base import ProcessSpec, UnitHandle, UnitRuntime
+from chaoslab.runtime.kinds.base import OutputCallback, ProcessSpec, UnitHandle, UnitRuntime
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.sandbox import Sandbox
 
@@ -80,6 +80,7 @@ class ComputeUnit:
         self._stopping = False
         self._ship_log = ship_log
         self.workdir = workdir
+        self._execs = 0  # commands run by `exec_command`, to name their helpers
 
     @property
     def ip(self) -> str | None:
@@ -112,6 +113,26 @@ class ComputeUnit:
         assert self.sandbox is not None, "provision() first"
         spec = ProcessSpec(command=list(argv), env=env, cwd=str(self.workdir))
         proc = await self.runtime.exec(self.sandbox, f"{self.unit_id}/{name}", spec)
+        self._track_extra(name, proc)
+        return proc
+
+    async def exec_command(
+        self, argv: list[str], container: str | None, on_output: OutputCallback | None = None
+    ) -> UnitHandle:
+        """Run a command as `docker exec` would: in the unit's network identity, with one of its
+        programs' environment, working directory and user (`container`; the first if None). It
+        counts as a helper, so it dies with the unit. KeyError names an unknown program."""
+        assert self.sandbox is not None, "provision() first"
+        name = container or next(iter(self.specs), "")
+        spec = self.specs[name].run
+        run = replace(spec, image=None, command=list(argv), cwd=spec.cwd or str(self.workdir))
+        self._execs += 1
+        helper = f"exec-{self._execs}"
+        proc = await self.runtime.start(self.sandbox, f"{self.unit_id}/{helper}", run, on_output=on_output)
+        self._track_extra(helper, proc)
+        return proc
+
+    def _track_extra(self, name: str, proc: UnitHandle) -> None:
         self.extras[name] = proc
 
         def forget(ended: UnitHandle) -> None:
@@ -119,7 +140,6 @@ class ComputeUnit:
                 del self.extras[name]
 
         proc.on_exit(forget)
-        return proc
 
     async def stop_extra(self, name: str, timeout: float = 5.0) -> None:
         proc = self.extras.pop(name, None)

@@ -131,6 +131,31 @@ def test_network_latency_fault_applies_and_reverts(userns_lab: RunningLab) -> No
     assert Store(userns_lab.config.home / "state.db").journal_pending() == []
 
 
+def test_exec_enters_a_task_inside_the_labs_namespace(userns_lab: RunningLab) -> None:
+    """`chaoslab exec` reaches a task whose namespace lives in the lab's user namespace."""
+    ecs = boto3.client(
+        "ecs",
+        endpoint_url=userns_lab.info["api"],
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    ecs.create_cluster(clusterName="exec")
+    web = {"name": "web", "image": "chaoslab/static", "portMappings": [{"containerPort": 8084}]}
+    ecs.register_task_definition(family="exec", networkMode="awsvpc", containerDefinitions=[web])
+    arn = ecs.run_task(cluster="exec", taskDefinition="exec")["tasks"][0]["taskArn"]
+    deadline = time.monotonic() + 30
+    while (task := ecs.describe_tasks(cluster="exec", tasks=[arn])["tasks"][0])["lastStatus"] != "RUNNING":
+        assert time.monotonic() < deadline, "the task did not reach RUNNING"
+        time.sleep(0.2)
+    ip = task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"]
+    env = {**os.environ, "CHAOSLAB_HOME": str(userns_lab.config.home)}
+    cli = [sys.executable, "-m", "chaoslab", "exec", arn, "--", "hostname", "-I"]
+    done = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout.split()) == (0, [ip]), done.stderr
+    ecs.stop_task(cluster="exec", task=arn)
+
+
 def test_down_leaves_no_process(tmp_path) -> None:
     config = LabConfig(home=tmp_path / "home", api_port=free_port())
     info = start_detached(config, str(lab_stack(tmp_path, CIDR_OCTET + 1)), fast=True, network="userns", quiet=True)

@@ -32,6 +32,7 @@ async def fake_lab(tmp_path: Path) -> SimpleNamespace:
     lab.ecs = EcsBackend(lab, runtime)
     await lab.ec2.create_vpc("10.0.0.0/16", {"us-east-1a": "10.0.10.0/24", "us-east-1b": "10.0.11.0/24"})
     lab.ec2.shutdown_seconds = 0.0
+    lab.ecs.start_confirm_seconds = 0.0  # fake programs crash at once or not at all
     return lab
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from chaoslab.runtime.kinds.base import ProcessSpec
 from chaoslab.runtime.kinds.fake import FakeRuntime
 from chaoslab.runtime.network import VpcNetwork
@@ -52,5 +54,29 @@ def test_only_an_exit_on_its_own_is_reported_with_its_last_lines(tmp_path: Path)
         await unit.stop()
         assert len(exits) == 1 and not unit.running
         await unit.destroy()
+
+    asyncio.run(scenario())
+
+
+def test_exec_runs_with_a_containers_environment_and_dies_with_the_unit(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        unit, runtime = await _unit(tmp_path, [])
+        await unit.start(
+            [ContainerSpec("side", ProcessSpec(command=["sleep"], env={"ROLE": "side"}, cwd="/", user="1"))]
+        )
+        lines: list[tuple[str, str]] = []
+        first = await unit.exec_command(["env"], None, lambda stream, line: lines.append((stream, line)))
+        spec = runtime.handles[-1].spec
+        assert (spec.command, spec.image, spec.env, spec.port, spec.cwd) == (["env"], None, {}, 80, str(unit.workdir))
+        runtime.handles[-1].say("PATH=/bin")
+        assert lines == [("stdout", "PATH=/bin")]
+        second = await unit.exec_command(["id"], "side", None)
+        spec = runtime.handles[-1].spec
+        assert (spec.env, spec.cwd, spec.user) == ({"ROLE": "side"}, "/", "1")
+        with pytest.raises(KeyError):
+            await unit.exec_command(["true"], "nope", None)
+        assert first.running and second.running and len(unit.extras) == 2
+        await unit.destroy()
+        assert not first.running and not second.running
 
     asyncio.run(scenario())

@@ -208,6 +208,20 @@ def describe_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"tasks": out, "failures": failures}
 
 
+EXECUTE_COMMAND_UNSUPPORTED = (
+    "The execute command failed because execute command was not enabled when the task was run or the "
+    "execute command agent isn't running. chaoslab has no Session Manager agent in its tasks: run "
+    "`chaoslab exec {task} -- COMMAND` on the lab's machine instead."
+)
+
+
+def execute_command(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """ECS Exec needs SSM Session Manager's agent and websocket; the lab has neither, so it answers
+    as ECS does for a task without it and points to the lab's own way in."""
+    task = _ecs(ctx).get_task(p.get("cluster"), p["task"])
+    raise AwsError("InvalidParameterException", EXECUTE_COMMAND_UNSUPPORTED.format(task=task.task_id))
+
+
 def _taggable(ctx: Ctx, arn: str) -> Any:
     ecs = _ecs(ctx)
     for c in ecs.clusters.values():
@@ -256,6 +270,7 @@ OPERATIONS: dict[str, ApiHandler] = {
     "StopTask": stop_task,
     "ListTasks": list_tasks,
     "DescribeTasks": describe_tasks,
+    "ExecuteCommand": execute_command,
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,

@@ -21,8 +21,10 @@ from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ecs import containers
+from chaoslab.services.ecs import deployments as rollout
 from chaoslab.services.ecs.containers import StartFailure
-from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task
+from chaoslab.services.ecs.deployments import Deployment
+from chaoslab.services.ecs.models import Cluster, ContainerState, Service, Task, new_deployment_id
 from chaoslab.services.ecs.taskdef import TaskDefinitions, health_settings
 from chaoslab.types import LabLike
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
 LISTEN_WAIT_SECONDS = 60.0
+START_CONFIRM_SECONDS = 0.5
 START_BACKOFF_FIRST, START_BACKOFF_MAX = 5.0, 900.0  # after a failed start; AWS's throttle caps at 15 min
 START_IMPAIRED = (
     "(service {name}) is unable to consistently start tasks successfully. For more information, "
@@ -76,6 +79,9 @@ class EcsBackend:
         self._scheduler: asyncio.Task[None] | None = None
         self._kick = asyncio.Event()
         self._background: set[asyncio.Task[Any]] = set()
+        # Wall seconds a service task without a load balancer must stay up before it is RUNNING:
+        # process start-up does not scale with the lab clock (docs/ecs.md).
+        self.start_confirm_seconds = START_CONFIRM_SECONDS
 
     async def start(self) -> None:
         self._scheduler = asyncio.create_task(self._schedule_forever())
@@ -239,20 +245,28 @@ class EcsBackend:
             raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
         td = None if task_definition is None else self.task_definitions.get(task_definition)  # before any change
         if desired_count is not None:
-            svc.desired_count = desired_count
+            svc.desired_count = svc.primary.desired_count = desired_count
         if td is not None or force_new_deployment:
-            if td is not None:
-                svc.task_definition = td
-            svc.deployment_id = "ecs-svc/" + str(time.time_ns())[:19]
-            svc.deployment_created = self.lab.clock.now()
-            self._reset_start_backoff(svc)  # as on ECS: a new deployment ends the throttle
+            self._new_deployment(svc, td or svc.task_definition)
             self._event(svc, f"(service {svc.name}) has started a new deployment ({svc.deployment_id}).")
         if grace is not None:
             svc.grace = grace
-        svc.deployment_updated = self.lab.clock.now()
+        svc.primary.updated_at = self.lab.clock.now()
         svc.steady = False
         self._kick.set()
         return svc
+
+    def _new_deployment(self, svc: Service, td: dict[str, Any], reason: str = "") -> None:
+        """A new PRIMARY deployment; the ones before it turn ACTIVE until their tasks are replaced."""
+        now = self.lab.clock.now()
+        for d in svc.deployments:
+            d.status = "ACTIVE"
+        svc.deployments.insert(
+            0, Deployment(new_deployment_id(), td, svc.desired_count, now, now, rollout_reason=reason)
+        )
+        svc.task_definition = td
+        self._reset_start_backoff(svc)  # as on ECS: a new deployment ends the throttle
+        svc.steady = False
 
     async def delete_service(self, cluster_ref: str | None, name: str, force: bool = False) -> Service:
         svc = self.service(cluster_ref, name)
@@ -281,21 +295,6 @@ class EcsBackend:
         tasks = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
         running = sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in tasks)
         pending = sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in tasks)
-        deployment = {
-            "id": svc.deployment_id,
-            "status": "PRIMARY",
-            "taskDefinition": svc.task_definition["taskDefinitionArn"],
-            "desiredCount": svc.desired_count,
-            "pendingCount": pending,
-            "runningCount": running,
-            "failedTasks": svc.start_failures,
-            "createdAt": _utc(svc.deployment_created),
-            "updatedAt": _utc(svc.deployment_updated),
-            "launchType": svc.launch_type or None,
-            "rolloutState": "COMPLETED" if svc.steady else "IN_PROGRESS",
-            "rolloutStateReason": ("ECS deployment completed." if svc.steady else "ECS deployment in progress."),
-            "networkConfiguration": svc.network_configuration or None,
-        }
         out = {
             "serviceArn": svc.arn,
             "serviceName": svc.name,
@@ -314,7 +313,7 @@ class EcsBackend:
                 "deploymentCircuitBreaker": {"enable": False, "rollback": False},
                 **svc.deployment_configuration,
             },
-            "deployments": [{k: v for k, v in deployment.items() if v is not None}],
+            "deployments": [self._describe_deployment(svc, d, tasks) for d in svc.deployments],
             "events": list(reversed(svc.events[-100:])),
             "createdAt": _utc(svc.created_at),
             "healthCheckGracePeriodSeconds": svc.grace,
@@ -323,6 +322,26 @@ class EcsBackend:
             "tags": [{"key": k, "value": v} for k, v in svc.tags.items()],
             "deploymentController": {"type": "ECS"},
             "enableExecuteCommand": False,
+        }
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _describe_deployment(self, svc: Service, d: Deployment, tasks: list[Task]) -> dict[str, Any]:
+        """One `deployments[]` entry; an ACTIVE deployment's desiredCount is the tasks it still keeps."""
+        own = [t for t in tasks if t.started_by == d.id]
+        out = {
+            "id": d.id,
+            "status": d.status,
+            "taskDefinition": d.task_definition["taskDefinitionArn"],
+            "desiredCount": svc.desired_count if d is svc.primary else sum(t.desired_status == "RUNNING" for t in own),
+            "pendingCount": sum(t.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") for t in own),
+            "runningCount": sum(t.last_status == "RUNNING" and t.desired_status == "RUNNING" for t in own),
+            "failedTasks": d.failed_tasks,
+            "createdAt": _utc(d.created_at),
+            "updatedAt": _utc(d.updated_at),
+            "launchType": svc.launch_type or None,
+            "rolloutState": d.rollout_state,
+            "rolloutStateReason": d.rollout_reason,
+            "networkConfiguration": svc.network_configuration or None,
         }
         return {k: v for k, v in out.items() if v is not None}
 
@@ -431,14 +450,22 @@ class EcsBackend:
                 c.health_started = self.lab.clock.now()
             if svc is not None:
                 await self._wait_listening(task, svc)
+                if not svc.load_balancers:  # nothing to wait for: give a crash at start-up a moment to show
+                    await asyncio.sleep(self.start_confirm_seconds)
+                if task.desired_status == "STOPPED":  # its essential container already exited
+                    return await self._teardown(task)
                 self._register(task, svc)
             task.started_at = self.lab.clock.now()
             self._state(task, "RUNNING")
             if svc is not None:
                 self._reset_start_backoff(svc)
+                deployment = self._deployment_of(svc, task)
+                if deployment is not None:  # as on ECS: a task of it running resets its failed count
+                    deployment.failed_tasks = 0
             if any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"]):
                 self._spawn(self._health_loop(task))
         except StartFailure as failure:
+            task.failed = True
             task.stop_code, task.stopped_reason = "TaskFailedToStart", str(failure)
             for c in task.containers:
                 c.last_status, c.reason = "STOPPED", str(failure)
@@ -447,6 +474,7 @@ class EcsBackend:
             self._start_failed(svc)
         except Exception as exc:  # a lab bug must not leave a half-started task behind
             log.exception("task %s failed to start", task.task_id)
+            task.failed = True
             task.stop_code, task.stopped_reason = "TaskFailedToStart", f"ResourceInitializationError: {exc}"
             task.desired_status = "STOPPED"
             await self._teardown(task)
@@ -552,6 +580,7 @@ class EcsBackend:
             output=info.output,
         )
         if info.essential and task.desired_status == "RUNNING":
+            task.failed = True
             self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
 
     async def _health_loop(self, task: Task) -> None:
@@ -578,6 +607,7 @@ class EcsBackend:
                     if state.health_failures >= cfg["retries"]:
                         state.health = "UNHEALTHY"
             if task.service and task.health_status == "UNHEALTHY":
+                task.failed = True
                 self.stop_task_soon(task, "ServiceSchedulerInitiated", "Task failed container health checks")
 
     async def _probe(self, task: Task, hc: dict[str, Any], timeout: int) -> bool:
@@ -591,13 +621,15 @@ class EcsBackend:
         except Exception:
             return False
 
-    def stop_task_soon(self, task: Task, stop_code: str, reason: str) -> None:
+    def stop_task_soon(self, task: Task, stop_code: str, reason: str, drain: bool = False) -> None:
+        """Stop a task; with `drain`, it stays up through its target groups' deregistration delay
+        first (a deployment replacing it), so requests in flight finish."""
         if task.desired_status == "STOPPED":
             return
         task.desired_status = "STOPPED"
         task.stop_code, task.stopped_reason = stop_code, reason
         task.stopping_at = self.lab.clock.now()
-        self._spawn(self._stop_sequence(task))
+        self._spawn(self._stop_sequence(task, drain))
 
     async def stop_task(self, cluster_ref: str | None, task_ref: str, reason: str | None = None) -> Task:
         """StopTask: the task deregisters, gets SIGTERM, then SIGKILL after stopTimeout."""
@@ -605,21 +637,27 @@ class EcsBackend:
         self.stop_task_soon(task, "UserInitiated", reason or "Task stopped by user")
         return task
 
-    async def _stop_sequence(self, task: Task) -> None:
+    async def _stop_sequence(self, task: Task, drain: bool = False) -> None:
         if task.last_status in ("PROVISIONING", "PENDING", "ACTIVATING") and task.unit is None:
             return  # _launch notices desired STOPPED and tears down
         while task.last_status in ("PROVISIONING", "PENDING", "ACTIVATING"):
             await asyncio.sleep(0.05)
-        if task.last_status == "STOPPED":
-            return
+        if task.last_status in ("DEPROVISIONING", "STOPPED"):
+            return  # _launch tore it down itself
         self._state(task, "DEACTIVATING")
         for tg, port in task.registrations:
             with contextlib.suppress(AwsError):
                 self.lab.elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": task.private_ip, "Port": port}])
+        if drain and task.registrations:
+            await self.lab.clock.sleep(max(self._deregistration_delay(tg) for tg, _ in task.registrations))
         self._state(task, "STOPPING")
         if task.unit:
             await task.unit.stop()
         await self._teardown(task)
+
+    def _deregistration_delay(self, tg_arn: str) -> float:
+        tg = self.lab.elbv2.target_groups.get(tg_arn)
+        return 0.0 if tg is None else float(tg.attributes["deregistration_delay.timeout_seconds"])
 
     async def _teardown(self, task: Task) -> None:
         self._state(task, "DEPROVISIONING")
@@ -633,6 +671,8 @@ class EcsBackend:
         task.stopped_at = self.lab.clock.now()
         task.desired_status = "STOPPED"
         self._state(task, "STOPPED")
+        if task.failed:
+            self._count_failure(task)
         self._kick.set()
         asyncio.get_running_loop().call_later(STOPPED_VISIBLE_SECONDS, lambda: self.tasks.pop(task.task_id, None))
 
@@ -709,8 +749,6 @@ class EcsBackend:
 
     def _reconcile(self, svc: Service) -> None:
         live = self._service_tasks(svc)
-        current = [t for t in live if t.task_definition is svc.task_definition]
-        outdated = [t for t in live if t.task_definition is not svc.task_definition]
         now = self.lab.clock.now()
         for t in live:  # ELB health: replace after the grace period
             if t.elb_unhealthy_since is not None and t.started_at and now - t.started_at >= svc.grace:
@@ -718,37 +756,133 @@ class EcsBackend:
                 self._event(
                     svc, f"(service {svc.name}) (task {t.task_id}) failed ELB health checks in (target-group {tgs})"
                 )
+                t.failed = True
                 self.stop_task_soon(
                     t, "ServiceSchedulerInitiated", f"Task failed ELB health checks in (target-group {tgs})"
                 )
         live = self._service_tasks(svc)
-        current = [t for t in live if t.task_definition is svc.task_definition]
+        current = [t for t in live if t.started_by == svc.deployment_id]
+        outdated = [t for t in live if t.started_by != svc.deployment_id]
+        if svc.primary.rollout_state == rollout.FAILED:
+            pass  # the circuit breaker stopped this deployment without a rollback: no new tasks
+        elif outdated:
+            self._roll(svc, current, outdated, now)
+        else:
+            self._keep_count(svc, current, now)
+        self._settle(svc)
+
+    def _keep_count(self, svc: Service, current: list[Task], now: float) -> None:
+        """A service with one deployment: start what is missing, stop the newest extra ones."""
         missing = svc.desired_count - len(current)
         if missing > 0 and now >= svc.launch_after:
-            started = [self._start_service_task(svc) for _ in range(missing)]
-            self._event(
-                svc,
-                f"(service {svc.name}) has started {len(started)} tasks: "
-                + " ".join(f"(task {t.task_id})" for t in started)
-                + ".",
-            )
-            svc.steady = False
-        running_current = [t for t in current if t.last_status == "RUNNING"]
-        if outdated and len(running_current) >= svc.desired_count:
-            for t in outdated:
-                self.stop_task_soon(
-                    t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})"
-                )
+            self._start_tasks(svc, missing)
         elif missing < 0:
             for t in sorted(current, key=lambda t: t.created_at, reverse=True)[:-missing]:
                 self.stop_task_soon(
                     t, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {svc.deployment_id})"
                 )
             self._event(svc, f"(service {svc.name}) has stopped {-missing} running tasks.")
-        steady = not outdated and len(running_current) == svc.desired_count == len(current)
+
+    def _roll(self, svc: Service, current: list[Task], outdated: list[Task], now: float) -> None:
+        """One step of a rolling deployment within minimumHealthyPercent and maximumPercent."""
+        bounds = rollout.limits(svc.desired_count, svc.deployment_configuration)
+        old_unhealthy = [t for t in outdated if not self._healthy(t)]
+        old_healthy = sorted((t for t in outdated if self._healthy(t)), key=lambda t: t.created_at)
+        healthy = len(old_healthy) + sum(self._healthy(t) for t in current)
+        plan = rollout.step(svc.desired_count, len(current), len(outdated), healthy, len(old_unhealthy), bounds)
+        victims = [*old_unhealthy, *old_healthy][: plan.stop]
+        for t in victims:
+            self.stop_task_soon(
+                t,
+                "ServiceSchedulerInitiated",
+                f"Scaling activity initiated by (deployment {svc.deployment_id})",
+                drain=True,
+            )
+        if victims:
+            self._event(
+                svc,
+                f"(service {svc.name}) has stopped {len(victims)} running tasks: "
+                + " ".join(f"(task {t.task_id})" for t in victims)
+                + ".",
+            )
+        if plan.start and now >= svc.launch_after:
+            self._start_tasks(svc, plan.start)
+
+    def _start_tasks(self, svc: Service, count: int) -> None:
+        started = [self._start_service_task(svc) for _ in range(count)]
+        self._event(
+            svc,
+            f"(service {svc.name}) has started {len(started)} tasks: "
+            + " ".join(f"(task {t.task_id})" for t in started)
+            + ".",
+        )
+        svc.steady = False
+
+    def _settle(self, svc: Service) -> None:
+        """A PRIMARY whose tasks all run (and, after an update, pass their health checks) with no
+        other task left (draining ones included) is COMPLETED, the ACTIVE deployments go, and the
+        service is steady."""
+        mine = [t for t in self.tasks.values() if t.service == svc.name and t.cluster is svc.cluster]
+        others = [t for t in mine if t.started_by != svc.deployment_id and t.last_status != "STOPPED"]
+        current = [t for t in self._service_tasks(svc) if t.started_by == svc.deployment_id]
+        running = [t for t in current if t.last_status == "RUNNING"]
+        ready = running if svc.last_completed is None else [t for t in running if self._healthy(t)]
+        steady = not others and len(ready) == svc.desired_count == len(current)
+        primary = svc.primary
+        if steady:
+            svc.deployments = [primary]
+        if steady and primary.rollout_state == rollout.IN_PROGRESS:
+            primary.rollout_state, primary.rollout_reason = rollout.COMPLETED, rollout.completed_reason(primary.id)
+            primary.updated_at = self.lab.clock.now()
+            svc.last_completed = primary
+            self._event(svc, f"(service {svc.name}) (deployment {primary.id}) deployment completed.")
         if steady and not svc.steady:
             self._event(svc, f"(service {svc.name}) has reached a steady state.")
         svc.steady = steady
+
+    def _healthy(self, task: Task) -> bool:
+        """Running, passing its container health checks (if it has any) and healthy in every
+        target group it is registered with (a group no listener uses does not check)."""
+        if task.last_status != "RUNNING" or task.desired_status != "RUNNING":
+            return False
+        checked = any(c.get("healthCheck") for c in task.task_definition["containerDefinitions"])
+        if task.health_status != ("HEALTHY" if checked else "UNKNOWN"):
+            return False
+        for tg_arn, port in task.registrations:
+            tg = self.lab.elbv2.target_groups.get(tg_arn)
+            reg = None if tg is None else tg.targets.get((task.private_ip, port))
+            if reg is None or reg.health.state not in ("healthy", "unused"):
+                return False
+        return True
+
+    def _count_failure(self, task: Task) -> None:
+        """A service task failed: it counts against its deployment; the circuit breaker may trip."""
+        svc = self.services.get((task.cluster.name, task.service or ""))
+        deployment = self._deployment_of(svc, task) if svc else None
+        if svc is None or deployment is None:
+            return
+        deployment.failed_tasks += 1
+        if deployment is svc.primary and rollout.trips(deployment, svc.deployment_configuration):
+            self._fail_deployment(svc)
+
+    @staticmethod
+    def _deployment_of(svc: Service, task: Task) -> Deployment | None:
+        return next((d for d in svc.deployments if d.id == task.started_by), None)
+
+    def _fail_deployment(self, svc: Service) -> None:
+        """The circuit breaker: the deployment is FAILED; with rollback, the last COMPLETED
+        deployment's task definition becomes a new PRIMARY deployment (not when the failing one
+        already runs it: a failed rollback does not roll back again)."""
+        failed = svc.primary
+        failed.rollout_state, failed.rollout_reason = rollout.FAILED, rollout.CIRCUIT_BREAKER_FAILED
+        failed.updated_at = self.lab.clock.now()
+        self._event(svc, f"(service {svc.name}) deployment {failed.id} deployment failed: tasks failed to start.")
+        _, rollback = rollout.breaker(svc.deployment_configuration)
+        target = svc.last_completed
+        if rollback and target is not None and target.task_definition is not failed.task_definition:
+            self._event(svc, f"(service {svc.name}) rolling back to deployment {target.id}.")
+            self._new_deployment(svc, target.task_definition, rollout.rollback_reason(target.id))
+        self._kick.set()
 
     def _start_failed(self, svc: Service | None) -> None:
         """A service task never reached RUNNING: back off before the next launch (doubling up to

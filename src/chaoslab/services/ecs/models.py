@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chaoslab.services.ecs.deployments import Deployment
+
 if TYPE_CHECKING:
     from chaoslab.runtime.unit import ComputeUnit
     from chaoslab.services.ec2.models import Subnet
@@ -23,6 +25,10 @@ LIFECYCLE = [
     "DEPROVISIONING",
     "STOPPED",
 ]
+
+
+def new_deployment_id() -> str:
+    return "ecs-svc/" + str(uuid.uuid4().int)[:19]
 
 
 def _ts(t: float | None) -> datetime | None:
@@ -82,6 +88,8 @@ class Task:
     unit: ComputeUnit | None = None
     registrations: list[tuple[str, int]] = field(default_factory=list)  # (target group ARN, port)
     elb_unhealthy_since: float | None = None
+    elb_healthy: set[tuple[str, int]] = field(default_factory=set)  # registrations passing their checks
+    failed: bool = False  # stopped by its own failure (start, exit, health): counts for the circuit breaker
     eni_id: str = field(default_factory=lambda: "eni-" + uuid.uuid4().hex[:17])
 
     @property
@@ -193,13 +201,29 @@ class Service:
     status: str = "ACTIVE"
     created_at: float = field(default_factory=time.time)
     events: list[dict[str, Any]] = field(default_factory=list)
-    deployment_id: str = field(default_factory=lambda: "ecs-svc/" + str(uuid.uuid4().int)[:19])
-    deployment_created: float = field(default_factory=time.time)
-    deployment_updated: float = field(default_factory=time.time)
+    # PRIMARY first, then ACTIVE ones still being replaced (services/ecs/deployments.py)
+    deployments: list[Deployment] = field(default_factory=list)
+    last_completed: Deployment | None = None  # what the circuit breaker rolls back to
     steady: bool = False
-    start_failures: int = 0  # tasks in a row that never reached RUNNING (the deployment's failedTasks)
+    start_failures: int = 0  # tasks in a row that never reached RUNNING (the start throttle's count)
     launch_after: float = 0.0  # the scheduler's start throttle: no new task before this (epoch seconds)
     start_impaired: bool = False  # "unable to consistently start tasks" was said for this failure run
+
+    def __post_init__(self) -> None:
+        if not self.deployments:
+            self.deployments.append(
+                Deployment(
+                    new_deployment_id(), self.task_definition, self.desired_count, self.created_at, self.created_at
+                )
+            )
+
+    @property
+    def primary(self) -> Deployment:
+        return self.deployments[0]
+
+    @property
+    def deployment_id(self) -> str:
+        return self.primary.id
 
     @property
     def arn(self) -> str:
