@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.importer import common
+from chaoslab.importer import common, tfplan
 from chaoslab.importer.model import (
     Architecture,
     Database,
@@ -59,6 +59,8 @@ def read(path: Path) -> Architecture:
             path=str(path),
             hint="`terraform show -json PLANFILE` or `terraform show -json` (state); HCL is not read",
         )
+    if doc.get("planned_values"):
+        tfplan.fill(root, doc.get("configuration") or {})
     return _Reader(path.stem, root).read()
 
 
@@ -88,6 +90,7 @@ class _Reader:
         self.policies: list[tuple[str, str, Any]] = []  # (role, name, document)
         self.attachments: list[tuple[str, str]] = []
         self.instances: list[tuple[str, str, str | None]] = []
+        self.names: dict[str, str] = {}  # a plan's placeholder (an address) -> the resource's name
 
     def read(self) -> Architecture:
         readers: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -115,6 +118,9 @@ class _Reader:
         for res in _resources(self.root):
             kind, what = str(res.get("type")), str(res.get("address"))
             values = res.get("values") or {}
+            if values.get("_unknown"):
+                unknown = ", ".join(sorted(set(values["_unknown"])))
+                self.arch.skip(what, f"{unknown}: known only after apply (import the state after `terraform apply`)")
             if res.get("mode") == "data":
                 self.arch.skip(what, "a data source: read by Terraform, nothing to create")
             elif kind in _NOT_ENFORCED:
@@ -147,6 +153,7 @@ class _Reader:
             else:
                 self.arch.skip(f"listener on port {listener.port}", f"its load balancer {lb_id} is not imported")
         roles = {r.name: r for r in self.arch.roles}
+        roles.update({a: roles[n] for a, n in self.names.items() if n in roles})
         for role, pname, document in self.policies:
             if role in roles:
                 roles[role].policies[pname] = document
@@ -158,13 +165,19 @@ class _Reader:
             else:
                 self.arch.skip(f"policy attachment {arn}", f"role {role} is not in the plan")
         dbs = {d.cluster: d for d in self.arch.databases}
+        dbs.update({a: dbs[n] for a, n in self.names.items() if n in dbs})
         for cluster, ident, az in self.instances:
             if cluster in dbs:
                 dbs[cluster].instances.append((ident, az))
             else:
                 self.arch.skip(f"database instance {ident}", f"its cluster {cluster} is not imported")
+        for svc in self.arch.services:
+            svc.task_definition = self.names.get(svc.task_definition, svc.task_definition)
         for tmpl in self.arch.experiment_templates.values():
-            self._account(str(tmpl.get("roleArn", "")))
+            role = str(tmpl.get("roleArn", ""))
+            if role in self.names:
+                tmpl["roleArn"] = f"arn:aws:iam::{self.arch.account}:role/{self.names[role]}"
+            self._account(role)
 
     def _account(self, arn: str) -> None:
         parts = arn.split(":")
@@ -266,6 +279,7 @@ class _Reader:
         self.arch.ecs_clusters[str(v.get("arn") or v.get("id") or v["name"])] = v["name"]
 
     def _task_definition(self, v: dict[str, Any]) -> None:
+        self.names[v["_address"]] = v["family"]
         body: dict[str, Any] = {"family": v["family"], "containerDefinitions": _policy(v["container_definitions"])}
         for api, tf in (
             ("cpu", "cpu"),
@@ -305,6 +319,7 @@ class _Reader:
         if v.get("engine") != "aurora-postgresql":
             self.arch.skip(v["_address"], f"engine {v.get('engine')} is not in the lab (PostgreSQL only)")
             return
+        self.names[v["_address"]] = v["cluster_identifier"]
         self.arch.databases.append(
             Database(
                 cluster=v["cluster_identifier"],
@@ -320,6 +335,7 @@ class _Reader:
         self.instances.append((v["cluster_identifier"], v["identifier"], v.get("availability_zone")))
 
     def _role(self, v: dict[str, Any]) -> None:
+        self.names[v["_address"]] = v["name"]
         inline = {p["name"]: _policy(p["policy"]) for p in v.get("inline_policy") or [] if p.get("name")}
         self.arch.roles.append(
             Role(
