@@ -180,9 +180,13 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from chaoslab.apps.registry import is_bundled, known_images
     from chaoslab.importer import cloudformation, live, terraform, writer
 
     images = _pairs(args.map_image, "--map-image")
+    for old, new in images.items():
+        if not is_bundled(new):
+            raise ChaoslabError(f"--map-image {old}={new}: {new} is not a bundled app", hint=", ".join(known_images()))
     config = LabConfig()
     if args.source == "cloudformation":
         params = _pairs(args.parameter, "--parameter")

@@ -82,7 +82,7 @@ def target_group_attributes(pairs: Iterable[tuple[str, Any]], arch: Architecture
 
 def alarm(fields: Mapping[str, Any], arch: Architecture) -> dict[str, Any]:
     """PutMetricAlarm's input from an alarm's fields; actions (SNS and the like) are noted."""
-    out = {k: fields[k] for k in _ALARM_FIELDS if fields.get(k) is not None}
+    out = {k: fields[k] for k in _ALARM_FIELDS if fields.get(k) not in (None, "", [])}
     for key in _INTS:
         if key in out:
             out[key] = int(out[key])

@@ -105,3 +105,56 @@ def test_unreadable_input_exits_1_naming_the_place(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err
     assert f"{bad}:" in err and "not valid YAML" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_json_template_with_an_ecs_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = FIXTURE.with_name("payments.cfn.json")
+    out = writer.build(cloudformation.read(path, {}, "us-east-1", "123456789012"), {}, "123456789012")
+    validate_stack(out.stack)
+    ecs = out.stack["ecs"]
+    assert ecs["clusters"] == ["pets"]
+    (td,) = ecs["task_definitions"]
+    container = td["containerDefinitions"][0]
+    assert (td["family"], td["networkMode"], container["portMappings"]) == (
+        "payments",
+        "awsvpc",
+        [{"containerPort": 80}],
+    )
+    assert container["environment"] == [{"name": "MODE", "value": "live"}]
+    assert container["logConfiguration"]["options"]["awslogs-region"] == "us-east-1"  # the user's keys kept
+    assert ecs["services"] == [
+        {
+            "name": "payments",
+            "cluster": "pets",
+            "task_definition": "payments",
+            "desired_count": 2,
+            "launch_type": "FARGATE",
+            "azs": ["us-east-1a"],
+            "database": "pets-db",
+            "load_balancer": {"target_group": "payments-tg", "container_name": "api", "container_port": 80},
+            "health_check_grace_period": 30,
+        }
+    ]
+    assert out.stack["load_balancers"][0]["listeners"] == [{"port": 8081, "target_group": "payments-tg"}]
+    db = out.stack["database"]
+    assert (db["cluster"], db["database"], db["instances"]) == (
+        "pets-db",
+        "pets",
+        [{"id": "pets-db", "az": "us-east-1a"}],
+    )
+    notes = [str(n) for n in out.notes]
+    assert any(
+        "needs --map-image 123456789012.dkr.ecr.us-east-1.amazonaws.com/payments:3=chaoslab/<app>" in n for n in notes
+    )
+    assert any(n.startswith("database pets-db: master password not in the source") for n in notes)
+    assert "Logs (AWS::Logs::LogGroup): not needed by the lab" in notes
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/payments:3"
+    assert (
+        main(
+            ["import", "cloudformation", str(path), "-o", str(tmp_path), "--map-image", f"{image}=chaoslab/pet-payment"]
+        )
+        == 0
+    )
+    assert "needs --map-image" not in capsys.readouterr().err
+    assert main(["import", "cloudformation", str(path), "--map-image", f"{image}=nginx"]) == 1
+    assert "nginx is not a bundled app" in capsys.readouterr().err
