@@ -96,6 +96,15 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any
         yield from getattr(client, operation)(**kwargs).get(key, [])
 
 
+def _forward_target(listener: dict[str, Any]) -> str | None:
+    """The target group a listener's default action forwards to, if it forwards."""
+    for action in listener.get("DefaultActions", []):
+        if action.get("Type") == "forward":
+            arn = action.get("TargetGroupArn") or action["ForwardConfig"]["TargetGroups"][0]["TargetGroupArn"]
+            return str(arn)
+    return None
+
+
 class _Reader:
     def __init__(self, arch: Architecture, client: Callable[[str], Any], tag_filter: dict[str, str]) -> None:
         self.arch, self.client, self.filter = arch, client, tag_filter
@@ -238,24 +247,24 @@ class _Reader:
         tags = self._elb_tags([lb["LoadBalancerArn"] for lb in lbs])
         for lb in lbs:
             arn, name = lb["LoadBalancerArn"], lb["LoadBalancerName"]
-            if not self.wanted(tags.get(arn, {})):
-                continue
             if lb.get("Type", "application") != "application":
-                self.arch.skip(f"load balancer {name}", f"type {lb['Type']} is not in the lab (application only)")
+                if self.wanted(tags.get(arn, {})):
+                    self.arch.skip(f"load balancer {name}", f"type {lb['Type']} is not in the lab (application only)")
+                continue
+            listeners = list(_pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn))
+            targets = [_forward_target(ln) for ln in listeners]
+            # with --tag, an ALB in front of the tagged compute belongs to it even if untagged
+            if not self.wanted(tags.get(arn, {})) and not self.tg_arns.intersection(t for t in targets if t):
                 continue
             attrs = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
             idle = next((a["Value"] for a in attrs if a["Key"] == "idle_timeout.timeout_seconds"), None)
             model = LoadBalancer(id=arn, name=name, idle_timeout=int(idle) if idle else None, tags=tags.get(arn, {}))
-            for ln in _pages(elbv2, "describe_listeners", "Listeners", LoadBalancerArn=arn):
-                forward = [a for a in ln.get("DefaultActions", []) if a.get("Type") == "forward"]
+            for ln, target in zip(listeners, targets, strict=True):
                 if ln.get("Protocol", "HTTP") != "HTTP":
                     self.arch.skip(f"listener {name}:{ln['Port']}", f"{ln['Protocol']} served as plain HTTP (no TLS)")
-                if not forward:
+                if target is None:
                     self.arch.skip(f"listener {name}:{ln['Port']}", "left out: only forward default actions")
                     continue
-                target = (
-                    forward[0].get("TargetGroupArn") or forward[0]["ForwardConfig"]["TargetGroups"][0]["TargetGroupArn"]
-                )
                 self.tg_arns.add(target)
                 model.listeners.append(Listener(int(ln["Port"]), target))
             self.arch.load_balancers.append(model)
