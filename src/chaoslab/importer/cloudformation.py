@@ -100,7 +100,7 @@ class _Template:
         self.resources: dict[str, Any] = data["Resources"]
         self.arch = Architecture(name=stem, region=region, account=account)
         try:
-            self.resolver = Resolver(data, overrides, region, account, self._ref, self._attr)
+            self.resolver = Resolver(data, overrides, region, account, self._ref, self._attr, stem)
         except Unresolvable as exc:
             raise ChaoslabError(str(exc), hint="--parameter names a parameter of the template") from None
         self._names: dict[str, str] = {}

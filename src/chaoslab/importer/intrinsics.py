@@ -35,6 +35,7 @@ class Resolver:
         account: str,
         ref: Lookup,
         attr: AttrLookup,
+        stack_name: str = "imported",
     ) -> None:
         self.template = template
         self.region, self.account = region, account
@@ -45,8 +46,8 @@ class Resolver:
             "AWS::AccountId": account,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": str(template.get("x-stack-name", "imported")),
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/imported/0",
+            "AWS::StackName": stack_name,
+            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/0",
             "AWS::NoValue": NO_VALUE,
         }
         self._conditions: dict[str, bool] = {}

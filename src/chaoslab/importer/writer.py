@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,6 @@ class Output:
     stack: dict[str, Any]
     templates: dict[str, dict[str, Any]]
     notes: list[Note]
-    files: list[Path] = field(default_factory=list)
 
 
 def stack_name(text: str) -> str:
