@@ -83,6 +83,34 @@ def read(path: Path, overrides: Mapping[str, str], region: str, account: str) ->
     return _Template(path.stem, data, overrides, region, account).read()
 
 
+class _Properties(dict[str, Any]):
+    """A resource's evaluated Properties that remember which keys a reader looked at, so the
+    rest can be listed as not translated instead of vanishing."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.seen: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.seen.add(str(key))
+        return super().__contains__(key)
+
+    def touch(self, keys: Any) -> None:
+        """Mark `keys` as read by a reader that takes them wholesale."""
+        self.seen.update(keys)
+
+    def unread(self) -> list[str]:
+        return sorted(set(self) - self.seen)
+
+
 def _camel(node: Any) -> Any:
     """CloudFormation's PascalCase ECS properties as the API's camelCase, user maps left alone."""
     if isinstance(node, list):
@@ -188,7 +216,7 @@ class _Template:
 
     # reading ---------------------------------------------------------------------------------
     def read(self) -> Architecture:
-        readers: dict[str, Callable[[str, dict[str, Any]], None]] = {
+        readers: dict[str, Callable[[str, _Properties], None]] = {
             "AWS::EC2::VPC": self._vpc,
             "AWS::EC2::Subnet": self._subnet,
             "AWS::EC2::LaunchTemplate": self._launch_template,
@@ -221,8 +249,11 @@ class _Template:
                 elif kind in _NOT_NEEDED:
                     self.arch.skip(what, "not needed by the lab")
                 elif kind in readers:
-                    props = self.resolver.resolve(resource.get("Properties") or {})
+                    props = _Properties(self.resolver.resolve(resource.get("Properties") or {}))
+                    props.touch([_NAME_PROPERTY.get(kind, "VpcId"), "VpcId"])  # read by `name`; the lab has one VPC
                     readers[kind](logical, props)
+                    if props.unread():
+                        self.arch.skip(what, f"{', '.join(props.unread())}: not used by the lab")
                 else:
                     self.arch.skip(what, "resource type not in the lab")
             except Unresolvable as exc:
@@ -358,10 +389,10 @@ class _Template:
         name = self.name(logical)
         self.arch.ecs_clusters[name] = name
 
-    def _task_definition(self, logical: str, p: dict[str, Any]) -> None:
-        body = _camel(p)
+    def _task_definition(self, logical: str, p: _Properties) -> None:
+        p.touch(k for k in p if k != "Tags")
+        body = _camel({k: v for k, v in p.items() if k != "Tags"})
         body["family"] = self.name(logical)
-        body.pop("tags", None)
         self.arch.task_definitions.append(body)
 
     def _service(self, logical: str, p: dict[str, Any]) -> None:
@@ -417,8 +448,9 @@ class _Template:
         if db is not None:
             self.arch.databases.append(db)
 
-    def _db_instance(self, logical: str, p: dict[str, Any]) -> None:
+    def _db_instance(self, logical: str, p: _Properties) -> None:
         if "DBClusterIdentifier" in p:
+            p.touch(["Engine"])  # the cluster's, checked there
             self.instances.append(
                 (str(p["DBClusterIdentifier"]).lower(), self.name(logical), p.get("AvailabilityZone"))
             )
@@ -445,11 +477,13 @@ class _Template:
             self.arch.skip(f"policy {logical}", "only its roles are translated (users and groups are not in the lab)")
         self.policies.append(([str(r) for r in p.get("Roles", [])], str(p["PolicyName"]), p["PolicyDocument"]))
 
-    def _alarm(self, logical: str, p: dict[str, Any]) -> None:
+    def _alarm(self, logical: str, p: _Properties) -> None:
+        p.touch(common.ALARM_INPUT)
         self.arch.alarms.append(common.alarm({**p, "AlarmName": self.name(logical)}, self.arch))
 
-    def _experiment_template(self, logical: str, p: dict[str, Any]) -> None:
-        body, _, issues = to_api(p, f"Resources.{logical}.Properties")
+    def _experiment_template(self, logical: str, p: _Properties) -> None:
+        p.touch(p)  # to_api names what it does not know
+        body, _, issues = to_api(dict(p), f"Resources.{logical}.Properties")
         for issue in issues:
             self.arch.skip(f"experiment template {logical}", f"{issue.path}: {issue.message}")
         self.arch.experiment_templates[logical] = body

@@ -32,6 +32,7 @@ _ALARM_FIELDS = (
     "ThresholdMetricId",
 )
 _ALARM_ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+ALARM_INPUT = (*_ALARM_FIELDS, *_ALARM_ACTIONS)  # what `alarm` reads (and notes)
 _INTS = ("Period", "EvaluationPeriods", "DatapointsToAlarm")
 _HEALTH = {
     "HealthCheckPath": "path",

@@ -71,6 +71,9 @@ def test_what_is_not_translated_is_listed_with_its_reason() -> None:
     notes = [str(n) for n in _build(Env="prod").notes]
     assert "AppSg (AWS::EC2::SecurityGroup): not enforced by the lab (units reach each other freely)" in notes
     assert "Cache (AWS::ElastiCache::CacheCluster): resource type not in the lab" in notes
+    # properties a reader does not use are named too, not dropped
+    assert "DbWriter (AWS::RDS::DBInstance): DBInstanceClass: not used by the lab" in notes
+    assert "Tg (AWS::ElasticLoadBalancingV2::TargetGroup): Protocol: not used by the lab" in notes
     assert any(n.startswith("DbReader (AWS::RDS::DBInstance): condition WantReader is false") for n in notes)
     assert any(n.startswith("alarm shop-prod-target-5xx AlarmActions") for n in notes)
     assert any(n.startswith("subnet PublicA") for n in notes)
