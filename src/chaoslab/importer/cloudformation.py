@@ -42,6 +42,7 @@ _NAME_PROPERTY = {
     "AWS::ECS::TaskDefinition": "Family",
     "AWS::ECS::Service": "ServiceName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::CloudWatch::Alarm": "AlarmName",
 }
 _NETWORK_ONLY = (
@@ -135,6 +136,7 @@ class _Template:
         self.subnets: list[tuple[str, Subnet]] = []  # (VPC id, subnet)
         self.listeners: list[tuple[str, Listener]] = []  # (load balancer id, listener)
         self.policies: list[tuple[list[str], str, Any]] = []  # (role names, policy name, document)
+        self.customer_policies: dict[str, tuple[str, Any]] = {}  # ARN -> (name, document)
         self.instances: list[tuple[str, str, str | None]] = []  # (cluster, instance, AZ)
 
     # what Ref and GetAtt give ---------------------------------------------------------------
@@ -165,6 +167,8 @@ class _Template:
             return f"arn:aws:ecs:{r}:{a}:task-definition/{name}:1"
         if kind == "AWS::ECS::Service":
             return f"arn:aws:ecs:{r}:{a}:service/{name}"
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{a}:policy/{name}"
         if kind in ("AWS::EC2::LaunchTemplate", "AWS::FIS::ExperimentTemplate"):
             return logical  # an id, not the name
         return name
@@ -231,6 +235,7 @@ class _Template:
             "AWS::RDS::DBInstance": self._db_instance,
             "AWS::IAM::Role": self._role,
             "AWS::IAM::Policy": self._policy,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
             "AWS::CloudWatch::Alarm": self._alarm,
             "AWS::FIS::ExperimentTemplate": self._experiment_template,
         }
@@ -283,6 +288,7 @@ class _Template:
                     roles[role].policies[pname] = document
                 else:
                     self.arch.skip(f"policy {pname}", f"role {role} is not in the template")
+        common.inline_customer_policies(self.arch, self.customer_policies)
         dbs = {d.cluster: d for d in self.arch.databases}
         for cluster, ident, az in self.instances:
             if cluster in dbs:
@@ -476,6 +482,11 @@ class _Template:
         if p.get("Users") or p.get("Groups"):
             self.arch.skip(f"policy {logical}", "only its roles are translated (users and groups are not in the lab)")
         self.policies.append(([str(r) for r in p.get("Roles", [])], str(p["PolicyName"]), p["PolicyDocument"]))
+
+    def _managed_policy(self, logical: str, p: dict[str, Any]) -> None:
+        name = self.name(logical)
+        self.customer_policies[self._ref(logical)] = (name, p["PolicyDocument"])
+        self._policy(logical, {**p, "PolicyName": name})
 
     def _alarm(self, logical: str, p: _Properties) -> None:
         p.touch(common.ALARM_INPUT)

@@ -95,6 +95,16 @@ def alarm(fields: Mapping[str, Any], arch: Architecture) -> dict[str, Any]:
     return out
 
 
+def inline_customer_policies(arch: Architecture, documents: Mapping[str, tuple[str, Any]]) -> None:
+    """Roles' attached policies of the account's own (`documents`: ARN -> name, document) become
+    inline policies: the lab's IAM has only AWS's managed policies to attach."""
+    for role in arch.roles:
+        for arn in [a for a in role.managed if a in documents]:
+            name, document = documents[arn]
+            role.policies[name] = document
+            role.managed.remove(arn)
+
+
 def user_data(encoded: str | None) -> str | None:
     """Launch-template user data (base64, as the API takes it) as plain text."""
     if not encoded:

@@ -345,9 +345,15 @@ class _Reader:
                 p: iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"]
                 for p in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
             }
-            managed = [
-                p["PolicyArn"] for p in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
-            ]
+            managed = []
+            for attached in _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name):
+                arn = attached["PolicyArn"]
+                if ":aws:policy/" in arn:
+                    managed.append(arn)
+                else:  # the account's own: the lab has only AWS's to attach, so it goes inline
+                    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+                    got = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]
+                    policies[attached["PolicyName"]] = got["Document"]
             trust = r.get("AssumeRolePolicyDocument") or iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
             self.arch.roles.append(Role(name=name, trust=trust, policies=policies, managed=managed, tags=tags))
 

@@ -89,6 +89,7 @@ class _Reader:
         self.listeners: list[tuple[str, Listener]] = []
         self.policies: list[tuple[str, str, Any]] = []  # (role, name, document)
         self.attachments: list[tuple[str, str]] = []
+        self.customer_policies: dict[str, tuple[str, Any]] = {}  # ARN (or a plan's address) -> (name, document)
         self.instances: list[tuple[str, str, str | None]] = []
         self.names: dict[str, str] = {}  # a plan's placeholder (an address) -> the resource's name
 
@@ -112,6 +113,7 @@ class _Reader:
             "aws_iam_role": self._role,
             "aws_iam_role_policy": lambda v: self.policies.append((v["role"], v["name"], _policy(v["policy"]))),
             "aws_iam_role_policy_attachment": lambda v: self.attachments.append((v["role"], v["policy_arn"])),
+            "aws_iam_policy": self._customer_policy,
             "aws_cloudwatch_metric_alarm": self._alarm,
             "aws_fis_experiment_template": self._experiment_template,
         }
@@ -164,6 +166,7 @@ class _Reader:
                 roles[role].managed.append(arn)
             else:
                 self.arch.skip(f"policy attachment {arn}", f"role {role} is not in the plan")
+        common.inline_customer_policies(self.arch, self.customer_policies)
         dbs = {d.cluster: d for d in self.arch.databases}
         dbs.update({a: dbs[n] for a, n in self.names.items() if n in dbs})
         for cluster, ident, az in self.instances:
@@ -346,6 +349,10 @@ class _Reader:
                 tags=common.tags(v.get("tags")),
             )
         )
+
+    def _customer_policy(self, v: dict[str, Any]) -> None:
+        for key in {v.get("arn"), v.get("id"), v["_address"]} - {None}:
+            self.customer_policies[str(key)] = (v["name"], _policy(v["policy"]))
 
     def _alarm(self, v: dict[str, Any]) -> None:
         fields = {

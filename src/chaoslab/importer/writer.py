@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from chaoslab.apps.registry import is_bundled
-from chaoslab.importer.model import Architecture, Group, LaunchTemplate, Note, Subnet
+from chaoslab.importer.model import Architecture, Group, LaunchTemplate, Note, Role, Subnet
+from chaoslab.services.iam import managed
 from chaoslab.stack import validate_stack
 
 PLACEHOLDER_PASSWORD = "chaoslab-imported"  # lab-only; the notes say it was set
@@ -68,16 +69,7 @@ class _Builder:
         doc["load_balancers"] = self._load_balancers()
         doc["launch_templates"], doc["auto_scaling_groups"] = self._compute(db)
         doc["ecs"] = self._ecs(db)
-        doc["roles"] = [
-            {
-                "name": r.name,
-                "trust": self._moved(r.trust, f"role {r.name}"),
-                **({"policies": self._moved(r.policies, f"role {r.name}")} if r.policies else {}),
-                **({"managed_policies": r.managed} if r.managed else {}),
-                **({"tags": r.tags} if r.tags else {}),
-            }
-            for r in self.arch.roles
-        ]
+        doc["roles"] = [self._role(r) for r in self.arch.roles]
         doc["alarms"] = [self._alarm(a) for a in self.arch.alarms]
         return {k: v for k, v in doc.items() if v not in ([], {}, None)}
 
@@ -318,6 +310,23 @@ class _Builder:
                     )
                 )
         return td
+
+    # IAM -----------------------------------------------------------------------------------
+    def _role(self, r: Role) -> dict[str, Any]:
+        attachable = {managed.arn_of(name) for name in managed.POLICIES}
+        for arn in r.managed:
+            if arn not in attachable:
+                self.notes.append(
+                    Note(f"role {r.name}", f"managed policy {arn} is not in the lab's IAM (AWS's FIS policies are)")
+                )
+        out: dict[str, Any] = {"name": r.name, "trust": self._moved(r.trust, f"role {r.name}")}
+        if r.policies:
+            out["policies"] = self._moved(r.policies, f"role {r.name}")
+        if kept := [a for a in r.managed if a in attachable]:
+            out["managed_policies"] = kept
+        if r.tags:
+            out["tags"] = r.tags
+        return out
 
     # alarms ----------------------------------------------------------------------------------
     def _alarm(self, alarm: dict[str, Any]) -> dict[str, Any]:

@@ -53,8 +53,13 @@ def test_defaults_give_a_valid_stack_of_the_template_s_shape() -> None:
         {"id": "shop-lab-aurora-1", "az": "us-east-1a"},
         {"id": "shop-lab-aurora-2", "az": "us-east-1b"},
     ]
-    policy = stack["roles"][0]["policies"]["stop-tagged"]
+    role = stack["roles"][0]
+    policy = role["policies"]["stop-tagged"]
     assert policy["Statement"][0]["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
+    # the template's own managed policy is inlined; of AWS's, the lab attaches those it has
+    assert role["policies"]["shop-lab-describe"]["Statement"][0]["Action"] == "ec2:DescribeInstances"
+    assert role["managed_policies"] == ["arn:aws:iam::aws:policy/service-role/AWSFaultInjectionSimulatorEC2Access"]
+    assert any("managed policy arn:aws:iam::aws:policy/ReadOnlyAccess is not in the lab" in str(n) for n in out.notes)
     assert stack["alarms"][0]["Dimensions"] == [
         {"Name": "LoadBalancer", "Value": "shop-lab-alb"},
         {"Name": "TargetGroup", "Value": "shop-lab-tg"},

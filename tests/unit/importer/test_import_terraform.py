@@ -38,6 +38,8 @@ def test_state_gives_seed_003_s_stack() -> None:
     (role,) = stack["roles"]
     statement = role["policies"]["chaos-lab-fis-policy"]["Statement"][0]
     assert statement["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
+    assert role["policies"]["chaos-lab-describe"]["Statement"][0]["Action"] == "ec2:DescribeInstances"
+    assert "managed_policies" not in role  # the account's own policy is inlined: the lab attaches AWS's only
     # the alarm lives in a child module; its dimensions name the stack's resources
     assert stack["alarms"][0]["Dimensions"] == [
         {"Name": "LoadBalancer", "Value": "chaos-lab-alb"},
