@@ -308,10 +308,11 @@ class _Reader:
         rds = self.client("rds")
         members: dict[str, list[tuple[str, str | None]]] = {}
         for inst in _pages(rds, "describe_db_instances", "DBInstances"):
+            ident, az = inst["DBInstanceIdentifier"], inst.get("AvailabilityZone")
             if inst.get("DBClusterIdentifier"):
-                members.setdefault(inst["DBClusterIdentifier"], []).append(
-                    (inst["DBInstanceIdentifier"], inst.get("AvailabilityZone"))
-                )
+                members.setdefault(inst["DBClusterIdentifier"], []).append((ident, az))
+            elif self.wanted(common.tags(inst.get("TagList"))):
+                self._standalone(inst)
         for c in _pages(rds, "describe_db_clusters", "DBClusters"):
             tags = common.tags(c.get("TagList"))
             ident = c["DBClusterIdentifier"]
@@ -330,6 +331,23 @@ class _Reader:
                     tags=tags,
                 )
             )
+
+    def _standalone(self, inst: dict[str, Any]) -> None:
+        ident = inst["DBInstanceIdentifier"]
+        if inst.get("Engine") != "postgres":
+            self.arch.skip(f"database {ident}", f"engine {inst.get('Engine')} is not in the lab (PostgreSQL only)")
+            return
+        self.arch.databases.append(
+            Database(
+                cluster=ident,
+                database=str(inst.get("DBName") or "postgres"),
+                username=str(inst.get("MasterUsername") or "postgres"),
+                port=(inst.get("Endpoint") or {}).get("Port"),
+                instances=[(ident, inst.get("AvailabilityZone"))],
+                tags=common.tags(inst.get("TagList")),
+            )
+        )
+        self.arch.skip(f"database {ident}", "a single PostgreSQL instance runs as a cluster with one writer")
 
     def _roles(self) -> None:
         iam = self.client("iam")

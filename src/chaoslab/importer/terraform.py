@@ -110,6 +110,7 @@ class _Reader:
             "aws_ecs_service": self._service,
             "aws_rds_cluster": self._db_cluster,
             "aws_rds_cluster_instance": self._db_instance,
+            "aws_db_instance": self._standalone_db,
             "aws_iam_role": self._role,
             "aws_iam_role_policy": lambda v: self.policies.append((v["role"], v["name"], _policy(v["policy"]))),
             "aws_iam_role_policy_attachment": lambda v: self.attachments.append((v["role"], v["policy_arn"])),
@@ -336,6 +337,24 @@ class _Reader:
 
     def _db_instance(self, v: dict[str, Any]) -> None:
         self.instances.append((v["cluster_identifier"], v["identifier"], v.get("availability_zone")))
+
+    def _standalone_db(self, v: dict[str, Any]) -> None:
+        if v.get("engine") != "postgres":
+            self.arch.skip(v["_address"], f"engine {v.get('engine')} is not in the lab (PostgreSQL only)")
+            return
+        self.names[v["_address"]] = v["identifier"]
+        self.arch.databases.append(
+            Database(
+                cluster=v["identifier"],
+                database=str(v.get("db_name") or "postgres"),
+                username=str(v.get("username") or "postgres"),
+                password=v.get("password"),
+                port=int(v["port"]) if v.get("port") else None,
+                instances=[(v["identifier"], v.get("availability_zone"))],
+                tags=common.tags(v.get("tags")),
+            )
+        )
+        self.arch.skip(v["_address"], "a single PostgreSQL instance runs as a cluster with one writer")
 
     def _role(self, v: dict[str, Any]) -> None:
         self.names[v["_address"]] = v["name"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,26 @@ def test_not_terraform_json_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     empty.write_text("{}")
     assert main(["import", "terraform", str(empty)]) == 1
     assert "root_module" in capsys.readouterr().err
+
+
+def test_a_lone_postgres_instance_is_a_one_writer_cluster(tmp_path: Path) -> None:
+    def instance(name: str, engine: str) -> dict[str, object]:
+        values = {
+            "identifier": name,
+            "engine": engine,
+            "db_name": "pets",
+            "username": "pets",
+            "password": "pets-secret",
+        }
+        return {"address": f"aws_db_instance.{name}", "mode": "managed", "type": "aws_db_instance", "values": values}
+
+    state = {"values": {"root_module": {"resources": [instance("pets", "postgres"), instance("legacy", "mysql")]}}}
+    path = tmp_path / "state.json"
+    path.write_text(json.dumps(state))
+    out = _build(path)
+    db = out.stack["database"]
+    assert (db["cluster"], db["database"], db["password"]) == ("pets", "pets", "pets-secret")
+    assert db["instances"] == [{"id": "pets", "az": "us-east-1a"}]
+    notes = [str(n) for n in out.notes]
+    assert "aws_db_instance.legacy: engine mysql is not in the lab (PostgreSQL only)" in notes
+    assert "aws_db_instance.pets: a single PostgreSQL instance runs as a cluster with one writer" in notes
