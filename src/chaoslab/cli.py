@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from chaoslab import __version__
 from chaoslab.clock import check_scale
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", metavar="DIR", help="where to write report.html (default: beside the journal)")
     rep.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
 
+    _import_parser(sub)
+
     demo = sub.add_parser(
         "demo",
         help="seed 003's 'stop one instance' experiment, end to end",
@@ -172,6 +175,77 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fast", action="store_true", help="short health-check intervals (about 30 s instead of ~2 min)")
     demo.add_argument("--report", metavar="DIR", default=None, help="report directory (default ./chaoslab-report)")
     return parser
+
+
+IMPORT_HELP = """\
+Write your architecture as files the lab runs: OUT_DIR/stack.yaml (for `chaoslab up`), one
+OUT_DIR/experiment-templates/NAME.json per FIS template (CreateExperimentTemplate bodies), and the
+CloudWatch alarms inside the stack. Whatever cannot be translated is printed and listed, with the
+reason, in the comment block at the top of stack.yaml. Check the result with
+`chaoslab validate OUT_DIR/stack.yaml OUT_DIR/experiment-templates/*.json` (docs/import.md).
+
+examples:
+  chaoslab import cloudformation shop.yaml --parameter Env=staging -o lab/
+  terraform show -json tfplan > plan.json && chaoslab import terraform plan.json
+  chaoslab import aws --profile prod --region eu-west-1 --tag Project=shop \\
+      --map-image ami-0abc=chaoslab/chaos-shop
+
+Instances run their launch template's user data as written; --map-image OLD=NEW runs a bundled
+app (chaoslab/chaos-shop, chaoslab/pet-payment, chaoslab/static) for an AMI or container image.
+exit codes: 0 written, 1 the input could not be read
+"""
+
+
+def _import_parser(sub: Any) -> None:
+    imp = sub.add_parser(
+        "import",
+        help="write a stack from CloudFormation, Terraform or a live AWS account",
+        description=IMPORT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sources = imp.add_subparsers(dest="source", metavar="SOURCE", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-o", "--out", metavar="OUT_DIR", default="imported", help="output folder (default ./imported)")
+    common.add_argument(
+        "--map-image",
+        action="append",
+        default=[],
+        metavar="OLD=NEW",
+        help="run image NEW (a bundled app) where the source says OLD (an AMI id or a container image); repeatable",
+    )
+    common.add_argument("--name", help="the stack's name (default: from the file name or profile)")
+    cfn = sources.add_parser(
+        "cloudformation",
+        parents=[common],
+        help="a template, JSON or YAML (short-form tags such as !Ref and !Sub)",
+        description="Import a CloudFormation template. Parameters take their defaults unless --parameter "
+        "overrides them; AWS::Region and AWS::AccountId are the lab's (--region, CHAOSLAB_ACCOUNT_ID).",
+    )
+    cfn.add_argument("file", metavar="FILE")
+    cfn.add_argument("--parameter", action="append", default=[], metavar="K=V", help="a template parameter; repeatable")
+    cfn.add_argument("--region", default=None, help="AWS::Region (default us-east-1)")
+    tf = sources.add_parser(
+        "terraform",
+        parents=[common],
+        help="`terraform show -json` of a plan or of the state",
+        description="Import Terraform's JSON: `terraform show -json PLANFILE` (planned_values) or "
+        "`terraform show -json` (the state's values). Child modules are read too; HCL is not.",
+    )
+    tf.add_argument("file", metavar="FILE")
+    aws = sources.add_parser(
+        "aws",
+        parents=[common],
+        help="a live account, read-only (Describe/List/Get calls only)",
+        description="Import what a live account runs, with your usual boto3 credentials. Only "
+        "Describe/List/Get calls are made. --tag keeps the resources carrying every given tag "
+        "(and what they use).",
+    )
+    aws.add_argument("--profile", help="an AWS CLI profile (default: boto3's usual credential chain)")
+    aws.add_argument("--region", help="the region to read (default: the profile's)")
+    aws.add_argument("--endpoint-url", help="another endpoint than AWS's (a chaoslab lab, for testing)")
+    aws.add_argument(
+        "--tag", action="append", default=[], metavar="K=V", help="only resources with this tag; repeatable"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -181,6 +181,43 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+# import --------------------------------------------------------------------------------------
+def _pairs(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ChaoslabError(f"{option} {item!r}: expected KEY=VALUE", hint=f"{option} Project=shop")
+        out[key] = value
+    return out
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from chaoslab.apps.registry import is_bundled, known_images
+    from chaoslab.importer import cloudformation, live, terraform, writer
+
+    images = _pairs(args.map_image, "--map-image")
+    for old, new in images.items():
+        if not is_bundled(new):
+            raise ChaoslabError(f"--map-image {old}={new}: {new} is not a bundled app", hint=", ".join(known_images()))
+    config = LabConfig()
+    if args.source == "cloudformation":
+        params = _pairs(args.parameter, "--parameter")
+        arch = cloudformation.read(Path(args.file), params, args.region or config.region, config.account_id)
+    elif args.source == "terraform":
+        arch = terraform.read(Path(args.file))
+    else:
+        arch = live.read(args.profile, args.region, args.endpoint_url, _pairs(args.tag, "--tag"))
+    if args.name:
+        arch.name = args.name
+    output = writer.build(arch, images, config.account_id)
+    for note in output.notes:
+        print(f"chaoslab: not translated: {note}", file=sys.stderr)
+    for path in writer.write(output, Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from chaoslab.experiment.demo import run_demo
 
