@@ -3,29 +3,37 @@
 A token is the offset of the next item, handed out by the service and only ever passed back by
 callers (they must treat it as opaque, as AWS's own tokens are). What differs between services
 is only naming and wording, so each service describes its paging once with a `Paginator`: the
-member that carries the token (`NextToken`, `nextToken`, IAM's `Marker`), the one that carries
-the page size (`MaxResults`, `MaxRecords`, `maxResults`, `limit`, `MaxItems`), the default and
-largest page, and its own errors for a bad token or size, which the wire layer then shapes for
-the service's protocol like any other `AwsError`.
+member that carries the token (`NextToken`, `nextToken`, IAM's and RDS's `Marker`) and the one
+that hands it back when it differs (ELBv2's `NextMarker`), the one that carries the page size
+(`MaxResults`, `MaxRecords`, `maxResults`, `limit`, `MaxItems`, `PageSize`), the default,
+smallest and largest page, and its own errors for a bad token or size, which the wire layer then
+shapes for the service's protocol like any other `AwsError`. An operation whose bounds differ
+from its service's takes a `dataclasses.replace` of the service's paginator.
+
+Items are listed in creation order, so an offset stays valid while resources are added: a new
+one lands after every page already handed out, and a walk that started before it sees it last.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chaoslab.errors import AwsError
+from chaoslab.types import ApiHandler
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Paginator:
-    """How one service pages. `maximum` bounds a page size the caller gives (1..maximum) and
-    `bad_size(size, maximum)` is the error for one outside it; without them the model's range,
-    which the gateway checks before any handler runs, is the only bound. `truncated` names the
-    member that says whether more items follow (IAM's `IsTruncated`)."""
+    """How one service pages. `maximum` bounds a page size the caller gives (minimum..maximum)
+    and `bad_size(size, maximum)` is the error for one outside it; without them the model's
+    range, which the gateway checks before any handler runs, is the only bound. `next_token`
+    names the output member for the next token when it is not `token` (ELBv2's `NextMarker`).
+    `truncated` names the member that says whether more items follow (IAM's `IsTruncated`)."""
 
     token: str
     size: str | None
@@ -34,6 +42,8 @@ class Paginator:
     maximum: int | None = None
     bad_size: Callable[[int, int], AwsError] | None = None
     truncated: str | None = None
+    next_token: str | None = None
+    minimum: int = 1
 
     def __post_init__(self) -> None:
         if (self.maximum is None) != (self.bad_size is None):
@@ -46,10 +56,26 @@ class Paginator:
         it: the next token (absent on the last page) and, if the service has one, the flag."""
         size = params.get(self.size) if self.size else None
         chunk, token = self.slice(items, params.get(self.token), size, default=default)
-        members: dict[str, Any] = {} if token is None else {self.token: token}
+        members: dict[str, Any] = {} if token is None else {self.next_token or self.token: token}
         if self.truncated:
             members[self.truncated] = token is not None
         return chunk, members
+
+    def around(self, handler: ApiHandler, key: str, *, default: int | None = None) -> ApiHandler:
+        """`handler`, whose answer lists everything under `key`, answering one page of it: for
+        operations a backend method serves whole (`delegate`). Only a handler that answers at
+        once can be wrapped, which is checked here, at import."""
+        if inspect.iscoroutinefunction(handler):
+            raise TypeError("Paginator.around wraps handlers that answer at once, not coroutines")
+
+        def paged(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+            out = handler(ctx, params)
+            if not isinstance(out, dict):
+                raise TypeError(f"a paged handler must answer a dict, not {type(out).__name__}")
+            chunk, members = self.page(out[key], params, default=default)
+            return {**out, key: chunk, **members}
+
+        return paged
 
     def slice(
         self, items: Sequence[T], token: str | None, size: int | None = None, *, default: int | None = None
@@ -65,7 +91,7 @@ class Paginator:
         if size is None:
             return self.default if default is None else default
         value = int(size)
-        if self.maximum is not None and self.bad_size is not None and not 1 <= value <= self.maximum:
+        if self.maximum is not None and self.bad_size is not None and not self.minimum <= value <= self.maximum:
             raise self.bad_size(value, self.maximum)
         return value
 

@@ -9,10 +9,15 @@ import pytest
 
 from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
+from chaoslab.services.autoscaling import api as autoscaling
 from chaoslab.services.cloudwatch import api as cloudwatch
+from chaoslab.services.ec2 import paging as ec2
+from chaoslab.services.ecs import api as ecs
+from chaoslab.services.elbv2 import api as elbv2
 from chaoslab.services.fis import models as fis
 from chaoslab.services.iam import api as iam
 from chaoslab.services.logs import api as logs
+from chaoslab.services.rds import api as rds
 from chaoslab.services.ssm import api as ssm
 
 ITEMS = list(range(7))
@@ -26,6 +31,11 @@ ITEMS = list(range(7))
         (ssm.PAGES, "x", "InvalidNextToken", "The specified token isn't valid."),
         (fis.PAGES, "x", "ValidationException", "The nextToken is not valid."),
         (iam.PAGES, "x", "ValidationError", "Invalid Marker."),
+        (ecs.PAGES, "x", "InvalidParameterException", "Invalid nextToken."),
+        (ec2.PAGES, "x", "InvalidPaginationToken", "Invalid pagination token: x"),
+        (elbv2.PAGES, "x", "ValidationError", "The marker 'x' is not valid"),
+        (rds.PAGES, "x", "InvalidParameterValue", "The marker 'x' is not valid."),
+        (autoscaling.PAGES, "x", "InvalidNextToken", "The token provided is not valid."),
     ],
 )
 def test_a_bad_token_is_each_services_own_error(pages: Paginator, token: str, code: str, message: str) -> None:
@@ -42,6 +52,10 @@ def test_a_bad_token_is_each_services_own_error(pages: Paginator, token: str, co
         (logs.PAGES, 51, "InvalidParameterException", "limit must be from 1 to 50."),
         (fis.PAGES, 101, "ValidationException", "maxResults must be between 1 and 100."),
         (iam.PAGES, 1001, "ValidationError", "MaxItems must be between 1 and 1000."),
+        (ecs.PAGES, 101, "InvalidParameterException", "maxResults must be between 1 and 100."),
+        (rds.PAGES, 19, "InvalidParameterValue", "Invalid value 19 for MaxRecords. Must be between 20 and 100"),
+        (autoscaling.PAGES, 101, "ValidationError", "MaxRecords must be between 1 and 100; got 101."),
+        (autoscaling.INSTANCE_PAGES, 51, "ValidationError", "MaxRecords must be between 1 and 50; got 51."),
     ],
 )
 def test_a_page_size_out_of_range_is_each_services_own_error(
@@ -76,6 +90,12 @@ def test_sizes_default_per_service_and_per_operation() -> None:
     assert len(ssm.PAGES.page(many, {})[0]) == 50
     assert len(cloudwatch.PAGES.page(many, {})[0]) == 50  # DescribeAlarms
     assert len(cloudwatch.PAGES.page(many, {}, default=500)[0]) == 500  # ListMetrics: above the askable maximum
+
+
+def test_the_next_token_may_come_back_under_another_name() -> None:
+    """ELBv2 takes `Marker` and answers `NextMarker`."""
+    assert elbv2.PAGES.page(ITEMS, {"PageSize": 3}) == ([0, 1, 2], {"NextMarker": "3"})
+    assert elbv2.PAGES.page(ITEMS, {"PageSize": 3, "Marker": "6"}) == ([6], {})
 
 
 def test_a_maximum_needs_its_error() -> None:

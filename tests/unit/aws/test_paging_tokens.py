@@ -6,10 +6,15 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.errors import AwsError
+from chaoslab.services.autoscaling import api as autoscaling
 from chaoslab.services.cloudwatch import api as cloudwatch
+from chaoslab.services.ec2 import paging as ec2
+from chaoslab.services.ecs import api as ecs
+from chaoslab.services.elbv2 import api as elbv2
 from chaoslab.services.fis import models as fis
 from chaoslab.services.iam import api as iam
 from chaoslab.services.logs import api as logs
+from chaoslab.services.rds import api as rds
 from chaoslab.services.ssm import api as ssm
 
 ITEMS = list(range(5))
@@ -19,6 +24,11 @@ PAGERS = {
     "ssm": (lambda token: ssm.PAGES.page(ITEMS, {"NextToken": token, "MaxResults": 2}), "InvalidNextToken"),
     "fis": (lambda token: fis.PAGES.slice(ITEMS, token, 2), "ValidationException"),
     "iam": (lambda token: iam._page(ITEMS, {"Marker": token, "MaxItems": 2}, "Items"), "ValidationError"),
+    "ecs": (lambda token: ecs.PAGES.slice(ITEMS, token, 2), "InvalidParameterException"),
+    "ec2": (lambda token: ec2.PAGES.slice(ITEMS, token, 2), "InvalidPaginationToken"),
+    "elbv2": (lambda token: elbv2.PAGES.page(ITEMS, {"Marker": token, "PageSize": 2}), "ValidationError"),
+    "rds": (lambda token: rds.PAGES.slice(ITEMS, token, None, default=2), "InvalidParameterValue"),
+    "autoscaling": (lambda token: autoscaling.PAGES.slice(ITEMS, token, 2), "InvalidNextToken"),
 }
 
 

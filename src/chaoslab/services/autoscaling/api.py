@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.backend import AutoScalingBackend, GroupTemplate
 from chaoslab.types import ApiHandler
@@ -13,6 +14,28 @@ from chaoslab.types import ApiHandler
 
 def _asg(ctx: Ctx) -> AutoScalingBackend:
     return ctx.lab.autoscaling
+
+
+def _too_many(size: int, maximum: int) -> AwsError:
+    return AwsError("ValidationError", f"MaxRecords must be between 1 and {maximum}; got {size}.")
+
+
+# The model states no range for MaxRecords; AWS documents the default and the largest page per call.
+PAGES = Paginator(
+    token="NextToken",
+    size="MaxRecords",
+    default=50,
+    bad_token=lambda _: AwsError("InvalidNextToken", "The token provided is not valid."),
+    maximum=100,
+    bad_size=_too_many,
+)
+INSTANCE_PAGES = replace(PAGES, maximum=50)  # DescribeAutoScalingInstances: 50 by default and at most
+ACTIVITY_PAGES = replace(PAGES, default=100)  # DescribeScalingActivities: 100 by default and at most
+
+
+def _page(pages: Paginator, items: list[Any], p: dict[str, Any], key: str) -> dict[str, Any]:
+    chunk, more = pages.page(items, p)
+    return {key: chunk, **more}
 
 
 async def create_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +79,7 @@ async def create_auto_scaling_group(ctx: Ctx, p: dict[str, Any]) -> dict[str, An
 def describe_auto_scaling_groups(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     names = p.get("AutoScalingGroupNames") or list(_asg(ctx).groups)
     groups = [_asg(ctx).groups[n] for n in names if n in _asg(ctx).groups]
-    return {"AutoScalingGroups": [_asg(ctx).describe(g) for g in groups]}
+    return _page(PAGES, [_asg(ctx).describe(g) for g in groups], p, "AutoScalingGroups")
 
 
 def describe_auto_scaling_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +90,7 @@ def describe_auto_scaling_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, An
         for m in g.members.values()
         if m.lifecycle != "Terminated" and (not ids or m.instance_id in ids)
     ]
-    return {"AutoScalingInstances": out}
+    return _page(INSTANCE_PAGES, out, p, "AutoScalingInstances")
 
 
 def set_desired_capacity(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +119,7 @@ def describe_scaling_activities(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     name = p.get("AutoScalingGroupName")
     groups = [_asg(ctx).get(name)] if name else list(_asg(ctx).groups.values())
     acts = [a for g in groups for a in reversed(g.activities)]
-    return {"Activities": acts[: int(p.get("MaxRecords", 100))]}
+    return _page(ACTIVITY_PAGES, acts, p, "Activities")
 
 
 OPERATIONS: dict[str, ApiHandler] = {

@@ -11,6 +11,7 @@ from chaoslab.errors import AwsError
 from chaoslab.services.ec2 import api_instances, api_templates, api_volumes
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import az_id
+from chaoslab.services.ec2.paging import INSTANCE_PAGES, PAGES, page
 from chaoslab.types import ApiHandler
 
 
@@ -65,7 +66,12 @@ def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
 
 
 def describe_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """One reservation per instance, paged by instance, in launch order."""
     ids = p.get("InstanceIds") or []
+    if ids and p.get("MaxResults") is not None:
+        raise AwsError(
+            "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults"
+        )
     filters = _filters(p)
     records = _ec2(ctx).describe_instance_records()
     for iid in ids:
@@ -74,11 +80,10 @@ def describe_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         records = [r for r in records if r["InstanceId"] in ids]
     records = [r for r in records if _matches(r, filters)]
     account = ctx.account_id
-    return {
-        "Reservations": [
-            {"ReservationId": "r-" + r["InstanceId"][2:], "OwnerId": account, "Instances": [r]} for r in records
-        ]
-    }
+    reservations = [
+        {"ReservationId": "r-" + r["InstanceId"][2:], "OwnerId": account, "Instances": [r]} for r in records
+    ]
+    return page(INSTANCE_PAGES, reservations, p, "Reservations")
 
 
 async def stop_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def describe_subnets(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     records = _ec2(ctx).describe_subnet_records()
     if p.get("SubnetIds"):
         records = [r for r in records if r["SubnetId"] in p["SubnetIds"]]
-    return {"Subnets": [r for r in records if _matches(r, filters)]}
+    return page(PAGES, [r for r in records if _matches(r, filters)], p, "Subnets")
 
 
 def describe_vpcs(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -118,7 +123,7 @@ def describe_vpcs(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         }
         for v in _ec2(ctx).vpcs.values()
     ]
-    return {"Vpcs": vpcs}
+    return page(PAGES, vpcs, p, "Vpcs")
 
 
 def describe_availability_zones(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:

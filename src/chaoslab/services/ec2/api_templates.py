@@ -6,6 +6,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.services.ec2.launch_templates import LaunchTemplate, LaunchTemplates, template_record, version_record
+from chaoslab.services.ec2.paging import PAGES, VERSION_PAGES, page
 from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import ApiHandler
 
@@ -73,7 +74,7 @@ def describe_launch_templates(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         found = [store.get(template_id=i) for i in ids] + [store.get(name=n) for n in names]
     else:
         found = list(store.templates.values())
-    return {"LaunchTemplates": [template_record(t, ctx.account_id) for t in found]}
+    return page(PAGES, [template_record(t, ctx.account_id) for t in found], p, "LaunchTemplates")
 
 
 def describe_launch_template_versions(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +86,9 @@ def describe_launch_template_versions(ctx: Ctx, p: dict[str, Any]) -> dict[str, 
         low = template.version(p["MinVersion"]).number if p.get("MinVersion") else 1
         high = template.version(p["MaxVersion"]).number if p.get("MaxVersion") else template.latest
         versions = [v for v in template.versions if low <= v.number <= high]
-    return {"LaunchTemplateVersions": [version_record(template, v, ctx.account_id) for v in versions]}
+    return page(
+        VERSION_PAGES, [version_record(template, v, ctx.account_id) for v in versions], p, "LaunchTemplateVersions"
+    )
 
 
 OPERATIONS: dict[str, ApiHandler] = {

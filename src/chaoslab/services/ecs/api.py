@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.ecs.backend import EcsBackend
 from chaoslab.types import ApiHandler
@@ -19,6 +20,22 @@ def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
     if any(not t.get("key") for t in items or []):
         raise AwsError("InvalidParameterException", "Tag keys must not be empty.")
     return {t["key"]: t.get("value", "") for t in items or []}
+
+
+# ECS pages its List calls 1..100 items at a time (100 without maxResults; ListServices 10).
+PAGES = Paginator(
+    token="nextToken",
+    size="maxResults",
+    default=100,
+    bad_token=lambda _: AwsError("InvalidParameterException", "Invalid nextToken."),
+    maximum=100,
+    bad_size=lambda _, maximum: AwsError("InvalidParameterException", f"maxResults must be between 1 and {maximum}."),
+)
+
+
+def _page(items: list[str], p: dict[str, Any], key: str, *, default: int | None = None) -> dict[str, Any]:
+    chunk, more = PAGES.page(items, p, default=default)
+    return {key: chunk, **more}
 
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
@@ -59,7 +76,7 @@ def describe_clusters(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_clusters(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    return {"clusterArns": [c.arn for c in _ecs(ctx).clusters.values() if c.status == "ACTIVE"]}
+    return _page([c.arn for c in _ecs(ctx).clusters.values() if c.status == "ACTIVE"], p, "clusterArns")
 
 
 def delete_cluster(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +96,7 @@ def list_task_definitions(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     arns = _ecs(ctx).task_definitions.arns(p.get("familyPrefix"), p.get("status", "ACTIVE"))
     if p.get("sort") == "DESC":
         arns.reverse()
-    return {"taskDefinitionArns": arns}
+    return _page(arns, p, "taskDefinitionArns")
 
 
 def deregister_task_definition(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -152,9 +169,8 @@ def describe_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 def list_services(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     cluster = _ecs(ctx).cluster(p.get("cluster"))
-    return {
-        "serviceArns": [s.arn for s in _ecs(ctx).services.values() if s.cluster is cluster and s.status != "INACTIVE"]
-    }
+    arns = [s.arn for s in _ecs(ctx).services.values() if s.cluster is cluster and s.status != "INACTIVE"]
+    return _page(arns, p, "serviceArns", default=10)
 
 
 async def delete_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -185,15 +201,14 @@ async def stop_task(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "taskArns": _ecs(ctx).list_tasks(
-            p.get("cluster"),
-            service=p.get("serviceName"),
-            family=p.get("family"),
-            desired_status=p.get("desiredStatus", "RUNNING"),
-            started_by=p.get("startedBy"),
-        )
-    }
+    arns = _ecs(ctx).list_tasks(
+        p.get("cluster"),
+        service=p.get("serviceName"),
+        family=p.get("family"),
+        desired_status=p.get("desiredStatus", "RUNNING"),
+        started_by=p.get("startedBy"),
+    )
+    return _page(arns, p, "taskArns")
 
 
 def describe_tasks(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:

@@ -5,9 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from chaoslab.aws.handlers import delegate
+from chaoslab.aws.paging import Paginator
 from chaoslab.errors import AwsError
 from chaoslab.services.elbv2.backend import ElbV2Backend
 from chaoslab.types import ApiHandler
+
+# The model bounds PageSize to 1..400; without one ELBv2 answers up to 400 items a page.
+PAGES = Paginator(
+    token="Marker",
+    next_token="NextMarker",
+    size="PageSize",
+    default=400,
+    bad_token=lambda marker: AwsError("ValidationError", f"The marker '{marker}' is not valid", 400),
+)
+_PAGED = {
+    "DescribeLoadBalancers": "LoadBalancers",
+    "DescribeTargetGroups": "TargetGroups",
+    "DescribeListeners": "Listeners",
+}
 
 
 def _two_zones(ctx: Any, params: dict[str, Any]) -> None:
@@ -33,7 +48,7 @@ def create_load_balancer(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return ctx.lab.elbv2.create_load_balancer(**params)
 
 
-OPERATIONS: dict[str, ApiHandler] = {
+_HANDLERS: dict[str, ApiHandler] = {
     **delegate(
         "elbv2",
         ElbV2Backend,
@@ -60,4 +75,7 @@ OPERATIONS: dict[str, ApiHandler] = {
         ),
     ),
     "CreateLoadBalancer": create_load_balancer,
+}
+OPERATIONS: dict[str, ApiHandler] = {
+    op: PAGES.around(handler, _PAGED[op]) if op in _PAGED else handler for op, handler in _HANDLERS.items()
 }
