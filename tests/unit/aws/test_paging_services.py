@@ -247,3 +247,20 @@ def test_autoscaling_groups_and_instances_sizes_and_tokens() -> None:
     with pytest.raises(AwsError) as err:
         call({"NextToken": "-1"})
     assert (err.value.code, err.value.message) == ("InvalidNextToken", "The token provided is not valid.")
+
+
+def test_ec2_describe_volumes_pages_5_to_500_and_not_with_ids() -> None:
+    records = [{"VolumeId": f"vol-{i:02d}", "Tags": []} for i in range(12)]
+    volumes = {r["VolumeId"]: r for r in records}
+    ctx = SimpleNamespace(
+        lab=SimpleNamespace(ec2=SimpleNamespace(describe_volume_records=lambda: records, volume=volumes.__getitem__))
+    )
+    call = caller(ec2.OPERATIONS["DescribeVolumes"], ctx)
+    pages = walk(call, "Volumes", "NextToken", "MaxResults", 5)
+    assert [len(p) for p in pages] == [5, 5, 2]
+    assert [v["VolumeId"] for p in pages for v in p] == [r["VolumeId"] for r in records]
+    with pytest.raises(AwsError, match="between 5 and 500"):
+        call({"MaxResults": 4})
+    with pytest.raises(AwsError) as refused:
+        call({"MaxResults": 5, "VolumeIds": ["vol-01"]})
+    assert refused.value.code == "InvalidParameterCombination"

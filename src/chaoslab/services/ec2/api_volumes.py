@@ -7,6 +7,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
+from chaoslab.services.ec2.paging import VOLUME_PAGES, page
 from chaoslab.types import ApiHandler
 
 
@@ -46,12 +47,16 @@ def describe_volumes(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     if any(not f.get("Name") for f in filters):
         raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
     ids = p.get("VolumeIds") or []
+    if ids and p.get("MaxResults") is not None:
+        raise AwsError(
+            "InvalidParameterCombination", "The parameter volumeSet cannot be used with the parameter maxResults"
+        )
     for vid in ids:
         ctx.lab.ec2.volume(vid)
     records = [
         r for r in ctx.lab.ec2.describe_volume_records() if (not ids or r["VolumeId"] in ids) and _matches(r, filters)
     ]
-    return {"Volumes": records}
+    return page(VOLUME_PAGES, records, p, "Volumes")
 
 
 OPERATIONS: dict[str, ApiHandler] = {"DescribeVolumes": describe_volumes}

@@ -36,6 +36,8 @@ PAGES = Paginator(
 )
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html: 5..1000.
 INSTANCE_PAGES = replace(PAGES, minimum=5, maximum=1000, bad_size=_bad_size(5))
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeVolumes.html: 5..500.
+VOLUME_PAGES = replace(PAGES, minimum=5, maximum=500, bad_size=_bad_size(5))
 # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeLaunchTemplateVersions.html: 1..200.
 VERSION_PAGES = replace(PAGES, maximum=200, bad_size=_bad_size(1))
 
