@@ -38,10 +38,25 @@ install: $(STAMP) system-tools
 demo: install
 	$(VENV)/bin/chaoslab demo
 
-# Two streams: labs on the default VPC range one after another, everything else beside them
-# (tests/conftest.py). `pytest` alone runs the same tests in one stream.
+# The suite runs as two pytest processes side by side. Labs on the default VPC range
+# (10.0.0.0/16) or on fixed ports must never overlap, so those tests run one after another in
+# one stream; the other stream holds the tests that cannot collide with anything: unit tests
+# (no lab) and the folders whose every lab takes a free 10.<n>.0.0/16 and free ports and judges
+# leftovers by what its own lab recorded. `pytest` alone runs everything in one stream.
+OWN_RANGE_TESTS := tests/unit tests/integration/examples tests/integration/plugin tests/integration/lab
+TEST_LOGS := $(or $(TMPDIR),/tmp)/chaoslab-make-test-$(shell id -u)
+
 test: install lint
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@echo "two streams: [own-range] $(OWN_RANGE_TESTS); [shared-range] the rest"
+	@$(PY) -m pytest -q -p no:cacheprovider --basetemp=$(TEST_LOGS)/own $(OWN_RANGE_TESTS) \
+	  > $(TEST_LOGS)/own-range.log 2>&1 & own=$$!; \
+	$(PY) -m pytest -q -p no:cacheprovider --basetemp=$(TEST_LOGS)/shared \
+	  $(foreach d,$(OWN_RANGE_TESTS),--ignore=$(d)) > $(TEST_LOGS)/shared-range.log 2>&1; shared=$$?; \
+	wait $$own; own=$$?; \
+	echo "=== [shared-range] (exit $$shared)"; cat $(TEST_LOGS)/shared-range.log; \
+	echo "=== [own-range] (exit $$own)"; cat $(TEST_LOGS)/own-range.log; \
+	[ $$shared -eq 0 ] && [ $$own -eq 0 ]
 
 # Checked style, before the tests: ruff's lint rules and its formatter, and mypy (strict for the
 # newer modules); see pyproject.toml. `make format` applies what the formatter asks for.

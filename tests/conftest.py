@@ -1,12 +1,6 @@
 """One rule for tests that need something of the host: skipped where it is missing — except in
 CI (`CI=true`) or with `CHAOSLAB_REQUIRE_REALISTIC=1`, where a missing capability fails the test,
-so a green run cannot hide that the realistic mode, Chromium, FUSE or PostgreSQL never ran.
-
-And one rule for running the suite in two streams (`make test` runs `pytest -n 2 --dist
-loadgroup`): tests that bring up labs on the default VPC range (10.0.0.0/16), or on fixed ports,
-must never overlap, so they form one group, run one after the other by one worker; the rest —
-logic without labs, and labs on a range and ports of their own — form the other group, on the
-other worker."""
+so a green run cannot hide that the realistic mode, Chromium, FUSE or PostgreSQL never ran."""
 
 from __future__ import annotations
 
@@ -40,18 +34,6 @@ def _missing(item: pytest.Item) -> str | None:
     if item.get_closest_marker("chromium") and chromium_path() is None:
         return "chromium is not installed (make test installs it with apt when run as root)"
     return None
-
-
-# Folders whose tests never share a VPC range, a port or a host resource with another lab: unit
-# tests start no lab; these integration folders give every lab its own 10.<n>.0.0/16 (a free one)
-# and ports, and check for leftovers by what their own lab recorded.
-OWN_RANGE = ("tests/unit/", "tests/integration/examples/", "tests/integration/plugin/", "tests/integration/lab/")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        where = item.path.relative_to(config.rootpath).as_posix()
-        item.add_marker(pytest.mark.xdist_group("own-range" if where.startswith(OWN_RANGE) else "shared-range"))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from runtime_hostprobe import host_links, host_netns, host_routes
 
+from chaoslab.runtime import addressing
 from chaoslab.store import Store
 
 
@@ -51,15 +52,30 @@ def _overlaps(route_line: str, net: ipaddress.IPv4Network) -> bool:
 
 
 @pytest.fixture
-def no_leftovers():
-    """Snapshot host networking; after the test, assert nothing new of ours is left."""
-    netns_before, links_before, routes_before = host_netns(), host_links(), _our_routes()
+def no_leftovers(monkeypatch: pytest.MonkeyPatch, vpc: tuple[str, dict[str, str]]):
+    """After the test, nothing of its own is left on the host: no namespace, link or route this
+    process's runtime named (other labs on the host, root ones from a test stream running beside
+    this one, make theirs; those are none of this test's business), and no route it added."""
+    named: set[str] = set()
+
+    def recorded(make):
+        def wrapper(*args, **kwargs):
+            names = make(*args, **kwargs)
+            named.update([names] if isinstance(names, str) else names)
+            return names
+
+        return wrapper
+
+    monkeypatch.setattr(addressing, "sandbox_names", recorded(addressing.sandbox_names))
+    monkeypatch.setattr(addressing, "bridge_name", recorded(addressing.bridge_name))
+    routes_before = _our_routes()
     yield
-    new_ns = {n for n in host_netns() - netns_before if n.startswith("cl-")}
-    new_links = {n for n in host_links() - links_before if n.startswith(("clb-", "clv-"))}
-    assert not new_ns, f"namespaces left behind: {new_ns}"
-    assert not new_links, f"links left behind: {new_links}"
-    new_routes = _our_routes() - routes_before
+    left_ns = named & host_netns()
+    left_links = named & host_links()
+    assert not left_ns, f"namespaces left behind: {left_ns}"
+    assert not left_links, f"links left behind: {left_links}"
+    prefix = vpc[0].rsplit(".", 2)[0] + "."  # "10.<n>."
+    new_routes = {r for r in _our_routes() - routes_before if prefix in r or any(n in r for n in named)}
     assert not new_routes, f"routes left behind: {new_routes}"
 
 
