@@ -269,18 +269,7 @@ class _Template:
         return self.arch
 
     def _finish(self) -> None:
-        networks = {n.id: n for n in self.arch.networks}
-        for vpc_id, subnet in self.subnets:
-            if vpc_id in networks:
-                networks[vpc_id].subnets.append(subnet)
-            else:
-                self.arch.skip(f"subnet {subnet.id}", f"its VPC {vpc_id} is not in the template")
-        lbs = {lb.id: lb for lb in self.arch.load_balancers}
-        for lb_id, listener in self.listeners:
-            if lb_id in lbs:
-                lbs[lb_id].listeners.append(listener)
-            else:
-                self.arch.skip(f"listener on port {listener.port}", f"its load balancer {lb_id} is not imported")
+        common.attach_subnets_and_listeners(self.arch, self.subnets, self.listeners, "template")
         roles = {r.name: r for r in self.arch.roles}
         for names, pname, document in self.policies:
             for role in names:
@@ -289,12 +278,7 @@ class _Template:
                 else:
                     self.arch.skip(f"policy {pname}", f"role {role} is not in the template")
         common.inline_customer_policies(self.arch, self.customer_policies)
-        dbs = {d.cluster: d for d in self.arch.databases}
-        for cluster, ident, az in self.instances:
-            if cluster in dbs:
-                dbs[cluster].instances.append((ident, az))
-            else:
-                self.arch.skip(f"database instance {ident}", f"its cluster {cluster} is not imported")
+        common.attach_db_instances(self.arch, self.instances)
 
     def _vpc(self, logical: str, p: dict[str, Any]) -> None:
         self.arch.networks.append(Network(id=logical, cidr=p["CidrBlock"]))

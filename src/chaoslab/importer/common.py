@@ -8,7 +8,7 @@ import binascii
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from chaoslab.importer.model import Architecture
+from chaoslab.importer.model import Architecture, Listener, Subnet
 from chaoslab.services.elbv2.models import TG_ATTRIBUTE_DEFAULTS
 
 _ALARM_FIELDS = (
@@ -118,3 +118,38 @@ def user_data(encoded: str | None) -> str | None:
 def number(value: Any) -> int:
     """CloudFormation passes numbers as strings."""
     return int(str(value))
+
+
+def attach_subnets_and_listeners(
+    arch: Architecture,
+    subnets: list[tuple[str, Subnet]],
+    listeners: list[tuple[str, Listener]],
+    source: str,
+) -> None:
+    """Subnets into their VPCs and listeners into their load balancers, once every resource is
+    read (a source may name a child before its parent); an orphan is listed, never dropped."""
+    networks = {n.id: n for n in arch.networks}
+    for vpc_id, subnet in subnets:
+        if vpc_id in networks:
+            networks[vpc_id].subnets.append(subnet)
+        else:
+            arch.skip(f"subnet {subnet.id}", f"its VPC {vpc_id} is not in the {source}")
+    lbs = {lb.id: lb for lb in arch.load_balancers}
+    for lb_id, listener in listeners:
+        if lb_id in lbs:
+            lbs[lb_id].listeners.append(listener)
+        else:
+            arch.skip(f"listener on port {listener.port}", f"its load balancer {lb_id} is not imported")
+
+
+def attach_db_instances(
+    arch: Architecture, instances: list[tuple[str, str, str | None]], aliases: dict[str, str] | None = None
+) -> None:
+    """Database instances into their clusters (`aliases`: other names a cluster is known by)."""
+    dbs = {d.cluster: d for d in arch.databases}
+    dbs.update({a: dbs[n] for a, n in (aliases or {}).items() if n in dbs})
+    for cluster, ident, az in instances:
+        if cluster in dbs:
+            dbs[cluster].instances.append((ident, az))
+        else:
+            arch.skip(f"database instance {ident}", f"its cluster {cluster} is not imported")

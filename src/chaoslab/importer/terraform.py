@@ -143,18 +143,7 @@ class _Reader:
         return self.arch
 
     def _finish(self) -> None:
-        networks = {n.id: n for n in self.arch.networks}
-        for vpc_id, subnet in self.subnets:
-            if vpc_id in networks:
-                networks[vpc_id].subnets.append(subnet)
-            else:
-                self.arch.skip(f"subnet {subnet.id}", f"its VPC {vpc_id} is not in the plan")
-        lbs = {lb.id: lb for lb in self.arch.load_balancers}
-        for lb_id, listener in self.listeners:
-            if lb_id in lbs:
-                lbs[lb_id].listeners.append(listener)
-            else:
-                self.arch.skip(f"listener on port {listener.port}", f"its load balancer {lb_id} is not imported")
+        common.attach_subnets_and_listeners(self.arch, self.subnets, self.listeners, "plan")
         roles = {r.name: r for r in self.arch.roles}
         roles.update({a: roles[n] for a, n in self.names.items() if n in roles})
         for role, pname, document in self.policies:
@@ -168,13 +157,7 @@ class _Reader:
             else:
                 self.arch.skip(f"policy attachment {arn}", f"role {role} is not in the plan")
         common.inline_customer_policies(self.arch, self.customer_policies)
-        dbs = {d.cluster: d for d in self.arch.databases}
-        dbs.update({a: dbs[n] for a, n in self.names.items() if n in dbs})
-        for cluster, ident, az in self.instances:
-            if cluster in dbs:
-                dbs[cluster].instances.append((ident, az))
-            else:
-                self.arch.skip(f"database instance {ident}", f"its cluster {cluster} is not imported")
+        common.attach_db_instances(self.arch, self.instances, self.names)
         for svc in self.arch.services:
             svc.task_definition = self.names.get(svc.task_definition, svc.task_definition)
         for tmpl in self.arch.experiment_templates.values():
