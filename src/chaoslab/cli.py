@@ -174,7 +174,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--fast", action="store_true", help="short health-check intervals (about 30 s instead of ~2 min)")
     demo.add_argument("--report", metavar="DIR", default=None, help="report directory (default ./chaoslab-report)")
+
+    completion = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash or zsh)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Print the completion script for SHELL, generated from this parser.\n\n"
+        "  bash:  chaoslab completion bash > ~/.local/share/bash-completion/completions/chaoslab\n"
+        '  zsh:   chaoslab completion zsh > "${fpath[1]}/_chaoslab"   (then: compinit)',
+    )
+    completion.add_argument("shell", choices=["bash", "zsh"])
     return parser
+
+
+def completion_script(shell: str) -> str:
+    """The completion script for `shell`, from the parser itself, so it never lags the commands."""
+    import shtab
+
+    script: str = shtab.complete(build_parser(), shell=shell)
+    return script
 
 
 IMPORT_HELP = """\
@@ -253,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
+        return 0
+    if args.command == "completion":
+        print(completion_script(args.shell))
         return 0
     try:
         from chaoslab import commands
