@@ -21,13 +21,25 @@ def alive(pid: int) -> bool:
     return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
 
 
+async def settled_processes(unit, name: str) -> list[int]:
+    """The unit's processes called `name` once the set has stayed the same for half a second."""
+    last = unit.find_process(name)
+    for _ in range(60):
+        await asyncio.sleep(0.5)
+        now = unit.find_process(name)
+        if sorted(now) == sorted(last):
+            return now
+        last = now
+    return last
+
+
 def test_sigterm_kills_the_named_processes_only(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with fault_lab(tmp_path) as lab:
             inst = await running_instance(lab)
             unit = inst.unit
             bystander = await unit.spawn_extra("sleeper", [sys.executable, "-c", "import time; time.sleep(60)"])
-            pids = unit.find_process("gunicorn")
+            pids = await settled_processes(unit, "gunicorn")  # the arbiter forks its workers after the app answers
             assert len(pids) >= 2  # arbiter + workers
             kill = KillProcess(unit, "gunicorn", "SIGTERM")
             journaled = []
