@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def stack_file(tmp: Path) -> Path:
-    octet = random.randint(150, 249)
+    octet = random.randint(200, 249)
     doc = yaml.safe_load(resolve_stack_path("default").read_text())
     doc["vpc"] = {
         "cidr": f"10.{octet}.0.0/16",

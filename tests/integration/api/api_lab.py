@@ -42,7 +42,7 @@ def _host_routes() -> list[str]:
 
 
 def free_vpc() -> tuple[str, dict[str, str]]:
-    """A /16 in 10.128.0.0/9 that no route covers: other engineers' labs use 10.0.0.0/16."""
+    """A /16 in 10.200-254 (the band of the shared-range test stream) that no route covers: other engineers' labs use 10.0.0.0/16."""
     nets = []
     for line in _host_routes():
         for word in line.split()[:2]:
@@ -52,7 +52,7 @@ def free_vpc() -> tuple[str, dict[str, str]]:
             except ValueError:
                 continue
     for _ in range(100):
-        second = random.randint(128, 254)
+        second = random.randint(200, 254)
         cidr = ipaddress.IPv4Network(f"10.{second}.0.0/16")
         if not any(n.overlaps(cidr) for n in nets if n.prefixlen > 0):
             return str(cidr), {"us-east-1a": f"10.{second}.10.0/24", "us-east-1b": f"10.{second}.11.0/24"}

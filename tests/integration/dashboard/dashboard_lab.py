@@ -11,7 +11,7 @@ from chaoslab.stack import resolve_stack_path
 
 
 def private_stack(octet: int | None = None) -> dict[str, Any]:
-    octet = octet if octet is not None else random.randint(150, 249)
+    octet = octet if octet is not None else random.randint(200, 249)
     doc = yaml.safe_load(resolve_stack_path("default").read_text())
     doc["vpc"] = {
         "cidr": f"10.{octet}.0.0/16",

@@ -23,7 +23,7 @@ from chaoslab.labctl import running_lab, start_detached, stop_lab
 
 
 def test_demo_fast_end_to_end(tmp_path):
-    config, octet = config_for(tmp_path), 171
+    config, octet = config_for(tmp_path), 121
     out = io.StringIO()
     began = time.monotonic()
     code, journal = run_demo(
@@ -90,7 +90,7 @@ def _assert_survivors_stayed_healthy(journal):
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("runner-lab")
-    config, octet = config_for(tmp), 172
+    config, octet = config_for(tmp), 122
     info = start_detached(config, str(private_stack(tmp, octet)), fast=True, quiet=True)
     yield config, info
     stop_lab(config, quiet=True)
@@ -239,7 +239,7 @@ def test_cli_run_uses_the_running_lab(lab, tmp_path):
 @pytest.mark.slow
 def test_demo_with_the_seed_settings_fits_in_two_minutes(tmp_path):
     """The product contract: interval 10 s, threshold 3 — the whole demo in <= 2 minutes."""
-    config, octet = config_for(tmp_path), 173
+    config, octet = config_for(tmp_path), 123
     began = time.monotonic()
     code, journal = run_demo(
         config, fast=False, report_dir=tmp_path / "report", stack=str(private_stack(tmp_path, octet)), out=io.StringIO()
@@ -254,7 +254,7 @@ def test_demo_with_the_seed_settings_fits_in_two_minutes(tmp_path):
 
 def test_terminated_run_stops_the_lab_it_started(tmp_path):
     """SIGTERM mid-baseline: the run stops like Ctrl-C, and the lab it started goes with it."""
-    config, octet = config_for(tmp_path), 174
+    config, octet = config_for(tmp_path), 124
     stack = private_stack(tmp_path, octet)
     script = (
         "import sys; from pathlib import Path; from chaoslab.config import LabConfig; "

@@ -40,7 +40,7 @@ def free_vpc(rng: random.Random) -> tuple[str, dict[str, str]]:
             except ValueError:
                 continue
     for _ in range(100):
-        second = rng.randint(128, 254)
+        second = rng.randint(200, 254)
         cidr = ipaddress.IPv4Network(f"10.{second}.0.0/16")
         if not any(n.overlaps(cidr) for n in taken if n.prefixlen > 0):
             return str(cidr), {"us-east-1a": f"10.{second}.10.0/24", "us-east-1b": f"10.{second}.11.0/24"}

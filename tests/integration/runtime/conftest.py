@@ -29,11 +29,11 @@ def lab_run() -> str:
 
 @pytest.fixture
 def vpc() -> tuple[str, dict[str, str]]:
-    """A /16 in 10.128.0.0/9 that no route on this host covers (other engineers' labs may be
+    """A /16 in 10.200-254 (the band of the shared-range test stream) that no route on this host covers (other engineers' labs may be
     running the default 10.0.0.0/16 right now)."""
     routes = host_routes()
     for _ in range(50):
-        second = random.randint(128, 254)
+        second = random.randint(200, 254)
         cidr = f"10.{second}.0.0/16"
         net = ipaddress.IPv4Network(cidr)
         if not any(_overlaps(line, net) for line in routes.splitlines()):
