@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import os
 import shutil
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import yaml
 
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
+from chaoslab.services.rds.postgres import free_port
 
 DEFAULT_VPC_OCTET = 100  # where isolated labs start looking for a free 10.<n>.0.0/16
 
@@ -104,7 +104,7 @@ class Lab:
         self.isolate = isolate
         self._own_home = home is None
         self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
-        self.config = LabConfig(home=self.home, api_port=_free_port(), time_scale=time_scale)
+        self.config = LabConfig(home=self.home, api_port=free_port(), time_scale=time_scale)
         self.info: dict[str, Any] | None = None
 
     # lifecycle ----------------------------------------------------------------------------
@@ -229,13 +229,6 @@ def run_experiment(
     out = io.StringIO()
     journal = run_loaded(exp, config, fast=fast, report_dir=target, junit=junit, out=out)
     return Verdict.from_journal(journal, target, out.getvalue())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def free_vpc_octet(preferred: int) -> int:
