@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import sys
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import psutil
 
 from chaoslab.faults.base import Fault, TargetStateError
 from chaoslab.faults.lookup import live_unit
-from chaoslab.faults.worker import GO_FILE
+from chaoslab.faults.worker import GO_FILE, READY_PREFIX
 from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
@@ -36,6 +37,7 @@ MEMORY_MAX_BYTES_ENV = "CHAOSLAB_MEMORY_STRESS_MAX_BYTES"
 DEFAULT_MAX_BYTES = 256 * MiB
 MAX_WORKERS = 64  # a lab host has few cores; more workers only add process overhead
 FAULT_DIR_PREFIX = "chaoslab-fault-"
+READY_WAIT_SECONDS = 15.0  # a loaded host starts Python slowly; a worker slower than this is broken
 
 
 def lab_limit(env_name: str) -> int:
@@ -93,6 +95,7 @@ class Stress(Fault):
                 argv += [f"--{key}={value}" for key, value in self.options.items()]
                 proc = await unit.spawn_extra(name, argv, worker_env())
                 record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
+            await _until_ready(workdir, record["workers"])
         except BaseException:
             await _undo(unit, record)
             raise
@@ -111,6 +114,19 @@ class Stress(Fault):
     async def revert(cls, lab: Any, record: dict[str, Any]) -> None:
         """Stop every worker of the fault and delete its files. Safe to run twice or after a crash."""
         await _undo(live_unit(lab, record["unit_id"]), record)
+
+
+async def _until_ready(workdir: Path, workers: list[dict[str, Any]]) -> None:
+    """Wait for every worker to have started its interpreter, so that `go` turns the load on at
+    once and nothing of the start-up cost is counted as the fault's."""
+    deadline = time.monotonic() + READY_WAIT_SECONDS
+    for index, worker in enumerate(workers):
+        while not (workdir / f"{READY_PREFIX}{index}").exists():
+            if not _alive(worker):
+                raise TargetStateError(f"stress worker {worker['name']} exited before it was ready")
+            if time.monotonic() > deadline:
+                raise TargetStateError(f"stress worker {worker['name']} did not start in {READY_WAIT_SECONDS:.0f} s")
+            await asyncio.sleep(0.01)
 
 
 def worker_env() -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The stress worker: one real process doing one kind of load inside a unit.
 
 Run as `python -m chaoslab.faults.worker <kind> --dir D --index N --duration S ...`. A worker
-starts idle and waits for `<dir>/go`: the controller journals the worker's pid (the undo
+starts, says so with `<dir>/ready-<index>`, and waits idle for `<dir>/go`: the controller journals the worker's pid (the undo
 record) before it creates that file, so no load ever runs without a way to undo it. Each
 worker ends on its own at its deadline, and on SIGTERM, removing the files it made.
 """
@@ -18,6 +18,8 @@ from pathlib import Path
 from types import FrameType
 
 GO_FILE = "go"
+READY_PREFIX = "ready-"  # `ready-<index>`: the worker has started and is idle, waiting for go
+GO_POLL_SECONDS = 0.02  # about 1% of a core while armed, and go lands within 20 ms
 GO_WAIT_SECONDS = 60.0  # an orphan whose controller never said go gives up and exits
 CPU_PERIOD = 0.1  # duty-cycle period: short enough that a 3 s sample sees a steady load
 IO_CHUNK = 1024 * 1024
@@ -38,7 +40,7 @@ def wait_for_go(workdir: Path) -> bool:
     while time.monotonic() < deadline:
         if (workdir / GO_FILE).exists():
             return True
-        time.sleep(0.01)
+        time.sleep(GO_POLL_SECONDS)
     return False
 
 
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_term)
     try:
+        (args.dir / f"{READY_PREFIX}{args.index}").touch()
         if not wait_for_go(args.dir):
             return 3
         end = time.monotonic() + args.duration

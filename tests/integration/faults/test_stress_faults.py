@@ -37,7 +37,10 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
             armed = stress.cpu(unit, percent=50, workers=1, duration=30)
             await armed.arm()
             lab.store.journal_add("test", armed.name, armed.record)
+            armed_worker = psutil.Process(armed.record["workers"][0]["pid"])
+            a0, ta = sum(armed_worker.cpu_times()[:2]), time.monotonic()
             before_go = await unit_cpu(unit, 0.5)
+            armed_own = (sum(armed_worker.cpu_times()[:2]) - a0) / (time.monotonic() - ta) * 100
             await armed.go()
             await asyncio.sleep(0.5)
             worker = psutil.Process(armed.record["workers"][0]["pid"])
@@ -48,17 +51,27 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
             await stress.Stress.revert(lab, armed.record)  # idempotent
             after = await unit_cpu(unit, 1.0)
             assert gone(armed.record)
-            return {"idle": idle, "armed_idle": before_go, "loaded": loaded, "worker": own, "after": after}
+            return {
+                "idle": idle,
+                "armed_idle": before_go,
+                "armed_worker": armed_own,
+                "loaded": loaded,
+                "worker": own,
+                "after": after,
+            }
 
     m = asyncio.run(scenario())
     print(
-        f"\ncpu stress 50% x1 worker: idle {m['idle']:.1f}%, armed {m['armed_idle']:.1f}%, "
-        f"loaded {m['loaded']:.1f}% (worker {m['worker']:.1f}%), after revert {m['after']:.1f}%"
+        f"\ncpu stress 50% x1 worker: idle {m['idle']:.1f}%, armed {m['armed_idle']:.1f}% "
+        f"(worker {m['armed_worker']:.1f}%), loaded {m['loaded']:.1f}% (worker {m['worker']:.1f}%), "
+        f"after revert {m['after']:.1f}%"
     )
-    assert m["armed_idle"] < 10  # armed workers do nothing until go
+    # The worker's own counters decide; the unit's totals include its app answering health checks,
+    # which a loaded CI machine (two test streams on two cores) can push past 10%.
+    assert m["armed_worker"] < 5  # armed workers only poll for go (about 1%)
     assert 35 <= m["worker"] <= 65
-    assert 35 <= m["loaded"] <= 70  # the unit's own app may add a little
-    assert m["after"] < 5
+    assert 35 <= m["loaded"] <= 70 + m["armed_idle"]  # plus whatever the app itself used
+    assert m["after"] < m["loaded"] - 30  # the load is gone with the worker
 
 
 def test_io_stress_writes_and_fsyncs_then_deletes_its_files(tmp_path: Path) -> None:
