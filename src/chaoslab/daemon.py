@@ -49,6 +49,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     # Stop when this process is gone: a lab started for a test session must not outlive it.
     p.add_argument("--exit-with", type=int, default=None, help=argparse.SUPPRESS)
+    # How long a starting lab waits for healthy targets before it reports ready with warnings.
+    p.add_argument("--ready-wait", type=float, default=READY_WAIT_SECONDS, help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -87,18 +89,35 @@ async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
+def not_ready(lab: Lab) -> list[str]:
+    """What keeps the lab from serving: ECS services short of their desired count and targets
+    that are not healthy, each in the words `chaoslab status` uses. Empty once a request to the
+    ALB is served."""
+    problems = []
+    for service in lab.ecs.services.values():
+        if service.status == "ACTIVE" and not service.steady:
+            shown = lab.ecs.describe_service(service)
+            problems.append(
+                f"ECS service {service.name}: {shown['runningCount']} of {shown['desiredCount']} tasks running"
+            )
+    for tg in lab.elbv2.describe_target_groups()["TargetGroups"]:
+        health = lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])
+        for d in health["TargetHealthDescriptions"]:
+            state = d["TargetHealth"]
+            if state["State"] != "healthy":
+                target = f"{d['Target']['Id']}:{d['Target'].get('Port', '')}".rstrip(":")
+                reason = state.get("Description") or state.get("Reason") or ""
+                said = f"{state['State']}: {reason}" if reason else state["State"]
+                problems.append(f"target {target} in {tg['TargetGroupName']}: {said}")
+    return problems
+
+
 async def wait_ready(lab: Lab, timeout: float) -> bool:
     """True once every ECS service runs its desired count and every registered target is healthy:
     from then on a request to the ALB is served."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        services_steady = all(s.steady for s in lab.ecs.services.values() if s.status == "ACTIVE")
-        states = [
-            d["TargetHealth"]["State"]
-            for tg in lab.elbv2.describe_target_groups()["TargetGroups"]
-            for d in lab.elbv2.describe_target_health(TargetGroupArn=tg["TargetGroupArn"])["TargetHealthDescriptions"]
-        ]
-        if services_steady and all(s == "healthy" for s in states):
+        if not not_ready(lab):
             return True
         await asyncio.sleep(0.1)
     return False
@@ -137,15 +156,16 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         if not await _unless_stopped(building, stopper, crash_loop.failed):
             return 130
         building.result()
-        ready = asyncio.ensure_future(wait_ready(lab, READY_WAIT_SECONDS))
+        ready = asyncio.ensure_future(wait_ready(lab, args.ready_wait))
         if not await _unless_stopped(ready, stopper, crash_loop.failed):
             return 130
         crash_loop.close()
-        if not ready.result():
-            say("warning: some targets are not healthy yet (see `chaoslab status`)")
+        problems = [] if ready.result() else not_ready(lab)
+        for problem in problems:
+            say(f"warning: after {args.ready_wait:.0f} s, {problem}")
         await warming
         freeze_heap()
-        _mark_ready(config)
+        _mark_ready(config, problems)
         if announce:
             print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
         await stop.wait()
@@ -187,10 +207,13 @@ async def _unless_stopped(
     return False
 
 
-def _mark_ready(config: LabConfig) -> None:
+def _mark_ready(config: LabConfig, problems: list[str]) -> None:
+    """Ready, with what still does not serve: `up --detach` shows it, since the daemon's own
+    warnings go to its log."""
     path = config.home / LAB_FILE
     info = json.loads(path.read_text())
     info["ready"] = True
+    info["not_ready"] = problems
     path.write_text(json.dumps(info))
 
 

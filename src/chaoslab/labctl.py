@@ -74,8 +74,11 @@ def daemon_args(
     exit_with: int | None = None,
     time_scale: float = 1.0,
     bind: str | None = None,
+    ready_wait: float | None = None,
 ) -> list[str]:
     argv = ["--network", network]
+    if ready_wait is not None:
+        argv += ["--ready-wait", f"{ready_wait:g}"]
     if bind:
         argv += ["--bind", bind]
     if exit_with:
@@ -99,10 +102,12 @@ def start_detached(
     network: str = "auto",
     quiet: bool = False,
     exit_with: int | None = None,
+    ready_wait: float | None = None,
 ) -> dict[str, Any]:
     """Start a lab in the background (its own session) and return its lab.json once it is ready.
     The runner and `chaoslab demo` use this too; `exit_with` (a pid) makes the lab stop by itself
-    once that process is gone."""
+    once that process is gone; `ready_wait` caps the wait for healthy targets (90 s), after which
+    the lab is up and lab.json's `not_ready` says what does not serve."""
     config.ensure_home()
     argv = [
         sys.executable,
@@ -116,6 +121,7 @@ def start_detached(
             exit_with,
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
+            ready_wait=ready_wait,
         ),
     ]
     log_path = config.home / "lab.log"
@@ -145,7 +151,13 @@ def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Pat
             )
         info = running_lab(config)
         if info and child.pid in (info.get("pid"), info.get("launcher")) and info.get("ready"):
-            print(f" ready in {time.monotonic() - start:.1f} s", file=out, flush=True)
+            problems = info.get("not_ready") or []
+            verdict = "started, but not everything is healthy," if problems else "ready"
+            print(f" {verdict} in {time.monotonic() - start:.1f} s", file=out, flush=True)
+            for problem in problems:
+                print(f"  warning: {problem}", file=out, flush=True)
+            if problems:
+                print(f"  (`chaoslab status` shows the lab; its log is in {log_path})", file=out, flush=True)
             return info
         dots = int(time.monotonic() - start)
         if dots > shown:

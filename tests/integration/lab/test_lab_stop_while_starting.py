@@ -1,5 +1,6 @@
-"""A lab stopped while it waits for its targets to become healthy stops at once (it used to wait
-out the whole readiness timeout, 90 s, before it even looked at the signal)."""
+"""A lab whose targets never become healthy: stopped while it waits, it stops at once (it used to
+wait out the whole readiness timeout, 90 s, before it even looked at the signal); left to wait,
+`up` says which targets do not serve and why instead of a bare "ready"."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from lab_helpers import free_port, status
 
 from chaoslab.config import LabConfig
 from chaoslab.daemon import READY_WAIT_SECONDS, cleanup_after_crash
-from chaoslab.labctl import running_lab
+from chaoslab.labctl import running_lab, start_detached, stop_lab
 from chaoslab.store import Store
 
 pytestmark = pytest.mark.netns_here
@@ -105,3 +106,20 @@ def test_sigterm_while_waiting_for_healthy_targets_stops_promptly(tmp_path: Path
     assert running_lab(config) is None
     assert [p for p in owned if psutil.pid_exists(p)] == []
     assert f"10.{octet}." not in subprocess.run(["ip", "route"], capture_output=True, text=True).stdout
+
+
+def test_up_names_the_targets_that_never_became_healthy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = LabConfig(home=tmp_path / "home", api_port=free_port())
+    stack = never_healthy_stack(tmp_path, random.randint(101, 119))
+    try:
+        info = start_detached(config, str(stack), fast=True, ready_wait=4)
+        out = capsys.readouterr().out
+    finally:
+        stop_lab(config, quiet=True)
+    assert "started, but not everything is healthy" in out
+    assert len(info["not_ready"]) == 1
+    problem = info["not_ready"][0]
+    assert problem.startswith("target i-") and " in tg: unhealthy" in problem
+    assert "404" in problem or "mismatch" in problem.lower()  # the reason, as DescribeTargetHealth gives it
+    assert problem in out
+    assert running_lab(config) is None
