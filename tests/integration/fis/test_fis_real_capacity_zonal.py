@@ -1,6 +1,6 @@
 """The capacity and zonal-shift actions against a real lab, through boto3: an ALB in front of an
 Auto Scaling group of real instances in two zones. Launches fail in the named zone and succeed in
-the other, and the activities say so; a role's StartInstances is refused in the zone only; a
+the other, and the activities say so; a role's StartInstances and RunInstances are refused in the zone only; a
 zonal shift keeps ALB traffic and new members out of the zone, and both come back when it ends."""
 
 from __future__ import annotations
@@ -265,6 +265,13 @@ def test_the_roles_start_requests_fail_in_the_zone_only(lab: Running) -> None:
     )
     assert "capacity in the Availability Zone you requested (us-east-1a)" in error["Message"]
     assert lab.lab.ec2.get(instances["us-east-1a"]).state == "stopped"
+    launch = {"ImageId": "chaoslab/static", "MinCount": 1, "MaxCount": 1, "InstanceType": "t3.micro"}
+    with pytest.raises(ClientError) as refused:
+        app.run_instances(**launch, Placement={"AvailabilityZone": "us-east-1a"})
+    assert refused.value.response["Error"]["Code"] == "InsufficientInstanceCapacity"
+    assert "t3.micro" in refused.value.response["Error"]["Message"]
+    launched = app.run_instances(**launch, SubnetId=lab.lab.ec2.subnet("us-east-1b").subnet_id)["Instances"]
+    instances["launched"] = launched[0]["InstanceId"]  # RunInstances in the other zone has capacity
     app.start_instances(InstanceIds=[instances["us-east-1b"]])  # the other zone has capacity
     assert _ended(lab, exp_id) == "completed"
     app.start_instances(InstanceIds=[instances["us-east-1a"]])  # and so has this one, once it ended

@@ -14,6 +14,7 @@ from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import ApiHandler
 
 MAX_PER_REQUEST = 20  # the lab's own limit: every instance is a real process tree
+DEFAULT_INSTANCE_TYPE = "m1.small"  # EC2's default when neither the request nor its template names one
 
 
 def _launch_data(ec2: Ec2Backend, p: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str] | None]:
@@ -41,6 +42,13 @@ def _subnet(ec2: Ec2Backend, data: dict[str, Any]) -> Subnet:
     if zone:
         return ec2.subnet(zone)
     return next(iter(ec2.default_vpc().subnets.values()))
+
+
+def requested_capacity(ec2: Ec2Backend, p: dict[str, Any]) -> tuple[str, str]:
+    """The zone and instance type a RunInstances request asks capacity for (its launch template's
+    where the request names none). Raises the AwsError RunInstances itself would."""
+    data, _ = _launch_data(ec2, p)
+    return _subnet(ec2, data).az, data.get("InstanceType") or DEFAULT_INSTANCE_TYPE
 
 
 def run_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +79,7 @@ def run_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             image,
             subnet,
             tags=tags,
-            instance_type=data.get("InstanceType") or "m1.small",
+            instance_type=data.get("InstanceType") or DEFAULT_INSTANCE_TYPE,
             spot=spot,
             user_data=user_data,
             launch_template=template,

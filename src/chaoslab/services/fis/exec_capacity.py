@@ -19,15 +19,16 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.faults import api_errors
 from chaoslab.faults.capacity import LaunchRefusal
+from chaoslab.services.ec2.api_instances import requested_capacity
 from chaoslab.services.ec2.capacity import insufficient_capacity, zone_names
 from chaoslab.services.fis.executors import ActionContext, ActionFailure, Targets
 from chaoslab.services.fis.selection import Resource
 
 ASG_ACTION = "aws:ec2:asg-insufficient-instance-capacity-error"
 API_ACTION = "aws:ec2:api-insufficient-instance-capacity-error"
-# The capacity requests FIS faults that the lab's EC2 API serves (RunInstances, CreateFleet and
+# The capacity requests FIS faults that the lab's EC2 API serves (CreateFleet and
 # CreateCapacityReservation are not lab operations).
-API_OPERATIONS = frozenset({"StartInstances"})
+API_OPERATIONS = frozenset({"StartInstances", "RunInstances"})
 
 
 def _inject_context(action: str, targets: list[Resource]) -> dict[str, str | list[str]]:
@@ -65,7 +66,8 @@ class GroupLaunchFault:
 @dataclass
 class CapacityApiRule(api_errors.ApiErrorRule):
     """An inject-api rule whose error is InsufficientInstanceCapacity, for requests that ask for
-    capacity in `zones` (StartInstances: any of its instances is there; EC2 answers it whole)."""
+    capacity in `zones`: StartInstances when any of its instances is there (EC2 answers it
+    whole), RunInstances when its subnet, placement or launch template is."""
 
     zones: frozenset[str] = frozenset()
 
@@ -73,11 +75,23 @@ class CapacityApiRule(api_errors.ApiErrorRule):
         if not self.matches(ctx.principal_arn, service, operation):
             return None
         ec2 = ctx.lab.ec2
-        asked = [ec2.instances.get(i) for i in ctx.params.get("InstanceIds") or []]
-        hit = next((i for i in asked if i is not None and i.az in self.zones), None)
+        asked = _asked_capacity(ec2, operation, ctx.params)
+        hit = next(((zone, kind) for zone, kind in asked if zone in self.zones), None)
         if hit is None or self.rng.random() * 100 >= self.percentage:
             return None
-        return insufficient_capacity(hit.instance_type, hit.az, ec2.availability_zones())
+        return insufficient_capacity(hit[1], hit[0], ec2.availability_zones())
+
+
+def _asked_capacity(ec2: Any, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
+    """(zone, instance type) of each launch the request asks for. A request EC2 would refuse for
+    another reason (an unknown subnet or template) asks for nothing: it gets its own error."""
+    if operation == "RunInstances":
+        try:
+            return [requested_capacity(ec2, params)]
+        except AwsError:
+            return []
+    asked = [ec2.instances.get(i) for i in params.get("InstanceIds") or []]
+    return [(i.az, i.instance_type) for i in asked if i is not None]
 
 
 def _hook_id(ctx: ActionContext) -> str:
