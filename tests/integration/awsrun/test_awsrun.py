@@ -168,6 +168,18 @@ def test_refusals_create_nothing(
     assert [r for r in refused if r] and not tagged & set(refused)
 
 
+def test_live_import_reads_the_account(account: Account, runs: Runs, tmp_path: Path) -> None:
+    """`chaoslab import aws` against the same control plane (Describe/List/Get only), while the
+    runs go on: the ALB, its target group's health check and the alarm come back as a stack."""
+    assert main(["import", "aws", "--endpoint-url", account.endpoint, "-o", str(tmp_path)]) == 0
+    stack = yaml.safe_load((tmp_path / "stack.yaml").read_text())
+    assert stack["load_balancers"] == [
+        {"name": "chaos-lab-alb", "listeners": [{"port": 80, "target_group": "chaos-lab-tg"}]}
+    ]
+    assert stack["target_groups"][0]["health_check"]["interval"] == 10
+    assert [a["AlarmName"] for a in stack["alarms"]] == ["chaos-lab-5xx"]
+
+
 def test_seed003_runs_against_the_account_to_a_report(account: Account, runs: Runs) -> None:
     run = runs["full"]
     assert run.code == 0, run.out
