@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -90,7 +91,9 @@ def run_aws_file(
     account.alarm_names = sorted(set(_alarm_names(exp, body)))
     _check_stop_conditions(body, account, opts.allow_no_stop_condition)
     lb_name, _ = account.alb({})
-    if not lb_name and any(c["type"] == "healthy_hosts" for c in exp["steady_state"]):
+    if lb_name:
+        account.target_groups(lb_name)  # a wrong --load-balancer is refused before anything is created
+    elif any(c["type"] == "healthy_hosts" for c in exp["steady_state"]):
         raise ChaoslabError(
             f"the steady state counts healthy hosts, but no load balancer in {who['region']} has the DNS name of {opts.url}",
             hint="--load-balancer NAME (the ALB behind --url)",
@@ -98,7 +101,8 @@ def run_aws_file(
     created: str | None = None
     template_id = opts.template_id or ""
     preview: dict[str, Any] = {}
-    previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM before and after the run: Ctrl-C's clean stop
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set signal handlers
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None  # SIGTERM = Ctrl-C's clean stop
     try:
         if not template_id:
             created = template_id = _create_template(fis, body, opts.run_id)
@@ -122,8 +126,9 @@ def run_aws_file(
         finally:
             view.close()
     finally:
-        _clean_up(fis, template_id, opts.run_id, created is not None, opts.keep, out)
-        signal.signal(signal.SIGTERM, previous)
+        _clean_up(fis, template_id, opts.run_id, created is not None, opts.keep, out, shield=main_thread)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     journal["aws"] = {
         **who,
         "run_id": opts.run_id,
@@ -132,7 +137,7 @@ def run_aws_file(
         "template_kept": created is not None and opts.keep,
         "dry_run": opts.dry_run,
         "preview": preview,
-        "cloudwatch": _metrics(account, lb_name, journal, out),
+        "cloudwatch": _metrics(account, lb_name, journal),
     }
     write_outputs(journal, report_dir, junit, out)
     return journal
@@ -276,7 +281,7 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _clean_up(fis: Any, template_id: str, run_id: str, created: bool, keep: bool, out: TextIO) -> None:
+def _clean_up(fis: Any, template_id: str, run_id: str, created: bool, keep: bool, out: TextIO, *, shield: bool) -> None:
     """Stop every experiment of this run that still runs and wait for FIS to say it stopped, then
     delete the template if we created it. The experiments are found by the run's tag, not
     remembered, so one started by a call that Ctrl-C interrupted is found too. Ctrl-C and SIGTERM
@@ -284,7 +289,7 @@ def _clean_up(fis: Any, template_id: str, run_id: str, created: bool, keep: bool
     is no call to delete them); they carry the run's tag."""
     if not template_id:
         return
-    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM) if shield}
     try:
         for experiment_id in _running(fis, template_id, run_id):
             try:
@@ -325,7 +330,7 @@ def _running(fis: Any, template_id: str, run_id: str) -> list[str]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _metrics(account: AwsAccount, lb_name: str, journal: dict[str, Any], out: TextIO) -> list[dict[str, Any]]:
+def _metrics(account: AwsAccount, lb_name: str, journal: dict[str, Any]) -> list[dict[str, Any]]:
     """CloudWatch's own counts of the run for the report; a refusal is a note, not a failed run."""
     try:
         return account.alb_metrics(lb_name, journal["started"], journal["ended"])

@@ -156,6 +156,9 @@ def test_refusals_create_nothing(
         [*base, "--yes", "--allow-no-stop-condition", "--role-arn", other]
     )
     assert "only apply with --aws" in refusal(["run", SEED, "--yes"])
+    assert "no load balancer named 'nope'" in refusal(
+        [*base, "--yes", "--allow-no-stop-condition", "--load-balancer", "nope"]
+    )
     exp = yaml.safe_load(resolve_experiment_path(SEED).read_text())
     missing = account.alarm_arn.replace("chaos-lab-5xx", "no-such-alarm")
     exp["template"]["stopConditions"] = [
@@ -199,6 +202,8 @@ def test_seed003_runs_against_the_account_to_a_report(account: Account, runs: Ru
     assert re.search(r"RequestCount +120  \(sum, 1 x 60 s\)", run.out)
     assert not template_exists(account, aws["template_id"])  # created, then deleted
     assert f"deleted FIS experiment template {aws['template_id']}" in run.out
+    html = (runs.tmp / "full" / "report.html").read_text()
+    assert 'id="cloudwatch"' in html and "AWS account <b>123456789012</b>" in html
 
 
 def test_dry_run_injects_nothing_and_keep_keeps_the_template(account: Account, runs: Runs) -> None:
