@@ -134,11 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser(
         "run",
-        help="run an experiment file against the lab",
-        description="Run an experiment: baseline (steady state must hold), injection (the FIS "
-        "experiment) and recovery, with a workload and a hypothesis.\n\nexit codes: 0 "
-        "hypothesis held, 1 deviated, 2 baseline not met or could not run, 3 aborted by "
-        "a stop condition",
+        help="run an experiment file against the lab (or, with --aws, a real AWS account)",
+        description=RUN_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("experiment", help="experiment file (YAML or JSON)")
@@ -152,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=TIME_SCALE_HELP + "; a running lab keeps its own (default: the running lab's, else 1)",
     )
+    _aws_run_options(run)
 
     rep = sub.add_parser(
         "report",
@@ -193,6 +191,53 @@ def completion_script(shell: str) -> str:
 
     script: str = shtab.complete(build_parser(), shell=shell)
     return script
+
+
+RUN_HELP = """\
+Run an experiment: baseline (steady state must hold), injection (the FIS experiment) and
+recovery, with a workload and a hypothesis, then a report. Rehearse it in the lab first; with
+--aws the same file runs against a real AWS account (docs/aws.md):
+
+  chaoslab run shop.yaml                                   in the lab
+  chaoslab run shop.yaml --aws --url https://shop.example.com --dry-run
+  chaoslab run shop.yaml --aws --url https://shop.example.com --profile staging \\
+      --role-arn arn:aws:iam::111122223333:role/fis-experiments
+
+With --aws: prints the account, region and caller, creates the template tagged
+chaoslab:run-id=<id>, previews the targets (a skip-all experiment), asks before injecting,
+stops the experiment on Ctrl-C/SIGTERM and deletes what it created unless --keep.
+
+exit codes: 0 hypothesis held, 1 deviated, 2 baseline not met or could not run (or --aws refused:
+no stop condition, no confirmation), 3 aborted by a stop condition
+"""
+
+
+def _aws_run_options(run: argparse.ArgumentParser) -> None:
+    aws = run.add_argument_group("against a real AWS account (docs/aws.md)")
+    aws.add_argument("--aws", action="store_true", help="run against the AWS account your credentials reach")
+    aws.add_argument("--url", help="your real endpoint the workload and probe are sent to (required with --aws)")
+    aws.add_argument("--profile", help="an AWS CLI profile (default: boto3's usual credential chain)")
+    aws.add_argument("--region", help="the region (default: the profile's)")
+    aws.add_argument(
+        "--endpoint-url", help="another endpoint than AWS's (an AWS-compatible control plane, for testing)"
+    )
+    aws.add_argument("--template-id", metavar="EXT...", help="start this existing template instead of creating one")
+    aws.add_argument(
+        "--role-arn", metavar="ARN", help="the FIS experiment role (an existing one: chaoslab never creates IAM roles)"
+    )
+    aws.add_argument(
+        "--load-balancer",
+        metavar="NAME",
+        help="the ALB behind --url whose targets are sampled (default: the ALB whose DNS name is --url's host)",
+    )
+    aws.add_argument("--yes", action="store_true", help="do not ask before injecting (CI)")
+    aws.add_argument("--dry-run", action="store_true", help="everything but inject: the experiment runs skip-all")
+    aws.add_argument("--keep", action="store_true", help="keep the experiment template this run created")
+    aws.add_argument(
+        "--allow-no-stop-condition",
+        action="store_true",
+        help="run a template whose only stop condition is `none` (refused otherwise)",
+    )
 
 
 IMPORT_HELP = """\

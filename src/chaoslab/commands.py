@@ -171,6 +171,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from chaoslab.experiment.session import run_file
 
+    if args.aws:
+        return _run_aws(args)
+    given = [f"--{k.replace('_', '-')}" for k in AWS_ONLY if getattr(args, k)]
+    if given:
+        raise ChaoslabError(f"{', '.join(given)} only apply with --aws", hint="add --aws, or drop them")
     return run_file(
         args.experiment,
         _config(args),
@@ -178,6 +183,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         report_dir=args.report,
         junit=args.junit,
         time_scale=args.time_scale,
+    )
+
+
+AWS_ONLY = (
+    "url", "profile", "region", "endpoint_url", "template_id", "role_arn", "load_balancer",
+    "yes", "dry_run", "keep", "allow_no_stop_condition",
+)  # fmt: skip
+
+
+def _run_aws(args: argparse.Namespace) -> int:
+    from chaoslab.experiment.awsrun import AwsOptions, run_aws_file
+    from chaoslab.experiment.session import guarded
+
+    if not args.url:
+        raise ChaoslabError("--aws needs --url: the endpoint your users reach", hint="--url https://shop.example.com")
+    if args.time_scale:
+        raise ChaoslabError("--time-scale is the lab's: AWS runs in real time", hint="drop --time-scale")
+    opts = AwsOptions(**{k: getattr(args, k) for k in AWS_ONLY})
+    return guarded(
+        lambda: run_aws_file(args.experiment, opts, fast=args.fast, report_dir=args.report, junit=args.junit),
+        _config(args),
+        sys.stdout,
     )
 
 

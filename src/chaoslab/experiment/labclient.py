@@ -12,6 +12,7 @@ import botocore.session
 from botocore.config import Config
 
 from chaoslab.config import LabConfig
+from chaoslab.services.fis.runnable import SKIP_TAG
 
 EVENT_KINDS = (
     "unit.state",
@@ -26,6 +27,8 @@ EVENT_KINDS = (
 
 
 class LabClient:
+    fault_events = True  # the lab reports every fault it applies and reverts
+
     def __init__(self, api: str, config: LabConfig) -> None:
         self.api = api.rstrip("/")
         self.config = config
@@ -44,6 +47,9 @@ class LabClient:
                 config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
             )
         return self._clients[service]
+
+    def start_args(self, skip_unsupported: bool) -> dict[str, Any]:
+        return {"tags": {SKIP_TAG: "true"} if skip_unsupported else {}}
 
     def status(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.api}/_chaoslab/status", timeout=10) as resp:

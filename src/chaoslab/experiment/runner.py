@@ -28,9 +28,8 @@ from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
 from chaoslab.experiment import hypothesis, integrity, windows
 from chaoslab.experiment.integrity import Ledger
-from chaoslab.experiment.labclient import LabClient
+from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
-from chaoslab.services.fis.runnable import SKIP_TAG
 
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
 STOP_GRACE_S = 30.0  # after StopExperiment, how long FIS may take to revert before the run gives up
@@ -45,9 +44,9 @@ def _epoch(value: Any) -> float | None:
 
 
 class Run:
-    """One execution of an experiment against a running lab."""
+    """One execution of an experiment against a running lab or an AWS account (`lab`)."""
 
-    def __init__(self, exp: dict[str, Any], lab: LabClient, view: Any, *, stack: str) -> None:
+    def __init__(self, exp: dict[str, Any], lab: Target, view: Any, *, stack: str) -> None:
         self.exp = exp
         self.lab = lab
         self.view = view
@@ -64,6 +63,7 @@ class Run:
         self.alarms: dict[str, str] = {}
         self.dead: set[str] = set()
         self.fis: dict[str, Any] | None = None
+        self.skip_all = False  # the experiment runs no action (FIS's actionsMode skip-all: a dry run)
         self.notes: list[str] = []
         self.broken: dict[str, float] = {}  # clause id -> when it first failed, while running
         self._seq = 0
@@ -383,9 +383,10 @@ class Run:
             fis.start_experiment,
             clientToken=str(uuid.uuid4()),
             experimentTemplateId=template_id,
-            tags={SKIP_TAG: "true"} if skip else {},
+            **self.lab.start_args(bool(skip)),
         )
         exp_id = started["experiment"]["id"]
+        self.skip_all = started["experiment"].get("experimentOptions", {}).get("actionsMode") == "skip-all"
         self.fis = {
             "template_id": template_id,
             "experiment_id": exp_id,
@@ -446,10 +447,12 @@ class Run:
 
     async def _recover(self, timeout: float, minimum: float) -> float | None:
         entry = self._begin("recovery", "until the steady state holds again", timeout)
-        fault_start = min(
-            (e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e)),
-            default=self.phases[-2]["start"],
+        applied = (
+            (e["time"] for e in self.events if e["kind"] == "fault.applied" and self._is_ours(e))
+            if self.lab.fault_events
+            else (w["start"] for w in self._faults())
         )
+        fault_start = min(applied, default=self.phases[-2]["start"])
         deadline = time.monotonic() + self.clock.wall(timeout)
         streak = 0
         while time.monotonic() < deadline:
@@ -486,6 +489,8 @@ class Run:
 
     def _faults(self) -> list[dict[str, Any]]:
         """Fault windows from fault.applied/reverted events, one per FIS action."""
+        if not self.lab.fault_events:
+            return self._action_windows()
         out: dict[tuple[str, str], dict[str, Any]] = {}
         for e in self.events:
             if not self._is_ours(e):
@@ -505,6 +510,25 @@ class Run:
             if action:
                 w["action"], w["action_id"] = name, action["actionId"]
         return list(out.values())
+
+    def _action_windows(self) -> list[dict[str, Any]]:
+        """Fault windows from FIS's own action times, where no fault events are reported (an AWS
+        account): an action that started is a window, on the targets FIS resolved for it."""
+        fis = self.fis or {}
+        if self.skip_all:
+            return []
+        targets = [t["arn"] for t in fis.get("resolved_targets", [])]
+        return [
+            {
+                "action": name,
+                "action_id": a["actionId"],
+                "start": a["startTime"],
+                "end": a["endTime"],
+                "targets": targets,
+            }
+            for name, a in fis.get("actions", {}).items()
+            if a["startTime"] is not None and a["state"]["status"] not in ("skipped", "cancelled")
+        ]
 
     def _journal(
         self,

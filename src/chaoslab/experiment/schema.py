@@ -401,8 +401,9 @@ def _check_runnable(exp: dict[str, Any], path: Path) -> None:
         )
 
 
-def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
-    """A validated experiment with defaults filled in (and `fast:` overrides applied)."""
+def load_experiment(ref: str | Path, *, fast: bool = False, for_lab: bool = True) -> dict[str, Any]:
+    """A validated experiment with defaults filled in (and `fast:` overrides applied). `for_lab`
+    also refuses a template the lab cannot run; an AWS account runs what FIS runs."""
     path = resolve_experiment_path(ref)
     doc = read_document(path)
     errors = [i for i in validate_experiment_document(doc) if i.severity == "error"]
@@ -414,7 +415,8 @@ def load_experiment(ref: str | Path, *, fast: bool = False) -> dict[str, Any]:
     exp["file"] = str(path)
     if "template_file" in exp:
         exp["template"] = _read_template_file(path, exp["template_file"])
-    _check_runnable(exp, path)
+    if for_lab:
+        _check_runnable(exp, path)
     if Path(exp.get("stack", "")).suffix in (".yaml", ".yml", ".json") and not Path(exp["stack"]).is_absolute():
         exp["stack"] = str(path.parent / exp["stack"])  # like template_file: relative to this file, not the cwd
     exp["timing"] = {**DEFAULT_TIMING, **exp.get("timing", {})}

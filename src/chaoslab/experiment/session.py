@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,7 +43,7 @@ def run_experiment(
     """Run an experiment (already loaded) end to end and return its journal; outputs are written.
     `time_scale` is the scale a lab started here gets; a running lab must already have it."""
     from chaoslab.labctl import fetch_status, running_lab, start_detached, stop_lab
-    from chaoslab.report import LiveView, render_summary, write_html, write_journal, write_junit
+    from chaoslab.report import LiveView
 
     info = running_lab(config)
     started_here = info is None
@@ -70,13 +71,23 @@ def run_experiment(
         lab = LabClient(info["api"], config)
         view.note(f"lab: {info['api']} (stack {info.get('stack')})")
         try:
-            journal = asyncio.run(_until_terminated(Run(exp, lab, view, stack=str(info.get("stack") or stack_ref))))
+            journal = asyncio.run(until_terminated(Run(exp, lab, view, stack=str(info.get("stack") or stack_ref))))
         except asyncio.CancelledError:
             raise KeyboardInterrupt from None  # SIGTERM: the same clean stop as Ctrl-C
     finally:
         view.close()
         if started_here:
             stop_lab(config, quiet=True)
+    write_outputs(journal, report_dir, junit, out)
+    return journal
+
+
+def write_outputs(
+    journal: dict[str, Any], report_dir: str | Path | None, junit: str | Path | None, out: TextIO
+) -> None:
+    """journal.json and report.html in the report folder, the JUnit file if asked, the summary."""
+    from chaoslab.report import render_summary, write_html, write_journal, write_junit
+
     target = Path(report_dir) if report_dir else default_report_dir()
     target.mkdir(parents=True, exist_ok=True)
     write_journal(journal, target / "journal.json")
@@ -86,10 +97,9 @@ def run_experiment(
         write_junit(journal, junit)
     out.write(render_summary(journal, color=out.isatty(), report_path=str(html)))
     out.flush()
-    return journal
 
 
-async def _until_terminated(run: Run) -> dict[str, Any]:
+async def until_terminated(run: Run) -> dict[str, Any]:
     """Run, but let SIGTERM cancel the run like Ctrl-C does, so its clean-up (stop the load, stop
     the FIS experiment, stop the lab we started) happens instead of dying mid-fault."""
     if threading.current_thread() is not threading.main_thread():
@@ -108,8 +118,13 @@ def run_file(ref: str, config: LabConfig, **kwargs: Any) -> int:
     """`chaoslab run`: the exit code docs/ARCHITECTURE.md promises (2 when the run could not happen at all)."""
     out: TextIO = kwargs.get("out") or sys.stdout
     exp = load_experiment(ref, fast=kwargs.get("fast", False))
+    return guarded(lambda: run_experiment(exp, config, **kwargs), config, out)
+
+
+def guarded(run: Callable[[], dict[str, Any]], config: LabConfig, out: TextIO) -> int:
+    """The run's exit code, or 2 (with the traceback kept for a bug report) when it could not happen."""
     try:
-        journal = run_experiment(exp, config, **kwargs)
+        journal = run()
     except (ChaoslabError, KeyboardInterrupt):
         raise
     except Exception as exc:  # the run could not happen: say why, exit 2 as the contract says

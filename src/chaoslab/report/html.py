@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from chaoslab.report import svg
+from chaoslab.report import aws, svg
 from chaoslab.report.analysis import (
     Journal,
     clock,
@@ -361,6 +361,9 @@ def render_html(journal: Journal) -> str:
         "fis": _fis(journal),
         "probes": _probes(journal),
         "endpoints": per_endpoint,
+        "aws": journal.get("aws"),
+        "aws_template": aws.template_fate(journal),
+        "cloudwatch": aws.cloudwatch_rows(journal),
     }
     return _ENV.get_template("report.html.j2").render(**context)
 

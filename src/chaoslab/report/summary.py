@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaoslab.report import aws
 from chaoslab.report.analysis import (
     Journal,
     clock,
@@ -192,6 +193,7 @@ def render_summary(journal: Journal, *, color: bool = False, report_path: str | 
         _integrity(journal, p),
         _windows(journal, p),
     ]
+    blocks += [b for b in [aws.summary_lines(journal)] if b]
     if report_path:
         blocks.append([f"Report  {report_path}"])
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"

@@ -3,6 +3,8 @@ experiment's faults make victims and fault windows."""
 
 import io
 
+from chaoslab.config import LabConfig
+from chaoslab.experiment.labclient import LabClient
 from chaoslab.experiment.runner import Run
 from chaoslab.report import LiveView
 
@@ -26,7 +28,8 @@ EARLIER = [
 
 
 def _run():
-    return Run({"title": "t"}, lab=None, view=LiveView(io.StringIO(), tty=False), stack="s")
+    lab = LabClient("http://127.0.0.1:9", LabConfig())  # never called: the events are given
+    return Run({"title": "t"}, lab=lab, view=LiveView(io.StringIO(), tty=False), stack="s")
 
 
 def test_an_earlier_experiments_faults_are_not_this_runs():
