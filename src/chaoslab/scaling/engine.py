@@ -30,7 +30,8 @@ class Scalable(Protocol):
 
     def capacity(self) -> int: ...
 
-    def scale_to(self, capacity: int, alarm: str, policy: str) -> None: ...
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
+        """`alarm` is None when a caller executed the policy itself (EC2's ExecutePolicy)."""
 
 
 @dataclass(frozen=True)
@@ -71,14 +72,22 @@ class Policy:
 
 
 class ScalingEngine:
-    """Runs `policies` (keyed by ARN) from the alarms of `cloudwatch` on `clock` (the lab's)."""
+    """Runs `policies` (keyed by ARN) from the alarms of `lab.cloudwatch` on `lab.clock`; the
+    lab's rooms are looked up when used, so a backend can own an engine from its constructor."""
 
-    def __init__(self, cloudwatch: Any, clock: Any) -> None:
-        self.cloudwatch = cloudwatch
-        self.clock = clock
+    def __init__(self, lab: Any) -> None:
+        self.lab = lab
         self.policies: dict[str, Policy] = {}
         self._task: asyncio.Task[None] | None = None
         self._remove_listener: Callable[[], None] | None = None
+
+    @property
+    def cloudwatch(self) -> Any:
+        return self.lab.cloudwatch
+
+    @property
+    def clock(self) -> Any:
+        return self.lab.clock
 
     async def start(self) -> None:
         self._remove_listener = self.cloudwatch.add_alarm_listener(self._alarm_changed)
@@ -130,16 +139,30 @@ class ScalingEngine:
         value = self.cloudwatch.latest_value(alarm)
         if value is None:
             return None
+        high = alarm.comparison.startswith("Greater")
+        return self.run(policy, value, alarm.threshold, high, alarm.name)
+
+    def run(
+        self,
+        policy: Policy,
+        value: float,
+        threshold: float,
+        high: bool = True,
+        alarm: str | None = None,
+        honor_cooldown: bool = True,
+    ) -> int | None:
+        """Scale once for a metric `value` against an alarm's `threshold` (`high`: the alarm
+        fires above it); the new capacity, or None when nothing changed."""
         current = policy.target.capacity()
-        wanted = self._wanted(policy, alarm, value, current)
+        wanted = self._wanted(policy, value, threshold, high, current)
         if wanted is None:
             return None
-        low, high = policy.target.bounds()
-        new = rules.clamp(wanted, low, high)
+        low, top = policy.target.bounds()
+        new = rules.clamp(wanted, low, top)
         now = self.clock.now()
-        if new == current or self._cooling(policy, new > current, now):
+        if new == current or (honor_cooldown and self._cooling(policy, new > current, now)):
             return None
-        policy.target.scale_to(new, alarm.name, policy.name)
+        policy.target.scale_to(new, policy.name, alarm)
         if new > current:
             policy.last_out = now
         else:
@@ -147,19 +170,18 @@ class ScalingEngine:
         return new
 
     @staticmethod
-    def _wanted(policy: Policy, alarm: Any, value: float, current: int) -> int | None:
+    def _wanted(policy: Policy, value: float, threshold: float, high: bool, current: int) -> int | None:
         if policy.tracking is not None:
             t = policy.tracking
             wanted = rules.tracking_capacity(current, value, t.target_value)
-            high_alarm = alarm.comparison.startswith("Greater")
-            if (high_alarm and wanted <= current) or (not high_alarm and (wanted >= current or t.disable_scale_in)):
+            if (high and wanted <= current) or (not high and (wanted >= current or t.disable_scale_in)):
                 return None  # each alarm moves capacity one way only
             return wanted
         s = policy.stepping
         if s is None:
             return None
         if s.steps:
-            step = rules.step_for(s.steps, value - alarm.threshold)
+            step = rules.step_for(s.steps, value - threshold)
             if step is None:
                 return None
             return rules.adjusted(current, s.adjustment_type, step.adjustment, s.min_magnitude)

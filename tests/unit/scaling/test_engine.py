@@ -36,7 +36,7 @@ class Clock:
 class Target:
     def __init__(self, capacity: int, low: int = 1, high: int = 10) -> None:
         self.current, self.low, self.high = capacity, low, high
-        self.changes: list[tuple[int, str, str]] = []
+        self.changes: list[tuple[int, str | None, str]] = []
 
     def bounds(self) -> tuple[int, int]:
         return self.low, self.high
@@ -44,7 +44,7 @@ class Target:
     def capacity(self) -> int:
         return self.current
 
-    def scale_to(self, capacity: int, alarm: str, policy: str) -> None:
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
         self.current = capacity
         self.changes.append((capacity, alarm, policy))
 
@@ -95,7 +95,7 @@ def test_target_tracking_alarms_are_named_and_configured_as_aws_makes_them(cw: C
 
 def test_high_alarm_scales_out_by_the_formula_then_cooldown_holds(cw: CloudWatchBackend, clock: Clock) -> None:
     target = Target(2)
-    engine = ScalingEngine(cw, clock)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
     engine.add(_tracking_policy(cw, target))
     cw.add_alarm_listener(engine._alarm_changed)
     _minutes(cw, clock, [90, 90, 90, 90])
@@ -114,7 +114,7 @@ def test_high_alarm_scales_out_by_the_formula_then_cooldown_holds(cw: CloudWatch
 
 def test_capacity_stays_within_the_targets_bounds(cw: CloudWatchBackend, clock: Clock) -> None:
     target = Target(2, high=3)
-    engine = ScalingEngine(cw, clock)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
     engine.add(_tracking_policy(cw, target))
     _minutes(cw, clock, [200, 200, 200])
     engine.invoke(cw.alarms["TargetTracking-service/c/web-AlarmHigh-u-1"])
@@ -123,7 +123,7 @@ def test_capacity_stays_within_the_targets_bounds(cw: CloudWatchBackend, clock: 
 
 def test_low_alarm_scales_in_and_high_alarm_never_does(cw: CloudWatchBackend, clock: Clock) -> None:
     target = Target(4)
-    engine = ScalingEngine(cw, clock)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
     engine.add(_tracking_policy(cw, target))
     _minutes(cw, clock, [10] * 16)
     engine.invoke(cw.alarms["TargetTracking-service/c/web-AlarmHigh-u-1"])
@@ -151,7 +151,7 @@ def _user_alarm(cw: CloudWatchBackend, actions: list[str]) -> Any:
 
 def test_step_policy_picks_the_step_the_breach_falls_in(cw: CloudWatchBackend, clock: Clock) -> None:
     target = Target(1)
-    engine = ScalingEngine(cw, clock)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
     steps = (Step(0, 20, 1), Step(20, None, 3))
     engine.add(Policy(ARN, "step", STEP, target, stepping=Stepping(CHANGE, steps, cooldown=60)))
     alarm = _user_alarm(cw, [ARN])
@@ -168,7 +168,7 @@ def test_step_policy_picks_the_step_the_breach_falls_in(cw: CloudWatchBackend, c
 
 def test_simple_policy_and_disabled_actions(cw: CloudWatchBackend, clock: Clock) -> None:
     target = Target(1)
-    engine = ScalingEngine(cw, clock)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
     engine.add(Policy(ARN, "simple", SIMPLE, target, stepping=Stepping(CHANGE, adjustment=2)))
     alarm = _user_alarm(cw, [ARN])
     _minutes(cw, clock, [75])

@@ -45,7 +45,7 @@ class EcsCapacity:
         desired: int = self.backend.lab.ecs.service(cluster, service).desired_count
         return desired
 
-    def scale_to(self, capacity: int, alarm: str, policy: str) -> None:
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
         out = capacity > self.capacity()
         suspended = "DynamicScalingOutSuspended" if out else "DynamicScalingInSuspended"
         if self.target.suspended.get(suspended):
@@ -63,7 +63,7 @@ class ApplicationAutoScalingBackend:
         self.targets: dict[TargetKey, ScalableTarget] = {}
         self.policies: dict[tuple[TargetKey, str], PolicyRecord] = {}
         self.activities: list[dict[str, Any]] = []
-        self.engine = ScalingEngine(lab.cloudwatch, lab.clock)
+        self.engine = ScalingEngine(lab)
 
     async def start(self) -> None:
         await self.engine.start()

@@ -1,6 +1,8 @@
-"""Application Auto Scaling against a real lab at time scale 60 (a one-minute alarm period lasts a
-second): target tracking creates AWS's two alarms, and a metric above the target — pushed with
-PutMetricData, or the real CPU of a busy task — scales the ECS service out within its bounds."""
+"""Scaling policies against a real lab at time scale 60 (a one-minute alarm period lasts a second).
+Application Auto Scaling: target tracking creates AWS's two alarms, and a metric above the target
+— pushed with PutMetricData, or the real CPU of a busy task — scales the ECS service out within
+its bounds. EC2 Auto Scaling: the same engine behind PutScalingPolicy, DescribePolicies,
+ExecutePolicy and DeletePolicy, its alarms on the group's own CPU series."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ SCALE = {"ServiceNamespace": "ecs", "ScalableDimension": "ecs:service:DesiredCou
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
     home = tmp_path_factory.mktemp("appscaling")
-    doc = stack_doc("appscaling")
+    group = {"name": "web-asg", "image": "chaoslab/static", "port": 80, "min": 1, "max": 3, "desired": 1}
+    doc = stack_doc("appscaling", {"auto_scaling_groups": [group]})
     (home / "stack.yaml").write_text(yaml.safe_dump(doc))
     config = LabConfig(home=home, api_port=free_port(), time_scale=60.0)
     handle = LabHandle(
@@ -159,3 +162,62 @@ def test_errors_are_worded_as_aws_words_them(lab: LabHandle) -> None:
         )
     with pytest.raises(aas.exceptions.ValidationException, match="MinCapacity and MaxCapacity are required"):
         aas.register_scalable_target(ResourceId="service/none/web", **SCALE)
+
+
+def _group(asg: Any) -> dict[str, Any]:
+    found: dict[str, Any] = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web-asg"])["AutoScalingGroups"][0]
+    return found
+
+
+def test_ec2_auto_scaling_policies_run_on_the_same_engine(lab: LabHandle) -> None:
+    asg, cw = lab.client("autoscaling"), lab.client("cloudwatch")
+    tracked = asg.put_scaling_policy(
+        AutoScalingGroupName="web-asg",
+        PolicyName="cpu50",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "ASGAverageCPUUtilization"},
+            "TargetValue": 50.0,
+        },
+    )
+    names = sorted(a["AlarmName"] for a in tracked["Alarms"])
+    assert [re.sub(r"[0-9a-f-]{36}$", "<uuid>", n) for n in names] == [
+        "TargetTracking-web-asg-AlarmHigh-<uuid>",
+        "TargetTracking-web-asg-AlarmLow-<uuid>",
+    ]
+    [high] = cw.describe_alarms(AlarmNames=[names[0]])["MetricAlarms"]
+    assert (high["Namespace"], high["MetricName"], high["Dimensions"]) == (
+        "AWS/EC2",
+        "CPUUtilization",
+        [{"Name": "AutoScalingGroupName", "Value": "web-asg"}],
+    )
+    wait_for(  # the members' CPU, aggregated per group as EC2 does
+        lambda: cw.list_metrics(Namespace="AWS/EC2", Dimensions=[{"Name": "AutoScalingGroupName", "Value": "web-asg"}])[
+            "Metrics"
+        ],
+        10,
+        "the group's CPUUtilization series",
+    )
+    asg.put_scaling_policy(
+        AutoScalingGroupName="web-asg",
+        PolicyName="add-one",
+        PolicyType="SimpleScaling",
+        AdjustmentType="ChangeInCapacity",
+        ScalingAdjustment=1,
+    )
+    asg.execute_policy(AutoScalingGroupName="web-asg", PolicyName="add-one", HonorCooldown=True)
+    assert _group(asg)["DesiredCapacity"] == 2
+    asg.execute_policy(AutoScalingGroupName="web-asg", PolicyName="add-one", HonorCooldown=True)
+    assert _group(asg)["DesiredCapacity"] == 2  # the 300 s cooldown holds
+    wait_for(lambda: len(_group(asg)["Instances"]) == 2, 20, "the group launching its second instance")
+    causes = [a["Cause"] for a in asg.describe_scaling_activities(AutoScalingGroupName="web-asg")["Activities"]]
+    assert any("a user request executed policy add-one changing the desired capacity from 1 to 2" in c for c in causes)
+    kinds = {
+        p["PolicyName"]: p["PolicyType"]
+        for p in asg.describe_policies(AutoScalingGroupName="web-asg")["ScalingPolicies"]
+    }
+    assert kinds == {"cpu50": "TargetTrackingScaling", "add-one": "SimpleScaling"}
+    with pytest.raises(asg.exceptions.ClientError, match="not supported for target tracking"):
+        asg.execute_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
+    asg.delete_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
+    assert not cw.describe_alarms(AlarmNamePrefix="TargetTracking-web-asg-")["MetricAlarms"]
