@@ -162,6 +162,7 @@ class ApplicationAutoScalingBackend:
         """Set the service's desiredCount and record the activity as Application Auto Scaling words it."""
         cluster, service = target.cluster_and_service
         now = self.lab.clock.now()
+        old = self.lab.ecs.service(cluster, service).desired_count
         self.lab.ecs.update_service(cluster, service, desired_count=capacity)
         activity = {
             "ActivityId": str(uuid.uuid4()),
@@ -181,6 +182,7 @@ class ApplicationAutoScalingBackend:
             "scaling.activity",
             service="application-autoscaling",
             resource=target.key.resource_id,
+            old=old,
             capacity=capacity,
             cause=cause,
         )
