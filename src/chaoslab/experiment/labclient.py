@@ -22,6 +22,7 @@ EVENT_KINDS = (
     "experiment.state",
     "db.failover",
     "asg.activity",
+    "scaling.activity",
 )
 
 
