@@ -89,6 +89,8 @@ class ApplicationAutoScalingBackend:
         high = max_capacity if max_capacity is not None else old.max_capacity if old else None
         if low is None or high is None:
             raise invalid("MinCapacity and MaxCapacity are required when registering a new scalable target.")
+        if low < 0 or high < 0:
+            raise invalid("MinCapacity and MaxCapacity must be non-negative.")
         if low > high:
             raise invalid("Minimum capacity cannot be greater than maximum capacity.")
         cluster, service = key.resource_id.split("/", 2)[1:]
