@@ -198,6 +198,11 @@ def test_ec2_auto_scaling_policies_run_on_the_same_engine(lab: LabHandle) -> Non
         10,
         "the group's CPUUtilization series",
     )
+    with pytest.raises(asg.exceptions.ClientError, match="not supported for target tracking"):
+        asg.execute_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
+    # Gone before the group grows: its low alarm, over the idle group's CPU, would scale it back in.
+    asg.delete_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
+    assert not cw.describe_alarms(AlarmNamePrefix="TargetTracking-web-asg-")["MetricAlarms"]
     asg.put_scaling_policy(
         AutoScalingGroupName="web-asg",
         PolicyName="add-one",
@@ -216,8 +221,4 @@ def test_ec2_auto_scaling_policies_run_on_the_same_engine(lab: LabHandle) -> Non
         p["PolicyName"]: p["PolicyType"]
         for p in asg.describe_policies(AutoScalingGroupName="web-asg")["ScalingPolicies"]
     }
-    assert kinds == {"cpu50": "TargetTrackingScaling", "add-one": "SimpleScaling"}
-    with pytest.raises(asg.exceptions.ClientError, match="not supported for target tracking"):
-        asg.execute_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
-    asg.delete_policy(AutoScalingGroupName="web-asg", PolicyName="cpu50")
-    assert not cw.describe_alarms(AlarmNamePrefix="TargetTracking-web-asg-")["MetricAlarms"]
+    assert kinds == {"add-one": "SimpleScaling"}
