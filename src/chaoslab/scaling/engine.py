@@ -30,8 +30,9 @@ class Scalable(Protocol):
 
     def capacity(self) -> int: ...
 
-    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
-        """`alarm` is None when a caller executed the policy itself (EC2's ExecutePolicy)."""
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> bool:
+        """Whether the capacity changed (a target may have this direction suspended); `alarm` is
+        None when a caller executed the policy itself (EC2's ExecutePolicy)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ class ScalingEngine:
         now = self.clock.now()
         if new == current or (honor_cooldown and self._cooling(policy, new > current, now)):
             return None
-        policy.target.scale_to(new, policy.name, alarm)
+        if not policy.target.scale_to(new, policy.name, alarm):
+            return None
         if new > current:
             policy.last_out = now
         else:

@@ -37,6 +37,7 @@ class Target:
     def __init__(self, capacity: int, low: int = 1, high: int = 10) -> None:
         self.current, self.low, self.high = capacity, low, high
         self.changes: list[tuple[int, str | None, str]] = []
+        self.frozen = False  # a suspended direction: the target refuses the change
 
     def bounds(self) -> tuple[int, int]:
         return self.low, self.high
@@ -44,9 +45,12 @@ class Target:
     def capacity(self) -> int:
         return self.current
 
-    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> bool:
+        if self.frozen:
+            return False
         self.current = capacity
         self.changes.append((capacity, alarm, policy))
+        return True
 
 
 @pytest.fixture
@@ -178,3 +182,16 @@ def test_simple_policy_and_disabled_actions(cw: CloudWatchBackend, clock: Clock)
     cw.set_actions_enabled(["load-high"], True)
     engine.invoke(alarm)
     assert target.current == 3
+
+
+def test_a_refused_change_starts_no_cooldown(cw: CloudWatchBackend, clock: Clock) -> None:
+    target = Target(1)
+    engine = ScalingEngine(types.SimpleNamespace(cloudwatch=cw, clock=clock))
+    engine.add(Policy(ARN, "simple", SIMPLE, target, stepping=Stepping(CHANGE, adjustment=1, cooldown=300)))
+    alarm = _user_alarm(cw, [ARN])
+    _minutes(cw, clock, [75])
+    target.frozen = True
+    assert engine.invoke(alarm) is None and target.current == 1
+    target.frozen = False
+    engine.invoke(alarm)
+    assert target.current == 2

@@ -45,14 +45,15 @@ class EcsCapacity:
         desired: int = self.backend.lab.ecs.service(cluster, service).desired_count
         return desired
 
-    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> bool:
         out = capacity > self.capacity()
         suspended = "DynamicScalingOutSuspended" if out else "DynamicScalingInSuspended"
         if self.target.suspended.get(suspended):
-            return
+            return False
         self.backend.set_capacity(
             self.target, capacity, f"monitor alarm {alarm} in state ALARM triggered policy {policy}"
         )
+        return True
 
 
 class ApplicationAutoScalingBackend:

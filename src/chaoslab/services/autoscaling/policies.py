@@ -53,7 +53,7 @@ class GroupCapacity:
     def capacity(self) -> int:
         return int(self._group().desired)
 
-    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> None:
+    def scale_to(self, capacity: int, policy: str, alarm: str | None) -> bool:
         group = self._group()
         who = f"a monitor alarm {alarm} in state ALARM" if alarm else "a user request"
         verb = "triggered" if alarm else "executed"
@@ -61,6 +61,7 @@ class GroupCapacity:
             f"{who} {verb} policy {policy} changing the desired capacity from {group.desired} to {capacity}"
         )
         self.backend.set_desired(self.group_name, capacity)
+        return True
 
 
 @dataclass
