@@ -10,7 +10,7 @@ temporary directory), API port (--api-port; default a free one), listener port 0
 EXPERIMENT --report DIR` with the example's full timing (--report; default a new temporary
 directory, kept), then `chaoslab down`. From DIR/journal.json
 it writes the date, the machine, the commands and the figures (verdict, clauses, faults, latency
-per window, integrity, measured windows, database failover, alarms) between
+per window, integrity, measured windows, database failover, scaling activities, alarms) between
 `<!-- results:begin EXPERIMENT -->` and `<!-- results:end EXPERIMENT -->` in the README.
 
 --time-scale N starts the lab N times faster (`chaoslab up --time-scale N`): the figures are in
@@ -244,6 +244,17 @@ def failovers(journal: dict[str, Any]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def scaling(journal: dict[str, Any]) -> list[str]:
+    """Each scaling activity: when, after the first fault began, and the capacity it set."""
+    start = min((f["start"] for f in journal.get("faults", [])), default=None)
+    parts = [
+        f"{e['old']} → {e['capacity']}" + (f" at +{e['time'] - start:.0f} s" if start is not None else "")
+        for e in journal["events"]
+        if e["kind"] == "scaling.activity"
+    ]
+    return [f"Scaling activities (time after the fault began): {'; '.join(parts)}.", ""] if parts else []
+
+
 def alarms(journal: dict[str, Any]) -> list[str]:
     """Each sampled alarm's states during the run, in order."""
     parts = []
@@ -263,6 +274,7 @@ def render(run: Run, args: argparse.Namespace, experiment: Path) -> str:
         integrity(run.journal),
         measured_windows(run.journal),
         failovers(run.journal),
+        scaling(run.journal),
         alarms(run.journal),
     )
     return "\n".join(line for section in sections for line in section).rstrip() + "\n"

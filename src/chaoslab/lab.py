@@ -51,6 +51,7 @@ class Lab:
     rds: Any
     autoscaling: Any
     ecs: Any
+    applicationautoscaling: Any
     ssm: Any
     fis: Any
 

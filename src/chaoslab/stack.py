@@ -233,6 +233,20 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "alarms": {"type": "array", "items": {"type": "object", "required": ["AlarmName"]}},
+        "application_autoscaling": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "scalable_targets": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["ResourceId", "MinCapacity", "MaxCapacity"]},
+                },
+                "scaling_policies": {
+                    "type": "array",
+                    "items": {"type": "object", "required": ["PolicyName", "ResourceId", "PolicyType"]},
+                },
+            },
+        },
     },
 }
 
@@ -494,6 +508,7 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
         lab.ecs.task_definitions.register(td)
     for svc in ecs.get("services", []):
         _create_service(lab, svc, vpc, tg_arns, db_env)
+    _apply_scaling(lab, doc.get("application_autoscaling") or {})
     if compute:
         say("compute: launching instances")
         await asyncio.gather(*compute)
@@ -659,6 +674,24 @@ def _create_service(
         grace=svc.get("health_check_grace_period", 0),
         tags=svc.get("tags"),
     )
+
+
+def _apply_scaling(lab: LabLike, section: dict[str, Any]) -> None:
+    """Application Auto Scaling's RegisterScalableTarget and PutScalingPolicy bodies, for the
+    stack's ECS services (namespace and dimension default to `ecs`, `ecs:service:DesiredCount`)."""
+    from chaoslab.services.applicationautoscaling.models import ECS_DIMENSION, TargetKey
+
+    def key(body: dict[str, Any]) -> TargetKey:
+        return TargetKey(
+            body.get("ServiceNamespace", "ecs"), body["ResourceId"], body.get("ScalableDimension", ECS_DIMENSION)
+        )
+
+    for target in section.get("scalable_targets", []):
+        lab.applicationautoscaling.register_target(
+            key(target), target["MinCapacity"], target["MaxCapacity"], suspended=target.get("SuspendedState")
+        )
+    for policy in section.get("scaling_policies", []):
+        lab.applicationautoscaling.put_policy(key(policy), policy["PolicyName"], policy["PolicyType"], policy)
 
 
 def relocated(doc: dict[str, Any], octet: int) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class LabLike(Protocol):
     rds: Any
     autoscaling: Any
     ecs: Any
+    applicationautoscaling: Any
     ssm: Any
     fis: Any
     gateway: Any

@@ -88,6 +88,7 @@ def test_a_lab_builds_every_backend_from_its_spec_in_the_order_it_always_had(tmp
         "RdsBackend",
         "AutoScalingBackend",
         "EcsBackend",
+        "ApplicationAutoScalingBackend",
         "SsmBackend",
         "FisBackend",
     ]

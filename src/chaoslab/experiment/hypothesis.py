@@ -27,6 +27,7 @@ class Evidence:
     phases: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # name -> (start, end)
     integrity: dict[str, Any] | None = None
     recovery_time_s: float | None = None
+    scaling: list[tuple[float, str, int, int]] = field(default_factory=list)  # (time, resource, old, new)
 
 
 def _phase_names(clause: dict[str, Any]) -> tuple[str, ...]:
@@ -99,6 +100,9 @@ def clause_text(clause: dict[str, Any]) -> str:
         return "data intact"
     if kind == "successes":
         return f"successes >= {clause['min_per_s']:g}/s{where}"
+    if kind == "scale_out":
+        what = f" of {clause['resource']}" if clause.get("resource") else ""
+        return f"scale-out{what} by >= {clause.get('min_added', 1)} within {clause['within_s']:g} s"
     return "no lost acknowledged writes"
 
 
@@ -143,6 +147,8 @@ def evaluate(clause: dict[str, Any], index: int, ev: Evidence) -> dict[str, Any]
         return _result(clause, index, clause["state"], last or "no samples", last == clause["state"])
     if kind == "successes":
         return _successes(clause, index, select(ev.records, clause, phases=names), ev, names)
+    if kind == "scale_out":
+        return _scale_out(clause, index, ev, names)
     if kind == "healthy_hosts":
         counts = [n for t, n in ev.healthy_hosts if _in_phases(t, ev, names)]
         low = min(counts) if counts else None
@@ -193,6 +199,26 @@ def _successes(
         f"{rate:.2f}/s ({ok} in {seconds:.1f} s)",
         seconds > 0 and rate >= clause["min_per_s"],
     )
+
+
+def _scale_out(clause: dict[str, Any], index: int, ev: Evidence, names: tuple[str, ...]) -> dict[str, Any]:
+    """ "Does it scale out before users notice?": the first scaling activity that adds capacity,
+    timed from the start of the clause's first phase (the injection, by default), and how much
+    capacity the run added by its end (the highest capacity reached over the one before)."""
+    start = next((ev.phases[n][0] for n in names if n in ev.phases), None)
+    mine = sorted(
+        (t, old, new)
+        for t, resource, old, new in ev.scaling
+        if (not clause.get("resource") or resource == clause["resource"]) and _in_phases(t, ev, names)
+    )
+    first = next(((t, old) for t, old, new in mine if new > old), None)
+    bound = f"+{clause.get('min_added', 1)} in {clause['within_s']:g} s"
+    if start is None or first is None:
+        return _result(clause, index, bound, "no scale-out", False)
+    after = first[0] - start
+    added = max(new for _, _, new in mine) - first[1]
+    measured = f"first after {after:.1f} s, +{added} ({first[1]} → {first[1] + added})"
+    return _result(clause, index, bound, measured, after <= clause["within_s"] and added >= clause.get("min_added", 1))
 
 
 def _request_clause(clause: dict[str, Any], index: int, records: list[Record]) -> dict[str, Any]:

@@ -23,6 +23,7 @@ EVENT_KINDS = (
     "experiment.state",
     "db.failover",
     "asg.activity",
+    "scaling.activity",
 )
 
 

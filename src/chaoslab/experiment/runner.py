@@ -262,6 +262,11 @@ class Run:
             phases={p["name"]: (p["start"], p["end"]) for p in self.phases},
             integrity=integ,
             recovery_time_s=recovery_time,
+            scaling=[
+                (e["time"], e["resource"], e["old"], e["capacity"])
+                for e in self.events
+                if e["kind"] == "scaling.activity" and e["time"] >= self.started
+            ],
         )
         clauses = (
             []

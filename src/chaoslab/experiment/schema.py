@@ -66,6 +66,7 @@ _CLAUSE = {
                 "data_intact",
                 "healthy_hosts",
                 "successes",
+                "scale_out",
             ]
         },
         "phase": _PHASE,
@@ -111,6 +112,17 @@ _CLAUSE = {
         {
             "if": {"properties": {"type": {"const": "healthy_hosts"}}},
             "then": {"required": ["min"], "properties": {"min": {"type": "integer", "minimum": 0}}},
+        },
+        {
+            "if": {"properties": {"type": {"const": "scale_out"}}},
+            "then": {
+                "required": ["within_s"],
+                "properties": {
+                    "within_s": _POS,
+                    "min_added": {"type": "integer", "minimum": 1},
+                    "resource": {"type": "string"},
+                },
+            },
         },
     ],
 }

@@ -336,8 +336,10 @@ class RequestStats:
             if t > since
         ]
 
-    def flush(self, sink: MetricSink, timestamp: float) -> None:
-        """Push the last second's aggregates: LB-wide and LB+TG, counts only when non-zero."""
+    def flush(self, sink: MetricSink, timestamp: float) -> dict[str, int]:
+        """Push the last second's aggregates: LB-wide and LB+TG, counts only when non-zero.
+        Returns the requests routed to each target group's targets (by its dimension), which the
+        backend, knowing how many targets are healthy, turns into RequestCountPerTarget."""
         counts, times = self._counts, self._times
         self._counts, self._times = {}, {}
         lb = {"LoadBalancer": self.lb_dimension}
@@ -362,6 +364,7 @@ class RequestStats:
                 sink.put_metric("AWS/ApplicationELB", self._COUNTERS[i], lb, [float(value)], "Count", timestamp)
         if all_times:
             sink.put_metric("AWS/ApplicationELB", "TargetResponseTime", lb, all_times, "Seconds", timestamp)
+        return {tg: row[0] for tg, row in counts.items() if tg and row[0]}
 
 
 class _Request:

@@ -46,6 +46,7 @@ _EVENT_FIELDS = {
     "fault.applied": ("target", "fault"),
     "fault.reverted": ("target", "fault"),
     "asg.activity": ("group", "description"),
+    "scaling.activity": ("resource", "capacity"),
     "experiment.state": ("experiment", "state"),
     "db.failover": ("cluster", "state"),
 }

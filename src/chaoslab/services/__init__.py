@@ -4,7 +4,20 @@ lab still orders by each spec's `after`). Adding a service is a folder and a lin
 
 from __future__ import annotations
 
-from chaoslab.services import autoscaling, cloudwatch, ec2, ecs, elbv2, fis, iam, logs, rds, ssm, sts
+from chaoslab.services import (
+    applicationautoscaling,
+    autoscaling,
+    cloudwatch,
+    ec2,
+    ecs,
+    elbv2,
+    fis,
+    iam,
+    logs,
+    rds,
+    ssm,
+    sts,
+)
 from chaoslab.services.spec import ServiceSpec
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -17,6 +30,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     rds.SERVICE,
     autoscaling.SERVICE,
     ecs.SERVICE,
+    applicationautoscaling.SERVICE,
     ssm.SERVICE,
     fis.SERVICE,
 )

@@ -117,3 +117,46 @@ def test_errors_are_modeled_exceptions(ecs) -> None:
     assert "nope" in str(err.value)
     missing = ecs.describe_services(cluster="batch", services=["never-made"])
     assert missing["services"] == [] and missing["failures"][0]["reason"] == "MISSING"
+
+
+def test_a_clusters_default_strategy_places_tasks_by_base_then_weight(lab: LabHandle, ecs) -> None:
+    """Seed 004's strategy: FARGATE base 2, then FARGATE_SPOT three times as often as FARGATE."""
+    strategy = [
+        {"capacityProvider": "FARGATE", "base": 2, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3},
+    ]
+    cluster = ecs.put_cluster_capacity_providers(
+        cluster="batch", capacityProviders=["FARGATE", "FARGATE_SPOT"], defaultCapacityProviderStrategy=strategy
+    )["cluster"]
+    assert cluster["defaultCapacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE", "base": 2, "weight": 1},
+        {"capacityProvider": "FARGATE_SPOT", "base": 0, "weight": 3},
+    ]
+    subnets = [s["SubnetId"] for s in lab.client("ec2").describe_subnets()["Subnets"]]
+    service = ecs.create_service(
+        cluster="batch",
+        serviceName="spread",
+        taskDefinition="worker",
+        desiredCount=6,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+    )["service"]
+    assert "launchType" not in service or not service["launchType"]
+    assert [s["capacityProvider"] for s in service["capacityProviderStrategy"]] == ["FARGATE", "FARGATE_SPOT"]
+    arns = wait_for(
+        lambda: (a := ecs.list_tasks(cluster="batch", serviceName="spread")["taskArns"]) and len(a) == 6 and a,
+        30,
+        "six tasks",
+    )
+    placed = sorted(t["capacityProviderName"] for t in ecs.describe_tasks(cluster="batch", tasks=arns)["tasks"])
+    assert placed == ["FARGATE"] * 3 + ["FARGATE_SPOT"] * 3  # 2 base, the other 4 split 1:3
+    with pytest.raises(ecs.exceptions.InvalidParameterException, match="both a launch type and capacity provider"):
+        ecs.create_service(
+            cluster="batch",
+            serviceName="both",
+            taskDefinition="worker",
+            desiredCount=1,
+            launchType="FARGATE",
+            capacityProviderStrategy=strategy,
+            networkConfiguration={"awsvpcConfiguration": {"subnets": subnets}},
+        )
+    ecs.delete_service(cluster="batch", service="spread", force=True)

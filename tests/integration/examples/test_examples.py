@@ -214,3 +214,16 @@ def test_own_service_is_replaced_from_its_launch_template(tmp_path: Path) -> Non
     # Answers after the fault come from the replacement (its user data started the service) too.
     served = {x["served_by"] for x in r.journal["requests"] if x["status"] == 200 and x["t"] > fault["start"]}
     assert len(served - {stopped}) == 2, served  # the other instance and the replacement
+
+
+@pytest.mark.slow  # about 40 s: ten scenario minutes of CPU stress at time scale 60, plus the lab's start
+def test_ecs_autoscaling_scales_out_under_cpu_stress_at_time_scale_60(tmp_path: Path) -> None:
+    r = run_example("ecs-autoscaling", tmp_path, 178, time_scale=60, timeout=300)
+    assert r.code == 0, r.output  # README: held
+    (fault,) = r.journal["faults"]
+    assert fault["action_id"] == "aws:ecs:task-cpu-stress" and len(fault["targets"]) == 2
+    outs = [e for e in r.journal["events"] if e["kind"] == "scaling.activity" and e["capacity"] > e["old"]]
+    assert outs and outs[0]["old"] == 2 and "AlarmHigh" in outs[0]["cause"], outs
+    # The high alarm needs three one-minute datapoints over the target: no scale-out before that.
+    assert outs[0]["time"] - fault["start"] >= 120, (outs[0]["time"], fault["start"])
+    assert _clause(r.journal, "scale_out")["passed"] and _clause(r.journal, "error_rate")["passed"]

@@ -1,6 +1,7 @@
 """CloudWatch alarms on real traffic (docs/cloudwatch.md), on a real lab: seed 002's alarm (HTTPCode_Target_5XX_Count, Sum > 5,
 missing data not breaching, a 2 s local period) goes to ALARM within about a period of the app
-answering 500 and back to OK after it recovers; HealthyHostCount drops when a unit dies."""
+answering 500 and back to OK after it recovers; HealthyHostCount drops when a unit dies; and
+RequestCountPerTarget is the target group's requests over its healthy targets."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ def test_5xx_alarm_follows_the_app_and_healthy_hosts_follow_the_units(tmp_path) 
             traffic = asyncio.create_task(_traffic(f"http://{host}:{port}", stop))
             alarm = "chaos-lab-target-5xx"
             await _wait_state(lab, alarm, "OK", 15)
+            # Requests per healthy target, what target tracking on ALBRequestCountPerTarget reads.
+            lb_tg = {"LoadBalancer": doc_lb(lab), "TargetGroup": doc_tg(lab)}
+            deadline = time.monotonic() + 10
+            while not (routed := _sums(lab, "RequestCount", lb_tg, now := time.time())) and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
+            per_target = _sums(lab, "RequestCountPerTarget", {"TargetGroup": doc_tg(lab)}, now)
+            assert routed and per_target == pytest.approx({t: n / 2 for t, n in routed.items()})
 
             writer = lab.rds.clusters["chaos-lab-aurora"].runtime.writer_proxies
             for proxy in writer:  # the database goes away: /products answers 500
@@ -98,6 +106,12 @@ def doc_lb(lab: Lab) -> str:
 
 def doc_tg(lab: Lab) -> str:
     return lab.elbv2.describe_target_groups()["TargetGroups"][0]["TargetGroupArn"].split(":", 5)[5]
+
+
+def _sums(lab: Lab, metric: str, dims: dict[str, str], now: float) -> dict[float, float]:
+    """Per-second sums over the last five complete seconds."""
+    points = lab.cloudwatch.statistics("AWS/ApplicationELB", metric, dims, now - 6, now - 1, 1)
+    return {t: agg.total for t, agg in points}
 
 
 def _latest(lab: Lab, metric: str, dims: dict[str, str]) -> float | None:

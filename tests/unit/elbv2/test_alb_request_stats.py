@@ -35,7 +35,7 @@ def test_flush_aggregates_per_lb_and_per_target_group() -> None:
     stats.record(1.2, tg, "10.0.0.2", 502, 0.001, True, "connect_error")
     stats.record(1.3, tg, None, 503, 0.0, True, "no_targets")
     sink = Sink()
-    stats.flush(sink, 1.0)
+    assert stats.flush(sink, 1.0) == {tg: 3}  # routed to targets: the backend's RequestCountPerTarget
     assert sink.calls[("RequestCount", LB)] == [3.0]
     assert sink.calls[("RequestCount", LB_TG)] == [3.0]
     assert sink.calls[("HTTPCode_Target_2XX_Count", LB_TG)] == [1.0]
@@ -48,7 +48,7 @@ def test_flush_aggregates_per_lb_and_per_target_group() -> None:
     assert sink.calls[("TargetResponseTime", LB)] == [0.010, 0.020]
     assert ("HTTPCode_Target_5XX_Count", LB) not in sink.calls  # zero counts are not emitted
     again = Sink()
-    stats.flush(again, 2.0)
+    assert stats.flush(again, 2.0) == {}
     assert again.calls == {}
     assert [r["status"] for r in stats.recent(1.1)] == [502, 503]
 

@@ -1,4 +1,4 @@
-"""Auto Scaling operations (query/XML): groups, instances, capacity."""
+"""Auto Scaling operations (query/XML): groups, instances, capacity, scaling policies."""
 
 from __future__ import annotations
 
@@ -122,6 +122,35 @@ def describe_scaling_activities(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return _page(ACTIVITY_PAGES, acts, p, "Activities")
 
 
+def put_scaling_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """Target tracking (ASGAverageCPUUtilization or a customized metric), step or simple scaling;
+    target tracking answers with the alarms it created (docs/autoscaling.md)."""
+    record = _asg(ctx).policies.put(p["AutoScalingGroupName"], p["PolicyName"], p)
+    alarms = [a for name in record.run.alarms if (a := ctx.lab.cloudwatch.find_alarm(name)) is not None]
+    return {"PolicyARN": record.run.arn, "Alarms": [{"AlarmName": a.name, "AlarmARN": a.arn} for a in alarms]}
+
+
+def describe_policies(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    found = _asg(ctx).policies.describe(p.get("AutoScalingGroupName"), p.get("PolicyNames"), p.get("PolicyTypes"))
+    return _page(PAGES, found, p, "ScalingPolicies")
+
+
+def delete_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _asg(ctx).policies.delete(p.get("AutoScalingGroupName"), p["PolicyName"])
+    return {}
+
+
+def execute_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _asg(ctx).policies.execute(
+        p.get("AutoScalingGroupName"),
+        p["PolicyName"],
+        bool(p.get("HonorCooldown", False)),
+        p.get("MetricValue"),
+        p.get("BreachThreshold"),
+    )
+    return {}
+
+
 OPERATIONS: dict[str, ApiHandler] = {
     "CreateAutoScalingGroup": create_auto_scaling_group,
     "DescribeAutoScalingGroups": describe_auto_scaling_groups,
@@ -130,4 +159,8 @@ OPERATIONS: dict[str, ApiHandler] = {
     "UpdateAutoScalingGroup": update_auto_scaling_group,
     "DeleteAutoScalingGroup": delete_auto_scaling_group,
     "DescribeScalingActivities": describe_scaling_activities,
+    "PutScalingPolicy": put_scaling_policy,
+    "DescribePolicies": describe_policies,
+    "DeletePolicy": delete_policy,
+    "ExecutePolicy": execute_policy,
 }

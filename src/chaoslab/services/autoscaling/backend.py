@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
+from chaoslab.services.autoscaling.policies import GroupPolicies
 from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version
 from chaoslab.services.ec2.models import Instance, Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
@@ -73,6 +74,7 @@ class Group:
     unhealthy_in_elb: set[str] = field(default_factory=set)
     zonal_shifts: dict[str, str] = field(default_factory=dict)  # shift id -> zone traffic left
     instance_type: str = "t3.micro"  # of the template version last launched
+    desired_cause: str | None = None  # a scaling policy's change, until the group reaches it
 
     def arn(self, region: str, account: str) -> str:
         return (
@@ -100,11 +102,14 @@ class AutoScalingBackend:
         self._loops: dict[str, asyncio.Task[None]] = {}
         self._kick: dict[str, asyncio.Event] = {}
         self._launch_checks: dict[str, LaunchCheck] = {}
+        self.policies = GroupPolicies(self)
 
     async def start(self) -> None:
         self.lab.elbv2.add_health_listener(self._target_health_changed)
+        await self.policies.engine.start()
 
     async def stop(self) -> None:
+        await self.policies.engine.stop()
         for task in self._loops.values():
             task.cancel()
         await asyncio.gather(*self._loops.values(), return_exceptions=True)
@@ -230,6 +235,7 @@ class AutoScalingBackend:
         for member in group.live():
             await self._retire(group, member, "group deleted")
         del self.groups[name]
+        self.policies.delete_group(name)
 
     # outside influences on launches ------------------------------------------------------------
     def add_launch_check(self, key: str, check: LaunchCheck) -> None:
@@ -297,8 +303,19 @@ class AutoScalingBackend:
             live = group.live()
         while len(live) > group.desired:
             victim = max(live, key=lambda m: (self._az_count(group, m.az), m.launched))
-            await self._retire(group, victim, "a user request update of AutoScalingGroup constraints")
+            await self._retire(
+                group,
+                victim,
+                self._caused(
+                    group,
+                    "an instance was taken out of service in response to a difference between desired and actual capacity",
+                )
+                if group.desired_cause
+                else "a user request update of AutoScalingGroup constraints",
+            )
             live = group.live()
+        if len(live) == group.desired:
+            group.desired_cause = None
 
     def _az_count(self, group: Group, az: str) -> int:
         return sum(1 for m in group.live() if m.az == az)
@@ -376,9 +393,18 @@ class AutoScalingBackend:
         self._activity(
             group,
             f"Launching a new EC2 instance: {inst.instance_id}",
-            "an instance was started in response to a difference between desired and actual capacity",
+            self._caused(
+                group, "an instance was started in response to a difference between desired and actual capacity"
+            ),
         )
         return inst
+
+    @staticmethod
+    def _caused(group: Group, cause: str) -> str:
+        """An activity's cause, after the scaling policy's change that led to it, as AWS chains them."""
+        if not group.desired_cause:
+            return cause
+        return f"{group.desired_cause}.  At {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {cause}"
 
     async def _retire(self, group: Group, member: Member, cause: str) -> None:
         member.lifecycle = "Terminating"

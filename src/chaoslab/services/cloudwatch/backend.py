@@ -487,6 +487,15 @@ class CloudWatchBackend:
             self._transition(alarm, outcome.state, reason, data, now)
         return alarm.state
 
+    def latest_value(self, alarm: MetricAlarm, now: float | None = None) -> float | None:
+        """The newest complete period's value of what a metric alarm watches, or None if its
+        evaluation range has none: a scaling policy sizes its change from it."""
+        now = self.clock() if now is None else now
+        end = math.floor(now / alarm.period) * alarm.period
+        start = end - ev.evaluation_range(alarm.evaluation_periods) * alarm.period
+        _, values, _ = self._alarm_datapoints(alarm, start, end)
+        return next((v for v in reversed(values) if v is not None), None)
+
     def _alarm_datapoints(
         self,
         alarm: MetricAlarm,

@@ -462,15 +462,16 @@ class Ec2Backend:
             now = self.lab.clock.now()
             for inst in list(self.instances.values()):
                 if inst.state == "running" and inst.unit:
+                    group = inst.tags.get("aws:autoscaling:groupName")
                     with contextlib.suppress(Exception):
+                        cpu = [min(100.0, inst.unit.cpu_percent())]
                         cw.put_metric(
-                            "AWS/EC2",
-                            "CPUUtilization",
-                            {"InstanceId": inst.instance_id},
-                            [min(100.0, inst.unit.cpu_percent())],
-                            "Percent",
-                            now,
+                            "AWS/EC2", "CPUUtilization", {"InstanceId": inst.instance_id}, cpu, "Percent", now
                         )
+                        if group:  # a group's members also make its own series, as EC2 aggregates them
+                            cw.put_metric(
+                                "AWS/EC2", "CPUUtilization", {"AutoScalingGroupName": group}, cpu, "Percent", now
+                            )
 
 
 def check_image(image: str) -> None:

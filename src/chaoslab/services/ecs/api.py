@@ -54,7 +54,20 @@ def _name(value: str, what: str) -> str:
 
 def create_cluster(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     name = _name(p.get("clusterName", "default"), "Cluster")
-    c = _ecs(ctx).create_cluster(name, _tags(p.get("tags")), p.get("settings"))
+    c = _ecs(ctx).create_cluster(
+        name,
+        _tags(p.get("tags")),
+        p.get("settings"),
+        p.get("capacityProviders"),
+        p.get("defaultCapacityProviderStrategy"),
+    )
+    return {"cluster": _ecs(ctx).describe_cluster(c)}
+
+
+def put_cluster_capacity_providers(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    c = _ecs(ctx).put_cluster_capacity_providers(
+        p["cluster"], p["capacityProviders"], p["defaultCapacityProviderStrategy"]
+    )
     return {"cluster": _ecs(ctx).describe_cluster(c)}
 
 
@@ -269,6 +282,7 @@ def list_tags_for_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 OPERATIONS: dict[str, ApiHandler] = {
     "CreateCluster": create_cluster,
+    "PutClusterCapacityProviders": put_cluster_capacity_providers,
     "DescribeClusters": describe_clusters,
     "ListClusters": list_clusters,
     "DeleteCluster": delete_cluster,

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -20,7 +21,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
-from chaoslab.services.ecs import containers
+from chaoslab.services.ecs import capacity, containers
 from chaoslab.services.ecs import deployments as rollout
 from chaoslab.services.ecs.containers import StartFailure
 from chaoslab.services.ecs.deployments import Deployment
@@ -97,14 +98,42 @@ class EcsBackend:
 
     # clusters ------------------------------------------------------------------------------
     def create_cluster(
-        self, name: str = "default", tags: dict[str, str] | None = None, settings: list[dict[str, Any]] | None = None
+        self,
+        name: str = "default",
+        tags: dict[str, str] | None = None,
+        settings: list[dict[str, Any]] | None = None,
+        capacity_providers: list[str] | None = None,
+        default_strategy: list[dict[str, Any]] | None = None,
     ) -> Cluster:
         if name in self.clusters and self.clusters[name].status == "ACTIVE":
             return self.clusters[name]
         arn = f"arn:aws:ecs:{self.lab.config.region}:{self.lab.config.account_id}:cluster/{name}"
         cluster = Cluster(name, arn, dict(tags or {}), list(settings or []))
+        if capacity_providers is not None or default_strategy is not None:
+            self._set_providers(cluster, capacity_providers or [], default_strategy or [])
         self.clusters[name] = cluster
         return cluster
+
+    def put_cluster_capacity_providers(
+        self, cluster_ref: str, providers: list[str], default_strategy: list[dict[str, Any]]
+    ) -> Cluster:
+        cluster = self.cluster(cluster_ref)
+        self._set_providers(cluster, providers, default_strategy)
+        return cluster
+
+    @staticmethod
+    def _set_providers(cluster: Cluster, providers: list[str], default_strategy: list[dict[str, Any]]) -> None:
+        """The cluster's providers (the lab's two Fargate ones) and the strategy its services use
+        when they name neither a launch type nor a strategy of their own."""
+        strategy = capacity.check_strategy(default_strategy)
+        capacity.check_strategy([{"capacityProvider": p, "weight": 1} for p in providers])
+        missing = [s["capacityProvider"] for s in strategy if s["capacityProvider"] not in providers]
+        if missing:
+            raise AwsError(
+                "InvalidParameterException",
+                f"The default capacity provider strategy names {', '.join(missing)}, which is not associated with the cluster.",
+            )
+        cluster.capacity_providers, cluster.default_strategy = list(providers), strategy
 
     def cluster(self, ref: str | None) -> Cluster:
         name = (ref or "default").rsplit("/", 1)[-1]
@@ -135,7 +164,8 @@ class EcsBackend:
             "activeServicesCount": sum(s.cluster is cluster and s.status == "ACTIVE" for s in self.services.values()),
             "registeredContainerInstancesCount": 0,
             "settings": cluster.settings,
-            "capacityProviders": ["FARGATE", "FARGATE_SPOT"],
+            "capacityProviders": list(cluster.capacity_providers),
+            "defaultCapacityProviderStrategy": [dict(item) for item in cluster.default_strategy],
             "tags": [{"key": k, "value": v} for k, v in cluster.tags.items()],
         }
 
@@ -175,13 +205,21 @@ class EcsBackend:
                         "which is incompatible with the awsvpc network mode specified in the task definition.",
                     )
         subnets = self._subnets(network_configuration)
+        if launch_type and capacity_provider_strategy:
+            raise AwsError(
+                "InvalidParameterException",
+                "Specifying both a launch type and capacity provider strategy is not supported.",
+            )
+        strategy = capacity.check_strategy(
+            capacity_provider_strategy or ([] if launch_type else cluster.default_strategy)
+        )
         svc = Service(
             name,
             cluster,
             td,
             desired_count,
-            launch_type or ("FARGATE" if not capacity_provider_strategy else ""),
-            list(capacity_provider_strategy or []),
+            launch_type or ("FARGATE" if not strategy else ""),
+            strategy,
             lbs,
             subnets,
             dict(network_configuration or {}),
@@ -907,9 +945,8 @@ class EcsBackend:
         subnet = min(svc.subnets, key=lambda s: (counts.get(s.az, 0), svc.subnets.index(s)))
         provider = None
         if svc.capacity_provider_strategy:
-            provider = max(svc.capacity_provider_strategy, key=lambda s: (s.get("base", 0), s.get("weight", 0)))[
-                "capacityProvider"
-            ]
+            placed = Counter(t.capacity_provider for t in self._service_tasks(svc) if t.capacity_provider)
+            provider = capacity.next_provider(svc.capacity_provider_strategy, placed)
         launch_type = svc.launch_type or "FARGATE"
         task = self._new_task(
             svc.cluster,

@@ -46,6 +46,8 @@ class Cluster:
     tags: dict[str, str] = field(default_factory=dict)
     settings: list[dict[str, Any]] = field(default_factory=list)
     status: str = "ACTIVE"
+    capacity_providers: list[str] = field(default_factory=lambda: ["FARGATE", "FARGATE_SPOT"])
+    default_strategy: list[dict[str, Any]] = field(default_factory=list)  # for services that name none
 
 
 @dataclass

@@ -535,8 +535,8 @@ class ElbV2Backend:
         return "vpc-00000000000000001"
 
     async def _publish_metrics(self) -> None:
-        """Once a (scenario) second: request aggregates per LB, and healthy/unhealthy host counts
-        per TG, stamped with the scenario second the batch began in."""
+        """Once a (scenario) second: request aggregates per LB, healthy/unhealthy host counts per
+        TG and its requests per healthy target, stamped with the scenario second the batch began in."""
         loop = asyncio.get_running_loop()
         step = self.lab.clock.cadence(1.0)
         next_at = loop.time() + step
@@ -545,10 +545,22 @@ class ElbV2Backend:
             next_at += step
             sink: MetricSink = getattr(self.lab, "cloudwatch", None) or _NullSink()
             stamp = float(int(self.lab.clock.now() - step * self.lab.clock.scale))
+            routed: dict[str, int] = {}
             for lb in self.load_balancers.values():
-                lb.stats.flush(sink, stamp)
+                for dimension, count in lb.stats.flush(sink, stamp).items():
+                    routed[dimension] = routed.get(dimension, 0) + count
             for tg in self.target_groups.values():
                 states = [r.health.state for r in tg.targets.values()]
+                healthy = states.count(hc.HEALTHY)
+                if routed.get(tg.pool.dimension) and healthy:  # what target tracking on ALBRequestCountPerTarget reads
+                    sink.put_metric(
+                        "AWS/ApplicationELB",
+                        "RequestCountPerTarget",
+                        {"TargetGroup": tg.pool.dimension},
+                        [routed[tg.pool.dimension] / healthy],
+                        "None",
+                        stamp,
+                    )
                 for lb_arn in tg.load_balancer_arns:
                     dims = {"LoadBalancer": arn_suffix(lb_arn), "TargetGroup": tg.pool.dimension}
                     sink.put_metric(
