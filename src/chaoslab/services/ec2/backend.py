@@ -22,7 +22,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
-from chaoslab.services.ec2 import boot
+from chaoslab.services.ec2 import boot, instance_types
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.services.ec2.userdata import is_script
@@ -192,6 +192,7 @@ class Ec2Backend:
                 inst.az,
                 inst.instance_id,
                 on_exit=functools.partial(self._app_exited, inst),
+                limits=instance_types.limits(inst.instance_type),
             )
             lab = self.lab
             mountpoint = inst.unit.workdir / "data"
@@ -467,7 +468,7 @@ class Ec2Backend:
                             "AWS/EC2",
                             "CPUUtilization",
                             {"InstanceId": inst.instance_id},
-                            [min(100.0, inst.unit.cpu_percent())],
+                            [instance_types.cpu_utilization(inst.unit.cpu_percent(), inst.instance_type)],
                             "Percent",
                             now,
                         )
