@@ -181,11 +181,16 @@ class UnitCgroup:
         self.cgroups.make(rel, limits or Limits())
         return self.cgroups.procs_files(rel)
 
-    def cpu_seconds(self) -> float:
-        return self.cgroups.cpu_seconds(self.rel)
+    def cpu_seconds(self, leaf: str | None = None) -> float:
+        """CPU time of the whole unit, or of one program's leaf."""
+        return self.cgroups.cpu_seconds(self._rel(leaf))
 
-    def memory_bytes(self) -> int:
-        return self.cgroups.memory_bytes(self.rel)
+    def memory_bytes(self, leaf: str | None = None) -> int:
+        """Memory in use by the whole unit, or by one program's leaf."""
+        return self.cgroups.memory_bytes(self._rel(leaf))
+
+    def _rel(self, leaf: str | None) -> str:
+        return self.rel if leaf is None else f"{self.rel}/{_safe(leaf)}"
 
     def oom_killed(self, name: str) -> bool:
         return self.cgroups.oom_kills(f"{self.rel}/{_safe(name)}") > 0

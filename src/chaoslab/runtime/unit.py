@@ -18,6 +18,7 @@ from pathlib import Path
 
 from chaoslab.runtime.cgroups import Cgroups, Limits, UnitCgroup
 from chaoslab.runtime.kinds.base import OutputCallback, ProcessSpec, UnitHandle, UnitRuntime
+from chaoslab.runtime.linklocal import Handler
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.sandbox import Sandbox
 
@@ -160,6 +161,12 @@ class ComputeUnit:
 
         proc.on_exit(forget)
 
+    async def serve(self, address: str, port: int, handler: Handler) -> bool:
+        """Answer this unit's requests to a link-local endpoint (the instance metadata service)
+        with `handler`; False where units have no network namespace (loopback mode)."""
+        assert self.sandbox is not None, "provision() first"
+        return await self.network.serve(address, port, self.sandbox.ip, handler)
+
     async def stop_extra(self, name: str, timeout: float = 5.0) -> None:
         proc = self.extras.pop(name, None)
         if proc is not None:
@@ -247,6 +254,8 @@ class ComputeUnit:
 
     async def destroy(self) -> None:
         await self.stop()
+        if self.sandbox:
+            self.network.unserve(self.sandbox.ip)
         if self.sandbox:
             await self.sandbox.destroy()
         if self.cgroup is not None:

@@ -22,7 +22,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
-from chaoslab.services.ec2 import boot, instance_types
+from chaoslab.services.ec2 import boot, imds, instance_types
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.services.ec2.userdata import is_script
@@ -202,6 +202,7 @@ class Ec2Backend:
             # The volumes mount while the network is made (each takes a few hundred ms), both
             # before any program starts: a program's mount namespace is copied when it starts.
             inst.private_ip, _ = await asyncio.gather(inst.unit.provision(hosts=self.extra_hosts), mount(inst.volumes))
+            await self._serve_metadata(inst)
         else:
             await inst.unit.set_power(True)
         await inst.unit.start(self._programs(inst))
@@ -209,6 +210,21 @@ class Ec2Backend:
         if inst.wait_serving:
             await self._wait_booted(inst)
         self._set_state(inst, "running")
+
+    async def _serve_metadata(self, inst: Instance) -> None:
+        """The instance metadata service inside the instance (netns and userns modes only)."""
+        unit = inst.unit
+        assert unit is not None and unit.sandbox is not None and inst.private_ip is not None
+        paths = imds.instance_metadata(
+            instance_id=inst.instance_id,
+            instance_type=inst.instance_type,
+            image_id=inst.image,
+            az=inst.az,
+            region=self.lab.config.region,
+            ip=inst.private_ip,
+            mac=unit.sandbox.mac or "",
+        )
+        await unit.serve(imds.ADDRESS, imds.PORT, imds.handler(lambda: paths, lambda: inst.user_data))
 
     async def _wait_booted(self, inst: Instance) -> None:
         """`pending` lasts until the app accepts connections (the lab's "boot"), so a new member

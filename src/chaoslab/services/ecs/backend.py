@@ -20,7 +20,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
-from chaoslab.services.ecs import containers, utilization
+from chaoslab.services.ecs import containers, task_metadata, utilization
 from chaoslab.services.ecs import deployments as rollout
 from chaoslab.services.ecs.containers import StartFailure
 from chaoslab.services.ecs.deployments import Deployment
@@ -441,6 +441,7 @@ class EcsBackend:
                 limits=utilization.task_limits(task.task_definition),
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            task.metadata_served = await self._serve_metadata(task)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
@@ -496,7 +497,7 @@ class EcsBackend:
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "ECS_CONTAINER_METADATA_URI_V4": "",
+            task_metadata.ENV: task_metadata.uri(task.task_id, c["name"]) if task.metadata_served else "",
             "AWS_REGION": self.lab.config.region,
             "INSTANCE_ID": task.task_id,
             "AZ": task.az,
@@ -532,6 +533,25 @@ class EcsBackend:
             log_stream=logs.stream if logs else None,
             limits=utilization.container_limits(c),
         )
+
+    async def _serve_metadata(self, task: Task) -> bool:
+        """The task metadata endpoint v4 inside the task (netns and userns modes only)."""
+        unit = task.unit
+        assert unit is not None and unit.sandbox is not None
+        mac, cidr = unit.sandbox.mac, task.subnet.cidr
+
+        names = {task_metadata.container_id(task.task_id, c.name): c.name for c in task.containers}
+
+        def stats(cid: str) -> dict[str, Any]:
+            """A container's own cgroup leaf; without cgroups, the task's processes."""
+            cg, name = unit.cgroup, names.get(cid)
+            memory = cg.memory_bytes(name) if cg else unit.memory_bytes()
+            cpu = cg.cpu_seconds(name) if cg else 0.0
+            limit = unit.limits.memory_mib * MiB if unit.limits.memory_mib else None
+            return task_metadata.docker_stats(cpu, memory, limit, time.time())
+
+        handler = task_metadata.handler(lambda: task_metadata.task_document(task, mac, cidr), stats)
+        return await unit.serve(task_metadata.ADDRESS, task_metadata.PORT, handler)
 
     def _open_log_streams(self, task: Task) -> None:
         """What the awslogs driver does before a container starts: the group must exist, or is
