@@ -65,3 +65,17 @@ def test_cleanup_touches_only_chaoslab_cgroups_under_sys_fs_cgroup(tmp_path: Pat
     store.own_resource(cgroups.RESOURCE_KIND, "/sys/fs/cgroup/memory/system.slice", "run1")
     assert cgroups.cleanup_cgroups(store) == []
     assert store.owned_resources(cgroups.RESOURCE_KIND) == []  # records dropped, nothing touched
+
+
+def test_a_host_without_controllers_says_so(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    found, why = cgroups.detect(store, "run1", root=tmp_path / "empty")
+    assert found is None and why == "this host has no cgroup cpu and memory controllers"
+
+
+def test_a_v2_cgroup_without_cpu_and_memory_delegated_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "cg"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("io pids\n")
+    found, why = cgroups.detect(Store(tmp_path / "state.db"), "run1", root=root)
+    assert found is None and why is not None and "no cpu and memory controllers delegated" in why
