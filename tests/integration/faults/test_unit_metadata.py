@@ -1,5 +1,5 @@
 """The link-local endpoints inside units, asked from inside as programs and SDKs ask them: an
-instance's IMDSv2 (401 without a token; a token, then its id, AZ and user data; botocore's IMDS
+instance's IMDSv2 (401 without a token when IMDSv1 is off; a token, then its id, AZ and user data; botocore's IMDS
 client finds its region there) and an ECS task's metadata endpoint v4 (its container, its task's ARN, Docker
 stats), served by the lab from sockets in the units' namespaces."""
 
@@ -56,7 +56,10 @@ def test_imds_and_task_metadata_answer_inside_units(tmp_path: Path) -> None:
     async def scenario() -> dict[str, Any]:
         async with fault_lab(tmp_path) as lab:
             inst = await lab.ec2.run_instance(
-                "chaoslab/static", lab.ec2.subnet("us-east-1b"), user_data="#!/bin/sh\necho hello\n"
+                "chaoslab/static",
+                lab.ec2.subnet("us-east-1b"),
+                user_data="#!/bin/sh\necho hello\n",
+                metadata_options={"HttpTokens": "required"},  # IMDSv1 off
             )
             task = await static_task(lab)
             imds = await run_inside(inst.unit, ["python3", "-c", ASK_IMDS])

@@ -61,3 +61,11 @@ def test_tokens_expire() -> None:
     assert tokens.valid(token)
     now[0] = 10.5
     assert not tokens.valid(token)
+
+
+def test_imdsv1_answers_without_a_token_when_tokens_are_optional() -> None:
+    """HttpTokens=optional (AWS's default): a GET without a token is answered; a GET with an
+    invalid token is still refused."""
+    h = imds.handler(lambda: PATHS, lambda: None, lambda: False)
+    assert ask(h, "GET", "/latest/meta-data/instance-id") == (200, "i-0abc")
+    assert ask(h, "GET", "/latest/meta-data/instance-id", **{imds.TOKEN_HEADER: "forged"})[0] == 401

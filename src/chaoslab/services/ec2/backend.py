@@ -127,6 +127,7 @@ class Ec2Backend:
         user_data: str | None = None,
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
+        metadata_options: dict[str, Any] | None = None,
     ) -> Instance:
         """Launch one instance and boot it (pending → running)."""
         inst = self.launch_instance(
@@ -140,6 +141,7 @@ class Ec2Backend:
             user_data=user_data,
             launch_template=launch_template,
             wait_serving=wait_serving,
+            metadata_options=metadata_options,
         )
         await self._boot(inst)
         return inst
@@ -157,6 +159,7 @@ class Ec2Backend:
         user_data: str | None = None,
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
+        metadata_options: dict[str, Any] | None = None,
     ) -> Instance:
         """A new pending instance; `boot_soon` or `run_instance` boots it. A bundled app's image
         runs that app; any `ami-*` id boots the host's userland and runs the user data script.
@@ -175,6 +178,7 @@ class Ec2Backend:
             launch_template=launch_template,
             wait_serving=is_bundled(image) if wait_serving is None else wait_serving,
         )
+        inst.metadata_options.update({k: v for k, v in (metadata_options or {}).items() if v is not None})
         self.instances[inst.instance_id] = inst
         self._set_state(inst, "pending")
         return inst
@@ -212,7 +216,10 @@ class Ec2Backend:
         self._set_state(inst, "running")
 
     async def _serve_metadata(self, inst: Instance) -> None:
-        """The instance metadata service inside the instance (netns and userns modes only)."""
+        """The instance metadata service inside the instance (netns and userns modes only),
+        unless its MetadataOptions turn the endpoint off."""
+        if inst.metadata_options.get("HttpEndpoint") == "disabled":
+            return
         unit = inst.unit
         assert unit is not None and unit.sandbox is not None and inst.private_ip is not None
         paths = imds.instance_metadata(
@@ -224,7 +231,13 @@ class Ec2Backend:
             ip=inst.private_ip,
             mac=unit.sandbox.mac or "",
         )
-        await unit.serve(imds.ADDRESS, imds.PORT, imds.handler(lambda: paths, lambda: inst.user_data))
+        await unit.serve(
+            imds.ADDRESS,
+            imds.PORT,
+            imds.handler(
+                lambda: paths, lambda: inst.user_data, lambda: inst.metadata_options.get("HttpTokens") == "required"
+            ),
+        )
 
     async def _wait_booted(self, inst: Instance) -> None:
         """`pending` lasts until the app accepts connections (the lab's "boot"), so a new member

@@ -3,8 +3,10 @@ lab on the VPC's bridge (`runtime.linklocal`), so SDKs find their region and ide
 way.
 
 A session token first: `PUT /latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds`
-(1–21600), then GETs with `X-aws-ec2-metadata-token`. The lab's instances require tokens
-(HttpTokens=required, IMDSv1 off): a GET without a valid one is 401, as on AWS.
+(1–21600), then GETs with `X-aws-ec2-metadata-token`. An instance launched with
+`MetadataOptions.HttpTokens=required` (IMDSv1 off) answers a GET without a valid token 401, as on
+AWS; with `optional` (AWS's default) a GET without a token is answered, one with an invalid
+token is still 401.
 https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-service.html
 """
 
@@ -77,8 +79,11 @@ class Tokens:
         return token is not None and self._expiry.get(token, 0.0) > self._clock()
 
 
-def handler(describe: Describe, user_data: Callable[[], str | None]) -> Handler:
-    """One instance's IMDS: `describe()` and `user_data()` are read at each request."""
+def handler(
+    describe: Describe, user_data: Callable[[], str | None], tokens_required: Callable[[], bool] = lambda: True
+) -> Handler:
+    """One instance's IMDS: `describe()`, `user_data()` and `tokens_required()` (its
+    HttpTokens) are read at each request."""
     tokens = Tokens()
 
     async def token(request: web.BaseRequest) -> web.Response:
@@ -91,7 +96,10 @@ def handler(describe: Describe, user_data: Callable[[], str | None]) -> Handler:
         return web.Response(text=tokens.issue(ttl), headers={TTL_HEADER: str(ttl)})
 
     def authorised(request: web.BaseRequest) -> bool:
-        return tokens.valid(request.headers.get(TOKEN_HEADER))
+        token = request.headers.get(TOKEN_HEADER)
+        if token is None and not tokens_required():
+            return True  # IMDSv1
+        return tokens.valid(token)
 
     async def meta_data(request: web.BaseRequest) -> web.Response:
         if not authorised(request):
