@@ -26,7 +26,7 @@ from chaoslab.errors import ChaoslabError
 from chaoslab.lab import LAB_FILE, Lab
 from chaoslab.net.bind import bind_address
 from chaoslab.net.hostsock import broker_active
-from chaoslab.runtime.hostcaps import limitations, probe
+from chaoslab.runtime.hostcaps import probe
 from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
@@ -138,7 +138,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         loop.add_signal_handler(sig, stop.set)
     owner_watch = asyncio.ensure_future(_stop_when_gone(args.exit_with, stop)) if args.exit_with else None
     say = (lambda m: print(f"  {m}", flush=True)) if announce else (lambda m: log.info(m))
-    for note in limitations(args.network):
+    for note in lab.notes(args.network):
         say(f"note: {note}")
     dog = None
     warming: asyncio.Future[None] | None = None
@@ -235,6 +235,7 @@ def run_foreground(argv: Sequence[str]) -> int:
 
 def cleanup_after_crash(config: LabConfig) -> str:
     """Remove what a lab that died without `down` left: processes, namespaces, links, routes."""
+    from chaoslab.runtime.cgroups import cleanup_cgroups
     from chaoslab.runtime.network import cleanup_leftovers
     from chaoslab.runtime.recovery import kill_leftover_processes
     from chaoslab.services.rds.postgres import cleanup_owned
@@ -246,7 +247,7 @@ def cleanup_after_crash(config: LabConfig) -> str:
 
     async def clean() -> tuple[list[int], list[str]]:
         await watchdog.wait_for_previous(store)  # it may be cleaning up this very lab right now
-        return await kill_leftover_processes(store), await cleanup_leftovers(store)
+        return await kill_leftover_processes(store), await cleanup_leftovers(store) + cleanup_cgroups(store)
 
     killed, removed = asyncio.run(clean())
     with contextlib.suppress(Exception):

@@ -24,6 +24,7 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
+from chaoslab.runtime import cgroups
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
 from chaoslab.runtime.kinds.process import ProcessRuntime
 from chaoslab.runtime.network import Mode, cleanup_leftovers
@@ -70,6 +71,9 @@ class Lab:
         # Every service with a backend, built from its spec (services/__init__.py) in start order;
         # `options` are the lab's settings for one service.
         runtime = ProcessRuntime()  # tasks and instances are real processes
+        # Where units' CPU and memory limits are enforced; None (and why) where the host has no
+        # cgroups the lab may write.
+        self.cgroups, self.cgroups_unavailable = cgroups.detect(self.store, self.run_id)
         options: dict[str, dict[str, Any]] = {
             "ec2": {"runtime": runtime, "network_mode": network_mode, "volume_io": True},
             "ecs": {"runtime": runtime},
@@ -90,6 +94,7 @@ class Lab:
         await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first
         killed = await kill_leftover_processes(self.store)
         removed = await cleanup_leftovers(self.store) + await cleanup_mounts(self.store)
+        removed += cgroups.cleanup_cgroups(self.store)
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
         self.gateway.add_routes(
@@ -127,6 +132,7 @@ class Lab:
         await kill_leftover_processes(self.store)
         await cleanup_leftovers(self.store)
         await cleanup_mounts(self.store)
+        cgroups.cleanup_cgroups(self.store)  # the lab's own top cgroup, and any a unit left
         self.events.emit("lab.stopped", run_id=self.run_id)
         self.events.close()
 
@@ -145,7 +151,7 @@ class Lab:
             "region": self.config.region,
             "account_id": self.config.account_id,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
-            "notes": limitations(vpcs[0].network.mode) if vpcs else [],
+            "notes": self.notes(vpcs[0].network.mode) if vpcs else [],
             "unit_port_offset": LOOPBACK_PORT_OFFSET
             if vpcs and vpcs[0].network.mode == "loopback" and remapped()
             else None,
@@ -194,6 +200,16 @@ class Lab:
                 for a in self.cloudwatch.describe_alarms(types=["MetricAlarm", "CompositeAlarm"])
             ],
         }
+
+    def notes(self, mode: str) -> list[str]:
+        """What the lab cannot do on this host: its network mode's limits, and resource limits."""
+        notes = limitations(mode)
+        if self.cgroups_unavailable is not None:
+            notes.append(
+                f"units run without CPU and memory limits ({self.cgroups_unavailable}): CPU stress "
+                "is of the host's cores and CPUUtilization of the reserved CPU as if it were the limit"
+            )
+        return notes
 
     def _lb_status(self) -> list[dict[str, Any]]:
         out = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import subprocess
 from collections.abc import Mapping
 from typing import Literal
@@ -17,6 +18,7 @@ from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.runtime import addressing as plan
 from chaoslab.runtime.commands import CommandError, run_command
 from chaoslab.runtime.hostcaps import probe, single_uid_namespace
+from chaoslab.runtime.linklocal import ADDRESSES, Handler, LinkLocalServer
 from chaoslab.runtime.sandbox import (
     UNIT_IFNAME,
     Sandbox,
@@ -27,6 +29,7 @@ from chaoslab.runtime.sandbox import (
 from chaoslab.store import Store
 
 Mode = Literal["auto", "netns", "loopback"]
+log = logging.getLogger(__name__)
 
 
 def detect_mode(requested: Mode = "auto") -> Literal["netns", "loopback"]:
@@ -67,6 +70,7 @@ class VpcNetwork:
         self._created = False
         self._owns_route = False
         self._create_lock = asyncio.Lock()
+        self._link_local: dict[tuple[str, int], LinkLocalServer] = {}
 
     @property
     def mode(self) -> Literal["netns", "loopback"]:
@@ -119,6 +123,8 @@ class VpcNetwork:
                 gateway = f"{plan.gateway_address(subnet)}/{ipaddress.IPv4Network(subnet).prefixlen}"
                 await run_command(["ip", "addr", "add", gateway, "dev", self.bridge])
             await run_command(["ip", "addr", "add", f"{self.service_ip}/32", "dev", self.bridge])
+            for address in ADDRESSES:  # the metadata endpoints (runtime/linklocal.py)
+                await run_command(["ip", "addr", "add", f"{address}/32", "dev", self.bridge])
             await run_command(["ip", "link", "set", self.bridge, "up"])
         except BaseException:
             await self.destroy()
@@ -173,10 +179,34 @@ class VpcNetwork:
         await run_command(["ip", "link", "set", veth, "master", self.bridge, "up"])
         await run_command(["ip", "-n", netns, "addr", "add", f"{ip}/{self._prefixlen}", "dev", UNIT_IFNAME])
         await run_command(["ip", "-n", netns, "link", "set", UNIT_IFNAME, "up"])
+        for address in ADDRESSES:
+            await run_command(["ip", "-n", netns, "route", "add", f"{address}/32", "dev", UNIT_IFNAME])
         # A permanent entry means the host never ARPs for the unit: when its link goes down,
         # frames are silently dropped (connect timeout) instead of EHOSTUNREACH after ARP fails.
         self._own("neigh", neigh)
         await run_command(["ip", "neigh", "replace", ip, "lladdr", mac, "dev", self.bridge, "nud", "permanent"])
+
+    async def serve(self, address: str, port: int, ip: str, handler: Handler) -> bool:
+        """Answer requests from unit `ip` to link-local `address:port` with `handler`; False in
+        loopback mode, where units share the host's network and there is no private path."""
+        if self._mode == "loopback" or self.bridge is None:
+            return False
+        server = self._link_local.get((address, port))
+        if server is None:
+            server = LinkLocalServer(self.bridge, address, port)
+            try:
+                await server.start()
+            except OSError as exc:  # e.g. something on the host holds *:80 for every device
+                log.warning("cannot serve %s:%d to the units of %s: %s", address, port, self.vpc_id, exc)
+                return False
+            self._link_local[(address, port)] = server
+        server.handlers[ip] = handler
+        return True
+
+    def unserve(self, ip: str) -> None:
+        """Forget unit `ip`'s handlers (it is going away; its address may be reused)."""
+        for server in self._link_local.values():
+            server.handlers.pop(ip, None)
 
     def _release(self, sandbox: Sandbox) -> None:
         self._sandboxes.discard(sandbox)
@@ -189,6 +219,9 @@ class VpcNetwork:
         for sandbox in list(self._sandboxes):
             await sandbox.destroy()
         self._created = False
+        for server in self._link_local.values():
+            await server.close()
+        self._link_local.clear()
         if self._mode == "loopback" or self.bridge is None:
             return
         await run_command(["ip", "link", "del", self.bridge], check=False)

@@ -26,6 +26,9 @@ from chaoslab.store import Store
 # the host's /etc is not ours to write, and in a user namespace it cannot be.
 HOSTS_DIR = Path("/run/chaoslab/hosts")
 _BIND_HOSTS = 'mount --bind "$0" /etc/hosts && exec "$@"'
+# Join the cgroups named by the first $1 arguments, then exec the rest: the program and all it
+# forks start inside its unit's limits, with no moment outside them.
+_JOIN_CGROUPS = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
 UNIT_IFNAME = "eth0"
 
 
@@ -81,15 +84,17 @@ class Sandbox:
         cwd: str | None = None,
         on_output: OutputCallback | None = None,
         on_exit: ExitCallback | None = None,
+        cgroup: Sequence[str] = (),
     ) -> UnitProcess:
         """Start `argv` inside this identity as its own process group. `env` is the complete
-        environment (None inherits the lab's). `ip netns exec` and the hosts-binding shell exec
-        the command in place, so the pid is the command's own."""
+        environment (None inherits the lab's); `cgroup` the cgroup.procs files it joins first.
+        `ip netns exec` and the shells exec the command in place, so the pid is the command's own."""
         if self._destroyed:
             raise ChaoslabError(f"sandbox {self.ip} is destroyed")
+        join = ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", str(len(cgroup)), *cgroup] if cgroup else []
         unit = await UnitProcess.start(
             name,
-            [*self._unit_prefix(), *argv],
+            [*join, *self._unit_prefix(), *argv],
             store=self._store,
             lab_run=self._lab_run,
             env=env,

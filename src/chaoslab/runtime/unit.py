@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaoslab.runtime.cgroups import Cgroups, Limits, UnitCgroup
 from chaoslab.runtime.kinds.base import OutputCallback, ProcessSpec, UnitHandle, UnitRuntime
+from chaoslab.runtime.linklocal import Handler
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.sandbox import Sandbox
 
@@ -35,10 +37,14 @@ class ContainerSpec:
     log_group: str | None = None
     log_stream: str | None = None
     on_output: Callable[[str, str], None] | None = None  # (stream, line): e.g. an instance's console
+    limits: Limits | None = None  # its own, within the unit's (an ECS container's cpu and memory)
 
 
 # Where a unit's output lines go: ship(log_group, log_stream, line, epoch seconds).
 LogShipper = Callable[[str, str, str, float], None]
+# The cgroup leaf of fault helpers: within the unit's limits, not any program's. No container
+# can be named so (ECS names have no dots).
+HELPERS = "chaoslab.helpers"
 OUTPUT_TAIL_LINES = 20  # what an exit keeps of a process's output, to say why it died
 
 
@@ -49,6 +55,7 @@ class ExitInfo:
     essential: bool
     at: float = field(default_factory=time.time)
     output: list[str] = field(default_factory=list)  # its last lines (stdout and stderr)
+    oom_killed: bool = False  # the kernel killed it for its (or its unit's) memory limit
 
 
 class ComputeUnit:
@@ -65,6 +72,8 @@ class ComputeUnit:
         workdir: Path,
         ship_log: LogShipper | None = None,
         on_exit: Callable[[ExitInfo], None] | None = None,
+        cgroups: Cgroups | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.network = network
         self.az = az
@@ -81,6 +90,10 @@ class ComputeUnit:
         self._ship_log = ship_log
         self.workdir = workdir
         self._execs = 0  # commands run by `exec_command`, to name their helpers
+        self._cgroups = cgroups
+        self.limits = limits or Limits()  # the unit's: a task's cpu/memory, an instance type's
+        self.cgroup: UnitCgroup | None = None  # made at provision where the host allows
+        self._cpu_mark = (time.monotonic(), 0.0)
 
     @property
     def ip(self) -> str | None:
@@ -91,6 +104,9 @@ class ComputeUnit:
         self.sandbox = await self.network.allocate(self.az, hosts=hosts)
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o777)  # apps may run as another user; the unit owns its scratch space
+        if self._cgroups is not None and self.cgroup is None:
+            self.cgroup = self._cgroups.unit(self.unit_id, self.limits)
+            self._cpu_mark = (time.monotonic(), self.cgroup.cpu_seconds())
         return self.sandbox.ip
 
     async def start(self, specs: list[ContainerSpec]) -> None:
@@ -101,7 +117,7 @@ class ComputeUnit:
             proc = await self.runtime.start(
                 self.sandbox,
                 f"{self.unit_id}/{spec.name}",
-                replace(spec.run, cwd=spec.run.cwd or str(self.workdir)),
+                replace(spec.run, cwd=spec.run.cwd or str(self.workdir), cgroup=self._leaf(spec.name, spec.limits)),
                 on_output=self._recorder(spec),
                 on_exit=self._exited(spec),
             )
@@ -111,7 +127,7 @@ class ComputeUnit:
         """Run a helper process inside the unit (a stress worker, a fault proxy): it shares the
         unit's network identity, counts in its CPU/memory metrics and dies with it."""
         assert self.sandbox is not None, "provision() first"
-        spec = ProcessSpec(command=list(argv), env=env, cwd=str(self.workdir))
+        spec = ProcessSpec(command=list(argv), env=env, cwd=str(self.workdir), cgroup=self._leaf(HELPERS))
         proc = await self.runtime.exec(self.sandbox, f"{self.unit_id}/{name}", spec)
         self._track_extra(name, proc)
         return proc
@@ -125,12 +141,16 @@ class ComputeUnit:
         assert self.sandbox is not None, "provision() first"
         name = container or next(iter(self.specs), "")
         spec = self.specs[name].run
-        run = replace(spec, image=None, command=list(argv), cwd=spec.cwd or str(self.workdir))
+        run = replace(spec, image=None, command=list(argv), cwd=spec.cwd or str(self.workdir), cgroup=self._leaf(name))
         self._execs += 1
         helper = f"exec-{self._execs}"
         proc = await self.runtime.start(self.sandbox, f"{self.unit_id}/{helper}", run, on_output=on_output)
         self._track_extra(helper, proc)
         return proc
+
+    def _leaf(self, name: str, limits: Limits | None = None) -> tuple[str, ...]:
+        """The cgroup a program of this unit joins (none where the host gives no cgroups)."""
+        return tuple(self.cgroup.leaf(name, limits)) if self.cgroup is not None else ()
 
     def _track_extra(self, name: str, proc: UnitHandle) -> None:
         self.extras[name] = proc
@@ -140,6 +160,12 @@ class ComputeUnit:
                 del self.extras[name]
 
         proc.on_exit(forget)
+
+    async def serve(self, address: str, port: int, handler: Handler) -> bool:
+        """Answer this unit's requests to a link-local endpoint (the instance metadata service)
+        with `handler`; False where units have no network namespace (loopback mode)."""
+        assert self.sandbox is not None, "provision() first"
+        return await self.network.serve(address, port, self.sandbox.ip, handler)
 
     async def stop_extra(self, name: str, timeout: float = 5.0) -> None:
         proc = self.extras.pop(name, None)
@@ -197,6 +223,7 @@ class ComputeUnit:
                 proc.returncode if proc.returncode is not None else -1,
                 spec.essential,
                 output=list(self._tails.get(spec.name, ())),
+                oom_killed=self.cgroup is not None and self.cgroup.oom_killed(spec.name),
             )
             self.exits.append(info)
             if not self._stopping and self._on_exit:
@@ -228,13 +255,27 @@ class ComputeUnit:
     async def destroy(self) -> None:
         await self.stop()
         if self.sandbox:
+            self.network.unserve(self.sandbox.ip)
+        if self.sandbox:
             await self.sandbox.destroy()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
 
     def cpu_percent(self) -> float:
-        return sum(p.cpu_percent() for p in [*self.processes.values(), *self.extras.values()])
+        """CPU used since the previous call, in percent of one core: the unit's cgroup's, or
+        the sum of its programs' where it has none."""
+        if self.cgroup is None:
+            return sum(p.cpu_percent() for p in [*self.processes.values(), *self.extras.values()])
+        now, cpu = time.monotonic(), self.cgroup.cpu_seconds()
+        (last_t, last_cpu), self._cpu_mark = self._cpu_mark, (now, cpu)
+        return max(0.0, (cpu - last_cpu) / (now - last_t) * 100.0) if now > last_t else 0.0
 
     def memory_bytes(self) -> int:
-        return sum(p.memory_bytes() for p in [*self.processes.values(), *self.extras.values()])
+        """Memory in use: the cgroup's (page cache left out) or its programs' resident sum."""
+        if self.cgroup is None:
+            return sum(p.memory_bytes() for p in [*self.processes.values(), *self.extras.values()])
+        return self.cgroup.memory_bytes()
 
     def find_process(self, name: str) -> list[int]:
         """Pids in this unit whose process name or command line mentions `name` (kill-process)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from chaoslab.runtime.cgroups import Limits
 from chaoslab.runtime.kinds.base import UnitRuntime
 from chaoslab.runtime.network import VpcNetwork
 from chaoslab.runtime.unit import ComputeUnit, ExitInfo
@@ -19,7 +20,10 @@ def new_unit(
     az: str,
     unit_id: str,
     on_exit: Callable[[ExitInfo], None] | None = None,
+    limits: Limits | None = None,
 ) -> ComputeUnit:
+    """`limits` are the unit's (a task's cpu/memory, an instance type's), enforced where the
+    lab has cgroups (`lab.cgroups`)."""
     logs = getattr(lab, "logs", None)
     return ComputeUnit(
         network,
@@ -29,4 +33,6 @@ def new_unit(
         workdir=lab.config.home / "units" / unit_id,
         ship_log=logs.append if logs is not None else None,
         on_exit=on_exit,
+        cgroups=getattr(lab, "cgroups", None),
+        limits=limits,
     )

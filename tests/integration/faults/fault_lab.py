@@ -1,5 +1,6 @@
 """A small in-process lab for fault tests: a VPC in a random free 10.x range, real units in
-network namespaces, and a check that every process, namespace, link and route it made is gone."""
+network namespaces, and a check that every process, namespace, link, route and cgroup it made
+is gone."""
 
 from __future__ import annotations
 
@@ -46,14 +47,15 @@ def host_links() -> set[str]:
 
 def snapshot(lab: Lab) -> dict[str, set]:
     """What this lab owns on the host right now (names recorded in its store)."""
-    return {kind: set(lab.store.owned_resources(kind)) for kind in ("netns", "link", "route")}
+    return {kind: set(lab.store.owned_resources(kind)) for kind in ("netns", "link", "route", "cgroup")}
 
 
 def assert_clean(owned: dict[str, set], pids: set[int]) -> None:
     left_ns = owned["netns"] & host_netns()
     left_links = owned["link"] & host_links()
     alive = {p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
-    assert not left_ns and not left_links and not alive, (left_ns, left_links, alive)
+    left_cgroups = {path for path in owned["cgroup"] if Path(path).exists()}
+    assert not (left_ns or left_links or alive or left_cgroups), (left_ns, left_links, alive, left_cgroups)
 
 
 @contextlib.asynccontextmanager

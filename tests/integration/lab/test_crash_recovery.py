@@ -70,11 +70,14 @@ def test_sigkilled_lab_is_cleaned_and_its_experiment_failed_at_next_start(tmp_pa
     client = fis(info["api"])
     template = client.create_experiment_template(**TEMPLATE)["experimentTemplate"]["id"]
     exp_id = client.start_experiment(experimentTemplateId=template)["experiment"]["id"]
+    # Workers appear when the fault is armed; its undo record is written after that, before `go`.
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not stress_workers(str(config.home)):
+    while time.monotonic() < deadline and not (
+        stress_workers(str(config.home)) and Store(config.home / "state.db").journal_pending(exp_id)
+    ):
         time.sleep(0.2)
     assert stress_workers(str(config.home)), "the stress action never started its workers"
-    assert Store(config.home / "state.db").journal_pending(exp_id), "undo records are written before the fault"
+    assert Store(config.home / "state.db").journal_pending(exp_id), "the stress action wrote no undo record"
 
     os.kill(info["pid"], signal.SIGKILL)
     deadline = time.monotonic() + 10

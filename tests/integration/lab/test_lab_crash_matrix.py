@@ -47,7 +47,7 @@ def _snapshot(home: Path, lab_pid: int) -> dict[str, Any]:
     try:
         pids = {p.pid for p in psutil.Process(lab_pid).children(recursive=True)}
         pids |= {pid for pid, _, _ in store.owned_processes()}
-        resources = {kind: store.owned_resources(kind) for kind in ("netns", "link")}
+        resources = {kind: store.owned_resources(kind) for kind in ("netns", "link", "cgroup")}
         dog = store.get("runtime", "watchdog")
     finally:
         store.close()
@@ -64,6 +64,7 @@ def _leftovers(home: Path, snap: dict[str, Any]) -> list[str]:
     left += [f"netns {ns}" for ns in snap["resources"]["netns"] if ns in namespaces]
     links = _ip("-o", "link")
     left += [f"link {link}" for link in snap["resources"]["link"] if f" {link}:" in links or f" {link}@" in links]
+    left += [f"cgroup {path}" for path in snap["resources"]["cgroup"] if Path(path).exists()]
     if f"10.{CIDR_OCTET}." in _ip("route"):
         left.append(f"route 10.{CIDR_OCTET}.0.0/16")
     with open("/proc/self/mounts") as mounts:  # the instances' volume mounts (FUSE)

@@ -37,6 +37,9 @@ class ProcessSpec:
     cwd: str | None = None
     # Who it runs as (ECS `user`: name, uid, name:group or uid:gid); None = the lab's own user.
     user: str | None = None
+    # The cgroup.procs files the program joins before it starts (its unit's resource limits,
+    # `runtime.cgroups`); empty where the host gives the lab no cgroups.
+    cgroup: tuple[str, ...] = ()
 
 
 class UnitHandle(Protocol):

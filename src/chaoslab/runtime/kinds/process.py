@@ -100,7 +100,9 @@ class ProcessRuntime:
         argv = command_line(spec, env)
         if spec.user:
             argv = [*as_user(spec.user), *argv]
-        return await sandbox.spawn(name, argv, env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit)
+        return await sandbox.spawn(
+            name, argv, env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit, cgroup=spec.cgroup
+        )
 
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitProcess:
         """A helper is a process like the unit's own, in the same identity."""

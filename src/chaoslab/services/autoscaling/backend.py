@@ -383,6 +383,7 @@ class AutoScalingBackend:
                 "Version": str(version.number),
             },
             wait_serving=True if group.target_group_arns else None,
+            metadata_options=data.get("MetadataOptions"),
         )
         member = Member(
             inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService", template_version=str(version.number)

@@ -83,6 +83,7 @@ def run_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             spot=spot,
             user_data=user_data,
             launch_template=template,
+            metadata_options=data.get("MetadataOptions"),
         )
         for _ in range(min(high, MAX_PER_REQUEST))
     ]

@@ -22,7 +22,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
-from chaoslab.services.ec2 import boot
+from chaoslab.services.ec2 import boot, imds, instance_types
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
 from chaoslab.services.ec2.userdata import is_script
@@ -127,6 +127,7 @@ class Ec2Backend:
         user_data: str | None = None,
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
+        metadata_options: dict[str, Any] | None = None,
     ) -> Instance:
         """Launch one instance and boot it (pending → running)."""
         inst = self.launch_instance(
@@ -140,6 +141,7 @@ class Ec2Backend:
             user_data=user_data,
             launch_template=launch_template,
             wait_serving=wait_serving,
+            metadata_options=metadata_options,
         )
         await self._boot(inst)
         return inst
@@ -157,6 +159,7 @@ class Ec2Backend:
         user_data: str | None = None,
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
+        metadata_options: dict[str, Any] | None = None,
     ) -> Instance:
         """A new pending instance; `boot_soon` or `run_instance` boots it. A bundled app's image
         runs that app; any `ami-*` id boots the host's userland and runs the user data script.
@@ -175,6 +178,7 @@ class Ec2Backend:
             launch_template=launch_template,
             wait_serving=is_bundled(image) if wait_serving is None else wait_serving,
         )
+        inst.metadata_options.update({k: v for k, v in (metadata_options or {}).items() if v is not None})
         self.instances[inst.instance_id] = inst
         self._set_state(inst, "pending")
         return inst
@@ -192,6 +196,7 @@ class Ec2Backend:
                 inst.az,
                 inst.instance_id,
                 on_exit=functools.partial(self._app_exited, inst),
+                limits=instance_types.limits(inst.instance_type),
             )
             lab = self.lab
             mountpoint = inst.unit.workdir / "data"
@@ -201,6 +206,7 @@ class Ec2Backend:
             # The volumes mount while the network is made (each takes a few hundred ms), both
             # before any program starts: a program's mount namespace is copied when it starts.
             inst.private_ip, _ = await asyncio.gather(inst.unit.provision(hosts=self.extra_hosts), mount(inst.volumes))
+            await self._serve_metadata(inst)
         else:
             await inst.unit.set_power(True)
         await inst.unit.start(self._programs(inst))
@@ -208,6 +214,30 @@ class Ec2Backend:
         if inst.wait_serving:
             await self._wait_booted(inst)
         self._set_state(inst, "running")
+
+    async def _serve_metadata(self, inst: Instance) -> None:
+        """The instance metadata service inside the instance (netns and userns modes only),
+        unless its MetadataOptions turn the endpoint off."""
+        if inst.metadata_options.get("HttpEndpoint") == "disabled":
+            return
+        unit = inst.unit
+        assert unit is not None and unit.sandbox is not None and inst.private_ip is not None
+        paths = imds.instance_metadata(
+            instance_id=inst.instance_id,
+            instance_type=inst.instance_type,
+            image_id=inst.image,
+            az=inst.az,
+            region=self.lab.config.region,
+            ip=inst.private_ip,
+            mac=unit.sandbox.mac or "",
+        )
+        await unit.serve(
+            imds.ADDRESS,
+            imds.PORT,
+            imds.handler(
+                lambda: paths, lambda: inst.user_data, lambda: inst.metadata_options.get("HttpTokens") == "required"
+            ),
+        )
 
     async def _wait_booted(self, inst: Instance) -> None:
         """`pending` lasts until the app accepts connections (the lab's "boot"), so a new member
@@ -464,7 +494,7 @@ class Ec2Backend:
                 if inst.state == "running" and inst.unit:
                     group = inst.tags.get("aws:autoscaling:groupName")
                     with contextlib.suppress(Exception):
-                        cpu = [min(100.0, inst.unit.cpu_percent())]
+                        cpu = [instance_types.cpu_utilization(inst.unit.cpu_percent(), inst.instance_type)]
                         cw.put_metric(
                             "AWS/EC2", "CPUUtilization", {"InstanceId": inst.instance_id}, cpu, "Percent", now
                         )

@@ -57,6 +57,16 @@ class Vpc:
         return next((s for s in self.subnets.values() if s.az == az), None)
 
 
+# What AWS applies when RunInstances gives no MetadataOptions (an AMI without IMDSv2-only).
+DEFAULT_METADATA_OPTIONS: dict[str, Any] = {
+    "HttpTokens": "optional",
+    "HttpPutResponseHopLimit": 1,
+    "HttpEndpoint": "enabled",
+    "HttpProtocolIpv6": "disabled",
+    "InstanceMetadataTags": "disabled",
+}
+
+
 @dataclass
 class Instance:
     instance_id: str
@@ -78,6 +88,8 @@ class Instance:
     booted: bool = False
     console: deque[str] = field(default_factory=lambda: deque(maxlen=CONSOLE_LINES))
     volumes: list[EbsVolume] = field(default_factory=list)  # root first, from its first boot
+    # RunInstances' MetadataOptions as AWS applies them (HttpTokens optional unless asked).
+    metadata_options: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_METADATA_OPTIONS))
 
     @property
     def az(self) -> str:
@@ -104,6 +116,7 @@ class Instance:
             "RootDeviceType": "ebs",
             "RootDeviceName": "/dev/xvda",
             "BlockDeviceMappings": [v.block_device_mapping() for v in self.volumes if v.state == "in-use"],
+            "MetadataOptions": {"State": "applied", **self.metadata_options},
         }
         if self.spot:
             record["InstanceLifecycle"] = "spot"

@@ -21,7 +21,7 @@ from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
-from chaoslab.services.ecs import capacity, containers
+from chaoslab.services.ecs import capacity, containers, task_metadata, utilization
 from chaoslab.services.ecs import deployments as rollout
 from chaoslab.services.ecs.containers import StartFailure
 from chaoslab.services.ecs.deployments import Deployment
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 STOPPED_VISIBLE_SECONDS = 3600.0  # stopped tasks stay describable for about an hour
 LISTEN_WAIT_SECONDS = 60.0
 START_CONFIRM_SECONDS = 0.5
+MiB = 1024 * 1024
+# What ECS says of a container the kernel killed for its memory limit (SIGKILL: 128 + 9).
+OOM_EXIT_CODE = 137
+OOM_REASON = "OutOfMemoryError: Container killed due to memory usage"
 START_BACKOFF_FIRST, START_BACKOFF_MAX = 5.0, 900.0  # after a failed start; AWS's throttle caps at 15 min
 START_IMPAIRED = (
     "(service {name}) is unable to consistently start tasks successfully. For more information, "
@@ -472,8 +476,10 @@ class EcsBackend:
                 task.az,
                 task.task_id,
                 on_exit=lambda info: self._container_exited(task, info),
+                limits=utilization.task_limits(task.task_definition),
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            task.metadata_served = await self._serve_metadata(task)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
@@ -529,7 +535,7 @@ class EcsBackend:
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "ECS_CONTAINER_METADATA_URI_V4": "",
+            task_metadata.ENV: task_metadata.uri(task.task_id, c["name"]) if task.metadata_served else "",
             "AWS_REGION": self.lab.config.region,
             "INSTANCE_ID": task.task_id,
             "AZ": task.az,
@@ -563,7 +569,27 @@ class EcsBackend:
             stop_timeout=float(c.get("stopTimeout", 30)),
             log_group=logs.group if logs else None,
             log_stream=logs.stream if logs else None,
+            limits=utilization.container_limits(c),
         )
+
+    async def _serve_metadata(self, task: Task) -> bool:
+        """The task metadata endpoint v4 inside the task (netns and userns modes only)."""
+        unit = task.unit
+        assert unit is not None and unit.sandbox is not None
+        mac, cidr = unit.sandbox.mac, task.subnet.cidr
+
+        names = {task_metadata.container_id(task.task_id, c.name): c.name for c in task.containers}
+
+        def stats(cid: str) -> dict[str, Any]:
+            """A container's own cgroup leaf; without cgroups, the task's processes."""
+            cg, name = unit.cgroup, names.get(cid)
+            memory = cg.memory_bytes(name) if cg else unit.memory_bytes()
+            cpu = cg.cpu_seconds(name) if cg else 0.0
+            limit = unit.limits.memory_mib * MiB if unit.limits.memory_mib else None
+            return task_metadata.docker_stats(cpu, memory, limit, time.time())
+
+        handler = task_metadata.handler(lambda: task_metadata.task_document(task, mac, cidr), stats)
+        return await unit.serve(task_metadata.ADDRESS, task_metadata.PORT, handler)
 
     def _open_log_streams(self, task: Task) -> None:
         """What the awslogs driver does before a container starts: the group must exist, or is
@@ -609,6 +635,8 @@ class EcsBackend:
     def _container_exited(self, task: Task, info: ExitInfo) -> None:
         container = next(c for c in task.containers if c.name == info.name)
         container.last_status, container.exit_code = "STOPPED", info.code
+        if info.oom_killed:  # as ECS reports a container the kernel killed for its memory limit
+            container.exit_code, container.reason = OOM_EXIT_CODE, OOM_REASON
         self.lab.events.emit(
             "unit.process_exit",
             unit_id=task.task_id,
@@ -619,7 +647,8 @@ class EcsBackend:
         )
         if info.essential and task.desired_status == "RUNNING":
             task.failed = True
-            self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
+            reason = OOM_REASON if info.oom_killed else "Essential container in task exited"
+            self.stop_task_soon(task, "EssentialContainerExited", reason)
 
     async def _health_loop(self, task: Task) -> None:
         """Docker-style container health checks run inside the task's network identity."""
@@ -982,15 +1011,18 @@ class EcsBackend:
             tasks = [t for t in self._service_tasks(svc) if t.last_status == "RUNNING" and t.unit]
             if not tasks:
                 continue
-            td = svc.task_definition
-            cpu_reserved = float(td.get("cpu", 256)) / 1024 * 100 * len(tasks)
-            mem_reserved = float(td.get("memory", 512)) * 1024 * 1024 * len(tasks)
-            cpu = sum(t.unit.cpu_percent() for t in tasks if t.unit)
-            mem = sum(t.unit.memory_bytes() for t in tasks if t.unit)
+            cpu = utilization.utilization(
+                [utilization.used_cpu_units(t.unit.cpu_percent()) for t in tasks if t.unit],
+                [utilization.reserved_cpu_units(t.task_definition) for t in tasks],
+            )
+            memory = utilization.utilization(
+                [t.unit.memory_bytes() / MiB for t in tasks if t.unit],
+                [utilization.reserved_memory_mib(t.task_definition) for t in tasks],
+            )
             for dims in ({"ClusterName": svc.cluster.name, "ServiceName": svc.name}, {"ClusterName": svc.cluster.name}):
                 with contextlib.suppress(Exception):
-                    cw.put_metric("AWS/ECS", "CPUUtilization", dims, [100.0 * cpu / cpu_reserved], "Percent", now)
-                    cw.put_metric("AWS/ECS", "MemoryUtilization", dims, [100.0 * mem / mem_reserved], "Percent", now)
+                    cw.put_metric("AWS/ECS", "CPUUtilization", dims, [cpu], "Percent", now)
+                    cw.put_metric("AWS/ECS", "MemoryUtilization", dims, [memory], "Percent", now)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)

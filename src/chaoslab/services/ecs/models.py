@@ -75,6 +75,7 @@ class Task:
     capacity_provider: str | None = "FARGATE"
     service: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    metadata_served: bool = False  # the task metadata endpoint answers inside it
     last_status: str = "PROVISIONING"
     desired_status: str = "RUNNING"
     stop_code: str | None = None

@@ -24,20 +24,11 @@ from chaoslab.faults.network_iptables import RuleSet
 from chaoslab.faults.process import KillProcess
 from chaoslab.runtime.commands import CommandError
 from chaoslab.runtime.unit import ComputeUnit
+from chaoslab.services.ec2 import instance_types
 
 MiB = 1024 * 1024
-GiB = 1024 * MiB
-# Memory of the instance types the lab's stacks use; Memory-Stress's Percent is of this budget
-# (and of at most CHAOSLAB_MEMORY_STRESS_MAX_BYTES, the lab's cap). Unknown types count 1 GiB.
-INSTANCE_MEMORY = {
-    "t3.nano": GiB // 2,
-    "t3.micro": GiB,
-    "t3.small": 2 * GiB,
-    "t3.medium": 4 * GiB,
-    "t3.large": 8 * GiB,
-    "m5.large": 8 * GiB,
-    "c5.large": 4 * GiB,
-}
+# Memory-Stress's Percent is of the instance type's memory (`ec2.instance_types`; unknown types
+# count 1 GiB) and of at most CHAOSLAB_MEMORY_STRESS_MAX_BYTES, the lab's cap.
 
 
 @dataclass
@@ -105,7 +96,7 @@ async def cpu_stress(run: DocumentRun) -> None:
 
 async def memory_stress(run: DocumentRun) -> None:
     seconds, percent, workers = run.number("DurationSeconds"), run.number("Percent"), run.number("Workers")
-    budget = INSTANCE_MEMORY.get(getattr(run.instance, "instance_type", ""), GiB)
+    budget = (instance_types.memory_mib(getattr(run.instance, "instance_type", "")) or 1024) * MiB
     fault = stress.memory(run.unit, size=budget * percent // 100, workers=workers, duration=seconds)
     record = await run.apply(fault)
     held = sum(int(record["bytes"]) for _ in record["workers"])
