@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
-from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version
+from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version, launch_groups
 from chaoslab.services.ec2.models import Instance, Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import LabLike
@@ -366,6 +366,7 @@ class AutoScalingBackend:
                 "Version": str(version.number),
             },
             wait_serving=True if group.target_group_arns else None,
+            security_groups=launch_groups(data),
         )
         member = Member(
             inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService", template_version=str(version.number)

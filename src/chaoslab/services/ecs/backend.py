@@ -175,6 +175,7 @@ class EcsBackend:
                         "which is incompatible with the awsvpc network mode specified in the task definition.",
                     )
         subnets = self._subnets(network_configuration)
+        self._groups(network_configuration, subnets[0])
         svc = Service(
             name,
             cluster,
@@ -214,6 +215,12 @@ class EcsBackend:
                 f"The container {container['name']} did not have a container port {lb.get('containerPort')} "
                 f"defined (ports: {ports}).",
             )
+
+    def _groups(self, network_configuration: dict[str, Any] | None, subnet: Subnet) -> tuple[str, ...]:
+        """awsvpcConfiguration.securityGroups as group ids (checked); none given: the VPC's default."""
+        refs = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("securityGroups")
+        groups: tuple[str, ...] = self.lab.ec2.resolve_groups(refs, subnet)
+        return groups
 
     def _subnets(self, network_configuration: dict[str, Any] | None) -> list[Subnet]:
         ids = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
@@ -374,6 +381,7 @@ class EcsBackend:
         if not 1 <= count <= 10:
             raise AwsError("InvalidParameterException", "count must be between 1 and 10.")
         subnets = self._subnets(network_configuration)
+        groups = self._groups(network_configuration, subnets[0])
         tasks = []
         for i in range(count):
             subnet = subnets[i % len(subnets)]
@@ -388,6 +396,7 @@ class EcsBackend:
                 capacity_provider,
                 tags,
             )
+            task.security_groups = groups
             tasks.append(task)
             self._spawn(self._launch(task, None, overrides or {}))
         return tasks
@@ -436,6 +445,8 @@ class EcsBackend:
                 on_exit=lambda info: self._container_exited(task, info),
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            task.security_groups = task.security_groups or self._groups(None, task.subnet)
+            await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
@@ -663,6 +674,7 @@ class EcsBackend:
         self._state(task, "DEPROVISIONING")
         if task.unit:
             await task.unit.destroy()
+        await self.lab.ec2.firewall.detach(task.task_id)
         for c in task.containers:
             if c.last_status != "STOPPED":
                 c.last_status = "STOPPED"
@@ -922,6 +934,7 @@ class EcsBackend:
             provider,
             svc.tags,
         )
+        task.security_groups = self._groups(svc.network_configuration, subnet)
         self._spawn(self._launch(task, svc, {}))
         return task
 
