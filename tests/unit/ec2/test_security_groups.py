@@ -126,8 +126,8 @@ def test_an_endpoint_admits_only_what_its_groups_ingress_admits() -> None:
     assert admits(db.ingress(), members, "10.0.10.5", 5432)
     assert not admits(db.ingress(), members, "10.0.10.6", 5432)
     assert not admits(db.ingress(), members, "10.0.10.5", 5433)
-    endpoint = Endpoint("10.0.0.2", 5432, (db.group_id,))
+    endpoint = Endpoint("10.0.0.2", 5433, 5432, (db.group_id,))
     outsider = restore_text("10.0.10.6", [], app.egress(), members, [(endpoint, db.ingress())], "10.0.0.2", False)
-    assert "-d 10.0.0.2/32 -p tcp --dport 5432 -j MARK" in outsider
+    assert "-d 10.0.0.2/32 -p tcp --dport 5433 -j MARK" in outsider  # the port it listens on
     member = restore_text("10.0.10.5", [], app.egress(), members, [(endpoint, db.ingress())], "10.0.0.2", False)
-    assert "--dport 5432 -j MARK" not in member
+    assert "--dport 5433 -j MARK" not in member

@@ -133,14 +133,19 @@ class Ec2Backend:
         self.firewall.join(owner, Member(tuple(vpc.network.host_addresses), groups))
         return groups
 
-    async def guard_listeners(self, owner: str, binds: list[tuple[str, int]], refs: list[str]) -> tuple[str, ...]:
+    async def guard_listeners(
+        self, owner: str, binds: list[tuple[str, int]], rule_port: int, refs: list[str]
+    ) -> tuple[str, ...]:
         """Guard the lab's listeners among `binds` that are on a VPC's service address (a
-        database's endpoints) by groups (ids or names; none: that VPC's default)."""
+        database's endpoints) by groups (ids or names; none: that VPC's default), whose rules
+        judge them as listening on `rule_port`."""
         on_vpc = [(v, port) for host, port in binds for v in self.vpcs.values() if v.network.service_ip == host]
         if not on_vpc:
             return tuple(refs)
         groups = self.security_groups.resolve(refs, on_vpc[0][0].vpc_id)
-        await self.firewall.guard(owner, [Endpoint(v.network.service_ip, port, groups) for v, port in on_vpc])
+        await self.firewall.guard(
+            owner, [Endpoint(v.network.service_ip, port, rule_port, groups) for v, port in on_vpc]
+        )
         return groups
 
     def resolve_groups(self, refs: list[str] | None, subnet: Subnet) -> tuple[str, ...]:

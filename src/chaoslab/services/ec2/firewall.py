@@ -29,10 +29,13 @@ _KEEP = ["-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "RETURN"]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A listener of the lab's guarded by groups (a database endpoint): `ip`:`port` over TCP."""
+    """A listener of the lab's guarded by groups (a database endpoint): `ip`:`port` over TCP,
+    judged by the rules as `rule_port` — the port AWS would have it on (a cluster's reader
+    endpoint listens on the next port in the lab, on the cluster's own on AWS)."""
 
     ip: str
     port: int
+    rule_port: int
     groups: tuple[str, ...]
 
 
@@ -88,7 +91,7 @@ def restore_text(
     lines.append(" ".join(["-A", OUT_CHAIN, *_KEEP]))
     lines.append(f"-A {OUT_CHAIN} -o lo -j RETURN")
     for endpoint, rules in endpoints:
-        if not admits(rules, members, ip, endpoint.port):
+        if not admits(rules, members, ip, endpoint.rule_port):
             match = ["-d", f"{endpoint.ip}/32", "-p", "tcp", "--dport", str(endpoint.port)]
             lines.append(" ".join(["-A", OUT_CHAIN, *match, *_SINK]))
     for rule in egress:

@@ -215,16 +215,16 @@ class RdsBackend:
         finally:
             self._creating.discard(ident)
         self.clusters[ident] = cluster
-        cluster.vpc_security_groups = await self._guard(ident, writer_binds + reader_binds, VpcSecurityGroupIds)
+        cluster.vpc_security_groups = await self._guard(ident, writer_binds + reader_binds, port, VpcSecurityGroupIds)
         return {"DBCluster": cluster.describe()}
 
-    async def _guard(self, ident: str, binds: list[tuple[str, int]], refs: list[str] | None) -> list[str]:
+    async def _guard(self, ident: str, binds: list[tuple[str, int]], port: int, refs: list[str] | None) -> list[str]:
         """The cluster's groups on its endpoints in the lab's VPC (EC2 keeps and enforces them)."""
         ec2 = getattr(self.lab, "ec2", None)
         if ec2 is None:
             return list(refs or [])
         try:
-            return list(await ec2.guard_listeners(f"rds:{ident}", binds, refs or []))
+            return list(await ec2.guard_listeners(f"rds:{ident}", binds, port, refs or []))
         except AwsError as exc:
             raise _invalid(exc.message) from None
 
