@@ -9,6 +9,7 @@ group references), https://docs.aws.amazon.com/vpc/latest/userguide/default-secu
 from __future__ import annotations
 
 import ipaddress
+import socket
 import subprocess
 import time
 
@@ -174,3 +175,36 @@ def test_revoking_the_albs_rule_makes_targets_unhealthy(lab: LabHandle) -> None:
     wait_for(lambda: states() == {"unhealthy"}, 30, "the target to fail its health checks")
     ec2.authorize_security_group_ingress(GroupId=web_sg, IpPermissions=[pair])
     wait_for(lambda: states() == {"healthy"}, 30, "the target to heal")
+
+
+def _connects(ip: str, port: int) -> str:
+    with socket.socket() as s:
+        s.settimeout(2)
+        try:
+            s.connect((ip, port))
+        except TimeoutError:
+            return "timeout"
+        except OSError as exc:
+            return f"error {exc}"
+        return "connected"
+
+
+def test_a_deny_acl_entry_blocks_its_subnet_until_removed(lab: LabHandle) -> None:
+    ec2 = lab.client("ec2")
+    web = ec2.describe_instances(Filters=[{"Name": "tag:aws:autoscaling:groupName", "Values": ["web"]}])
+    inst = next(i for r in web["Reservations"] for i in r["Instances"] if i["State"]["Name"] == "running")
+    (acl,) = ec2.describe_network_acls(Filters=[{"Name": "association.subnet-id", "Values": [inst["SubnetId"]]}])[
+        "NetworkAcls"
+    ]
+    assert acl["IsDefault"] and [e["RuleNumber"] for e in acl["Entries"]] == [100, 32767, 100, 32767]
+    assert _connects(inst["PrivateIpAddress"], 80) == "connected"
+    entry = {"NetworkAclId": acl["NetworkAclId"], "RuleNumber": 50, "Egress": False}
+    ec2.create_network_acl_entry(
+        **entry, Protocol="6", RuleAction="deny", CidrBlock="0.0.0.0/0", PortRange={"From": 80, "To": 80}
+    )
+    with pytest.raises(ClientError) as err:
+        ec2.create_network_acl_entry(**entry, Protocol="-1", RuleAction="allow", CidrBlock="0.0.0.0/0")
+    assert err.value.response["Error"]["Code"] == "NetworkAclEntryAlreadyExists"
+    assert _connects(inst["PrivateIpAddress"], 80) == "timeout"  # stateless, dropped at the subnet's edge
+    ec2.delete_network_acl_entry(**entry)
+    assert _connects(inst["PrivateIpAddress"], 80) == "connected"

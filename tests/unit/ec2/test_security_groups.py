@@ -1,17 +1,18 @@
-"""Security groups' rules (services/ec2/security_groups.py) and the iptables chains they become
-(services/ec2/firewall.py), without a lab.
+"""Security groups' and network ACLs' rules (services/ec2/security_groups.py, network_acls.py)
+and the iptables chains they become (services/ec2/firewall.py), without a lab.
 
 https://docs.aws.amazon.com/vpc/latest/userguide/default-security-group.html (the default
 group), https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html (rules,
 statefulness), https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
-(the error codes)."""
+(the error codes), https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html (ACLs)."""
 
 from __future__ import annotations
 
 import pytest
 
 from chaoslab.errors import AwsError
-from chaoslab.services.ec2.firewall import IN_CHAIN, OUT_CHAIN, Endpoint, admits, restore_text
+from chaoslab.services.ec2.firewall import IN_CHAIN, OUT_CHAIN, Endpoint, SubnetAcl, admits, restore_text
+from chaoslab.services.ec2.network_acls import AclEntry, NetworkAcls
 from chaoslab.services.ec2.security_groups import SecurityGroups
 
 
@@ -106,11 +107,10 @@ def test_chains_admit_peers_by_group_membership_and_drop_the_rest() -> None:
     members = {alb.group_id: ["10.0.10.1", "10.0.11.1"], app.group_id: ["10.0.10.5"]}
     text = restore_text("10.0.10.5", app.ingress(), app.egress(), members, [], "10.0.0.2", hook=True)
     lines = text.splitlines()
-    assert f"-A {IN_CHAIN} -s 10.0.10.1/32 -p tcp --dport 80:80 -j RETURN" in lines
-    assert f"-A {IN_CHAIN} -s 10.0.11.1/32 -p tcp --dport 80:80 -j RETURN" in lines
-    assert lines.index(f"-A {IN_CHAIN} -j DROP") > lines.index(
-        f"-A {IN_CHAIN} -s 10.0.11.1/32 -p tcp --dport 80:80 -j RETURN"
-    )
+    admit = "-p tcp -m conntrack --ctorigdstport 80:80 -j RETURN"  # the port it was sent to
+    assert f"-A {IN_CHAIN} -s 10.0.10.1/32 {admit}" in lines
+    assert f"-A {IN_CHAIN} -s 10.0.11.1/32 {admit}" in lines
+    assert lines.index(f"-A {IN_CHAIN} -j DROP") > lines.index(f"-A {IN_CHAIN} -s 10.0.11.1/32 {admit}")
     assert f"-A {IN_CHAIN} -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN" in lines  # stateful
     assert f"-A INPUT -j {IN_CHAIN}" in lines and f"-A OUTPUT -j {OUT_CHAIN}" in lines
     unhooked = restore_text("10.0.10.5", app.ingress(), app.egress(), members, [], "10.0.0.2", hook=False)
@@ -131,3 +131,70 @@ def test_an_endpoint_admits_only_what_its_groups_ingress_admits() -> None:
     assert "-d 10.0.0.2/32 -p tcp --dport 5433 -j MARK" in outsider  # the port it listens on
     member = restore_text("10.0.10.5", [], app.egress(), members, [(endpoint, db.ingress())], "10.0.0.2", False)
     assert "--dport 5433 -j MARK" not in member
+
+
+def _acl_entry(acls: NetworkAcls, number: int, action: str, egress: bool = False, port: int | None = None) -> AclEntry:
+    params: dict[str, object] = {"RuleNumber": number, "RuleAction": action, "Egress": egress}
+    params |= {"CidrBlock": "0.0.0.0/0", "Protocol": "6" if port else "-1"}
+    if port:
+        params["PortRange"] = {"From": port, "To": port}
+    return acls.entry(params)
+
+
+def test_network_acls_default_new_entries_and_associations() -> None:
+    acls = NetworkAcls()
+    default = acls.create_default("vpc-1", ["subnet-a"])
+    record = default.to_record("123456789012", acls.associations_of(default.acl_id))
+    assert [(e["RuleNumber"], e["RuleAction"], e["Egress"]) for e in record["Entries"]] == [
+        (100, "allow", True),
+        (32767, "deny", True),
+        (100, "allow", False),
+        (32767, "deny", False),
+    ]
+    custom = acls.create("vpc-1")
+    assert custom.rules(egress=False) == []  # a new ACL denies everything
+    acls.add_entry(custom, _acl_entry(acls, 200, "allow"))
+    acls.add_entry(custom, _acl_entry(acls, 100, "deny", port=22))
+    assert [e.number for e in custom.rules(egress=False)] == [100, 200]  # lowest number first
+    with pytest.raises(AwsError) as err:
+        acls.add_entry(custom, _acl_entry(acls, 100, "allow"))
+    assert err.value.code == "NetworkAclEntryAlreadyExists"
+    with pytest.raises(AwsError) as err:
+        acls.entry(
+            {"RuleNumber": 32767, "RuleAction": "deny", "Egress": False, "CidrBlock": "0.0.0.0/0", "Protocol": "-1"}
+        )
+    assert err.value.code == "InvalidParameterValue"
+    ((assoc, _subnet),) = acls.associations_of(default.acl_id)
+    new_assoc = acls.replace_association(assoc, custom.acl_id)
+    assert acls.of_subnet("subnet-a") == (new_assoc, custom)
+    with pytest.raises(AwsError) as err:
+        acls.delete(custom.acl_id)
+    assert err.value.code == "DependencyViolation"
+    with pytest.raises(AwsError) as err:
+        acls.replace_association(assoc, default.acl_id)  # the old association id is gone
+    assert err.value.code == "InvalidAssociationID.NotFound"
+
+
+def test_acl_chains_are_stateless_ordered_and_spare_the_subnet() -> None:
+    acls = NetworkAcls()
+    acl = acls.create("vpc-1")
+    acls.add_entry(acl, _acl_entry(acls, 100, "deny", port=22))
+    acls.add_entry(acl, _acl_entry(acls, 200, "allow"))
+    subnet = SubnetAcl("10.0.10.0/24", "10.0.10.1", acl.rules(False), acl.rules(True))
+    lines = restore_text("10.0.10.5", [], [], {}, [], "10.0.0.2", hook=True, acl=subnet).splitlines()
+    rules = [line for line in lines if line.startswith("-A CLACL-in-r")]
+    assert rules == [
+        "-A CLACL-in-r -s 0.0.0.0/0 -p tcp --dport 22:22 -j DROP",
+        "-A CLACL-in-r -s 0.0.0.0/0 -j RETURN",
+        "-A CLACL-in-r -j DROP",
+    ]
+    assert not any("conntrack" in line for line in lines if "CLACL" in line)  # stateless
+    # the host's address in the subnet is judged; the rest of the subnet is not (NACLs sit at its edge)
+    assert lines.index("-A CLACL-in -s 10.0.10.1/32 -j CLACL-in-r") < lines.index(
+        "-A CLACL-in -s 10.0.10.0/24 -j RETURN"
+    )
+    assert [line for line in lines if line.startswith("-A CLACL-out-r")][-1].endswith("--set-xmark 0x400000/0x400000")
+    for table in "\n".join(lines).split("*")[1:]:  # every chain declared before any rule jumps to it
+        body = table.splitlines()
+        first_rule = next(i for i, line in enumerate(body) if line.startswith("-A"))
+        assert all(i < first_rule for i, line in enumerate(body) if line.startswith(":"))

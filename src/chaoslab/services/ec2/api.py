@@ -8,7 +8,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
-from chaoslab.services.ec2 import api_instances, api_security_groups, api_templates, api_volumes
+from chaoslab.services.ec2 import api_instances, api_network_acls, api_security_groups, api_templates, api_volumes
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import az_id
 from chaoslab.services.ec2.paging import INSTANCE_PAGES, PAGES, page
@@ -183,4 +183,5 @@ OPERATIONS: dict[str, ApiHandler] = {
     **api_templates.OPERATIONS,
     **api_volumes.OPERATIONS,
     **api_security_groups.OPERATIONS,
+    **api_network_acls.OPERATIONS,
 }

@@ -27,6 +27,7 @@ from chaoslab.services.ec2.enforcer import GroupEnforcer, Member
 from chaoslab.services.ec2.firewall import Endpoint
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
+from chaoslab.services.ec2.network_acls import NetworkAcls
 from chaoslab.services.ec2.security_groups import SecurityGroups
 from chaoslab.services.ec2.userdata import is_script
 from chaoslab.services.ec2.volumes import EbsVolume, env_name, instance_volumes, mount, release
@@ -59,7 +60,8 @@ class Ec2Backend:
         self.extra_hosts: dict[str, str] = {}
         self.launch_templates = LaunchTemplates()
         self.security_groups = SecurityGroups(in_use=self._group_in_use)
-        self.firewall = GroupEnforcer(self.security_groups)
+        self.network_acls = NetworkAcls()
+        self.firewall = GroupEnforcer(self.security_groups, self.network_acls, lambda sid: self.subnet(sid).cidr)
         self.shutdown_seconds = SHUTDOWN_SECONDS
         self._listeners: list[StateListener] = []
         self._metrics_task: asyncio.Task[None] | None = None
@@ -101,7 +103,11 @@ class Ec2Backend:
             subnet_objs[s.subnet_id] = s
         vpc = Vpc(vpc_id, cidr, network, subnet_objs, dict(tags or {}))
         self.vpcs[vpc_id] = vpc
-        self.security_groups.create_default(vpc_id)
+        default = self.security_groups.create_default(vpc_id)
+        # The host stands in the default group: what it runs for the VPC (the ALB, health checks)
+        # and whoever uses the machine reach default-group units as before groups were enforced.
+        self.firewall.join(f"host:{vpc_id}", Member(tuple(network.host_addresses), (default.group_id,)))
+        self.network_acls.create_default(vpc_id, list(subnet_objs))
         return vpc
 
     def _group_in_use(self, group_id: str) -> bool:
@@ -109,18 +115,19 @@ class Ec2Backend:
         held = any(group_id in i.security_groups for i in self.instances.values() if i.state != "terminated")
         return held or self.firewall.in_use(group_id)
 
-    async def enforce(self, owner: str, unit: ComputeUnit, groups: tuple[str, ...]) -> None:
-        """Put a provisioned unit (instance or task) in its groups, before any program of it runs."""
+    async def enforce(self, owner: str, unit: ComputeUnit, groups: tuple[str, ...], subnet: Subnet) -> None:
+        """Put a provisioned unit (instance or task) in its groups and under its subnet's ACL,
+        before any program of it runs."""
         sandbox = unit.sandbox
         assert sandbox is not None, "provision() first"
-        member = Member((sandbox.ip,), groups, sandbox.netns)
+        member = Member((sandbox.ip,), groups, sandbox.netns, subnet.subnet_id)
         await self.firewall.attach(owner, member, unit.network.service_ip)
 
     async def set_groups(self, owner: str, groups: tuple[str, ...]) -> None:
         """Replace a running interface's groups (ModifyInstanceAttribute / ...NetworkInterfaceAttribute)."""
         member = self.firewall.members.get(owner)
         if member is not None:
-            await self.firewall.attach(owner, Member(member.ips, groups, member.netns))
+            await self.firewall.attach(owner, Member(member.ips, groups, member.netns, member.subnet_id))
 
     def join_from_host(self, owner: str, subnet_ids: list[str], refs: list[str]) -> tuple[str, ...] | None:
         """A load balancer in its groups (ids or names; none: the default) in the VPC of
@@ -261,7 +268,7 @@ class Ec2Backend:
             # The volumes mount while the network is made (each takes a few hundred ms), both
             # before any program starts: a program's mount namespace is copied when it starts.
             inst.private_ip, _ = await asyncio.gather(inst.unit.provision(hosts=self.extra_hosts), mount(inst.volumes))
-            await self.enforce(inst.instance_id, inst.unit, inst.security_groups)
+            await self.enforce(inst.instance_id, inst.unit, inst.security_groups, inst.subnet)
         else:
             await inst.unit.set_power(True)
         await inst.unit.start(self._programs(inst))

@@ -1,10 +1,11 @@
 """`GroupEnforcer` (`lab.ec2.firewall`): keeps every unit's iptables chains what its security
-groups say, live.
+groups and its subnet's network ACL say, live.
 
 Who is in which group: units (instances, tasks) with their address and namespace; the load
 balancers with the host's addresses on the VPC (the ALB proxies and health-checks from there);
 and the lab's guarded listeners (database endpoints). Any change — a rule authorized or
-revoked, a unit started or gone, a listener guarded — ends in `refresh`, which rewrites the
+revoked, an ACL entry or association changed, a unit started or gone, a listener guarded — ends
+in `refresh`, which rewrites the
 chains of every unit whose rules it changes (one `iptables-restore` each, atomic per table).
 The chains live in the units' own namespaces, so they go with them at `down`; a unit without a
 namespace (loopback mode) has nothing to enforce with, which `up`'s mode notes say.
@@ -14,11 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chaoslab.faults.network_iptables import ensure_sink, netns_exists
+from chaoslab.runtime.addressing import gateway_address
 from chaoslab.runtime.commands import CommandError, run_command
-from chaoslab.services.ec2.firewall import Endpoint, restore_text
+from chaoslab.services.ec2.firewall import Endpoint, SubnetAcl, restore_text
+from chaoslab.services.ec2.network_acls import NetworkAcls
 from chaoslab.services.ec2.security_groups import SecurityGroups
 
 log = logging.getLogger(__name__)
@@ -31,13 +35,17 @@ class Member:
     ips: tuple[str, ...]
     groups: tuple[str, ...]
     netns: str | None = None
+    subnet_id: str | None = None  # where its subnet's network ACL applies
 
 
 class GroupEnforcer:
-    """Membership and enforcement over EC2's group registry."""
+    """Membership and enforcement over EC2's group and ACL registries; `subnet_cidr(id)` is a
+    subnet's range."""
 
-    def __init__(self, groups: SecurityGroups) -> None:
+    def __init__(self, groups: SecurityGroups, acls: NetworkAcls, subnet_cidr: Callable[[str], str]) -> None:
         self.groups = groups
+        self.acls = acls
+        self.subnet_cidr = subnet_cidr
         self.members: dict[str, Member] = {}  # by owner: unit id, load balancer ARN, ...
         self.endpoints: dict[str, list[Endpoint]] = {}  # by owner: DB cluster
         self.lab_ips: dict[str, str] = {}  # unit namespace -> its VPC's service address
@@ -125,7 +133,16 @@ class GroupEnforcer:
             guarded,
             self.lab_ips.get(member.netns, "127.0.0.1"),
             hook,
+            self._acl(member.subnet_id),
         )
+
+    def _acl(self, subnet_id: str | None) -> SubnetAcl | None:
+        found = self.acls.of_subnet(subnet_id) if subnet_id else None
+        if subnet_id is None or found is None:
+            return None
+        cidr = self.subnet_cidr(subnet_id)
+        acl = found[1]
+        return SubnetAcl(cidr, gateway_address(cidr), acl.rules(egress=False), acl.rules(egress=True))
 
     async def refresh(self) -> None:
         """Rewrite every unit's chains that differ from what the groups now say."""

@@ -446,7 +446,7 @@ class EcsBackend:
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
             task.security_groups = task.security_groups or self._groups(None, task.subnet)
-            await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups)
+            await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups, task.subnet)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
