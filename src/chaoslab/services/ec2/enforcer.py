@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chaoslab.faults.network_iptables import ensure_sink, netns_exists
+from chaoslab.faults.network_iptables import SINK_MARK, ensure_sink, iptables, netns_exists, remove_sink
 from chaoslab.runtime.addressing import gateway_address
 from chaoslab.runtime.commands import CommandError, run_command
 from chaoslab.services.ec2.firewall import Endpoint, SubnetAcl, restore_text
@@ -158,15 +158,23 @@ class GroupEnforcer:
                 wanted = self.text_for(member, hook=False)
                 if not hook and self._applied[member.netns] == wanted:
                     continue
-                await _restore(member.netns, self.text_for(member, hook) if hook else wanted)
+                previous = self._applied.get(member.netns, "")
+                await _restore(member.netns, self.text_for(member, hook) if hook else wanted, previous)
                 self._applied[member.netns] = wanted
 
 
-async def _restore(netns: str, text: str) -> None:
-    """Apply a unit's chains; a namespace that vanished meanwhile has nothing left to guard."""
+async def _restore(netns: str, text: str, previous: str) -> None:
+    """Apply a unit's chains, with the namespace's packet sink while they mark packets into it
+    (removed again, as the faults remove it, once nothing marks any more); a namespace that
+    vanished meanwhile has nothing left to guard."""
     try:
-        await ensure_sink(netns)
+        if SINK_MARK in text:
+            await ensure_sink(netns)
         await run_command(["ip", "netns", "exec", netns, "iptables-restore", "-w", "5", "--noflush"], stdin=text)
+        if SINK_MARK in previous and SINK_MARK not in text:
+            _, mangle = await iptables(netns, "mangle", ["-S"], check=False)
+            if SINK_MARK.split("/")[0] not in mangle:
+                await remove_sink(netns)
     except CommandError:
         if netns_exists(netns):
             raise

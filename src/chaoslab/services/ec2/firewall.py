@@ -111,7 +111,8 @@ def _acl_chains(acl: SubnetAcl, hook: bool) -> tuple[list[str], list[str]]:
         if not e.allow:
             mangle.append(" ".join([match, *_SINK]))
         mangle.append(f"{match} -j RETURN")
-    mangle.append(" ".join(["-A", f"{ACL_OUT}-r", *_SINK]))
+    if not any(e.protocol == "-1" and e.cidr == "0.0.0.0/0" and e.allow for e in acl.egress[:1]):
+        mangle.append(" ".join(["-A", f"{ACL_OUT}-r", *_SINK]))  # unreachable after an allow-all first entry
     if hook:
         filt.append(f"-A INPUT -j {ACL_IN}")
         mangle.append(f"-A OUTPUT -j {ACL_OUT}")
