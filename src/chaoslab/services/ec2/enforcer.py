@@ -53,10 +53,6 @@ class GroupEnforcer:
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
 
-    def groups_of(self, owner: str) -> tuple[str, ...]:
-        member = self.members.get(owner)
-        return member.groups if member else ()
-
     def in_use(self, group_id: str) -> bool:
         return any(group_id in m.groups for m in self.members.values()) or any(
             group_id in e.groups for es in self.endpoints.values() for e in es
