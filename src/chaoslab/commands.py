@@ -20,7 +20,7 @@ from chaoslab.stack import bundled_stacks, load_stack
 NETWORK_MODES = {
     "netns": "(each unit in its own network namespace)",
     "userns": "(each unit in its own network namespace, inside the lab's user namespace: no root needed)",
-    "loopback": "(fallback: one loopback address per unit; network faults unavailable)",
+    "loopback": "(fallback: one loopback address per unit; network faults and security groups not enforced)",
 }
 
 

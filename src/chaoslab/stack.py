@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from chaoslab import stack_groups
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.types import LabLike
 
@@ -70,6 +71,7 @@ SCHEMA: dict[str, Any] = {
                 "username": {"type": "string"},
                 "password": {"type": "string", "minLength": 8},
                 "port": {"type": "integer"},
+                "security_groups": stack_groups.REFS,
                 "instances": {
                     "type": "array",
                     "minItems": 1,
@@ -122,6 +124,7 @@ SCHEMA: dict[str, Any] = {
                         },
                     },
                     "idle_timeout": {"type": "integer", "minimum": 1, "maximum": 4000},
+                    "security_groups": stack_groups.REFS,
                     "tags": _TAGS,
                 },
             },
@@ -137,6 +140,7 @@ SCHEMA: dict[str, Any] = {
                     "image": {"type": "string"},
                     "instance_type": {"type": "string"},
                     "user_data": {"type": "string"},
+                    "security_groups": stack_groups.REFS,
                     "tags": _TAGS,
                 },
             },
@@ -172,6 +176,7 @@ SCHEMA: dict[str, Any] = {
                     "health_check_type": {"enum": ["EC2", "ELB"]},
                     "health_check_grace_period": {"type": "integer", "minimum": 0},
                     "instance_type": {"type": "string"},
+                    "security_groups": stack_groups.REFS,
                     "tags": _TAGS,
                 },
             },
@@ -211,6 +216,7 @@ SCHEMA: dict[str, Any] = {
                                 },
                             },
                             "health_check_grace_period": {"type": "integer", "minimum": 0},
+                            "security_groups": stack_groups.REFS,
                             "tags": _TAGS,
                         },
                     },
@@ -247,6 +253,7 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "security_groups": stack_groups.SCHEMA,
     },
 }
 
@@ -394,6 +401,16 @@ def _check_references(doc: dict[str, Any], source: str) -> None:
             )
     if (doc.get("auto_scaling_groups") or (doc.get("ecs") or {}).get("services")) and not doc.get("vpc"):
         fail("$.vpc", "compute needs a VPC", "add vpc: {cidr: 10.0.0.0/16, subnets: {us-east-1a: 10.0.10.0/24}}")
+    if doc.get("security_groups") and not doc.get("vpc"):
+        fail("$.vpc", "security groups need a VPC", "add vpc: {cidr: 10.0.0.0/16, subnets: {us-east-1a: 10.0.10.0/24}}")
+    for i, g in enumerate(doc.get("auto_scaling_groups", [])):
+        if g.get("launch_template") and g.get("security_groups"):
+            fail(
+                f"$.auto_scaling_groups[{i}].security_groups",
+                "a group launching from a launch template takes the template's security groups",
+                "move security_groups to the launch template",
+            )
+    stack_groups.check(doc, fail)
 
 
 async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False, progress: Any = None) -> None:
@@ -438,12 +455,13 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     if doc.get("vpc"):
         say(f"network: VPC {doc['vpc']['cidr']}")
         vpc = await lab.ec2.create_vpc(doc["vpc"]["cidr"], doc["vpc"]["subnets"], {"Name": doc["name"]})
+    sg_ids = stack_groups.create(lab, doc, vpc.vpc_id) if vpc is not None else {}
     for role in doc.get("roles", []):
         _ensure_role(lab, role)
     db_env: dict[str, str] = {}
     db_task = None
     if doc.get("database"):
-        db_task = _start_database(lab, doc["database"], vpc)
+        db_task = _start_database(lab, doc["database"], vpc, stack_groups.ids_of(doc["database"], sg_ids))
         say(f"database: {doc['database']['cluster']} (writer + reader, real PostgreSQL)")
     tg_arns = {}
     for tg in doc.get("target_groups", []):
@@ -476,6 +494,7 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
         lb_arn = lab.elbv2.create_load_balancer(
             Name=lb["name"],
             Subnets=subnets,
+            SecurityGroups=stack_groups.ids_of(lb, sg_ids),
             Tags=[{"Key": k, "Value": v} for k, v in lb.get("tags", {}).items()],
         )["LoadBalancers"][0]["LoadBalancerArn"]
         if lb.get("idle_timeout"):
@@ -497,17 +516,17 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     for alarm in doc.get("alarms", []):
         lab.cloudwatch.put_metric_alarm(_resolve_alarm(lab, alarm, tg_arns))
     for lt in doc.get("launch_templates", []):
-        _create_launch_template(lab, lt["name"], lt, lt.get("tags"))
+        _create_launch_template(lab, lt["name"], lt, lt.get("tags"), stack_groups.ids_of(lt, sg_ids))
     compute = []
     for g in doc.get("auto_scaling_groups", []):
-        compute.append(_create_group(lab, g, vpc, tg_arns, db_env, settings))
+        compute.append(_create_group(lab, g, vpc, tg_arns, db_env, settings, stack_groups.ids_of(g, sg_ids)))
     ecs = doc.get("ecs") or {}
     for cluster in ecs.get("clusters", []):
         lab.ecs.create_cluster(cluster)
     for td in ecs.get("task_definitions", []):
         lab.ecs.task_definitions.register(td)
     for svc in ecs.get("services", []):
-        _create_service(lab, svc, vpc, tg_arns, db_env)
+        _create_service(lab, svc, vpc, tg_arns, db_env, stack_groups.ids_of(svc, sg_ids))
     _apply_scaling(lab, doc.get("application_autoscaling") or {})
     if compute:
         say("compute: launching instances")
@@ -529,7 +548,7 @@ def _ensure_role(lab: LabLike, role: dict[str, Any]) -> None:
         lab.iam.attach_role_policy(role["name"], arn)
 
 
-def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any) -> asyncio.Future[None]:
+def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any, groups: list[str]) -> asyncio.Future[None]:
     """Open the cluster endpoints where units can reach them; start the postmasters in the
     background (returned task) while the rest of the stack is built."""
     hosts = ["127.0.0.1"]
@@ -546,6 +565,7 @@ def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any) -> asyncio.Futur
             DatabaseName=db["database"],
             Port=db.get("port", 5432),
             Tags=[{"Key": k, "Value": v} for k, v in db.get("tags", {}).items()],
+            VpcSecurityGroupIds=groups,
         )
         instances = db.get("instances") or [
             {"id": f"{db['cluster']}-1", "az": next(iter(vpc.subnets.values())).az if vpc else "us-east-1a"}
@@ -595,7 +615,13 @@ def _resolve_alarm(lab: LabLike, alarm: dict[str, Any], tg_arns: dict[str, str])
 
 
 async def _create_group(
-    lab: LabLike, g: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str], settings: dict[str, Any]
+    lab: LabLike,
+    g: dict[str, Any],
+    vpc: Any,
+    tg_arns: dict[str, str],
+    db_env: dict[str, str],
+    settings: dict[str, Any],
+    groups: list[str],
 ) -> None:
     from chaoslab.services.autoscaling.backend import DEFAULT_SWEEP_SECONDS, GroupTemplate
 
@@ -605,7 +631,7 @@ async def _create_group(
     ref = g.get("launch_template")
     if ref is None:  # `image:` is a template of its own, named after the group
         ref = f"{g['name']}-lt"
-        _create_launch_template(lab, ref, g, None)
+        _create_launch_template(lab, ref, g, None, groups)
     if isinstance(ref, str):  # an image's own template says $Latest, as groups described before templates existed
         name, version = ref, "$Latest" if g.get("image") else "$Default"
     else:
@@ -629,18 +655,23 @@ async def _create_group(
     )
 
 
-def _create_launch_template(lab: LabLike, name: str, spec: dict[str, Any], tags: dict[str, str] | None) -> None:
-    """An EC2 launch template from a stack entry (`image`, `instance_type`, `user_data` as plain text)."""
+def _create_launch_template(
+    lab: LabLike, name: str, spec: dict[str, Any], tags: dict[str, str] | None, groups: list[str]
+) -> None:
+    """An EC2 launch template from a stack entry (`image`, `instance_type`, `user_data` as plain
+    text, security group ids)."""
     from chaoslab.services.ec2.userdata import encode_user_data
 
     data: dict[str, Any] = {"ImageId": spec["image"], "InstanceType": spec.get("instance_type", "t3.micro")}
     if spec.get("user_data"):
         data["UserData"] = encode_user_data(spec["user_data"])
+    if groups:
+        data["SecurityGroupIds"] = groups
     lab.ec2.launch_templates.create(name, data, tags=tags)
 
 
 def _create_service(
-    lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str]
+    lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str], groups: list[str]
 ) -> None:
     if svc.get("database"):
         td = lab.ecs.task_definitions.get(svc["task_definition"])
@@ -658,9 +689,11 @@ def _create_service(
             }
         )
     azs = svc.get("azs") or [s.az for s in vpc.subnets.values()]
-    network = {
+    network: dict[str, Any] = {
         "awsvpcConfiguration": {"subnets": [vpc.subnet_in(az).subnet_id for az in azs], "assignPublicIp": "DISABLED"}
     }
+    if groups:
+        network["awsvpcConfiguration"]["securityGroups"] = groups
     provider = svc.get("capacity_provider")
     lab.ecs.create_service(
         svc["cluster"],

@@ -174,11 +174,14 @@ class NetworkLatency(Fault):
                 "network latency cannot run in parallel on the same target"
             )
         await unit.spawn_extra(record["proxy"], record["argv"])
-        assert unit.ip is not None
+        assert unit.ip is not None and unit.sandbox is not None
+        # Asked from the lab's own address, which the unit's security groups always admit.
+        source = (unit.sandbox.lab_ip, 0) if unit.sandbox.lab_ip else None
         deadline = time.monotonic() + 10
         while True:
             try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT), 1.0)
+                connecting = asyncio.open_connection(unit.ip, EGRESS_PROXY_PORT, local_addr=source)
+                _, writer = await asyncio.wait_for(connecting, 1.0)
                 writer.close()
                 break
             except (TimeoutError, OSError):

@@ -14,8 +14,6 @@ Conventions (see docs/faults.md):
 
 from __future__ import annotations
 
-import ipaddress
-
 from chaoslab.faults.network_iptables import SINK_MARK, Chain, RuleSet
 
 LOSS_CONNMARK = "0x100000/0x100000"  # "this flow was picked for loss" (flowsPercent < 100)
@@ -157,29 +155,3 @@ def latency_redirect(
     if ingress:
         chains.append(Chain("nat", "PREROUTING", f"CLLT-{tag}-I", ingress, ["-i", "eth0", "-p", "tcp"]))
     return RuleSet(netns, chains)
-
-
-def disrupt(netns: str, tag: str, scope: str, subnet_cidr: str, other_az_cidrs: list[str]) -> RuleSet:
-    """What a deny-all NACL on the unit's subnet does, from inside the unit.
-
-    all: everything in and out is dropped except loopback and traffic with other addresses of the
-    same subnet (NACLs sit at the subnet edge). The host's address in the subnet (the bridge,
-    through which the ALB and health checks come) is outside for this purpose.
-    availability-zone: only traffic with the subnets of the VPC's other AZs is dropped.
-    """
-    if scope == "all":
-        gateway = str(ipaddress.ip_network(subnet_cidr).network_address + 1)
-        inbound = [["-s", gateway, *DROP], ["-s", subnet_cidr, "-j", "RETURN"], DROP]
-        outbound = [["-d", gateway, *SINK], ["-d", subnet_cidr, "-j", "RETURN"], SINK]
-    elif scope == "availability-zone":
-        inbound = [["-s", c, *DROP] for c in other_az_cidrs]
-        outbound = [["-d", c, *SINK] for c in other_az_cidrs]
-    else:
-        raise ValueError(f"scope {scope} is not emulated")
-    return RuleSet(
-        netns,
-        [
-            Chain("filter", "INPUT", f"CLDC-{tag}-I", inbound, ["!", "-i", "lo"]),
-            Chain("mangle", "OUTPUT", f"CLDC-{tag}-O", outbound, ["!", "-o", "lo"]),
-        ],
-    )

@@ -4,6 +4,7 @@ subclass and one row here (docs/faults.md)."""
 
 from __future__ import annotations
 
+from chaoslab.faults.acl_swap import AclSwap
 from chaoslab.faults.api_errors import ApiErrors
 from chaoslab.faults.base import Fault
 from chaoslab.faults.capacity import LaunchRefusal
@@ -29,5 +30,6 @@ FAMILIES: tuple[type[Fault], ...] = (
     ZonalShift,
     VolumePause,
     VolumeLatency,
+    AclSwap,
 )
 REGISTRY: dict[str, type[Fault]] = {family.name: family for family in FAMILIES}

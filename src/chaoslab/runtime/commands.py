@@ -16,17 +16,19 @@ class CommandError(RuntimeError):
         self.output = output
 
 
-async def run_command(argv: Sequence[str], *, check: bool = True, timeout: float = 10.0) -> tuple[int, str]:
-    """Run `argv` to completion; returns (exit code, stdout+stderr). Raises CommandError when
-    `check` and the exit code is not 0; kills the command if it outlives `timeout`."""
+async def run_command(
+    argv: Sequence[str], *, check: bool = True, timeout: float = 10.0, stdin: str | None = None
+) -> tuple[int, str]:
+    """Run `argv` to completion, `stdin` as its input; returns (exit code, stdout+stderr). Raises
+    CommandError when `check` and the exit code is not 0; kills the command if it outlives `timeout`."""
     proc = await asyncio.create_subprocess_exec(
         *argv,
-        stdin=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL if stdin is None else asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        out, _ = await asyncio.wait_for(proc.communicate(None if stdin is None else stdin.encode()), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -82,6 +82,14 @@ class VpcNetwork:
         return plan.service_address(self.cidr) if self._mode == "netns" else "127.0.0.1"
 
     @property
+    def host_addresses(self) -> list[str]:
+        """The host's own addresses on the VPC (one per subnet), where connections it makes to
+        units come from; none in loopback mode."""
+        if self._mode != "netns":
+            return []
+        return [plan.gateway_address(sn) for sn in self.subnets.values()]
+
+    @property
     def sandboxes(self) -> list[Sandbox]:
         return list(self._sandboxes)
 
@@ -159,6 +167,7 @@ class VpcNetwork:
             veth=veth,
             bridge=self.bridge,
             mac=mac,
+            lab_ip=self.service_ip,
             release=self._release,
         )
         self._sandboxes.add(sandbox)

@@ -46,9 +46,11 @@ class Sandbox:
         veth: str | None = None,
         bridge: str | None = None,
         mac: str | None = None,
+        lab_ip: str | None = None,
         release: Callable[[Sandbox], None] | None = None,
     ) -> None:
         self.ip = ip
+        self.lab_ip = lab_ip  # the lab's own address on the VPC, where its probes of the unit come from
         self.az = az
         self.netns = netns
         self.mac = mac

@@ -172,5 +172,12 @@ async def rules_of(unit: Any) -> str:
     return await listing(unit.sandbox.netns)
 
 
+async def cut_off(unit: Any) -> bool:
+    """Whether the unit's subnet ACL chains deny everything across its edge (disrupt-connectivity
+    scope all in force): no entry admits anything before the final drop."""
+    rules = await rules_of(unit)
+    return "-A CLACL-in -j CLACL-in-r" in rules and "-A CLACL-in-r -s 0.0.0.0/0 -j RETURN" not in rules
+
+
 def p50(values: list[float]) -> float:
     return sorted(values)[len(values) // 2]

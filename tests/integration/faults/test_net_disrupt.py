@@ -1,4 +1,5 @@
-"""aws:network:disrupt-connectivity on a real subnet: its units are cut off (scope all keeps
+"""aws:network:disrupt-connectivity on a real subnet: its ACL is swapped for a deny ACL that
+DescribeNetworkAcls shows while the action runs, its units are cut off (scope all keeps
 intra-subnet traffic, as a NACL does), a unit launched into it meanwhile is cut off too, scope
 availability-zone cuts only cross-AZ traffic, and the revert restores each unit exactly."""
 
@@ -8,12 +9,13 @@ import asyncio
 import contextlib
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from net_lab import connects, context, in_unit, needs_netns, net_lab, rules_of, run_for
+from net_lab import connects, context, cut_off, in_unit, needs_netns, net_lab, rules_of, run_for
 
-from chaoslab.faults.network_iptables import listing
+from chaoslab.services.ec2.api_network_acls import describe_network_acls
 from chaoslab.services.fis.executors import ActionFailure
 from chaoslab.services.fis.selection import Resource
 
@@ -23,6 +25,18 @@ pytestmark = needs_netns
 def subnet_resource(lab: Any, az: str) -> Resource:
     rec = next(r for r in lab.ec2.describe_subnet_records() if r["AvailabilityZone"] == az)
     return Resource(rec["SubnetArn"], "aws:ec2:subnet", rec, {})
+
+
+def subnet_acl(lab: Any, az: str) -> tuple[bool, dict[str, str], int]:
+    """DescribeNetworkAcls for the subnet (the API's own handler): is its ACL the default, its
+    tags, and how many ACLs the VPC has."""
+    subnet = subnet_resource(lab, az).record["SubnetId"]
+    ctx = SimpleNamespace(lab=lab, account_id="123456789012", region="us-east-1")
+    (acl,) = describe_network_acls(ctx, {"Filters": [{"Name": "association.subnet-id", "Values": [subnet]}]})[
+        "NetworkAcls"
+    ]
+    every = describe_network_acls(ctx, {})["NetworkAcls"]
+    return acl["IsDefault"], {t["Key"]: t["Value"] for t in acl["Tags"]}, len(every)
 
 
 def reach(targets: list[tuple[str, int]]) -> str:
@@ -61,6 +75,7 @@ async def scenario(home: Path) -> dict[str, Any]:
             {"duration": "PT10M", "scope": "all"},
         )
         out: dict[str, Any] = {
+            "acl_during": subnet_acl(lab, "us-east-1a"),
             "host_to_a1": await connects(a1.private_ip, 80, 1.0),
             "host_to_b1": await connects(b1.private_ip, 80, 1.0),
             "a1_reaches": await in_unit(a1.unit, reach(peers)),
@@ -68,6 +83,7 @@ async def scenario(home: Path) -> dict[str, Any]:
         await stop(running)
         await ctx.revert_all()
         out["a1_after"] = await in_unit(a1.unit, reach(peers))
+        out["acl_after"] = subnet_acl(lab, "us-east-1a")
         out["restored"] = all([before[i.instance_id] == await rules_of(i.unit) for i in (a1, a2, b1)])
 
         ctx = context(lab, "aws:network:disrupt-connectivity")
@@ -100,7 +116,7 @@ async def scenario(home: Path) -> dict[str, Any]:
             late = next(
                 (i for i in lab.ec2.instances.values() if i not in (a1, a2, b1) and i.unit and i.unit.sandbox), None
             )
-            if late and "-A INPUT ! -i lo -j CLDC-" in await listing(late.unit.sandbox.netns):  # the jump is last
+            if late and await cut_off(late.unit):
                 break
             await asyncio.sleep(0.1)
         out["late_cut_after_s"] = time.monotonic() - started
@@ -133,3 +149,6 @@ def test_disrupt_connectivity_subnet(tmp_path: Path) -> None:
     assert got["after"] == [True, True] and got["a1_after"] == [True, True, True] and got["restored"], got
     assert got["az_host_to_a1"] is True and got["az_a1_reaches"] == [True, False, True], got
     assert got["az_restored"] and got["vpc_refused"] == "ConfigurationFailure", got
+    # as FIS does it: the subnet's ACL swapped for a deny ACL while the action runs, then back
+    assert got["acl_during"] == (False, {"managedByFIS": "true"}, 2), got
+    assert got["acl_after"] == (True, {}, 1), got

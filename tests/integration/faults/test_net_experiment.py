@@ -8,7 +8,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from net_lab import connects, needs_netns, net_lab, rules_of
+from net_lab import connects, cut_off, needs_netns, net_lab, rules_of
 
 pytestmark = needs_netns
 
@@ -45,9 +45,9 @@ async def scenario(home: Path) -> dict[str, object]:
         )
         exp = await lab.fis.start_experiment(template["id"])
         deadline = time.monotonic() + 10
-        while lab.fis.get_experiment(exp["id"])["actions"]["cut"]["state"][
-            "status"
-        ] != "running" or "CLDC-" not in await rules_of(a.unit):
+        while lab.fis.get_experiment(exp["id"])["actions"]["cut"]["state"]["status"] != "running" or not await cut_off(
+            a.unit
+        ):
             assert time.monotonic() < deadline, lab.fis.get_experiment(exp["id"])["state"]
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)

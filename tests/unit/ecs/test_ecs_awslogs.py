@@ -41,7 +41,7 @@ def ecs(tmp_path: Path) -> EcsBackend:
         clock=LabClock(),
         config=LabConfig(home=tmp_path),
         events=EventLog(),
-        ec2=SimpleNamespace(subnet=lambda _: subnet),
+        ec2=SimpleNamespace(subnet=lambda _: subnet, resolve_groups=lambda _refs, _subnet: ("sg-default",)),
     )
     lab.logs = LogsBackend(lab)
     backend = EcsBackend(lab, FakeRuntime())

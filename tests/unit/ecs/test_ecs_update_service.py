@@ -23,7 +23,7 @@ def test_unknown_task_definition_leaves_desired_count(tmp_path: Path) -> None:
             clock=LabClock(),
             config=LabConfig(home=tmp_path),
             events=EventLog(),
-            ec2=SimpleNamespace(subnet=lambda _: subnet),
+            ec2=SimpleNamespace(subnet=lambda _: subnet, resolve_groups=lambda _refs, _subnet: ("sg-default",)),
         ),
         FakeRuntime(),
     )

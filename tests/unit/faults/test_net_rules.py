@@ -64,20 +64,6 @@ def test_latency_redirect_excludes_the_proxy_and_picks_flows_in_nat() -> None:
     assert [c.hook for c in no_ingress.chains] == ["OUTPUT"]
 
 
-def test_disrupt_scopes() -> None:
-    everything = flat(rules.disrupt("ns", "t", "all", "10.5.10.0/24", ["10.5.11.0/24"]))
-    assert everything[:3] == [
-        "filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.1 -j DROP",
-        "filter INPUT CLDC-t-I ! -i lo | -s 10.5.10.0/24 -j RETURN",
-        "filter INPUT CLDC-t-I ! -i lo | -j DROP",
-    ]
-    az = flat(rules.disrupt("ns", "t", "availability-zone", "10.5.10.0/24", ["10.5.11.0/24", "10.5.12.0/24"]))
-    assert az[0] == "filter INPUT CLDC-t-I ! -i lo | -s 10.5.11.0/24 -j DROP"
-    assert az[-1] == f"mangle OUTPUT CLDC-t-O ! -o lo | -d 10.5.12.0/24 -j MARK --set-xmark {SINK_MARK}"
-    with pytest.raises(ValueError):
-        rules.disrupt("ns", "t", "vpc", "10.5.10.0/24", [])
-
-
 def fake_lab() -> SimpleNamespace:
     subnets = [
         {"CidrBlock": "10.5.10.0/24", "AvailabilityZone": "us-east-1a", "AvailabilityZoneId": "use1-az1"},

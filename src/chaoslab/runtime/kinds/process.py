@@ -115,9 +115,12 @@ class ProcessRuntime:
         return await run_command(argv, check=False, timeout=timeout)
 
     async def serving(self, sandbox: Sandbox, port: int) -> bool:
+        """Whether the unit accepts connections on `port`, asked from the lab's own address,
+        which security groups admit (as AWS's status checks ignore them)."""
+        source = (sandbox.lab_ip, 0) if sandbox.lab_ip else None
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(sandbox.ip, unit_port(sandbox.ip, port)), CONNECT_TIMEOUT
+                asyncio.open_connection(sandbox.ip, unit_port(sandbox.ip, port), local_addr=source), CONNECT_TIMEOUT
             )
         except (TimeoutError, OSError):
             return False

@@ -21,7 +21,7 @@ from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.policies import GroupPolicies
-from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version
+from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version, launch_groups
 from chaoslab.services.ec2.models import Instance, Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import LabLike
@@ -384,6 +384,7 @@ class AutoScalingBackend:
             },
             wait_serving=True if group.target_group_arns else None,
             metadata_options=data.get("MetadataOptions"),
+            security_groups=launch_groups(data),
         )
         member = Member(
             inst.instance_id, inst.az, self.lab.clock.now(), lifecycle="InService", template_version=str(version.number)

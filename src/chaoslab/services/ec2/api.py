@@ -8,7 +8,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
-from chaoslab.services.ec2 import api_instances, api_templates, api_volumes
+from chaoslab.services.ec2 import api_instances, api_network_acls, api_security_groups, api_templates, api_volumes
 from chaoslab.services.ec2.backend import Ec2Backend
 from chaoslab.services.ec2.models import az_id
 from chaoslab.services.ec2.paging import INSTANCE_PAGES, PAGES, page
@@ -182,4 +182,6 @@ OPERATIONS: dict[str, ApiHandler] = {
     **api_instances.OPERATIONS,
     **api_templates.OPERATIONS,
     **api_volumes.OPERATIONS,
+    **api_security_groups.OPERATIONS,
+    **api_network_acls.OPERATIONS,
 }

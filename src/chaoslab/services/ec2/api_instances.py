@@ -9,6 +9,7 @@ from typing import Any
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2.backend import Ec2Backend
+from chaoslab.services.ec2.launch_templates import launch_groups
 from chaoslab.services.ec2.models import Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
 from chaoslab.types import ApiHandler
@@ -84,17 +85,19 @@ def run_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             user_data=user_data,
             launch_template=template,
             metadata_options=data.get("MetadataOptions"),
+            security_groups=launch_groups(data),
         )
         for _ in range(min(high, MAX_PER_REQUEST))
     ]
     for inst in launched:
         ec2.boot_soon(inst)
     first = launched[0].instance_id
+    names = {g.group_id: g.name for g in ec2.security_groups.groups.values()}
     return {
         "ReservationId": "r-" + first[2:],
         "OwnerId": ctx.account_id,
-        "Groups": [],
-        "Instances": [i.to_record(ctx.account_id) for i in launched],
+        "Groups": [{"GroupId": g, "GroupName": names[g]} for g in launched[0].security_groups],
+        "Instances": [i.to_record(ctx.account_id, names) for i in launched],
     }
 
 

@@ -20,11 +20,15 @@ from chaoslab.ids import hex_id
 from chaoslab.ids import instance_id as new_instance_id
 from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
 from chaoslab.runtime.network import Mode, VpcNetwork
-from chaoslab.runtime.unit import ContainerSpec, ExitInfo
+from chaoslab.runtime.unit import ComputeUnit, ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2 import boot, imds, instance_types
+from chaoslab.services.ec2.enforcer import GroupEnforcer, Member
+from chaoslab.services.ec2.firewall import Endpoint
 from chaoslab.services.ec2.launch_templates import LaunchTemplates
 from chaoslab.services.ec2.models import STATE_CODES, Instance, Subnet, Vpc
+from chaoslab.services.ec2.network_acls import NetworkAcls
+from chaoslab.services.ec2.security_groups import SecurityGroups
 from chaoslab.services.ec2.userdata import is_script
 from chaoslab.services.ec2.volumes import EbsVolume, env_name, instance_volumes, mount, release
 from chaoslab.types import LabLike
@@ -55,6 +59,9 @@ class Ec2Backend:
         self.instances: dict[str, Instance] = {}
         self.extra_hosts: dict[str, str] = {}
         self.launch_templates = LaunchTemplates()
+        self.security_groups = SecurityGroups(in_use=self._group_in_use)
+        self.network_acls = NetworkAcls()
+        self.firewall = GroupEnforcer(self.security_groups, self.network_acls, lambda sid: self.subnet(sid).cidr)
         self.shutdown_seconds = SHUTDOWN_SECONDS
         self._listeners: list[StateListener] = []
         self._metrics_task: asyncio.Task[None] | None = None
@@ -96,7 +103,61 @@ class Ec2Backend:
             subnet_objs[s.subnet_id] = s
         vpc = Vpc(vpc_id, cidr, network, subnet_objs, dict(tags or {}))
         self.vpcs[vpc_id] = vpc
+        default = self.security_groups.create_default(vpc_id)
+        # The host stands in the default group: what it runs for the VPC (the ALB, health checks)
+        # and whoever uses the machine reach default-group units as before groups were enforced.
+        self.firewall.join(f"host:{vpc_id}", Member(tuple(network.host_addresses), (default.group_id,)))
+        self.network_acls.create_default(vpc_id, list(subnet_objs))
         return vpc
+
+    def _group_in_use(self, group_id: str) -> bool:
+        """A group an instance that is not terminated still has, or any interface is in."""
+        held = any(group_id in i.security_groups for i in self.instances.values() if i.state != "terminated")
+        return held or self.firewall.in_use(group_id)
+
+    async def enforce(self, owner: str, unit: ComputeUnit, groups: tuple[str, ...], subnet: Subnet) -> None:
+        """Put a provisioned unit (instance or task) in its groups and under its subnet's ACL,
+        before any program of it runs."""
+        sandbox = unit.sandbox
+        assert sandbox is not None, "provision() first"
+        member = Member((sandbox.ip,), groups, sandbox.netns, subnet.subnet_id)
+        await self.firewall.attach(owner, member, unit.network.service_ip)
+
+    async def set_groups(self, owner: str, groups: tuple[str, ...]) -> None:
+        """Replace a running interface's groups (ModifyInstanceAttribute / ...NetworkInterfaceAttribute)."""
+        member = self.firewall.members.get(owner)
+        if member is not None:
+            await self.firewall.attach(owner, Member(member.ips, groups, member.netns, member.subnet_id))
+
+    def join_from_host(self, owner: str, subnet_ids: list[str], refs: list[str]) -> tuple[str, ...] | None:
+        """A load balancer in its groups (ids or names; none: the default) in the VPC of
+        `subnet_ids`; it proxies from the host's addresses there, so those are its members.
+        None when the subnets are not the lab's (nothing to enforce)."""
+        vpc = next((v for v in self.vpcs.values() if any(s in v.subnets for s in subnet_ids)), None)
+        if vpc is None:
+            return None
+        groups = self.security_groups.resolve(refs, vpc.vpc_id)
+        self.firewall.join(owner, Member(tuple(vpc.network.host_addresses), groups))
+        return groups
+
+    async def guard_listeners(
+        self, owner: str, binds: list[tuple[str, int]], rule_port: int, refs: list[str]
+    ) -> tuple[str, ...]:
+        """Guard the lab's listeners among `binds` that are on a VPC's service address (a
+        database's endpoints) by groups (ids or names; none: that VPC's default), whose rules
+        judge them as listening on `rule_port`."""
+        on_vpc = [(v, port) for host, port in binds for v in self.vpcs.values() if v.network.service_ip == host]
+        if not on_vpc:
+            return tuple(refs)
+        groups = self.security_groups.resolve(refs, on_vpc[0][0].vpc_id)
+        await self.firewall.guard(
+            owner, [Endpoint(v.network.service_ip, port, rule_port, groups) for v, port in on_vpc]
+        )
+        return groups
+
+    def resolve_groups(self, refs: list[str] | None, subnet: Subnet) -> tuple[str, ...]:
+        """Group ids (or names) given at launch, checked against the subnet's VPC; none: its default."""
+        return self.security_groups.resolve(refs or [], subnet.vpc_id)
 
     def default_vpc(self) -> Vpc:
         if not self.vpcs:
@@ -128,6 +189,7 @@ class Ec2Backend:
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
         metadata_options: dict[str, Any] | None = None,
+        security_groups: list[str] | None = None,
     ) -> Instance:
         """Launch one instance and boot it (pending → running)."""
         inst = self.launch_instance(
@@ -142,6 +204,7 @@ class Ec2Backend:
             launch_template=launch_template,
             wait_serving=wait_serving,
             metadata_options=metadata_options,
+            security_groups=security_groups,
         )
         await self._boot(inst)
         return inst
@@ -160,11 +223,14 @@ class Ec2Backend:
         launch_template: dict[str, str] | None = None,
         wait_serving: bool | None = None,
         metadata_options: dict[str, Any] | None = None,
+        security_groups: list[str] | None = None,
     ) -> Instance:
         """A new pending instance; `boot_soon` or `run_instance` boots it. A bundled app's image
         runs that app; any `ami-*` id boots the host's userland and runs the user data script.
-        `wait_serving` (default: for a bundled app) keeps it pending until `port` is served."""
+        `wait_serving` (default: for a bundled app) keeps it pending until `port` is served.
+        `security_groups` (ids or names; none: the VPC's default) are enforced from its first boot."""
         check_image(image)
+        groups = self.resolve_groups(security_groups, subnet)
         inst = Instance(
             new_instance_id(),
             image,
@@ -177,6 +243,7 @@ class Ec2Backend:
             user_data=user_data,
             launch_template=launch_template,
             wait_serving=is_bundled(image) if wait_serving is None else wait_serving,
+            security_groups=groups,
         )
         inst.metadata_options.update({k: v for k, v in (metadata_options or {}).items() if v is not None})
         self.instances[inst.instance_id] = inst
@@ -207,6 +274,7 @@ class Ec2Backend:
             # before any program starts: a program's mount namespace is copied when it starts.
             inst.private_ip, _ = await asyncio.gather(inst.unit.provision(hosts=self.extra_hosts), mount(inst.volumes))
             await self._serve_metadata(inst)
+            await self.enforce(inst.instance_id, inst.unit, inst.security_groups, inst.subnet)
         else:
             await inst.unit.set_power(True)
         await inst.unit.start(self._programs(inst))
@@ -398,6 +466,7 @@ class Ec2Backend:
     async def _terminate(self, inst: Instance, reason: str) -> None:
         if inst.unit:
             await inst.unit.destroy()
+        await self.firewall.detach(inst.instance_id)
         await release(inst.volumes)
         self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(
@@ -429,7 +498,8 @@ class Ec2Backend:
 
     # describe (for the API and for FIS target resolution) ----------------------------------
     def describe_instance_records(self) -> list[dict[str, Any]]:
-        return [i.to_record(self.lab.config.account_id) for i in self.instances.values()]
+        names = {g.group_id: g.name for g in self.security_groups.groups.values()}
+        return [i.to_record(self.lab.config.account_id, names) for i in self.instances.values()]
 
     def volumes(self) -> list[EbsVolume]:
         """Every volume that exists (a terminated instance's are deleted with it)."""

@@ -159,3 +159,13 @@ def version_record(template: LaunchTemplate, version: Version, account: str) -> 
     if version.description is not None:
         record["VersionDescription"] = version.description
     return record
+
+
+def launch_groups(data: dict[str, Any]) -> list[str]:
+    """The security groups a launch asks for (ids, names, or its first interface's), as
+    RunInstances and launch template data carry them."""
+    refs = [*(data.get("SecurityGroupIds") or []), *(data.get("SecurityGroups") or [])]
+    nics = data.get("NetworkInterfaces") or []
+    if refs or not nics:
+        return refs
+    return list(nics[0].get("Groups") or [])

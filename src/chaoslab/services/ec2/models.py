@@ -90,6 +90,7 @@ class Instance:
     volumes: list[EbsVolume] = field(default_factory=list)  # root first, from its first boot
     # RunInstances' MetadataOptions as AWS applies them (HttpTokens optional unless asked).
     metadata_options: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_METADATA_OPTIONS))
+    security_groups: tuple[str, ...] = ()  # group ids, resolved at launch
 
     @property
     def az(self) -> str:
@@ -98,7 +99,9 @@ class Instance:
     def arn(self, region: str, account: str) -> str:
         return f"arn:aws:ec2:{region}:{account}:instance/{self.instance_id}"
 
-    def to_record(self, account: str) -> dict[str, Any]:
+    def to_record(self, account: str, group_names: dict[str, str] | None = None) -> dict[str, Any]:
+        """`group_names`: id → name of the instance's security groups, for its SecurityGroups."""
+        names = group_names or {}
         record: dict[str, Any] = {
             "InstanceId": self.instance_id,
             "ImageId": self.image,
@@ -117,6 +120,7 @@ class Instance:
             "RootDeviceName": "/dev/xvda",
             "BlockDeviceMappings": [v.block_device_mapping() for v in self.volumes if v.state == "in-use"],
             "MetadataOptions": {"State": "applied", **self.metadata_options},
+            "SecurityGroups": [{"GroupId": g, "GroupName": names.get(g, "")} for g in self.security_groups],
         }
         if self.spot:
             record["InstanceLifecycle"] = "spot"

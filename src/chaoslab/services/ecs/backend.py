@@ -217,6 +217,7 @@ class EcsBackend:
         strategy = capacity.check_strategy(
             capacity_provider_strategy or ([] if launch_type else cluster.default_strategy)
         )
+        self._groups(network_configuration, subnets[0])
         svc = Service(
             name,
             cluster,
@@ -256,6 +257,12 @@ class EcsBackend:
                 f"The container {container['name']} did not have a container port {lb.get('containerPort')} "
                 f"defined (ports: {ports}).",
             )
+
+    def _groups(self, network_configuration: dict[str, Any] | None, subnet: Subnet) -> tuple[str, ...]:
+        """awsvpcConfiguration.securityGroups as group ids (checked); none given: the VPC's default."""
+        refs = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("securityGroups")
+        groups: tuple[str, ...] = self.lab.ec2.resolve_groups(refs, subnet)
+        return groups
 
     def _subnets(self, network_configuration: dict[str, Any] | None) -> list[Subnet]:
         ids = ((network_configuration or {}).get("awsvpcConfiguration") or {}).get("subnets") or []
@@ -416,6 +423,7 @@ class EcsBackend:
         if not 1 <= count <= 10:
             raise AwsError("InvalidParameterException", "count must be between 1 and 10.")
         subnets = self._subnets(network_configuration)
+        groups = self._groups(network_configuration, subnets[0])
         tasks = []
         for i in range(count):
             subnet = subnets[i % len(subnets)]
@@ -430,6 +438,7 @@ class EcsBackend:
                 capacity_provider,
                 tags,
             )
+            task.security_groups = groups
             tasks.append(task)
             self._spawn(self._launch(task, None, overrides or {}))
         return tasks
@@ -480,6 +489,8 @@ class EcsBackend:
             )
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
             task.metadata_served = await self._serve_metadata(task)
+            task.security_groups = task.security_groups or self._groups(None, task.subnet)
+            await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups, task.subnet)
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
@@ -730,6 +741,7 @@ class EcsBackend:
         self._state(task, "DEPROVISIONING")
         if task.unit:
             await task.unit.destroy()
+        await self.lab.ec2.firewall.detach(task.task_id)
         for c in task.containers:
             if c.last_status != "STOPPED":
                 c.last_status = "STOPPED"
@@ -988,6 +1000,7 @@ class EcsBackend:
             provider,
             svc.tags,
         )
+        task.security_groups = self._groups(svc.network_configuration, subnet)
         self._spawn(self._launch(task, svc, {}))
         return task
 

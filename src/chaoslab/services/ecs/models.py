@@ -94,6 +94,7 @@ class Task:
     elb_healthy: set[tuple[str, int]] = field(default_factory=set)  # registrations passing their checks
     failed: bool = False  # stopped by its own failure (start, exit, health): counts for the circuit breaker
     eni_id: str = field(default_factory=lambda: "eni-" + uuid.uuid4().hex[:17])
+    security_groups: tuple[str, ...] = ()  # its ENI's group ids (awsvpcConfiguration.securityGroups)
 
     @property
     def arn(self) -> str:

@@ -72,6 +72,7 @@ _HANDLERS: dict[str, ApiHandler] = {
             "AddTags",
             "RemoveTags",
             "DescribeTags",
+            "SetSecurityGroups",
         ),
     ),
     "CreateLoadBalancer": create_load_balancer,

@@ -12,6 +12,7 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any
 
+from chaoslab.errors import AwsError
 from chaoslab.ids import arn, hex_id
 from chaoslab.net import healthcheck as hc
 from chaoslab.net.alb import ListenerProxy, MetricSink, RequestStats, TargetPool, Upstream
@@ -119,8 +120,26 @@ class ElbV2Backend:
             stats=RequestStats(arn_suffix(lb_arn)),
             tags=tag_dict(Tags),
         )
+        lb.security_groups = self._join_groups(lb_arn, subnets, list(SecurityGroups or []))
         self.load_balancers[lb_arn] = lb
         return {"LoadBalancers": [lb.describe()]}
+
+    def set_security_groups(self, LoadBalancerArn: str, SecurityGroups: list[str], **_: Any) -> dict[str, Any]:
+        lb = self._lb(LoadBalancerArn)
+        lb.security_groups = self._join_groups(lb.arn, lb.subnets, SecurityGroups)
+        return {"SecurityGroupIds": lb.security_groups}
+
+    def _join_groups(self, lb_arn: str, subnets: list[str], refs: list[str]) -> list[str]:
+        """The load balancer's groups, enforced where the lab's VPC has its subnets (EC2 keeps
+        the memberships); none given: the VPC's default group, as AWS gives it."""
+        ec2 = getattr(self.lab, "ec2", None)
+        if ec2 is None:
+            return refs
+        try:
+            groups = ec2.join_from_host(lb_arn, subnets, refs)
+        except AwsError as exc:
+            raise error("InvalidSecurityGroup", exc.message) from None
+        return refs if groups is None else list(groups)
 
     def describe_load_balancers(
         self, LoadBalancerArns: list[str] | None = None, Names: list[str] | None = None, **_: Any
@@ -145,6 +164,9 @@ class ElbV2Backend:
         for listener_arn in list(lb.listeners):
             await self.delete_listener(listener_arn)
         del self.load_balancers[LoadBalancerArn]
+        ec2 = getattr(self.lab, "ec2", None)
+        if ec2 is not None:
+            ec2.firewall.leave(LoadBalancerArn)
         return {}
 
     def describe_load_balancer_attributes(self, LoadBalancerArn: str, **_: Any) -> dict[str, Any]:

@@ -8,13 +8,12 @@ ecs.task_network_packet_loss, ecs.task_network_latency, network.disrupt_connecti
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from chaoslab.faults import network as net
 from chaoslab.faults import network_rules as rules
-from chaoslab.faults.network_iptables import RuleSet, netns_exists
-from chaoslab.runtime.commands import CommandError
+from chaoslab.faults.acl_swap import AclSwap
+from chaoslab.faults.network_iptables import RuleSet
 from chaoslab.runtime.unit import ComputeUnit
 from chaoslab.services.fis.catalogue import ACTIONS
 from chaoslab.services.fis.executors import (
@@ -28,7 +27,6 @@ from chaoslab.services.fis.executors import (
 from chaoslab.services.fis.selection import Resource
 
 _SCOPES = ACTIONS["aws:network:disrupt-connectivity"].lab_values["scope"]
-DISRUPT_POLL_SECONDS = 0.5  # how soon a unit launched into a disrupted subnet is cut off too
 # The SSM document AWS runs for each action: (iptables/tc variant, ECS fault-injection endpoint variant)
 _DOCUMENTS = {
     "blackhole": ("AWSFIS-Run-Network-Blackhole-Port", "AWSFIS-Run-Network-Blackhole-Port-ECS"),
@@ -139,58 +137,20 @@ def _subnet_plan(ctx: ActionContext, subnets: list[Resource]) -> list[tuple[Reso
     return plan
 
 
-def _units_in_subnet(lab: Any, subnet_id: str) -> list[tuple[str, str]]:
-    """(unit id, netns) of every live unit attached to the subnet: instances and tasks."""
-    units: list[tuple[str, ComputeUnit | None]] = [
-        *((i.instance_id, i.unit) for i in lab.ec2.instances.values() if i.subnet.subnet_id == subnet_id),
-        *((t.task_id, t.unit) for t in lab.ecs.tasks.values() if t.subnet.subnet_id == subnet_id),
-    ]
-    return [
-        (uid, u.sandbox.netns)
-        for uid, u in units
-        if u is not None and u.sandbox is not None and u.sandbox.netns and netns_exists(u.sandbox.netns)
-    ]
-
-
 async def network_disrupt_connectivity(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
+    """As FIS does it: each target subnet's network ACL is swapped for a deny ACL (visible through
+    DescribeNetworkAcls while the action runs) and the original association restored at the end;
+    units launched into the subnet meanwhile are under the deny ACL from their start."""
     scope = params.get("scope", "all")
     if scope not in _SCOPES:  # the engine stops such a run first; a direct call is refused here
         raise _configuration(f"chaoslab emulates scope {' and '.join(_SCOPES)} only, not {scope}.")
     for r in targets["Subnets"]:
         for permission in ("ec2:DescribeSubnets", "ec2:CreateNetworkAcl", "ec2:ReplaceNetworkAclAssociation"):
             ctx.authorize(permission, r)
-    plan = _subnet_plan(ctx, targets["Subnets"])
-    done: set[str] = set()
-
-    async def sweep() -> None:
-        for r, others in plan:
-            for unit_id, netns in _units_in_subnet(ctx.lab, r.record["SubnetId"]):
-                if netns in done:
-                    continue
-                done.add(netns)
-                rule_set = rules.disrupt(netns, net.new_tag(), scope, r.record["CidrBlock"], others)
-                try:
-                    await _apply_rules(ctx, "network.disrupt_connectivity", unit_id, rule_set)
-                except CommandError:
-                    if netns_exists(netns):  # a unit that vanished meanwhile needs nothing
-                        raise
-
-    async def follow() -> None:
-        while True:
-            await asyncio.sleep(DISRUPT_POLL_SECONDS)
-            await sweep()
-
-    await sweep()
-    follower = asyncio.create_task(follow())
-    sleeper = asyncio.create_task(ctx.sleep(params["duration"]))
-    try:
-        finished, _ = await asyncio.wait({sleeper, follower}, return_when=asyncio.FIRST_COMPLETED)
-        if follower in finished:
-            follower.result()  # a failed sweep fails the action
-    finally:
-        for task in (sleeper, follower):
-            task.cancel()
-        await asyncio.gather(sleeper, follower, return_exceptions=True)
+    for r, others in _subnet_plan(ctx, targets["Subnets"]):
+        await ctx.apply(AclSwap(ctx.lab, r.record["SubnetId"], scope, others, r.arn))
+        ctx.applied("network.disrupt_connectivity", r.arn)
+    await ctx.sleep(params["duration"])
 
 
 EXECUTORS: dict[str, Executor] = {

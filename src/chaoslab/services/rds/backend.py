@@ -152,9 +152,12 @@ class RdsBackend:
         Tags: list[dict[str, str]] | None = None,
         DeletionProtection: bool = False,
         EngineVersion: str | None = None,
+        VpcSecurityGroupIds: list[str] | None = None,
         **_: Any,
     ) -> dict[str, Any]:
-        """Open the cluster's endpoints; instances (real postmasters) come with CreateDBInstance."""
+        """Open the cluster's endpoints; instances (real postmasters) come with CreateDBInstance.
+        The endpoints admit from the VPC only what `VpcSecurityGroupIds` (none: the VPC's
+        default group) admit."""
         ident = DBClusterIdentifier.lower()
         if not _IDENT.match(ident) or len(ident) > 63:
             raise _invalid(f"The parameter DBClusterIdentifier is not a valid identifier: {DBClusterIdentifier}")
@@ -212,7 +215,18 @@ class RdsBackend:
         finally:
             self._creating.discard(ident)
         self.clusters[ident] = cluster
+        cluster.vpc_security_groups = await self._guard(ident, writer_binds + reader_binds, port, VpcSecurityGroupIds)
         return {"DBCluster": cluster.describe()}
+
+    async def _guard(self, ident: str, binds: list[tuple[str, int]], port: int, refs: list[str] | None) -> list[str]:
+        """The cluster's groups on its endpoints in the lab's VPC (EC2 keeps and enforces them)."""
+        ec2 = getattr(self.lab, "ec2", None)
+        if ec2 is None:
+            return list(refs or [])
+        try:
+            return list(await ec2.guard_listeners(f"rds:{ident}", binds, port, refs or []))
+        except AwsError as exc:
+            raise _invalid(exc.message) from None
 
     def describe_db_clusters(
         self, DBClusterIdentifier: str | None = None, Filters: list[dict[str, Any]] | None = None, **_: Any
@@ -244,6 +258,9 @@ class RdsBackend:
         if cluster.status != "available":
             raise AwsError("InvalidDBClusterStateFault", f"DBCluster {cluster.identifier} is {cluster.status}.", 400)
         await cluster.runtime.stop()
+        ec2 = getattr(self.lab, "ec2", None)
+        if ec2 is not None:
+            await ec2.firewall.unguard(f"rds:{cluster.identifier}")
         view = cluster.describe()
         del self.clusters[cluster.identifier]
         return {"DBCluster": view}

@@ -63,6 +63,7 @@ class DBCluster:
     runtime: AuroraCluster
     deletion_protection: bool = False
     tags: list[dict[str, str]] = field(default_factory=list)
+    vpc_security_groups: list[str] = field(default_factory=list)  # its endpoints' groups (EC2 enforces them)
     instances: list[str] = field(default_factory=list)
     created: datetime = field(default_factory=_now)
     resource_id: str = field(default_factory=lambda: resource_id("cluster-"))
@@ -122,7 +123,7 @@ class DBCluster:
             "IAMDatabaseAuthenticationEnabled": False,
             "DBClusterParameterGroup": f"default.{self.engine}{self.engine_version.split('.')[0]}",
             "ReadReplicaIdentifiers": [],
-            "VpcSecurityGroups": [],
+            "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in self.vpc_security_groups],
             "AssociatedRoles": [],
             "TagList": [dict(t) for t in self.tags],
         }
@@ -156,7 +157,7 @@ class DBCluster:
             "AutoMinorVersionUpgrade": True,
             "BackupRetentionPeriod": 1,
             "DBSecurityGroups": [],
-            "VpcSecurityGroups": [],
+            "VpcSecurityGroups": [{"VpcSecurityGroupId": g, "Status": "active"} for g in self.vpc_security_groups],
             "DBParameterGroups": [
                 {
                     "DBParameterGroupName": f"default.{instance.engine}{instance.engine_version.split('.')[0]}",
