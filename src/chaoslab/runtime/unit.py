@@ -49,6 +49,7 @@ class ExitInfo:
     essential: bool
     at: float = field(default_factory=time.time)
     output: list[str] = field(default_factory=list)  # its last lines (stdout and stderr)
+    oom_killed: bool = False  # the kernel killed it for its (or its unit's) memory limit
 
 
 class ComputeUnit:
@@ -146,10 +147,16 @@ class ComputeUnit:
         if proc is not None:
             await proc.terminate(timeout=timeout)
 
-    async def run(self, argv: list[str], timeout: float) -> tuple[int, str]:
-        """A short command inside the unit (a health check); (exit code, output)."""
+    async def run(self, argv: list[str], timeout: float, container: str | None = None) -> tuple[int, str]:
+        """A short command inside the unit (a health check; in `container`'s image if it runs
+        in one); (exit code, output)."""
         assert self.sandbox is not None, "provision() first"
-        return await self.runtime.run(self.sandbox, argv, timeout)
+        program = f"{self.unit_id}/{container}" if container else None
+        return await self.runtime.run(self.sandbox, argv, timeout, program)
+
+    def kinds(self) -> dict[str, str]:
+        """What runs each of its programs ("process", "container"), for `chaoslab status`."""
+        return {name: proc.kind for name, proc in self.processes.items()}
 
     async def wait_serving(self, port: int, timeout: float) -> bool:
         """Wait until the unit accepts connections on `port` (its app has started); False if
@@ -197,6 +204,7 @@ class ComputeUnit:
                 proc.returncode if proc.returncode is not None else -1,
                 spec.essential,
                 output=list(self._tails.get(spec.name, ())),
+                oom_killed=proc.oom_killed,
             )
             self.exits.append(info)
             if not self._stopping and self._on_exit:
