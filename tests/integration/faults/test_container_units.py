@@ -1,0 +1,213 @@
+"""ECS tasks whose image is a real, locally built container image: served from the unit's
+namespace, health-checked inside the container, stressed and killed by faults within its limits,
+OOM-killed and reported as ECS reports it, refused as ECS refuses an image it cannot pull, and
+gone (no container, no process) once the lab stops. The image is built offline from a static
+busybox (tests/images.py); without podman as root the test says so and skips."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from fault_lab import fault_lab, needs_netns
+from net_lab import connects, context, http_get_ms, net_lab, run_for, task_resource
+
+from chaoslab.runtime.kinds.container import LABEL, RESOURCE_KIND, cleanup_containers, container_name
+from images import busybox_image, podman
+from realistic import needs_containers
+
+pytestmark = [needs_netns, needs_containers]
+
+
+@pytest.fixture(scope="module")
+def image() -> Iterator[str]:
+    """The test image, built once for the module."""
+    with busybox_image() as tag:
+        yield tag
+
+
+def _taskdef(family: str, image: str, command: list[str], **extra: Any) -> dict[str, Any]:
+    container = {
+        "name": "app",
+        "image": image,
+        "essential": True,
+        "command": command,
+        "portMappings": [{"containerPort": 80, "protocol": "tcp"}],
+        **extra,
+    }
+    return {
+        "family": family,
+        "networkMode": "awsvpc",
+        "requiresCompatibilities": ["FARGATE"],
+        "cpu": "512",
+        "memory": "64",
+        "containerDefinitions": [container],
+    }
+
+
+async def _run(lab: Any, td: dict[str, Any]) -> Any:
+    lab.ecs.task_definitions.register(td)
+    (task,) = await lab.ecs.run_task(
+        "ctr",
+        td["family"],
+        1,
+        network_configuration={"awsvpcConfiguration": {"subnets": [lab.ec2.subnet("us-east-1a").subnet_id]}},
+    )
+    return task
+
+
+async def _until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+def _containers() -> list[str]:
+    return podman("ps", "-a", "--filter", f"label={LABEL}", "--format", "{{.Names}}").stdout.split()
+
+
+def _stress_cpu(ctx: Any) -> tuple[int, float]:
+    """The action's stress workers and their CPU together over 1.5 s, in percent of one core."""
+    (entry,) = ctx.journaled
+    workers = [psutil.Process(w["pid"]) for w in entry["record"]["workers"]]
+
+    def used() -> float:
+        return sum(sum(w.cpu_times()[:2]) for w in workers)
+
+    c0, t0 = used(), time.monotonic()
+    time.sleep(1.5)
+    return len(workers), (used() - c0) / (time.monotonic() - t0) * 100
+
+
+def test_container_task_serves_and_every_fault_family_acts_on_it(tmp_path: Path, image: str) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with net_lab(tmp_path) as lab:
+            lab.ecs.create_cluster("ctr")
+            td = _taskdef(
+                "ctr-web",
+                image,
+                ["httpd", "-f", "-p", "80", "-h", "/www"],
+                entryPoint=["/bin/busybox"],
+                healthCheck={"command": ["CMD", "/bin/busybox", "test", "-d", "/www"], "interval": 5, "retries": 3},
+                stopTimeout=2,  # httpd as a container's PID 1 ignores SIGTERM: SIGKILL after 2 s
+            )
+            task = await _run(lab, td)
+            await _until(lambda: task.last_status in ("RUNNING", "STOPPED"), 30, "task never ran")
+            assert task.last_status == "RUNNING", task.stopped_reason
+            kinds = task.unit.kinds()
+            await _until(lambda: task.containers[0].health == "HEALTHY", 10, "health check never passed")
+            ms = await http_get_ms(task.private_ip, 80)
+            names = _containers()
+            # CPU stress at 100 % inside the container's limit (the task's cpu 512 = half a CPU).
+            ctx = context(lab, "aws:ecs:task-cpu-stress")
+            running = await run_for(
+                ctx, "ecs.task_cpu_stress", {"Tasks": [task_resource(task)]}, {"duration": "PT3M", "percent": "100"}
+            )
+            workers, worker_cpu = await asyncio.to_thread(_stress_cpu, ctx)
+            await running
+            await ctx.revert_all()
+            # A network fault acts on the namespace the container shares.
+            ctx = context(lab, "aws:ecs:task-network-blackhole-port")
+            running = await run_for(
+                ctx,
+                "ecs.task_network_blackhole_port",
+                {"Tasks": [task_resource(task)]},
+                {"duration": "PT1M", "port": "80", "trafficType": "ingress", "protocol": "tcp"},
+            )
+            blackholed = await connects(task.private_ip, 80, 1.0)
+            await running
+            await ctx.revert_all()
+            reopened = await connects(task.private_ip, 80, 2.0)
+            # kill-process finds the container's httpd among the unit's host processes.
+            ctx = context(lab, "aws:ecs:task-kill-process")
+            await run_for(
+                ctx,
+                "ecs.task_kill_process",
+                {"Tasks": [task_resource(task)]},
+                {"processName": "httpd", "signal": "SIGKILL"},
+            )
+            await _until(lambda: task.last_status == "STOPPED", 30, "killed task did not stop")
+            killed = (task.containers[0].exit_code, task.containers[0].reason, task.stopped_reason)
+            # StopTask: the engine's stop, SIGKILL at the container's stop timeout.
+            second = await _run(lab, td)
+            await _until(lambda: second.last_status == "RUNNING", 30, "second task never ran")
+            t_stop = time.monotonic()
+            ctx = context(lab, "aws:ecs:stop-task")
+            await run_for(ctx, "ecs.stop_task", {"Tasks": [task_resource(second)]}, {})
+            await _until(lambda: second.last_status == "STOPPED", 40, "stopped task did not stop")
+            stopped = (time.monotonic() - t_stop, second.containers[0].exit_code)
+            status = lab.status()
+        return {
+            "kinds": kinds,
+            "ms": ms,
+            "names": names,
+            "workers": workers,
+            "worker_cpu": worker_cpu,
+            "blackholed": blackholed,
+            "reopened": reopened,
+            "killed": killed,
+            "stopped": stopped,
+            "notes": status["notes"],
+            "left": _containers(),
+        }
+
+    m = asyncio.run(scenario())
+    print(f"\ncontainer unit: {m}")
+    assert m["kinds"] == {"app": "container"} and m["names"]
+    assert any("as containers (podman" in n for n in m["notes"])
+    assert m["ms"] < 2000
+    assert 35 <= m["worker_cpu"] <= 65, f"stress at 100% ({m['workers']} workers) is held to the task's half CPU"
+    assert not m["blackholed"] and m["reopened"]
+    assert m["killed"] == (137, None, "Essential container in task exited")
+    assert 1.5 <= m["stopped"][0] < 10 and m["stopped"][1] == 137  # PID 1 ignores SIGTERM
+    assert m["left"] == []  # and net_lab checked that no process or namespace of the lab is left
+
+
+def test_oom_kill_missing_image_and_a_dead_labs_container(tmp_path: Path, image: str) -> None:
+    async def scenario() -> dict[str, Any]:
+        async with fault_lab(tmp_path) as lab:
+            lab.ecs.create_cluster("ctr")
+            # Memory over the task's 64 MiB: the kernel OOM-kills it, ECS says so.
+            hog = await _run(
+                lab,
+                _taskdef(
+                    "ctr-hog",
+                    image,
+                    ["sh", "-c", 'x=$(head -c 200000000 /dev/zero | tr "\\0" a); echo survived'],
+                    entryPoint=["/bin/busybox"],
+                ),
+            )
+            # An image that is not present locally, with no command to fall back on.
+            missing = await _run(lab, _taskdef("ctr-missing", "localhost/not-built-here:1", []))
+            await _until(lambda: hog.last_status == missing.last_status == "STOPPED", 60, "tasks did not stop")
+            # A container a crashed lab left running is removed by the next lab's recovery.
+            leftover = container_name(f"dead-{uuid.uuid4().hex[:8]}/app")
+            podman("run", "-d", "--name", leftover, image, "sleep", "60")
+            lab.store.own_resource(RESOURCE_KIND, leftover, "an-earlier-run")
+            removed = await cleanup_containers(lab.store)
+        return {
+            "hog": (hog.containers[0].exit_code, hog.containers[0].reason, hog.stop_code, hog.stopped_reason),
+            "missing": (missing.stop_code, missing.stopped_reason),
+            "removed": removed == [leftover] and leftover not in _containers(),
+            "left": _containers(),
+        }
+
+    m = asyncio.run(scenario())
+    print(f"\ncontainer unit: {m}")
+    assert m["hog"] == (
+        137,
+        "OutOfMemoryError: Container killed due to memory usage",
+        "EssentialContainerExited",
+        "Essential container in task exited",
+    )
+    assert m["missing"][0] == "TaskFailedToStart"
+    assert m["missing"][1].startswith("CannotPullContainerError: pull image manifest has been retried 1 time(s): ")
+    assert "podman pull localhost/not-built-here:1" in m["missing"][1]
+    assert m["removed"] and m["left"] == []
