@@ -13,7 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 BUSYBOX = Path("/bin/busybox")
-CONTAINERFILE = 'FROM scratch\nCOPY busybox /bin/busybox\nWORKDIR /www\nENTRYPOINT ["/bin/busybox"]\n'
+CONTAINERFILE = (
+    "FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/index.html\nWORKDIR /www\n"
+    'ENTRYPOINT ["/bin/busybox"]\n'
+)
+PAGE = "served from a container image\n"  # /www/index.html, what `httpd -h /www` answers at /
 
 
 def static_busybox() -> bool:
@@ -34,6 +38,7 @@ def busybox_image() -> Iterator[str]:
     tag = f"localhost/chaoslab-test-busybox:{uuid.uuid4().hex[:8]}"
     with tempfile.TemporaryDirectory() as d:
         shutil.copy(BUSYBOX, Path(d) / "busybox")
+        (Path(d) / "index.html").write_text(PAGE)
         (Path(d) / "Containerfile").write_text(CONTAINERFILE)
         built = podman("build", "-q", "-t", tag, d)
         assert built.returncode == 0, f"podman build failed: {built.stderr}"
