@@ -217,14 +217,15 @@ class ContainerHandle:
         return [f for f in files if f.exists()]
 
     async def _finish(self) -> None:
-        """The client has exited: note an OOM kill, remove the container and its parent."""
+        """The client has exited: note an OOM kill (any in the container's limit while it ran,
+        as Docker's OOMKilled says), remove the container and its parent."""
         assert self._client is not None
         code = self._client.returncode
         self._oom = self._parent.oom_killed()
         await run_command([self._engine.path, "rm", "-f", "-t", "0", self.cname], check=False, timeout=60)
         self._parent.remove()
         self._store.disown_resource(RESOURCE_KIND, self.cname)
-        self._code = 137 if self._oom else (code if code is not None else -1)
+        self._code = code if code is not None else -1
         self._exited.set()
         for callback in self._callbacks:
             try:
