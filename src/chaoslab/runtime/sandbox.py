@@ -125,6 +125,7 @@ class Sandbox:
         self,
         name: str,
         argv: Sequence[str],
+        cwd: str | None = None,
         on_output: OutputCallback | None = None,
         on_exit: ExitCallback | None = None,
     ) -> UnitProcess:
@@ -133,7 +134,7 @@ class Sandbox:
         if self._destroyed:
             raise ChaoslabError(f"sandbox {self.ip} is destroyed")
         unit = await UnitProcess.start(
-            name, argv, store=self._store, lab_run=self._lab_run, on_output=on_output, on_exit=on_exit
+            name, argv, store=self._store, lab_run=self._lab_run, cwd=cwd, on_output=on_output, on_exit=on_exit
         )
         self._processes.append(unit)
         unit.on_exit(self._forget)

@@ -275,7 +275,8 @@ class ContainerRuntime:
         handle = ContainerHandle(name, cname, self.engine, parent, self._store)
         try:
             argv = run_argv(self.engine, cname, sandbox.netns, parent.path, spec, env_file)
-            client = await sandbox.spawn_outside(name, argv, on_output=on_output)
+            # In the unit's scratch directory: the engine's monitor leaves a file there on an OOM kill.
+            client = await sandbox.spawn_outside(name, argv, cwd=spec.cwd, on_output=on_output)
             await handle.attach(client)
         finally:  # the engine has read it once the container's first process exists (or failed)
             with contextlib.suppress(OSError):
