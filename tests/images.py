@@ -14,9 +14,10 @@ from pathlib import Path
 
 BUSYBOX = Path("/bin/busybox")
 CONTAINERFILE = (
-    "FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/index.html\nWORKDIR /www\n"
+    "FROM scratch\nCOPY busybox /bin/busybox\nCOPY index.html /www/index.html\nWORKDIR /www\nENV PATH=/bin:/opt/tools\n"
     'ENTRYPOINT ["/bin/busybox"]\n'
 )
+IMAGE_PATH = "/bin:/opt/tools"  # the image's own PATH, which a container keeps
 PAGE = "served from a container image\n"  # /www/index.html, what `httpd -h /www` answers at /
 
 

@@ -20,7 +20,7 @@ from fault_lab import fault_lab, needs_netns
 from net_lab import connects, context, net_lab, run_for, task_resource
 
 from chaoslab.runtime.kinds.container import LABEL, RESOURCE_KIND, cleanup_containers, container_name
-from images import PAGE, busybox_image, podman
+from images import IMAGE_PATH, PAGE, busybox_image, podman
 from realistic import needs_containers
 
 pytestmark = [needs_netns, needs_containers]
@@ -153,6 +153,7 @@ def test_container_task_serves_and_every_fault_family_acts_on_it(tmp_path: Path,
             )
             task, page = await _service_behind_alb(lab, td)
             kinds = task.unit.kinds()
+            _, env = await task.unit.run(["/bin/busybox", "env"], 5, container="app")  # podman exec
             stream = lab.logs.groups["/ecs/ctr"].streams[f"web/app/{task.task_id}"]
             shipped = lambda: [e.message for e in stream.events if "response:200" in e.message]
             await _until(shipped, 5, "the container's request lines were not shipped to CloudWatch Logs")
@@ -204,6 +205,7 @@ def test_container_task_serves_and_every_fault_family_acts_on_it(tmp_path: Path,
         return {
             "kinds": kinds,
             "page": page,
+            "env": sorted(line for line in env.splitlines() if line.split("=")[0] in ("HOST", "PORT", "PATH", "AZ")),
             "names": names,
             "workers": workers,
             "worker_cpu": worker_cpu,
@@ -220,6 +222,7 @@ def test_container_task_serves_and_every_fault_family_acts_on_it(tmp_path: Path,
     assert m["kinds"] == {"app": "container"} and m["names"]
     assert any("as containers (podman" in n for n in m["notes"])
     assert m["page"] == PAGE
+    assert m["env"] == ["AZ=us-east-1a", "HOST=0.0.0.0", f"PATH={IMAGE_PATH}", "PORT=80"]
     # Two workers at 100 % would take both cores; the task's cap holds them to half of one. The
     # floor only says they ran: two test streams share the machine's two cores.
     assert 15 <= m["worker_cpu"] <= 60, f"stress at 100% ({m['workers']} workers) is held to the task's half CPU"

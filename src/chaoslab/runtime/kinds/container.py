@@ -30,6 +30,7 @@ from chaoslab.runtime.commands import run_command
 from chaoslab.runtime.kinds.base import HandleExitCallback, InImage, OutputCallback, ProcessSpec
 from chaoslab.runtime.kinds.engine import Engine
 from chaoslab.runtime.kinds.memcg import MemoryParent
+from chaoslab.runtime.kinds.process import environment
 from chaoslab.runtime.process import UnitProcess
 from chaoslab.runtime.sandbox import Sandbox, hosts_file
 from chaoslab.store import Store
@@ -271,7 +272,7 @@ class ContainerRuntime:
         self._store.own_resource(RESOURCE_KIND, cname, self._lab_run)  # before it exists: see cleanup
         parent = MemoryParent(cname)
         parent.create((spec.in_image or InImage()).memory_mib)
-        env_file = write_env_file(dict(spec.env or {}))
+        env_file = write_env_file(environment(sandbox, spec) or {})  # HOST and PORT as for a process
         handle = ContainerHandle(name, cname, self.engine, parent, self._store)
         try:
             argv = run_argv(self.engine, cname, sandbox.netns, parent.path, spec, env_file)

@@ -511,8 +511,10 @@ class EcsBackend:
         (`kind` "container") it gets the task's and its own limits, as ECS applies them."""
         override = self._override(c, overrides)
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
+        in_image = self._in_image(task, c) if kind == "container" else None
+        # A host program gets a plain PATH; a container keeps its image's unless it names one.
         env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            **({"PATH": "/usr/local/bin:/usr/bin:/bin"} if in_image is None else {}),
             "ECS_CONTAINER_METADATA_URI_V4": "",
             "AWS_REGION": self.lab.config.region,
             "INSTANCE_ID": task.task_id,
@@ -524,7 +526,6 @@ class EcsBackend:
             env[pair["name"]] = str(pair.get("value", ""))
         env.update(containers.secrets(c, getattr(getattr(self.lab, "ssm", None), "parameters", None)))
         command = self._command(c, overrides)
-        in_image = self._in_image(task, c) if kind == "container" else None
         # Without a workingDirectory a container starts in the task's scratch directory; one that
         # runs as another user starts in / (an image without WORKDIR), which every user may enter.
         cwd = c.get("workingDirectory") or ("/" if c.get("user") else None)
