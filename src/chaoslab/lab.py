@@ -149,7 +149,7 @@ class Lab:
             "region": self.config.region,
             "account_id": self.config.account_id,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
-            "notes": [*limitations(vpcs[0].network.mode), self.runtime.describe()] if vpcs else [],
+            "notes": [*limitations(vpcs[0].network.mode), self.runtime.describe(vpcs[0].network.mode)] if vpcs else [],
             "unit_port_offset": LOOPBACK_PORT_OFFSET
             if vpcs and vpcs[0].network.mode == "loopback" and remapped()
             else None,

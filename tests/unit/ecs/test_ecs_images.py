@@ -15,9 +15,11 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.runtime.kinds.base import InImage
 from chaoslab.runtime.kinds.fake import FakeRuntime
+from chaoslab.runtime.sandbox import Sandbox
 from chaoslab.runtime.unit import ExitInfo
 from chaoslab.services.ecs.backend import OOM_REASON, EcsBackend, StartFailure
 from chaoslab.services.ecs.models import ContainerState
+from chaoslab.store import Store
 
 
 @pytest.fixture
@@ -28,11 +30,13 @@ def ecs(tmp_path: Path) -> EcsBackend:
     return EcsBackend(lab, runtime)
 
 
-def test_a_local_image_runs_and_a_missing_one_cannot_be_pulled(ecs: EcsBackend) -> None:
-    assert asyncio.run(ecs._kind({"name": "a", "image": "localhost/own:1"}, {})) == "fake"
-    assert asyncio.run(ecs._kind({"name": "a", "image": "nginx:1", "command": ["sleep", "9"]}, {})) == "fake"
+def test_a_local_image_runs_and_a_missing_one_cannot_be_pulled(ecs: EcsBackend, tmp_path: Path) -> None:
+    sandbox = Sandbox(store=Store(tmp_path / "state.db"), lab_run="r", ip="127.0.1.4", az="us-east-1a")
+    task = SimpleNamespace(unit=SimpleNamespace(sandbox=sandbox))
+    assert asyncio.run(ecs._kind(task, {"name": "a", "image": "localhost/own:1"}, {})) == "fake"
+    assert asyncio.run(ecs._kind(task, {"name": "a", "image": "nginx:1", "command": ["sleep", "9"]}, {})) == "fake"
     with pytest.raises(StartFailure) as failure:
-        asyncio.run(ecs._kind({"name": "a", "image": "nginx:1"}, {}))
+        asyncio.run(ecs._kind(task, {"name": "a", "image": "nginx:1"}, {}))
     assert str(failure.value).startswith("CannotPullContainerError: pull image manifest has been retried 1 time(s): ")
     assert "nginx:1" in str(failure.value)
 

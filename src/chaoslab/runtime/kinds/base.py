@@ -135,8 +135,9 @@ class UnitRuntime(Protocol):
         """Run a short command inside the unit (a container health check); (exit code, output).
         `program` names the one of its programs to run it in (a container runs it in its image)."""
 
-    async def kind_for(self, spec: ProcessSpec) -> str:
-        """What `start` would run `spec` as ("process", "container"); ImageUnavailable if nothing."""
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
+        """What `start` would run `spec` as in `sandbox` ("process", "container");
+        ImageUnavailable if nothing."""
 
     async def serving(self, sandbox: Sandbox, port: int) -> bool:
         """Whether the unit accepts connections on `port` (AWS's view of the port) right now."""

@@ -136,7 +136,7 @@ class FakeRuntime:
         self.commands.append(list(argv))
         return self.run_result
 
-    async def kind_for(self, spec: ProcessSpec) -> str:
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
         """As the lab's: a command, a bundled app or an image in `images` (present locally) runs."""
         if spec.command or is_bundled(spec.image or "") or spec.image in self.images:
             return "fake"

@@ -106,7 +106,7 @@ class ProcessRuntime:
         """A helper is a process like the unit's own, in the same identity."""
         return await self.start(sandbox, name, spec)
 
-    async def kind_for(self, spec: ProcessSpec) -> str:
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
         """Everything is a process here; only an unknown image with no command cannot run."""
         if spec.command or is_bundled(spec.image or ""):
             return "process"

@@ -33,31 +33,36 @@ class SelectingRuntime:
         self.no_engine_reason = no_engine_reason
         self._said_no_engine = False
 
-    def describe(self) -> str:
-        """One line for `chaoslab status`: what a container image runs as in this lab."""
+    def describe(self, mode: str = "netns") -> str:
+        """One line for `chaoslab status`: what a container image runs as in this lab (in a
+        network `mode` other than netns, units have no namespace for a container to join)."""
+        if self.containers is not None and mode != "netns":
+            return f"container images run as their command: units have no network namespace in {mode} mode"
         if self.containers is None:
             return f"container images run as their command: {self.no_engine_reason or 'no container engine'}"
         runtime = self.containers.engine.oci_runtime
         return "container images run as containers (podman" + (f", {runtime})" if runtime else ")")
 
-    async def kind_for(self, spec: ProcessSpec) -> str:
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
         image = spec.image or ""
         if spec.in_image is None or not image or is_bundled(image):
-            return await self.processes.kind_for(spec)
-        if self.containers is not None and await self.containers.engine.has_image(image):
+            return await self.processes.kind_for(sandbox, spec)
+        containers = self.containers if sandbox.netns is not None else None  # nothing to join
+        if containers is not None and await containers.engine.has_image(image):
             return "container"
+        why = self.describe("netns" if sandbox.netns is not None else "loopback")
         if spec.command:
-            if self.containers is None and not self._said_no_engine:
+            if containers is None and not self._said_no_engine:
                 self._said_no_engine = True
-                log.warning("%s; containers run their command on this host", self.describe())
+                log.warning("%s; containers run their command on this host", why)
             return "process"
-        if self.containers is not None:
+        if containers is not None:
             raise ImageUnavailable(
                 f"{image}: image not found in local storage and no registry is reachable from the lab; "
                 f"`podman pull {image}` or `podman build -t {image} <dir>` first"
             )
         raise ImageUnavailable(
-            f"{image} is not a chaoslab app and the container has no command ({self.describe()}); "
+            f"{image} is not a chaoslab app and the container has no command ({why}); "
             f"known images: {', '.join(known_images())}"
         )
 
@@ -70,7 +75,7 @@ class SelectingRuntime:
         on_output: OutputCallback | None = None,
         on_exit: HandleExitCallback | None = None,
     ) -> UnitHandle:
-        if self.containers is not None and sandbox.netns is not None and await self.kind_for(spec) == "container":
+        if self.containers is not None and await self.kind_for(sandbox, spec) == "container":
             return await self.containers.start(sandbox, name, spec, on_output=on_output, on_exit=on_exit)
         return await self.processes.start(sandbox, name, spec, on_output=on_output, on_exit=on_exit)
 

@@ -441,7 +441,7 @@ class EcsBackend:
             self._state(task, "PENDING")
             task.pull_started_at = self.lab.clock.now()
             defs = task.task_definition["containerDefinitions"]
-            kinds = [await self._kind(c, overrides) for c in defs]
+            kinds = [await self._kind(task, c, overrides) for c in defs]
             specs = [self._container_spec(task, c, overrides, kind) for c, kind in zip(defs, kinds, strict=True)]
             self._open_log_streams(task)
             task.pull_stopped_at = self.lab.clock.now()
@@ -492,12 +492,13 @@ class EcsBackend:
         override = self._override(c, overrides)
         return [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
 
-    async def _kind(self, c: dict[str, Any], overrides: dict[str, Any]) -> str:
+    async def _kind(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> str:
         """The pull step: whether the container runs in its image or as a process (the
         runtime's choice), or cannot run at all, as ECS says of an image it cannot pull."""
         probe = ProcessSpec(image=c["image"], command=self._command(c, overrides), in_image=InImage())
         try:
-            return await self.runtime.kind_for(probe)
+            assert task.unit is not None and task.unit.sandbox is not None, "provisioned first"
+            return await self.runtime.kind_for(task.unit.sandbox, probe)
         except ImageUnavailable as e:
             raise StartFailure(
                 f"CannotPullContainerError: pull image manifest has been retried 1 time(s): {e}"
