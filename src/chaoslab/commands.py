@@ -116,19 +116,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status["instances"]:
         print("\ninstances")
         for i in status["instances"]:
-            print(f"  {i['id']:22} {i['state']:13} {i['az']:12} {i['ip'] or '':15} {i['group'] or ''}")
+            print(
+                f"  {i['id']:22} {i['state']:13} {i['az']:12} {i['ip'] or '':15} {i['group'] or '':16} "
+                f"{_runtime(i)}".rstrip()
+            )
     live_tasks = [t for t in status["tasks"] if t["state"] != "STOPPED"]
     if live_tasks:
         print("\ntasks")
         for t in live_tasks:
             print(
-                f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} {t['health']}"
+                f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} "
+                f"{t['health']:9} {_runtime(t)}".rstrip()
             )
     if status["alarms"]:
         print("\nalarms")
         for a in status["alarms"]:
             print(f"  {a['name']:40} {a['state']}")
     return 0
+
+
+def _runtime(unit: dict[str, Any]) -> str:
+    """What runs a unit's programs: `process`, `container`, or each program's when they differ."""
+    kinds: dict[str, str] = unit.get("runtime") or {}
+    if len(set(kinds.values())) == 1:
+        return next(iter(kinds.values()))
+    return " ".join(f"{name}={kind}" for name, kind in kinds.items())
 
 
 # down ------------------------------------------------------------------------------------

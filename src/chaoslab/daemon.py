@@ -234,8 +234,10 @@ def run_foreground(argv: Sequence[str]) -> int:
 
 
 def cleanup_after_crash(config: LabConfig) -> str:
-    """Remove what a lab that died without `down` left: processes, namespaces, links, routes."""
+    """Remove what a lab that died without `down` left: processes, namespaces, links, routes,
+    containers, cgroups."""
     from chaoslab.runtime.cgroups import cleanup_cgroups
+    from chaoslab.runtime.kinds.container import cleanup_containers
     from chaoslab.runtime.network import cleanup_leftovers
     from chaoslab.runtime.recovery import kill_leftover_processes
     from chaoslab.services.rds.postgres import cleanup_owned
@@ -247,7 +249,8 @@ def cleanup_after_crash(config: LabConfig) -> str:
 
     async def clean() -> tuple[list[int], list[str]]:
         await watchdog.wait_for_previous(store)  # it may be cleaning up this very lab right now
-        return await kill_leftover_processes(store), await cleanup_leftovers(store) + cleanup_cgroups(store)
+        killed = await kill_leftover_processes(store)
+        return killed, await cleanup_leftovers(store) + await cleanup_containers(store) + cleanup_cgroups(store)
 
     killed, removed = asyncio.run(clean())
     with contextlib.suppress(Exception):
