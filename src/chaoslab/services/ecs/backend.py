@@ -697,8 +697,8 @@ class EcsBackend:
         )
         if info.essential and task.desired_status == "RUNNING":
             task.failed = True
-            reason = OOM_REASON if info.oom_killed else "Essential container in task exited"
-            self.stop_task_soon(task, "EssentialContainerExited", reason)
+            # ECS puts an OOM kill in the container's reason; the task stopped for its essential container
+            self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
 
     async def _health_loop(self, task: Task) -> None:
         """Docker-style container health checks run inside the task's network identity."""
