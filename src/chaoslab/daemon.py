@@ -31,6 +31,7 @@ from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
+from chaoslab.timing import Timing, parse_override
 
 log = logging.getLogger("chaoslab")
 
@@ -44,6 +45,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS")
     p.add_argument("--bind", default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
@@ -111,6 +113,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     if args.bind:
         config.host = bind_address(args.bind, userns=broker_active())
     doc = load_stack(args.stack)
+    config.timing = lab_timing(args, doc)
     lab = Lab(config, network_mode=args.network)
     lab.stack_name = doc["name"]
     stop = asyncio.Event()
@@ -145,6 +148,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             say("warning: some targets are not healthy yet (see `chaoslab status`)")
         await warming
         freeze_heap()
+        config.timing.arm()  # the stack exists "in AWS" now: what happens from here takes AWS's time
         _mark_ready(config)
         if announce:
             print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
@@ -161,6 +165,14 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         if dog is not None:
             watchdog.stop(dog, lab.store)
         lab.remove_lab_file()
+
+
+def lab_timing(args: argparse.Namespace, doc: dict[str, Any]) -> Timing:
+    """`fast` under --fast, else AWS's delays; the stack's `timing:` overrides single delays and
+    `--timing NAME=SECONDS` overrides the stack."""
+    overrides = dict(doc.get("timing") or {})
+    overrides.update(parse_override(text) for text in args.timing)
+    return Timing("fast" if args.fast else "aws", overrides)
 
 
 def freeze_heap() -> None:

@@ -74,8 +74,11 @@ def daemon_args(
     exit_with: int | None = None,
     time_scale: float = 1.0,
     bind: str | None = None,
+    timing: dict[str, float] | None = None,
 ) -> list[str]:
     argv = ["--network", network]
+    for name, seconds in (timing or {}).items():
+        argv += ["--timing", f"{name}={seconds!r}"]
     if bind:
         argv += ["--bind", bind]
     if exit_with:
@@ -116,6 +119,7 @@ def start_detached(
             exit_with,
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
+            timing=config.timing.overrides,
         ),
     ]
     log_path = config.home / "lab.log"
