@@ -435,13 +435,19 @@ class EcsBackend:
                 task.task_id,
                 on_exit=lambda info: self._container_exited(task, info),
             )
+            # Fargate's capacity and ENI attachment, then the image pull: AWS's times (docs/timing.md).
+            provisioned_by = time.monotonic() + self.lab.clock.wall(self.lab.config.timing.draw("ecs_provisioning_s"))
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            await asyncio.sleep(max(0.0, provisioned_by - time.monotonic()))
             if task.desired_status == "STOPPED":
                 return await self._teardown(task)
             self._state(task, "PENDING")
             task.pull_started_at = self.lab.clock.now()
             specs = [self._container_spec(task, c, overrides) for c in task.task_definition["containerDefinitions"]]
             self._open_log_streams(task)
+            await self.lab.clock.sleep(self.lab.config.timing.draw("ecs_image_pull_s"))
+            if task.desired_status == "STOPPED":
+                return await self._teardown(task)
             task.pull_stopped_at = self.lab.clock.now()
             self._state(task, "ACTIVATING")
             await task.unit.start(specs)
