@@ -12,7 +12,6 @@ import asyncio
 import logging
 import re
 import subprocess
-from collections.abc import Callable
 from typing import Any
 
 from chaoslab.errors import AwsError
@@ -120,19 +119,6 @@ class RdsBackend:
             log.error("RDS background operation failed", exc_info=task.exception())
 
     # -- lookups -------------------------------------------------------------------------------
-    def _delays(self) -> Delays:
-        """AWS's failover, DNS and reboot times from the lab's timing profile, in wall seconds."""
-        timing, clock = self.lab.config.timing, self.lab.clock
-
-        def wall(name: str) -> Callable[[], float]:
-            return lambda: clock.wall(timing.draw(name))
-
-        return Delays(
-            write_unavailable=wall("rds_failover_write_unavailable_s"),
-            dns_ttl=wall("rds_endpoint_dns_ttl_s"),
-            reboot=wall("rds_reboot_s"),
-        )
-
     def cluster(self, ident: str) -> DBCluster:
         key = _strip_arn(ident, "cluster")
         if key not in self.clusters:
@@ -200,7 +186,7 @@ class RdsBackend:
             lab_run=str(getattr(self.lab, "run_id", "")),
             fsync=self.fsync,
             min_failover_downtime=self.min_failover_downtime,
-            delays=self._delays(),
+            delays=Delays.of(self.lab.config.timing, self.lab.clock),
         )
         suffix = f"{self._label}.{self.region}.rds.amazonaws.com"
         cluster = DBCluster(

@@ -19,11 +19,13 @@ from typing import Any
 
 import pg8000.native
 
+from chaoslab.clock import LabClock
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.events import EventLog
 from chaoslab.net.tcpproxy import TcpProxy
 from chaoslab.services.rds.postgres import PostgresServer
 from chaoslab.store import Store
+from chaoslab.timing import Timing
 
 log = logging.getLogger(__name__)
 Bind = tuple[str, int]
@@ -32,12 +34,27 @@ _REPLAY_WAIT = 10.0
 
 @dataclass(frozen=True)
 class Delays:
-    """Wall seconds AWS's steps take this time (drawn from the lab's timing profile, scaled by its
-    clock); all zero by default: the cluster alone is as fast as PostgreSQL."""
+    """Scenario seconds AWS's steps take this time (drawn from the lab's timing profile) and the
+    clock that turns them into waits; all zero by default: the cluster alone is as fast as PostgreSQL."""
 
     write_unavailable: Callable[[], float] = lambda: 0.0
     dns_ttl: Callable[[], float] = lambda: 0.0
     reboot: Callable[[], float] = lambda: 0.0
+    clock: LabClock = LabClock()
+
+    @classmethod
+    def of(cls, timing: Timing, clock: LabClock) -> Delays:
+        """AWS's failover, DNS and reboot times from a timing profile, waited on `clock`."""
+
+        def draw(name: str) -> Callable[[], float]:
+            return lambda: timing.draw(name)
+
+        return cls(
+            write_unavailable=draw("rds_failover_write_unavailable_s"),
+            dns_ttl=draw("rds_endpoint_dns_ttl_s"),
+            reboot=draw("rds_reboot_s"),
+            clock=clock,
+        )
 
 
 @dataclass
@@ -310,12 +327,13 @@ class AuroraCluster:
                 timings["caught_up"] = await self._wait_replayed(new.server, end_lsn)
                 await self._promote(old, new)
                 timings["promoted_s"] = round(time.monotonic() - t0, 3)
-                hold = max(self.min_failover_downtime, self.delays.write_unavailable())
-                timings["expected_write_unavailable_s"] = round(hold, 3)
+                drawn = self.delays.write_unavailable()  # scenario seconds
+                timings["drawn_write_unavailable_s"] = round(drawn, 3)
+                hold = max(self.min_failover_downtime, self.delays.clock.wall(drawn))
                 remaining = hold - (time.monotonic() - t0)
                 if remaining > 0:
                     await asyncio.sleep(remaining)
-                self._flip_later((old.server.host, old.server.port), self.delays.dns_ttl())
+                self._flip_later((old.server.host, old.server.port), self.delays.clock.wall(self.delays.dns_ttl()))
                 self._route(reader=new)
                 self._reopen(self.writer_proxies + self.reader_proxies)
                 timings["write_unavailable_s"] = round(time.monotonic() - t0, 3)
@@ -435,7 +453,8 @@ class AuroraCluster:
             proxies += [p for p in self.reader_proxies if p.upstream == (member.server.host, member.server.port)]
             try:
                 dropped = await self._cut(proxies)
-                hold = self.delays.reboot()
+                drawn = self.delays.reboot()  # scenario seconds
+                hold = self.delays.clock.wall(drawn)
                 await member.server.stop("fast", timeout=10)
                 remaining = hold - (time.monotonic() - t0)
                 if remaining > 0:
@@ -450,6 +469,7 @@ class AuroraCluster:
                 "instance": instance_id,
                 "writer": was_writer,
                 "dropped_connections": dropped,
+                "drawn_unavailable_s": round(drawn, 3),
                 "unavailable_s": round(time.monotonic() - t0, 3),
             }
             if self.events is not None:
