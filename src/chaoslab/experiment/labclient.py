@@ -21,6 +21,7 @@ EVENT_KINDS = (
     "fault.reverted",
     "experiment.state",
     "db.failover",
+    "db.reboot",
     "asg.activity",
 )
 
