@@ -75,3 +75,19 @@ def test_the_summary_names_the_profile_and_each_recovery() -> None:
     assert "instance pending → running  61.5 s" in text and "60–60 s" in text
     assert "Timing" not in render_summary({"lab": {}})  # journals from before profiles
     assert "no recovery measured" in render_summary({"lab": {"timing": Timing("fast").describe()}})
+
+
+def test_the_html_report_shows_the_profile_and_the_recoveries() -> None:
+    from chaoslab.report.html import render_html
+
+    base = {"started": 0, "ended": 1, "experiment": {"title": "t"}, "verdict": {"exit_code": 0, "outcome": "held"}}
+    row = {"what": "DB writer endpoint refused writes (failover)", "delay": "rds_failover_write_unavailable_s"}
+    journal = {
+        **base,
+        "lab": {"timing": Timing("aws").describe()},
+        "recoveries": [{**row, "measured_s": 24.0, "aws_low_s": 15, "aws_high_s": 60}],
+    }
+    html = render_html(journal)
+    assert "Recoveries beside AWS" in html and "Timing profile <b>aws</b>" in html
+    assert "24.0 s" in html and "15–60 s" in html
+    assert "Recoveries beside AWS" not in render_html({**base, "lab": {}})
