@@ -31,7 +31,7 @@ from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
-from chaoslab.timing import Timing, parse_override
+from chaoslab.timing import PROFILES, Timing, parse_override
 
 log = logging.getLogger("chaoslab")
 
@@ -46,6 +46,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--time-scale", type=float, default=1.0)
     p.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS")
+    p.add_argument("--timing-profile", default=None, choices=sorted(PROFILES))  # else: fast under --fast, aws
     p.add_argument("--bind", default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
@@ -168,11 +169,11 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
 
 
 def lab_timing(args: argparse.Namespace, doc: dict[str, Any]) -> Timing:
-    """`fast` under --fast, else AWS's delays; the stack's `timing:` overrides single delays and
-    `--timing NAME=SECONDS` overrides the stack."""
+    """`fast` under --fast, else AWS's delays (unless --timing-profile names one); the stack's
+    `timing:` overrides single delays and `--timing NAME=SECONDS` overrides the stack."""
     overrides = dict(doc.get("timing") or {})
     overrides.update(parse_override(text) for text in args.timing)
-    return Timing("fast" if args.fast else "aws", overrides)
+    return Timing(args.timing_profile or ("fast" if args.fast else "aws"), overrides)
 
 
 def freeze_heap() -> None:

@@ -75,8 +75,11 @@ def daemon_args(
     time_scale: float = 1.0,
     bind: str | None = None,
     timing: dict[str, float] | None = None,
+    timing_profile: str | None = None,
 ) -> list[str]:
     argv = ["--network", network]
+    if timing_profile:
+        argv += ["--timing-profile", timing_profile]
     for name, seconds in (timing or {}).items():
         argv += ["--timing", f"{name}={seconds!r}"]
     if bind:
@@ -120,6 +123,8 @@ def start_detached(
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
             timing=config.timing.overrides,
+            # a profile the flags would not pick (a test lab that wants `fast` timing, AWS's health checks)
+            timing_profile=config.timing.profile if config.timing.profile != ("fast" if fast else "aws") else None,
         ),
     ]
     log_path = config.home / "lab.log"

@@ -128,10 +128,21 @@ def test_stack_timing_section_is_validated_with_the_allowed_names() -> None:
 
 def test_the_daemon_picks_aws_unless_fast_and_the_command_line_beats_the_stack() -> None:
     doc = {"name": "s", "timing": {"ec2_boot_s": 10, "rds_reboot_s": 30}}
-    timing = lab_timing(argparse.Namespace(fast=False, timing=["ec2_boot_s=3"]), doc)
+    timing = lab_timing(argparse.Namespace(fast=False, timing=["ec2_boot_s=3"], timing_profile=None), doc)
     assert timing.profile == "aws" and timing.overrides == {"ec2_boot_s": 3.0, "rds_reboot_s": 30}
     assert not timing.armed
-    assert lab_timing(argparse.Namespace(fast=True, timing=[]), {"name": "s"}).profile == "fast"
+    assert lab_timing(argparse.Namespace(fast=True, timing=[], timing_profile=None), {"name": "s"}).profile == "fast"
+    chosen = argparse.Namespace(fast=False, timing=[], timing_profile="fast")  # a test lab: fast timing, AWS's checks
+    assert lab_timing(chosen, {"name": "s"}).profile == "fast"
+
+
+def test_start_detached_passes_a_profile_the_flags_would_not_pick() -> None:
+    from chaoslab.labctl import daemon_args
+
+    assert "--timing-profile" not in daemon_args(None, False, None, "auto", timing_profile=None)
+    argv = daemon_args(None, False, None, "auto", timing_profile="fast", timing={"ec2_boot_s": 2.5})
+    assert argv[argv.index("--timing-profile") + 1] == "fast"
+    assert argv[argv.index("--timing") + 1] == "ec2_boot_s=2.5"
 
 
 def test_the_time_scale_divides_every_delay() -> None:
