@@ -123,8 +123,8 @@ def start_detached(
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
             timing=config.timing.overrides,
-            # a profile the flags would not pick (a test lab that wants `fast` timing, AWS's health checks)
-            timing_profile=config.timing.profile if config.timing.profile != ("fast" if fast else "aws") else None,
+            # `fast` timing without --fast's short health checks (a test lab); otherwise --fast decides
+            timing_profile="fast" if config.timing.profile == "fast" and not fast else None,
         ),
     ]
     log_path = config.home / "lab.log"

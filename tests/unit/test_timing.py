@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,31 @@ def test_delay_shape() -> None:
     assert Delay(0, 10, 10).median == pytest.approx(50**0.5)
     with pytest.raises(ValueError):
         Delay(3, 2, 4)
+
+
+def test_start_detached_lets_fast_decide_unless_a_config_asks_for_fast_timing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from chaoslab import labctl
+    from chaoslab.config import LabConfig
+
+    seen: list[list[str]] = []
+
+    class Started(Exception):
+        pass
+
+    def popen(argv: list[str], **_: object) -> None:
+        seen.append(argv)
+        raise Started
+
+    monkeypatch.setattr(labctl.subprocess, "Popen", popen)
+    for config, fast in (
+        (LabConfig(home=tmp_path), True),  # the default config under --fast: fast timing
+        (LabConfig(home=tmp_path), False),  # no flag: aws
+        (LabConfig(home=tmp_path, timing=Timing("fast")), False),  # fast timing, AWS's health checks
+    ):
+        with pytest.raises(Started):
+            labctl.start_detached(config, None, fast=fast, quiet=True)
+    profiles = [argv[argv.index("--timing-profile") + 1] if "--timing-profile" in argv else None for argv in seen]
+    assert profiles == [None, None, "fast"]
+    assert ["--fast" in argv for argv in seen] == [True, False, False]
