@@ -187,3 +187,23 @@ def test_start_detached_lets_fast_decide_unless_a_config_asks_for_fast_timing(
     profiles = [argv[argv.index("--timing-profile") + 1] if "--timing-profile" in argv else None for argv in seen]
     assert profiles == [None, None, "fast"]
     assert ["--fast" in argv for argv in seen] == [True, False, False]
+
+
+def test_status_states_the_profile_in_effect(capsys: pytest.CaptureFixture[str]) -> None:
+    from chaoslab.commands import _print_summary
+
+    status = {
+        "api": "http://127.0.0.1:4566",
+        "region": "us-east-1",
+        "account_id": "123456789012",
+        "load_balancers": [],
+        "databases": [],
+        "network_mode": "netns",
+        "time_scale": 1,
+    }
+    _print_summary({**status, "timing": Timing("aws", {"rds_reboot_s": 30}).describe()})
+    assert "timing       aws  (recoveries and launches take AWS's documented times); rds_reboot_s=30" in (
+        capsys.readouterr().out
+    )
+    _print_summary({**status, "timing": Timing("fast").describe()})
+    assert "timing       fast  (near-instant recoveries and launches, not AWS's times)" in capsys.readouterr().out
