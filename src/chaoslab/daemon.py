@@ -31,6 +31,7 @@ from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
+from chaoslab.timing import PROFILES, Timing, parse_override
 
 log = logging.getLogger("chaoslab")
 
@@ -44,6 +45,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS")
+    p.add_argument("--timing-profile", default=None, choices=sorted(PROFILES))  # else: fast under --fast, aws
     p.add_argument("--bind", default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
@@ -130,6 +133,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     if args.bind:
         config.host = bind_address(args.bind, userns=broker_active())
     doc = load_stack(args.stack)
+    config.timing = lab_timing(args, doc)
     lab = Lab(config, network_mode=args.network)
     lab.stack_name = doc["name"]
     stop = asyncio.Event()
@@ -165,6 +169,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             say(f"warning: after {args.ready_wait:.0f} s, {problem}")
         await warming
         freeze_heap()
+        config.timing.arm()  # the stack exists "in AWS" now: what happens from here takes AWS's time
         _mark_ready(config, problems)
         if announce:
             print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
@@ -181,6 +186,14 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         if dog is not None:
             watchdog.stop(dog, lab.store)
         lab.remove_lab_file()
+
+
+def lab_timing(args: argparse.Namespace, doc: dict[str, Any]) -> Timing:
+    """`fast` under --fast, else AWS's delays (unless --timing-profile names one); the stack's
+    `timing:` overrides single delays and `--timing NAME=SECONDS` overrides the stack."""
+    overrides = dict(doc.get("timing") or {})
+    overrides.update(parse_override(text) for text in args.timing)
+    return Timing(args.timing_profile or ("fast" if args.fast else "aws"), overrides)
 
 
 def freeze_heap() -> None:

@@ -151,6 +151,7 @@ class Lab:
             "stack": self.stack_name,
             "started_at": self.started_at,
             "time_scale": self.clock.scale,
+            "timing": self.config.timing.describe(),
             "scenario_now": self.clock.now(),
             "api": self.config.endpoint_url,
             "region": self.config.region,

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
-from chaoslab.experiment import hypothesis, integrity, windows
+from chaoslab.experiment import hypothesis, integrity, recoveries, windows
 from chaoslab.experiment.integrity import Ledger
 from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
@@ -565,6 +565,7 @@ class Run:
                 "health_check": health_check,
                 "time_scale": self.clock.scale,
                 "epoch": self.clock.epoch,  # scenario time = epoch + (wall − epoch) × time_scale
+                "timing": status.get("timing"),  # the timing profile in effect (docs/timing.md)
             },
             "started": started,
             "ended": self.clock.now(),
@@ -577,6 +578,13 @@ class Run:
             "clauses": clauses,
             "integrity": integ,
             "windows": wins,
+            "recoveries": recoveries.measure(
+                self.events,
+                self.records,
+                status.get("timing") or {},
+                self.clock.scale,
+                min((f["start"] for f in faults), default=started),
+            ),
             "verdict": {"outcome": outcome, "exit_code": EXIT[outcome], "summary": summary},
             "notes": self.notes,
         }

@@ -486,7 +486,10 @@ class EcsBackend:
                 on_exit=lambda info: self._container_exited(task, info),
                 limits=utilization.task_limits(task.task_definition),
             )
+            # Fargate's capacity and ENI attachment, then the image pull: AWS's times (docs/timing.md).
+            provisioned_by = time.monotonic() + self.lab.clock.wall(self.lab.config.timing.draw("ecs_provisioning_s"))
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            await asyncio.sleep(max(0.0, provisioned_by - time.monotonic()))
             task.metadata_served = await self._serve_metadata(task)
             task.security_groups = task.security_groups or self._groups(None, task.subnet)
             await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups, task.subnet)
@@ -498,6 +501,9 @@ class EcsBackend:
             kinds = [await self._kind(task, c, overrides) for c in defs]
             specs = [self._container_spec(task, c, overrides, kind) for c, kind in zip(defs, kinds, strict=True)]
             self._open_log_streams(task)
+            await self.lab.clock.sleep(self.lab.config.timing.draw("ecs_image_pull_s"))
+            if task.desired_status == "STOPPED":
+                return await self._teardown(task)
             task.pull_stopped_at = self.lab.clock.now()
             self._state(task, "ACTIVATING")
             await task.unit.start(specs)
