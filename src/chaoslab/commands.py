@@ -56,9 +56,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         return run_foreground(
             daemon_args(
-                args.stack, args.fast, args.api_port, args.network, time_scale=config.time_scale, bind=args.bind
+                args.stack,
+                args.fast,
+                args.api_port,
+                args.network,
+                time_scale=config.time_scale,
+                bind=args.bind,
+                enforce_iam=args.enforce_iam,
             )
         )
+    config.enforce_iam = args.enforce_iam
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
     return 0

@@ -33,6 +33,8 @@ class LabConfig:
     credentials: dict[str, str] = field(default_factory=lambda: {"test": "test"})
     # Scenario seconds per wall second (docs/timing.md): 60 runs a PT30M template in 30 s.
     time_scale: float = 1.0
+    # Authorise every API call with the caller's IAM identity policies (docs/iam.md); off by default.
+    enforce_iam: bool = False
 
     @property
     def endpoint_url(self) -> str:

@@ -75,8 +75,11 @@ def daemon_args(
     time_scale: float = 1.0,
     bind: str | None = None,
     ready_wait: float | None = None,
+    enforce_iam: bool = False,
 ) -> list[str]:
     argv = ["--network", network]
+    if enforce_iam:
+        argv.append("--enforce-iam")
     if ready_wait is not None:
         argv += ["--ready-wait", f"{ready_wait:g}"]
     if bind:
@@ -122,6 +125,7 @@ def start_detached(
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
             ready_wait=ready_wait,
+            enforce_iam=config.enforce_iam,
         ),
     ]
     log_path = config.home / "lab.log"
