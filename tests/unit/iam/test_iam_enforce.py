@@ -9,8 +9,11 @@ import pytest
 
 from chaoslab.aws.context import RequestContext
 from chaoslab.aws.credentials import CredentialRegistry
-from chaoslab.errors import AwsError
+from chaoslab.daemon import _parse
+from chaoslab.errors import AwsError, ChaoslabError
+from chaoslab.labctl import daemon_args
 from chaoslab.services.iam import access, denial, enforce
+from chaoslab.stack import validate_stack
 
 ACCOUNT = "123456789012"
 TRUST = {
@@ -203,3 +206,12 @@ def test_unknown_principal_is_denied(lab):
 
 def test_get_caller_identity_needs_no_permission(lab):
     enforce.check(request(lab, session("gone"), "sts", "GetCallerIdentity", {}, "query"))
+
+
+def test_opt_in_from_the_command_line_and_the_stack():
+    assert _parse(["--enforce-iam"]).enforce_iam and not _parse([]).enforce_iam
+    assert "--enforce-iam" in daemon_args(None, False, None, "auto", enforce_iam=True)
+    assert "--enforce-iam" not in daemon_args(None, False, None, "auto")
+    validate_stack({"name": "x", "iam": {"enforce": True}})
+    with pytest.raises(ChaoslabError):
+        validate_stack({"name": "x", "iam": {"enforce": "yes"}})
