@@ -100,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
         "reach ADDR (docs/security.md)",
     )
     up.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="authorise every API call with the caller's IAM policies, as AWS does (default: any "
+        "valid key may do anything; the stack's `iam: {enforce: true}` does the same; docs/iam.md)",
+    )
+    up.add_argument(
         "--network",
         choices=["auto", "netns", "userns", "loopback"],
         default="auto",

@@ -70,8 +70,10 @@ def cmd_up(args: argparse.Namespace) -> int:
                 time_scale=config.time_scale,
                 bind=args.bind,
                 timing=config.timing.overrides,
+                enforce_iam=args.enforce_iam,
             )
         )
+    config.enforce_iam = args.enforce_iam
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
     return 0

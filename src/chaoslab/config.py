@@ -37,6 +37,8 @@ class LabConfig:
     time_scale: float = 1.0
     # How long AWS's recoveries and launches take (docs/timing.md): `aws` unless `--fast`.
     timing: Timing = field(default_factory=Timing)
+    # Authorise every API call with the caller's IAM identity policies (docs/iam.md); off by default.
+    enforce_iam: bool = False
 
     @property
     def endpoint_url(self) -> str:

@@ -156,6 +156,7 @@ class Lab:
             "api": self.config.endpoint_url,
             "region": self.config.region,
             "account_id": self.config.account_id,
+            "enforce_iam": self.config.enforce_iam,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
             "notes": [*self.notes(vpcs[0].network.mode), self.runtime.describe(vpcs[0].network.mode)] if vpcs else [],
             "unit_port_offset": LOOPBACK_PORT_OFFSET

@@ -77,8 +77,11 @@ def daemon_args(
     ready_wait: float | None = None,
     timing: dict[str, float] | None = None,
     timing_profile: str | None = None,
+    enforce_iam: bool = False,
 ) -> list[str]:
     argv = ["--network", network]
+    if enforce_iam:
+        argv.append("--enforce-iam")
     if ready_wait is not None:
         argv += ["--ready-wait", f"{ready_wait:g}"]
     if timing_profile:
@@ -131,6 +134,7 @@ def start_detached(
             timing=config.timing.overrides,
             # `fast` timing without --fast's short health checks (a test lab); otherwise --fast decides
             timing_profile="fast" if config.timing.profile == "fast" and not fast else None,
+            enforce_iam=config.enforce_iam,
         ),
     ]
     log_path = config.home / "lab.log"

@@ -229,6 +229,11 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "iam": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"enforce": {"type": "boolean"}},
+        },
         "roles": {
             "type": "array",
             "items": {
