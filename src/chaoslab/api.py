@@ -1,6 +1,6 @@
 """chaoslab as a Python library: a lab you start, use and stop from code, and experiments run
-against it with typed results. The pytest plugin is a thin layer over this; so is `chaoslab run`
-(both reach the same `labctl` and `experiment.session` underneath).
+against it with typed results. The pytest plugin and the CLI (`chaoslab up --detach`, `status`,
+`exec`, `down`, `run`) are thin layers over this.
 
     with chaoslab.Lab("default", fast=True) as lab:
         lab.client("elbv2").describe_load_balancers()
@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 
 import yaml
 
@@ -96,16 +96,41 @@ class Lab:
         vpc_octet: int | None = None,
         isolate: bool = True,
         time_scale: float = 1.0,
+        config: LabConfig | None = None,
+        outlive: bool = False,
+        quiet: bool = True,
     ) -> None:
+        """`config` places the lab as `chaoslab up` does (that state dir, API port, bind address,
+        timing overrides and IAM setting) instead of a private home and a free port; `outlive`
+        keeps it running after this process ends; `quiet` sends the progress to stderr."""
         self.stack = stack
         self.fast = fast
         self.network = network
         self.vpc_octet = vpc_octet
         self.isolate = isolate
-        self._own_home = home is None
-        self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
-        self.config = LabConfig(home=self.home, api_port=free_port(), time_scale=time_scale)
+        self.outlive = outlive
+        self.quiet = quiet
+        self._own_home = home is None and config is None
+        if config is not None:
+            self.home, self.config = config.home, config
+        else:
+            self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
+            self.config = LabConfig(home=self.home, api_port=free_port(), time_scale=time_scale)
         self.info: dict[str, Any] | None = None
+
+    @classmethod
+    def attach(cls, config: LabConfig | None = None) -> Lab | None:
+        """The lab already running in `config`'s state dir (CHAOSLAB_HOME by default), or None:
+        what `chaoslab status`, `exec` and `down` act on."""
+        from chaoslab.labctl import running_lab
+
+        config = config or LabConfig()
+        info = running_lab(config)
+        if info is None:
+            return None
+        lab = cls(str(info.get("stack") or "default"), config=config, isolate=False, outlive=True, quiet=False)
+        lab.info = info
+        return lab
 
     # lifecycle ----------------------------------------------------------------------------
     def start(self) -> Lab:
@@ -116,11 +141,11 @@ class Lab:
         self.config.ensure_home()
         self.info = start_detached(
             self.config,
-            str(self._stack_file()),
+            self._stack_ref(),
             fast=self.fast,
             network=self.network,
-            quiet=True,
-            exit_with=os.getpid(),
+            quiet=self.quiet,
+            exit_with=None if self.outlive else os.getpid(),
         )
         return self
 
@@ -130,7 +155,7 @@ class Lab:
         if self.info is None:
             return
         try:
-            stop_lab(self.config, quiet=True)
+            stop_lab(self.config, quiet=self.quiet)
         finally:
             self.info = None
             if self._own_home:
@@ -181,10 +206,30 @@ class Lab:
         """A boto3 client for `service` that talks to this lab."""
         return self.session().client(service, endpoint_url=self.api_url, **kwargs)
 
+    def exec(self, task: str, argv: list[str], container: str | None = None) -> int:
+        """Run `argv` inside a running task (its namespace, environment, working directory and
+        user), printing its output as it comes; returns its exit code (128 + N for signal N)."""
+        from chaoslab.labctl import exec_in_task
+
+        if not argv:
+            raise ChaoslabError("no command given", hint="chaoslab exec TASK -- COMMAND [ARG...]")
+        return exec_in_task(self.config, self._running(), task, container, argv)
+
     def _running(self) -> dict[str, Any]:
         if self.info is None:
             raise ChaoslabError("the lab is not running", hint="call start() or use `with Lab(...) as lab:`")
         return self.info
+
+    def _stack_ref(self) -> str:
+        """What the lab is started with: a stack as given (a bundled name or its own path, so
+        its relative paths keep working), or written to the lab's home when it is a document or
+        moved to a free VPC range."""
+        if not self.isolate and not isinstance(self.stack, dict):
+            from chaoslab.stack import load_stack
+
+            load_stack(self.stack)  # validated here, before anything starts
+            return str(self.stack)
+        return str(self._stack_file())
 
     def _stack_file(self) -> Path:
         """The stack as a file in the lab's home; moved to a free VPC range when isolated."""
@@ -209,11 +254,14 @@ def run_experiment(
     fast: bool = False,
     report_dir: str | Path | None = None,
     junit: str | Path | None = None,
+    config: LabConfig | None = None,
+    time_scale: float | None = None,
+    out: TextIO | None = None,
 ) -> Verdict:
     """Run an experiment (a file, a bundled name or a document) and return its verdict. With
-    `lab`, it runs against that lab; without, as `chaoslab run` does (the lab in CHAOSLAB_HOME,
-    or one started for the run and stopped after). The live progress is kept in
-    `Verdict.transcript` instead of printed."""
+    `lab`, it runs against that lab; without, as `chaoslab run` does (the lab in `config`'s state
+    dir, CHAOSLAB_HOME by default, or one started for the run at `time_scale` and stopped after).
+    The live progress goes to `out`, or is kept in `Verdict.transcript` when None."""
     from chaoslab.experiment.schema import load_experiment
     from chaoslab.experiment.session import default_report_dir
     from chaoslab.experiment.session import run_experiment as run_loaded
@@ -224,11 +272,11 @@ def run_experiment(
             path.write_text(yaml.safe_dump(experiment, sort_keys=False))
             experiment = path
         exp = load_experiment(experiment, fast=fast)
-    config = lab.config if lab is not None else LabConfig()
+    config = lab.config if lab is not None else config or LabConfig()
     target = Path(report_dir) if report_dir else default_report_dir()
-    out = io.StringIO()
-    journal = run_loaded(exp, config, fast=fast, report_dir=target, junit=junit, out=out)
-    return Verdict.from_journal(journal, target, out.getvalue())
+    stream = out if out is not None else io.StringIO()
+    journal = run_loaded(exp, config, fast=fast, report_dir=target, junit=junit, out=stream, time_scale=time_scale)
+    return Verdict.from_journal(journal, target, stream.getvalue() if isinstance(stream, io.StringIO) else "")
 
 
 def free_vpc_octet(preferred: int) -> int:

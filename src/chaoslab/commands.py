@@ -1,5 +1,6 @@
-"""What each `chaoslab` command does. The lab itself runs in `chaoslab.daemon`; starting,
-finding and stopping it is `chaoslab.labctl`'s (shared with the experiment runner)."""
+"""What each `chaoslab` command does: a thin layer over the Python API (`chaoslab.api`: `Lab`,
+`run_experiment`) that adds the terminal's words. The lab itself runs in `chaoslab.daemon`; only
+`up` in the foreground runs it in this process."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaoslab.api import Lab, run_experiment
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.labctl import daemon_args, exec_in_task, fetch_status, running_lab, start_detached, stop_lab
+from chaoslab.labctl import daemon_args
 from chaoslab.net.bind import bind_address, exposure_warning
 from chaoslab.net.hostsock import is_host_address
 from chaoslab.stack import bundled_stacks, load_stack
@@ -47,8 +49,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"{name:14} {load_stack(path).get('description', '')}")
         return 0
     config = _config(args)
-    existing = running_lab(config)
-    if existing:
+    running = Lab.attach(config)
+    if running is not None:
+        existing = running.info or {}
         raise ChaoslabError(
             f"a lab is already running (pid {existing['pid']}, stack {existing.get('stack')}, API {existing['api']})",
             hint="`chaoslab down` first, or set CHAOSLAB_HOME for a second lab",
@@ -74,8 +77,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             )
         )
     config.enforce_iam = args.enforce_iam
-    info = start_detached(config, args.stack, fast=args.fast, network=args.network)
-    _print_summary(fetch_status(info))
+    lab = Lab(args.stack, config=config, fast=args.fast, network=args.network, isolate=False, outlive=True, quiet=False)
+    _print_summary(lab.start().status())
     return 0
 
 
@@ -110,15 +113,14 @@ def _print_summary(status: dict[str, Any]) -> None:
 
 # status ----------------------------------------------------------------------------------
 def cmd_status(args: argparse.Namespace) -> int:
-    config = _config(args)
-    info = running_lab(config)
-    if info is None:
+    lab = Lab.attach(_config(args))
+    if lab is None:
         if args.json:
             print(json.dumps({"running": False}))
             return 0
         print("no lab is running (start one with `chaoslab up --detach`)")
         return 0
-    status = fetch_status(info)
+    status = lab.status()
     if args.json:
         print(json.dumps({"running": True, **status}, indent=2, default=str))
         return 0
@@ -166,13 +168,14 @@ def _runtime(unit: dict[str, Any]) -> str:
 # down ------------------------------------------------------------------------------------
 def cmd_down(args: argparse.Namespace) -> int:
     config = _config(args)
-    if running_lab(config) is None:
+    lab = Lab.attach(config)
+    if lab is None:
         from chaoslab.daemon import cleanup_after_crash
 
         cleaned = cleanup_after_crash(config)
         print("no lab is running" + (f"; cleaned up after a crashed one ({cleaned})" if cleaned else ""))
         return 0
-    stop_lab(config)
+    lab.stop()
     return 0
 
 
@@ -182,11 +185,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
     argv = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not argv:
         raise ChaoslabError("no command given", hint="chaoslab exec TASK -- COMMAND [ARG...]")
-    config = _config(args)
-    info = running_lab(config)
-    if info is None:
+    lab = Lab.attach(_config(args))
+    if lab is None:
         raise ChaoslabError("no lab is running", hint="`chaoslab up --detach` first")
-    return exec_in_task(config, info, args.task, args.container, argv)
+    return lab.exec(args.task, argv, args.container)
 
 
 # validate --------------------------------------------------------------------------------
@@ -201,20 +203,28 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 # run / demo --------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from chaoslab.experiment.session import run_file
+    from chaoslab.experiment.session import guarded
 
     if args.aws:
         return _run_aws(args)
     given = [f"--{k.replace('_', '-')}" for k in AWS_ONLY if getattr(args, k)]
     if given:
         raise ChaoslabError(f"{', '.join(given)} only apply with --aws", hint="add --aws, or drop them")
-    return run_file(
-        args.experiment,
-        _config(args),
-        fast=args.fast,
-        report_dir=args.report,
-        junit=args.junit,
-        time_scale=args.time_scale,
+    config = _config(args)
+    return guarded(
+        lambda: (
+            run_experiment(
+                args.experiment,
+                config=config,
+                fast=args.fast,
+                report_dir=args.report,
+                junit=args.junit,
+                time_scale=args.time_scale,
+                out=sys.stdout,
+            ).journal
+        ),
+        config,
+        sys.stdout,
     )
 
 

@@ -27,6 +27,7 @@ from botocore.config import Config
 from chaoslab.config import LabConfig
 from chaoslab.labctl import start_detached, stop_lab
 from chaoslab.services.rds.postgres import pg_root
+from chaoslab.timing import Timing
 
 AWS_CLI = str(Path(sys.executable).with_name("aws"))
 
@@ -189,6 +190,7 @@ def start_lab(home: Path, doc: dict[str, Any], fast: bool = True) -> LabHandle:
     path = home / "stack.yaml"
     path.write_text(yaml.safe_dump(doc))
     config = LabConfig(home=home, api_port=free_port())
+    config.timing = Timing("fast")  # no AWS delays in API tests, even those that want full health checks
     info = start_detached(config, str(path), fast=fast, quiet=True)
     return LabHandle(config, info, doc["vpc"]["cidr"])
 

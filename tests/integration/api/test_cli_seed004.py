@@ -98,6 +98,16 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
         "ec2", "describe-subnets", "--filters", f"Name=vpc-id,Values={vpc_id}", "--query", "Subnets[].SubnetId"
     )
     assert len(subnets) == 2
+    # The seed names a group it made earlier (sg-0abc123456); here it is made the same way: the ALB
+    # and the tasks share it, and it lets its own members reach the app's port.
+    group = aws(
+        "ec2", "create-security-group", "--group-name", "api-sg", "--description", "seed 004's API group",
+        "--vpc-id", vpc_id, "--query", "GroupId",
+    )  # fmt: skip
+    aws(
+        "ec2", "authorize-security-group-ingress", "--group-id", group, "--protocol", "tcp", "--port", "8080",
+        "--source-group", group,
+    )  # fmt: skip
 
     alb_arn = aws(
         "elbv2",
@@ -107,7 +117,7 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
         "--subnets",
         *subnets,
         "--security-groups",
-        "sg-0abc123456",
+        group,
         "--scheme",
         "internet-facing",
         "--type",
@@ -193,7 +203,7 @@ def test_seed004_ecs_service_behind_an_alb(lab: LabHandle, tmp_path: Path) -> No
             {
                 "awsvpcConfiguration": {
                     "subnets": subnets,
-                    "securityGroups": ["sg-0abc123456"],
+                    "securityGroups": [group],
                     "assignPublicIp": "DISABLED",
                 }
             }

@@ -132,11 +132,11 @@ class ElbV2Backend:
     def _join_groups(self, lb_arn: str, subnets: list[str], refs: list[str]) -> list[str]:
         """The load balancer's groups, enforced where the lab's VPC has its subnets (EC2 keeps
         the memberships); none given: the VPC's default group, as AWS gives it."""
-        ec2 = getattr(self.lab, "ec2", None)
-        if ec2 is None:
+        join = getattr(getattr(self.lab, "ec2", None), "join_from_host", None)
+        if join is None:  # a lab without EC2's groups (an ALB on its own): nothing to enforce
             return refs
         try:
-            groups = ec2.join_from_host(lb_arn, subnets, refs)
+            groups = join(lb_arn, subnets, refs)
         except AwsError as exc:
             raise error("InvalidSecurityGroup", exc.message) from None
         return refs if groups is None else list(groups)
@@ -164,9 +164,9 @@ class ElbV2Backend:
         for listener_arn in list(lb.listeners):
             await self.delete_listener(listener_arn)
         del self.load_balancers[LoadBalancerArn]
-        ec2 = getattr(self.lab, "ec2", None)
-        if ec2 is not None:
-            ec2.firewall.leave(LoadBalancerArn)
+        firewall = getattr(getattr(self.lab, "ec2", None), "firewall", None)
+        if firewall is not None:
+            firewall.leave(LoadBalancerArn)
         return {}
 
     def describe_load_balancer_attributes(self, LoadBalancerArn: str, **_: Any) -> dict[str, Any]:
