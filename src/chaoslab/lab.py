@@ -53,6 +53,7 @@ class Lab:
     autoscaling: Any
     ecs: Any
     applicationautoscaling: Any
+    servicediscovery: Any
     ssm: Any
     fis: Any
 
