@@ -2,7 +2,8 @@
 and a service with A and SRV records, an ECS service whose tasks register in it, a name lookup
 run inside a task (the `chaoslab exec` path) that resolves to the running tasks' addresses
 through the lab's DNS server, DiscoverInstances listing them, and a stopped task's address gone
-from the next answer."""
+from the next answer. The stack file makes a namespace and a registered ECS service of its own.
+"""
 
 from __future__ import annotations
 
@@ -25,9 +26,35 @@ LOOKUP = (
 )
 
 
+STACK = {
+    "service_discovery": {"namespaces": [{"name": "stack.local", "services": [{"name": "api", "ttl": 5}]}]},
+    "ecs": {
+        "clusters": ["stacked"],
+        "task_definitions": [
+            {
+                "family": "api",
+                "networkMode": "awsvpc",
+                "containerDefinitions": [
+                    {"name": "api", "image": "chaoslab/static", "portMappings": [{"containerPort": 8085}]}
+                ],
+            }
+        ],
+        "services": [
+            {
+                "name": "api",
+                "cluster": "stacked",
+                "task_definition": "api",
+                "desired_count": 1,
+                "service_registry": {"namespace": "stack.local", "service": "api"},
+            }
+        ],
+    },
+}
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabHandle]:
-    handle = start_lab(tmp_path_factory.mktemp("cloudmap"), stack_doc("cloudmap"))
+    handle = start_lab(tmp_path_factory.mktemp("cloudmap"), stack_doc("cloudmap", STACK))
     yield handle
     stop_and_check(handle)
 
@@ -86,6 +113,9 @@ def test_tasks_are_found_by_name_and_a_stopped_one_disappears(
     assert code == 0, out
     seen = json.loads(out)
     assert seen["a"] == ips
+    stacked = sd.discover_instances(NamespaceName="stack.local", ServiceName="api")["Instances"]
+    code, out = _in_task(lab, first, capsys, "getent", "hosts", "api.stack.local")
+    assert code == 0 and out.split()[0] == stacked[0]["Attributes"]["AWS_INSTANCE_IPV4"], out
     assert seen["srv"] == sorted([8084, f"{t}.web.lab.local."] for t in tasks)
 
     ecs.stop_task(cluster="discovery", task=second)
