@@ -5,10 +5,13 @@ STAMP := $(VENV)/.installed
 # System tools the lab uses where it can, as command:Debian-package pairs: ip and unshare build the
 # realistic mode's namespaces, iptables does the network faults inside them, fusermount3 (checked
 # for both packages: FUSE's tools and its library) gives instances' data volumes the I/O the EBS
-# faults pause and slow, and Chromium renders the HTML report and dashboard in the browser tests.
+# faults pause and slow, Chromium renders the HTML report and dashboard in the browser tests, and
+# podman runs ECS containers from local images (runc where crun refuses cgroup v1 hosts that also
+# mount v2), whose tests build their images offline from the static busybox.
 # Installed with apt when we are root; an ordinary user is told once what is missing (and the lab
 # says at start what that costs).
-SYSTEM_TOOLS := ip:iproute2 unshare:util-linux iptables:iptables fusermount3:fuse3 fusermount3:libfuse3-3 chromium:chromium
+SYSTEM_TOOLS := ip:iproute2 unshare:util-linux iptables:iptables fusermount3:fuse3 fusermount3:libfuse3-3 chromium:chromium \
+  podman:podman runc:runc busybox:busybox-static
 
 .PHONY: demo test lint format install system-tools clean
 

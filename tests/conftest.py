@@ -1,6 +1,7 @@
 """One rule for tests that need something of the host: skipped where it is missing — except in
 CI (`CI=true`) or with `CHAOSLAB_REQUIRE_REALISTIC=1`, where a missing capability fails the test,
-so a green run cannot hide that the realistic mode, Chromium, FUSE or PostgreSQL never ran."""
+so a green run cannot hide that the realistic mode, Chromium, FUSE, containers or PostgreSQL
+never ran."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import shutil
 import pytest
 
 from chaoslab.runtime.hostcaps import fuse_unavailable, probe
+from chaoslab.runtime.kinds.engine import unavailable_reason
 
 
 def _must_run() -> bool:
@@ -18,6 +20,13 @@ def _must_run() -> bool:
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def containers_unavailable() -> str | None:
+    """Why test images cannot be built and run here (None: they can)."""
+    from images import BUSYBOX, static_busybox
+
+    return unavailable_reason() or (None if static_busybox() else f"no static busybox at {BUSYBOX}")
 
 
 def _missing(item: pytest.Item) -> str | None:
@@ -31,6 +40,8 @@ def _missing(item: pytest.Item) -> str | None:
         )
     if item.get_closest_marker("fuse") and fuse_unavailable():
         return f"volumes cannot have faultable I/O here: {fuse_unavailable()} (make test installs FUSE as root)"
+    if item.get_closest_marker("containers") and (why := containers_unavailable()):
+        return f"{why} (make test installs podman and busybox-static with apt when run as root)"
     if item.get_closest_marker("chromium") and chromium_path() is None:
         return "chromium is not installed (make test installs it with apt when run as root)"
     return None

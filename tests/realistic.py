@@ -14,3 +14,5 @@ needs_netns_here = pytest.mark.netns_here
 needs_chromium = pytest.mark.chromium
 # The lab can give volumes a FUSE mount whose I/O it pauses and slows.
 needs_fuse = pytest.mark.fuse
+# The lab can run container images (podman as root) and a test image can be built offline.
+needs_containers = pytest.mark.containers

@@ -12,6 +12,7 @@ from typing import Any
 from chaoslab import __version__
 from chaoslab.clock import check_scale
 from chaoslab.errors import ChaoslabError
+from chaoslab.timing import parse_override
 
 DESCRIPTION = """\
 chaoslab runs AWS Fault Injection Service experiments for real on this machine: an ALB, compute
@@ -41,6 +42,27 @@ def time_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def timing_override(text: str) -> tuple[str, float]:
+    """`--timing NAME=SECONDS`: a known delay and a number of seconds, else a usage error naming the allowed delays."""
+    try:
+        return parse_override(text)
+    except ChaoslabError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message} ({exc.hint})") from None
+
+
+def add_timing_options(parser: argparse.ArgumentParser, fast_help: str) -> None:
+    """--fast and --timing, which up, run and demo share (docs/timing.md, "AWS's delays")."""
+    parser.add_argument("--fast", action="store_true", help=fast_help + "; AWS's recovery times become near-instant")
+    parser.add_argument(
+        "--timing",
+        type=timing_override,
+        action="append",
+        default=[],
+        metavar="NAME=SECONDS",
+        help="override one of AWS's delays, e.g. rds_failover_write_unavailable_s=25 (repeatable; docs/timing.md)",
+    )
+
+
 TIME_SCALE_HELP = (
     "run the lab's clocks N times faster (1-600): action durations, health checks, alarm periods, "
     "sweeps; reports keep the template's own times (docs/timing.md)"
@@ -66,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--detach", "-d", action="store_true", help="run the lab in the background and return when it is ready"
     )
-    up.add_argument("--fast", action="store_true", help="short health-check intervals and sweeps (CI)")
+    add_timing_options(up, "short health-check intervals and sweeps (CI)")
     up.add_argument("--api-port", type=int, default=None, help="AWS API port (default 4566)")
     up.add_argument("--time-scale", type=time_scale, default=1.0, metavar="N", help=TIME_SCALE_HELP + " (default 1)")
     up.add_argument(
@@ -76,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the address the AWS API, the dashboard and the ALB listeners listen on (default "
         "127.0.0.1). Anything else exposes the lab, whose credentials are public, to whoever can "
         "reach ADDR (docs/security.md)",
+    )
+    up.add_argument(
+        "--enforce-iam",
+        action="store_true",
+        help="authorise every API call with the caller's IAM policies, as AWS does (default: any "
+        "valid key may do anything; the stack's `iam: {enforce: true}` does the same; docs/iam.md)",
     )
     up.add_argument(
         "--network",
@@ -141,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("experiment", help="experiment file (YAML or JSON)")
     run.add_argument("--report", metavar="DIR", help="write the HTML report and JSON journal here")
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML result here")
-    run.add_argument("--fast", action="store_true", help="short intervals (CI)")
+    add_timing_options(run, "short intervals (CI)")
     run.add_argument(
         "--time-scale",
         type=time_scale,
@@ -170,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
         "FIS while probing the ALB, print the timeline and the verdict, write an HTML "
         "report, tear everything down.",
     )
-    demo.add_argument("--fast", action="store_true", help="short health-check intervals (about 30 s instead of ~2 min)")
+    add_timing_options(demo, "short health-check intervals (about 30 s instead of ~2 min)")
     demo.add_argument("--report", metavar="DIR", default=None, help="report directory (default ./chaoslab-report)")
 
     completion = sub.add_parser(

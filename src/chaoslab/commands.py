@@ -16,11 +16,17 @@ from chaoslab.labctl import daemon_args, exec_in_task, fetch_status, running_lab
 from chaoslab.net.bind import bind_address, exposure_warning
 from chaoslab.net.hostsock import is_host_address
 from chaoslab.stack import bundled_stacks, load_stack
+from chaoslab.timing import Timing
 
 NETWORK_MODES = {
     "netns": "(each unit in its own network namespace)",
     "userns": "(each unit in its own network namespace, inside the lab's user namespace: no root needed)",
     "loopback": "(fallback: one loopback address per unit; network faults and security groups not enforced)",
+}
+
+PROFILE_NOTES = {
+    "aws": "recoveries and launches take AWS's documented times",
+    "fast": "near-instant recoveries and launches, not AWS's times",
 }
 
 
@@ -30,6 +36,7 @@ def _config(args: argparse.Namespace) -> LabConfig:
         config.api_port = args.api_port
     if getattr(args, "time_scale", None):
         config.time_scale = args.time_scale
+    config.timing = Timing("fast" if getattr(args, "fast", False) else "aws", dict(getattr(args, "timing", [])))
     return config
 
 
@@ -56,9 +63,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
         return run_foreground(
             daemon_args(
-                args.stack, args.fast, args.api_port, args.network, time_scale=config.time_scale, bind=args.bind
+                args.stack,
+                args.fast,
+                args.api_port,
+                args.network,
+                time_scale=config.time_scale,
+                bind=args.bind,
+                timing=config.timing.overrides,
+                enforce_iam=args.enforce_iam,
             )
         )
+    config.enforce_iam = args.enforce_iam
     info = start_detached(config, args.stack, fast=args.fast, network=args.network)
     _print_summary(fetch_status(info))
     return 0
@@ -78,6 +93,11 @@ def _print_summary(status: dict[str, Any]) -> None:
     print(f"  network      {mode}  {NETWORK_MODES.get(mode, '')}".rstrip())
     scale = status.get("time_scale", 1)
     print(f"  time scale   {scale:g}" + (f"  (scenario time runs {scale:g}x the wall clock)" if scale != 1 else ""))
+    timing = status.get("timing") or {}
+    if timing:
+        overrides = ", ".join(f"{k}={v:g}" for k, v in sorted(timing["overrides"].items()))
+        note = PROFILE_NOTES.get(timing["profile"], "")
+        print(f"  timing       {timing['profile']}  ({note})" + (f"; {overrides}" if overrides else ""))
     if status.get("unit_port_offset"):
         print(
             f"  ports        units serve ports below 1024 at port + {status['unit_port_offset']} "
@@ -116,19 +136,31 @@ def cmd_status(args: argparse.Namespace) -> int:
     if status["instances"]:
         print("\ninstances")
         for i in status["instances"]:
-            print(f"  {i['id']:22} {i['state']:13} {i['az']:12} {i['ip'] or '':15} {i['group'] or ''}")
+            print(
+                f"  {i['id']:22} {i['state']:13} {i['az']:12} {i['ip'] or '':15} {i['group'] or '':16} "
+                f"{_runtime(i)}".rstrip()
+            )
     live_tasks = [t for t in status["tasks"] if t["state"] != "STOPPED"]
     if live_tasks:
         print("\ntasks")
         for t in live_tasks:
             print(
-                f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} {t['health']}"
+                f"  {t['id'][:12]:14} {t['service'] or '':22} {t['state']:12} {t['az']:12} {t['ip'] or '':15} "
+                f"{t['health']:9} {_runtime(t)}".rstrip()
             )
     if status["alarms"]:
         print("\nalarms")
         for a in status["alarms"]:
             print(f"  {a['name']:40} {a['state']}")
     return 0
+
+
+def _runtime(unit: dict[str, Any]) -> str:
+    """What runs a unit's programs: `process`, `container`, or each program's when they differ."""
+    kinds: dict[str, str] = unit.get("runtime") or {}
+    if len(set(kinds.values())) == 1:
+        return next(iter(kinds.values()))
+    return " ".join(f"{name}={kind}" for name, kind in kinds.items())
 
 
 # down ------------------------------------------------------------------------------------

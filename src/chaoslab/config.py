@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaoslab.timing import Timing
+
 DEFAULT_HOST = "127.0.0.1"  # loopback: only this machine reaches the lab (docs/security.md)
 DEFAULT_API_PORT = 4566
 DEFAULT_REGION = "us-east-1"
@@ -33,6 +35,10 @@ class LabConfig:
     credentials: dict[str, str] = field(default_factory=lambda: {"test": "test"})
     # Scenario seconds per wall second (docs/timing.md): 60 runs a PT30M template in 30 s.
     time_scale: float = 1.0
+    # How long AWS's recoveries and launches take (docs/timing.md): `aws` unless `--fast`.
+    timing: Timing = field(default_factory=Timing)
+    # Authorise every API call with the caller's IAM identity policies (docs/iam.md); off by default.
+    enforce_iam: bool = False
 
     @property
     def endpoint_url(self) -> str:

@@ -31,6 +31,7 @@ from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
 from chaoslab.store import Store
+from chaoslab.timing import PROFILES, Timing, parse_override
 
 log = logging.getLogger("chaoslab")
 
@@ -44,7 +45,10 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--fast", action="store_true")
     p.add_argument("--api-port", type=int, default=None)
     p.add_argument("--time-scale", type=float, default=1.0)
+    p.add_argument("--timing", action="append", default=[], metavar="NAME=SECONDS")
+    p.add_argument("--timing-profile", default=None, choices=sorted(PROFILES))  # else: fast under --fast, aws
     p.add_argument("--bind", default=None)
+    p.add_argument("--enforce-iam", action="store_true")
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     # Stop when this process is gone: a lab started for a test session must not outlive it.
@@ -130,6 +134,8 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     if args.bind:
         config.host = bind_address(args.bind, userns=broker_active())
     doc = load_stack(args.stack)
+    config.timing = lab_timing(args, doc)
+    config.enforce_iam = args.enforce_iam or bool(doc.get("iam", {}).get("enforce", False))
     lab = Lab(config, network_mode=args.network)
     lab.stack_name = doc["name"]
     stop = asyncio.Event()
@@ -165,6 +171,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             say(f"warning: after {args.ready_wait:.0f} s, {problem}")
         await warming
         freeze_heap()
+        config.timing.arm()  # the stack exists "in AWS" now: what happens from here takes AWS's time
         _mark_ready(config, problems)
         if announce:
             print(f"lab ready: AWS API {config.endpoint_url}; Ctrl-C stops it", flush=True)
@@ -181,6 +188,14 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
         if dog is not None:
             watchdog.stop(dog, lab.store)
         lab.remove_lab_file()
+
+
+def lab_timing(args: argparse.Namespace, doc: dict[str, Any]) -> Timing:
+    """`fast` under --fast, else AWS's delays (unless --timing-profile names one); the stack's
+    `timing:` overrides single delays and `--timing NAME=SECONDS` overrides the stack."""
+    overrides = dict(doc.get("timing") or {})
+    overrides.update(parse_override(text) for text in args.timing)
+    return Timing(args.timing_profile or ("fast" if args.fast else "aws"), overrides)
 
 
 def freeze_heap() -> None:
@@ -234,8 +249,10 @@ def run_foreground(argv: Sequence[str]) -> int:
 
 
 def cleanup_after_crash(config: LabConfig) -> str:
-    """Remove what a lab that died without `down` left: processes, namespaces, links, routes."""
+    """Remove what a lab that died without `down` left: processes, namespaces, links, routes,
+    containers, cgroups."""
     from chaoslab.runtime.cgroups import cleanup_cgroups
+    from chaoslab.runtime.kinds.container import cleanup_containers
     from chaoslab.runtime.network import cleanup_leftovers
     from chaoslab.runtime.recovery import kill_leftover_processes
     from chaoslab.services.rds.postgres import cleanup_owned
@@ -247,7 +264,8 @@ def cleanup_after_crash(config: LabConfig) -> str:
 
     async def clean() -> tuple[list[int], list[str]]:
         await watchdog.wait_for_previous(store)  # it may be cleaning up this very lab right now
-        return await kill_leftover_processes(store), await cleanup_leftovers(store) + cleanup_cgroups(store)
+        killed = await kill_leftover_processes(store)
+        return killed, await cleanup_leftovers(store) + await cleanup_containers(store) + cleanup_cgroups(store)
 
     killed, removed = asyncio.run(clean())
     with contextlib.suppress(Exception):

@@ -26,7 +26,9 @@ from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
 from chaoslab.runtime import cgroups
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
-from chaoslab.runtime.kinds.process import ProcessRuntime
+from chaoslab.runtime.kinds.container import cleanup_containers
+from chaoslab.runtime.kinds.engine import find_engine, unavailable_reason
+from chaoslab.runtime.kinds.select import SelectingRuntime
 from chaoslab.runtime.network import Mode, cleanup_leftovers
 from chaoslab.runtime.ports import LOOPBACK_PORT_OFFSET, remapped
 from chaoslab.runtime.recovery import kill_leftover_processes
@@ -71,7 +73,9 @@ class Lab:
         self.events = EventLog(run_dir / "events.jsonl")
         # Every service with a backend, built from its spec (services/__init__.py) in start order;
         # `options` are the lab's settings for one service.
-        runtime = ProcessRuntime()  # tasks and instances are real processes
+        # Tasks and instances are real processes, a task's containers real containers where an
+        # engine has their image (runtime/kinds/select.py).
+        runtime = self.runtime = SelectingRuntime(find_engine(), self.store, self.run_id, unavailable_reason())
         # Where units' CPU and memory limits are enforced; None (and why) where the host has no
         # cgroups the lab may write.
         self.cgroups, self.cgroups_unavailable = cgroups.detect(self.store, self.run_id)
@@ -95,6 +99,7 @@ class Lab:
         await watchdog.wait_for_previous(self.store)  # a crashed lab's watchdog finishes first
         killed = await kill_leftover_processes(self.store)
         removed = await cleanup_leftovers(self.store) + await cleanup_mounts(self.store)
+        removed += await cleanup_containers(self.store)
         removed += cgroups.cleanup_cgroups(self.store)
         if killed or removed:
             self.events.emit("lab.recovered", killed_processes=killed, removed_resources=removed)
@@ -147,12 +152,14 @@ class Lab:
             "stack": self.stack_name,
             "started_at": self.started_at,
             "time_scale": self.clock.scale,
+            "timing": self.config.timing.describe(),
             "scenario_now": self.clock.now(),
             "api": self.config.endpoint_url,
             "region": self.config.region,
             "account_id": self.config.account_id,
+            "enforce_iam": self.config.enforce_iam,
             "network_mode": _network_mode(vpcs[0].network.mode) if vpcs else None,
-            "notes": self.notes(vpcs[0].network.mode) if vpcs else [],
+            "notes": [*self.notes(vpcs[0].network.mode), self.runtime.describe(vpcs[0].network.mode)] if vpcs else [],
             "unit_port_offset": LOOPBACK_PORT_OFFSET
             if vpcs and vpcs[0].network.mode == "loopback" and remapped()
             else None,
@@ -165,6 +172,7 @@ class Lab:
                     "ip": i.private_ip,
                     "group": i.tags.get("aws:autoscaling:groupName"),
                     "image": i.image,
+                    "runtime": i.unit.kinds() if i.unit else {},
                 }
                 for i in self.ec2.instances.values()
             ],
@@ -180,6 +188,7 @@ class Lab:
                     "health": t.health_status,
                     "stop_code": t.stop_code,
                     "stopped_reason": t.stopped_reason,
+                    "runtime": t.unit.kinds() if t.unit else {},
                 }
                 for t in self.ecs.tasks.values()
             ],

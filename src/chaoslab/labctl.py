@@ -75,10 +75,19 @@ def daemon_args(
     time_scale: float = 1.0,
     bind: str | None = None,
     ready_wait: float | None = None,
+    timing: dict[str, float] | None = None,
+    timing_profile: str | None = None,
+    enforce_iam: bool = False,
 ) -> list[str]:
     argv = ["--network", network]
+    if enforce_iam:
+        argv.append("--enforce-iam")
     if ready_wait is not None:
         argv += ["--ready-wait", f"{ready_wait:g}"]
+    if timing_profile:
+        argv += ["--timing-profile", timing_profile]
+    for name, seconds in (timing or {}).items():
+        argv += ["--timing", f"{name}={seconds!r}"]
     if bind:
         argv += ["--bind", bind]
     if exit_with:
@@ -122,6 +131,10 @@ def start_detached(
             config.time_scale,
             bind=config.host if config.host != DEFAULT_HOST else None,
             ready_wait=ready_wait,
+            timing=config.timing.overrides,
+            # `fast` timing without --fast's short health checks (a test lab); otherwise --fast decides
+            timing_profile="fast" if config.timing.profile == "fast" and not fast else None,
+            enforce_iam=config.enforce_iam,
         ),
     ]
     log_path = config.home / "lab.log"

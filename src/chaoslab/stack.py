@@ -16,6 +16,7 @@ import yaml
 
 from chaoslab import stack_discovery, stack_groups
 from chaoslab.errors import AwsError, ChaoslabError
+from chaoslab.timing import AWS as AWS_DELAYS
 from chaoslab.types import LabLike
 
 _HEALTH_CHECK = {
@@ -50,6 +51,11 @@ SCHEMA: dict[str, Any] = {
                 "instance_shutdown_seconds": {"type": "number", "minimum": 0},
                 "alarm_evaluation": {"enum": ["aws", "fast"]},
             },
+        },
+        "timing": {  # single delays of the timing profile, in scenario seconds (docs/timing.md)
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: {"type": "number", "minimum": 0} for name in AWS_DELAYS},
         },
         "vpc": {
             "type": "object",
@@ -224,6 +230,11 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "iam": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"enforce": {"type": "boolean"}},
+        },
         "roles": {
             "type": "array",
             "items": {
@@ -314,7 +325,10 @@ def validate_stack(doc: Any, source: str = "stack") -> None:
         if err.validator == "enum":
             message = f"{err.instance!r} is not allowed; allowed values: {', '.join(map(str, err.validator_value))}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise ChaoslabError(message + more, path=f"{source}: {path}", hint=_HINTS.get(str(err.validator)))
+        hint = _HINTS.get(str(err.validator))
+        if path == "$.timing" and err.validator == "additionalProperties":
+            hint = f"allowed delays: {', '.join(sorted(AWS_DELAYS))} (docs/timing.md)"
+        raise ChaoslabError(message + more, path=f"{source}: {path}", hint=hint)
     _check_references(doc, source)
 
 

@@ -102,9 +102,10 @@ def wait_for_exit(pid: int) -> None:
 
 async def recover(store: Store) -> dict[str, Any]:
     """Everything a dead lab left: faults reverted first (while their units still exist), then
-    processes killed, then namespaces/links/routes, volume mounts and PostgreSQL directories removed."""
+    processes killed, then namespaces/links/routes, volume mounts, containers and PostgreSQL directories removed."""
     from chaoslab.faults.replay import revert_entries
     from chaoslab.runtime.cgroups import cleanup_cgroups
+    from chaoslab.runtime.kinds.container import cleanup_containers
     from chaoslab.runtime.network import cleanup_leftovers
     from chaoslab.runtime.recovery import kill_leftover_processes
     from chaoslab.runtime.volume import cleanup_mounts
@@ -113,7 +114,8 @@ async def recover(store: Store) -> dict[str, Any]:
     reverted: list[str] = []
     failed = await revert_entries(_DeadLab(), store, store.journal_pending(), lambda e: reverted.append(e["fault"]))
     killed = await kill_leftover_processes(store)
-    removed = await cleanup_leftovers(store) + await cleanup_mounts(store) + cleanup_cgroups(store)
+    removed = await cleanup_leftovers(store) + await cleanup_mounts(store) + await cleanup_containers(store)
+    removed += cleanup_cgroups(store)  # after the containers: a cgroup with processes cannot go
     cleanup_owned(store)
     return {"reverted": reverted, "revert_failed": failed, "killed": killed, "removed": removed}
 

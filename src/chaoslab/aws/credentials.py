@@ -1,10 +1,12 @@
-"""Who may call the lab: the configured long-term keys plus temporary keys STS hands out."""
+"""Who may call the lab: the configured long-term keys, temporary keys STS hands out, and IAM users'
+access keys (looked up through `resolve` at every request, so a deleted key stops working at once)."""
 
 from __future__ import annotations
 
 import secrets
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chaoslab.config import LabConfig
@@ -31,8 +33,9 @@ class Credential:
 class CredentialRegistry:
     """Access key id -> Credential. The configured keys act as the account's root user."""
 
-    def __init__(self, config: LabConfig) -> None:
+    def __init__(self, config: LabConfig, resolve: Callable[[str], Credential | None] | None = None) -> None:
         self._account = config.account_id
+        self._resolve = resolve
         self._keys: dict[str, Credential] = {
             key: Credential(key, secret, f"arn:aws:iam::{config.account_id}:root", config.account_id, config.account_id)
             for key, secret in config.credentials.items()
@@ -46,6 +49,8 @@ class CredentialRegistry:
             del self._keys[access_key]
             self._expired.add(access_key)
             return None
+        if cred is None and self._resolve is not None:
+            return self._resolve(access_key)
         return cred
 
     def has_expired(self, access_key: str) -> bool:

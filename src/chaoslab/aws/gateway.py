@@ -26,7 +26,7 @@ from chaoslab.aws import guard, limits, models, routing, sigscope, validation
 from chaoslab.aws.body import inflate, is_gzip, read_body
 from chaoslab.aws.catalog import Catalog
 from chaoslab.aws.context import RequestContext
-from chaoslab.aws.credentials import CredentialRegistry
+from chaoslab.aws.credentials import Credential, CredentialRegistry
 from chaoslab.aws.offload import Offloader, is_heavy_output
 from chaoslab.aws.protocols import WireProtocol, WireRequest, WireResponse, protocol_for
 from chaoslab.aws.protocols.base import (
@@ -42,6 +42,7 @@ from chaoslab.aws.sigv4 import Authorization, parse_authorization, verify
 from chaoslab.errors import AwsError
 from chaoslab.net.hostsock import bind_listener
 from chaoslab.services import SERVICES
+from chaoslab.services.iam import enforce
 from chaoslab.services.spec import ServiceSpec
 from chaoslab.types import ApiHandler
 
@@ -65,7 +66,7 @@ class Gateway:
     ) -> None:
         self.lab = lab
         self.catalog = Catalog(services)
-        self.credentials = CredentialRegistry(lab.config)
+        self.credentials = CredentialRegistry(lab.config, resolve=self._user_key)
         self.port: int | None = None
         # The token state-changing `/_chaoslab/` calls must carry (aws/guard.py); the lab sets it.
         self.lab_token: str | None = None
@@ -101,6 +102,15 @@ class Gateway:
             await self._runner.cleanup()
             self._runner = None
         self._offload.close()
+
+    def _user_key(self, access_key: str) -> Credential | None:
+        """An IAM user's active access key, as a credential that signs as that user."""
+        iam = getattr(self.lab, "iam", None)
+        owner = iam.key_owner(access_key) if iam is not None else None
+        if owner is None:
+            return None
+        user, key = owner
+        return Credential(key.access_key_id, key.secret, user.arn, self.lab.config.account_id, user.user_id)
 
     def allowed_hosts(self) -> frozenset[str]:
         """The `Host` values this endpoint answers: its own names (aws/guard.py)."""
@@ -273,6 +283,8 @@ class Gateway:
         )
         params = await self._offload.run(len(wire.body) > limits.HEAVY_BODY, _parse, svc, proto, op, wire, labels)
         ctx.params = params
+        if self.lab.config.enforce_iam:
+            enforce.check(ctx, svc.query_compatible)
         for hook in list(self._hooks.values()):
             injected = await _maybe_await(hook(ctx, service, operation))
             if isinstance(injected, AwsError):

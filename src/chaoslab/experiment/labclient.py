@@ -22,6 +22,7 @@ EVENT_KINDS = (
     "fault.reverted",
     "experiment.state",
     "db.failover",
+    "db.reboot",
     "asg.activity",
     "scaling.activity",
 )

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
-from chaoslab.experiment import hypothesis, integrity, windows
+from chaoslab.experiment import hypothesis, integrity, recoveries, windows
 from chaoslab.experiment.integrity import Ledger
 from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
@@ -34,6 +34,10 @@ from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Wo
 TERMINAL = ("completed", "stopped", "failed", "cancelled")
 STOP_GRACE_S = 30.0  # after StopExperiment, how long FIS may take to revert before the run gives up
 SAMPLE_FLOOR_S = 0.2  # wall seconds between two samples of target health, however fast the clock
+# The integrity read-back: reads of orders and stock until two in a row agree (replica lag is
+# milliseconds; wall seconds, whatever the lab's time scale).
+READ_BACK_ATTEMPTS = 5
+READ_BACK_PAUSE_S = 0.5
 EXIT = {"held": 0, "deviated": 1, "baseline-not-met": 2, "error": 2, "aborted": 3}
 
 
@@ -484,10 +488,11 @@ class Run:
 
     async def _integrity(self, session: aiohttp.ClientSession, base: str, initial: dict[str, Any]) -> dict[str, Any]:
         try:
-            final_orders = await _orders(session, base)
-            final_stock = await _stock(session, base)
+            final_orders, final_stock, unsettled = await settled_read_back(session, base)
         except (TimeoutError, aiohttp.ClientError, KeyError, ValueError) as exc:
             return integrity.unchecked(f"could not read the data back: {exc}")
+        if unsettled:
+            self.notes.append(unsettled)
         return integrity.check(
             self.ledger, initial.get("orders", set()), final_orders, initial.get("stock"), final_stock
         )
@@ -565,6 +570,7 @@ class Run:
                 "health_check": health_check,
                 "time_scale": self.clock.scale,
                 "epoch": self.clock.epoch,  # scenario time = epoch + (wall − epoch) × time_scale
+                "timing": status.get("timing"),  # the timing profile in effect (docs/timing.md)
             },
             "started": started,
             "ended": self.clock.now(),
@@ -577,9 +583,41 @@ class Run:
             "clauses": clauses,
             "integrity": integ,
             "windows": wins,
+            "recoveries": recoveries.measure(
+                self.events,
+                self.records,
+                status.get("timing") or {},
+                self.clock.scale,
+                min((f["start"] for f in faults), default=started),
+            ),
             "verdict": {"outcome": outcome, "exit_code": EXIT[outcome], "summary": summary},
             "notes": self.notes,
         }
+
+
+async def settled_read_back(
+    session: aiohttp.ClientSession, base: str
+) -> tuple[list[dict[str, Any]], dict[int, int], str | None]:
+    """Orders and stock as the app reads them, once two reads in a row agree, and a note when
+    they did not at first. An app whose reads reach a replica (or, after a failover, the old
+    writer through a stale endpoint) answers with that replica's lag, which is not a lost write;
+    a lost write is missing from every read. Reads that never settle are judged as last read."""
+    previous: tuple[list[dict[str, Any]], dict[int, int]] | None = None
+    for reads in range(1, READ_BACK_ATTEMPTS + 1):
+        current = (await _orders(session, base), await _stock(session, base))
+        if current == previous:
+            note = (
+                f"integrity: the app's reads disagreed before they settled ({reads} reads): its reads reach "
+                "a replica or a stale database endpoint"
+                if reads > 2
+                else None
+            )
+            return (*current, note)
+        previous = current
+        if reads < READ_BACK_ATTEMPTS:
+            await asyncio.sleep(READ_BACK_PAUSE_S)
+    assert previous is not None
+    return (*previous, f"integrity: {READ_BACK_ATTEMPTS} reads of the data never agreed; judged on the last one")
 
 
 async def _orders(session: aiohttp.ClientSession, base: str) -> list[dict[str, Any]]:

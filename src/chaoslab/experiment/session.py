@@ -57,6 +57,11 @@ def run_experiment(
             )
     if time_scale is not None:
         config.time_scale = time_scale
+    if info is not None and config.timing.overrides:
+        raise ChaoslabError(
+            f"the running lab (pid {info['pid']}) keeps the timing it was started with; --timing applies to a lab run starts",
+            hint="`chaoslab down` first, or `chaoslab up --timing NAME=SECONDS`",
+        )
     stack_ref = stack or exp.get("stack") or "default"
     view = LiveView(stream=out)
     try:

@@ -358,6 +358,7 @@ def render_html(journal: Journal) -> str:
         "clauses": journal.get("clauses", []),
         "integrity": _integrity(journal),
         "windows": _windows(journal),
+        "recoveries": journal.get("recoveries") or [],
         "events": _events(journal),
         "fis": _fis(journal),
         "probes": _probes(journal),

@@ -176,6 +176,23 @@ def _windows(journal: Journal, p: _Painter) -> list[str]:
     return out
 
 
+def _recoveries(journal: Journal) -> list[str]:
+    """The timing profile in effect and each measured recovery beside AWS's range (docs/timing.md)."""
+    timing = (journal.get("lab") or {}).get("timing")
+    if not timing:
+        return []  # a journal from before timing profiles
+    overrides = ", ".join(f"{k}={v:g}" for k, v in sorted((timing.get("overrides") or {}).items()))
+    head = f"Timing  profile {timing['profile']}" + (f" ({overrides})" if overrides else "")
+    rows = [["recovery", "measured", "AWS"]]
+    for r in journal.get("recoveries") or []:
+        low, high = r.get("aws_low_s"), r.get("aws_high_s")
+        aws = "—" if low is None or high is None else f"{low:g}–{high:g} s"
+        rows.append([r["what"], seconds_text(r["measured_s"]), aws])
+    if len(rows) == 1:
+        return [head + "; no recovery measured"]
+    return [head, *_table(rows)]
+
+
 def render_summary(journal: Journal, *, color: bool = False, report_path: str | None = None) -> str:
     """The verdict block printed after a run; `color=True` only when writing to a TTY."""
     p = _Painter(color)
@@ -194,6 +211,7 @@ def render_summary(journal: Journal, *, color: bool = False, report_path: str | 
         _windows(journal, p),
     ]
     blocks += [b for b in [aws.summary_lines(journal)] if b]
+    blocks += [b for b in [_recoveries(journal)] if b]
     if report_path:
         blocks.append([f"Report  {report_path}"])
     return "\n\n".join("\n".join(b) for b in blocks) + "\n"

@@ -32,6 +32,9 @@ _DRAIN_GRACE = 0.5  # seconds to let the last output lines arrive before exit ca
 class UnitProcess:
     """A running (or finished) unit process group. Create with `UnitProcess.start`."""
 
+    kind = "process"
+    oom_killed = False  # a process unit's memory is not limited here
+
     def __init__(
         self, name: str, proc: asyncio.subprocess.Process, store: Store, on_output: OutputCallback | None
     ) -> None:

@@ -135,6 +135,25 @@ class Sandbox:
             raise ChaoslabError("no network namespace in loopback mode; cannot run a command inside the unit")
         return await run_command([*self._unit_prefix(), *argv], check=False, timeout=timeout)
 
+    async def spawn_outside(
+        self,
+        name: str,
+        argv: Sequence[str],
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        on_exit: ExitCallback | None = None,
+    ) -> UnitProcess:
+        """Start a program that runs the unit from outside its namespace (a container engine's
+        client, which joins the namespace by path): owned and killed like the unit's own."""
+        if self._destroyed:
+            raise ChaoslabError(f"sandbox {self.ip} is destroyed")
+        unit = await UnitProcess.start(
+            name, argv, store=self._store, lab_run=self._lab_run, cwd=cwd, on_output=on_output, on_exit=on_exit
+        )
+        self._processes.append(unit)
+        unit.on_exit(self._forget)
+        return unit
+
     async def destroy(self) -> None:
         """Kill whatever still runs in here and remove namespace, veth and neighbour entry.
         Safe to call twice."""

@@ -172,10 +172,16 @@ class ComputeUnit:
         if proc is not None:
             await proc.terminate(timeout=timeout)
 
-    async def run(self, argv: list[str], timeout: float) -> tuple[int, str]:
-        """A short command inside the unit (a health check); (exit code, output)."""
+    async def run(self, argv: list[str], timeout: float, container: str | None = None) -> tuple[int, str]:
+        """A short command inside the unit (a health check; in `container`'s image if it runs
+        in one); (exit code, output)."""
         assert self.sandbox is not None, "provision() first"
-        return await self.runtime.run(self.sandbox, argv, timeout)
+        program = f"{self.unit_id}/{container}" if container else None
+        return await self.runtime.run(self.sandbox, argv, timeout, program)
+
+    def kinds(self) -> dict[str, str]:
+        """What runs each of its programs ("process", "container"), for `chaoslab status`."""
+        return {name: proc.kind for name, proc in self.processes.items()}
 
     async def wait_serving(self, port: int, timeout: float) -> bool:
         """Wait until the unit accepts connections on `port` (its app has started); False if
@@ -223,7 +229,7 @@ class ComputeUnit:
                 proc.returncode if proc.returncode is not None else -1,
                 spec.essential,
                 output=list(self._tails.get(spec.name, ())),
-                oom_killed=self.cgroup is not None and self.cgroup.oom_killed(spec.name),
+                oom_killed=proc.oom_killed or (self.cgroup is not None and self.cgroup.oom_killed(spec.name)),
             )
             self.exits.append(info)
             if not self._stopping and self._on_exit:
@@ -265,17 +271,25 @@ class ComputeUnit:
     def cpu_percent(self) -> float:
         """CPU used since the previous call, in percent of one core: the unit's cgroup's, or
         the sum of its programs' where it has none."""
-        if self.cgroup is None:
+        if not self._cgroup_measures:
             return sum(p.cpu_percent() for p in [*self.processes.values(), *self.extras.values()])
+        assert self.cgroup is not None
         now, cpu = time.monotonic(), self.cgroup.cpu_seconds()
         (last_t, last_cpu), self._cpu_mark = self._cpu_mark, (now, cpu)
         return max(0.0, (cpu - last_cpu) / (now - last_t) * 100.0) if now > last_t else 0.0
 
     def memory_bytes(self) -> int:
         """Memory in use: the cgroup's (page cache left out) or its programs' resident sum."""
-        if self.cgroup is None:
+        if not self._cgroup_measures:
             return sum(p.memory_bytes() for p in [*self.processes.values(), *self.extras.values()])
+        assert self.cgroup is not None
         return self.cgroup.memory_bytes()
+
+    @property
+    def _cgroup_measures(self) -> bool:
+        """The unit's cgroup holds all its programs: not so for a program in a container, which
+        the engine places in cgroups of its own (its handle measures those)."""
+        return self.cgroup is not None and all(p.kind != "container" for p in self.processes.values())
 
     def find_process(self, name: str) -> list[int]:
         """Pids in this unit whose process name or command line mentions `name` (kill-process)."""

@@ -1,5 +1,6 @@
 """FIS RDS actions against the real RDS backend: a PostgreSQL writer + reader cluster fails over
-and reboots because an experiment said so, under the experiment role's real IAM policy."""
+and reboots because an experiment said so, under the experiment role's real IAM policy — and
+under the `aws` timing profile at time scale 20, as long as AWS's own (docs/timing.md)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from chaoslab.services.iam.backend import IamBackend
 from chaoslab.services.logs.backend import LogsBackend
 from chaoslab.services.rds.backend import RdsBackend
 from chaoslab.store import Store
+from chaoslab.timing import AWS
 
 CLUSTER = "chaos-lab-aurora"
+SCALE = 20
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -65,9 +68,11 @@ def writer(lab: Any) -> str:
 
 
 async def scenario(home: Path) -> dict[str, Any]:
+    config = LabConfig(home=home, api_port=0)
+    config.timing.arm()  # the `aws` profile, as a lab that is ready has it
     lab = SimpleNamespace(
-        clock=LabClock(),
-        config=LabConfig(home=home, api_port=0),
+        clock=LabClock(SCALE),
+        config=config,
         events=EventLog(),
         store=Store(home / "s.db"),
         run_id="fis-test",
@@ -116,6 +121,7 @@ async def scenario(home: Path) -> dict[str, Any]:
             "exp": exp,
             "after": writer(lab),
             "failovers": lab.events.since(kinds={"db.failover"}),
+            "reboots": lab.events.since(kinds={"db.reboot"}),
             "resolved": resolved,
         }
     finally:
@@ -135,6 +141,14 @@ def test_failover_and_reboot_through_fis(tmp_path: Path) -> None:
     assert [r["targetInformation"]["arn"].rsplit(":", 1)[-1] for r in got["resolved"]] == ["chaos-lab-aurora-1"]
     assert got["after"] == "chaos-lab-aurora-2"
     assert [e["new_writer"] for e in got["failovers"]][:1] == ["chaos-lab-aurora-2"]
+    # AWS's times, scaled: each drawn inside the profile's range, each real outage at least that long
+    failover, reboot = got["failovers"][0], got["reboots"][0]
+    for event, drawn, took, delay in (
+        (failover, "drawn_write_unavailable_s", "write_unavailable_s", AWS["rds_failover_write_unavailable_s"]),
+        (reboot, "drawn_unavailable_s", "unavailable_s", AWS["rds_reboot_s"]),
+    ):
+        assert delay.low <= event[drawn] <= delay.high
+        assert event[took] * SCALE >= event[drawn] - 0.5
     leftovers = []
     for proc in psutil.process_iter(["cmdline", "status"]):
         try:

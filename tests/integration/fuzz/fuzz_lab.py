@@ -20,6 +20,7 @@ import yaml
 
 from chaoslab.config import LabConfig
 from chaoslab.labctl import start_detached, stop_lab
+from chaoslab.timing import Timing
 
 
 def free_port() -> int:
@@ -130,7 +131,9 @@ def start_fuzz_lab(home: Path) -> FuzzLab:
     alb_port = free_port()
     path = home / "stack.yaml"
     path.write_text(yaml.safe_dump(fuzz_stack(alb_port)))
-    config = LabConfig(home=home, api_port=free_port())
+    config = LabConfig(
+        home=home, api_port=free_port(), timing=Timing("fast")
+    )  # fuzzed failovers must not take AWS's minute
     start_detached(config, str(path), quiet=True)
     lab = FuzzLab(config, alb_port)
     deadline = time.monotonic() + 60

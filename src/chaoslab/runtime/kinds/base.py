@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from chaoslab.errors import ChaoslabError
+
 if TYPE_CHECKING:
     import psutil
 
@@ -21,12 +23,30 @@ OutputCallback = Callable[[str, str], None]  # (stream, line)
 HandleExitCallback = Callable[["UnitHandle"], None]
 
 
+class ImageUnavailable(ChaoslabError):
+    """A spec names an image that is neither local to an engine nor a bundled app, and gives no
+    command to run instead (ECS: CannotPullContainerError). The message says how to get it."""
+
+
+@dataclass(frozen=True)
+class InImage:
+    """How a program runs inside its image: the limits an engine enforces and the working
+    directory inside the image (None: the image's own)."""
+
+    cpus: float | None = None  # a hard cap in CPUs (a task's `cpu` / 1024)
+    cpu_shares: int | None = None  # a relative weight (a container's `cpu`)
+    memory_mib: int | None = None  # a hard limit: beyond it the kernel OOM-kills
+    workdir: str | None = None
+
+
 @dataclass(frozen=True)
 class ProcessSpec:
     """One program to run in a unit, in the terms of whoever asked for it (a container
     definition, a launch template, a fault's helper)."""
 
     image: str | None = None  # a bundled app by image name; the runtime knows its command line
+    # Set for a container of a task definition: run in its image where an engine has it locally.
+    in_image: InImage | None = None
     # Overrides the image's command (ECS entryPoint + command, a helper's argv). A single string
     # with spaces is split as a shell would, so `"command": ["python -m app"]` works.
     command: list[str] = field(default_factory=list)
@@ -54,6 +74,14 @@ class UnitHandle(Protocol):
     @property
     def create_time(self) -> float | None:
         """When its host process started (with `pid`, what names it in an undo record), if known."""
+
+    @property
+    def kind(self) -> str:
+        """What runs it: "process", "container" (`chaoslab status` shows it)."""
+
+    @property
+    def oom_killed(self) -> bool:
+        """Whether the kernel killed it for its memory limit (known once it has exited)."""
 
     @property
     def running(self) -> bool: ...
@@ -104,8 +132,15 @@ class UnitRuntime(Protocol):
         """Start a helper inside the unit (a stress worker, a fault proxy), as `docker exec`
         would: it shares the unit's network, counts in its stats and dies with it."""
 
-    async def run(self, sandbox: Sandbox, argv: list[str], timeout: float) -> tuple[int, str]:
-        """Run a short command inside the unit (a container health check); (exit code, output)."""
+    async def run(
+        self, sandbox: Sandbox, argv: list[str], timeout: float, program: str | None = None
+    ) -> tuple[int, str]:
+        """Run a short command inside the unit (a container health check); (exit code, output).
+        `program` names the one of its programs to run it in (a container runs it in its image)."""
+
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
+        """What `start` would run `spec` as in `sandbox` ("process", "container");
+        ImageUnavailable if nothing."""
 
     async def serving(self, sandbox: Sandbox, port: int) -> bool:
         """Whether the unit accepts connections on `port` (AWS's view of the port) right now."""

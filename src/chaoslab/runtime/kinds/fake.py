@@ -10,7 +10,8 @@ import signal as _signal
 
 import psutil
 
-from chaoslab.runtime.kinds.base import HandleExitCallback, OutputCallback, ProcessSpec
+from chaoslab.apps.registry import is_bundled
+from chaoslab.runtime.kinds.base import HandleExitCallback, ImageUnavailable, OutputCallback, ProcessSpec
 from chaoslab.runtime.sandbox import Sandbox
 
 # Fake pids start above Linux's largest pid_max (2**22), so none can name a real process.
@@ -18,7 +19,10 @@ _PIDS = itertools.count(2**22 + 1)
 
 
 class FakeHandle:
-    """One pretend program. `cpu` and `rss` are what its stats report; `signals` what it got."""
+    """One pretend program. `cpu` and `rss` are what its stats report; `signals` what it got;
+    `oom_killed` what its exit reports."""
+
+    kind = "fake"
 
     def __init__(
         self, name: str, spec: ProcessSpec, on_output: OutputCallback | None, on_exit: HandleExitCallback | None
@@ -30,6 +34,7 @@ class FakeHandle:
         self.cpu = 0.0
         self.rss = 0
         self.paused = False
+        self.oom_killed = False
         self.signals: list[int] = []
         self._on_output = on_output
         self._callbacks: list[HandleExitCallback] = [on_exit] if on_exit is not None else []
@@ -107,6 +112,7 @@ class FakeRuntime:
         self.commands: list[list[str]] = []
         self.run_result: tuple[int, str] = (0, "")
         self.serves = True
+        self.images: set[str] = set()
 
     async def start(
         self,
@@ -124,9 +130,17 @@ class FakeRuntime:
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> FakeHandle:
         return await self.start(sandbox, name, spec)
 
-    async def run(self, sandbox: Sandbox, argv: list[str], timeout: float) -> tuple[int, str]:
+    async def run(
+        self, sandbox: Sandbox, argv: list[str], timeout: float, program: str | None = None
+    ) -> tuple[int, str]:
         self.commands.append(list(argv))
         return self.run_result
+
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
+        """As the lab's: a command, a bundled app or an image in `images` (present locally) runs."""
+        if spec.command or is_bundled(spec.image or "") or spec.image in self.images:
+            return "fake"
+        raise ImageUnavailable(f"{spec.image}: image not found in local storage")
 
     async def serving(self, sandbox: Sandbox, port: int) -> bool:
         return self.serves

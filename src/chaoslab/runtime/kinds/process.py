@@ -13,10 +13,10 @@ import os
 import pwd
 import shlex
 
-from chaoslab.apps.registry import resolve_image
+from chaoslab.apps.registry import is_bundled, resolve_image
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.commands import run_command
-from chaoslab.runtime.kinds.base import HandleExitCallback, OutputCallback, ProcessSpec
+from chaoslab.runtime.kinds.base import HandleExitCallback, ImageUnavailable, OutputCallback, ProcessSpec
 from chaoslab.runtime.ports import unit_port
 from chaoslab.runtime.process import UnitProcess
 from chaoslab.runtime.sandbox import Sandbox
@@ -108,7 +108,15 @@ class ProcessRuntime:
         """A helper is a process like the unit's own, in the same identity."""
         return await self.start(sandbox, name, spec)
 
-    async def run(self, sandbox: Sandbox, argv: list[str], timeout: float) -> tuple[int, str]:
+    async def kind_for(self, sandbox: Sandbox, spec: ProcessSpec) -> str:
+        """Everything is a process here; only an unknown image with no command cannot run."""
+        if spec.command or is_bundled(spec.image or ""):
+            return "process"
+        raise ImageUnavailable(f"{spec.image!r} is not a chaoslab app and the spec has no command")
+
+    async def run(
+        self, sandbox: Sandbox, argv: list[str], timeout: float, program: str | None = None
+    ) -> tuple[int, str]:
         """Inside the namespace; in loopback mode the unit has none, so on the host."""
         if sandbox.netns is not None:
             return await sandbox.run(argv, timeout=timeout)

@@ -11,6 +11,7 @@ import functools
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -255,6 +256,9 @@ class Ec2Backend:
         self._spawn(self._boot(inst))
 
     async def _boot(self, inst: Instance) -> None:
+        # pending → running as on EC2: the host, the AMI's boot and cloud-init before any program
+        # starts (docs/timing.md; nothing while the stack is brought up).
+        booted_by = time.monotonic() + self.lab.clock.wall(self.lab.config.timing.draw("ec2_boot_s"))
         if inst.unit is None:
             inst.unit = new_unit(
                 self.lab,
@@ -277,6 +281,7 @@ class Ec2Backend:
             await self.enforce(inst.instance_id, inst.unit, inst.security_groups, inst.subnet)
         else:
             await inst.unit.set_power(True)
+        await asyncio.sleep(max(0.0, booted_by - time.monotonic()))
         await inst.unit.start(self._programs(inst))
         inst.booted = True
         if inst.wait_serving:
@@ -447,6 +452,7 @@ class Ec2Backend:
         await inst.unit.set_power(False)
         await self.lab.clock.sleep(self.shutdown_seconds)
         await inst.unit.set_power(True)
+        await self.lab.clock.sleep(self.lab.config.timing.draw("ec2_boot_s"))
         await inst.unit.start(self._programs(inst))
         self.lab.events.emit("unit.state", unit_id=inst.instance_id, unit_kind="instance", state="running")
 

@@ -14,10 +14,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from chaoslab.apps.registry import is_bundled, known_images
 from chaoslab.errors import AwsError
 from chaoslab.ids import task_id as new_task_id
-from chaoslab.runtime.kinds.base import ProcessSpec, UnitRuntime
+from chaoslab.runtime.kinds.base import ImageUnavailable, InImage, ProcessSpec, UnitRuntime
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
@@ -499,7 +498,10 @@ class EcsBackend:
                 on_exit=lambda info: self._container_exited(task, info),
                 limits=utilization.task_limits(task.task_definition),
             )
+            # Fargate's capacity and ENI attachment, then the image pull: AWS's times (docs/timing.md).
+            provisioned_by = time.monotonic() + self.lab.clock.wall(self.lab.config.timing.draw("ecs_provisioning_s"))
             task.private_ip = await task.unit.provision(hosts=self.lab.ec2.extra_hosts)
+            await asyncio.sleep(max(0.0, provisioned_by - time.monotonic()))
             task.metadata_served = await self._serve_metadata(task)
             task.security_groups = task.security_groups or self._groups(None, task.subnet)
             await self.lab.ec2.enforce(task.task_id, task.unit, task.security_groups, task.subnet)
@@ -507,8 +509,13 @@ class EcsBackend:
                 return await self._teardown(task)
             self._state(task, "PENDING")
             task.pull_started_at = self.lab.clock.now()
-            specs = [self._container_spec(task, c, overrides) for c in task.task_definition["containerDefinitions"]]
+            defs = task.task_definition["containerDefinitions"]
+            kinds = [await self._kind(task, c, overrides) for c in defs]
+            specs = [self._container_spec(task, c, overrides, kind) for c, kind in zip(defs, kinds, strict=True)]
             self._open_log_streams(task)
+            await self.lab.clock.sleep(self.lab.config.timing.draw("ecs_image_pull_s"))
+            if task.desired_status == "STOPPED":
+                return await self._teardown(task)
             task.pull_stopped_at = self.lab.clock.now()
             self._state(task, "ACTIVATING")
             await task.unit.start(specs)
@@ -550,15 +557,38 @@ class EcsBackend:
         finally:
             self._kick.set()
 
-    def _container_spec(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> ContainerSpec:
+    @staticmethod
+    def _override(c: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        return next((o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {})
+
+    def _command(self, c: dict[str, Any], overrides: dict[str, Any]) -> list[str]:
+        override = self._override(c, overrides)
+        return [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
+
+    async def _kind(self, task: Task, c: dict[str, Any], overrides: dict[str, Any]) -> str:
+        """The pull step: whether the container runs in its image or as a process (the
+        runtime's choice), or cannot run at all, as ECS says of an image it cannot pull."""
+        probe = ProcessSpec(image=c["image"], command=self._command(c, overrides), in_image=InImage())
+        try:
+            assert task.unit is not None and task.unit.sandbox is not None, "provisioned first"
+            return await self.runtime.kind_for(task.unit.sandbox, probe)
+        except ImageUnavailable as e:
+            raise StartFailure(
+                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): {e}"
+            ) from None
+
+    def _container_spec(
+        self, task: Task, c: dict[str, Any], overrides: dict[str, Any], kind: str = "process"
+    ) -> ContainerSpec:
         """What the container runs, in the task definition's terms; the runtime adds where it
-        binds (HOST, PORT: its first port mapping) unless its environment says."""
-        override: dict[str, Any] = next(
-            (o for o in overrides.get("containerOverrides", []) if o.get("name") == c["name"]), {}
-        )
+        binds (HOST, PORT: its first port mapping) unless its environment says. In its image
+        (`kind` "container") it gets the task's and its own limits, as ECS applies them."""
+        override = self._override(c, overrides)
         ports = [pm["containerPort"] for pm in c.get("portMappings", [])]
+        in_image = self._in_image(task, c) if kind == "container" else None
+        # A host program gets a plain PATH; a container keeps its image's unless it names one.
         env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            **({"PATH": "/usr/local/bin:/usr/bin:/bin"} if in_image is None else {}),
             task_metadata.ENV: task_metadata.uri(task.task_id, c["name"]) if task.metadata_served else "",
             "AWS_REGION": self.lab.config.region,
             "INSTANCE_ID": task.task_id,
@@ -569,25 +599,27 @@ class EcsBackend:
         for pair in [*c.get("environment", []), *override.get("environment", [])]:
             env[pair["name"]] = str(pair.get("value", ""))
         env.update(containers.secrets(c, getattr(getattr(self.lab, "ssm", None), "parameters", None)))
-        command = [*(c.get("entryPoint") or []), *(override.get("command") or c.get("command") or [])]
+        command = self._command(c, overrides)
         # Without a workingDirectory a container starts in the task's scratch directory; one that
         # runs as another user starts in / (an image without WORKDIR), which every user may enter.
         cwd = c.get("workingDirectory") or ("/" if c.get("user") else None)
-        if cwd and not os.path.isdir(cwd):
+        if in_image is not None:
+            cwd = None  # it is the image's directory, in `in_image`
+        elif cwd and not os.path.isdir(cwd):
             raise StartFailure(
                 f"CannotStartContainerError: workingDirectory {cwd} does not exist (units see this host's files)"
-            )
-        if not command and not is_bundled(c["image"]):
-            raise StartFailure(
-                f"CannotPullContainerError: pull image manifest has been retried 1 time(s): "
-                f"{c['image']} is not a chaoslab app and the container has no command; "
-                f"known images: {', '.join(known_images())}"
             )
         logs = awslogs_of(c, task.task_id)
         return ContainerSpec(
             c["name"],
             ProcessSpec(
-                image=c["image"], command=command, env=env, port=ports[0] if ports else 80, cwd=cwd, user=c.get("user")
+                image=c["image"],
+                in_image=in_image,
+                command=command,
+                env=env,
+                port=ports[0] if ports else 80,
+                cwd=cwd,
+                user=c.get("user"),
             ),
             essential=c.get("essential", True),
             stop_timeout=float(c.get("stopTimeout", 30)),
@@ -614,6 +646,19 @@ class EcsBackend:
 
         handler = task_metadata.handler(lambda: task_metadata.task_document(task, mac, cidr), stats)
         return await unit.serve(task_metadata.ADDRESS, task_metadata.PORT, handler)
+
+    @staticmethod
+    def _in_image(task: Task, c: dict[str, Any]) -> InImage:
+        """The engine's limits: the task's `cpu` as a cap (1024 units = one CPU), the
+        container's `cpu` as its weight, its `memory` (or else the task's) as the hard limit."""
+        td = task.task_definition
+        task_cpu, task_memory = td.get("cpu"), td.get("memory")
+        return InImage(
+            cpus=int(task_cpu) / 1024 if task_cpu else None,
+            cpu_shares=int(c["cpu"]) if c.get("cpu") else None,
+            memory_mib=int(c.get("memory") or task_memory or 0) or None,
+            workdir=c.get("workingDirectory"),
+        )
 
     def _open_log_streams(self, task: Task) -> None:
         """What the awslogs driver does before a container starts: the group must exist, or is
@@ -710,8 +755,8 @@ class EcsBackend:
         )
         if info.essential and task.desired_status == "RUNNING":
             task.failed = True
-            reason = OOM_REASON if info.oom_killed else "Essential container in task exited"
-            self.stop_task_soon(task, "EssentialContainerExited", reason)
+            # ECS puts an OOM kill in the container's reason; the task stopped for its essential container
+            self.stop_task_soon(task, "EssentialContainerExited", "Essential container in task exited")
 
     async def _health_loop(self, task: Task) -> None:
         """Docker-style container health checks run inside the task's network identity."""
@@ -727,7 +772,7 @@ class EcsBackend:
                 if now - last_run.get(name, 0.0) < cfg["interval"]:
                     continue
                 last_run[name] = now
-                ok = await self._probe(task, hc, cfg["timeout"])
+                ok = await self._probe(task, name, hc, cfg["timeout"])
                 state = next(c for c in task.containers if c.name == name)
                 in_start = now - state.health_started < cfg["startPeriod"]
                 if ok:
@@ -741,13 +786,13 @@ class EcsBackend:
                 task.failed = True
                 self.stop_task_soon(task, "ServiceSchedulerInitiated", "Task failed container health checks")
 
-    async def _probe(self, task: Task, hc: dict[str, Any], timeout: int) -> bool:
+    async def _probe(self, task: Task, name: str, hc: dict[str, Any], timeout: int) -> bool:
         cmd = hc["command"]
         argv = ["sh", "-c", cmd[1]] if cmd[0] == "CMD-SHELL" else list(cmd[1:])
         try:
             if task.unit is None:
                 return False
-            code, _ = await task.unit.run(argv, timeout=timeout)
+            code, _ = await task.unit.run(argv, timeout=timeout, container=name)
             return code == 0
         except Exception:
             return False

@@ -135,6 +135,90 @@ def list_attached_role_policies(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return _page([{"PolicyName": x.name, "PolicyArn": x.arn} for x in policies], p, "AttachedPolicies")
 
 
+# users and access keys -------------------------------------------------------------------------------
+def create_user(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    user = _iam(ctx).create_user(p["UserName"], path=p.get("Path", "/"), tags=p.get("Tags"))
+    return {"User": user.describe()}
+
+
+def get_user(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """Without a UserName, the calling user (the lab keeps no record of the root user to describe)."""
+    return {"User": _iam(ctx).get_user(_user_name(ctx, p)).describe()}
+
+
+def list_users(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    users = _iam(ctx).list_users(p.get("PathPrefix", "/"))
+    return _page([u.describe(with_tags=False) for u in users], p, "Users")  # ListUsers omits tags, as AWS
+
+
+def delete_user(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).delete_user(p["UserName"])
+    return {}
+
+
+def _user_name(ctx: Ctx, p: dict[str, Any]) -> str:
+    """Access-key calls without a UserName act on the calling user."""
+    if "UserName" in p:
+        return str(p["UserName"])
+    me = _iam(ctx).identity(ctx.principal_arn)
+    if me is None or not me.arn.startswith(f"arn:aws:iam::{ctx.account_id}:user/"):
+        raise AwsError("ValidationError", "Must specify userName when calling with non-User credentials", 400)
+    return me.name
+
+
+def create_access_key(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    name = _user_name(ctx, p)
+    user = _iam(ctx).get_user(name)
+    key = _iam(ctx).create_access_key(name)
+    return {"AccessKey": key.describe(user.name, with_secret=True)}
+
+
+def list_access_keys(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    name = _user_name(ctx, p)
+    user = _iam(ctx).get_user(name)
+    return _page([k.describe(user.name) for k in user.access_keys], p, "AccessKeyMetadata")
+
+
+def delete_access_key(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).delete_access_key(_user_name(ctx, p), p["AccessKeyId"])
+    return {}
+
+
+def put_user_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).put_user_policy(p["UserName"], p["PolicyName"], p["PolicyDocument"])
+    return {}
+
+
+def get_user_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    user = _iam(ctx).get_user(p["UserName"])
+    text = _iam(ctx).get_user_policy(p["UserName"], p["PolicyName"])
+    return {"UserName": user.name, "PolicyName": p["PolicyName"], "PolicyDocument": encode(text)}
+
+
+def list_user_policies(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    return _page(_iam(ctx).list_user_policies(p["UserName"]), p, "PolicyNames")
+
+
+def delete_user_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).delete_user_policy(p["UserName"], p["PolicyName"])
+    return {}
+
+
+def attach_user_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).attach_user_policy(p["UserName"], p["PolicyArn"])
+    return {}
+
+
+def detach_user_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _iam(ctx).detach_user_policy(p["UserName"], p["PolicyArn"])
+    return {}
+
+
+def list_attached_user_policies(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    policies = _iam(ctx).list_attached_user_policies(p["UserName"], p.get("PathPrefix", "/"))
+    return _page([{"PolicyName": x.name, "PolicyArn": x.arn} for x in policies], p, "AttachedPolicies")
+
+
 # tags ------------------------------------------------------------------------------------------------
 def tag_role(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     _iam(ctx).tag_role(p["RoleName"], p["Tags"])
@@ -167,6 +251,20 @@ OPERATIONS: dict[str, ApiHandler] = {
     "AttachRolePolicy": attach_role_policy,
     "DetachRolePolicy": detach_role_policy,
     "ListAttachedRolePolicies": list_attached_role_policies,
+    "CreateUser": create_user,
+    "GetUser": get_user,
+    "ListUsers": list_users,
+    "DeleteUser": delete_user,
+    "CreateAccessKey": create_access_key,
+    "ListAccessKeys": list_access_keys,
+    "DeleteAccessKey": delete_access_key,
+    "PutUserPolicy": put_user_policy,
+    "GetUserPolicy": get_user_policy,
+    "ListUserPolicies": list_user_policies,
+    "DeleteUserPolicy": delete_user_policy,
+    "AttachUserPolicy": attach_user_policy,
+    "DetachUserPolicy": detach_user_policy,
+    "ListAttachedUserPolicies": list_attached_user_policies,
     "TagRole": tag_role,
     "UntagRole": untag_role,
     "ListRoleTags": list_role_tags,

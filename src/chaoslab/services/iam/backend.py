@@ -1,7 +1,7 @@
-"""IAM semantics for the lab: roles, inline and managed policies, tags, and the two questions the
-FIS engine asks — may this role perform this action on this resource (`authorize`), and does this
-role trust the FIS service principal (`trusts_service`). Roles and customer policies persist in
-the lab store so they survive a restart."""
+"""IAM semantics for the lab: roles, users and their access keys, inline and managed policies, tags,
+and the two questions the FIS engine asks — may this role perform this action on this resource
+(`authorize`), and does this role trust the FIS service principal (`trusts_service`). Roles, users
+and customer policies persist in the lab store so they survive a restart."""
 
 from __future__ import annotations
 
@@ -17,11 +17,13 @@ from typing import Any, Protocol
 from chaoslab.config import LabConfig
 from chaoslab.errors import AwsError
 from chaoslab.services.iam import document, managed
-from chaoslab.services.iam.models import ManagedPolicy, PolicyVersion, Role
+from chaoslab.services.iam.models import AccessKey, ManagedPolicy, PolicyVersion, Role, User
 from chaoslab.services.iam.policy import Context, Decision, evaluate, for_principal
 from chaoslab.store import Store
 
 ROLE_KIND = "iam.role"
+USER_KIND = "iam.user"
+MAX_ACCESS_KEYS = 2
 POLICY_KIND = "iam.policy"
 MAX_ROLES = 1000
 MAX_ATTACHED = 10
@@ -81,6 +83,7 @@ class IamBackend:
         self.account_id = lab.config.account_id
         self.region = lab.config.region
         self._roles: dict[str, Role] = {}
+        self._users: dict[str, User] = {}
         self._policies: dict[str, ManagedPolicy] = {}
         for name, (description, _) in managed.POLICIES.items():
             text = json.dumps(managed.documents()[name])
@@ -97,6 +100,9 @@ class IamBackend:
         for doc in self.lab.store.list(ROLE_KIND):
             role = Role.from_doc(doc)
             self._roles[role.name.lower()] = role
+        for doc in self.lab.store.list(USER_KIND):
+            user = User.from_doc(doc)
+            self._users[user.name.lower()] = user
         for doc in self.lab.store.list(POLICY_KIND):
             policy = ManagedPolicy.from_doc(doc)
             self._policies[policy.arn] = policy
@@ -268,7 +274,9 @@ class IamBackend:
         self.lab.store.delete(POLICY_KIND, arn)
 
     def attachment_count(self, arn: str) -> int:
-        return sum(arn in r.attached for r in self._roles.values())
+        return sum(arn in r.attached for r in self._roles.values()) + sum(
+            arn in u.attached for u in self._users.values()
+        )
 
     def attach_role_policy(self, role_name: str, policy_arn: str) -> None:
         role = self.get_role(role_name)
@@ -291,6 +299,129 @@ class IamBackend:
         role = self.get_role(role_name)
         return [p for p in (self._policies.get(a) for a in role.attached) if p and p.path.startswith(path_prefix)]
 
+    # users and access keys -----------------------------------------------------------------------
+    def create_user(
+        self, name: str, path: str = "/", tags: list[dict[str, str]] | dict[str, str] | None = None
+    ) -> User:
+        _check(name, _NAME, "userName")
+        _check(path, _PATH, "path")
+        tag_map = self._checked_tags(tags_to_dict(tags), {})
+        if name.lower() in self._users:
+            raise AwsError("EntityAlreadyExists", f"User with name {name} already exists.", 409)
+        user = User(
+            name=name,
+            user_id=_unique_id("AIDA"),
+            arn=f"arn:aws:iam::{self.account_id}:user{path}{name}",
+            path=path,
+            tags=tag_map,
+        )
+        self._save_user(user)
+        return user
+
+    def get_user(self, name: str) -> User:
+        user = self._users.get(str(name).lower())
+        if user is None:
+            raise no_such_entity(f"The user with name {name} cannot be found.")
+        return user
+
+    def list_users(self, path_prefix: str = "/") -> list[User]:
+        return sorted((u for u in self._users.values() if u.path.startswith(path_prefix)), key=lambda u: u.name)
+
+    def delete_user(self, name: str) -> None:
+        user = self.get_user(name)
+        if user.access_keys:
+            raise AwsError("DeleteConflict", "Cannot delete entity, must delete access keys first.", 409)
+        if user.inline_policies:
+            raise AwsError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
+        if user.attached:
+            raise AwsError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
+        del self._users[user.name.lower()]
+        self.lab.store.delete(USER_KIND, user.name)
+
+    def create_access_key(self, user_name: str) -> AccessKey:
+        user = self.get_user(user_name)
+        if len(user.access_keys) >= MAX_ACCESS_KEYS:
+            raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {MAX_ACCESS_KEYS}", 409)
+        key = AccessKey(_unique_id("AKIA")[:20], secrets.token_urlsafe(30)[:40])
+        user.access_keys.append(key)
+        self._save_user(user)
+        return key
+
+    def list_access_keys(self, user_name: str) -> list[AccessKey]:
+        return list(self.get_user(user_name).access_keys)
+
+    def delete_access_key(self, user_name: str, access_key_id: str) -> None:
+        user = self.get_user(user_name)
+        kept = [k for k in user.access_keys if k.access_key_id != access_key_id]
+        if len(kept) == len(user.access_keys):
+            raise no_such_entity(f"The Access Key with id {access_key_id} cannot be found.")
+        user.access_keys = kept
+        self._save_user(user)
+
+    def key_owner(self, access_key_id: str) -> tuple[User, AccessKey] | None:
+        """The user an active access key belongs to (the gateway's SigV4 check asks)."""
+        for user in self._users.values():
+            for key in user.access_keys:
+                if key.access_key_id == access_key_id and key.status == "Active":
+                    return user, key
+        return None
+
+    def put_user_policy(self, user_name: str, policy_name: str, policy_document: str | dict[str, Any]) -> None:
+        _check(policy_name, _POLICY_NAME, "policyName")
+        user = self.get_user(user_name)
+        text = document.as_text(policy_document)
+        document.validate(text, document.IDENTITY)
+        others = sum(document.size(t) for n, t in user.inline_policies.items() if n != policy_name)
+        document.check_size(text, "inline", others)
+        user.inline_policies[policy_name] = text
+        self._save_user(user)
+
+    def get_user_policy(self, user_name: str, policy_name: str) -> str:
+        user = self.get_user(user_name)
+        if policy_name not in user.inline_policies:
+            raise no_such_entity(f"The user policy with name {policy_name} cannot be found.")
+        return user.inline_policies[policy_name]
+
+    def list_user_policies(self, user_name: str) -> list[str]:
+        return sorted(self.get_user(user_name).inline_policies)
+
+    def delete_user_policy(self, user_name: str, policy_name: str) -> None:
+        user = self.get_user(user_name)
+        if user.inline_policies.pop(policy_name, None) is None:
+            raise no_such_entity(f"The user policy with name {policy_name} cannot be found.")
+        self._save_user(user)
+
+    def attach_user_policy(self, user_name: str, policy_arn: str) -> None:
+        user = self.get_user(user_name)
+        self.get_policy(policy_arn)
+        if policy_arn in user.attached:
+            return  # a repeated attach succeeds, as for roles
+        if len(user.attached) >= MAX_ATTACHED:
+            raise AwsError("LimitExceeded", f"Cannot exceed quota for PoliciesPerUser: {MAX_ATTACHED}", 409)
+        user.attached.append(policy_arn)
+        self._save_user(user)
+
+    def detach_user_policy(self, user_name: str, policy_arn: str) -> None:
+        user = self.get_user(user_name)
+        if policy_arn not in user.attached:
+            raise no_such_entity(f"Policy {policy_arn} was not found.")
+        user.attached.remove(policy_arn)
+        self._save_user(user)
+
+    def list_attached_user_policies(self, user_name: str, path_prefix: str = "/") -> list[ManagedPolicy]:
+        user = self.get_user(user_name)
+        return [p for p in (self._policies.get(a) for a in user.attached) if p and p.path.startswith(path_prefix)]
+
+    def identity(self, principal_arn: str) -> Role | User | None:
+        """The role (of an assumed-role session) or user a caller's ARN names; None for others."""
+        kind, _, rest = principal_arn.split(":", 5)[-1].partition("/")
+        if kind == "assumed-role":
+            return self._roles.get(rest.split("/", 1)[0].lower())
+        if kind == "user":
+            user = self._users.get(rest.rsplit("/", 1)[-1].lower())
+            return user if user is not None and user.arn == principal_arn else None
+        return None
+
     # tags ----------------------------------------------------------------------------------------
     def tag_role(self, role_name: str, tags: list[dict[str, str]] | dict[str, str]) -> None:
         role = self.get_role(role_name)
@@ -306,10 +437,10 @@ class IamBackend:
         return dict(self.get_role(role_name).tags)
 
     # the questions FIS asks --------------------------------------------------------------------
-    def policies_of(self, role: Role) -> list[dict[str, Any]]:
-        """Every identity policy in force for the role: inline ones, then attached ones."""
-        attached = [self._policies[a].document() for a in role.attached if a in self._policies]
-        return role.documents() + attached
+    def policies_of(self, identity: Role | User) -> list[dict[str, Any]]:
+        """Every identity policy in force for a role or user: inline ones, then attached ones."""
+        attached = [self._policies[a].document() for a in identity.attached if a in self._policies]
+        return identity.documents() + attached
 
     def authorize(
         self,
@@ -374,6 +505,10 @@ class IamBackend:
     def _save(self, role: Role) -> None:
         self._roles[role.name.lower()] = role
         self.lab.store.put(ROLE_KIND, role.name, role.to_doc())
+
+    def _save_user(self, user: User) -> None:
+        self._users[user.name.lower()] = user
+        self.lab.store.put(USER_KIND, user.name, user.to_doc())
 
     def _checked_tags(self, new: dict[str, str], current: dict[str, str]) -> dict[str, str]:
         merged = {**current, **new}

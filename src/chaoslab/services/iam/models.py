@@ -132,3 +132,62 @@ class ManagedPolicy:
         if with_tags and self.tags:
             out["Tags"] = tag_list(self.tags)
         return out
+
+
+@dataclass
+class AccessKey:
+    """A user's long-term key pair; the secret is shown once, at CreateAccessKey, as AWS does."""
+
+    access_key_id: str
+    secret: str
+    status: str = "Active"
+    created: float = field(default_factory=time.time)
+
+    def describe(self, user_name: str, with_secret: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "UserName": user_name,
+            "AccessKeyId": self.access_key_id,
+            "Status": self.status,
+            "CreateDate": _when(self.created),
+        }
+        if with_secret:
+            out["SecretAccessKey"] = self.secret
+        return out
+
+
+@dataclass
+class User:
+    """An IAM user: an identity with long-term access keys and its own inline and attached policies."""
+
+    name: str
+    user_id: str
+    arn: str
+    path: str
+    tags: dict[str, str] = field(default_factory=dict)
+    inline_policies: dict[str, str] = field(default_factory=dict)
+    attached: list[str] = field(default_factory=list)
+    access_keys: list[AccessKey] = field(default_factory=list)
+    created: float = field(default_factory=time.time)
+
+    def to_doc(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> User:
+        keys = [AccessKey(**k) for k in doc.get("access_keys", [])]
+        return cls(**{**doc, "access_keys": keys})
+
+    def documents(self) -> list[dict[str, Any]]:
+        return [json.loads(text) for text in self.inline_policies.values()]
+
+    def describe(self, with_tags: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "Path": self.path,
+            "UserName": self.name,
+            "UserId": self.user_id,
+            "Arn": self.arn,
+            "CreateDate": _when(self.created),
+        }
+        if with_tags and self.tags:
+            out["Tags"] = tag_list(self.tags)
+        return out

@@ -17,7 +17,7 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn
 from chaoslab.net.hostsock import bind_listener, port_free
-from chaoslab.services.rds.cluster import AuroraCluster
+from chaoslab.services.rds.cluster import AuroraCluster, Delays
 from chaoslab.services.rds.metrics import TreeSampler
 from chaoslab.services.rds.models import DBCluster, DBInstance, dns_label
 from chaoslab.services.rds.postgres import cleanup_owned, find_bindir
@@ -189,6 +189,7 @@ class RdsBackend:
             lab_run=str(getattr(self.lab, "run_id", "")),
             fsync=self.fsync,
             min_failover_downtime=self.min_failover_downtime,
+            delays=Delays.of(self.lab.config.timing, self.lab.clock),
         )
         suffix = f"{self._label}.{self.region}.rds.amazonaws.com"
         cluster = DBCluster(

@@ -10,22 +10,51 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pg8000.native
 
+from chaoslab.clock import LabClock
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.events import EventLog
 from chaoslab.net.tcpproxy import TcpProxy
 from chaoslab.services.rds.postgres import PostgresServer
 from chaoslab.store import Store
+from chaoslab.timing import Timing
 
 log = logging.getLogger(__name__)
 Bind = tuple[str, int]
 _REPLAY_WAIT = 10.0
+
+
+@dataclass(frozen=True)
+class Delays:
+    """Scenario seconds AWS's steps take this time (drawn from the lab's timing profile) and the
+    clock that turns them into waits; all zero by default: the cluster alone is as fast as PostgreSQL."""
+
+    write_unavailable: Callable[[], float] = lambda: 0.0
+    dns_ttl: Callable[[], float] = lambda: 0.0
+    reboot: Callable[[], float] = lambda: 0.0
+    clock: LabClock = LabClock()
+
+    @classmethod
+    def of(cls, timing: Timing, clock: LabClock) -> Delays:
+        """AWS's failover, DNS and reboot times from a timing profile, waited on `clock`."""
+
+        def draw(name: str) -> Callable[[], float]:
+            return lambda: timing.draw(name)
+
+        return cls(
+            write_unavailable=draw("rds_failover_write_unavailable_s"),
+            dns_ttl=draw("rds_endpoint_dns_ttl_s"),
+            reboot=draw("rds_reboot_s"),
+            clock=clock,
+        )
 
 
 @dataclass
@@ -58,6 +87,7 @@ class AuroraCluster:
         fsync: bool = False,
         min_failover_downtime: float = 0.0,
         watch_interval: float = 0.5,
+        delays: Delays | None = None,
     ) -> None:
         self.cluster_id = cluster_id
         self.state_dir = state_dir
@@ -66,12 +96,19 @@ class AuroraCluster:
         self.database_name = database_name
         self.events = events
         self.min_failover_downtime = min_failover_downtime
+        self.delays = delays or Delays()
         self.watch_interval = watch_interval
         self.status = "creating"
         self.members: dict[str, Member] = {}
         self.writer_id: str | None = None
         self.writer_proxies = [TcpProxy(h, p) for h, p in writer_binds]
-        self.reader_proxies = [TcpProxy(h, p) for h, p in reader_binds]
+        self.reader_proxies = [TcpProxy(h, p, route=self._next_reader) for h, p in reader_binds]
+        self._reader_pool: list[Bind] = []
+        self._reader_turn = 0
+        # After a failover the writer endpoint's DNS name still resolves to the old writer for its TTL.
+        self._stale_writer: Bind | None = None
+        self._stale_until = 0.0
+        self._stale_timer: asyncio.TimerHandle | None = None
         self.failovers: list[dict[str, Any]] = []
         self._store = store
         self._lab_run = lab_run
@@ -114,7 +151,7 @@ class AuroraCluster:
 
     async def expose(self, host: str, writer_port: int, reader_port: int) -> tuple[Bind, Bind]:
         """Serve both endpoints on one more address (e.g. a VPC service address made later)."""
-        writer, reader = TcpProxy(host, writer_port), TcpProxy(host, reader_port)
+        writer, reader = TcpProxy(host, writer_port), TcpProxy(host, reader_port, route=self._next_reader)
         await writer.start()
         try:
             await reader.start()
@@ -129,6 +166,8 @@ class AuroraCluster:
     async def stop(self) -> None:
         """Close endpoints, stop every postmaster and delete their data dirs."""
         self.status = "deleting"
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
@@ -193,14 +232,41 @@ class AuroraCluster:
 
     # -- routing -------------------------------------------------------------------------------
     def _route(self, reader: Member | None = None) -> None:
-        """Writer endpoint → the writer; reader endpoint → a healthy reader, else the writer (as Aurora)."""
+        """Writer endpoint → the writer (the old one while its DNS answer is still cached); reader
+        endpoint → each new connection to the next healthy reader, else the writer (as Aurora)."""
         writer = self.writer
+        upstream = (writer.server.host, writer.server.port) if writer else None
+        if self._stale_writer is not None and time.monotonic() < self._stale_until:
+            upstream = self._stale_writer
         for proxy in self.writer_proxies:
-            proxy.upstream = (writer.server.host, writer.server.port) if writer else None
-        if reader is None:
-            reader = next((m for m in self.readers if m.status == "available"), writer)
+            proxy.upstream = upstream
+        pool = [reader] if reader is not None else [m for m in self.readers if m.status == "available"]
+        if not pool and writer is not None:
+            pool = [writer]
+        self._reader_pool = [(m.server.host, m.server.port) for m in pool]
         for proxy in self.reader_proxies:
-            proxy.upstream = (reader.server.host, reader.server.port) if reader else None
+            proxy.upstream = self._reader_pool[0] if self._reader_pool else None
+
+    def _next_reader(self, _sock: socket.socket) -> Bind:
+        """The reader endpoint's DNS answer rotates among the readers: one per new connection."""
+        if not self._reader_pool:
+            raise OSError("the reader endpoint has no instance")  # the proxy refuses the connection
+        self._reader_turn += 1
+        return self._reader_pool[self._reader_turn % len(self._reader_pool)]
+
+    def _flip_later(self, old: Bind, ttl_wall: float) -> None:
+        """Keep the writer endpoint on `old` for `ttl_wall` seconds, then move it (a cached CNAME expiring)."""
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+        if ttl_wall <= 0:
+            self._stale_writer = None
+            return
+        self._stale_writer, self._stale_until = old, time.monotonic() + ttl_wall
+        self._stale_timer = asyncio.get_running_loop().call_later(ttl_wall, self._end_stale)
+
+    def _end_stale(self) -> None:
+        self._stale_writer, self._stale_timer = None, None
+        self._route()
 
     async def _cut(self, proxies: list[TcpProxy]) -> int:
         """Refuse new connections and reset every live one; returns how many were dropped."""
@@ -261,9 +327,13 @@ class AuroraCluster:
                 timings["caught_up"] = await self._wait_replayed(new.server, end_lsn)
                 await self._promote(old, new)
                 timings["promoted_s"] = round(time.monotonic() - t0, 3)
-                remaining = self.min_failover_downtime - (time.monotonic() - t0)
+                drawn = self.delays.write_unavailable()  # scenario seconds
+                timings["drawn_write_unavailable_s"] = round(drawn, 3)
+                hold = max(self.min_failover_downtime, self.delays.clock.wall(drawn))
+                remaining = hold - (time.monotonic() - t0)
                 if remaining > 0:
                     await asyncio.sleep(remaining)
+                self._flip_later((old.server.host, old.server.port), self.delays.clock.wall(self.delays.dns_ttl()))
                 self._route(reader=new)
                 self._reopen(self.writer_proxies + self.reader_proxies)
                 timings["write_unavailable_s"] = round(time.monotonic() - t0, 3)
@@ -383,7 +453,12 @@ class AuroraCluster:
             proxies += [p for p in self.reader_proxies if p.upstream == (member.server.host, member.server.port)]
             try:
                 dropped = await self._cut(proxies)
+                drawn = self.delays.reboot()  # scenario seconds
+                hold = self.delays.clock.wall(drawn)
                 await member.server.stop("fast", timeout=10)
+                remaining = hold - (time.monotonic() - t0)
+                if remaining > 0:
+                    await asyncio.sleep(remaining)
                 await member.server.start()
             finally:
                 self._reopen(proxies)
@@ -394,6 +469,7 @@ class AuroraCluster:
                 "instance": instance_id,
                 "writer": was_writer,
                 "dropped_connections": dropped,
+                "drawn_unavailable_s": round(drawn, 3),
                 "unavailable_s": round(time.monotonic() - t0, 3),
             }
             if self.events is not None:

@@ -113,8 +113,19 @@ def get_session_token(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     return {"Credentials": _credentials_out(cred)}
 
 
+def decode_authorization_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    """The details behind an encoded authorization failure (EC2's UnauthorizedOperation)."""
+    from chaoslab.services.iam.denial import decode_message
+
+    try:
+        return {"DecodedMessage": decode_message(params["EncodedMessage"])}
+    except ValueError:
+        raise AwsError("InvalidAuthorizationMessageException", "The encoded message is not valid.", 400) from None
+
+
 OPERATIONS: dict[str, ApiHandler] = {
     "GetCallerIdentity": get_caller_identity,
     "AssumeRole": assume_role,
     "GetSessionToken": get_session_token,
+    "DecodeAuthorizationMessage": decode_authorization_message,
 }
