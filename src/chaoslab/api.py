@@ -203,8 +203,15 @@ class Lab:
         return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret, region_name=self.region)
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        """A boto3 client for `service` that talks to this lab."""
-        return self.session().client(service, endpoint_url=self.api_url, **kwargs)
+        """A boto3 client for `service` that talks to this lab. Operations with a host prefix
+        (Cloud Map's DiscoverInstances: `data-`) go to the lab's own address unprefixed, since
+        a prefixed IP address resolves nowhere; a `config` given is merged over that."""
+        from botocore.config import Config
+
+        unprefixed = Config(inject_host_prefix=False)
+        given = kwargs.pop("config", None)
+        config = unprefixed if given is None else unprefixed.merge(given)
+        return self.session().client(service, endpoint_url=self.api_url, config=config, **kwargs)
 
     def exec(self, task: str, argv: list[str], container: str | None = None) -> int:
         """Run `argv` inside a running task (its namespace, environment, working directory and

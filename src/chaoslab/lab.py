@@ -55,6 +55,7 @@ class Lab:
     autoscaling: Any
     ecs: Any
     applicationautoscaling: Any
+    servicediscovery: Any
     ssm: Any
     fis: Any
 

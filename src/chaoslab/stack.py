@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from chaoslab import stack_groups
+from chaoslab import stack_discovery, stack_groups
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.timing import AWS as AWS_DELAYS
 from chaoslab.types import LabLike
@@ -223,6 +223,7 @@ SCHEMA: dict[str, Any] = {
                             },
                             "health_check_grace_period": {"type": "integer", "minimum": 0},
                             "security_groups": stack_groups.REFS,
+                            "service_registry": stack_discovery.REGISTRY,
                             "tags": _TAGS,
                         },
                     },
@@ -265,6 +266,7 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "security_groups": stack_groups.SCHEMA,
+        "service_discovery": stack_discovery.SCHEMA,
     },
 }
 
@@ -425,6 +427,7 @@ def _check_references(doc: dict[str, Any], source: str) -> None:
                 "move security_groups to the launch template",
             )
     stack_groups.check(doc, fail)
+    stack_discovery.check(doc, fail)
 
 
 async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False, progress: Any = None) -> None:
@@ -534,13 +537,15 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     compute = []
     for g in doc.get("auto_scaling_groups", []):
         compute.append(_create_group(lab, g, vpc, tg_arns, db_env, settings, stack_groups.ids_of(g, sg_ids)))
+    registries = await stack_discovery.create(lab, doc, vpc.vpc_id) if vpc is not None else {}
     ecs = doc.get("ecs") or {}
     for cluster in ecs.get("clusters", []):
         lab.ecs.create_cluster(cluster)
     for td in ecs.get("task_definitions", []):
         lab.ecs.task_definitions.register(td)
     for svc in ecs.get("services", []):
-        _create_service(lab, svc, vpc, tg_arns, db_env, stack_groups.ids_of(svc, sg_ids))
+        registry = stack_discovery.registries_of(svc, registries)
+        _create_service(lab, svc, vpc, tg_arns, db_env, stack_groups.ids_of(svc, sg_ids), registry)
     _apply_scaling(lab, doc.get("application_autoscaling") or {})
     if compute:
         say("compute: launching instances")
@@ -685,7 +690,13 @@ def _create_launch_template(
 
 
 def _create_service(
-    lab: LabLike, svc: dict[str, Any], vpc: Any, tg_arns: dict[str, str], db_env: dict[str, str], groups: list[str]
+    lab: LabLike,
+    svc: dict[str, Any],
+    vpc: Any,
+    tg_arns: dict[str, str],
+    db_env: dict[str, str],
+    groups: list[str],
+    registries: list[dict[str, Any]],
 ) -> None:
     if svc.get("database"):
         td = lab.ecs.task_definitions.get(svc["task_definition"])
@@ -720,6 +731,7 @@ def _create_service(
         network_configuration=network,
         grace=svc.get("health_check_grace_period", 0),
         tags=svc.get("tags"),
+        service_registries=registries,
     )
 
 

@@ -33,6 +33,7 @@ class LabLike(Protocol):
     autoscaling: Any
     ecs: Any
     applicationautoscaling: Any
+    servicediscovery: Any
     ssm: Any
     fis: Any
     gateway: Any

@@ -87,6 +87,7 @@ def test_a_lab_builds_every_backend_from_its_spec_in_the_order_it_always_had(tmp
         "ElbV2Backend",
         "RdsBackend",
         "AutoScalingBackend",
+        "ServiceDiscoveryBackend",
         "EcsBackend",
         "ApplicationAutoScalingBackend",
         "SsmBackend",

@@ -148,7 +148,8 @@ def limitations(mode: str) -> list[str]:
         why = probe().reason or "asked for with --network loopback"
         notes.append(
             f"loopback mode ({why}): units share the host's network, so the network fault "
-            "actions (latency, packet loss, blackhole, disrupt-connectivity) fail with a clear error"
+            "actions (latency, packet loss, blackhole, disrupt-connectivity) fail with a clear error, "
+            "and units have no DNS server for Cloud Map's names (DiscoverInstances still answers)"
         )
     elif shutil.which("iptables") is None:
         notes.append(

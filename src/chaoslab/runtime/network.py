@@ -25,6 +25,7 @@ from chaoslab.runtime.sandbox import (
     hosts_file,
     kill_namespace_processes,
     remove_sandbox_resources,
+    resolv_file,
 )
 from chaoslab.store import Store
 
@@ -180,6 +181,7 @@ class VpcNetwork:
         self._own("netns", netns)
         await run_command(["ip", "netns", "add", netns])
         _write_hosts(netns, ip, hosts)
+        _write_resolv(netns, self.service_ip)
         await run_command(["ip", "-n", netns, "link", "set", "lo", "up"])
         self._own("link", veth)
         await run_command(
@@ -267,6 +269,14 @@ def _write_hosts(netns: str, ip: str, extra: Mapping[str, str]) -> None:
     path = hosts_file(netns)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
+
+
+def _write_resolv(netns: str, resolver: str) -> None:
+    """The unit's /etc/resolv.conf: the VPC's DNS server at `resolver`, the `.2` of the VPC's
+    range as on AWS, which answers Cloud Map's names and refuses every other name at once."""
+    path = resolv_file(netns)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"nameserver {resolver}\noptions timeout:2 attempts:2\n")
 
 
 async def cleanup_leftovers(store: Store) -> list[str]:

@@ -21,11 +21,17 @@ from chaoslab.runtime.commands import run_command
 from chaoslab.runtime.process import ExitCallback, OutputCallback, UnitProcess
 from chaoslab.store import Store
 
-# Each unit's /etc/hosts, bound over /etc/hosts in the private mount namespace `ip netns exec`
-# gives every command it starts. Under /run (the lab's own tmpfs in userns mode), never in /etc:
-# the host's /etc is not ours to write, and in a user namespace it cannot be.
+# Each unit's /etc/hosts and /etc/resolv.conf, bound over the host's in the private mount
+# namespace `ip netns exec` gives every command it starts. Under /run (the lab's own tmpfs in
+# userns mode), never in /etc: the host's /etc is not ours to write, and in a user namespace it
+# cannot be. The resolver configuration names the VPC's DNS server (Cloud Map's names); a host
+# whose /etc/resolv.conf is a dangling link has nothing to bind over, and its units keep none.
 HOSTS_DIR = Path("/run/chaoslab/hosts")
-_BIND_HOSTS = 'mount --bind "$0" /etc/hosts && exec "$@"'
+RESOLV_DIR = Path("/run/chaoslab/resolv")
+_BIND_FILES = (
+    'mount --bind "$0" /etc/hosts && r=$1 && shift && '
+    '{ [ ! -e /etc/resolv.conf ] || mount --bind "$r" /etc/resolv.conf; } && exec "$@"'
+)
 # Join the cgroups named by the first $1 arguments, then exec the rest: the program and all it
 # forks start inside its unit's limits, with no moment outside them.
 _JOIN_CGROUPS = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
@@ -72,11 +78,12 @@ class Sandbox:
         return list(self._processes)
 
     def _unit_prefix(self) -> list[str]:
-        """What runs a unit's program inside: its namespace, and its own /etc/hosts (the shell
-        execs in place, so the pid is still the program's)."""
+        """What runs a unit's program inside: its namespace, its own /etc/hosts and resolver
+        configuration (the shell execs in place, so the pid is still the program's)."""
         if not self.netns:
             return []
-        return ["ip", "netns", "exec", self.netns, "sh", "-c", _BIND_HOSTS, str(hosts_file(self.netns))]
+        files = [str(hosts_file(self.netns)), str(resolv_file(self.netns))]
+        return ["ip", "netns", "exec", self.netns, "sh", "-c", _BIND_FILES, *files]
 
     async def spawn(
         self,
@@ -209,8 +216,13 @@ async def remove_sandbox_resources(store: Store, netns: str, veth: str | None, n
         store.disown_resource("link", veth)
     await run_command(["ip", "netns", "del", netns], check=False)
     hosts_file(netns).unlink(missing_ok=True)
+    resolv_file(netns).unlink(missing_ok=True)
     store.disown_resource("netns", netns)
 
 
 def hosts_file(netns: str) -> Path:
     return HOSTS_DIR / netns
+
+
+def resolv_file(netns: str) -> Path:
+    return RESOLV_DIR / netns

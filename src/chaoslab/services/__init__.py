@@ -15,6 +15,7 @@ from chaoslab.services import (
     iam,
     logs,
     rds,
+    servicediscovery,
     ssm,
     sts,
 )
@@ -29,6 +30,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     elbv2.SERVICE,
     rds.SERVICE,
     autoscaling.SERVICE,
+    servicediscovery.SERVICE,
     ecs.SERVICE,
     applicationautoscaling.SERVICE,
     ssm.SERVICE,

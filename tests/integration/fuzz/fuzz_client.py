@@ -25,7 +25,20 @@ from fuzz_values import InputFuzzer
 
 from chaoslab.aws import limits
 
-SERVICES = ("ec2", "autoscaling", "ecs", "elbv2", "cloudwatch", "logs", "rds", "iam", "sts", "ssm", "fis")
+SERVICES = (
+    "ec2",
+    "autoscaling",
+    "ecs",
+    "elbv2",
+    "cloudwatch",
+    "logs",
+    "rds",
+    "iam",
+    "sts",
+    "ssm",
+    "fis",
+    "servicediscovery",
+)
 # Valid calls of these start real processes (PostgreSQL servers, tasks, instances): fuzzed with
 # inputs that always break a constraint.
 COSTLY = {
@@ -86,6 +99,7 @@ class ModelFuzzer:
                     connect_timeout=5,
                     read_timeout=60,
                     request_min_compression_size_bytes=10_240,
+                    inject_host_prefix=False,  # DiscoverInstances: the lab answers on its one address
                 ),
             )
             client.meta.events.register("before-parse", self._capture)

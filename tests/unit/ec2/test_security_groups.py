@@ -198,3 +198,17 @@ def test_acl_chains_are_stateless_ordered_and_spare_the_subnet() -> None:
         body = table.splitlines()
         first_rule = next(i for i, line in enumerate(body) if line.startswith("-A"))
         assert all(i < first_rule for i, line in enumerate(body) if line.startswith(":"))
+
+
+def test_queries_to_the_vpc_resolver_pass_groups_and_acls() -> None:
+    """AWS's groups and ACLs never filter traffic to the VPC's DNS server (its `.2`); here a group
+    with no egress and an ACL that denies everything still let a unit's DNS query out.
+    https://docs.aws.amazon.com/vpc/latest/userguide/vpc-network-acls.html"""
+    acls = NetworkAcls()
+    acl = acls.create("vpc-1")  # a new ACL denies everything
+    subnet = SubnetAcl("10.0.10.0/24", "10.0.10.1", acl.rules(False), acl.rules(True))
+    lines = restore_text("10.0.10.5", [], [], {}, [], "10.0.0.2", hook=True, acl=subnet).splitlines()
+    dns = "-d 10.0.0.2/32 -p udp --dport 53 -j RETURN"
+    sink = next(line for line in lines if line.startswith(f"-A {OUT_CHAIN} -j MARK"))
+    assert lines.index(f"-A {OUT_CHAIN} {dns}") < lines.index(sink)
+    assert lines.index(f"-A CLACL-out {dns}") < lines.index("-A CLACL-out -j CLACL-out-r")

@@ -27,6 +27,8 @@ def test_a_spec_becomes_an_attached_podman_run_in_the_units_namespace() -> None:
     assert "--cgroup-parent /p/x" in joined and "--env-file /tmp/env" in joined
     assert "--cpus=0.25" in argv and "--cpu-shares=128" in argv and "--workdir /srv" in joined
     assert "--user 1000:1000" in joined
+    assert "-v /run/chaoslab/hosts/cl-1:/etc/hosts:ro" in joined
+    assert "-v /run/chaoslab/resolv/cl-1:/etc/resolv.conf:ro" in joined  # Cloud Map's names resolve
     assert argv[-4:] == ["/bin/busybox", "localhost/own:1", "httpd", "-f"]  # entryPoint, image, command
     assert argv[argv.index("--entrypoint") + 1] == "/bin/busybox"
 

@@ -32,7 +32,7 @@ from chaoslab.runtime.kinds.engine import Engine
 from chaoslab.runtime.kinds.memcg import MemoryParent
 from chaoslab.runtime.kinds.process import environment
 from chaoslab.runtime.process import UnitProcess
-from chaoslab.runtime.sandbox import Sandbox, hosts_file
+from chaoslab.runtime.sandbox import Sandbox, hosts_file, resolv_file
 from chaoslab.store import Store
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ def run_argv(engine: Engine, cname: str, netns: str, parent: str, spec: ProcessS
     argv = [engine.path, "run", "--name", cname, "--replace", "--pull=never", "--label", f"{LABEL}={cname}"]
     argv += engine.run_options()
     argv += ["--network", f"ns:/run/netns/{netns}", "--no-hosts", "-v", f"{hosts_file(netns)}:/etc/hosts:ro"]
+    argv += ["-v", f"{resolv_file(netns)}:/etc/resolv.conf:ro"]  # the VPC's DNS server, as the unit's programs have
     argv += ["--cgroup-parent", parent, "--env-file", env_file]
     if opts.cpus is not None:
         argv.append(f"--cpus={opts.cpus:g}")

@@ -95,8 +95,9 @@ def _acl_match(entry: AclEntry, peer: str) -> list[str]:
     return match
 
 
-def _acl_chains(acl: SubnetAcl, hook: bool) -> tuple[list[str], list[str]]:
-    """The filter and mangle lines of a subnet ACL's chains (see the module docstring)."""
+def _acl_chains(acl: SubnetAcl, hook: bool, resolver: str) -> tuple[list[str], list[str]]:
+    """The filter and mangle lines of a subnet ACL's chains (see the module docstring); queries
+    to the VPC's DNS server at `resolver` pass, as AWS's ACLs never filter its resolver."""
     filt = [f":{ACL_IN} - [0:0]", f":{ACL_IN}-r - [0:0]", f"-A {ACL_IN} -i lo -j RETURN"]
     filt += [f"-A {ACL_IN} -s {acl.gateway}/32 -j {ACL_IN}-r", f"-A {ACL_IN} -s {acl.cidr} -j RETURN"]
     filt.append(f"-A {ACL_IN} -j {ACL_IN}-r")
@@ -104,6 +105,7 @@ def _acl_chains(acl: SubnetAcl, hook: bool) -> tuple[list[str], list[str]]:
         filt.append(" ".join(["-A", f"{ACL_IN}-r", *_acl_match(e, "-s"), "-j", "RETURN" if e.allow else "DROP"]))
     filt.append(f"-A {ACL_IN}-r -j DROP")
     mangle = [f":{ACL_OUT} - [0:0]", f":{ACL_OUT}-r - [0:0]", f"-A {ACL_OUT} -o lo -j RETURN"]
+    mangle.append(f"-A {ACL_OUT} {_dns(resolver)} -j RETURN")
     mangle += [f"-A {ACL_OUT} -d {acl.gateway}/32 -j {ACL_OUT}-r", f"-A {ACL_OUT} -d {acl.cidr} -j RETURN"]
     mangle.append(f"-A {ACL_OUT} -j {ACL_OUT}-r")
     for e in acl.egress:
@@ -133,7 +135,8 @@ def restore_text(
     `hook`, jumps into them (the first time). `members`: group id → member addresses;
     `endpoints`: each guarded listener with its groups' ingress rules; `lab_ip`: the lab's
     service address, whose own probes (is a port served) every group admits, as AWS's own
-    health checks of an instance ignore its groups; `acl`: the unit's subnet and its ACL."""
+    health checks of an instance ignore its groups, and where the VPC's DNS server listens,
+    which no group or ACL filters on AWS; `acl`: the unit's subnet and its ACL."""
     filt = [f":{IN_CHAIN} - [0:0]", " ".join(["-A", IN_CHAIN, *_KEEP])]
     filt.append(f"-A {IN_CHAIN} -i lo -j RETURN")
     filt.append(f"-A {IN_CHAIN} -s {lab_ip}/32 -j RETURN")
@@ -143,6 +146,7 @@ def restore_text(
     filt.append(f"-A {IN_CHAIN} -j DROP")
     mangle = [f":{OUT_CHAIN} - [0:0]", " ".join(["-A", OUT_CHAIN, *_KEEP])]
     mangle.append(f"-A {OUT_CHAIN} -o lo -j RETURN")
+    mangle.append(f"-A {OUT_CHAIN} {_dns(lab_ip)} -j RETURN")
     for endpoint, rules in endpoints:
         if not admits(rules, members, ip, endpoint.rule_port):
             match = ["-d", f"{endpoint.ip}/32", "-p", "tcp", "--dport", str(endpoint.port)]
@@ -156,10 +160,15 @@ def restore_text(
         filt.append(f"-A INPUT -j {IN_CHAIN}")
         mangle.append(f"-A OUTPUT -j {OUT_CHAIN}")
     if acl is not None:
-        acl_filter, acl_mangle = _acl_chains(acl, hook)
+        acl_filter, acl_mangle = _acl_chains(acl, hook, lab_ip)
         filt += acl_filter
         mangle += acl_mangle
     return "".join(_table(name, lines) for name, lines in (("filter", filt), ("mangle", mangle)))
+
+
+def _dns(resolver: str) -> str:
+    """The match for a DNS query to the VPC's resolver (UDP; the server answers no TCP)."""
+    return f"-d {resolver}/32 -p udp --dport 53"
 
 
 def _table(name: str, lines: list[str]) -> str:

@@ -23,5 +23,5 @@ SERVICE = ServiceSpec(
     model="ecs",
     signing_name="ecs",
     backend=build_backend,
-    after=("ec2", "elbv2", "cloudwatch", "logs"),
+    after=("ec2", "elbv2", "cloudwatch", "logs", "servicediscovery"),
 )

@@ -143,6 +143,7 @@ def create_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
             grace=_grace(p) or 0,
             deployment_configuration=p.get("deploymentConfiguration"),
             tags=_tags(p.get("tags")),
+            service_registries=p.get("serviceRegistries"),
         )
     except AwsError as e:
         if e.code != "TargetGroupNotFound":
@@ -162,6 +163,7 @@ def update_service(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         task_definition=p.get("taskDefinition"),
         force_new_deployment=bool(p.get("forceNewDeployment")),
         grace=_grace(p),
+        service_registries=p.get("serviceRegistries"),
     )
     return {"service": _ecs(ctx).describe_service(svc)}
 

@@ -20,7 +20,7 @@ from chaoslab.runtime.kinds.base import ImageUnavailable, InImage, ProcessSpec, 
 from chaoslab.runtime.unit import ContainerSpec, ExitInfo
 from chaoslab.services.compute import new_unit
 from chaoslab.services.ec2.models import Subnet
-from chaoslab.services.ecs import capacity, containers, task_metadata, utilization
+from chaoslab.services.ecs import capacity, containers, discovery, task_metadata, utilization
 from chaoslab.services.ecs import deployments as rollout
 from chaoslab.services.ecs.containers import StartFailure
 from chaoslab.services.ecs.deployments import Deployment
@@ -187,6 +187,7 @@ class EcsBackend:
         grace: int = 0,
         deployment_configuration: dict[str, Any] | None = None,
         tags: dict[str, str] | None = None,
+        service_registries: list[dict[str, Any]] | None = None,
     ) -> Service:
         cluster = self.cluster(cluster_ref)
         existing = self.services.get((cluster.name, name))
@@ -217,6 +218,7 @@ class EcsBackend:
             capacity_provider_strategy or ([] if launch_type else cluster.default_strategy)
         )
         self._groups(network_configuration, subnets[0])
+        registries = self._registries(service_registries or [], td)
         svc = Service(
             name,
             cluster,
@@ -230,11 +232,17 @@ class EcsBackend:
             grace,
             dict(deployment_configuration or {}),
             dict(tags or {}),
+            registries,
         )
         self.services[(cluster.name, name)] = svc
         self._event(svc, f"(service {name}) was created.")
         self._kick.set()
         return svc
+
+    def _registries(self, registries: list[dict[str, Any]], td: dict[str, Any]) -> list[dict[str, Any]]:
+        if not registries:
+            return []
+        return discovery.check_registries(registries, td, self.lab.servicediscovery.service_by_arn)
 
     def _check_load_balancer(self, td: dict[str, Any], lb: dict[str, Any]) -> None:
         if "targetGroupArn" not in lb:
@@ -285,6 +293,7 @@ class EcsBackend:
         task_definition: str | None = None,
         force_new_deployment: bool = False,
         grace: int | None = None,
+        service_registries: list[dict[str, Any]] | None = None,
     ) -> Service:
         svc = self.service(cluster_ref, name)
         if svc.status != "ACTIVE":
@@ -292,6 +301,8 @@ class EcsBackend:
         if desired_count is not None and desired_count < 0:
             raise AwsError("InvalidParameterException", "desiredCount must be 0 or greater.")
         td = None if task_definition is None else self.task_definitions.get(task_definition)  # before any change
+        if service_registries is not None:  # tasks started from now on register there
+            svc.service_registries = self._registries(service_registries, td or svc.task_definition)
         if desired_count is not None:
             svc.desired_count = svc.primary.desired_count = desired_count
         if td is not None or force_new_deployment:
@@ -348,6 +359,7 @@ class EcsBackend:
             "serviceName": svc.name,
             "clusterArn": svc.cluster.arn,
             "loadBalancers": svc.load_balancers,
+            "serviceRegistries": svc.service_registries,
             "status": svc.status,
             "desiredCount": svc.desired_count,
             "runningCount": running,
@@ -520,6 +532,7 @@ class EcsBackend:
             task.started_at = self.lab.clock.now()
             self._state(task, "RUNNING")
             if svc is not None:
+                self._register_discovery(task, svc)
                 self._reset_start_backoff(svc)
                 deployment = self._deployment_of(svc, task)
                 if deployment is not None:  # as on ECS: a task of it running resets its failed count
@@ -688,6 +701,45 @@ class EcsBackend:
                 )
                 task.registrations.append((lb["targetGroupArn"], port))
 
+    def _register_discovery(self, task: Task, svc: Service) -> None:
+        """Register a RUNNING task in its service's Cloud Map registries, as ECS does."""
+        for reg in svc.service_registries:
+            target = self.lab.servicediscovery.service_by_arn(reg["registryArn"])
+            if target is None or task.private_ip is None:
+                continue  # the registry was deleted under the service; ECS reports nothing either
+            srv = any(r["Type"] == "SRV" for r in target.records)
+            attrs = discovery.attributes(
+                reg,
+                task.private_ip,
+                task.az,
+                task.cluster.name,
+                svc.name,
+                task.task_definition["family"],
+                self.lab.config.region,
+                srv,
+            )
+            try:
+                self.lab.servicediscovery.register_instance(target.id, task.task_id, attrs)
+            except AwsError as exc:
+                self._event(svc, f"(service {svc.name}) failed to register task {task.task_id}: {exc.message}")
+                continue
+            task.discovery.append(target.id)
+
+    def _deregister_discovery(self, task: Task) -> None:
+        for srv_id in task.discovery:
+            with contextlib.suppress(AwsError):  # deregistered already, or its service is gone
+                self.lab.servicediscovery.deregister_instance(srv_id, task.task_id)
+        task.discovery.clear()
+
+    def _discovery_health(self, task: Task) -> None:
+        """A registry with a custom health check follows the task's container health."""
+        if not task.discovery:
+            return
+        status = "UNHEALTHY" if task.health_status == "UNHEALTHY" else "HEALTHY"
+        for srv_id in task.discovery:
+            with contextlib.suppress(AwsError):  # no custom health check on it: nothing to report
+                self.lab.servicediscovery.set_custom_health(srv_id, task.task_id, status)
+
     def _container_exited(self, task: Task, info: ExitInfo) -> None:
         container = next(c for c in task.containers if c.name == info.name)
         container.last_status, container.exit_code = "STOPPED", info.code
@@ -729,6 +781,7 @@ class EcsBackend:
                     state.health_failures += 1
                     if state.health_failures >= cfg["retries"]:
                         state.health = "UNHEALTHY"
+            self._discovery_health(task)
             if task.service and task.health_status == "UNHEALTHY":
                 task.failed = True
                 self.stop_task_soon(task, "ServiceSchedulerInitiated", "Task failed container health checks")
@@ -768,6 +821,7 @@ class EcsBackend:
         if task.last_status in ("DEPROVISIONING", "STOPPED"):
             return  # _launch tore it down itself
         self._state(task, "DEACTIVATING")
+        self._deregister_discovery(task)
         for tg, port in task.registrations:
             with contextlib.suppress(AwsError):
                 self.lab.elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": task.private_ip, "Port": port}])
@@ -783,6 +837,7 @@ class EcsBackend:
         return 0.0 if tg is None else float(tg.attributes["deregistration_delay.timeout_seconds"])
 
     async def _teardown(self, task: Task) -> None:
+        self._deregister_discovery(task)
         self._state(task, "DEPROVISIONING")
         if task.unit:
             await task.unit.destroy()

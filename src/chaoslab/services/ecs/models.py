@@ -90,6 +90,7 @@ class Task:
     containers: list[ContainerState] = field(default_factory=list)
     unit: ComputeUnit | None = None
     registrations: list[tuple[str, int]] = field(default_factory=list)  # (target group ARN, port)
+    discovery: list[str] = field(default_factory=list)  # Cloud Map service ids it is registered in
     elb_unhealthy_since: float | None = None
     elb_healthy: set[tuple[str, int]] = field(default_factory=set)  # registrations passing their checks
     failed: bool = False  # stopped by its own failure (start, exit, health): counts for the circuit breaker
@@ -202,6 +203,7 @@ class Service:
     grace: int = 0
     deployment_configuration: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    service_registries: list[dict[str, Any]] = field(default_factory=list)  # Cloud Map (ecs/discovery.py)
     status: str = "ACTIVE"
     created_at: float = field(default_factory=time.time)
     events: list[dict[str, Any]] = field(default_factory=list)
