@@ -174,7 +174,8 @@ def fault_helpers(lab: RunningLab) -> list[int]:
 
 
 def netns_rules(ip: str) -> str:
-    """The fault chains (CL…) and the jumps into them in the namespace that holds `ip`."""
+    """The lab's chains (CL…: the fault's, and the unit's own security group and ACL chains) and
+    the jumps into them in the namespace that holds `ip`."""
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     for name in (line.split()[0] for line in names.splitlines() if line.strip()):
         addrs = subprocess.run(["ip", "-n", name, "-4", "-o", "addr"], capture_output=True, text=True).stdout
@@ -201,6 +202,7 @@ def test_a_real_cpu_breach_stops_the_experiment_and_every_fault_is_reverted(lab:
     alarm_arn = cpu_alarm(cw, instance_id)
     wait_for("the alarm to reach OK from the idle instance's datapoints", lambda: alarm_state(cw) == "OK", 20)
     baseline_ms = min(get_ms(ip) for _ in range(5))
+    own_rules = netns_rules(ip)  # the unit's security group and ACL chains, there before any fault
     body = template(
         f"arn:aws:ec2:us-east-1:123456789012:instance/{instance_id}", fis_role(client(lab, "iam")), alarm_arn
     )
@@ -235,7 +237,7 @@ def test_a_real_cpu_breach_stops_the_experiment_and_every_fault_is_reverted(lab:
 
     assert Store(lab.config.home / "state.db").journal_pending() == []
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in helpers)
-    assert netns_rules(ip) == ""
+    assert netns_rules(ip) == own_rules  # the fault's chains are gone, the unit's own untouched
     assert get_ms(ip) < baseline_ms + 0.25 * DELAY_MS
     wait_for("the alarm back to OK as the instance's CPU drops", lambda: alarm_state(cw) == "OK", 20)
     print(f"\nstop condition on real CPUUtilization: stopped {took:.1f} s after StartExperiment")
