@@ -76,7 +76,7 @@ def test_journal_records_undo_stress_after_the_lab_is_killed(tmp_path: Path) -> 
 
     store = Store(tmp_path / "state.db")
     entries = {e["owner"]: e for e in store.journal_pending()}
-    owned = {kind: set(store.owned_resources(kind)) for kind in ("netns", "link", "route")}
+    owned = {kind: set(store.owned_resources(kind)) for kind in ("netns", "link", "route", "cgroup")}
     pids = {pid for pid, _, _ in store.owned_processes()}
     store.close()
     stress_record = entries["EXPcrash"]["record"]

@@ -10,6 +10,7 @@ from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2 import api_instances, api_network_acls, api_security_groups, api_templates, api_volumes
 from chaoslab.services.ec2.backend import Ec2Backend
+from chaoslab.services.ec2.filters import request_filters
 from chaoslab.services.ec2.models import az_id
 from chaoslab.services.ec2.paging import INSTANCE_PAGES, PAGES, page
 from chaoslab.types import ApiHandler
@@ -49,14 +50,6 @@ def _field(record: dict[str, Any], path: str) -> list[str]:
     return [value] if value is not None else []
 
 
-def _filters(p: dict[str, Any]) -> list[dict[str, Any]]:
-    """The request's filters, each with a Name (checked even when nothing would be matched)."""
-    filters = p.get("Filters") or []
-    if any(not f.get("Name") for f in filters):
-        raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
-    return filters
-
-
 def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
     for f in filters:
         values = _field(record, f["Name"])
@@ -72,7 +65,7 @@ def describe_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         raise AwsError(
             "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults"
         )
-    filters = _filters(p)
+    filters = request_filters(p)
     records = _ec2(ctx).describe_instance_records()
     for iid in ids:
         _ec2(ctx).get(iid)
@@ -104,7 +97,7 @@ async def reboot_instances(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
 
 
 def describe_subnets(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    filters = _filters(p)
+    filters = request_filters(p)
     records = _ec2(ctx).describe_subnet_records()
     if p.get("SubnetIds"):
         records = [r for r in records if r["SubnetId"] in p["SubnetIds"]]

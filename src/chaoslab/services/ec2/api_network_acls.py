@@ -3,12 +3,12 @@ units' chains rewritten) when the call answers."""
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2.backend import Ec2Backend
+from chaoslab.services.ec2.filters import filtered, request_filters
 from chaoslab.services.ec2.network_acls import NetworkAcl
 from chaoslab.services.ec2.paging import PAGES, page
 from chaoslab.types import ApiHandler
@@ -41,15 +41,7 @@ def _values(ctx: Ctx, acl: NetworkAcl, name: str) -> list[str]:
 def describe_network_acls(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     registry = _ec2(ctx).network_acls
     acls = [registry.get(i) for i in p["NetworkAclIds"]] if p.get("NetworkAclIds") else list(registry.acls.values())
-    filters = p.get("Filters") or []
-    acls = [
-        a
-        for a in acls
-        if all(
-            any(fnmatch.fnmatchcase(v, pat) for v in _values(ctx, a, f["Name"]) for pat in f.get("Values") or [])
-            for f in filters
-        )
-    ]
+    acls = filtered(acls, request_filters(p), lambda acl, name: _values(ctx, acl, name))
     return page(PAGES, [_record(ctx, a) for a in acls], p, "NetworkAcls")
 
 

@@ -3,12 +3,12 @@ rules or membership is in force (the units' chains rewritten) when the call answ
 
 from __future__ import annotations
 
-import fnmatch
 from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
 from chaoslab.services.ec2.backend import Ec2Backend
+from chaoslab.services.ec2.filters import filtered, request_filters
 from chaoslab.services.ec2.paging import PAGES, page
 from chaoslab.services.ec2.security_groups import Rule, SecurityGroup
 from chaoslab.types import ApiHandler
@@ -60,17 +60,6 @@ def _group_values(group: SecurityGroup, name: str) -> list[str]:
     return list(_GROUP_FILTERS[name](group))
 
 
-def _filtered(items: list[Any], filters: list[dict[str, Any]], values: Any) -> list[Any]:
-    return [
-        item
-        for item in items
-        if all(
-            any(fnmatch.fnmatchcase(v, pat) for v in values(item, f["Name"]) for pat in f.get("Values") or [])
-            for f in filters
-        )
-    ]
-
-
 def describe_security_groups(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     registry = _ec2(ctx).security_groups
     groups = list(registry.groups.values())
@@ -78,7 +67,7 @@ def describe_security_groups(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
         groups = [registry.get(gid) for gid in p["GroupIds"]]
     if p.get("GroupNames"):
         groups = [registry.find(None, name) for name in p["GroupNames"]]
-    groups = _filtered(groups, p.get("Filters") or [], _group_values)
+    groups = filtered(groups, request_filters(p), _group_values)
     return page(PAGES, [g.to_record(ctx.account_id, ctx.region) for g in groups], p, "SecurityGroups")
 
 
@@ -99,7 +88,7 @@ def describe_security_group_rules(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]
             rid = sorted(missing)[0]
             raise AwsError("InvalidSecurityGroupRuleId.NotFound", f"The security group rule ID '{rid}' does not exist")
         rules = [r for r in rules if r.rule_id in wanted]
-    rules = _filtered(rules, p.get("Filters") or [], _rule_values)
+    rules = filtered(rules, request_filters(p), _rule_values)
     return page(PAGES, [r.to_record(ctx.account_id, ctx.region) for r in rules], p, "SecurityGroupRules")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from chaoslab.aws.context import RequestContext as Ctx
 from chaoslab.errors import AwsError
+from chaoslab.services.ec2.filters import request_filters
 from chaoslab.services.ec2.paging import VOLUME_PAGES, page
 from chaoslab.types import ApiHandler
 
@@ -43,9 +44,7 @@ def _matches(record: dict[str, Any], filters: list[dict[str, Any]]) -> bool:
 
 
 def describe_volumes(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
-    filters = p.get("Filters") or []
-    if any(not f.get("Name") for f in filters):
-        raise AwsError("InvalidParameterValue", "The filter 'null' is invalid: every filter needs a Name.")
+    filters = request_filters(p)
     ids = p.get("VolumeIds") or []
     if ids and p.get("MaxResults") is not None:
         raise AwsError(
