@@ -25,20 +25,22 @@ from fuzz_values import InputFuzzer
 
 from chaoslab.aws import limits
 
-SERVICES = (
-    "ec2",
-    "autoscaling",
-    "ecs",
-    "elbv2",
-    "cloudwatch",
-    "logs",
-    "rds",
-    "iam",
-    "sts",
-    "ssm",
-    "fis",
-    "servicediscovery",
-)
+# The lab's service packages, each with the name botocore gives its model.
+SERVICES = {
+    "ec2": "ec2",
+    "autoscaling": "autoscaling",
+    "ecs": "ecs",
+    "elbv2": "elbv2",
+    "cloudwatch": "cloudwatch",
+    "logs": "logs",
+    "rds": "rds",
+    "iam": "iam",
+    "sts": "sts",
+    "ssm": "ssm",
+    "fis": "fis",
+    "servicediscovery": "servicediscovery",
+    "applicationautoscaling": "application-autoscaling",
+}
 # Valid calls of these start real processes (PostgreSQL servers, tasks, instances): fuzzed with
 # inputs that always break a constraint.
 COSTLY = {
@@ -59,8 +61,8 @@ _HARVEST = re.compile(r"^(arn:aws:[^\s]{10,200}|[a-z]{1,4}-[0-9a-f]{8,17})$")
 def implemented() -> list[tuple[str, str]]:
     """(service, operation) for every operation the lab implements."""
     out = []
-    for service in SERVICES:
-        ops = importlib.import_module(f"chaoslab.services.{service}.api").OPERATIONS
+    for package, service in SERVICES.items():
+        ops = importlib.import_module(f"chaoslab.services.{package}.api").OPERATIONS
         out += [(service, op) for op in sorted(ops)]
     return out
 
