@@ -275,6 +275,7 @@ class _Template:
     def _finish(self) -> None:
         common.attach_subnets_and_listeners(self.arch, self.subnets, self.listeners, "template")
         secgroups.attach(self.arch, self.sg_rules, "template")
+        self._group_names_as_ids()
         roles = {r.name: r for r in self.arch.roles}
         for names, pname, document in self.policies:
             for role in names:
@@ -335,9 +336,20 @@ class _Template:
         )
 
     def _group_ids(self, values: Any) -> list[str]:
-        """Group references as ids: a template's group named by its GroupName is its id."""
+        return [str(v) for v in values or []]
+
+    def _group_names_as_ids(self) -> None:
+        """A reference by GroupName (a launch template's `SecurityGroups`, or a literal name)
+        is that template group's id; resolved once every group is read."""
         by_name = {g.name: g.id for g in self.arch.security_groups}
-        return [by_name.get(str(v), str(v)) for v in values or []]
+        holders: list[LoadBalancer | LaunchTemplate | Service | Database] = [
+            *self.arch.load_balancers,
+            *self.arch.launch_templates,
+            *self.arch.services,
+            *self.arch.databases,
+        ]
+        for holder in holders:
+            holder.security_groups = [by_name.get(ref, ref) for ref in holder.security_groups]
 
     def _launch_template(self, logical: str, p: dict[str, Any]) -> None:
         data = p.get("LaunchTemplateData") or {}
