@@ -157,6 +157,8 @@ def test_json_template_with_an_ecs_service(tmp_path: Path, capsys: pytest.Captur
     path = FIXTURE.with_name("payments.cfn.json")
     out = writer.build(cloudformation.read(path, {}, "us-east-1", "123456789012"), {}, "123456789012")
     validate_stack(out.stack)
+    # a protocol by number, as EC2 also takes it
+    assert out.stack["security_groups"][0]["ingress"] == [{"port": 80, "cidr": "10.0.0.0/16"}]
     ecs = out.stack["ecs"]
     assert ecs["clusters"] == ["pets"]
     (td,) = ecs["task_definitions"]
@@ -178,6 +180,7 @@ def test_json_template_with_an_ecs_service(tmp_path: Path, capsys: pytest.Captur
             "azs": ["us-east-1a"],
             "database": "pets-db",
             "load_balancer": {"target_group": "payments-tg", "container_name": "api", "container_port": 80},
+            "security_groups": ["payments-api"],
             "health_check_grace_period": 30,
         }
     ]
