@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.importer import common
+from chaoslab.importer import common, secgroups
 from chaoslab.importer.intrinsics import Resolver, Unresolvable
 from chaoslab.importer.model import (
     Architecture,
@@ -23,6 +23,8 @@ from chaoslab.importer.model import (
     LoadBalancer,
     Network,
     Role,
+    Rule,
+    SecurityGroup,
     Service,
     Subnet,
     TargetGroup,
@@ -54,7 +56,6 @@ _NETWORK_ONLY = (
     "AWS::EC2::NatGateway",
     "AWS::EC2::EIP",
 )
-_NOT_ENFORCED = ("AWS::EC2::SecurityGroup", "AWS::EC2::SecurityGroupIngress", "AWS::EC2::SecurityGroupEgress")
 _NOT_NEEDED = (
     "AWS::RDS::DBSubnetGroup",
     "AWS::RDS::DBClusterParameterGroup",
@@ -62,7 +63,7 @@ _NOT_NEEDED = (
     "AWS::IAM::InstanceProfile",
     "AWS::Logs::LogGroup",
 )
-_LT_DATA_KEPT = {"ImageId", "InstanceType", "UserData", "TagSpecifications"}
+_LT_DATA_KEPT = {"ImageId", "InstanceType", "UserData", "TagSpecifications", "SecurityGroupIds", "SecurityGroups"}
 _TD_KEEP_KEYS = ("Options", "DockerLabels")  # maps of the user's own keys, left as written
 
 
@@ -138,6 +139,7 @@ class _Template:
         self.policies: list[tuple[list[str], str, Any]] = []  # (role names, policy name, document)
         self.customer_policies: dict[str, tuple[str, Any]] = {}  # ARN -> (name, document)
         self.instances: list[tuple[str, str, str | None]] = []  # (cluster, instance, AZ)
+        self.sg_rules: list[tuple[str, bool, Rule]] = []  # (group id, egress?, rule) of rule resources
 
     # what Ref and GetAtt give ---------------------------------------------------------------
     def _type(self, logical: str) -> str:
@@ -195,6 +197,7 @@ class _Template:
             "LoadBalancerName": lambda: name,
             "DNSName": lambda: f"{name}.{r}.elb.amazonaws.com",
             "LaunchTemplateId": lambda: logical,
+            "GroupId": lambda: logical,
             "LatestVersionNumber": lambda: "1",
             "DefaultVersionNumber": lambda: "1",
             "Endpoint.Address": lambda: self._endpoint(logical, f"{name}.cluster-imported.{r}.rds.amazonaws.com"),
@@ -223,6 +226,9 @@ class _Template:
         readers: dict[str, Callable[[str, _Properties], None]] = {
             "AWS::EC2::VPC": self._vpc,
             "AWS::EC2::Subnet": self._subnet,
+            "AWS::EC2::SecurityGroup": self._security_group,
+            "AWS::EC2::SecurityGroupIngress": lambda logical, p: self._rule_resource(logical, p, False),
+            "AWS::EC2::SecurityGroupEgress": lambda logical, p: self._rule_resource(logical, p, True),
             "AWS::EC2::LaunchTemplate": self._launch_template,
             "AWS::AutoScaling::AutoScalingGroup": self._group,
             "AWS::ElasticLoadBalancingV2::LoadBalancer": self._load_balancer,
@@ -247,9 +253,7 @@ class _Template:
                 if condition and not self.resolver.condition(str(condition)):
                     self.arch.skip(what, f"condition {condition} is false: CloudFormation would not create it")
                     continue
-                if kind in _NOT_ENFORCED:
-                    self.arch.skip(what, "not enforced by the lab (units reach each other freely)")
-                elif kind in _NETWORK_ONLY:
+                if kind in _NETWORK_ONLY:
                     self.arch.skip(what, "not needed: a lab VPC has no route off the machine")
                 elif kind in _NOT_NEEDED:
                     self.arch.skip(what, "not needed by the lab")
@@ -270,6 +274,8 @@ class _Template:
 
     def _finish(self) -> None:
         common.attach_subnets_and_listeners(self.arch, self.subnets, self.listeners, "template")
+        secgroups.attach(self.arch, self.sg_rules, "template")
+        self._group_names_as_ids()
         roles = {r.name: r for r in self.arch.roles}
         for names, pname, document in self.policies:
             for role in names:
@@ -286,11 +292,77 @@ class _Template:
     def _subnet(self, logical: str, p: dict[str, Any]) -> None:
         self.subnets.append((p["VpcId"], Subnet(id=logical, az=p["AvailabilityZone"], cidr=p["CidrBlock"])))
 
+    def _security_group(self, logical: str, p: dict[str, Any]) -> None:
+        what = f"security group {logical}"
+        group = SecurityGroup(
+            id=logical,
+            name=str(p.get("GroupName") or logical),
+            description=str(p.get("GroupDescription") or ""),
+            tags=common.tags(p.get("Tags")),
+        )
+        for entry in p.get("SecurityGroupIngress") or []:
+            group.ingress += self._rules(f"{what} ingress", entry, False)
+        if "SecurityGroupEgress" in p:  # given, it replaces AWS's all-traffic egress rule
+            group.egress = []
+            for entry in p["SecurityGroupEgress"] or []:
+                group.egress += self._rules(f"{what} egress", entry, True)
+        self.arch.security_groups.append(group)
+
+    def _rule_resource(self, logical: str, p: dict[str, Any], egress: bool) -> None:
+        group = p.get("GroupId")
+        if group is None:
+            self.arch.skip(f"security group rule {logical}", "left out: it names its group by name, not GroupId")
+            return
+        for rule in self._rules(f"security group rule {logical}", p, egress):
+            self.sg_rules.append((str(group), egress, rule))
+
+    def _rules(self, what: str, entry: dict[str, Any], egress: bool) -> list[Rule]:
+        """One CloudFormation rule (a property entry or a rule resource's properties)."""
+        side = "Destination" if egress else "Source"
+        if entry.get("SourceSecurityGroupName"):
+            self.arch.skip(what, "left out: a peer group named by name (EC2-Classic and default VPCs only)")
+        return secgroups.rules(
+            self.arch,
+            what,
+            entry.get("IpProtocol", "-1"),
+            (entry.get("FromPort"), entry.get("ToPort")),
+            cidrs=[entry["CidrIp"]] if entry.get("CidrIp") else [],
+            groups=[entry[f"{side}SecurityGroupId"]] if entry.get(f"{side}SecurityGroupId") else [],
+            description=entry.get("Description"),
+            untranslatable={
+                "IPv6 range": [entry.get("CidrIpv6")],
+                "prefix list": [entry.get(f"{side}PrefixListId")],
+            },
+        )
+
+    def _group_ids(self, values: Any) -> list[str]:
+        return [str(v) for v in values or []]
+
+    def _group_names_as_ids(self) -> None:
+        """A reference by GroupName (a launch template's `SecurityGroups`, or a literal name)
+        is that template group's id; resolved once every group is read."""
+        by_name = {g.name: g.id for g in self.arch.security_groups}
+        holders: list[LoadBalancer | LaunchTemplate | Service | Database] = [
+            *self.arch.load_balancers,
+            *self.arch.launch_templates,
+            *self.arch.services,
+            *self.arch.databases,
+        ]
+        for holder in holders:
+            holder.security_groups = [by_name.get(ref, ref) for ref in holder.security_groups]
+
     def _launch_template(self, logical: str, p: dict[str, Any]) -> None:
         data = p.get("LaunchTemplateData") or {}
-        dropped = sorted(set(data) - _LT_DATA_KEPT)
+        dropped = sorted(set(data) - _LT_DATA_KEPT - {"NetworkInterfaces"})
         if dropped:
             self.arch.skip(f"launch template {logical}", f"{', '.join(dropped)} (not used by the lab)")
+        groups = self._group_ids(data.get("SecurityGroupIds")) + self._group_ids(data.get("SecurityGroups"))
+        for nic in data.get("NetworkInterfaces") or []:
+            groups += self._group_ids(nic.get("Groups"))
+            if other := sorted(set(nic) - {"Groups", "DeviceIndex", "SubnetId"}):
+                self.arch.skip(
+                    f"launch template {logical} network interface", f"{', '.join(other)} (not used by the lab)"
+                )
         lt_tags: dict[str, str] = {}
         for spec in data.get("TagSpecifications") or []:
             lt_tags.update(common.tags(spec.get("Tags")))
@@ -301,6 +373,7 @@ class _Template:
                 image=str(data.get("ImageId", "")),
                 instance_type=data.get("InstanceType"),
                 user_data=common.user_data(data.get("UserData")),
+                security_groups=list(dict.fromkeys(groups)),
                 tags=lt_tags,
             )
         )
@@ -345,6 +418,7 @@ class _Template:
                 id=self._ref(logical),
                 name=self.name(logical),
                 idle_timeout=common.number(idle) if idle is not None else None,
+                security_groups=self._group_ids(p.get("SecurityGroups")),
                 tags=common.tags(p.get("Tags")),
             )
         )
@@ -400,6 +474,7 @@ class _Template:
                 launch_type=p.get("LaunchType"),
                 capacity_provider=strategy[0].get("CapacityProvider"),
                 subnets=[str(s) for s in vpc.get("Subnets", [])],
+                security_groups=self._group_ids(vpc.get("SecurityGroups")),
                 load_balancer=(
                     (
                         str(lbs[0]["TargetGroupArn"]),
@@ -430,6 +505,7 @@ class _Template:
             username=str(p.get("MasterUsername", "postgres")),
             password=str(password) if password is not None else None,
             port=common.number(p["Port"]) if "Port" in p else None,
+            security_groups=self._group_ids(p.get("VpcSecurityGroupIds")),
             tags=common.tags(p.get("Tags")),
         )
 

@@ -1,8 +1,9 @@
 """A live account, read through boto3 with Describe/List/Get calls only, into an `Architecture`.
 
 Auto Scaling groups, ECS services, load balancers, databases, roles, alarms and FIS templates are
-read (only those carrying every `--tag` when tags are given); the launch templates, subnets, VPCs
-and target groups they use come with them. A section the caller may not read is noted, not fatal.
+read (only those carrying every `--tag` when tags are given); the launch templates, subnets, VPCs,
+target groups and security groups they use come with them. Instances outside Auto Scaling groups
+are listed: a stack has instances only in groups. A section the caller may not read is noted, not fatal.
 Nothing here writes: the clients are used for `describe_*`, `list_*` and `get_*` alone."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.importer import common
+from chaoslab.importer import common, secgroups
 from chaoslab.importer.model import (
     Architecture,
     Database,
@@ -21,6 +22,7 @@ from chaoslab.importer.model import (
     LoadBalancer,
     Network,
     Role,
+    SecurityGroup,
     Service,
     Subnet,
     TargetGroup,
@@ -111,17 +113,20 @@ class _Reader:
         self.subnet_ids: set[str] = set()
         self.tg_arns: set[str] = set()
         self.templates: dict[str, str | None] = {}  # launch template id -> version
+        self.group_ids: set[str] = set()  # security groups the imported resources use
 
     def sections(self) -> list[Callable[[], None]]:
         # in this order: load balancers name target groups, compute names templates and subnets
         return [
             self._groups,
+            self._instances,
             self._ecs,
             self._load_balancers,
             self._target_groups,
             self._launch_templates,
             self._network,
             self._databases,
+            self._security_groups,
             self._roles,
             self._alarms,
             self._experiment_templates,
@@ -170,12 +175,32 @@ class _Reader:
                 )
             )
 
+    def _instances(self) -> None:
+        for reservation in _pages(self.client("ec2"), "describe_instances", "Reservations"):
+            for inst in reservation.get("Instances", []):
+                tags = common.tags(inst.get("Tags"))
+                if inst.get("State", {}).get("Name") in ("terminated", "shutting-down") or not self.wanted(tags):
+                    continue
+                if "aws:autoscaling:groupName" not in {t.get("Key") for t in inst.get("Tags", [])}:
+                    self.arch.skip(
+                        f"instance {inst['InstanceId']}",
+                        "left out: a stack has instances only in Auto Scaling groups (put it in a group of one)",
+                    )
+
+    def _uses(self, ids: Any) -> list[str]:
+        """Security-group ids a resource names, remembered to be read with it."""
+        found = [str(i) for i in ids or []]
+        self.group_ids.update(found)
+        return found
+
     def _launch_templates(self) -> None:
         ec2 = self.client("ec2")
         for lt_id, version in self.templates.items():
             found = ec2.describe_launch_template_versions(LaunchTemplateId=lt_id, Versions=[version or "$Default"])
             for v in found.get("LaunchTemplateVersions", [])[:1]:
                 data = v.get("LaunchTemplateData", {})
+                groups = list(data.get("SecurityGroupIds") or [])
+                groups += [g for nic in data.get("NetworkInterfaces") or [] for g in nic.get("Groups") or []]
                 self.arch.launch_templates.append(
                     LaunchTemplate(
                         id=lt_id,
@@ -183,6 +208,7 @@ class _Reader:
                         image=str(data.get("ImageId", "")),
                         instance_type=data.get("InstanceType"),
                         user_data=common.user_data(data.get("UserData")),
+                        security_groups=self._uses(dict.fromkeys(groups)),
                     )
                 )
 
@@ -211,7 +237,8 @@ class _Reader:
                     self.arch.task_definitions.append(body)
                 lbs = s.get("loadBalancers") or []
                 self.tg_arns.update(lb["targetGroupArn"] for lb in lbs if lb.get("targetGroupArn"))
-                subnets = ((s.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}).get("subnets", [])
+                vpc = (s.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+                subnets = vpc.get("subnets", [])
                 self.subnet_ids.update(subnets)
                 strategy = (s.get("capacityProviderStrategy") or [{}])[0]
                 self.arch.services.append(
@@ -223,6 +250,7 @@ class _Reader:
                         launch_type=s.get("launchType"),
                         capacity_provider=strategy.get("capacityProvider"),
                         subnets=list(subnets),
+                        security_groups=self._uses(vpc.get("securityGroups")),
                         load_balancer=(lbs[0]["targetGroupArn"], lbs[0]["containerName"], int(lbs[0]["containerPort"]))
                         if lbs
                         else None,
@@ -258,7 +286,13 @@ class _Reader:
                 continue
             attrs = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
             idle = next((a["Value"] for a in attrs if a["Key"] == "idle_timeout.timeout_seconds"), None)
-            model = LoadBalancer(id=arn, name=name, idle_timeout=int(idle) if idle else None, tags=tags.get(arn, {}))
+            model = LoadBalancer(
+                id=arn,
+                name=name,
+                idle_timeout=int(idle) if idle else None,
+                security_groups=self._uses(lb.get("SecurityGroups")),
+                tags=tags.get(arn, {}),
+            )
             for ln, target in zip(listeners, targets, strict=True):
                 if ln.get("Protocol", "HTTP") != "HTTP":
                     self.arch.skip(f"listener {name}:{ln['Port']}", f"{ln['Protocol']} served as plain HTTP (no TLS)")
@@ -328,6 +362,7 @@ class _Reader:
                     username=str(c.get("MasterUsername") or "postgres"),
                     port=c.get("Port"),
                     instances=members.get(ident, []),
+                    security_groups=self._uses(g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])),
                     tags=tags,
                 )
             )
@@ -344,10 +379,28 @@ class _Reader:
                 username=str(inst.get("MasterUsername") or "postgres"),
                 port=(inst.get("Endpoint") or {}).get("Port"),
                 instances=[(ident, inst.get("AvailabilityZone"))],
+                security_groups=self._uses(g["VpcSecurityGroupId"] for g in inst.get("VpcSecurityGroups", [])),
                 tags=common.tags(inst.get("TagList")),
             )
         )
         self.arch.skip(f"database {ident}", "a single PostgreSQL instance runs as a cluster with one writer")
+
+    def _security_groups(self) -> None:
+        if not self.group_ids:
+            return
+        ec2 = self.client("ec2")
+        for g in _pages(ec2, "describe_security_groups", "SecurityGroups", GroupIds=sorted(self.group_ids)):
+            what = f"security group {g['GroupName']}"
+            self.arch.security_groups.append(
+                SecurityGroup(
+                    id=g["GroupId"],
+                    name=g["GroupName"],
+                    description=str(g.get("Description") or ""),
+                    ingress=secgroups.ip_permissions(self.arch, f"{what} ingress", g.get("IpPermissions", [])),
+                    egress=secgroups.ip_permissions(self.arch, f"{what} egress", g.get("IpPermissionsEgress", [])),
+                    tags=common.tags(g.get("Tags")),
+                )
+            )
 
     def _roles(self) -> None:
         iam = self.client("iam")

@@ -34,6 +34,28 @@ class Network:
 
 
 @dataclass
+class Rule:
+    """One security-group permission in the stack's words: a protocol (tcp, udp, icmp, all), its
+    port range (None: every port) and one peer, a CIDR or the source's id of a group."""
+
+    protocol: str
+    ports: tuple[int, int] | None = None
+    cidr: str | None = None
+    group: str | None = None  # a SecurityGroup id
+    description: str | None = None
+
+
+@dataclass
+class SecurityGroup:
+    id: str
+    name: str
+    description: str = ""
+    ingress: list[Rule] = field(default_factory=list)
+    egress: list[Rule] | None = None  # None: AWS's all-traffic egress rule, as a new group has
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class TargetGroup:
     id: str
     name: str
@@ -56,6 +78,7 @@ class LoadBalancer:
     name: str
     listeners: list[Listener] = field(default_factory=list)
     idle_timeout: int | None = None
+    security_groups: list[str] = field(default_factory=list)  # SecurityGroup ids
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,6 +89,7 @@ class LaunchTemplate:
     image: str
     instance_type: str | None = None
     user_data: str | None = None  # plain text
+    security_groups: list[str] = field(default_factory=list)  # SecurityGroup ids
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,6 +116,7 @@ class Database:
     password: str | None = None  # None: not in the source (the writer sets one and says so)
     port: int | None = None
     instances: list[tuple[str, str | None]] = field(default_factory=list)  # (identifier, AZ)
+    security_groups: list[str] = field(default_factory=list)  # SecurityGroup ids
     tags: dict[str, str] = field(default_factory=dict)
 
 
@@ -105,6 +130,7 @@ class Service:
     capacity_provider: str | None = None
     subnets: list[str] = field(default_factory=list)
     load_balancer: tuple[str, str, int] | None = None  # (TargetGroup id, container, port)
+    security_groups: list[str] = field(default_factory=list)  # SecurityGroup ids
     grace: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
 
@@ -127,6 +153,7 @@ class Architecture:
     region: str = "us-east-1"
     account: str = "123456789012"
     networks: list[Network] = field(default_factory=list)
+    security_groups: list[SecurityGroup] = field(default_factory=list)
     target_groups: list[TargetGroup] = field(default_factory=list)
     load_balancers: list[LoadBalancer] = field(default_factory=list)
     launch_templates: list[LaunchTemplate] = field(default_factory=list)

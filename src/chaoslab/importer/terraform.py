@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.importer import common, tfplan
+from chaoslab.importer import common, secgroups, tfplan
 from chaoslab.importer.model import (
     Architecture,
     Database,
@@ -22,12 +22,13 @@ from chaoslab.importer.model import (
     LoadBalancer,
     Network,
     Role,
+    Rule,
+    SecurityGroup,
     Service,
     Subnet,
     TargetGroup,
 )
 
-_NOT_ENFORCED = ("aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_ingress_rule")
 _NETWORK_ONLY = (
     "aws_internet_gateway",
     "aws_nat_gateway",
@@ -92,11 +93,16 @@ class _Reader:
         self.customer_policies: dict[str, tuple[str, Any]] = {}  # ARN (or a plan's address) -> (name, document)
         self.instances: list[tuple[str, str, str | None]] = []
         self.names: dict[str, str] = {}  # a plan's placeholder (an address) -> the resource's name
+        self.sg_rules: list[tuple[str, bool, Rule]] = []  # (group id, egress?, rule) of rule resources
 
     def read(self) -> Architecture:
         readers: dict[str, Callable[[dict[str, Any]], None]] = {
             "aws_vpc": self._vpc,
             "aws_subnet": self._subnet,
+            "aws_security_group": self._security_group,
+            "aws_security_group_rule": self._rule_resource,
+            "aws_vpc_security_group_ingress_rule": lambda v: self._vpc_rule(v, False),
+            "aws_vpc_security_group_egress_rule": lambda v: self._vpc_rule(v, True),
             "aws_launch_template": self._launch_template,
             "aws_autoscaling_group": self._group,
             "aws_lb": self._load_balancer,
@@ -126,8 +132,6 @@ class _Reader:
                 self.arch.skip(what, f"{unknown}: known only after apply (import the state after `terraform apply`)")
             if res.get("mode") == "data":
                 self.arch.skip(what, "a data source: read by Terraform, nothing to create")
-            elif kind in _NOT_ENFORCED:
-                self.arch.skip(what, "not enforced by the lab (units reach each other freely)")
             elif kind in _NETWORK_ONLY:
                 self.arch.skip(what, "not needed: a lab VPC has no route off the machine")
             elif kind in _NOT_NEEDED:
@@ -144,6 +148,7 @@ class _Reader:
 
     def _finish(self) -> None:
         common.attach_subnets_and_listeners(self.arch, self.subnets, self.listeners, "plan")
+        secgroups.attach(self.arch, self.sg_rules, "plan")
         roles = {r.name: r for r in self.arch.roles}
         roles.update({a: roles[n] for a, n in self.names.items() if n in roles})
         for role, pname, document in self.policies:
@@ -178,7 +183,65 @@ class _Reader:
         subnet = Subnet(id=str(v.get("id") or v["_address"]), az=v["availability_zone"], cidr=v["cidr_block"])
         self.subnets.append((str(v["vpc_id"]), subnet))
 
+    def _security_group(self, v: dict[str, Any]) -> None:
+        group_id, what = str(v.get("id") or v["_address"]), v["_address"]
+        ingress = [r for block in v.get("ingress") or [] for r in self._rules(f"{what} ingress", block, group_id)]
+        # Terraform removes AWS's all-traffic egress rule from the groups it makes: only these stay
+        egress = [r for block in v.get("egress") or [] for r in self._rules(f"{what} egress", block, group_id)]
+        self.arch.security_groups.append(
+            SecurityGroup(
+                id=group_id,
+                name=str(v.get("name") or v["_address"].rsplit(".", 1)[-1]),
+                description=str(v.get("description") or ""),
+                ingress=ingress,
+                egress=egress,
+                tags=common.tags(v.get("tags")),
+            )
+        )
+
+    def _rules(self, what: str, block: dict[str, Any], group_id: str) -> list[Rule]:
+        """An `ingress`/`egress` block or an `aws_security_group_rule`'s values."""
+        peers = [str(g) for g in block.get("security_groups") or []]
+        if block.get("source_security_group_id"):
+            peers.append(str(block["source_security_group_id"]))
+        if block.get("self"):
+            peers.append(group_id)
+        return secgroups.rules(
+            self.arch,
+            what,
+            block.get("protocol", "-1"),
+            (block.get("from_port"), block.get("to_port")),
+            cidrs=block.get("cidr_blocks") or [],
+            groups=peers,
+            description=block.get("description"),
+            untranslatable={
+                "IPv6 range": block.get("ipv6_cidr_blocks") or [],
+                "prefix list": block.get("prefix_list_ids") or [],
+            },
+        )
+
+    def _rule_resource(self, v: dict[str, Any]) -> None:
+        egress = v["type"] == "egress"
+        group_id = str(v["security_group_id"])
+        for rule in self._rules(v["_address"], v, group_id):
+            self.sg_rules.append((group_id, egress, rule))
+
+    def _vpc_rule(self, v: dict[str, Any], egress: bool) -> None:
+        rules = secgroups.rules(
+            self.arch,
+            v["_address"],
+            v.get("ip_protocol", "-1"),
+            (v.get("from_port"), v.get("to_port")),
+            cidrs=[v["cidr_ipv4"]] if v.get("cidr_ipv4") else [],
+            groups=[v["referenced_security_group_id"]] if v.get("referenced_security_group_id") else [],
+            description=v.get("description"),
+            untranslatable={"IPv6 range": [v.get("cidr_ipv6")], "prefix list": [v.get("prefix_list_id")]},
+        )
+        self.sg_rules += [(str(v["security_group_id"]), egress, rule) for rule in rules]
+
     def _launch_template(self, v: dict[str, Any]) -> None:
+        groups = [str(g) for g in v.get("vpc_security_group_ids") or []]
+        groups += [str(g) for nic in v.get("network_interfaces") or [] for g in nic.get("security_groups") or []]
         self.arch.launch_templates.append(
             LaunchTemplate(
                 id=str(v.get("id") or v["name"]),
@@ -186,6 +249,7 @@ class _Reader:
                 image=str(v.get("image_id") or ""),
                 instance_type=v.get("instance_type"),
                 user_data=common.user_data(v.get("user_data")),
+                security_groups=list(dict.fromkeys(groups)),
                 tags=common.tags(v.get("tags")),
             )
         )
@@ -222,6 +286,7 @@ class _Reader:
                 id=str(v.get("arn") or v.get("id") or v["name"]),
                 name=v["name"],
                 idle_timeout=int(v["idle_timeout"]) if v.get("idle_timeout") else None,
+                security_groups=[str(g) for g in v.get("security_groups") or []],
                 tags=common.tags(v.get("tags")),
             )
         )
@@ -292,6 +357,7 @@ class _Reader:
                 launch_type=v.get("launch_type"),
                 capacity_provider=strategy.get("capacity_provider"),
                 subnets=[str(s) for s in _first(v.get("network_configuration")).get("subnets") or []],
+                security_groups=[str(g) for g in _first(v.get("network_configuration")).get("security_groups") or []],
                 load_balancer=(str(lb["target_group_arn"]), lb["container_name"], int(lb["container_port"]))
                 if lb
                 else None,
@@ -314,6 +380,7 @@ class _Reader:
                 username=str(v.get("master_username") or "postgres"),
                 password=v.get("master_password"),
                 port=int(v["port"]) if v.get("port") else None,
+                security_groups=[str(g) for g in v.get("vpc_security_group_ids") or []],
                 tags=common.tags(v.get("tags")),
             )
         )
@@ -333,6 +400,7 @@ class _Reader:
                 username=str(v.get("username") or "postgres"),
                 password=v.get("password"),
                 port=int(v["port"]) if v.get("port") else None,
+                security_groups=[str(g) for g in v.get("vpc_security_group_ids") or []],
                 instances=[(v["identifier"], v.get("availability_zone"))],
                 tags=common.tags(v.get("tags")),
             )

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_LISTS = {"vpc_zone_identifier", "target_group_arns", "subnets", "security_groups", "resource_arns"}
+_LISTS = {
+    "vpc_zone_identifier",
+    "target_group_arns",
+    "subnets",
+    "security_groups",
+    "vpc_security_group_ids",
+    "cidr_blocks",
+    "resource_arns",
+}
 _NOT_RESOURCES = ("var.", "local.", "each.", "count.", "path.", "module.", "terraform.", "self.")
 _INDEX = re.compile(r"\[[^\]]*\]$")
 

@@ -15,7 +15,8 @@ from typing import Any
 import yaml
 
 from chaoslab.apps.registry import is_bundled
-from chaoslab.importer.model import Architecture, Group, LaunchTemplate, Note, Role, Subnet
+from chaoslab.importer.model import Architecture, Group, LaunchTemplate, Note, Role, Rule, SecurityGroup, Subnet
+from chaoslab.importer.secgroups import ALL_OUT
 from chaoslab.services.iam import managed
 from chaoslab.stack import validate_stack
 
@@ -49,6 +50,13 @@ class _Builder:
         self.tg_by_name = {tg.name: self.tg_names[tg.id] for tg in arch.target_groups}
         self.lb_by_name = {lb.name: self._name(lb.name, "load balancer") for lb in arch.load_balancers}
         self.templates = {lt.id: lt for lt in arch.launch_templates}
+        self.sg_names: dict[str, str] = {}
+        for sg in arch.security_groups:
+            name = self._group_name(sg)
+            if name in self.sg_names.values():
+                self.notes.append(Note(f"security group {sg.id}", f"left out: another group is named {name!r}"))
+            else:
+                self.sg_names[sg.id] = name
 
     def _name(self, name: str, kind: str) -> str:
         safe = stack_name(name)
@@ -63,6 +71,13 @@ class _Builder:
         doc["description"] = f"imported from {self.arch.name}"
         if vpc := self._vpc():
             doc["vpc"] = vpc
+        if doc.get("vpc"):
+            doc["security_groups"] = [
+                self._security_group(g) for g in self.arch.security_groups if g.id in self.sg_names
+            ]
+        elif self.arch.security_groups:
+            self.notes.append(Note("security groups", "left out: no VPC was imported to put them in"))
+            self.sg_names.clear()
         if db := self._database():
             doc["database"] = db
         doc["target_groups"] = [self._target_group(tg.id) for tg in self.arch.target_groups]
@@ -110,6 +125,64 @@ class _Builder:
                 azs.append(az)
         return azs
 
+    # security groups -----------------------------------------------------------------------
+    def _group_name(self, sg: SecurityGroup) -> str:
+        name = re.sub(r"[^A-Za-z0-9 ._-]+", "-", sg.name).strip(" ._-")[:255] or sg.id
+        if name.lower() == "default" or name.startswith("sg-"):
+            name = f"imported-{name}"  # EC2 keeps `default` for the VPC's own and refuses `sg-*`
+        if name != sg.name:
+            self.notes.append(Note(f"security group {sg.name}", f"renamed {name!r}: a name the lab's EC2 takes"))
+        return name
+
+    def _security_group(self, sg: SecurityGroup) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.sg_names[sg.id]}
+        if sg.description:
+            out["description"] = sg.description
+        ingress = [r for rule in sg.ingress if (r := self._rule(rule, sg))]
+        if ingress:
+            out["ingress"] = ingress
+        if sg.egress is not None and sg.egress != [ALL_OUT]:
+            out["egress"] = [r for rule in sg.egress if (r := self._rule(rule, sg))]
+        if sg.tags:
+            out["tags"] = sg.tags
+        return out
+
+    def _rule(self, rule: Rule, sg: SecurityGroup) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        if rule.protocol != "tcp":
+            out["protocol"] = rule.protocol
+        if rule.ports and rule.protocol != "all":
+            low, high = rule.ports
+            if low == high:
+                out["port"] = low
+            else:
+                out["ports"] = f"{low}-{high}"
+        if rule.cidr is not None:
+            out["cidr"] = rule.cidr
+        elif rule.group in self.sg_names:
+            out["group"] = self.sg_names[rule.group]
+        else:
+            self.notes.append(
+                Note(
+                    f"security group {sg.name}",
+                    f"a rule naming group {rule.group} left out: that group is not imported",
+                )
+            )
+            return None
+        if rule.description:
+            out["description"] = rule.description
+        return out
+
+    def _refs(self, ids: list[str], what: str) -> list[str]:
+        """The stack names of the groups a resource names; one not imported is listed."""
+        names = []
+        for group_id in ids:
+            if group_id in self.sg_names:
+                names.append(self.sg_names[group_id])
+            else:
+                self.notes.append(Note(what, f"security group {group_id} left out: it is not imported"))
+        return names
+
     # database --------------------------------------------------------------------------------
     def _database(self) -> dict[str, Any] | None:
         if not self.arch.databases:
@@ -147,6 +220,8 @@ class _Builder:
             instances.append({"id": self._name(ident, "database instance"), "az": az or azs[i % len(azs)]})
         if instances:
             out["instances"] = instances
+        if groups := self._refs(db.security_groups, f"database {db.cluster}"):
+            out["security_groups"] = groups
         if db.tags:
             out["tags"] = db.tags
         return out
@@ -183,6 +258,8 @@ class _Builder:
             item: dict[str, Any] = {"name": self.lb_by_name[lb.name], "listeners": listeners}
             if lb.idle_timeout:
                 item["idle_timeout"] = lb.idle_timeout
+            if groups := self._refs(lb.security_groups, f"load balancer {lb.name}"):
+                item["security_groups"] = groups
             if lb.tags:
                 item["tags"] = lb.tags
             out.append(item)
@@ -221,6 +298,8 @@ class _Builder:
             out["instance_type"] = lt.instance_type
         if lt.user_data:
             out["user_data"] = lt.user_data
+        if groups := self._refs(lt.security_groups, f"launch template {lt.name}"):
+            out["security_groups"] = groups
         if lt.tags:
             out["tags"] = lt.tags
         return out
@@ -236,6 +315,8 @@ class _Builder:
         if not lt.user_data and is_bundled(image) and lt.name == f"{name}-lt":
             out["image"] = image  # the stack makes this very template again
             used.setdefault(lt.id, "inline")
+            if groups := self._refs(lt.security_groups, f"launch template {lt.name}"):
+                out["security_groups"] = groups
         else:
             out["launch_template"] = {"name": lt.name, "version": g.version} if g.version else lt.name
             used[lt.id] = "reference"
@@ -285,6 +366,8 @@ class _Builder:
                     "container_name": container,
                     "container_port": port,
                 }
+            if groups := self._refs(svc.security_groups, f"ECS service {svc.name}"):
+                item["security_groups"] = groups
             if svc.grace is not None:
                 item["health_check_grace_period"] = svc.grace
             if svc.tags:

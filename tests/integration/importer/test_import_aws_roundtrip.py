@@ -23,7 +23,34 @@ def shape(lab: Lab) -> dict[str, Any]:
     groups = asg.describe_auto_scaling_groups()["AutoScalingGroups"]
     clusters = rds.describe_db_clusters()["DBClusters"]
     tg_names = {tg["TargetGroupArn"]: tg["TargetGroupName"] for tg in tgs}
+    sgs = lab.client("ec2").describe_security_groups()["SecurityGroups"]
+    sg_names = {g["GroupId"]: g["GroupName"] for g in sgs}
     return {
+        "security_groups": sorted(
+            (
+                g["GroupName"],
+                tuple(
+                    sorted(
+                        (p["IpProtocol"], p.get("FromPort"), p.get("ToPort"), peer)
+                        for p in g["IpPermissions"]
+                        for peer in [r["CidrIp"] for r in p.get("IpRanges", [])]
+                        + [sg_names[u["GroupId"]] for u in p.get("UserIdGroupPairs", [])]
+                    )
+                ),
+            )
+            for g in sgs
+            if g["GroupName"] != "default"
+        ),
+        "group_references": sorted(
+            [(lb["LoadBalancerName"], tuple(sorted(sg_names[i] for i in lb.get("SecurityGroups", [])))) for lb in lbs]
+            + [
+                (
+                    c["DBClusterIdentifier"],
+                    tuple(sorted(sg_names[g["VpcSecurityGroupId"]] for g in c["VpcSecurityGroups"])),
+                )
+                for c in clusters
+            ]
+        ),
         "target_groups": sorted(
             (
                 tg["TargetGroupName"],
@@ -77,6 +104,9 @@ def test_the_default_stack_round_trips(
     out = tmp_path / "imported"
     with Lab("default", fast=True, home=tmp_path / "first") as first:
         before = shape(first)
+        # an instance outside any Auto Scaling group: listed, since a stack cannot hold it
+        run = first.client("ec2").run_instances(ImageId="ami-0abcdef1234567890", MinCount=1, MaxCount=1)
+        loner = run["Instances"][0]["InstanceId"]
         argv = ["import", "aws", "--endpoint-url", first.api_url, "--region", "us-east-1", "-o", str(out)]
         assert main([*argv, "--name", "roundtrip"]) == 0
         # --tag keeps the tagged group, what it uses and the ALB in front of it; not the untagged database
@@ -86,12 +116,16 @@ def test_the_default_stack_round_trips(
     assert [g["name"] for g in tagged["auto_scaling_groups"]] == ["chaos-lab-asg"]
     assert [lb["name"] for lb in tagged["load_balancers"]] == ["chaos-lab-alb"]
     assert "database" not in tagged and "roles" not in tagged
+    # the groups the tagged resources use, and no other
+    assert sorted(g["name"] for g in tagged["security_groups"]) == ["chaos-lab-alb-sg", "chaos-lab-app-sg"]
     err = capsys.readouterr().err
     assert "master password not in the source" in err  # no API returns it: said, not invented silently
     doc = yaml.safe_load((out / "stack.yaml").read_text())
     validate_stack(doc)
     assert doc["auto_scaling_groups"][0]["image"] == "chaoslab/chaos-shop"
     assert doc["auto_scaling_groups"][0]["database"] == "chaos-lab-aurora"
+    assert doc["auto_scaling_groups"][0]["security_groups"] == ["chaos-lab-app-sg"]
+    assert "instance " + loner + ": left out: a stack has instances only in Auto Scaling groups" in err
     first_octet = int(doc["vpc"]["cidr"].split(".")[1])  # the first lab's range, read back
     octet = free_vpc_octet(first_octet + 1)
     with Lab(doc, fast=True, home=tmp_path / "second", vpc_octet=octet) as second:

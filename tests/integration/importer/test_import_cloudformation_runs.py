@@ -1,5 +1,6 @@
 """A CloudFormation template, imported, runs: its launch template's user data serves behind the
-ALB, its roles and FIS template are accepted by the lab. Marked slow (about 10 s): the round trip
+ALB while its security groups admit the app's port from the ALB's group only, its roles and FIS
+template are accepted by the lab. Marked slow (about 10 s): the round trip
 in test_import_aws_roundtrip.py is the import's test in `make test`."""
 
 from __future__ import annotations
@@ -26,6 +27,14 @@ def test_an_imported_template_comes_up(tmp_path: Path) -> None:
     with Lab(doc, fast=True, home=tmp_path / "lab") as lab:
         with urllib.request.urlopen(lab.alb_url() + "/health", timeout=5) as resp:
             assert resp.read() == b"ok\n"  # written and served by the user data
+        ec2 = lab.client("ec2")
+        ids = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+        (app,) = ec2.describe_security_groups(GroupIds=[ids["AppSg"]])["SecurityGroups"]
+        assert [(p["FromPort"], [u["GroupId"] for u in p["UserIdGroupPairs"]]) for p in app["IpPermissions"]] == [
+            (80, [ids["shop-lab-alb-sg"]])
+        ]
+        instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+        assert instances and all([g["GroupId"] for g in i["SecurityGroups"]] == [ids["AppSg"]] for i in instances)
         iam = lab.client("iam")
         assert sorted(iam.list_role_policies(RoleName="shop-lab-fis-role")["PolicyNames"]) == [
             "shop-lab-describe",

@@ -37,7 +37,11 @@ def test_defaults_give_a_valid_stack_of_the_template_s_shape() -> None:
     }
     assert stack["target_groups"][0]["attributes"] == {"deregistration_delay.timeout_seconds": "30"}
     assert stack["load_balancers"] == [
-        {"name": "shop-lab-alb", "listeners": [{"port": 8080, "target_group": "shop-lab-tg"}]}
+        {
+            "name": "shop-lab-alb",
+            "listeners": [{"port": 8080, "target_group": "shop-lab-tg"}],
+            "security_groups": ["shop-lab-alb-sg"],
+        }
     ]
     (lt,) = stack["launch_templates"]
     assert lt["name"] == "shop-lab-lt" and lt["instance_type"] == "t3.micro"
@@ -74,7 +78,6 @@ def test_conditions_and_parameter_overrides() -> None:
 
 def test_what_is_not_translated_is_listed_with_its_reason() -> None:
     notes = [str(n) for n in _build(Env="prod").notes]
-    assert "AppSg (AWS::EC2::SecurityGroup): not enforced by the lab (units reach each other freely)" in notes
     assert "Cache (AWS::ElastiCache::CacheCluster): resource type not in the lab" in notes
     # properties a reader does not use are named too, not dropped
     assert "DbWriter (AWS::RDS::DBInstance): DBInstanceClass: not used by the lab" in notes
@@ -82,7 +85,42 @@ def test_what_is_not_translated_is_listed_with_its_reason() -> None:
     assert any(n.startswith("DbReader (AWS::RDS::DBInstance): condition WantReader is false") for n in notes)
     assert any(n.startswith("alarm shop-prod-target-5xx AlarmActions") for n in notes)
     assert any(n.startswith("subnet PublicA") for n in notes)
-    assert any(n.startswith("launch template AppTemplate: SecurityGroupIds") for n in notes)
+    # of security groups, what a stack cannot say: IPv6, prefix lists, ICMP by type, a group not imported
+    assert "security group AlbSg ingress: IPv6 range ::/0 left out: the lab's networks are IPv4 only" in notes
+    assert "security group AppSg egress: prefix list pl-63a5400a left out: the lab has no managed prefix lists" in notes
+    assert any(n.startswith("security group AppSg ingress: left out: ICMP type 8 code -1") for n in notes)
+    assert (
+        "security group shop-prod-db-sg: a rule naming group sg-0partner0000000 left out: that group is not imported"
+        in notes
+    )
+
+
+def test_security_groups_with_their_rules_and_references() -> None:
+    stack = _build().stack
+    validate_stack(stack)
+    assert stack["security_groups"] == [
+        {
+            "name": "shop-lab-alb-sg",
+            "description": "HTTP from anywhere",
+            "ingress": [{"port": 8080, "cidr": "0.0.0.0/0"}],
+        },
+        {
+            "name": "AppSg",
+            "description": "port 80 from the ALB",
+            "ingress": [{"port": 80, "group": "shop-lab-alb-sg", "description": "the ALB"}],
+            # given in the template, the egress rules replace AWS's all-traffic one
+            "egress": [{"port": 5432, "group": "shop-lab-db-sg"}],
+        },
+        {
+            "name": "shop-lab-db-sg",
+            "description": "PostgreSQL from the app",
+            # a separate ingress resource joins its group; a separate egress one keeps AWS's default
+            "ingress": [{"port": 5432, "group": "AppSg"}],
+            "egress": [{"protocol": "all", "cidr": "0.0.0.0/0"}],
+        },
+    ]
+    assert stack["launch_templates"][0]["security_groups"] == ["AppSg"]
+    assert stack["database"]["security_groups"] == ["shop-lab-db-sg"]
 
 
 def test_cli_writes_files_validate_accepts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -119,6 +157,8 @@ def test_json_template_with_an_ecs_service(tmp_path: Path, capsys: pytest.Captur
     path = FIXTURE.with_name("payments.cfn.json")
     out = writer.build(cloudformation.read(path, {}, "us-east-1", "123456789012"), {}, "123456789012")
     validate_stack(out.stack)
+    # a protocol by number, as EC2 also takes it
+    assert out.stack["security_groups"][0]["ingress"] == [{"port": 80, "cidr": "10.0.0.0/16"}]
     ecs = out.stack["ecs"]
     assert ecs["clusters"] == ["pets"]
     (td,) = ecs["task_definitions"]
@@ -140,6 +180,7 @@ def test_json_template_with_an_ecs_service(tmp_path: Path, capsys: pytest.Captur
             "azs": ["us-east-1a"],
             "database": "pets-db",
             "load_balancer": {"target_group": "payments-tg", "container_name": "api", "container_port": 80},
+            "security_groups": ["payments-api"],
             "health_check_grace_period": 30,
         }
     ]

@@ -50,14 +50,51 @@ def test_state_gives_seed_003_s_stack() -> None:
     assert body["roleArn"] == "arn:aws:iam::123456789012:role/chaos-lab-fis-role"
     assert body["targets"]["chaos-lab-instances"]["resourceTags"] == {"Project": "chaos-lab"}
     notes = [str(n) for n in out.notes]
-    assert "aws_security_group.alb: not enforced by the lab (units reach each other freely)" in notes
+    assert "aws_security_group.alb ingress: IPv6 range ::/0 left out: the lab's networks are IPv4 only" in notes
+    assert (
+        "aws_vpc_security_group_ingress_rule.app_admin: prefix list pl-0admin left out: "
+        "the lab has no managed prefix lists"
+    ) in notes
     assert any(n.startswith("subnet subnet-pub0 (10.0.1.0/24): the lab has one subnet per AZ") for n in notes)
     assert any(n.startswith("data.aws_caller_identity.current: a data source") for n in notes)
+
+
+def test_security_groups_inline_blocks_and_rule_resources() -> None:
+    stack = _build().stack
+    assert stack["security_groups"] == [
+        {
+            "name": "chaos-lab-alb-sg",
+            "description": "HTTP from anywhere",
+            "ingress": [{"port": 80, "cidr": "0.0.0.0/0"}],  # its egress block is AWS's default: left implicit
+            "tags": {"Project": "chaos-lab"},
+        },
+        {
+            "name": "chaos-lab-app-sg",
+            "description": "app instances",
+            "ingress": [
+                {"port": 80, "group": "chaos-lab-alb-sg", "description": "from the ALB"},
+                {"protocol": "all", "group": "chaos-lab-app-sg"},  # `self = true`
+            ],
+            "egress": [{"port": 5432, "group": "chaos-lab-db-sg"}],  # aws_vpc_security_group_egress_rule
+        },
+        # aws_security_group_rule; no egress block: Terraform leaves the group none
+        {
+            "name": "chaos-lab-db-sg",
+            "description": "Aurora",
+            "ingress": [{"port": 5432, "group": "chaos-lab-app-sg"}],
+            "egress": [],
+        },
+    ]
+    assert stack["load_balancers"][0]["security_groups"] == ["chaos-lab-alb-sg"]
+    assert stack["launch_templates"][0]["security_groups"] == ["chaos-lab-app-sg"]
+    assert stack["database"]["security_groups"] == ["chaos-lab-db-sg"]
 
 
 def test_a_plan_s_unknown_ids_are_filled_from_its_configuration() -> None:
     """Before apply, ids and ARNs are unknown: the configuration's references stand in for them."""
     planned, state = _build(FIXTURE.with_name("seed003.plan.json")), _build()
+    for lt in state.stack["launch_templates"]:
+        del lt["security_groups"]  # the plan has the ALB's group only
     for key in ("vpc", "target_groups", "load_balancers", "launch_templates", "auto_scaling_groups", "roles"):
         assert planned.stack[key] == state.stack[key], key
     assert planned.stack["database"]["instances"] == state.stack["database"]["instances"]

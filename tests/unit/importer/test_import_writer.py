@@ -8,7 +8,19 @@ import pytest
 
 from chaoslab.importer import writer
 from chaoslab.importer.intrinsics import NO_VALUE, Resolver, Unresolvable
-from chaoslab.importer.model import Architecture, Group, LaunchTemplate, Network, Service, Subnet, TargetGroup
+from chaoslab.importer.model import (
+    Architecture,
+    Group,
+    LaunchTemplate,
+    Network,
+    Rule,
+    SecurityGroup,
+    Service,
+    Subnet,
+    TargetGroup,
+)
+from chaoslab.importer.secgroups import ALL_OUT
+from chaoslab.stack import validate_stack
 
 
 def _arch() -> Architecture:
@@ -80,3 +92,30 @@ def test_intrinsics() -> None:
     assert r.resolve({"Fn::Base64": "hi"}) == "aGk="
     with pytest.raises(Unresolvable, match="ImportValue"):
         r.resolve({"Fn::ImportValue": "x"})
+
+
+def test_security_groups_names_egress_and_references_not_imported() -> None:
+    arch = _arch()
+    arch.security_groups += [
+        SecurityGroup("sg-1", "default", "the VPC's", [Rule("all", group="sg-1")], egress=[ALL_OUT]),
+        SecurityGroup(
+            "sg-2", "web", ingress=[Rule("tcp", (8000, 8100), cidr="10.0.0.0/16"), Rule("udp", (53, 53), group="sg-9")]
+        ),
+    ]
+    arch.launch_templates[0].security_groups = ["sg-2", "sg-9"]
+    out = writer.build(arch, {}, "123456789012")
+    validate_stack(out.stack)
+    assert out.stack["security_groups"] == [
+        # EC2 keeps `default` for the VPC's own group; AWS's own egress rule is left implicit
+        {
+            "name": "imported-default",
+            "description": "the VPC's",
+            "ingress": [{"protocol": "all", "group": "imported-default"}],
+        },
+        {"name": "web", "ingress": [{"ports": "8000-8100", "cidr": "10.0.0.0/16"}]},
+    ]
+    assert out.stack["launch_templates"][0]["security_groups"] == ["web"]
+    notes = [str(n) for n in out.notes]
+    assert "security group web: a rule naming group sg-9 left out: that group is not imported" in notes
+    assert "launch template web-lt: security group sg-9 left out: it is not imported" in notes
+    assert any(n.startswith("security group default: renamed 'imported-default'") for n in notes)
