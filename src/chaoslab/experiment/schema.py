@@ -19,6 +19,7 @@ from chaoslab.errors import ChaoslabError
 from chaoslab.experiment.workload import placeholder_problem
 from chaoslab.services.fis.runnable import gaps
 from chaoslab.services.fis.validation import Issue, validate_template
+from chaoslab.timing import AWS as AWS_DELAYS
 
 _NUM = {"type": "number", "minimum": 0}
 _POS = {"type": "number", "exclusiveMinimum": 0}
@@ -167,6 +168,12 @@ SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "minLength": 1},
         "description": {"type": "string"},
         "stack": {"type": "string"},
+        # single delays of the lab's timing profile (docs/timing.md) for a lab this run starts
+        "delays": {
+            "type": "object",
+            "propertyNames": {"enum": sorted(AWS_DELAYS)},
+            "additionalProperties": {"type": "number", "minimum": 0},
+        },
         "template": {"type": "object"},
         "template_file": {"type": "string"},
         "template_id": {"type": "string", "pattern": "^EXT"},

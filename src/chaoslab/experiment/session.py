@@ -22,6 +22,7 @@ from chaoslab.errors import ChaoslabError
 from chaoslab.experiment.labclient import LabClient
 from chaoslab.experiment.runner import Run
 from chaoslab.experiment.schema import load_experiment
+from chaoslab.timing import Timing
 
 
 def default_report_dir() -> Path:
@@ -57,11 +58,13 @@ def run_experiment(
             )
     if time_scale is not None:
         config.time_scale = time_scale
-    if info is not None and config.timing.overrides:
+    if info is not None and (config.timing.overrides or exp.get("delays")):
         raise ChaoslabError(
-            f"the running lab (pid {info['pid']}) keeps the timing it was started with; --timing applies to a lab run starts",
+            f"the running lab (pid {info['pid']}) keeps the timing it was started with; --timing and an "
+            "experiment's `delays:` apply to a lab run starts",
             hint="`chaoslab down` first, or `chaoslab up --timing NAME=SECONDS`",
         )
+    config.timing = with_file_delays(config.timing, exp)
     stack_ref = stack or exp.get("stack") or "default"
     view = LiveView(stream=out)
     try:
@@ -85,6 +88,14 @@ def run_experiment(
             stop_lab(config, quiet=True)
     write_outputs(journal, report_dir, junit, out)
     return journal
+
+
+def with_file_delays(timing: Timing, exp: dict[str, Any]) -> Timing:
+    """The timing a lab this run starts gets: the experiment file's `delays:`, and `--timing`
+    (already in `timing`) over them."""
+    if not exp.get("delays"):
+        return timing
+    return Timing(timing.profile, {**exp["delays"], **timing.overrides}, seed=timing.seed)
 
 
 def write_outputs(
