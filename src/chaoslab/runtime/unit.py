@@ -241,6 +241,12 @@ class ComputeUnit:
     def running(self) -> bool:
         return any(p.running for p in self.processes.values())
 
+    def signal(self, sig: int) -> None:
+        """Send `sig` to every container process without stopping the unit: a warning the
+        application may act on (a Fargate Spot interruption's SIGTERM), the stop comes later."""
+        for proc in list(self.processes.values()):
+            proc.signal(sig)
+
     async def stop(self) -> None:
         """SIGTERM every process, SIGKILL after its stop timeout (docker stop semantics)."""
         self._stopping = True

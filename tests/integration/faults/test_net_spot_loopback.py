@@ -86,7 +86,7 @@ async def spot_scenario(home: Path) -> dict[str, Any]:
             )
         )
         await until(lambda: lab.events.since(0, {"ecs.task_event"}))
-        out["task_during_warning"] = spot_task.last_status
+        out["task_during_warning"] = (spot_task.desired_status, spot_task.stop_code)
         await run
         await until(lambda: spot_task.last_status == "STOPPED")
         out["task_stop"] = (spot_task.stop_code, spot_task.stopped_reason)
@@ -104,7 +104,8 @@ def test_spot_interruptions(tmp_path: Path) -> None:
     assert 1.9 <= got["interrupted_after"] < 10, got
     assert got["reason"] == "Server.SpotInstanceTermination", got
     assert got["on_demand_refused"] == "InvalidTarget", got
-    assert got["task_during_warning"] == "RUNNING" and got["warning"] == "Spot interruption warning", got
+    assert got["task_during_warning"] == ("STOPPED", "SpotInterruption"), got
+    assert got["warning"] == "Spot interruption warning", got
     assert got["task_stop"] == ("SpotInterruption", "Your Spot Task was interrupted."), got
     assert got["on_demand_task"] == "RUNNING", got
 
@@ -176,12 +177,27 @@ async def fargate_spot_experiment(home: Path) -> dict[str, Any]:
             }
         )
         exp = await lab.fis.start_experiment(template["id"])
-        done = await lab.fis.wait_experiment(exp["id"], 30)
+        await until(lambda: lab.events.since(0, {"ecs.task_event"}))
+        warned = time.monotonic()
+        # the static app exits on the SIGTERM that comes with the warning, so the task stops
+        # well before the warning's 2.4 s are over
         await until(lambda: spot_task.last_status == "STOPPED")
+        stopped_after = time.monotonic() - warned
+        await until(
+            lambda: any(
+                t.last_status == "RUNNING" and t is not spot_task for t in lab.ecs.tasks.values() if t.service == "spot"
+            )
+        )
+        (replacement,) = [t for t in lab.ecs.tasks.values() if t.service == "spot" and t is not spot_task]
+        done = await lab.fis.wait_experiment(exp["id"], 30)
         described = [e["message"] for e in lab.ecs.describe_service(service)["events"]]
+        shown = lab.ecs.get_task("net", spot_task.arn).describe()  # what DescribeTasks returns
         return {
             "status": done["state"]["status"],
             "stop_code": spot_task.stop_code,
+            "described": (shown["stopCode"], shown["stoppedReason"], shown["capacityProviderName"]),
+            "stopped_after": stopped_after,
+            "replacement": (replacement.capacity_provider, replacement.last_status),
             "spared": first.last_status,
             "warnings": len(lab.events.since(0, {"ecs.task_event"})),
             "service_events": [m for m in described if "Spot interruption warning" in m],
@@ -192,7 +208,8 @@ async def fargate_spot_experiment(home: Path) -> dict[str, Any]:
 
 def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path) -> None:
     """The lab-only action from the catalogue, through the engine: only the FARGATE_SPOT task gets
-    the warning (also as a service event DescribeServices shows) and stops with SpotInterruption."""
+    the warning (also as a service event DescribeServices shows) with SIGTERM, stops with
+    SpotInterruption, and the service runs a replacement on its strategy's provider."""
     got = asyncio.run(fargate_spot_experiment(tmp_path))
     assert (got["status"], got["stop_code"], got["spared"], got["warnings"]) == (
         "completed",
@@ -201,3 +218,6 @@ def test_fargate_spot_lab_action_as_an_experiment(tmp_path: Path) -> None:
         1,
     ), got
     assert len(got["service_events"]) == 1, got
+    assert got["described"] == ("SpotInterruption", "Your Spot Task was interrupted.", "FARGATE_SPOT"), got
+    assert got["stopped_after"] < 2.0, got  # SIGTERM at the warning, not when it ends
+    assert got["replacement"] == ("FARGATE_SPOT", "RUNNING"), got

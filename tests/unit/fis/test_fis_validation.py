@@ -232,6 +232,9 @@ def test_lab_only_fargate_spot_action_validates() -> None:
     assert errors(t) == {}
     t["actions"]["Interrupt"]["parameters"]["durationBeforeInterruption"] = "PT20M"
     assert "actions.Interrupt.parameters.durationBeforeInterruption" in errors(t)
+    t["actions"]["Interrupt"]["parameters"]["durationBeforeInterruption"] = "PT2M"
+    t["targets"]["Spot"]["resourceType"] = "aws:ec2:instance"
+    assert "needs aws:ecs:task" in errors(t)["actions.Interrupt.targets.Tasks"]
 
 
 def test_unused_target_is_only_a_warning() -> None:

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -806,6 +807,49 @@ class EcsBackend:
         task.stop_code, task.stopped_reason = stop_code, reason
         task.stopping_at = self.lab.clock.now()
         self._spawn(self._stop_sequence(task, drain))
+
+    def interrupt_spot(self, task: Task, warning: float, experiment: str | None = None) -> bool:
+        """Reclaim a Fargate Spot task's capacity as AWS does: the task is marked stopping with
+        stopCode SpotInterruption at once (a task state change, so the service launches its
+        replacement), its containers get SIGTERM with the warning, and the task stops when they
+        have exited or `warning` scenario seconds later, whichever comes first. False for a task
+        that is not a running Spot task."""
+        if task.capacity_provider != "FARGATE_SPOT" or task.desired_status != "RUNNING":
+            return False
+        task.desired_status = "STOPPED"
+        task.stop_code, task.stopped_reason = "SpotInterruption", "Your Spot Task was interrupted."
+        task.stopping_at = self.lab.clock.now()
+        stop_at = datetime.fromtimestamp(task.stopping_at + warning, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.lab.events.emit(
+            "ecs.task_event",
+            task=task.arn,
+            service=task.service,
+            cluster=task.cluster.name,
+            message="Spot interruption warning",
+            stop_code=task.stop_code,
+            reason=task.stopped_reason,
+            stop_at=stop_at,
+            experiment=experiment,
+        )
+        service = self.services.get((task.cluster.name, task.service)) if task.service else None
+        if service is not None:
+            self._event(
+                service,
+                f"(service {task.service}) (task {task.task_id}) received a Spot interruption warning; "
+                f"it stops at {stop_at}.",
+            )
+        if task.unit is not None:
+            task.unit.signal(signal.SIGTERM)
+        self._kick.set()
+        self._spawn(self._spot_stop(task, warning))
+        return True
+
+    async def _spot_stop(self, task: Task, warning: float) -> None:
+        """Stop an interrupted task once its containers have exited, or when the warning ends."""
+        deadline = time.monotonic() + self.lab.clock.wall(warning)
+        while task.unit is not None and task.unit.running and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await self._stop_sequence(task)
 
     async def stop_task(self, cluster_ref: str | None, task_ref: str, reason: str | None = None) -> Task:
         """StopTask: the task deregisters, gets SIGTERM, then SIGKILL after stopTimeout."""

@@ -241,9 +241,10 @@ async def ec2_send_spot_instance_interruptions(ctx: ActionContext, targets: Targ
 
 
 async def ecs_fargate_spot_interruption(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    """Lab-only (FIS has no such action): a Spot interruption warning for each Fargate Spot task
-    (a task event, and a service event DescribeServices shows), then, after
-    durationBeforeInterruption, the stop ECS makes (stopCode SpotInterruption)."""
+    """Lab-only (FIS has no such action): AWS reclaiming Fargate Spot capacity. Each target task
+    on FARGATE_SPOT gets the interruption at once (stopCode SpotInterruption, SIGTERM, a
+    replacement from its service) and stops within durationBeforeInterruption. Nothing is
+    reverted: as on AWS, an interruption that has happened cannot be taken back."""
     wait = params.get("durationBeforeInterruption", "PT2M")
     tasks = []
     for r in targets["Tasks"]:
@@ -255,28 +256,11 @@ async def ecs_fargate_spot_interruption(ctx: ActionContext, targets: Targets, pa
         raise ActionFailure(
             "ConfigurationFailure", "None of the target tasks runs on the FARGATE_SPOT capacity provider."
         )
-    at = _notice_time(ctx, wait)
+    warning = parse_duration(wait) * ctx.time_scale * ctx.lab.clock.scale  # scenario seconds
     for task in tasks:
-        ctx.lab.events.emit(
-            "ecs.task_event",
-            task=task.arn,
-            service=task.service,
-            cluster=task.cluster.name,
-            message="Spot interruption warning",
-            stop_at=at,
-            experiment=ctx.experiment_id,
-        )
-        service = ctx.lab.ecs.services.get((task.cluster.name, task.service)) if task.service else None
-        if service is not None:
-            ctx.lab.ecs.service_event(
-                service,
-                f"(service {task.service}) (task {task.task_id}) received a Spot "
-                f"interruption warning; it stops at {at}.",
-            )
-        ctx.applied("ecs.fargate_spot_interruption", task.arn)
+        if ctx.lab.ecs.interrupt_spot(task, warning, experiment=ctx.experiment_id):
+            ctx.applied("ecs.fargate_spot_interruption", task.arn)
     await ctx.sleep(wait)
-    for task in tasks:
-        ctx.lab.ecs.stop_task_soon(task, "SpotInterruption", "Your Spot Task was interrupted.")
 
 
 async def ecs_stop_task(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
