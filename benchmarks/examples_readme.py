@@ -8,10 +8,10 @@ starts the experiment's stack in a lab of its own — its own CHAOSLAB_HOME (--h
 temporary directory), API port (--api-port; default a free one), listener port 0 and a
 10.<n>.0.0/16 that no route on this host uses, so it runs beside other labs — then `chaoslab run
 EXPERIMENT --report DIR` with the example's full timing (--report; default a new temporary
-directory, kept), then `chaoslab down`. From DIR/journal.json
-it writes the date, the machine, the commands and the figures (verdict, clauses, faults, latency
-per window, integrity, measured windows, database failover, scaling activities, alarms) between
-`<!-- results:begin EXPERIMENT -->` and `<!-- results:end EXPERIMENT -->` in the README.
+directory, kept), then `chaoslab down`. From DIR/journal.json it writes the date, the machine,
+the commands and the figures (verdict, clauses, faults, latency per window, integrity, measured
+windows, database failover, the timing profile and its recoveries, scaling activities, alarms)
+between `<!-- results:begin EXPERIMENT -->` and `<!-- results:end EXPERIMENT -->` in the README.
 
 --time-scale N starts the lab N times faster (`chaoslab up --time-scale N`): the figures are in
 the scenario's own time (docs/timing.md), the header says which scale ran them.
@@ -244,6 +244,20 @@ def failovers(journal: dict[str, Any]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
+def recoveries(journal: dict[str, Any]) -> list[str]:
+    """The timing profile and each recovery the run saw beside AWS's range (docs/timing.md)."""
+    profile = (journal.get("lab", {}).get("timing") or {}).get("profile")
+    parts = [
+        f"{r['what']} {r['measured_s']:.1f} s"
+        + (f" (AWS {r['aws_low_s']:g}–{r['aws_high_s']:g} s)" if r.get("aws_low_s") is not None else "")
+        for r in journal.get("recoveries") or []
+    ]
+    if not profile:
+        return []
+    said = f"Timing profile `{profile}`" + (f": {'; '.join(parts)}." if parts else ".")
+    return [said, ""]
+
+
 def scaling(journal: dict[str, Any]) -> list[str]:
     """Each scaling activity: when, after the first fault began, and the capacity it set."""
     start = min((f["start"] for f in journal.get("faults", [])), default=None)
@@ -274,6 +288,7 @@ def render(run: Run, args: argparse.Namespace, experiment: Path) -> str:
         integrity(run.journal),
         measured_windows(run.journal),
         failovers(run.journal),
+        recoveries(run.journal),
         scaling(run.journal),
         alarms(run.journal),
     )
