@@ -18,6 +18,7 @@ import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 
+from chaoslab.accounts import caller_identity
 from chaoslab.errors import ChaoslabError
 
 RUN_TAG = "chaoslab:run-id"  # on everything a run creates in the account
@@ -76,17 +77,8 @@ class AwsAccount:
 
     def identity(self) -> dict[str, str]:
         """Account and caller ARN (sts:GetCallerIdentity), or a ChaoslabError that says why not."""
-        try:
-            got = self.client("sts").get_caller_identity()
-        except botocore.exceptions.NoCredentialsError:
-            raise ChaoslabError(
-                "no AWS credentials", hint="--profile NAME, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-            ) from None
-        except botocore.exceptions.EndpointConnectionError as exc:
-            raise ChaoslabError(f"cannot reach {exc.kwargs.get('endpoint_url')}", hint="check --endpoint-url") from None
-        except botocore.exceptions.ClientError as exc:
-            raise ChaoslabError(f"sts:GetCallerIdentity refused: {exc}", hint="check the credentials") from None
-        return {"account": str(got["Account"]), "arn": str(got["Arn"]), "region": str(self.region)}
+        got = caller_identity(self.client("sts"))
+        return {"account": got["account"], "arn": got["arn"], "region": str(self.region)}
 
     def start_args(self, skip_unsupported: bool) -> dict[str, Any]:
         """Tag the experiment with the run; a dry run resolves targets and skips every action."""
@@ -134,15 +126,6 @@ class AwsAccount:
             "TargetGroups"
         ]
         return groups
-
-    @staticmethod
-    def health_check(tg: dict[str, Any]) -> dict[str, int]:
-        return {
-            "interval": tg["HealthCheckIntervalSeconds"],
-            "timeout": tg["HealthCheckTimeoutSeconds"],
-            "healthy": tg["HealthyThresholdCount"],
-            "unhealthy": tg["UnhealthyThresholdCount"],
-        }
 
     def sample(self, tg_arns: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Target states across the groups and the states of the alarms the run names (not every

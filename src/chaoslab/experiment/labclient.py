@@ -76,15 +76,6 @@ class LabClient:
         lb = elbv2.describe_load_balancers(Names=[lb_name])["LoadBalancers"][0]
         return elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
 
-    @staticmethod
-    def health_check(tg: dict[str, Any]) -> dict[str, int]:
-        return {
-            "interval": tg["HealthCheckIntervalSeconds"],
-            "timeout": tg["HealthCheckTimeoutSeconds"],
-            "healthy": tg["HealthyThresholdCount"],
-            "unhealthy": tg["UnhealthyThresholdCount"],
-        }
-
     def sample(self, tg_arns: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Target states (id -> state) across the groups, and every alarm's state."""
         elbv2 = self.client("elbv2")

@@ -26,7 +26,7 @@ from botocore.exceptions import ClientError
 
 from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
-from chaoslab.experiment import hypothesis, integrity, recoveries, windows
+from chaoslab.experiment import hypothesis, integrity, recoveries, target, windows
 from chaoslab.experiment.integrity import Ledger
 from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
@@ -217,7 +217,7 @@ class Run:
         base = self.exp["workload"].get("target") or alb_url
         tgs = await asyncio.to_thread(self.lab.target_groups, alb_name)
         self.tg_arns = {t["TargetGroupArn"] for t in tgs}
-        health_check = self.lab.health_check(tgs[0]) if tgs else None
+        health_check = target.health_check(tgs[0]) if tgs else None
         checks_data = self.exp["integrity"].get("app", "chaos-shop") == "chaos-shop"
         unchecked_why = "integrity checks are off for this experiment"
         async with aiohttp.ClientSession() as session:

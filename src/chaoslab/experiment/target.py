@@ -32,8 +32,6 @@ class Target(Protocol):
 
     def target_groups(self, lb_name: str) -> list[dict[str, Any]]: ...
 
-    def health_check(self, tg: dict[str, Any]) -> dict[str, int]: ...
-
     def sample(self, tg_arns: list[str]) -> tuple[dict[str, str], dict[str, str]]:
         """Target states (id -> state) across the groups, and the alarms' states."""
         ...
@@ -41,3 +39,14 @@ class Target(Protocol):
     def start_args(self, skip_unsupported: bool) -> dict[str, Any]:
         """Extra StartExperiment arguments (tags, experiment options)."""
         ...
+
+
+def health_check(tg: dict[str, Any]) -> dict[str, int]:
+    """A target group's health check as the windows need it, from its DescribeTargetGroups record
+    (the same in the lab and in an account)."""
+    return {
+        "interval": tg["HealthCheckIntervalSeconds"],
+        "timeout": tg["HealthCheckTimeoutSeconds"],
+        "healthy": tg["HealthyThresholdCount"],
+        "unhealthy": tg["UnhealthyThresholdCount"],
+    }

@@ -57,6 +57,8 @@ def read(
     try:
         import boto3
         import botocore.exceptions
+
+        from chaoslab.accounts import caller_identity
     except ImportError:
         raise ChaoslabError("boto3 is not installed", hint="pip install boto3") from None
     try:
@@ -69,16 +71,7 @@ def read(
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=endpoint_url)
 
-    try:
-        account = str(client("sts").get_caller_identity()["Account"])
-    except botocore.exceptions.NoCredentialsError:
-        raise ChaoslabError(
-            "no AWS credentials", hint="--profile NAME, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
-        ) from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise ChaoslabError(f"cannot reach {exc.kwargs.get('endpoint_url')}", hint="check --endpoint-url") from None
-    except botocore.exceptions.ClientError as exc:
-        raise ChaoslabError(f"sts:GetCallerIdentity refused: {exc}", hint="check the credentials") from None
+    account = caller_identity(client("sts"))["account"]
     arch = Architecture(name=profile or "aws", region=str(session.region_name), account=account)
     reader = _Reader(arch, client, dict(tag_filter))
     for section in reader.sections():
