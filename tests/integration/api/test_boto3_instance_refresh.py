@@ -115,3 +115,38 @@ def test_refresh_replaces_every_instance_while_the_alb_keeps_serving(lab: LabHan
     with pytest.raises(ClientError) as err:
         asg.cancel_instance_refresh(AutoScalingGroupName="web")
     assert err.value.response["Error"]["Code"] == "ActiveInstanceRefreshNotFound"
+
+
+def test_skip_matching_has_nothing_to_do_and_a_cancel_ends_a_refresh(lab: LabHandle) -> None:
+    asg = lab.client("autoscaling")
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    lt = group["LaunchTemplate"]
+    current = {"LaunchTemplate": {"LaunchTemplateName": lt["LaunchTemplateName"], "Version": lt["Version"]}}
+    skip = asg.start_instance_refresh(
+        AutoScalingGroupName="web",
+        DesiredConfiguration=current,
+        Preferences={"SkipMatching": True, "InstanceWarmup": 0},
+    )["InstanceRefreshId"]
+
+    def status(refresh_id: str) -> dict:
+        (run,) = asg.describe_instance_refreshes(AutoScalingGroupName="web", InstanceRefreshIds=[refresh_id])[
+            "InstanceRefreshes"
+        ]
+        return run
+
+    run = wait_for(lambda: status(skip)["Status"] == "Successful" and status(skip), 10, "nothing to replace")
+    assert (run["PercentageComplete"], run["InstancesToUpdate"]) == (100, 0)
+    assert run["Preferences"]["SkipMatching"] is True
+
+    cancelled = asg.start_instance_refresh(AutoScalingGroupName="web", Preferences={"InstanceWarmup": 0})
+    assert (
+        asg.cancel_instance_refresh(AutoScalingGroupName="web")["InstanceRefreshId"] == cancelled["InstanceRefreshId"]
+    )
+    wait_for(lambda: status(cancelled["InstanceRefreshId"])["Status"] == "Cancelled", 10, "the refresh cancelled")
+    with pytest.raises(ClientError) as err:
+        asg.start_instance_refresh(
+            AutoScalingGroupName="web", Preferences={"MinHealthyPercentage": 20, "MaxHealthyPercentage": 150}
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationError"
+    listed = asg.describe_instance_refreshes(AutoScalingGroupName="web", MaxRecords=1)
+    assert len(listed["InstanceRefreshes"]) == 1 and "NextToken" in listed
