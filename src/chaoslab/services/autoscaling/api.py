@@ -1,4 +1,4 @@
-"""Auto Scaling operations (query/XML): groups, instances, capacity, scaling policies."""
+"""Auto Scaling operations (query/XML): groups, instances, capacity, scaling policies, instance refreshes."""
 
 from __future__ import annotations
 
@@ -151,6 +151,22 @@ def execute_policy(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
+def start_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """A rolling replacement of the group's instances (docs/autoscaling.md, "Instance refresh")."""
+    run = _asg(ctx).refreshes.start(p["AutoScalingGroupName"], p)
+    return {"InstanceRefreshId": run.refresh_id}
+
+
+def describe_instance_refreshes(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    found = _asg(ctx).refreshes.describe(p["AutoScalingGroupName"], p.get("InstanceRefreshIds"))
+    return _page(PAGES, found, p, "InstanceRefreshes")
+
+
+def cancel_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    run = _asg(ctx).refreshes.cancel(p["AutoScalingGroupName"])
+    return {"InstanceRefreshId": run.refresh_id}
+
+
 OPERATIONS: dict[str, ApiHandler] = {
     "CreateAutoScalingGroup": create_auto_scaling_group,
     "DescribeAutoScalingGroups": describe_auto_scaling_groups,
@@ -163,4 +179,7 @@ OPERATIONS: dict[str, ApiHandler] = {
     "DescribePolicies": describe_policies,
     "DeletePolicy": delete_policy,
     "ExecutePolicy": execute_policy,
+    "StartInstanceRefresh": start_instance_refresh,
+    "DescribeInstanceRefreshes": describe_instance_refreshes,
+    "CancelInstanceRefresh": cancel_instance_refresh,
 }

@@ -15,12 +15,13 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.policies import GroupPolicies
+from chaoslab.services.autoscaling.refresh_runs import GroupRefreshes
 from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version, launch_groups
 from chaoslab.services.ec2.models import Instance, Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
@@ -75,6 +76,9 @@ class Group:
     zonal_shifts: dict[str, str] = field(default_factory=dict)  # shift id -> zone traffic left
     instance_type: str = "t3.micro"  # of the template version last launched
     desired_cause: str | None = None  # a scaling policy's change, until the group reaches it
+    surge: int = 0  # instances an instance refresh may keep above the desired capacity
+    launch_version: str | None = None  # an instance refresh's desired version, while it runs
+    elb_healthy: set[str] = field(default_factory=set)
 
     def arn(self, region: str, account: str) -> str:
         return (
@@ -103,6 +107,7 @@ class AutoScalingBackend:
         self._kick: dict[str, asyncio.Event] = {}
         self._launch_checks: dict[str, LaunchCheck] = {}
         self.policies = GroupPolicies(self)
+        self.refreshes = GroupRefreshes(self)
 
     async def start(self) -> None:
         self.lab.elbv2.add_health_listener(self._target_health_changed)
@@ -175,6 +180,16 @@ class AutoScalingBackend:
             raise AwsError("ValidationError", f"AutoScalingGroup name not found - AutoScalingGroup '{name}' not found")
         return group
 
+    def kick(self, name: str) -> None:
+        """Run the group's control loop now rather than at its next tick."""
+        self._kick[name].set()
+
+    def resolved_version(self, group: Group) -> str:
+        """The launch template version number the group's next launch would use."""
+        return str(
+            self._resolve(replace(group.template, version=group.launch_version or group.template.version))[1].number
+        )
+
     def set_desired(self, name: str, desired: int) -> None:
         group = self.get(name)
         if not group.min_size <= desired <= group.max_size:
@@ -233,9 +248,10 @@ class AutoScalingBackend:
         if task:
             task.cancel()
         for member in group.live():
-            await self._retire(group, member, "group deleted")
+            await self.retire(group, member, "group deleted")
         del self.groups[name]
         self.policies.delete_group(name)
+        self.refreshes.delete_group(name)
 
     # outside influences on launches ------------------------------------------------------------
     def add_launch_check(self, key: str, check: LaunchCheck) -> None:
@@ -269,6 +285,7 @@ class AutoScalingBackend:
                 if clock.now() - last_sweep >= group.sweep_seconds:
                     last_sweep = clock.now()
                     await self._sweep_health(group)
+                await self.refreshes.step(group)
                 await self._converge(group)
                 self._publish_metrics(group)
             except asyncio.CancelledError:
@@ -293,17 +310,19 @@ class AutoScalingBackend:
                 reason = "an ELB health check failure"
             if reason:
                 member.health = "Unhealthy"
-                await self._retire(group, member, f"an instance was taken out of service in response to {reason}")
+                await self.retire(group, member, f"an instance was taken out of service in response to {reason}")
 
     async def _converge(self, group: Group) -> None:
+        """Launch or retire members until the group holds its desired capacity (plus the surge an
+        instance refresh allows)."""
         live = group.live()
-        while len(live) < group.desired:
+        while len(live) < group.desired + group.surge:
             if await self._launch(group) is None:
                 break  # every zone refused: the control loop tries again on its next tick
             live = group.live()
-        while len(live) > group.desired:
+        while len(live) > group.desired + group.surge:
             victim = max(live, key=lambda m: (self._az_count(group, m.az), m.launched))
-            await self._retire(
+            await self.retire(
                 group,
                 victim,
                 self._caused(
@@ -358,7 +377,7 @@ class AutoScalingBackend:
 
     async def _launch_in(self, group: Group, subnet: Subnet) -> Instance:
         tpl = group.template
-        template, version = self._resolve(tpl)
+        template, version = self._resolve(replace(tpl, version=group.launch_version or tpl.version))
         data = version.data
         group.instance_type = data.get("InstanceType") or group.instance_type
         tags = {
@@ -408,7 +427,7 @@ class AutoScalingBackend:
             return cause
         return f"{group.desired_cause}.  At {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {cause}"
 
-    async def _retire(self, group: Group, member: Member, cause: str) -> None:
+    async def retire(self, group: Group, member: Member, cause: str) -> None:
         member.lifecycle = "Terminating"
         for tg in group.target_group_arns:
             with contextlib.suppress(AwsError):
@@ -419,6 +438,7 @@ class AutoScalingBackend:
             await self.lab.ec2.terminate_instances([member.instance_id])
         member.lifecycle = "Terminated"
         group.unhealthy_in_elb.discard(member.instance_id)
+        group.elb_healthy.discard(member.instance_id)
         self._activity(group, f"Terminating EC2 instance: {member.instance_id}", cause)
 
     def _activity(
@@ -460,6 +480,10 @@ class AutoScalingBackend:
                     group.unhealthy_in_elb.add(target_id)
                 elif new == "healthy":
                     group.unhealthy_in_elb.discard(target_id)
+                if new == "healthy":
+                    group.elb_healthy.add(target_id)
+                else:
+                    group.elb_healthy.discard(target_id)
 
     def _publish_metrics(self, group: Group) -> None:
         cw = getattr(self.lab, "cloudwatch", None)
