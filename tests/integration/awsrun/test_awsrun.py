@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,21 +52,20 @@ def run_id_of(out: str) -> str:
     return next((line.split()[-1] for line in out.splitlines() if line.startswith("run id")), "")
 
 
-def interrupt_once_injecting(account: Account, proc: subprocess.Popen[str]) -> tuple[str, str]:
-    """SIGINT (Ctrl-C) as soon as the run's real experiment is under way: the output read so far
-    (up to the run id that tells its experiments apart) and the experiment's id."""
+def interrupt_once_injecting(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGINT (Ctrl-C) the moment the run says its real experiment started (its own output, read
+    as it comes: polling the account for it lost the race to a 3 s experiment on a loaded
+    machine): the output read so far and the experiment's id."""
     assert proc.stdout is not None
     head = ""
-    while "run id" not in head and proc.poll() is None:
-        head += proc.stdout.readline()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        live = [e for e in account.ours(run_id_of(head)) if e["experimentOptions"]["actionsMode"] == "run-all"]
-        if live:
+    while proc.poll() is None:
+        line = proc.stdout.readline()
+        head += line
+        words = line.split()
+        if line.startswith("FIS experiment ") and len(words) > 3 and words[3] == "started":
             os.kill(proc.pid, signal.SIGINT)
-            return head, str(live[0]["id"])
-        time.sleep(0.1)
-    raise AssertionError("the run never started its experiment")
+            return head, words[2]
+    raise AssertionError(f"the run never started its experiment:\n{head}")
 
 
 class Runs:
@@ -94,7 +92,7 @@ class Runs:
         self._watch.start()
 
     def _interrupt(self) -> None:
-        self._head["cut"], self.interrupted = interrupt_once_injecting(self.account, self.procs["cut"])
+        self._head["cut"], self.interrupted = interrupt_once_injecting(self.procs["cut"])
         self.account.alb_counted(requests=120)  # CloudWatch's count while the runs are on, as AWS publishes it
 
     def __getitem__(self, name: str) -> Done:
