@@ -44,8 +44,21 @@ def start(
     cmd = [sys.executable, "-m", "chaoslab", "run", SEED, "--fast", "--aws", "--url", url]
     cmd += ["--endpoint-url", account.endpoint, "--load-balancer", account.lb_name, "--report", str(report), *extra]
     return subprocess.Popen(
-        cmd, env=account.env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        env=account.env,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
+
+
+def _ctrl_c_as_at_a_terminal() -> None:
+    """SIGINT back to its default in the child: a shell without job control (`make test` runs this
+    stream in the background) starts its background jobs with SIGINT ignored, and Python keeps an
+    ignored SIGINT ignored, so the run would never see the Ctrl-C a user's terminal sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_id_of(out: str) -> str:
