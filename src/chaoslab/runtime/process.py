@@ -29,6 +29,38 @@ _MAX_LINE = 65536  # longer lines are passed on in pieces rather than buffered w
 _DRAIN_GRACE = 0.5  # seconds to let the last output lines arrive before exit callbacks run
 
 
+class CpuMeter:
+    """CPU seconds read now and then, as percent of one core between two readings."""
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self._mark = (time.monotonic(), seconds)
+
+    def percent(self, seconds: float) -> float:
+        now = time.monotonic()
+        (last_t, last_seconds), self._mark = self._mark, (now, seconds)
+        return max(0.0, (seconds - last_seconds) / (now - last_t) * 100.0) if now > last_t else 0.0
+
+
+def tree_cpu_seconds(tree: Sequence[psutil.Process]) -> float:
+    """User and system CPU of the processes, and of the children they reaped (which have left
+    the tree: no double count)."""
+    total = 0.0
+    for p in tree:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def tree_memory_bytes(tree: Sequence[psutil.Process]) -> int:
+    """Resident memory of the processes."""
+    total = 0
+    for p in tree:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
 class UnitProcess:
     """A running (or finished) unit process group. Create with `UnitProcess.start`."""
 
@@ -45,7 +77,7 @@ class UnitProcess:
         self._on_output = on_output
         self._exit_callbacks: list[ExitCallback] = []
         self._exited = asyncio.Event()
-        self._cpu_mark = (time.monotonic(), 0.0)
+        self._cpu = CpuMeter()
         try:
             self.create_time: float | None = psutil.Process(self.pid).create_time()
         except psutil.Error:
@@ -157,33 +189,14 @@ class UnitProcess:
         except psutil.Error:
             return []
 
-    def _cpu_seconds(self) -> float:
-        total = 0.0
-        for p in self.tree():
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                # children_* holds reaped children, which have left the tree: no double count.
-                total += t.user + t.system + t.children_user + t.children_system
-        return total
-
     def cpu_percent(self) -> float:
         """CPU used by the whole tree since the previous call (or the start), in percent of one
         core, as `psutil` and CloudWatch's ECS CPUUtilization count it."""
-        now, cpu = time.monotonic(), self._cpu_seconds()
-        last_t, last_cpu = self._cpu_mark
-        self._cpu_mark = (now, cpu)
-        elapsed = now - last_t
-        if elapsed <= 0:
-            return 0.0
-        return max(0.0, (cpu - last_cpu) / elapsed * 100.0)
+        return self._cpu.percent(tree_cpu_seconds(self.tree()))
 
     def memory_bytes(self) -> int:
         """Resident memory of the whole tree."""
-        total = 0
-        for p in self.tree():
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total
+        return tree_memory_bytes(self.tree())
 
     # internals -------------------------------------------------------------------------------
     async def _pump(self, stream: str, reader: asyncio.StreamReader | None) -> None:

@@ -20,6 +20,7 @@ from chaoslab.runtime.cgroups import Cgroups, Limits, UnitCgroup
 from chaoslab.runtime.kinds.base import OutputCallback, ProcessSpec, UnitHandle, UnitRuntime
 from chaoslab.runtime.linklocal import Handler
 from chaoslab.runtime.network import VpcNetwork
+from chaoslab.runtime.process import CpuMeter
 from chaoslab.runtime.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class ComputeUnit:
         self._cgroups = cgroups
         self.limits = limits or Limits()  # the unit's: a task's cpu/memory, an instance type's
         self.cgroup: UnitCgroup | None = None  # made at provision where the host allows
-        self._cpu_mark = (time.monotonic(), 0.0)
+        self._cpu = CpuMeter()
 
     @property
     def ip(self) -> str | None:
@@ -106,7 +107,7 @@ class ComputeUnit:
         os.chmod(self.workdir, 0o777)  # apps may run as another user; the unit owns its scratch space
         if self._cgroups is not None and self.cgroup is None:
             self.cgroup = self._cgroups.unit(self.unit_id, self.limits)
-            self._cpu_mark = (time.monotonic(), self.cgroup.cpu_seconds())
+            self._cpu = CpuMeter(self.cgroup.cpu_seconds())
         return self.sandbox.ip
 
     async def start(self, specs: list[ContainerSpec]) -> None:
@@ -280,9 +281,7 @@ class ComputeUnit:
         if not self._cgroup_measures:
             return sum(p.cpu_percent() for p in [*self.processes.values(), *self.extras.values()])
         assert self.cgroup is not None
-        now, cpu = time.monotonic(), self.cgroup.cpu_seconds()
-        (last_t, last_cpu), self._cpu_mark = self._cpu_mark, (now, cpu)
-        return max(0.0, (cpu - last_cpu) / (now - last_t) * 100.0) if now > last_t else 0.0
+        return self._cpu.percent(self.cgroup.cpu_seconds())
 
     def memory_bytes(self) -> int:
         """Memory in use: the cgroup's (page cache left out) or its programs' resident sum."""

@@ -31,7 +31,7 @@ from chaoslab.runtime.kinds.base import HandleExitCallback, InImage, OutputCallb
 from chaoslab.runtime.kinds.engine import Engine
 from chaoslab.runtime.kinds.memcg import MemoryParent
 from chaoslab.runtime.kinds.process import environment
-from chaoslab.runtime.process import UnitProcess
+from chaoslab.runtime.process import CpuMeter, UnitProcess, tree_cpu_seconds, tree_memory_bytes
 from chaoslab.runtime.sandbox import Sandbox, hosts_file, resolv_file
 from chaoslab.store import Store
 
@@ -96,7 +96,7 @@ class ContainerHandle:
         self._exited = asyncio.Event()
         self._code: int | None = None
         self._oom = False
-        self._cpu_mark = (time.monotonic(), 0.0)
+        self._cpu = CpuMeter()
         self._finisher: asyncio.Future[None] | None = None
 
     async def attach(self, client: UnitProcess) -> None:
@@ -187,21 +187,10 @@ class ContainerHandle:
 
     def cpu_percent(self) -> float:
         """CPU used by its processes since the previous call, in percent of one core."""
-        total = 0.0
-        for p in self.tree():
-            with contextlib.suppress(psutil.Error):
-                t = p.cpu_times()
-                total += t.user + t.system + t.children_user + t.children_system
-        now = time.monotonic()
-        (last_t, last_cpu), self._cpu_mark = self._cpu_mark, (now, total)
-        return max(0.0, (total - last_cpu) / (now - last_t) * 100.0) if now > last_t else 0.0
+        return self._cpu.percent(tree_cpu_seconds(self.tree()))
 
     def memory_bytes(self) -> int:
-        total = 0
-        for p in self.tree():
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-        return total
+        return tree_memory_bytes(self.tree())
 
     def cgroup_procs(self) -> list[Path]:
         """The cgroup.procs files of its first process's cgroups (one per v1 hierarchy)."""
