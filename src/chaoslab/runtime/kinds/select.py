@@ -10,8 +10,8 @@ container's cgroups, so a stress fault uses the container's CPU and memory, not 
 
 from __future__ import annotations
 
-import contextlib
 import logging
+from dataclasses import replace
 
 from chaoslab.apps.registry import is_bundled, known_images
 from chaoslab.runtime.kinds.base import HandleExitCallback, ImageUnavailable, OutputCallback, ProcessSpec, UnitHandle
@@ -81,13 +81,10 @@ class SelectingRuntime:
 
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitHandle:
         """A helper process; in a container unit it joins the container's cgroups at once."""
-        helper = await self.processes.exec(sandbox, name, spec)
         container = self.containers.in_sandbox(name.split("/")[0] + "/") if self.containers else None
-        if container is not None:
-            for procs in container.cgroup_procs():
-                with contextlib.suppress(OSError):
-                    procs.write_text(str(helper.pid))
-        return helper
+        if container is not None:  # it joins them before it starts (moved after, it raced its own join)
+            spec = replace(spec, cgroup=tuple(str(procs) for procs in container.cgroup_procs()))
+        return await self.processes.exec(sandbox, name, spec)
 
     async def run(
         self, sandbox: Sandbox, argv: list[str], timeout: float, program: str | None = None
