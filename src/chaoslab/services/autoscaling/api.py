@@ -168,6 +168,11 @@ def cancel_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"InstanceRefreshId": run.refresh_id}
 
 
+def rollback_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    run = _asg(ctx).refreshes.rollback(p["AutoScalingGroupName"])
+    return {"InstanceRefreshId": run.refresh_id}
+
+
 def put_scheduled_update_group_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     """Run by the lab's clock: at StartTime and/or a crontab Recurrence (docs/autoscaling.md)."""
     _asg(ctx).schedules.put(p["AutoScalingGroupName"], p)
@@ -211,6 +216,7 @@ OPERATIONS: dict[str, ApiHandler] = {
     "StartInstanceRefresh": start_instance_refresh,
     "DescribeInstanceRefreshes": describe_instance_refreshes,
     "CancelInstanceRefresh": cancel_instance_refresh,
+    "RollbackInstanceRefresh": rollback_instance_refresh,
     "PutScheduledUpdateGroupAction": put_scheduled_update_group_action,
     "BatchPutScheduledUpdateGroupAction": batch_put_scheduled_update_group_action,
     "DescribeScheduledActions": describe_scheduled_actions,
