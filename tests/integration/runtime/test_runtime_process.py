@@ -186,11 +186,12 @@ def test_exit_is_noticed_without_pidfd(store, monkeypatch):
 
 def test_a_unit_process_on_a_pty_has_it_as_its_controlling_terminal(store) -> None:
     """An interactive exec's process (unitshell.Session's PTY): the terminal is its controlling
-    one with the client's size, a resize reaches it as SIGWINCH, the end of input arrives as the
-    terminal's EOF character, and its pid is the program's own (setsid execs in place)."""
+    one with the client's size, a resize changes it, stdin arrives line by line, the end of
+    input arrives as the terminal's EOF character, and its pid is the program's own (setsid
+    execs in place)."""
     script = (
-        "trap 'echo winch $(stty size)' WINCH; echo tty=$(tty) size=$(stty size) pid=$$; "
-        "while read line; do echo got=$line; done; echo eof; exit 3"
+        "echo tty=$(tty) size=$(stty size) pid=$$; "
+        "while read line; do if [ $line = size ]; then stty size; else echo got=$line; fi; done; echo eof; exit 3"
     )
 
     async def main() -> None:
@@ -210,9 +211,9 @@ def test_a_unit_process_on_a_pty_has_it_as_its_controlling_terminal(store) -> No
         await until(b"\n")
         assert b"tty=/dev/pts/" in shown and b"size=33 101" in shown and f"pid={unit.pid}".encode() in shown
         await session.feed({"resize": [40, 120]})
-        await until(b"winch 40 120")
-        await session.feed(b"hello\n")
+        await session.feed(b"size\nhello\n")
         await until(b"got=hello")
+        assert b"40 120" in shown
         await session.feed({"eof": True})
         await until(b"eof")
         assert await unit.wait() == 3
