@@ -156,7 +156,9 @@ def test_skip_matching_has_nothing_to_do_and_a_cancel_ends_a_refresh(lab: LabHan
 def test_a_refresh_pauses_at_its_checkpoint_and_rolls_back(lab: LabHandle) -> None:
     """Checkpoints at 50 and 100 %: one of two replaced, then the refresh waits (the hour's delay
     outlasts the test); RollbackInstanceRefresh replaces the new instance with one of the group's
-    previous version. AutoRollback does the same when an alarm of its AlarmSpecification fires."""
+    previous version. AutoRollback does the same when an alarm of its AlarmSpecification fires.
+    It follows the first test, which left the group on a numbered version (a group on $Default
+    cannot be rolled back, as AWS documents)."""
     asg, ec2, cw = lab.client("autoscaling"), lab.client("ec2"), lab.client("cloudwatch")
     group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
     template, previous = group["LaunchTemplate"]["LaunchTemplateName"], group["LaunchTemplate"]["Version"]
