@@ -265,5 +265,6 @@ async def _converse(ws: web.WebSocketResponse, session: Session, handle: UnitHan
 
 
 async def _refuse(ws: web.WebSocketResponse, code: str, message: str) -> None:
-    await ws.send_str(json.dumps({"code": code, "message": message}))
+    with contextlib.suppress(ConnectionError):  # a client that has already gone hears nothing
+        await ws.send_str(json.dumps({"code": code, "message": message}))
     await ws.close()
