@@ -130,6 +130,17 @@ class ActionContext:
 Executor = Callable[[ActionContext, Targets, dict[str, str]], Awaitable[None]]
 
 
+async def on_every_target(steps: list[Awaitable[None]]) -> None:
+    """Run one step per target all at once, as FIS acts on every selected target together: a
+    fault on 64 tasks then takes about as long as on one, not 64 times as long. Every step runs
+    to its end (each journals what it applied, so the engine can revert it); then the first
+    failure, in target order, fails the action."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 def document_arn(ctx: ActionContext, name: str) -> str:
     return f"arn:aws:ssm:{ctx.lab.config.region}::document/{name}"
 
