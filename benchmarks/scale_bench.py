@@ -398,12 +398,21 @@ def app_rows(app: str, base_rss: float, sizes: list[Size]) -> list[Row]:
         ),
         Row(
             sec,
-            f"{n} units: RSS per unit (its processes + the daemon's growth)",
+            f"{n} units: RSS per unit (its processes' RSS summed + the daemon's growth)",
             per_unit,
             "MiB",
             target=target(25.0),
-            note=f"its processes' RSS {fmt(top.unit_rss)} MiB (PSS {fmt(top.unit_pss)}); "
-            + by_size(lambda s: s.unit_rss, "MiB RSS of the unit's own processes"),
+            note="counts twice the pages gunicorn's forked worker shares with its arbiter; "
+            + by_size(lambda s: s.unit_rss, "MiB of the unit's own processes"),
+        ),
+        Row(
+            sec,
+            f"{n} units: memory per unit (its processes' PSS + the daemon's growth)",
+            top.unit_pss + growth[-1],
+            "MiB",
+            target=target(25.0),
+            note="shared pages split between their sharers: what the unit adds to the host; "
+            + by_size(lambda s: s.unit_pss, "MiB PSS of the unit's own processes"),
         ),
         Row(
             sec,
