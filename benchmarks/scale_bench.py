@@ -312,7 +312,10 @@ def measure_size(fleet: Fleet, fis: Fis, template: str, units: int, quick: bool)
         size.note = f"found {len(trees)} unit process trees for {units} tasks"
     size.rps = load(f"{fleet.alb}/health", connections=64, seconds=2.0 if quick else 5.0)["rps"]
     size.api_p50 = api_p50(fleet, 30 if quick else 100)
-    size.onset_ms = onset_ms(fleet, fis, template, units)
+    try:  # a failed experiment must not lose the size's other figures
+        size.onset_ms = onset_ms(fleet, fis, template, units)
+    except (RuntimeError, TimeoutError) as exc:
+        size.note = "; ".join(filter(None, [size.note, f"{units} units: no onset ({exc})"]))
     fleet.scale(0)
     return size
 
@@ -453,7 +456,7 @@ def app_rows(app: str, base_rss: float, sizes: list[Size]) -> list[Row]:
     rows.append(
         Row(
             sec,
-            f"{n} units: CPU stress on all at once, StartExperiment → worker in every unit",
+            f"{n} units: CPU stress on all at once, StartExperiment → load on in every unit",
             top.onset_ms,
             "ms",
             target=target(500.0),
