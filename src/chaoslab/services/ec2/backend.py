@@ -478,9 +478,9 @@ class Ec2Backend:
         return changes
 
     async def _terminate(self, inst: Instance, reason: str) -> None:
+        await self.firewall.detach(inst.instance_id)  # first, as ECS's teardown does (no rewrite in a dying namespace)
         if inst.unit:
             await inst.unit.destroy()
-        await self.firewall.detach(inst.instance_id)
         await release(inst.volumes)
         self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(
