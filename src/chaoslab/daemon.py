@@ -21,9 +21,9 @@ import psutil
 
 from chaoslab import watchdog
 from chaoslab.clock import check_scale
-from chaoslab.config import LabConfig
+from chaoslab.config import LAB_FILE, LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.lab import LAB_FILE, Lab
+from chaoslab.lab import Lab
 from chaoslab.net.bind import bind_address
 from chaoslab.net.hostsock import broker_active
 from chaoslab.runtime.hostcaps import probe

@@ -19,10 +19,8 @@ from typing import Any
 
 import psutil
 
-from chaoslab.aws.guard import TOKEN_FILE, TOKEN_HEADER
-from chaoslab.config import DEFAULT_HOST, LabConfig
+from chaoslab.config import DEFAULT_HOST, LAB_FILE, LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.lab import LAB_FILE
 
 READY_TIMEOUT = 120.0
 DOWN_TIMEOUT = 90.0
@@ -215,6 +213,8 @@ def exec_in_task(config: LabConfig, info: dict[str, Any], task: str, container: 
     """`chaoslab exec`: run `argv` in a running task through the lab (`/_chaoslab/exec`), print
     its output line by line as it comes, and return its exit code (128 + N for signal N, as a
     shell reports it)."""
+    from chaoslab.aws.guard import TOKEN_FILE, TOKEN_HEADER  # the wire layer: only `exec` needs it
+
     try:
         token = (config.home / TOKEN_FILE).read_text().strip()
     except OSError:
