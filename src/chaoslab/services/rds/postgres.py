@@ -29,6 +29,7 @@ import psutil
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.hostcaps import outer_uid, single_uid_namespace
+from chaoslab.services.rds.template import DataTemplates, template_key
 from chaoslab.store import Store
 
 PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
@@ -351,6 +352,16 @@ class PostgresServer:
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(self._settings())
         self._write_pg_file(self.data_dir / "pg_hba.conf", _HBA)
+
+    def template_key(self, superuser: str, password: str, database: str | None) -> str:
+        """The key of the kept initialized cluster `init_from` would copy (template.py)."""
+        return template_key(self.bindir, superuser, password, database, self._settings() + _HBA)
+
+    async def init_from(self, templates: DataTemplates, key: str, superuser: str, password: str) -> bool:
+        """A copy of a kept initialized cluster instead of initdb; False when none is kept yet."""
+        self.superuser, self.password = superuser, password
+        self._prepare_dirs()
+        return await templates.copy_to(key, self.data_dir)
 
     def _settings(self) -> str:
         fsync = "on" if self.fsync else "off"
