@@ -445,10 +445,13 @@ async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False, 
     except AwsError as exc:
         await _cancel_background(lab)
         raise ChaoslabError(f"building stack {doc['name']!r} failed: {exc.code}: {exc.message}") from None
+    except BaseException:  # any other failure, or a stop mid-build: the readers may still be cloning
+        await _cancel_background(lab)
+        raise
 
 
 async def _cancel_background(lab: LabLike) -> None:
-    """A failed build must not leave its database start running unobserved."""
+    """A failed or stopped build must not leave its database start running unobserved."""
     for task in [t for t in asyncio.all_tasks() if t.get_name() == _DB_TASK]:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
