@@ -23,7 +23,6 @@ import yaml
 
 from chaoslab.config import LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.services.rds.postgres import free_port
 
 DEFAULT_VPC_OCTET = 100  # where isolated labs start looking for a free 10.<n>.0.0/16
 
@@ -114,6 +113,8 @@ class Lab:
         if config is not None:
             self.home, self.config = config.home, config
         else:
+            from chaoslab.services.rds.postgres import free_port  # the lab's modules only when used
+
             self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="chaoslab-"))
             self.config = LabConfig(home=self.home, api_port=free_port(), time_scale=time_scale)
         self.info: dict[str, Any] | None = None

@@ -12,6 +12,7 @@ DEFAULT_HOST = "127.0.0.1"  # loopback: only this machine reaches the lab (docs/
 DEFAULT_API_PORT = 4566
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
+LAB_FILE = "lab.json"  # in the state dir: the running lab (pid, API, ready); here so reading it is cheap
 
 
 def default_home() -> Path:

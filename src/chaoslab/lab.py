@@ -20,7 +20,7 @@ from chaoslab import dashboard, unitexec, unitshell, watchdog
 from chaoslab.aws import guard
 from chaoslab.aws.gateway import Gateway
 from chaoslab.clock import LabClock
-from chaoslab.config import LabConfig
+from chaoslab.config import LAB_FILE, LabConfig
 from chaoslab.events import EventLog
 from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
@@ -38,8 +38,6 @@ from chaoslab.services.spec import Backend, ServiceSpec, start_order
 from chaoslab.store import Store
 
 log = logging.getLogger(__name__)
-
-LAB_FILE = "lab.json"
 
 
 class Lab:

@@ -19,13 +19,12 @@ from typing import Any
 
 import psutil
 
-from chaoslab.aws.guard import TOKEN_FILE, TOKEN_HEADER
-from chaoslab.config import DEFAULT_HOST, LabConfig
+from chaoslab.config import DEFAULT_HOST, LAB_FILE, LabConfig
 from chaoslab.errors import ChaoslabError
-from chaoslab.lab import LAB_FILE
 
 READY_TIMEOUT = 120.0
 DOWN_TIMEOUT = 90.0
+POLL_SECONDS = 0.02  # lab.json and the process table while `up` waits: cheap to read, and `up` returns sooner
 
 
 def running_lab(config: LabConfig) -> dict[str, Any] | None:
@@ -176,7 +175,7 @@ def _wait_ready(config: LabConfig, child: subprocess.Popen[bytes], log_path: Pat
         if dots > shown:
             print(".", end="", flush=True, file=out)
             shown = dots
-        time.sleep(0.1)
+        time.sleep(POLL_SECONDS)
     print(file=out)
     child.terminate()
     raise ChaoslabError(f"the lab was not ready within {READY_TIMEOUT:.0f} s", hint=f"see {log_path}")
@@ -201,7 +200,7 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
         if time.monotonic() - shown >= 0.5:
             print(".", end="", flush=True, file=out)
             shown = time.monotonic()
-        time.sleep(0.05)
+        time.sleep(POLL_SECONDS)
     else:
         print(" not stopping; killing it", file=out)
         os.kill(pid, signal.SIGKILL)
@@ -224,6 +223,8 @@ def exec_in_task(
     """`chaoslab exec`: run `argv` in a running task through the lab (`/_chaoslab/exec`), print
     its output line by line as it comes, and return its exit code (128 + N for signal N, as a
     shell reports it). With `stdin` or `tty` the session is interactive (execterm.py)."""
+    from chaoslab.aws.guard import TOKEN_FILE, TOKEN_HEADER  # the wire layer: only `exec` needs it
+
     try:
         token = (config.home / TOKEN_FILE).read_text().strip()
     except OSError:

@@ -445,10 +445,13 @@ async def apply_stack(lab: LabLike, doc: dict[str, Any], *, fast: bool = False, 
     except AwsError as exc:
         await _cancel_background(lab)
         raise ChaoslabError(f"building stack {doc['name']!r} failed: {exc.code}: {exc.message}") from None
+    except BaseException:  # any other failure, or a stop mid-build: the readers may still be cloning
+        await _cancel_background(lab)
+        raise
 
 
 async def _cancel_background(lab: LabLike) -> None:
-    """A failed build must not leave its database start running unobserved."""
+    """A failed or stopped build must not leave its database start running unobserved."""
     for task in [t for t in asyncio.all_tasks() if t.get_name() == _DB_TASK]:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -476,9 +479,9 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     for role in doc.get("roles", []):
         _ensure_role(lab, role)
     db_env: dict[str, str] = {}
-    db_task = None
+    db_task = writer_up = None
     if doc.get("database"):
-        db_task = _start_database(lab, doc["database"], vpc, stack_groups.ids_of(doc["database"], sg_ids))
+        writer_up, db_task = _start_database(lab, doc["database"], vpc, stack_groups.ids_of(doc["database"], sg_ids))
         say(f"database: {doc['database']['cluster']} (writer + reader, real PostgreSQL)")
     tg_arns = {}
     for tg in doc.get("target_groups", []):
@@ -527,8 +530,11 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": tg_arns[ln["target_group"]]}],
             )
             say(f"load balancer: {lb['name']} listening on port {ln['port']}")
-    if db_task is not None:
-        await db_task
+    if writer_up is not None and db_task is not None:
+        # Apps need the writer only; the readers keep cloning while the compute starts.
+        await asyncio.wait({writer_up, db_task}, return_when=asyncio.FIRST_COMPLETED)
+        if not writer_up.done():
+            await db_task  # it ended before the writer came up: its error, else the writer's absence
         db_env = _database_env(lab, doc["database"], vpc)
     for alarm in doc.get("alarms", []):
         lab.cloudwatch.put_metric_alarm(_resolve_alarm(lab, alarm, tg_arns))
@@ -550,6 +556,8 @@ async def _apply(lab: LabLike, doc: dict[str, Any], settings: dict[str, Any], sa
     if compute:
         say("compute: launching instances")
         await asyncio.gather(*compute)
+    if db_task is not None:
+        await db_task  # ready includes every database instance the stack names
 
 
 def _ensure_role(lab: LabLike, role: dict[str, Any]) -> None:
@@ -567,9 +575,13 @@ def _ensure_role(lab: LabLike, role: dict[str, Any]) -> None:
         lab.iam.attach_role_policy(role["name"], arn)
 
 
-def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any, groups: list[str]) -> asyncio.Future[None]:
+def _start_database(
+    lab: LabLike, db: dict[str, Any], vpc: Any, groups: list[str]
+) -> tuple[asyncio.Future[None], asyncio.Future[None]]:
     """Open the cluster endpoints where units can reach them; start the postmasters in the
-    background (returned task) while the rest of the stack is built."""
+    background while the rest of the stack is built. Returns (the writer is available, the
+    whole cluster is): apps need only the first, readers are cloned meanwhile."""
+    writer_up: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     hosts = ["127.0.0.1"]
     if vpc is not None and vpc.network.service_ip not in hosts:
         hosts.insert(0, vpc.network.service_ip)
@@ -596,10 +608,12 @@ def _start_database(lab: LabLike, db: dict[str, Any], vpc: Any, groups: list[str
                 AvailabilityZone=inst["az"],
                 Engine="aurora-postgresql",
             )
+            if not writer_up.done():
+                writer_up.set_result(None)
 
     task = asyncio.ensure_future(build())
     task.set_name(_DB_TASK)
-    return task
+    return writer_up, task
 
 
 def _database_env(lab: LabLike, db: dict[str, Any], vpc: Any) -> dict[str, str]:

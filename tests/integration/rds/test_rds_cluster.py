@@ -15,6 +15,7 @@ from rds_helpers import assert_no_postgres_left
 from chaoslab.events import EventLog
 from chaoslab.services.rds.cluster import AuroraCluster
 from chaoslab.services.rds.postgres import pg_root
+from chaoslab.services.rds.template import DataTemplates
 
 USER, PASSWORD, DB = "master", "Passw0rd!", "shop"
 
@@ -233,3 +234,51 @@ def test_writer_crash_fails_over_by_itself_and_a_dead_reader_restarts(state_dir:
             await cluster.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_second_cluster_starts_from_the_kept_data_dir(tmp_path: Path, events: EventLog) -> None:
+    """The first writer is made with initdb and kept (template.py); the next cluster's writer is a
+    copy of it — same system identifier, the database there, nothing the first cluster wrote
+    afterwards — and its reader still clones and streams from it."""
+    templates = DataTemplates(tmp_path / "templates")
+
+    async def build(state_dir: Path) -> AuroraCluster:
+        cluster = AuroraCluster(
+            "aurora-tpl",
+            state_dir,
+            master_username=USER,
+            master_password=PASSWORD,
+            database_name=DB,
+            writer_binds=[("127.0.0.1", 0)],
+            reader_binds=[("127.0.0.1", 0)],
+            events=events,
+            templates=templates,
+        )
+        await cluster.start()
+        await cluster.add_instance("db-a", "us-east-1a")
+        return cluster
+
+    ident = "SELECT system_identifier FROM pg_control_system()"
+
+    async def scenario() -> None:
+        first = await build(tmp_path / "one")
+        try:
+            assert len(list((tmp_path / "templates").iterdir())) == 1, "the first writer is kept"
+            await _sql(first.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
+            first_id = await _sql(first.endpoint, ident)
+        finally:
+            await first.stop()
+        second = await build(tmp_path / "two")
+        try:
+            assert await _sql(second.endpoint, ident) == first_id, "a copy, not a new initdb"
+            assert await _sql(second.endpoint, "SELECT to_regclass('orders') IS NULL") == [[True]]
+            await second.add_instance("db-b", "us-east-1b")
+            await _sql(second.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
+            await _sql(second.endpoint, "INSERT INTO orders VALUES (1)")
+            assert await _eventually(second.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
+        finally:
+            await second.stop()
+
+    asyncio.run(scenario())
+    for state_dir in (tmp_path / "one", tmp_path / "two"):
+        assert_no_postgres_left(pg_root(state_dir))

@@ -78,8 +78,7 @@ class Ec2Backend:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*(i.unit.destroy() for i in self.instances.values() if i.unit), return_exceptions=True)
-        for inst in self.instances.values():
-            await release(inst.volumes)
+        await asyncio.gather(*(release(inst.volumes) for inst in self.instances.values()))  # each waits on its server
         for vpc in self.vpcs.values():
             await vpc.network.destroy()
 

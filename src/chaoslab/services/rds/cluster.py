@@ -23,7 +23,8 @@ from chaoslab.clock import LabClock
 from chaoslab.errors import AwsError, ChaoslabError
 from chaoslab.events import EventLog
 from chaoslab.net.tcpproxy import TcpProxy
-from chaoslab.services.rds.postgres import PostgresServer
+from chaoslab.services.rds.postgres import PG_ROOT_BASE, PostgresServer
+from chaoslab.services.rds.template import DataTemplates, default_root
 from chaoslab.store import Store
 from chaoslab.timing import Timing
 
@@ -88,8 +89,10 @@ class AuroraCluster:
         min_failover_downtime: float = 0.0,
         watch_interval: float = 0.5,
         delays: Delays | None = None,
+        templates: DataTemplates | None = None,
     ) -> None:
         self.cluster_id = cluster_id
+        self.templates = templates or DataTemplates(default_root(PG_ROOT_BASE))
         self.state_dir = state_dir
         self.master_username = master_username
         self.master_password = master_password
@@ -197,10 +200,7 @@ class AuroraCluster:
             self.members[instance_id] = member
             try:
                 if self.writer is None:
-                    await server.init(self.master_username, self.master_password)
-                    await server.start()
-                    if self.database_name:
-                        await server.query("CREATE DATABASE " + pg8000.native.identifier(self.database_name))
+                    await self._init_writer(server)
                     self.writer_id = instance_id
                 else:
                     await server.base_backup_from(self.writer.server)
@@ -213,6 +213,26 @@ class AuroraCluster:
             member.status = "available"
             self._route()
             return member
+
+    async def _init_writer(self, server: PostgresServer) -> None:
+        """Start the first member with the master user and the database: a copy of a kept
+        cluster that has them, else initdb and CREATE DATABASE, then kept for the next lab."""
+        user, password = self.master_username, self.master_password
+        key = server.template_key(user, password, self.database_name)
+        if await server.init_from(self.templates, key, user, password):
+            await server.start()
+            return
+        await server.init(user, password)
+        await server.start()
+        if self.database_name:
+            await server.query("CREATE DATABASE " + pg8000.native.identifier(self.database_name))
+        await server.stop("fast", timeout=10)
+        if not (server.data_dir / "postmaster.pid").exists():  # stopped cleanly: fit to copy
+            try:
+                await self.templates.publish(key, server.data_dir)
+            except (ChaoslabError, OSError) as exc:
+                log.warning("could not keep PostgreSQL's initialized data for the next start: %s", exc)
+        await server.start()
 
     async def remove_instance(self, instance_id: str) -> None:
         """Delete an instance; deleting the writer of a cluster with readers fails over first."""

@@ -8,6 +8,7 @@ lab's state dir may sit under /root, which other users cannot traverse).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -29,6 +30,7 @@ import psutil
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.hostcaps import outer_uid, single_uid_namespace
+from chaoslab.services.rds.template import DataTemplates, template_key
 from chaoslab.store import Store
 
 PG_ROOT_BASE = Path("/var/tmp/chaoslab-pg")
@@ -303,16 +305,33 @@ class PostgresServer:
 
     # -- running PG tools ----------------------------------------------------------------------
     async def _tool(self, tool: str, *args: str, env: dict[str, str] | None = None) -> str:
-        """Run a PG client/admin binary as the PG user; raise with its output when it fails."""
+        """Run a PG client/admin binary as the PG user; raise with its output when it fails.
+        It runs in a group of its own, recorded like a postmaster while it runs: a reader's clone
+        goes on while the units start, and a lab killed then must not leave it behind."""
         proc = await asyncio.create_subprocess_exec(
             *self.run_as.argv(self.bindir / tool, *args),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=str(self.base_dir),
             env={**_base_env(), **(env or {})},
+            start_new_session=True,
             **self.run_as.popen_kwargs(),
         )
-        out, _ = await proc.communicate()
+        if self._store is not None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self._store.own_process(
+                    proc.pid, psutil.Process(proc.pid).create_time(), f"{tool} {self.name}", self._lab_run
+                )
+        try:
+            out, _ = await proc.communicate()
+        except BaseException:  # cancelled: the tool stops with us, as it did in our process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+            raise
+        finally:
+            if self._store is not None:
+                self._store.disown_process(proc.pid)
         text = out.decode(errors="replace")
         if proc.returncode != 0:
             raise ChaoslabError(f"{tool} failed for PostgreSQL {self.name!r} (exit {proc.returncode}): {text.strip()}")
@@ -351,6 +370,16 @@ class PostgresServer:
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write(self._settings())
         self._write_pg_file(self.data_dir / "pg_hba.conf", _HBA)
+
+    def template_key(self, superuser: str, password: str, database: str | None) -> str:
+        """The key of the kept initialized cluster `init_from` would copy (template.py)."""
+        return template_key(self.bindir, superuser, password, database, self._settings() + _HBA)
+
+    async def init_from(self, templates: DataTemplates, key: str, superuser: str, password: str) -> bool:
+        """A copy of a kept initialized cluster instead of initdb; False when none is kept yet."""
+        self.superuser, self.password = superuser, password
+        self._prepare_dirs()
+        return await templates.copy_to(key, self.data_dir)
 
     def _settings(self) -> str:
         fsync = "on" if self.fsync else "off"
