@@ -187,13 +187,17 @@ class DataPlane:
     # records -----------------------------------------------------------------------------------
     def drain(self) -> None:
         """Fold every record the workers have written so far into the load balancers' stats."""
-        stats, dims, names, kinds = self._stats, self._dimensions, self._target_ids, albwire.ERROR_KINDS
         for worker in self._workers:
-            for when, latency, lb, tg, target, status, elb, error in worker.reader.read():
-                sink = stats.get(lb)
-                if sink is not None:
-                    target_id = names.get(target) if target != albwire.NO_TARGET else None
-                    sink.record(when, dims.get(tg, ""), target_id, status, latency, bool(elb), kinds[error])
+            self.fold(worker.reader.read())
+
+    def fold(self, records: list[tuple[float, float, int, int, int, int, int, int]]) -> None:
+        """Ring records -> `RequestStats.record`, the numbers turned back into names."""
+        stats, dims, names, kinds = self._stats, self._dimensions, self._target_ids, albwire.ERROR_KINDS
+        for when, latency, lb, tg, target, status, elb, error in records:
+            sink = stats.get(lb)
+            if sink is not None:
+                target_id = names.get(target) if target != albwire.NO_TARGET else None
+                sink.record(when, dims.get(tg, ""), target_id, status, latency, bool(elb), kinds[error])
 
     async def _drain_loop(self) -> None:
         while True:
