@@ -56,8 +56,11 @@ class _Worker:
     """One worker process: its control socket (with a queue for what the socket could not take
     at once), its record ring, and what it last said it has in flight."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], control: socket.socket, ring: mmap.mmap) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], control: socket.socket, ring: mmap.mmap, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.proc = proc
+        self.loop = loop  # the lab's loop, which watches the control socket
         self.control = control
         self.ring = ring
         self.reader = albwire.RingReader(ring)
@@ -65,7 +68,7 @@ class _Worker:
         self.outbox: deque[tuple[memoryview, list[int]]] = deque()
         self.inflight: dict[int, int] = {}
         self.writing = False
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.ready: asyncio.Future[None] = loop.create_future()
 
 
 class DataPlane:
@@ -258,7 +261,7 @@ class DataPlane:
                 theirs.close()
                 os.close(memfd)
             ours.setblocking(False)
-            worker = _Worker(proc, ours, ring)
+            worker = _Worker(proc, ours, ring, loop)
             self._workers.append(worker)
             loop.add_reader(ours.fileno(), self._readable, worker)
             for message, fd in self._snapshot():
@@ -304,7 +307,7 @@ class DataPlane:
                 worker.outbox[0] = (data[sent:], [])
             else:
                 worker.outbox.popleft()
-        loop = asyncio.get_running_loop()
+        loop = worker.loop  # a backend call may come from outside a running loop (unit tests)
         if worker.outbox and not worker.writing:
             loop.add_writer(worker.control.fileno(), self._flush, worker)
             worker.writing = True
@@ -320,7 +323,7 @@ class DataPlane:
         except OSError:
             data = b""
         if not data:  # the worker exited: it takes no more connections; the others do
-            asyncio.get_running_loop().remove_reader(worker.control.fileno())
+            worker.loop.remove_reader(worker.control.fileno())
             worker.inflight = {}
             if not worker.ready.done():
                 worker.ready.set_result(None)
