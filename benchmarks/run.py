@@ -5,7 +5,7 @@
 Prints one table and writes benchmarks/RESULTS.md (machine, date, command, table). Sections:
 up (lab start), workload (open-loop generator vs wrk), alb (ALB vs HAProxy/nginx), faults
 (onset/revert per fault family), stop (stop-condition reaction), api (boto3 call latency), demo
-(`chaoslab demo --fast`). Not part of `make test`.
+(`chaoslab demo --fast`), scale (cost per unit at 2-64 ECS tasks). Not part of `make test`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from common import ROOT, Row, busy_processes, fmt, load_tool, machine
 
 # Sections without the shared lab first, then those using it, then demo (its own lab) once the
 # shared one is down, so no lab idles in the background of another section's figures.
-SECTIONS = ("up", "workload", "alb", "faults", "stop", "api", "demo")
+SECTIONS = ("up", "workload", "alb", "faults", "stop", "api", "demo", "scale")
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 
 
@@ -83,6 +83,11 @@ def section_rows(name: str, quick: bool, shared: Shared) -> list[Row]:
         import faults_bench
 
         return faults_bench.stop_condition_rows(shared.get())
+    if name == "scale":
+        import scale_bench
+
+        shared.close()
+        return scale_bench.scale_rows(shared.tmp, quick)
     if name == "workload":
         import workload_bench
 

@@ -213,14 +213,18 @@ class Lab:
         config = unprefixed if given is None else unprefixed.merge(given)
         return self.session().client(service, endpoint_url=self.api_url, config=config, **kwargs)
 
-    def exec(self, task: str, argv: list[str], container: str | None = None) -> int:
+    def exec(
+        self, task: str, argv: list[str], container: str | None = None, *, stdin: bool = False, tty: bool = False
+    ) -> int:
         """Run `argv` inside a running task (its namespace, environment, working directory and
-        user), printing its output as it comes; returns its exit code (128 + N for signal N)."""
+        user), printing its output as it comes; returns its exit code (128 + N for signal N).
+        `stdin` forwards this process's stdin to it, `tty` runs it on a terminal of its own
+        (`docker exec -i`, `-t`)."""
         from chaoslab.labctl import exec_in_task
 
         if not argv:
             raise ChaoslabError("no command given", hint="chaoslab exec TASK -- COMMAND [ARG...]")
-        return exec_in_task(self.config, self._running(), task, container, argv)
+        return exec_in_task(self.config, self._running(), task, container, argv, stdin=stdin, tty=tty)
 
     def _running(self) -> dict[str, Any]:
         if self.info is None:

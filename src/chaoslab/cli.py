@@ -154,10 +154,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Run COMMAND inside a running task of the lab, as `docker exec` would: in the "
         "task's network namespace,\nwith its container's environment, working directory and user. "
-        "Output is streamed line by line;\nthere is no stdin and no terminal (run `sh -c '...'` for "
-        "pipes). Exits with the command's code.\n(`aws ecs execute-command` answers with an error "
-        "that points here.)\n\nexample:\n  chaoslab exec 3f2a… -- sh -c 'env; hostname -I'",
+        "At a terminal (stdin and stdout\nboth) the command gets a terminal of its own and your "
+        "keys, as with -it; otherwise output is\nstreamed line by line with no stdin unless -i or "
+        "-t say otherwise. Exits with the command's code.\n(`aws ecs execute-command` answers with "
+        "an error that points here.)\n\nexamples:\n  chaoslab exec 3f2a… -- sh -c 'env; hostname -I'"
+        "\n  chaoslab exec -it 3f2a… -- sh",
     )
+    ex.add_argument("-i", "--interactive", action="store_true", help="forward stdin to the command")
+    ex.add_argument("-t", "--tty", action="store_true", help="run the command on a terminal (a PTY in the task)")
     ex.add_argument("task", metavar="TASK", help="task id or ARN (aws ecs list-tasks)")
     ex.add_argument("--container", metavar="NAME", help="the container whose environment to use (default: the first)")
     ex.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- COMMAND", help="the command and its arguments")

@@ -190,7 +190,9 @@ def cmd_exec(args: argparse.Namespace) -> int:
     lab = Lab.attach(_config(args))
     if lab is None:
         raise ChaoslabError("no lab is running", hint="`chaoslab up --detach` first")
-    return lab.exec(args.task, argv, args.container)
+    # At a terminal (stdin and stdout both), interactive unless the flags say how.
+    at_terminal = not (args.interactive or args.tty) and sys.stdin.isatty() and sys.stdout.isatty()
+    return lab.exec(args.task, argv, args.container, stdin=args.interactive or at_terminal, tty=args.tty or at_terminal)
 
 
 # validate --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from chaoslab import dashboard, unitexec, watchdog
+from chaoslab import dashboard, unitexec, unitshell, watchdog
 from chaoslab.aws import guard
 from chaoslab.aws.gateway import Gateway
 from chaoslab.clock import LabClock
@@ -114,6 +114,7 @@ class Lab:
         self.gateway.lab_token = guard.write_token(self.config.home)
         self.gateway.add_routes(exporter_routes.routes(self))
         self.gateway.add_routes(unitexec.routes(self))
+        self.gateway.add_routes(unitshell.routes(self))
         for backend in self._backends():
             await backend.start()
             self._started.append(backend)

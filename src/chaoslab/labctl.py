@@ -215,14 +215,28 @@ def stop_lab(config: LabConfig, quiet: bool = False) -> None:
     print(f" stopped in {time.monotonic() - start:.1f} s", file=out)
 
 
-def exec_in_task(config: LabConfig, info: dict[str, Any], task: str, container: str | None, argv: list[str]) -> int:
+def exec_in_task(
+    config: LabConfig,
+    info: dict[str, Any],
+    task: str,
+    container: str | None,
+    argv: list[str],
+    *,
+    stdin: bool = False,
+    tty: bool = False,
+) -> int:
     """`chaoslab exec`: run `argv` in a running task through the lab (`/_chaoslab/exec`), print
     its output line by line as it comes, and return its exit code (128 + N for signal N, as a
-    shell reports it)."""
+    shell reports it). With `stdin` or `tty` the session is interactive (execterm.py)."""
     try:
         token = (config.home / TOKEN_FILE).read_text().strip()
     except OSError:
         raise ChaoslabError(f"cannot read the lab token in {config.home / TOKEN_FILE}") from None
+    if stdin or tty:
+        from chaoslab.execterm import exec_interactive
+
+        hello = {"task": task, "container": container, "command": argv}
+        return exec_interactive(info["api"], token, hello, stdin=stdin, tty=tty, pid=info.get("pid"))
     request = urllib.request.Request(
         f"{info['api']}/_chaoslab/exec",
         data=json.dumps({"task": task, "container": container, "command": argv}).encode(),

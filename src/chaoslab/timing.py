@@ -1,8 +1,10 @@
-"""How long AWS takes: the named delays of the lab's recoveries and launches, per timing profile.
+"""How long AWS takes: the named delays of the lab's recoveries, launches, metrics and FIS's own
+steps, per timing profile.
 
 A rehearsal that recovers in 0.2 s where AWS takes 30 s says "yes" where production says "no",
-so by default (`aws`) a failover, a launch or a reboot lasts as long as AWS's own documentation
-or published measurements say (docs/timing.md names the source of each). `fast` keeps the
+so by default (`aws`) a failover, a launch, a reboot, a datapoint's way to an alarm or a fault's
+start lasts as long as AWS's own documentation, published measurements or (marked so) the
+lab's estimate say (docs/timing.md names the source of each). `fast` keeps the
 near-instant behaviour tests and CI smoke runs want. Each delay is a triangular distribution
 (low, most likely, high) in scenario seconds, drawn from its own seeded stream so a run is
 reproducible and one delay's draws do not depend on how often another was drawn. Waits go
@@ -52,8 +54,10 @@ class Delay:
 
 
 AWS: dict[str, Delay] = {
-    # EC2: pending → running, then the AMI's boot and cloud-init running the user data.
-    "ec2_boot_s": Delay(20, 35, 90),
+    # EC2: pending → running and the AMI's boot up to its own programs (also a reboot's boot).
+    "ec2_boot_s": Delay(15, 25, 60),
+    # EC2: after running, cloud-init's stages before the user data script starts (first boot only).
+    "ec2_user_data_s": Delay(5, 10, 30),
     # ECS on Fargate: PROVISIONING (capacity, ENI attachment) → PENDING.
     "ecs_provisioning_s": Delay(10, 20, 40),
     # ECS: PENDING (image pull, container start) → RUNNING.
@@ -64,6 +68,16 @@ AWS: dict[str, Delay] = {
     "rds_endpoint_dns_ttl_s": Delay(5, 5, 5),
     # RDS/Aurora: a DB instance reboot, stop to accepting connections again.
     "rds_reboot_s": Delay(10, 20, 60),
+    # CloudWatch: a service's datapoint (AWS/* namespaces) until reads and alarms see it.
+    "cloudwatch_metric_delay_s": Delay(30, 60, 120),
+    # CloudWatch: a PutMetricData call's datapoints until reads and alarms see them.
+    "cloudwatch_put_metric_data_delay_s": Delay(1, 2, 10),
+    # FIS: StartExperiment until the experiment is running (its own time in `initiating`).
+    "fis_experiment_initiating_s": Delay(2, 4, 10),
+    # FIS: an action's `initiating` until its fault takes effect.
+    "fis_action_start_s": Delay(1, 3, 10),
+    # FIS: a stop (StopExperiment, a stop condition) until a running action's faults are reverted.
+    "fis_action_stop_s": Delay(1, 3, 10),
 }
 
 FAST: dict[str, Delay] = {name: Delay(0, 0, 0) for name in AWS}
@@ -104,7 +118,9 @@ class Timing:
         delay = self.delay(name)  # unknown names fail even before the lab is armed
         if not self.armed:
             return 0.0
-        rng = self._streams.setdefault(name, random.Random(_stream_seed(self.seed, name)))
+        rng = self._streams.get(name)
+        if rng is None:  # made once: metrics draw a delay for every datapoint they put
+            rng = self._streams[name] = random.Random(_stream_seed(self.seed, name))
         return delay.draw(rng)
 
     def arm(self) -> None:

@@ -5,7 +5,8 @@ The lab runs it, not the CLI, because only the lab can enter a unit in every net
 changes state, so the guard asks for the lab token, and it takes JSON only. The body is `{"task": id or ARN,
 "container": name or null, "command": [argv]}`; the answer streams newline-delimited JSON,
 `{"stream": "stdout"|"stderr", "line": …}` per line of output, then `{"exit": code}`. There is
-no stdin and no terminal: output is line by line, as `docker exec` without `-it`."""
+no stdin and no terminal: output is line by line, as `docker exec` without `-it` (the interactive
+form is unitshell.py)."""
 
 from __future__ import annotations
 

@@ -76,6 +76,31 @@ def test_an_override_is_a_constant_in_either_profile() -> None:
     }
 
 
+NEW_STEPS = (
+    "cloudwatch_metric_delay_s",
+    "cloudwatch_put_metric_data_delay_s",
+    "fis_experiment_initiating_s",
+    "fis_action_start_s",
+    "fis_action_stop_s",
+    "ec2_user_data_s",
+)
+
+
+def test_metric_availability_fis_latency_and_user_data_are_delays_of_their_own() -> None:
+    """A service's datapoint about a minute, PutMetricData's seconds, FIS's steps seconds, and the
+    boot split in two whose medians add up to about the single boot's former 46 s."""
+    assert 45 <= AWS["cloudwatch_metric_delay_s"].median <= 90
+    assert AWS["cloudwatch_put_metric_data_delay_s"].median < 10
+    assert all(1 <= AWS[n].low and AWS[n].high <= 10 for n in NEW_STEPS if n.startswith("fis_"))
+    assert 40 <= AWS["ec2_boot_s"].median + AWS["ec2_user_data_s"].median <= 50
+    for name in NEW_STEPS:
+        assert parse_override(f"{name}=7") == (name, 7.0)
+        validate_stack({"name": "s", "timing": {name: 7}})
+        timing = armed(**{name: 7})
+        assert {timing.draw(name) for _ in range(3)} == {7} and armed("fast").draw(name) == 0
+        assert Timing("aws").draw(name) == 0  # nothing before the lab is ready
+
+
 @pytest.mark.parametrize(
     ("overrides", "says"),
     [
@@ -113,7 +138,8 @@ def test_cli_refuses_a_bad_timing_before_anything_starts(capsys: pytest.CaptureF
         with pytest.raises(SystemExit) as exit_:
             build_parser().parse_args([*command.split(), "--timing", "rds_failover=3"])
         assert exit_.value.code == 2
-        assert "allowed: ec2_boot_s" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "allowed: " in err and all(name in err for name in AWS)
     args = build_parser().parse_args(["up", "--timing", "rds_reboot_s=30", "--timing", "ec2_boot_s=5"])
     assert dict(args.timing) == {"rds_reboot_s": 30.0, "ec2_boot_s": 5.0}
 

@@ -67,7 +67,8 @@ def middleware(hosts: Callable[[], frozenset[str]], token: Callable[[], str | No
         if host not in hosts():
             message = f"Host {host!r} is not this lab's address; use http://127.0.0.1:<port> or the configured host."
             return _refuse(request, lab_route, "InvalidHost", message)
-        if lab_route and request.method not in _READS:
+        # A WebSocket upgrade is a GET that opens a channel to act through (an interactive exec).
+        if lab_route and (request.method not in _READS or "upgrade" in request.headers.get("Connection", "").lower()):
             expected = token()
             given = request.headers.get(TOKEN_HEADER, "")
             if expected is None or not hmac.compare_digest(given.encode(), expected.encode()):

@@ -26,6 +26,7 @@ import psutil
 from chaoslab.faults.base import Fault, TargetStateError
 from chaoslab.faults.lookup import live_unit
 from chaoslab.faults.worker import GO_FILE, READY_PREFIX
+from chaoslab.runtime.kinds.base import UnitHandle
 from chaoslab.runtime.unit import ComputeUnit
 
 MiB = 1024 * 1024
@@ -77,6 +78,7 @@ class Stress(Fault):
             "workers": [],
             **self.options,
         }
+        handles: dict[str, UnitHandle] = {}
         try:
             for index in range(self.count):
                 name = f"fault-{fault_id}-{self.kind}-{index}"
@@ -95,7 +97,8 @@ class Stress(Fault):
                 argv += [f"--{key}={value}" for key, value in self.options.items()]
                 proc = await unit.spawn_extra(name, argv, worker_env())
                 record["workers"].append({"name": name, "pid": proc.pid, "create_time": proc.create_time})
-            await _until_ready(workdir, record["workers"])
+                handles[name] = proc
+            await _until_ready(workdir, record["workers"], handles)
         except BaseException:
             await _undo(unit, record)
             raise
@@ -116,14 +119,15 @@ class Stress(Fault):
         await _undo(live_unit(lab, record["unit_id"]), record)
 
 
-async def _until_ready(workdir: Path, workers: list[dict[str, Any]]) -> None:
+async def _until_ready(workdir: Path, workers: list[dict[str, Any]], handles: dict[str, UnitHandle]) -> None:
     """Wait for every worker to have started its interpreter, so that `go` turns the load on at
     once and nothing of the start-up cost is counted as the fault's."""
     deadline = time.monotonic() + READY_WAIT_SECONDS
     for index, worker in enumerate(workers):
         while not (workdir / f"{READY_PREFIX}{index}").exists():
             if not _alive(worker):
-                raise TargetStateError(f"stress worker {worker['name']} exited before it was ready")
+                code = handles[worker["name"]].returncode
+                raise TargetStateError(f"stress worker {worker['name']} exited before it was ready (code {code})")
             if time.monotonic() > deadline:
                 raise TargetStateError(f"stress worker {worker['name']} did not start in {READY_WAIT_SECONDS:.0f} s")
             await asyncio.sleep(0.01)

@@ -71,6 +71,7 @@ class VpcNetwork:
         self._created = False
         self._owns_route = False
         self._create_lock = asyncio.Lock()
+        self._serve_lock = asyncio.Lock()
         self._link_local: dict[tuple[str, int], LinkLocalServer] = {}
 
     @property
@@ -202,15 +203,16 @@ class VpcNetwork:
         loopback mode, where units share the host's network and there is no private path."""
         if self._mode == "loopback" or self.bridge is None:
             return False
-        server = self._link_local.get((address, port))
-        if server is None:
-            server = LinkLocalServer(self.bridge, address, port)
-            try:
-                await server.start()
-            except OSError as exc:  # e.g. something on the host holds *:80 for every device
-                log.warning("cannot serve %s:%d to the units of %s: %s", address, port, self.vpc_id, exc)
-                return False
-            self._link_local[(address, port)] = server
+        async with self._serve_lock:  # units start together: only the first may bind the endpoint
+            server = self._link_local.get((address, port))
+            if server is None:
+                server = LinkLocalServer(self.bridge, address, port)
+                try:
+                    await server.start()
+                except OSError as exc:  # e.g. something on the host holds *:80 for every device
+                    log.warning("cannot serve %s:%d to the units of %s: %s", address, port, self.vpc_id, exc)
+                    return False
+                self._link_local[(address, port)] = server
         server.handlers[ip] = handler
         return True
 

@@ -100,16 +100,25 @@ class UnitProcess:
         cwd: str | None = None,
         on_output: OutputCallback | None = None,
         on_exit: ExitCallback | None = None,
+        stdin: int | None = None,
+        tty: bool = False,
     ) -> UnitProcess:
-        """Start `argv` as a new session and record its pid in the store before anything else."""
+        """Start `argv` as a new session and record its pid in the store before anything else.
+        `stdin` is a file descriptor it reads (None: nothing). With `tty`, `stdin` is a PTY's
+        terminal side, which becomes its stdout, stderr and controlling terminal too (`setsid
+        --ctty` makes the session: the child is not a group leader, so it execs in place and the
+        pid stays the program's); its output is then read from the PTY, not here."""
+        if tty and stdin is None:
+            raise ValueError("a terminal needs its PTY's terminal side as stdin")
+        out = stdin if tty else asyncio.subprocess.PIPE
         proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            *(["setsid", "--ctty", *argv] if tty else argv),
+            stdin=asyncio.subprocess.DEVNULL if stdin is None else stdin,
+            stdout=out,
+            stderr=out,
             env=dict(env) if env is not None else None,
             cwd=cwd,
-            start_new_session=True,
+            start_new_session=not tty,
         )
         unit = cls(name, proc, store, on_output)
         if unit.create_time is not None:

@@ -94,9 +94,12 @@ class Sandbox:
         on_output: OutputCallback | None = None,
         on_exit: ExitCallback | None = None,
         cgroup: Sequence[str] = (),
+        stdin: int | None = None,
+        tty: bool = False,
     ) -> UnitProcess:
         """Start `argv` inside this identity as its own process group. `env` is the complete
-        environment (None inherits the lab's); `cgroup` the cgroup.procs files it joins first.
+        environment (None inherits the lab's); `cgroup` the cgroup.procs files it joins first;
+        `stdin` and `tty` as `UnitProcess.start` takes them (an interactive exec).
         `ip netns exec` and the shells exec the command in place, so the pid is the command's own."""
         if self._destroyed:
             raise ChaoslabError(f"sandbox {self.ip} is destroyed")
@@ -110,6 +113,8 @@ class Sandbox:
             cwd=cwd,
             on_output=on_output,
             on_exit=on_exit,
+            stdin=stdin,
+            tty=tty,
         )
         self._processes.append(unit)
         unit.on_exit(self._forget)

@@ -134,15 +134,24 @@ class ComputeUnit:
         return proc
 
     async def exec_command(
-        self, argv: list[str], container: str | None, on_output: OutputCallback | None = None
+        self,
+        argv: list[str],
+        container: str | None,
+        on_output: OutputCallback | None = None,
+        *,
+        stdin: int | None = None,
+        tty: bool = False,
     ) -> UnitHandle:
         """Run a command as `docker exec` would: in the unit's network identity, with one of its
         programs' environment, working directory and user (`container`; the first if None). It
-        counts as a helper, so it dies with the unit. KeyError names an unknown program."""
+        counts as a helper, so it dies with the unit. KeyError names an unknown program.
+        `stdin` and `tty` are `docker exec -i` and `-t`: a descriptor it reads, a PTY's terminal
+        side it runs on."""
         assert self.sandbox is not None, "provision() first"
         name = container or next(iter(self.specs), "")
         spec = self.specs[name].run
-        run = replace(spec, image=None, command=list(argv), cwd=spec.cwd or str(self.workdir), cgroup=self._leaf(name))
+        cwd = spec.cwd or str(self.workdir)
+        run = replace(spec, image=None, command=list(argv), cwd=cwd, cgroup=self._leaf(name), stdin=stdin, tty=tty)
         self._execs += 1
         helper = f"exec-{self._execs}"
         proc = await self.runtime.start(self.sandbox, f"{self.unit_id}/{helper}", run, on_output=on_output)

@@ -5,11 +5,17 @@ runs inside a task with its environment and address and returns its exit code.""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
+import signal
+import struct
 import subprocess
 import sys
+import termios
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -191,7 +197,9 @@ def test_a_crashing_revision_trips_the_circuit_breaker_and_rolls_back(lab: LabHa
     assert "EssentialContainerExited" in reasons
 
 
-def test_exec_runs_a_command_in_a_task(lab: LabHandle) -> None:
+@pytest.fixture(scope="module")
+def shell_task(lab: LabHandle) -> tuple[str, str]:
+    """A RUNNING task (its ARN and address) whose container has FLAVOUR=mint, for the exec tests."""
     ecs = lab.client("ecs")
     ecs.create_cluster(clusterName="shell")
     container = {**WEB, "environment": [{"name": "FLAVOUR", "value": "mint"}]}
@@ -207,7 +215,12 @@ def test_exec_runs_a_command_in_a_task(lab: LabHandle) -> None:
         return task if task["lastStatus"] == "RUNNING" else None
 
     task = wait_for(running, 30, "the task RUNNING")
-    ip = task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"]
+    return arn, task["containers"][0]["networkInterfaces"][0]["privateIpv4Address"]
+
+
+def test_exec_runs_a_command_in_a_task(lab: LabHandle, shell_task: tuple[str, str]) -> None:
+    ecs = lab.client("ecs")
+    arn, ip = shell_task
     env = {**os.environ, "CHAOSLAB_HOME": str(lab.config.home)}
     script = "echo flavour=$FLAVOUR; hostname -I; echo oops >&2; exit 7"
     cli = [sys.executable, "-m", "chaoslab", "exec", arn.rsplit("/", 1)[1], "--", "sh", "-c", script]
@@ -216,6 +229,9 @@ def test_exec_runs_a_command_in_a_task(lab: LabHandle) -> None:
     assert done.stdout.split() == ["flavour=mint", ip] and done.stderr == "oops\n"
     missing = subprocess.run([*cli[:4], "nope", "--", "true"], env=env, capture_output=True, text=True, timeout=30)
     assert missing.returncode == 1 and "no RUNNING task 'nope'" in missing.stderr
+    piped = [*cli[:4], "-i", *cli[4:6], "sh", "-c", "read x; echo got=$x; cat >&2; exit 4"]
+    fed = subprocess.run(piped, env=env, input="hello\nrest\n", capture_output=True, text=True, timeout=30)
+    assert (fed.returncode, fed.stdout, fed.stderr) == (4, "got=hello\n", "rest\n")
     marker = "sleep 37.25"  # a command no one else runs: interrupting `chaoslab exec` ends it
     interrupted = subprocess.Popen([*cli[:5], "--", "sh", "-c", marker], env=env)
     wait_for(lambda: _running_cmd(marker), 10, "the command running")
@@ -224,3 +240,45 @@ def test_exec_runs_a_command_in_a_task(lab: LabHandle) -> None:
     wait_for(lambda: not _running_cmd(marker), 10, "the interrupted command to end")
     with pytest.raises(ecs.exceptions.InvalidParameterException, match="chaoslab exec"):
         ecs.execute_command(cluster="shell", task=arn, command="sh", interactive=True)
+
+
+def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
+    """What the terminal shows until `marker` appears (AssertionError after `timeout`)."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {marker!r} on the terminal; it shows {seen!r}"
+        if select.select([fd], [], [], left)[0]:
+            seen += os.read(fd, 4096)
+    return seen
+
+
+def test_exec_it_gives_the_command_a_terminal(lab: LabHandle, shell_task: tuple[str, str]) -> None:
+    """`chaoslab exec -it TASK -- sh` at a terminal: typed lines reach the shell in the task, its
+    terminal has the user's window size (and the new one after SIGWINCH), Ctrl-C reaches the
+    command, not chaoslab, and the shell's exit status is chaoslab's."""
+    arn, ip = shell_task
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 97, 0, 0))
+    env = {**os.environ, "CHAOSLAB_HOME": str(lab.config.home), "PS1": "$ "}
+    cli = [sys.executable, "-m", "chaoslab", "exec", "-it", arn.rsplit("/", 1)[1], "--", "sh"]
+    proc = subprocess.Popen(cli, env=env, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        os.write(master, b"tty; echo flavour=$FLAVOUR; hostname -I; stty size\n")
+        shown = _read_until(master, b"31 97", 30)
+        assert b"/dev/pts/" in shown and b"flavour=mint" in shown and ip.encode() in shown, shown
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        proc.send_signal(signal.SIGWINCH)  # the test's terminal is not chaoslab's controlling one
+        time.sleep(0.3)
+        os.write(master, b"sleep 30; echo slept\n")
+        time.sleep(0.5)
+        os.write(master, b"\x03")  # Ctrl-C, raw: the shell's foreground sleep gets SIGINT
+        os.write(master, b"stty size; exit 5\n")
+        shown = _read_until(master, b"40 120", 15)
+        assert b"\nslept" not in shown, shown  # the echoed command line has it, its output not
+        assert proc.wait(timeout=15) == 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

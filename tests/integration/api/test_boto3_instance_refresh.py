@@ -1,6 +1,7 @@
 """Instance refresh with unmodified boto3 against a real lab: a group of two behind the ALB is
 rolled onto a new launch template version with MinHealthyPercentage 50, one instance at a time,
-while a request loop through the ALB keeps getting answers; a second refresh meanwhile is refused."""
+while a request loop through the ALB keeps getting answers; a second refresh meanwhile is refused;
+a refresh pauses at its checkpoint and rolls back, by request or on its alarm."""
 
 from __future__ import annotations
 
@@ -150,3 +151,78 @@ def test_skip_matching_has_nothing_to_do_and_a_cancel_ends_a_refresh(lab: LabHan
     assert err.value.response["Error"]["Code"] == "ValidationError"
     listed = asg.describe_instance_refreshes(AutoScalingGroupName="web", MaxRecords=1)
     assert len(listed["InstanceRefreshes"]) == 1 and "NextToken" in listed
+
+
+def test_a_refresh_pauses_at_its_checkpoint_and_rolls_back(lab: LabHandle) -> None:
+    """Checkpoints at 50 and 100 %: one of two replaced, then the refresh waits (the hour's delay
+    outlasts the test); RollbackInstanceRefresh replaces the new instance with one of the group's
+    previous version. AutoRollback does the same when an alarm of its AlarmSpecification fires.
+    It follows the first test, which left the group on a numbered version (a group on $Default
+    cannot be rolled back, as AWS documents)."""
+    asg, ec2, cw = lab.client("autoscaling"), lab.client("ec2"), lab.client("cloudwatch")
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    template, previous = group["LaunchTemplate"]["LaunchTemplateName"], group["LaunchTemplate"]["Version"]
+    new = ec2.create_launch_template_version(
+        LaunchTemplateName=template, SourceVersion=previous, LaunchTemplateData={"InstanceType": "t3.medium"}
+    )["LaunchTemplateVersion"]["VersionNumber"]
+    desired = {"LaunchTemplate": {"LaunchTemplateName": template, "Version": str(new)}}
+
+    def latest() -> dict:
+        return asg.describe_instance_refreshes(AutoScalingGroupName="web", MaxRecords=1)["InstanceRefreshes"][0]
+
+    with pytest.raises(ClientError) as err:
+        asg.rollback_instance_refresh(AutoScalingGroupName="web")
+    assert err.value.response["Error"]["Code"] == "ActiveInstanceRefreshNotFound"
+    asg.start_instance_refresh(
+        AutoScalingGroupName="web",
+        DesiredConfiguration=desired,
+        Preferences={"MinHealthyPercentage": 50, "InstanceWarmup": 0, "CheckpointPercentages": [50, 100]},
+    )
+    paused = wait_for(lambda: "Checkpoint 1 of 2" in latest().get("StatusReason", "") and latest(), 60, "checkpoint 1")
+    assert (paused["Status"], paused["PercentageComplete"], paused["InstancesToUpdate"]) == ("InProgress", 50, 1)
+    assert (
+        paused["Preferences"]["CheckpointPercentages"] == [50, 100] and paused["Preferences"]["CheckpointDelay"] == 3600
+    )
+    asg.rollback_instance_refresh(AutoScalingGroupName="web")
+    done = wait_for(lambda: latest()["Status"] not in ("InProgress", "RollbackInProgress") and latest(), 60, "rollback")
+    assert done["Status"] == "RollbackSuccessful", done
+    assert done["RollbackDetails"]["RollbackReason"] == "Rollback initiated by user request."
+    assert (
+        done["RollbackDetails"]["PercentageCompleteOnRollback"],
+        done["RollbackDetails"]["InstancesToUpdateOnRollback"],
+    ) == (50, 1)
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["web"])["AutoScalingGroups"][0]
+    members = [i for i in group["Instances"] if i["LifecycleState"] == "InService"]
+    assert group["LaunchTemplate"]["Version"] == previous and len(members) == 2
+    assert {m["LaunchTemplate"]["Version"] for m in members} == {previous}
+
+    cw.put_metric_alarm(
+        AlarmName="refresh-guard",
+        Namespace="Custom",
+        MetricName="Errors",
+        Statistic="Sum",
+        Period=3600,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cw.set_alarm_state(AlarmName="refresh-guard", StateValue="ALARM", StateReason="the test says so")
+    asg.start_instance_refresh(
+        AutoScalingGroupName="web",
+        DesiredConfiguration=desired,
+        Preferences={"AutoRollback": True, "AlarmSpecification": {"Alarms": ["refresh-guard"]}, "InstanceWarmup": 0},
+    )
+    done = wait_for(
+        lambda: latest()["Status"] not in ("Pending", "InProgress", "RollbackInProgress") and latest(),
+        30,
+        "auto rollback",
+    )
+    assert done["Status"] == "RollbackSuccessful" and "refresh-guard" in done["RollbackDetails"]["RollbackReason"]
+
+    asg.start_instance_refresh(
+        AutoScalingGroupName="web", Preferences={"InstanceWarmup": 0}
+    )  # no desired configuration
+    with pytest.raises(ClientError) as err:
+        asg.rollback_instance_refresh(AutoScalingGroupName="web")
+    assert err.value.response["Error"]["Code"] == "IrreversibleInstanceRefresh"
+    asg.cancel_instance_refresh(AutoScalingGroupName="web")

@@ -1,4 +1,5 @@
-"""Scaling policies against a real lab at time scale 60 (a one-minute alarm period lasts a second).
+"""Scaling policies and scheduled actions against a real lab at time scale 60 (a one-minute alarm
+period lasts a second, and so does a minute of a schedule).
 Application Auto Scaling: target tracking creates AWS's two alarms, and a metric above the target
 — pushed with PutMetricData, or the real CPU of a busy task — scales the ECS service out within
 its bounds. EC2 Auto Scaling: the same engine behind PutScalingPolicy, DescribePolicies,
@@ -9,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -222,3 +224,118 @@ def test_ec2_auto_scaling_policies_run_on_the_same_engine(lab: LabHandle) -> Non
         for p in asg.describe_policies(AutoScalingGroupName="web-asg")["ScalingPolicies"]
     }
     assert kinds == {"add-one": "SimpleScaling"}
+
+
+def test_ec2_scheduled_actions_run_by_the_labs_clock(lab: LabHandle) -> None:
+    """A recurrence every minute runs within a wall second at scale 60; the group's launch names
+    the action as its cause; a one-time action in the past and a bad recurrence are refused."""
+    asg = lab.client("autoscaling")
+    start = _group(asg)["DesiredCapacity"]
+    asg.put_scheduled_update_group_action(
+        AutoScalingGroupName="web-asg",
+        ScheduledActionName="every-minute",
+        Recurrence="* * * * *",
+        TimeZone="Europe/Paris",
+        MinSize=1,
+        MaxSize=3,
+        DesiredCapacity=3,
+    )
+    [action] = asg.describe_scheduled_actions(AutoScalingGroupName="web-asg")["ScheduledUpdateGroupActions"]
+    assert (action["Recurrence"], action["TimeZone"], action["DesiredCapacity"]) == ("* * * * *", "Europe/Paris", 3)
+    assert action["ScheduledActionARN"].endswith(":autoScalingGroupName/web-asg:scheduledActionName/every-minute")
+    assert action["StartTime"].second == 0  # the next whole minute of the lab's clock
+    wait_for(lambda: _group(asg)["DesiredCapacity"] == 3, 10, "the scheduled action to run")
+    expected = f"a scheduled action update of AutoScalingGroup constraints to min: 1, max: 3, desired: 3 changing the desired capacity from {start} to 3"
+
+    def launched_by_the_action() -> bool:
+        activities = asg.describe_scaling_activities(AutoScalingGroupName="web-asg")["Activities"]
+        return any(expected in a["Cause"] and a["Description"].startswith("Launching") for a in activities)
+
+    wait_for(launched_by_the_action, 20, "a launch caused by the scheduled action")
+    failed = asg.batch_put_scheduled_update_group_action(
+        AutoScalingGroupName="web-asg",
+        ScheduledUpdateGroupActions=[
+            {"ScheduledActionName": "past", "StartTime": datetime(2020, 1, 1, tzinfo=UTC), "DesiredCapacity": 1},
+            {"ScheduledActionName": "bad-cron", "Recurrence": "61 * * * *", "DesiredCapacity": 1},
+            {"ScheduledActionName": "nightly", "Recurrence": "0 2 * * *", "MinSize": 1},
+        ],
+    )["FailedScheduledUpdateGroupActions"]
+    assert [(f["ScheduledActionName"], f["ErrorCode"]) for f in failed] == [
+        ("past", "ValidationError"),
+        ("bad-cron", "ValidationError"),
+    ]
+    assert "Given start time is in the past" in failed[0]["ErrorMessage"]
+    with pytest.raises(asg.exceptions.ClientError, match="at least one of MinSize, MaxSize or DesiredCapacity"):
+        asg.put_scheduled_update_group_action(
+            AutoScalingGroupName="web-asg", ScheduledActionName="x", Recurrence="0 * * * *"
+        )
+    names = {a["ScheduledActionName"] for a in asg.describe_scheduled_actions()["ScheduledUpdateGroupActions"]}
+    assert names == {"every-minute", "nightly"}
+    asg.delete_scheduled_action(AutoScalingGroupName="web-asg", ScheduledActionName="every-minute")
+    missing = asg.batch_delete_scheduled_action(
+        AutoScalingGroupName="web-asg", ScheduledActionNames=["nightly", "gone"]
+    )
+    assert [f["ScheduledActionName"] for f in missing["FailedScheduledActions"]] == ["gone"]
+    assert asg.describe_scheduled_actions(AutoScalingGroupName="web-asg")["ScheduledUpdateGroupActions"] == []
+
+
+def test_application_auto_scaling_scheduled_actions_move_an_ecs_service(lab: LabHandle) -> None:
+    """rate(1 minute) runs within a wall second at scale 60: the new minimum is recorded as one
+    activity and the desiredCount it forces as another, as AWS records them."""
+    ecs = _service(lab, "scheduled", WEB)
+    aas = lab.client("application-autoscaling")
+    target = {"ResourceId": "service/scheduled/web", **SCALE}
+    aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, **target)
+    aas.put_scheduled_action(
+        ScheduledActionName="floor-of-two",
+        Schedule="rate(1 minute)",
+        ScalableTargetAction={"MinCapacity": 2},
+        **target,
+    )
+    aas.put_scheduled_action(
+        ScheduledActionName="evenings",
+        Schedule="cron(0 18 ? * MON-FRI *)",
+        Timezone="Asia/Tokyo",
+        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 2},
+        **target,
+    )
+    wait_for(lambda: _desired(ecs, "scheduled") == 2, 10, "the scheduled minimum to move the service")
+    [floor] = aas.describe_scheduled_actions(ScheduledActionNames=["floor-of-two"], ServiceNamespace="ecs")[
+        "ScheduledActions"
+    ]
+    assert floor["Schedule"] == "rate(1 minute)" and floor["ScalableTargetAction"] == {"MinCapacity": 2}
+    evenings = aas.describe_scheduled_actions(**target)["ScheduledActions"]
+    assert {a["ScheduledActionName"]: a.get("Timezone") for a in evenings} == {
+        "floor-of-two": None,
+        "evenings": "Asia/Tokyo",
+    }
+    [bounds] = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=["service/scheduled/web"])[
+        "ScalableTargets"
+    ]
+    assert bounds["MinCapacity"] == 2
+    activities = aas.describe_scaling_activities(ServiceNamespace="ecs", ResourceId="service/scheduled/web")[
+        "ScalingActivities"
+    ]
+    pairs = [(a["Description"], a["Cause"]) for a in activities]
+    assert (
+        "Setting min capacity to 2 and max capacity to 4",
+        "scheduled action name floor-of-two was triggered",
+    ) in pairs
+    assert ("Setting desired count to 2.", "minimum capacity was set to 2") in pairs
+    with pytest.raises(aas.exceptions.ValidationException, match="rate"):
+        aas.put_scheduled_action(
+            ScheduledActionName="bad", Schedule="rate(0 minutes)", ScalableTargetAction={"MinCapacity": 1}, **target
+        )
+    with pytest.raises(aas.exceptions.ObjectNotFoundException, match="No scalable target registered"):
+        aas.put_scheduled_action(
+            ScheduledActionName="x",
+            Schedule="rate(5 minutes)",
+            ScalableTargetAction={"MinCapacity": 1},
+            ResourceId="service/none/web",
+            **SCALE,
+        )
+    aas.delete_scheduled_action(ScheduledActionName="floor-of-two", **target)
+    with pytest.raises(aas.exceptions.ObjectNotFoundException, match="No scheduled action found"):
+        aas.delete_scheduled_action(ScheduledActionName="floor-of-two", **target)
+    aas.deregister_scalable_target(**target)
+    assert aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []

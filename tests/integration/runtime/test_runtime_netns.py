@@ -189,3 +189,33 @@ def test_concurrent_allocations_share_one_bridge_and_get_distinct_addresses(stor
             await net.destroy()
 
     asyncio.run(main())
+
+
+def test_units_provisioned_together_all_get_the_link_local_endpoint(store, lab_run, vpc, no_leftovers):
+    """Regression: units set up at once raced to bind the endpoint's socket; every one after the
+    first was refused (address in use) and went without its metadata service."""
+    from aiohttp import web
+
+    from chaoslab.runtime.linklocal import ADDRESSES
+
+    cidr, subnets = vpc
+
+    def answer(ip: str):
+        async def handler(request: web.BaseRequest) -> web.Response:
+            return web.Response(text=ip)
+
+        return handler
+
+    async def main():
+        net = VpcNetwork(store, lab_run, "vpc-1", cidr, subnets)
+        try:
+            units = await asyncio.gather(*(net.allocate(az) for az in ["us-east-1a", "us-east-1b"] * 3))
+            served = await asyncio.gather(*(net.serve(ADDRESSES[1], 80, u.ip, answer(u.ip)) for u in units))
+            assert served == [True] * len(units)
+            fetch = "import urllib.request;print(urllib.request.urlopen('http://%s/',timeout=3).read().decode())"
+            answers = await asyncio.gather(*(u.run([PY, "-c", fetch % ADDRESSES[1]]) for u in units))
+            assert [out.strip() for _, out in answers] == [u.ip for u in units]
+        finally:
+            await net.destroy()
+
+    asyncio.run(main())

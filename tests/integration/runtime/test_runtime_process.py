@@ -13,6 +13,7 @@ import pytest
 from runtime_hostprobe import unit_env
 
 from chaoslab.runtime.process import UnitProcess
+from chaoslab.unitshell import Request, Session
 
 PY = sys.executable
 
@@ -181,3 +182,41 @@ def test_exit_is_noticed_without_pidfd(store, monkeypatch):
         return await asyncio.wait_for(unit.wait(), 5)
 
     assert asyncio.run(run()) == 0
+
+
+def test_a_unit_process_on_a_pty_has_it_as_its_controlling_terminal(store) -> None:
+    """An interactive exec's process (unitshell.Session's PTY): the terminal is its controlling
+    one with the client's size, a resize changes it, stdin arrives line by line, the end of
+    input arrives as the terminal's EOF character, and its pid is the program's own (setsid
+    execs in place)."""
+    script = (
+        "echo tty=$(tty) size=$(stty size) pid=$$; "
+        "while read line; do if [ $line = size ]; then stty size; else echo got=$line; fi; done; echo eof; exit 3"
+    )
+
+    async def main() -> None:
+        session = Session(Request("t", None, ["sh"], stdin=True, tty=True, rows=33, cols=101))
+        unit = await _start(store, ["sh", "-c", script], stdin=session.child_stdin, tty=True)
+        session.started()
+        shown = b""
+
+        async def until(marker: bytes) -> None:
+            nonlocal shown
+            while marker not in shown:
+                item = await asyncio.wait_for(session.output.get(), 5)
+                assert item is not None
+                shown += item[1]
+
+        await until(b"pid=")
+        await until(b"\n")
+        assert b"tty=/dev/pts/" in shown and b"size=33 101" in shown and f"pid={unit.pid}".encode() in shown
+        await session.feed({"resize": [40, 120]})
+        await session.feed(b"size\nhello\n")
+        await until(b"got=hello")
+        assert b"40 120" in shown
+        await session.feed({"eof": True})
+        await until(b"eof")
+        assert await unit.wait() == 3
+        session.close()
+
+    asyncio.run(main())

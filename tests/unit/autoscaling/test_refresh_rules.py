@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from chaoslab.errors import AwsError
-from chaoslab.services.autoscaling.refresh import Preferences, Step, healthy_floor, percentage, preferences, step
+from chaoslab.services.autoscaling.refresh import (
+    Preferences,
+    Step,
+    checkpoint_quota,
+    healthy_floor,
+    percentage,
+    preferences,
+    step,
+)
 
 
 def test_defaults_are_aws_defaults_and_warmup_follows_the_group() -> None:
@@ -23,7 +31,13 @@ def test_defaults_are_aws_defaults_and_warmup_follows_the_group() -> None:
         {"MinHealthyPercentage": 50, "MaxHealthyPercentage": 160},
         {"InstanceWarmup": -1},
         {"CheckpointPercentages": [50]},
+        {"CheckpointPercentages": [50, 30, 100]},
+        {"CheckpointPercentages": [50, 50, 100]},
+        {"CheckpointPercentages": [0, 100]},
+        {"CheckpointDelay": 60},
+        {"CheckpointPercentages": [100], "CheckpointDelay": -1},
         {"AutoRollback": True},
+        {"StandbyInstances": "Terminate"},
     ],
 )
 def test_bad_or_unemulated_preferences_are_validation_errors(prefs: dict[str, object]) -> None:
@@ -61,3 +75,22 @@ def test_percentage_complete() -> None:
     assert percentage(0, 0) == 100
     assert percentage(3, 1) == 33
     assert percentage(2, 2) == 100
+
+
+def test_checkpoints_default_to_an_hours_delay_and_auto_rollback_needs_a_desired_configuration() -> None:
+    """https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RefreshPreferences.html"""
+    prefs = preferences({"CheckpointPercentages": [20, 50, 100]}, 0)
+    assert (prefs.checkpoints, prefs.checkpoint_delay) == ((20, 50, 100), 3600)
+    assert preferences({"CheckpointPercentages": [100], "CheckpointDelay": 0}, 0).checkpoint_delay == 0
+    assert preferences({"AutoRollback": True}, 0, has_desired_config=True).auto_rollback
+    described = preferences({"CheckpointPercentages": [50, 100], "AutoRollback": True}, 0, True).describe()
+    assert (described["CheckpointPercentages"], described["CheckpointDelay"], described["AutoRollback"]) == (
+        [50, 100],
+        3600,
+        True,
+    )
+
+
+def test_a_checkpoint_counts_the_instances_to_replace_rounded_up() -> None:
+    assert [checkpoint_quota(2, p) for p in (1, 50, 51, 100)] == [1, 1, 2, 2]
+    assert checkpoint_quota(10, 25) == 3 and checkpoint_quota(0, 50) == 0

@@ -7,7 +7,7 @@ import asyncio
 import stat
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSServerHandshakeError, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from chaoslab.aws import guard
@@ -74,3 +74,32 @@ def test_foreign_hosts_and_tokenless_changes_are_refused_before_the_handler() ->
 def test_without_a_token_no_change_is_accepted() -> None:
     results = asyncio.run(_exchanges(None))
     assert results[5][0] == 403 and results[-1] == (1, "")
+
+
+async def _upgrades(token: str) -> list[int]:
+    """A WebSocket upgrade to a lab route without the token, with a wrong one, with the right one."""
+
+    async def shell(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.close()
+        return ws
+
+    app = web.Application(middlewares=[guard.middleware(lambda: frozenset({f"127.0.0.1:{port}"}), lambda: token)])
+    app.router.add_get("/_chaoslab/shell", shell)
+    server = TestServer(app, host="127.0.0.1")
+    statuses = []
+    async with TestClient(server) as client:
+        port = server.port
+        for headers in ({}, {guard.TOKEN_HEADER: "wrong"}, {guard.TOKEN_HEADER: token}):
+            try:
+                async with client.ws_connect("/_chaoslab/shell", headers=headers):
+                    statuses.append(101)
+            except WSServerHandshakeError as exc:
+                statuses.append(exc.status)
+    return statuses
+
+
+def test_a_websocket_upgrade_needs_the_token_though_it_is_a_get() -> None:
+    """An upgraded connection is a channel to act through (an interactive exec), not a read."""
+    assert asyncio.run(_upgrades("s3cret")) == [403, 403, 101]

@@ -4,6 +4,7 @@ the operation. Also the JSON value conversions rest-json reuses."""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import Any
 
@@ -80,15 +81,32 @@ def from_json(shape: Shape, value: Any, path: str = "") -> Any:
     return value
 
 
+# Output kinds whose JSON value is the handler's value as is.
+_AS_IS = frozenset({"string", "integer", "long", "boolean", "double", "float"})
+
+
+@functools.cache
+def _wire_members(shape: Shape) -> dict[str, tuple[str, Shape, bool]]:
+    """A structure's members by name: (name on the wire, shape, passed as is). Read once per
+    shape, since serialising walks them for every item of a long answer (DescribeTasks on 64
+    tasks)."""
+    return {
+        name: (member.serialization.get("name", name), member, member.type_name in _AS_IS)
+        for name, member in shape.members.items()
+    }
+
+
 def to_json(shape: Shape, value: Any) -> Any:
     """Handler output -> JSON value: modeled members only, None omitted, epoch timestamps."""
     kind = shape.type_name
     if kind == "structure":
+        # over what the handler gave, usually far fewer keys than the model has members
+        members = _wire_members(shape)
         out = {}
-        for name, member in shape.members.items():
-            item = value.get(name)
-            if item is not None:
-                out[member.serialization.get("name", name)] = to_json(member, item)
+        for name, item in value.items():
+            wire = members.get(name)
+            if wire is not None and item is not None:
+                out[wire[0]] = item if wire[2] else to_json(wire[1], item)
         return out
     if kind == "list":
         return [to_json(shape.member, item) for item in value]

@@ -60,6 +60,10 @@ class ProcessSpec:
     # The cgroup.procs files the program joins before it starts (its unit's resource limits,
     # `runtime.cgroups`); empty where the host gives the lab no cgroups.
     cgroup: tuple[str, ...] = ()
+    # A file descriptor the program reads as stdin (None: nothing), for an interactive exec; with
+    # `tty` it is a PTY's terminal side, also its stdout, stderr and controlling terminal.
+    stdin: int | None = None
+    tty: bool = False
 
 
 class UnitHandle(Protocol):

@@ -101,7 +101,15 @@ class ProcessRuntime:
         if spec.user:
             argv = [*as_user(spec.user), *argv]
         return await sandbox.spawn(
-            name, argv, env=env, cwd=spec.cwd, on_output=on_output, on_exit=on_exit, cgroup=spec.cgroup
+            name,
+            argv,
+            env=env,
+            cwd=spec.cwd,
+            on_output=on_output,
+            on_exit=on_exit,
+            cgroup=spec.cgroup,
+            stdin=spec.stdin,
+            tty=spec.tty,
         )
 
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitProcess:

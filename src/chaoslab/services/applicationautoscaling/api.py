@@ -85,6 +85,29 @@ def describe_scaling_activities(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"ScalingActivities": chunk, **more}
 
 
+def put_scheduled_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """at(), rate() or cron() by the lab's clock, in Timezone (docs/autoscaling.md)."""
+    _aas(ctx).schedules.put(_key(p), p["ScheduledActionName"], p)
+    return {}
+
+
+def describe_scheduled_actions(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    if p.get("ScalableDimension") is not None and p.get("ResourceId") is None:
+        raise AwsError(
+            "ValidationException", "If you specify a scalable dimension, you must also specify a resource ID."
+        )
+    found = _aas(ctx).schedules.describe(
+        p["ServiceNamespace"], p.get("ScheduledActionNames"), p.get("ResourceId"), p.get("ScalableDimension")
+    )
+    chunk, more = PAGES.page(found, p)
+    return {"ScheduledActions": chunk, **more}
+
+
+def delete_scheduled_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _aas(ctx).schedules.delete(_key(p), p["ScheduledActionName"])
+    return {}
+
+
 def tag_resource(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     _aas(ctx).by_arn(p["ResourceARN"]).tags.update(p["Tags"])
     return {}
@@ -109,6 +132,9 @@ OPERATIONS: dict[str, ApiHandler] = {
     "DeleteScalingPolicy": delete_scaling_policy,
     "DescribeScalingPolicies": describe_scaling_policies,
     "DescribeScalingActivities": describe_scaling_activities,
+    "PutScheduledAction": put_scheduled_action,
+    "DescribeScheduledActions": describe_scheduled_actions,
+    "DeleteScheduledAction": delete_scheduled_action,
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsForResource": list_tags_for_resource,

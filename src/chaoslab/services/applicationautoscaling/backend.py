@@ -19,6 +19,7 @@ from chaoslab.services.applicationautoscaling.models import (
     TargetKey,
     utc,
 )
+from chaoslab.services.applicationautoscaling.scheduled import TargetSchedules
 from chaoslab.types import LabLike
 
 DEFAULT_COOLDOWN = 300.0
@@ -65,11 +66,14 @@ class ApplicationAutoScalingBackend:
         self.policies: dict[tuple[TargetKey, str], PolicyRecord] = {}
         self.activities: list[dict[str, Any]] = []
         self.engine = ScalingEngine(lab)
+        self.schedules = TargetSchedules(self)
 
     async def start(self) -> None:
         await self.engine.start()
+        self.schedules.scheduler.start()
 
     async def stop(self) -> None:
+        await self.schedules.scheduler.stop()
         await self.engine.stop()
 
     # scalable targets ------------------------------------------------------------------------
@@ -139,10 +143,12 @@ class ApplicationAutoScalingBackend:
         return found
 
     def deregister_target(self, key: TargetKey) -> None:
-        """The target and its policies go; so do the alarms its target-tracking policies made."""
+        """The target, its policies and scheduled actions go; so do the alarms its target-tracking
+        policies made."""
         self.target(key)
         for policy_key in [k for k in self.policies if k[0] == key]:
             self._drop_policy(self.policies.pop(policy_key))
+        self.schedules.drop_target(key)
         del self.targets[key]
 
     def describe_targets(self, namespace: str, ids: list[str] | None, dimension: str | None) -> list[ScalableTarget]:
@@ -161,26 +167,20 @@ class ApplicationAutoScalingBackend:
         return found
 
     # capacity and activities -----------------------------------------------------------------
+    def current_capacity(self, target: ScalableTarget) -> int:
+        return EcsCapacity(self, target).capacity()
+
     def set_capacity(self, target: ScalableTarget, capacity: int, cause: str) -> None:
         """Set the service's desiredCount and record the activity as Application Auto Scaling words it."""
         cluster, service = target.cluster_and_service
-        now = self.lab.clock.now()
         old = self.lab.ecs.service(cluster, service).desired_count
         self.lab.ecs.update_service(cluster, service, desired_count=capacity)
-        activity = {
-            "ActivityId": str(uuid.uuid4()),
-            "ServiceNamespace": target.key.namespace,
-            "ResourceId": target.key.resource_id,
-            "ScalableDimension": target.key.dimension,
-            "Description": f"Setting desired count to {capacity}.",
-            "Cause": cause,
-            "StartTime": utc(now),
-            "EndTime": utc(now),
-            "StatusCode": "Successful",
-            "StatusMessage": f"Successfully set desired count to {capacity}. Change successfully fulfilled by ecs.",
-        }
-        self.activities.insert(0, activity)
-        del self.activities[ACTIVITY_KEEP:]
+        self.record_activity(
+            target,
+            f"Setting desired count to {capacity}.",
+            cause,
+            f"Successfully set desired count to {capacity}. Change successfully fulfilled by ecs.",
+        )
         self.lab.events.emit(
             "scaling.activity",
             service="application-autoscaling",
@@ -189,6 +189,26 @@ class ApplicationAutoScalingBackend:
             capacity=capacity,
             cause=cause,
         )
+
+    def record_activity(
+        self, target: ScalableTarget, description: str, cause: str, message: str, status: str = "Successful"
+    ) -> None:
+        """One scaling activity, newest first, as DescribeScalingActivities lists them."""
+        now = self.lab.clock.now()
+        activity = {
+            "ActivityId": str(uuid.uuid4()),
+            "ServiceNamespace": target.key.namespace,
+            "ResourceId": target.key.resource_id,
+            "ScalableDimension": target.key.dimension,
+            "Description": description,
+            "Cause": cause,
+            "StartTime": utc(now),
+            "EndTime": utc(now),
+            "StatusCode": status,
+            "StatusMessage": message,
+        }
+        self.activities.insert(0, activity)
+        del self.activities[ACTIVITY_KEEP:]
 
     def describe_activities(
         self, namespace: str, resource_id: str | None, dimension: str | None

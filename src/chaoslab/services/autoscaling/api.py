@@ -1,4 +1,5 @@
-"""Auto Scaling operations (query/XML): groups, instances, capacity, scaling policies, instance refreshes."""
+"""Auto Scaling operations (query/XML): groups, instances, capacity, scaling policies, instance
+refreshes, scheduled actions."""
 
 from __future__ import annotations
 
@@ -167,6 +168,39 @@ def cancel_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
     return {"InstanceRefreshId": run.refresh_id}
 
 
+def rollback_instance_refresh(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    run = _asg(ctx).refreshes.rollback(p["AutoScalingGroupName"])
+    return {"InstanceRefreshId": run.refresh_id}
+
+
+def put_scheduled_update_group_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    """Run by the lab's clock: at StartTime and/or a crontab Recurrence (docs/autoscaling.md)."""
+    _asg(ctx).schedules.put(p["AutoScalingGroupName"], p)
+    return {}
+
+
+def batch_put_scheduled_update_group_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    failed = _asg(ctx).schedules.batch_put(p["AutoScalingGroupName"], p["ScheduledUpdateGroupActions"])
+    return {"FailedScheduledUpdateGroupActions": failed}
+
+
+def describe_scheduled_actions(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    found = _asg(ctx).schedules.describe(
+        p.get("AutoScalingGroupName"), p.get("ScheduledActionNames"), p.get("StartTime"), p.get("EndTime")
+    )
+    return _page(PAGES, found, p, "ScheduledUpdateGroupActions")
+
+
+def delete_scheduled_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    _asg(ctx).schedules.delete(p["AutoScalingGroupName"], p["ScheduledActionName"])
+    return {}
+
+
+def batch_delete_scheduled_action(ctx: Ctx, p: dict[str, Any]) -> dict[str, Any]:
+    failed = _asg(ctx).schedules.batch_delete(p["AutoScalingGroupName"], p["ScheduledActionNames"])
+    return {"FailedScheduledActions": failed}
+
+
 OPERATIONS: dict[str, ApiHandler] = {
     "CreateAutoScalingGroup": create_auto_scaling_group,
     "DescribeAutoScalingGroups": describe_auto_scaling_groups,
@@ -182,4 +216,10 @@ OPERATIONS: dict[str, ApiHandler] = {
     "StartInstanceRefresh": start_instance_refresh,
     "DescribeInstanceRefreshes": describe_instance_refreshes,
     "CancelInstanceRefresh": cancel_instance_refresh,
+    "RollbackInstanceRefresh": rollback_instance_refresh,
+    "PutScheduledUpdateGroupAction": put_scheduled_update_group_action,
+    "BatchPutScheduledUpdateGroupAction": batch_put_scheduled_update_group_action,
+    "DescribeScheduledActions": describe_scheduled_actions,
+    "DeleteScheduledAction": delete_scheduled_action,
+    "BatchDeleteScheduledAction": batch_delete_scheduled_action,
 }

@@ -22,6 +22,7 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.services.autoscaling.policies import GroupPolicies
 from chaoslab.services.autoscaling.refresh_runs import GroupRefreshes
+from chaoslab.services.autoscaling.scheduled import GroupSchedules
 from chaoslab.services.ec2.launch_templates import LaunchTemplate, Version, launch_groups
 from chaoslab.services.ec2.models import Instance, Subnet
 from chaoslab.services.ec2.userdata import decode_user_data
@@ -108,12 +109,15 @@ class AutoScalingBackend:
         self._launch_checks: dict[str, LaunchCheck] = {}
         self.policies = GroupPolicies(self)
         self.refreshes = GroupRefreshes(self)
+        self.schedules = GroupSchedules(self)
 
     async def start(self) -> None:
         self.lab.elbv2.add_health_listener(self._target_health_changed)
         await self.policies.engine.start()
+        self.schedules.scheduler.start()
 
     async def stop(self) -> None:
+        await self.schedules.scheduler.stop()
         await self.policies.engine.stop()
         for task in self._loops.values():
             task.cancel()
@@ -252,6 +256,7 @@ class AutoScalingBackend:
         del self.groups[name]
         self.policies.delete_group(name)
         self.refreshes.delete_group(name)
+        self.schedules.delete_group(name)
 
     # outside influences on launches ------------------------------------------------------------
     def add_launch_check(self, key: str, check: LaunchCheck) -> None:
@@ -440,6 +445,10 @@ class AutoScalingBackend:
         group.unhealthy_in_elb.discard(member.instance_id)
         group.elb_healthy.discard(member.instance_id)
         self._activity(group, f"Terminating EC2 instance: {member.instance_id}", cause)
+
+    def record_failure(self, group: Group, description: str, cause: str, message: str) -> None:
+        """A change that could not be made (a scheduled action the group's sizes refuse)."""
+        self._activity(group, f"{description}.  Status Reason: {message}", cause, status=("Failed", message))
 
     def _activity(
         self,

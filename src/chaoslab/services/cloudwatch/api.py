@@ -85,7 +85,8 @@ def _units() -> frozenset[str]:
 
 async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     """Up to 1,000 datums of up to 150 values each: validated, then stored, in slices of a few
-    milliseconds so the loop (the ALB's too) keeps running (a whole call took 100-500 ms)."""
+    milliseconds so the loop (the ALB's too) keeps running (a whole call took 100-500 ms). The
+    call's datapoints arrive together, after the PutMetricData availability delay."""
     namespace = params.get("Namespace")
     if not namespace:
         raise missing("Namespace")
@@ -95,6 +96,7 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     if not data:
         raise missing("MetricData")
     cw = _cw(ctx)
+    now = cw.clock()  # a datum without a Timestamp is stamped when put, not when it arrives
     staged: list[Callable[[], None]] = []  # validate every datum before storing any
     slices = LoopSlices()
     for i, d in enumerate(data, 1):
@@ -107,7 +109,7 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
         unit = d.get("Unit", "None")
         if unit not in _units():
             raise invalid(f"The parameter {where}.Unit must be one of {', '.join(sorted(_units()))}; got {unit!r}.")
-        ts = _epoch(d["Timestamp"]) if d.get("Timestamp") is not None else None
+        ts = _epoch(d["Timestamp"]) if d.get("Timestamp") is not None else now
         res = d.get("StorageResolution", 60)
         if res not in (1, 60):
             raise invalid(f"The parameter {where}.StorageResolution must be 1 or 60; got {res!r}.")
@@ -146,9 +148,10 @@ async def put_metric_data(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
                 raise combination(f"{where}.Counts must have exactly one entry per {where}.Values entry.")
             counts = [check_value(c, f"{where}.Counts") for c in counts]
         staged.append(partial(cw.metrics.put, namespace, name, dims, values, unit, ts, res, counts))
+    wait = cw.lab.config.timing.draw("cloudwatch_put_metric_data_delay_s")  # one draw: the call arrives whole
     for store in staged:
         await slices.pause()
-        store()
+        cw.deliver(wait, store)
     return {}
 
 

@@ -8,12 +8,14 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from chaoslab.aws import safejson
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn as make_arn
 from chaoslab.services.cloudwatch import alarms as ev
+from chaoslab.services.cloudwatch.arrivals import Arrivals, Store
 from chaoslab.services.cloudwatch.evaluator import Evaluator, cadence
 from chaoslab.services.cloudwatch.history import HistoryItem, config_update, state_update
 from chaoslab.services.cloudwatch.metrics import MetricStore, Series
@@ -40,9 +42,10 @@ def not_found(what: str) -> AwsError:
 
 
 class CloudWatchBackend:
-    """One region's CloudWatch. Needs only `lab.config.region`, `lab.config.account_id`, `lab.events`
+    """One region's CloudWatch. Needs only `lab.config` (region, account, timing), `lab.events`
     and `lab.clock`: datapoints, alarm periods and the evaluation cadence are in scenario time
-    (docs/timing.md); `clock` replaces the lab clock's `now` in tests."""
+    (docs/timing.md); `clock` replaces the lab clock's `now` in tests. A datapoint is readable
+    only once the timing profile's availability delay has passed (`arrivals`)."""
 
     def __init__(self, lab: Any, clock: Callable[[], float] | None = None) -> None:
         self.lab = lab
@@ -50,6 +53,7 @@ class CloudWatchBackend:
         self.account_id: str = lab.config.account_id
         self.clock = clock or lab.clock.now
         self.metrics = MetricStore(clock=self.clock)
+        self.arrivals = Arrivals()
         self.alarms: dict[str, Alarm] = {}
         self.history: list[HistoryItem] = []
         self._listeners: list[AlarmListener] = []
@@ -75,10 +79,29 @@ class CloudWatchBackend:
         timestamp: float | None = None,
         storage_resolution: int = 1,
     ) -> None:
-        """The producers' fast path (ALB, ECS, RDS): raw values, no validation beyond types."""
-        self.metrics.put(namespace, name, dimensions, values, unit, timestamp, storage_resolution)
+        """The producers' fast path (ALB, ECS, RDS): raw values, no validation beyond types.
+        Their datapoints are a service's, so they take the service metrics' availability delay."""
+        stamp = self.clock() if timestamp is None else timestamp
+        store = partial(
+            self.metrics.put, namespace, name, dict(dimensions), list(values), unit, stamp, storage_resolution
+        )
+        self.deliver(self.lab.config.timing.draw("cloudwatch_metric_delay_s"), store)
+
+    def deliver(self, wait: float, store: Store) -> None:
+        """Store a put now, or hold it for `wait` scenario seconds (a draw of the timing profile's
+        availability delay: 0 before the lab is ready and under `fast`)."""
+        if wait <= 0:
+            store()
+        else:
+            self.arrivals.hold(self.clock() + wait, store)
+
+    def _arrive(self) -> None:
+        """Store what has arrived by now: every read and evaluation sees exactly that."""
+        if self.arrivals:
+            self.arrivals.release(self.clock())
 
     def series_for(self, namespace: str, name: str, dimensions: dict[str, str]) -> Series | None:
+        self._arrive()
         return self.metrics.find(namespace, name, dimensions)
 
     def statistics(
@@ -92,6 +115,7 @@ class CloudWatchBackend:
         unit: str | None = None,
     ) -> list[tuple[float, Aggregate]]:
         """Per-period samples over [start, end); periods with no data are left out."""
+        self._arrive()
         series = self.metrics.find(namespace, name, dimensions)
         if series is None:
             return []
@@ -104,6 +128,7 @@ class CloudWatchBackend:
         name: str | None = None,
         dimension_filters: list[dict[str, str]] | None = None,
     ) -> list[Series]:
+        self._arrive()
         out = []
         for s in self.metrics.all_series():
             if namespace is not None and s.namespace != namespace:
@@ -441,6 +466,7 @@ class CloudWatchBackend:
 
         A new alarm is first due one cadence after its creation (PutMetricAlarm never evaluates,
         so it reads INSUFFICIENT_DATA at first, as on AWS); after that, on the cadence boundaries."""
+        self._arrive()
         ran = 0
         for alarm in list(self.alarms.values()):
             if isinstance(alarm, MetricAlarm) and now >= alarm.next_evaluation:
@@ -504,6 +530,7 @@ class CloudWatchBackend:
     ) -> tuple[list[float], list[float | None], list[float | None]]:
         """(period starts, values, sample counts) of the evaluation range; counts are None for
         metric-math alarms, whose points have no single sample count."""
+        self._arrive()
         period = alarm.period
         if alarm.queries:
             assert alarm.return_id is not None  # PutMetricAlarm rejects Metrics without one ReturnData

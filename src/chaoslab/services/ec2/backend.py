@@ -256,8 +256,9 @@ class Ec2Backend:
         self._spawn(self._boot(inst))
 
     async def _boot(self, inst: Instance) -> None:
-        # pending → running as on EC2: the host, the AMI's boot and cloud-init before any program
-        # starts (docs/timing.md; nothing while the stack is brought up).
+        # pending → running as on EC2: the host and the AMI's boot; then, at the first boot of an
+        # instance with user data, cloud-init's stages before the script starts (docs/timing.md;
+        # nothing while the stack is brought up).
         booted_by = time.monotonic() + self.lab.clock.wall(self.lab.config.timing.draw("ec2_boot_s"))
         if inst.unit is None:
             inst.unit = new_unit(
@@ -282,11 +283,18 @@ class Ec2Backend:
         else:
             await inst.unit.set_power(True)
         await asyncio.sleep(max(0.0, booted_by - time.monotonic()))
-        await inst.unit.start(self._programs(inst))
+        programs = self._programs(inst)
+        if not inst.wait_serving:
+            self._set_state(inst, "running")  # as on EC2: running before cloud-init runs the user data
+        if inst.user_data is not None and not inst.booted:
+            await self.lab.clock.sleep(self.lab.config.timing.draw("ec2_user_data_s"))
+            if inst.state not in ("pending", "running"):
+                return  # stopped or terminated while cloud-init ran: nothing starts
+        await inst.unit.start(programs)
         inst.booted = True
         if inst.wait_serving:
             await self._wait_booted(inst)
-        self._set_state(inst, "running")
+            self._set_state(inst, "running")
 
     async def _serve_metadata(self, inst: Instance) -> None:
         """The instance metadata service inside the instance (netns and userns modes only),
@@ -470,9 +478,9 @@ class Ec2Backend:
         return changes
 
     async def _terminate(self, inst: Instance, reason: str) -> None:
+        await self.firewall.detach(inst.instance_id)  # first, as ECS's teardown does (no rewrite in a dying namespace)
         if inst.unit:
             await inst.unit.destroy()
-        await self.firewall.detach(inst.instance_id)
         await release(inst.volumes)
         self._set_state(inst, "terminated", reason)
         asyncio.get_running_loop().call_later(

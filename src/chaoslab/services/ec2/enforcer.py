@@ -52,6 +52,9 @@ class GroupEnforcer:
         self._applied: dict[str, str] = {}  # namespace -> the restore text in force
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[None]] = set()
+        # Refresh requests and the latest one a finished pass covered: a pass reads the state when
+        # it starts, so it serves every request made before then (coalescing, see `refresh`).
+        self._asked = self._covered = 0
 
     def in_use(self, group_id: str) -> bool:
         return any(group_id in m.groups for m in self.members.values()) or any(
@@ -141,22 +144,34 @@ class GroupEnforcer:
         return SubnetAcl(cidr, gateway_address(cidr), acl.rules(egress=False), acl.rules(egress=True))
 
     async def refresh(self) -> None:
-        """Rewrite every unit's chains that differ from what the groups now say."""
+        """Rewrite every unit's chains that differ from what the groups now say. Units that join
+        or leave together (a service scaled to 64 tasks) share passes: a caller whose change a
+        pass begun after it already applied returns at once, so n joins cost a few passes over
+        the members, not n (each of which rewrites every member of a self-referencing group)."""
+        self._asked += 1
+        mine = self._asked
         async with self._lock:
-            for owner, member in list(self.members.items()):
-                if member.netns is None:
-                    continue
-                if not netns_exists(member.netns):  # the unit is gone: so is its membership
-                    self.members.pop(owner, None)
-                    self._applied.pop(member.netns, None)
-                    continue
-                hook = member.netns not in self._applied
-                wanted = self.text_for(member, hook=False)
-                if not hook and self._applied[member.netns] == wanted:
-                    continue
-                previous = self._applied.get(member.netns, "")
-                await _restore(member.netns, self.text_for(member, hook) if hook else wanted, previous)
-                self._applied[member.netns] = wanted
+            if self._covered >= mine:
+                return
+            covers = self._asked
+            await self._pass()
+            self._covered = covers
+
+    async def _pass(self) -> None:
+        for owner, member in list(self.members.items()):
+            if member.netns is None:
+                continue
+            if not netns_exists(member.netns):  # the unit is gone: so is its membership
+                self.members.pop(owner, None)
+                self._applied.pop(member.netns, None)
+                continue
+            hook = member.netns not in self._applied
+            wanted = self.text_for(member, hook=False)
+            if not hook and self._applied[member.netns] == wanted:
+                continue
+            previous = self._applied.get(member.netns, "")
+            await _restore(member.netns, self.text_for(member, hook) if hook else wanted, previous)
+            self._applied[member.netns] = wanted
 
 
 async def _restore(netns: str, text: str, previous: str) -> None:

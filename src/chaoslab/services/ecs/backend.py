@@ -883,9 +883,11 @@ class EcsBackend:
     async def _teardown(self, task: Task) -> None:
         self._deregister_discovery(task)
         self._state(task, "DEPROVISIONING")
+        # Out of its groups before its namespace is emptied: a rewrite of the members' chains
+        # (another unit leaving at the same time) must not run inside a namespace being killed.
+        await self.lab.ec2.firewall.detach(task.task_id)
         if task.unit:
             await task.unit.destroy()
-        await self.lab.ec2.firewall.detach(task.task_id)
         for c in task.containers:
             if c.last_status != "STOPPED":
                 c.last_status = "STOPPED"

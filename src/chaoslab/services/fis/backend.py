@@ -118,7 +118,7 @@ class FisBackend:
     async def stop(self) -> None:
         """Stop every running experiment so its faults are reverted before the lab goes down."""
         for run in list(self._runs.values()):
-            run.request_stop(SHUTDOWN_REASON)
+            run.request_stop(SHUTDOWN_REASON, prompt=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -4,11 +4,16 @@ Runs as a task on the lab's loop. States follow FIS: initiating → running → 
 → stopping → stopped (StopExperiment, a stop condition, the safety lever), failed (an action
 or the set-up failed) and cancelled (the lever was engaged before it started). Every fault an
 action applied is reverted when the action ends, whatever the reason.
+
+FIS's own latencies come from the timing profile (docs/timing.md): the experiment's time in
+`initiating`, an action's time from `initiating` to its fault taking effect, and a stop's time
+until a running action's faults are reverted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from typing import Any
 
@@ -55,6 +60,7 @@ class ExperimentRun:
         self.log = ExperimentLog(self.lab, experiment)
         self.done = asyncio.Event()
         self.stop_reason: str | None = None  # set once a stop is requested
+        self._prompt_stop = False  # the lab is going down: revert without FIS's stop latency
         self._stop_event = asyncio.Event()
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._failure: ActionFailure | None = None
@@ -107,8 +113,10 @@ class ExperimentRun:
             reason=reason,
         )
 
-    def request_stop(self, reason: str) -> None:
-        """Stop the run: running actions are stopped (and reverted), pending ones cancelled."""
+    def request_stop(self, reason: str, prompt: bool = False) -> None:
+        """Stop the run: running actions are stopped (and reverted), pending ones cancelled.
+        `prompt` (the lab shutting down) reverts without FIS's stop latency."""
+        self._prompt_stop = self._prompt_stop or prompt
         if self.stop_reason is not None or self.done.is_set():
             return
         self.stop_reason = reason
@@ -156,6 +164,8 @@ class ExperimentRun:
             ) from exc
         self._watch_stop_conditions()
         resolved = {} if self.stop_reason is not None else await self._resolve_targets()
+        if self.stop_reason is None:
+            await self._initiate()
         if self.stop_reason is not None:
             self._cancel_pending("The experiment was stopped before the action started.")
             self.set_state("stopped", self.stop_reason)
@@ -173,6 +183,19 @@ class ExperimentRun:
             self.set_state("stopped", self.stop_reason)
         else:
             self.set_state("completed", "Experiment completed")
+
+    async def _initiate(self) -> None:
+        """FIS's own time in `initiating` once the targets are resolved; a stop ends it early."""
+        wait = self.lab.config.timing.draw("fis_experiment_initiating_s")
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop_event.wait(), self.lab.clock.wall(wait))
+
+    async def _latency(self, delay: str) -> None:
+        """Wait one draw of a FIS latency of the timing profile (nothing to wait under `fast`)."""
+        wait = self.lab.config.timing.draw(delay)
+        if wait > 0:
+            await self.lab.clock.sleep(wait)
 
     def _check_runnable(self) -> dict[str, Gap]:
         """Fail before anything is injected when the lab cannot run part of the template, unless the
@@ -385,10 +408,14 @@ class ExperimentRun:
         )
         ctx = ActionContext(self.lab, self.exp["id"], self.exp["roleArn"], name, spec.id, self.backend.time_scale)
         try:
+            await self._latency("fis_action_start_s")  # `initiating` until the fault takes effect
             self.set_action(name, "running", "Action is running.")
             await REGISTRY[spec.executor or ""](ctx, targets, params)  # gaps() stopped any action without one
         except asyncio.CancelledError:
             self.set_action(name, "stopping", "Action is stopping.")
+            if not self._prompt_stop:
+                with contextlib.suppress(asyncio.CancelledError):  # cancelled again: revert at once
+                    await self._latency("fis_action_stop_s")
             problem = await self._revert(ctx)
             self._end_action(name, "stopped", "Action was stopped.")
             if problem is not None and self._failure is None:

@@ -22,6 +22,7 @@ from chaoslab.services.fis.executors import (
     Executor,
     Targets,
     fault_errors,
+    on_every_target,
     task_units,
 )
 from chaoslab.services.fis.selection import Resource
@@ -63,26 +64,36 @@ async def _apply_rules(ctx: ActionContext, event: str, target: str, rule_set: Ru
 
 
 async def ecs_task_network_blackhole_port(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
-    for r, _task, _, netns in _task_units(ctx, targets, "blackhole", params):
-        rule_set = rules.blackhole(
-            netns, net.new_tag(), int(params["port"]), params.get("protocol", "tcp"), params["trafficType"]
-        )
-        await _apply_rules(ctx, "ecs.task_network_blackhole_port", r.arn, rule_set)
+    port, protocol, traffic = int(params["port"]), params.get("protocol", "tcp"), params["trafficType"]
+    await on_every_target(
+        [
+            _apply_rules(
+                ctx,
+                "ecs.task_network_blackhole_port",
+                r.arn,
+                rules.blackhole(netns, net.new_tag(), port, protocol, traffic),
+            )
+            for r, _task, _, netns in _task_units(ctx, targets, "blackhole", params)
+        ]
+    )
     await ctx.sleep(params["duration"])
 
 
 async def ecs_task_network_packet_loss(ctx: ActionContext, targets: Targets, params: dict[str, str]) -> None:
     units = _task_units(ctx, targets, "loss", params)
     sources = _sources(ctx, params)
-    for r, _, _, netns in units:
-        rule_set = rules.packet_loss(
-            netns,
-            net.new_tag(),
-            float(params.get("lossPercent", "7")),
-            float(params.get("flowsPercent", "100")),
-            sources,
-        )
-        await _apply_rules(ctx, "ecs.task_network_packet_loss", r.arn, rule_set)
+    loss, flows = float(params.get("lossPercent", "7")), float(params.get("flowsPercent", "100"))
+    await on_every_target(
+        [
+            _apply_rules(
+                ctx,
+                "ecs.task_network_packet_loss",
+                r.arn,
+                rules.packet_loss(netns, net.new_tag(), loss, flows, sources),
+            )
+            for r, _, _, netns in units
+        ]
+    )
     await ctx.sleep(params["duration"])
 
 
@@ -103,7 +114,8 @@ async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params:
     delay, jitter = int(params.get("delayMilliseconds", "200")), int(params.get("jitterMilliseconds", "10"))
     if delay == 0 and jitter == 0:
         raise _configuration("required either delayMilliseconds or jitterMilliseconds to be non-zero")
-    for r, task, unit, netns in units:
+
+    async def slow(r: Resource, task: Any, unit: ComputeUnit, netns: str) -> None:
         fault = net.NetworkLatency(
             unit,
             r.arn,
@@ -116,6 +128,8 @@ async def ecs_task_network_latency(ctx: ActionContext, targets: Targets, params:
         )
         await ctx.apply(fault)
         ctx.applied("ecs.task_network_latency", r.arn)
+
+    await on_every_target([slow(*unit) for unit in units])
     await ctx.sleep(params["duration"])
 
 

@@ -20,17 +20,28 @@ from chaoslab.faults.process import KillProcess
 from chaoslab.faults.ssm_command import SsmCommand
 from chaoslab.faults.stress import Stress, cpu, io
 from chaoslab.services.fis.durations import parse_duration
-from chaoslab.services.fis.executors import ActionContext, ActionFailure, Executor, Targets, fault_errors, task_units
+from chaoslab.services.fis.executors import (
+    ActionContext,
+    ActionFailure,
+    Executor,
+    Targets,
+    fault_errors,
+    on_every_target,
+    task_units,
+)
 from chaoslab.services.fis.selection import Resource
 
 
 async def _stress_all(ctx: ActionContext, event: str, faults: list[tuple[Resource, Stress]], duration: str) -> None:
-    """Arm every unit's workers and journal them, then start them all (a task that cannot be
-    stressed fails the action before any load starts); hold for the action's duration. The
-    two halves of `Fault.apply`, split across units, keep its order: record journaled, then go."""
-    for r, fault in faults:
+    """Arm every unit's workers at once and journal them, then start them all (a task that
+    cannot be stressed fails the action before any load starts); hold for the action's duration.
+    The two halves of `Fault.apply`, split across units, keep its order: record journaled, then go."""
+
+    async def arm(r: Resource, fault: Stress) -> None:
         with fault_errors(f"Task {r.arn}"):
             ctx.journal(fault.name, await fault.arm())
+
+    await on_every_target([arm(r, fault) for r, fault in faults])
     for r, fault in faults:
         await fault.go()
         ctx.applied(event, r.arn)
