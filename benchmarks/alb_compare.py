@@ -1,10 +1,10 @@
 """Section 1: the lab's ALB data plane against HAProxy and nginx fronting the same backends.
 
-Each proxy gets one core's worth of process (the lab ALB is one Python process on plain asyncio,
-as the daemon runs it; HAProxy runs `nbthread 1`, nginx one worker), so the ratio compares
-proxies, not core counts. Latency is
-measured with one connection (what the proxy adds per request, over going direct); throughput
-with many keep-alive connections.
+Each proxy gets the same number of cores: the lab ALB runs its default worker processes (one per
+usable core, as the daemon runs it), HAProxy `nbthread N`, nginx `worker_processes N`, with N
+the usable cores, so the ratio compares proxies, not core counts. Latency is measured with one
+connection (what the proxy adds per request, over going direct); throughput with many
+keep-alive connections.
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ from typing import Any
 import httptools
 from common import Row, fmt, free_port, kill, load, load_tool, median, spawn
 
+from chaoslab.net.albplane import usable_cores
+
 BODY = b'{"products": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}'
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(BODY), BODY)
 HAPROXY, NGINX = shutil.which("haproxy"), shutil.which("nginx")
+WORKERS = usable_cores()  # the lab ALB's default worker count, and the references' threads/workers
 
 
 class _Static(asyncio.Protocol):
@@ -52,14 +55,15 @@ async def static_target(conn: Any) -> None:
 
 
 async def lab_alb(conn: Any) -> None:
-    """The lab's ALB (the ELBv2 backend's data plane and health checker) alone, one target."""
+    """The lab's ALB (the ELBv2 backend, its worker processes and health checker) alone, one target."""
     target_port = conn.recv()
+    from chaoslab.clock import LabClock
     from chaoslab.config import LabConfig
     from chaoslab.events import EventLog
     from chaoslab.services.elbv2.backend import ElbV2Backend
 
     with tempfile.TemporaryDirectory() as home:
-        lab = SimpleNamespace(config=LabConfig(home=Path(home)), events=EventLog())
+        lab = SimpleNamespace(config=LabConfig(home=Path(home)), events=EventLog(), clock=LabClock())
         elb = lab.elbv2 = ElbV2Backend(lab)
         await elb.start()
         lb = elb.create_load_balancer(Name="bench", Subnets=["subnet-a"])["LoadBalancers"][0]
@@ -94,7 +98,7 @@ def _haproxy_conf(port: int, backends: list[tuple[str, int]]) -> str:
     servers = "\n".join(f"  server s{i} {h}:{p}" for i, (h, p) in enumerate(backends))
     return f"""global
   maxconn 8192
-  nbthread 1
+  nbthread {WORKERS}
 defaults
   mode http
   timeout connect 5s
@@ -114,8 +118,7 @@ backend be
 def _nginx_conf(port: int, backends: list[tuple[str, int]], prefix: Path) -> str:
     servers = "\n".join(f"    server {h}:{p};" for h, p in backends)
     return f"""daemon off;
-master_process off;
-worker_processes 1;
+worker_processes {WORKERS};
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log;
 events {{ worker_connections 8192; }}
@@ -331,7 +334,7 @@ def _spawn_alb(target_port: int) -> tuple[Any, int]:
 
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe()
-    # Plain asyncio: the loop `chaoslab.daemon` runs the lab on.
+    # Plain asyncio: the loop `chaoslab.daemon` runs the lab on (its ALB workers pick uvloop).
     proc = ctx.Process(target=_run_child, args=(lab_alb, child, False), daemon=True)
     proc.start()
     parent.send(target_port)

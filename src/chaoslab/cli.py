@@ -42,6 +42,17 @@ def time_scale(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def worker_count(text: str) -> int:
+    """`--alb-workers N`: 1 to 64 processes (the stack's `alb: {workers: N}` has the same range)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"between 1 and 64, not {value}")
+    return value
+
+
 def timing_override(text: str) -> tuple[str, float]:
     """`--timing NAME=SECONDS`: a known delay and a number of seconds, else a usage error naming the allowed delays."""
     try:
@@ -104,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="authorise every API call with the caller's IAM policies, as AWS does (default: any "
         "valid key may do anything; the stack's `iam: {enforce: true}` does the same; docs/iam.md)",
+    )
+    up.add_argument(
+        "--alb-workers",
+        type=worker_count,
+        metavar="N",
+        default=None,
+        help="processes serving the ALB listeners (default: one per usable core; the stack's "
+        "`alb: {workers: N}` does the same; docs/alb.md)",
     )
     up.add_argument(
         "--network",

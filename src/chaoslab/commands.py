@@ -74,9 +74,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                 bind=args.bind,
                 timing=config.timing.overrides,
                 enforce_iam=args.enforce_iam,
+                alb_workers=args.alb_workers,
             )
         )
     config.enforce_iam = args.enforce_iam
+    config.alb_workers = args.alb_workers
     lab = Lab(args.stack, config=config, fast=args.fast, network=args.network, isolate=False, outlive=True, quiet=False)
     _print_summary(lab.start().status())
     return 0

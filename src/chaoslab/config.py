@@ -40,6 +40,8 @@ class LabConfig:
     timing: Timing = field(default_factory=Timing)
     # Authorise every API call with the caller's IAM identity policies (docs/iam.md); off by default.
     enforce_iam: bool = False
+    # ALB data-plane worker processes (net/albplane.py); None: one per usable core.
+    alb_workers: int | None = None
 
     @property
     def endpoint_url(self) -> str:

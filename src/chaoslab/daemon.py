@@ -50,6 +50,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--timing-profile", default=None, choices=sorted(PROFILES))  # else: fast under --fast, aws
     p.add_argument("--bind", default=None)
     p.add_argument("--enforce-iam", action="store_true")
+    p.add_argument("--alb-workers", type=int, default=None)
     p.add_argument("--network", default="auto", choices=["auto", "netns", "userns", "loopback"])
     p.add_argument("--broker-fd", type=int, default=None, help=argparse.SUPPRESS)  # set inside the user namespace
     # Stop when this process is gone: a lab started for a test session must not outlive it.
@@ -137,6 +138,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
     doc = load_stack(args.stack)
     config.timing = lab_timing(args, doc)
     config.enforce_iam = args.enforce_iam or bool(doc.get("iam", {}).get("enforce", False))
+    config.alb_workers = args.alb_workers if args.alb_workers is not None else doc.get("alb", {}).get("workers")
     lab = Lab(config, network_mode=args.network)
     lab.stack_name = doc["name"]
     stop = asyncio.Event()

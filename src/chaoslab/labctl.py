@@ -77,10 +77,13 @@ def daemon_args(
     timing: dict[str, float] | None = None,
     timing_profile: str | None = None,
     enforce_iam: bool = False,
+    alb_workers: int | None = None,
 ) -> list[str]:
     argv = ["--network", network]
     if enforce_iam:
         argv.append("--enforce-iam")
+    if alb_workers is not None:
+        argv += ["--alb-workers", str(alb_workers)]
     if ready_wait is not None:
         argv += ["--ready-wait", f"{ready_wait:g}"]
     if timing_profile:
@@ -134,6 +137,7 @@ def start_detached(
             # `fast` timing without --fast's short health checks (a test lab); otherwise --fast decides
             timing_profile="fast" if config.timing.profile == "fast" and not fast else None,
             enforce_iam=config.enforce_iam,
+            alb_workers=config.alb_workers,
         ),
     ]
     log_path = config.home / "lab.log"

@@ -230,6 +230,11 @@ SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "alb": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"workers": {"type": "integer", "minimum": 1, "maximum": 64}},
+        },
         "iam": {
             "type": "object",
             "additionalProperties": False,

@@ -1,11 +1,11 @@
-"""The ALB data plane: an asyncio HTTP/1.1 reverse proxy per listener.
+"""The ALB data plane: an asyncio HTTP/1.1 reverse proxy per listener, run in worker processes.
 
 Hot path rules: httptools parses both sides, the front and back connections are asyncio
 Protocols (no streams, no task per request), keep-alive on both sides with a per-target idle
-pool, and each request leaves one small tuple in a ring buffer plus a few counter bumps that are
-turned into CloudWatch metrics once per second. The proxy knows nothing of AWS APIs: the ELBv2
-backend hands it a `TargetPool` per target group and rebuilds the pool's routing list whenever
-target health changes.
+pool, and each request leaves one fixed-size record in a shared-memory ring (albwire.py) that
+the lab turns into request records and CloudWatch metrics. The proxy knows nothing of AWS APIs
+and nothing of the lab: a worker (albworker.py) builds a `TargetPool` per target group from the
+routing table the lab sends and replaces the pool's routing list whenever target health changes.
 """
 
 from __future__ import annotations
@@ -14,16 +14,29 @@ import asyncio
 import itertools
 import os
 import random
+import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol, cast
 
 import httptools
 
-from chaoslab.net.hostsock import bind_listener
-from chaoslab.net.latency import LatencyHistogram
+from chaoslab.net.albwire import (
+    CONNECT_ERROR,
+    CONNECT_TIMEOUT_KIND,
+    ERROR_CODE,
+    IDLE_TIMEOUT,
+    MALFORMED,
+    NO_TARGET,
+    NO_TARGETS,
+    TARGET_CLOSED,
+)
 
 CONNECT_TIMEOUT = 10.0  # ALB gives up connecting to a target after 10 s -> 504
+# Response times are read from the monotonic clock itself: uvloop's loop.time() moves in
+# whole milliseconds, coarser than a fast target's TargetResponseTime.
+_clock = time.monotonic
 _REASONS = {502: b"Bad Gateway", 503: b"Service Temporarily Unavailable", 504: b"Gateway Time-out"}
 # Request headers the proxy owns (hop-by-hop or re-framed because bodies are buffered).
 _DROP_REQUEST = frozenset(
@@ -40,13 +53,6 @@ _DROP_REQUEST = frozenset(
 )
 _DROP_RESPONSE = frozenset({b"connection", b"keep-alive", b"transfer-encoding", b"content-length"})
 
-# Error kinds recorded with ELB-generated responses.
-NO_TARGETS = "no_targets"
-CONNECT_ERROR = "connect_error"
-CONNECT_TIMEOUT_KIND = "connect_timeout"
-TARGET_CLOSED = "target_closed"
-MALFORMED = "malformed_response"
-IDLE_TIMEOUT = "idle_timeout"
 _ERROR_STATUS = {
     NO_TARGETS: 503,
     CONNECT_ERROR: 502,
@@ -75,18 +81,12 @@ def elb_response(status: int, keep_alive: bool = True) -> bytes:
 _ELB_RESPONSES = {(s, k): elb_response(s, k) for s in _REASONS for k in (True, False)}
 
 
-class MetricSink(Protocol):
-    """What the proxy needs from CloudWatch (the lab's `cloudwatch` backend satisfies it)."""
+class RecordSink(Protocol):
+    """Where the proxy leaves one record per request (the worker's `albwire.RingWriter`)."""
 
-    def put_metric(
-        self,
-        namespace: str,
-        name: str,
-        dimensions: dict[str, str],
-        values: list[float],
-        unit: str,
-        timestamp: float | None = None,
-    ) -> Any: ...
+    def write(
+        self, when: float, latency: float, lb: int, tg: int, target: int, status: int, elb: bool, error: int
+    ) -> None: ...
 
 
 class UpstreamError(Exception):
@@ -100,9 +100,10 @@ class UpstreamError(Exception):
 class Upstream:
     """One registered target (ip:port) with its pool of idle keep-alive connections."""
 
-    __slots__ = ("target_id", "host", "port", "idle", "busy", "inflight")
+    __slots__ = ("key", "target_id", "host", "port", "idle", "busy", "inflight")
 
-    def __init__(self, target_id: str, host: str, port: int) -> None:
+    def __init__(self, target_id: str, host: str, port: int, key: int = NO_TARGET) -> None:
+        self.key = key  # the lab's number for this registration, carried in request records
         self.target_id = target_id
         self.host = host
         self.port = port
@@ -125,16 +126,17 @@ class Upstream:
 class TargetPool:
     """A target group as the data plane sees it: the routing list and how to pick from it."""
 
-    __slots__ = ("dimension", "routable", "algorithm", "_cycle")
+    __slots__ = ("key", "dimension", "routable", "algorithm", "_cycle")
 
-    def __init__(self, dimension: str) -> None:
+    def __init__(self, dimension: str, key: int = 0) -> None:
+        self.key = key  # the lab's number for this target group, carried in request records
         self.dimension = dimension  # "targetgroup/<name>/<id>" for CloudWatch
         self.routable: list[Upstream] = []
         self.algorithm = "round_robin"
         self._cycle = itertools.count()
 
     def set_routing(self, routable: list[Upstream]) -> None:
-        """Replace the list atomically (the backend rebuilds it on every health change)."""
+        """Replace the list atomically (the lab rebuilds it on every health change)."""
         self.routable = routable
 
     def pick(self) -> Upstream | None:
@@ -208,7 +210,7 @@ class TargetConnection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self.headers_at = self.loop.time()
+        self.headers_at = _clock()
         if self.head_request:
             self.framed = True
             self._finish(keep=False)  # llhttp would wait for a HEAD body; never reuse this socket
@@ -227,7 +229,7 @@ class TargetConnection(asyncio.Protocol):
         self.reason, self.headers, self.body = b"", [], []
         self.headers_at, self.head_request, self.framed, self.activity = 0.0, head, False, False
         self.idle_timeout = idle_timeout
-        self.sent_at = self.loop.time()
+        self.sent_at = _clock()
         self.timer = self.loop.call_later(idle_timeout, self._check_idle)
         self.transport.write(data)
         return self.waiter
@@ -263,108 +265,6 @@ class TargetConnection(asyncio.Protocol):
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_exception(UpstreamError(kind))
         self.waiter = None
-
-
-class RequestStats:
-    """Per-load-balancer request records: a bounded ring, per-second metric aggregates, and
-    running totals a Prometheus scrape reads (`totals`, and `latency` fed once a second)."""
-
-    # Counter slots, one row per target group; flush() sums rows for the LB-wide series and keeps
-    # the HTTPCode_ELB_* ones LB-wide only (the dimension sets AWS publishes them with).
-    _COUNTERS = (
-        "RequestCount",
-        "HTTPCode_Target_2XX_Count",
-        "HTTPCode_Target_3XX_Count",
-        "HTTPCode_Target_4XX_Count",
-        "HTTPCode_Target_5XX_Count",
-        "HTTPCode_ELB_5XX_Count",
-        "HTTPCode_ELB_502_Count",
-        "HTTPCode_ELB_503_Count",
-        "HTTPCode_ELB_504_Count",
-        "TargetConnectionErrorCount",
-    )
-    _TARGET_SLOT = {2: 1, 3: 2, 4: 3, 5: 4}
-    _ELB_SLOT = {502: 6, 503: 7, 504: 8}
-
-    def __init__(self, lb_dimension: str, keep: int = 100_000) -> None:
-        self.lb_dimension = lb_dimension
-        self.ring: deque[tuple[float, str | None, int, float, bool, str | None]] = deque(maxlen=keep)
-        self._counts: dict[str, list[int]] = {}
-        self._times: dict[str, list[float]] = {}
-        # (target group, target or None, status // 100, ELB-generated) -> requests since start
-        self.totals: dict[tuple[str, str | None, int, bool], int] = {}
-        self.latency: dict[str, LatencyHistogram] = {}  # target group -> TargetResponseTime
-
-    def record(
-        self, when: float, tg: str, target_id: str | None, status: int, latency: float, elb: bool, error: str | None
-    ) -> None:
-        self.ring.append((when, target_id, status, latency, elb, error))
-        key = (tg, target_id, status // 100, elb)
-        self.totals[key] = self.totals.get(key, 0) + 1
-        counts = self._counts.get(tg)
-        if counts is None:
-            counts = self._counts[tg] = [0] * len(self._COUNTERS)
-        if target_id is not None:
-            counts[0] += 1
-        if elb:
-            counts[5] += 1
-            slot = self._ELB_SLOT.get(status)
-            if slot is not None:
-                counts[slot] += 1
-            if error in (CONNECT_ERROR, CONNECT_TIMEOUT_KIND):
-                counts[9] += 1
-        else:
-            slot = self._TARGET_SLOT.get(status // 100)
-            if slot is not None:
-                counts[slot] += 1
-            times = self._times.get(tg)
-            if times is None:
-                times = self._times[tg] = []
-            times.append(latency)
-
-    def recent(self, since: float = 0.0) -> list[dict[str, Any]]:
-        return [
-            {
-                "time": t,
-                "target": target,
-                "status": status,
-                "latency": latency,
-                "source": "elb" if elb else "target",
-                "error": error,
-            }
-            for t, target, status, latency, elb, error in self.ring
-            if t > since
-        ]
-
-    def flush(self, sink: MetricSink, timestamp: float) -> dict[str, int]:
-        """Push the last second's aggregates: LB-wide and LB+TG, counts only when non-zero.
-        Returns the requests routed to each target group's targets (by its dimension), which the
-        backend, knowing how many targets are healthy, turns into RequestCountPerTarget."""
-        counts, times = self._counts, self._times
-        self._counts, self._times = {}, {}
-        lb = {"LoadBalancer": self.lb_dimension}
-        totals = [0] * len(self._COUNTERS)
-        all_times: list[float] = []
-        for tg, row in counts.items():
-            dims = {"LoadBalancer": self.lb_dimension, "TargetGroup": tg} if tg else None
-            for i, value in enumerate(row):
-                totals[i] += value
-                if value and dims and not self._COUNTERS[i].startswith("HTTPCode_ELB"):
-                    sink.put_metric("AWS/ApplicationELB", self._COUNTERS[i], dims, [float(value)], "Count", timestamp)
-            if tg in times:
-                all_times.extend(times[tg])
-                histogram = self.latency.get(tg)
-                if histogram is None:
-                    histogram = self.latency[tg] = LatencyHistogram()
-                histogram.observe_all(times[tg])
-                if dims:
-                    sink.put_metric("AWS/ApplicationELB", "TargetResponseTime", dims, times[tg], "Seconds", timestamp)
-        for i, value in enumerate(totals):
-            if value:
-                sink.put_metric("AWS/ApplicationELB", self._COUNTERS[i], lb, [float(value)], "Count", timestamp)
-        if all_times:
-            sink.put_metric("AWS/ApplicationELB", "TargetResponseTime", lb, all_times, "Seconds", timestamp)
-        return {tg: row[0] for tg, row in counts.items() if tg and row[0]}
 
 
 class _Request:
@@ -479,31 +379,36 @@ class FrontConnection(asyncio.Protocol):
 
 
 class ListenerProxy:
-    """One HTTP listener: a real socket bound to host:port forwarding to one target group."""
+    """One HTTP listener: accepts on a socket the lab bound and forwards to one target group."""
 
     def __init__(
-        self, host: str, port: int, pool: TargetPool, stats: RequestStats, idle_timeout: Any = lambda: 60.0
+        self,
+        sock: socket.socket,
+        pool: TargetPool,
+        sink: RecordSink,
+        lb: int = 0,
+        idle_timeout: Callable[[], float] = lambda: 60.0,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
-        self.host = host
-        self.port = port
+        self.sock = sock
+        self.port = sock.getsockname()[1]
         self.pool = pool
-        self.stats = stats
+        self.sink = sink
+        self.lb = lb  # the lab's number for the load balancer, carried in request records
         self.idle_timeout = idle_timeout  # callable: the LB attribute can change at any time
+        self.connect_timeout = connect_timeout
         self.loop: asyncio.AbstractEventLoop  # set by start()
         self.server: asyncio.base_events.Server | None = None
         self.connections: set[FrontConnection] = set()
-        self._port_header = b""
-
-    async def start(self) -> int:
-        """Bind and listen; returns the real port (useful when asked for port 0)."""
-        self.loop = asyncio.get_running_loop()
-        sock = bind_listener(self.host, self.port, backlog=1024)
-        self.server = await self.loop.create_server(lambda: FrontConnection(self), sock=sock, backlog=1024)
-        self.port = self.server.sockets[0].getsockname()[1]
         self._port_header = b"X-Forwarded-Proto: http\r\nX-Forwarded-Port: %d\r\n" % self.port
-        return self.port
+
+    async def start(self) -> None:
+        """Accept on the socket; connections that arrived before this waited in its backlog."""
+        self.loop = asyncio.get_running_loop()
+        self.server = await self.loop.create_server(lambda: FrontConnection(self), sock=self.sock, backlog=1024)
 
     async def stop(self) -> None:
+        """Stop accepting here and close this process's client connections."""
         if self.server is not None:
             self.server.close()
             for conn in list(self.connections):
@@ -512,28 +417,30 @@ class ListenerProxy:
             self.server = None
 
     async def handle(self, front: FrontConnection, request: _Request) -> bool:
-        """Forward one request and write the response; returns whether to keep the client connection."""
-        loop = self.loop
-        start = loop.time()
+        """Forward one request and write the response; returns whether to keep the client
+        connection. The record is written before the response, so whoever reads the records
+        after getting a response finds its record there."""
+        start = _clock()
         now = time.time()
         pool = self.pool
         keep = request.keep_alive
         upstream = pool.pick()
         if upstream is None:
+            self.sink.write(now, 0.0, self.lb, pool.key, NO_TARGET, 503, True, ERROR_CODE[NO_TARGETS])
             front.transport.write(_ELB_RESPONSES[(503, keep)])
-            self.stats.record(now, pool.dimension, None, 503, 0.0, True, NO_TARGETS)
             return keep
         upstream.inflight += 1
         try:
             status, reason, headers, body, response_time = await self._exchange(upstream, request, front.client_ip)
         except UpstreamError as err:
             status = _ERROR_STATUS[err.kind]
+            self.sink.write(now, _clock() - start, self.lb, pool.key, upstream.key, status, True, ERROR_CODE[err.kind])
             if not front.closed:
                 front.transport.write(_ELB_RESPONSES[(status, keep)])
-            self.stats.record(now, pool.dimension, upstream.target_id, status, loop.time() - start, True, err.kind)
             return keep
         finally:
             upstream.inflight -= 1
+        self.sink.write(now, response_time, self.lb, pool.key, upstream.key, status, False, 0)
         if not front.closed:
             out = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
             for name, value in headers:
@@ -551,7 +458,6 @@ class ListenerProxy:
             out.append(b"\r\n")
             out.extend(body)
             front.transport.write(b"".join(out))
-        self.stats.record(now, pool.dimension, upstream.target_id, status, response_time, False, None)
         return keep
 
     async def _exchange(self, upstream: Upstream, request: _Request, client_ip: bytes) -> tuple[Any, ...]:
@@ -563,7 +469,7 @@ class ListenerProxy:
                 break
         if conn is None:
             try:
-                async with asyncio.timeout(CONNECT_TIMEOUT):
+                async with asyncio.timeout(self.connect_timeout):
                     _, conn = await self.loop.create_connection(
                         lambda: TargetConnection(upstream, self.loop), upstream.host, upstream.port
                     )

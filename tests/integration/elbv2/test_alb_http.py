@@ -77,7 +77,10 @@ def test_requests_reuse_pooled_target_connections(tmp_path: Path) -> None:
             reply = await raw(alb["url"], b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             assert reply.startswith(b"HTTP/1.1 200 OK\r\n") and reply.endswith(b"\r\n\r\nok")
             assert b"X-Target: yes" in reply and b"Connection: close" in reply
-        assert keep_alive_target.connections - before == 1  # five client connections, one target connection
+        # Five client connections; each data-plane worker keeps its own pool, so at most one
+        # target connection per worker (fewer than five: they were reused).
+        opened = keep_alive_target.connections - before
+        assert 1 <= opened <= min(alb["lab"].elbv2.plane.size, 4)
 
     run(with_alb(tmp_path, keep_alive_target, body))
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from chaoslab.net.alb import RequestStats, TargetPool, Upstream, elb_response
+from chaoslab.net.alb import TargetPool, Upstream, elb_response
+from chaoslab.net.albstats import RequestStats
 
 
 class Sink:

@@ -18,7 +18,7 @@ from chaoslab.config import LabConfig
 from chaoslab.events import EventLog
 from chaoslab.faults.registry import REGISTRY
 from chaoslab.net import healthcheck as hc
-from chaoslab.net.alb import TargetPool, Upstream
+from chaoslab.net.albplane import DataPlane, RemotePool, RemoteUpstream
 from chaoslab.services.autoscaling.backend import AutoScalingBackend, Group, GroupTemplate
 from chaoslab.services.ec2.capacity import insufficient_capacity, zone_names
 from chaoslab.services.ec2.models import Subnet
@@ -142,14 +142,17 @@ def test_managed_resource_types_pick_load_balancers_and_groups() -> None:
     assert chosen(resources, "EKS") == []
 
 
+_PLANE = DataPlane(workers=1)  # never started: the routing state alone, no worker processes
+
+
 def _registration(target: str, az: str, state: str) -> Registration:
-    reg = Registration(target, 80, None, Upstream(target, "10.0.0.1", 80), az=az)
+    reg = Registration(target, 80, None, RemoteUpstream(_PLANE, target, "10.0.0.1", 80), az=az)
     reg.health.set(state, None)
     return reg
 
 
 def test_a_shifted_target_group_routes_only_to_targets_outside_the_zone() -> None:
-    tg = TargetGroup("arn:tg", "tg", "HTTP", 80, "vpc-1", "instance", {}, "200", TargetPool("targetgroup/tg/1"))
+    tg = TargetGroup("arn:tg", "tg", "HTTP", 80, "vpc-1", "instance", {}, "200", RemotePool(_PLANE, "targetgroup/tg/1"))
     for reg in (
         _registration("i-a", "us-east-1a", hc.HEALTHY),
         _registration("i-b", "us-east-1b", hc.UNHEALTHY),

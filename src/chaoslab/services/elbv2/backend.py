@@ -1,8 +1,8 @@
 """ELBv2 semantics: load balancers, target groups, listeners, targets and their health.
 
 Methods are named after the API operations and take/return boto3 shapes, so the API handlers
-and the stack loader drive the same code. Listeners are real sockets (net/alb.py); health
-checks are real probes (net/healthcheck.py). Documented deviations from AWS live in docs/alb.md.
+and the stack loader drive the same code. Listeners are real sockets served by the data plane's
+worker processes (net/albplane.py); health checks are real probes (net/healthcheck.py). Documented deviations from AWS live in docs/alb.md.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 from chaoslab.errors import AwsError
 from chaoslab.ids import arn, hex_id
 from chaoslab.net import healthcheck as hc
-from chaoslab.net.alb import ListenerProxy, MetricSink, RequestStats, TargetPool, Upstream
+from chaoslab.net.albplane import DataPlane, RemoteListener, RemotePool, RemoteUpstream
+from chaoslab.net.albstats import MetricSink, RequestStats
 from chaoslab.runtime.ports import unit_port
 from chaoslab.services.elbv2.health import HealthListener, TargetSupervisor, route
 from chaoslab.services.elbv2.models import (
@@ -58,10 +59,12 @@ class ElbV2Backend:
         self.target_groups: dict[str, TargetGroup] = {}
         self.listeners: dict[str, Listener] = {}
         self.targets = TargetSupervisor(lab.events, self._resolve, lab.clock)
+        self.plane = DataPlane(getattr(lab.config, "alb_workers", None))
         self._metrics_task: asyncio.Task[None] | None = None
 
     # lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
+        self.plane.start()
         self._metrics_task = asyncio.get_running_loop().create_task(self._publish_metrics())
 
     async def stop(self) -> None:
@@ -72,6 +75,7 @@ class ElbV2Backend:
         for listener in list(self.listeners.values()):
             await listener.proxy.stop()
         await self.targets.close(list(self.target_groups.values()))
+        await self.plane.stop()
 
     def add_health_listener(self, callback: HealthListener) -> Callable[[], None]:
         """callback(tg_arn, target_id, port, old, new, reason) on every target health change."""
@@ -107,6 +111,7 @@ class ElbV2Backend:
             {"ZoneName": self._subnet_zone(s, i), "SubnetId": s, "LoadBalancerAddresses": []}
             for i, s in enumerate(subnets)
         ]
+        stats = RequestStats(arn_suffix(lb_arn))
         lb = LoadBalancer(
             arn=lb_arn,
             name=Name,
@@ -117,7 +122,8 @@ class ElbV2Backend:
             zones=zones,
             security_groups=list(SecurityGroups or []),
             ip_address_type=IpAddressType,
-            stats=RequestStats(arn_suffix(lb_arn)),
+            stats=stats,
+            key=self.plane.add_load_balancer(stats, float(LB_ATTRIBUTE_DEFAULTS["idle_timeout.timeout_seconds"])),
             tags=tag_dict(Tags),
         )
         lb.security_groups = self._join_groups(lb_arn, subnets, list(SecurityGroups or []))
@@ -180,6 +186,7 @@ class ElbV2Backend:
         if "idle_timeout.timeout_seconds" in changes:
             int_in(changes["idle_timeout.timeout_seconds"], 1, 4000, "idle_timeout.timeout_seconds")
         lb.attributes.update(changes)
+        self.plane.set_idle_timeout(lb.key, float(lb.attributes["idle_timeout.timeout_seconds"]))
         return {"Attributes": attr_list(lb.attributes)}
 
     # target groups ---------------------------------------------------------------------------
@@ -226,7 +233,7 @@ class ElbV2Backend:
             target_type=TargetType,
             health_check=health,
             matcher=matcher,
-            pool=TargetPool(arn_suffix(tg_arn)),
+            pool=RemotePool(self.plane, arn_suffix(tg_arn)),
             tags=tag_dict(Tags),
         )
         self.target_groups[tg_arn] = tg
@@ -314,14 +321,7 @@ class ElbV2Backend:
                 if other.default_actions == DefaultActions:
                     return {"Listeners": [other.describe()]}
                 raise error("DuplicateListener", "A listener already exists on this port for this load balancer")
-        attrs = lb.attributes
-        proxy = ListenerProxy(
-            self.lab.config.host,
-            Port,
-            tg.pool,
-            lb.stats,
-            idle_timeout=lambda: float(attrs["idle_timeout.timeout_seconds"]),
-        )
+        proxy = RemoteListener(self.plane, self.lab.config.host, Port, lb.key, tg.pool.key)
         try:
             real_port = await proxy.start()
         except OSError as err:
@@ -392,7 +392,9 @@ class ElbV2Backend:
                 continue  # registering a registered target is a no-op
             if old is not None:
                 self.targets.forget(tg, old)  # re-registering a draining target starts afresh
-            registration = Registration(target_id, port, zone, Upstream(target_id, host, unit_port(host, port)))
+            registration = Registration(
+                target_id, port, zone, RemoteUpstream(self.plane, target_id, host, unit_port(host, port))
+            )
             registration.az = target_zone(self.lab, tg.target_type, target_id, zone)
             self.targets.admit(tg, registration)
         return {}
@@ -481,6 +483,7 @@ class ElbV2Backend:
     # data-plane records ----------------------------------------------------------------------
     def recent_requests(self, since: float = 0.0, load_balancer_arn: str | None = None) -> list[dict[str, Any]]:
         """Proxied requests recorded after `since` (`since` and `time` are epoch seconds)."""
+        self.plane.drain()
         lbs = [self._lb(load_balancer_arn)] if load_balancer_arn else list(self.load_balancers.values())
         records = [dict(r, load_balancer=lb.name) for lb in lbs for r in lb.stats.recent(since)]
         records.sort(key=lambda r: r["time"])
@@ -568,6 +571,7 @@ class ElbV2Backend:
             sink: MetricSink = getattr(self.lab, "cloudwatch", None) or _NullSink()
             stamp = float(int(self.lab.clock.now() - step * self.lab.clock.scale))
             routed: dict[str, int] = {}
+            self.plane.drain()
             for lb in self.load_balancers.values():
                 for dimension, count in lb.stats.flush(sink, stamp).items():
                     routed[dimension] = routed.get(dimension, 0) + count

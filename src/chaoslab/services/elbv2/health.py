@@ -88,7 +88,7 @@ class TargetSupervisor:
         self._stop(reg)
         if reg.drain_timer is not None:
             reg.drain_timer.cancel()
-        reg.upstream.close_idle()
+        reg.upstream.release()
         if tg.targets.get((reg.target_id, reg.port)) is reg:
             del tg.targets[(reg.target_id, reg.port)]
         route(tg)

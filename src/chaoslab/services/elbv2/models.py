@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chaoslab.net.alb import ListenerProxy, RequestStats, TargetPool, Upstream
+from chaoslab.net.albplane import RemoteListener, RemotePool, RemoteUpstream
+from chaoslab.net.albstats import RequestStats
 from chaoslab.net.healthcheck import TargetHealthState
 
 LB_ATTRIBUTE_DEFAULTS = {
@@ -74,6 +75,7 @@ class LoadBalancer:
     security_groups: list[str]
     ip_address_type: str
     stats: RequestStats
+    key: int  # the data plane's number for it (net/albplane.py)
     created: datetime = field(default_factory=_now)
     attributes: dict[str, str] = field(default_factory=lambda: dict(LB_ATTRIBUTE_DEFAULTS))
     tags: dict[str, str] = field(default_factory=dict)
@@ -104,7 +106,7 @@ class Registration:
     target_id: str
     port: int
     zone: str | None
-    upstream: Upstream
+    upstream: RemoteUpstream
     health: TargetHealthState = field(default_factory=TargetHealthState)
     checker: asyncio.Task[None] | None = None
     drain_timer: asyncio.TimerHandle | None = None
@@ -133,7 +135,7 @@ class TargetGroup:
     target_type: str
     health_check: dict[str, Any]
     matcher: str
-    pool: TargetPool
+    pool: RemotePool
     attributes: dict[str, str] = field(default_factory=lambda: dict(TG_ATTRIBUTE_DEFAULTS))
     tags: dict[str, str] = field(default_factory=dict)
     load_balancer_arns: list[str] = field(default_factory=list)
@@ -167,7 +169,7 @@ class Listener:
     protocol: str
     default_actions: list[dict[str, Any]]
     target_group_arn: str
-    proxy: ListenerProxy
+    proxy: RemoteListener
     tags: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
