@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 0.1  # how often records are folded in without anyone asking
 _ACK_SECONDS = 5.0  # how long closing a listener waits for the workers to let go of its socket
 _READY_SECONDS = 10.0  # how long a new listener waits for workers still starting
+_RESTARTS, _RESTART_WINDOW = 5, 10.0  # more deaths than this in the window: stop replacing
 
 
 def usable_cores() -> int:
@@ -91,6 +92,8 @@ class DataPlane:
         self._target_ids: dict[int, str] = {}
         self._acks: dict[int, tuple[asyncio.Future[None], set[int]]] = {}
         self._drainer: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._restarts: list[float] = []  # when workers were last replaced (monotonic)
 
     # what the backend declares ---------------------------------------------------------------
     def add_load_balancer(self, stats: RequestStats, idle_timeout: float) -> int:
@@ -145,6 +148,7 @@ class DataPlane:
         """Start the workers now, so they come up while the rest of the lab starts; a listener
         created before they are ready waits for them."""
         if not self._workers:
+            self._stopping = False
             self._spawn()
         if self._drainer is None:
             self._drainer = asyncio.get_running_loop().create_task(self._drain_loop())
@@ -215,6 +219,7 @@ class DataPlane:
     async def stop(self) -> None:
         """Close every listener and end the workers (end-of-file on their control sockets; killed
         if they are still there after two seconds)."""
+        self._stopping = True
         for key in list(self._listeners):
             await self.unlisten(key)
         if self._drainer is not None:
@@ -241,31 +246,45 @@ class DataPlane:
     def _spawn(self) -> None:
         """Start the workers, each with the whole state queued on its control socket: they come up
         in parallel while the lab goes on (connections wait in the listeners' backlogs)."""
+        self._workers = [self._start_worker() for _ in range(self.size)]
+
+    def _start_worker(self) -> _Worker:
         loop = asyncio.get_running_loop()
-        for _ in range(self.size):
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            memfd = os.memfd_create("chaoslab-alb-records", 0)
-            try:
-                os.ftruncate(memfd, albwire.ring_size())
-                ring = mmap.mmap(memfd, albwire.ring_size())
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "chaoslab.net.albworker",
-                    str(theirs.fileno()),
-                    str(memfd),
-                    str(os.getpid()),
-                ]
-                proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(), memfd), stdin=subprocess.DEVNULL)
-            finally:
-                theirs.close()
-                os.close(memfd)
-            ours.setblocking(False)
-            worker = _Worker(proc, ours, ring, loop)
-            self._workers.append(worker)
-            loop.add_reader(ours.fileno(), self._readable, worker)
-            for message, fd in self._snapshot():
-                self._send(worker, message, fd)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        memfd = os.memfd_create("chaoslab-alb-records", 0)
+        try:
+            os.ftruncate(memfd, albwire.ring_size())
+            ring = mmap.mmap(memfd, albwire.ring_size())
+            argv = [sys.executable, "-m", "chaoslab.net.albworker", str(theirs.fileno()), str(memfd), str(os.getpid())]
+            proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(), memfd), stdin=subprocess.DEVNULL)
+        finally:
+            theirs.close()
+            os.close(memfd)
+        ours.setblocking(False)
+        worker = _Worker(proc, ours, ring, loop)
+        loop.add_reader(ours.fileno(), self._readable, worker)
+        for message, fd in self._snapshot():
+            self._send(worker, message, fd)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        """A worker died while the lab runs (killed, or crashed): a new one takes its place with
+        the whole state, so the listeners never lose a core for good. A worker that keeps dying
+        at once (more than `_RESTARTS` times in `_RESTART_WINDOW` seconds) is not started again:
+        the others keep serving, and the log says so."""
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < _RESTART_WINDOW]
+        if len(self._restarts) >= _RESTARTS:
+            log.error("ALB workers keep dying; not starting another (%d left)", self._live_workers())
+            return
+        self._restarts.append(now)
+        self.fold(worker.reader.read())  # what it recorded before it died
+        worker.control.close()
+        worker.ring.close()
+        self._workers[self._workers.index(worker)] = self._start_worker()
+
+    def _live_workers(self) -> int:
+        return sum(1 for w in self._workers if w.proc.poll() is None)
 
     def _snapshot(self) -> list[tuple[tuple[Any, ...], int | None]]:
         out: list[tuple[tuple[Any, ...], int | None]] = []
@@ -330,8 +349,14 @@ class DataPlane:
             index = self._workers.index(worker)
             for key in list(self._acks):
                 self._ack(key, index)
-            if worker.proc.poll() is None or worker.proc.returncode != 0:
-                log.warning("ALB worker %d ended (exit status %s)", worker.proc.pid, worker.proc.poll())
+            try:  # its socket closed: it has exited, or is about to
+                status = worker.proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                worker.proc.kill()
+                status = worker.proc.wait()
+            log.warning("ALB worker %d ended (exit status %s); starting another", worker.proc.pid, status)
+            if not self._stopping:
+                self._replace(worker)
             return
         for message in worker.decoder.feed(data):
             if message[0] == "ready" and not worker.ready.done():

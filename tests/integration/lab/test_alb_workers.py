@@ -1,5 +1,6 @@
 """The ALB's data plane runs in worker processes of the lab, and they die with it: after
-`chaoslab down` and after the lab process is SIGKILLed (no `down`, no chance to clean up)."""
+`chaoslab down` and after the lab process is SIGKILLed (no `down`, no chance to clean up); a
+worker killed on its own is replaced."""
 
 from __future__ import annotations
 
@@ -70,6 +71,20 @@ def test_alb_workers_serve_the_listener_and_end_with_the_lab(tmp_path: Path) -> 
     with urllib.request.urlopen(f"{info['api']}/_chaoslab/alb-requests?since=0", timeout=5) as resp:
         records = json.loads(resp.read())["requests"]
     assert [(r["status"], r["error"]) for r in records] == [(503, "no_targets")]
+
+    # A worker killed while the lab runs is replaced, and the listener keeps answering.
+    os.kill(workers[0], signal.SIGKILL)
+    assert gone(workers[:1], within=5)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(alb_workers(info["pid"])) < 2:
+        time.sleep(0.05)
+    replaced = [p.pid for p in alb_workers(info["pid"])]
+    assert len(replaced) == 2 and workers[0] not in replaced
+    for _ in range(4):  # whichever worker takes the connection answers
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(url + "/", timeout=5)
+        assert answer.value.code == 503
+    workers = replaced
     stop_lab(config, quiet=True)
     assert gone(workers, within=5), "ALB workers outlived `down`"
 
