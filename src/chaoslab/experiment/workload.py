@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 
 from chaoslab.experiment.httpclient import Client, HttpError, header_lines
+from chaoslab.experiment.timerfd import Waker
 
 Record = dict[str, Any]
 # (status or None, error kind or None, JSON body or None) for one attempt of one request.
@@ -31,8 +32,11 @@ WriteObserver = Callable[["RequestSpec", dict[str, Any], str | None, list[Attemp
 
 _PLACEHOLDER = re.compile(r"^\{\{\s*(\w+)((?:\s+-?\d+)*)\s*\}\}$")
 
-# Wake this early and spin to the due time: sleeping alone sends about 1 ms late.
+# Without a timerfd: wake this early and spin to the due time (sleeping alone sends about 1 ms
+# late). With one: gaps longer than this wait on stop() first, so stop() ends them at once.
 _SPIN_S = 0.002
+_STOP_CHECK_S = 0.02
+_SPIN_MAX_S = 0.00005  # a shorter wait is spun: cheaper than a timerfd's round trip through epoll
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))  # sent with Content-Length: 0 when bodiless
 
 
@@ -205,23 +209,33 @@ class Workload:
         url = self.base_url + spec.path
         headers = header_lines(spec.headers, json_body=spec.body is not None)
         inflight = self._inflight
+        waker = Waker.create()
+        # Without a timerfd, wake early and spin the last stretch (asyncio's timers round up to
+        # ~1 ms); with one, wait for stop() only on long gaps and let the timerfd end the gap.
+        early = _SPIN_S if waker is None else _STOP_CHECK_S
         k = 0
-        while not self._stop.is_set():
-            due = mono0 + (k * stride + slot) / spec.rate
-            delay = due - loop.time()
-            if delay > _SPIN_S:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), delay - _SPIN_S)
-                    return
-                except TimeoutError:
+        try:
+            while not self._stop.is_set():
+                due = mono0 + (k * stride + slot) / spec.rate
+                delay = due - loop.time()
+                if delay > early:
+                    try:
+                        await asyncio.wait_for(self._stop.wait(), delay - early)
+                        return
+                    except TimeoutError:
+                        delay = due - loop.time()
+                if waker is not None and delay > _SPIN_MAX_S:
+                    await waker.until(due)
+                while loop.time() < due:
                     pass
-            while loop.time() < due:  # asyncio's timers round up to ~1 ms: spin the last stretch
-                pass
-            task = loop.create_task(self._send(client, spec, url, headers, wall0 + (due - mono0)))
-            inflight.add(task)
-            task.add_done_callback(inflight.discard)
-            k += 1
-            await asyncio.sleep(0)  # let the send start (and `stop()` in) even when the next is due at once
+                task = loop.create_task(self._send(client, spec, url, headers, wall0 + (due - mono0)))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+                k += 1
+                await asyncio.sleep(0)  # let the send start (and `stop()` in) even when the next is due at once
+        finally:
+            if waker is not None:
+                waker.close()
 
     async def _send(self, client: Client, spec: RequestSpec, url: str, headers: bytes, scheduled: float) -> None:
         phase = self.phase()
