@@ -48,6 +48,16 @@ def _epoch(value: Any) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else float(value)
 
 
+async def _sending(load: list[tuple[Any, asyncio.Task[None]]]) -> None:
+    """Wait until generator processes send (they take a moment to start), so the baseline
+    measures load from its first second; one that ended instead is left to the run's end."""
+    for part, task in load:
+        if isinstance(part, WorkloadProcesses):
+            started = asyncio.ensure_future(part.started.wait())
+            await asyncio.wait([started, task], return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
+
+
 class Run:
     """One execution of an experiment against a running lab or an AWS account (`lab`)."""
 
@@ -242,6 +252,7 @@ class Run:
                         self.notes.append(f"integrity not checked: {unchecked_why}")
                 await self._setup_orders(session, base)
                 load = self._start_load(base)
+                await _sending(load)
                 outcome, summary, fis_status, recovery_time = await self._run_phases()
             finally:
                 for part, _task in load:

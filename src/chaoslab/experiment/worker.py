@@ -1,7 +1,7 @@
 """One generator process of a multi-process workload (`python -m chaoslab.experiment.worker PPID`).
 
 Its parent (`processes.WorkloadProcesses`) writes JSON lines to its stdin: first the settings,
-then `{"start": <monotonic>}`, phase changes `{"phase": …}` and finally `{"stop": true}`. It
+then `{"start": <monotonic>, "wall": <the same moment in wall time>}`, phase changes `{"phase": …}` and finally `{"stop": true}`. It
 answers `{"ready": true}`, then its records `{"r": …}` and observed writes `{"w": …}` on
 stdout, and exits once its requests in flight have ended. It dies with its parent however the
 parent ends: the kernel kills it when the parent dies (PR_SET_PDEATHSIG), and its stdin's end
@@ -100,7 +100,7 @@ async def main() -> None:
                 on_write=on_write,
                 seed=settings["seed"],
                 share=(settings["slot"], settings["of"]),
-                start_at=message["start"],
+                start_at=(message["start"], message["wall"]),
             )
             runner = asyncio.create_task(workload.run())
         if message.get("stop"):

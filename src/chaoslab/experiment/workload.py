@@ -170,7 +170,7 @@ class Workload:
         on_write: WriteObserver | None = None,
         seed: int | None = None,
         share: tuple[int, int] = (0, 1),
-        start_at: float | None = None,
+        start_at: tuple[float, float] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.specs = specs
@@ -183,7 +183,9 @@ class Workload:
         # Slot `share[0]` of every `share[1]` of each spec's schedule: processes sharing a rate
         # interleave into the one schedule a single generator would keep.
         self.share = share
-        self.start_at = start_at  # the schedule's origin on the monotonic clock, shared by processes
+        # The schedule's origin as (monotonic, wall) time, when processes share it: read once, so
+        # every process maps its slots to the same wall-clock `t`.
+        self.start_at = start_at
         self._stop = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -202,9 +204,7 @@ class Workload:
 
     async def _schedule(self, client: Client, spec: RequestSpec) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()  # the monotonic clock, the same in every process
-        mono0 = now if self.start_at is None else self.start_at
-        wall0 = time.time() + (mono0 - now)
+        mono0, wall0 = self.start_at or (loop.time(), time.time())  # loop.time() is time.monotonic()
         slot, stride = self.share
         url = self.base_url + spec.path
         headers = header_lines(spec.headers, json_body=spec.body is not None)
