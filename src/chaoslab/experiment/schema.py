@@ -266,8 +266,8 @@ _HINTS = {
 }
 
 _PROCESSES_HINT = (
-    f"give a whole number from 1 to {MAX_PROCESSES}: 1 (the default) sends from the runner's own process, "
-    "N shares each request's rate among N generator processes (about one per core)"
+    "1 (the default) sends from the runner's own process; N shares each request's rate among N "
+    "generator processes (about one per core helps, more only contend)"
 )
 
 
@@ -289,7 +289,9 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
         leaf = max(err.context, key=lambda e: len(e.absolute_path)) if err.context else err
         path = _path(list(leaf.absolute_path))
         if path == "workload.processes":  # the schema's words ("not of type 'integer'") say less
-            issues.append(Issue(path, f"{leaf.instance!r} is not a number of processes", _PROCESSES_HINT))
+            issues.append(
+                Issue(path, f"{leaf.instance!r} is not a whole number from 1 to {MAX_PROCESSES}", _PROCESSES_HINT)
+            )
         else:
             issues.append(Issue(path, leaf.message, _HINTS.get(leaf.validator)))
     issues += _placeholder_issues(doc)
