@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httptools
 
@@ -24,6 +24,7 @@ REDIRECTS = frozenset((301, 302, 303, 307, 308))
 MAX_REDIRECTS = 10  # aiohttp's and curl's default limit
 
 Origin = tuple[str, str, int]  # scheme, host, port
+_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 class HttpError(Exception):
@@ -234,7 +235,9 @@ def _split(url: str) -> tuple[Origin, str]:
     if scheme not in ("http", "https") or not parts.hostname:
         raise HttpError("other")
     port = parts.port or (443 if scheme == "https" else 80)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # Characters a request line cannot carry are percent-encoded, as browsers do; what is
+    # already encoded or reserved stays as written.
+    target = quote((parts.path or "/") + (f"?{parts.query}" if parts.query else ""), safe=_SAFE)
     return (scheme, parts.hostname, port), target
 
 
@@ -250,5 +253,7 @@ def header_lines(headers: dict[str, Any], *, json_body: bool) -> bytes:
     lines = {"User-Agent": "chaoslab-workload", "Accept": "*/*"}
     if json_body:
         lines["Content-Type"] = "application/json"
-    lines.update({str(k): str(v) for k, v in headers.items()})
+    for name, value in headers.items():  # a spec's header replaces a default however it is spelt
+        lines = {k: v for k, v in lines.items() if k.lower() != str(name).lower()}
+        lines[str(name)] = str(value)
     return "".join(f"{k}: {v}\r\n" for k, v in lines.items()).encode("latin-1")

@@ -290,6 +290,8 @@ async def _exchange(
         return None, "timeout", None, None
     except OSError as exc:  # a write to a connection the peer reset
         return None, "reset" if exc.errno in (errno.ECONNRESET, errno.EPIPE) else "other", None, None
+    except Exception:  # every failure is data here, never a crash of the generator
+        return None, "other", None, None
     data = None
     if resp.body[:1] in (b"{", b"["):
         try:
