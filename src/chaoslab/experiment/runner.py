@@ -28,6 +28,7 @@ from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
 from chaoslab.experiment import hypothesis, integrity, recoveries, target, windows
 from chaoslab.experiment.integrity import Ledger
+from chaoslab.experiment.processes import WorkloadProcesses
 from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
 
@@ -45,6 +46,16 @@ def _epoch(value: Any) -> float | None:
     if value is None:
         return None
     return value.timestamp() if isinstance(value, datetime) else float(value)
+
+
+async def _sending(load: list[tuple[Any, asyncio.Task[None]]]) -> None:
+    """Wait until generator processes send (they take a moment to start), so the baseline
+    measures load from its first second; one that ended instead is left to the run's end."""
+    for part, task in load:
+        if isinstance(part, WorkloadProcesses):
+            started = asyncio.ensure_future(part.started.wait())
+            await asyncio.wait([started, task], return_when=asyncio.FIRST_COMPLETED)
+            started.cancel()
 
 
 class Run:
@@ -241,6 +252,7 @@ class Run:
                         self.notes.append(f"integrity not checked: {unchecked_why}")
                 await self._setup_orders(session, base)
                 load = self._start_load(base)
+                await _sending(load)
                 outcome, summary, fis_status, recovery_time = await self._run_phases()
             finally:
                 for part, _task in load:
@@ -288,16 +300,18 @@ class Run:
     def _start_load(self, base: str) -> list[tuple[Any, asyncio.Task[None]]]:
         """The workload and, when enabled, the probe: (part, task) pairs to stop at the end."""
         wl = self.exp["workload"]
+        common: dict[str, Any] = {
+            "on_record": self._on_record,
+            "phase": lambda: self.phase,
+            "on_write": self._on_write,
+            "timeout_s": wl.get("timeout_s", 5.0),
+            "connect_timeout_s": wl.get("connect_timeout_s", 3.0),
+        }
+        processes = wl.get("processes", 1)
         parts: list[Any] = [
-            Workload(
-                base,
-                [RequestSpec.from_doc(d) for d in wl["requests"]],
-                on_record=self._on_record,
-                phase=lambda: self.phase,
-                on_write=self._on_write,
-                timeout_s=wl.get("timeout_s", 5.0),
-                connect_timeout_s=wl.get("connect_timeout_s", 3.0),
-            )
+            WorkloadProcesses(base, wl["requests"], processes=processes, **common)
+            if processes > 1
+            else Workload(base, [RequestSpec.from_doc(d) for d in wl["requests"]], **common)
         ]
         probe = self.exp["probe"]
         if probe["enabled"]:

@@ -22,6 +22,7 @@ from chaoslab.services.fis.validation import Issue, validate_template
 from chaoslab.timing import AWS as AWS_DELAYS
 
 _NUM = {"type": "number", "minimum": 0}
+MAX_PROCESSES = 64  # generator processes: about one per core is useful, more only contend
 _POS = {"type": "number", "exclusiveMinimum": 0}
 _PHASE = {"enum": ["baseline", "injection", "recovery", "after-baseline", "all"]}
 
@@ -202,6 +203,7 @@ SCHEMA: dict[str, Any] = {
                 "target": {"type": "string", "pattern": "^https?://"},
                 "timeout_s": _POS,
                 "connect_timeout_s": _POS,
+                "processes": {"type": "integer", "minimum": 1, "maximum": MAX_PROCESSES},
                 "requests": {"type": "array", "items": _REQUEST},
             },
         },
@@ -263,6 +265,11 @@ _HINTS = {
     "minLength": "give a non-empty value",
 }
 
+_PROCESSES_HINT = (
+    "1 (the default) sends from the runner's own process; N shares each request's rate among N "
+    "generator processes (about one per core helps, more only contend)"
+)
+
 
 def _path(parts: list[Any]) -> str:
     out = ""
@@ -280,7 +287,13 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
     for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
         # oneOf/allOf failures carry the precise sub-errors: the deepest one names the real spot.
         leaf = max(err.context, key=lambda e: len(e.absolute_path)) if err.context else err
-        issues.append(Issue(_path(list(leaf.absolute_path)), leaf.message, _HINTS.get(leaf.validator)))
+        path = _path(list(leaf.absolute_path))
+        if path == "workload.processes":  # the schema's words ("not of type 'integer'") say less
+            issues.append(
+                Issue(path, f"{leaf.instance!r} is not a whole number from 1 to {MAX_PROCESSES}", _PROCESSES_HINT)
+            )
+        else:
+            issues.append(Issue(path, leaf.message, _HINTS.get(leaf.validator)))
     issues += _placeholder_issues(doc)
     if isinstance(doc.get("template"), dict):
         issues += [

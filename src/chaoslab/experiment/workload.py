@@ -22,6 +22,9 @@ from typing import Any
 
 import aiohttp
 
+from chaoslab.experiment.httpclient import Client, HttpError, header_lines
+from chaoslab.experiment.timerfd import Waker
+
 Record = dict[str, Any]
 # (status or None, error kind or None, JSON body or None) for one attempt of one request.
 Attempt = tuple[int | None, str | None, Any]
@@ -29,8 +32,12 @@ WriteObserver = Callable[["RequestSpec", dict[str, Any], str | None, list[Attemp
 
 _PLACEHOLDER = re.compile(r"^\{\{\s*(\w+)((?:\s+-?\d+)*)\s*\}\}$")
 
-# Wake this early and spin to the due time: sleeping alone sends about 1 ms late.
+# Without a timerfd: wake this early and spin to the due time (sleeping alone sends about 1 ms
+# late). With one: gaps longer than this wait on stop() first, so stop() ends them at once.
 _SPIN_S = 0.002
+_STOP_CHECK_S = 0.02
+_SPIN_MAX_S = 0.00005  # a shorter wait is spun: cheaper than a timerfd's round trip through epoll
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))  # sent with Content-Length: 0 when bodiless
 
 
 def placeholder_problem(text: str) -> str | None:
@@ -162,15 +169,23 @@ class Workload:
         connect_timeout_s: float = 3.0,
         on_write: WriteObserver | None = None,
         seed: int | None = None,
+        share: tuple[int, int] = (0, 1),
+        start_at: tuple[float, float] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.specs = specs
         self.on_record = on_record
         self.phase = phase
-        self.timeout = aiohttp.ClientTimeout(total=timeout_s, sock_connect=connect_timeout_s)
+        self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
         self.on_write = on_write
         self.rng = random.Random(seed)
+        # Slot `share[0]` of every `share[1]` of each spec's schedule: processes sharing a rate
+        # interleave into the one schedule a single generator would keep.
+        self.share = share
+        # The schedule's origin as (monotonic, wall) time, when processes share it: read once, so
+        # every process maps its slots to the same wall-clock `t`.
+        self.start_at = start_at
         self._stop = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -179,52 +194,64 @@ class Workload:
 
     async def run(self) -> None:
         """Schedule until `stop()`, then wait for requests still in flight."""
-        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-        async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
-            await asyncio.gather(*(self._schedule(session, s) for s in self.specs if s.rate > 0))
+        client = Client(connect_timeout_s=self.connect_timeout_s)
+        try:
+            await asyncio.gather(*(self._schedule(client, s) for s in self.specs if s.rate > 0))
             if self._inflight:
                 await asyncio.gather(*list(self._inflight), return_exceptions=True)
+        finally:
+            client.close()
 
-    async def _schedule(self, session: aiohttp.ClientSession, spec: RequestSpec) -> None:
+    async def _schedule(self, client: Client, spec: RequestSpec) -> None:
         loop = asyncio.get_running_loop()
-        mono0, wall0 = loop.time(), time.time()
+        mono0, wall0 = self.start_at or (loop.time(), time.time())  # loop.time() is time.monotonic()
+        slot, stride = self.share
+        url = self.base_url + spec.path
+        headers = header_lines(spec.headers, json_body=spec.body is not None)
+        inflight = self._inflight
+        waker = Waker.create()
+        # Without a timerfd, wake early and spin the last stretch (asyncio's timers round up to
+        # ~1 ms); with one, wait for stop() only on long gaps and let the timerfd end the gap.
+        early = _SPIN_S if waker is None else _STOP_CHECK_S
         k = 0
-        while not self._stop.is_set():
-            due = mono0 + k / spec.rate
-            delay = due - loop.time()
-            if delay > _SPIN_S:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), delay - _SPIN_S)
-                    return
-                except TimeoutError:
+        try:
+            while not self._stop.is_set():
+                due = mono0 + (k * stride + slot) / spec.rate
+                delay = due - loop.time()
+                if delay > early:
+                    try:
+                        await asyncio.wait_for(self._stop.wait(), delay - early)
+                        return
+                    except TimeoutError:
+                        delay = due - loop.time()
+                if waker is not None and delay > _SPIN_MAX_S:
+                    await waker.until(due)
+                while loop.time() < due:
                     pass
-            while loop.time() < due:  # asyncio's timers round up to ~1 ms: spin the last stretch
-                pass
-            task = asyncio.create_task(self._send(session, spec, wall0 + (due - mono0)))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            k += 1
-            await asyncio.sleep(0)  # let the send start (and `stop()` in) even when the next is due at once
+                task = loop.create_task(self._send(client, spec, url, headers, wall0 + (due - mono0)))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+                k += 1
+                await asyncio.sleep(0)  # let the send start (and `stop()` in) even when the next is due at once
+        finally:
+            if waker is not None:
+                waker.close()
 
-    async def _send(self, session: aiohttp.ClientSession, spec: RequestSpec, scheduled: float) -> None:
+    async def _send(self, client: Client, spec: RequestSpec, url: str, headers: bytes, scheduled: float) -> None:
         phase = self.phase()
         body = render_body(spec.body, self.rng) if spec.body is not None else None
-        headers = dict(spec.headers)
         key = None
         if spec.idempotency_key:
             key = str(uuid.UUID(int=self.rng.getrandbits(128)))
-            headers["Idempotency-Key"] = key
-        timeout = self.timeout
+            headers += f"Idempotency-Key: {key}\r\n".encode()
+        payload = json.dumps(body).encode() if body is not None else (b"" if spec.method in _BODY_METHODS else None)
+        total, connect = self.timeout_s, self.connect_timeout_s
         if spec.attempt_timeout_s:
-            timeout = aiohttp.ClientTimeout(
-                total=spec.attempt_timeout_s, sock_connect=min(self.connect_timeout_s, spec.attempt_timeout_s)
-            )
+            total, connect = spec.attempt_timeout_s, min(connect, spec.attempt_timeout_s)
         sent = time.time()
         attempts: list[Attempt] = []
         for n in range(spec.attempts):
-            status, error, data, served = await _one(
-                session, spec.method, self.base_url + spec.path, body, headers, timeout
-            )
+            status, error, data, served = await _exchange(client, spec.method, url, headers, payload, total, connect)
             attempts.append((status, error, data))
             if error is None and status is not None and status < 500:
                 break
@@ -248,6 +275,33 @@ class Workload:
         )
         if self.on_write is not None and spec.method == "POST":
             self.on_write(spec, body or {}, key, attempts)
+
+
+async def _exchange(
+    client: Client, method: str, url: str, headers: bytes, payload: bytes | None, total_s: float, connect_s: float
+) -> tuple[int | None, str | None, Any, str | None]:
+    """One request through the workload's client: status, error kind, JSON body, served_by."""
+    try:
+        async with asyncio.timeout(total_s):
+            resp = await client.request(method, url, headers, payload, connect_timeout_s=connect_s)
+    except HttpError as exc:
+        return None, exc.kind, None, None
+    except TimeoutError:
+        return None, "timeout", None, None
+    except OSError as exc:  # a write to a connection the peer reset
+        return None, "reset" if exc.errno in (errno.ECONNRESET, errno.EPIPE) else "other", None, None
+    except Exception:  # every failure is data here, never a crash of the generator
+        return None, "other", None, None
+    data = None
+    if resp.body[:1] in (b"{", b"["):
+        try:
+            data = json.loads(resp.body)
+        except ValueError:
+            data = None
+    served = None
+    if isinstance(data, dict):
+        served = data.get("served_by") or data.get("instance_id")
+    return resp.status, None, data, served or resp.served_by
 
 
 class Probe:

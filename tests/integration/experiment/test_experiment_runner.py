@@ -273,3 +273,25 @@ def test_terminated_run_stops_the_lab_it_started(tmp_path):
     assert proc.returncode != 0
     assert "== injection" not in out
     assert_nothing_left(config, octet)
+
+
+def test_two_workload_processes_keep_one_schedule_and_one_ledger(lab, tmp_path):
+    """`workload.processes: 2`: both processes' records land in the one journal, interleaved into
+    the schedule a single generator keeps, and their orders in the one integrity ledger."""
+    config, _info = lab
+    exp = load_experiment("seed003-idempotent-retries", fast=True)
+    exp["template"]["targets"] = {}
+    exp["template"]["actions"] = {"wait": {"actionId": "aws:fis:wait", "parameters": {"duration": "PT1M"}}}
+    exp["workload"]["processes"] = 2
+    exp["workload"]["requests"][0]["rate"] = 20
+    exp["workload"]["requests"][1]["rate"] = 4
+    exp["timing"].update(baseline_s=2, max_injection_s=1, recovery_timeout_s=10)  # the runner stops the wait
+    journal = run_experiment(exp, config, fast=True, report_dir=tmp_path / "r", out=io.StringIO())
+    assert journal["verdict"]["outcome"] == "held", journal["clauses"]
+    gets = [r["t"] for r in journal["requests"] if r["endpoint"] == "GET /products"]
+    assert gets == sorted(gets) and len(gets) >= 20 * 3
+    gaps = [b - a for a, b in zip(gets, gets[1:], strict=False)]
+    assert max(abs(g - 1 / 20) for g in gaps) < 1e-5, "two processes' slots interleave into one schedule"
+    assert {r["phase"] for r in journal["requests"]} >= {"baseline", "injection"}
+    integ = journal["integrity"]
+    assert integ["acknowledged"] >= 4 * 3 and integ["duplicates"] == 0 and integ["lost"] == []

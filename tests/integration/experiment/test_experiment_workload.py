@@ -1,11 +1,14 @@
 """The open-loop generator against a real HTTP server in another process: it holds its rate
-without drifting, records served_by, and classifies refused connections and timeouts."""
+without drifting, records served_by, and classifies refused connections and timeouts; its
+processes (`workload.processes`) end with the run."""
 
 import asyncio
+import signal
 import socket
 import subprocess
 import sys
 
+import psutil
 import pytest
 
 from chaoslab.experiment.hypothesis import percentile
@@ -20,6 +23,9 @@ async def handle(reader, writer):
             head = await reader.readuntil(b"\r\n\r\n")
             if b" /slow" in head.split(b"\r\n", 1)[0]:
                 await asyncio.sleep(3)
+            if b" /moved" in head.split(b"\r\n", 1)[0]:
+                writer.write(b"HTTP/1.1 302 Found\r\nLocation: /products\r\nContent-Length: 0\r\n\r\n")
+                continue
             length = 0
             for line in head.split(b"\r\n"):
                 if line.lower().startswith(b"content-length:"):
@@ -87,6 +93,14 @@ def test_open_loop_holds_250_per_second_without_drift(server):
     assert percentile(lag, 50) < 10
 
 
+def test_redirects_are_followed(server):
+    records = []
+    w = Workload(server, [RequestSpec("/moved", 20)], on_record=records.append, phase=lambda: "baseline")
+    asyncio.run(_run(w, 0.5))
+    assert len(records) >= 9
+    assert all(r["status"] == 200 and r["served_by"] == "i-bench" for r in records)
+
+
 def test_open_loop_keeps_sending_while_answers_stall(server):
     """A closed loop would send 1 request here; the open loop sends on schedule and times out."""
     records = []
@@ -121,3 +135,29 @@ def test_refused_connections_and_probe_timeline():
     assert all(r["probe"] and r["error"] == "refused" and r["status"] is None for r in records)
     # closed loop: the next probe starts an interval after the previous one ended
     assert records[1]["t"] - records[0]["done"] >= 0.19
+
+
+PARENT = r"""
+import asyncio, sys
+from chaoslab.experiment.processes import WorkloadProcesses
+async def main():
+    w = WorkloadProcesses(sys.argv[1], [{"path": "/products", "rate": 50}], processes=2,
+                          on_record=lambda r: None, phase=lambda: "baseline")
+    task = asyncio.create_task(w.run())
+    await w.started.wait()
+    print(*w.pids, flush=True)
+    await task
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
+def test_workload_processes_die_with_their_parent(server, how):
+    """However the run ends (kill -9, Ctrl-C, kill), its generator processes end with it."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, server], stdout=subprocess.PIPE, text=True)
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    assert len(pids) == 2 and all(psutil.pid_exists(p) for p in pids)
+    parent.send_signal(how)
+    parent.wait(10)
+    gone, alive = psutil.wait_procs([psutil.Process(p) for p in pids if psutil.pid_exists(p)], timeout=5)
+    assert alive == []

@@ -201,3 +201,18 @@ def test_body_placeholders_the_workload_cannot_fill_are_reported():
         "workload.requests[0].body.tags[0]",
     ]
     assert all(i.hint for i in issues)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "two", True, 65])
+def test_bad_process_count_is_named_with_the_range(bad):
+    doc = _doc(workload={"processes": bad, "requests": [{"path": "/products", "rate": 10}]})
+    issues = validate_experiment_document(doc)
+    assert [(i.path, i.message) for i in issues] == [
+        ("workload.processes", f"{bad!r} is not a whole number from 1 to 64")
+    ]
+    assert "generator processes" in issues[0].hint
+
+
+def test_a_process_count_is_accepted():
+    doc = _doc(workload={"processes": 2, "requests": [{"path": "/products", "rate": 10}]})
+    assert validate_experiment_document(doc) == []

@@ -1,0 +1,120 @@
+"""One generator process of a multi-process workload (`python -m chaoslab.experiment.worker PPID`).
+
+Its parent (`processes.WorkloadProcesses`) writes JSON lines to its stdin: first the settings,
+then `{"start": <monotonic>, "wall": <the same moment in wall time>}`, phase changes `{"phase": …}` and finally `{"stop": true}`. It
+answers `{"ready": true}`, then its records `{"r": …}` and observed writes `{"w": …}` on
+stdout, and exits once its requests in flight have ended. It dies with its parent however the
+parent ends: the kernel kills it when the parent dies (PR_SET_PDEATHSIG), and its stdin's end
+of file stops it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import signal
+import sys
+from typing import Any
+
+from chaoslab.experiment.workload import Attempt, Record, RequestSpec, Workload
+
+PR_SET_PDEATHSIG = 1
+FLUSH_S = 0.05  # records reach the parent in batches this often: one write, not one per request
+
+
+def die_with_parent(parent: int) -> None:
+    """SIGKILL when the parent dies; and if it died before this was set, go now."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+class _Pipe(asyncio.Protocol):
+    """Stdout's protocol: `closed` resolves once everything written has left."""
+
+    def __init__(self) -> None:
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class Outbox:
+    """Lines for the parent, written without blocking the loop (the transport buffers them)."""
+
+    def __init__(self, transport: asyncio.WriteTransport) -> None:
+        self.transport = transport
+        self.lines: list[bytes] = []
+
+    def put(self, message: dict[str, Any]) -> None:
+        self.lines.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+
+    def flush(self) -> None:
+        if self.lines:
+            self.transport.write(b"".join(self.lines))
+            self.lines = []
+
+    async def flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.flush()
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=1 << 20)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    transport, pipe = await loop.connect_write_pipe(_Pipe, sys.stdout)
+    out = Outbox(transport)
+    settings = json.loads(await reader.readline())
+    specs = [RequestSpec.from_doc(d) for d in settings["requests"]]
+    phase = ["setup"]
+
+    def on_write(spec: RequestSpec, body: dict[str, Any], key: str | None, attempts: list[Attempt]) -> None:
+        out.put({"w": [specs.index(spec), body, key, attempts]})
+
+    def on_record(record: Record) -> None:
+        out.put({"r": record})
+
+    out.put({"ready": True})
+    out.flush()
+    workload: Workload | None = None
+    runner: asyncio.Task[None] | None = None
+    flusher = asyncio.create_task(out.flush_every(FLUSH_S))
+    while line := await reader.readline():  # end of file: the parent is gone or done
+        message = json.loads(line)
+        if "phase" in message:
+            phase[0] = message["phase"]
+        if "start" in message and workload is None:
+            workload = Workload(
+                settings["base_url"],
+                specs,
+                on_record=on_record,
+                phase=lambda: phase[0],
+                timeout_s=settings["timeout_s"],
+                connect_timeout_s=settings["connect_timeout_s"],
+                on_write=on_write,
+                seed=settings["seed"],
+                share=(settings["slot"], settings["of"]),
+                start_at=(message["start"], message["wall"]),
+            )
+            runner = asyncio.create_task(workload.run())
+        if message.get("stop"):
+            break
+    if workload is not None and runner is not None:
+        workload.stop()
+        await runner
+    flusher.cancel()
+    out.flush()
+    transport.close()
+    await pipe.closed  # what the transport buffered is written before the loop ends
+
+
+if __name__ == "__main__":
+    die_with_parent(int(sys.argv[1]))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    asyncio.run(main())
