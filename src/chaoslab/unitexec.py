@@ -26,7 +26,7 @@ DISCONNECT_CHECK_S = 0.5  # how often a silent command's client is checked for h
 def routes(lab: LabLike) -> list[web.RouteDef]:
     async def exec_route(request: web.Request) -> web.StreamResponse:
         try:
-            parsed = _parse(await request.json()) if request.content_type == "application/json" else None
+            parsed = parse_exec_body(await request.json()) if request.content_type == "application/json" else None
         except ValueError:
             parsed = None
         if parsed is None:
@@ -69,8 +69,9 @@ def routes(lab: LabLike) -> list[web.RouteDef]:
     return [web.post(ROUTE, exec_route)]
 
 
-def _parse(body: Any) -> tuple[str, str | None, list[str]] | None:
-    """(task, container, argv) from the request body, or None when it is not that shape."""
+def parse_exec_body(body: Any) -> tuple[str, str | None, list[str]] | None:
+    """(task, container, argv) from an exec request body, or None when it is not that shape
+    (the interactive form in unitshell.py reads the same three fields)."""
     if not isinstance(body, dict):
         return None
     task, container, argv = body.get("task"), body.get("container"), body.get("command")

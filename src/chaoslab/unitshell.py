@@ -30,6 +30,7 @@ from aiohttp import WSMsgType, web
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.kinds.base import UnitHandle
 from chaoslab.types import LabLike
+from chaoslab.unitexec import parse_exec_body
 
 ROUTE = "/_chaoslab/exec"
 STDOUT, STDERR = 1, 2
@@ -52,13 +53,10 @@ class Request:
 
 def parse(body: Any) -> Request | None:
     """The first message as a `Request`, or None when it is not that shape."""
-    if not isinstance(body, dict):
+    command = parse_exec_body(body)
+    if command is None:
         return None
-    task, container, argv = body.get("task"), body.get("container"), body.get("command")
-    if not isinstance(task, str) or not (container is None or isinstance(container, str)):
-        return None
-    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-        return None
+    task, container, argv = command
     rows, cols = body.get("rows", 24), body.get("cols", 80)
     if not all(isinstance(n, int) and 0 < n < 65536 for n in (rows, cols)):
         return None
