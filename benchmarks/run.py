@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/run.py [--quick] [--only NAME[,NAME]]
 
 Prints one table and writes benchmarks/RESULTS.md (machine, date, command, table). Sections:
-up (lab start), workload (open-loop generator vs wrk), alb (ALB vs HAProxy/nginx), faults
+up (lab start), workload (open-loop generator vs Locust and wrk), alb (ALB vs HAProxy/nginx), faults
 (onset/revert per fault family), stop (stop-condition reaction), api (boto3 call latency), demo
 (`chaoslab demo --fast`), scale (cost per unit at 2-64 ECS tasks). Not part of `make test`.
 """
