@@ -54,6 +54,11 @@ class Delay:
     def hold(self) -> float:
         return max(0.0, self.delay + random.uniform(-self.jitter, self.jitter))
 
+    def end(self) -> None:
+        """The fault is reverted: what is still in flight moves at once, as when FIS removes its
+        qdisc; flows the proxy carries only finish through it."""
+        self.delay = self.jitter = 0.0
+
     async def __call__(self, conn: Connection, direction: Direction, data: bytes, read_at: float) -> bytes:
         if direction == self.delayed:
             wait = read_at + self.hold() - time.monotonic()
@@ -64,16 +69,17 @@ class Delay:
 
 async def serve(args: argparse.Namespace) -> None:
     sides: tuple[tuple[int, Direction], ...] = ((args.egress_port, "upstream"), (args.ingress_port, "downstream"))
+    delays = [Delay(args.delay_ms, args.jitter_ms, delayed) for _, delayed in sides]
     proxies = [
         TcpProxy(
             "0.0.0.0",
             port,
-            filter=Delay(args.delay_ms, args.jitter_ms, delayed),
+            filter=delay,
             route=original_destination,
             mark=args.mark,
             connect_timeout=CONNECT_TIMEOUT_S,
         )
-        for port, delayed in sides
+        for (port, _), delay in zip(sides, delays, strict=True)
     ]
     for proxy in proxies:
         await proxy.start()
@@ -82,6 +88,8 @@ async def serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    for delay in delays:
+        delay.end()
     deadline = time.monotonic() + args.drain_s
     await asyncio.sleep(min(ACCEPT_GRACE_S, args.drain_s))  # a flow redirected just before the rule went
     for proxy in proxies:

@@ -85,11 +85,14 @@ class TcpProxy:
             self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        """Stop accepting, reset what is still connected, then wait for the server to let go: the
+        server's wait counts live connections, so waiting before the resets would wait for them."""
         if self._server is not None:
             self._server.close()
+        await self.drop_all()
+        if self._server is not None:
             await self._server.wait_closed()
             self._server = None
-        await self.drop_all()
 
     # -- control ---------------------------------------------------------------------------------
     def set_upstream(self, host: str, port: int) -> None:
@@ -140,6 +143,11 @@ class TcpProxy:
         try:
             upstream = self.route(writer.get_extra_info("socket")) if self.route else self.upstream
         except OSError:
+            upstream = None
+        if self.route is not None and upstream == writer.get_extra_info("sockname")[:2]:
+            # Not redirected (a connection straight to our port, e.g. a readiness check): its
+            # "original destination" is this proxy, and forwarding it would connect to ourselves,
+            # again and again, without end.
             upstream = None
         if self._refusing or upstream is None:
             _abort(writer)

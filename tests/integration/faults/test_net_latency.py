@@ -132,7 +132,7 @@ async def in_flight(home: Path) -> dict[str, tuple[bytes, float]]:
         with contextlib.suppress(asyncio.CancelledError):
             await running
         revert = asyncio.create_task(ctx.revert_all())
-        await asyncio.sleep(0.3)  # the redirect is gone; the proxy is draining
+        await asyncio.sleep(0.3)  # the redirect is gone; the proxy is draining, undelayed
         across_revert = await finish(*through_proxy)
         await revert
     return {"onset": across_onset, "revert": across_revert}
@@ -143,4 +143,6 @@ def test_a_request_in_flight_survives_the_onset_and_the_revert(tmp_path: Path) -
     assert got["onset"][0].startswith(b"HTTP/1.1 200"), got  # not hijacked into the proxy mid-stream
     answer, took = got["revert"]
     assert answer.startswith(b"HTTP/1.1 200"), got  # the proxy's answer reached the client
-    assert took >= 0.8 * DELAY_MS / 1000, got  # ... and it was the delayed, proxied flow
+    # ... no longer delayed: the revert ends the delay of flows in flight at once, as removing
+    # FIS's qdisc does; the proxy only carries them to their end.
+    assert took < 0.8 * DELAY_MS / 1000, got

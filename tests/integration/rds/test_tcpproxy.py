@@ -150,3 +150,27 @@ def test_a_holding_filter_keeps_order_and_reads_only_a_bounded_buffer_ahead() ->
         return pushed_back
 
     assert asyncio.run(scenario())
+
+
+def test_a_routed_proxy_refuses_a_connection_whose_destination_is_itself() -> None:
+    """Behind a REDIRECT the route gives each flow's original destination; a connection made
+    straight to the proxy's port (a readiness check) has the proxy itself as that destination.
+    Forwarding it would connect to ourselves in a chain without end (it did: 1,400 connections
+    in 3 s during one latency fault); it is reset instead, and stop() ends at once."""
+
+    async def scenario() -> None:
+        proxy = TcpProxy("127.0.0.1", 0, route=lambda sock: sock.getsockname()[:2])
+        await proxy.start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
+                writer.write(b"ping")
+                await writer.drain()
+                await asyncio.wait_for(reader.readexactly(1), 2)
+            writer.close()
+            await asyncio.sleep(0.2)  # a chain, had one started, would have grown by now
+            assert proxy.accepted == 1 and proxy.connection_count == 0
+        finally:
+            await asyncio.wait_for(proxy.stop(), 2)
+
+    asyncio.run(scenario())
