@@ -69,8 +69,7 @@ class WorkloadProcesses:
             self.pids = [p.pid for p in procs]
             await asyncio.wait_for(asyncio.gather(*(self._ready(p) for p in procs)), READY_TIMEOUT_S)
             readers = [asyncio.create_task(self._read(p)) for p in procs]
-            mono, wall = time.monotonic(), time.time()
-            start = {"start": mono + START_MARGIN_S, "wall": wall + START_MARGIN_S, "phase": self.phase()}
+            start = {"start": time.monotonic() + START_MARGIN_S, "phase": self.phase()}
             self._tell(procs, start)
             self.started.set()
             await self._follow_phase(procs)

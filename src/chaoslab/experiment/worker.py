@@ -100,7 +100,7 @@ async def main() -> None:
                 on_write=on_write,
                 seed=settings["seed"],
                 share=(settings["slot"], settings["of"]),
-                start_at=(message["start"], message["wall"]),
+                start_at=message["start"],
             )
             runner = asyncio.create_task(workload.run())
         if message.get("stop"):

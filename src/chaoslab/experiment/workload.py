@@ -170,7 +170,7 @@ class Workload:
         on_write: WriteObserver | None = None,
         seed: int | None = None,
         share: tuple[int, int] = (0, 1),
-        start_at: tuple[float, float] | None = None,
+        start_at: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.specs = specs
@@ -183,8 +183,8 @@ class Workload:
         # Slot `share[0]` of every `share[1]` of each spec's schedule: processes sharing a rate
         # interleave into the one schedule a single generator would keep.
         self.share = share
-        # The schedule's origin as (monotonic, wall) time, when processes share it: read once, so
-        # every process maps its slots to the same wall-clock `t`.
+        # The schedule's origin on the monotonic clock (one clock for every process on the host),
+        # when processes share it: every process then places its slots on the same timeline.
         self.start_at = start_at
         self._stop = asyncio.Event()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -204,7 +204,7 @@ class Workload:
 
     async def _schedule(self, client: Client, spec: RequestSpec) -> None:
         loop = asyncio.get_running_loop()
-        mono0, wall0 = self.start_at or (loop.time(), time.time())  # loop.time() is time.monotonic()
+        mono0 = self.start_at if self.start_at is not None else loop.time()  # loop.time() is time.monotonic()
         slot, stride = self.share
         url = self.base_url + spec.path
         headers = header_lines(spec.headers, json_body=spec.body is not None)
@@ -228,7 +228,7 @@ class Workload:
                     await waker.until(due)
                 while loop.time() < due:
                     pass
-                task = loop.create_task(self._send(client, spec, url, headers, wall0 + (due - mono0)))
+                task = loop.create_task(self._send(client, spec, url, headers, due))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
                 k += 1
@@ -237,7 +237,12 @@ class Workload:
             if waker is not None:
                 waker.close()
 
-    async def _send(self, client: Client, spec: RequestSpec, url: str, headers: bytes, scheduled: float) -> None:
+    async def _send(self, client: Client, spec: RequestSpec, url: str, headers: bytes, due: float) -> None:
+        """Send one request due at monotonic time `due` and record it. Lateness and latency are
+        measured on the monotonic clock: the wall clock is stepped on some hosts (a VM here had
+        it corrected by 0.5 ms every 80 ms), which read as milliseconds of lateness that were not
+        there. The record's wall times are now's wall time less the monotonic intervals."""
+        loop = asyncio.get_running_loop()
         phase = self.phase()
         body = render_body(spec.body, self.rng) if spec.body is not None else None
         key = None
@@ -248,7 +253,8 @@ class Workload:
         total, connect = self.timeout_s, self.connect_timeout_s
         if spec.attempt_timeout_s:
             total, connect = spec.attempt_timeout_s, min(connect, spec.attempt_timeout_s)
-        sent = time.time()
+        sent, sent_mono = time.time(), loop.time()
+        scheduled = sent - (sent_mono - due)
         attempts: list[Attempt] = []
         for n in range(spec.attempts):
             status, error, data, served = await _exchange(client, spec.method, url, headers, payload, total, connect)
@@ -257,7 +263,7 @@ class Workload:
                 break
             if n + 1 < spec.attempts:
                 await asyncio.sleep(spec.backoff_s * (2**n))
-        done = time.time()
+        done = sent + (loop.time() - sent_mono)
         self.on_record(
             {
                 "t": scheduled,
