@@ -79,7 +79,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
     config.enforce_iam = args.enforce_iam
     config.alb_workers = args.alb_workers
-    lab = Lab(args.stack, config=config, fast=args.fast, network=args.network, isolate=False, outlive=True, quiet=False)
+    lab = Lab(
+        args.stack or "default",
+        config=config,
+        fast=args.fast,
+        network=args.network,
+        isolate=False,
+        outlive=True,
+        quiet=False,
+    )
     _print_summary(lab.start().status())
     return 0
 
