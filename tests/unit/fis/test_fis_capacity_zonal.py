@@ -83,7 +83,8 @@ def asg(tmp_path: Path) -> AutoScalingBackend:
 
 def test_every_zone_refusing_leaves_a_failed_activity_per_zone_and_no_launch(asg: AutoScalingBackend) -> None:
     asg.add_launch_check("f", GroupLaunchFault(frozenset({"web"}), frozenset(ZONES), 100.0).check)
-    assert asyncio.run(asg._launch(asg.groups["web"])) is None  # no EC2 call: the lab here has no EC2
+    (order,) = asg._launch_plan(asg.groups["web"], 1)
+    assert asyncio.run(asg._launch(asg.groups["web"], order)) is None  # no EC2 call: the lab here has no EC2
     failed = asg.groups["web"].activities
     assert [json.loads(a["Details"])["Availability Zone"] for a in failed] == ["us-east-1a", "us-east-1b"]
     assert {a["StatusCode"] for a in failed} == {"Failed"}
@@ -98,11 +99,13 @@ def test_every_zone_refusing_leaves_a_failed_activity_per_zone_and_no_launch(asg
 
 def test_a_group_launches_outside_shifted_zones_unless_nothing_else_is_left(asg: AutoScalingBackend) -> None:
     group = asg.groups["web"]
-    assert [s.az for s in asg._launch_order(group)] == ["us-east-1a", "us-east-1b"]
+    first, second = asg._launch_plan(group, 2)  # launched together, they spread over the zones
+    assert [s.az for s in first] == ["us-east-1a", "us-east-1b"]
+    assert [s.az for s in second] == ["us-east-1b", "us-east-1a"]
     asg.shift_zone("web", "exp/shift", "us-east-1a")
-    assert [s.az for s in asg._launch_order(group)] == ["us-east-1b"]
+    assert [[s.az for s in order] for order in asg._launch_plan(group, 2)] == [["us-east-1b"], ["us-east-1b"]]
     asg.shift_zone("web", "exp/other", "us-east-1b")
-    assert [s.az for s in asg._launch_order(group)] == ["us-east-1a", "us-east-1b"]
+    assert [s.az for s in asg._launch_plan(group, 1)[0]] == ["us-east-1a", "us-east-1b"]
     asg.unshift_zone("exp/shift")
     asg.unshift_zone("exp/other")
     asg.unshift_zone("exp/other")

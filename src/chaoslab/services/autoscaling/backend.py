@@ -320,11 +320,12 @@ class AutoScalingBackend:
     async def _converge(self, group: Group) -> None:
         """Launch or retire members until the group holds its desired capacity (plus the surge an
         instance refresh allows)."""
+        while (missing := group.desired + group.surge - len(group.live())) > 0:
+            # Launched side by side, as Auto Scaling does: each boots in its own time, not in a queue.
+            plan = self._launch_plan(group, missing)
+            if None in await asyncio.gather(*(self._launch(group, order) for order in plan)):
+                break  # every zone refused one: the control loop tries again on its next tick
         live = group.live()
-        while len(live) < group.desired + group.surge:
-            if await self._launch(group) is None:
-                break  # every zone refused: the control loop tries again on its next tick
-            live = group.live()
         while len(live) > group.desired + group.surge:
             victim = max(live, key=lambda m: (self._az_count(group, m.az), m.launched))
             await self.retire(
@@ -344,16 +345,24 @@ class AutoScalingBackend:
     def _az_count(self, group: Group, az: str) -> int:
         return sum(1 for m in group.live() if m.az == az)
 
-    def _launch_order(self, group: Group) -> list[Subnet]:
-        """Least-populated zone first; zones shifted away from last only when nothing else is left."""
-        order = sorted(group.subnets, key=lambda s: (self._az_count(group, s.az), group.subnets.index(s)))
+    def _launch_plan(self, group: Group, launches: int) -> list[list[Subnet]]:
+        """The zone order of each of `launches` launches made together: least-populated zone first,
+        counting the launches planned before it, so they spread over the zones as members do;
+        zones shifted away from last only when nothing else is left."""
+        counts = {s.az: self._az_count(group, s.az) for s in group.subnets}
         away = set(group.zonal_shifts.values())
-        return [s for s in order if s.az not in away] or order
+        plan: list[list[Subnet]] = []
+        for _ in range(launches):
+            order = sorted(group.subnets, key=lambda s: (counts[s.az], group.subnets.index(s)))
+            order = [s for s in order if s.az not in away] or order
+            counts[order[0].az] += 1
+            plan.append(order)
+        return plan
 
-    async def _launch(self, group: Group) -> Instance | None:
-        """One new member in the first zone that takes the launch; a zone that refuses it leaves a
-        failed activity, as on AWS, and the next zone is tried. None if every zone refused."""
-        for subnet in self._launch_order(group):
+    async def _launch(self, group: Group, order: list[Subnet]) -> Instance | None:
+        """One new member in the first zone of `order` that takes the launch; a zone that refuses it
+        leaves a failed activity, as on AWS, and the next zone is tried. None if every zone refused."""
+        for subnet in order:
             refused = next((e for c in list(self._launch_checks.values()) if (e := c(group, subnet.az))), None)
             if refused is None:
                 try:
