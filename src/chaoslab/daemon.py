@@ -129,6 +129,17 @@ async def wait_ready(lab: Lab, timeout: float) -> bool:
     return False
 
 
+async def readers_behind(lab: Lab) -> list[str]:
+    """Wait for every database reader to replay what its writer holds now: the apps seeded the
+    writer while the readers were still cloning, and a lab that says ready serves both the same
+    rows. One line per reader cluster that had not caught up within the wait."""
+    return [
+        f"a reader of {name} has not caught up with its writer"
+        for name, cluster in lab.rds.clusters.items()
+        if not await cluster.runtime.readers_caught_up()
+    ]
+
+
 async def serve(args: argparse.Namespace, announce: bool) -> int:
     config = LabConfig(time_scale=check_scale(args.time_scale))
     if args.api_port:
@@ -170,6 +181,7 @@ async def serve(args: argparse.Namespace, announce: bool) -> int:
             return 130
         crash_loop.close()
         problems = [] if ready.result() else not_ready(lab)
+        problems += await readers_behind(lab)
         for problem in problems:
             say(f"warning: after {args.ready_wait:.0f} s, {problem}")
         await warming

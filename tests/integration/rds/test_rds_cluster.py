@@ -117,6 +117,9 @@ def test_failover_keeps_every_acknowledged_write(state_dir: Path, events: EventL
             assert cluster.is_writer("db-a") and not cluster.is_writer("db-b")
             await _sql(cluster.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
             await _sql(cluster.endpoint, "INSERT INTO orders VALUES (-1)")
+            # What `up` waits for before it says ready: the reader then has every committed row.
+            assert await cluster.readers_caught_up(timeout=5)
+            assert await _sql(cluster.reader_endpoint, "SELECT count(*) FROM orders") == [[1]]
             assert await _eventually(cluster.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
             assert (await _sql(cluster.reader_endpoint, "SELECT pg_is_in_recovery()"))[0][0] is True
 

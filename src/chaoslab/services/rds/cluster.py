@@ -131,6 +131,25 @@ class AuroraCluster:
     def is_writer(self, instance_id: str) -> bool:
         return instance_id == self.writer_id
 
+    async def readers_caught_up(self, timeout: float = 10.0) -> bool:
+        """Wait until every reader has replayed what the writer had written when asked (a reader
+        cloned while apps seeded the writer is streaming the rest). The insert position, not the
+        write position: commits here do not wait for WAL to be written (`synchronous_commit`
+        off), so the write position can trail a committed table by the WAL writer's 200 ms.
+        False if `timeout` ran out."""
+        writer = self.writer
+        if writer is None or not self.readers:
+            return True
+        (lsn,) = (await writer.server.query("SELECT pg_current_wal_insert_lsn()::text"))[0]
+        deadline = asyncio.get_running_loop().time() + timeout
+        for reader in self.readers:
+            sql = "SELECT coalesce(pg_last_wal_replay_lsn() >= :lsn::pg_lsn, false)"
+            while not (await reader.server.query(sql, lsn=lsn))[0][0]:
+                if asyncio.get_running_loop().time() > deadline:
+                    return False
+                await asyncio.sleep(0.02)
+        return True
+
     @property
     def endpoint(self) -> Bind:
         """The first writer-endpoint bind: the address apps are given."""
