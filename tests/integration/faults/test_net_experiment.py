@@ -5,6 +5,7 @@ runs, the other AZ is not, and when the experiment ends the journal is empty and
 from __future__ import annotations
 
 import asyncio
+import difflib
 import time
 from pathlib import Path
 
@@ -57,7 +58,9 @@ async def scenario(home: Path) -> dict[str, object]:
             "during": during,
             "status": done["state"]["status"],
             "after": await connects(a.private_ip, 80, 2.0),
-            "restored": await rules_of(a.unit) == before,
+            "restored": (after := await rules_of(a.unit)) == before,
+            # what differs, should it (a CI run once saw `restored` False and it never recurred)
+            "diff": "\n".join(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="")),
             "pending": lab.store.journal_pending(),
         }
 
@@ -65,4 +68,6 @@ async def scenario(home: Path) -> dict[str, object]:
 def test_disrupt_connectivity_experiment(tmp_path: Path) -> None:
     got = asyncio.run(scenario(tmp_path))
     assert got["during"] == (False, True), got
-    assert got["status"] == "completed" and got["after"] and got["restored"] and got["pending"] == [], got
+    assert got["status"] == "completed" and got["after"] and got["restored"] and got["pending"] == [], (
+        f"{got}\n{got['diff']}"
+    )
