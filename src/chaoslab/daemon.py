@@ -1,6 +1,6 @@
-"""The lab process: build the lab, apply the stack, wait until its targets are healthy (and its
-database readers caught up), record
-itself in lab.json, then serve until SIGTERM/SIGINT — and on the way out stop everything.
+"""The lab process: build the lab, apply the stack, wait until its targets are healthy and its
+database readers caught up, record itself in lab.json, then serve until SIGTERM/SIGINT — and on
+the way out stop everything.
 `chaoslab up` runs this in the foreground or (`--detach`) as a child in its own session."""
 
 from __future__ import annotations
