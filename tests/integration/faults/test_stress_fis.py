@@ -67,7 +67,11 @@ async def ecs_task(lab):
 
 
 def alive(pid: int) -> bool:
-    return psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    """Running and not a zombie; a process that exits while we look is not alive."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_ecs_cpu_and_io_stress_actions(tmp_path: Path) -> None:

@@ -133,14 +133,16 @@ class AuroraCluster:
 
     async def readers_caught_up(self, timeout: float = 10.0) -> bool:
         """Wait until every reader has replayed what the writer had written when asked (a reader
-        cloned while apps seeded the writer is streaming the rest). The insert position, not the
-        write position: commits here do not wait for WAL to be written (`synchronous_commit`
-        off), so the write position can trail a committed table by the WAL writer's 200 ms.
-        False if `timeout` ran out."""
+        cloned while apps seeded the writer is streaming the rest). The writer logs a marker and
+        the readers must replay past its end: the writer's own positions do not serve, since an
+        insert position at a page boundary lies past the last record (a reader never reaches it)
+        and the write position trails commits by up to the WAL writer's 200 ms
+        (`synchronous_commit` is off here). False if `timeout` ran out."""
         writer = self.writer
         if writer is None or not self.readers:
             return True
-        (lsn,) = (await writer.server.query("SELECT pg_current_wal_insert_lsn()::text"))[0]
+        marker = "SELECT pg_logical_emit_message(false, 'chaoslab', 'readers-caught-up')::text"
+        (lsn,) = (await writer.server.query(marker))[0]
         deadline = asyncio.get_running_loop().time() + timeout
         for reader in self.readers:
             sql = "SELECT coalesce(pg_last_wal_replay_lsn() >= :lsn::pg_lsn, false)"
