@@ -142,6 +142,9 @@ async def remove_sink(netns: str) -> None:
     await _ip(netns, ["link", "del", SINK_LINK], check=False)
 
 
+_IP_PEER_WARNING = "Error: Peer netns reference is invalid"
+
+
 async def listing(netns: str) -> str:
     """`iptables -S` of the filter, nat and mangle tables plus links and policy rules: what
     tests compare before and after a fault."""
@@ -151,5 +154,8 @@ async def listing(netns: str) -> str:
         out.append(f"# {table}\n{text}")
     for what in (["-o", "link", "show"], ["rule", "show"]):
         _, text = await _ip(netns, what)
-        out.append(f"# ip {' '.join(what)}\n" + "\n".join(line.split(" link/")[0] for line in text.splitlines()))
+        # `ip` warns on stderr (merged here) when a veth's peer namespace has no id right now,
+        # as when another namespace on the host is being deleted: a moment, not state.
+        lines = [line.split(" link/")[0] for line in text.splitlines() if not line.startswith(_IP_PEER_WARNING)]
+        out.append(f"# ip {' '.join(what)}\n" + "\n".join(lines))
     return "".join(out)

@@ -9,7 +9,7 @@ import textwrap
 import urllib.request
 
 import pytest
-from api_lab import LabHandle, free_port, stack_doc, start_lab, stop_and_check
+from api_lab import LabHandle, free_port, stack_doc, start_lab, stop_and_check, wait_for
 
 pytestmark = [pytest.mark.netns_here, pytest.mark.timeout(180)]
 
@@ -112,14 +112,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> LabHandle:
 
 
 def test_the_seed_shaped_user_data_brings_the_app_up_on_the_database(lab: LabHandle) -> None:
-    ec2 = lab.client("ec2")
-    (inst,) = [
-        i
-        for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])[
-            "Reservations"
-        ]
-        for i in r["Instances"]
-    ]
+    ec2, elbv2 = lab.client("ec2"), lab.client("elbv2")
+    (tg_arn,) = [tg["TargetGroupArn"] for tg in elbv2.describe_target_groups(Names=["shop-tg"])["TargetGroups"]]
+
+    def healthy_target() -> str | None:
+        """The group's serving member: a replacement is `running` before its user data is done
+        (as on EC2), so "any running instance" may not be serving yet on a loaded box."""
+        health = elbv2.describe_target_health(TargetGroupArn=tg_arn)["TargetHealthDescriptions"]
+        return next((d["Target"]["Id"] for d in health if d["TargetHealth"]["State"] == "healthy"), None)
+
+    instance_id = wait_for(healthy_target, 60, "a healthy member of shop-tg")
+    (inst,) = [i for r in ec2.describe_instances(InstanceIds=[instance_id])["Reservations"] for i in r["Instances"]]
     with urllib.request.urlopen(f"http://{inst['PrivateIpAddress']}:80/products", timeout=5) as resp:
         body = json.loads(resp.read())
     assert body == {"products": [{"id": 1, "name": "Wireless Keyboard", "stock": 100}], "served_by": inst["InstanceId"]}
