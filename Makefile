@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_TOOLS := ip:iproute2 unshare:util-linux iptables:iptables fusermount3:fuse3 fusermount3:libfuse3-3 chromium:chromium \
   podman:podman runc:runc busybox:busybox-static
 
-.PHONY: demo test lint format install system-tools clean
+.PHONY: demo test lint format install system-tools clean clean-test-logs
 
 $(STAMP): pyproject.toml
 	@python3 -c "import ensurepip, venv" >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
@@ -53,8 +53,8 @@ OWN_RANGE_TESTS := tests/unit tests/integration/examples tests/integration/plugi
   tests/integration/awsrun tests/integration/cloudwatch tests/integration/ci
 TEST_LOGS := $(or $(TMPDIR),/tmp)/chaoslab-make-test-$(shell id -u)
 
-test: install lint
-	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+test: install lint clean-test-logs
+	@mkdir -p $(TEST_LOGS)
 	@echo "two streams: [own-range] $(OWN_RANGE_TESTS); [shared-range] the rest"
 	@$(PY) -m pytest -q -p no:cacheprovider --basetemp=$(TEST_LOGS)/own $(OWN_RANGE_TESTS) \
 	  > $(TEST_LOGS)/own-range.log 2>&1 & own=$$!; \
@@ -64,6 +64,17 @@ test: install lint
 	echo "=== [shared-range] (exit $$shared)"; cat $(TEST_LOGS)/shared-range.log; \
 	echo "=== [own-range] (exit $$own)"; cat $(TEST_LOGS)/own-range.log; \
 	[ $$shared -eq 0 ] && [ $$own -eq 0 ]
+
+# A run killed outright (SIGKILL, a VM restart: its labs' watchdogs die too) leaves its labs'
+# units, namespaces, routes and FUSE data-volume mounts behind. Each lab under the old logs is
+# cleaned up from its own records, as `chaoslab down` does after a crash; whatever is still
+# mounted there is then lazily unmounted, or rm would fail on it.
+clean-test-logs: install
+	@for db in $$(find $(TEST_LOGS) -xdev -name state.db 2>/dev/null); do \
+	  CHAOSLAB_HOME=$$(dirname $$db) $(VENV)/bin/chaoslab down >/dev/null 2>&1 || true; done
+	@for m in $$(awk -v p="$(TEST_LOGS)/" 'index($$2, p) == 1 {print $$2}' /proc/self/mounts 2>/dev/null); do \
+	  fusermount3 -u -z "$$m" 2>/dev/null || umount -l "$$m" 2>/dev/null || true; done
+	@rm -rf $(TEST_LOGS)
 
 # Checked style, before the tests: ruff's lint rules and its formatter, and mypy (strict for the
 # newer modules); see pyproject.toml. `make format` applies what the formatter asks for.

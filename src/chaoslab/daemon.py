@@ -266,32 +266,27 @@ def run_foreground(argv: Sequence[str]) -> int:
 
 
 def cleanup_after_crash(config: LabConfig) -> str:
-    """Remove what a lab that died without `down` left: processes, namespaces, links, routes,
-    containers, cgroups."""
-    from chaoslab.runtime.cgroups import cleanup_cgroups
-    from chaoslab.runtime.kinds.container import cleanup_containers
-    from chaoslab.runtime.network import cleanup_leftovers
-    from chaoslab.runtime.recovery import kill_leftover_processes
-    from chaoslab.services.rds.postgres import cleanup_owned
-
+    """Remove what a lab that died without `down` left, exactly as its watchdog would have:
+    faults reverted, processes killed, namespaces, links, routes, volume mounts, containers,
+    cgroups and PostgreSQL directories removed."""
     db = config.home / "state.db"
     if not db.exists():
         return ""
     store = Store(db)
 
-    async def clean() -> tuple[list[int], list[str]]:
+    async def clean() -> dict[str, Any]:
         await watchdog.wait_for_previous(store)  # it may be cleaning up this very lab right now
-        killed = await kill_leftover_processes(store)
-        return killed, await cleanup_leftovers(store) + await cleanup_containers(store) + cleanup_cgroups(store)
+        return await watchdog.recover(store)
 
-    killed, removed = asyncio.run(clean())
-    with contextlib.suppress(Exception):
-        cleanup_owned(store)
-    store.close()
+    try:
+        outcome = asyncio.run(clean())
+    finally:
+        store.close()
     with contextlib.suppress(FileNotFoundError):
         (config.home / LAB_FILE).unlink()
-    parts = [f"{len(killed)} process(es) killed"] if killed else []
-    parts += [f"{len(removed)} network resource(s) removed"] if removed else []
+    parts = [f"{len(outcome['reverted'])} fault(s) reverted"] if outcome["reverted"] else []
+    parts += [f"{len(outcome['killed'])} process(es) killed"] if outcome["killed"] else []
+    parts += [f"{len(outcome['removed'])} network resource(s) and mount(s) removed"] if outcome["removed"] else []
     return ", ".join(parts)
 
 

@@ -167,3 +167,42 @@ def test_sigkill_while_the_lab_starts_or_stops_leaves_nothing(tmp_path: Path, ph
         time.sleep(0.3)  # in the middle of stopping its units
         lab_proc.send_signal(signal.SIGKILL)
     _assert_all_gone(config.home, snap)
+
+
+def test_down_cleans_up_when_the_watchdog_died_with_the_lab(tmp_path: Path) -> None:
+    """The lab and its watchdog SIGKILLed together (a killed CI job, a killed session): nothing
+    recovers by itself, and `chaoslab down` reverts the fault and removes everything, mounts too."""
+    config = LabConfig(home=tmp_path / "home", api_port=free_port())
+    info = start_detached(config, str(lab_stack(tmp_path, CIDR_OCTET)), fast=True, quiet=True)
+    ssm = boto3.client(
+        "ssm", endpoint_url=info["api"], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    ec2 = boto3.client(
+        "ec2", endpoint_url=info["api"], region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    instance = sorted(i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"])[0]
+    document, params = FAULTS["packet-loss"]
+    ssm.send_command(DocumentName=document, InstanceIds=[instance], Parameters={"DurationSeconds": ["120"], **params})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not Store(config.home / "state.db").journal_pending():
+        time.sleep(0.1)
+    snap = _snapshot(config.home, info["pid"])
+    assert snap["watchdog"] and Store(config.home / "state.db").journal_pending()
+    with open("/proc/self/mounts") as mounts:
+        assert any(line.split()[1].startswith(str(config.home)) for line in mounts), "the instance has a FUSE volume"
+
+    for pid in (snap["watchdog"], info["pid"]):
+        psutil.Process(pid).send_signal(signal.SIGKILL)
+    time.sleep(1.0)
+    assert _leftovers(config.home, snap), "nothing recovers without the watchdog"
+
+    down = subprocess.run(
+        [sys.executable, "-m", "chaoslab", "down"],
+        env={**os.environ, "CHAOSLAB_HOME": str(config.home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 0, down.stderr
+    assert "cleaned up after a crashed one (1 fault(s) reverted" in down.stdout, down.stdout
+    assert _leftovers(config.home, snap) == []
