@@ -39,7 +39,7 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
             lab.store.journal_add("test", armed.name, armed.record)
             armed_worker = psutil.Process(armed.record["workers"][0]["pid"])
             a0, ta = sum(armed_worker.cpu_times()[:2]), time.monotonic()
-            before_go = await unit_cpu(unit, 0.5)
+            before_go = await unit_cpu(unit, 1.0)
             armed_own = (sum(armed_worker.cpu_times()[:2]) - a0) / (time.monotonic() - ta) * 100
             await armed.go()
             await asyncio.sleep(0.5)
@@ -68,7 +68,11 @@ def test_cpu_stress_holds_the_requested_share_and_stops_on_revert(tmp_path: Path
     )
     # The worker's own counters decide; the unit's totals include its app answering health checks,
     # which a loaded CI machine (two test streams on two cores) can push past 10%.
-    assert m["armed_worker"] < 5  # armed workers only poll for go (about 1%)
+    # Armed workers only poll for go: about 1 % on a quiet box. The kernel charges CPU time by
+    # scheduler ticks, so a process that wakes 50 times a second on a saturated VM is sometimes
+    # charged whole ticks it barely used (11 % was seen once over 0.5 s); 15 % still tells an idle
+    # armed worker from the 50 % load by a wide margin.
+    assert m["armed_worker"] < 15
     assert 35 <= m["worker"] <= 65
     assert 35 <= m["loaded"] <= 70 + m["armed_idle"]  # plus whatever the app itself used
     assert m["after"] < m["loaded"] - 30  # the load is gone with the worker
