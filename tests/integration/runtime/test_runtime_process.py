@@ -220,3 +220,29 @@ def test_a_unit_process_on_a_pty_has_it_as_its_controlling_terminal(store) -> No
         session.close()
 
     asyncio.run(main())
+
+
+def test_a_program_runs_only_once_its_pid_is_recorded(store, tmp_path) -> None:
+    """The gate: recorded before it runs, with /dev/null as stdin; and a starter that dies
+    before recording (here: closes the gate's pipe without `go`) leaves nothing that ran."""
+    import subprocess
+
+    from chaoslab.runtime.process import _GATE
+
+    async def main() -> tuple[bool, str]:
+        code = "import os, sys\nprint(os.readlink('/proc/self/fd/0'), sys.stdin.read() == '')"
+        lines: list[str] = []
+        unit = await _start(store, [PY, "-c", code], on_output=lambda _s, line: lines.append(line.strip()))
+        recorded = unit.pid in [pid for pid, _t, _w in store.owned_processes()]
+        await unit.wait()
+        await asyncio.sleep(0.1)
+        return recorded, " ".join(lines)
+
+    recorded, seen = asyncio.run(main())
+    assert recorded and seen == "/dev/null True"
+
+    marker = tmp_path / "ran"
+    gate = subprocess.Popen([*_GATE, "touch", str(marker)], stdin=subprocess.PIPE)
+    assert gate.stdin is not None
+    gate.stdin.close()  # the starter died: end of file, no go
+    assert gate.wait(5) != 0 and not marker.exists()
