@@ -152,7 +152,13 @@ def test_metrics_are_exposed_and_move_during_a_fault(tmp_path: Path) -> None:
     assert any(total(x, "chaoslab_fis_experiments", state="running") == 1 for x in during)
     assert any(total(x, "chaoslab_fis_action_state", action="stop-instance", state="running") == 1 for x in during)
     assert any(total(x, "chaoslab_active_faults", fault="ec2.start_instances") == 1 for x in during)
-    assert any(total(x, "chaoslab_unit_state", kind="instance", state="stopped") >= 1 for x in during)
+    # `stopping` counts: on a loaded machine the 3.6 s window can end before the stop completes
+    assert any(
+        total(x, "chaoslab_unit_state", kind="instance", state="stopping")
+        + total(x, "chaoslab_unit_state", kind="instance", state="stopped")
+        >= 1
+        for x in during
+    )
     assert any("healthy" in health(x).values() and set(health(x).values()) != {"healthy"} for x in during)
     assert total(after, "chaoslab_active_faults") == 0
     assert total(after, "chaoslab_fis_experiments", state="completed") == 1
