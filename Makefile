@@ -66,12 +66,11 @@ test: install lint clean-test-logs
 	[ $$shared -eq 0 ] && [ $$own -eq 0 ]
 
 # A run killed outright (SIGKILL, a VM restart: its labs' watchdogs die too) leaves its labs'
-# units, namespaces, routes and FUSE data-volume mounts behind. Each lab under the old logs is
-# cleaned up from its own records, as `chaoslab down` does after a crash; whatever is still
-# mounted there is then lazily unmounted, or rm would fail on it.
+# units, namespaces, routes and FUSE data-volume mounts behind, recorded in the labs' own stores
+# under the old logs: tests/clean_leftovers.py cleans each lab up from them as `chaoslab down`
+# would; whatever is still mounted there is then lazily unmounted, or rm would fail on it.
 clean-test-logs: install
-	@for db in $$(find $(TEST_LOGS) -xdev -name state.db 2>/dev/null); do \
-	  CHAOSLAB_HOME=$$(dirname $$db) $(VENV)/bin/chaoslab down >/dev/null 2>&1 || true; done
+	@$(PY) tests/clean_leftovers.py $(TEST_LOGS)
 	@for m in $$(awk -v p="$(TEST_LOGS)/" 'index($$2, p) == 1 {print $$2}' /proc/self/mounts 2>/dev/null); do \
 	  fusermount3 -u -z "$$m" 2>/dev/null || umount -l "$$m" 2>/dev/null || true; done
 	@rm -rf $(TEST_LOGS)
