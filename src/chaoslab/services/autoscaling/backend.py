@@ -31,7 +31,8 @@ from chaoslab.types import LabLike
 log = logging.getLogger(__name__)
 
 # How often the group sweeps its members' health. AWS does not publish this; instance-state
-# changes are noticed within about a minute in practice. Stacks may shorten it (fast CI runs).
+# changes are noticed within about a minute in practice, which two sweeps in a row finding a
+# member not running model: 30-60 s after the change. Stacks may shorten it (fast CI runs).
 DEFAULT_SWEEP_SECONDS = 30.0
 
 
@@ -80,6 +81,7 @@ class Group:
     surge: int = 0  # instances an instance refresh may keep above the desired capacity
     launch_version: str | None = None  # an instance refresh's desired version, while it runs
     elb_healthy: set[str] = field(default_factory=set)
+    not_running_at_last_sweep: set[str] = field(default_factory=set)  # instance ids
 
     def arn(self, region: str, account: str) -> str:
         return (
@@ -299,14 +301,20 @@ class AutoScalingBackend:
                 log.exception("auto scaling group %s step failed", group.name)
 
     async def _sweep_health(self, group: Group) -> None:
-        """Mark and replace members that are not running, or ELB-unhealthy past their grace."""
+        """Mark and replace members that two sweeps in a row found not running, or ELB-unhealthy
+        past their grace. A stop is so noticed one to two sweeps after it, never at once: with
+        the fast profile's 2 s sweep the ALB's health checks (1 s, two failures) see a stopped
+        target first, as AWS's do, and requests routed to it in between fail as they would."""
         now = self.lab.clock.now()
+        seen_down, group.not_running_at_last_sweep = group.not_running_at_last_sweep, set()
         for member in group.live():
             inst = self.lab.ec2.instances.get(member.instance_id)
             state = inst.state if inst else "terminated"
             reason = None
             if state not in ("pending", "running"):
-                reason = f"an EC2 health check indicating it has been {state}"
+                group.not_running_at_last_sweep.add(member.instance_id)
+                if member.instance_id in seen_down:
+                    reason = f"an EC2 health check indicating it has been {state}"
             elif (
                 group.health_check_type == "ELB"
                 and member.instance_id in group.unhealthy_in_elb
