@@ -1,6 +1,7 @@
 """Seed 003 deploys its Flask app through user data: update, install, write the app, start it
-with gunicorn. The same script shape, in a launch template of a stack with a database, brings the
-app up in the lab: it reaches PostgreSQL through the DB_* variables and answers from its instance."""
+with gunicorn. The same script shape (its schema set-up made safe for two workers), in a launch
+template of a stack with a database, brings the app up in the lab: it reaches PostgreSQL through
+the DB_* variables and answers from its instance."""
 
 from __future__ import annotations
 
@@ -45,6 +46,9 @@ USER_DATA = textwrap.dedent(
         conn = connect()
         conn.autocommit = True
         cur = conn.cursor()
+        # Both gunicorn workers import the app at once, and two concurrent CREATE TABLE IF NOT
+        # EXISTS can fail in PostgreSQL (the seed's app has this race on RDS too): take turns.
+        cur.execute("SELECT pg_advisory_lock(1)")
         cur.execute("CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT, stock INTEGER)")
         cur.execute("INSERT INTO products VALUES (1, 'Wireless Keyboard', 100) ON CONFLICT (id) DO NOTHING")
         conn.close()
