@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import psutil
 
+from chaoslab.runtime import startgate
 from chaoslab.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,6 @@ ExitCallback = Callable[["UnitProcess"], None]
 _CHUNK = 65536
 _MAX_LINE = 65536  # longer lines are passed on in pieces rather than buffered without bound
 _DRAIN_GRACE = 0.5  # seconds to let the last output lines arrive before exit callbacks run
-# The program runs only once its pid is in the store: this shell waits for a line on its stdin
-# and execs the program in place (same pid, same start time) with stdin from /dev/null. A lab
-# killed between fork and record closes the pipe instead, and the shell exits without running
-# anything, so no unrecorded process can outlive it (and escape every crash recovery).
-_GATE = ["/bin/sh", "-c", 'read -r go && exec "$@" </dev/null', "sh"]
 
 
 class CpuMeter:
@@ -108,7 +104,7 @@ class UnitProcess:
         stdin: int | None = None,
         tty: bool = False,
     ) -> UnitProcess:
-        """Start `argv` as a new session and record its pid in the store before it runs (`_GATE`).
+        """Start `argv` as a new session and record its pid in the store before it runs (`startgate`).
         `stdin` is a file descriptor it reads (None: nothing; an interactive exec, which has
         one, is not gated). With `tty`, `stdin` is a PTY's
         terminal side, which becomes its stdout, stderr and controlling terminal too (`setsid
@@ -119,7 +115,7 @@ class UnitProcess:
         out = stdin if tty else asyncio.subprocess.PIPE
         gated = stdin is None
         proc = await asyncio.create_subprocess_exec(
-            *([*_GATE, *argv] if gated else ["setsid", "--ctty", *argv] if tty else argv),
+            *(startgate.gated(argv) if gated else ["setsid", "--ctty", *argv] if tty else argv),
             stdin=asyncio.subprocess.PIPE if gated else stdin,
             stdout=out,
             stderr=out,
@@ -130,10 +126,7 @@ class UnitProcess:
         unit = cls(name, proc, store, on_output)
         if unit.create_time is not None:
             store.own_process(unit.pid, unit.create_time, name, lab_run)
-            if gated and proc.stdin is not None:
-                proc.stdin.write(b"go\n")
-        if proc.stdin is not None:
-            proc.stdin.close()  # unrecorded (it exited already): the gate sees end-of-file, not go
+        startgate.open_gate(proc, recorded=unit.create_time is not None)
         if on_exit is not None:
             unit.on_exit(on_exit)
         return unit

@@ -227,7 +227,7 @@ def test_a_program_runs_only_once_its_pid_is_recorded(store, tmp_path) -> None:
     before recording (here: closes the gate's pipe without `go`) leaves nothing that ran."""
     import subprocess
 
-    from chaoslab.runtime.process import _GATE
+    from chaoslab.runtime.startgate import gated
 
     async def main() -> tuple[bool, str]:
         code = "import os, sys\nprint(os.readlink('/proc/self/fd/0'), sys.stdin.read() == '')"
@@ -242,7 +242,7 @@ def test_a_program_runs_only_once_its_pid_is_recorded(store, tmp_path) -> None:
     assert recorded and seen == "/dev/null True"
 
     marker = tmp_path / "ran"
-    gate = subprocess.Popen([*_GATE, "touch", str(marker)], stdin=subprocess.PIPE)
+    gate = subprocess.Popen(gated(["touch", str(marker)]), stdin=subprocess.PIPE)
     assert gate.stdin is not None
     gate.stdin.close()  # the starter died: end of file, no go
     assert gate.wait(5) != 0 and not marker.exists()

@@ -29,6 +29,7 @@ import pg8000.native
 import psutil
 
 from chaoslab.errors import ChaoslabError
+from chaoslab.runtime import startgate
 from chaoslab.runtime.hostcaps import outer_uid, single_uid_namespace
 from chaoslab.services.rds.template import DataTemplates, template_key
 from chaoslab.store import Store
@@ -309,7 +310,8 @@ class PostgresServer:
         It runs in a group of its own, recorded like a postmaster while it runs: a reader's clone
         goes on while the units start, and a lab killed then must not leave it behind."""
         proc = await asyncio.create_subprocess_exec(
-            *self.run_as.argv(self.bindir / tool, *args),
+            *startgate.gated(self.run_as.argv(self.bindir / tool, *args)),
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=str(self.base_dir),
@@ -317,11 +319,14 @@ class PostgresServer:
             start_new_session=True,
             **self.run_as.popen_kwargs(),
         )
+        recorded = self._store is None
         if self._store is not None:
             with contextlib.suppress(psutil.NoSuchProcess):
                 self._store.own_process(
                     proc.pid, psutil.Process(proc.pid).create_time(), f"{tool} {self.name}", self._lab_run
                 )
+                recorded = True
+        startgate.open_gate(proc, recorded)
         try:
             out, _ = await proc.communicate()
         except BaseException:  # cancelled: the tool stops with us, as it did in our process group
@@ -404,20 +409,22 @@ class PostgresServer:
         log = self.log_path.open("ab")  # the postmaster's stdout/stderr
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.run_as.argv(
-                    self.bindir / "postgres",
-                    "-D",
-                    str(self.data_dir),
-                    "-p",
-                    str(self.port),
-                    "-c",
-                    f"listen_addresses={self.host}",
-                    # TCP only: nothing uses a Unix socket, and its path would
-                    # have to fit in 107 bytes, which a deep state dir does not.
-                    "-c",
-                    "unix_socket_directories=",
+                *startgate.gated(
+                    self.run_as.argv(
+                        self.bindir / "postgres",
+                        "-D",
+                        str(self.data_dir),
+                        "-p",
+                        str(self.port),
+                        "-c",
+                        f"listen_addresses={self.host}",
+                        # TCP only: nothing uses a Unix socket, and its path would
+                        # have to fit in 107 bytes, which a deep state dir does not.
+                        "-c",
+                        "unix_socket_directories=",
+                    )
                 ),
-                stdin=subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE,
                 stdout=log,
                 stderr=log,
                 cwd=str(self.base_dir),
@@ -435,6 +442,7 @@ class PostgresServer:
             if started is not None:
                 self._store.own_process(self._proc.pid, started, f"postgres {self.name}", self._lab_run)
                 self._owned_pid = self._proc.pid
+        startgate.open_gate(self._proc, recorded=self._store is None or self._owned_pid == self._proc.pid)
         await self._wait_ready()
 
     def _clear_stale_pid(self) -> None:
