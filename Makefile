@@ -50,7 +50,7 @@ demo: install
 # shared-range stream's private labs take 10.121-124 and 10.200-254, the other stream's 10.90-199.
 # `pytest` alone runs everything in one stream.
 OWN_RANGE_TESTS := tests/unit tests/integration/examples tests/integration/plugin tests/integration/lab \
-  tests/integration/awsrun tests/integration/cloudwatch tests/integration/ci
+  tests/integration/faults tests/integration/awsrun tests/integration/cloudwatch tests/integration/ci
 TEST_LOGS := $(or $(TMPDIR),/tmp)/chaoslab-make-test-$(shell id -u)
 
 test: install lint clean-test-logs

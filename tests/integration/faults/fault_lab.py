@@ -21,14 +21,15 @@ needs_netns = pytest.mark.netns_here  # skipped or failed by the one rule in tes
 
 
 def free_vpc() -> tuple[str, dict[str, str]]:
-    """A /16 in 10.200-254 (the band of the shared-range test stream) that no host route covers (other labs may be running)."""
+    """A /16 in 10.125-169 (in the own-range test stream's band, which `make test` runs these
+    tests in) that no host route covers (other labs may be running)."""
     routes = subprocess.run(["ip", "route", "show"], capture_output=True, text=True).stdout
     taken = []
     for line in routes.splitlines():
         with contextlib.suppress(ValueError, IndexError):
             taken.append(ipaddress.IPv4Network(line.split()[1 if line.startswith("unreachable") else 0], strict=False))
     for _ in range(50):
-        second = random.randint(200, 254)
+        second = random.randint(125, 169)
         net = ipaddress.IPv4Network(f"10.{second}.0.0/16")
         if not any(net.overlaps(t) for t in taken):
             return str(net), {"us-east-1a": f"10.{second}.10.0/24", "us-east-1b": f"10.{second}.11.0/24"}
