@@ -159,7 +159,10 @@ def test_default_stack_describe_failover_reboot(lab_thread: LabThread, rds: Any)
         return max((agg.maximum for _, agg in rows), default=0.0)
 
     _until(lambda: writer_connections() >= 1)
-    assert cw.series_for("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "chaos-lab-aurora-2"}) is not None
+    # one sampling pass puts the writer's series before the reader's, from the lab's own thread
+    _until(
+        lambda: cw.series_for("AWS/RDS", "CPUUtilization", {"DBInstanceIdentifier": "chaos-lab-aurora-2"}) is not None
+    )
 
     answer = rds.failover_db_cluster(DBClusterIdentifier=CLUSTER)["DBCluster"]
     assert answer["Status"] == "failing-over"
