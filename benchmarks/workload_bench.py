@@ -1,6 +1,7 @@
 """Section 5: the experiment runner's open-loop workload generator (chaoslab.experiment.workload)
 — the highest rate it holds with fewer than 1 % of requests sent more than 1 ms after their
-scheduled time, in one process and in two (`workload.processes: 2`) — against Locust
+scheduled time — on the runner's own loop, in one generator process and in two
+(`workload.processes`) — against Locust
 (FastHttpUser, one process, 64 users, no wait time) and wrk's closed-loop throughput on the same
 endpoint (the static backend in its own process), in the same run."""
 
@@ -21,6 +22,7 @@ LATE_S = 0.001
 MAX_LATE_SHARE = 0.01
 LOOSE_LATE_S = 0.005  # a second, looser bound: what the generator does hold
 TARGET_VS_LOCUST = 1.5
+IN_LOOP = 0  # "processes": the generator on the caller's own loop (the runner's default), not a process of its own
 # The box is shared: a rate counts as held if one of two tries holds it, and Locust's figure is
 # the better of two runs, so a neighbour's burst costs neither side its figure.
 TRIES = 2
@@ -45,7 +47,7 @@ async def _run(url: str, rate: float, seconds: float, processes: int) -> dict[st
 
     records: list[dict[str, Any]] = []
     workload: Workload | WorkloadProcesses
-    if processes == 1:
+    if processes == IN_LOOP:
         workload = Workload(url, [RequestSpec(path="/", rate=rate)], on_record=records.append, phase=lambda: "bench")
     else:
         workload = WorkloadProcesses(
@@ -67,7 +69,7 @@ async def _run(url: str, rate: float, seconds: float, processes: int) -> dict[st
     }
 
 
-def holds(url: str, rate: float, seconds: float, late_s: float, processes: int = 1) -> tuple[bool, dict[str, Any]]:
+def holds(url: str, rate: float, seconds: float, late_s: float, processes: int) -> tuple[bool, dict[str, Any]]:
     for _ in range(TRIES):
         got = asyncio.run(_run(url, rate, seconds, processes))
         got["late_share"] = sum(1 for x in got.pop("lateness") if x > late_s) / max(1, got["sent"])
@@ -106,7 +108,7 @@ def locust_rps(url: str, seconds: float) -> float | None:
     return total / span
 
 
-def highest_rate(url: str, seconds: float, late_s: float, processes: int = 1) -> tuple[float, Any, float | None, Any]:
+def highest_rate(url: str, seconds: float, late_s: float, processes: int) -> tuple[float, Any, float | None, Any]:
     """(best rate held, its figures, lowest rate missed, its figures), searching by doubling or
     halving from 250/s and one bisection step between the last hold and the first miss."""
     best, best_got, failed_at, failed_got = 0.0, None, None, None
@@ -137,17 +139,19 @@ def workload_rows(*, quick: bool) -> list[Row]:
     target, port = spawn(static_target)
     url = f"http://127.0.0.2:{port}"
     try:
-        one = {late: highest_rate(url, seconds, late) for late in (LATE_S, LOOSE_LATE_S)}
-        two = highest_rate(url, seconds, LATE_S, processes=2)
+        in_loop = {late: highest_rate(url, seconds, late, IN_LOOP) for late in (LATE_S, LOOSE_LATE_S)}
+        one = highest_rate(url, seconds, LATE_S, 1)
+        two = highest_rate(url, seconds, LATE_S, 2)
         runs = [locust_rps(url, max(seconds, LOCUST_MIN_S)) for _ in range(TRIES)]
         locust = max((r for r in runs if r is not None), default=None)
         wrk = load(url + "/", connections=64, seconds=seconds)
     finally:
         kill(target)
-    rows = [_row(late, 1, *one[late], seconds, locust, wrk, target=late == LATE_S) for late in one]
+    rows = [_row(late, IN_LOOP, *in_loop[late], seconds, locust, wrk, target=False) for late in in_loop]
+    rows.append(_row(LATE_S, 1, *one, seconds, locust, wrk, target=True))
     rows.append(_row(LATE_S, 2, *two, seconds, locust, wrk, target=False))
-    if one[LATE_S][0] and two[0]:
-        rows[-1].ratio += f", {two[0] / one[LATE_S][0]:.2f}× 1 process"
+    if one[0] and two[0]:
+        rows[-1].ratio += f", {two[0] / one[0]:.2f}× 1 process"
     return rows
 
 
@@ -185,7 +189,7 @@ def _row(
     )
     return Row(
         "5 workload",
-        f"open-loop rate held (< 1 % sent > {late_s * 1000:g} ms late), {processes} process{'es' if processes > 1 else ''}",
+        f"open-loop rate held (< 1 % sent > {late_s * 1000:g} ms late), {_where(processes)}",
         best,
         "req/s",
         reference,
@@ -194,3 +198,9 @@ def _row(
         higher_is_better=True,
         note=note,
     )
+
+
+def _where(processes: int) -> str:
+    if processes == IN_LOOP:
+        return "in the runner's loop (asyncio)"
+    return f"{processes} generator process{'es' if processes > 1 else ''} (uvloop)"

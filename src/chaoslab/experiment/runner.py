@@ -307,10 +307,10 @@ class Run:
             "timeout_s": wl.get("timeout_s", 5.0),
             "connect_timeout_s": wl.get("connect_timeout_s", 3.0),
         }
-        processes = wl.get("processes", 1)
+        # Absent, the generator shares this loop; `processes: N` (1 too) gives it N processes of its own.
         parts: list[Any] = [
-            WorkloadProcesses(base, wl["requests"], processes=processes, **common)
-            if processes > 1
+            WorkloadProcesses(base, wl["requests"], processes=wl["processes"], **common)
+            if "processes" in wl
             else Workload(base, [RequestSpec.from_doc(d) for d in wl["requests"]], **common)
         ]
         probe = self.exp["probe"]

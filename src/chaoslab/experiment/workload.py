@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import json
 import random
 import re
@@ -193,18 +194,23 @@ class Workload:
         self._stop.set()
 
     async def run(self) -> None:
-        """Schedule until `stop()`, then wait for requests still in flight."""
+        """Schedule until `stop()`, then wait for requests still in flight. The objects alive
+        at the start are frozen out of the collector meanwhile: a full collection walks the
+        whole heap (21–29 ms here with the runner's imports) and every send due in it is late."""
         client = Client(connect_timeout_s=self.connect_timeout_s)
+        gc.freeze()
         try:
             await asyncio.gather(*(self._schedule(client, s) for s in self.specs if s.rate > 0))
             if self._inflight:
                 await asyncio.gather(*list(self._inflight), return_exceptions=True)
         finally:
+            gc.unfreeze()
             client.close()
 
     async def _schedule(self, client: Client, spec: RequestSpec) -> None:
         loop = asyncio.get_running_loop()
-        mono0 = self.start_at if self.start_at is not None else loop.time()  # loop.time() is time.monotonic()
+        now = time.monotonic  # not loop.time(): uvloop's (in the worker processes) moves in whole milliseconds
+        mono0 = self.start_at if self.start_at is not None else now()
         slot, stride = self.share
         url = self.base_url + spec.path
         headers = header_lines(spec.headers, json_body=spec.body is not None)
@@ -217,16 +223,16 @@ class Workload:
         try:
             while not self._stop.is_set():
                 due = mono0 + (k * stride + slot) / spec.rate
-                delay = due - loop.time()
+                delay = due - now()
                 if delay > early:
                     try:
                         await asyncio.wait_for(self._stop.wait(), delay - early)
                         return
                     except TimeoutError:
-                        delay = due - loop.time()
+                        delay = due - now()
                 if waker is not None and delay > _SPIN_MAX_S:
                     await waker.until(due)
-                while loop.time() < due:
+                while now() < due:
                     pass
                 task = loop.create_task(self._send(client, spec, url, headers, due))
                 inflight.add(task)
@@ -242,7 +248,6 @@ class Workload:
         measured on the monotonic clock: the wall clock is stepped on some hosts (a VM here had
         it corrected by 0.5 ms every 80 ms), which read as milliseconds of lateness that were not
         there. The record's wall times are now's wall time less the monotonic intervals."""
-        loop = asyncio.get_running_loop()
         phase = self.phase()
         body = render_body(spec.body, self.rng) if spec.body is not None else None
         key = None
@@ -253,7 +258,7 @@ class Workload:
         total, connect = self.timeout_s, self.connect_timeout_s
         if spec.attempt_timeout_s:
             total, connect = spec.attempt_timeout_s, min(connect, spec.attempt_timeout_s)
-        sent, sent_mono = time.time(), loop.time()
+        sent, sent_mono = time.time(), time.monotonic()
         scheduled = sent - (sent_mono - due)
         attempts: list[Attempt] = []
         for n in range(spec.attempts):
@@ -263,7 +268,7 @@ class Workload:
                 break
             if n + 1 < spec.attempts:
                 await asyncio.sleep(spec.backoff_s * (2**n))
-        done = sent + (loop.time() - sent_mono)
+        done = sent + (time.monotonic() - sent_mono)
         self.on_record(
             {
                 "t": scheduled,

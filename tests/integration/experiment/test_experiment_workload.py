@@ -12,6 +12,7 @@ import psutil
 import pytest
 
 from chaoslab.experiment.hypothesis import percentile
+from chaoslab.experiment.processes import WorkloadProcesses
 from chaoslab.experiment.workload import Probe, RequestSpec, Workload
 
 SERVER = r"""
@@ -91,6 +92,30 @@ def test_open_loop_holds_250_per_second_without_drift(server):
     # How late requests leave is a performance figure (benchmarks/ measures it on a quiet machine);
     # here only that the typical request leaves on time: a closed loop would lag by whole latencies.
     assert percentile(lag, 50) < 10
+
+
+def test_one_generator_process_on_uvloop_keeps_the_schedule(server):
+    """`workload.processes: 1`: the generator runs in a process of its own, on uvloop, whose
+    loop clock moves in whole milliseconds; lateness is read from the monotonic clock, so a
+    send on time counts as on time there too."""
+    records = []
+    w = WorkloadProcesses(
+        server, [{"path": "/products", "rate": 200}], processes=1, on_record=records.append, phase=lambda: "baseline"
+    )
+
+    async def go():
+        task = asyncio.create_task(w.run())
+        await w.started.wait()
+        await asyncio.sleep(2.0)
+        w.stop()
+        await task
+
+    asyncio.run(go())
+    assert len(records) >= 0.97 * 200 * 2 and all(r["status"] == 200 for r in records)
+    slots = sorted(r["t"] for r in records)
+    assert max(abs(b - a - 1 / 200) for a, b in zip(slots, slots[1:], strict=False)) < 1e-4
+    # a millisecond loop clock would put the median send 0.5 ms late; a loaded box adds its own
+    assert percentile([(r["sent"] - r["t"]) * 1000 for r in records], 50) < 10
 
 
 def test_redirects_are_followed(server):
