@@ -268,7 +268,7 @@ def stressed(ids: list[str]) -> set[str]:
     out = set()
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if "chaoslab.faults.worker" in cmd and "--dir" in cmd:
+        if "--dir" in cmd and any("chaoslab.faults.worker" in part for part in cmd):
             workdir = Path(cmd[cmd.index("--dir") + 1])
             if (workdir / "go").exists():
                 out.update(task for task in ids if task in str(workdir))

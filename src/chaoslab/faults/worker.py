@@ -3,19 +3,19 @@
 Run as `python -m chaoslab.faults.worker <kind> --dir D --index N --duration S ...`. A worker
 starts, says so with `<dir>/ready-<index>`, and waits idle for `<dir>/go`: the controller journals the worker's pid (the undo
 record) before it creates that file, so no load ever runs without a way to undo it. Each
-worker ends on its own at its deadline, and on SIGTERM, removing the files it made.
+worker ends on its own at its deadline, removing the files it made; SIGTERM ends it at once
+(the default action), and the controller removes its directory in every revert (`stress._undo`).
+
+A fault on every task of a service starts one of these per CPU in each, so its start-up is the
+fault's onset: it imports only `os`, `sys` and `time` at start (argparse, pathlib, json and
+signal's enums cost about 20 ms of a 40 ms start), and the lab runs it with `python -S`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import signal
 import sys
 import time
-from pathlib import Path
-from types import FrameType
 
 GO_FILE = "go"
 READY_PREFIX = "ready-"  # `ready-<index>`: the worker has started and is idle, waiting for go
@@ -27,18 +27,11 @@ STATS_INTERVAL = 0.25
 PAGE = 4096
 
 
-class Stop(Exception):
-    """SIGTERM: unwind so `finally` blocks remove what the worker made."""
-
-
-def _on_term(signum: int, frame: FrameType | None) -> None:
-    raise Stop()
-
-
-def wait_for_go(workdir: Path) -> bool:
+def wait_for_go(workdir: str) -> bool:
     deadline = time.monotonic() + GO_WAIT_SECONDS
+    go = os.path.join(workdir, GO_FILE)
     while time.monotonic() < deadline:
-        if (workdir / GO_FILE).exists():
+        if os.path.exists(go):
             return True
         time.sleep(GO_POLL_SECONDS)
     return False
@@ -61,13 +54,16 @@ def cpu(percent: float, end: float) -> None:
             time.sleep(min(rest, max(0.0, end - time.monotonic())))
 
 
-def _write_stats(path: Path, stats: dict[str, float]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(stats))
-    tmp.replace(path)
+def _write_stats(path: str | os.PathLike[str], stats: dict[str, float]) -> None:
+    import json  # only the I/O worker publishes; see the module's docstring
+
+    tmp = f"{os.fspath(path)}.tmp"
+    with open(tmp, "w") as out:
+        json.dump(stats, out)
+    os.replace(tmp, path)
 
 
-def io(limit: int, end: float, data: Path, stats_path: Path) -> None:
+def io(limit: int, end: float, data: str | os.PathLike[str], stats_path: str | os.PathLike[str]) -> None:
     """Write and fsync 1 MiB chunks into `data`, wrapping at `limit` bytes, until `end`;
     publish running totals so callers can report bytes and fsyncs per second."""
     chunk = os.urandom(min(IO_CHUNK, max(PAGE, limit)))
@@ -90,7 +86,7 @@ def io(limit: int, end: float, data: Path, stats_path: Path) -> None:
         os.close(fd)
         stats["updated"] = time.time()
         _write_stats(stats_path, stats)
-        data.unlink(missing_ok=True)
+        _remove(data)
 
 
 def memory(size: int, end: float) -> None:
@@ -103,7 +99,7 @@ def memory(size: int, end: float) -> None:
     del block
 
 
-def disk_fill(size: int, end: float, data: Path) -> None:
+def disk_fill(size: int, end: float, data: str | os.PathLike[str]) -> None:
     """Allocate `size` real blocks (as the AWS document's fallocate does) until `end`."""
     fd = os.open(data, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
@@ -114,34 +110,60 @@ def disk_fill(size: int, end: float, data: Path) -> None:
             time.sleep(min(0.5, max(0.0, end - time.monotonic())))
     finally:
         os.close(fd)
-        data.unlink(missing_ok=True)
+        _remove(data)
+
+
+def _remove(path: str | os.PathLike[str]) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+KINDS = ("cpu", "io", "memory", "disk-fill")
+OPTIONS = {"dir": str, "index": int, "duration": float, "percent": float, "bytes": int}
+
+
+def parse(argv: list[str]) -> tuple[str, dict[str, str | int | float]]:
+    """`<kind> --name value|--name=value ...`, as `stress.Stress.arm` writes it. ValueError
+    names what is wrong (the lab is the only caller; argparse alone cost 8 ms of start-up)."""
+    if not argv or argv[0] not in KINDS:
+        raise ValueError(f"the first argument must be one of {', '.join(KINDS)}")
+    options: dict[str, str | int | float] = {"index": 0, "percent": 100.0, "bytes": 0}
+    rest = iter(argv[1:])
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        key = name[2:]
+        if not name.startswith("--") or key not in OPTIONS:
+            raise ValueError(f"unknown option {name!r} (known: {', '.join('--' + k for k in OPTIONS)})")
+        options[key] = OPTIONS[key](value if eq else next(rest, ""))
+    for required in ("dir", "duration"):
+        if required not in options:
+            raise ValueError(f"--{required} is required")
+    return argv[0], options
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="chaoslab.faults.worker")
-    parser.add_argument("kind", choices=("cpu", "io", "memory", "disk-fill"))
-    parser.add_argument("--dir", required=True, type=Path)
-    parser.add_argument("--index", type=int, default=0)
-    parser.add_argument("--duration", type=float, required=True)
-    parser.add_argument("--percent", type=float, default=100.0)
-    parser.add_argument("--bytes", type=int, default=0)
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _on_term)
     try:
-        (args.dir / f"{READY_PREFIX}{args.index}").touch()
-        if not wait_for_go(args.dir):
-            return 3
-        end = time.monotonic() + args.duration
-        if args.kind == "cpu":
-            cpu(args.percent, end)
-        elif args.kind == "io":
-            io(args.bytes, end, args.dir / f"io-{args.index}.dat", args.dir / f"io-{args.index}.json")
-        elif args.kind == "memory":
-            memory(args.bytes, end)
-        else:
-            disk_fill(args.bytes, end, args.dir / f"fill-{args.index}.dat")
-    except Stop:
-        return 0
+        kind, options = parse(sys.argv[1:] if argv is None else argv)
+    except ValueError as exc:
+        print(f"chaoslab.faults.worker: {exc}", file=sys.stderr)
+        return 2
+    workdir, index = str(options["dir"]), int(options["index"])
+    size = int(options["bytes"])
+    with open(os.path.join(workdir, f"{READY_PREFIX}{index}"), "w"):
+        pass
+    if not wait_for_go(workdir):
+        return 3
+    end = time.monotonic() + float(options["duration"])
+    if kind == "cpu":
+        cpu(float(options["percent"]), end)
+    elif kind == "io":
+        io(size, end, os.path.join(workdir, f"io-{index}.dat"), os.path.join(workdir, f"io-{index}.json"))
+    elif kind == "memory":
+        memory(size, end)
+    else:
+        disk_fill(size, end, os.path.join(workdir, f"fill-{index}.dat"))
     return 0
 
 

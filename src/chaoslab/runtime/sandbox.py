@@ -96,17 +96,19 @@ class Sandbox:
         cgroup: Sequence[str] = (),
         stdin: int | None = None,
         tty: bool = False,
+        network: bool = True,
     ) -> UnitProcess:
         """Start `argv` inside this identity as its own process group. `env` is the complete
         environment (None inherits the lab's); `cgroup` the cgroup.procs files it joins first;
-        `stdin` and `tty` as `UnitProcess.start` takes them (an interactive exec).
+        `stdin` and `tty` as `UnitProcess.start` takes them (an interactive exec); `network`
+        False leaves it in the host's network namespace (a helper that needs none).
         `ip netns exec` and the shells exec the command in place, so the pid is the command's own."""
         if self._destroyed:
             raise ChaoslabError(f"sandbox {self.ip} is destroyed")
         join = ["/bin/sh", "-c", _JOIN_CGROUPS, "sh", str(len(cgroup)), *cgroup] if cgroup else []
         unit = await UnitProcess.start(
             name,
-            [*join, *self._unit_prefix(), *argv],
+            [*join, *(self._unit_prefix() if network else []), *argv],
             store=self._store,
             lab_run=self._lab_run,
             env=env,

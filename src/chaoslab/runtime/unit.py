@@ -124,11 +124,16 @@ class ComputeUnit:
             )
             self.processes[spec.name] = proc
 
-    async def spawn_extra(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> UnitHandle:
-        """Run a helper process inside the unit (a stress worker, a fault proxy): it shares the
-        unit's network identity, counts in its CPU/memory metrics and dies with it."""
+    async def spawn_extra(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, *, network: bool = True
+    ) -> UnitHandle:
+        """Run a helper process inside the unit (a stress worker, a fault proxy): it counts in
+        its CPU/memory metrics and dies with it, and shares its network identity unless
+        `network` is False (a helper that needs none starts faster)."""
         assert self.sandbox is not None, "provision() first"
-        spec = ProcessSpec(command=list(argv), env=env, cwd=str(self.workdir), cgroup=self._leaf(HELPERS))
+        spec = ProcessSpec(
+            command=list(argv), env=env, cwd=str(self.workdir), cgroup=self._leaf(HELPERS), network=network
+        )
         proc = await self.runtime.exec(self.sandbox, f"{self.unit_id}/{name}", spec)
         self._track_extra(name, proc)
         return proc

@@ -108,3 +108,17 @@ def test_io_worker_writes_fsyncs_and_removes_its_file(tmp_path: Path) -> None:
 def test_an_unarmed_worker_gives_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker, "GO_WAIT_SECONDS", 0.1)
     assert worker.main(["cpu", "--dir", str(tmp_path), "--duration", "5"]) == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["spin", "--dir", "/tmp", "--duration", "1"],
+        ["cpu", "--duration", "1"],
+        ["cpu", "--dir", "/tmp", "--speed=9"],
+    ],
+)
+def test_a_worker_refuses_arguments_the_lab_never_writes(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert worker.main(argv) == 2
+    assert capsys.readouterr().err.startswith("chaoslab.faults.worker: ")

@@ -110,6 +110,7 @@ class ProcessRuntime:
             cgroup=spec.cgroup,
             stdin=spec.stdin,
             tty=spec.tty,
+            network=spec.network,
         )
 
     async def exec(self, sandbox: Sandbox, name: str, spec: ProcessSpec) -> UnitProcess:
