@@ -8,12 +8,15 @@ ownership). Copies of a cleanly shut-down cluster are ordinary clusters, each st
 same checkpoint, so nothing downstream (replicas, pg_rewind, failover) can tell them apart.
 
 The directory is shared by every lab of the user (root: beside the wheel's copy under /var/tmp),
-mode 0700, since a data directory holds the master password's verifier.
+mode 0700, since a data directory holds the master password's verifier. It keeps the `KEEP` most
+recently used templates (each ~30 MB): every distinct password or database name makes one, and a
+test suite that varies them had left a hundred (4.7 GB) before there was a limit.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import shutil
@@ -23,7 +26,8 @@ from pathlib import Path
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.hostcaps import single_uid_namespace
 
-FORMAT = "1"  # bump when what a template holds changes in a way its key does not capture
+FORMAT = "2"  # bump when what a template holds changes in a way its key does not capture (2: 1 MB WAL segments)
+KEEP = 8  # templates kept; the least recently used beyond this are deleted when one is published
 
 
 def default_root(pg_base: Path) -> Path:
@@ -56,11 +60,20 @@ class DataTemplates:
         return path if (path / "PG_VERSION").is_file() else None
 
     async def copy_to(self, key: str, data_dir: Path) -> bool:
-        """Fill `data_dir` (must not exist) with template `key`; False when there is none."""
+        """Fill `data_dir` (must not exist) with template `key`; False when there is none (or
+        another lab evicted it during the copy: the caller then builds one the long way)."""
         source = self.lookup(key)
         if source is None:
             return False
-        await _cp(source, data_dir)
+        with contextlib.suppress(OSError):
+            os.utime(source)  # its mtime is its last use, which eviction goes by
+        try:
+            await _cp(source, data_dir)
+        except ChaoslabError:
+            if self.lookup(key) is not None:
+                raise
+            shutil.rmtree(data_dir, ignore_errors=True)
+            return False
         return True
 
     async def publish(self, key: str, data_dir: Path) -> None:
@@ -81,6 +94,26 @@ class DataTemplates:
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+        self.evict(keep=KEEP)
+
+    def evict(self, keep: int) -> list[str]:
+        """Delete all but the `keep` most recently used templates; returns the keys deleted.
+        Each is renamed away first, so no lab ever finds half of one."""
+        kept = sorted(
+            (p for p in self.root.iterdir() if not p.name.startswith(".") and (p / "PG_VERSION").is_file()),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        gone = []
+        for old in kept[keep:]:
+            doomed = self.root / f".evicted-{uuid.uuid4().hex}"
+            try:
+                old.rename(doomed)
+            except OSError:  # another lab evicted it first
+                continue
+            shutil.rmtree(doomed, ignore_errors=True)
+            gone.append(old.name)
+        return gone
 
 
 async def _cp(source: Path, dest: Path) -> None:
