@@ -267,7 +267,7 @@ def stressed(ids: list[str]) -> set[str]:
     polls for it every 20 ms). One scan of the process table."""
     out = set()
     for p in psutil.process_iter(["cmdline"]):
-        cmd = p.info["cmdline"] or []
+        cmd = " ".join(p.info["cmdline"] or []).split()  # a forked worker's title is one string
         if "--dir" in cmd and any("chaoslab.faults.worker" in part for part in cmd):
             workdir = Path(cmd[cmd.index("--dir") + 1])
             if (workdir / "go").exists():

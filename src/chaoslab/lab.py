@@ -24,7 +24,7 @@ from chaoslab.config import LAB_FILE, LabConfig
 from chaoslab.events import EventLog
 from chaoslab.exporter import routes as exporter_routes
 from chaoslab.ids import hex_id
-from chaoslab.runtime import cgroups
+from chaoslab.runtime import cgroups, forkserver
 from chaoslab.runtime.hostcaps import limitations, single_uid_namespace
 from chaoslab.runtime.kinds.container import cleanup_containers
 from chaoslab.runtime.kinds.engine import find_engine, unavailable_reason
@@ -133,6 +133,7 @@ class Lab:
             except Exception:
                 log.exception("stopping %s failed", type(backend).__name__)
         self._started.clear()
+        await forkserver.close_all()
         # Anything a backend failed to stop is still recorded in the store: finish the job.
         await kill_leftover_processes(self.store)
         await cleanup_leftovers(self.store)

@@ -7,8 +7,10 @@ worker ends on its own at its deadline, removing the files it made; SIGTERM ends
 (the default action), and the controller removes its directory in every revert (`stress._undo`).
 
 A fault on every task of a service starts one of these per CPU in each, so its start-up is the
-fault's onset: it imports only `os`, `sys` and `time` at start (argparse, pathlib, json and
-signal's enums cost about 20 ms of a 40 ms start), and the lab runs it with `python -S`.
+fault's onset. The lab forks it from a warm Python (`runtime/forkserver.py`) where it can, and
+runs it with `python -S` where it cannot (a container's helper); either way it imports only
+`os`, `sys` and `time` (argparse, pathlib, json and signal's enums cost about 20 ms of a 40 ms
+start).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import psutil
 
 from chaoslab.errors import ChaoslabError
 from chaoslab.runtime.commands import run_command
+from chaoslab.runtime.forkserver import ForkedProcess, fork_server
 from chaoslab.runtime.process import ExitCallback, OutputCallback, UnitProcess
 from chaoslab.store import Store
 
@@ -65,7 +66,7 @@ class Sandbox:
         self._store = store
         self._lab_run = lab_run
         self._release = release
-        self._processes: list[UnitProcess] = []
+        self._processes: list[UnitProcess | ForkedProcess] = []
         self._link_up = True
         self._destroyed = False
 
@@ -74,7 +75,7 @@ class Sandbox:
         return self._link_up
 
     @property
-    def processes(self) -> list[UnitProcess]:
+    def processes(self) -> list[UnitProcess | ForkedProcess]:
         return list(self._processes)
 
     def _unit_prefix(self) -> list[str]:
@@ -122,7 +123,7 @@ class Sandbox:
         unit.on_exit(self._forget)
         return unit
 
-    def _forget(self, unit: UnitProcess) -> None:
+    def _forget(self, unit: UnitProcess | ForkedProcess) -> None:
         with contextlib.suppress(ValueError):
             self._processes.remove(unit)
 
@@ -141,6 +142,22 @@ class Sandbox:
         if self.netns is None:
             raise ChaoslabError("no network namespace in loopback mode; cannot run a command inside the unit")
         return await run_command([*self._unit_prefix(), *argv], check=False, timeout=timeout)
+
+    async def fork(
+        self, name: str, module: str, argv: Sequence[str], cwd: str, cgroup: Sequence[str] = ()
+    ) -> ForkedProcess:
+        """Run `module.main(argv)` as a helper forked from the fork server, in the host's network
+        namespace (a helper that needs none: a stress worker): ~1 ms of CPU instead of a Python
+        start. Owned, recorded and killed like the unit's own processes."""
+        if self._destroyed:
+            raise ChaoslabError(f"sandbox {self.ip} is destroyed")
+        server = await fork_server(preload=(module,))
+        helper = await server.spawn(
+            name, module, argv, cgroups=cgroup, cwd=cwd, store=self._store, lab_run=self._lab_run
+        )
+        self._processes.append(helper)
+        helper.on_exit(self._forget)
+        return helper
 
     async def spawn_outside(
         self,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from chaoslab.runtime.cgroups import Cgroups, Limits, UnitCgroup
+from chaoslab.runtime.forkserver import PYTHON_S, python_s_env
 from chaoslab.runtime.kinds.base import OutputCallback, ProcessSpec, UnitHandle, UnitRuntime
 from chaoslab.runtime.linklocal import Handler
 from chaoslab.runtime.network import VpcNetwork
@@ -135,6 +136,21 @@ class ComputeUnit:
             command=list(argv), env=env, cwd=str(self.workdir), cgroup=self._leaf(HELPERS), network=network
         )
         proc = await self.runtime.exec(self.sandbox, f"{self.unit_id}/{name}", spec)
+        self._track_extra(name, proc)
+        return proc
+
+    async def fork_helper(self, name: str, module: str, argv: list[str]) -> UnitHandle:
+        """A helper like `spawn_extra`'s with no network identity, forked from a warm Python
+        (`runtime/forkserver.py`) where every program of the unit is a plain process; started
+        as `python -S` with `module` otherwise (a container's helpers join its cgroups, which
+        only its runtime knows)."""
+        assert self.sandbox is not None, "provision() first"
+        if not self.processes or any(kind != "process" for kind in self.kinds().values()):
+            code = f"import sys; from {module} import main; sys.exit(main())"
+            return await self.spawn_extra(name, [*PYTHON_S, code, *argv], python_s_env(), network=False)
+        proc = await self.sandbox.fork(
+            f"{self.unit_id}/{name}", module, argv, cwd=str(self.workdir), cgroup=self._leaf(HELPERS)
+        )
         self._track_extra(name, proc)
         return proc
 

@@ -11,7 +11,7 @@ import pytest
 from runtime_hostprobe import unit_env
 
 from chaoslab.errors import AwsError, ChaoslabError
-from chaoslab.runtime import VpcNetwork
+from chaoslab.runtime.network import VpcNetwork
 
 PY = sys.executable
 SUBNETS = {"us-east-1a": "10.0.10.0/24", "us-east-1b": "10.0.11.0/24"}

@@ -16,7 +16,7 @@ import pytest
 from runtime_hostprobe import host_links, host_netns, host_routes, needs_netns, unit_env
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.runtime import VpcNetwork
+from chaoslab.runtime.network import VpcNetwork
 
 pytestmark = needs_netns
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import psutil
 from runtime_hostprobe import host_links, host_netns, host_routes, needs_netns
 
-from chaoslab.runtime import cleanup_leftovers, kill_leftover_processes
+from chaoslab.runtime.network import cleanup_leftovers
+from chaoslab.runtime.recovery import kill_leftover_processes
 from chaoslab.store import Store
 
 PY = sys.executable
@@ -26,7 +27,7 @@ CRASHING_LAB = textwrap.dedent(
     import asyncio, json, sys
     from pathlib import Path
     from chaoslab.store import Store
-    from chaoslab.runtime import VpcNetwork
+    from chaoslab.runtime.network import VpcNetwork
 
     async def main():
         store = Store(Path(sys.argv[1]))
