@@ -16,28 +16,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import signal as _signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import psutil
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.runtime.process import CpuMeter, tree_cpu_seconds, tree_memory_bytes
+from chaoslab.runtime.process import ProcessGroup, pid_gone
 from chaoslab.store import Store
-
-log = logging.getLogger(__name__)
 
 CHAOSLAB_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding the chaoslab package
 EXIT_CODE_WAIT_S = 1.0  # after the exit itself is seen, how long its code may take to arrive
 START_TIMEOUT_S = 15.0
-
-ExitCallback = Callable[["ForkedProcess"], None]
-
+TITLE_ROOM = 1024  # blanks on the server's command line, rewritten as each child's (`forkserver_main._title`)
 
 # How the lab starts a Python of its own (the fork server; a helper it cannot fork): `-S` skips
 # site-packages and `-c` runpy, which `-m` imports: ~19 ms a start against ~42 ms as `python -m`.
@@ -47,21 +42,12 @@ PYTHON_S = (sys.executable, "-S", "-c")
 def python_s_env() -> dict[str, str]:
     """A small, explicit environment: `python -S` reads no site-packages, so chaoslab's own
     directory goes on PYTHONPATH (with whatever the lab's had)."""
-    paths = [CHAOSLAB_ROOT, *_setproctitle_dir(), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    paths = [CHAOSLAB_ROOT, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
     }
-
-
-def _setproctitle_dir() -> list[str]:
-    """Where setproctitle is installed, for the fork server's children's process titles."""
-    try:
-        import setproctitle
-    except ImportError:
-        return []
-    return [str(Path(setproctitle.__file__).resolve().parents[1])]
 
 
 class ForkServer:
@@ -81,6 +67,7 @@ class ForkServer:
             *PYTHON_S,
             "from chaoslab.runtime.forkserver_main import main; main()",
             str(os.getpid()),
+            " " * TITLE_ROOM,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=python_s_env(),
@@ -171,24 +158,17 @@ class ForkServer:
                 forked.set_exception(ChaoslabError("the fork server ended"))
 
 
-class ForkedProcess:
+class ForkedProcess(ProcessGroup):
     """A helper forked by the fork server: a process group the lab signals and measures like a
-    `UnitProcess` (it is not the lab's child, so its exit is seen on a pidfd and its exit code
-    comes from the server)."""
-
-    kind = "process"
-    oom_killed = False
+    `UnitProcess`. It is not the lab's child, so its exit is seen on a pidfd and its exit code
+    comes from the server."""
 
     def __init__(self, name: str, pid: int, server: ForkServer, store: Store) -> None:
-        self.name = name
-        self.pid = pid
+        super().__init__(name, pid)
         self._server = server
         self._store = store
         self._code: int | None = None
         self._code_arrived = asyncio.Event()
-        self._exited = asyncio.Event()
-        self._exit_callbacks: list[ExitCallback] = []
-        self._cpu = CpuMeter()
         try:
             process = psutil.Process(pid)
             alive = process.status() != psutil.STATUS_ZOMBIE
@@ -202,68 +182,11 @@ class ForkedProcess:
     def code_arrived(self) -> None:
         self._code_arrived.set()
 
-    @property
-    def returncode(self) -> int | None:
-        return self._code if self._exited.is_set() else None
-
-    @property
-    def running(self) -> bool:
-        return not self._exited.is_set()
-
-    def on_exit(self, callback: ExitCallback) -> None:
-        if self._exited.is_set():
-            asyncio.get_running_loop().call_soon(self._safe_call, callback)
-        else:
-            self._exit_callbacks.append(callback)
-
-    async def wait(self) -> int:
-        await self._exited.wait()
-        assert self._code is not None
+    def _exit_code(self) -> int | None:
         return self._code
 
-    def signal(self, sig: int) -> None:
-        if self.running:
-            self._killpg(sig)
-
-    async def terminate(self, timeout: float = 10.0) -> int:
-        if not self.running:
-            return await self.wait()
-        self._killpg(_signal.SIGTERM)
-        self._killpg(_signal.SIGCONT)
-        try:
-            await asyncio.wait_for(asyncio.shield(self._exited.wait()), timeout)
-        except TimeoutError:
-            self._killpg(_signal.SIGKILL)
-        code = await self.wait()
-        self._killpg(_signal.SIGKILL)  # stragglers of its group
-        return code
-
-    async def kill(self) -> int:
-        if self.running:
-            self._killpg(_signal.SIGKILL)
-        return await self.wait()
-
-    def tree(self) -> list[psutil.Process]:
-        if not self.running:
-            return []
-        try:
-            leader = psutil.Process(self.pid)
-            return [leader, *leader.children(recursive=True)]
-        except psutil.Error:
-            return []
-
-    def cpu_percent(self) -> float:
-        return self._cpu.percent(tree_cpu_seconds(self.tree()))
-
-    def memory_bytes(self) -> int:
-        return tree_memory_bytes(self.tree())
-
-    def _killpg(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-
     async def _watch(self) -> None:
-        await _gone(self.pid)
+        await pid_gone(self.pid)
         self._killpg(_signal.SIGKILL)  # a helper dies whole, as a unit's program does
         code = self._server.exit_code(self.pid)
         if code is None:
@@ -274,37 +197,7 @@ class ForkedProcess:
         self._server.forget(self.pid)
         if self.create_time is not None:
             self._store.disown_process(self.pid)
-        self._exited.set()
-        for callback in self._exit_callbacks:
-            self._safe_call(callback)
-        self._exit_callbacks.clear()
-
-    def _safe_call(self, callback: ExitCallback) -> None:
-        try:
-            callback(self)
-        except Exception:
-            log.exception("on_exit callback of %s failed", self.name)
-
-
-async def _gone(pid: int) -> None:
-    """Return once `pid` has exited (a pidfd becomes readable then, whoever reaps it)."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    loop = asyncio.get_running_loop()
-    gone: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not gone.done():
-            gone.set_result(None)
-
-    loop.add_reader(pidfd, readable)
-    try:
-        await gone
-    finally:
-        loop.remove_reader(pidfd)
-        os.close(pidfd)
+        self._mark_exited()
 
 
 _servers: dict[asyncio.AbstractEventLoop, ForkServer] = {}

@@ -1,13 +1,14 @@
 """The fork server's own program: a warm Python that forks helpers (`runtime/forkserver.py`).
 
-Run as `python -S -c "from chaoslab.runtime.forkserver_main import main; main()" PARENT`. It
-reads JSON lines on stdin and answers on stdout:
+Run as `python -S -c "from chaoslab.runtime.forkserver_main import main; main()" PARENT ROOM`
+(ROOM: blanks, the space a child's command line is rewritten in). It reads JSON lines on stdin
+and answers on stdout:
 
   {"preload": [M, ...]}  import the modules now, so the first fork is as cheap as the next
   {"fork": ID, "module": M, "argv": [...], "cgroups": [...], "cwd": D}  →  {"id": ID, "pid": P}
       fork a child that leads its own session, joins the cgroup.procs files, enters D, and
       waits at a gate; once through, it runs `M.main(argv)` and exits with its result. Its
-      process title (`ps`, /proc/PID/cmdline) becomes `M ARGV…`, as if started that way
+      command line (`ps`, /proc/PID/cmdline) becomes `M ARGV…`, as if started that way
   {"open": P}   let child P through its gate (its pid is recorded now)
   {"close": P}  end child P at its gate without running anything
   and, unasked, {"exit": P, "code": C} when a child ends (C negative for a signal).
@@ -20,7 +21,6 @@ exits at once when the server goes.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import importlib
 import json
@@ -50,13 +50,16 @@ def _reap(signum: int, frame: FrameType | None) -> None:
         _say({"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
-def _title(text: str) -> None:
-    """The process title `ps` shows, where setproctitle is installed (main() imports it once)."""
-    try:
-        from setproctitle import setproctitle
-    except ImportError:
-        return
-    setproctitle(text)
+def _title(argv: list[str]) -> None:
+    """Make this process's command line (/proc/PID/cmdline, what `ps` and psutil show) `argv`,
+    as setproctitle does: by rewriting the argument area the kernel reports for it, which the
+    server's padding (`TITLE_ROOM`) leaves room in. setproctitle itself is not used: installed
+    beside the lab's apps, gunicorn would pick it up and hide its environment from psutil."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()  # fields from the 3rd (state) on
+    start, end = int(fields[45]), int(fields[46])  # arg_start and arg_end, the 48th and 49th
+    title = "\0".join(argv).encode()[: end - start - 1]
+    ctypes.memmove(start, title + b"\0" * (end - start - len(title)), end - start)
 
 
 def _child(module: ModuleType, argv: list[str], cgroups: list[str], cwd: str, gate: int, others: list[int]) -> int:
@@ -74,7 +77,7 @@ def _child(module: ModuleType, argv: list[str], cgroups: list[str], cwd: str, ga
     except OSError:
         return CGROUP_JOIN_FAILED
     os.chdir(cwd)
-    _title(" ".join([module.__name__, *argv]))
+    _title([module.__name__, *argv])
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -121,7 +124,5 @@ def main() -> None:
     if os.getppid() != int(parent):
         os._exit(1)  # the lab went before the death signal was set
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the lab's to handle
-    with contextlib.suppress(ImportError):
-        import setproctitle  # noqa: F401  (now, so that no child pays for the import)
     signal.signal(signal.SIGCHLD, _reap)
     serve({})

@@ -14,6 +14,7 @@ import os
 import signal as _signal
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Self
 
 import psutil
 
@@ -62,86 +63,36 @@ def tree_memory_bytes(tree: Sequence[psutil.Process]) -> int:
     return total
 
 
-class UnitProcess:
-    """A running (or finished) unit process group. Create with `UnitProcess.start`."""
+class ProcessGroup:
+    """A process group the lab owns, led by `pid`: signalled as a whole, measured as a tree, its
+    end marked by `_mark_exited` (with the code `_exit_code` gives). `UnitProcess` is one the lab
+    started; `forkserver.ForkedProcess` one its fork server forked."""
 
     kind = "process"
     oom_killed = False  # a process unit's memory is not limited here
+    _exit_callbacks: list[Callable[[Self], None]]
 
-    def __init__(
-        self, name: str, proc: asyncio.subprocess.Process, store: Store, on_output: OutputCallback | None
-    ) -> None:
+    def __init__(self, name: str, pid: int) -> None:
         self.name = name
-        self.pid: int = proc.pid
-        self._proc = proc
-        self._store = store
-        self._on_output = on_output
-        self._exit_callbacks: list[ExitCallback] = []
+        self.pid = pid
+        self._exit_callbacks = []
         self._exited = asyncio.Event()
         self._cpu = CpuMeter()
-        try:
-            self.create_time: float | None = psutil.Process(self.pid).create_time()
-        except psutil.Error:
-            self.create_time = None
-        self._readers = [
-            asyncio.ensure_future(self._pump("stdout", proc.stdout)),
-            asyncio.ensure_future(self._pump("stderr", proc.stderr)),
-        ]
-        self._watcher = asyncio.ensure_future(self._watch())
 
-    @classmethod
-    async def start(
-        cls,
-        name: str,
-        argv: Sequence[str],
-        *,
-        store: Store,
-        lab_run: str,
-        env: Mapping[str, str] | None = None,
-        cwd: str | None = None,
-        on_output: OutputCallback | None = None,
-        on_exit: ExitCallback | None = None,
-        stdin: int | None = None,
-        tty: bool = False,
-    ) -> UnitProcess:
-        """Start `argv` as a new session and record its pid in the store before it runs (`startgate`).
-        `stdin` is a file descriptor it reads (None: nothing; an interactive exec, which has
-        one, is not gated). With `tty`, `stdin` is a PTY's
-        terminal side, which becomes its stdout, stderr and controlling terminal too (`setsid
-        --ctty` makes the session: the child is not a group leader, so it execs in place and the
-        pid stays the program's); its output is then read from the PTY, not here."""
-        if tty and stdin is None:
-            raise ValueError("a terminal needs its PTY's terminal side as stdin")
-        out = stdin if tty else asyncio.subprocess.PIPE
-        gated = stdin is None
-        proc = await asyncio.create_subprocess_exec(
-            *(startgate.gated(argv) if gated else ["setsid", "--ctty", *argv] if tty else argv),
-            stdin=asyncio.subprocess.PIPE if gated else stdin,
-            stdout=out,
-            stderr=out,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=not tty,
-        )
-        unit = cls(name, proc, store, on_output)
-        if unit.create_time is not None:
-            store.own_process(unit.pid, unit.create_time, name, lab_run)
-        startgate.open_gate(proc, recorded=unit.create_time is not None)
-        if on_exit is not None:
-            unit.on_exit(on_exit)
-        return unit
+    def _exit_code(self) -> int | None:
+        raise NotImplementedError
 
     # lifecycle -------------------------------------------------------------------------------
     @property
     def returncode(self) -> int | None:
         """Exit code once the leader has exited; negative for a signal, as in `subprocess`."""
-        return self._proc.returncode if self._exited.is_set() else None
+        return self._exit_code() if self._exited.is_set() else None
 
     @property
     def running(self) -> bool:
         return not self._exited.is_set()
 
-    def on_exit(self, callback: ExitCallback) -> None:
+    def on_exit(self, callback: Callable[[Self], None]) -> None:
         """Call `callback(self)` as soon as the leader has exited (at once if it already has)."""
         if self._exited.is_set():
             asyncio.get_running_loop().call_soon(self._safe_call, callback)
@@ -150,13 +101,13 @@ class UnitProcess:
 
     async def wait(self) -> int:
         await self._exited.wait()
-        code = self._proc.returncode
-        assert code is not None  # _exited is set once the process has been reaped
+        code = self._exit_code()
+        assert code is not None  # known once the exit is marked
         return code
 
     def signal(self, sig: int) -> None:
-        """Send `sig` to the whole process group. Once the unit has exited this does nothing,
-        so a late signal can never reach a group that reused the pid."""
+        """Send `sig` to the whole process group. Once it has exited this does nothing, so a
+        late signal can never reach a group that reused the pid."""
         if self.running:
             self._killpg(sig)
 
@@ -212,6 +163,115 @@ class UnitProcess:
         return tree_memory_bytes(self.tree())
 
     # internals -------------------------------------------------------------------------------
+    def _mark_exited(self: Self) -> None:
+        self._exited.set()
+        for callback in self._exit_callbacks:
+            self._safe_call(callback)
+        self._exit_callbacks.clear()
+
+    def _safe_call(self, callback: Callable[[Self], None]) -> None:
+        try:
+            callback(self)
+        except Exception:
+            log.exception("on_exit callback of %s failed", self.name)
+
+
+async def pid_gone(pid: int) -> None:
+    """Return once `pid` itself has exited, whoever reaps it and whoever still holds its pipes
+    (a pidfd becomes readable at exit; without one, the process table is polled)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return  # already exited and reaped
+    except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): poll
+        while True:
+            try:
+                if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                    return
+            except psutil.NoSuchProcess:
+                return
+            await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not gone.done():
+            gone.set_result(None)
+
+    loop.add_reader(pidfd, readable)
+    try:
+        await gone
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+
+
+class UnitProcess(ProcessGroup):
+    """A running (or finished) unit process group. Create with `UnitProcess.start`."""
+
+    def __init__(
+        self, name: str, proc: asyncio.subprocess.Process, store: Store, on_output: OutputCallback | None
+    ) -> None:
+        super().__init__(name, proc.pid)
+        self._proc = proc
+        self._store = store
+        self._on_output = on_output
+        try:
+            self.create_time: float | None = psutil.Process(self.pid).create_time()
+        except psutil.Error:
+            self.create_time = None
+        self._readers = [
+            asyncio.ensure_future(self._pump("stdout", proc.stdout)),
+            asyncio.ensure_future(self._pump("stderr", proc.stderr)),
+        ]
+        self._watcher = asyncio.ensure_future(self._watch())
+
+    @classmethod
+    async def start(
+        cls,
+        name: str,
+        argv: Sequence[str],
+        *,
+        store: Store,
+        lab_run: str,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        on_output: OutputCallback | None = None,
+        on_exit: ExitCallback | None = None,
+        stdin: int | None = None,
+        tty: bool = False,
+    ) -> UnitProcess:
+        """Start `argv` as a new session and record its pid in the store before it runs (`startgate`).
+        `stdin` is a file descriptor it reads (None: nothing; an interactive exec, which has
+        one, is not gated). With `tty`, `stdin` is a PTY's
+        terminal side, which becomes its stdout, stderr and controlling terminal too (`setsid
+        --ctty` makes the session: the child is not a group leader, so it execs in place and the
+        pid stays the program's); its output is then read from the PTY, not here."""
+        if tty and stdin is None:
+            raise ValueError("a terminal needs its PTY's terminal side as stdin")
+        out = stdin if tty else asyncio.subprocess.PIPE
+        gated = stdin is None
+        proc = await asyncio.create_subprocess_exec(
+            *(startgate.gated(argv) if gated else ["setsid", "--ctty", *argv] if tty else argv),
+            stdin=asyncio.subprocess.PIPE if gated else stdin,
+            stdout=out,
+            stderr=out,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=not tty,
+        )
+        unit = cls(name, proc, store, on_output)
+        if unit.create_time is not None:
+            store.own_process(unit.pid, unit.create_time, name, lab_run)
+        startgate.open_gate(proc, recorded=unit.create_time is not None)
+        if on_exit is not None:
+            unit.on_exit(on_exit)
+        return unit
+
+    def _exit_code(self) -> int | None:
+        return self._proc.returncode
+
+    # internals -------------------------------------------------------------------------------
     async def _pump(self, stream: str, reader: asyncio.StreamReader | None) -> None:
         if reader is None:
             return
@@ -239,7 +299,7 @@ class UnitProcess:
             log.exception("on_output callback of %s failed", self.name)
 
     async def _watch(self) -> None:
-        await self._leader_gone()
+        await pid_gone(self.pid)
         # A unit dies whole, as a container does when its main process ends. Workers the leader
         # left behind would otherwise keep serving and hold the output pipes open, and
         # `Process.wait()` only returns once those pipes close: the death would go unnoticed.
@@ -249,46 +309,4 @@ class UnitProcess:
         # grandchildren may hold the pipes open, so do not wait for them to close.
         await asyncio.wait(self._readers, timeout=_DRAIN_GRACE)
         self._store.disown_process(self.pid)
-        self._exited.set()
-        for callback in self._exit_callbacks:
-            self._safe_call(callback)
-        self._exit_callbacks.clear()
-
-    async def _leader_gone(self) -> None:
-        """Return when the leader itself has exited, whoever still holds its pipes (a pidfd
-        becomes readable at exit, before and independent of reaping)."""
-        try:
-            pidfd = os.pidfd_open(self.pid)
-        except ProcessLookupError:
-            return  # already exited and reaped
-        except (AttributeError, OSError):  # no pidfd (not Linux, or a kernel before 5.3): poll
-            await self._poll_gone()
-            return
-        loop = asyncio.get_running_loop()
-        gone: asyncio.Future[None] = loop.create_future()
-
-        def readable() -> None:
-            if not gone.done():
-                gone.set_result(None)
-
-        loop.add_reader(pidfd, readable)
-        try:
-            await gone
-        finally:
-            loop.remove_reader(pidfd)
-            os.close(pidfd)
-
-    async def _poll_gone(self) -> None:
-        while True:
-            try:
-                if psutil.Process(self.pid).status() == psutil.STATUS_ZOMBIE:
-                    return
-            except psutil.NoSuchProcess:
-                return
-            await asyncio.sleep(0.1)
-
-    def _safe_call(self, callback: ExitCallback) -> None:
-        try:
-            callback(self)
-        except Exception:
-            log.exception("on_exit callback of %s failed", self.name)
+        self._mark_exited()
