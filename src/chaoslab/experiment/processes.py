@@ -135,9 +135,10 @@ class WorkloadProcesses:
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
         while line := await proc.stdout.readline():
-            message = json.loads(line)
-            if "r" in message:
-                self.on_record(message["r"])
-            elif "w" in message and self.on_write is not None:
-                index, body, key, attempts = message["w"]
-                self.on_write(self.specs[index], body, key, [tuple(a) for a in attempts])
+            received = json.loads(line)
+            for message in received.get("batch", [received]):
+                if "r" in message:
+                    self.on_record(message["r"])
+                elif "w" in message and self.on_write is not None:
+                    index, body, key, attempts = message["w"]
+                    self.on_write(self.specs[index], body, key, [tuple(a) for a in attempts])

@@ -3,7 +3,7 @@
 Its parent (`processes.WorkloadProcesses`) writes JSON lines to its stdin: first the settings,
 then `{"start": <monotonic>, "wall": <the same moment in wall time>}`, phase changes `{"phase": …}` and finally `{"stop": true}`. It
 answers `{"ready": true}`, then its records `{"r": …}` and observed writes `{"w": …}` on
-stdout, and exits once its requests in flight have ended. It dies with its parent however the
+stdout, in batches (`{"batch": [...]}`, one line every 50 ms), and exits once its requests in flight have ended. It dies with its parent however the
 parent ends: the kernel kills it when the parent dies (PR_SET_PDEATHSIG), and its stdin's end
 of file stops it too.
 """
@@ -55,19 +55,22 @@ class _Pipe(asyncio.Protocol):
 
 
 class Outbox:
-    """Lines for the parent, written without blocking the loop (the transport buffers them)."""
+    """Messages for the parent, written without blocking the loop (the transport buffers them):
+    one line `{"batch": [...]}` per flush, so the parent decodes one line where it decoded one per
+    request. Each message is encoded as it comes: encoding a whole batch at flush time held the
+    loop for milliseconds, and sends due meanwhile went out late."""
 
     def __init__(self, transport: asyncio.WriteTransport) -> None:
         self.transport = transport
-        self.lines: list[bytes] = []
+        self.encoded: list[bytes] = []
 
     def put(self, message: dict[str, Any]) -> None:
-        self.lines.append(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        self.encoded.append(json.dumps(message, separators=(",", ":")).encode())
 
     def flush(self) -> None:
-        if self.lines:
-            self.transport.write(b"".join(self.lines))
-            self.lines = []
+        if self.encoded:
+            self.transport.write(b'{"batch":[' + b",".join(self.encoded) + b"]}\n")
+            self.encoded = []
 
     async def flush_every(self, seconds: float) -> None:
         while True:
@@ -91,8 +94,7 @@ async def main() -> None:
     def on_record(record: Record) -> None:
         out.put({"r": record})
 
-    out.put({"ready": True})
-    out.flush()
+    transport.write(b'{"ready":true}\n')
     workload: Workload | None = None
     runner: asyncio.Task[None] | None = None
     flusher = asyncio.create_task(out.flush_every(FLUSH_S))
