@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -62,6 +63,13 @@ class Row:
         if self.target is None:
             return ""
         return f"{'≥' if self.higher_is_better else '≤'} {fmt(self.target)} {self.unit}"
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (`kill`, `timeout`) a SystemExit, so a stopped benchmark still runs its
+    `finally` blocks and brings its labs down: by default the process just ends, and a detached
+    lab with its units stays behind."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def fmt(value: float | None) -> str:

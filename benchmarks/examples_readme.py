@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from common import ROOT, free_port, machine
+from common import ROOT, exit_cleanly_on_sigterm, free_port, machine
 
 from chaoslab.experiment.schema import load_experiment
 from chaoslab.report.analysis import integrity_ok, is_failure, percentile, verdict_title, window_rows
@@ -344,4 +344,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_cleanly_on_sigterm()
     sys.exit(main())

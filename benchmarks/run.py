@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import ROOT, Row, busy_processes, fmt, load_tool, machine
+from common import ROOT, Row, busy_processes, exit_cleanly_on_sigterm, fmt, load_tool, machine
 
 # Sections without the shared lab first, then those using it, then demo (its own lab) once the
 # shared one is down, so no lab idles in the background of another section's figures.
@@ -181,4 +181,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    exit_cleanly_on_sigterm()
     sys.exit(main())

@@ -481,8 +481,10 @@ if __name__ == "__main__":  # one app on its own, for profiling: scale_bench.py 
     import sys
     import tempfile
 
+    from common import exit_cleanly_on_sigterm
     from run import render
 
+    exit_cleanly_on_sigterm()
     app = sys.argv[1] if len(sys.argv) > 1 else "static"
     sizes = tuple(int(a) for a in sys.argv[2:]) or SIZES
     with tempfile.TemporaryDirectory(prefix="chaoslab-scale-") as tmp:

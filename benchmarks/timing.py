@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pg8000.native
-from common import median
+from common import exit_cleanly_on_sigterm, median
 from labctl import BenchLab, bench_stack
 
 from chaoslab.timing import AWS, Timing
@@ -361,4 +361,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    exit_cleanly_on_sigterm()
     sys.exit(main())
