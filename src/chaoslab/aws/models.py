@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 
-import botocore.session
+from botocore.loaders import create_loader
 from botocore.model import OperationModel, ServiceModel, Shape
 
-_session = botocore.session.get_session()
+# botocore's loader, not a Session: `botocore.session` imports the client, its waiters and
+# docstring machinery (~75 ms of every lab's start) to answer what the loader answers.
+_loader = create_loader()
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def _routes(model: ServiceModel) -> list[Route]:
 @cache
 def service(name: str) -> Service:
     """Load (once) botocore's model of that name (`ServiceSpec.model`)."""
-    model = _session.get_service_model(name)
+    model = ServiceModel(_loader.load_service_model(name, "service-2"), service_name=name)
     svc = Service(name, model)
     for shape in model.error_shapes:
         code = shape.metadata.get("error", {}).get("code") or shape.name
