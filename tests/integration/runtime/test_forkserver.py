@@ -41,6 +41,8 @@ def test_a_helper_runs_once_recorded_and_reports_its_end(tmp_path: Path) -> None
             lab_run="run-1",
         )
         recorded = list(store.owned_processes())
+        while not (tmp_path / "ready-0").exists():  # spawn returns at the fork; the title comes just after
+            await asyncio.sleep(0.005)
         cmdline = psutil.Process(helper.pid).cmdline()
         session = os.getsid(helper.pid)
         code = await helper.wait()
