@@ -57,8 +57,7 @@ class ForkServer:
         self._proc = proc
         self._next_id = 0
         self._forks: dict[int, asyncio.Future[int]] = {}
-        self._exits: dict[int, int] = {}
-        self._children: dict[int, ForkedProcess] = {}
+        self._exits: dict[int, asyncio.Future[int]] = {}  # by pid: the code the server reports
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -107,7 +106,6 @@ class ForkServer:
         finally:
             self._forks.pop(ask, None)
         child = ForkedProcess(name, pid, self, store)
-        self._children[pid] = child
         if child.create_time is None:  # it ended already (a cgroup it could not join)
             self._tell({"close": pid})
         else:
@@ -116,11 +114,11 @@ class ForkServer:
         child.watch()
         return child
 
-    def exit_code(self, pid: int) -> int | None:
-        return self._exits.pop(pid, None)
+    def exit_of(self, pid: int) -> asyncio.Future[int]:
+        """The exit code of child `pid`, once the server reports it (kept until `forget`)."""
+        return self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
 
     def forget(self, pid: int) -> None:
-        self._children.pop(pid, None)
         self._exits.pop(pid, None)
 
     async def close(self) -> None:
@@ -149,10 +147,9 @@ class ForkServer:
                 if forked is not None and not forked.done():
                     forked.set_result(message["pid"])
             elif "exit" in message:
-                self._exits[message["exit"]] = message["code"]
-                child = self._children.get(message["exit"])
-                if child is not None:
-                    child.code_arrived()
+                code = self.exit_of(message["exit"])
+                if not code.done():
+                    code.set_result(message["code"])
         for forked in self._forks.values():
             if not forked.done():
                 forked.set_exception(ChaoslabError("the fork server ended"))
@@ -168,7 +165,6 @@ class ForkedProcess(ProcessGroup):
         self._server = server
         self._store = store
         self._code: int | None = None
-        self._code_arrived = asyncio.Event()
         try:
             process = psutil.Process(pid)
             alive = process.status() != psutil.STATUS_ZOMBIE
@@ -179,21 +175,16 @@ class ForkedProcess(ProcessGroup):
     def watch(self) -> None:
         asyncio.ensure_future(self._watch())
 
-    def code_arrived(self) -> None:
-        self._code_arrived.set()
-
     def _exit_code(self) -> int | None:
         return self._code
 
     async def _watch(self) -> None:
         await pid_gone(self.pid)
         self._killpg(_signal.SIGKILL)  # a helper dies whole, as a unit's program does
-        code = self._server.exit_code(self.pid)
-        if code is None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._code_arrived.wait(), EXIT_CODE_WAIT_S)
-            code = self._server.exit_code(self.pid)
-        self._code = code if code is not None else -_signal.SIGKILL  # the server went first: unknown
+        try:
+            self._code = await asyncio.wait_for(asyncio.shield(self._server.exit_of(self.pid)), EXIT_CODE_WAIT_S)
+        except TimeoutError:
+            self._code = -_signal.SIGKILL  # the server went first: unknown
         self._server.forget(self.pid)
         if self.create_time is not None:
             self._store.disown_process(self.pid)
