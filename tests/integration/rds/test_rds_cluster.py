@@ -242,7 +242,8 @@ def test_writer_crash_fails_over_by_itself_and_a_dead_reader_restarts(state_dir:
 def test_a_second_cluster_starts_from_the_kept_data_dir(tmp_path: Path, events: EventLog) -> None:
     """The first writer is made with initdb and kept (template.py); the next cluster's writer is a
     copy of it — same system identifier, the database there, nothing the first cluster wrote
-    afterwards — and its reader still clones and streams from it."""
+    afterwards. Its first reader is another copy, which streams what the writer wrote since; a
+    reader added after a failover is cloned with pg_basebackup."""
     templates = DataTemplates(tmp_path / "templates")
 
     async def build(state_dir: Path) -> AuroraCluster:
@@ -275,10 +276,23 @@ def test_a_second_cluster_starts_from_the_kept_data_dir(tmp_path: Path, events: 
         try:
             assert await _sql(second.endpoint, ident) == first_id, "a copy, not a new initdb"
             assert await _sql(second.endpoint, "SELECT to_regclass('orders') IS NULL") == [[True]]
-            await second.add_instance("db-b", "us-east-1b")
             await _sql(second.endpoint, "CREATE TABLE orders (id int PRIMARY KEY)")
             await _sql(second.endpoint, "INSERT INTO orders VALUES (1)")
+            await second.add_instance("db-b", "us-east-1b")
+            copied = second.members["db-b"].server.data_dir
+            # pg_basebackup leaves a backup label (renamed at start); a copy of the kept cluster has none
+            assert not (copied / "backup_label.old").exists(), "the reader is a copy of the kept cluster"
             assert await _eventually(second.reader_endpoint, "SELECT count(*) FROM orders", [[1]]) == [[1]]
+            await _sql(second.endpoint, "INSERT INTO orders VALUES (2)")
+            assert await _eventually(second.reader_endpoint, "SELECT count(*) FROM orders", [[2]]) == [[2]]
+            await second.failover("db-b")
+            # the new writer is on a timeline the kept cluster never had: a reader now needs a clone
+            await second.add_instance("db-c", "us-east-1c")
+            assert (second.members["db-c"].server.data_dir / "backup_label.old").exists()
+            await _sql(second.endpoint, "INSERT INTO orders VALUES (3)")
+            assert await second.readers_caught_up(timeout=10)
+            for member in ("db-a", "db-c"):
+                assert await second.members[member].server.query("SELECT count(*) FROM orders", database=DB) == [[3]]
         finally:
             await second.stop()
 

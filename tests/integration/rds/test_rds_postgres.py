@@ -11,7 +11,7 @@ import pytest
 from rds_helpers import assert_no_postgres_left, live_postgres
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.services.rds.postgres import PostgresServer, cleanup_owned, pg_root
+from chaoslab.services.rds.postgres import PG_ROOT_BASE, PostgresServer, cleanup_owned, pg_root, ram_base
 from chaoslab.store import Store
 
 
@@ -75,7 +75,7 @@ def test_password_is_required_and_root_runs_as_postgres(state_dir: Path) -> None
                 import psutil
 
                 assert psutil.Process(server.pid).username() != "root"
-                assert str(server.data_dir).startswith("/var/tmp/chaoslab-pg/")
+                assert server.data_dir.is_relative_to(ram_base() or PG_ROOT_BASE)  # not under root's home
         finally:
             await server.stop()
             server.remove()
@@ -94,6 +94,8 @@ def test_cleanup_owned_kills_a_crashed_labs_postmaster(state_dir: Path) -> None:
 
     server = asyncio.run(start())  # the loop ends; the postmaster lives on, as after a lab crash
     assert live_postgres(server.base_dir)
+    # its dynamic shared memory is in the data dir, not /dev/shm, so removing the dir frees it
+    assert list((server.data_dir / "pg_dynshmem").iterdir())
     assert list(store.owned_processes())
     cleanup_owned(store)
     assert_no_postgres_left(pg_root(state_dir))

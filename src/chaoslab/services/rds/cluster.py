@@ -31,6 +31,7 @@ from chaoslab.timing import Timing
 log = logging.getLogger(__name__)
 Bind = tuple[str, int]
 _REPLAY_WAIT = 10.0
+TEMPLATE_WAL_BUDGET = 128 << 20  # half of the servers' wal_keep_size (postgres.py): a reader copied from the template streams the rest
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,8 @@ class AuroraCluster:
         self._fsync = fsync
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
+        # The writer started from a kept cluster, and that cluster's key: its readers can be copies too.
+        self._writer_template: tuple[str, str] | None = None
 
     # -- views ---------------------------------------------------------------------------------
     @property
@@ -134,15 +137,15 @@ class AuroraCluster:
     async def readers_caught_up(self, timeout: float = 10.0) -> bool:
         """Wait until every reader has replayed what the writer had written when asked (a reader
         cloned while apps seeded the writer is streaming the rest). The writer logs a marker and
-        the readers must replay past its end: the writer's own positions do not serve, since an
+        the readers must replay past it: the writer's own positions do not serve, since an
         insert position at a page boundary lies past the last record (a reader never reaches it)
         and the write position trails commits by up to the WAL writer's 200 ms
-        (`synchronous_commit` is off here). False if `timeout` ran out."""
+        (`synchronous_commit` is off here; the marker's own commit is flushed at once). False if
+        `timeout` ran out."""
         writer = self.writer
         if writer is None or not self.readers:
             return True
-        marker = "SELECT pg_logical_emit_message(false, 'chaoslab', 'readers-caught-up')::text"
-        (lsn,) = (await writer.server.query(marker))[0]
+        lsn = await writer.server.flushed_mark()
         deadline = asyncio.get_running_loop().time() + timeout
         for reader in self.readers:
             sql = "SELECT coalesce(pg_last_wal_replay_lsn() >= :lsn::pg_lsn, false)"
@@ -224,8 +227,7 @@ class AuroraCluster:
                     await self._init_writer(server)
                     self.writer_id = instance_id
                 else:
-                    await server.base_backup_from(self.writer.server)
-                    await server.start()
+                    await self._init_reader(server)
             except BaseException:
                 del self.members[instance_id]
                 await server.kill()
@@ -240,6 +242,7 @@ class AuroraCluster:
         cluster that has them, else initdb and CREATE DATABASE, then kept for the next lab."""
         user, password = self.master_username, self.master_password
         key = server.template_key(user, password, self.database_name)
+        self._writer_template = (server.name, key)
         if await server.init_from(self.templates, key, user, password):
             await server.start()
             return
@@ -254,6 +257,29 @@ class AuroraCluster:
             except (ChaoslabError, OSError) as exc:
                 log.warning("could not keep PostgreSQL's initialized data for the next start: %s", exc)
         await server.start()
+
+    async def _init_reader(self, server: PostgresServer) -> None:
+        """Start a streaming replica of the writer. While the writer is the server that started from
+        a kept cluster and still holds every WAL segment it wrote since, a copy of that cluster
+        is one (both begin at its final checkpoint) and costs a tenth of `pg_basebackup`."""
+        writer = self.writer
+        assert writer is not None
+        if await self._writer_holds_template_wal(writer.server):
+            assert self._writer_template is not None
+            if await server.standby_from(self.templates, self._writer_template[1], writer.server):
+                await server.start()
+                return
+        await server.base_backup_from(writer.server)
+        await server.start()
+
+    async def _writer_holds_template_wal(self, writer: PostgresServer) -> bool:
+        """The writer is the template's first copy, was never promoted over, and has written less
+        WAL in all than it keeps (`wal_keep_size`): then the segment a copy's replay starts from
+        is still there to stream."""
+        if self._writer_template is None or self._writer_template[0] != writer.name or self.failovers:
+            return False
+        (written,) = (await writer.query("SELECT pg_current_wal_lsn() - CAST('0/0' AS pg_lsn)"))[0]
+        return int(written) < TEMPLATE_WAL_BUDGET
 
     async def remove_instance(self, instance_id: str) -> None:
         """Delete an instance; deleting the writer of a cluster with readers fails over first."""
