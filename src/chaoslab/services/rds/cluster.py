@@ -31,7 +31,9 @@ from chaoslab.timing import Timing
 log = logging.getLogger(__name__)
 Bind = tuple[str, int]
 _REPLAY_WAIT = 10.0
-TEMPLATE_WAL_BUDGET = 128 << 20  # half of the servers' wal_keep_size (postgres.py): a reader copied from the template streams the rest
+# A reader copied from the writer's kept cluster streams what the writer wrote since: half of the
+# servers' wal_keep_size (postgres.py), so the segment it starts from is surely still kept.
+TEMPLATE_WAL_BUDGET = 128 << 20
 
 
 @dataclass(frozen=True)
