@@ -6,8 +6,10 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from botocore.model import OperationModel, Shape
 
 from chaoslab.aws import safejson
@@ -83,40 +85,63 @@ def from_json(shape: Shape, value: Any, path: str = "") -> Any:
 
 # Output kinds whose JSON value is the handler's value as is.
 _AS_IS = frozenset({"string", "integer", "long", "boolean", "double", "float"})
-
-
-@functools.cache
-def _wire_members(shape: Shape) -> dict[str, tuple[str, Shape, bool]]:
-    """A structure's members by name: (name on the wire, shape, passed as is). Read once per
-    shape, since serialising walks them for every item of a long answer (DescribeTasks on 64
-    tasks)."""
-    return {
-        name: (member.serialization.get("name", name), member, member.type_name in _AS_IS)
-        for name, member in shape.members.items()
-    }
+Writer = Callable[[Any], Any]
 
 
 def to_json(shape: Shape, value: Any) -> Any:
     """Handler output -> JSON value: modeled members only, None omitted, epoch timestamps."""
+    return _writer(shape)(value)
+
+
+@functools.cache
+def _writer(shape: Shape) -> Writer:
+    """The function that turns a value of `shape` into JSON, made once per shape: serialising
+    walks the same shapes for every item of a long answer (DescribeTasks on 64 tasks), and a
+    closure that already knows each member's wire name and kind does a third of the work of
+    interpreting the shape each time. Members' writers are looked up when first needed, since
+    shapes may nest themselves."""
     kind = shape.type_name
     if kind == "structure":
-        # over what the handler gave, usually far fewer keys than the model has members
-        members = _wire_members(shape)
-        out = {}
-        for name, item in value.items():
-            wire = members.get(name)
-            if wire is not None and item is not None:
-                out[wire[0]] = item if wire[2] else to_json(wire[1], item)
-        return out
+        members = {
+            name: (member.serialization.get("name", name), member, member.type_name in _AS_IS)
+            for name, member in shape.members.items()
+        }
+
+        def structure(value: Any) -> Any:
+            out = {}
+            # over what the handler gave, usually far fewer keys than the model has members
+            for name, item in value.items():
+                wire = members.get(name)
+                if wire is not None and item is not None:
+                    out[wire[0]] = item if wire[2] else _writer(wire[1])(item)
+            return out
+
+        return structure
     if kind == "list":
-        return [to_json(shape.member, item) for item in value]
+        member = shape.member
+        if member.type_name in _AS_IS:
+            return list
+        return lambda value: [_writer(member)(item) for item in value]
     if kind == "map":
-        return {k: to_json(shape.value, v) for k, v in value.items()}
+        return lambda value: {k: _writer(shape.value)(v) for k, v in value.items()}
     if kind == "timestamp":
-        return format_timestamp(value, shape, "unixTimestamp")
+        return lambda value: format_timestamp(value, shape, "unixTimestamp")
     if kind == "blob":
-        return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
+        return lambda value: base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
+    return _as_is
+
+
+def _as_is(value: Any) -> Any:
     return value
+
+
+def dump_json(value: Any) -> bytes:
+    """A response body: orjson, about ten times json.dumps on a 100 KB answer; json.dumps for
+    what orjson refuses (integers beyond 64 bits, keys that are not strings)."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value).encode()
 
 
 class JsonProtocol:
@@ -136,7 +161,7 @@ class JsonProtocol:
     def serialize(self, svc: Service, op: OperationModel, output: dict[str, Any], request_id: str) -> WireResponse:
         body = to_json(op.output_shape, output) if op.output_shape is not None else {}
         headers = {"Content-Type": self._content_type(svc), "x-amzn-RequestId": request_id}
-        return WireResponse(200, json.dumps(body).encode(), headers)
+        return WireResponse(200, dump_json(body), headers)
 
     def error(self, svc: Service, err: AwsError, request_id: str) -> WireResponse:
         headers = {"Content-Type": self._content_type(svc), "x-amzn-RequestId": request_id}

@@ -19,7 +19,7 @@ from chaoslab.aws.protocols.base import (
     scalar_to_text,
     wire_code,
 )
-from chaoslab.aws.protocols.json import from_json, read_json_body, to_json
+from chaoslab.aws.protocols.json import dump_json, from_json, read_json_body, to_json
 from chaoslab.errors import AwsError
 
 _JSON = "application/json"
@@ -98,7 +98,7 @@ class RestJsonProtocol:
                     body = to_json(member, value)
                 elif payload is None:
                     body[member.serialization.get("name", name)] = to_json(member, value)
-        return WireResponse(status, json.dumps(body).encode(), headers)
+        return WireResponse(status, dump_json(body), headers)
 
     def error(self, svc: Service, err: AwsError, request_id: str) -> WireResponse:
         code = wire_code(svc, err.code, self.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -97,10 +98,16 @@ class Task:
     eni_id: str = field(default_factory=lambda: "eni-" + uuid.uuid4().hex[:17])
     security_groups: tuple[str, ...] = ()  # its ENI's group ids (awsvpcConfiguration.securityGroups)
 
-    @property
+    @functools.cached_property
     def arn(self) -> str:
-        region_account = self.cluster.arn.split(":cluster/")[0].replace(":ecs:", ":ecs:", 1)
+        """Made once: a task never changes cluster or id, and a long DescribeTasks asks per container."""
+        region_account = self.cluster.arn.split(":cluster/")[0]
         return f"{region_account}:task/{self.cluster.name}/{self.task_id}"
+
+    @functools.cached_property
+    def attachment_id(self) -> str:
+        """Its ENI attachment's id, derived from the ENI's (a name-based UUID, so stable)."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id))
 
     @property
     def az(self) -> str:
@@ -151,7 +158,7 @@ class Task:
             "enableExecuteCommand": False,
             "attachments": [
                 {
-                    "id": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
+                    "id": self.attachment_id,
                     "type": "ElasticNetworkInterface",
                     "status": "ATTACHED" if self.last_status not in ("STOPPED", "PROVISIONING") else "DELETED",
                     "details": [
@@ -175,7 +182,7 @@ class Task:
             "healthStatus": c.health if self._has_check(c.name) else "UNKNOWN",
             "networkInterfaces": [
                 {
-                    "attachmentId": str(uuid.uuid5(uuid.NAMESPACE_URL, self.eni_id)),
+                    "attachmentId": self.attachment_id,
                     "privateIpv4Address": self.private_ip,
                 }
             ]
