@@ -28,6 +28,7 @@ from chaoslab.clock import LabClock
 from chaoslab.errors import ChaoslabError
 from chaoslab.experiment import hypothesis, integrity, recoveries, target, windows
 from chaoslab.experiment.integrity import Ledger
+from chaoslab.experiment.locust_engine import LocustWorkload
 from chaoslab.experiment.processes import WorkloadProcesses
 from chaoslab.experiment.target import Target
 from chaoslab.experiment.workload import Attempt, Probe, Record, RequestSpec, Workload, is_failure
@@ -49,13 +50,16 @@ def _epoch(value: Any) -> float | None:
 
 
 async def _sending(load: list[tuple[Any, asyncio.Task[None]]]) -> None:
-    """Wait until generator processes send (they take a moment to start), so the baseline
-    measures load from its first second; one that ended instead is left to the run's end."""
+    """Wait until generator processes or Locust send (they take a moment to start), so the baseline
+    measures load from its first second. One that failed to start is the run's error (a baseline
+    without load would only say the steady state did not hold)."""
     for part, task in load:
-        if isinstance(part, WorkloadProcesses):
+        if isinstance(part, (WorkloadProcesses, LocustWorkload)):
             started = asyncio.ensure_future(part.started.wait())
             await asyncio.wait([started, task], return_when=asyncio.FIRST_COMPLETED)
             started.cancel()
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
 
 
 class Run:
@@ -307,9 +311,12 @@ class Run:
             "timeout_s": wl.get("timeout_s", 5.0),
             "connect_timeout_s": wl.get("connect_timeout_s", 3.0),
         }
-        # Absent, the generator shares this loop; `processes: N` (1 too) gives it N processes of its own.
+        # Absent, the generator shares this loop; `processes: N` (1 too) gives it N processes of
+        # its own; `locust:` hands the load to Locust.
         parts: list[Any] = [
-            WorkloadProcesses(base, wl["requests"], processes=wl["processes"], **common)
+            LocustWorkload(base, wl["locust"], **common)
+            if "locust" in wl
+            else WorkloadProcesses(base, wl["requests"], processes=wl["processes"], **common)
             if "processes" in wl
             else Workload(base, [RequestSpec.from_doc(d) for d in wl["requests"]], **common)
         ]

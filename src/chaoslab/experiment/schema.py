@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import importlib.resources
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -160,6 +161,25 @@ _PROBE = {
     },
 }
 
+# The workload on Locust (experiment/locust_engine.py): the user's locustfile, headless.
+_LOCUST = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["locustfile", "users"],
+    "description": "run the load with Locust: a locustfile (relative to this file) and its users",
+    "properties": {
+        "locustfile": {"type": "string", "minLength": 1},
+        "users": {"type": "integer", "minimum": 1},
+        "spawn_rate": _POS,
+        "workers": {"type": "integer", "minimum": 0, "maximum": MAX_PROCESSES},
+        "expect_workers": {"type": "integer", "minimum": 1},
+        "master_bind": {"type": "string", "pattern": "^[^:\\s]*:[0-9]{1,5}$"},
+    },
+}
+# Clauses that need the writes the lab's own workload observes (every order in the database must be
+# one it placed): Locust's users are the user's code, and their orders would all read as phantoms.
+_NEEDS_OWN_WORKLOAD = frozenset({"no_lost_writes", "data_intact"})
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
@@ -205,6 +225,7 @@ SCHEMA: dict[str, Any] = {
                 "connect_timeout_s": _POS,
                 "processes": {"type": "integer", "minimum": 1, "maximum": MAX_PROCESSES},
                 "requests": {"type": "array", "items": _REQUEST},
+                "locust": _LOCUST,
             },
         },
         "probe": _PROBE,
@@ -295,6 +316,7 @@ def validate_experiment_document(doc: Any) -> list[Issue]:
         else:
             issues.append(Issue(path, leaf.message, _HINTS.get(leaf.validator)))
     issues += _placeholder_issues(doc)
+    issues += _locust_issues(doc)
     if isinstance(doc.get("template"), dict):
         issues += [
             Issue(f"template.{i.path}", i.message, i.hint, i.severity, i.code)
@@ -322,6 +344,50 @@ def _placeholder_issues(doc: dict[str, Any]) -> list[Issue]:
     for i, req in enumerate(requests if isinstance(requests, list) else []):
         if isinstance(req, dict):
             walk(req.get("body"), f"workload.requests[{i}].body")
+    return issues
+
+
+def _locust_issues(doc: dict[str, Any]) -> list[Issue]:
+    """What a Locust workload cannot be combined with: the lab's own requests, and clauses that
+    judge the writes only the lab's own workload observes."""
+    workload = doc.get("workload")
+    if not isinstance(workload, dict) or not isinstance(workload.get("locust"), dict):
+        return []
+    issues = [
+        Issue(f"workload.{key}", f"`{key}` is the lab's own workload; `locust` replaces it", "keep one of the two")
+        for key in ("requests", "processes")
+        if key in workload
+    ]
+    locust = workload["locust"]
+    workers, expect = locust.get("workers", 0), locust.get("expect_workers")
+    if isinstance(workers, int) and isinstance(expect, int) and expect < workers:
+        issues.append(
+            Issue(
+                "workload.locust.expect_workers",
+                f"{expect} is fewer than the {workers} local workers",
+                "count the local workers and the ones that join from other machines",
+            )
+        )
+    integrity = doc.get("integrity")
+    if isinstance(integrity, dict) and integrity.get("app") == "chaos-shop":
+        issues.append(
+            Issue(
+                "integrity.app",
+                "the integrity check reads the writes the lab's own workload observes; Locust's users are yours",
+                "drop `integrity:` (with Locust it is off) or use the lab's workload",
+            )
+        )
+    hypothesis = doc.get("hypothesis")
+    clauses = hypothesis.get("clauses") if isinstance(hypothesis, dict) else None
+    for i, clause in enumerate(clauses if isinstance(clauses, list) else []):
+        if isinstance(clause, dict) and clause.get("type") in _NEEDS_OWN_WORKLOAD:
+            issues.append(
+                Issue(
+                    f"hypothesis.clauses[{i}].type",
+                    f"{clause['type']} judges writes the lab's own workload observes; Locust's users are yours",
+                    "use the lab's workload (`requests`) for it",
+                )
+            )
     return issues
 
 
@@ -417,6 +483,24 @@ def _read_template_file(exp_path: Path, ref: str) -> Any:
     return template
 
 
+def _locustfile(exp_path: Path, ref: str) -> Path:
+    """The locustfile, relative to the experiment file; it must exist before a lab is started."""
+    path = Path(ref) if Path(ref).is_absolute() else exp_path.parent / ref
+    if not path.is_file():
+        raise ChaoslabError(
+            f"locustfile {ref} does not exist",
+            path=f"{exp_path}: workload.locust.locustfile",
+            hint="the path is relative to the experiment file",
+        )
+    if importlib.util.find_spec("locust") is None:
+        raise ChaoslabError(
+            "workload.locust needs Locust, which is not installed",
+            path=f"{exp_path}: workload.locust",
+            hint="pip install locust",
+        )
+    return path.resolve()
+
+
 def _check_runnable(exp: dict[str, Any], path: Path) -> None:
     """Stop before a lab is started when the template asks for what the lab cannot run, unless the
     file says to skip it (`fis: {skip_unsupported_actions: true}`)."""
@@ -458,7 +542,11 @@ def load_experiment(ref: str | Path, *, fast: bool = False, for_lab: bool = True
         exp["probe"].update(exp.get("fast", {}).get("probe", {}))
     exp.setdefault("steady_state", copy.deepcopy(DEFAULT_STEADY_STATE))
     exp.setdefault("workload", {})
-    exp["workload"].setdefault("requests", [])
-    exp.setdefault("integrity", {})  # no app named: checked when the app answers as the Chaos Shop does
+    if "locust" in exp["workload"]:
+        exp["workload"]["locust"]["locustfile"] = str(_locustfile(path, exp["workload"]["locust"]["locustfile"]))
+    else:
+        exp["workload"].setdefault("requests", [])
+    # no app named: checked when the app answers as the Chaos Shop does, unless Locust makes the load
+    exp.setdefault("integrity", {"app": "none"} if "locust" in exp["workload"] else {})
     exp.setdefault("description", "")
     return exp

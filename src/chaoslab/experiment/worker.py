@@ -11,25 +11,15 @@ of file stops it too.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import json
-import os
 import signal
 import sys
 from typing import Any
 
+from chaoslab.experiment.parentdeath import die_with_parent
 from chaoslab.experiment.workload import Attempt, Record, RequestSpec, Workload
 
-PR_SET_PDEATHSIG = 1
 FLUSH_S = 0.05  # records reach the parent in batches this often: one write, not one per request
-
-
-def die_with_parent(parent: int) -> None:
-    """SIGKILL when the parent dies; and if it died before this was set, go now."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
 
 
 def new_loop() -> asyncio.AbstractEventLoop:

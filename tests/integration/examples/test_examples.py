@@ -4,6 +4,7 @@ outcome and key journal figures asserted. Needs root (network namespaces)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,18 @@ def test_ecs_autoscaling_scales_out_under_cpu_stress_at_time_scale_60(tmp_path: 
     # The high alarm needs three one-minute datapoints over the target: no scale-out before that.
     assert outs[0]["time"] - fault["start"] >= 120, (outs[0]["time"], fault["start"])
     assert _clause(r.journal, "scale_out")["passed"] and _clause(r.journal, "error_rate")["passed"]
+
+
+def test_locust_users_make_the_load_and_fill_the_journal(tmp_path: Path) -> None:
+    """Locust (a master and two local workers) runs the locustfile; its requests are the journal's."""
+    if importlib.util.find_spec("locust") is None:  # not importorskip: importing Locust patches sockets
+        pytest.skip("Locust is not installed")
+    r = run_example("locust-stop-instance", tmp_path, 188)
+    assert r.code in (0, 1), r.output  # held or refuted: both are a finished run
+    requests = [x for x in r.journal["requests"] if not x["probe"]]
+    endpoints = {x["endpoint"] for x in requests}
+    assert {"GET /products", "GET /products/[id]", "POST /orders"} <= endpoints, endpoints
+    phases = {x["phase"] for x in requests}
+    assert {"baseline", "injection", "recovery"} <= phases, phases
+    assert len([x for x in requests if x["phase"] == "baseline" and x["status"] == 200]) >= 50
+    assert r.journal["windows"]["failures_in_window"] >= 1  # the stopped instance was hit before the ALB knew

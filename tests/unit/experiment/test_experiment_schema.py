@@ -216,3 +216,56 @@ def test_bad_process_count_is_named_with_the_range(bad):
 def test_a_process_count_is_accepted():
     doc = _doc(workload={"processes": 2, "requests": [{"path": "/products", "rate": 10}]})
     assert validate_experiment_document(doc) == []
+
+
+def _locust_doc(**locust):
+    doc = _doc(workload={"locust": {"locustfile": "load.py", "users": 10, **locust}})
+    doc["hypothesis"]["clauses"] = [{"type": "error_rate", "max_percent": 1}]
+    del doc["integrity"]  # the seed's file checks the Chaos Shop's orders, which Locust's users are not
+    return doc
+
+
+def test_a_locust_workload_is_accepted():
+    assert validate_experiment_document(_locust_doc(workers=2, expect_workers=5, master_bind="0.0.0.0:5557")) == []
+
+
+def test_a_locust_workload_replaces_the_labs_own_and_its_write_clauses():
+    doc = _locust_doc(workers=3, expect_workers=2)
+    doc["workload"]["requests"] = [{"path": "/products", "rate": 1}]
+    doc["hypothesis"]["clauses"] += [{"type": "no_lost_writes"}, {"type": "data_intact"}]
+    doc["integrity"] = {"app": "chaos-shop"}
+    issues = {i.path: i for i in validate_experiment_document(doc)}
+    assert set(issues) == {
+        "workload.requests",
+        "workload.locust.expect_workers",
+        "integrity.app",
+        "hypothesis.clauses[1].type",
+        "hypothesis.clauses[2].type",
+    }
+    assert all(i.hint for i in issues.values())
+
+
+@pytest.mark.parametrize(
+    ("locust", "path"),
+    [
+        ({"users": 0}, "workload.locust.users"),
+        ({"workers": -1}, "workload.locust.workers"),
+        ({"master_bind": "nohost"}, "workload.locust.master_bind"),
+        ({"spawn": 1}, "workload.locust"),
+    ],
+)
+def test_bad_locust_settings_are_named(locust, path):
+    assert [i.path for i in validate_experiment_document(_locust_doc(**locust))] == [path]
+
+
+def test_the_locustfile_is_found_beside_the_experiment(tmp_path):
+    (tmp_path / "load.py").write_text("")
+    path = tmp_path / "exp.yaml"
+    path.write_text(yaml.safe_dump(_locust_doc()))
+    exp = load_experiment(path)
+    assert exp["workload"]["locust"]["locustfile"] == str((tmp_path / "load.py").resolve())
+    assert "requests" not in exp["workload"] and exp["integrity"] == {"app": "none"}
+    (tmp_path / "load.py").unlink()
+    with pytest.raises(ChaoslabError, match="locustfile load.py does not exist") as err:
+        load_experiment(path)
+    assert "relative to the experiment file" in (err.value.hint or "")
