@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import http.server
 import importlib.util
+import os
+import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +19,7 @@ import psutil
 import pytest
 
 from chaoslab.errors import ChaoslabError
-from chaoslab.experiment.locust_engine import LocustWorkload
+from chaoslab.experiment.locust_engine import PLUGIN, LocustWorkload
 
 # Not importorskip: importing Locust patches this process's sockets and threads (gevent).
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None, reason="Locust is not installed")
@@ -123,3 +126,57 @@ def test_a_locustfile_that_fails_to_load_is_an_error_with_locusts_words(tmp_path
 
     with pytest.raises(ChaoslabError, match="no_such_module_here"):
         asyncio.run(go())
+
+
+def test_a_worker_from_elsewhere_joins_with_the_plugin_alone(tmp_path: Path, server: str) -> None:
+    """`expect_workers` counts workers chaoslab did not start: one started here by hand, as on
+    another machine (no chaoslab environment, the plugin file passed by path), joins the master
+    on `master_bind`; the run starts only once it has, and its requests are records too."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(LOCUSTFILE)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = {
+        "locustfile": str(locustfile),
+        "users": 4,
+        "workers": 1,
+        "expect_workers": 2,
+        "master_bind": f"127.0.0.1:{port}",
+    }
+    records: list[dict] = []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHAOSLAB_")}
+
+    async def go() -> None:
+        load = LocustWorkload(server, settings, on_record=records.append, phase=lambda: "baseline")
+        task = asyncio.create_task(load.run())
+        await asyncio.sleep(2)
+        assert not load.started.is_set(), "the master waits for both workers"
+        remote = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            f"{locustfile},{PLUGIN}",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            await asyncio.wait_for(load.started.wait(), 60)
+            await asyncio.sleep(1.5)
+            load.stop()
+            await task
+            assert await asyncio.wait_for(remote.wait(), 20) is not None  # the master told it to quit
+        finally:
+            if remote.returncode is None:
+                remote.kill()
+                await remote.wait()
+
+    asyncio.run(go())
+    assert len(records) > 20 and {r["endpoint"] for r in records} == {"GET /health", "GET /missing"}
