@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from chaoslab.errors import ChaoslabError
+from chaoslab.experiment.processes import kill_and_reap
 from chaoslab.experiment.workload import Record
 
 # Locust loads it by path; importing it here would import Locust, which patches the socket module.
@@ -109,11 +110,7 @@ class LocustWorkload:
                 tail = "\n".join(self._output[-LOG_TAIL:])
                 raise ChaoslabError(f"Locust made no request:\n{tail}", hint="run the locustfile with locust alone")
         finally:
-            for proc in procs:
-                if proc.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
-                    await proc.wait()
+            await kill_and_reap(procs)
             records.close()
             if write_fd >= 0:
                 os.close(write_fd)

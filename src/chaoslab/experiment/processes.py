@@ -81,11 +81,7 @@ class WorkloadProcesses:
         except TimeoutError:
             raise ChaoslabError(f"the workload's processes did not start within {READY_TIMEOUT_S:g} s") from None
         finally:
-            for proc in procs:
-                if proc.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
-                    await proc.wait()
+            await kill_and_reap(procs)
 
     async def _spawn(self, slot: int) -> asyncio.subprocess.Process:
         proc = await asyncio.create_subprocess_exec(
@@ -142,3 +138,12 @@ class WorkloadProcesses:
                 elif "w" in message and self.on_write is not None:
                     index, body, key, attempts = message["w"]
                     self.on_write(self.specs[index], body, key, [tuple(a) for a in attempts])
+
+
+async def kill_and_reap(procs: list[asyncio.subprocess.Process]) -> None:
+    """Kill each helper that still runs and wait for every one: a run leaves none behind."""
+    for proc in procs:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
