@@ -12,6 +12,7 @@ from typing import Any
 from chaoslab import __version__
 from chaoslab.clock import check_scale
 from chaoslab.errors import ChaoslabError
+from chaoslab.runtime.commands import use_system_path
 from chaoslab.timing import parse_override
 
 DESCRIPTION = """\
@@ -363,6 +364,7 @@ def _import_parser(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    use_system_path()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -27,6 +27,7 @@ from chaoslab.errors import ChaoslabError
 from chaoslab.lab import Lab
 from chaoslab.net.bind import bind_address
 from chaoslab.net.hostsock import broker_active
+from chaoslab.runtime.commands import use_system_path
 from chaoslab.runtime.hostcaps import probe
 from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
@@ -291,6 +292,7 @@ def cleanup_after_crash(config: LabConfig) -> str:
 
 
 def main() -> int:
+    use_system_path()
     args = _parse(sys.argv[1:])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:

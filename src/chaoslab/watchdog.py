@@ -31,6 +31,7 @@ from typing import Any
 
 import psutil
 
+from chaoslab.runtime.commands import use_system_path
 from chaoslab.store import Store
 
 log = logging.getLogger("chaoslab.watchdog")
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--lab-pid", required=True, type=int)
     args = parser.parse_args(argv)
+    use_system_path()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s watchdog %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the lab stopped cleanly
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the lab's terminal is the lab's to handle

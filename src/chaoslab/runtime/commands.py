@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Sequence
+
+# Where a Linux system keeps its programs, sbin included: `iptables` lives in /usr/sbin.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def use_system_path() -> None:
+    """Add the system's directories to the end of PATH, for this process and what it starts.
+    The lab runs `ip` and `iptables`, and an ordinary user's PATH (Debian's has no sbin) finds
+    `ip` but not `iptables`: a lab started by one failed at its first security group."""
+    current = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    os.environ["PATH"] = os.pathsep.join(current + [d for d in SYSTEM_PATH.split(":") if d not in current])
 
 
 class CommandError(RuntimeError):

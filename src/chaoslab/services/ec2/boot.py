@@ -13,9 +13,10 @@ import os
 import sys
 from pathlib import Path
 
+from chaoslab.runtime.commands import SYSTEM_PATH
+
 SCRIPT_NAME = "user-data"
 SHIM_DIR = ".chaoslab-bin"
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # The init: run the script once, report its status on the console, then stay up as the group's
 # leader (what keeps the script's background programs alive).
