@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,31 @@ def load(url: str, *, connections: int, seconds: float) -> dict[str, float]:
 
 def load_tool() -> str:
     return "wrk" if WRK else "bundled asyncio client"
+
+
+# The references' own words for their versions: (name, command, pattern picking the version out).
+_VERSION_COMMANDS = (
+    ("HAProxy", ["haproxy", "-v"], r"version (\S+)"),
+    ("nginx", ["nginx", "-v"], r"nginx/(\S+)"),
+    ("wrk", ["wrk", "-v"], r"wrk (\S+)"),
+)
+
+
+def reference_versions() -> str:
+    """The versions of the tools the figures are compared with or measured by, as installed."""
+    found = []
+    for name, argv, pattern in _VERSION_COMMANDS:
+        if shutil.which(argv[0]) is None:
+            found.append(f"{name} not installed")
+            continue
+        out = subprocess.run(argv, capture_output=True, text=True, check=False)
+        match = re.search(pattern, out.stdout + out.stderr)
+        found.append(f"{name} {match.group(1) if match else '(version not reported)'}")
+    try:
+        found.append(f"Locust {version('locust')}")
+    except PackageNotFoundError:
+        found.append("Locust not installed")
+    return ", ".join(found)
 
 
 # helper processes --------------------------------------------------------------------------

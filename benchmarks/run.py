@@ -21,7 +21,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import ROOT, Row, busy_processes, exit_cleanly_on_sigterm, fmt, load_tool, machine
+from common import ROOT, Row, busy_processes, exit_cleanly_on_sigterm, fmt, load_tool, machine, reference_versions
 
 # Sections without the shared lab first, then those using it, then demo (its own lab) once the
 # shared one is down, so no lab idles in the background of another section's figures.
@@ -126,6 +126,7 @@ def write_results(
             else ""
         ),
         f"- load generator: {load_tool()}",
+        f"- references: {reference_versions()}",
     ]
     if busy:
         text.append("- busiest other processes: " + "; ".join(f"`{b}`" for b in busy))
