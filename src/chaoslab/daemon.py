@@ -18,8 +18,6 @@ import traceback
 from collections.abc import Sequence
 from typing import Any
 
-import psutil
-
 from chaoslab import watchdog
 from chaoslab.clock import check_scale
 from chaoslab.config import LAB_FILE, LabConfig
@@ -29,6 +27,7 @@ from chaoslab.net.bind import bind_address
 from chaoslab.net.hostsock import broker_active
 from chaoslab.runtime.commands import use_system_path
 from chaoslab.runtime.hostcaps import probe
+from chaoslab.runtime.process import pid_gone
 from chaoslab.runtime.userns import enter_inside, run_outside
 from chaoslab.stack import apply_stack, load_stack
 from chaoslab.startup import CrashLoopWatch
@@ -86,13 +85,7 @@ def _outer_lab(args: argparse.Namespace, argv: Sequence[str]) -> int | None:
 async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
     """Set `stop` once process `pid` has exited (or is a zombie): the owner of a lab started with
     `--exit-with` was killed without a chance to stop it."""
-    while True:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                break
-        except psutil.NoSuchProcess:
-            break
-        await asyncio.sleep(0.5)
+    await pid_gone(pid)
     log.warning("process %d that owns this lab is gone: stopping", pid)
     stop.set()
 
