@@ -121,8 +121,8 @@ class AuroraCluster:
         self._fsync = fsync
         self._lock = asyncio.Lock()
         self._watcher: asyncio.Task[None] | None = None
-        # The writer started from a kept cluster, and that cluster's key: its readers can be copies too.
-        self._writer_template: tuple[str, str] | None = None
+        # The kept cluster the first writer started from: until a failover, its readers can be copies too.
+        self._template_key: str | None = None
 
     # -- views ---------------------------------------------------------------------------------
     @property
@@ -244,7 +244,7 @@ class AuroraCluster:
         cluster that has them, else initdb and CREATE DATABASE, then kept for the next lab."""
         user, password = self.master_username, self.master_password
         key = server.template_key(user, password, self.database_name)
-        self._writer_template = (server.name, key)
+        self._template_key = key
         if await server.init_from(self.templates, key, user, password):
             await server.start()
             return
@@ -266,20 +266,22 @@ class AuroraCluster:
         is one (both begin at its final checkpoint) and costs a tenth of `pg_basebackup`."""
         writer = self.writer
         assert writer is not None
-        if await self._writer_holds_template_wal(writer.server):
-            assert self._writer_template is not None
-            if await server.standby_from(self.templates, self._writer_template[1], writer.server):
-                await server.start()
-                return
-        await server.base_backup_from(writer.server)
+        key = self._template_key
+        copied = (
+            key is not None
+            and not self.failovers
+            and await self._holds_all_wal(writer.server)
+            and await server.standby_from(self.templates, key, writer.server)
+        )
+        if not copied:
+            await server.base_backup_from(writer.server)
         await server.start()
 
-    async def _writer_holds_template_wal(self, writer: PostgresServer) -> bool:
-        """The writer is the template's first copy, was never promoted over, and has written less
-        WAL in all than it keeps (`wal_keep_size`): then the segment a copy's replay starts from
-        is still there to stream."""
-        if self._writer_template is None or self._writer_template[0] != writer.name or self.failovers:
-            return False
+    @staticmethod
+    async def _holds_all_wal(writer: PostgresServer) -> bool:
+        """The writer has written less WAL in all than it keeps (`wal_keep_size`): the segment a
+        copy of its kept cluster starts replaying from is still there to stream. (Without a
+        failover the writer is the server that started from that copy: writers change only by one.)"""
         (written,) = (await writer.query("SELECT pg_current_wal_lsn() - CAST('0/0' AS pg_lsn)"))[0]
         return int(written) < TEMPLATE_WAL_BUDGET
 

@@ -676,9 +676,7 @@ class PostgresServer:
         """A copy of kept cluster `key` set up as `primary`'s streaming replica (not started), as
         `pg_basebackup -R` would leave it. Valid only when `primary` started from the same kept
         cluster and still holds its WAL since (the caller checks); False when the template is gone."""
-        self.superuser, self.password = primary.superuser, primary.password
-        self._prepare_dirs()
-        if not await templates.copy_to(key, self.data_dir):
+        if not await self.init_from(templates, key, primary.superuser, primary.password):
             return False
         self._write_pg_file(self.data_dir / "standby.signal", "")
         with (self.data_dir / "postgresql.auto.conf").open("a") as conf:
