@@ -89,7 +89,7 @@ def _write(batch: list[dict[str, Any]]) -> None:
 def _init(environment: Any, runner: Any = None, **_: Any) -> None:
     global _out_fd
     if os.environ.get("CHAOSLAB_PARENT_PID"):
-        from chaoslab.experiment.parentdeath import die_with_parent
+        from chaoslab.runtime.parentdeath import die_with_parent
 
         die_with_parent(int(os.environ["CHAOSLAB_PARENT_PID"]))
     if os.environ.get("CHAOSLAB_LOCUST_FD"):

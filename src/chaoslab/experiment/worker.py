@@ -16,8 +16,8 @@ import signal
 import sys
 from typing import Any
 
-from chaoslab.experiment.parentdeath import die_with_parent
 from chaoslab.experiment.workload import Attempt, Record, RequestSpec, Workload
+from chaoslab.runtime.parentdeath import die_with_parent
 
 FLUSH_S = 0.05  # records reach the parent in batches this often: one write, not one per request
 

@@ -29,7 +29,8 @@ import signal
 import sys
 from types import FrameType, ModuleType
 
-PR_SET_PDEATHSIG = 1
+from chaoslab.runtime.parentdeath import die_with_parent
+
 GATE_OPEN = b"g"
 CGROUP_JOIN_FAILED = 125  # as the shell's cgroup join exits (`sandbox._JOIN_CGROUPS`)
 
@@ -119,10 +120,7 @@ def serve(modules: dict[str, ModuleType]) -> None:
 
 
 def main() -> None:
-    parent = sys.argv[1]
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != int(parent):
-        os._exit(1)  # the lab went before the death signal was set
+    die_with_parent(int(sys.argv[1]))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the lab's to handle
     signal.signal(signal.SIGCHLD, _reap)
     serve({})

@@ -1,4 +1,5 @@
-"""A helper process ends when the experiment that started it does, however that one ends."""
+"""A helper process ends when the process that started it does, however that one ends (the
+kernel sends it SIGKILL: PR_SET_PDEATHSIG)."""
 
 from __future__ import annotations
 
