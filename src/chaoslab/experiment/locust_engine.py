@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import collections
 import contextlib
 import json
 import os
@@ -59,7 +60,7 @@ class LocustWorkload:
         self._stop = asyncio.Event()
         self._phase_times: list[float] = []  # wall time each phase began, for records sent then
         self._phases: list[str] = []
-        self._output: list[str] = []
+        self._output: collections.deque[str] = collections.deque(maxlen=LOG_TAIL)  # Locust's last lines
 
     def stop(self) -> None:
         self._stop.set()
@@ -96,18 +97,17 @@ class LocustWorkload:
             while not self._stop.is_set() and not ended.done():
                 self._note_phase()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._stop.wait()), PHASE_POLL_S)
+                    await asyncio.wait_for(self._stop.wait(), PHASE_POLL_S)
             if not ended.done():
                 main.send_signal(signal.SIGTERM)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(ended), STOP_GRACE_S)
             await reading  # the pipe ends when the main process does
             await asyncio.gather(*logs, return_exceptions=True)
+            tail = "\n".join(self._output)
             if main.returncode not in (0, 1, -signal.SIGTERM):  # 1: Locust saw failed requests
-                tail = "\n".join(self._output[-LOG_TAIL:])
                 raise ChaoslabError(f"Locust exited with {main.returncode}:\n{tail}")
             if not self.started.is_set():
-                tail = "\n".join(self._output[-LOG_TAIL:])
                 raise ChaoslabError(f"Locust made no request:\n{tail}", hint="run the locustfile with locust alone")
         finally:
             await kill_and_reap(procs)
@@ -162,7 +162,6 @@ class LocustWorkload:
         assert proc.stdout is not None
         while line := await proc.stdout.readline():
             self._output.append(line.decode(errors="replace").rstrip())
-            del self._output[:-LOG_TAIL]
 
     async def _read(self, pipe: Any) -> None:
         loop = asyncio.get_running_loop()
